@@ -1,0 +1,100 @@
+/* The graph IR: tensors with static shapes and primitive ops in topological
+ * order. The model lowers into it (forward), autodiff appends the backward
+ * and optimiser nodes, fusion groups its nodes into kernels. */
+#ifndef QSDC_GRAPH_H
+#define QSDC_GRAPH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "model.h"
+
+typedef enum tensor_kind {
+    T_INPUT,  /* one batch of samples, written by the host */
+    T_LABEL,  /* int class per sample (separate int buffer) */
+    T_PARAM,  /* lives in the single parameter allocation */
+    T_GRAD,   /* gradient of a parameter: the single gradient allocation */
+    T_ACT,    /* activation or activation gradient: the arena */
+    T_LOSS,   /* per-sample loss, in the arena, read by the host */
+} tensor_kind;
+
+typedef struct tensor {
+    char name[2 * QSDC_NAME_MAX];
+    tensor_kind kind;
+    int rank;
+    int64_t dims[QSDC_MAX_RANK]; /* dims[0] is the batch for T_INPUT/T_ACT */
+    int64_t nelem;
+    int alias;        /* >= 0: a view (flatten) sharing that tensor's memory */
+    int grad;         /* for a T_PARAM: its T_GRAD tensor, else -1 */
+    init_kind init;   /* for a T_PARAM */
+    int64_t fan_in, fan_out;
+    int64_t offset;   /* elements into its buffer; set by the planner */
+} tensor;
+
+typedef enum op_kind {
+    OP_MATMUL,        /* out[M,N] (+)= op(a)[M,K] op(b)[K,N] */
+    OP_BIAS_ADD,      /* out[M,N] = a[M,N] + b[N] */
+    OP_RELU, OP_TANH, OP_SIGMOID,
+    OP_ADD,           /* out = a + b, same shape */
+    OP_QSD,           /* out = m * a; m from (seed, rng_id, step); also dropout */
+    OP_SOFTMAX,       /* row-wise over the last dim */
+    OP_SOFTMAX_XENT,  /* loss[M] from logits a[M,N] and labels b[M] */
+    OP_MSE,           /* loss[M] from a[M,N] and one-hot of labels b[M] */
+    /* backward */
+    OP_RELU_GRAD,     /* out = a * (b > 0), b = relu output */
+    OP_TANH_GRAD,     /* out = a * (1 - b^2), b = tanh output */
+    OP_SIGMOID_GRAD,  /* out = a * b * (1 - b), b = sigmoid output */
+    OP_SOFTMAX_GRAD,  /* out = b * (a - sum(a*b)), b = softmax output */
+    OP_XENT_GRAD,     /* out = (softmax(a) - onehot(b)) / M */
+    OP_MSE_GRAD,      /* out = 2 (a - onehot(b)) / (M N) */
+    OP_SUM_ROWS,      /* out[N] (+)= sum over rows of a[M,N] */
+    /* optimiser: one node updates the whole parameter allocation */
+    OP_UPDATE,
+    OP_KIND_COUNT
+} op_kind;
+
+typedef struct gnode {
+    op_kind op;
+    int in[QSDC_MAX_INPUTS];
+    int n_in;
+    int out;
+    int layer;        /* model layer it came from, -1 when none */
+    bool trans_a, trans_b, accumulate;
+    qsd_params qsd;   /* OP_QSD */
+    uint32_t rng_id;  /* OP_QSD: the node's key; its backward reuses it */
+} gnode;
+
+typedef enum graph_mode { MODE_INFER, MODE_TRAIN } graph_mode;
+
+typedef struct graph {
+    tensor *t;
+    int nt, t_cap;
+    gnode *n;
+    int nn, n_cap;
+    graph_mode mode;
+    int64_t batch;
+    int input, label, output, loss; /* tensor ids, -1 when absent */
+    int n_forward;    /* nodes [0, n_forward) are the forward pass */
+    int64_t param_elems, grad_elems, state_elems;
+} graph;
+
+void graph_init(graph *g, graph_mode mode, int64_t batch);
+void graph_free(graph *g);
+/* Adds a tensor and returns its id, or -1 on allocation failure. */
+int graph_add_tensor(graph *g, const char *name, tensor_kind kind, int rank,
+                     const int64_t *dims);
+int graph_add_node(graph *g, const gnode *n);
+const char *op_kind_name(op_kind k);
+/* The memory a tensor lives in (resolving views). */
+int graph_storage(const graph *g, int t);
+
+/* Lowers a validated model for mode and batch: shapes inferred, every shape
+ * mismatch reported at the layer's file:line:col. */
+int graph_lower(const model *m, graph_mode mode, int64_t batch, graph *g,
+                qsdc_error *err);
+/* Appends loss, backward and optimiser nodes (MODE_TRAIN graphs). */
+int graph_autodiff(graph *g, const model *m, qsdc_error *err);
+/* Human-readable IR with shapes, for --dump-graph. */
+void graph_dump(const graph *g, struct strbuf *out);
+
+#endif

@@ -1,0 +1,116 @@
+/* The model as the user wrote it: the YAML front end's output, validated
+ * (types, ranges, names, no cycles) but not yet shaped. Every element keeps
+ * its source location so later passes can report file:line:col. */
+#ifndef QSDC_MODEL_H
+#define QSDC_MODEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#define QSDC_NAME_MAX 64
+#define QSDC_PATH_MAX 1024
+#define QSDC_MAX_INPUTS 4
+#define QSDC_MAX_RANK 4
+
+typedef struct src_loc {
+    int line, col; /* 1-based; 0 when the element is implicit */
+} src_loc;
+
+typedef enum layer_kind {
+    LAYER_DENSE,
+    LAYER_RELU,
+    LAYER_TANH,
+    LAYER_SIGMOID,
+    LAYER_SOFTMAX,
+    LAYER_ADD,
+    LAYER_FLATTEN,
+    LAYER_DROPOUT,
+    LAYER_QSD,
+    LAYER_KIND_COUNT
+} layer_kind;
+
+typedef enum qsd_share { SHARE_ELEMENT, SHARE_CHANNEL, SHARE_TIME } qsd_share;
+
+/* QSD.md's parameters. Dropout with keep probability p is the special case
+ * sites = 1, q_cv = 0, homogeneous, so both nodes carry this record. */
+typedef struct qsd_params {
+    double p;               /* release (keep) probability, (0, 1] */
+    int sites;              /* n >= 1 */
+    double q_cv;            /* v >= 0 */
+    double p_concentration; /* c > 0, or 0 when absent (homogeneous) */
+    qsd_share share;
+} qsd_params;
+
+typedef enum init_kind { INIT_AUTO, INIT_HE, INIT_GLOROT, INIT_ZEROS } init_kind;
+
+typedef struct layer {
+    char name[QSDC_NAME_MAX];
+    layer_kind kind;
+    src_loc loc; /* the node's mapping */
+    int n_inputs;
+    char inputs[QSDC_MAX_INPUTS][QSDC_NAME_MAX];
+    src_loc input_loc[QSDC_MAX_INPUTS];
+    /* dense */
+    int64_t units;
+    bool bias;
+    init_kind init;
+    /* dropout, qsd */
+    qsd_params qsd;
+} layer;
+
+typedef enum optim_kind { OPTIM_SGD, OPTIM_ADAM, OPTIM_ADAMW } optim_kind;
+typedef enum sched_kind { SCHED_CONSTANT, SCHED_STEP, SCHED_COSINE } sched_kind;
+typedef enum loss_kind { LOSS_XENT, LOSS_MSE } loss_kind;
+
+typedef struct train_config {
+    /* data: IDX files; relative paths resolve against the model's folder */
+    char train_images[QSDC_PATH_MAX], train_labels[QSDC_PATH_MAX];
+    char test_images[QSDC_PATH_MAX], test_labels[QSDC_PATH_MAX];
+    src_loc data_loc;
+    int64_t batch;          /* default 128 */
+    int64_t epochs;         /* default 10 */
+    uint64_t seed;          /* default 1 */
+    double val_split;       /* fraction of training data held out, [0, 1) */
+    loss_kind loss;         /* default xent */
+    optim_kind optimizer;   /* default sgd */
+    double lr;              /* default 0.1 for sgd, 1e-3 for adam(w) */
+    double momentum;        /* sgd, default 0.9 */
+    bool nesterov;          /* sgd, default false */
+    double beta1, beta2, eps; /* adam(w): 0.9, 0.999, 1e-8 */
+    double weight_decay;    /* default 0 (L2 for sgd/adam, decoupled for adamw) */
+    double clip_norm;       /* global-norm clipping, 0 = off */
+    sched_kind schedule;    /* default constant */
+    double warmup_epochs;   /* linear warm-up, default 0 */
+    int64_t step_epochs;    /* step schedule: every this many epochs ... */
+    double step_gamma;      /* ... multiply lr by this (default 0.1) */
+    double min_lr;          /* cosine floor, default 0 */
+} train_config;
+
+typedef struct model {
+    char path[QSDC_PATH_MAX]; /* as given, used in error messages */
+    char name[QSDC_NAME_MAX];
+    int input_rank;           /* dims of one sample, batch excluded */
+    int64_t input_shape[QSDC_MAX_RANK];
+    src_loc input_loc;
+    char output[QSDC_NAME_MAX]; /* the output layer; default the last one */
+    layer *layers;            /* in file order */
+    int n_layers;
+    bool has_train;
+    train_config train;
+} model;
+
+/* Parses and validates a model file. On failure *out is untouched and err
+ * holds "path:line:col: error: ...". */
+int model_load(const char *path, model *out, qsdc_error *err);
+/* The same from a string; path is used only in messages. */
+int model_load_string(const char *path, const char *text, size_t len,
+                      model *out, qsdc_error *err);
+void model_free(model *m);
+/* Index of the layer called name, or -1. */
+int model_find(const model *m, const char *name);
+const char *layer_kind_name(layer_kind k);
+void train_config_defaults(train_config *t);
+
+#endif

@@ -1,0 +1,62 @@
+/* A compiled plan: the OpenCL C source of every kernel and the ordered
+ * launches that run one pass (inference, or one training step). Every kernel
+ * has the same signature, so the executor needs nothing but this record:
+ *
+ *   __kernel void NAME(__global float *P,  // parameters (one allocation)
+ *                      __global float *G,  // their gradients (one allocation)
+ *                      __global float *S,  // optimiser state (one allocation)
+ *                      __global float *A,  // arena: activations, inputs, loss
+ *                      __global const int *L, // labels of the batch
+ *                      const uint seed, const uint step, const float lr)
+ *
+ * Offsets and shapes are compile-time constants inside the kernels. */
+#ifndef QSDC_PLAN_H
+#define QSDC_PLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "model.h"
+
+#define QSDC_KERNEL_ARGS 8
+
+typedef struct plan_launch {
+    char kernel[QSDC_NAME_MAX];
+    int work_dim;
+    uint64_t global[3];
+    uint64_t local[3];   /* all zero: the runtime picks */
+    double flops;        /* for profiles */
+    double bytes;
+    char nodes[256];     /* which graph nodes it runs, for reports */
+} plan_launch;
+
+typedef struct plan_tensor {
+    char name[2 * QSDC_NAME_MAX];
+    int buffer;          /* 0 = P, 1 = G, 2 = S, 3 = A, 4 = L */
+    int64_t offset;      /* elements */
+    int64_t nelem;
+    int rank;
+    int64_t dims[QSDC_MAX_RANK];
+} plan_tensor;
+
+typedef struct plan {
+    char name[QSDC_NAME_MAX];
+    char *source;        /* kernels.cl, self-contained OpenCL 1.2 C */
+    plan_launch *launches;
+    int n_launches;
+    plan_tensor *tensors; /* every tensor the host may touch */
+    int n_tensors;
+    int64_t batch;
+    int64_t param_elems, grad_elems, state_elems, arena_elems, label_elems;
+    /* arena offsets the host uses: input batch, output, per-sample loss */
+    int64_t input_offset, input_elems;
+    int64_t output_offset, output_elems;
+    int64_t loss_offset;  /* -1 in inference plans */
+} plan;
+
+void plan_free(plan *p);
+/* Index of the tensor called name, or -1. */
+int plan_find_tensor(const plan *p, const char *name);
+
+#endif

@@ -1,0 +1,34 @@
+/* Data sets for training and evaluation: samples as float32 in [0, 1] and
+ * integer labels. Loaders never crash on bad files: every problem is an
+ * error naming the path and the byte offset (or sample index). */
+#ifndef QSDC_DATA_H
+#define QSDC_DATA_H
+
+#include <stdint.h>
+
+#include "error.h"
+
+typedef struct dataset {
+    int64_t count;          /* samples */
+    int rank;               /* dims of one sample */
+    int64_t dims[4];
+    int64_t sample_elems;   /* product of dims */
+    float *x;               /* count * sample_elems, scaled to [0, 1] */
+    int32_t *y;             /* count labels, or NULL */
+    int32_t n_classes;      /* 1 + max label, 0 without labels */
+} dataset;
+
+/* Reads IDX images (uint8, rank >= 2 after the count: idx3 gives 28x28)
+ * and, when labels_path is not NULL, IDX labels (idx1, uint8). Both may be
+ * gzip-compressed or plain (detected by content, not name). Errors: missing
+ * or unreadable file, truncated data, bad magic, unsupported type, count
+ * mismatch between images and labels, absurd dimensions. */
+int idx_load(const char *images_path, const char *labels_path, dataset *out,
+             qsdc_error *err);
+/* Checks every label is in [0, classes) and each sample has want_elems
+ * elements; the error names the path and the first bad index. */
+int dataset_check(const dataset *d, const char *labels_path, int64_t classes,
+                  const char *images_path, int64_t want_elems, qsdc_error *err);
+void dataset_free(dataset *d);
+
+#endif

@@ -1,0 +1,116 @@
+#include "support.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+
+static char tmpdir[1024];
+
+const char *ts_tmpdir(void)
+{
+    if (!tmpdir[0]) {
+        const char *base = getenv("TMPDIR");
+        snprintf(tmpdir, sizeof tmpdir, "%s/qsdc-test-XXXXXX", base ? base : "/tmp");
+        if (!mkdtemp(tmpdir)) {
+            perror("mkdtemp");
+            exit(1);
+        }
+    }
+    return tmpdir;
+}
+
+void ts_cleanup(void)
+{
+    if (tmpdir[0]) {
+        char cmd[1200];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not remove %s\n", tmpdir);
+        tmpdir[0] = '\0';
+    }
+}
+
+const char *ts_write(const char *name, const void *data, size_t len)
+{
+    static char paths[8][1200];
+    static int slot;
+    char *path = paths[slot++ % 8];
+    snprintf(path, 1200, "%s/%s", ts_tmpdir(), name);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(data, 1, len, f) != len) {
+        perror(path);
+        exit(1);
+    }
+    fclose(f);
+    return path;
+}
+
+int ts_run(const char *cmd, char **output)
+{
+    char full[8192];
+    snprintf(full, sizeof full, "%s 2>&1", cmd);
+    FILE *p = popen(full, "r");
+    if (!p)
+        return -1;
+    size_t cap = 4096, len = 0;
+    char *buf = malloc(cap);
+    size_t got;
+    while (buf && (got = fread(buf + len, 1, cap - len - 1, p)) > 0) {
+        len += got;
+        if (cap - len < 1024) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    if (buf)
+        buf[len] = '\0';
+    int status = pclose(p);
+    if (output)
+        *output = buf;
+    else
+        free(buf);
+    if (status == -1)
+        return -1;
+    return (status >> 8) & 0xff;
+}
+
+const char *ts_qsdc(void)
+{
+    const char *exe = getenv("QSDC_EXE");
+    return exe ? exe : "build/qsdc";
+}
+
+const char *ts_source_root(void)
+{
+    const char *root = getenv("QSDC_SOURCE_ROOT");
+    return root ? root : ".";
+}
+
+void ts_fill_uniform(float *x, size_t n, uint32_t seed, float lo, float hi)
+{
+    uint64_t s = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+    for (size_t i = 0; i < n; i++) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        float u = (float)((s >> 40) & 0xffffff) / 16777216.0f;
+        x[i] = lo + (hi - lo) * u;
+    }
+}
+
+double ts_max_rel_err(const float *a, const float *b, size_t n, double floor)
+{
+    double worst = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]);
+        double s = fmax(fabs((double)b[i]), floor);
+        if (!(d / s <= worst))
+            worst = isnan(d) ? INFINITY : d / s;
+    }
+    return worst;
+}

@@ -1,0 +1,25 @@
+/* Helpers shared by the cmocka suites. */
+#ifndef QSDC_TEST_SUPPORT_H
+#define QSDC_TEST_SUPPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A fresh directory under $TMPDIR, removed by ts_cleanup(). */
+const char *ts_tmpdir(void);
+void ts_cleanup(void);
+/* Writes len bytes to dir/name and returns the full path (static storage
+ * rotated over 8 slots). */
+const char *ts_write(const char *name, const void *data, size_t len);
+/* Runs a shell command, captures stdout+stderr into *output (malloc'd),
+ * and returns the exit status (or -1). */
+int ts_run(const char *cmd, char **output);
+/* Path of the built qsdc command and of the source tree. */
+const char *ts_qsdc(void);
+const char *ts_source_root(void);
+/* Deterministic pseudo-random floats in [lo, hi). */
+void ts_fill_uniform(float *x, size_t n, uint32_t seed, float lo, float hi);
+/* max |a-b| / max(|b|, floor) over n elements. */
+double ts_max_rel_err(const float *a, const float *b, size_t n, double floor);
+
+#endif
