@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "model.h"
+#include "strbuf.h"
 
 typedef enum tensor_kind {
     T_INPUT,  /* one batch of samples, written by the host */
@@ -95,6 +96,6 @@ int graph_lower(const model *m, graph_mode mode, int64_t batch, graph *g,
 /* Appends loss, backward and optimiser nodes (MODE_TRAIN graphs). */
 int graph_autodiff(graph *g, const model *m, qsdc_error *err);
 /* Human-readable IR with shapes, for --dump-graph. */
-void graph_dump(const graph *g, struct strbuf *out);
+void graph_dump(const graph *g, strbuf *out);
 
 #endif

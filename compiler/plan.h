@@ -21,6 +21,8 @@
 
 #define QSDC_KERNEL_ARGS 8
 
+enum plan_buffer { BUF_P, BUF_G, BUF_S, BUF_A, BUF_L, BUF_COUNT };
+
 typedef struct plan_launch {
     char kernel[QSDC_NAME_MAX];
     int work_dim;
@@ -33,11 +35,13 @@ typedef struct plan_launch {
 
 typedef struct plan_tensor {
     char name[2 * QSDC_NAME_MAX];
-    int buffer;          /* 0 = P, 1 = G, 2 = S, 3 = A, 4 = L */
+    int buffer;          /* enum plan_buffer */
     int64_t offset;      /* elements */
     int64_t nelem;
     int rank;
     int64_t dims[QSDC_MAX_RANK];
+    init_kind init;      /* parameters only */
+    int64_t fan_in, fan_out;
 } plan_tensor;
 
 typedef struct plan {
@@ -53,6 +57,9 @@ typedef struct plan {
     int64_t input_offset, input_elems;
     int64_t output_offset, output_elems;
     int64_t loss_offset;  /* -1 in inference plans */
+    /* compile report */
+    int nodes_before_fusion, kernels;
+    int64_t arena_unplanned_elems, arena_live_peak_elems;
 } plan;
 
 void plan_free(plan *p);

@@ -1,0 +1,279 @@
+#include "codegen.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char buffer_letter[] = {[T_INPUT] = 'A', [T_LABEL] = 'L', [T_PARAM] = 'P',
+                                     [T_GRAD] = 'G', [T_ACT] = 'A', [T_LOSS] = 'A'};
+
+void codegen_ref(const graph *g, int t, char *buf, size_t n)
+{
+    int s = graph_storage(g, t);
+    snprintf(buf, n, "(%c + %lld)", buffer_letter[g->t[s].kind],
+             (long long)g->t[s].offset);
+}
+
+void codegen_signature(strbuf *src, const char *name)
+{
+    sb_printf(src,
+              "__kernel void %s(__global float *P, __global float *G, __global float *S,\n"
+              "    __global float *A, __global const int *L, const uint seed,\n"
+              "    const uint step, const float lr)\n",
+              name);
+}
+
+static void qsd_group_expr(const graph *g, const gnode *n, char *buf, size_t len)
+{
+    const tensor *t = &g->t[n->out];
+    if (n->qsd.share == SHARE_CHANNEL)
+        snprintf(buf, len, "qsd_group_channel(idx, %lldu, %lldu)", (long long)t->dims[1],
+                 (long long)(t->dims[2] * t->dims[3]));
+    else if (n->qsd.share == SHARE_TIME)
+        snprintf(buf, len, "qsd_group_time(idx, %lldu, %lldu)", (long long)t->dims[1],
+                 (long long)t->dims[2]);
+    else
+        snprintf(buf, len, "idx");
+}
+
+/* One elementwise node as statements on the running value v at flat index
+ * idx (and column col, for the bias). */
+static void chain_stmt(const graph *g, const gnode *n, strbuf *sb)
+{
+    char b[64] = "";
+    if (n->n_in > 1)
+        codegen_ref(g, n->in[1], b, sizeof b);
+    switch (n->op) {
+    case OP_BIAS_ADD: sb_printf(sb, "    v += %s[col];\n", b); break;
+    case OP_RELU: sb_append(sb, "    v = fmax(v, 0.0f);\n"); break;
+    case OP_TANH: sb_append(sb, "    v = tanh(v);\n"); break;
+    case OP_SIGMOID: sb_append(sb, "    v = 1.0f / (1.0f + exp(-v));\n"); break;
+    case OP_ADD: sb_printf(sb, "    v += %s[idx];\n", b); break;
+    case OP_RELU_GRAD: sb_printf(sb, "    v = %s[idx] > 0.0f ? v : 0.0f;\n", b); break;
+    case OP_TANH_GRAD:
+        sb_printf(sb, "    { const float t = %s[idx]; v *= 1.0f - t * t; }\n", b);
+        break;
+    case OP_SIGMOID_GRAD:
+        sb_printf(sb, "    { const float s = %s[idx]; v *= s * (1.0f - s); }\n", b);
+        break;
+    case OP_QSD: {
+        char grp[96];
+        qsd_group_expr(g, n, grp, sizeof grp);
+        sb_printf(sb, "    v *= qsd_mask(seed, %uu, step, %s, %.9gf, %d, %.9gf, %.9gf);\n",
+                  n->rng_id, grp, n->qsd.p, n->qsd.sites, n->qsd.q_cv,
+                  n->qsd.p_concentration);
+        break;
+    }
+    default: break;
+    }
+}
+
+/* The group's nodes from `from` on, storing the values others read. */
+static void render_chain(const codegen_ctx *c, const kgroup *k, int from, strbuf *sb)
+{
+    const graph *g = c->g;
+    for (int i = from; i < k->n; i++) {
+        const gnode *n = &g->n[k->nodes[i]];
+        chain_stmt(g, n, sb);
+        if (i < k->n - 1 && c->f->stored[graph_storage(g, n->out)]) {
+            char o[64];
+            codegen_ref(g, n->out, o, sizeof o);
+            sb_printf(sb, "    %s[idx] = v;\n", o);
+        }
+    }
+}
+
+static void describe(const graph *g, const kgroup *k, plan_launch *l)
+{
+    size_t len = 0;
+    l->nodes[0] = '\0';
+    for (int i = 0; i < k->n && len < sizeof l->nodes; i++)
+        len += (size_t)snprintf(l->nodes + len, sizeof l->nodes - len, "%s%s",
+                                i ? "+" : "", op_kind_name(g->n[k->nodes[i]].op));
+}
+
+static int gen_gemm(codegen_ctx *c, const kgroup *k, const char *name, plan_launch *l,
+                    qsdc_error *err)
+{
+    const graph *g = c->g;
+    const gnode *mm = &g->n[k->nodes[0]];
+    const tensor *a = &g->t[mm->in[0]], *b = &g->t[mm->in[1]];
+    int last = g->n[k->nodes[k->n - 1]].out;
+    char ra[64], rb[64], rc[64];
+    codegen_ref(g, mm->in[0], ra, sizeof ra);
+    codegen_ref(g, mm->in[1], rb, sizeof rb);
+    codegen_ref(g, last, rc, sizeof rc);
+    int64_t m = mm->trans_a ? a->dims[1] : a->dims[0];
+    int64_t kk = mm->trans_a ? a->dims[0] : a->dims[1];
+    int64_t n = mm->trans_b ? b->dims[0] : b->dims[1];
+    strbuf epi;
+    sb_init(&epi);
+    if (k->n > 1) {
+        sb_printf(&epi, "{\n    const uint idx = row * %lldu + col;\n", (long long)n);
+        render_chain(c, k, 1, &epi);
+        sb_append(&epi, "    }");
+    }
+    gemm_spec s = {.name = name, .M = m, .N = n, .K = kk, .trans_a = mm->trans_a,
+                   .trans_b = mm->trans_b, .a = ra, .b = rb, .c = rc,
+                   .lda = a->dims[1], .ldb = b->dims[1], .ldc = n,
+                   .accumulate = mm->accumulate,
+                   .epilogue = k->n > 1 ? sb_str(&epi) : NULL};
+    int rc_ = sb_check(&epi, err) ? -1 : codegen_gemm(c->src, &s, &c->tuning, l, err);
+    sb_free(&epi);
+    return rc_;
+}
+
+static int gen_elementwise(codegen_ctx *c, const kgroup *k, const char *name,
+                           plan_launch *l)
+{
+    const graph *g = c->g;
+    const gnode *head = &g->n[k->nodes[0]];
+    const tensor *t = &g->t[head->out];
+    char in[64], out[64];
+    codegen_ref(g, head->in[0], in, sizeof in);
+    codegen_ref(g, g->n[k->nodes[k->n - 1]].out, out, sizeof out);
+    codegen_signature(c->src, name);
+    sb_printf(c->src,
+              "{\n    const uint idx = get_global_id(0);\n"
+              "    if (idx >= %lldu) return;\n"
+              "    const uint col = idx %% %lldu;\n"
+              "    float v = %s[idx];\n",
+              (long long)t->nelem, (long long)t->dims[t->rank - 1], in);
+    render_chain(c, k, 0, c->src);
+    sb_printf(c->src, "    %s[idx] = v;\n}\n\n", out);
+    l->work_dim = 1;
+    l->global[0] = (uint64_t)t->nelem;
+    l->bytes = 4.0 * (double)t->nelem * (double)(k->n + 1);
+    return 0;
+}
+
+/* Row-wise ops over [M,N]: one row per work-item. A loss and its gradient
+ * share the row's max and log-sum-exp. */
+static int gen_rows(codegen_ctx *c, const kgroup *k, const char *name, plan_launch *l)
+{
+    const graph *g = c->g;
+    const gnode *head = &g->n[k->nodes[0]];
+    const tensor *x = &g->t[head->in[0]];
+    long long m = (long long)x->dims[0], n = (long long)x->dims[1];
+    char rx[64], ry[64], r2[64] = "";
+    codegen_ref(g, head->in[0], rx, sizeof rx);
+    codegen_signature(c->src, name);
+    sb_printf(c->src,
+              "{\n    const uint r = get_global_id(0);\n    if (r >= %lldu) return;\n"
+              "    __global const float *x = %s + r * %lldu;\n", m, rx, n);
+    if (head->op == OP_SOFTMAX_GRAD) { /* x = dy, in[1] = y */
+        codegen_ref(g, head->in[1], r2, sizeof r2);
+        codegen_ref(g, head->out, ry, sizeof ry);
+        sb_printf(c->src,
+                  "    __global const float *y = %s + r * %lldu;\n"
+                  "    __global float *d = %s + r * %lldu;\n"
+                  "    float dot = 0.0f;\n"
+                  "    for (uint j = 0; j < %lldu; j++) dot += x[j] * y[j];\n"
+                  "    for (uint j = 0; j < %lldu; j++) d[j] = y[j] * (x[j] - dot);\n}\n\n",
+                  r2, n, ry, n, n, n);
+    } else if (head->op == OP_SOFTMAX) {
+        codegen_ref(g, head->out, ry, sizeof ry);
+        sb_printf(c->src,
+                  "    __global float *y = %s + r * %lldu;\n"
+                  "    float mx = -INFINITY, s = 0.0f;\n"
+                  "    for (uint j = 0; j < %lldu; j++) mx = fmax(mx, x[j]);\n"
+                  "    for (uint j = 0; j < %lldu; j++) { y[j] = exp(x[j] - mx); s += y[j]; }\n"
+                  "    const float inv = 1.0f / s;\n"
+                  "    for (uint j = 0; j < %lldu; j++) y[j] *= inv;\n}\n\n",
+                  ry, n, n, n, n);
+    } else {
+        bool mse = head->op == OP_MSE || head->op == OP_MSE_GRAD;
+        int loss = -1, grad = -1;
+        for (int i = 0; i < k->n; i++) {
+            const gnode *nd = &g->n[k->nodes[i]];
+            if (nd->op == OP_SOFTMAX_XENT || nd->op == OP_MSE)
+                loss = nd->out;
+            else
+                grad = nd->out;
+        }
+        sb_printf(c->src, "    const int lab = L[r];\n"
+                          "    const int ok = lab >= 0 && lab < %lld;\n", n);
+        if (!mse)
+            sb_printf(c->src,
+                      "    float mx = -INFINITY, s = 0.0f;\n"
+                      "    for (uint j = 0; j < %lldu; j++) mx = fmax(mx, x[j]);\n"
+                      "    for (uint j = 0; j < %lldu; j++) s += exp(x[j] - mx);\n"
+                      "    const float lse = mx + log(s);\n", n, n);
+        if (loss >= 0) {
+            codegen_ref(g, loss, ry, sizeof ry);
+            if (mse)
+                sb_printf(c->src,
+                          "    float e = 0.0f;\n"
+                          "    for (uint j = 0; j < %lldu; j++) {\n"
+                          "        const float t = x[j] - (j == (uint)lab ? 1.0f : 0.0f);\n"
+                          "        e += t * t;\n    }\n"
+                          "    %s[r] = ok ? e / %lld.0f : NAN;\n", n, ry, n);
+            else
+                sb_printf(c->src, "    %s[r] = ok ? lse - x[ok ? lab : 0] : NAN;\n", ry);
+        }
+        if (grad >= 0) {
+            codegen_ref(g, grad, r2, sizeof r2);
+            sb_printf(c->src, "    __global float *d = %s + r * %lldu;\n"
+                              "    for (uint j = 0; j < %lldu; j++) {\n"
+                              "        const float t = j == (uint)lab ? 1.0f : 0.0f;\n",
+                      r2, n, n);
+            if (mse)
+                sb_printf(c->src, "        d[j] = (x[j] - t) * %.9gf;\n",
+                          2.0 / ((double)m * (double)n));
+            else
+                sb_printf(c->src, "        d[j] = (exp(x[j] - lse) - t) * %.9gf;\n",
+                          1.0 / (double)m);
+            sb_append(c->src, "    }\n");
+        }
+        sb_append(c->src, "}\n\n");
+    }
+    l->work_dim = 1;
+    l->global[0] = (uint64_t)m;
+    l->bytes = 4.0 * (double)(m * n) * (double)(k->n + 1);
+    return 0;
+}
+
+static int gen_sum_rows(codegen_ctx *c, const kgroup *k, const char *name, plan_launch *l)
+{
+    const graph *g = c->g;
+    const gnode *nd = &g->n[k->nodes[0]];
+    const tensor *x = &g->t[nd->in[0]];
+    long long m = (long long)x->dims[0], n = (long long)x->dims[1];
+    char rx[64], ry[64];
+    codegen_ref(g, nd->in[0], rx, sizeof rx);
+    codegen_ref(g, nd->out, ry, sizeof ry);
+    codegen_signature(c->src, name);
+    sb_printf(c->src,
+              "{\n    const uint j = get_global_id(0);\n    if (j >= %lldu) return;\n"
+              "    float s = 0.0f;\n"
+              "    for (uint r = 0; r < %lldu; r++) s += %s[r * %lldu + j];\n"
+              "    %s[j] %s s;\n}\n\n",
+              n, m, rx, n, ry, nd->accumulate ? "+=" : "=");
+    l->work_dim = 1;
+    l->global[0] = (uint64_t)n;
+    l->bytes = 4.0 * (double)(m * n + n);
+    return 0;
+}
+
+int codegen_group(codegen_ctx *c, int k, plan_launch *launches, int *n_launches,
+                  qsdc_error *err)
+{
+    const kgroup *grp = &c->f->groups[k];
+    char name[QSDC_NAME_MAX];
+    snprintf(name, sizeof name, "k%d_%s", k, op_kind_name(c->g->n[grp->nodes[0]].op));
+    plan_launch *l = &launches[0];
+    memset(l, 0, sizeof *l);
+    *n_launches = 1;
+    int rc = 0;
+    switch (grp->kind) {
+    case GROUP_GEMM: rc = gen_gemm(c, grp, name, l, err); break;
+    case GROUP_ELEMENTWISE: rc = gen_elementwise(c, grp, name, l); break;
+    case GROUP_ROWS: rc = gen_rows(c, grp, name, l); break;
+    case GROUP_SUM_ROWS: rc = gen_sum_rows(c, grp, name, l); break;
+    case GROUP_UPDATE: return codegen_update(c, name, launches, n_launches, err);
+    }
+    if (rc < 0)
+        return -1;
+    snprintf(l->kernel, sizeof l->kernel, "%s", name);
+    describe(c->g, grp, l);
+    return sb_check(c->src, err);
+}

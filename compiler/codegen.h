@@ -1,0 +1,37 @@
+/* Code generation: one OpenCL kernel per fused group, specialised to the
+ * graph's static shapes and memory plan. */
+#ifndef QSDC_CODEGEN_H
+#define QSDC_CODEGEN_H
+
+#include "codegen_gemm.h"
+#include "fusion.h"
+#include "strbuf.h"
+
+typedef struct codegen_target {
+    bool is_cpu;
+    unsigned pref_vector_width;
+} codegen_target;
+
+typedef struct codegen_ctx {
+    const graph *g;
+    const fusion *f;
+    const model *m;
+    gemm_tuning tuning;
+    int64_t scratch;     /* arena offset of the update's scratch space */
+    strbuf *src;
+} codegen_ctx;
+
+/* Appends the kernel(s) of group k and their launches (at most 3). */
+int codegen_group(codegen_ctx *c, int k, plan_launch *launches, int *n_launches,
+                  qsdc_error *err);
+/* The optimiser's kernels: clipping reductions, then the update. */
+int codegen_update(codegen_ctx *c, const char *name, plan_launch *launches,
+                   int *n_launches, qsdc_error *err);
+/* "(A + 1234)": where tensor t lives, as an OpenCL pointer expression. */
+void codegen_ref(const graph *g, int t, char *buf, size_t n);
+/* The standard kernel signature for name. */
+void codegen_signature(strbuf *src, const char *name);
+
+#define UPDATE_SCRATCH 80 /* arena elements the update's reductions need */
+
+#endif

@@ -1,0 +1,98 @@
+/* The optimiser step as kernels over the single parameter, gradient and
+ * state allocations: optional global-norm clipping (partial sums, then one
+ * work-item for the scale), then one fused update of every parameter. */
+#include <stdio.h>
+#include <string.h>
+
+#include "codegen.h"
+
+#define NORM_PARTS 64
+
+static void gen_clip(codegen_ctx *c, const char *name, plan_launch *l)
+{
+    long long np = (long long)c->g->param_elems, sc = (long long)c->scratch;
+    char part[QSDC_NAME_MAX], fin[QSDC_NAME_MAX];
+    snprintf(part, sizeof part, "%s_norm", name);
+    snprintf(fin, sizeof fin, "%s_scale", name);
+    codegen_signature(c->src, part);
+    sb_printf(c->src,
+              "{\n    const uint w = get_global_id(0);\n"
+              "    float s = 0.0f;\n"
+              "    for (uint i = w; i < %lldu; i += %du) s += G[i] * G[i];\n"
+              "    A[%lld + w] = s;\n}\n\n",
+              np, NORM_PARTS, sc);
+    codegen_signature(c->src, fin);
+    sb_printf(c->src,
+              "{\n    float s = 0.0f;\n"
+              "    for (uint w = 0; w < %du; w++) s += A[%lld + w];\n"
+              "    const float norm = sqrt(s);\n"
+              "    A[%lld] = norm > %.9gf ? %.9gf / norm : 1.0f;\n}\n\n",
+              NORM_PARTS, sc, sc + NORM_PARTS, c->m->train.clip_norm,
+              c->m->train.clip_norm);
+    memset(l, 0, 2 * sizeof *l);
+    snprintf(l[0].kernel, sizeof l[0].kernel, "%s", part);
+    l[0].work_dim = 1;
+    l[0].global[0] = NORM_PARTS;
+    l[0].bytes = 4.0 * (double)np;
+    snprintf(l[0].nodes, sizeof l[0].nodes, "clip_norm");
+    snprintf(l[1].kernel, sizeof l[1].kernel, "%s", fin);
+    l[1].work_dim = 1;
+    l[1].global[0] = 1;
+    snprintf(l[1].nodes, sizeof l[1].nodes, "clip_scale");
+}
+
+int codegen_update(codegen_ctx *c, const char *name, plan_launch *launches,
+                   int *n_launches, qsdc_error *err)
+{
+    const train_config *t = &c->m->train;
+    long long np = (long long)c->g->param_elems;
+    int n = 0;
+    if (t->clip_norm > 0) {
+        gen_clip(c, name, launches);
+        n = 2;
+    }
+    codegen_signature(c->src, name);
+    sb_printf(c->src, "{\n    const uint i = get_global_id(0);\n"
+                      "    if (i >= %lldu) return;\n", np);
+    if (t->clip_norm > 0)
+        sb_printf(c->src, "    float g = G[i] * A[%lld];\n",
+                  (long long)c->scratch + NORM_PARTS);
+    else
+        sb_append(c->src, "    float g = G[i];\n");
+    sb_append(c->src, "    float p = P[i];\n");
+    if (t->weight_decay > 0 && t->optimizer != OPTIM_ADAMW)
+        sb_printf(c->src, "    g += %.9gf * p;\n", t->weight_decay);
+    if (t->optimizer == OPTIM_SGD) {
+        if (t->momentum > 0) {
+            sb_printf(c->src, "    const float b = %.9gf * S[i] + g;\n    S[i] = b;\n",
+                      t->momentum);
+            if (t->nesterov)
+                sb_printf(c->src, "    g += %.9gf * b;\n", t->momentum);
+            else
+                sb_append(c->src, "    g = b;\n");
+        }
+        sb_append(c->src, "    P[i] = p - lr * g;\n}\n\n");
+    } else {
+        if (t->optimizer == OPTIM_ADAMW && t->weight_decay > 0)
+            sb_printf(c->src, "    p -= lr * %.9gf * p;\n", t->weight_decay);
+        sb_printf(c->src,
+                  "    const float m = %.9gf * S[i] + %.9gf * g;\n"
+                  "    const float v = %.9gf * S[%lld + i] + %.9gf * g * g;\n"
+                  "    S[i] = m;\n    S[%lld + i] = v;\n"
+                  "    const float t = (float)(step + 1u);\n"
+                  "    const float mh = m / (1.0f - pow(%.9gf, t));\n"
+                  "    const float vh = v / (1.0f - pow(%.9gf, t));\n"
+                  "    P[i] = p - lr * mh / (sqrt(vh) + %.9gf);\n}\n\n",
+                  t->beta1, 1.0 - t->beta1, t->beta2, np, 1.0 - t->beta2, np, t->beta1,
+                  t->beta2, t->eps);
+    }
+    plan_launch *l = &launches[n++];
+    memset(l, 0, sizeof *l);
+    snprintf(l->kernel, sizeof l->kernel, "%s", name);
+    snprintf(l->nodes, sizeof l->nodes, "update");
+    l->work_dim = 1;
+    l->global[0] = (uint64_t)np;
+    l->bytes = 4.0 * (double)np * (t->optimizer == OPTIM_SGD ? 5 : 7);
+    *n_launches = n;
+    return sb_check(c->src, err);
+}

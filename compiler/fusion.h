@@ -1,0 +1,38 @@
+/* Fusion: groups graph nodes into kernels. A group is a producer (GEMM,
+ * elementwise op, row-wise op, column sum, optimiser update) followed by a
+ * chain of elementwise ops that consume its value in registers. Tensors that
+ * nobody outside the group reads are never written to memory. */
+#ifndef QSDC_FUSION_H
+#define QSDC_FUSION_H
+
+#include "graph.h"
+
+#define FUSION_MAX_CHAIN 16
+
+typedef enum group_kind {
+    GROUP_GEMM,        /* matmul + elementwise epilogue */
+    GROUP_ELEMENTWISE, /* elementwise chain over one tensor */
+    GROUP_ROWS,        /* softmax, loss and its gradient: one row per work-item */
+    GROUP_SUM_ROWS,    /* bias gradient: one column per work-item */
+    GROUP_UPDATE,      /* optimiser step over the whole parameter allocation */
+} group_kind;
+
+typedef struct kgroup {
+    group_kind kind;
+    int nodes[FUSION_MAX_CHAIN];
+    int n;
+} kgroup;
+
+typedef struct fusion {
+    kgroup *groups;
+    int n_groups;
+    int *group_of;     /* node -> group */
+    bool *stored;      /* tensor -> written to memory */
+    int *last_use;     /* storage tensor -> last group reading it, -1 if none */
+} fusion;
+
+int graph_fuse(const graph *g, fusion *f, qsdc_error *err);
+void fusion_free(fusion *f);
+bool op_is_elementwise(op_kind op);
+
+#endif

@@ -1,0 +1,289 @@
+/* Lowering: model layers to graph tensors and primitive ops, in dependency
+ * order, with shape inference. Errors point at the layer in the model file. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "graph.h"
+#include "strbuf.h"
+
+#define PARAM_ALIGN 16 /* elements: parameter offsets allow 64-byte vector loads */
+
+static void shape_str(const tensor *t, char *buf, size_t n)
+{
+    size_t len = 0;
+    len += (size_t)snprintf(buf, n, "[");
+    for (int i = 0; i < t->rank && len < n; i++)
+        len += (size_t)snprintf(buf + len, n - len, "%s%lld", i ? "," : "",
+                                (long long)t->dims[i]);
+    if (len < n)
+        snprintf(buf + len, n - len, "]");
+}
+
+static int layer_fail(const model *m, const layer *l, qsdc_error *err,
+                      const char *msg, const tensor *a, const tensor *b)
+{
+    char sa[96] = "", sb[96] = "";
+    if (a)
+        shape_str(a, sa, sizeof sa);
+    if (b)
+        shape_str(b, sb, sizeof sb);
+    return qsdc_fail_at(err, m->path, l->loc.line, l->loc.col,
+                        "%s '%s': %s%s%s%s%s", layer_kind_name(l->kind), l->name, msg,
+                        a ? " " : "", sa, b ? " and " : "", sb);
+}
+
+/* Orders layers so every input comes first (model files may list a DAG in
+ * any order; the front end has already rejected cycles). */
+static int topo_order(const model *m, int *order, qsdc_error *err)
+{
+    char *state = calloc((size_t)m->n_layers, 1); /* 0 new, 1 on stack, 2 done */
+    int *stack = malloc((size_t)m->n_layers * 2 * sizeof *stack);
+    if (!state || !stack) {
+        free(state);
+        free(stack);
+        return qsdc_fail(err, "out of memory");
+    }
+    int n = 0;
+    for (int root = 0; root < m->n_layers; root++) {
+        if (state[root])
+            continue;
+        int sp = 0;
+        stack[sp++] = root;
+        while (sp > 0) {
+            int i = stack[sp - 1];
+            if (state[i] == 2) {
+                sp--;
+                continue;
+            }
+            state[i] = 1;
+            int pushed = 0;
+            for (int j = 0; j < m->layers[i].n_inputs && !pushed; j++) {
+                int d = model_find(m, m->layers[i].inputs[j]);
+                if (d >= 0 && state[d] == 0 && sp < 2 * m->n_layers) {
+                    stack[sp++] = d;
+                    pushed = 1;
+                }
+            }
+            if (!pushed) {
+                state[i] = 2;
+                order[n++] = i;
+                sp--;
+            }
+        }
+    }
+    free(state);
+    free(stack);
+    return 0;
+}
+
+static init_kind auto_init(const model *m, int li)
+{
+    const layer *l = &m->layers[li];
+    if (l->init != INIT_AUTO)
+        return l->init;
+    for (int i = 0; i < m->n_layers; i++)
+        for (int j = 0; j < m->layers[i].n_inputs; j++)
+            if (strcmp(m->layers[i].inputs[j], l->name) == 0)
+                return m->layers[i].kind == LAYER_RELU ? INIT_HE : INIT_GLOROT;
+    return INIT_GLOROT;
+}
+
+static int add_param(graph *g, const char *layer_name, const char *what, int rank,
+                     const int64_t *dims, init_kind init, int64_t fan_in,
+                     int64_t fan_out)
+{
+    char name[2 * QSDC_NAME_MAX];
+    snprintf(name, sizeof name, "%s.%s", layer_name, what);
+    int t = graph_add_tensor(g, name, T_PARAM, rank, dims);
+    if (t < 0)
+        return -1;
+    g->t[t].init = init;
+    g->t[t].fan_in = fan_in;
+    g->t[t].fan_out = fan_out;
+    g->t[t].offset = g->param_elems;
+    g->param_elems += (g->t[t].nelem + PARAM_ALIGN - 1) / PARAM_ALIGN * PARAM_ALIGN;
+    return t;
+}
+
+static int add_node(graph *g, op_kind op, int a, int b, int out, int li)
+{
+    gnode n;
+    memset(&n, 0, sizeof n);
+    n.op = op;
+    n.in[0] = a;
+    n.in[1] = b;
+    n.n_in = b >= 0 ? 2 : 1;
+    n.out = out;
+    n.layer = li;
+    return graph_add_node(g, &n);
+}
+
+static int act(graph *g, const char *name, const tensor *like)
+{
+    int64_t dims[QSDC_MAX_RANK];
+    memcpy(dims, like->dims, sizeof dims);
+    return graph_add_tensor(g, name, T_ACT, like->rank, dims);
+}
+
+static int lower_dense(const model *m, int li, graph *g, int x, qsdc_error *err)
+{
+    const layer *l = &m->layers[li];
+    const tensor *tx = &g->t[x];
+    if (tx->rank != 2)
+        return layer_fail(m, l, err,
+                          "expects a flat input [batch, features] (add a flatten "
+                          "layer before it), got", tx, NULL);
+    int64_t k = tx->dims[1], n = l->units;
+    int64_t wd[2] = {k, n}, zd[2] = {g->batch, n};
+    int w = add_param(g, l->name, "weight", 2, wd, auto_init(m, li), k, n);
+    char zname[2 * QSDC_NAME_MAX];
+    snprintf(zname, sizeof zname, "%s%s", l->name, l->bias ? ".matmul" : "");
+    int z = graph_add_tensor(g, zname, T_ACT, 2, zd);
+    if (w < 0 || z < 0 || add_node(g, OP_MATMUL, x, w, z, li) < 0)
+        return -1;
+    if (!l->bias)
+        return z;
+    int64_t bd[1] = {n};
+    int b = add_param(g, l->name, "bias", 1, bd, INIT_ZEROS, k, n);
+    int y = graph_add_tensor(g, l->name, T_ACT, 2, zd);
+    if (b < 0 || y < 0 || add_node(g, OP_BIAS_ADD, z, b, y, li) < 0)
+        return -1;
+    return y;
+}
+
+static int lower_view(graph *g, const char *name, int x, int rank, const int64_t *dims)
+{
+    int v = graph_add_tensor(g, name, T_ACT, rank, dims);
+    if (v >= 0)
+        g->t[v].alias = x;
+    return v;
+}
+
+static int lower_qsd(const model *m, int li, graph *g, int x, qsdc_error *err)
+{
+    const layer *l = &m->layers[li];
+    const tensor *tx = &g->t[x];
+    if (l->qsd.share == SHARE_CHANNEL && tx->rank != 4)
+        return layer_fail(m, l, err,
+                          "share: channel needs a feature map [batch, channels, "
+                          "height, width], got", tx, NULL);
+    if (l->qsd.share == SHARE_TIME && tx->rank != 3)
+        return layer_fail(m, l, err,
+                          "share: time needs a sequence [batch, time, units], got",
+                          tx, NULL);
+    if (g->mode == MODE_INFER)
+        return lower_view(g, l->name, x, tx->rank, tx->dims);
+    int y = act(g, l->name, tx);
+    if (y < 0)
+        return -1;
+    gnode n;
+    memset(&n, 0, sizeof n);
+    n.op = OP_QSD;
+    n.in[0] = x;
+    n.n_in = 1;
+    n.out = y;
+    n.layer = li;
+    n.qsd = l->qsd;
+    n.rng_id = (uint32_t)li + 1;
+    return graph_add_node(g, &n) < 0 ? -1 : y;
+}
+
+/* Returns the layer's output tensor, or -1 with err set. */
+static int lower_layer(const model *m, int li, graph *g, const int *out_of,
+                       bool skip_softmax, qsdc_error *err)
+{
+    const layer *l = &m->layers[li];
+    int in[QSDC_MAX_INPUTS];
+    for (int j = 0; j < l->n_inputs; j++) {
+        int d = model_find(m, l->inputs[j]);
+        in[j] = d >= 0 ? out_of[d] : g->input;
+    }
+    const tensor *tx = &g->t[in[0]];
+    switch (l->kind) {
+    case LAYER_DENSE:
+        return lower_dense(m, li, g, in[0], err);
+    case LAYER_RELU:
+    case LAYER_TANH:
+    case LAYER_SIGMOID:
+    case LAYER_SOFTMAX: {
+        if (l->kind == LAYER_SOFTMAX && tx->rank != 2)
+            return layer_fail(m, l, err, "expects [batch, classes], got", tx, NULL);
+        if (skip_softmax)
+            return in[0];
+        static const op_kind ops[] = {[LAYER_RELU] = OP_RELU, [LAYER_TANH] = OP_TANH,
+                                      [LAYER_SIGMOID] = OP_SIGMOID,
+                                      [LAYER_SOFTMAX] = OP_SOFTMAX};
+        int y = act(g, l->name, tx);
+        if (y < 0 || add_node(g, ops[l->kind], in[0], -1, y, li) < 0)
+            return -1;
+        return y;
+    }
+    case LAYER_ADD: {
+        const tensor *tb = &g->t[in[1]];
+        if (tx->rank != tb->rank ||
+            memcmp(tx->dims, tb->dims, (size_t)tx->rank * sizeof tx->dims[0]) != 0)
+            return layer_fail(m, l, err, "input shapes differ:", tx, tb);
+        int y = act(g, l->name, tx);
+        if (y < 0 || add_node(g, OP_ADD, in[0], in[1], y, li) < 0)
+            return -1;
+        return y;
+    }
+    case LAYER_FLATTEN: {
+        int64_t dims[2] = {tx->dims[0], tx->nelem / tx->dims[0]};
+        return lower_view(g, l->name, in[0], 2, dims);
+    }
+    case LAYER_DROPOUT:
+    case LAYER_QSD:
+        return lower_qsd(m, li, g, in[0], err);
+    default:
+        return layer_fail(m, l, err, "cannot be lowered yet", NULL, NULL);
+    }
+}
+
+int graph_lower(const model *m, graph_mode mode, int64_t batch, graph *g,
+                qsdc_error *err)
+{
+    graph_init(g, mode, batch);
+    if (batch < 1 || batch > (1 << 20))
+        return qsdc_fail(err, "batch size %lld is out of range [1, 1048576]",
+                         (long long)batch);
+    if (m->n_layers < 1)
+        return qsdc_fail_at(err, m->path, 1, 1, "the model has no layers");
+    int64_t dims[QSDC_MAX_RANK + 1] = {batch};
+    memcpy(dims + 1, m->input_shape, (size_t)m->input_rank * sizeof dims[0]);
+    g->input = graph_add_tensor(g, "input", T_INPUT, m->input_rank + 1, dims);
+    int out_layer = m->output[0] ? model_find(m, m->output) : m->n_layers - 1;
+    if (out_layer < 0)
+        return qsdc_fail(err, "output layer '%s' not found", m->output);
+    /* Training with cross-entropy takes the logits: a final softmax folds into
+     * the fused, numerically stable softmax_xent. */
+    bool skip_softmax = mode == MODE_TRAIN && m->train.loss == LOSS_XENT &&
+                        m->layers[out_layer].kind == LAYER_SOFTMAX;
+    int *order = malloc((size_t)m->n_layers * sizeof *order);
+    int *out_of = malloc((size_t)m->n_layers * sizeof *out_of);
+    int rc = (!order || !out_of || g->input < 0) ? qsdc_fail(err, "out of memory")
+                                                  : topo_order(m, order, err);
+    for (int i = 0; rc == 0 && i < m->n_layers; i++) {
+        int li = order[i];
+        out_of[li] = lower_layer(m, li, g, out_of, skip_softmax && li == out_layer, err);
+        if (out_of[li] < 0) {
+            if (!err || !err->message[0])
+                qsdc_fail(err, "out of memory");
+            rc = -1;
+        }
+    }
+    if (rc == 0) {
+        g->output = out_of[out_layer];
+        g->n_forward = g->nn;
+        /* Tensor sizes must fit device indexing (32-bit work-item ids). */
+        for (int i = 0; i < g->nt; i++)
+            if (g->t[i].nelem > INT32_MAX)
+                rc = qsdc_fail(err, "tensor '%s' has %lld elements, more than "
+                               "the 2^31-1 supported", g->t[i].name,
+                               (long long)g->t[i].nelem);
+    }
+    free(order);
+    free(out_of);
+    return rc;
+}

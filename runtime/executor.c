@@ -1,0 +1,193 @@
+#include "executor.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int create_buffer(cl_env *env, int64_t elems, size_t elem_size, cl_mem *out,
+                         const char *what, qsdc_error *err)
+{
+    size_t bytes = (size_t)(elems > 0 ? elems : 1) * elem_size;
+    if ((uint64_t)bytes > env->dev.max_alloc)
+        return qsdc_fail(err, "%s needs %zu bytes, more than the device's largest "
+                         "allocation (%llu bytes on %s)", what, bytes,
+                         (unsigned long long)env->dev.max_alloc, env->dev.name);
+    cl_int rc;
+    *out = clCreateBuffer(env->ctx, CL_MEM_READ_WRITE, bytes, NULL, &rc);
+    if (cl_check(rc, "clCreateBuffer", err) < 0)
+        return qsdc_error_wrap(err, "allocating %zu bytes for %s", bytes, what);
+    float zero = 0.0f;
+    rc = clEnqueueFillBuffer(env->queue, *out, &zero, sizeof zero, 0,
+                             bytes / sizeof zero * sizeof zero, 0, NULL, NULL);
+    return cl_check(rc, "clEnqueueFillBuffer", err);
+}
+
+int model_state_create(cl_env *env, int64_t n_params, int64_t n_state, model_state *ms,
+                       qsdc_error *err)
+{
+    memset(ms, 0, sizeof *ms);
+    ms->n_params = n_params;
+    ms->n_state = n_state;
+    if (create_buffer(env, n_params, 4, &ms->P, "parameters", err) < 0 ||
+        create_buffer(env, n_params, 4, &ms->G, "gradients", err) < 0 ||
+        create_buffer(env, n_state, 4, &ms->S, "optimiser state", err) < 0) {
+        model_state_free(ms);
+        return -1;
+    }
+    return 0;
+}
+
+void model_state_free(model_state *ms)
+{
+    cl_mem *all[] = {&ms->P, &ms->G, &ms->S};
+    for (int i = 0; i < 3; i++)
+        if (*all[i])
+            clReleaseMemObject(*all[i]);
+    memset(ms, 0, sizeof *ms);
+}
+
+int model_state_write(cl_env *env, model_state *ms, const float *params,
+                      const float *state, qsdc_error *err)
+{
+    cl_int rc = clEnqueueWriteBuffer(env->queue, ms->P, CL_TRUE, 0,
+                                     (size_t)ms->n_params * 4, params, 0, NULL, NULL);
+    if (rc == CL_SUCCESS && state && ms->n_state > 0)
+        rc = clEnqueueWriteBuffer(env->queue, ms->S, CL_TRUE, 0, (size_t)ms->n_state * 4,
+                                  state, 0, NULL, NULL);
+    return cl_check(rc, "clEnqueueWriteBuffer", err);
+}
+
+int model_state_read(cl_env *env, const model_state *ms, float *params, float *state,
+                     qsdc_error *err)
+{
+    cl_int rc = clEnqueueReadBuffer(env->queue, ms->P, CL_TRUE, 0,
+                                    (size_t)ms->n_params * 4, params, 0, NULL, NULL);
+    if (rc == CL_SUCCESS && state && ms->n_state > 0)
+        rc = clEnqueueReadBuffer(env->queue, ms->S, CL_TRUE, 0, (size_t)ms->n_state * 4,
+                                 state, 0, NULL, NULL);
+    return cl_check(rc, "clEnqueueReadBuffer", err);
+}
+
+static bool debug_kernels(void)
+{
+    const char *d = getenv("QSDC_DEBUG");
+    return d && strstr(d, "kernels");
+}
+
+int exec_create(cl_env *env, const plan *p, model_state *ms, executor *ex,
+                qsdc_error *err)
+{
+    memset(ex, 0, sizeof *ex);
+    ex->env = env;
+    ex->p = p;
+    ex->timing = debug_kernels();
+    if (ex->timing)
+        fprintf(stderr, "qsdc: kernels of %s (batch %lld):\n%s\n", p->name,
+                (long long)p->batch, p->source);
+    cl_build_result br;
+    if (cl_build_program(env, p->source, "", &br, err) < 0)
+        return qsdc_error_wrap(err, "building the kernels of %s", p->name);
+    ex->program = br.program;
+    ex->cache_hit = br.cache_hit;
+    ex->kernels = calloc((size_t)p->n_launches, sizeof *ex->kernels);
+    ex->launch_ms = calloc((size_t)p->n_launches, sizeof *ex->launch_ms);
+    if (!ex->kernels || !ex->launch_ms) {
+        exec_destroy(ex);
+        return qsdc_fail(err, "out of memory");
+    }
+    if (create_buffer(env, p->arena_elems, 4, &ex->A, "activations", err) < 0 ||
+        create_buffer(env, p->label_elems, 4, &ex->L, "labels", err) < 0) {
+        exec_destroy(ex);
+        return -1;
+    }
+    cl_mem bufs[5] = {ms->P, ms->G, ms->S, ex->A, ex->L};
+    for (int i = 0; i < p->n_launches; i++) {
+        cl_int rc;
+        ex->kernels[i] = clCreateKernel(ex->program, p->launches[i].kernel, &rc);
+        for (cl_uint a = 0; rc == CL_SUCCESS && a < 5; a++)
+            rc = clSetKernelArg(ex->kernels[i], a, sizeof(cl_mem), &bufs[a]);
+        if (cl_check(rc, "clCreateKernel", err) < 0) {
+            qsdc_error_wrap(err, "kernel %s", p->launches[i].kernel);
+            exec_destroy(ex);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void exec_destroy(executor *ex)
+{
+    if (ex->timing && ex->runs > 0)
+        for (int i = 0; i < ex->p->n_launches; i++)
+            fprintf(stderr, "qsdc: %-24s %8.3f ms/launch  (%s)\n",
+                    ex->p->launches[i].kernel, ex->launch_ms[i] / (double)ex->runs,
+                    ex->p->launches[i].nodes);
+    for (int i = 0; ex->kernels && i < ex->p->n_launches; i++)
+        if (ex->kernels[i])
+            clReleaseKernel(ex->kernels[i]);
+    free(ex->kernels);
+    free(ex->launch_ms);
+    if (ex->program)
+        clReleaseProgram(ex->program);
+    if (ex->A)
+        clReleaseMemObject(ex->A);
+    if (ex->L)
+        clReleaseMemObject(ex->L);
+    memset(ex, 0, sizeof *ex);
+}
+
+int exec_set_batch(executor *ex, const float *x, const int32_t *labels, qsdc_error *err)
+{
+    const plan *p = ex->p;
+    cl_int rc = clEnqueueWriteBuffer(ex->env->queue, ex->A, CL_TRUE,
+                                     (size_t)p->input_offset * 4,
+                                     (size_t)p->input_elems * 4, x, 0, NULL, NULL);
+    if (rc == CL_SUCCESS && labels && p->label_elems > 0)
+        rc = clEnqueueWriteBuffer(ex->env->queue, ex->L, CL_TRUE, 0,
+                                  (size_t)p->label_elems * 4, labels, 0, NULL, NULL);
+    return cl_check(rc, "clEnqueueWriteBuffer", err);
+}
+
+int exec_run(executor *ex, uint32_t seed, uint32_t step, float lr, qsdc_error *err)
+{
+    const plan *p = ex->p;
+    for (int i = 0; i < p->n_launches; i++) {
+        const plan_launch *l = &p->launches[i];
+        cl_kernel k = ex->kernels[i];
+        cl_int rc = clSetKernelArg(k, 5, sizeof seed, &seed);
+        if (rc == CL_SUCCESS)
+            rc = clSetKernelArg(k, 6, sizeof step, &step);
+        if (rc == CL_SUCCESS)
+            rc = clSetKernelArg(k, 7, sizeof lr, &lr);
+        size_t global[3], local[3];
+        bool has_local = l->local[0] != 0;
+        for (int d = 0; d < l->work_dim; d++) {
+            global[d] = (size_t)l->global[d];
+            local[d] = (size_t)l->local[d];
+        }
+        cl_event ev = NULL;
+        if (rc == CL_SUCCESS)
+            rc = clEnqueueNDRangeKernel(ex->env->queue, k, (cl_uint)l->work_dim, NULL,
+                                        global, has_local ? local : NULL, 0, NULL,
+                                        ex->timing ? &ev : NULL);
+        if (cl_check(rc, "clEnqueueNDRangeKernel", err) < 0)
+            return qsdc_error_wrap(err, "launching %s", l->kernel);
+        if (ev) {
+            cl_ulong t0 = 0, t1 = 0;
+            clWaitForEvents(1, &ev);
+            clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL);
+            clGetEventProfilingInfo(ev, CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL);
+            ex->launch_ms[i] += (double)(t1 - t0) * 1e-6;
+            clReleaseEvent(ev);
+        }
+    }
+    ex->runs++;
+    return 0;
+}
+
+int exec_read_arena(executor *ex, int64_t offset, int64_t n, float *dst, qsdc_error *err)
+{
+    cl_int rc = clEnqueueReadBuffer(ex->env->queue, ex->A, CL_TRUE, (size_t)offset * 4,
+                                    (size_t)n * 4, dst, 0, NULL, NULL);
+    return cl_check(rc, "clEnqueueReadBuffer", err);
+}

@@ -1,0 +1,47 @@
+/* The plan executor: builds a plan's program for a device and enqueues its
+ * launches. Parameters, gradients and optimiser state are one allocation each
+ * (model_state), shared by the training and evaluation plans. */
+#ifndef QSDC_EXECUTOR_H
+#define QSDC_EXECUTOR_H
+
+#include "cl_runtime.h"
+#include "plan.h"
+
+typedef struct model_state {
+    cl_mem P, G, S;
+    int64_t n_params, n_state;
+} model_state;
+
+/* Allocates P, G and S (G and S zeroed; n_state may be 0). */
+int model_state_create(cl_env *env, int64_t n_params, int64_t n_state, model_state *ms,
+                       qsdc_error *err);
+void model_state_free(model_state *ms);
+int model_state_write(cl_env *env, model_state *ms, const float *params,
+                      const float *state, qsdc_error *err);
+int model_state_read(cl_env *env, const model_state *ms, float *params, float *state,
+                     qsdc_error *err);
+
+typedef struct executor {
+    cl_env *env;
+    const plan *p;
+    cl_program program;
+    cl_kernel *kernels;   /* one per launch */
+    cl_mem A, L;
+    bool cache_hit;
+    bool timing;          /* QSDC_DEBUG=kernels: time each launch */
+    double *launch_ms;    /* accumulated per launch when timing */
+    int64_t runs;
+} executor;
+
+int exec_create(cl_env *env, const plan *p, model_state *ms, executor *ex,
+                qsdc_error *err);
+void exec_destroy(executor *ex);
+/* Copies one batch in: input (plan->input_elems floats) and labels (batch ints,
+ * may be NULL for inference plans). */
+int exec_set_batch(executor *ex, const float *x, const int32_t *labels, qsdc_error *err);
+/* Enqueues every launch of the plan for this step. */
+int exec_run(executor *ex, uint32_t seed, uint32_t step, float lr, qsdc_error *err);
+/* Blocking read of n arena floats at offset. */
+int exec_read_arena(executor *ex, int64_t offset, int64_t n, float *dst, qsdc_error *err);
+
+#endif
