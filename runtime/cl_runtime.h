@@ -31,6 +31,9 @@ typedef struct cl_device_info_rec {
 /* Every device of every platform, in platform order. Zero devices is not an
  * error here (the caller decides); a failing platform query is. */
 int cl_list_devices(cl_device_info_rec **out, int *n, qsdc_error *err);
+/* Fails with the "no OpenCL device: install pocl (apt-get install
+ * pocl-opencl-icd)" message, for callers that found zero devices. */
+int cl_fail_no_device(qsdc_error *err);
 
 /* Chooses by spec: NULL or "" (first GPU, else first CPU), an index ("0"),
  * "cpu", "gpu", or a case-insensitive substring of the name or platform.
