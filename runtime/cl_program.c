@@ -56,13 +56,15 @@ static int fail_with_log(cl_program prog, cl_device_id dev, cl_int rc, qsdc_erro
     }
     const char *start = log_excerpt_start(log);
     size_t len = strlen(start);
+    while (len > 0 && (start[len - 1] == '\n' || start[len - 1] == ' '))
+        len--;
     size_t keep = len;
     if (keep > LOG_BUDGET) {
         keep = LOG_BUDGET;
         while (keep > LOG_BUDGET / 2 && start[keep - 1] != '\n')
             keep--;  /* end on a whole line when one is near */
     }
-    while (keep > 0 && (start[keep - 1] == '\n' || start[keep - 1] == ' '))
+    while (keep > 0 && start[keep - 1] == '\n')
         keep--;
     qsdc_fail(err, "clBuildProgram: %s; build log:\n%.*s%s", cl_error_name(rc),
               (int)keep, start, keep < len ? "\n[build log truncated]" : "");
@@ -203,9 +205,9 @@ int cl_build_program(cl_env *env, const char *source, const char *options,
     }
     free(opts);
     if (debug_build())
-        fprintf(stderr, "qsdc: build: %s %s (%.3f s)\n",
+        fprintf(stderr, "qsdc: build: %s%s%s (%.3f s)\n",
                 !cached ? "cache off" : out->cache_hit ? "cache hit" : "cache miss",
-                out->cache_path, seconds_now() - t0);
+                cached ? " " : "", out->cache_path, seconds_now() - t0);
     return out->program ? 0 : -1;
 }
 
