@@ -31,6 +31,9 @@ typedef struct cl_device_info_rec {
 /* Every device of every platform, in platform order. Zero devices is not an
  * error here (the caller decides); a failing platform query is. */
 int cl_list_devices(cl_device_info_rec **out, int *n, qsdc_error *err);
+/* Fails with the "no OpenCL device: install pocl (apt-get install
+ * pocl-opencl-icd)" message, for callers that found zero devices. */
+int cl_fail_no_device(qsdc_error *err);
 
 /* Chooses by spec: NULL or "" (first GPU, else first CPU), an index ("0"),
  * "cpu", "gpu", or a case-insensitive substring of the name or platform.
@@ -52,10 +55,12 @@ typedef struct cl_build_result {
     char cache_path[1024];   /* the cache file used, "" when caching is off */
 } cl_build_result;
 
-/* Builds source for env's device. Binaries are cached under
- * $QSDC_CACHE_DIR, else $XDG_CACHE_HOME/qsdc, else ~/.cache/qsdc, keyed by a
- * hash of source, options, device name and driver version; QSDC_CACHE_DIR=off
- * disables the cache. A failed build returns its log in the error. */
+/* Builds source for env's device with "-cl-std=CL1.2" before options.
+ * Binaries are cached under $QSDC_CACHE_DIR, else $XDG_CACHE_HOME/qsdc, else
+ * ~/.cache/qsdc, keyed by a hash of source, options, platform and device name,
+ * device and driver version; QSDC_CACHE_DIR=off disables the cache. A cache
+ * problem only costs a rebuild. A failed build returns its log in the error.
+ * QSDC_DEBUG containing "build" prints hit/miss, path and seconds to stderr. */
 int cl_build_program(cl_env *env, const char *source, const char *options,
                      cl_build_result *out, qsdc_error *err);
 /* Loads a prebuilt program binary (the FPGA flow) instead of source. */
