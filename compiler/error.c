@@ -35,13 +35,23 @@ int qsdc_error_wrap(qsdc_error *err, const char *fmt, ...)
 {
     if (!err)
         return -1;
-    char prefix[512], old[sizeof err->message];
+    char prefix[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(prefix, sizeof prefix, fmt, ap);
+    int n = vsnprintf(prefix, sizeof prefix - 2, fmt, ap);
     va_end(ap);
-    memcpy(old, err->message, sizeof old);
-    snprintf(err->message, sizeof err->message, "%s: %s", prefix, old);
+    if (n < 0)
+        return -1;
+    size_t plen = strlen(prefix);
+    memcpy(prefix + plen, ": ", 3);
+    plen += 2;
+    size_t cap = sizeof err->message;
+    size_t keep = strnlen(err->message, cap - 1);
+    if (plen + keep >= cap)
+        keep = cap - 1 - plen;
+    memmove(err->message + plen, err->message, keep);
+    memcpy(err->message, prefix, plen);
+    err->message[plen + keep] = '\0';
     return -1;
 }
 
