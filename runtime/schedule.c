@@ -11,8 +11,7 @@ double train_lr_at(const train_config *t, int64_t step, int64_t steps_per_epoch)
         return t->lr * (epoch + 1.0 / (double)steps_per_epoch) / warm;
     switch (t->schedule) {
     case SCHED_STEP:
-        return t->step_epochs > 0 ? t->lr * pow(t->step_gamma, floor(epoch / (double)t->step_epochs))
-                                  : t->lr;
+        return t->lr * pow(t->step_gamma, floor(epoch / (double)train_step_epochs(t)));
     case SCHED_COSINE: {
         double span = (double)t->epochs - warm;
         double frac = span > 0 ? (epoch - warm) / span : 1.0;
