@@ -26,7 +26,7 @@ typedef struct run {
     int32_t *labels;
 } run;
 
-static void setup_run(run *r, const char *yaml, int64_t batch)
+static void setup_run_mode(run *r, const char *yaml, int64_t batch, graph_mode mode)
 {
     qsdc_error err = {""};
     memset(r, 0, sizeof *r);
@@ -34,7 +34,7 @@ static void setup_run(run *r, const char *yaml, int64_t batch)
         fail_msg("%s", err.message);
     codegen_target t;
     codegen_target_default(&t);
-    if (compile_plan(&r->m, MODE_TRAIN, batch, &t, &r->p, &r->g, &r->f, &err) < 0)
+    if (compile_plan(&r->m, mode, batch, &t, &r->p, &r->g, &r->f, &err) < 0)
         fail_msg("%s", err.message);
     r->params = malloc((size_t)r->p.param_elems * sizeof *r->params);
     r->input = malloc((size_t)r->p.input_elems * sizeof *r->input);
@@ -48,6 +48,11 @@ static void setup_run(run *r, const char *yaml, int64_t batch)
     int64_t classes = r->p.output_elems / batch;
     for (int64_t i = 0; i < batch; i++)
         r->labels[i] = (int32_t)((i * 7 + 3) % classes);
+}
+
+static void setup_run(run *r, const char *yaml, int64_t batch)
+{
+    setup_run_mode(r, yaml, batch, MODE_TRAIN);
 }
 
 static void free_run(run *r)
@@ -113,6 +118,36 @@ static void check_step_against_reference(const char *yaml, int64_t batch)
     free(grads);
     free(params);
     free(state);
+    ref_graph_free(&ref);
+    exec_destroy(&ex);
+    model_state_free(&ms);
+    free_run(&r);
+}
+
+/* The inference plan: QSD and dropout are the identity, softmax is kept. */
+static void check_inference_against_reference(const char *yaml, int64_t batch)
+{
+    run r;
+    setup_run_mode(&r, yaml, batch, MODE_INFER);
+    cl_env *env = tf_env();
+    qsdc_error err = {""};
+    model_state ms;
+    executor ex;
+    if (model_state_create(env, r.p.param_elems, 0, &ms, &err) < 0 ||
+        model_state_write(env, &ms, r.params, NULL, &err) < 0 ||
+        exec_create(env, &r.p, &ms, &ex, &err) < 0)
+        fail_msg("%s", err.message);
+    assert_int_equal(exec_set_batch(&ex, r.input, NULL, &err), 0);
+    assert_int_equal(exec_run(&ex, 0, 0, 0.0f, &err), 0);
+    float *out = malloc((size_t)r.p.output_elems * sizeof *out);
+    assert_int_equal(exec_read_arena(&ex, r.p.output_offset, r.p.output_elems, out, &err), 0);
+    ref_graph ref;
+    assert_int_equal(ref_graph_init(&ref, &r.g, &r.m, r.params), 0);
+    ref_graph_run(&ref, r.input, NULL, 0, 0, 0.0f, 0, r.g.nn);
+    double e = ts_max_err_scaled(out, ref.val[r.g.output], (size_t)r.p.output_elems);
+    printf("  inference, %d kernels: max rel err %.2e\n", r.p.n_launches, e);
+    assert_true(e < TOL);
+    free(out);
     ref_graph_free(&ref);
     exec_destroy(&ex);
     model_state_free(&ms);
@@ -194,6 +229,13 @@ static void test_mlp_qsd_step(void **s) { (void)s; check_step_against_reference(
 static void test_tanh_dropout_mse_step(void **s) { (void)s; check_step_against_reference(tanh_dropout_mse, 6); }
 static void test_residual_step(void **s) { (void)s; check_step_against_reference(residual_dag, 5); }
 static void test_inner_softmax_step(void **s) { (void)s; check_step_against_reference(inner_softmax, 4); }
+static void test_inference(void **s)
+{
+    (void)s;
+    const char *models[] = {mlp_qsd, tanh_dropout_mse, residual_dag, inner_softmax};
+    for (int i = 0; i < 4; i++)
+        check_inference_against_reference(models[i], 5);
+}
 static void test_mlp_qsd_gradients(void **s) { (void)s; check_gradients(mlp_qsd, 8); }
 static void test_tanh_dropout_mse_gradients(void **s) { (void)s; check_gradients(tanh_dropout_mse, 6); }
 static void test_residual_gradients(void **s) { (void)s; check_gradients(residual_dag, 5); }
@@ -202,6 +244,7 @@ static void test_inner_softmax_gradients(void **s) { (void)s; check_gradients(in
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_inference),
         cmocka_unit_test(test_mlp_qsd_gradients),
         cmocka_unit_test(test_tanh_dropout_mse_gradients),
         cmocka_unit_test(test_residual_gradients),
