@@ -35,9 +35,9 @@ qsdc_install_packages() {
     return 0
   fi
   qsdc_log "installing ${missing[*]}"
-  qsdc_as_root apt-get update
-  qsdc_as_root env DEBIAN_FRONTEND=noninteractive \
-    apt-get install -y --no-install-recommends "${missing[@]}"
+  qsdc_as_root apt-get update &&
+    qsdc_as_root env DEBIAN_FRONTEND=noninteractive \
+      apt-get install -y --no-install-recommends "${missing[@]}"
 }
 
 # qsdc_configure DIR [MESON_OPTION...]: sets up DIR, or reconfigures it with
