@@ -263,12 +263,17 @@ static int gen_sum_rows(codegen_ctx *c, const kgroup *k, const char *name, plan_
     return 0;
 }
 
+void codegen_kernel_name(const graph *g, const fusion *f, int k, char *buf, size_t n)
+{
+    snprintf(buf, n, "k%d_%s", k, op_kind_name(g->n[f->groups[k].nodes[0]].op));
+}
+
 int codegen_group(codegen_ctx *c, int k, plan_launch *launches, int *n_launches,
                   qsdc_error *err)
 {
     const kgroup *grp = &c->f->groups[k];
     char name[QSDC_NAME_MAX];
-    snprintf(name, sizeof name, "k%d_%s", k, op_kind_name(c->g->n[grp->nodes[0]].op));
+    codegen_kernel_name(c->g, c->f, k, name, sizeof name);
     plan_launch *l = &launches[0];
     memset(l, 0, sizeof *l);
     *n_launches = 1;

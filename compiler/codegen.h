@@ -21,6 +21,9 @@ typedef struct codegen_ctx {
     strbuf *src;
 } codegen_ctx;
 
+/* "k3_matmul": the name of group k's kernel (the update's clipping kernels
+ * add _norm and _scale). */
+void codegen_kernel_name(const graph *g, const fusion *f, int k, char *buf, size_t n);
 /* Appends the kernel(s) of group k and their launches (at most 3). */
 int codegen_group(codegen_ctx *c, int k, plan_launch *launches, int *n_launches,
                   qsdc_error *err);
