@@ -1,6 +1,7 @@
 /* The compiled bundle: plan.yaml round-trips into equal plan records, the
  * directory is replaced whole, graph.dot draws the fused groups, malformed
- * plan files fail with path:line:col, and kernels.cl builds on the device. */
+ * plan files fail with path:line:col, and the written kernels build on the
+ * device. */
 #include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 
 #include "bundle.h"
 #include "cl_fixture.h"
+#include "compile.h"
 #include "file_io.h"
 #include "support.h"
 
@@ -200,12 +202,13 @@ static void make_graph(graph *g, fusion *f)
     assert_int_equal(f->n_groups, 2);
 }
 
+/* dir/name (static storage rotated over 4 slots); dir is at most 1300 bytes. */
 static const char *path_in(const char *dir, const char *name)
 {
-    static char buf[4][1200];
+    static char buf[4][1400];
     static int slot;
     char *p = buf[slot++ % 4];
-    snprintf(p, 1200, "%s/%s", dir, name);
+    snprintf(p, sizeof buf[0], "%.1300s/%.64s", dir, name);
     return p;
 }
 
@@ -406,8 +409,10 @@ static char *valid_yaml(int n_plans)
 static char *replace(const char *text, const char *from, const char *to)
 {
     const char *at = strstr(text, from);
-    if (!at)
+    if (!at) {
         fail_msg("'%s' not in the base plan.yaml:\n%s", from, text);
+        return NULL; /* not reached: fail_msg ends the test */
+    }
     size_t n = strlen(text) - strlen(from) + strlen(to) + 1;
     char *out = malloc(n);
     assert_non_null(out);
@@ -569,34 +574,82 @@ static void test_truncated(void **state)
     free(base);
 }
 
-static void test_kernels_build(void **state)
+/* A real model through compile_plan: both passes round-trip, graph.dot has
+ * a cluster per fused group, and every launch's kernel builds from the
+ * written sources on the device. QSD pulls in the Philox prologue; clipping
+ * gives the update three kernels. */
+static const char tiny_model[] =
+    "name: tiny\n"
+    "input: {shape: [2, 3, 2]}\n"
+    "layers:\n"
+    "  - flatten\n"
+    "  - {op: dense, units: 8}\n"
+    "  - relu\n"
+    "  - {op: qsd, p: 0.5, sites: 2, q_cv: 0.3}\n"
+    "  - {op: dense, units: 3}\n"
+    "  - softmax\n"
+    "train: {batch: 5, optimizer: adam, clip_norm: 1.0}\n";
+
+static void build_every_launch(const plan *p)
+{
+    cl_build_result b;
+    qsdc_error err = {{0}};
+    if (cl_build_program(tf_env(), p->source, NULL, &b, &err))
+        fail_msg("%s: %s", bundle_source_name(p), err.message);
+    for (int j = 0; j < p->n_launches; j++) {
+        cl_int rc;
+        cl_kernel k = clCreateKernel(b.program, p->launches[j].kernel, &rc);
+        if (rc != CL_SUCCESS)
+            fail_msg("kernel %s: %s", p->launches[j].kernel, cl_error_name(rc));
+        clReleaseKernel(k);
+    }
+    clReleaseProgram(b.program);
+}
+
+static void test_compiled_bundle(void **state)
 {
     (void)state;
+    qsdc_error err = {{0}};
+    model m;
+    if (model_load_string("<tiny>", tiny_model, strlen(tiny_model), &m, &err))
+        fail_msg("%s", err.message);
+    codegen_target target;
+    codegen_target_default(&target);
     plan infer, train;
-    make_plans(&infer, &train, 4);
-    const char *dir = bundle_dir("build");
-    write_bundle(dir, &infer, &train, NULL, NULL);
-    plan_free(&infer);
-    plan_free(&train);
+    graph g;
+    fusion f;
+    if (compile_plan(&m, MODE_INFER, 5, &target, &infer, NULL, NULL, &err) ||
+        compile_plan(&m, MODE_TRAIN, 5, &target, &train, &g, &f, &err))
+        fail_msg("%s", err.message);
+    const char *dir = bundle_dir("tiny.qsdc");
+    write_bundle(dir, &infer, &train, &g, &f);
+
     plan *back;
     int n;
-    qsdc_error err = {{0}};
     if (plan_yaml_read(path_in(dir, "plan.yaml"), &back, &n, &err))
         fail_msg("%s", err.message);
-    for (int i = 0; i < n; i++) {
-        cl_build_result b;
-        if (cl_build_program(tf_env(), back[i].source, NULL, &b, &err))
-            fail_msg("%s: %s", bundle_source_name(&back[i]), err.message);
-        for (int j = 0; j < back[i].n_launches; j++) {
-            cl_int rc;
-            cl_kernel k = clCreateKernel(b.program, back[i].launches[j].kernel, &rc);
-            if (rc != CL_SUCCESS)
-                fail_msg("kernel %s: %s", back[i].launches[j].kernel, cl_error_name(rc));
-            clReleaseKernel(k);
-        }
-        clReleaseProgram(b.program);
+    assert_int_equal(n, 2);
+    assert_plans_equal(&infer, &back[0]);
+    assert_plans_equal(&train, &back[1]);
+    assert_true(back[1].n_launches > f.n_groups); /* clipping's extra kernels */
+
+    char *dot = slurp(path_in(dir, "graph.dot"));
+    assert_int_equal(count(dot, "subgraph cluster_"), f.n_groups);
+    for (int k = 0; k < f.n_groups; k++) {
+        char name[QSDC_NAME_MAX], label[QSDC_NAME_MAX + 16];
+        codegen_kernel_name(&g, &f, k, name, sizeof name);
+        snprintf(label, sizeof label, "label=\"%s\"", name);
+        assert_non_null(strstr(dot, label));
     }
+    free(dot);
+    for (int i = 0; i < n; i++)
+        build_every_launch(&back[i]);
     plan_yaml_free(back, n);
+    plan_free(&infer);
+    plan_free(&train);
+    graph_free(&g);
+    fusion_free(&f);
+    model_free(&m);
 }
 
 int main(void)
@@ -608,7 +661,7 @@ int main(void)
         cmocka_unit_test(test_refuses_foreign_paths),
         cmocka_unit_test(test_malformed),
         cmocka_unit_test(test_truncated),
-        cmocka_unit_test(test_kernels_build),
+        cmocka_unit_test(test_compiled_bundle),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     ts_cleanup();
