@@ -11,6 +11,7 @@
 
 static const char compile_usage[] =
     "usage: qsdc MODEL.yaml [-o DIR] [--batch N] [--train] [--dump-graph]\n"
+    "                   [--emit-binary [--device D]]\n"
     "\n"
     "Compiles the model to a bundle directory (default NAME.qsdc/), written\n"
     "atomically: kernels.cl (OpenCL 1.2 C), plan.yaml (buffers and launches),\n"
@@ -19,7 +20,36 @@ static const char compile_usage[] =
     "  -o, --output DIR   bundle directory\n"
     "  --batch N          batch size compiled in (default: the model's, else 128)\n"
     "  --train            also compile the training step (train.cl)\n"
-    "  --dump-graph       print the graph IR with shapes\n";
+    "  --dump-graph       print the graph IR with shapes\n"
+    "  --emit-binary      also build the kernels for a device and store the\n"
+    "                     program binaries (kernels.bin, train.bin) in the bundle\n"
+    "  --device D         the device for --emit-binary (index, cpu, gpu, name)\n";
+
+/* Builds each plan's kernels for the device and stores the binaries beside
+ * their sources, for runs without an OpenCL C compiler (FPGA flows). */
+static int emit_binaries(const char *dir, const plan *plans, int n, const char *device,
+                         qsdc_error *err)
+{
+    cl_env env;
+    if (cl_env_open(device, false, &env, err) < 0)
+        return -1;
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        cl_build_result br;
+        char path[QSDC_PATH_MAX + 32];
+        const char *src = bundle_source_name(&plans[i]);
+        snprintf(path, sizeof path, "%s/%.*s.bin", dir, (int)(strlen(src) - 3), src);
+        rc = cl_build_program(&env, plans[i].source, "", &br, err);
+        if (rc == 0) {
+            rc = cl_save_program_binary(&env, br.program, path, err);
+            clReleaseProgram(br.program);
+        }
+        if (rc == 0)
+            printf("wrote %s for %s\n", path, env.dev.name);
+    }
+    cl_env_close(&env);
+    return rc;
+}
 
 static void report(const char *what, const plan *p)
 {
@@ -35,10 +65,11 @@ int cli_compile(int argc, char **argv)
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'}, {"batch", required_argument, 0, 'b'},
         {"train", no_argument, 0, 't'},        {"dump-graph", no_argument, 0, 'd'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
-    const char *out_dir = NULL;
+        {"help", no_argument, 0, 'h'},         {"emit-binary", no_argument, 0, 'e'},
+        {"device", required_argument, 0, 'D'}, {0, 0, 0, 0}};
+    const char *out_dir = NULL, *device = NULL;
     long long batch = 0;
-    int train = 0, dump = 0, c;
+    int train = 0, dump = 0, emit = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
         switch (c) {
@@ -49,6 +80,8 @@ int cli_compile(int argc, char **argv)
             break;
         case 't': train = 1; break;
         case 'd': dump = 1; break;
+        case 'e': emit = 1; break;
+        case 'D': device = optarg; break;
         case 'h': fputs(compile_usage, stdout); return 0;
         default: fputs(compile_usage, stderr); return 2;
         }
@@ -104,6 +137,8 @@ int cli_compile(int argc, char **argv)
             report("training", &plans[1]);
         printf("wrote %s/ (kernels.cl, plan.yaml, graph.dot%s)\n", dir,
                n > 1 ? ", train.cl" : "");
+        if (emit)
+            rc = emit_binaries(dir, plans, n, device, &err);
     }
     for (int i = 0; i < n; i++)
         plan_free(&plans[i]);
