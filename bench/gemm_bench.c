@@ -2,13 +2,16 @@
  * device and the same cl_mem buffers, at the MLP's shapes and 1024^3.
  *
  *   gemm_bench [--device SPEC] [--reps N] [--shape MxNxK[:T][:T]]...
- *              [--tune vec,mr,nv,bm,bn,kc,min_groups] [--no-clblast]
+ *              [--tune vec,mr,nv,bm,bn,kc,min_groups] [--epilogue CODE]
+ *              [--no-clblast]
  *
  * A shape suffix ":TN" style is written as two letters after a colon, e.g.
  * "784x1024x128:TN" (trans_a) or "128x784x1024:NT" (trans_b). Each timing is
  * the best of --reps runs (default 20) after one warm-up. One line per shape:
- *   RESULT <label> <own GFLOP/s> <clblast GFLOP/s> <max rel diff>
- * Never a test: timings on shared machines are noise-prone. */
+ *   RESULT <label> <own GFLOP/s> <CLBlast GFLOP/s> <max rel diff>
+ *          <own GFLOP per CPU-second> <CLBlast GFLOP per CPU-second>
+ * --epilogue times the kernel with that per-element epilogue (e.g.
+ * "v += P[col]; v = fmax(v, 0.0f);"), CLBlast without it. Never a test: timings on shared machines are noise-prone. */
 #include "cl_runtime.h"
 
 #include <clblast_c.h>
@@ -37,10 +40,10 @@ static const char *default_shapes[] = {
     "1024x1024x1024:NN",
 };
 
-static double now_s(void)
+static double clock_s(clockid_t id)
 {
     struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
+    clock_gettime(id, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
@@ -63,21 +66,25 @@ static int parse_tune(const char *s, gemm_tuning *t)
                   &t->kc, &t->min_groups) == 7 ? 0 : -1;
 }
 
-/* Best wall time of reps runs of an in-order queue's work, after a warm-up. */
+/* Best wall time and best process CPU time (all threads) of reps runs of
+ * an in-order queue's work, after a warm-up. CPU time is what the work costs
+ * whatever else the machine runs; wall time is what a user sees. */
 typedef int (*enqueue_fn)(void *ctx);
+typedef struct timing {
+    double wall, cpu;
+} timing;
 
-static double best_time(cl_command_queue q, enqueue_fn fn, void *ctx, int reps)
+static timing best_time(cl_command_queue q, enqueue_fn fn, void *ctx, int reps)
 {
+    timing best = {INFINITY, INFINITY}, failed = {-1, -1};
     if (fn(ctx) || clFinish(q) != CL_SUCCESS)
-        return -1;
-    double best = INFINITY;
+        return failed;
     for (int r = 0; r < reps; r++) {
-        double t0 = now_s();
+        double w0 = clock_s(CLOCK_MONOTONIC), c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
         if (fn(ctx) || clFinish(q) != CL_SUCCESS)
-            return -1;
-        double t = now_s() - t0;
-        if (t < best)
-            best = t;
+            return failed;
+        best.wall = fmin(best.wall, clock_s(CLOCK_MONOTONIC) - w0);
+        best.cpu = fmin(best.cpu, clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0);
     }
     return best;
 }
@@ -125,9 +132,14 @@ static double max_rel_diff(const float *x, const float *y, size_t n)
     return scale > 0 ? worst / scale : worst;
 }
 
+static double gflops(double flops, double seconds)
+{
+    return seconds > 0 ? flops / seconds * 1e-9 : 0.0;
+}
+
 /* Own kernel: A in the arena, B in P, C in G, as the MLP's forward pass. */
-static int bench_one(cl_env *env, const bench_shape *s, const gemm_tuning *t, int reps,
-                     bool clblast)
+static int bench_one(cl_env *env, const bench_shape *s, const gemm_tuning *t,
+                     const char *epilogue, int reps, bool clblast)
 {
     qsdc_error err = {{0}};
     size_t na = (size_t)(s->M * s->K), nb = (size_t)(s->K * s->N), nc = (size_t)(s->M * s->N);
@@ -149,7 +161,8 @@ static int bench_one(cl_env *env, const bench_shape *s, const gemm_tuning *t, in
     sb_init(&src);
     gemm_spec spec = {.name = "gemm_bench", .M = s->M, .N = s->N, .K = s->K,
                       .trans_a = s->ta, .trans_b = s->tb, .a = "A", .b = "P", .c = "G",
-                      .lda = s->ta ? s->M : s->K, .ldb = s->tb ? s->K : s->N, .ldc = s->N};
+                      .lda = s->ta ? s->M : s->K, .ldb = s->tb ? s->K : s->N, .ldc = s->N,
+                      .epilogue = epilogue};
     cl_build_result built = {0};
     if (!a || !b || !c || !unused) {
         fprintf(stderr, "%s: buffer allocation failed\n", s->label);
@@ -173,10 +186,11 @@ static int bench_one(cl_env *env, const bench_shape *s, const gemm_tuning *t, in
     clSetKernelArg(r.kernel, 5, sizeof zero, &zero);
     clSetKernelArg(r.kernel, 6, sizeof zero, &zero);
     clSetKernelArg(r.kernel, 7, sizeof lr, &lr);
-    double t_own = best_time(env->queue, enqueue_own, &r, reps);
+    timing t_own = best_time(env->queue, enqueue_own, &r, reps);
     float *own_c = host + na + nb, *ref_c = own_c + nc;
     clEnqueueReadBuffer(env->queue, c, CL_TRUE, 0, nc * sizeof(float), own_c, 0, NULL, NULL);
-    double t_blast = -1, diff = NAN;
+    timing t_blast = {-1, -1};
+    double diff = NAN;
     if (clblast) {
         t_blast = best_time(env->queue, enqueue_clblast, &r, reps);
         clEnqueueReadBuffer(env->queue, c, CL_TRUE, 0, nc * sizeof(float), ref_c, 0, NULL,
@@ -184,12 +198,12 @@ static int bench_one(cl_env *env, const bench_shape *s, const gemm_tuning *t, in
         diff = max_rel_diff(own_c, ref_c, nc);
     }
     double flops = 2.0 * (double)s->M * (double)s->N * (double)s->K;
-    printf("RESULT %-18s %8.1f %8.1f %9.2e  (own %.3f ms, %llux%llu groups)\n", s->label,
-           t_own > 0 ? flops / t_own * 1e-9 : 0.0, t_blast > 0 ? flops / t_blast * 1e-9 : 0.0,
-           diff, t_own * 1e3, (unsigned long long)r.launch.global[0],
-           (unsigned long long)r.launch.global[1]);
+    printf("RESULT %-18s %8.1f %8.1f %9.2e %8.1f %8.1f  (own %.3f ms, %llux%llu groups)\n",
+           s->label, gflops(flops, t_own.wall), gflops(flops, t_blast.wall), diff,
+           gflops(flops, t_own.cpu), gflops(flops, t_blast.cpu), t_own.wall * 1e3,
+           (unsigned long long)r.launch.global[0], (unsigned long long)r.launch.global[1]);
     fflush(stdout);
-    status = t_own > 0 ? 0 : -1;
+    status = t_own.wall > 0 ? 0 : -1;
 out:
     if (r.kernel)
         clReleaseKernel(r.kernel);
@@ -206,7 +220,7 @@ out:
 
 int main(int argc, char **argv)
 {
-    const char *device = NULL;
+    const char *device = NULL, *epilogue = NULL;
     int reps = 20;
     bool clblast = true, tuned = false;
     gemm_tuning tune;
@@ -233,12 +247,15 @@ int main(int argc, char **argv)
             }
             tuned = true;
             i++;
+        } else if (!strcmp(arg, "--epilogue") && val) {
+            epilogue = val;
+            i++;
         } else if (!strcmp(arg, "--no-clblast")) {
             clblast = false;
         } else {
             fprintf(stderr, "usage: gemm_bench [--device SPEC] [--reps N] "
                             "[--shape MxNxK[:TN]]... [--tune vec,mr,nv,bm,bn,kc,min_groups] "
-                            "[--no-clblast]\n");
+                            "[--epilogue CODE] [--no-clblast]\n");
             return 2;
         }
     }
@@ -258,10 +275,12 @@ int main(int argc, char **argv)
            "min groups %d\n",
            env.dev.name, tune.vec, tune.mr, tune.nv * tune.vec, tune.bm, tune.bn, tune.kc,
            tune.min_groups);
-    printf("%-25s %8s %8s %9s\n", "       shape", "own", "CLBlast", "max rel");
+    printf("GFLOP/s by wall time, then per CPU-second (immune to other load)\n");
+    printf("%-25s %8s %8s %9s %8s %8s\n", "       shape", "own", "CLBlast", "max rel",
+           "own/cpu", "CLB/cpu");
     int failed = 0;
     for (int i = 0; i < n_shapes; i++)
-        failed |= bench_one(&env, &shapes[i], &tune, reps, clblast) != 0;
+        failed |= bench_one(&env, &shapes[i], &tune, epilogue, reps, clblast) != 0;
     cl_env_close(&env);
     return failed;
 }

@@ -189,21 +189,54 @@ static void emit_vstore(strbuf *sb, int vec, const char *val, const char *off,
         sb_printf(sb, "vstore%d(%s, %s, %s);", vec, val, off, p);
 }
 
+/* Transposing pack of B stored [N,K]: vec x vec blocks are read as vec
+ * rows of vectors and written as vec columns, then a scalar K tail. */
+static void emit_pack_transposed(strbuf *sb, const gemm_form *f, const gemm_geom *g)
+{
+    static const char lane[] = "0123456789abcdef";
+    const char *vt = vtype(g->vec);
+    int vec = g->vec;
+    sb_printf(sb, "            for (uint gm_q = 0; gm_q < %du; gm_q += %du) {\n", g->nr, vec);
+    for (int r = 0; r < vec; r++)
+        sb_printf(sb, "                __global const float *gm_s%d = gm_b + min(gm_j0 + gm_q + %du, %" PRId64 "u) * %" PRId64 "u + gm_k0;\n",
+                  r, r, f->N - 1, f->ldb);
+    sb_printf(sb,
+        "                __local float *gm_dst = gm_bp + gm_q;\n"
+        "                uint gm_k = 0;\n"
+        "                for (; gm_k + %du <= gm_kn; gm_k += %du) {\n", vec, vec);
+    for (int r = 0; r < vec; r++)
+        sb_printf(sb, "                    const %s gm_x%d = vload%d(0, gm_s%d + gm_k);\n",
+                  vt, r, vec, r);
+    for (int kk = 0; kk < vec; kk++) {
+        sb_printf(sb, "                    vstore%d((%s)(", vec, vt);
+        for (int r = 0; r < vec; r++)
+            sb_printf(sb, "%sgm_x%d.s%c", r ? ", " : "", r, lane[kk]);
+        sb_printf(sb, "), 0, gm_dst + (gm_k + %du) * %du);\n", kk, g->nr);
+    }
+    sb_append(sb, "                }\n"
+                  "                for (; gm_k < gm_kn; ++gm_k) {\n");
+    for (int r = 0; r < vec; r++)
+        sb_printf(sb, "                    gm_dst[gm_k * %du + %du] = gm_s%d[gm_k];\n", g->nr, r, r);
+    sb_append(sb, "                }\n            }\n");
+}
+
 /* Packs op(B)[k0 .. k0+kn, j0 .. j0+nr] into gm_bp as [kn][nr]; columns past
  * N repeat column N-1 (their results are never stored). */
 static void emit_pack(strbuf *sb, const gemm_form *f, const gemm_geom *g)
 {
     int64_t N = f->N, ldb = f->ldb;
     int nr = g->nr;
-    if (f->b_nmajor) {
+    if (f->b_nmajor && g->vec > 1)
+        emit_pack_transposed(sb, f, g);
+    else if (f->b_nmajor)
         sb_printf(sb,
             "            for (uint gm_q = 0; gm_q < %du; ++gm_q) {\n"
             "                __global const float *gm_src = gm_b + min(gm_j0 + gm_q, %" PRId64 "u) * %" PRId64 "u + gm_k0;\n"
             "                for (uint gm_k = 0; gm_k < gm_kn; ++gm_k)\n"
             "                    gm_bp[gm_k * %du + gm_q] = gm_src[gm_k];\n"
             "            }\n", nr, N - 1, ldb, nr);
+    if (f->b_nmajor)
         return;
-    }
     bool ragged = N % nr != 0;
     if (ragged)
         sb_printf(sb, "            if (gm_j0 + %du <= %" PRId64 "u) {\n", nr, N);
@@ -283,74 +316,95 @@ static void emit_micro(strbuf *sb, const gemm_form *f, const gemm_geom *g)
     sb_append(sb, "                }\n");
 }
 
-/* Writes the micro-tile. load_c: the expression saying whether C's current
- * value is added ("1", "gm_k0 > 0u"); last_block: whether this is the last K
- * block, when the epilogue runs. A full tile without epilogue is stored with
- * vectors; anything else goes element by element with bounds checks. */
-static void emit_store(strbuf *sb, const gemm_form *f, const gemm_geom *g,
-                       const char *load_c, const char *last_block)
+/* Stores the accumulators of a full tile as vectors. load_c: the
+ * expression saying whether C's current value is added ("1", "gm_k0 > 0u"),
+ * "0" for never. */
+static void emit_vector_store(strbuf *sb, const gemm_form *f, const gemm_geom *g,
+                              const char *load_c)
 {
-    bool ragged = f->M % g->mr != 0 || f->N % g->nr != 0;
-    bool vector_path = !f->epilogue && !f->c_trans;
-    const char *ind = "                ";
-    if (vector_path) {
-        if (ragged)
-            sb_printf(sb, "%sif (gm_i0 + %du <= %" PRId64 "u && gm_j0 + %du <= %" PRId64 "u) {\n",
-                      ind, g->mr, f->M, g->nr, f->N);
-        else
-            sb_printf(sb, "%s{\n", ind);
-        for (int r = 0; r < g->mr; r++) {
-            sb_printf(sb, "%s    __global float *gm_cp%d = gm_c + (gm_i0 + %du) * %" PRId64 "u + gm_j0;\n",
-                      ind, r, r, f->ldc);
-            for (int q = 0; q < g->nv; q++) {
-                char acc[32], off[16], cp[16];
-                snprintf(acc, sizeof acc, "gm_c%d_%d", r, q);
-                snprintf(off, sizeof off, "%du", q);
-                snprintf(cp, sizeof cp, "gm_cp%d", r);
-                if (strcmp(load_c, "0") != 0) {
-                    sb_printf(sb, "%s    if (%s) %s += ", ind, load_c, acc);
-                    emit_vload(sb, g->vec, off, cp);
-                    sb_append(sb, ";\n");
-                }
-                sb_printf(sb, "%s    ", ind);
-                emit_vstore(sb, g->vec, acc, off, cp);
-                sb_append(sb, "\n");
+    const char *ind = "                    ";
+    for (int r = 0; r < g->mr; r++) {
+        sb_printf(sb, "%s__global float *gm_cp%d = gm_c + (gm_i0 + %du) * %" PRId64 "u + gm_j0;\n",
+                  ind, r, r, f->ldc);
+        for (int q = 0; q < g->nv; q++) {
+            char acc[32], off[16], cp[16];
+            snprintf(acc, sizeof acc, "gm_c%d_%d", r, q);
+            snprintf(off, sizeof off, "%du", q);
+            snprintf(cp, sizeof cp, "gm_cp%d", r);
+            if (strcmp(load_c, "0") != 0) {
+                sb_printf(sb, "%sif (%s) %s += ", ind, load_c, acc);
+                emit_vload(sb, g->vec, off, cp);
+                sb_append(sb, ";\n");
             }
+            sb_append(sb, ind);
+            emit_vstore(sb, g->vec, acc, off, cp);
+            sb_append(sb, "\n");
         }
-        sb_printf(sb, "%s}\n", ind);
-        if (!ragged)
-            return;
-        sb_printf(sb, "%selse {\n", ind);
-    } else {
-        sb_printf(sb, "%s{\n", ind);
     }
-    sb_printf(sb, "%s    float gm_t[%d];\n", ind, g->mr * g->nr);
+}
+
+/* Stores the accumulators element by element through a private array,
+ * running the epilogue on the last K block (last_block); checked: skip
+ * elements outside C (edge tiles). Full tiles get simple constant-trip loops
+ * the compiler can vectorise. */
+static void emit_element_store(strbuf *sb, const gemm_form *f, const gemm_geom *g,
+                               const char *load_c, const char *last_block, bool checked)
+{
+    const char *ind = "                    ";
+    sb_printf(sb, "%sfloat gm_t[%d];\n", ind, g->mr * g->nr);
     for (int r = 0; r < g->mr; r++)
         for (int q = 0; q < g->nv; q++) {
             char acc[32], off[16];
             snprintf(acc, sizeof acc, "gm_c%d_%d", r, q);
             snprintf(off, sizeof off, "%du", r * g->nv + q);
-            sb_printf(sb, "%s    ", ind);
+            sb_append(sb, ind);
             emit_vstore(sb, g->vec, acc, off, "gm_t");
             sb_append(sb, "\n");
         }
     sb_printf(sb,
-        "%s    for (uint gm_r = 0; gm_r < %du; ++gm_r)\n"
-        "%s    for (uint gm_q = 0; gm_q < %du; ++gm_q) {\n"
-        "%s        const uint gm_i = gm_i0 + gm_r, gm_j = gm_j0 + gm_q;\n"
-        "%s        if (gm_i >= %" PRId64 "u || gm_j >= %" PRId64 "u) continue;\n"
-        "%s        const uint row = %s, col = %s;\n"
-        "%s        __global float *gm_cp = gm_c + row * %" PRId64 "u + col;\n"
-        "%s        float v = gm_t[gm_r * %du + gm_q];\n",
-        ind, g->mr, ind, g->nr, ind, ind, f->M, f->N,
+        "%sfor (uint gm_r = 0; gm_r < %du; ++gm_r)\n"
+        "%sfor (uint gm_q = 0; gm_q < %du; ++gm_q) {\n"
+        "%s    const uint gm_i = gm_i0 + gm_r, gm_j = gm_j0 + gm_q;\n",
+        ind, g->mr, ind, g->nr, ind);
+    if (checked)
+        sb_printf(sb, "%s    if (gm_i >= %" PRId64 "u || gm_j >= %" PRId64 "u) continue;\n",
+                  ind, f->M, f->N);
+    sb_printf(sb,
+        "%s    const uint row = %s, col = %s;\n"
+        "%s    __global float *gm_cp = gm_c + row * %" PRId64 "u + col;\n"
+        "%s    float v = gm_t[gm_r * %du + gm_q];\n",
         ind, f->c_trans ? "gm_j" : "gm_i", f->c_trans ? "gm_i" : "gm_j",
         ind, f->ldc, ind, g->nr);
     if (strcmp(load_c, "0") != 0)
-        sb_printf(sb, "%s        if (%s) v += *gm_cp;\n", ind, load_c);
+        sb_printf(sb, "%s    if (%s) v += *gm_cp;\n", ind, load_c);
     if (f->epilogue)
-        sb_printf(sb, "%s        if (%s) {\n%s\n%s        }\n", ind, last_block,
-                  f->epilogue, ind);
-    sb_printf(sb, "%s        *gm_cp = v;\n%s    }\n%s}\n", ind, ind, ind);
+        sb_printf(sb, "%s    if (%s) {\n%s\n%s    }\n", ind, last_block, f->epilogue, ind);
+    sb_printf(sb, "%s    *gm_cp = v;\n%s}\n", ind, ind);
+}
+
+/* Writes the micro-tile: vectors when nothing runs per element and C is not
+ * transposed, else element by element; edge tiles (only when M or N is not
+ * a multiple of the tile) always element by element with bounds checks. */
+static void emit_store(strbuf *sb, const gemm_form *f, const gemm_geom *g,
+                       const char *load_c, const char *last_block)
+{
+    bool ragged = f->M % g->mr != 0 || f->N % g->nr != 0;
+    const char *ind = "                ";
+    if (ragged)
+        sb_printf(sb, "%sif (gm_i0 + %du <= %" PRId64 "u && gm_j0 + %du <= %" PRId64 "u) {\n",
+                  ind, g->mr, f->M, g->nr, f->N);
+    else
+        sb_printf(sb, "%s{\n", ind);
+    if (!f->epilogue && !f->c_trans)
+        emit_vector_store(sb, f, g, load_c);
+    else
+        emit_element_store(sb, f, g, load_c, last_block, false);
+    sb_printf(sb, "%s}\n", ind);
+    if (ragged) {
+        sb_printf(sb, "%selse {\n", ind);
+        emit_element_store(sb, f, g, load_c, last_block, true);
+        sb_printf(sb, "%s}\n", ind);
+    }
 }
 
 static void emit_kernel(strbuf *sb, const gemm_spec *s, const gemm_form *f,
