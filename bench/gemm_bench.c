@@ -220,9 +220,9 @@ out:
 
 int main(int argc, char **argv)
 {
-    const char *device = NULL, *epilogue = NULL;
+    const char *device = NULL, *epilogue = NULL, *tune_arg = NULL;
     int reps = 20;
-    bool clblast = true, tuned = false;
+    bool clblast = true;
     gemm_tuning tune;
     bench_shape shapes[64];
     int n_shapes = 0;
@@ -241,11 +241,7 @@ int main(int argc, char **argv)
             }
             i++;
         } else if (!strcmp(arg, "--tune") && val) {
-            if (parse_tune(val, &tune)) {
-                fprintf(stderr, "gemm_bench: bad tuning '%s'\n", val);
-                return 2;
-            }
-            tuned = true;
+            tune_arg = val;
             i++;
         } else if (!strcmp(arg, "--epilogue") && val) {
             epilogue = val;
@@ -268,9 +264,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "gemm_bench: %s\n", err.message);
         return 1;
     }
-    if (!tuned)
-        gemm_tuning_default(&tune, env.dev.type & CL_DEVICE_TYPE_CPU,
-                            env.dev.pref_vector_float);
+    gemm_tuning_default(&tune, env.dev.type & CL_DEVICE_TYPE_CPU, env.dev.pref_vector_float);
+    if (tune_arg && parse_tune(tune_arg, &tune)) {
+        fprintf(stderr, "gemm_bench: bad tuning '%s'\n", tune_arg);
+        cl_env_close(&env);
+        return 2;
+    }
     printf("device: %s\ntuning: vec %d, micro-tile %dx%d, block %dx%d, kc %d, "
            "min groups %d\n",
            env.dev.name, tune.vec, tune.mr, tune.nv * tune.vec, tune.bm, tune.bn, tune.kc,

@@ -42,10 +42,11 @@ void gemm_tuning_default(gemm_tuning *t, bool is_cpu, unsigned pref_vector_width
         t->vec = vec;
         t->mr = 6;
         t->nv = vec >= 8 ? 2 : 16 / vec;
-        t->bm = 126;
+        t->bm = 132;
         t->bn = 8 * t->nv * vec;
         t->kc = 512;
         t->min_groups = 8;
+        t->min_group_flops = 4e6; /* ~50 us of one core: well above launch cost */
     } else {
         t->vec = vec < 4 ? 4 : vec;
         t->mr = 4;
@@ -54,6 +55,7 @@ void gemm_tuning_default(gemm_tuning *t, bool is_cpu, unsigned pref_vector_width
         t->bn = t->vec;
         t->kc = 64;
         t->min_groups = 1;
+        t->min_group_flops = 0;
     }
 }
 
@@ -107,6 +109,8 @@ static int check_spec(const gemm_spec *s, const gemm_tuning *t, qsdc_error *err)
     if (t->bm < t->mr || t->bm % t->mr || t->bn < nr || t->bn % nr)
         return qsdc_fail(err, "gemm %s: block %d x %d is not a multiple of the "
                          "micro-tile %d x %d", n, t->bm, t->bn, t->mr, nr);
+    if (!(t->min_group_flops >= 0))
+        return qsdc_fail(err, "gemm %s: min_group_flops must be >= 0", n);
     if (t->kc < 1 || (int64_t)t->kc * nr > 65536)
         return qsdc_fail(err, "gemm %s: K block %d must be in 1..%d for %d columns",
                          n, t->kc, 65536 / nr, nr);
@@ -138,14 +142,19 @@ static gemm_form make_form(const gemm_spec *s)
 
 /* Splits M and N into near-equal blocks of at most bm x bn (in whole
  * micro-tiles), with more blocks along the longer side until there are
- * min_groups work-groups or blocks are single micro-tiles. */
+ * min(min_groups, flops / min_group_flops) work-groups or blocks are single
+ * micro-tiles. */
 static gemm_geom make_geom(const gemm_form *f, const gemm_tuning *t)
 {
     gemm_geom g = { .vec = t->vec, .mr = t->mr, .nv = t->nv, .nr = t->nv * t->vec };
     int64_t tiles_m = ceil_div(f->M, g.mr), tiles_n = ceil_div(f->N, g.nr);
     int64_t parts_m = ceil_div(tiles_m, t->bm / g.mr);
     int64_t parts_n = ceil_div(tiles_n, t->bn / g.nr);
-    while (parts_m * parts_n < t->min_groups && (parts_m < tiles_m || parts_n < tiles_n)) {
+    double flops = 2.0 * (double)f->M * (double)f->N * (double)f->K;
+    int64_t wanted = t->min_groups;
+    if (t->min_group_flops > 0 && flops / t->min_group_flops < (double)wanted)
+        wanted = (int64_t)(flops / t->min_group_flops);
+    while (parts_m * parts_n < wanted && (parts_m < tiles_m || parts_n < tiles_n)) {
         bool split_n = parts_n < tiles_n &&
                        (parts_m == tiles_m ||
                         ceil_div(tiles_n, parts_n) * g.nr >= ceil_div(tiles_m, parts_m) * g.mr);
@@ -187,6 +196,33 @@ static void emit_vstore(strbuf *sb, int vec, const char *val, const char *off,
         sb_printf(sb, "%s[%s] = %s;", p, off, val);
     else
         sb_printf(sb, "vstore%d(%s, %s, %s);", vec, val, off, p);
+}
+
+/* Copies rows of B stored [K,N] into the panel: the first ncols columns
+ * from B, whole vectors where they fit, then column ncols-1 repeated. */
+static void emit_pack_rows(strbuf *sb, const gemm_form *f, const gemm_geom *g, int ncols)
+{
+    sb_printf(sb,
+        "            for (uint gm_k = 0; gm_k < gm_kn; ++gm_k) {\n"
+        "                __global const float *gm_src = gm_b + (gm_k0 + gm_k) * %" PRId64 "u + gm_j0;\n"
+        "                __local float *gm_dst = gm_bp + gm_k * %du;\n",
+        f->ldb, g->nr);
+    int full = ncols / g->vec;
+    for (int q = 0; q < full; q++) {
+        char off[16];
+        snprintf(off, sizeof off, "%du", q);
+        strbuf ld;
+        sb_init(&ld);
+        emit_vload(&ld, g->vec, off, "gm_src");
+        sb_append(sb, "                ");
+        emit_vstore(sb, g->vec, sb_str(&ld), off, "gm_dst");
+        sb_append(sb, "\n");
+        sb_free(&ld);
+    }
+    for (int col = full * g->vec; col < g->nr; col++)
+        sb_printf(sb, "                gm_dst[%d] = gm_src[%d];\n", col,
+                  col < ncols ? col : ncols - 1);
+    sb_append(sb, "            }\n");
 }
 
 /* Transposing pack of B stored [N,K]: vec x vec blocks are read as vec
@@ -237,33 +273,16 @@ static void emit_pack(strbuf *sb, const gemm_form *f, const gemm_geom *g)
             "            }\n", nr, N - 1, ldb, nr);
     if (f->b_nmajor)
         return;
-    bool ragged = N % nr != 0;
-    if (ragged)
-        sb_printf(sb, "            if (gm_j0 + %du <= %" PRId64 "u) {\n", nr, N);
-    sb_printf(sb,
-        "            for (uint gm_k = 0; gm_k < gm_kn; ++gm_k) {\n"
-        "                __global const float *gm_src = gm_b + (gm_k0 + gm_k) * %" PRId64 "u + gm_j0;\n",
-        ldb);
-    for (int q = 0; q < g->nv; q++) {
-        char off[32], val[64];
-        snprintf(off, sizeof off, "gm_k * %du + %du", g->nv, q);
-        snprintf(val, sizeof val, "%du", q);
-        strbuf ld;
-        sb_init(&ld);
-        emit_vload(&ld, g->vec, val, "gm_src");
-        sb_append(sb, "                ");
-        emit_vstore(sb, g->vec, sb_str(&ld), off, "gm_bp");
-        sb_append(sb, "\n");
-        sb_free(&ld);
+    int rem = (int)(N % nr);
+    if (rem == 0) {
+        emit_pack_rows(sb, f, g, nr);
+        return;
     }
+    sb_printf(sb, "            if (gm_j0 + %du <= %" PRId64 "u) {\n", nr, N);
+    emit_pack_rows(sb, f, g, nr);
+    sb_append(sb, "            } else {\n");
+    emit_pack_rows(sb, f, g, rem);
     sb_append(sb, "            }\n");
-    if (ragged)
-        sb_printf(sb,
-            "            } else {\n"
-            "                for (uint gm_k = 0; gm_k < gm_kn; ++gm_k)\n"
-            "                    for (uint gm_q = 0; gm_q < %du; ++gm_q)\n"
-            "                        gm_bp[gm_k * %du + gm_q] = gm_b[(gm_k0 + gm_k) * %" PRId64 "u + min(gm_j0 + gm_q, %" PRId64 "u)];\n"
-            "            }\n", nr, nr, ldb, N - 1);
 }
 
 /* The mr x nr accumulators over one K block, from A in global memory and

@@ -28,7 +28,8 @@ typedef struct gemm_tuning {
     int nv;         /* micro-tile columns in vectors: nr = nv * vec */
     int bm, bn;     /* work-group block of C; multiples of mr and nr */
     int kc;         /* K block depth packed at once */
-    int min_groups; /* blocks are halved until at least this many work-groups */
+    int min_groups; /* blocks are split until at least this many work-groups, */
+    double min_group_flops; /* as long as each keeps this much work */
 } gemm_tuning;
 
 /* Defaults measured on pocl (AVX2, 6x16 micro-tiles) for CPUs; a small,
