@@ -38,13 +38,14 @@ void gemm_tuning_default(gemm_tuning *t, bool is_cpu, unsigned pref_vector_width
         vec *= 2;
     if (is_cpu) {
         /* 6 x 2 vectors: 12 accumulators + 2 B vectors + 1 broadcast fill
-         * the 16 AVX registers; narrower vectors get more of them. */
+         * the 16 vector registers of AVX2 (or SSE); narrower vectors than
+         * 4 mean a scalar machine: 4 x 4 floats. */
         t->vec = vec;
-        t->mr = 6;
-        t->nv = vec >= 8 ? 2 : 16 / vec;
-        t->bm = 132;
+        t->mr = vec >= 4 ? 6 : 4;
+        t->nv = vec >= 4 ? 2 : 4 / vec;
+        t->bm = 22 * t->mr;
         t->bn = 8 * t->nv * vec;
-        t->kc = 512;
+        t->kc = 8192 / (t->nv * vec) < 512 ? 8192 / (t->nv * vec) : 512;
         t->min_groups = 8;
         t->min_group_flops = 4e6; /* ~50 us of one core: well above launch cost */
     } else {
@@ -111,9 +112,11 @@ static int check_spec(const gemm_spec *s, const gemm_tuning *t, qsdc_error *err)
                          "micro-tile %d x %d", n, t->bm, t->bn, t->mr, nr);
     if (!(t->min_group_flops >= 0))
         return qsdc_fail(err, "gemm %s: min_group_flops must be >= 0", n);
-    if (t->kc < 1 || (int64_t)t->kc * nr > 65536)
-        return qsdc_fail(err, "gemm %s: K block %d must be in 1..%d for %d columns",
-                         n, t->kc, 65536 / nr, nr);
+    /* The packed panel must fit the smallest __local memory OpenCL allows. */
+    const int panel_floats = 32 * 1024 / 4;
+    if (t->kc < 1 || t->kc * nr > panel_floats)
+        return qsdc_fail(err, "gemm %s: K block %d must be in 1..%d for %d columns "
+                         "(32 KiB of local memory)", n, t->kc, panel_floats / nr, nr);
     return 0;
 }
 

@@ -32,8 +32,11 @@ typedef struct gemm_tuning {
     double min_group_flops; /* as long as each keeps this much work */
 } gemm_tuning;
 
-/* Defaults measured on pocl (AVX2, 6x16 micro-tiles) for CPUs; a small,
- * correct configuration elsewhere (GPUs are better served by CLBlast). */
+/* CPUs: micro-tile 6 x (2 vectors of the preferred width), blocks of
+ * 132 x 16 vectors, kc 512, 8 work-groups for problems of 32+ MFLOP: the
+ * best measured on pocl (AVX2, 2 cores). Other devices get a small correct
+ * configuration, not a fast one: one work-item per group suits CPUs only,
+ * so GPUs are better served by CLBlast. */
 void gemm_tuning_default(gemm_tuning *t, bool is_cpu, unsigned pref_vector_width);
 
 typedef struct gemm_spec {
@@ -46,7 +49,8 @@ typedef struct gemm_spec {
     /* NULL, or OpenCL C statements run per output element just before its
      * store, with `float v` (the product, plus C's old value when
      * accumulate), `uint row`, `uint col` and the kernel arguments in scope;
-     * whatever v holds afterwards is stored. */
+     * whatever v holds afterwards is stored. Names starting with gm_ are
+     * the kernel's own. */
     const char *epilogue;
 } gemm_spec;
 

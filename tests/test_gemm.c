@@ -248,6 +248,26 @@ static void test_other_tunings(void **state)
         }
 }
 
+/* Every default tuning generates (its panel fits 32 KiB of local memory). */
+static void test_defaults_valid(void **state)
+{
+    (void)state;
+    const gemm_spec s = {.name = "g", .M = 300, .N = 300, .K = 3000, .a = "A", .b = "P",
+                         .c = "G", .lda = 3000, .ldb = 300, .ldc = 300};
+    for (int cpu = 0; cpu < 2; cpu++)
+        for (unsigned width = 0; width <= 32; width++) {
+            gemm_tuning t;
+            gemm_tuning_default(&t, cpu, width);
+            strbuf src;
+            sb_init(&src);
+            plan_launch launch;
+            qsdc_error err = {{0}};
+            if (codegen_gemm(&src, &s, &t, &launch, &err))
+                fail_msg("default tuning (cpu %d, width %u): %s", cpu, width, err.message);
+            sb_free(&src);
+        }
+}
+
 static void expect_failure(const gemm_spec *s, const gemm_tuning *t, const char *needle)
 {
     strbuf src;
@@ -298,6 +318,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rejects_bad_specs),
+        cmocka_unit_test(test_defaults_valid),
         cmocka_unit_test(test_transposes_odd_sizes),
         cmocka_unit_test(test_output_layer_shapes),
         cmocka_unit_test(test_accumulate_padded_blocked),
