@@ -114,7 +114,7 @@ static int check_spec(const gemm_spec *s, const gemm_tuning *t, qsdc_error *err)
         return qsdc_fail(err, "gemm %s: min_group_flops must be >= 0", n);
     /* The packed panel must fit the smallest __local memory OpenCL allows. */
     const int panel_floats = 32 * 1024 / 4;
-    if (t->kc < 1 || t->kc * nr > panel_floats)
+    if (t->kc < 1 || (int64_t)t->kc * nr > panel_floats)
         return qsdc_fail(err, "gemm %s: K block %d must be in 1..%d for %d columns "
                          "(32 KiB of local memory)", n, t->kc, panel_floats / nr, nr);
     return 0;
