@@ -13,6 +13,15 @@ void codegen_ref(const graph *g, int t, char *buf, size_t n)
              (long long)g->t[s].offset);
 }
 
+const char *codegen_float(char *buf, double x)
+{
+    int n = snprintf(buf, 32, "%.9g", x);
+    if (!strpbrk(buf, ".e"))
+        n += snprintf(buf + n, 8, ".0");
+    snprintf(buf + n, 4, "f");
+    return buf;
+}
+
 void codegen_signature(strbuf *src, const char *name)
 {
     sb_printf(src,
@@ -58,9 +67,9 @@ static void chain_stmt(const graph *g, const gnode *n, strbuf *sb)
     case OP_QSD: {
         char grp[96];
         qsd_group_expr(g, n, grp, sizeof grp);
-        sb_printf(sb, "    v *= qsd_mask(seed, %uu, step, %s, %.9gf, %d, %.9gf, %.9gf);\n",
-                  n->rng_id, grp, n->qsd.p, n->qsd.sites, n->qsd.q_cv,
-                  n->qsd.p_concentration);
+        sb_printf(sb, "    v *= qsd_mask(seed, %uu, step, %s, %s, %d, %s, %s);\n",
+                  n->rng_id, grp, CG_F(n->qsd.p), n->qsd.sites, CG_F(n->qsd.q_cv),
+                  CG_F(n->qsd.p_concentration));
         break;
     }
     default: break;
@@ -206,7 +215,7 @@ static int gen_rows(codegen_ctx *c, const kgroup *k, const char *name, plan_laun
                           "    for (uint j = 0; j < %lldu; j++) {\n"
                           "        const float t = x[j] - (j == (uint)lab ? 1.0f : 0.0f);\n"
                           "        e += t * t;\n    }\n"
-                          "    %s[r] = ok ? e / %lld.0f : NAN;\n", n, ry, n);
+                          "    %s[r] = ok ? e / %s : NAN;\n", n, ry, CG_F((double)n));
             else
                 sb_printf(c->src, "    %s[r] = ok ? lse - x[ok ? lab : 0] : NAN;\n", ry);
         }
@@ -217,11 +226,11 @@ static int gen_rows(codegen_ctx *c, const kgroup *k, const char *name, plan_laun
                               "        const float t = j == (uint)lab ? 1.0f : 0.0f;\n",
                       r2, n, n);
             if (mse)
-                sb_printf(c->src, "        d[j] = (x[j] - t) * %.9gf;\n",
-                          2.0 / ((double)m * (double)n));
+                sb_printf(c->src, "        d[j] = (x[j] - t) * %s;\n",
+                          CG_F(2.0 / ((double)m * (double)n)));
             else
-                sb_printf(c->src, "        d[j] = (exp(x[j] - lse) - t) * %.9gf;\n",
-                          1.0 / (double)m);
+                sb_printf(c->src, "        d[j] = (exp(x[j] - lse) - t) * %s;\n",
+                          CG_F(1.0 / (double)m));
             sb_append(c->src, "    }\n");
         }
         sb_append(c->src, "}\n\n");
@@ -254,12 +263,17 @@ static int gen_sum_rows(codegen_ctx *c, const kgroup *k, const char *name, plan_
     return 0;
 }
 
+void codegen_kernel_name(const graph *g, const fusion *f, int k, char *buf, size_t n)
+{
+    snprintf(buf, n, "k%d_%s", k, op_kind_name(g->n[f->groups[k].nodes[0]].op));
+}
+
 int codegen_group(codegen_ctx *c, int k, plan_launch *launches, int *n_launches,
                   qsdc_error *err)
 {
     const kgroup *grp = &c->f->groups[k];
     char name[QSDC_NAME_MAX];
-    snprintf(name, sizeof name, "k%d_%s", k, op_kind_name(c->g->n[grp->nodes[0]].op));
+    codegen_kernel_name(c->g, c->f, k, name, sizeof name);
     plan_launch *l = &launches[0];
     memset(l, 0, sizeof *l);
     *n_launches = 1;

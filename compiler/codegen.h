@@ -21,6 +21,9 @@ typedef struct codegen_ctx {
     strbuf *src;
 } codegen_ctx;
 
+/* "k3_matmul": the name of group k's kernel (the update's clipping kernels
+ * add _norm and _scale). */
+void codegen_kernel_name(const graph *g, const fusion *f, int k, char *buf, size_t n);
 /* Appends the kernel(s) of group k and their launches (at most 3). */
 int codegen_group(codegen_ctx *c, int k, plan_launch *launches, int *n_launches,
                   qsdc_error *err);
@@ -29,6 +32,9 @@ int codegen_update(codegen_ctx *c, const char *name, plan_launch *launches,
                    int *n_launches, qsdc_error *err);
 /* "(A + 1234)": where tensor t lives, as an OpenCL pointer expression. */
 void codegen_ref(const graph *g, int t, char *buf, size_t n);
+/* A float literal OpenCL C accepts ("4.0f", "1e-08f"), written into buf. */
+const char *codegen_float(char *buf, double x);
+#define CG_F(x) codegen_float((char[40]){0}, (x))
 /* The standard kernel signature for name. */
 void codegen_signature(strbuf *src, const char *name);
 

@@ -26,9 +26,9 @@ static void gen_clip(codegen_ctx *c, const char *name, plan_launch *l)
               "{\n    float s = 0.0f;\n"
               "    for (uint w = 0; w < %du; w++) s += A[%lld + w];\n"
               "    const float norm = sqrt(s);\n"
-              "    A[%lld] = norm > %.9gf ? %.9gf / norm : 1.0f;\n}\n\n",
-              NORM_PARTS, sc, sc + NORM_PARTS, c->m->train.clip_norm,
-              c->m->train.clip_norm);
+              "    A[%lld] = norm > %s ? %s / norm : 1.0f;\n}\n\n",
+              NORM_PARTS, sc, sc + NORM_PARTS, CG_F(c->m->train.clip_norm),
+              CG_F(c->m->train.clip_norm));
     memset(l, 0, 2 * sizeof *l);
     snprintf(l[0].kernel, sizeof l[0].kernel, "%s", part);
     l[0].work_dim = 1;
@@ -61,30 +61,30 @@ int codegen_update(codegen_ctx *c, const char *name, plan_launch *launches,
         sb_append(c->src, "    float g = G[i];\n");
     sb_append(c->src, "    float p = P[i];\n");
     if (t->weight_decay > 0 && t->optimizer != OPTIM_ADAMW)
-        sb_printf(c->src, "    g += %.9gf * p;\n", t->weight_decay);
+        sb_printf(c->src, "    g += %s * p;\n", CG_F(t->weight_decay));
     if (t->optimizer == OPTIM_SGD) {
         if (t->momentum > 0) {
-            sb_printf(c->src, "    const float b = %.9gf * S[i] + g;\n    S[i] = b;\n",
-                      t->momentum);
+            sb_printf(c->src, "    const float b = %s * S[i] + g;\n    S[i] = b;\n",
+                      CG_F(t->momentum));
             if (t->nesterov)
-                sb_printf(c->src, "    g += %.9gf * b;\n", t->momentum);
+                sb_printf(c->src, "    g += %s * b;\n", CG_F(t->momentum));
             else
                 sb_append(c->src, "    g = b;\n");
         }
         sb_append(c->src, "    P[i] = p - lr * g;\n}\n\n");
     } else {
         if (t->optimizer == OPTIM_ADAMW && t->weight_decay > 0)
-            sb_printf(c->src, "    p -= lr * %.9gf * p;\n", t->weight_decay);
+            sb_printf(c->src, "    p -= lr * %s * p;\n", CG_F(t->weight_decay));
         sb_printf(c->src,
-                  "    const float m = %.9gf * S[i] + %.9gf * g;\n"
-                  "    const float v = %.9gf * S[%lld + i] + %.9gf * g * g;\n"
+                  "    const float m = %s * S[i] + %s * g;\n"
+                  "    const float v = %s * S[%lld + i] + %s * g * g;\n"
                   "    S[i] = m;\n    S[%lld + i] = v;\n"
                   "    const float t = (float)(step + 1u);\n"
-                  "    const float mh = m / (1.0f - pow(%.9gf, t));\n"
-                  "    const float vh = v / (1.0f - pow(%.9gf, t));\n"
-                  "    P[i] = p - lr * mh / (sqrt(vh) + %.9gf);\n}\n\n",
-                  t->beta1, 1.0 - t->beta1, t->beta2, np, 1.0 - t->beta2, np, t->beta1,
-                  t->beta2, t->eps);
+                  "    const float mh = m / (1.0f - pow(%s, t));\n"
+                  "    const float vh = v / (1.0f - pow(%s, t));\n"
+                  "    P[i] = p - lr * mh / (sqrt(vh) + %s);\n}\n\n",
+                  CG_F(t->beta1), CG_F(1.0 - t->beta1), CG_F(t->beta2), np,
+                  CG_F(1.0 - t->beta2), np, CG_F(t->beta1), CG_F(t->beta2), CG_F(t->eps));
     }
     plan_launch *l = &launches[n++];
     memset(l, 0, sizeof *l);

@@ -33,50 +33,6 @@ static int layer_fail(const model *m, const layer *l, qsdc_error *err,
                         a ? " " : "", sa, b ? " and " : "", sb);
 }
 
-/* Orders layers so every input comes first (model files may list a DAG in
- * any order; the front end has already rejected cycles). */
-static int topo_order(const model *m, int *order, qsdc_error *err)
-{
-    char *state = calloc((size_t)m->n_layers, 1); /* 0 new, 1 on stack, 2 done */
-    int *stack = malloc((size_t)m->n_layers * 2 * sizeof *stack);
-    if (!state || !stack) {
-        free(state);
-        free(stack);
-        return qsdc_fail(err, "out of memory");
-    }
-    int n = 0;
-    for (int root = 0; root < m->n_layers; root++) {
-        if (state[root])
-            continue;
-        int sp = 0;
-        stack[sp++] = root;
-        while (sp > 0) {
-            int i = stack[sp - 1];
-            if (state[i] == 2) {
-                sp--;
-                continue;
-            }
-            state[i] = 1;
-            int pushed = 0;
-            for (int j = 0; j < m->layers[i].n_inputs && !pushed; j++) {
-                int d = model_find(m, m->layers[i].inputs[j]);
-                if (d >= 0 && state[d] == 0 && sp < 2 * m->n_layers) {
-                    stack[sp++] = d;
-                    pushed = 1;
-                }
-            }
-            if (!pushed) {
-                state[i] = 2;
-                order[n++] = i;
-                sp--;
-            }
-        }
-    }
-    free(state);
-    free(stack);
-    return 0;
-}
-
 static init_kind auto_init(const model *m, int li)
 {
     const layer *l = &m->layers[li];
@@ -263,7 +219,7 @@ int graph_lower(const model *m, graph_mode mode, int64_t batch, graph *g,
     int *order = malloc((size_t)m->n_layers * sizeof *order);
     int *out_of = malloc((size_t)m->n_layers * sizeof *out_of);
     int rc = (!order || !out_of || g->input < 0) ? qsdc_fail(err, "out of memory")
-                                                  : topo_order(m, order, err);
+                                                  : model_topo_order(m, order, err);
     for (int i = 0; rc == 0 && i < m->n_layers; i++) {
         int li = order[i];
         out_of[li] = lower_layer(m, li, g, out_of, skip_softmax && li == out_layer, err);

@@ -83,7 +83,8 @@ typedef struct train_config {
     double clip_norm;       /* global-norm clipping, 0 = off */
     sched_kind schedule;    /* default constant */
     double warmup_epochs;   /* linear warm-up, default 0 */
-    int64_t step_epochs;    /* step schedule: every this many epochs ... */
+    int64_t step_epochs;    /* step schedule: every this many epochs, 0 =
+                               auto (see train_step_epochs) ... */
     double step_gamma;      /* ... multiply lr by this (default 0.1) */
     double min_lr;          /* cosine floor, default 0 */
 } train_config;
@@ -110,7 +111,14 @@ int model_load_string(const char *path, const char *text, size_t len,
 void model_free(model *m);
 /* Index of the layer called name, or -1. */
 int model_find(const model *m, const char *name);
+/* Fills order[0..n_layers) with layer indices so that every layer comes
+ * after the layers it reads; m must have loaded successfully (acyclic).
+ * Fails only when out of memory. */
+int model_topo_order(const model *m, int *order, qsdc_error *err);
 const char *layer_kind_name(layer_kind k);
 void train_config_defaults(train_config *t);
+/* The step schedule's period: step_epochs, or when that is 0,
+ * ceil(epochs / 3), so the rate drops twice over the run. */
+int64_t train_step_epochs(const train_config *t);
 
 #endif

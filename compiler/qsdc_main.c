@@ -1,8 +1,89 @@
+/* qsdc: a thin command line over libqsdc. */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
 #include "qsdc.h"
 
-int main(void)
+static const char usage[] =
+    "usage: qsdc MODEL.yaml [-o DIR] [--batch N] [--train] [--dump-graph]\n"
+    "       qsdc COMMAND [OPTIONS]\n"
+    "\n"
+    "Compiles and trains neural networks regularised with Quantal Synaptic\n"
+    "Dilution on OpenCL devices.\n"
+    "\n"
+    "commands:\n"
+    "  MODEL.yaml   compile a model to a bundle (kernels.cl, plan.yaml, graph.dot)\n"
+    "  devices      list OpenCL platforms and devices\n"
+    "  train        train a model on its data (train: section of the model)\n"
+    "  eval         test accuracy of a trained checkpoint\n"
+    "  infer        forward pass over an IDX file, accuracy and throughput\n"
+    "\n"
+    "Run 'qsdc COMMAND --help' for a command's options.\n"
+    "environment: QSDC_DEBUG=kernels,build  QSDC_CACHE_DIR=DIR|off\n";
+
+int cli_error(const char *message)
 {
-    printf("qsdc %s\n", QSDC_VERSION);
+    fprintf(stderr, "qsdc: %s\n", message);
+    return 1;
+}
+
+int cli_int(const char *opt, const char *text, long long min, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (errno || end == text || *end || v < min) {
+        fprintf(stderr, "qsdc: %s expects an integer >= %lld, got '%s'\n", opt, min, text);
+        return -1;
+    }
+    *out = v;
     return 0;
+}
+
+int cli_double(const char *opt, const char *text, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    if (errno || end == text || *end || !(v > 0) || v > 1e6) {
+        fprintf(stderr, "qsdc: %s expects a positive number, got '%s'\n", opt, text);
+        return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version")) {
+        printf("qsdc %s\n", QSDC_VERSION);
+        return 0;
+    }
+    static const struct {
+        const char *name;
+        int (*run)(int, char **);
+    } commands[] = {{"devices", cli_devices}, {"train", cli_train},
+                    {"eval", cli_eval},       {"infer", cli_infer},
+                    {"compile", cli_compile}};
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(cmd, commands[i].name))
+            return commands[i].run(argc - 1, argv + 1);
+    if (cmd[0] == '-') {
+        fprintf(stderr, "qsdc: unknown option '%s'\n%s", cmd, usage);
+        return 2;
+    }
+    /* qsdc MODEL.yaml ...: compile */
+    return cli_compile(argc, argv);
 }

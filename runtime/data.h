@@ -18,15 +18,19 @@ typedef struct dataset {
     int32_t n_classes;      /* 1 + max label, 0 without labels */
 } dataset;
 
-/* Reads IDX images (uint8, rank >= 2 after the count: idx3 gives 28x28)
- * and, when labels_path is not NULL, IDX labels (idx1, uint8). Both may be
- * gzip-compressed or plain (detected by content, not name). Errors: missing
- * or unreadable file, truncated data, bad magic, unsupported type, count
- * mismatch between images and labels, absurd dimensions. */
+/* Reads IDX images (uint8, rank 2 to 4 counting the leading sample count:
+ * idx3 gives 28x28 samples, idx2 flat vectors) and, when labels_path is not
+ * NULL, IDX labels (idx1, uint8). Both may be gzip-compressed or plain
+ * (detected by content, not name); offsets in messages are offsets in the
+ * uncompressed stream. Errors: missing or unreadable file, truncated data,
+ * bad magic, unsupported type, count mismatch between images and labels,
+ * zero or absurd dimensions (over 4 GiB of data), and data after the last
+ * declared sample. */
 int idx_load(const char *images_path, const char *labels_path, dataset *out,
              qsdc_error *err);
-/* Checks every label is in [0, classes) and each sample has want_elems
- * elements; the error names the path and the first bad index. */
+/* Checks each sample has want_elems elements and every label is in
+ * [0, classes); the error names the path and the first bad index, with its
+ * byte offset in an idx1 label file. */
 int dataset_check(const dataset *d, const char *labels_path, int64_t classes,
                   const char *images_path, int64_t want_elems, qsdc_error *err);
 void dataset_free(dataset *d);

@@ -114,3 +114,15 @@ double ts_max_rel_err(const float *a, const float *b, size_t n, double floor)
     }
     return worst;
 }
+
+double ts_max_err_scaled(const float *a, const float *b, size_t n)
+{
+    double diff = 0, scale = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)b[i]);
+        if (!(d <= diff))
+            diff = isnan(d) ? INFINITY : d;
+        scale = fmax(scale, fabs((double)b[i]));
+    }
+    return diff == 0 ? 0 : diff / scale;
+}

@@ -22,4 +22,7 @@ void ts_fill_uniform(float *x, size_t n, uint32_t seed, float lo, float hi);
 /* max |a-b| / max(|b|, floor) over n elements. */
 double ts_max_rel_err(const float *a, const float *b, size_t n, double floor);
 
+/* max |a-b| / max |b| over n elements (0 when b is all zero and a == b). */
+double ts_max_err_scaled(const float *a, const float *b, size_t n);
+
 #endif

@@ -1,0 +1,150 @@
+/* qsdc MODEL.yaml and qsdc devices. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bundle.h"
+#include "cl_runtime.h"
+#include "cli.h"
+#include "compile.h"
+
+static const char compile_usage[] =
+    "usage: qsdc MODEL.yaml [-o DIR] [--batch N] [--train] [--dump-graph]\n"
+    "\n"
+    "Compiles the model to a bundle directory (default NAME.qsdc/), written\n"
+    "atomically: kernels.cl (OpenCL 1.2 C), plan.yaml (buffers and launches),\n"
+    "graph.dot (Graphviz, one cluster per fused kernel).\n"
+    "\n"
+    "  -o, --output DIR   bundle directory\n"
+    "  --batch N          batch size compiled in (default: the model's, else 128)\n"
+    "  --train            also compile the training step (train.cl)\n"
+    "  --dump-graph       print the graph IR with shapes\n";
+
+static void report(const char *what, const plan *p)
+{
+    printf("  %-9s %3d nodes -> %3d kernels; arena %.2f MiB (unplanned %.2f MiB, "
+           "live lower bound %.2f MiB)\n",
+           what, p->nodes_before_fusion, p->kernels, (double)p->arena_elems * 4 / 1048576.0,
+           (double)p->arena_unplanned_elems * 4 / 1048576.0,
+           (double)p->arena_live_peak_elems * 4 / 1048576.0);
+}
+
+int cli_compile(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"output", required_argument, 0, 'o'}, {"batch", required_argument, 0, 'b'},
+        {"train", no_argument, 0, 't'},        {"dump-graph", no_argument, 0, 'd'},
+        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
+    const char *out_dir = NULL;
+    long long batch = 0;
+    int train = 0, dump = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': out_dir = optarg; break;
+        case 'b':
+            if (cli_int("--batch", optarg, 1, &batch) < 0)
+                return 2;
+            break;
+        case 't': train = 1; break;
+        case 'd': dump = 1; break;
+        case 'h': fputs(compile_usage, stdout); return 0;
+        default: fputs(compile_usage, stderr); return 2;
+        }
+    }
+    if (optind != argc - 1) {
+        fputs(compile_usage, stderr);
+        return 2;
+    }
+    qsdc_error err = {""};
+    model m;
+    if (model_load(argv[optind], &m, &err) < 0)
+        return cli_error(err.message);
+    if (batch == 0)
+        batch = m.train.batch;
+    codegen_target target;
+    codegen_target_default(&target);
+    plan plans[2];
+    graph g;
+    fusion f;
+    int n = 0, rc = 0;
+    if (compile_plan(&m, MODE_INFER, batch, &target, &plans[0], train ? NULL : &g,
+                     train ? NULL : &f, &err) < 0)
+        rc = -1;
+    else
+        n = 1;
+    if (rc == 0 && train) {
+        if (compile_plan(&m, MODE_TRAIN, batch, &target, &plans[1], &g, &f, &err) < 0)
+            rc = -1;
+        else
+            n = 2;
+    }
+    char dir[QSDC_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", out_dir ? out_dir : "");
+    if (!out_dir)
+        snprintf(dir, sizeof dir, "%s.qsdc", m.name);
+    if (rc == 0) {
+        if (dump) {
+            strbuf sb;
+            sb_init(&sb);
+            graph_dump(&g, &sb);
+            fputs(sb_str(&sb), stdout);
+            sb_free(&sb);
+        }
+        const plan *pp[2] = {&plans[0], &plans[1]};
+        rc = bundle_write(dir, pp, n, &g, &f, &err);
+    }
+    if (rc == 0) {
+        printf("%s: %d layers, %lld parameters (%.2f MiB), batch %lld\n", m.name,
+               m.n_layers, (long long)plans[0].param_elems,
+               (double)plans[0].param_elems * 4 / 1048576.0, batch);
+        report("inference", &plans[0]);
+        if (n > 1)
+            report("training", &plans[1]);
+        printf("wrote %s/ (kernels.cl, plan.yaml, graph.dot%s)\n", dir,
+               n > 1 ? ", train.cl" : "");
+    }
+    for (int i = 0; i < n; i++)
+        plan_free(&plans[i]);
+    if (n > 0) {
+        graph_free(&g);
+        fusion_free(&f);
+    }
+    model_free(&m);
+    return rc < 0 ? cli_error(err.message) : 0;
+}
+
+int cli_devices(int argc, char **argv)
+{
+    if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+        puts("usage: qsdc devices\n\nLists every OpenCL platform and device. --device "
+             "takes the index, cpu, gpu or part of the name.");
+        return 0;
+    }
+    if (argc > 1) {
+        fprintf(stderr, "qsdc: devices takes no arguments\n");
+        return 2;
+    }
+    qsdc_error err = {""};
+    cl_device_info_rec *devs = NULL;
+    int n = 0;
+    if (cl_list_devices(&devs, &n, &err) < 0)
+        return cli_error(err.message);
+    if (n == 0) {
+        cl_fail_no_device(&err);
+        return cli_error(err.message);
+    }
+    cl_device_info_rec def;
+    int def_index = cl_select_device(NULL, &def, &err) == 0 ? def.index : -1;
+    printf("%-3s %-40s %-24s %-22s %-5s %4s %10s\n", "#", "device", "vendor", "version",
+           "type", "CUs", "memory");
+    for (int i = 0; i < n; i++)
+        printf("%-3d %-40.40s %-24.24s %-22.22s %-5s %4u %7.1f GiB%s\n", devs[i].index,
+               devs[i].name, devs[i].vendor, devs[i].version,
+               cl_device_type_name(devs[i].type), devs[i].compute_units,
+               (double)devs[i].global_mem / 1073741824.0,
+               devs[i].index == def_index ? "  (default)" : "");
+    free(devs);
+    return 0;
+}

@@ -1,0 +1,233 @@
+/* qsdc train, eval and infer. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checkpoint.h"
+#include "cli.h"
+#include "compile.h"
+#include "data.h"
+#include "evaluate.h"
+#include "init.h"
+#include "progress.h"
+#include "train.h"
+
+static const char train_usage[] =
+    "usage: qsdc train MODEL.yaml [OPTIONS]\n"
+    "\n"
+    "Trains the model on the data of its train: section, printing progress and\n"
+    "one line per epoch with the training loss and validation/test accuracy.\n"
+    "\n"
+    "  --epochs N        epochs (default: the model's)\n"
+    "  --batch N         batch size\n"
+    "  --seed N          seed of initialisation, shuffling and QSD masks\n"
+    "  --lr X            base learning rate\n"
+    "  --device D        index, cpu, gpu or part of a device name (qsdc devices)\n"
+    "  --checkpoint DIR  save parameters and optimiser state after every epoch\n"
+    "  --resume          continue from the checkpoint in DIR\n"
+    "  --metrics FILE    write one JSON object per epoch\n"
+    "  --max-steps N     stop after N optimiser steps in total\n";
+
+int cli_train(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"epochs", required_argument, 0, 'e'},  {"batch", required_argument, 0, 'b'},
+        {"seed", required_argument, 0, 's'},    {"lr", required_argument, 0, 'l'},
+        {"device", required_argument, 0, 'd'},  {"checkpoint", required_argument, 0, 'c'},
+        {"resume", no_argument, 0, 'r'},        {"metrics", required_argument, 0, 'm'},
+        {"max-steps", required_argument, 0, 'x'}, {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    train_options o;
+    memset(&o, 0, sizeof o);
+    long long v;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'e': if (cli_int("--epochs", optarg, 1, &v) < 0) return 2; o.epochs = v; break;
+        case 'b': if (cli_int("--batch", optarg, 1, &v) < 0) return 2; o.batch = v; break;
+        case 's':
+            if (cli_int("--seed", optarg, 0, &v) < 0) return 2;
+            o.seed = (uint64_t)v;
+            o.seed_set = true;
+            break;
+        case 'l': if (cli_double("--lr", optarg, &o.lr) < 0) return 2; break;
+        case 'd': o.device = optarg; break;
+        case 'c': o.checkpoint_dir = optarg; break;
+        case 'r': o.resume = true; break;
+        case 'm': o.metrics_path = optarg; break;
+        case 'x': if (cli_int("--max-steps", optarg, 1, &v) < 0) return 2; o.max_steps = v; break;
+        case 'h': fputs(train_usage, stdout); return 0;
+        default: fputs(train_usage, stderr); return 2;
+        }
+    }
+    if (optind != argc - 1) {
+        fputs(train_usage, stderr);
+        return 2;
+    }
+    if (o.resume && !o.checkpoint_dir) {
+        fprintf(stderr, "qsdc: --resume needs --checkpoint DIR\n");
+        return 2;
+    }
+    qsdc_error err = {""};
+    model m;
+    if (model_load(argv[optind], &m, &err) < 0)
+        return cli_error(err.message);
+    train_summary s;
+    int rc = train_model(&m, &o, &s, &err);
+    model_free(&m);
+    return rc < 0 ? cli_error(err.message) : 0;
+}
+
+/* The inference plan on a device with parameters from a checkpoint, or
+ * seeded from the model when there is none. */
+typedef struct infer_session {
+    cl_env env;
+    plan p;
+    model_state ms;
+    executor ex;
+} infer_session;
+
+static int session_open(infer_session *s, const model *m, int64_t batch, const char *device,
+                        const char *ckpt_dir, qsdc_error *err)
+{
+    memset(s, 0, sizeof *s);
+    codegen_target target;
+    codegen_target_default(&target);
+    if (cl_env_open(device, false, &s->env, err) < 0 ||
+        compile_plan(m, MODE_INFER, batch, &target, &s->p, NULL, NULL, err) < 0 ||
+        model_state_create(&s->env, s->p.param_elems, 0, &s->ms, err) < 0)
+        return -1;
+    float *params = malloc((size_t)s->p.param_elems * sizeof *params);
+    if (!params)
+        return qsdc_fail(err, "out of memory");
+    int rc = 0;
+    if (ckpt_dir) {
+        checkpoint ck;
+        rc = checkpoint_load(ckpt_dir, &ck, err);
+        if (rc == 0) {
+            rc = checkpoint_check(&ck, train_model_hash(&s->p, &m->train), s->p.param_elems,
+                                  ck.n_state, ckpt_dir, err);
+            if (rc == 0)
+                memcpy(params, ck.params, (size_t)s->p.param_elems * sizeof *params);
+            checkpoint_free(&ck);
+        }
+    } else {
+        params_init(&s->p, m->train.seed, params);
+    }
+    if (rc == 0)
+        rc = model_state_write(&s->env, &s->ms, params, NULL, err);
+    free(params);
+    return rc < 0 ? -1 : exec_create(&s->env, &s->p, &s->ms, &s->ex, err);
+}
+
+static void session_close(infer_session *s)
+{
+    exec_destroy(&s->ex);
+    model_state_free(&s->ms);
+    plan_free(&s->p);
+    cl_env_close(&s->env);
+}
+
+static int run_eval(const model *m, int64_t batch, const char *device, const char *ckpt,
+                    const char *images, const char *labels, bool show_kernels,
+                    qsdc_error *err)
+{
+    infer_session s;
+    dataset d;
+    memset(&d, 0, sizeof d);
+    int rc = session_open(&s, m, batch, device, ckpt, err);
+    if (rc == 0)
+        rc = idx_load(images, labels, &d, err);
+    if (rc == 0)
+        rc = dataset_check(&d, labels, s.p.output_elems / batch, images,
+                           s.p.input_elems / batch, err);
+    if (rc == 0) {
+        printf("device: %s (%s)\n", s.env.dev.name, s.env.dev.platform_name);
+        if (show_kernels) {
+            printf("kernels (%d, program %s):\n", s.p.n_launches,
+                   s.ex.cache_hit ? "from cache" : "built");
+            for (int i = 0; i < s.p.n_launches; i++)
+                printf("  %-20s %s\n", s.p.launches[i].kernel, s.p.launches[i].nodes);
+        }
+        if (!ckpt)
+            printf("parameters: untrained, initialised from seed %" PRIu64 "\n",
+                   m->train.seed);
+        eval_result r;
+        rc = evaluate(&s.ex, &d, NULL, 0, &r, err);
+        if (rc == 0) {
+            printf("%lld samples in %.3f s: %.0f samples/s\n", (long long)r.count, r.seconds,
+                   (double)r.count / r.seconds);
+            if (labels)
+                printf("accuracy: %.2f%% (%lld/%lld)\n", eval_accuracy(&r),
+                       (long long)r.correct, (long long)r.count);
+        }
+    }
+    dataset_free(&d);
+    session_close(&s);
+    return rc;
+}
+
+static const char infer_usage[] =
+    "usage: qsdc infer MODEL.yaml --data IMAGES.idx[.gz] [--labels LABELS.idx[.gz]]\n"
+    "                  [--checkpoint DIR] [--batch N] [--device D]\n"
+    "       qsdc eval MODEL.yaml --checkpoint DIR [--batch N] [--device D]\n"
+    "\n"
+    "infer runs the forward pass over an IDX file and prints throughput and,\n"
+    "with labels, accuracy; without --checkpoint the parameters are the seeded\n"
+    "initialisation. eval prints the test accuracy of a checkpoint on the\n"
+    "model's test data.\n";
+
+static int infer_or_eval(int argc, char **argv, bool eval)
+{
+    static const struct option opts[] = {
+        {"data", required_argument, 0, 'i'},   {"labels", required_argument, 0, 'l'},
+        {"checkpoint", required_argument, 0, 'c'}, {"batch", required_argument, 0, 'b'},
+        {"device", required_argument, 0, 'd'}, {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    const char *images = NULL, *labels = NULL, *ckpt = NULL, *device = NULL;
+    long long batch = 0;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'i': images = optarg; break;
+        case 'l': labels = optarg; break;
+        case 'c': ckpt = optarg; break;
+        case 'b': if (cli_int("--batch", optarg, 1, &batch) < 0) return 2; break;
+        case 'd': device = optarg; break;
+        case 'h': fputs(infer_usage, stdout); return 0;
+        default: fputs(infer_usage, stderr); return 2;
+        }
+    }
+    if (optind != argc - 1 || (eval && (!ckpt || images)) || (!eval && !images)) {
+        fputs(infer_usage, stderr);
+        return 2;
+    }
+    qsdc_error err = {""};
+    model m;
+    if (model_load(argv[optind], &m, &err) < 0)
+        return cli_error(err.message);
+    if (eval) {
+        images = m.train.test_images;
+        labels = m.train.test_labels;
+    }
+    int rc = images[0] ? run_eval(&m, batch ? batch : m.train.batch, device, ckpt, images,
+                                  labels && labels[0] ? labels : NULL, !eval, &err)
+                       : qsdc_fail(&err, "%s: the model's train: section names no test data",
+                                   m.path);
+    model_free(&m);
+    return rc < 0 ? cli_error(err.message) : 0;
+}
+
+int cli_infer(int argc, char **argv)
+{
+    return infer_or_eval(argc, argv, false);
+}
+
+int cli_eval(int argc, char **argv)
+{
+    return infer_or_eval(argc, argv, true);
+}

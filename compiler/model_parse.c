@@ -1,0 +1,413 @@
+/* The YAML front end: a model file to a validated model. The format is
+ * documented in docs/model-format.md. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model_parse.h"
+
+#define QSD_MAX_SITES (1 << 20)
+
+/* Indexed by layer_kind. */
+static const char *const op_names[LAYER_KIND_COUNT + 1] = {
+    [LAYER_DENSE] = "dense",     [LAYER_RELU] = "relu",
+    [LAYER_TANH] = "tanh",       [LAYER_SIGMOID] = "sigmoid",
+    [LAYER_SOFTMAX] = "softmax", [LAYER_ADD] = "add",
+    [LAYER_FLATTEN] = "flatten", [LAYER_DROPOUT] = "dropout",
+    [LAYER_QSD] = "qsd",         [LAYER_KIND_COUNT] = NULL};
+
+/* params: what the op accepts besides op, name and inputs; required: the
+ * one it cannot do without. Indexed by layer_kind. */
+typedef struct op_spec {
+    int n_inputs;
+    const char *const *params;
+    const char *required;
+} op_spec;
+
+static const char *const no_params[] = {NULL};
+static const char *const dense_params[] = {"units", "bias", "init", NULL};
+static const char *const dropout_params[] = {"p", "share", NULL};
+static const char *const qsd_params_keys[] = {
+    "p", "sites", "q_cv", "p_concentration", "share", NULL};
+
+static const op_spec ops[LAYER_KIND_COUNT] = {
+    [LAYER_DENSE] = {1, dense_params, "units"},
+    [LAYER_RELU] = {1, no_params, NULL},
+    [LAYER_TANH] = {1, no_params, NULL},
+    [LAYER_SIGMOID] = {1, no_params, NULL},
+    [LAYER_SOFTMAX] = {1, no_params, NULL},
+    [LAYER_ADD] = {2, no_params, NULL},
+    [LAYER_FLATTEN] = {1, no_params, NULL},
+    [LAYER_DROPOUT] = {1, dropout_params, "p"},
+    [LAYER_QSD] = {1, qsd_params_keys, "p"},
+};
+
+const char *layer_kind_name(layer_kind k)
+{
+    return (unsigned)k < LAYER_KIND_COUNT ? op_names[k] : "unknown";
+}
+
+int model_find(const model *m, const char *name)
+{
+    for (int i = 0; i < m->n_layers; i++)
+        if (strcmp(m->layers[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+void model_free(model *m)
+{
+    free(m->layers);
+    m->layers = NULL;
+    m->n_layers = 0;
+}
+
+static int parse_param(ydoc *d, yaml_node_t *v, const char *key, layer *l)
+{
+    static const char *const inits[] = {"auto", "he", "glorot", "zeros", NULL};
+    static const char *const shares[] = {"element", "channel", "time", NULL};
+    int choice;
+    int64_t n;
+    if (strcmp(key, "units") == 0)
+        return ydoc_int(d, v, key, 1, INT32_MAX, &l->units);
+    if (strcmp(key, "bias") == 0)
+        return ydoc_bool(d, v, key, &l->bias);
+    if (strcmp(key, "init") == 0) {
+        if (ydoc_choice(d, v, key, inits, &choice) < 0)
+            return -1;
+        l->init = (init_kind)choice;
+        return 0;
+    }
+    if (strcmp(key, "p") == 0)
+        return ydoc_float(d, v, key, 0, 1, YDOC_LO_OPEN, &l->qsd.p);
+    if (strcmp(key, "sites") == 0) {
+        if (ydoc_int(d, v, key, 1, QSD_MAX_SITES, &n) < 0)
+            return -1;
+        l->qsd.sites = (int)n;
+        return 0;
+    }
+    if (strcmp(key, "q_cv") == 0)
+        return ydoc_float(d, v, key, 0, INFINITY, 0, &l->qsd.q_cv);
+    if (strcmp(key, "p_concentration") == 0)
+        return ydoc_float(d, v, key, 0, INFINITY, YDOC_LO_OPEN,
+                          &l->qsd.p_concentration);
+    /* share: the op's key list admits nothing else */
+    if (ydoc_choice(d, v, key, shares, &choice) < 0)
+        return -1;
+    l->qsd.share = (qsd_share)choice;
+    return 0;
+}
+
+static void set_defaults(layer *l)
+{
+    l->bias = true;
+    l->init = INIT_AUTO;
+    l->qsd = (qsd_params){.sites = 1, .share = SHARE_ELEMENT};
+}
+
+/* inputs: a name or a list of names, as many as the op takes. */
+static int parse_inputs(ydoc *d, yaml_node_t *v, const op_spec *op, layer *l)
+{
+    yaml_node_item_t *items = NULL;
+    int n = 1;
+    if (v->type == YAML_SEQUENCE_NODE) {
+        items = v->data.sequence.items.start;
+        n = (int)(v->data.sequence.items.top - items);
+    } else if (v->type != YAML_SCALAR_NODE) {
+        return ydoc_fail_found(d, v, "a name or a list of names for 'inputs'");
+    }
+    if (n != op->n_inputs)
+        return ydoc_fail(d, v, "op '%s' takes %d input%s, found %d",
+                         layer_kind_name(l->kind), op->n_inputs,
+                         op->n_inputs == 1 ? "" : "s", n);
+    for (int k = 0; k < n; k++) {
+        yaml_node_t *item = items ? ydoc_node(d, items[k]) : v;
+        if (ydoc_ident(d, item, "inputs", l->inputs[k]) < 0)
+            return -1;
+        l->input_loc[k] = ydoc_loc(item);
+    }
+    l->n_inputs = n;
+    return 0;
+}
+
+/* The keys a layer mapping may hold: op, name, (inputs,) then params. */
+static void allowed_keys(const op_spec *op, bool nodes_form,
+                         const char *out[16])
+{
+    int n = 0;
+    out[n++] = "op";
+    out[n++] = "name";
+    if (nodes_form)
+        out[n++] = "inputs";
+    for (const char *const *p = op->params; *p; p++)
+        out[n++] = *p;
+    out[n] = NULL;
+}
+
+static int parse_layer_map(ydoc *d, yaml_node_t *n, bool nodes_form,
+                           const op_spec *op, layer *l, src_loc *name_loc)
+{
+    const char *allowed[16];
+    char suffix[QSDC_NAME_MAX + 16];
+    allowed_keys(op, nodes_form, allowed);
+    snprintf(suffix, sizeof suffix, " for op '%s'", layer_kind_name(l->kind));
+    if (ydoc_check_keys(d, n, allowed, "parameter", suffix) < 0)
+        return -1;
+    yaml_node_t *v = ydoc_get(d, n, "name");
+    if (v) {
+        if (ydoc_ident(d, v, "name", l->name) < 0)
+            return -1;
+        if (strcmp(l->name, "input") == 0)
+            return ydoc_fail(d, v,
+                             "the name 'input' is reserved for the "
+                             "model input");
+        *name_loc = ydoc_loc(v);
+    } else if (nodes_form) {
+        return ydoc_fail(d, n, "missing required key 'name' in node");
+    }
+    if (nodes_form) {
+        v = ydoc_get(d, n, "inputs");
+        if (!v)
+            return ydoc_fail(d, n, "missing required key 'inputs' in node");
+        if (parse_inputs(d, v, op, l) < 0)
+            return -1;
+    }
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+         p < n->data.mapping.pairs.top; p++) {
+        const char *key = ydoc_text(ydoc_node(d, p->key));
+        if (strcmp(key, "op") && strcmp(key, "name") && strcmp(key, "inputs") &&
+            parse_param(d, ydoc_node(d, p->value), key, l) < 0)
+            return -1;
+    }
+    if (op->required && !ydoc_get(d, n, op->required))
+        return ydoc_fail(d, n, "missing required parameter '%s' for op '%s'",
+                         op->required, layer_kind_name(l->kind));
+    return 0;
+}
+
+/* One entry of layers: or nodes:. In layers: form a bare op name stands
+ * for a layer without parameters, and the input is the previous layer. */
+static int parse_layer(ydoc *d, yaml_node_t *n, int index, bool nodes_form,
+                       layer *l, src_loc *name_loc)
+{
+    memset(l, 0, sizeof *l);
+    set_defaults(l);
+    l->loc = ydoc_loc(n);
+    *name_loc = l->loc;
+    yaml_node_t *opn = n;
+    if (n->type == YAML_MAPPING_NODE) {
+        opn = ydoc_get(d, n, "op");
+        if (!opn)
+            return ydoc_fail(d, n, "missing required key 'op' in %s",
+                             nodes_form ? "node" : "layer");
+    } else if (n->type != YAML_SCALAR_NODE || nodes_form) {
+        return ydoc_fail_found(d, n,
+                               nodes_form
+                                   ? "a mapping for a node"
+                                   : "an op name or a mapping for a layer");
+    }
+    int kind;
+    if (ydoc_choice(d, opn, "op", op_names, &kind) < 0)
+        return -1;
+    l->kind = (layer_kind)kind;
+    const op_spec *op = &ops[kind];
+    if (!nodes_form && op->n_inputs != 1)
+        return ydoc_fail(d, opn,
+                         "op '%s' takes %d inputs, so it needs the "
+                         "nodes: form",
+                         layer_kind_name(l->kind), op->n_inputs);
+    if (n->type == YAML_MAPPING_NODE) {
+        if (parse_layer_map(d, n, nodes_form, op, l, name_loc) < 0)
+            return -1;
+    } else if (op->required) {
+        return ydoc_fail(d, n, "missing required parameter '%s' for op '%s'",
+                         op->required, layer_kind_name(l->kind));
+    }
+    if (!l->name[0])
+        snprintf(l->name, sizeof l->name, "%s%d", layer_kind_name(l->kind),
+                 index);
+    return 0;
+}
+
+static int parse_layers(ydoc *d, yaml_node_t *list, const char *key, model *m)
+{
+    if (ydoc_expect(d, list, key, YAML_SEQUENCE_NODE) < 0)
+        return -1;
+    yaml_node_item_t *items = list->data.sequence.items.start;
+    long n = (long)(list->data.sequence.items.top - items);
+    if (n == 0)
+        return ydoc_fail(d, list, "'%s' is empty", key);
+    if (n > QSDC_MAX_LAYERS)
+        return ydoc_fail(d, list, "'%s' has %ld entries, at most %d allowed",
+                         key, n, QSDC_MAX_LAYERS);
+    bool nodes_form = strcmp(key, "nodes") == 0;
+    m->layers = calloc((size_t)n, sizeof *m->layers);
+    src_loc *name_loc = calloc((size_t)n, sizeof *name_loc);
+    int rc = m->layers && name_loc
+                 ? 0
+                 : qsdc_fail(d->err, "%s: out of memory", d->path);
+    for (int i = 0; rc == 0 && i < n; i++) {
+        layer *l = &m->layers[i];
+        rc = parse_layer(d, ydoc_node(d, items[i]), i, nodes_form, l,
+                         &name_loc[i]);
+        m->n_layers = i + 1;
+        if (rc == 0 && !nodes_form) {
+            l->n_inputs = 1;
+            strcpy(l->inputs[0], i ? m->layers[i - 1].name : "input");
+        }
+    }
+    if (rc == 0)
+        rc = model_check_graph(m, name_loc, d->err);
+    free(name_loc);
+    return rc;
+}
+
+/* input: {shape: [d0, ...], dtype: float32} */
+static int parse_input(ydoc *d, yaml_node_t *n, model *m)
+{
+    static const char *const keys[] = {"shape", "dtype", NULL};
+    static const char *const dtypes[] = {"float32", NULL};
+    if (ydoc_expect(d, n, "input", YAML_MAPPING_NODE) < 0 ||
+        ydoc_check_keys(d, n, keys, "key", " in 'input'") < 0)
+        return -1;
+    m->input_loc = ydoc_loc(n);
+    yaml_node_t *dtype = ydoc_get(d, n, "dtype");
+    int unused;
+    if (dtype && ydoc_choice(d, dtype, "dtype", dtypes, &unused) < 0)
+        return -1;
+    yaml_node_t *shape = ydoc_get(d, n, "shape");
+    if (!shape)
+        return ydoc_fail(d, n, "missing required key 'shape' in 'input'");
+    if (ydoc_expect(d, shape, "shape", YAML_SEQUENCE_NODE) < 0)
+        return -1;
+    yaml_node_item_t *items = shape->data.sequence.items.start;
+    long rank = (long)(shape->data.sequence.items.top - items);
+    if (rank < 1 || rank > QSDC_MAX_RANK)
+        return ydoc_fail(d, shape,
+                         "'shape' must have 1 to %d dimensions, "
+                         "found %ld",
+                         QSDC_MAX_RANK, rank);
+    for (int i = 0; i < rank; i++)
+        if (ydoc_int(d, ydoc_node(d, items[i]), "shape", 1, INT32_MAX,
+                     &m->input_shape[i]) < 0)
+            return -1;
+    m->input_rank = (int)rank;
+    return 0;
+}
+
+static int parse_output(ydoc *d, yaml_node_t *root, model *m)
+{
+    yaml_node_t *v = ydoc_get(d, root, "output");
+    if (!v) {
+        strcpy(m->output, m->layers[m->n_layers - 1].name);
+        return 0;
+    }
+    if (ydoc_ident(d, v, "output", m->output) < 0)
+        return -1;
+    if (model_find(m, m->output) < 0)
+        return ydoc_fail(d, v, "output '%s' is not a layer", m->output);
+    return 0;
+}
+
+static int parse_model(ydoc *d, model *m)
+{
+    static const char *const keys[] = {"name",   "input", "layers", "nodes",
+                                       "output", "train", NULL};
+    yaml_node_t *root = ydoc_root(d);
+    if (root->type != YAML_MAPPING_NODE)
+        return ydoc_fail_found(d, root, "a mapping at the top level");
+    if (ydoc_check_keys(d, root, keys, "top-level key", "") < 0)
+        return -1;
+    static const char *const required[] = {"name", "input", NULL};
+    for (const char *const *k = required; *k; k++)
+        if (!ydoc_get(d, root, *k))
+            return ydoc_fail(d, root, "missing required key '%s'", *k);
+    if (ydoc_ident(d, ydoc_get(d, root, "name"), "name", m->name) < 0 ||
+        parse_input(d, ydoc_get(d, root, "input"), m) < 0)
+        return -1;
+    yaml_node_t *layers = ydoc_get(d, root, "layers");
+    yaml_node_t *nodes = ydoc_get(d, root, "nodes");
+    if (layers && nodes)
+        return ydoc_fail(d, ydoc_key(d, root, "nodes"),
+                         "'layers' and 'nodes' are mutually exclusive: give "
+                         "one of them");
+    if (!layers && !nodes)
+        return ydoc_fail(d, root,
+                         "missing required key 'layers' (a chain) "
+                         "or 'nodes' (a graph)");
+    if (parse_layers(d, layers ? layers : nodes, layers ? "layers" : "nodes",
+                     m) < 0 ||
+        parse_output(d, root, m) < 0)
+        return -1;
+    train_config_defaults(&m->train);
+    yaml_node_t *train = ydoc_get(d, root, "train");
+    m->has_train = train != NULL;
+    return train ? model_parse_train(d, train, m->path, &m->train) : 0;
+}
+
+int model_load_string(const char *path, const char *text, size_t len,
+                      model *out, qsdc_error *err)
+{
+    model m;
+    memset(&m, 0, sizeof m);
+    snprintf(m.path, sizeof m.path, "%s", path);
+    ydoc d;
+    if (ydoc_load(&d, path, text, len, err) < 0)
+        return -1;
+    int rc = parse_model(&d, &m);
+    ydoc_free(&d);
+    if (rc < 0) {
+        model_free(&m);
+        return -1;
+    }
+    *out = m;
+    return 0;
+}
+
+/* Reads at most YDOC_MAX_BYTES + 1 bytes, so a larger file fails the size
+ * check in ydoc_load without being read whole. */
+static int read_file(const char *path, char **text, size_t *len,
+                     qsdc_error *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return qsdc_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    int rc = buf ? 0 : qsdc_fail(err, "%s: out of memory", path);
+    while (rc == 0) {
+        n += fread(buf + n, 1, cap - n, f);
+        if (ferror(f)) {
+            rc = qsdc_fail(err, "%s: cannot read: %s", path, strerror(errno));
+        } else if (feof(f) || n > YDOC_MAX_BYTES) {
+            break;
+        } else if (n == cap) {
+            char *bigger = realloc(buf, cap * 2);
+            if (!bigger)
+                rc = qsdc_fail(err, "%s: out of memory", path);
+            else
+                buf = bigger, cap *= 2;
+        }
+    }
+    fclose(f);
+    if (rc < 0) {
+        free(buf);
+        return -1;
+    }
+    *text = buf;
+    *len = n;
+    return 0;
+}
+
+int model_load(const char *path, model *out, qsdc_error *err)
+{
+    char *text = NULL;
+    size_t len = 0;
+    if (read_file(path, &text, &len, err) < 0)
+        return -1;
+    int rc = model_load_string(path, text, len, out, err);
+    free(text);
+    return rc;
+}

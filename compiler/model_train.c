@@ -1,0 +1,252 @@
+/* The train: section of a model file. */
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "model_parse.h"
+
+void train_config_defaults(train_config *t)
+{
+    memset(t, 0, sizeof *t);
+    t->batch = 128;
+    t->epochs = 10;
+    t->seed = 1;
+    t->loss = LOSS_XENT;
+    t->optimizer = OPTIM_SGD;
+    t->lr = 0.1;
+    t->momentum = 0.9;
+    t->beta1 = 0.9;
+    t->beta2 = 0.999;
+    t->eps = 1e-8;
+    t->schedule = SCHED_CONSTANT;
+    t->step_gamma = 0.1;
+}
+
+int64_t train_step_epochs(const train_config *t)
+{
+    if (t->step_epochs > 0)
+        return t->step_epochs;
+    return t->epochs > 3 ? (t->epochs + 2) / 3 : 1;
+}
+
+/* The numeric keys of train:, its optimizer: and its schedule:. */
+typedef struct num_field {
+    const char *key;
+    size_t offset; /* of an int64_t when integer, else of a double */
+    bool integer;
+    double lo, hi;
+    unsigned open; /* YDOC_LO_OPEN, YDOC_HI_OPEN */
+} num_field;
+
+#define F(key, member, integer, lo, hi, open) \
+    {key, offsetof(train_config, member), integer, lo, hi, open}
+static const num_field num_fields[] = {
+    F("batch", batch, true, 1, INT32_MAX, 0),
+    F("epochs", epochs, true, 1, INT32_MAX, 0),
+    F("val_split", val_split, false, 0, 1, YDOC_HI_OPEN),
+    F("clip_norm", clip_norm, false, 0, INFINITY, 0),
+    F("lr", lr, false, 0, INFINITY, YDOC_LO_OPEN),
+    F("momentum", momentum, false, 0, 1, YDOC_HI_OPEN),
+    F("beta1", beta1, false, 0, 1, YDOC_HI_OPEN),
+    F("beta2", beta2, false, 0, 1, YDOC_HI_OPEN),
+    F("eps", eps, false, 0, INFINITY, YDOC_LO_OPEN),
+    F("weight_decay", weight_decay, false, 0, INFINITY, 0),
+    F("warmup_epochs", warmup_epochs, false, 0, INFINITY, 0),
+    F("step_epochs", step_epochs, true, 1, INT32_MAX, 0),
+    F("gamma", step_gamma, false, 0, 1, YDOC_LO_OPEN),
+    F("min_lr", min_lr, false, 0, INFINITY, 0),
+};
+#undef F
+
+/* Returns 0 when key is a numeric field and was read, 1 when it is not one
+ * of them, -1 on error. */
+static int read_num(ydoc *d, yaml_node_t *v, const char *key, train_config *t)
+{
+    for (size_t i = 0; i < sizeof num_fields / sizeof num_fields[0]; i++) {
+        const num_field *f = &num_fields[i];
+        if (strcmp(f->key, key) != 0)
+            continue;
+        char *at = (char *)t + f->offset;
+        if (f->integer)
+            return ydoc_int(d, v, key, (int64_t)f->lo, (int64_t)f->hi,
+                            (int64_t *)at);
+        return ydoc_float(d, v, key, f->lo, f->hi, f->open, (double *)at);
+    }
+    return 1;
+}
+
+/* Reads every numeric key of mapping n; the others are the caller's. */
+static int read_nums(ydoc *d, yaml_node_t *n, train_config *t)
+{
+    for (yaml_node_pair_t *p = n->data.mapping.pairs.start;
+         p < n->data.mapping.pairs.top; p++)
+        if (read_num(d, ydoc_node(d, p->value), ydoc_text(ydoc_node(d, p->key)),
+                     t) < 0)
+            return -1;
+    return 0;
+}
+
+/* A scalar `type` or a mapping with an optional type: key (default
+ * index 0) and the keys allowed[type] (NULL-terminated lists). */
+static int read_typed(ydoc *d, yaml_node_t *n, const char *what,
+                      const char *const *types,
+                      const char *const *const *allowed, int *type)
+{
+    if (n->type == YAML_SCALAR_NODE)
+        return ydoc_choice(d, n, what, types, type);
+    char key[32], suffix[96];
+    if (n->type != YAML_MAPPING_NODE) {
+        snprintf(suffix, sizeof suffix, "a name or a mapping for '%s'", what);
+        return ydoc_fail_found(d, n, suffix);
+    }
+    snprintf(key, sizeof key, "%s type", what);
+    yaml_node_t *v = ydoc_get(d, n, "type");
+    *type = 0;
+    if (v && ydoc_choice(d, v, key, types, type) < 0)
+        return -1;
+    snprintf(suffix, sizeof suffix, " for %s '%s'", what, types[*type]);
+    return ydoc_check_keys(d, n, allowed[*type], "key", suffix);
+}
+
+static int parse_optimizer(ydoc *d, yaml_node_t *n, train_config *t)
+{
+    static const char *const types[] = {"sgd", "adam", "adamw", NULL};
+    static const char *const sgd[] = {"type",     "lr",           "momentum",
+                                      "nesterov", "weight_decay", NULL};
+    static const char *const adam[] = {"type", "beta1",        "beta2", "eps",
+                                       "lr",   "weight_decay", NULL};
+    static const char *const *const allowed[] = {sgd, adam, adam};
+    int type;
+    if (read_typed(d, n, "optimizer", types, allowed, &type) < 0)
+        return -1;
+    t->optimizer = (optim_kind)type;
+    t->lr = t->optimizer == OPTIM_SGD ? 0.1 : 1e-3;
+    if (n->type == YAML_SCALAR_NODE)
+        return 0;
+    if (read_nums(d, n, t) < 0)
+        return -1;
+    yaml_node_t *v = ydoc_get(d, n, "nesterov");
+    if (v && ydoc_bool(d, v, "nesterov", &t->nesterov) < 0)
+        return -1;
+    if (t->nesterov && t->momentum == 0)
+        return ydoc_fail(d, v, "'nesterov' needs 'momentum' > 0");
+    return 0;
+}
+
+static int parse_schedule(ydoc *d, yaml_node_t *n, train_config *t)
+{
+    static const char *const types[] = {"constant", "step", "cosine", NULL};
+    static const char *const constant[] = {"type", "warmup_epochs", NULL};
+    static const char *const step[] = {"type", "warmup_epochs", "step_epochs",
+                                       "gamma", NULL};
+    static const char *const cosine[] = {"type", "warmup_epochs", "min_lr",
+                                         NULL};
+    static const char *const *const allowed[] = {constant, step, cosine};
+    int type;
+    if (read_typed(d, n, "schedule", types, allowed, &type) < 0)
+        return -1;
+    t->schedule = (sched_kind)type;
+    return n->type == YAML_MAPPING_NODE ? read_nums(d, n, t) : 0;
+}
+
+/* Relative paths resolve against the model file's folder. */
+static int resolve_path(ydoc *d, yaml_node_t *n, const char *key,
+                        const char *model_path, char out[QSDC_PATH_MAX])
+{
+    const char *s;
+    if (ydoc_string(d, n, key, &s) < 0)
+        return -1;
+    const char *slash = strrchr(model_path, '/');
+    int dir_len = s[0] == '/' || !slash ? 0 : (int)(slash - model_path + 1);
+    int len = snprintf(out, QSDC_PATH_MAX, "%.*s%s", dir_len, model_path, s);
+    if (len < 0 || len >= QSDC_PATH_MAX)
+        return ydoc_fail(d, n, "path for '%s' is too long (limit %d bytes)",
+                         key, QSDC_PATH_MAX - 1);
+    return 0;
+}
+
+static void set_fashion_mnist(train_config *t)
+{
+    const char *dir = "/usr/share/datasets/fashion-mnist";
+    snprintf(t->train_images, QSDC_PATH_MAX, "%s/train-images-idx3-ubyte.gz",
+             dir);
+    snprintf(t->train_labels, QSDC_PATH_MAX, "%s/train-labels-idx1-ubyte.gz",
+             dir);
+    snprintf(t->test_images, QSDC_PATH_MAX, "%s/t10k-images-idx3-ubyte.gz",
+             dir);
+    snprintf(t->test_labels, QSDC_PATH_MAX, "%s/t10k-labels-idx1-ubyte.gz",
+             dir);
+}
+
+/* data: fashion-mnist, or a mapping of IDX paths. The training pair is
+ * required, the test pair optional but all or nothing. */
+static int parse_data(ydoc *d, yaml_node_t *n, const char *model_path,
+                      train_config *t)
+{
+    static const char *const sets[] = {"fashion-mnist", NULL};
+    static const char *const keys[] = {"train_images", "train_labels",
+                                       "test_images", "test_labels", NULL};
+    t->data_loc = ydoc_loc(n);
+    if (n->type == YAML_SCALAR_NODE) {
+        int unused;
+        if (ydoc_choice(d, n, "dataset", sets, &unused) < 0)
+            return -1;
+        set_fashion_mnist(t);
+        return 0;
+    }
+    if (n->type != YAML_MAPPING_NODE)
+        return ydoc_fail_found(d, n,
+                               "a dataset name or a mapping of paths "
+                               "for 'data'");
+    if (ydoc_check_keys(d, n, keys, "key", " in 'data'") < 0)
+        return -1;
+    char *dest[] = {t->train_images, t->train_labels, t->test_images,
+                    t->test_labels};
+    for (int i = 0; i < 4; i++) {
+        yaml_node_t *v = ydoc_get(d, n, keys[i]);
+        if (v && resolve_path(d, v, keys[i], model_path, dest[i]) < 0)
+            return -1;
+        if (!v && i < 2)
+            return ydoc_fail(d, n, "missing required key '%s' in 'data'",
+                             keys[i]);
+    }
+    if (!t->test_images[0] != !t->test_labels[0])
+        return ydoc_fail(d, n,
+                         "'test_images' and 'test_labels' go together: "
+                         "give both or neither");
+    return 0;
+}
+
+int model_parse_train(ydoc *d, yaml_node_t *n, const char *model_path,
+                      train_config *t)
+{
+    static const char *const keys[] = {
+        "data", "batch",     "epochs",    "seed",     "val_split",
+        "loss", "optimizer", "clip_norm", "schedule", NULL};
+    static const char *const losses[] = {"xent", "mse", NULL};
+    if (ydoc_expect(d, n, "train", YAML_MAPPING_NODE) < 0 ||
+        ydoc_check_keys(d, n, keys, "key", " in 'train'") < 0 ||
+        read_nums(d, n, t) < 0)
+        return -1;
+    yaml_node_t *v;
+    int choice;
+    int64_t seed;
+    if ((v = ydoc_get(d, n, "seed"))) {
+        if (ydoc_int(d, v, "seed", 0, INT64_MAX, &seed) < 0)
+            return -1;
+        t->seed = (uint64_t)seed;
+    }
+    if ((v = ydoc_get(d, n, "loss"))) {
+        if (ydoc_choice(d, v, "loss", losses, &choice) < 0)
+            return -1;
+        t->loss = (loss_kind)choice;
+    }
+    if ((v = ydoc_get(d, n, "data")) && parse_data(d, v, model_path, t) < 0)
+        return -1;
+    if ((v = ydoc_get(d, n, "optimizer")) && parse_optimizer(d, v, t) < 0)
+        return -1;
+    if ((v = ydoc_get(d, n, "schedule")) && parse_schedule(d, v, t) < 0)
+        return -1;
+    return 0;
+}

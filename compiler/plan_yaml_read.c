@@ -1,0 +1,369 @@
+/* plan.yaml's reader: a walk over the layout plan_yaml.c writes, on the
+ * front end's located YAML access (yaml_doc.h). Every key is required unless
+ * said otherwise, unknown keys are errors, and every size and offset is
+ * checked against its buffer, so the executor can trust a plan that loads.
+ * Errors name path:line:col. */
+#include <limits.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bundle.h"
+#include "file_io.h"
+#include "plan_yaml_names.h"
+#include "yaml_doc.h"
+
+/* Checks n is a mapping whose keys are all in keys[] (NULL-terminated), and
+ * sets vals[i] to key i's value; keys from index optional_from on may be
+ * absent (NULL). */
+static int read_map(ydoc *d, yaml_node_t *n, const char *what, const char *const *keys,
+                    int optional_from, yaml_node_t **vals)
+{
+    char suffix[64];
+    snprintf(suffix, sizeof suffix, " in %s", what);
+    if (ydoc_expect(d, n, what, YAML_MAPPING_NODE) < 0 ||
+        ydoc_check_keys(d, n, keys, "key", suffix) < 0)
+        return -1;
+    for (int i = 0; keys[i]; i++) {
+        vals[i] = ydoc_get(d, n, keys[i]);
+        if (!vals[i] && i < optional_from)
+            return ydoc_fail(d, n, "missing required key '%s' in %s", keys[i], what);
+    }
+    return 0;
+}
+
+#define ALL_REQUIRED INT_MAX
+
+/* Any scalar is text here: the schema says these fields are strings, so a
+ * name that looks like a number or a bool is still a name. */
+static int read_text(ydoc *d, yaml_node_t *n, const char *key, char *buf, size_t cap)
+{
+    bool null = n->type == YAML_SCALAR_NODE && n->data.scalar.length == 0 &&
+                n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+    if (n->type != YAML_SCALAR_NODE || null) {
+        char expected[64];
+        snprintf(expected, sizeof expected, "a string for '%s'", key);
+        return ydoc_fail_found(d, n, expected);
+    }
+    size_t len = n->data.scalar.length;
+    if (strlen(ydoc_text(n)) != len)
+        return ydoc_fail(d, n, "'%s' must not contain NUL characters", key);
+    if (len >= cap)
+        return ydoc_fail(d, n, "'%s' is longer than %zu bytes", key, cap - 1);
+    memcpy(buf, ydoc_text(n), len + 1);
+    return 0;
+}
+
+static int read_count(ydoc *d, yaml_node_t *n, const char *key, int *out)
+{
+    int64_t v;
+    if (ydoc_int(d, n, key, 0, INT_MAX, &v) < 0)
+        return -1;
+    *out = (int)v;
+    return 0;
+}
+
+/* The items of list n: *items and *len. */
+static int list_of(ydoc *d, yaml_node_t *n, const char *key, yaml_node_item_t **items,
+                   int *len)
+{
+    if (ydoc_expect(d, n, key, YAML_SEQUENCE_NODE) < 0)
+        return -1;
+    *items = n->data.sequence.items.start;
+    *len = (int)(n->data.sequence.items.top - *items); /* bounded by YDOC_MAX_NODES */
+    return 0;
+}
+
+/* A list of at most max integers >= lo (exactly max when exact). */
+static int read_ints(ydoc *d, yaml_node_t *n, const char *key, int max, bool exact,
+                     int64_t lo, int64_t *out, int *count)
+{
+    yaml_node_item_t *it;
+    if (list_of(d, n, key, &it, count) < 0)
+        return -1;
+    if (*count > max || (exact && *count != max))
+        return ydoc_fail(d, n, "'%s' needs %s%d entries, found %d", key,
+                         exact ? "" : "at most ", max, *count);
+    for (int i = 0; i < *count; i++)
+        if (ydoc_int(d, ydoc_node(d, it[i]), key, lo, INT64_MAX, &out[i]) < 0)
+            return -1;
+    return 0;
+}
+
+/* [offset, offset + elems) must lie inside buffer b. */
+static int check_span(ydoc *d, yaml_node_t *n, const char *what, const plan *p, int b,
+                      int64_t offset, int64_t elems)
+{
+    int64_t size = plan_buffer_elems(p, b);
+    if (elems > size || offset > size - elems)
+        return ydoc_fail(d, n, "%s: elements [%lld, %lld) lie outside buffer %s (%lld "
+                               "elements)", what, (long long)offset,
+                         (long long)offset + (long long)elems, plan_buffer_names[b],
+                         (long long)size);
+    return 0;
+}
+
+static int read_buffers(ydoc *d, yaml_node_t *n, plan *p)
+{
+    static const char *const keys[] = {"P", "G", "S", "A", "L", NULL};
+    static const char *const size_keys[] = {"elems", "bytes", NULL};
+    yaml_node_t *v[BUF_COUNT], *s[2];
+    if (read_map(d, n, "buffers", keys, ALL_REQUIRED, v) < 0)
+        return -1;
+    for (int b = 0; b < BUF_COUNT; b++) {
+        int64_t elems, bytes;
+        char what[32];
+        snprintf(what, sizeof what, "buffer %s", keys[b]);
+        if (read_map(d, v[b], what, size_keys, ALL_REQUIRED, s) < 0 ||
+            ydoc_int(d, s[0], "elems", 0, INT64_MAX / 4, &elems) < 0 ||
+            ydoc_int(d, s[1], "bytes", 0, INT64_MAX, &bytes) < 0)
+            return -1;
+        if (bytes != 4 * elems)
+            return ydoc_fail(d, s[1], "'bytes' is %lld, not 4 x %lld elements",
+                             (long long)bytes, (long long)elems);
+        *(int64_t *)((char *)p + plan_buffer_field[b]) = elems;
+    }
+    return 0;
+}
+
+static int read_range(ydoc *d, yaml_node_t *n, const char *what, const plan *p,
+                      int64_t *offset, int64_t *elems)
+{
+    static const char *const keys[] = {"offset", "elems", NULL};
+    yaml_node_t *v[2];
+    if (read_map(d, n, what, keys, ALL_REQUIRED, v) < 0 ||
+        ydoc_int(d, v[0], "offset", 0, INT64_MAX, offset) < 0 ||
+        ydoc_int(d, v[1], "elems", 0, INT64_MAX, elems) < 0)
+        return -1;
+    return check_span(d, n, what, p, BUF_A, *offset, *elems);
+}
+
+static int read_tensor(ydoc *d, yaml_node_t *n, const plan *p, plan_tensor *t)
+{
+    static const char *const keys[] = {"name", "buffer", "offset", "dims",
+                                       "init", "fan_in", "fan_out", NULL};
+    enum { FIRST_PARAM_KEY = 4 };
+    yaml_node_t *v[7];
+    int buffer;
+    if (read_map(d, n, "tensor", keys, FIRST_PARAM_KEY, v) < 0 ||
+        read_text(d, v[0], "name", t->name, sizeof t->name) < 0 ||
+        ydoc_choice(d, v[1], "buffer", plan_buffer_names, &buffer) < 0 ||
+        ydoc_int(d, v[2], "offset", 0, INT64_MAX, &t->offset) < 0 ||
+        read_ints(d, v[3], "dims", QSDC_MAX_RANK, false, 1, t->dims, &t->rank) < 0)
+        return -1;
+    t->buffer = buffer;
+    if (!t->name[0])
+        return ydoc_fail(d, v[0], "a tensor's 'name' must not be empty");
+    for (int i = 0; i < p->n_tensors; i++)
+        if (strcmp(p->tensors[i].name, t->name) == 0)
+            return ydoc_fail(d, v[0], "a second tensor called '%s'", t->name);
+    t->nelem = 1;
+    for (int i = 0; i < t->rank; i++)
+        if (__builtin_mul_overflow(t->nelem, t->dims[i], &t->nelem))
+            return ydoc_fail(d, v[3], "'dims' multiply to more than 2^63 elements");
+    char what[2 * QSDC_NAME_MAX + 8];
+    snprintf(what, sizeof what, "tensor %s", t->name);
+    if (check_span(d, n, what, p, t->buffer, t->offset, t->nelem) < 0)
+        return -1;
+    bool param = t->buffer == BUF_P;
+    for (int i = FIRST_PARAM_KEY; keys[i]; i++)
+        if (!v[i] != !param)
+            return ydoc_fail(d, v[i] ? v[i] : n, "tensor %s: '%s' is %s parameters "
+                             "(buffer P)", t->name, keys[i],
+                             param ? "required for" : "only for");
+    if (!param)
+        return 0;
+    int init;
+    if (ydoc_choice(d, v[4], "init", plan_init_names, &init) < 0 ||
+        ydoc_int(d, v[5], "fan_in", 0, INT64_MAX, &t->fan_in) < 0 ||
+        ydoc_int(d, v[6], "fan_out", 0, INT64_MAX, &t->fan_out) < 0)
+        return -1;
+    t->init = (init_kind)init;
+    return 0;
+}
+
+static int read_launch(ydoc *d, yaml_node_t *n, plan_launch *l)
+{
+    static const char *const keys[] = {"kernel", "work_dim", "global", "local",
+                                       "nodes", "flops", "bytes", NULL};
+    yaml_node_t *v[7];
+    int64_t wd, global[3], local[3];
+    int count;
+    if (read_map(d, n, "launch", keys, ALL_REQUIRED, v) < 0 ||
+        ydoc_ident(d, v[0], "kernel", l->kernel) < 0 ||
+        ydoc_int(d, v[1], "work_dim", 1, 3, &wd) < 0 ||
+        read_ints(d, v[2], "global", (int)wd, true, 1, global, &count) < 0 ||
+        read_ints(d, v[3], "local", (int)wd, true, 0, local, &count) < 0 ||
+        read_text(d, v[4], "nodes", l->nodes, sizeof l->nodes) < 0 ||
+        ydoc_float(d, v[5], "flops", 0, INFINITY, 0, &l->flops) < 0 ||
+        ydoc_float(d, v[6], "bytes", 0, INFINITY, 0, &l->bytes) < 0)
+        return -1;
+    l->work_dim = (int)wd;
+    bool runtime_picks = true;
+    for (int i = 0; i < l->work_dim; i++)
+        runtime_picks = runtime_picks && local[i] == 0;
+    for (int i = 0; i < l->work_dim; i++) {
+        if (!runtime_picks && (local[i] == 0 || global[i] % local[i] != 0))
+            return ydoc_fail(d, v[3], "'local' must be all 0 or divide 'global' in "
+                                      "every dimension (OpenCL 1.2)");
+        l->global[i] = (uint64_t)global[i];
+        l->local[i] = (uint64_t)local[i];
+    }
+    return 0;
+}
+
+static int read_stats(ydoc *d, yaml_node_t *n, plan *p)
+{
+    static const char *const keys[] = {"nodes_before_fusion", "kernels",
+                                       "arena_unplanned_elems", "arena_live_peak_elems",
+                                       NULL};
+    yaml_node_t *v[4];
+    if (read_map(d, n, "stats", keys, ALL_REQUIRED, v) < 0 ||
+        read_count(d, v[0], keys[0], &p->nodes_before_fusion) < 0 ||
+        read_count(d, v[1], keys[1], &p->kernels) < 0 ||
+        ydoc_int(d, v[2], keys[2], 0, INT64_MAX, &p->arena_unplanned_elems) < 0 ||
+        ydoc_int(d, v[3], keys[3], 0, INT64_MAX, &p->arena_live_peak_elems) < 0)
+        return -1;
+    return 0;
+}
+
+static int read_entries(ydoc *d, yaml_node_t *tensors, yaml_node_t *launches, plan *p)
+{
+    yaml_node_item_t *it;
+    int len;
+    if (list_of(d, tensors, "tensors", &it, &len) < 0)
+        return -1;
+    if (len && !(p->tensors = calloc((size_t)len, sizeof *p->tensors)))
+        return qsdc_fail(d->err, "%s: out of memory", d->path);
+    for (; p->n_tensors < len; p->n_tensors++)
+        if (read_tensor(d, ydoc_node(d, it[p->n_tensors]), p,
+                        &p->tensors[p->n_tensors]) < 0)
+            return -1;
+    if (list_of(d, launches, "launches", &it, &len) < 0)
+        return -1;
+    if (len && !(p->launches = calloc((size_t)len, sizeof *p->launches)))
+        return qsdc_fail(d->err, "%s: out of memory", d->path);
+    for (; p->n_launches < len; p->n_launches++)
+        if (read_launch(d, ydoc_node(d, it[p->n_launches]),
+                        &p->launches[p->n_launches]) < 0)
+            return -1;
+    return 0;
+}
+
+/* Reads the source file named by node n, which lies beside plan.yaml. */
+static int read_source(ydoc *d, yaml_node_t *n, plan *p)
+{
+    char name[256];
+    if (read_text(d, n, "source", name, sizeof name) < 0)
+        return -1;
+    if (!name[0] || name[0] == '.' || strchr(name, '/'))
+        return ydoc_fail(d, n, "'source' must name a file in the bundle, found '%s'",
+                         name);
+    const char *slash = strrchr(d->path, '/');
+    int dir_len = slash ? (int)(slash - d->path) + 1 : 0;
+    size_t cap = (size_t)dir_len + strlen(name) + 1;
+    char *full = malloc(cap);
+    if (!full)
+        return qsdc_fail(d->err, "%s: out of memory", d->path);
+    snprintf(full, cap, "%.*s%s", dir_len, d->path, name);
+    unsigned char *data;
+    size_t len;
+    qsdc_error why = {{0}};
+    int rc = fs_read_file(full, &data, &len, &why);
+    free(full);
+    if (rc < 0)
+        return ydoc_fail(d, n, "source: %s", why.message);
+    if (strlen((char *)data) != len) {
+        free(data);
+        return ydoc_fail(d, n, "source %s contains a NUL byte", name);
+    }
+    p->source = (char *)data;
+    return 0;
+}
+
+static int read_plan(ydoc *d, yaml_node_t *n, plan *p)
+{
+    static const char *const keys[] = {"name", "source", "batch", "buffers",
+                                       "input", "output", "loss_offset", "tensors",
+                                       "launches", "stats", NULL};
+    yaml_node_t *v[10];
+    if (read_map(d, n, "plan", keys, ALL_REQUIRED, v) < 0 ||
+        read_text(d, v[0], "name", p->name, sizeof p->name) < 0 ||
+        ydoc_int(d, v[2], "batch", 1, INT64_MAX, &p->batch) < 0 ||
+        read_buffers(d, v[3], p) < 0 ||
+        read_range(d, v[4], "input", p, &p->input_offset, &p->input_elems) < 0 ||
+        read_range(d, v[5], "output", p, &p->output_offset, &p->output_elems) < 0 ||
+        ydoc_int(d, v[6], "loss_offset", -1, INT64_MAX, &p->loss_offset) < 0)
+        return -1;
+    if (p->loss_offset >= 0 &&
+        check_span(d, v[6], "loss", p, BUF_A, p->loss_offset, p->batch) < 0)
+        return -1;
+    if (read_entries(d, v[7], v[8], p) < 0 || read_stats(d, v[9], p) < 0)
+        return -1;
+    return read_source(d, v[1], p);
+}
+
+static int read_root(ydoc *d, plan **out, int *n_out)
+{
+    static const char *const keys[] = {"format", "plans", NULL};
+    yaml_node_t *v[2];
+    int64_t format;
+    yaml_node_item_t *it;
+    int count;
+    if (read_map(d, ydoc_root(d), "plan file", keys, ALL_REQUIRED, v) < 0 ||
+        ydoc_int(d, v[0], "format", 0, INT64_MAX, &format) < 0)
+        return -1;
+    if (format != PLAN_YAML_FORMAT)
+        return ydoc_fail(d, v[0], "plan format %lld; this qsdc reads format %d",
+                         (long long)format, PLAN_YAML_FORMAT);
+    if (list_of(d, v[1], "plans", &it, &count) < 0)
+        return -1;
+    if (count == 0)
+        return ydoc_fail(d, v[1], "'plans' is empty");
+    plan *plans = calloc((size_t)count, sizeof *plans);
+    if (!plans)
+        return qsdc_fail(d->err, "%s: out of memory", d->path);
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < count; i++) {
+        yaml_node_t *x = ydoc_node(d, it[i]);
+        rc = read_plan(d, x, &plans[i]);
+        for (int j = 0; rc == 0 && j < i; j++)
+            if ((plans[j].loss_offset >= 0) == (plans[i].loss_offset >= 0))
+                rc = ydoc_fail(d, x, "a second %s plan; a bundle holds one of each",
+                               plans[i].loss_offset >= 0 ? "training" : "inference");
+    }
+    if (rc < 0) {
+        plan_yaml_free(plans, count);
+        return -1;
+    }
+    *out = plans;
+    *n_out = count;
+    return 0;
+}
+
+int plan_yaml_read(const char *path, plan **plans, int *n_plans, qsdc_error *err)
+{
+    *plans = NULL;
+    *n_plans = 0;
+    unsigned char *text;
+    size_t len;
+    if (fs_read_file(path, &text, &len, err) < 0)
+        return -1;
+    ydoc d;
+    int rc = ydoc_load(&d, path, (const char *)text, len, err);
+    free(text);
+    if (rc < 0)
+        return -1;
+    rc = read_root(&d, plans, n_plans);
+    ydoc_free(&d);
+    return rc;
+}
+
+void plan_yaml_free(plan *plans, int n_plans)
+{
+    for (int i = 0; i < n_plans; i++)
+        plan_free(&plans[i]);
+    free(plans);
+}

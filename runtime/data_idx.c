@@ -1,0 +1,354 @@
+/* IDX loader (the MNIST file format): a big-endian header "0 0 type rank",
+ * rank uint32 dimensions, then the elements. Only type 0x08 (uint8) is
+ * supported. Files go through zlib's gzread, which decompresses gzip and
+ * passes plain files through, so every offset in a message is an offset in
+ * the uncompressed stream. Data after the last declared element is an
+ * error: a header that declares fewer samples than the file holds usually
+ * means the wrong file or a corrupt header, and silently dropping data would
+ * hide that. */
+#include "data.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define IDX_TYPE_UBYTE 0x08
+#define IDX_MAX_RANK 4
+#define IDX_MAX_DATA_BYTES (UINT64_C(4) << 30)
+#define IDX_LABEL_HEADER_BYTES 8   /* magic + one dimension */
+#define READ_CHUNK 65536
+#define INITIAL_ELEMS (1u << 20)
+
+/* An open IDX file and the uncompressed offset of the next byte. */
+typedef struct idx_stream {
+    const char *path;
+    gzFile gz;
+    uint64_t offset;
+} idx_stream;
+
+typedef struct idx_header {
+    int rank;                     /* dims including the leading count */
+    int64_t dims[IDX_MAX_RANK];
+    uint64_t data_bytes;          /* product of dims */
+} idx_header;
+
+static int stream_open(idx_stream *s, const char *path, qsdc_error *err)
+{
+    s->path = path;
+    s->offset = 0;
+    s->gz = NULL;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return qsdc_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    int e = fstat(fd, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : 0;
+    if (e != 0) {
+        close(fd);
+        return qsdc_fail(err, "%s: cannot open: %s", path, strerror(e));
+    }
+    s->gz = gzdopen(fd, "rb");
+    if (!s->gz) {
+        close(fd);
+        return qsdc_fail(err, "%s: cannot open: out of memory", path);
+    }
+    return 0;
+}
+
+static void stream_close(idx_stream *s)
+{
+    if (s->gz)
+        gzclose_r(s->gz);
+    s->gz = NULL;
+}
+
+/* Reads up to n bytes; returns the count (short only at end of file) or -1
+ * for a read or decompression error. A gzip stream cut short reads as end
+ * of file, since for the user it is the same problem. */
+static int64_t stream_read_some(idx_stream *s, uint8_t *buf, size_t n,
+                                qsdc_error *err)
+{
+    size_t got = 0;
+    while (got < n) {
+        size_t want = n - got < READ_CHUNK ? n - got : READ_CHUNK;
+        int r = gzread(s->gz, buf + got, (unsigned)want);
+        if (r < 0) {
+            int errnum;
+            const char *msg = gzerror(s->gz, &errnum);
+            if (errnum == Z_BUF_ERROR)
+                break;
+            if (errnum == Z_ERRNO)
+                return qsdc_fail(err, "%s: offset %" PRIu64 ": read error: %s",
+                                 s->path, s->offset, strerror(errno));
+            /* zlib prefixes its message with "<fd:N>: " for gzdopen. */
+            const char *own = strstr(msg, ">: ");
+            return qsdc_fail(err, "%s: offset %" PRIu64 ": corrupt gzip data: "
+                             "%s", s->path, s->offset, own ? own + 3 : msg);
+        }
+        if (r == 0)
+            break;
+        got += (size_t)r;
+        s->offset += (uint64_t)r;
+    }
+    return (int64_t)got;
+}
+
+/* Reads exactly n bytes; `what` and `section` describe the part of the
+ * file being read for the end-of-file message. */
+static int stream_read(idx_stream *s, uint8_t *buf, size_t n, uint64_t section,
+                       const char *what, qsdc_error *err)
+{
+    int64_t got = stream_read_some(s, buf, n, err);
+    if (got < 0)
+        return -1;
+    if ((size_t)got < n)
+        return qsdc_fail(err, "%s: offset %" PRIu64 ": unexpected end of file, "
+                         "expected %" PRIu64 " bytes of %s", s->path, s->offset,
+                         section, what);
+    return 0;
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static const char *idx_type_name(int type)
+{
+    switch (type) {
+    case 0x09: return "signed byte";
+    case 0x0B: return "int16";
+    case 0x0C: return "int32";
+    case 0x0D: return "float32";
+    case 0x0E: return "float64";
+    default: return "not an IDX type";
+    }
+}
+
+/* kind is "image" (rank 2..4: count, then the sample shape) or "label"
+ * (rank 1). */
+static int read_header(idx_stream *s, const char *kind, idx_header *h,
+                       qsdc_error *err)
+{
+    uint8_t magic[4];
+    if (stream_read(s, magic, 4, 4, "magic number", err) != 0)
+        return -1;
+    if (magic[0] != 0 || magic[1] != 0)
+        return qsdc_fail(err, "%s: offset 0: bad magic 0x%02x%02x%02x%02x: not "
+                         "an IDX file (the first two bytes must be zero)", s->path,
+                         magic[0], magic[1], magic[2], magic[3]);
+    if (magic[2] != IDX_TYPE_UBYTE)
+        return qsdc_fail(err, "%s: offset 2: unsupported IDX element type 0x%02x "
+                         "(%s); only 0x08 (unsigned byte) is supported", s->path,
+                         magic[2], idx_type_name(magic[2]));
+    h->rank = magic[3];
+    if (h->rank == 0 || h->rank > IDX_MAX_RANK)
+        return qsdc_fail(err, "%s: offset 3: IDX rank %d is not supported "
+                         "(must be 1 to %d)", s->path, h->rank, IDX_MAX_RANK);
+    int is_label = strcmp(kind, "label") == 0;
+    if (is_label && h->rank != 1)
+        return qsdc_fail(err, "%s: offset 3: label file has rank %d; expected 1 "
+                         "(one label per sample)", s->path, h->rank);
+    if (!is_label && h->rank < 2)
+        return qsdc_fail(err, "%s: offset 3: image file has rank 1 (a count "
+                         "only); expected 2 to %d (the count, then the sample "
+                         "shape)", s->path, IDX_MAX_RANK);
+
+    uint8_t raw[4 * IDX_MAX_RANK];
+    size_t dim_bytes = 4 * (size_t)h->rank;
+    if (stream_read(s, raw, dim_bytes, dim_bytes, "dimensions", err) != 0)
+        return -1;
+    h->data_bytes = 1;
+    for (int i = 0; i < h->rank; i++) {
+        h->dims[i] = be32(raw + 4 * i);
+        if (h->dims[i] == 0)
+            return qsdc_fail(err, "%s: offset %d: dimension %d of %d is 0",
+                             s->path, 4 + 4 * i, i + 1, h->rank);
+        /* Both factors are below 2^32 and the running product is capped at
+         * 2^32, so this cannot overflow. */
+        h->data_bytes *= (uint64_t)h->dims[i];
+        if (h->data_bytes > IDX_MAX_DATA_BYTES)
+            return qsdc_fail(err, "%s: offset %d: dimension %d (%" PRId64 ") "
+                             "takes the data past the 4 GiB limit", s->path,
+                             4 + 4 * i, i + 1, h->dims[i]);
+    }
+    return 0;
+}
+
+typedef void convert_fn(const uint8_t *in, size_t n, void *out);
+
+static void convert_pixels(const uint8_t *in, size_t n, void *out)
+{
+    float *x = out;
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)in[i] / 255.0f;
+}
+
+static void convert_labels(const uint8_t *in, size_t n, void *out)
+{
+    int32_t *y = out;
+    for (size_t i = 0; i < n; i++)
+        y[i] = in[i];
+}
+
+/* Reads n bytes and converts them to elements of elem_size bytes. The
+ * buffer grows with the data actually read, so a header that claims
+ * gigabytes in a small file costs no more memory than the file's size. */
+static int read_elements(idx_stream *s, uint64_t n, size_t elem_size,
+                         convert_fn *convert, const char *what, void **out,
+                         qsdc_error *err)
+{
+    if (n > SIZE_MAX / elem_size)
+        return qsdc_fail(err, "%s: %" PRIu64 " bytes of %s do not fit in "
+                         "memory", s->path, n, what);
+    size_t cap = n < INITIAL_ELEMS ? (size_t)n : INITIAL_ELEMS;
+    uint8_t *data = malloc(cap * elem_size);
+    uint8_t *chunk = malloc(READ_CHUNK);
+    if (!data || !chunk)
+        goto oom;
+    for (uint64_t done = 0; done < n;) {
+        size_t want = n - done < READ_CHUNK ? (size_t)(n - done) : READ_CHUNK;
+        if (stream_read(s, chunk, want, n, what, err) != 0)
+            goto fail;
+        if (done + want > cap) {
+            cap = (uint64_t)cap * 2 < n ? cap * 2 : (size_t)n;
+            uint8_t *grown = realloc(data, cap * elem_size);
+            if (!grown)
+                goto oom;
+            data = grown;
+        }
+        convert(chunk, want, data + done * elem_size);
+        done += want;
+    }
+    free(chunk);
+    *out = data;
+    return 0;
+oom:
+    qsdc_fail(err, "%s: out of memory reading %" PRIu64 " bytes of %s",
+              s->path, n, what);
+fail:
+    free(chunk);
+    free(data);
+    return -1;
+}
+
+static int expect_end(idx_stream *s, int64_t count, qsdc_error *err)
+{
+    uint8_t extra;
+    int64_t got = stream_read_some(s, &extra, 1, err);
+    if (got < 0)
+        return -1;
+    if (got > 0)
+        return qsdc_fail(err, "%s: offset %" PRIu64 ": unexpected data after "
+                         "the last of %" PRId64 " samples (the file is longer "
+                         "than its header declares)", s->path, s->offset - 1,
+                         count);
+    return 0;
+}
+
+static void fill_shape(dataset *d, const idx_header *h)
+{
+    d->count = h->dims[0];
+    d->rank = h->rank - 1;
+    d->sample_elems = 1;
+    for (int i = 0; i < d->rank; i++) {
+        d->dims[i] = h->dims[i + 1];
+        d->sample_elems *= d->dims[i];
+    }
+}
+
+/* Both headers are read before any data so that a count mismatch is
+ * reported without first decoding a large image file. */
+int idx_load(const char *images_path, const char *labels_path, dataset *out,
+             qsdc_error *err)
+{
+    dataset d = {0};
+    idx_stream img = {0}, lab = {0};
+    idx_header ih, lh;
+    void *x = NULL, *y = NULL;
+    int rc = -1;
+
+    if (stream_open(&img, images_path, err) != 0 ||
+        read_header(&img, "image", &ih, err) != 0)
+        goto done;
+    if (labels_path) {
+        if (stream_open(&lab, labels_path, err) != 0 ||
+            read_header(&lab, "label", &lh, err) != 0)
+            goto done;
+        if (lh.dims[0] != ih.dims[0]) {
+            qsdc_fail(err, "%s: %" PRId64 " images but %s: %" PRId64 " labels; "
+                      "the counts must match", images_path, ih.dims[0],
+                      labels_path, lh.dims[0]);
+            goto done;
+        }
+    }
+    if (read_elements(&img, ih.data_bytes, sizeof(float), convert_pixels,
+                      "image data", &x, err) != 0 ||
+        expect_end(&img, ih.dims[0], err) != 0)
+        goto done;
+    if (labels_path &&
+        (read_elements(&lab, lh.data_bytes, sizeof(int32_t), convert_labels,
+                       "label data", &y, err) != 0 ||
+         expect_end(&lab, lh.dims[0], err) != 0))
+        goto done;
+
+    fill_shape(&d, &ih);
+    d.x = x;
+    d.y = y;
+    for (int64_t i = 0; d.y && i < d.count; i++)
+        if (d.y[i] + 1 > d.n_classes)
+            d.n_classes = d.y[i] + 1;
+    x = y = NULL;
+    *out = d;
+    rc = 0;
+done:
+    free(x);
+    free(y);
+    stream_close(&img);
+    stream_close(&lab);
+    return rc;
+}
+
+static void format_shape(const dataset *d, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < d->rank && used < len; i++) {
+        int n = snprintf(buf + used, len - used, "%s%" PRId64, i ? "x" : "",
+                         d->dims[i]);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
+
+int dataset_check(const dataset *d, const char *labels_path, int64_t classes,
+                  const char *images_path, int64_t want_elems, qsdc_error *err)
+{
+    if (d->sample_elems != want_elems) {
+        char shape[96];
+        format_shape(d, shape, sizeof shape);
+        return qsdc_fail(err, "%s: samples are %s (%" PRId64 " elements) but "
+                         "the model expects %" PRId64 " elements per sample",
+                         images_path, shape, d->sample_elems, want_elems);
+    }
+    for (int64_t i = 0; d->y && i < d->count; i++)
+        if (d->y[i] < 0 || d->y[i] >= classes)
+            return qsdc_fail(err, "%s: label %" PRId32 " at index %" PRId64
+                             " (offset %" PRId64 ") is outside the model's %"
+                             PRId64 " classes", labels_path, d->y[i], i,
+                             IDX_LABEL_HEADER_BYTES + i, classes);
+    return 0;
+}
+
+void dataset_free(dataset *d)
+{
+    free(d->x);
+    free(d->y);
+    memset(d, 0, sizeof *d);
+}

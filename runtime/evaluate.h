@@ -1,0 +1,23 @@
+/* Evaluation: the inference plan over a data set, in batches, with accuracy
+ * counted on the host from the model's outputs. */
+#ifndef QSDC_EVALUATE_H
+#define QSDC_EVALUATE_H
+
+#include "data.h"
+#include "executor.h"
+
+typedef struct eval_result {
+    int64_t count, correct;
+    double seconds;
+} eval_result;
+
+/* Runs samples idx[0..n) of d (all of d when idx is NULL). The last partial
+ * batch is padded and its padding ignored. */
+int evaluate(executor *ex, const dataset *d, const int64_t *idx, int64_t n,
+             eval_result *r, qsdc_error *err);
+double eval_accuracy(const eval_result *r);
+/* Copies samples idx[i0..i0+count) into one batch (zero padding after). */
+void gather_batch(const dataset *d, const int64_t *idx, int64_t i0, int64_t count,
+                  int64_t batch, float *x, int32_t *y);
+
+#endif

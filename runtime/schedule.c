@@ -1,0 +1,25 @@
+/* Learning-rate schedules: linear warm-up, then constant, step or cosine. */
+#include <math.h>
+
+#include "train.h"
+
+double train_lr_at(const train_config *t, int64_t step, int64_t steps_per_epoch)
+{
+    double epoch = (double)step / (double)(steps_per_epoch > 0 ? steps_per_epoch : 1);
+    double warm = t->warmup_epochs;
+    if (warm > 0 && epoch < warm)
+        return t->lr * (epoch + 1.0 / (double)steps_per_epoch) / warm;
+    switch (t->schedule) {
+    case SCHED_STEP:
+        return t->lr * pow(t->step_gamma, floor(epoch / (double)train_step_epochs(t)));
+    case SCHED_COSINE: {
+        double span = (double)t->epochs - warm;
+        double frac = span > 0 ? (epoch - warm) / span : 1.0;
+        if (frac > 1)
+            frac = 1;
+        return t->min_lr + 0.5 * (t->lr - t->min_lr) * (1.0 + cos(M_PI * frac));
+    }
+    default:
+        return t->lr;
+    }
+}

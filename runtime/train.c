@@ -1,0 +1,305 @@
+#include "train.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "checkpoint.h"
+#include "compile.h"
+#include "data.h"
+#include "evaluate.h"
+#include "init.h"
+#include "progress.h"
+
+void train_apply_overrides(model *m, const train_options *o)
+{
+    train_config *t = &m->train;
+    if (o->epochs > 0)
+        t->epochs = o->epochs;
+    if (o->batch > 0)
+        t->batch = o->batch;
+    if (o->seed_set)
+        t->seed = o->seed;
+    if (o->lr > 0)
+        t->lr = o->lr;
+}
+
+uint64_t train_model_hash(const plan *p, const train_config *t)
+{
+    uint64_t h = 1469598103934665603ULL;
+#define MIX(v) (h = (h ^ (uint64_t)(v)) * 1099511628211ULL)
+    for (int i = 0; i < p->n_tensors; i++) {
+        const plan_tensor *pt = &p->tensors[i];
+        if (pt->buffer != BUF_P)
+            continue;
+        for (const char *c = pt->name; *c; c++)
+            MIX((unsigned char)*c);
+        MIX(pt->offset);
+        for (int d = 0; d < pt->rank; d++)
+            MIX(pt->dims[d]);
+    }
+    MIX(t->optimizer);
+#undef MIX
+    return h;
+}
+
+typedef struct trainer {
+    model *m;
+    const train_options *o;
+    cl_env env;
+    plan tp, ep;
+    model_state ms;
+    executor tx, ex;
+    dataset train, test;
+    int64_t *perm, n_val, n_train;
+    float *xb, *loss;
+    int32_t *yb;
+    float *host_params, *host_state;
+    FILE *metrics;
+} trainer;
+
+static int load_data(trainer *t, qsdc_error *err)
+{
+    const train_config *c = &t->m->train;
+    if (!c->train_images[0])
+        return qsdc_fail_at(err, t->m->path, c->data_loc.line ? c->data_loc.line : 1,
+                            c->data_loc.col ? c->data_loc.col : 1,
+                            "train: has no data: (train_images, train_labels)");
+    int64_t classes = t->ep.output_elems / t->ep.batch;
+    if (idx_load(c->train_images, c->train_labels, &t->train, err) < 0 ||
+        dataset_check(&t->train, c->train_labels, classes, c->train_images,
+                      t->ep.input_elems / t->ep.batch, err) < 0)
+        return -1;
+    if (c->test_images[0] &&
+        (idx_load(c->test_images, c->test_labels, &t->test, err) < 0 ||
+         dataset_check(&t->test, c->test_labels, classes, c->test_images,
+                       t->ep.input_elems / t->ep.batch, err) < 0))
+        return -1;
+    /* a fixed, seeded validation split: the first n_val of one permutation */
+    t->perm = malloc((size_t)t->train.count * sizeof *t->perm);
+    if (!t->perm)
+        return qsdc_fail(err, "out of memory");
+    philox_permutation(c->seed, 0x7a11u, t->perm, t->train.count);
+    t->n_val = (int64_t)(c->val_split * (double)t->train.count);
+    t->n_train = t->train.count - t->n_val;
+    if (t->n_train < c->batch)
+        return qsdc_fail(err, "%s: %lld training samples, fewer than one batch of %lld",
+                         c->train_images, (long long)t->n_train, (long long)c->batch);
+    return 0;
+}
+
+static int setup(trainer *t, qsdc_error *err)
+{
+    const train_config *c = &t->m->train;
+    codegen_target target;
+    codegen_target_default(&target);
+    const char *dbg = getenv("QSDC_DEBUG");
+    if (cl_env_open(t->o->device, dbg && strstr(dbg, "kernels"), &t->env, err) < 0)
+        return -1;
+    target.is_cpu = (t->env.dev.type & CL_DEVICE_TYPE_CPU) != 0;
+    target.pref_vector_width = t->env.dev.pref_vector_float;
+    if (compile_plan(t->m, MODE_TRAIN, c->batch, &target, &t->tp, NULL, NULL, err) < 0 ||
+        compile_plan(t->m, MODE_INFER, c->batch, &target, &t->ep, NULL, NULL, err) < 0)
+        return -1;
+    if (load_data(t, err) < 0)
+        return -1;
+    if (model_state_create(&t->env, t->tp.param_elems, t->tp.state_elems, &t->ms, err) < 0 ||
+        exec_create(&t->env, &t->tp, &t->ms, &t->tx, err) < 0 ||
+        exec_create(&t->env, &t->ep, &t->ms, &t->ex, err) < 0)
+        return -1;
+    t->xb = malloc((size_t)t->tp.input_elems * sizeof *t->xb);
+    t->yb = malloc((size_t)c->batch * sizeof *t->yb);
+    t->loss = malloc((size_t)c->batch * sizeof *t->loss);
+    t->host_params = malloc((size_t)t->tp.param_elems * sizeof *t->host_params);
+    t->host_state = calloc((size_t)(t->tp.state_elems > 0 ? t->tp.state_elems : 1),
+                           sizeof *t->host_state);
+    if (!t->xb || !t->yb || !t->loss || !t->host_params || !t->host_state)
+        return qsdc_fail(err, "out of memory");
+    if (t->o->metrics_path) {
+        t->metrics = fopen(t->o->metrics_path, t->o->resume ? "a" : "w");
+        if (!t->metrics)
+            return qsdc_fail(err, "%s: cannot open for writing", t->o->metrics_path);
+    }
+    return 0;
+}
+
+static void teardown(trainer *t)
+{
+    exec_destroy(&t->tx);
+    exec_destroy(&t->ex);
+    model_state_free(&t->ms);
+    plan_free(&t->tp);
+    plan_free(&t->ep);
+    cl_env_close(&t->env);
+    dataset_free(&t->train);
+    dataset_free(&t->test);
+    free(t->perm);
+    free(t->xb);
+    free(t->yb);
+    free(t->loss);
+    free(t->host_params);
+    free(t->host_state);
+    if (t->metrics)
+        fclose(t->metrics);
+}
+
+/* Starts from the checkpoint when resuming, else from seeded parameters. */
+static int init_state(trainer *t, uint64_t *epoch, uint64_t *step, qsdc_error *err)
+{
+    const train_config *c = &t->m->train;
+    *epoch = *step = 0;
+    if (t->o->resume && t->o->checkpoint_dir) {
+        checkpoint ck;
+        if (checkpoint_load(t->o->checkpoint_dir, &ck, err) < 0)
+            return -1;
+        int rc = checkpoint_check(&ck, train_model_hash(&t->tp, c), t->tp.param_elems,
+                                  t->tp.state_elems, t->o->checkpoint_dir, err);
+        if (rc == 0 && ck.seed != c->seed)
+            rc = qsdc_fail(err, "%s: checkpoint was trained with seed %" PRIu64
+                           ", this run has seed %" PRIu64, t->o->checkpoint_dir, ck.seed,
+                           c->seed);
+        if (rc == 0)
+            rc = model_state_write(&t->env, &t->ms, ck.params, ck.state, err);
+        *epoch = ck.epoch;
+        *step = ck.step;
+        checkpoint_free(&ck);
+        return rc;
+    }
+    params_init(&t->tp, c->seed, t->host_params);
+    return model_state_write(&t->env, &t->ms, t->host_params, NULL, err);
+}
+
+static int save_checkpoint(trainer *t, uint64_t epoch, uint64_t step, qsdc_error *err)
+{
+    if (model_state_read(&t->env, &t->ms, t->host_params, t->host_state, err) < 0)
+        return -1;
+    checkpoint ck = {.model_hash = train_model_hash(&t->tp, &t->m->train),
+                     .epoch = epoch, .step = step, .seed = t->m->train.seed,
+                     .n_params = t->tp.param_elems, .params = t->host_params,
+                     .n_state = t->tp.state_elems, .state = t->host_state};
+    return checkpoint_save(t->o->checkpoint_dir, &ck, err);
+}
+
+/* One epoch of steps; returns the mean training loss in *loss_out. */
+static int run_epoch(trainer *t, uint64_t epoch, uint64_t *step, int64_t steps,
+                     double *loss_out, int64_t *done_out, qsdc_error *err)
+{
+    const train_config *c = &t->m->train;
+    int64_t b = c->batch;
+    int64_t *order = malloc((size_t)t->n_train * sizeof *order);
+    if (!order)
+        return qsdc_fail(err, "out of memory");
+    /* per-epoch shuffle of the training part, keyed by (seed, epoch) */
+    philox_permutation(c->seed, 0x100000u + (uint32_t)epoch, order, t->n_train);
+    for (int64_t i = 0; i < t->n_train; i++)
+        order[i] = t->perm[t->n_val + order[i]];
+    char label[64];
+    snprintf(label, sizeof label, "epoch %" PRIu64 "/%lld", epoch + 1, (long long)c->epochs);
+    progress pr;
+    progress_start(&pr, stderr, label, steps, b);
+    double sum = 0;
+    int64_t counted = 0, s = 0;
+    int rc = 0;
+    for (; s < steps && rc == 0; s++) {
+        if (t->o->max_steps > 0 && (int64_t)*step >= t->o->max_steps)
+            break;
+        gather_batch(&t->train, order, s * b, b, b, t->xb, t->yb);
+        float lr = (float)train_lr_at(c, (int64_t)*step, steps);
+        rc = exec_set_batch(&t->tx, t->xb, t->yb, err);
+        if (rc == 0)
+            rc = exec_run(&t->tx, (uint32_t)c->seed, (uint32_t)*step, lr, err);
+        if (rc == 0)
+            rc = exec_read_arena(&t->tx, t->tp.loss_offset, b, t->loss, err);
+        for (int64_t i = 0; rc == 0 && i < b; i++)
+            sum += t->loss[i];
+        counted += b;
+        if (rc == 0 && !isfinite(sum))
+            rc = qsdc_fail(err, "training diverged: the loss is not finite at step %" PRIu64
+                           " (epoch %" PRIu64 "); try a smaller --lr", *step, epoch + 1);
+        (*step)++;
+        if (!t->o->quiet)
+            progress_update(&pr, s + 1, sum / (double)counted);
+    }
+    if (!t->o->quiet)
+        progress_end(&pr);
+    free(order);
+    *loss_out = counted ? sum / (double)counted : 0;
+    *done_out = s;
+    return rc;
+}
+
+static void write_metrics(trainer *t, uint64_t epoch, double loss, double val, double test,
+                          double secs, double rate)
+{
+    if (!t->metrics)
+        return;
+    fprintf(t->metrics,
+            "{\"epoch\": %" PRIu64 ", \"train_loss\": %.6f, \"val_accuracy\": %.4f, "
+            "\"test_accuracy\": %.4f, \"seconds\": %.3f, \"samples_per_s\": %.1f}\n",
+            epoch, loss, val, test, secs, rate);
+    fflush(t->metrics);
+}
+
+int train_model(model *m, const train_options *o, train_summary *out, qsdc_error *err)
+{
+    train_apply_overrides(m, o);
+    trainer t;
+    memset(&t, 0, sizeof t);
+    t.m = m;
+    t.o = o;
+    memset(out, 0, sizeof *out);
+    uint64_t epoch = 0, step = 0;
+    int rc = setup(&t, err);
+    if (rc == 0)
+        rc = init_state(&t, &epoch, &step, err);
+    const train_config *c = &m->train;
+    int64_t steps = rc == 0 ? t.n_train / c->batch : 0;
+    if (rc == 0)
+        printf("training %s on %s: %lld samples (%lld held out), batch %lld, %lld steps/epoch\n",
+               m->name, t.env.dev.name, (long long)t.n_train, (long long)t.n_val,
+               (long long)c->batch, (long long)steps);
+    double t_all = now_seconds();
+    while (rc == 0 && (int64_t)epoch < c->epochs &&
+           !(o->max_steps > 0 && (int64_t)step >= o->max_steps)) {
+        double t0 = now_seconds(), loss = 0;
+        int64_t done = 0;
+        rc = run_epoch(&t, epoch, &step, steps, &loss, &done, err);
+        if (rc < 0)
+            break;
+        double secs = now_seconds() - t0, rate = (double)(done * c->batch) / secs;
+        eval_result val = {0}, test = {0};
+        if (t.n_val > 0)
+            rc = evaluate(&t.ex, &t.train, t.perm, t.n_val, &val, err);
+        if (rc == 0 && t.test.count > 0)
+            rc = evaluate(&t.ex, &t.test, NULL, 0, &test, err);
+        if (rc < 0)
+            break;
+        epoch++;
+        out->steps += done;
+        out->seconds += secs;
+        out->train_loss = loss;
+        out->val_accuracy = eval_accuracy(&val);
+        out->test_accuracy = eval_accuracy(&test);
+        printf("epoch %" PRIu64 "/%lld  train loss %.4f", epoch, (long long)c->epochs, loss);
+        if (t.n_val > 0)
+            printf("  val accuracy %.2f%%", out->val_accuracy);
+        if (t.test.count > 0)
+            printf("  test accuracy %.2f%%", out->test_accuracy);
+        printf("  (%.1f s, %.0f samples/s)\n", secs, rate);
+        fflush(stdout);
+        write_metrics(&t, epoch, loss, out->val_accuracy, out->test_accuracy, secs, rate);
+        if (o->checkpoint_dir)
+            rc = save_checkpoint(&t, epoch, step, err);
+    }
+    out->epochs_done = (int64_t)epoch;
+    if (rc == 0 && out->seconds > 0) {
+        out->samples_per_s = (double)(out->steps * c->batch) / out->seconds;
+        printf("train: %lld steps, %lld samples, %.2f s, %.0f samples/s (total %.1f s)\n",
+               (long long)out->steps, (long long)(out->steps * c->batch), out->seconds,
+               out->samples_per_s, now_seconds() - t_all);
+    }
+    teardown(&t);
+    return rc;
+}

@@ -1,0 +1,39 @@
+/* Training: the train-step plan and the evaluation plan over the model's
+ * data, with progress, per-epoch metrics and crash-safe checkpoints. */
+#ifndef QSDC_TRAIN_H
+#define QSDC_TRAIN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "model.h"
+#include "plan.h"
+
+typedef struct train_options {
+    const char *device;          /* spec for cl_select_device, NULL = default */
+    int64_t epochs, batch;       /* 0 = the model's */
+    bool seed_set;
+    uint64_t seed;
+    double lr;                   /* 0 = the model's */
+    const char *checkpoint_dir;  /* NULL = no checkpoints */
+    bool resume;
+    const char *metrics_path;    /* JSON lines, one per epoch */
+    int64_t max_steps;           /* stop after this many steps in total (0 = all) */
+    bool quiet;                  /* no progress bar (tests) */
+} train_options;
+
+typedef struct train_summary {
+    int64_t epochs_done, steps;
+    double train_loss, val_accuracy, test_accuracy;
+    double seconds, samples_per_s;
+} train_summary;
+
+/* Applies the command-line overrides to m's train: section. */
+void train_apply_overrides(model *m, const train_options *o);
+int train_model(model *m, const train_options *o, train_summary *out, qsdc_error *err);
+/* The learning rate at step (0-based) under m's schedule. */
+double train_lr_at(const train_config *t, int64_t step, int64_t steps_per_epoch);
+/* A hash of what a checkpoint must match: parameter layout and optimiser. */
+uint64_t train_model_hash(const plan *p, const train_config *t);
+
+#endif

@@ -1,0 +1,28 @@
+/* The C reference of every graph op: a plain interpreter over the graph IR,
+ * each tensor in its own memory (independent of fusion and the memory plan),
+ * against which the device's fused kernels are checked. */
+#ifndef QSDC_REF_GRAPH_H
+#define QSDC_REF_GRAPH_H
+
+#include <stdint.h>
+
+#include "graph.h"
+
+typedef struct ref_graph {
+    const graph *g;
+    const model *m;
+    float **val;        /* tensor -> its values (views share their storage's) */
+    float *P, *G, *S;   /* the three allocations, laid out as on the device */
+    int32_t *labels;
+} ref_graph;
+
+/* P is copied from params; G and S start at zero. */
+int ref_graph_init(ref_graph *r, const graph *g, const model *m, const float *params);
+void ref_graph_free(ref_graph *r);
+/* Runs nodes [from, to) for one step. */
+void ref_graph_run(ref_graph *r, const float *input, const int32_t *labels, uint32_t seed,
+                   uint32_t step, float lr, int from, int to);
+/* Mean loss over the batch, after a run that included the loss node. */
+double ref_graph_mean_loss(const ref_graph *r);
+
+#endif

@@ -1,0 +1,479 @@
+/* IDX loader: exact round trips of plain and gzip files, and one test per
+ * malformed-file case with the byte offset its message must name. Every
+ * file is built here byte by byte from the IDX definition. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "data.h"
+#include "support.h"
+
+#define N_IMG 5
+#define ROWS 3
+#define COLS 4
+#define IMG_BYTES (N_IMG * ROWS * COLS)        /* 60 */
+#define IMG_HEADER 16                          /* magic + 3 dims */
+#define LAB_HEADER 8                           /* magic + 1 dim */
+
+typedef struct bytes {
+    uint8_t data[512];
+    size_t len;
+} bytes;
+
+static void put(bytes *b, const void *p, size_t n)
+{
+    assert_true(b->len + n <= sizeof b->data);
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+}
+
+static void put_be32(bytes *b, uint32_t v)
+{
+    uint8_t be[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8),
+                     (uint8_t)v};
+    put(b, be, 4);
+}
+
+/* An IDX header "0 0 type rank" followed by rank big-endian dimensions. */
+static bytes idx_header(uint8_t type, int rank, const uint32_t *dims)
+{
+    bytes b = {.len = 0};
+    uint8_t magic[4] = {0, 0, type, (uint8_t)rank};
+    put(&b, magic, 4);
+    for (int i = 0; i < rank; i++)
+        put_be32(&b, dims[i]);
+    return b;
+}
+
+/* Pixel values covering both ends of the range and the middle. */
+static uint8_t pixel(int i)
+{
+    static const uint8_t edges[] = {0, 255, 1, 254, 127, 128};
+    return i < 6 ? edges[i] : (uint8_t)(i * 37 + 11);
+}
+
+static const uint8_t labels5[N_IMG] = {3, 0, 9, 3, 7};
+
+static bytes valid_images(void)
+{
+    uint32_t dims[3] = {N_IMG, ROWS, COLS};
+    bytes b = idx_header(0x08, 3, dims);
+    for (int i = 0; i < IMG_BYTES; i++) {
+        uint8_t p = pixel(i);
+        put(&b, &p, 1);
+    }
+    return b;
+}
+
+static bytes valid_labels(const uint8_t *labels)
+{
+    uint32_t dims[1] = {N_IMG};
+    bytes b = idx_header(0x08, 1, dims);
+    put(&b, labels, N_IMG);
+    return b;
+}
+
+static const char *write_plain(const char *name, const bytes *b)
+{
+    return ts_write(name, b->data, b->len);
+}
+
+static const char *write_gzip(const char *name, const bytes *b)
+{
+    static char paths[4][1200];
+    static int slot;
+    char *path = paths[slot++ % 4];
+    snprintf(path, 1200, "%s/%s", ts_tmpdir(), name);
+    gzFile gz = gzopen(path, "wb");
+    assert_non_null(gz);
+    assert_int_equal(gzwrite(gz, b->data, (unsigned)b->len), (int)b->len);
+    assert_int_equal(gzclose(gz), Z_OK);
+    return path;
+}
+
+static bytes read_back(const char *path)
+{
+    bytes b = {.len = 0};
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    b.len = fread(b.data, 1, sizeof b.data, f);
+    fclose(f);
+    return b;
+}
+
+static const char *fmt(const char *f, ...)
+{
+    static char buf[1200];
+    va_list ap;
+    va_start(ap, f);
+    vsnprintf(buf, sizeof buf, f, ap);
+    va_end(ap);
+    return buf;
+}
+
+static void expect_load_error(const char *images, const char *labels,
+                              const char *want)
+{
+    dataset d;
+    qsdc_error err = {{0}};
+    int rc = idx_load(images, labels, &d, &err);
+    if (rc != -1 || strcmp(err.message, want) != 0)
+        fail_msg("idx_load: rc %d\n  got:  \"%s\"\n  want: \"%s\"", rc,
+                 err.message, want);
+}
+
+/* x/255 correctly rounded to float. Double rounding through double is
+ * exact for division (53 >= 2*24 + 2), so this reference is the correctly
+ * rounded quotient; the loader must match it bit for bit. */
+static float scaled(uint8_t v)
+{
+    return (float)((double)v / 255.0);
+}
+
+static void check_valid(const dataset *d, int with_labels)
+{
+    assert_int_equal(d->count, N_IMG);
+    assert_int_equal(d->rank, 2);
+    assert_int_equal(d->dims[0], ROWS);
+    assert_int_equal(d->dims[1], COLS);
+    assert_int_equal(d->sample_elems, ROWS * COLS);
+    for (int i = 0; i < IMG_BYTES; i++)
+        if (d->x[i] != scaled(pixel(i)))
+            fail_msg("x[%d] = %.9g, want %.9g", i, d->x[i], scaled(pixel(i)));
+    assert_true(d->x[0] == 0.0f);
+    assert_true(d->x[1] == 1.0f);
+    if (with_labels) {
+        assert_non_null(d->y);
+        for (int i = 0; i < N_IMG; i++)
+            assert_int_equal(d->y[i], labels5[i]);
+        assert_int_equal(d->n_classes, 10);
+    } else {
+        assert_null(d->y);
+        assert_int_equal(d->n_classes, 0);
+    }
+}
+
+static void test_round_trip_plain(void **state)
+{
+    (void)state;
+    bytes img = valid_images(), lab = valid_labels(labels5);
+    dataset d;
+    qsdc_error err = {{0}};
+    assert_int_equal(idx_load(write_plain("img", &img), write_plain("lab", &lab),
+                              &d, &err), 0);
+    check_valid(&d, 1);
+    dataset_free(&d);
+    assert_null(d.x);
+    assert_null(d.y);
+}
+
+static void test_round_trip_gzip(void **state)
+{
+    (void)state;
+    bytes img = valid_images(), lab = valid_labels(labels5);
+    dataset d;
+    qsdc_error err = {{0}};
+    assert_int_equal(idx_load(write_gzip("img.gz", &img), write_gzip("lab.gz", &lab),
+                              &d, &err), 0);
+    check_valid(&d, 1);
+    dataset_free(&d);
+    /* Mixed: gzip images, plain labels. */
+    assert_int_equal(idx_load(write_gzip("img.gz", &img), write_plain("lab", &lab),
+                              &d, &err), 0);
+    check_valid(&d, 1);
+    dataset_free(&d);
+}
+
+static void test_images_only(void **state)
+{
+    (void)state;
+    bytes img = valid_images();
+    dataset d;
+    qsdc_error err = {{0}};
+    assert_int_equal(idx_load(write_plain("img", &img), NULL, &d, &err), 0);
+    check_valid(&d, 0);
+    dataset_free(&d);
+}
+
+static void test_other_ranks(void **state)
+{
+    (void)state;
+    dataset d;
+    qsdc_error err = {{0}};
+    uint32_t flat[2] = {2, 3};
+    bytes b = idx_header(0x08, 2, flat);
+    uint8_t v[6] = {10, 20, 30, 40, 50, 60};
+    put(&b, v, 6);
+    assert_int_equal(idx_load(write_plain("flat", &b), NULL, &d, &err), 0);
+    assert_int_equal(d.rank, 1);
+    assert_int_equal(d.dims[0], 3);
+    assert_int_equal(d.sample_elems, 3);
+    assert_true(d.x[5] == scaled(60));
+    dataset_free(&d);
+
+    uint32_t vol[4] = {1, 2, 3, 2};
+    b = idx_header(0x08, 4, vol);
+    uint8_t w[12] = {0};
+    w[11] = 255;
+    put(&b, w, 12);
+    assert_int_equal(idx_load(write_plain("vol", &b), NULL, &d, &err), 0);
+    assert_int_equal(d.rank, 3);
+    assert_int_equal(d.sample_elems, 12);
+    assert_true(d.x[11] == 1.0f);
+    dataset_free(&d);
+}
+
+static void test_missing_file(void **state)
+{
+    (void)state;
+    const char *missing = fmt("%s/no-such-file", ts_tmpdir());
+    char want[1200];
+    snprintf(want, sizeof want, "%s: cannot open: No such file or directory",
+             missing);
+    expect_load_error(missing, NULL, want);
+    bytes img = valid_images();
+    const char *img_path = write_plain("img", &img);
+    expect_load_error(img_path, missing, want);
+    expect_load_error(ts_tmpdir(), NULL,
+                      fmt("%s: cannot open: Is a directory", ts_tmpdir()));
+}
+
+static void test_truncated_header(void **state)
+{
+    (void)state;
+    bytes img = valid_images();
+    for (int gz = 0; gz < 2; gz++) {
+        bytes cut = img;
+        cut.len = 0;
+        const char *p = gz ? write_gzip("e.gz", &cut) : write_plain("e", &cut);
+        expect_load_error(p, NULL, fmt("%s: offset 0: unexpected end of file, "
+                                       "expected 4 bytes of magic number", p));
+        cut.len = 2;
+        p = gz ? write_gzip("m.gz", &cut) : write_plain("m", &cut);
+        expect_load_error(p, NULL, fmt("%s: offset 2: unexpected end of file, "
+                                       "expected 4 bytes of magic number", p));
+        cut.len = 10;
+        p = gz ? write_gzip("d.gz", &cut) : write_plain("d", &cut);
+        expect_load_error(p, NULL, fmt("%s: offset 10: unexpected end of file, "
+                                       "expected 12 bytes of dimensions", p));
+    }
+}
+
+static void test_truncated_data(void **state)
+{
+    (void)state;
+    bytes img = valid_images(), lab = valid_labels(labels5);
+    for (int gz = 0; gz < 2; gz++) {
+        bytes cut = img;
+        cut.len = IMG_HEADER + 37;
+        const char *p = gz ? write_gzip("t.gz", &cut) : write_plain("t", &cut);
+        expect_load_error(p, NULL, fmt("%s: offset 53: unexpected end of file, "
+                                       "expected 60 bytes of image data", p));
+        cut.len = IMG_HEADER;
+        p = gz ? write_gzip("h.gz", &cut) : write_plain("h", &cut);
+        expect_load_error(p, NULL, fmt("%s: offset 16: unexpected end of file, "
+                                       "expected 60 bytes of image data", p));
+        bytes lcut = lab;
+        lcut.len = LAB_HEADER + 4;
+        const char *ip = write_plain("img", &img);
+        p = gz ? write_gzip("l.gz", &lcut) : write_plain("l", &lcut);
+        expect_load_error(ip, p, fmt("%s: offset 12: unexpected end of file, "
+                                     "expected 5 bytes of label data", p));
+    }
+}
+
+/* A gzip stream cut short in its compressed form is an end of file too. */
+static void test_truncated_gzip_stream(void **state)
+{
+    (void)state;
+    bytes img = valid_images();
+    const char *p = write_gzip("full.gz", &img);
+    bytes gz = read_back(p);
+    assert_true(gz.len > 20);
+    gz.len -= 12;   /* drops the 8-byte trailer and some deflate data */
+    p = write_plain("cut.gz", &gz);
+    dataset d;
+    qsdc_error err = {{0}};
+    assert_int_equal(idx_load(p, NULL, &d, &err), -1);
+    if (!strstr(err.message, "unexpected end of file, expected 60 bytes of image data") ||
+        strncmp(err.message, fmt("%s: offset ", p), strlen(fmt("%s: offset ", p))))
+        fail_msg("message: %s", err.message);
+}
+
+static void test_corrupt_gzip(void **state)
+{
+    (void)state;
+    bytes img = valid_images();
+    const char *p = write_gzip("full.gz", &img);
+    bytes gz = read_back(p);
+    gz.data[gz.len - 8] ^= 0xff;   /* the stored crc32 of the contents */
+    p = write_plain("bad.gz", &gz);
+    dataset d;
+    qsdc_error err = {{0}};
+    assert_int_equal(idx_load(p, NULL, &d, &err), -1);
+    /* zlib checks the crc when the stream ends, which it reaches while
+     * filling its buffer for the first read: the offset is 0. */
+    assert_string_equal(err.message, fmt("%s: offset 0: corrupt gzip data: "
+                                         "incorrect data check", p));
+}
+
+static void test_bad_magic(void **state)
+{
+    (void)state;
+    bytes img = valid_images();
+    bytes b = img;
+    b.data[1] = 0x01;
+    const char *p = write_plain("bm", &b);
+    expect_load_error(p, NULL, fmt("%s: offset 0: bad magic 0x00010803: not an "
+                                   "IDX file (the first two bytes must be zero)", p));
+    b = img;
+    b.data[2] = 0x0D;
+    p = write_plain("ty", &b);
+    expect_load_error(p, NULL, fmt("%s: offset 2: unsupported IDX element type "
+                                   "0x0d (float32); only 0x08 (unsigned byte) is "
+                                   "supported", p));
+    b = img;
+    b.data[3] = 0;
+    p = write_plain("r0", &b);
+    expect_load_error(p, NULL, fmt("%s: offset 3: IDX rank 0 is not supported "
+                                   "(must be 1 to 4)", p));
+    b.data[3] = 5;
+    p = write_plain("r5", &b);
+    expect_load_error(p, NULL, fmt("%s: offset 3: IDX rank 5 is not supported "
+                                   "(must be 1 to 4)", p));
+    uint32_t one[1] = {3};
+    b = idx_header(0x08, 1, one);
+    p = write_plain("r1", &b);
+    expect_load_error(p, NULL, fmt("%s: offset 3: image file has rank 1 (a count "
+                                   "only); expected 2 to 4 (the count, then the "
+                                   "sample shape)", p));
+    const char *ip = write_plain("img", &img);
+    p = write_plain("lab2", &img);
+    expect_load_error(ip, p, fmt("%s: offset 3: label file has rank 3; expected "
+                                 "1 (one label per sample)", p));
+}
+
+static void test_zero_dimension(void **state)
+{
+    (void)state;
+    uint32_t dims[3] = {N_IMG, 0, COLS};
+    bytes b = idx_header(0x08, 3, dims);
+    const char *p = write_plain("z", &b);
+    expect_load_error(p, NULL, fmt("%s: offset 8: dimension 2 of 3 is 0", p));
+    uint32_t count0[3] = {0, ROWS, COLS};
+    b = idx_header(0x08, 3, count0);
+    p = write_plain("z0", &b);
+    expect_load_error(p, NULL, fmt("%s: offset 4: dimension 1 of 3 is 0", p));
+}
+
+static void test_absurd_dimensions(void **state)
+{
+    (void)state;
+    /* 65536 * 65536 * 2 = 8 GiB. */
+    uint32_t big[3] = {65536, 65536, 2};
+    bytes b = idx_header(0x08, 3, big);
+    const char *p = write_plain("big", &b);
+    expect_load_error(p, NULL, fmt("%s: offset 12: dimension 3 (2) takes the "
+                                   "data past the 4 GiB limit", p));
+    /* A product that overflows 64 bits if multiplied unchecked. */
+    uint32_t huge[4] = {0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu};
+    b = idx_header(0x08, 4, huge);
+    p = write_plain("huge", &b);
+    expect_load_error(p, NULL, fmt("%s: offset 8: dimension 2 (4294967295) "
+                                   "takes the data past the 4 GiB limit", p));
+    /* Exactly 4 GiB is allowed by the header; the file then runs out. */
+    uint32_t edge[2] = {65536, 65536};
+    b = idx_header(0x08, 2, edge);
+    uint8_t v[10] = {0};
+    put(&b, v, sizeof v);
+    p = write_plain("edge", &b);
+    expect_load_error(p, NULL, fmt("%s: offset 22: unexpected end of file, "
+                                   "expected 4294967296 bytes of image data", p));
+}
+
+static void test_count_mismatch(void **state)
+{
+    (void)state;
+    bytes img = valid_images();
+    uint32_t four[1] = {4};
+    bytes lab = idx_header(0x08, 1, four);
+    put(&lab, labels5, 4);
+    const char *ip = write_plain("img", &img), *lp = write_plain("lab4", &lab);
+    expect_load_error(ip, lp, fmt("%s: 5 images but %s: 4 labels; the counts "
+                                  "must match", ip, lp));
+}
+
+static void test_trailing_data(void **state)
+{
+    (void)state;
+    bytes img = valid_images(), lab = valid_labels(labels5);
+    uint8_t extra[3] = {1, 2, 3};
+    put(&img, extra, 3);
+    const char *p = write_gzip("trail.gz", &img);
+    expect_load_error(p, NULL, fmt("%s: offset 76: unexpected data after the last "
+                                   "of 5 samples (the file is longer than its "
+                                   "header declares)", p));
+    put(&lab, extra, 1);
+    bytes good = valid_images();
+    const char *ip = write_plain("img", &good);
+    p = write_plain("ltrail", &lab);
+    expect_load_error(ip, p, fmt("%s: offset 13: unexpected data after the last "
+                                 "of 5 samples (the file is longer than its "
+                                 "header declares)", p));
+}
+
+static void test_dataset_check(void **state)
+{
+    (void)state;
+    bytes img = valid_images();
+    uint8_t bad[N_IMG] = {3, 0, 9, 11, 12};
+    bytes lab = valid_labels(bad);
+    const char *ip = write_plain("img", &img), *lp = write_plain("labels.idx", &lab);
+    dataset d;
+    qsdc_error err = {{0}};
+    assert_int_equal(idx_load(ip, lp, &d, &err), 0);
+    assert_int_equal(d.n_classes, 13);
+    assert_int_equal(dataset_check(&d, lp, 13, ip, ROWS * COLS, &err), 0);
+    assert_int_equal(dataset_check(&d, lp, 10, ip, ROWS * COLS, &err), -1);
+    assert_string_equal(err.message, fmt("%s: label 11 at index 3 (offset 11) is "
+                                         "outside the model's 10 classes", lp));
+    assert_int_equal(dataset_check(&d, lp, 13, ip, 13, &err), -1);
+    assert_string_equal(err.message, fmt("%s: samples are 3x4 (12 elements) but "
+                                         "the model expects 13 elements per "
+                                         "sample", ip));
+    dataset_free(&d);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    ts_cleanup();
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip_plain),
+        cmocka_unit_test(test_round_trip_gzip),
+        cmocka_unit_test(test_images_only),
+        cmocka_unit_test(test_other_ranks),
+        cmocka_unit_test(test_missing_file),
+        cmocka_unit_test(test_truncated_header),
+        cmocka_unit_test(test_truncated_data),
+        cmocka_unit_test(test_truncated_gzip_stream),
+        cmocka_unit_test(test_corrupt_gzip),
+        cmocka_unit_test(test_bad_magic),
+        cmocka_unit_test(test_zero_dimension),
+        cmocka_unit_test(test_absurd_dimensions),
+        cmocka_unit_test(test_count_mismatch),
+        cmocka_unit_test(test_trailing_data),
+        cmocka_unit_test(test_dataset_check),
+    };
+    return cmocka_run_group_tests(tests, NULL, teardown);
+}
