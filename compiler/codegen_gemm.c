@@ -490,8 +490,7 @@ int codegen_gemm(strbuf *src, const gemm_spec *s, const gemm_tuning *t,
     launch->work_dim = 2;
     launch->global[0] = (uint64_t)g.groups_n;
     launch->global[1] = (uint64_t)g.groups_m;
-    launch->global[2] = 1;
-    launch->local[0] = launch->local[1] = launch->local[2] = 1;
+    launch->local[0] = launch->local[1] = 1;
     launch->flops = 2.0 * (double)s->M * (double)s->N * (double)s->K;
     launch->bytes = 4.0 * ((double)s->M * (double)s->K + (double)s->K * (double)s->N +
                            (double)s->M * (double)s->N * (s->accumulate ? 2.0 : 1.0));
