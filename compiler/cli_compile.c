@@ -10,7 +10,7 @@
 #include "compile.h"
 
 static const char compile_usage[] =
-    "usage: qsdc MODEL.yaml [-o DIR] [--batch N] [--train] [--dump-graph]\n"
+    "usage: qsdc MODEL.yaml [-o DIR] [--batch N] [--train] [--dump-graph] [--device D]\n"
     "\n"
     "Compiles the model to a bundle directory (default NAME.qsdc/), written\n"
     "atomically: kernels.cl (OpenCL 1.2 C), plan.yaml (buffers and launches),\n"
@@ -19,7 +19,18 @@ static const char compile_usage[] =
     "  -o, --output DIR   bundle directory\n"
     "  --batch N          batch size compiled in (default: the model's, else 128)\n"
     "  --train            also compile the training step (train.cl)\n"
-    "  --dump-graph       print the graph IR with shapes\n";
+    "  --dump-graph       print the graph IR with shapes\n"
+    "  --device D         compile for device D: index, cpu, gpu or part of its name\n";
+
+/* The model's parameters: the P allocation less its alignment padding. */
+static int64_t param_count(const plan *p)
+{
+    int64_t n = 0;
+    for (int i = 0; i < p->n_tensors; i++)
+        if (p->tensors[i].buffer == BUF_P)
+            n += p->tensors[i].nelem;
+    return n;
+}
 
 static void report(const char *what, const plan *p)
 {
@@ -35,8 +46,9 @@ int cli_compile(int argc, char **argv)
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'}, {"batch", required_argument, 0, 'b'},
         {"train", no_argument, 0, 't'},        {"dump-graph", no_argument, 0, 'd'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
-    const char *out_dir = NULL;
+        {"device", required_argument, 0, 'D'}, {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    const char *out_dir = NULL, *device = NULL;
     long long batch = 0;
     int train = 0, dump = 0, c;
     optind = 1;
@@ -49,6 +61,7 @@ int cli_compile(int argc, char **argv)
             break;
         case 't': train = 1; break;
         case 'd': dump = 1; break;
+        case 'D': device = optarg; break;
         case 'h': fputs(compile_usage, stdout); return 0;
         default: fputs(compile_usage, stderr); return 2;
         }
@@ -65,6 +78,15 @@ int cli_compile(int argc, char **argv)
         batch = m.train.batch;
     codegen_target target;
     codegen_target_default(&target);
+    if (device) {
+        cl_device_info_rec dev;
+        if (cl_select_device(device, &dev, &err) < 0) {
+            model_free(&m);
+            return cli_error(err.message);
+        }
+        target.is_cpu = (dev.type & CL_DEVICE_TYPE_CPU) != 0;
+        target.pref_vector_width = dev.pref_vector_float;
+    }
     plan plans[2];
     graph g;
     fusion f;
@@ -96,9 +118,9 @@ int cli_compile(int argc, char **argv)
         rc = bundle_write(dir, pp, n, &g, &f, &err);
     }
     if (rc == 0) {
+        int64_t params = param_count(&plans[0]);
         printf("%s: %d layers, %lld parameters (%.2f MiB), batch %lld\n", m.name,
-               m.n_layers, (long long)plans[0].param_elems,
-               (double)plans[0].param_elems * 4 / 1048576.0, batch);
+               m.n_layers, (long long)params, (double)params * 4 / 1048576.0, batch);
         report("inference", &plans[0]);
         if (n > 1)
             report("training", &plans[1]);
