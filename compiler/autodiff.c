@@ -64,6 +64,25 @@ static bool needs_grad(const ad *s, int t)
     return s->needs[graph_storage(s->g, t)];
 }
 
+/* The tensor whose sign the backward of forward node i tests. For a ReLU
+ * read only by a QSD node, its output h = m * relu(x) serves: where m > 0 it
+ * has relu(x)'s sign, and where m = 0 the incoming gradient m * dh is 0
+ * anyway. relu(x) then need not be kept for the backward. */
+static int sign_source(const graph *g, int i)
+{
+    int y = g->n[i].out, reader = -1;
+    if (g->n[i].op != OP_RELU)
+        return y;
+    for (int j = 0; j < g->n_forward; j++)
+        for (int k = 0; k < g->n[j].n_in; k++)
+            if (graph_storage(g, g->n[j].in[k]) == y) {
+                if (reader >= 0 || g->n[j].in[k] != y)
+                    return y;
+                reader = j;
+            }
+    return reader >= 0 && g->n[reader].op == OP_QSD && y != g->output ? g->n[reader].out : y;
+}
+
 /* Emits the backward of forward node i, whose output gradient is dy. */
 static int backward_node(ad *s, int i, int dy)
 {
@@ -98,18 +117,14 @@ static int backward_node(ad *s, int i, int dy)
         if (needs_grad(s, n.in[0]) && add_grad(s, n.in[0], dy) < 0)
             return -1;
         return needs_grad(s, n.in[1]) ? add_grad(s, n.in[1], dy) : 0;
-    case OP_QSD: {
+    case OP_QSD: /* dx = m * dy with the forward's own mask, stored by it:
+                    regenerating it costs a full mask draw per element */
         if (!needs_grad(s, x))
             return 0;
         dx = grad_tensor(g, x, T_ACT);
-        gnode q = n; /* the same key and parameters: the same mask */
-        q.in[0] = dy;
-        q.out = dx;
-        q.layer = -1;
-        if (dx < 0 || graph_add_node(g, &q) < 0)
+        if (dx < 0 || node(g, OP_MUL, dy, n.mask, dx) < 0)
             return -1;
         return add_grad(s, x, dx);
-    }
     case OP_RELU:
     case OP_TANH:
     case OP_SIGMOID:
@@ -120,7 +135,7 @@ static int backward_node(ad *s, int i, int dy)
             [OP_RELU] = OP_RELU_GRAD, [OP_TANH] = OP_TANH_GRAD,
             [OP_SIGMOID] = OP_SIGMOID_GRAD, [OP_SOFTMAX] = OP_SOFTMAX_GRAD};
         dx = grad_tensor(g, x, T_ACT);
-        if (dx < 0 || node(g, back[n.op], dy, n.out, dx) < 0)
+        if (dx < 0 || node(g, back[n.op], dy, sign_source(g, i), dx) < 0)
             return -1;
         return add_grad(s, x, dx);
     }

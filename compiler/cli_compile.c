@@ -10,7 +10,8 @@
 #include "compile.h"
 
 static const char compile_usage[] =
-    "usage: qsdc MODEL.yaml [-o DIR] [--batch N] [--train] [--dump-graph] [--device D]\n"
+    "usage: qsdc MODEL.yaml [-o DIR] [--batch N] [--train] [--dump-graph]\n"
+    "                   [--emit-binary [--device D]]\n"
     "\n"
     "Compiles the model to a bundle directory (default NAME.qsdc/), written\n"
     "atomically: kernels.cl (OpenCL 1.2 C), plan.yaml (buffers and launches),\n"
@@ -20,7 +21,35 @@ static const char compile_usage[] =
     "  --batch N          batch size compiled in (default: the model's, else 128)\n"
     "  --train            also compile the training step (train.cl)\n"
     "  --dump-graph       print the graph IR with shapes\n"
-    "  --device D         compile for device D: index, cpu, gpu or part of its name\n";
+    "  --emit-binary      also build the kernels for a device and store the\n"
+    "                     program binaries (kernels.bin, train.bin) in the bundle\n"
+    "  --device D         the device for --emit-binary (index, cpu, gpu, name)\n";
+
+/* Builds each plan's kernels for the device and stores the binaries beside
+ * their sources, for runs without an OpenCL C compiler (FPGA flows). */
+static int emit_binaries(const char *dir, const plan *plans, int n, const char *device,
+                         qsdc_error *err)
+{
+    cl_env env;
+    if (cl_env_open(device, false, &env, err) < 0)
+        return -1;
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        cl_build_result br;
+        char path[QSDC_PATH_MAX + 32];
+        const char *src = bundle_source_name(&plans[i]);
+        snprintf(path, sizeof path, "%s/%.*s.bin", dir, (int)(strlen(src) - 3), src);
+        rc = cl_build_program(&env, plans[i].source, "", &br, err);
+        if (rc == 0) {
+            rc = cl_save_program_binary(&env, br.program, path, err);
+            clReleaseProgram(br.program);
+        }
+        if (rc == 0)
+            printf("wrote %s for %s\n", path, env.dev.name);
+    }
+    cl_env_close(&env);
+    return rc;
+}
 
 /* The model's parameters: the P allocation less its alignment padding. */
 static int64_t param_count(const plan *p)
@@ -46,11 +75,11 @@ int cli_compile(int argc, char **argv)
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'}, {"batch", required_argument, 0, 'b'},
         {"train", no_argument, 0, 't'},        {"dump-graph", no_argument, 0, 'd'},
-        {"device", required_argument, 0, 'D'}, {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"help", no_argument, 0, 'h'},         {"emit-binary", no_argument, 0, 'e'},
+        {"device", required_argument, 0, 'D'}, {0, 0, 0, 0}};
     const char *out_dir = NULL, *device = NULL;
     long long batch = 0;
-    int train = 0, dump = 0, c;
+    int train = 0, dump = 0, emit = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
         switch (c) {
@@ -61,6 +90,7 @@ int cli_compile(int argc, char **argv)
             break;
         case 't': train = 1; break;
         case 'd': dump = 1; break;
+        case 'e': emit = 1; break;
         case 'D': device = optarg; break;
         case 'h': fputs(compile_usage, stdout); return 0;
         default: fputs(compile_usage, stderr); return 2;
@@ -78,15 +108,6 @@ int cli_compile(int argc, char **argv)
         batch = m.train.batch;
     codegen_target target;
     codegen_target_default(&target);
-    if (device) {
-        cl_device_info_rec dev;
-        if (cl_select_device(device, &dev, &err) < 0) {
-            model_free(&m);
-            return cli_error(err.message);
-        }
-        target.is_cpu = (dev.type & CL_DEVICE_TYPE_CPU) != 0;
-        target.pref_vector_width = dev.pref_vector_float;
-    }
     plan plans[2];
     graph g;
     fusion f;
@@ -126,6 +147,8 @@ int cli_compile(int argc, char **argv)
             report("training", &plans[1]);
         printf("wrote %s/ (kernels.cl, plan.yaml, graph.dot%s)\n", dir,
                n > 1 ? ", train.cl" : "");
+        if (emit)
+            rc = emit_binaries(dir, plans, n, device, &err);
     }
     for (int i = 0; i < n; i++)
         plan_free(&plans[i]);

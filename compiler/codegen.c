@@ -46,7 +46,7 @@ static void qsd_group_expr(const graph *g, const gnode *n, char *buf, size_t len
 
 /* One elementwise node as statements on the running value v at flat index
  * idx (and column col, for the bias). */
-static void chain_stmt(const graph *g, const gnode *n, strbuf *sb)
+static void chain_stmt(const graph *g, const fusion *f, const gnode *n, strbuf *sb)
 {
     char b[64] = "";
     if (n->n_in > 1)
@@ -57,6 +57,7 @@ static void chain_stmt(const graph *g, const gnode *n, strbuf *sb)
     case OP_TANH: sb_append(sb, "    v = tanh(v);\n"); break;
     case OP_SIGMOID: sb_append(sb, "    v = 1.0f / (1.0f + exp(-v));\n"); break;
     case OP_ADD: sb_printf(sb, "    v += %s[idx];\n", b); break;
+    case OP_MUL: sb_printf(sb, "    v *= %s[idx];\n", b); break;
     case OP_RELU_GRAD: sb_printf(sb, "    v = %s[idx] > 0.0f ? v : 0.0f;\n", b); break;
     case OP_TANH_GRAD:
         sb_printf(sb, "    { const float t = %s[idx]; v *= 1.0f - t * t; }\n", b);
@@ -67,9 +68,15 @@ static void chain_stmt(const graph *g, const gnode *n, strbuf *sb)
     case OP_QSD: {
         char grp[96];
         qsd_group_expr(g, n, grp, sizeof grp);
-        sb_printf(sb, "    v *= qsd_mask(seed, %uu, step, %s, %s, %d, %s, %s);\n",
+        sb_printf(sb, "    { const float m = qsd_mask(seed, %uu, step, %s, %s, %d, %s, %s);\n",
                   n->rng_id, grp, CG_F(n->qsd.p), n->qsd.sites, CG_F(n->qsd.q_cv),
                   CG_F(n->qsd.p_concentration));
+        if (n->mask > 0 && f->stored[n->mask]) {
+            char mk[64];
+            codegen_ref(g, n->mask, mk, sizeof mk);
+            sb_printf(sb, "      %s[idx] = m;\n", mk);
+        }
+        sb_append(sb, "      v *= m; }\n");
         break;
     }
     default: break;
@@ -82,7 +89,7 @@ static void render_chain(const codegen_ctx *c, const kgroup *k, int from, strbuf
     const graph *g = c->g;
     for (int i = from; i < k->n; i++) {
         const gnode *n = &g->n[k->nodes[i]];
-        chain_stmt(g, n, sb);
+        chain_stmt(g, c->f, n, sb);
         if (i < k->n - 1 && c->f->stored[graph_storage(g, n->out)]) {
             char o[64];
             codegen_ref(g, n->out, o, sizeof o);

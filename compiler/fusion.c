@@ -6,7 +6,7 @@
 bool op_is_elementwise(op_kind op)
 {
     switch (op) {
-    case OP_BIAS_ADD: case OP_RELU: case OP_TANH: case OP_SIGMOID: case OP_ADD:
+    case OP_BIAS_ADD: case OP_RELU: case OP_TANH: case OP_SIGMOID: case OP_ADD: case OP_MUL:
     case OP_QSD: case OP_RELU_GRAD: case OP_TANH_GRAD: case OP_SIGMOID_GRAD:
         return true;
     default:

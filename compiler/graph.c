@@ -9,7 +9,7 @@
 static const char *const op_names[OP_KIND_COUNT] = {
     [OP_MATMUL] = "matmul",         [OP_BIAS_ADD] = "bias_add",
     [OP_RELU] = "relu",             [OP_TANH] = "tanh",
-    [OP_SIGMOID] = "sigmoid",       [OP_ADD] = "add",
+    [OP_SIGMOID] = "sigmoid",       [OP_ADD] = "add",           [OP_MUL] = "mul",
     [OP_QSD] = "qsd",               [OP_SOFTMAX] = "softmax",
     [OP_SOFTMAX_XENT] = "softmax_xent", [OP_MSE] = "mse",
     [OP_RELU_GRAD] = "relu_grad",   [OP_TANH_GRAD] = "tanh_grad",
@@ -122,6 +122,8 @@ void graph_dump(const graph *g, strbuf *out)
         if (n->op == OP_QSD)
             sb_printf(out, " p=%g n=%d v=%g c=%g rng=%u", n->qsd.p, n->qsd.sites,
                       n->qsd.q_cv, n->qsd.p_concentration, n->rng_id);
+        if (n->mask > 0)
+            sb_printf(out, " mask->t%d", n->mask);
         if (n->out >= 0) {
             sb_append(out, " ");
             dump_shape(out, &g->t[n->out]);

@@ -37,6 +37,7 @@ typedef enum op_kind {
     OP_BIAS_ADD,      /* out[M,N] = a[M,N] + b[N] */
     OP_RELU, OP_TANH, OP_SIGMOID,
     OP_ADD,           /* out = a + b, same shape */
+    OP_MUL,           /* out = a * b, same shape */
     OP_QSD,           /* out = m * a; m from (seed, rng_id, step); also dropout */
     OP_SOFTMAX,       /* row-wise over the last dim */
     OP_SOFTMAX_XENT,  /* loss[M] from logits a[M,N] and labels b[M] */
@@ -62,7 +63,9 @@ typedef struct gnode {
     int layer;        /* model layer it came from, -1 when none */
     bool trans_a, trans_b, accumulate;
     qsd_params qsd;   /* OP_QSD */
-    uint32_t rng_id;  /* OP_QSD: the node's key; its backward reuses it */
+    uint32_t rng_id;  /* OP_QSD: the node's key */
+    int mask;         /* OP_QSD in training: tensor that receives m for the
+                         backward, 0 for none (tensor 0 is the input) */
 } gnode;
 
 typedef enum graph_mode { MODE_INFER, MODE_TRAIN } graph_mode;

@@ -131,11 +131,15 @@ static int lower_qsd(const model *m, int li, graph *g, int x, qsdc_error *err)
     if (g->mode == MODE_INFER)
         return lower_view(g, l->name, x, tx->rank, tx->dims);
     int y = act(g, l->name, tx);
-    if (y < 0)
+    char mname[2 * QSDC_NAME_MAX];
+    snprintf(mname, sizeof mname, "%s.mask", l->name);
+    int mask = act(g, mname, tx);
+    if (y < 0 || mask < 0)
         return -1;
     gnode n;
     memset(&n, 0, sizeof n);
     n.op = OP_QSD;
+    n.mask = mask;
     n.in[0] = x;
     n.n_in = 1;
     n.out = y;

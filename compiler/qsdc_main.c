@@ -10,7 +10,7 @@
 #include "qsdc.h"
 
 static const char usage[] =
-    "usage: qsdc MODEL.yaml [-o DIR] [--batch N] [--train] [--dump-graph] [--device D]\n"
+    "usage: qsdc MODEL.yaml [-o DIR] [--batch N] [--train] [--dump-graph]\n"
     "       qsdc COMMAND [OPTIONS]\n"
     "       qsdc --help | --version\n"
     "\n"
@@ -23,6 +23,7 @@ static const char usage[] =
     "  train        train a model on its data (train: section of the model)\n"
     "  eval         test accuracy of a trained checkpoint\n"
     "  infer        forward pass over an IDX file, accuracy and throughput\n"
+    "  profile      time each kernel of one training step\n"
     "\n"
     "Run 'qsdc COMMAND --help' for a command's options.\n"
     "environment: QSDC_DEBUG=kernels,build  QSDC_CACHE_DIR=DIR|off\n";
@@ -85,7 +86,7 @@ int main(int argc, char **argv)
         int (*run)(int, char **);
     } commands[] = {{"devices", cli_devices}, {"train", cli_train},
                     {"eval", cli_eval},       {"infer", cli_infer},
-                    {"compile", cli_compile}};
+                    {"compile", cli_compile}, {"profile", cli_profile}};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(cmd, commands[i].name))
             return commands[i].run(argc - 1, argv + 1);

@@ -77,6 +77,12 @@ static bool debug_kernels(void)
 int exec_create(cl_env *env, const plan *p, model_state *ms, executor *ex,
                 qsdc_error *err)
 {
+    return exec_create_from(env, p, ms, NULL, ex, err);
+}
+
+int exec_create_from(cl_env *env, const plan *p, model_state *ms, const char *binary,
+                     executor *ex, qsdc_error *err)
+{
     memset(ex, 0, sizeof *ex);
     ex->env = env;
     ex->p = p;
@@ -85,7 +91,8 @@ int exec_create(cl_env *env, const plan *p, model_state *ms, executor *ex,
         fprintf(stderr, "qsdc: kernels of %s (batch %lld):\n%s\n", p->name,
                 (long long)p->batch, p->source);
     cl_build_result br;
-    if (cl_build_program(env, p->source, "", &br, err) < 0)
+    if (binary ? cl_load_program_binary(env, binary, "", &br, err) < 0
+               : cl_build_program(env, p->source, "", &br, err) < 0)
         return qsdc_error_wrap(err, "building the kernels of %s", p->name);
     ex->program = br.program;
     ex->cache_hit = br.cache_hit;

@@ -35,6 +35,10 @@ typedef struct executor {
 
 int exec_create(cl_env *env, const plan *p, model_state *ms, executor *ex,
                 qsdc_error *err);
+/* The same with the program loaded from a prebuilt binary (the FPGA flow)
+ * instead of built from the plan's source; binary may be NULL. */
+int exec_create_from(cl_env *env, const plan *p, model_state *ms, const char *binary,
+                     executor *ex, qsdc_error *err);
 void exec_destroy(executor *ex);
 /* Copies one batch in: input (plan->input_elems floats) and labels (batch ints,
  * may be NULL for inference plans). */

@@ -132,10 +132,16 @@ static void test_help_matches_manual(void **state)
     /* the top-level help also lists the commands */
     char *out;
     out = cli_run_expect(0, "-h");
-    static const char *const commands[] = {"devices", "train", "eval", "infer",
+    static const char *const commands[] = {"devices", "train", "eval", "infer", "profile",
                                            "MODEL.yaml", "QSDC_CACHE_DIR"};
     for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++)
         cli_expect(out, commands[k]);
+    free(out);
+    /* profile has no SYNOPSIS entry yet */
+    out = cli_run_expect(0, "profile --help");
+    static const char *const profile[] = {"--batch", "--steps", "--device"};
+    for (size_t k = 0; k < sizeof profile / sizeof profile[0]; k++)
+        cli_expect(out, profile[k]);
     free(out);
 }
 
@@ -281,7 +287,7 @@ static void test_device_forms(void **state)
     cli_expect(out, "OpenCL device index 99 is out of range");
     free(out);
     static const char *const others[] = {"train '%s' --device nosuchdevice",
-                                         "'%s' --device nosuchdevice -o never"};
+                                         "'%s' --emit-binary --device nosuchdevice -o never"};
     for (size_t i = 0; i < sizeof others / sizeof others[0]; i++) {
         char args[CLI_PATH_MAX + 64];
         snprintf(args, sizeof args, others[i], task.model);
@@ -372,6 +378,41 @@ static void test_compile_bundle(void **state)
     free(text);
 }
 
+/* --emit-binary stores each plan's program built for the device; infer
+ * runs the inference one in place of kernels.cl with the same result, and
+ * refuses a file that is not a program binary. */
+static void test_emit_and_run_binary(void **state)
+{
+    (void)state;
+    char dir[CLI_PATH_MAX], want[CLI_PATH_MAX + 64], *out;
+    snprintf(dir, sizeof dir, "%s/tiny-bin", ts_tmpdir());
+    out = cli_run_expect(0, "'%s' --train --emit-binary -o '%s'", task.model, dir);
+    snprintf(want, sizeof want, "wrote %s/kernels.bin for ", dir);
+    cli_expect(out, want);
+    snprintf(want, sizeof want, "wrote %s/train.bin for ", dir);
+    cli_expect(out, want);
+    free(out);
+
+    out = cli_run_expect(0, "infer '%s' --data '%s' --labels '%s'", task.model,
+                         task.test_images, task.test_labels);
+    const char *acc = strstr(out, "accuracy: ");
+    assert_non_null(acc);
+    snprintf(want, sizeof want, "%.*s", (int)strcspn(acc, "\n"), acc);
+    free(out);
+    out = cli_run_expect(0, "infer '%s' --data '%s' --labels '%s' "
+                         "--program-binary '%s/kernels.bin'",
+                         task.model, task.test_images, task.test_labels, dir);
+    cli_expect(out, "program from binary");
+    cli_expect(out, want);
+    free(out);
+
+    out = cli_run_expect(1, "infer '%s' --data '%s' --program-binary '%s/kernels.cl'",
+                         task.model, task.test_images, dir);
+    snprintf(want, sizeof want, "loading program binary %s/kernels.cl", dir);
+    cli_expect(out, want);
+    free(out);
+}
+
 /* Without -o the bundle is NAME.qsdc in the current directory. */
 static void test_compile_default_dir(void **state)
 {
@@ -397,6 +438,7 @@ int main(void)
         cmocka_unit_test(test_devices_lists_default),
         cmocka_unit_test(test_device_forms),
         cmocka_unit_test(test_compile_bundle),
+        cmocka_unit_test(test_emit_and_run_binary),
         cmocka_unit_test(test_compile_default_dir),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

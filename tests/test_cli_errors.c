@@ -163,7 +163,8 @@ static void write_model_variant(const char *name, const char *from, const char *
     char *at = strstr(text, from);
     assert_non_null(at);
     char buf[8192];
-    int n = snprintf(buf, sizeof buf, "%.*s%s%s", (int)(at - text), text, to, at + strlen(from));
+    int n = snprintf(buf, sizeof buf, "%.*s%s%s", (int)(at - text), text, to,
+                     at + strlen(from));
     assert_true(n > 0 && (size_t)n < sizeof buf);
     snprintf(out, CLI_PATH_MAX, "%s", ts_write(name, buf, (size_t)n));
     free(text);

@@ -192,7 +192,8 @@ static void test_resume_matches_uninterrupted_run(void **state)
     snprintf(dir, sizeof dir, "%s/ckpt-b", ts_tmpdir());
     snprintf(metrics, sizeof metrics, "%s/metrics-b.jsonl", ts_tmpdir());
     char *out;
-    out = cli_run_expect(0, "train '%s' --epochs 3 --max-steps %d --checkpoint '%s' " "--metrics '%s'", task.model, CLI_STEPS_PER_EPOCH, dir, metrics);
+    out = cli_run_expect(0, "train '%s' --epochs 3 --max-steps %d --checkpoint '%s' "
+                         "--metrics '%s'", task.model, CLI_STEPS_PER_EPOCH, dir, metrics);
     cli_epoch e[8];
     assert_int_equal(cli_epochs(out, e, 8), 1);
     free(out);
@@ -202,7 +203,8 @@ static void test_resume_matches_uninterrupted_run(void **state)
     assert_int_equal(le64(ck + CKPT_STEP), CLI_STEPS_PER_EPOCH);
     free(ck);
 
-    out = cli_run_expect(0, "train '%s' --epochs 3 --checkpoint '%s' --resume --metrics '%s'", task.model, dir, metrics);
+    out = cli_run_expect(0, "train '%s' --epochs 3 --checkpoint '%s' --resume --metrics '%s'",
+                         task.model, dir, metrics);
     cli_epoch r[8], ref[8];
     int n = cli_epochs(out, r, 8);
     assert_int_equal(cli_epochs(base_out, ref, 8), CLI_EPOCHS);
@@ -243,7 +245,8 @@ static void test_eval_and_infer_agree_with_training(void **state)
     assert_int_equal(cli_epochs(base_out, ref, 8), CLI_EPOCHS);
 
     const char *dirs[2] = {dir, ckpt_a};
-    const char *printed[2] = {one[0].test_accuracy_text, ref[CLI_EPOCHS - 1].test_accuracy_text};
+    const char *printed[2] = {one[0].test_accuracy_text,
+                              ref[CLI_EPOCHS - 1].test_accuracy_text};
     for (int i = 0; i < 2; i++) {
         char want[64];
         snprintf(want, sizeof want, "accuracy: %s%%", printed[i]);
@@ -251,7 +254,8 @@ static void test_eval_and_infer_agree_with_training(void **state)
         cli_expect(out, want);
         cli_expect(out, "/96)");
         free(out);
-        out = cli_run_expect(0, "infer '%s' --data '%s' --labels '%s' --checkpoint '%s'", task.model, task.test_images, task.test_labels, dirs[i]);
+        out = cli_run_expect(0, "infer '%s' --data '%s' --labels '%s' --checkpoint '%s'",
+                             task.model, task.test_images, task.test_labels, dirs[i]);
         cli_expect(out, want);
         cli_expect(out, "96 samples in ");
         cli_expect(out, "samples/s");
@@ -263,7 +267,8 @@ static void test_infer_without_labels(void **state)
 {
     (void)state;
     char *out;
-    out = cli_run_expect(0, "infer '%s' --data '%s' --checkpoint '%s'", task.model, task.train_images, ckpt_a);
+    out = cli_run_expect(0, "infer '%s' --data '%s' --checkpoint '%s'", task.model,
+                         task.train_images, ckpt_a);
     cli_expect(out, "480 samples in ");
     cli_expect(out, "samples/s");
     cli_expect_not(out, "accuracy");
