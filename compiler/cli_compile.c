@@ -51,6 +51,16 @@ static int emit_binaries(const char *dir, const plan *plans, int n, const char *
     return rc;
 }
 
+/* The model's parameters: the P allocation less its alignment padding. */
+static int64_t param_count(const plan *p)
+{
+    int64_t n = 0;
+    for (int i = 0; i < p->n_tensors; i++)
+        if (p->tensors[i].buffer == BUF_P)
+            n += p->tensors[i].nelem;
+    return n;
+}
+
 static void report(const char *what, const plan *p)
 {
     printf("  %-9s %3d nodes -> %3d kernels; arena %.2f MiB (unplanned %.2f MiB, "
@@ -129,9 +139,9 @@ int cli_compile(int argc, char **argv)
         rc = bundle_write(dir, pp, n, &g, &f, &err);
     }
     if (rc == 0) {
+        int64_t params = param_count(&plans[0]);
         printf("%s: %d layers, %lld parameters (%.2f MiB), batch %lld\n", m.name,
-               m.n_layers, (long long)plans[0].param_elems,
-               (double)plans[0].param_elems * 4 / 1048576.0, batch);
+               m.n_layers, (long long)params, (double)params * 4 / 1048576.0, batch);
         report("inference", &plans[0]);
         if (n > 1)
             report("training", &plans[1]);

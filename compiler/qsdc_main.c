@@ -1,8 +1,10 @@
 /* qsdc: a thin command line over libqsdc. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "qsdc.h"
@@ -10,6 +12,7 @@
 static const char usage[] =
     "usage: qsdc MODEL.yaml [-o DIR] [--batch N] [--train] [--dump-graph]\n"
     "       qsdc COMMAND [OPTIONS]\n"
+    "       qsdc --help | --version\n"
     "\n"
     "Compiles and trains neural networks regularised with Quantal Synaptic\n"
     "Dilution on OpenCL devices.\n"
@@ -57,6 +60,12 @@ int cli_double(const char *opt, const char *text, double *out)
     return 0;
 }
 
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && !strcmp(s + n - k, suffix);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -85,6 +94,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "qsdc: unknown option '%s'\n%s", cmd, usage);
         return 2;
     }
-    /* qsdc MODEL.yaml ...: compile */
+    /* qsdc MODEL.yaml ...: compile. A word that names no file and is not
+     * named like a model file is a mistyped command, not a missing model. */
+    if (access(cmd, F_OK) != 0 && !ends_with(cmd, ".yaml") && !ends_with(cmd, ".yml")) {
+        fprintf(stderr, "qsdc: unknown command '%s'\n%s", cmd, usage);
+        return 2;
+    }
     return cli_compile(argc, argv);
 }
