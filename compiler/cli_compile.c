@@ -8,6 +8,7 @@
 #include "cl_runtime.h"
 #include "cli.h"
 #include "compile.h"
+#include "executor.h"
 
 static const char compile_usage[] =
     "usage: qsdc MODEL.yaml [-o DIR] [--batch N] [--train] [--dump-graph]\n"
@@ -23,7 +24,8 @@ static const char compile_usage[] =
     "  --dump-graph       print the graph IR with shapes\n"
     "  --emit-binary      also build the kernels for a device and store the\n"
     "                     program binaries (kernels.bin, train.bin) in the bundle\n"
-    "  --device D         the device for --emit-binary (index, cpu, gpu, name)\n";
+    "  --device D         specialise the kernels for device D (index, cpu, gpu,\n"
+    "                     name); without it, for a CPU with 8-wide vectors\n";
 
 /* Builds each plan's kernels for the device and stores the binaries beside
  * their sources, for runs without an OpenCL C compiler (FPGA flows). */
@@ -108,6 +110,14 @@ int cli_compile(int argc, char **argv)
         batch = m.train.batch;
     codegen_target target;
     codegen_target_default(&target);
+    cl_device_info_rec dev;
+    if (device || emit) {
+        if (cl_select_device(device, &dev, &err) < 0) {
+            model_free(&m);
+            return cli_error(err.message);
+        }
+        exec_target(&dev, &target);
+    }
     plan plans[2];
     graph g;
     fusion f;

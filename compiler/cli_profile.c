@@ -70,7 +70,6 @@ int cli_profile(int argc, char **argv)
     if (model_load(argv[optind], &m, &err) < 0)
         return cli_error(err.message);
     codegen_target target;
-    codegen_target_default(&target);
     cl_env env;
     plan p;
     model_state ms;
@@ -82,6 +81,8 @@ int cli_profile(int argc, char **argv)
     float *params = NULL, *x = NULL;
     int32_t *y = NULL;
     int rc = cl_env_open(device, true, &env, &err);
+    if (rc == 0)
+        exec_target(&env.dev, &target);
     if (rc == 0)
         rc = compile_plan(&m, MODE_TRAIN, batch ? batch : m.train.batch, &target, &p, NULL,
                           NULL, &err);

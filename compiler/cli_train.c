@@ -95,9 +95,10 @@ static int session_open(infer_session *s, const model *m, int64_t batch, const c
 {
     memset(s, 0, sizeof *s);
     codegen_target target;
-    codegen_target_default(&target);
-    if (cl_env_open(device, false, &s->env, err) < 0 ||
-        compile_plan(m, MODE_INFER, batch, &target, &s->p, NULL, NULL, err) < 0 ||
+    if (cl_env_open(device, false, &s->env, err) < 0)
+        return -1;
+    exec_target(&s->env.dev, &target);
+    if (compile_plan(m, MODE_INFER, batch, &target, &s->p, NULL, NULL, err) < 0 ||
         model_state_create(&s->env, s->p.param_elems, 0, &s->ms, err) < 0)
         return -1;
     float *params = malloc((size_t)s->p.param_elems * sizeof *params);

@@ -68,6 +68,12 @@ int model_state_read(cl_env *env, const model_state *ms, float *params, float *s
     return cl_check(rc, "clEnqueueReadBuffer", err);
 }
 
+void exec_target(const cl_device_info_rec *dev, codegen_target *t)
+{
+    t->is_cpu = (dev->type & CL_DEVICE_TYPE_CPU) != 0;
+    t->pref_vector_width = dev->pref_vector_float ? dev->pref_vector_float : 1;
+}
+
 static bool debug_kernels(void)
 {
     const char *d = getenv("QSDC_DEBUG");
@@ -94,6 +100,7 @@ int exec_create_from(cl_env *env, const plan *p, model_state *ms, const char *bi
     if (binary ? cl_load_program_binary(env, binary, "", &br, err) < 0
                : cl_build_program(env, p->source, "", &br, err) < 0)
         return qsdc_error_wrap(err, "building the kernels of %s", p->name);
+    const char *origin = binary ? binary : "its generated source";
     ex->program = br.program;
     ex->cache_hit = br.cache_hit;
     ex->kernels = calloc((size_t)p->n_launches, sizeof *ex->kernels);
@@ -114,7 +121,8 @@ int exec_create_from(cl_env *env, const plan *p, model_state *ms, const char *bi
         for (cl_uint a = 0; rc == CL_SUCCESS && a < 5; a++)
             rc = clSetKernelArg(ex->kernels[i], a, sizeof(cl_mem), &bufs[a]);
         if (cl_check(rc, "clCreateKernel", err) < 0) {
-            qsdc_error_wrap(err, "kernel %s", p->launches[i].kernel);
+            qsdc_error_wrap(err, "kernel %s of plan %s, from %s", p->launches[i].kernel,
+                            p->name, origin);
             exec_destroy(ex);
             return -1;
         }

@@ -5,6 +5,7 @@
 #define QSDC_EXECUTOR_H
 
 #include "cl_runtime.h"
+#include "codegen.h"
 #include "plan.h"
 
 typedef struct model_state {
@@ -32,6 +33,9 @@ typedef struct executor {
     double *launch_ms;    /* accumulated per launch when timing */
     int64_t runs;
 } executor;
+
+/* What code generation specialises for on this device. */
+void exec_target(const cl_device_info_rec *dev, codegen_target *t);
 
 int exec_create(cl_env *env, const plan *p, model_state *ms, executor *ex,
                 qsdc_error *err);

@@ -228,6 +228,33 @@ static void test_resume_matches_uninterrupted_run(void **state)
     free(text);
 }
 
+/* Stopping in the middle of an epoch saves the step reached; resuming runs
+ * the rest of that epoch's batches (same shuffle, learning rates and masks)
+ * and must again end on the reference run's bytes. */
+static void test_resume_mid_epoch_matches_uninterrupted_run(void **state)
+{
+    (void)state;
+    char dir[CLI_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/ckpt-mid", ts_tmpdir());
+    const int stop = CLI_STEPS_PER_EPOCH + 10;
+    char *out = cli_run_expect(0, "train '%s' --epochs 3 --max-steps %d --checkpoint '%s'",
+                               task.model, stop, dir);
+    cli_expect(out, "stopped after batch 10 of");
+    free(out);
+    size_t len;
+    char *ck = read_checkpoint(dir, &len);
+    assert_int_equal(le64(ck + CKPT_EPOCH), 1);
+    assert_int_equal(le64(ck + CKPT_STEP), stop);
+    free(ck);
+    out = cli_run_expect(0, "train '%s' --epochs 3 --checkpoint '%s' --resume", task.model,
+                         dir);
+    cli_epoch r[8];
+    if (cli_epochs(out, r, 8) != 2 || r[0].epoch != 2 || r[1].epoch != 3)
+        fail_msg("expected the rest of epoch 2, then epoch 3:\n%s", out);
+    free(out);
+    expect_same_file(ckpt_a, dir);
+}
+
 /* eval reads the test data named by the model; infer over the same files
  * must agree. After one step the accuracy is still between chance and
  * perfect in general, which is what makes equality informative; the
@@ -287,6 +314,7 @@ int main(void)
         cmocka_unit_test(test_metrics_file),
         cmocka_unit_test(test_seed_reproduces_run),
         cmocka_unit_test(test_resume_matches_uninterrupted_run),
+        cmocka_unit_test(test_resume_mid_epoch_matches_uninterrupted_run),
         cmocka_unit_test(test_eval_and_infer_agree_with_training),
         cmocka_unit_test(test_infer_without_labels),
     };
