@@ -16,6 +16,9 @@ typedef struct gemm_form {
     bool b_nmajor;  /* B(k,j) at b[j*ldb + k], else b[k*ldb + j] */
     bool c_trans;   /* C(i,j) at c[j*ldc + i]: the spec's row is j, its col i */
     bool accumulate;
+    int64_t batch;  /* >= 1 */
+    int64_t stride_a, stride_b, stride_c;
+    bool reduce;    /* C = sum over the batch */
     const char *epilogue;
 } gemm_form;
 
@@ -87,6 +90,9 @@ static int check_spec(const gemm_spec *s, const gemm_tuning *t, qsdc_error *err)
     if (s->M < 1 || s->N < 1 || s->K < 1)
         return qsdc_fail(err, "gemm %s: shape %" PRId64 "x%" PRId64 "x%" PRId64
                          " must be positive", n, s->M, s->N, s->K);
+    if (s->batch < 0 || s->stride_a < 0 || s->stride_b < 0 || s->stride_c < 0)
+        return qsdc_fail(err, "gemm %s: negative batch or batch stride", n);
+    int64_t nb = s->batch > 1 ? s->batch : 1;
     int64_t a_rows = s->trans_a ? s->K : s->M, a_cols = s->trans_a ? s->M : s->K;
     int64_t b_rows = s->trans_b ? s->N : s->K, b_cols = s->trans_b ? s->K : s->N;
     if (s->lda < a_cols || s->ldb < b_cols || s->ldc < s->N)
@@ -96,9 +102,11 @@ static int check_spec(const gemm_spec *s, const gemm_tuning *t, qsdc_error *err)
                          a_cols, b_cols, s->N);
     /* Kernel index arithmetic is 32-bit unsigned. */
     const int64_t limit = INT32_MAX;
-    if (last_index(a_rows, a_cols, s->lda) > limit ||
-        last_index(b_rows, b_cols, s->ldb) > limit ||
-        last_index(s->M, s->N, s->ldc) > limit || s->K > limit)
+    int64_t c_batches = s->reduce_batch ? 0 : nb - 1;
+    if (nb > limit || s->stride_a > limit || s->stride_b > limit || s->stride_c > limit ||
+        last_index(a_rows, a_cols, s->lda) + (nb - 1) * s->stride_a > limit ||
+        last_index(b_rows, b_cols, s->ldb) + (nb - 1) * s->stride_b > limit ||
+        last_index(s->M, s->N, s->ldc) + c_batches * s->stride_c > limit || s->K > limit)
         return qsdc_fail(err, "gemm %s: a matrix spans more than 2^31 elements", n);
     if (t->vec != 1 && t->vec != 2 && t->vec != 4 && t->vec != 8 && t->vec != 16)
         return qsdc_fail(err, "gemm %s: vector width %d is not 1, 2, 4, 8 or 16",
@@ -128,6 +136,8 @@ static gemm_form make_form(const gemm_spec *s)
         .lda = s->lda, .ldb = s->ldb, .ldc = s->ldc,
         .a_kmajor = s->trans_a, .b_nmajor = s->trans_b, .c_trans = false,
         .accumulate = s->accumulate, .epilogue = s->epilogue,
+        .batch = s->batch > 1 ? s->batch : 1, .stride_a = s->stride_a,
+        .stride_b = s->stride_b, .stride_c = s->stride_c, .reduce = s->reduce_batch,
     };
     if (s->trans_a && s->trans_b) {
         /* C^T[N,M] = B_stored[N,K] A_stored[K,M], both row-major. */
@@ -135,8 +145,10 @@ static gemm_form make_form(const gemm_spec *s)
         f.N = s->M;
         f.a = s->b;
         f.lda = s->ldb;
+        f.stride_a = s->stride_b;
         f.b = s->a;
         f.ldb = s->lda;
+        f.stride_b = s->stride_a;
         f.a_kmajor = f.b_nmajor = false;
         f.c_trans = true;
     }
@@ -153,8 +165,10 @@ static gemm_geom make_geom(const gemm_form *f, const gemm_tuning *t)
     int64_t tiles_m = ceil_div(f->M, g.mr), tiles_n = ceil_div(f->N, g.nr);
     int64_t parts_m = ceil_div(tiles_m, t->bm / g.mr);
     int64_t parts_n = ceil_div(tiles_n, t->bn / g.nr);
-    double flops = 2.0 * (double)f->M * (double)f->N * (double)f->K;
-    int64_t wanted = t->min_groups;
+    /* independent batches are work-groups already; reduced ones add work */
+    double flops = 2.0 * (double)f->M * (double)f->N * (double)f->K *
+                   (double)(f->reduce ? f->batch : 1);
+    int64_t wanted = f->reduce ? t->min_groups : ceil_div(t->min_groups, f->batch);
     if (t->min_group_flops > 0 && flops / t->min_group_flops < (double)wanted)
         wanted = (int64_t)(flops / t->min_group_flops);
     while (parts_m * parts_n < wanted && (parts_m < tiles_m || parts_n < tiles_n)) {
@@ -392,7 +406,7 @@ static void emit_element_store(strbuf *sb, const gemm_form *f, const gemm_geom *
         sb_printf(sb, "%s    if (gm_i >= %" PRId64 "u || gm_j >= %" PRId64 "u) continue;\n",
                   ind, f->M, f->N);
     sb_printf(sb,
-        "%s    const uint row = %s, col = %s;\n"
+        "%s    const uint row = %s, col = %s, bat = gm_bat;\n"
         "%s    __global float *gm_cp = gm_c + row * %" PRId64 "u + col;\n"
         "%s    float v = gm_t[gm_r * %du + gm_q];\n",
         ind, f->c_trans ? "gm_j" : "gm_i", f->c_trans ? "gm_i" : "gm_j",
@@ -429,30 +443,53 @@ static void emit_store(strbuf *sb, const gemm_form *f, const gemm_geom *g,
     }
 }
 
+/* The matrix pointer `name` = base + index * stride (stride 0: base). */
+static void emit_pointer(strbuf *sb, const char *indent, const char *type, const char *name,
+                         const char *base, const char *index, int64_t stride)
+{
+    if (stride > 0)
+        sb_printf(sb, "%s%s *%s = %s + %s * %" PRId64 "u;\n", indent, type, name, base,
+                  index, stride);
+    else
+        sb_printf(sb, "%s%s *%s = %s;\n", indent, type, name, base);
+}
+
 static void emit_kernel(strbuf *sb, const gemm_spec *s, const gemm_form *f,
                         const gemm_geom *g)
 {
     bool blocked = g->kc < f->K;
+    bool batched = f->batch > 1 && !f->reduce, reduced = f->batch > 1 && f->reduce;
+    const char *in_type = "__global const float";
     sb_printf(sb,
         "/* %s: C[%" PRId64 ",%" PRId64 "] %s op(A) op(B), K=%" PRId64 ", A%s, B%s;"
-        " blocks %" PRId64 "x%" PRId64 ", micro-tile %dx%d, kc %" PRId64 " */\n"
+        " blocks %" PRId64 "x%" PRId64 ", micro-tile %dx%d, kc %" PRId64 "%s%" PRId64 " */\n"
         "__kernel __attribute__((reqd_work_group_size(1, 1, 1)))\n"
         "void %s(__global float *P, __global float *G, __global float *S, __global float *A,\n"
         "        __global const int *L, const uint seed, const uint step, const float lr)\n"
         "{\n"
         "    (void)P; (void)G; (void)S; (void)A; (void)L; (void)seed; (void)step; (void)lr;\n"
         "    __local float gm_bp[%" PRId64 "];\n"
-        "    __global const float *gm_a = %s;\n"
-        "    __global const float *gm_b = %s;\n"
-        "    __global float *gm_c = %s;\n"
+        "    const uint gm_bat = %s;\n",
+        s->name, s->M, s->N, s->accumulate ? "+=" : "=", s->K,
+        s->trans_a ? "^T" : "", s->trans_b ? "^T" : "", g->bm, g->bn, g->mr, g->nr, g->kc,
+        reduced ? ", summed over batch " : batched ? ", batch " : ", batch ", f->batch,
+        s->name, g->kc * g->nr, batched ? "get_group_id(2)" : "0u");
+    emit_pointer(sb, "    ", "__global float", "gm_c", f->c, "gm_bat", batched ? f->stride_c : 0);
+    sb_printf(sb,
         "    const uint gm_i_begin = get_group_id(1) * %" PRId64 "u;\n"
         "    const uint gm_i_end = min(gm_i_begin + %" PRId64 "u, %" PRId64 "u);\n"
         "    const uint gm_j_begin = get_group_id(0) * %" PRId64 "u;\n"
         "    const uint gm_j_end = min(gm_j_begin + %" PRId64 "u, %" PRId64 "u);\n",
-        s->name, s->M, s->N, s->accumulate ? "+=" : "=", s->K,
-        s->trans_a ? "^T" : "", s->trans_b ? "^T" : "", g->bm, g->bn, g->mr, g->nr, g->kc,
-        s->name, g->kc * g->nr, f->a, f->b, f->c,
         g->bm, g->bm, f->M, g->bn, g->bn, f->N);
+    const char *index = "gm_bat";
+    if (reduced) {
+        sb_printf(sb, "    for (uint gm_rb = 0; gm_rb < %" PRId64 "u; ++gm_rb) {\n", f->batch);
+        index = "gm_rb";
+    } else {
+        sb_append(sb, "    {\n");
+    }
+    emit_pointer(sb, "    ", in_type, "gm_a", f->a, index, f->stride_a);
+    emit_pointer(sb, "    ", in_type, "gm_b", f->b, index, f->stride_b);
     if (blocked)
         sb_printf(sb,
             "    for (uint gm_k0 = 0; gm_k0 < %" PRId64 "u; gm_k0 += %" PRId64 "u) {\n"
@@ -466,11 +503,25 @@ static void emit_kernel(strbuf *sb, const gemm_spec *s, const gemm_form *f,
     sb_printf(sb, "            for (uint gm_i0 = gm_i_begin; gm_i0 < gm_i_end; gm_i0 += %du) {\n",
               g->mr);
     emit_micro(sb, f, g);
-    const char *load_c = f->accumulate ? "1" : blocked ? "gm_k0 > 0u" : "0";
-    char last[96];
-    snprintf(last, sizeof last, "gm_k0 + %" PRId64 "u >= %" PRId64 "u", g->kc, f->K);
-    emit_store(sb, f, g, load_c, blocked ? last : "1");
-    sb_append(sb, "            }\n        }\n    }\n}\n\n");
+    /* C's old value is added after the first K block of the first batch
+     * index; the epilogue runs after the last of both */
+    char load_c[96], last[128];
+    if (f->accumulate)
+        snprintf(load_c, sizeof load_c, "1");
+    else
+        snprintf(load_c, sizeof load_c, "%s%s%s", reduced ? "gm_rb > 0u" : "",
+                 reduced && blocked ? " || " : "", blocked ? "gm_k0 > 0u" : "");
+    if (!load_c[0])
+        snprintf(load_c, sizeof load_c, "0");
+    snprintf(last, sizeof last, "%s%" PRId64 "u%s", reduced ? "gm_rb == " : "",
+             f->batch - 1, reduced && blocked ? " && " : "");
+    if (!reduced)
+        last[0] = '\0';
+    if (blocked)
+        snprintf(last + strlen(last), sizeof last - strlen(last),
+                 "gm_k0 + %" PRId64 "u >= %" PRId64 "u", g->kc, f->K);
+    emit_store(sb, f, g, load_c, last[0] ? last : "1");
+    sb_append(sb, "            }\n        }\n    }\n    }\n}\n\n");
 }
 
 int codegen_gemm(strbuf *src, const gemm_spec *s, const gemm_tuning *t,
@@ -487,12 +538,18 @@ int codegen_gemm(strbuf *src, const gemm_spec *s, const gemm_tuning *t,
         return -1;
     memset(launch, 0, sizeof *launch);
     snprintf(launch->kernel, sizeof launch->kernel, "%s", s->name);
-    launch->work_dim = 2;
+    bool batched = f.batch > 1 && !f.reduce;
+    launch->work_dim = batched ? 3 : 2;
     launch->global[0] = (uint64_t)g.groups_n;
     launch->global[1] = (uint64_t)g.groups_m;
+    launch->global[2] = batched ? (uint64_t)f.batch : 0;
     launch->local[0] = launch->local[1] = 1;
-    launch->flops = 2.0 * (double)s->M * (double)s->N * (double)s->K;
-    launch->bytes = 4.0 * ((double)s->M * (double)s->K + (double)s->K * (double)s->N +
-                           (double)s->M * (double)s->N * (s->accumulate ? 2.0 : 1.0));
+    launch->local[2] = batched ? 1 : 0;
+    double nb = (double)f.batch;
+    launch->flops = 2.0 * (double)s->M * (double)s->N * (double)s->K * nb;
+    launch->bytes = 4.0 * ((double)s->M * (double)s->K * (s->stride_a ? nb : 1.0) +
+                           (double)s->K * (double)s->N * (s->stride_b ? nb : 1.0) +
+                           (double)s->M * (double)s->N * (batched ? nb : 1.0) *
+                               (s->accumulate ? 2.0 : 1.0));
     return 0;
 }

@@ -11,7 +11,12 @@
  * nr/vec vector loads of the packed panel per k. The packed panel removes the
  * 4 KiB-aliasing of power-of-two row strides that otherwise halves the
  * speed. Rows past M read row M-1 and are never stored; op(A)op(B) with both
- * transposed is computed as (B A)^T with transposed stores. */
+ * transposed is computed as (B A)^T with transposed stores.
+ *
+ * Batches: a third grid dimension runs `batch` independent products, each
+ * matrix offset by its stride per batch index (stride 0: one matrix shared
+ * by all); or, with reduce_batch, one work-group sums the products of every
+ * batch index into the same C block, as further K blocks. */
 #ifndef QSDC_CODEGEN_GEMM_H
 #define QSDC_CODEGEN_GEMM_H
 
@@ -46,9 +51,13 @@ typedef struct gemm_spec {
     const char *a, *b, *c;   /* base pointer expressions, e.g. "(A + 1024)", "(P + 0)" */
     int64_t lda, ldb, ldc;   /* row strides (elements) of the matrices as stored */
     bool accumulate;         /* C += op(A)op(B), else C = op(A)op(B) */
+    int64_t batch;           /* 0 or 1: one product; else C_b = op(A_b) op(B_b) */
+    int64_t stride_a, stride_b, stride_c; /* elements from matrix b to b+1 */
+    bool reduce_batch;       /* C = sum over b of op(A_b) op(B_b) instead */
     /* NULL, or OpenCL C statements run per output element just before its
      * store, with `float v` (the product, plus C's old value when
-     * accumulate), `uint row`, `uint col` and the kernel arguments in scope;
+     * accumulate), `uint row`, `uint col`, `uint bat` (C's batch index, 0
+     * when reduced or unbatched) and the kernel arguments in scope;
      * whatever v holds afterwards is stored. Names starting with gm_ are
      * the kernel's own. */
     const char *epilogue;

@@ -9,7 +9,9 @@
  *   |got - ref| <= gamma(K+2) * (sum_k |a_ik b_kj| + |c_ij| + |bias_j|),
  *   gamma(n) = n u / (1 - n u).
  * relu is 1-Lipschitz and does not enlarge it. Elements of the C buffer
- * outside the matrix (padding columns, guard cells) must stay unchanged. */
+ * outside the matrix (padding columns, guard cells) must stay unchanged.
+ * Batched cases sum over the batch too when reduced: K times the batch
+ * count products then. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,6 +30,8 @@ typedef struct gemm_case {
     int64_t M, N, K;
     bool ta, tb, accumulate, bias_relu;
     int64_t pad;   /* extra elements in every row stride */
+    int64_t batch; /* 0: one product */
+    bool shared_a, shared_b, reduce; /* stride 0 for A or B; C = sum over batch */
 } gemm_case;
 
 /* Where the case's matrices live: A in the arena, B and the bias in P, C in
@@ -59,10 +63,14 @@ static void run_case(const gemm_case *c, const gemm_tuning *t)
     int64_t M = c->M, N = c->N, K = c->K;
     int64_t lda = (c->ta ? M : K) + c->pad, ldb = (c->tb ? K : N) + c->pad, ldc = N + c->pad;
     int64_t a_rows = c->ta ? K : M, b_rows = c->tb ? N : K;
-    size_t na = (size_t)(A_OFF + a_rows * lda + GUARD);
-    size_t np = (size_t)(B_OFF + b_rows * ldb + N + GUARD);
-    size_t ng = (size_t)(C_OFF + M * ldc + GUARD);
-    int64_t bias_off = B_OFF + b_rows * ldb;
+    /* batch strides leave a gap after each matrix */
+    int64_t nb = c->batch > 1 ? c->batch : 1, nc = c->reduce ? 1 : nb;
+    int64_t sa = c->shared_a ? 0 : a_rows * lda + 3, sb = c->shared_b ? 0 : b_rows * ldb + 2;
+    int64_t sc = c->reduce ? 0 : M * ldc + 1;
+    size_t na = (size_t)(A_OFF + (nb - 1) * sa + a_rows * lda + GUARD);
+    size_t np = (size_t)(B_OFF + (nb - 1) * sb + b_rows * ldb + N + GUARD);
+    size_t ng = (size_t)(C_OFF + (nc - 1) * sc + M * ldc + GUARD);
+    int64_t bias_off = B_OFF + (nb - 1) * sb + b_rows * ldb;
     float *ha = malloc(na * sizeof(float)), *hp = malloc(np * sizeof(float));
     float *hg = malloc(ng * sizeof(float)), *out = malloc(ng * sizeof(float));
     assert_non_null(ha);
@@ -77,11 +85,14 @@ static void run_case(const gemm_case *c, const gemm_tuning *t)
     snprintf(ptr_a, sizeof ptr_a, "(A + %d)", A_OFF);
     snprintf(ptr_b, sizeof ptr_b, "(P + %d)", B_OFF);
     snprintf(ptr_c, sizeof ptr_c, "(G + %d)", C_OFF);
-    snprintf(epilogue, sizeof epilogue, "v += P[%lldu + col]; v = fmax(v, 0.0f);",
+    snprintf(epilogue, sizeof epilogue,
+             "v += P[%lldu + col] + 0.25f * (float)bat; v = fmax(v, 0.0f);",
              (long long)bias_off);
     gemm_spec spec = {.name = "gemm_case", .M = M, .N = N, .K = K, .trans_a = c->ta,
                       .trans_b = c->tb, .a = ptr_a, .b = ptr_b, .c = ptr_c,
                       .lda = lda, .ldb = ldb, .ldc = ldc, .accumulate = c->accumulate,
+                      .batch = c->batch, .stride_a = sa, .stride_b = sb, .stride_c = sc,
+                      .reduce_batch = c->reduce,
                       .epilogue = c->bias_relu ? epilogue : NULL};
     strbuf src;
     sb_init(&src);
@@ -90,7 +101,7 @@ static void run_case(const gemm_case *c, const gemm_tuning *t)
     if (codegen_gemm(&src, &spec, t, &launch, &err))
         fail_msg("codegen_gemm: %s", err.message);
     assert_string_equal(launch.kernel, "gemm_case");
-    assert_true(launch.flops == 2.0 * (double)M * (double)N * (double)K);
+    assert_true(launch.flops == 2.0 * (double)M * (double)N * (double)K * (double)nb);
     cl_kernel k = tf_kernel(sb_str(&src), "gemm_case");
     sb_free(&src);
 
@@ -119,12 +130,13 @@ static void run_case(const gemm_case *c, const gemm_tuning *t)
     assert_int_equal(clEnqueueReadBuffer(env->queue, bg, CL_TRUE, 0, ng * sizeof(float),
                                          out, 0, NULL, NULL), CL_SUCCESS);
 
-    const float *a = ha + A_OFF, *b = hp + B_OFF, *bias = hp + bias_off;
-    const double u = ldexp(1.0, -24), n_round = (double)K + 2.0;
+    const float *bias = hp + bias_off;
+    const double u = ldexp(1.0, -24), n_round = (double)(K * (nb / nc)) + 2.0;
     const double gamma = n_round * u / (1.0 - n_round * u);
     for (int64_t x = 0; x < (int64_t)ng; x++) {
-        int64_t rel = x - C_OFF, i = rel / ldc, j = rel % ldc;
-        bool inside = rel >= 0 && i < M && j < N;
+        int64_t rel = x - C_OFF, bat = sc ? rel / sc : 0, in_c = sc ? rel % sc : rel;
+        int64_t i = in_c / ldc, j = in_c % ldc;
+        bool inside = rel >= 0 && bat < nc && i < M && j < N;
         if (!inside) {
             if (out[x] != hg[x])
                 fail_msg("%lldx%lldx%lld: G[%lld] outside C changed from %g to %g",
@@ -134,14 +146,17 @@ static void run_case(const gemm_case *c, const gemm_tuning *t)
         }
         double ref = c->accumulate ? hg[x] : 0.0;
         double mag = fabs(ref);
-        for (int64_t kk = 0; kk < K; kk++) {
-            double p = (double)mat_a(a, c, lda, i, kk) * (double)mat_b(b, c, ldb, kk, j);
-            ref += p;
-            mag += fabs(p);
+        for (int64_t r = c->reduce ? 0 : bat; r < (c->reduce ? nb : bat + 1); r++) {
+            const float *a = ha + A_OFF + r * sa, *b = hp + B_OFF + r * sb;
+            for (int64_t kk = 0; kk < K; kk++) {
+                double p = (double)mat_a(a, c, lda, i, kk) * (double)mat_b(b, c, ldb, kk, j);
+                ref += p;
+                mag += fabs(p);
+            }
         }
         if (c->bias_relu) {
-            ref = fmax(ref + bias[j], 0.0);
-            mag += fabs(bias[j]);
+            ref = fmax(ref + bias[j] + 0.25 * (double)bat, 0.0);
+            mag += fabs(bias[j]) + 0.25 * (double)bat;
         }
         double bound = gamma * mag;
         if (fabs(out[x] - ref) > bound)
@@ -225,6 +240,30 @@ static void test_epilogue(void **state)
     run_case(&acc, &t);
     gemm_case tt = {.M = 13, .N = 21, .K = 30, .bias_relu = true, .ta = true, .tb = true};
     run_case(&tt, &t);
+}
+
+/* Per-sample products as conv2d uses them (W shared, col batched) and their
+ * gradients (batch summed), with every transpose and an epilogue that reads
+ * the batch index; K blocked so blocks and batches both accumulate. */
+static void test_batched(void **state)
+{
+    (void)state;
+    gemm_tuning t = device_default();
+    t.kc = 40;
+    for (int tr = 0; tr < 4; tr++) {
+        gemm_case fwd = {.M = 7, .N = 45, .K = 50, .ta = tr & 1, .tb = tr >> 1, .batch = 5,
+                         .shared_a = true, .bias_relu = true};
+        run_case(&fwd, &t);
+        gemm_case dw = {.M = 7, .N = 45, .K = 50, .ta = tr & 1, .tb = tr >> 1, .batch = 4,
+                        .reduce = true, .pad = 2};
+        run_case(&dw, &t);
+        gemm_case both = {.M = 13, .N = 9, .K = 11, .ta = tr & 1, .tb = tr >> 1, .batch = 3,
+                          .shared_b = true, .accumulate = true, .bias_relu = true};
+        run_case(&both, &t);
+    }
+    gemm_case reduce_epilogue = {.M = 6, .N = 20, .K = 90, .batch = 3, .reduce = true,
+                                 .bias_relu = true, .tb = true};
+    run_case(&reduce_epilogue, &t);
 }
 
 /* Tunings other than this device's default: the non-CPU default, width-1
@@ -326,6 +365,7 @@ int main(void)
         cmocka_unit_test(test_output_layer_shapes),
         cmocka_unit_test(test_accumulate_padded_blocked),
         cmocka_unit_test(test_epilogue),
+        cmocka_unit_test(test_batched),
         cmocka_unit_test(test_other_tunings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
