@@ -4,15 +4,9 @@
 #include <string.h>
 #include <stdio.h>
 
-#include "graph.h"
+#include "autodiff.h"
 
-typedef struct ad {
-    graph *g;
-    int *grad;      /* forward tensor id -> its gradient tensor, or -1 */
-    bool *needs;    /* forward tensor id -> depends on a parameter */
-} ad;
-
-static int node(graph *g, op_kind op, int a, int b, int out)
+int ad_node(graph *g, op_kind op, int a, int b, int out)
 {
     gnode n;
     memset(&n, 0, sizeof n);
@@ -25,7 +19,7 @@ static int node(graph *g, op_kind op, int a, int b, int out)
     return graph_add_node(g, &n);
 }
 
-static int grad_tensor(graph *g, int of, tensor_kind kind)
+int ad_grad_tensor(graph *g, int of, tensor_kind kind)
 {
     char name[2 * QSDC_NAME_MAX];
     snprintf(name, sizeof name, "d.%.*s", QSDC_NAME_MAX, g->t[of].name);
@@ -36,12 +30,12 @@ static int grad_tensor(graph *g, int of, tensor_kind kind)
 
 /* Adds dx to x's gradient, mapping views back to their storage and summing
  * fan-out contributions. */
-static int add_grad(ad *s, int x, int dx)
+int ad_add_grad(ad *s, int x, int dx)
 {
     graph *g = s->g;
     while (g->t[x].alias >= 0) {
         int src = g->t[x].alias;
-        int v = grad_tensor(g, src, T_ACT);
+        int v = ad_grad_tensor(g, src, T_ACT);
         if (v < 0)
             return -1;
         g->t[v].alias = dx;
@@ -52,14 +46,14 @@ static int add_grad(ad *s, int x, int dx)
         s->grad[x] = dx;
         return 0;
     }
-    int sum = grad_tensor(g, x, T_ACT);
-    if (sum < 0 || node(g, OP_ADD, s->grad[x], dx, sum) < 0)
+    int sum = ad_grad_tensor(g, x, T_ACT);
+    if (sum < 0 || ad_node(g, OP_ADD, s->grad[x], dx, sum) < 0)
         return -1;
     s->grad[x] = sum;
     return 0;
 }
 
-static bool needs_grad(const ad *s, int t)
+bool ad_needs_grad(const ad *s, int t)
 {
     return s->needs[graph_storage(s->g, t)];
 }
@@ -98,49 +92,49 @@ static int backward_node(ad *s, int i, int dy)
                     .layer = -1, .trans_a = true};
         if (graph_add_node(g, &mm) < 0) /* dw[K,N] = x^T dy */
             return -1;
-        if (!needs_grad(s, x))
+        if (!ad_needs_grad(s, x))
             return 0;
-        dx = grad_tensor(g, x, T_ACT);
+        dx = ad_grad_tensor(g, x, T_ACT);
         gnode mx = {.op = OP_MATMUL, .in = {dy, w}, .n_in = 2, .out = dx,
                     .layer = -1, .trans_b = true};
         if (dx < 0 || graph_add_node(g, &mx) < 0) /* dx[B,K] = dy w^T */
             return -1;
-        return add_grad(s, x, dx);
+        return ad_add_grad(s, x, dx);
     }
     case OP_BIAS_ADD: {
         int b = n.in[1];
-        if (node(g, OP_SUM_ROWS, dy, -1, g->t[b].grad) < 0) /* db[N] = sum_b dy */
+        if (ad_node(g, OP_SUM_ROWS, dy, -1, g->t[b].grad) < 0) /* db[N] = sum_b dy */
             return -1;
-        return needs_grad(s, x) ? add_grad(s, x, dy) : 0;
+        return ad_needs_grad(s, x) ? ad_add_grad(s, x, dy) : 0;
     }
     case OP_ADD:
-        if (needs_grad(s, n.in[0]) && add_grad(s, n.in[0], dy) < 0)
+        if (ad_needs_grad(s, n.in[0]) && ad_add_grad(s, n.in[0], dy) < 0)
             return -1;
-        return needs_grad(s, n.in[1]) ? add_grad(s, n.in[1], dy) : 0;
+        return ad_needs_grad(s, n.in[1]) ? ad_add_grad(s, n.in[1], dy) : 0;
     case OP_QSD: /* dx = m * dy with the forward's own mask, stored by it:
                     regenerating it costs a full mask draw per element */
-        if (!needs_grad(s, x))
+        if (!ad_needs_grad(s, x))
             return 0;
-        dx = grad_tensor(g, x, T_ACT);
-        if (dx < 0 || node(g, OP_MUL, dy, n.mask, dx) < 0)
+        dx = ad_grad_tensor(g, x, T_ACT);
+        if (dx < 0 || ad_node(g, OP_MUL, dy, n.mask, dx) < 0)
             return -1;
-        return add_grad(s, x, dx);
+        return ad_add_grad(s, x, dx);
     case OP_RELU:
     case OP_TANH:
     case OP_SIGMOID:
     case OP_SOFTMAX: {
-        if (!needs_grad(s, x))
+        if (!ad_needs_grad(s, x))
             return 0;
         static const op_kind back[OP_KIND_COUNT] = {
             [OP_RELU] = OP_RELU_GRAD, [OP_TANH] = OP_TANH_GRAD,
             [OP_SIGMOID] = OP_SIGMOID_GRAD, [OP_SOFTMAX] = OP_SOFTMAX_GRAD};
-        dx = grad_tensor(g, x, T_ACT);
-        if (dx < 0 || node(g, back[n.op], dy, sign_source(g, i), dx) < 0)
+        dx = ad_grad_tensor(g, x, T_ACT);
+        if (dx < 0 || ad_node(g, back[n.op], dy, sign_source(g, i), dx) < 0)
             return -1;
-        return add_grad(s, x, dx);
+        return ad_add_grad(s, x, dx);
     }
     default:
-        return 0;
+        return ad_backward_conv(s, i, dy);
     }
 }
 
@@ -168,10 +162,10 @@ int graph_autodiff(graph *g, const model *m, qsdc_error *err)
     /* gradients of parameters live in the single gradient allocation, at the
      * parameter's own offset */
     for (int i = 0; i < nt0 && rc == 0; i++) {
-        if (g->t[i].kind != T_PARAM)
+        if (g->t[i].kind != T_PARAM || g->t[i].running_stat)
             continue;
         s.needs[i] = true;
-        int gt = grad_tensor(g, i, T_GRAD);
+        int gt = ad_grad_tensor(g, i, T_GRAD);
         if (gt < 0) {
             rc = -1;
             break;
@@ -179,22 +173,21 @@ int graph_autodiff(graph *g, const model *m, qsdc_error *err)
         g->t[gt].offset = g->t[i].offset;
         g->t[i].grad = gt;
     }
-    g->grad_elems = g->param_elems;
     for (int i = 0; i < g->n_forward; i++)
         for (int j = 0; j < g->n[i].n_in; j++)
-            if (needs_grad(&s, g->n[i].in[j]))
+            if (ad_needs_grad(&s, g->n[i].in[j]))
                 s.needs[g->n[i].out] = true;
 
     int64_t ld[1] = {b};
     g->label = graph_add_tensor(g, "labels", T_LABEL, 1, ld);
     g->loss = graph_add_tensor(g, "loss", T_LOSS, 1, ld);
-    int dout = rc == 0 ? grad_tensor(g, g->output, T_ACT) : -1;
+    int dout = rc == 0 ? ad_grad_tensor(g, g->output, T_ACT) : -1;
     op_kind lk = m->train.loss == LOSS_MSE ? OP_MSE : OP_SOFTMAX_XENT;
     op_kind gk = m->train.loss == LOSS_MSE ? OP_MSE_GRAD : OP_XENT_GRAD;
     if (g->label < 0 || g->loss < 0 || dout < 0 ||
-        node(g, lk, g->output, g->label, g->loss) < 0 ||
-        node(g, gk, g->output, g->label, dout) < 0 ||
-        add_grad(&s, g->output, dout) < 0)
+        ad_node(g, lk, g->output, g->label, g->loss) < 0 ||
+        ad_node(g, gk, g->output, g->label, dout) < 0 ||
+        ad_add_grad(&s, g->output, dout) < 0)
         rc = -1;
     for (int i = g->n_forward - 1; i >= 0 && rc == 0; i--) {
         int y = g->n[i].out;
@@ -205,7 +198,7 @@ int graph_autodiff(graph *g, const model *m, qsdc_error *err)
     if (rc == 0 && graph_add_node(g, &up) < 0)
         rc = -1;
     int64_t per = m->train.optimizer == OPTIM_SGD ? 1 : 2;
-    g->state_elems = per * g->param_elems;
+    g->state_elems = per * g->grad_elems;
     free(s.grad);
     free(s.needs);
     return rc < 0 ? (err && err->message[0] ? -1 : qsdc_fail(err, "out of memory")) : 0;

@@ -79,12 +79,11 @@ static void chain_stmt(const graph *g, const fusion *f, const gnode *n, strbuf *
         sb_append(sb, "      v *= m; }\n");
         break;
     }
-    default: break;
+    default: codegen_conv_stmt(g, n, sb); break;
     }
 }
 
-/* The group's nodes from `from` on, storing the values others read. */
-static void render_chain(const codegen_ctx *c, const kgroup *k, int from, strbuf *sb)
+void codegen_render_chain(const codegen_ctx *c, const kgroup *k, int from, strbuf *sb)
 {
     const graph *g = c->g;
     for (int i = from; i < k->n; i++) {
@@ -107,31 +106,52 @@ static void describe(const graph *g, const kgroup *k, plan_launch *l)
                                 i ? "+" : "", op_kind_name(g->n[k->nodes[i]].op));
 }
 
+/* A GEMM operand as stored: rows x cols, and for OP_BMATMUL's per-sample
+ * activations [samples] of them, stride apart. */
+typedef struct gemm_operand {
+    int64_t rows, cols, stride, samples;
+} gemm_operand;
+
+static gemm_operand operand(const tensor *t, bool per_sample_op)
+{
+    bool per_sample = per_sample_op && (t->kind == T_ACT || t->kind == T_INPUT);
+    if (!per_sample)
+        return (gemm_operand){t->dims[0], t->nelem / t->dims[0], 0, 1};
+    int64_t rows = t->dims[1], cols = t->nelem / (t->dims[0] * t->dims[1]);
+    return (gemm_operand){rows, cols, rows * cols, t->dims[0]};
+}
+
 static int gen_gemm(codegen_ctx *c, const kgroup *k, const char *name, plan_launch *l,
                     qsdc_error *err)
 {
     const graph *g = c->g;
     const gnode *mm = &g->n[k->nodes[0]];
-    const tensor *a = &g->t[mm->in[0]], *b = &g->t[mm->in[1]];
+    bool bmm = mm->op == OP_BMATMUL;
     int last = g->n[k->nodes[k->n - 1]].out;
+    gemm_operand a = operand(&g->t[mm->in[0]], bmm), b = operand(&g->t[mm->in[1]], bmm);
+    gemm_operand out = operand(&g->t[mm->out], bmm);
     char ra[64], rb[64], rc[64];
     codegen_ref(g, mm->in[0], ra, sizeof ra);
     codegen_ref(g, mm->in[1], rb, sizeof rb);
     codegen_ref(g, last, rc, sizeof rc);
-    int64_t m = mm->trans_a ? a->dims[1] : a->dims[0];
-    int64_t kk = mm->trans_a ? a->dims[0] : a->dims[1];
-    int64_t n = mm->trans_b ? b->dims[0] : b->dims[1];
+    int64_t m = mm->trans_a ? a.cols : a.rows;
+    int64_t kk = mm->trans_a ? a.rows : a.cols;
+    int64_t n = mm->trans_b ? b.rows : b.cols;
+    int64_t batch = a.samples > b.samples ? a.samples : b.samples;
     strbuf epi;
     sb_init(&epi);
     if (k->n > 1) {
-        sb_printf(&epi, "{\n    const uint idx = row * %lldu + col;\n", (long long)n);
-        render_chain(c, k, 1, &epi);
+        sb_printf(&epi, "{\n    const uint idx = bat * %lldu + row * %lldu + col;\n",
+                  (long long)(m * n), (long long)n);
+        codegen_render_chain(c, k, 1, &epi);
         sb_append(&epi, "    }");
     }
     gemm_spec s = {.name = name, .M = m, .N = n, .K = kk, .trans_a = mm->trans_a,
                    .trans_b = mm->trans_b, .a = ra, .b = rb, .c = rc,
-                   .lda = a->dims[1], .ldb = b->dims[1], .ldc = n,
-                   .accumulate = mm->accumulate,
+                   .lda = a.cols, .ldb = b.cols, .ldc = n,
+                   .accumulate = mm->accumulate, .batch = batch, .stride_a = a.stride,
+                   .stride_b = b.stride, .stride_c = out.stride,
+                   .reduce_batch = batch > 1 && out.samples == 1,
                    .epilogue = k->n > 1 ? sb_str(&epi) : NULL};
     int rc_ = sb_check(&epi, err) ? -1 : codegen_gemm(c->src, &s, &c->tuning, l, err);
     sb_free(&epi);
@@ -154,7 +174,7 @@ static int gen_elementwise(codegen_ctx *c, const kgroup *k, const char *name,
               "    const uint col = idx %% %lldu;\n"
               "    float v = %s[idx];\n",
               (long long)t->nelem, (long long)t->dims[t->rank - 1], in);
-    render_chain(c, k, 0, c->src);
+    codegen_render_chain(c, k, 0, c->src);
     sb_printf(c->src, "    %s[idx] = v;\n}\n\n", out);
     l->work_dim = 1;
     l->global[0] = (uint64_t)t->nelem;
@@ -290,6 +310,8 @@ int codegen_group(codegen_ctx *c, int k, plan_launch *launches, int *n_launches,
     case GROUP_ELEMENTWISE: rc = gen_elementwise(c, grp, name, l); break;
     case GROUP_ROWS: rc = gen_rows(c, grp, name, l); break;
     case GROUP_SUM_ROWS: rc = gen_sum_rows(c, grp, name, l); break;
+    case GROUP_WINDOW: rc = codegen_window(c, grp, name, l); break;
+    case GROUP_CHANNELS: rc = codegen_channels(c, grp, name, l); break;
     case GROUP_UPDATE: return codegen_update(c, name, launches, n_launches, err);
     }
     if (rc < 0)

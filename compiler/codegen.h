@@ -37,6 +37,15 @@ const char *codegen_float(char *buf, double x);
 #define CG_F(x) codegen_float((char[40]){0}, (x))
 /* The standard kernel signature for name. */
 void codegen_signature(strbuf *src, const char *name);
+/* Statements for the group's nodes from `from` on over the running value
+ * v at flat index idx, storing the values read outside the group. */
+void codegen_render_chain(const codegen_ctx *c, const kgroup *k, int from, strbuf *sb);
+
+/* codegen_conv.c: kernels of GROUP_WINDOW and GROUP_CHANNELS groups, and
+ * chain statements for the channel-indexed elementwise ops. */
+int codegen_window(codegen_ctx *c, const kgroup *k, const char *name, plan_launch *l);
+int codegen_channels(codegen_ctx *c, const kgroup *k, const char *name, plan_launch *l);
+void codegen_conv_stmt(const graph *g, const gnode *n, strbuf *sb);
 
 #define UPDATE_SCRATCH 80 /* arena elements the update's reductions need */
 

@@ -1,6 +1,8 @@
 /* The optimiser step as kernels over the single parameter, gradient and
  * state allocations: optional global-norm clipping (partial sums, then one
- * work-item for the scale), then one fused update of every parameter. */
+ * work-item for the scale), then one fused update of every trainable
+ * parameter, the first grad_elems of the allocation (the running statistics
+ * after them are left alone). */
 #include <stdio.h>
 #include <string.h>
 
@@ -10,7 +12,7 @@
 
 static void gen_clip(codegen_ctx *c, const char *name, plan_launch *l)
 {
-    long long np = (long long)c->g->param_elems, sc = (long long)c->scratch;
+    long long np = (long long)c->g->grad_elems, sc = (long long)c->scratch;
     char part[QSDC_NAME_MAX], fin[QSDC_NAME_MAX];
     snprintf(part, sizeof part, "%s_norm", name);
     snprintf(fin, sizeof fin, "%s_scale", name);
@@ -45,7 +47,7 @@ int codegen_update(codegen_ctx *c, const char *name, plan_launch *launches,
                    int *n_launches, qsdc_error *err)
 {
     const train_config *t = &c->m->train;
-    long long np = (long long)c->g->param_elems;
+    long long np = (long long)c->g->grad_elems;
     int n = 0;
     if (t->clip_norm > 0) {
         gen_clip(c, name, launches);

@@ -8,6 +8,7 @@ bool op_is_elementwise(op_kind op)
     switch (op) {
     case OP_BIAS_ADD: case OP_RELU: case OP_TANH: case OP_SIGMOID: case OP_ADD: case OP_MUL:
     case OP_QSD: case OP_RELU_GRAD: case OP_TANH_GRAD: case OP_SIGMOID_GRAD:
+    case OP_CHANNEL_BIAS: case OP_BN_APPLY: case OP_BN_GRAD_INPUT:
         return true;
     default:
         return false;
@@ -17,7 +18,12 @@ bool op_is_elementwise(op_kind op)
 static group_kind producer_kind(op_kind op)
 {
     switch (op) {
-    case OP_MATMUL: return GROUP_GEMM;
+    case OP_MATMUL: case OP_BMATMUL: return GROUP_GEMM;
+    case OP_IM2COL: case OP_COL2IM: case OP_MAXPOOL: case OP_AVGPOOL:
+    case OP_MAXPOOL_GRAD: case OP_AVGPOOL_GRAD:
+        return GROUP_WINDOW;
+    case OP_SUM_CHANNELS: case OP_BN_STATS: case OP_BN_GRAD_STATS:
+        return GROUP_CHANNELS;
     case OP_SOFTMAX: case OP_SOFTMAX_XENT: case OP_MSE: case OP_XENT_GRAD:
     case OP_MSE_GRAD: case OP_SOFTMAX_GRAD:
         return GROUP_ROWS;
@@ -44,7 +50,7 @@ static bool can_chain(const graph *g, const kgroup *k, const gnode *n)
     const gnode *tail = &g->n[k->nodes[k->n - 1]];
     if (k->kind == GROUP_GEMM && g->n[k->nodes[0]].accumulate)
         return false;
-    if (k->kind != GROUP_GEMM && k->kind != GROUP_ELEMENTWISE)
+    if (k->kind != GROUP_GEMM && k->kind != GROUP_ELEMENTWISE && k->kind != GROUP_WINDOW)
         return false;
     if (n->in[0] != tail->out || g->t[tail->out].alias >= 0)
         return false;

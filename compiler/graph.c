@@ -16,6 +16,13 @@ static const char *const op_names[OP_KIND_COUNT] = {
     [OP_SIGMOID_GRAD] = "sigmoid_grad", [OP_SOFTMAX_GRAD] = "softmax_grad",
     [OP_XENT_GRAD] = "xent_grad",   [OP_MSE_GRAD] = "mse_grad",
     [OP_SUM_ROWS] = "sum_rows",     [OP_UPDATE] = "update",
+    [OP_IM2COL] = "im2col",         [OP_BMATMUL] = "bmatmul",
+    [OP_CHANNEL_BIAS] = "channel_bias", [OP_MAXPOOL] = "maxpool",
+    [OP_AVGPOOL] = "avgpool",       [OP_BN_STATS] = "bn_stats",
+    [OP_BN_APPLY] = "bn_apply",     [OP_COL2IM] = "col2im",
+    [OP_SUM_CHANNELS] = "sum_channels", [OP_MAXPOOL_GRAD] = "maxpool_grad",
+    [OP_AVGPOOL_GRAD] = "avgpool_grad", [OP_BN_GRAD_STATS] = "bn_grad_stats",
+    [OP_BN_GRAD_INPUT] = "bn_grad_input",
 };
 
 const char *op_kind_name(op_kind k)
@@ -124,6 +131,9 @@ void graph_dump(const graph *g, strbuf *out)
                       n->qsd.q_cv, n->qsd.p_concentration, n->rng_id);
         if (n->mask > 0)
             sb_printf(out, " mask->t%d", n->mask);
+        if (n->win.kh > 0)
+            sb_printf(out, " k=%dx%d s=%dx%d p=%dx%d d=%dx%d", n->win.kh, n->win.kw,
+                      n->win.sh, n->win.sw, n->win.ph, n->win.pw, n->win.dh, n->win.dw);
         if (n->out >= 0) {
             sb_append(out, " ");
             dump_shape(out, &g->t[n->out]);

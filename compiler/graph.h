@@ -30,7 +30,17 @@ typedef struct tensor {
     init_kind init;   /* for a T_PARAM */
     int64_t fan_in, fan_out;
     int64_t offset;   /* elements into its buffer; set by the planner */
+    bool running_stat; /* a T_PARAM its forward node updates, not the optimiser
+                          (batchnorm's running statistics): no gradient */
 } tensor;
+
+#define GRAPH_MAX_INPUTS 5
+
+/* A 2-D window over [N, C, H, W] maps (conv2d's im2col, pooling):
+ * out = (in + 2 pad - dil (k - 1) - 1) / stride + 1 per dimension. */
+typedef struct window2d {
+    int kh, kw, sh, sw, ph, pw, dh, dw;
+} window2d;
 
 typedef enum op_kind {
     OP_MATMUL,        /* out[M,N] (+)= op(a)[M,K] op(b)[K,N] */
@@ -42,6 +52,22 @@ typedef enum op_kind {
     OP_SOFTMAX,       /* row-wise over the last dim */
     OP_SOFTMAX_XENT,  /* loss[M] from logits a[M,N] and labels b[M] */
     OP_MSE,           /* loss[M] from a[M,N] and one-hot of labels b[M] */
+    /* conv2d, pooling, batchnorm. A tensor's channel is dims[1] and its
+     * "pixels" the dims after it (none for [N, C]). */
+    OP_IM2COL,        /* out[N, C kh kw, Ho Wo] from a[N,C,H,W] (win) */
+    OP_BMATMUL,       /* out_n (+)= op(a_n) op(b_n) per sample n: activations are
+                         [N] matrices [dims[1], rest], parameters and gradients
+                         one matrix [dims[0], rest] shared by all n; a
+                         parameter-shaped out sums over n */
+    OP_CHANNEL_BIAS,  /* out = a + b[channel] */
+    OP_MAXPOOL,       /* out[N,C,Ho,Wo] = window max of a (win); in training
+                         mask receives each max's index in its H x W plane */
+    OP_AVGPOOL,       /* out[N,C,Ho,Wo] = window sum of a / (kh kw) (win) */
+    OP_BN_STATS,      /* out[2,C] = batch mean and (biased) variance of
+                         a per channel; updates the running statistics b[2,C]
+                         (mean, variance) with momentum */
+    OP_BN_APPLY,      /* out = (a - b[0,c]) / sqrt(b[1,c] + eps) * c[0,c] + c[1,c]:
+                         b = batch or running statistics, c = (gamma, beta) */
     /* backward */
     OP_RELU_GRAD,     /* out = a * (b > 0), b = relu output */
     OP_TANH_GRAD,     /* out = a * (1 - b^2), b = tanh output */
@@ -50,6 +76,16 @@ typedef enum op_kind {
     OP_XENT_GRAD,     /* out = (softmax(a) - onehot(b)) / M */
     OP_MSE_GRAD,      /* out = 2 (a - onehot(b)) / (M N) */
     OP_SUM_ROWS,      /* out[N] (+)= sum over rows of a[M,N] */
+    OP_COL2IM,        /* out[N,C,H,W] = sum of the a[N, C kh kw, Ho Wo] entries
+                         im2col copied each element to (win) */
+    OP_SUM_CHANNELS,  /* out[C] = sum of a over all but the channel */
+    OP_MAXPOOL_GRAD,  /* out[N,C,H,W]: a[N,C,Ho,Wo] routed to each window's
+                         max, whose index the forward stored in b */
+    OP_AVGPOOL_GRAD,  /* out[N,C,H,W]: a[N,C,Ho,Wo] / (kh kw) over the windows */
+    OP_BN_GRAD_STATS, /* out[2,C] = (sum a xhat, sum a): gamma's and beta's
+                         gradients from dy = a, x = b, batch statistics c */
+    OP_BN_GRAD_INPUT, /* out = dx of OP_BN_APPLY in training from dy = a, x = b,
+                         statistics c, (gamma, beta) d, their gradients e */
     /* optimiser: one node updates the whole parameter allocation */
     OP_UPDATE,
     OP_KIND_COUNT
@@ -57,7 +93,7 @@ typedef enum op_kind {
 
 typedef struct gnode {
     op_kind op;
-    int in[QSDC_MAX_INPUTS];
+    int in[GRAPH_MAX_INPUTS];
     int n_in;
     int out;
     int layer;        /* model layer it came from, -1 when none */
@@ -65,7 +101,10 @@ typedef struct gnode {
     qsd_params qsd;   /* OP_QSD */
     uint32_t rng_id;  /* OP_QSD: the node's key */
     int mask;         /* OP_QSD in training: tensor that receives m for the
-                         backward, 0 for none (tensor 0 is the input) */
+                         backward, 0 for none (tensor 0 is the input);
+                         OP_MAXPOOL: the argmax tensor */
+    window2d win;     /* OP_IM2COL, OP_COL2IM, pooling and their gradients */
+    double eps, momentum; /* batchnorm */
 } gnode;
 
 typedef enum graph_mode { MODE_INFER, MODE_TRAIN } graph_mode;
@@ -79,6 +118,8 @@ typedef struct graph {
     int64_t batch;
     int input, label, output, loss; /* tensor ids, -1 when absent */
     int n_forward;    /* nodes [0, n_forward) are the forward pass */
+    /* parameters: the trainable ones first, grad_elems of them, then the
+     * running statistics (param_elems in all) */
     int64_t param_elems, grad_elems, state_elems;
 } graph;
 

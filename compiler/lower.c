@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "graph.h"
+#include "lower.h"
 #include "strbuf.h"
 
 #define PARAM_ALIGN 16 /* elements: parameter offsets allow 64-byte vector loads */
@@ -20,7 +20,7 @@ static void shape_str(const tensor *t, char *buf, size_t n)
         snprintf(buf + len, n - len, "]");
 }
 
-static int layer_fail(const model *m, const layer *l, qsdc_error *err,
+int lower_fail(const model *m, const layer *l, qsdc_error *err,
                       const char *msg, const tensor *a, const tensor *b)
 {
     char sa[96] = "", sb[96] = "";
@@ -33,7 +33,7 @@ static int layer_fail(const model *m, const layer *l, qsdc_error *err,
                         a ? " " : "", sa, b ? " and " : "", sb);
 }
 
-static init_kind auto_init(const model *m, int li)
+init_kind lower_auto_init(const model *m, int li)
 {
     const layer *l = &m->layers[li];
     if (l->init != INIT_AUTO)
@@ -45,7 +45,7 @@ static init_kind auto_init(const model *m, int li)
     return INIT_GLOROT;
 }
 
-static int add_param(graph *g, const char *layer_name, const char *what, int rank,
+int lower_param(graph *g, const char *layer_name, const char *what, int rank,
                      const int64_t *dims, init_kind init, int64_t fan_in,
                      int64_t fan_out)
 {
@@ -62,7 +62,7 @@ static int add_param(graph *g, const char *layer_name, const char *what, int ran
     return t;
 }
 
-static int add_node(graph *g, op_kind op, int a, int b, int out, int li)
+int lower_node(graph *g, op_kind op, int a, int b, int out, int li)
 {
     gnode n;
     memset(&n, 0, sizeof n);
@@ -75,7 +75,7 @@ static int add_node(graph *g, op_kind op, int a, int b, int out, int li)
     return graph_add_node(g, &n);
 }
 
-static int act(graph *g, const char *name, const tensor *like)
+int lower_act(graph *g, const char *name, const tensor *like)
 {
     int64_t dims[QSDC_MAX_RANK];
     memcpy(dims, like->dims, sizeof dims);
@@ -87,28 +87,28 @@ static int lower_dense(const model *m, int li, graph *g, int x, qsdc_error *err)
     const layer *l = &m->layers[li];
     const tensor *tx = &g->t[x];
     if (tx->rank != 2)
-        return layer_fail(m, l, err,
+        return lower_fail(m, l, err,
                           "expects a flat input [batch, features] (add a flatten "
                           "layer before it), got", tx, NULL);
     int64_t k = tx->dims[1], n = l->units;
     int64_t wd[2] = {k, n}, zd[2] = {g->batch, n};
-    int w = add_param(g, l->name, "weight", 2, wd, auto_init(m, li), k, n);
+    int w = lower_param(g, l->name, "weight", 2, wd, lower_auto_init(m, li), k, n);
     char zname[2 * QSDC_NAME_MAX];
     snprintf(zname, sizeof zname, "%s%s", l->name, l->bias ? ".matmul" : "");
     int z = graph_add_tensor(g, zname, T_ACT, 2, zd);
-    if (w < 0 || z < 0 || add_node(g, OP_MATMUL, x, w, z, li) < 0)
+    if (w < 0 || z < 0 || lower_node(g, OP_MATMUL, x, w, z, li) < 0)
         return -1;
     if (!l->bias)
         return z;
     int64_t bd[1] = {n};
-    int b = add_param(g, l->name, "bias", 1, bd, INIT_ZEROS, k, n);
+    int b = lower_param(g, l->name, "bias", 1, bd, INIT_ZEROS, k, n);
     int y = graph_add_tensor(g, l->name, T_ACT, 2, zd);
-    if (b < 0 || y < 0 || add_node(g, OP_BIAS_ADD, z, b, y, li) < 0)
+    if (b < 0 || y < 0 || lower_node(g, OP_BIAS_ADD, z, b, y, li) < 0)
         return -1;
     return y;
 }
 
-static int lower_view(graph *g, const char *name, int x, int rank, const int64_t *dims)
+int lower_view(graph *g, const char *name, int x, int rank, const int64_t *dims)
 {
     int v = graph_add_tensor(g, name, T_ACT, rank, dims);
     if (v >= 0)
@@ -121,19 +121,19 @@ static int lower_qsd(const model *m, int li, graph *g, int x, qsdc_error *err)
     const layer *l = &m->layers[li];
     const tensor *tx = &g->t[x];
     if (l->qsd.share == SHARE_CHANNEL && tx->rank != 4)
-        return layer_fail(m, l, err,
+        return lower_fail(m, l, err,
                           "share: channel needs a feature map [batch, channels, "
                           "height, width], got", tx, NULL);
     if (l->qsd.share == SHARE_TIME && tx->rank != 3)
-        return layer_fail(m, l, err,
+        return lower_fail(m, l, err,
                           "share: time needs a sequence [batch, time, units], got",
                           tx, NULL);
     if (g->mode == MODE_INFER)
         return lower_view(g, l->name, x, tx->rank, tx->dims);
-    int y = act(g, l->name, tx);
+    int y = lower_act(g, l->name, tx);
     char mname[2 * QSDC_NAME_MAX];
     snprintf(mname, sizeof mname, "%s.mask", l->name);
-    int mask = act(g, mname, tx);
+    int mask = lower_act(g, mname, tx);
     if (y < 0 || mask < 0)
         return -1;
     gnode n;
@@ -168,14 +168,14 @@ static int lower_layer(const model *m, int li, graph *g, const int *out_of,
     case LAYER_SIGMOID:
     case LAYER_SOFTMAX: {
         if (l->kind == LAYER_SOFTMAX && tx->rank != 2)
-            return layer_fail(m, l, err, "expects [batch, classes], got", tx, NULL);
+            return lower_fail(m, l, err, "expects [batch, classes], got", tx, NULL);
         if (skip_softmax)
             return in[0];
         static const op_kind ops[] = {[LAYER_RELU] = OP_RELU, [LAYER_TANH] = OP_TANH,
                                       [LAYER_SIGMOID] = OP_SIGMOID,
                                       [LAYER_SOFTMAX] = OP_SOFTMAX};
-        int y = act(g, l->name, tx);
-        if (y < 0 || add_node(g, ops[l->kind], in[0], -1, y, li) < 0)
+        int y = lower_act(g, l->name, tx);
+        if (y < 0 || lower_node(g, ops[l->kind], in[0], -1, y, li) < 0)
             return -1;
         return y;
     }
@@ -183,9 +183,9 @@ static int lower_layer(const model *m, int li, graph *g, const int *out_of,
         const tensor *tb = &g->t[in[1]];
         if (tx->rank != tb->rank ||
             memcmp(tx->dims, tb->dims, (size_t)tx->rank * sizeof tx->dims[0]) != 0)
-            return layer_fail(m, l, err, "input shapes differ:", tx, tb);
-        int y = act(g, l->name, tx);
-        if (y < 0 || add_node(g, OP_ADD, in[0], in[1], y, li) < 0)
+            return lower_fail(m, l, err, "input shapes differ:", tx, tb);
+        int y = lower_act(g, l->name, tx);
+        if (y < 0 || lower_node(g, OP_ADD, in[0], in[1], y, li) < 0)
             return -1;
         return y;
     }
@@ -196,8 +196,16 @@ static int lower_layer(const model *m, int li, graph *g, const int *out_of,
     case LAYER_DROPOUT:
     case LAYER_QSD:
         return lower_qsd(m, li, g, in[0], err);
+    case LAYER_CONV2D:
+        return lower_conv2d(m, li, g, in[0], err);
+    case LAYER_MAXPOOL:
+    case LAYER_AVGPOOL:
+    case LAYER_GLOBAL_AVGPOOL:
+        return lower_pool(m, li, g, in[0], err);
+    case LAYER_BATCHNORM:
+        return lower_batchnorm(m, li, g, in[0], err);
     default:
-        return layer_fail(m, l, err, "cannot be lowered yet", NULL, NULL);
+        return lower_fail(m, l, err, "cannot be lowered yet", NULL, NULL);
     }
 }
 
@@ -236,6 +244,14 @@ int graph_lower(const model *m, graph_mode mode, int64_t batch, graph *g,
     if (rc == 0) {
         g->output = out_of[out_layer];
         g->n_forward = g->nn;
+        /* the running statistics follow every trainable parameter, so the
+         * optimiser's range [0, grad_elems) leaves them alone */
+        g->grad_elems = g->param_elems;
+        for (int i = 0; i < g->nt; i++)
+            if (g->t[i].running_stat) {
+                g->t[i].offset = g->param_elems;
+                g->param_elems += (g->t[i].nelem + PARAM_ALIGN - 1) / PARAM_ALIGN * PARAM_ALIGN;
+            }
         /* Tensor sizes must fit device indexing (32-bit work-item ids). */
         for (int i = 0; i < g->nt; i++)
             if (g->t[i].nelem > INT32_MAX)

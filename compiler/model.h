@@ -28,6 +28,11 @@ typedef enum layer_kind {
     LAYER_FLATTEN,
     LAYER_DROPOUT,
     LAYER_QSD,
+    LAYER_CONV2D,
+    LAYER_MAXPOOL,
+    LAYER_AVGPOOL,
+    LAYER_GLOBAL_AVGPOOL,
+    LAYER_BATCHNORM,
     LAYER_KIND_COUNT
 } layer_kind;
 
@@ -43,7 +48,21 @@ typedef struct qsd_params {
     qsd_share share;
 } qsd_params;
 
-typedef enum init_kind { INIT_AUTO, INIT_HE, INIT_GLOROT, INIT_ZEROS } init_kind;
+/* INIT_BN_AFFINE: batchnorm's [2, C] (gamma = 1, beta = 0);
+ * INIT_BN_RUNNING: its running [2, C] (mean = 0, variance = 1). */
+typedef enum init_kind {
+    INIT_AUTO, INIT_HE, INIT_GLOROT, INIT_ZEROS, INIT_BN_AFFINE, INIT_BN_RUNNING
+} init_kind;
+
+/* conv2d and pooling windows, [height, width] pairs. */
+typedef enum pad_mode { PAD_EXPLICIT, PAD_SAME, PAD_VALID } pad_mode;
+typedef struct window_params {
+    int64_t kernel[2];
+    int64_t stride[2];    /* 0: the default (1 for conv2d, the kernel for pools) */
+    int64_t dilation[2];
+    pad_mode pad;
+    int64_t padding[2];   /* PAD_EXPLICIT */
+} window_params;
 
 typedef struct layer {
     char name[QSDC_NAME_MAX];
@@ -58,17 +77,36 @@ typedef struct layer {
     init_kind init;
     /* dropout, qsd */
     qsd_params qsd;
+    /* conv2d (filters, window, bias, init), maxpool and avgpool (window) */
+    int64_t filters;
+    window_params win;
+    /* batchnorm */
+    double momentum, eps;
 } layer;
 
 typedef enum optim_kind { OPTIM_SGD, OPTIM_ADAM, OPTIM_ADAMW } optim_kind;
 typedef enum sched_kind { SCHED_CONSTANT, SCHED_STEP, SCHED_COSINE } sched_kind;
 typedef enum loss_kind { LOSS_XENT, LOSS_MSE } loss_kind;
 
+#define QSDC_MAX_DATA_FILES 8
+
+typedef enum data_format { DATA_IDX, DATA_CIFAR10 } data_format;
+
 typedef struct train_config {
-    /* data: IDX files; relative paths resolve against the model's folder */
+    /* data: relative paths resolve against the model's folder */
+    data_format format;
+    /* IDX */
     char train_images[QSDC_PATH_MAX], train_labels[QSDC_PATH_MAX];
     char test_images[QSDC_PATH_MAX], test_labels[QSDC_PATH_MAX];
+    /* CIFAR-10 binary: training files and an optional test file */
+    char train_files[QSDC_MAX_DATA_FILES][QSDC_PATH_MAX];
+    int n_train_files;
+    char test_file[QSDC_PATH_MAX];
     src_loc data_loc;
+    /* augment: of training batches (never evaluation data) */
+    int64_t crop_pad;       /* random crop of the zero-padded image, 0 = off */
+    bool flip;              /* random horizontal flip */
+    src_loc augment_loc;
     int64_t batch;          /* default 128 */
     int64_t epochs;         /* default 10 */
     uint64_t seed;          /* default 1 */

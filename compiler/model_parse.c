@@ -16,14 +16,17 @@ static const char *const op_names[LAYER_KIND_COUNT + 1] = {
     [LAYER_TANH] = "tanh",       [LAYER_SIGMOID] = "sigmoid",
     [LAYER_SOFTMAX] = "softmax", [LAYER_ADD] = "add",
     [LAYER_FLATTEN] = "flatten", [LAYER_DROPOUT] = "dropout",
-    [LAYER_QSD] = "qsd",         [LAYER_KIND_COUNT] = NULL};
+    [LAYER_QSD] = "qsd",         [LAYER_CONV2D] = "conv2d",
+    [LAYER_MAXPOOL] = "maxpool", [LAYER_AVGPOOL] = "avgpool",
+    [LAYER_GLOBAL_AVGPOOL] = "global_avgpool",
+    [LAYER_BATCHNORM] = "batchnorm", [LAYER_KIND_COUNT] = NULL};
 
-/* params: what the op accepts besides op, name and inputs; required: the
- * one it cannot do without. Indexed by layer_kind. */
+/* params: what the op accepts besides op, name and inputs; required: those
+ * it cannot do without (NULL-terminated). Indexed by layer_kind. */
 typedef struct op_spec {
     int n_inputs;
     const char *const *params;
-    const char *required;
+    const char *const *required;
 } op_spec;
 
 static const char *const no_params[] = {NULL};
@@ -31,17 +34,30 @@ static const char *const dense_params[] = {"units", "bias", "init", NULL};
 static const char *const dropout_params[] = {"p", "share", NULL};
 static const char *const qsd_params_keys[] = {
     "p", "sites", "q_cv", "p_concentration", "share", NULL};
+static const char *const conv_params[] = {"filters", "kernel", "stride", "padding",
+                                          "dilation", "bias", "init", NULL};
+static const char *const pool_params[] = {"kernel", "stride", "padding", NULL};
+static const char *const bn_params[] = {"momentum", "eps", NULL};
+static const char *const req_units[] = {"units", NULL};
+static const char *const req_p[] = {"p", NULL};
+static const char *const req_conv[] = {"filters", "kernel", NULL};
+static const char *const req_kernel[] = {"kernel", NULL};
 
 static const op_spec ops[LAYER_KIND_COUNT] = {
-    [LAYER_DENSE] = {1, dense_params, "units"},
+    [LAYER_DENSE] = {1, dense_params, req_units},
     [LAYER_RELU] = {1, no_params, NULL},
     [LAYER_TANH] = {1, no_params, NULL},
     [LAYER_SIGMOID] = {1, no_params, NULL},
     [LAYER_SOFTMAX] = {1, no_params, NULL},
     [LAYER_ADD] = {2, no_params, NULL},
     [LAYER_FLATTEN] = {1, no_params, NULL},
-    [LAYER_DROPOUT] = {1, dropout_params, "p"},
-    [LAYER_QSD] = {1, qsd_params_keys, "p"},
+    [LAYER_DROPOUT] = {1, dropout_params, req_p},
+    [LAYER_QSD] = {1, qsd_params_keys, req_p},
+    [LAYER_CONV2D] = {1, conv_params, req_conv},
+    [LAYER_MAXPOOL] = {1, pool_params, req_kernel},
+    [LAYER_AVGPOOL] = {1, pool_params, req_kernel},
+    [LAYER_GLOBAL_AVGPOOL] = {1, no_params, NULL},
+    [LAYER_BATCHNORM] = {1, bn_params, NULL},
 };
 
 const char *layer_kind_name(layer_kind k)
@@ -70,6 +86,9 @@ static int parse_param(ydoc *d, yaml_node_t *v, const char *key, layer *l)
     static const char *const shares[] = {"element", "channel", "time", NULL};
     int choice;
     int64_t n;
+    int rc = model_conv_param(d, v, key, l);
+    if (rc <= 0)
+        return rc;
     if (strcmp(key, "units") == 0)
         return ydoc_int(d, v, key, 1, INT32_MAX, &l->units);
     if (strcmp(key, "bias") == 0)
@@ -105,6 +124,7 @@ static void set_defaults(layer *l)
     l->bias = true;
     l->init = INIT_AUTO;
     l->qsd = (qsd_params){.sites = 1, .share = SHARE_ELEMENT};
+    model_conv_defaults(l);
 }
 
 /* inputs: a name or a list of names, as many as the op takes. */
@@ -181,9 +201,10 @@ static int parse_layer_map(ydoc *d, yaml_node_t *n, bool nodes_form,
             parse_param(d, ydoc_node(d, p->value), key, l) < 0)
             return -1;
     }
-    if (op->required && !ydoc_get(d, n, op->required))
-        return ydoc_fail(d, n, "missing required parameter '%s' for op '%s'",
-                         op->required, layer_kind_name(l->kind));
+    for (const char *const *r = op->required; r && *r; r++)
+        if (!ydoc_get(d, n, *r))
+            return ydoc_fail(d, n, "missing required parameter '%s' for op '%s'",
+                             *r, layer_kind_name(l->kind));
     return 0;
 }
 
@@ -223,7 +244,7 @@ static int parse_layer(ydoc *d, yaml_node_t *n, int index, bool nodes_form,
             return -1;
     } else if (op->required) {
         return ydoc_fail(d, n, "missing required parameter '%s' for op '%s'",
-                         op->required, layer_kind_name(l->kind));
+                         op->required[0], layer_kind_name(l->kind));
     }
     if (!l->name[0])
         snprintf(l->name, sizeof l->name, "%s%d", layer_kind_name(l->kind),
@@ -344,7 +365,14 @@ static int parse_model(ydoc *d, model *m)
     train_config_defaults(&m->train);
     yaml_node_t *train = ydoc_get(d, root, "train");
     m->has_train = train != NULL;
-    return train ? model_parse_train(d, train, m->path, &m->train) : 0;
+    if (train && model_parse_train(d, train, m->path, &m->train) < 0)
+        return -1;
+    const train_config *t = &m->train;
+    if ((t->crop_pad > 0 || t->flip) && m->input_rank != 3)
+        return qsdc_fail_at(d->err, m->path, t->augment_loc.line, t->augment_loc.col,
+                            "'augment' needs image samples, input shape [channels, "
+                            "height, width]");
+    return 0;
 }
 
 int model_load_string(const char *path, const char *text, size_t len,

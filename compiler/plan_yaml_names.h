@@ -28,7 +28,8 @@ static inline int64_t plan_buffer_elems(const plan *p, int b)
 
 static const char *const plan_init_names[] = {
     [INIT_AUTO] = "auto", [INIT_HE] = "he", [INIT_GLOROT] = "glorot",
-    [INIT_ZEROS] = "zeros", NULL,
+    [INIT_ZEROS] = "zeros", [INIT_BN_AFFINE] = "bn_affine",
+    [INIT_BN_RUNNING] = "bn_running", NULL,
 };
 
 #define PLAN_INIT_COUNT ((int)(sizeof plan_init_names / sizeof plan_init_names[0]) - 1)

@@ -34,6 +34,13 @@ void params_init(const plan *p, uint64_t seed, float *params)
         const plan_tensor *pt = &p->tensors[t];
         if (pt->buffer != BUF_P || pt->init == INIT_ZEROS)
             continue;
+        if (pt->init == INIT_BN_AFFINE || pt->init == INIT_BN_RUNNING) {
+            /* [2, C]: gamma 1 then beta 0; running mean 0 then variance 1 */
+            int64_t half = pt->nelem / 2, ones = pt->init == INIT_BN_AFFINE ? 0 : half;
+            for (int64_t i = 0; i < half; i++)
+                params[pt->offset + ones + i] = 1.0f;
+            continue;
+        }
         double limit = pt->init == INIT_HE
                            ? sqrt(6.0 / (double)pt->fan_in)
                            : sqrt(6.0 / (double)(pt->fan_in + pt->fan_out));

@@ -8,7 +8,8 @@
 #include "plan.h"
 
 /* Fills params (plan->param_elems floats): He or Glorot uniform for weights,
- * zeros for biases and padding; stream keyed by (seed, tensor index). */
+ * zeros for biases and padding, batchnorm's gamma and running variance 1;
+ * stream keyed by (seed, tensor index). */
 void params_init(const plan *p, uint64_t seed, float *params);
 /* A uniform [0,1) float from Philox4x32-10 keyed by (seed, stream), counter i. */
 double philox_uniform(uint64_t seed, uint32_t stream, uint64_t i);

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ref_conv.h"
 #include "ref_qsd.h"
 
 int ref_graph_init(ref_graph *r, const graph *g, const model *m, const float *params)
@@ -135,7 +136,7 @@ static void softmax_rows(const ref_graph *r, const gnode *n)
 static void update(ref_graph *r, uint32_t step, float lr)
 {
     const train_config *t = &r->m->train;
-    int64_t np = r->g->param_elems;
+    int64_t np = r->g->grad_elems; /* the trainable parameters */
     double scale = 1;
     if (t->clip_norm > 0) {
         double s = 0;
@@ -227,7 +228,10 @@ void ref_graph_run(ref_graph *r, const float *input, const int32_t *labels, uint
             break;
         }
         case OP_UPDATE: update(r, step, lr); break;
-        default: elementwise(r, n, seed, step); break;
+        default:
+            if (!ref_conv_node(r, n))
+                elementwise(r, n, seed, step);
+            break;
         }
     }
 }

@@ -77,7 +77,8 @@ static const error_case error_cases[] = {
     {"layers_empty", HEAD "layers: []\n", 3, 9, "'layers' is empty"},
     {"unknown_op", LAYERS "  - {op: conv9, units: 3}\n", 4, 10,
      "unknown op 'conv9' (expected one of: dense, relu, tanh, sigmoid, "
-     "softmax, add, flatten, dropout, qsd)"},
+     "softmax, add, flatten, dropout, qsd, conv2d, maxpool, avgpool, global_avgpool, "
+     "batchnorm)"},
     {"unknown_op_scalar", LAYERS "  - relu\n  - conv9\n", 5, 5,
      "unknown op 'conv9'"},
     {"missing_op", LAYERS "  - {units: 3}\n", 4, 5,

@@ -1,0 +1,29 @@
+/* Internal to lowering: the helpers lower.c shares with lower_conv.c, and
+ * the layers lower_conv.c lowers. Each returns the new tensor or node id, or
+ * -1 (on allocation failure, or with err set for the *_fail/layer ones). */
+#ifndef QSDC_LOWER_H
+#define QSDC_LOWER_H
+
+#include "graph.h"
+
+/* "path:line:col: error: <op> '<name>': msg [a shape] and [b shape]" */
+int lower_fail(const model *m, const layer *l, qsdc_error *err, const char *msg,
+               const tensor *a, const tensor *b);
+/* The layer's init, or he/glorot by whether a ReLU reads it. */
+init_kind lower_auto_init(const model *m, int li);
+/* A parameter "<layer_name>.<what>" at the end of the parameter allocation. */
+int lower_param(graph *g, const char *layer_name, const char *what, int rank,
+                const int64_t *dims, init_kind init, int64_t fan_in, int64_t fan_out);
+/* out = op(a[, b]) from layer li; b < 0 for none. */
+int lower_node(graph *g, op_kind op, int a, int b, int out, int li);
+/* An activation shaped like `like`. */
+int lower_act(graph *g, const char *name, const tensor *like);
+/* A view of x's memory with another shape. */
+int lower_view(graph *g, const char *name, int x, int rank, const int64_t *dims);
+
+/* lower_conv.c: x is the layer's input tensor. */
+int lower_conv2d(const model *m, int li, graph *g, int x, qsdc_error *err);
+int lower_pool(const model *m, int li, graph *g, int x, qsdc_error *err);
+int lower_batchnorm(const model *m, int li, graph *g, int x, qsdc_error *err);
+
+#endif

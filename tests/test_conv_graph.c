@@ -1,0 +1,142 @@
+/* conv2d, pooling and batchnorm graphs on the device against the C reference
+ * (tests/ref_conv.c) step by step, the reference's gradients against finite
+ * differences, and the parameter layout of batchnorm's running statistics. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "compile.h"
+#include "graph_check.h"
+
+/* As in test_train_graph: float32 kernels against the double-accumulating
+ * reference, errors relative to each buffer's largest magnitude. The longest
+ * sums here are the weight gradients of the first conv, 4 samples x 36
+ * pixels = 144 products, so |error| <= 144 * 2^-24 * sum|terms| ~ 1e-5;
+ * 1e-4 leaves room for rsqrt/tanh/exp ulps carried through two steps. */
+#define TOL 1e-4
+
+/* 3x3 same conv, QSD shared per channel, overlapping max pool with
+ * padding, a rectangular strided dilated conv with asymmetric padding, an
+ * average pool with padding. */
+static const char conv_pool_qsd[] =
+    "name: cp\ninput: {shape: [2, 6, 6]}\n"
+    "layers:\n"
+    "  - {op: conv2d, filters: 3, kernel: 3, padding: same}\n"
+    "  - relu\n"
+    "  - {op: qsd, p: 0.5, sites: 4, q_cv: 0.5, share: channel}\n"
+    "  - {op: maxpool, kernel: 3, stride: 2, padding: 1}\n"
+    "  - {op: conv2d, filters: 4, kernel: [2, 3], stride: [1, 2], padding: [1, 0],"
+    " dilation: [2, 1]}\n"
+    "  - tanh\n"
+    "  - {op: avgpool, kernel: [2, 1], stride: 1, padding: [1, 0]}\n"
+    "  - flatten\n"
+    "  - {op: dense, units: 5}\n"
+    "train: {optimizer: {type: sgd, lr: 0.1, momentum: 0.9, nesterov: true}}\n";
+
+/* batchnorm on a conv map and on dense features, channel dropout, a 1x1
+ * conv (the input read as its col matrix), global average pooling; AdamW's
+ * weight decay must leave the running statistics alone. */
+static const char conv_bn_dropout[] =
+    "name: cb\ninput: {shape: [2, 5, 5]}\n"
+    "layers:\n"
+    "  - {op: conv2d, filters: 4, kernel: 3, bias: false}\n"
+    "  - batchnorm\n"
+    "  - relu\n"
+    "  - {op: dropout, p: 0.7, share: channel}\n"
+    "  - {op: conv2d, filters: 3, kernel: 1}\n"
+    "  - relu\n"
+    "  - global_avgpool\n"
+    "  - {op: dense, units: 6}\n"
+    "  - {op: batchnorm, momentum: 0.3, eps: 0.001}\n"
+    "  - tanh\n"
+    "  - {op: dense, units: 3}\n"
+    "  - softmax\n"
+    "train: {optimizer: {type: adamw, lr: 0.01, weight_decay: 0.1, eps: 0.001}}\n";
+
+/* A 1x1 conv straight on the input, then a pool whose windows tile it. */
+static const char pointwise_first[] =
+    "name: pw\ninput: {shape: [3, 4, 4]}\n"
+    "layers:\n"
+    "  - {op: conv2d, filters: 2, kernel: 1}\n"
+    "  - relu\n"
+    "  - {op: maxpool, kernel: 2}\n"
+    "  - flatten\n"
+    "  - {op: qsd, p: 0.4, sites: 2}\n"
+    "  - {op: dense, units: 3}\n"
+    "train: {optimizer: {type: sgd, lr: 0.05, momentum: 0}}\n";
+
+static void test_conv_pool_qsd_step(void **s) { (void)s; gc_check_step(conv_pool_qsd, 4, TOL); }
+static void test_conv_bn_dropout_step(void **s) { (void)s; gc_check_step(conv_bn_dropout, 4, TOL); }
+static void test_pointwise_first_step(void **s) { (void)s; gc_check_step(pointwise_first, 3, TOL); }
+
+static void test_inference(void **s)
+{
+    (void)s;
+    const char *models[] = {conv_pool_qsd, conv_bn_dropout, pointwise_first};
+    for (int i = 0; i < 3; i++)
+        gc_check_inference(models[i], 3, TOL);
+}
+
+/* Bounds as in test_train_graph (h = 1e-3: truncation O(h^2), rounding
+ * 2^-24 |loss| / h); max pooling is piecewise linear like ReLU. */
+static void test_conv_pool_qsd_gradients(void **s) { (void)s; gc_check_gradients(conv_pool_qsd, 4, 1e-3, 2e-2, 2e-4); }
+static void test_conv_bn_dropout_gradients(void **s) { (void)s; gc_check_gradients(conv_bn_dropout, 4, 1e-3, 2e-2, 2e-4); }
+static void test_pointwise_first_gradients(void **s) { (void)s; gc_check_gradients(pointwise_first, 3, 1e-3, 2e-2, 2e-4); }
+
+/* The running statistics sit after every trainable parameter, outside the
+ * optimiser's range and its state, and the inference plan lays out the
+ * parameter allocation identically. */
+static void test_running_stats_layout(void **s)
+{
+    (void)s;
+    model m;
+    qsdc_error err = {""};
+    if (model_load_string("<test>", conv_bn_dropout, strlen(conv_bn_dropout), &m, &err) < 0)
+        fail_msg("%s", err.message);
+    codegen_target t;
+    codegen_target_default(&t);
+    plan train, infer;
+    if (compile_plan(&m, MODE_TRAIN, 4, &t, &train, NULL, NULL, &err) < 0 ||
+        compile_plan(&m, MODE_INFER, 4, &t, &infer, NULL, NULL, &err) < 0)
+        fail_msg("%s", err.message);
+    assert_true(train.grad_elems < train.param_elems);
+    assert_int_equal(train.state_elems, 2 * train.grad_elems);
+    assert_int_equal(infer.param_elems, train.param_elems);
+    int running = 0;
+    for (int i = 0; i < train.n_tensors; i++) {
+        const plan_tensor *pt = &train.tensors[i];
+        if (pt->buffer != BUF_P)
+            continue;
+        bool is_running = strstr(pt->name, ".running") != NULL;
+        running += is_running;
+        if (is_running)
+            assert_true(pt->offset >= train.grad_elems);
+        else
+            assert_true(pt->offset + pt->nelem <= train.grad_elems);
+        int j = plan_find_tensor(&infer, pt->name);
+        assert_true(j >= 0);
+        assert_int_equal(infer.tensors[j].offset, pt->offset);
+    }
+    assert_int_equal(running, 2);
+    plan_free(&train);
+    plan_free(&infer);
+    model_free(&m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_running_stats_layout),
+        cmocka_unit_test(test_inference),
+        cmocka_unit_test(test_conv_pool_qsd_gradients),
+        cmocka_unit_test(test_conv_bn_dropout_gradients),
+        cmocka_unit_test(test_pointwise_first_gradients),
+        cmocka_unit_test(test_conv_pool_qsd_step),
+        cmocka_unit_test(test_conv_bn_dropout_step),
+        cmocka_unit_test(test_pointwise_first_step),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
