@@ -74,7 +74,8 @@ static int sign_source(const graph *g, int i)
                     return y;
                 reader = j;
             }
-    return reader >= 0 && g->n[reader].op == OP_QSD && y != g->output ? g->n[reader].out : y;
+    bool masks = reader >= 0 && (g->n[reader].op == OP_QSD || g->n[reader].op == OP_GROUP_SCALE);
+    return masks && y != g->output ? g->n[reader].out : y;
 }
 
 /* Emits the backward of forward node i, whose output gradient is dy. */

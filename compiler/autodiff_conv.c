@@ -92,7 +92,18 @@ int ad_backward_conv(ad *s, int i, int dy)
         return ad_needs_grad(s, n.in[0]) ? ad_add_grad(s, n.in[0], dy) : 0;
     case OP_BN_APPLY:
         return backward_bn(s, &n, dy);
-    default: /* OP_BN_STATS: its gradient is part of bn_apply's */
+    case OP_GROUP_SCALE: { /* dx = m * dy with the same drawn masks */
+        int x = n.in[0];
+        if (!ad_needs_grad(s, x))
+            return 0;
+        int dx = ad_grad_tensor(g, x, T_ACT);
+        int nd = dx < 0 ? -1 : ad_node(g, OP_GROUP_SCALE, dy, n.in[1], dx);
+        if (nd < 0)
+            return -1;
+        g->n[nd].qsd = n.qsd;
+        return ad_add_grad(s, x, dx);
+    }
+    default: /* OP_BN_STATS: its gradient is part of bn_apply's; OP_QSD_DRAW */
         return 0;
     }
 }

@@ -31,7 +31,7 @@ void codegen_signature(strbuf *src, const char *name)
               name);
 }
 
-static void qsd_group_expr(const graph *g, const gnode *n, char *buf, size_t len)
+void codegen_qsd_group(const graph *g, const gnode *n, char *buf, size_t len)
 {
     const tensor *t = &g->t[n->out];
     if (n->qsd.share == SHARE_CHANNEL)
@@ -67,7 +67,7 @@ static void chain_stmt(const graph *g, const fusion *f, const gnode *n, strbuf *
         break;
     case OP_QSD: {
         char grp[96];
-        qsd_group_expr(g, n, grp, sizeof grp);
+        codegen_qsd_group(g, n, grp, sizeof grp);
         sb_printf(sb, "    { const float m = qsd_mask(seed, %uu, step, %s, %s, %d, %s, %s);\n",
                   n->rng_id, grp, CG_F(n->qsd.p), n->qsd.sites, CG_F(n->qsd.q_cv),
                   CG_F(n->qsd.p_concentration));

@@ -35,6 +35,9 @@ void codegen_ref(const graph *g, int t, char *buf, size_t n);
 /* A float literal OpenCL C accepts ("4.0f", "1e-08f"), written into buf. */
 const char *codegen_float(char *buf, double x);
 #define CG_F(x) codegen_float((char[40]){0}, (x))
+/* "qsd_group_channel(idx, C, HW)": the QSD sharing group of element idx of
+ * n's output under n->qsd.share ("idx" for element). */
+void codegen_qsd_group(const graph *g, const gnode *n, char *buf, size_t len);
 /* The standard kernel signature for name. */
 void codegen_signature(strbuf *src, const char *name);
 /* Statements for the group's nodes from `from` on over the running value

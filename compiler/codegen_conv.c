@@ -51,6 +51,12 @@ void codegen_conv_stmt(const graph *g, const gnode *n, strbuf *sb)
                   "      v = (v - %s[ch]) * rsqrt(%s[%lldu + ch] + %s) * %s[ch] + %s[%lldu + ch]; }\n",
                   ch, in[1], in[1], s.c, CG_F(n->eps), in[2], in[2], s.c);
         break;
+    case OP_GROUP_SCALE: {
+        char grp[96];
+        codegen_qsd_group(g, n, grp, sizeof grp);
+        sb_printf(sb, "    v *= %s[%s];\n", in[1], grp);
+        break;
+    }
     case OP_BN_GRAD_INPUT: /* v = dy; in: x, stats, affine, d.affine */
         sb_printf(sb,
                   "    { const uint ch = %s;\n"
@@ -185,9 +191,11 @@ int codegen_window(codegen_ctx *c, const kgroup *k, const char *name, plan_launc
     const gnode *head = &g->n[k->nodes[0]];
     const tensor *out = &g->t[head->out];
     bool forward = head->op == OP_IM2COL || head->op == OP_MAXPOOL || head->op == OP_AVGPOOL;
-    win_geom w = geom_of(head, forward ? &g->t[head->in[0]] : out);
-    char x[64], b[64] = "", o[64];
-    ref_of(g, head->in[0], x);
+    win_geom w = head->op == OP_QSD_DRAW ? (win_geom){0}
+                                         : geom_of(head, forward ? &g->t[head->in[0]] : out);
+    char x[64] = "", b[64] = "", o[64];
+    if (head->n_in > 0)
+        ref_of(g, head->in[0], x);
     if (head->n_in > 1)
         ref_of(g, head->in[1], b);
     codegen_signature(c->src, name);
@@ -207,6 +215,11 @@ int codegen_window(codegen_ctx *c, const kgroup *k, const char *name, plan_launc
         break;
     }
     case OP_MAXPOOL_GRAD: body_pool_grad(c->src, &w, x, b); break;
+    case OP_QSD_DRAW: /* group idx's mask */
+        sb_printf(c->src, "    v = qsd_mask(seed, %uu, step, idx, %s, %d, %s, %s);\n",
+                  head->rng_id, CG_F(head->qsd.p), head->qsd.sites, CG_F(head->qsd.q_cv),
+                  CG_F(head->qsd.p_concentration));
+        break;
     default: body_pool_grad(c->src, &w, x, NULL); break; /* OP_AVGPOOL_GRAD */
     }
     int s = graph_storage(g, head->out);
@@ -219,7 +232,7 @@ int codegen_window(codegen_ctx *c, const kgroup *k, const char *name, plan_launc
     sb_printf(c->src, "    %s[idx] = v;\n}\n\n", o);
     l->work_dim = 1;
     l->global[0] = (uint64_t)out->nelem;
-    l->bytes = 4.0 * (double)(g->t[head->in[0]].nelem + out->nelem * k->n);
+    l->bytes = 4.0 * (double)((head->n_in ? g->t[head->in[0]].nelem : 0) + out->nelem * k->n);
     return 0;
 }
 

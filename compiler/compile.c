@@ -61,7 +61,7 @@ static void fill_tensors(const graph *g, plan *p)
 static bool has_qsd(const graph *g)
 {
     for (int i = 0; i < g->nn; i++)
-        if (g->n[i].op == OP_QSD)
+        if (g->n[i].op == OP_QSD || g->n[i].op == OP_QSD_DRAW)
             return true;
     return false;
 }

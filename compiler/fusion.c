@@ -8,7 +8,7 @@ bool op_is_elementwise(op_kind op)
     switch (op) {
     case OP_BIAS_ADD: case OP_RELU: case OP_TANH: case OP_SIGMOID: case OP_ADD: case OP_MUL:
     case OP_QSD: case OP_RELU_GRAD: case OP_TANH_GRAD: case OP_SIGMOID_GRAD:
-    case OP_CHANNEL_BIAS: case OP_BN_APPLY: case OP_BN_GRAD_INPUT:
+    case OP_CHANNEL_BIAS: case OP_BN_APPLY: case OP_BN_GRAD_INPUT: case OP_GROUP_SCALE:
         return true;
     default:
         return false;
@@ -20,7 +20,7 @@ static group_kind producer_kind(op_kind op)
     switch (op) {
     case OP_MATMUL: case OP_BMATMUL: return GROUP_GEMM;
     case OP_IM2COL: case OP_COL2IM: case OP_MAXPOOL: case OP_AVGPOOL:
-    case OP_MAXPOOL_GRAD: case OP_AVGPOOL_GRAD:
+    case OP_MAXPOOL_GRAD: case OP_AVGPOOL_GRAD: case OP_QSD_DRAW:
         return GROUP_WINDOW;
     case OP_SUM_CHANNELS: case OP_BN_STATS: case OP_BN_GRAD_STATS:
         return GROUP_CHANNELS;

@@ -16,8 +16,9 @@ typedef enum group_kind {
     GROUP_ROWS,        /* softmax, loss and its gradient: one row per work-item */
     GROUP_SUM_ROWS,    /* bias gradient: one column per work-item */
     GROUP_UPDATE,      /* optimiser step over the whole parameter allocation */
-    GROUP_WINDOW,      /* im2col, col2im, pooling and its gradients: one output
-                          element per work-item, + elementwise chain */
+    GROUP_WINDOW,      /* im2col, col2im, pooling and its gradients, shared QSD
+                          mask draws: one output element per work-item, +
+                          elementwise chain */
     GROUP_CHANNELS,    /* per-channel reductions: one channel per work-item */
 } group_kind;
 

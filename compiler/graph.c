@@ -22,7 +22,8 @@ static const char *const op_names[OP_KIND_COUNT] = {
     [OP_BN_APPLY] = "bn_apply",     [OP_COL2IM] = "col2im",
     [OP_SUM_CHANNELS] = "sum_channels", [OP_MAXPOOL_GRAD] = "maxpool_grad",
     [OP_AVGPOOL_GRAD] = "avgpool_grad", [OP_BN_GRAD_STATS] = "bn_grad_stats",
-    [OP_BN_GRAD_INPUT] = "bn_grad_input",
+    [OP_BN_GRAD_INPUT] = "bn_grad_input", [OP_QSD_DRAW] = "qsd_draw",
+    [OP_GROUP_SCALE] = "group_scale",
 };
 
 const char *op_kind_name(op_kind k)

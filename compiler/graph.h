@@ -68,6 +68,10 @@ typedef enum op_kind {
                          (mean, variance) with momentum */
     OP_BN_APPLY,      /* out = (a - b[0,c]) / sqrt(b[1,c] + eps) * c[0,c] + c[1,c]:
                          b = batch or running statistics, c = (gamma, beta) */
+    OP_QSD_DRAW,      /* out[G]: one QSD mask per sharing group g (qsd, rng_id),
+                         no inputs; a shared-mask QSD node in training */
+    OP_GROUP_SCALE,   /* out = a * b[group of the element] (qsd.share over a's
+                         shape): applies drawn masks, and is their backward */
     /* backward */
     OP_RELU_GRAD,     /* out = a * (b > 0), b = relu output */
     OP_TANH_GRAD,     /* out = a * (1 - b^2), b = tanh output */

@@ -130,6 +130,8 @@ static int lower_qsd(const model *m, int li, graph *g, int x, qsdc_error *err)
                           tx, NULL);
     if (g->mode == MODE_INFER)
         return lower_view(g, l->name, x, tx->rank, tx->dims);
+    if (l->qsd.share != SHARE_ELEMENT)
+        return lower_qsd_shared(m, li, g, x);
     int y = lower_act(g, l->name, tx);
     char mname[2 * QSDC_NAME_MAX];
     snprintf(mname, sizeof mname, "%s.mask", l->name);

@@ -25,5 +25,8 @@ int lower_view(graph *g, const char *name, int x, int rank, const int64_t *dims)
 int lower_conv2d(const model *m, int li, graph *g, int x, qsdc_error *err);
 int lower_pool(const model *m, int li, graph *g, int x, qsdc_error *err);
 int lower_batchnorm(const model *m, int li, graph *g, int x, qsdc_error *err);
+/* A QSD/dropout layer with share channel or time, in training: its masks
+ * drawn once per group (a node at the start of the graph), then applied. */
+int lower_qsd_shared(const model *m, int li, graph *g, int x);
 
 #endif

@@ -186,3 +186,32 @@ int lower_batchnorm(const model *m, int li, graph *g, int x, qsdc_error *err)
     g->n[na].eps = l->eps;
     return y;
 }
+
+/* The draw node goes first in the graph: it reads nothing, and there it
+ * does not separate the scale from the node producing x, into whose kernel
+ * the scale then fuses. */
+int lower_qsd_shared(const model *m, int li, graph *g, int x)
+{
+    const layer *l = &m->layers[li];
+    const tensor *tx = &g->t[x];
+    /* channel: [N, C, H, W] -> [N, C]; time: [N, T, U] -> [N, U] */
+    int64_t md[2] = {tx->dims[0], tx->dims[l->qsd.share == SHARE_CHANNEL ? 1 : 2]};
+    int mask = name_act(g, l->name, ".mask", 2, md);
+    int y = lower_act(g, l->name, tx);
+    gnode draw;
+    memset(&draw, 0, sizeof draw);
+    draw.op = OP_QSD_DRAW;
+    draw.out = mask;
+    draw.layer = li;
+    draw.qsd = l->qsd;
+    draw.rng_id = (uint32_t)li + 1;
+    if (mask < 0 || y < 0 || graph_add_node(g, &draw) < 0)
+        return -1;
+    memmove(&g->n[1], &g->n[0], (size_t)(g->nn - 1) * sizeof *g->n);
+    g->n[0] = draw;
+    int scale = lower_node(g, OP_GROUP_SCALE, x, mask, y, li);
+    if (scale < 0)
+        return -1;
+    g->n[scale].qsd = l->qsd;
+    return y;
+}

@@ -179,14 +179,45 @@ static void set_fashion_mnist(train_config *t)
              dir);
 }
 
-/* data: fashion-mnist, or a mapping of IDX paths. The training pair is
- * required, the test pair optional but all or nothing. */
+/* format: cifar10, train: a path or a list of paths (required), test: a
+ * path. */
+static int parse_cifar(ydoc *d, yaml_node_t *n, const char *model_path,
+                       train_config *t)
+{
+    static const char *const keys[] = {"format", "train", "test", NULL};
+    if (ydoc_check_keys(d, n, keys, "key", " in 'data' (format cifar10)") < 0)
+        return -1;
+    yaml_node_t *v = ydoc_get(d, n, "train");
+    if (!v)
+        return ydoc_fail(d, n, "missing required key 'train' in 'data'");
+    yaml_node_item_t *items = NULL;
+    long count = 1;
+    if (v->type == YAML_SEQUENCE_NODE) {
+        items = v->data.sequence.items.start;
+        count = (long)(v->data.sequence.items.top - items);
+        if (count < 1 || count > QSDC_MAX_DATA_FILES)
+            return ydoc_fail(d, v, "'train' lists %ld files; give 1 to %d", count,
+                             QSDC_MAX_DATA_FILES);
+    }
+    for (int i = 0; i < count; i++)
+        if (resolve_path(d, items ? ydoc_node(d, items[i]) : v, "train", model_path,
+                         t->train_files[i]) < 0)
+            return -1;
+    t->n_train_files = (int)count;
+    v = ydoc_get(d, n, "test");
+    return v ? resolve_path(d, v, "test", model_path, t->test_file) : 0;
+}
+
+/* data: fashion-mnist, or a mapping of IDX paths (format: idx, the default)
+ * or CIFAR-10 files. The IDX training pair is required, the test pair
+ * optional but all or nothing. */
 static int parse_data(ydoc *d, yaml_node_t *n, const char *model_path,
                       train_config *t)
 {
     static const char *const sets[] = {"fashion-mnist", NULL};
+    static const char *const formats[] = {"idx", "cifar10", NULL};
     static const char *const keys[] = {"train_images", "train_labels",
-                                       "test_images", "test_labels", NULL};
+                                       "test_images", "test_labels", "format", NULL};
     t->data_loc = ydoc_loc(n);
     if (n->type == YAML_SCALAR_NODE) {
         int unused;
@@ -199,6 +230,13 @@ static int parse_data(ydoc *d, yaml_node_t *n, const char *model_path,
         return ydoc_fail_found(d, n,
                                "a dataset name or a mapping of paths "
                                "for 'data'");
+    yaml_node_t *fmt = ydoc_get(d, n, "format");
+    int format = 0;
+    if (fmt && ydoc_choice(d, fmt, "format", formats, &format) < 0)
+        return -1;
+    t->format = (data_format)format;
+    if (t->format == DATA_CIFAR10)
+        return parse_cifar(d, n, model_path, t);
     if (ydoc_check_keys(d, n, keys, "key", " in 'data'") < 0)
         return -1;
     char *dest[] = {t->train_images, t->train_labels, t->test_images,
@@ -218,12 +256,27 @@ static int parse_data(ydoc *d, yaml_node_t *n, const char *model_path,
     return 0;
 }
 
+/* augment: {crop_pad: N, flip: BOOL} */
+static int parse_augment(ydoc *d, yaml_node_t *n, train_config *t)
+{
+    static const char *const keys[] = {"crop_pad", "flip", NULL};
+    t->augment_loc = ydoc_loc(n);
+    if (ydoc_expect(d, n, "augment", YAML_MAPPING_NODE) < 0 ||
+        ydoc_check_keys(d, n, keys, "key", " in 'augment'") < 0)
+        return -1;
+    yaml_node_t *v = ydoc_get(d, n, "crop_pad");
+    if (v && ydoc_int(d, v, "crop_pad", 0, 1024, &t->crop_pad) < 0)
+        return -1;
+    v = ydoc_get(d, n, "flip");
+    return v ? ydoc_bool(d, v, "flip", &t->flip) : 0;
+}
+
 int model_parse_train(ydoc *d, yaml_node_t *n, const char *model_path,
                       train_config *t)
 {
     static const char *const keys[] = {
         "data", "batch",     "epochs",    "seed",     "val_split",
-        "loss", "optimizer", "clip_norm", "schedule", NULL};
+        "loss", "optimizer", "clip_norm", "schedule", "augment", NULL};
     static const char *const losses[] = {"xent", "mse", NULL};
     if (ydoc_expect(d, n, "train", YAML_MAPPING_NODE) < 0 ||
         ydoc_check_keys(d, n, keys, "key", " in 'train'") < 0 ||
@@ -247,6 +300,8 @@ int model_parse_train(ydoc *d, yaml_node_t *n, const char *model_path,
     if ((v = ydoc_get(d, n, "optimizer")) && parse_optimizer(d, v, t) < 0)
         return -1;
     if ((v = ydoc_get(d, n, "schedule")) && parse_schedule(d, v, t) < 0)
+        return -1;
+    if ((v = ydoc_get(d, n, "augment")) && parse_augment(d, v, t) < 0)
         return -1;
     return 0;
 }

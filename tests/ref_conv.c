@@ -6,6 +6,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "ref_qsd.h"
+
 /* A tensor as [n, c, px]: channel dims[1], pixels the rest. */
 typedef struct shape3 {
     int64_t n, c, px;
@@ -192,6 +194,29 @@ static void channels(const ref_graph *r, const gnode *n)
     }
 }
 
+/* Masks per sharing group, and their application. */
+static void shared_qsd(const ref_graph *r, const gnode *n, uint32_t seed, uint32_t step)
+{
+    const tensor *t = &r->g->t[n->out];
+    float *y = r->val[n->out];
+    if (n->op == OP_QSD_DRAW) {
+        for (int64_t i = 0; i < t->nelem; i++)
+            y[i] = ref_qsd_mask(seed, n->rng_id, step, (uint32_t)i, (float)n->qsd.p,
+                                n->qsd.sites, (float)n->qsd.q_cv,
+                                (float)n->qsd.p_concentration);
+        return;
+    }
+    const float *a = r->val[n->in[0]], *m = r->val[n->in[1]];
+    for (int64_t i = 0; i < t->nelem; i++) {
+        uint32_t grp = n->qsd.share == SHARE_CHANNEL
+                           ? ref_qsd_group_channel((uint32_t)i, (uint32_t)t->dims[1],
+                                                   (uint32_t)(t->dims[2] * t->dims[3]))
+                           : ref_qsd_group_time((uint32_t)i, (uint32_t)t->dims[1],
+                                                (uint32_t)t->dims[2]);
+        y[i] = a[i] * m[grp];
+    }
+}
+
 /* Channel-indexed elementwise ops. */
 static void channel_elementwise(const ref_graph *r, const gnode *n)
 {
@@ -216,10 +241,13 @@ static void channel_elementwise(const ref_graph *r, const gnode *n)
     }
 }
 
-bool ref_conv_node(ref_graph *r, const gnode *n)
+bool ref_conv_node(ref_graph *r, const gnode *n, uint32_t seed, uint32_t step)
 {
     const graph *g = r->g;
     switch (n->op) {
+    case OP_QSD_DRAW: case OP_GROUP_SCALE:
+        shared_qsd(r, n, seed, step);
+        return true;
     case OP_BMATMUL:
         bmatmul(r, n);
         return true;

@@ -229,7 +229,7 @@ void ref_graph_run(ref_graph *r, const float *input, const int32_t *labels, uint
         }
         case OP_UPDATE: update(r, step, lr); break;
         default:
-            if (!ref_conv_node(r, n))
+            if (!ref_conv_node(r, n, seed, step))
                 elementwise(r, n, seed, step);
             break;
         }

@@ -68,6 +68,19 @@ static const char pointwise_first[] =
     "  - {op: dense, units: 3}\n"
     "train: {optimizer: {type: sgd, lr: 0.05, momentum: 0}}\n";
 
+/* QSD shared over the time steps of a sequence [batch, time, units], after
+ * a batchnorm whose channel is the time step. */
+static const char time_shared[] =
+    "name: ts\ninput: {shape: [3, 4]}\n"
+    "layers:\n"
+    "  - batchnorm\n"
+    "  - {op: qsd, p: 0.6, sites: 3, q_cv: 0.4, p_concentration: 2, share: time}\n"
+    "  - flatten\n"
+    "  - {op: dense, units: 4}\n"
+    "train: {optimizer: {type: sgd, lr: 0.1}}\n";
+
+static void test_time_shared_step(void **s) { (void)s; gc_check_step(time_shared, 3, TOL); }
+static void test_time_shared_gradients(void **s) { (void)s; gc_check_gradients(time_shared, 3, 1e-3, 2e-2, 2e-4); }
 static void test_conv_pool_qsd_step(void **s) { (void)s; gc_check_step(conv_pool_qsd, 4, TOL); }
 static void test_conv_bn_dropout_step(void **s) { (void)s; gc_check_step(conv_bn_dropout, 4, TOL); }
 static void test_pointwise_first_step(void **s) { (void)s; gc_check_step(pointwise_first, 3, TOL); }
@@ -134,9 +147,11 @@ int main(void)
         cmocka_unit_test(test_conv_pool_qsd_gradients),
         cmocka_unit_test(test_conv_bn_dropout_gradients),
         cmocka_unit_test(test_pointwise_first_gradients),
+        cmocka_unit_test(test_time_shared_gradients),
         cmocka_unit_test(test_conv_pool_qsd_step),
         cmocka_unit_test(test_conv_bn_dropout_step),
         cmocka_unit_test(test_pointwise_first_step),
+        cmocka_unit_test(test_time_shared_step),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
