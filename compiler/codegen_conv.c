@@ -87,101 +87,164 @@ static win_geom geom_of(const gnode *n, const tensor *big)
     return r;
 }
 
-/* v = col[n, (c, i, j), (oy, ox)] = x[n, c, oy sh - ph + i dh, ox sw - pw + j dw]
- * or 0 in the padding. */
-static void body_im2col(strbuf *sb, const win_geom *w, const char *x)
+/* Window kernels run one work-item per output row: a row prologue decodes
+ * the row once, then an element loop over e computes v for idx = row * len
+ * + e (the elementwise chain follows). Each body appends both parts. */
+typedef struct row_code {
+    strbuf *pro, *elem;
+} row_code;
+
+/* col[n, (c, i, j), (oy, ox)] = x[n, c, oy sh - ph + i dh, ox sw - pw + j dw]
+ * or 0 in the padding; rows (n, c i j, oy), e = ox. */
+static void body_im2col(row_code *rc, const win_geom *w, const char *x)
 {
-    long long taps = (long long)w->k.kh * w->k.kw, kk = w->c * taps, p = w->ho * w->wo;
-    sb_printf(sb,
-              "    const uint n = idx / %lldu, r = idx %% %lldu;\n"
-              "    const uint k = r / %lldu, q = r %% %lldu;\n"
+    long long taps = (long long)w->k.kh * w->k.kw, kk = w->c * taps;
+    sb_printf(rc->pro,
+              "    const uint n = row / %lldu, r = row %% %lldu;\n"
+              "    const uint k = r / %lldu, oy = r %% %lldu;\n"
               "    const uint c = k / %lldu, t = k %% %lldu;\n"
-              "    const int iy = (int)(q / %lldu) * %d - %d + (int)(t / %du) * %d;\n"
-              "    const int ix = (int)(q %% %lldu) * %d - %d + (int)(t %% %du) * %d;\n"
-              "    v = (iy >= 0 && iy < %lld && ix >= 0 && ix < %lld)\n"
-              "        ? %s[((n * %lldu + c) * %lldu + (uint)iy) * %lldu + (uint)ix] : 0.0f;\n",
-              kk * p, kk * p, p, p, taps, taps, w->wo, w->k.sh, w->k.ph, w->k.kw, w->k.dh,
-              w->wo, w->k.sw, w->k.pw, w->k.kw, w->k.dw, w->h, w->w, x, w->c, w->h, w->w);
+              "    const int iy = (int)oy * %d - %d + (int)(t / %du) * %d;\n"
+              "    const int xoff = (int)(t %% %du) * %d - %d;\n"
+              "    const bool in_row = iy >= 0 && iy < %lld;\n"
+              "    __global const float *xr = %s + ((n * %lldu + c) * %lldu + (in_row ? (uint)iy : 0u)) * %lldu;\n",
+              kk * w->ho, kk * w->ho, w->ho, w->ho, taps, taps, w->k.sh, w->k.ph, w->k.kw,
+              w->k.dh, w->k.kw, w->k.dw, w->k.pw, w->h, x, w->c, w->h, w->w);
+    sb_printf(rc->elem,
+              "        const int ix = (int)e * %d + xoff;\n"
+              "        v = in_row && ix >= 0 && ix < %lld ? xr[ix] : 0.0f;\n",
+              w->k.sw, w->w);
 }
 
-/* v = dx[n, c, y, x]: the sum of the col entries im2col copied x to. */
-static void body_col2im(strbuf *sb, const win_geom *w, const char *dcol)
+/* dx[n, c, y, x]: the sum of the col entries im2col copied x to; rows
+ * (n, c, y), e = x. */
+static void body_col2im(row_code *rc, const win_geom *w, const char *dcol)
 {
     long long taps = (long long)w->k.kh * w->k.kw, p = w->ho * w->wo;
-    sb_printf(sb,
-              "    const uint n = idx / %lldu, c = (idx / %lldu) %% %lldu;\n"
-              "    const int y = (int)((idx / %lldu) %% %lldu), x = (int)(idx %% %lldu);\n"
-              "    __global const float *d = %s + (n * %lldu + c * %lldu) * %lldu;\n"
-              "    v = 0.0f;\n"
-              "    for (int i = 0; i < %d; i++) {\n"
-              "        const int ty = y + %d - i * %d;\n"
-              "        if (ty < 0 || ty %% %d != 0 || ty / %d >= %lld) continue;\n"
-              "        for (int j = 0; j < %d; j++) {\n"
-              "            const int tx = x + %d - j * %d;\n"
-              "            if (tx < 0 || tx %% %d != 0 || tx / %d >= %lld) continue;\n"
-              "            v += d[(uint)(i * %d + j) * %lldu + (uint)(ty / %d * %lld + tx / %d)];\n"
-              "        }\n    }\n",
-              w->c * w->h * w->w, w->h * w->w, w->c, w->w, w->h, w->w, dcol, w->c * taps,
-              taps, p, w->k.kh, w->k.ph, w->k.dh, w->k.sh, w->k.sh, w->ho, w->k.kw, w->k.pw,
-              w->k.dw, w->k.sw, w->k.sw, w->wo, w->k.kw, p, w->k.sh, w->wo, w->k.sw);
+    sb_printf(rc->pro,
+              "    const uint n = row / %lldu, c = (row / %lldu) %% %lldu;\n"
+              "    const int y = (int)(row %% %lldu);\n"
+              "    __global const float *d = %s + (n * %lldu + c) * %lldu;\n",
+              w->c * w->h, w->h, w->c, w->h, dcol, w->c, taps * p);
+    sb_printf(rc->elem,
+              "        v = 0.0f;\n"
+              "        for (int i = 0; i < %d; i++) {\n"
+              "            const int ty = y + %d - i * %d;\n"
+              "            if (ty < 0 || ty %% %d != 0 || ty / %d >= %lld) continue;\n"
+              "            for (int j = 0; j < %d; j++) {\n"
+              "                const int tx = (int)e + %d - j * %d;\n"
+              "                if (tx < 0 || tx %% %d != 0 || tx / %d >= %lld) continue;\n"
+              "                v += d[(uint)(i * %d + j) * %lldu + (uint)(ty / %d * %lld + tx / %d)];\n"
+              "            }\n        }\n",
+              w->k.kh, w->k.ph, w->k.dh, w->k.sh, w->k.sh, w->ho, w->k.kw, w->k.pw, w->k.dw,
+              w->k.sw, w->k.sw, w->wo, w->k.kw, p, w->k.sh, w->wo, w->k.sw);
 }
 
-/* v = max or mean of the window of output idx; the max's index in its
- * H x W plane to argmax when given. */
-static void body_pool(strbuf *sb, const win_geom *w, bool max, const char *x,
+/* The max or mean of window (oy, ox); the max's index in its H x W plane to
+ * argmax when given. Rows (plane, oy), e = ox. */
+static void body_pool(row_code *rc, const win_geom *w, bool max, const char *x,
                       const char *argmax)
 {
-    sb_printf(sb,
-              "    const uint plane = idx / %lldu, q = idx %% %lldu;\n"
-              "    const int y0 = (int)(q / %lldu) * %d - %d, x0 = (int)(q %% %lldu) * %d - %d;\n"
-              "    __global const float *xp = %s + plane * %lldu;\n"
-              "    float acc = %s;\n    int arg = -1;\n"
-              "    for (int i = 0; i < %d; i++) {\n"
-              "        const int iy = y0 + i;\n"
-              "        if (iy < 0 || iy >= %lld) continue;\n"
-              "        for (int j = 0; j < %d; j++) {\n"
-              "            const int ix = x0 + j;\n"
-              "            if (ix < 0 || ix >= %lld) continue;\n"
-              "            const float e = xp[iy * %lld + ix];\n",
-              w->ho * w->wo, w->ho * w->wo, w->wo, w->k.sh, w->k.ph, w->wo, w->k.sw, w->k.pw,
-              x, w->h * w->w, max ? "-INFINITY" : "0.0f", w->k.kh, w->h, w->k.kw, w->w, w->w);
+    /* without padding every window lies inside the map */
+    char checks[2][64] = {"false", "false"};
+    if (w->k.ph)
+        snprintf(checks[0], sizeof checks[0], "iy < 0 || iy >= %lld", w->h);
+    if (w->k.pw)
+        snprintf(checks[1], sizeof checks[1], "ix < 0 || ix >= %lld", w->w);
+    sb_printf(rc->pro,
+              "    const uint plane = row / %lldu;\n"
+              "    const int y0 = (int)(row %% %lldu) * %d - %d;\n"
+              "    __global const float *xp = %s + plane * %lldu;\n",
+              w->ho, w->ho, w->k.sh, w->k.ph, x, w->h * w->w);
+    sb_printf(rc->elem,
+              "        const int x0 = (int)e * %d - %d;\n"
+              "        float acc = %s;\n        int arg = -1;\n"
+              "        for (int i = 0; i < %d; i++) {\n"
+              "            const int iy = y0 + i;\n"
+              "            if (%s) continue;\n"
+              "            for (int j = 0; j < %d; j++) {\n"
+              "                const int ix = x0 + j;\n"
+              "                if (%s) continue;\n"
+              "                const float q = xp[iy * %lld + ix];\n",
+              w->k.sw, w->k.pw, max ? "-INFINITY" : "0.0f", w->k.kh, checks[0], w->k.kw,
+              checks[1], w->w);
     if (max)
-        sb_printf(sb, "            if (arg < 0 || e > acc) { acc = e; arg = iy * %lld + ix; }\n",
+        sb_printf(rc->elem,
+                  "                if (arg < 0 || q > acc) { acc = q; arg = iy * %lld + ix; }\n",
                   w->w);
     else
-        sb_append(sb, "            acc += e;\n");
-    sb_append(sb, "        }\n    }\n    (void)arg;\n");
+        sb_append(rc->elem, "                acc += q;\n");
+    sb_append(rc->elem, "            }\n        }\n        (void)arg;\n");
     if (max)
-        sb_append(sb, "    v = acc;\n");
+        sb_append(rc->elem, "        v = acc;\n");
     else
-        sb_printf(sb, "    v = acc * %s;\n", CG_F(1.0 / ((double)w->k.kh * w->k.kw)));
+        sb_printf(rc->elem, "        v = acc * %s;\n", CG_F(1.0 / ((double)w->k.kh * w->k.kw)));
     if (argmax)
-        sb_printf(sb, "    %s[idx] = (float)arg;\n", argmax);
+        sb_printf(rc->elem, "        %s[idx] = (float)arg;\n", argmax);
 }
 
-/* v = dx[plane, iy, ix]: dy over the windows holding it, only where it was
- * the window's max (argmax given) or divided by the window size. */
-static void body_pool_grad(strbuf *sb, const win_geom *w, const char *dy, const char *argmax)
+/* Windows that do not overlap: each element lies in at most one. */
+static void body_pool_grad_tiled(row_code *rc, const win_geom *w, const char *dy,
+                                 const char *argmax)
 {
-    sb_printf(sb,
-              "    const uint plane = idx / %lldu, q = idx %% %lldu;\n"
-              "    const int iy = (int)(q / %lldu), ix = (int)(q %% %lldu);\n"
-              "    const int ly = iy + %d - %d + 1, lx = ix + %d - %d + 1;\n"
-              "    const int oy0 = ly <= 0 ? 0 : (ly + %d - 1) / %d;\n"
-              "    const int ox0 = lx <= 0 ? 0 : (lx + %d - 1) / %d;\n"
-              "    const int oy1 = min((iy + %d) / %d, %lld), ox1 = min((ix + %d) / %d, %lld);\n"
-              "    const uint base = plane * %lldu;\n"
-              "    v = 0.0f;\n"
-              "    for (int oy = oy0; oy <= oy1; oy++)\n"
-              "        for (int ox = ox0; ox <= ox1; ox++) {\n"
-              "            const uint o = base + (uint)(oy * %lld + ox);\n",
-              w->h * w->w, w->h * w->w, w->w, w->w, w->k.ph, w->k.kh, w->k.pw, w->k.kw,
-              w->k.sh, w->k.sh, w->k.sw, w->k.sw, w->k.ph, w->k.sh, w->ho - 1, w->k.pw,
-              w->k.sw, w->wo - 1, w->ho * w->wo, w->wo);
+    sb_printf(rc->pro,
+              "    const uint plane = row / %lldu;\n"
+              "    const int iy = (int)(row %% %lldu), oy = (iy + %d) / %d;\n"
+              "    const bool in_row = iy + %d - oy * %d < %d && oy < %lld;\n"
+              "    __global const float *dyp = %s + plane * %lldu + (in_row ? oy : 0) * %lld;\n",
+              w->h, w->h, w->k.ph, w->k.sh, w->k.ph, w->k.sh, w->k.kh, w->ho, dy,
+              w->ho * w->wo, w->wo);
     if (argmax)
-        sb_printf(sb, "            if (%s[o] == (float)q) v += %s[o];\n        }\n", argmax, dy);
+        sb_printf(rc->pro,
+                  "    __global const float *amp = %s + plane * %lldu + (in_row ? oy : 0) * %lld;\n",
+                  argmax, w->ho * w->wo, w->wo);
+    sb_printf(rc->elem,
+              "        const int ox = ((int)e + %d) / %d;\n"
+              "        const bool in = in_row && (int)e + %d - ox * %d < %d && ox < %lld;\n",
+              w->k.pw, w->k.sw, w->k.pw, w->k.sw, w->k.kw, w->wo);
+    if (argmax)
+        sb_printf(rc->elem,
+                  "        v = in && amp[ox] == (float)(iy * %lld + (int)e) ? dyp[ox] : 0.0f;\n",
+                  w->w);
     else
-        sb_printf(sb, "            v += %s[o];\n        }\n    v *= %s;\n", dy,
+        sb_printf(rc->elem, "        v = in ? dyp[ox] * %s : 0.0f;\n",
+                  CG_F(1.0 / ((double)w->k.kh * w->k.kw)));
+}
+
+/* dx[plane, iy, ix]: dy over the windows holding it, only where it was the
+ * window's max (argmax given) or divided by the window size. Rows
+ * (plane, iy), e = ix. */
+static void body_pool_grad(row_code *rc, const win_geom *w, const char *dy, const char *argmax)
+{
+    if (w->k.sh >= w->k.kh && w->k.sw >= w->k.kw) {
+        body_pool_grad_tiled(rc, w, dy, argmax);
+        return;
+    }
+    sb_printf(rc->pro,
+              "    const uint plane = row / %lldu;\n"
+              "    const int iy = (int)(row %% %lldu), ly = iy + %d - %d + 1;\n"
+              "    const int oy0 = ly <= 0 ? 0 : (ly + %d - 1) / %d;\n"
+              "    const int oy1 = min((iy + %d) / %d, %lld);\n"
+              "    __global const float *dyp = %s + plane * %lldu;\n",
+              w->h, w->h, w->k.ph, w->k.kh, w->k.sh, w->k.sh, w->k.ph, w->k.sh, w->ho - 1,
+              dy, w->ho * w->wo);
+    if (argmax)
+        sb_printf(rc->pro, "    __global const float *amp = %s + plane * %lldu;\n", argmax,
+                  w->ho * w->wo);
+    sb_printf(rc->elem,
+              "        const int ix = (int)e, lx = ix + %d - %d + 1;\n"
+              "        const int ox0 = lx <= 0 ? 0 : (lx + %d - 1) / %d;\n"
+              "        const int ox1 = min((ix + %d) / %d, %lld);\n"
+              "        v = 0.0f;\n"
+              "        for (int oy = oy0; oy <= oy1; oy++)\n"
+              "            for (int ox = ox0; ox <= ox1; ox++) {\n"
+              "                const int o = oy * %lld + ox;\n",
+              w->k.pw, w->k.kw, w->k.sw, w->k.sw, w->k.pw, w->k.sw, w->wo - 1, w->wo);
+    if (argmax)
+        sb_printf(rc->elem,
+                  "                if (amp[o] == (float)(iy * %lld + ix)) v += dyp[o];\n"
+                  "            }\n", w->w);
+    else
+        sb_printf(rc->elem, "                v += dyp[o];\n            }\n        v *= %s;\n",
                   CG_F(1.0 / ((double)w->k.kh * w->k.kw)));
 }
 
@@ -193,35 +256,47 @@ int codegen_window(codegen_ctx *c, const kgroup *k, const char *name, plan_launc
     bool forward = head->op == OP_IM2COL || head->op == OP_MAXPOOL || head->op == OP_AVGPOOL;
     win_geom w = head->op == OP_QSD_DRAW ? (win_geom){0}
                                          : geom_of(head, forward ? &g->t[head->in[0]] : out);
+    /* elements per row: im2col's [N, K, Ho Wo] goes by output rows of Wo */
+    long long len = head->op == OP_IM2COL ? w.wo : (long long)out->dims[out->rank - 1];
+    long long rows = (long long)out->nelem / len;
     char x[64] = "", b[64] = "", o[64];
     if (head->n_in > 0)
         ref_of(g, head->in[0], x);
     if (head->n_in > 1)
         ref_of(g, head->in[1], b);
-    codegen_signature(c->src, name);
-    sb_printf(c->src, "{\n    const uint idx = get_global_id(0);\n"
-                      "    if (idx >= %lldu) return;\n    float v;\n",
-              (long long)out->nelem);
+    strbuf pro, elem;
+    sb_init(&pro);
+    sb_init(&elem);
+    row_code rc = {&pro, &elem};
     switch (head->op) {
-    case OP_IM2COL: body_im2col(c->src, &w, x); break;
-    case OP_COL2IM: body_col2im(c->src, &w, x); break;
+    case OP_IM2COL: body_im2col(&rc, &w, x); break;
+    case OP_COL2IM: body_col2im(&rc, &w, x); break;
     case OP_MAXPOOL:
     case OP_AVGPOOL: {
         bool store = head->mask > 0 && c->f->stored[head->mask];
         char am[64] = "";
         if (store)
             ref_of(g, head->mask, am);
-        body_pool(c->src, &w, head->op == OP_MAXPOOL, x, store ? am : NULL);
+        body_pool(&rc, &w, head->op == OP_MAXPOOL, x, store ? am : NULL);
         break;
     }
-    case OP_MAXPOOL_GRAD: body_pool_grad(c->src, &w, x, b); break;
+    case OP_MAXPOOL_GRAD: body_pool_grad(&rc, &w, x, b); break;
     case OP_QSD_DRAW: /* group idx's mask */
-        sb_printf(c->src, "    v = qsd_mask(seed, %uu, step, idx, %s, %d, %s, %s);\n",
+        sb_printf(&elem, "        v = qsd_mask(seed, %uu, step, idx, %s, %d, %s, %s);\n",
                   head->rng_id, CG_F(head->qsd.p), head->qsd.sites, CG_F(head->qsd.q_cv),
                   CG_F(head->qsd.p_concentration));
         break;
-    default: body_pool_grad(c->src, &w, x, NULL); break; /* OP_AVGPOOL_GRAD */
+    default: body_pool_grad(&rc, &w, x, NULL); break; /* OP_AVGPOOL_GRAD */
     }
+    codegen_signature(c->src, name);
+    sb_printf(c->src, "{\n    const uint row = get_global_id(0);\n"
+                      "    if (row >= %lldu) return;\n%s"
+                      "    for (uint e = 0; e < %lldu; e++) {\n"
+                      "        const uint idx = row * %lldu + e;\n        float v;\n%s",
+              rows, sb_str(&pro), len, len, sb_str(&elem));
+    c->src->oom |= pro.oom | elem.oom; /* reported by the caller's check */
+    sb_free(&pro);
+    sb_free(&elem);
     int s = graph_storage(g, head->out);
     if (k->n > 1 && c->f->stored[s]) {
         ref_of(g, head->out, o);
@@ -229,9 +304,9 @@ int codegen_window(codegen_ctx *c, const kgroup *k, const char *name, plan_launc
     }
     codegen_render_chain(c, k, 1, c->src);
     ref_of(g, g->n[k->nodes[k->n - 1]].out, o);
-    sb_printf(c->src, "    %s[idx] = v;\n}\n\n", o);
+    sb_printf(c->src, "    %s[idx] = v;\n    }\n}\n\n", o);
     l->work_dim = 1;
-    l->global[0] = (uint64_t)out->nelem;
+    l->global[0] = (uint64_t)rows;
     l->bytes = 4.0 * (double)((head->n_in ? g->t[head->in[0]].nelem : 0) + out->nelem * k->n);
     return 0;
 }

@@ -56,13 +56,14 @@ static const char conv_bn_dropout[] =
     "  - softmax\n"
     "train: {optimizer: {type: adamw, lr: 0.01, weight_decay: 0.1, eps: 0.001}}\n";
 
-/* A 1x1 conv straight on the input, then a pool whose windows tile it. */
+/* A 1x1 conv straight on the input, then a pool whose windows tile it with
+ * padding above and a column left over on the right. */
 static const char pointwise_first[] =
-    "name: pw\ninput: {shape: [3, 4, 4]}\n"
+    "name: pw\ninput: {shape: [3, 5, 5]}\n"
     "layers:\n"
     "  - {op: conv2d, filters: 2, kernel: 1}\n"
     "  - relu\n"
-    "  - {op: maxpool, kernel: 2}\n"
+    "  - {op: maxpool, kernel: 2, padding: [1, 0]}\n"
     "  - flatten\n"
     "  - {op: qsd, p: 0.4, sites: 2}\n"
     "  - {op: dense, units: 3}\n"
