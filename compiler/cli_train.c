@@ -134,6 +134,7 @@ static void session_close(infer_session *s)
 
 typedef struct eval_args {
     const char *device, *ckpt, *binary, *images, *labels;
+    const train_config *test_data; /* eval: the model's test data, else NULL */
     int64_t batch;
     bool show_kernels;
 } eval_args;
@@ -146,9 +147,12 @@ static int run_eval(const model *m, const eval_args *a, qsdc_error *err)
     int64_t batch = a->batch;
     const char *ckpt = a->ckpt, *labels = a->labels;
     int rc = session_open(&s, m, batch, a->device, ckpt, a->binary, err);
-    if (rc == 0)
+    if (rc == 0 && a->test_data)
+        rc = data_load(a->test_data, true, s.p.output_elems / batch, s.p.input_elems / batch,
+                       &d, err);
+    else if (rc == 0)
         rc = idx_load(a->images, labels, &d, err);
-    if (rc == 0)
+    if (rc == 0 && !a->test_data)
         rc = dataset_check(&d, labels, s.p.output_elems / batch, a->images,
                            s.p.input_elems / batch, err);
     if (rc == 0) {
@@ -221,11 +225,12 @@ static int infer_or_eval(int argc, char **argv, bool eval)
     if (model_load(argv[optind], &m, &err) < 0)
         return cli_error(err.message);
     if (eval) {
-        images = m.train.test_images;
-        labels = m.train.test_labels;
+        images = data_has_test(&m.train) ? "test data" : "";
+        labels = images;
     }
     eval_args a = {.device = device, .ckpt = ckpt, .binary = binary, .images = images,
                    .labels = labels && labels[0] ? labels : NULL,
+                   .test_data = eval ? &m.train : NULL,
                    .batch = batch ? batch : m.train.batch, .show_kernels = !eval};
     int rc = images[0] ? run_eval(&m, &a, &err)
                        : qsdc_fail(&err, "%s: the model's train: section names no test data",

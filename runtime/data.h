@@ -4,9 +4,11 @@
 #ifndef QSDC_DATA_H
 #define QSDC_DATA_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "error.h"
+#include "model.h"
 
 typedef struct dataset {
     int64_t count;          /* samples */
@@ -34,5 +36,22 @@ int idx_load(const char *images_path, const char *labels_path, dataset *out,
 int dataset_check(const dataset *d, const char *labels_path, int64_t classes,
                   const char *images_path, int64_t want_elems, qsdc_error *err);
 void dataset_free(dataset *d);
+
+/* Reads CIFAR-10 binary files (records of one label byte, 0 to 9, then 3072
+ * pixel bytes: the red, green and blue 32x32 planes) into one data set of
+ * [3, 32, 32] samples, in file order. Errors name the path and the byte
+ * offset: missing, unreadable or empty file, a size that is not a whole
+ * number of records (the partial record's offset), a label above 9 or not
+ * below classes (its record's offset). */
+int cifar_load(const char *const *paths, int n_paths, int64_t classes, dataset *out,
+               qsdc_error *err);
+
+/* The training (test false) or test data of a train: section, in its
+ * format, checked to have sample_elems elements per sample and labels
+ * below classes. */
+int data_load(const train_config *t, bool test, int64_t classes, int64_t sample_elems,
+              dataset *out, qsdc_error *err);
+/* Whether the train: section names test data. */
+bool data_has_test(const train_config *t);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "augment.h"
 #include "checkpoint.h"
 #include "compile.h"
 #include "data.h"
@@ -63,19 +64,14 @@ typedef struct trainer {
 static int load_data(trainer *t, qsdc_error *err)
 {
     const train_config *c = &t->m->train;
-    if (!c->train_images[0])
+    if (!c->train_images[0] && !c->n_train_files)
         return qsdc_fail_at(err, t->m->path, c->data_loc.line ? c->data_loc.line : 1,
                             c->data_loc.col ? c->data_loc.col : 1,
                             "train: has no data: (train_images, train_labels)");
     int64_t classes = t->ep.output_elems / t->ep.batch;
-    if (idx_load(c->train_images, c->train_labels, &t->train, err) < 0 ||
-        dataset_check(&t->train, c->train_labels, classes, c->train_images,
-                      t->ep.input_elems / t->ep.batch, err) < 0)
-        return -1;
-    if (c->test_images[0] &&
-        (idx_load(c->test_images, c->test_labels, &t->test, err) < 0 ||
-         dataset_check(&t->test, c->test_labels, classes, c->test_images,
-                       t->ep.input_elems / t->ep.batch, err) < 0))
+    int64_t elems = t->ep.input_elems / t->ep.batch;
+    if (data_load(c, false, classes, elems, &t->train, err) < 0 ||
+        (data_has_test(c) && data_load(c, true, classes, elems, &t->test, err) < 0))
         return -1;
     /* a fixed, seeded validation split: the first n_val of one permutation */
     t->perm = malloc((size_t)t->train.count * sizeof *t->perm);
@@ -205,8 +201,11 @@ static int run_epoch(trainer *t, uint64_t epoch, int64_t first, uint64_t *step, 
         if (t->o->max_steps > 0 && (int64_t)*step >= t->o->max_steps)
             break;
         gather_batch(&t->train, order, s * b, b, b, t->xb, t->yb);
+        const int64_t *chw = t->m->input_shape; /* rank 3 when augmenting */
+        rc = augment_batch(c, epoch, order + s * b, b, chw[0], chw[1], chw[2], t->xb, err);
         float lr = (float)train_lr_at(c, (int64_t)*step, steps);
-        rc = exec_set_batch(&t->tx, t->xb, t->yb, err);
+        if (rc == 0)
+            rc = exec_set_batch(&t->tx, t->xb, t->yb, err);
         if (rc == 0)
             rc = exec_run(&t->tx, (uint32_t)c->seed, (uint32_t)*step, lr, err);
         if (rc == 0)
