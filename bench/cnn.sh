@@ -1,0 +1,5 @@
+#!/usr/bin/env bash
+# Training throughput of qsdc against PyTorch for the Fashion-MNIST CNN
+# (models/cnn_fashion_<reg>.yaml); see bench/README.md.
+# Usage: bench/cnn.sh [QSDC_TRAIN_OPTION...]   (e.g. --device cpu)
+exec "$(dirname "${BASH_SOURCE[0]}")/throughput.sh" cnn "$@"
