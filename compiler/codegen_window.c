@@ -1,0 +1,408 @@
+/* Window kernels: im2col, col2im, pooling and its gradients, and shared
+ * QSD mask draws. One work-item per output row: a prologue decodes the row
+ * once, then the row's elements follow, each through the group's
+ * elementwise chain. Where the window allows it (unit stride along rows for
+ * im2col/col2im, 2x2 pools with stride 2), chunks of 8 elements are
+ * computed as float8 vectors first, with contiguous vector loads: pocl does
+ * not vectorise the strided scalar code. tests/ref_conv.c is the plain C
+ * reference. */
+#include <stdio.h>
+#include <string.h>
+
+#include "codegen.h"
+
+#define CHUNK 8
+
+/* Output size of a window dimension. */
+static long long out_size(long long in, int k, int s, int p, int d)
+{
+    return (in + 2 * p - (long long)d * (k - 1) - 1) / s + 1;
+}
+
+/* Window geometry of a node: the [N, C, H, W] side `big` (the forward's
+ * input) and the output spatial size. */
+typedef struct win_geom {
+    long long c, h, w, ho, wo;
+    window2d k;
+} win_geom;
+
+static win_geom geom_of(const gnode *n, const tensor *big)
+{
+    win_geom r = {.c = (long long)big->dims[1], .h = (long long)big->dims[2],
+                  .w = (long long)big->dims[3], .k = n->win};
+    r.ho = out_size(r.h, n->win.kh, n->win.sh, n->win.ph, n->win.dh);
+    r.wo = out_size(r.w, n->win.kw, n->win.sw, n->win.pw, n->win.dw);
+    return r;
+}
+
+/* The code of one row kernel: prologue, scalar element body (v at element
+ * e), and optionally a chunk body (float8 vv at elements e .. e+7) valid
+ * while e + 8 <= chunk_end. */
+typedef struct row_code {
+    strbuf *pro, *elem, *chunk;
+    long long chunk_end;
+} row_code;
+
+static bool is_2x2_pool(const window2d *k)
+{
+    return k->kh == 2 && k->kw == 2 && k->sh == 2 && k->sw == 2 && k->ph == 0 && k->pw == 0;
+}
+
+/* col[n, (c, i, j), (oy, ox)] = x[n, c, oy sh - ph + i dh, ox sw - pw + j dw]
+ * or 0 in the padding; rows (n, c i j, oy), e = ox. */
+static void body_im2col(row_code *rc, const win_geom *w, const char *x)
+{
+    long long taps = (long long)w->k.kh * w->k.kw, kk = w->c * taps;
+    sb_printf(rc->pro,
+              "    const uint n = row / %lldu, r = row %% %lldu;\n"
+              "    const uint k = r / %lldu, oy = r %% %lldu;\n"
+              "    const uint c = k / %lldu, t = k %% %lldu;\n"
+              "    const int iy = (int)oy * %d - %d + (int)(t / %du) * %d;\n"
+              "    const int xoff = (int)(t %% %du) * %d - %d;\n"
+              "    const bool in_row = iy >= 0 && iy < %lld;\n"
+              "    __global const float *xr = %s + ((n * %lldu + c) * %lldu + (in_row ? (uint)iy : 0u)) * %lldu;\n",
+              kk * w->ho, kk * w->ho, w->ho, w->ho, taps, taps, w->k.sh, w->k.ph, w->k.kw,
+              w->k.dh, w->k.kw, w->k.dw, w->k.pw, w->h, x, w->c, w->h, w->w);
+    sb_printf(rc->elem,
+              "        const int ix = (int)e * %d + xoff;\n"
+              "        v = in_row && ix >= 0 && ix < %lld ? xr[ix] : 0.0f;\n",
+              w->k.sw, w->w);
+}
+
+/* dx[n, c, y, x]: the sum of the col entries im2col copied x to; rows
+ * (n, c, y), e = x. */
+static void body_col2im(row_code *rc, const win_geom *w, const char *dcol)
+{
+    long long taps = (long long)w->k.kh * w->k.kw, p = w->ho * w->wo;
+    sb_printf(rc->pro,
+              "    const uint n = row / %lldu, c = (row / %lldu) %% %lldu;\n"
+              "    const int y = (int)(row %% %lldu);\n"
+              "    __global const float *d = %s + (n * %lldu + c) * %lldu;\n",
+              w->c * w->h, w->h, w->c, w->h, dcol, w->c, taps * p);
+    sb_printf(rc->elem,
+              "        v = 0.0f;\n"
+              "        for (int i = 0; i < %d; i++) {\n"
+              "            const int ty = y + %d - i * %d;\n"
+              "            if (ty < 0 || ty %% %d != 0 || ty / %d >= %lld) continue;\n"
+              "            for (int j = 0; j < %d; j++) {\n"
+              "                const int tx = (int)e + %d - j * %d;\n"
+              "                if (tx < 0 || tx %% %d != 0 || tx / %d >= %lld) continue;\n"
+              "                v += d[(uint)(i * %d + j) * %lldu + (uint)(ty / %d * %lld + tx / %d)];\n"
+              "            }\n        }\n",
+              w->k.kh, w->k.ph, w->k.dh, w->k.sh, w->k.sh, w->ho, w->k.kw, w->k.pw, w->k.dw,
+              w->k.sw, w->k.sw, w->wo, w->k.kw, p, w->k.sh, w->wo, w->k.sw);
+}
+
+/* The max or mean of window (oy, ox); the max's index in its H x W plane to
+ * argmax when given. Rows (plane, oy), e = ox. */
+static void body_pool(row_code *rc, const win_geom *w, bool max, const char *x,
+                      const char *argmax)
+{
+    /* without padding every window lies inside the map */
+    char checks[2][64] = {"false", "false"};
+    if (w->k.ph)
+        snprintf(checks[0], sizeof checks[0], "iy < 0 || iy >= %lld", w->h);
+    if (w->k.pw)
+        snprintf(checks[1], sizeof checks[1], "ix < 0 || ix >= %lld", w->w);
+    sb_printf(rc->pro,
+              "    const uint plane = row / %lldu;\n"
+              "    const int y0 = (int)(row %% %lldu) * %d - %d;\n"
+              "    __global const float *xp = %s + plane * %lldu;\n",
+              w->ho, w->ho, w->k.sh, w->k.ph, x, w->h * w->w);
+    sb_printf(rc->elem,
+              "        const int x0 = (int)e * %d - %d;\n"
+              "        float acc = %s;\n        int arg = -1;\n"
+              "        for (int i = 0; i < %d; i++) {\n"
+              "            const int iy = y0 + i;\n"
+              "            if (%s) continue;\n"
+              "            for (int j = 0; j < %d; j++) {\n"
+              "                const int ix = x0 + j;\n"
+              "                if (%s) continue;\n"
+              "                const float q = xp[iy * %lld + ix];\n",
+              w->k.sw, w->k.pw, max ? "-INFINITY" : "0.0f", w->k.kh, checks[0], w->k.kw,
+              checks[1], w->w);
+    if (max)
+        sb_printf(rc->elem,
+                  "                if (arg < 0 || q > acc) { acc = q; arg = iy * %lld + ix; }\n",
+                  w->w);
+    else
+        sb_append(rc->elem, "                acc += q;\n");
+    sb_append(rc->elem, "            }\n        }\n        (void)arg;\n");
+    if (max)
+        sb_append(rc->elem, "        v = acc;\n");
+    else
+        sb_printf(rc->elem, "        v = acc * %s;\n", CG_F(1.0 / ((double)w->k.kh * w->k.kw)));
+    if (argmax)
+        sb_printf(rc->elem, "        %s[idx] = (float)arg;\n", argmax);
+}
+
+/* Windows that do not overlap: each element lies in at most one. */
+static void body_pool_grad_tiled(row_code *rc, const win_geom *w, const char *dy,
+                                 const char *argmax)
+{
+    sb_printf(rc->pro,
+              "    const uint plane = row / %lldu;\n"
+              "    const int iy = (int)(row %% %lldu), oy = (iy + %d) / %d;\n"
+              "    const bool in_row = iy + %d - oy * %d < %d && oy < %lld;\n"
+              "    __global const float *dyp = %s + plane * %lldu + (in_row ? oy : 0) * %lld;\n",
+              w->h, w->h, w->k.ph, w->k.sh, w->k.ph, w->k.sh, w->k.kh, w->ho, dy,
+              w->ho * w->wo, w->wo);
+    if (argmax)
+        sb_printf(rc->pro,
+                  "    __global const float *amp = %s + plane * %lldu + (in_row ? oy : 0) * %lld;\n",
+                  argmax, w->ho * w->wo, w->wo);
+    sb_printf(rc->elem,
+              "        const int ox = ((int)e + %d) / %d;\n"
+              "        const bool in = in_row && (int)e + %d - ox * %d < %d && ox < %lld;\n",
+              w->k.pw, w->k.sw, w->k.pw, w->k.sw, w->k.kw, w->wo);
+    if (argmax)
+        sb_printf(rc->elem,
+                  "        v = in && amp[ox] == (float)(iy * %lld + (int)e) ? dyp[ox] : 0.0f;\n",
+                  w->w);
+    else
+        sb_printf(rc->elem, "        v = in ? dyp[ox] * %s : 0.0f;\n",
+                  CG_F(1.0 / ((double)w->k.kh * w->k.kw)));
+}
+
+/* dx[plane, iy, ix]: dy over the windows holding it, only where it was the
+ * window's max (argmax given) or divided by the window size. Rows
+ * (plane, iy), e = ix. */
+static void body_pool_grad(row_code *rc, const win_geom *w, const char *dy, const char *argmax)
+{
+    if (w->k.sh >= w->k.kh && w->k.sw >= w->k.kw) {
+        body_pool_grad_tiled(rc, w, dy, argmax);
+        return;
+    }
+    sb_printf(rc->pro,
+              "    const uint plane = row / %lldu;\n"
+              "    const int iy = (int)(row %% %lldu), ly = iy + %d - %d + 1;\n"
+              "    const int oy0 = ly <= 0 ? 0 : (ly + %d - 1) / %d;\n"
+              "    const int oy1 = min((iy + %d) / %d, %lld);\n"
+              "    __global const float *dyp = %s + plane * %lldu;\n",
+              w->h, w->h, w->k.ph, w->k.kh, w->k.sh, w->k.sh, w->k.ph, w->k.sh, w->ho - 1,
+              dy, w->ho * w->wo);
+    if (argmax)
+        sb_printf(rc->pro, "    __global const float *amp = %s + plane * %lldu;\n", argmax,
+                  w->ho * w->wo);
+    sb_printf(rc->elem,
+              "        const int ix = (int)e, lx = ix + %d - %d + 1;\n"
+              "        const int ox0 = lx <= 0 ? 0 : (lx + %d - 1) / %d;\n"
+              "        const int ox1 = min((ix + %d) / %d, %lld);\n"
+              "        v = 0.0f;\n"
+              "        for (int oy = oy0; oy <= oy1; oy++)\n"
+              "            for (int ox = ox0; ox <= ox1; ox++) {\n"
+              "                const int o = oy * %lld + ox;\n",
+              w->k.pw, w->k.kw, w->k.sw, w->k.sw, w->k.pw, w->k.sw, w->wo - 1, w->wo);
+    if (argmax)
+        sb_printf(rc->elem,
+                  "                if (amp[o] == (float)(iy * %lld + ix)) v += dyp[o];\n"
+                  "            }\n", w->w);
+    else
+        sb_printf(rc->elem, "                v += dyp[o];\n            }\n        v *= %s;\n",
+                  CG_F(1.0 / ((double)w->k.kh * w->k.kw)));
+}
+
+/* im2col with unit stride along rows: a shifted copy of an input row. */
+static void chunk_im2col(row_code *rc, const win_geom *w)
+{
+    sb_printf(rc->chunk,
+              "        const int ix0 = (int)e + xoff;\n"
+              "        if (in_row && ix0 >= 0 && ix0 + %d <= %lld) {\n"
+              "            vv = vload8(0, xr + ix0);\n"
+              "        } else {\n"
+              "            float t8[%d];\n"
+              "            for (int l = 0; l < %d; l++)\n"
+              "                t8[l] = in_row && ix0 + l >= 0 && ix0 + l < %lld ? xr[ix0 + l] : 0.0f;\n"
+              "            vv = vload8(0, t8);\n"
+              "        }\n",
+              CHUNK, w->w, CHUNK, CHUNK, w->w);
+    rc->chunk_end = w->wo;
+}
+
+/* col2im with unit stride along rows: shifted dcol rows summed. */
+static void chunk_col2im(row_code *rc, const win_geom *w)
+{
+    long long p = w->ho * w->wo;
+    sb_printf(rc->chunk,
+              "        vv = (float8)(0.0f);\n"
+              "        for (int i = 0; i < %d; i++) {\n"
+              "            const int ty = y + %d - i * %d;\n"
+              "            if (ty < 0 || ty %% %d != 0 || ty / %d >= %lld) continue;\n"
+              "            for (int j = 0; j < %d; j++) {\n"
+              "                const int tx0 = (int)e + %d - j * %d;\n"
+              "                __global const float *dr = d + (uint)(i * %d + j) * %lldu + (uint)(ty / %d) * %lldu;\n"
+              "                if (tx0 >= 0 && tx0 + %d <= %lld) {\n"
+              "                    vv += vload8(0, dr + tx0);\n"
+              "                } else {\n"
+              "                    float t8[%d];\n"
+              "                    for (int l = 0; l < %d; l++)\n"
+              "                        t8[l] = tx0 + l >= 0 && tx0 + l < %lld ? dr[tx0 + l] : 0.0f;\n"
+              "                    vv += vload8(0, t8);\n"
+              "                }\n"
+              "            }\n"
+              "        }\n",
+              w->k.kh, w->k.ph, w->k.dh, w->k.sh, w->k.sh, w->ho, w->k.kw, w->k.pw, w->k.dw,
+              w->k.kw, p, w->k.sh, w->wo, CHUNK, w->wo, CHUNK, CHUNK, w->wo);
+    rc->chunk_end = w->w;
+}
+
+/* 2x2 pool, stride 2: the even and odd lanes of two 16-wide input rows; the
+ * max's candidates in the scalar body's order (row by row, left first). */
+static void chunk_pool_2x2(row_code *rc, const win_geom *w, bool max, const char *argmax)
+{
+    sb_printf(rc->chunk,
+              "        const float16 r0 = vload16(0, xp + (uint)y0 * %lldu + 2u * e);\n"
+              "        const float16 r1 = vload16(0, xp + (uint)(y0 + 1) * %lldu + 2u * e);\n",
+              w->w, w->w);
+    if (!max) {
+        sb_append(rc->chunk, "        vv = (r0.even + r0.odd + r1.even + r1.odd) * 0.25f;\n");
+    } else {
+        sb_append(rc->chunk,
+                  "        float8 best = r0.even;\n"
+                  "        int8 arg = (int8)(0);\n"
+                  "        int8 gt = isgreater(r0.odd, best);\n"
+                  "        best = select(best, r0.odd, gt); arg = select(arg, (int8)(1), gt);\n"
+                  "        gt = isgreater(r1.even, best);\n"
+                  "        best = select(best, r1.even, gt); arg = select(arg, (int8)(2), gt);\n"
+                  "        gt = isgreater(r1.odd, best);\n"
+                  "        best = select(best, r1.odd, gt); arg = select(arg, (int8)(3), gt);\n"
+                  "        vv = best;\n");
+        if (argmax)
+            sb_printf(rc->chunk,
+                      "        const int8 lane = (int8)(0, 1, 2, 3, 4, 5, 6, 7);\n"
+                      "        const int8 at = (y0 + (arg >> 1)) * %lld + 2 * ((int)e + lane) + (arg & 1);\n"
+                      "        vstore8(convert_float8(at), 0, %s + row * %lldu + e);\n",
+                      w->w, argmax, w->wo);
+    }
+    rc->chunk_end = w->wo;
+}
+
+/* Gradient of a 2x2 pool with stride 2: each dy (and argmax) feeds two
+ * neighbouring columns. */
+static void chunk_pool_grad_2x2(row_code *rc, const win_geom *w, const char *argmax)
+{
+    sb_append(rc->chunk, "        const float8 d8 = vload4(0, dyp + e / 2u).s00112233;\n");
+    if (argmax)
+        sb_printf(rc->chunk,
+                  "        const float8 a8 = vload4(0, amp + e / 2u).s00112233;\n"
+                  "        const float8 me = (float8)((float)(iy * %lld + (int)e)) +\n"
+                  "                          (float8)(0.0f, 1.0f, 2.0f, 3.0f, 4.0f, 5.0f, 6.0f, 7.0f);\n"
+                  "        vv = in_row ? select((float8)(0.0f), d8, isequal(a8, me)) : (float8)(0.0f);\n",
+                  w->w);
+    else
+        sb_append(rc->chunk, "        vv = in_row ? d8 * 0.25f : (float8)(0.0f);\n");
+    rc->chunk_end = 2 * w->wo;
+}
+
+/* After v is computed for element idx: the head's own store when read
+ * outside the group, the chain, the group's result. */
+static void finish_code(const codegen_ctx *c, const kgroup *k, strbuf *sb)
+{
+    const graph *g = c->g;
+    char o[64];
+    int head = g->n[k->nodes[0]].out;
+    if (k->n > 1 && c->f->stored[graph_storage(g, head)]) {
+        codegen_ref(g, head, o, sizeof o);
+        sb_printf(sb, "    %s[idx] = v;\n", o);
+    }
+    codegen_render_chain(c, k, 1, sb);
+    codegen_ref(g, g->n[k->nodes[k->n - 1]].out, o, sizeof o);
+    sb_printf(sb, "    %s[idx] = v;\n", o);
+}
+
+/* Fills rc for the group's head; returns the elements per row. */
+static long long row_bodies(const codegen_ctx *c, const gnode *head, row_code *rc)
+{
+    const graph *g = c->g;
+    const tensor *out = &g->t[head->out];
+    bool forward = head->op == OP_IM2COL || head->op == OP_MAXPOOL || head->op == OP_AVGPOOL;
+    win_geom w = head->op == OP_QSD_DRAW ? (win_geom){0}
+                                         : geom_of(head, forward ? &g->t[head->in[0]] : out);
+    char x[64] = "", b[64] = "", am[64] = "";
+    if (head->n_in > 0)
+        codegen_ref(g, head->in[0], x, sizeof x);
+    if (head->n_in > 1)
+        codegen_ref(g, head->in[1], b, sizeof b);
+    bool store_arg = head->op == OP_MAXPOOL && head->mask > 0 && c->f->stored[head->mask];
+    if (store_arg)
+        codegen_ref(g, head->mask, am, sizeof am);
+    switch (head->op) {
+    case OP_IM2COL:
+        body_im2col(rc, &w, x);
+        if (w.k.sw == 1)
+            chunk_im2col(rc, &w);
+        return w.wo; /* rows of [N, K, Ho Wo] by output row */
+    case OP_COL2IM:
+        body_col2im(rc, &w, x);
+        if (w.k.sw == 1)
+            chunk_col2im(rc, &w);
+        break;
+    case OP_MAXPOOL:
+    case OP_AVGPOOL:
+        body_pool(rc, &w, head->op == OP_MAXPOOL, x, store_arg ? am : NULL);
+        if (is_2x2_pool(&w.k))
+            chunk_pool_2x2(rc, &w, head->op == OP_MAXPOOL, store_arg ? am : NULL);
+        break;
+    case OP_MAXPOOL_GRAD:
+    case OP_AVGPOOL_GRAD: {
+        const char *arg = head->op == OP_MAXPOOL_GRAD ? b : NULL;
+        body_pool_grad(rc, &w, x, arg);
+        if (is_2x2_pool(&w.k))
+            chunk_pool_grad_2x2(rc, &w, arg);
+        break;
+    }
+    default: /* OP_QSD_DRAW: group idx's mask */
+        sb_printf(rc->elem, "        v = qsd_mask(seed, %uu, step, idx, %s, %d, %s, %s);\n",
+                  head->rng_id, CG_F(head->qsd.p), head->qsd.sites, CG_F(head->qsd.q_cv),
+                  CG_F(head->qsd.p_concentration));
+        break;
+    }
+    return (long long)out->dims[out->rank - 1];
+}
+
+int codegen_window(codegen_ctx *c, const kgroup *k, const char *name, plan_launch *l)
+{
+    const graph *g = c->g;
+    const gnode *head = &g->n[k->nodes[0]];
+    const tensor *out = &g->t[head->out];
+    strbuf pro, elem, chunk, fin;
+    sb_init(&pro);
+    sb_init(&elem);
+    sb_init(&chunk);
+    sb_init(&fin);
+    row_code rc = {&pro, &elem, &chunk, 0};
+    long long len = row_bodies(c, head, &rc);
+    long long rows = (long long)out->nelem / len;
+    finish_code(c, k, &fin);
+    codegen_signature(c->src, name);
+    sb_printf(c->src, "{\n    const uint row = get_global_id(0);\n"
+                      "    if (row >= %lldu) return;\n%s    uint e = 0;\n",
+              rows, sb_str(&pro));
+    if (rc.chunk_end >= CHUNK) {
+        sb_printf(c->src, "    for (; e + %du <= %lldu; e += %du) {\n        float8 vv;\n%s",
+                  CHUNK, rc.chunk_end, CHUNK, sb_str(&chunk));
+        if (k->n == 1) {
+            char o[64];
+            codegen_ref(g, head->out, o, sizeof o);
+            sb_printf(c->src, "        vstore8(vv, 0, %s + row * %lldu + e);\n    }\n", o, len);
+        } else {
+            sb_printf(c->src, "        float vt[%d];\n        vstore8(vv, 0, vt);\n"
+                              "        for (uint l = 0; l < %du; l++) {\n"
+                              "    const uint idx = row * %lldu + e + l;\n"
+                              "    float v = vt[l];\n%s        }\n    }\n",
+                      CHUNK, CHUNK, len, sb_str(&fin));
+        }
+    }
+    sb_printf(c->src, "    for (; e < %lldu; e++) {\n"
+                      "        const uint idx = row * %lldu + e;\n        float v;\n%s%s    }\n}\n\n",
+              len, len, sb_str(&elem), sb_str(&fin));
+    c->src->oom |= pro.oom | elem.oom | chunk.oom | fin.oom; /* the caller's check reports */
+    sb_free(&pro);
+    sb_free(&elem);
+    sb_free(&chunk);
+    sb_free(&fin);
+    l->work_dim = 1;
+    l->global[0] = (uint64_t)rows;
+    l->bytes = 4.0 * (double)((head->n_in ? g->t[head->in[0]].nelem : 0) + out->nelem * k->n);
+    return 0;
+}
