@@ -378,9 +378,12 @@ int codegen_window(codegen_ctx *c, const kgroup *k, const char *name, plan_launc
     sb_printf(c->src, "{\n    const uint row = get_global_id(0);\n"
                       "    if (row >= %lldu) return;\n%s    uint e = 0;\n",
               rows, sb_str(&pro));
+    /* the last chunk ends at chunk_end, overlapping the one before: each
+     * element's value and its chain are the same whichever chunk stores it */
     if (rc.chunk_end >= CHUNK) {
-        sb_printf(c->src, "    for (; e + %du <= %lldu; e += %du) {\n        float8 vv;\n%s",
-                  CHUNK, rc.chunk_end, CHUNK, sb_str(&chunk));
+        sb_printf(c->src, "    for (uint e0 = 0; e0 < %lldu; e0 += %du) {\n"
+                          "        e = min(e0, %lldu);\n        float8 vv;\n%s",
+                  rc.chunk_end, CHUNK, rc.chunk_end - CHUNK, sb_str(&chunk));
         if (k->n == 1) {
             char o[64];
             codegen_ref(g, head->out, o, sizeof o);
@@ -392,6 +395,7 @@ int codegen_window(codegen_ctx *c, const kgroup *k, const char *name, plan_launc
                               "    float v = vt[l];\n%s        }\n    }\n",
                       CHUNK, CHUNK, len, sb_str(&fin));
         }
+        sb_printf(c->src, "    e = %lldu;\n", rc.chunk_end);
     }
     sb_printf(c->src, "    for (; e < %lldu; e++) {\n"
                       "        const uint idx = row * %lldu + e;\n        float v;\n%s%s    }\n}\n\n",
