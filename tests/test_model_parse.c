@@ -431,13 +431,6 @@ static void test_byte_flips(void **state)
     free(copy);
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    ts_cleanup();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -450,5 +443,5 @@ int main(void)
         cmocka_unit_test(test_prefixes),
         cmocka_unit_test(test_byte_flips),
     };
-    return cmocka_run_group_tests_name("model_parse", tests, NULL, teardown);
+    return cmocka_run_group_tests_name("model_parse", tests, NULL, ts_teardown);
 }
