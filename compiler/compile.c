@@ -9,6 +9,7 @@
 
 void codegen_target_default(codegen_target *t)
 {
+    memset(t, 0, sizeof *t);
     t->is_cpu = true;
     t->pref_vector_width = 8;
 }
@@ -85,9 +86,10 @@ static int emit(const model *m, graph *g, const fusion *f, const codegen_target 
         sb_append(&src, qsd);
         sb_append(&src, "\n");
     }
-    codegen_ctx c = {.g = g, .f = f, .m = m, .scratch = scratch, .src = &src};
+    codegen_ctx c = {.g = g, .f = f, .m = m, .target = target, .scratch = scratch,
+                     .src = &src};
     gemm_tuning_default(&c.tuning, target->is_cpu, target->pref_vector_width);
-    p->launches = calloc((size_t)f->n_groups + 2, sizeof *p->launches);
+    p->launches = calloc(2 * (size_t)f->n_groups + 2, sizeof *p->launches);
     if (!p->launches) {
         sb_free(&src);
         return qsdc_fail(err, "out of memory");
@@ -105,7 +107,8 @@ static int emit(const model *m, graph *g, const fusion *f, const codegen_target 
         return -1;
     }
     p->source = src.data;
-    p->kernels = p->n_launches;
+    for (int i = 0; i < p->n_launches; i++)
+        p->kernels += p->launches[i].kind == LAUNCH_KERNEL;
     return 0;
 }
 

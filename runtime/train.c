@@ -10,6 +10,7 @@
 #include "compile.h"
 #include "data.h"
 #include "evaluate.h"
+#include "gemm_select.h"
 #include "init.h"
 #include "progress.h"
 
@@ -95,13 +96,10 @@ static int load_data(trainer *t, qsdc_error *err)
 static int setup(trainer *t, qsdc_error *err)
 {
     const train_config *c = &t->m->train;
-    codegen_target target;
     const char *dbg = getenv("QSDC_DEBUG");
-    if (cl_env_open(t->o->device, dbg && strstr(dbg, "kernels"), &t->env, err) < 0)
-        return -1;
-    exec_target(&t->env.dev, &target);
-    if (compile_plan(t->m, MODE_TRAIN, c->batch, &target, &t->tp, NULL, NULL, err) < 0 ||
-        compile_plan(t->m, MODE_INFER, c->batch, &target, &t->ep, NULL, NULL, err) < 0)
+    if (cl_env_open(t->o->device, dbg && strstr(dbg, "kernels"), &t->env, err) < 0 ||
+        compile_for_device(&t->env, t->m, MODE_TRAIN, c->batch, false, NULL, &t->tp, err) < 0 ||
+        compile_for_device(&t->env, t->m, MODE_INFER, c->batch, false, NULL, &t->ep, err) < 0)
         return -1;
     if (load_data(t, err) < 0)
         return -1;
