@@ -14,6 +14,9 @@ typedef struct codegen_target {
      * transposes are compared); the rest use generated kernels */
     const plan_gemm *clblast;
     int n_clblast;
+    /* keep each hidden activation (the output of every relu, tanh and
+     * sigmoid layer) to the end of the pass, host-visible by layer name */
+    bool observe;
 } codegen_target;
 
 typedef struct codegen_ctx {

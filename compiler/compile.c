@@ -33,8 +33,8 @@ int plan_find_tensor(const plan *p, const char *name)
 static bool host_visible(const graph *g, int t)
 {
     const tensor *x = &g->t[t];
-    return x->kind == T_PARAM || t == g->input || t == g->output || t == g->loss ||
-           t == g->label;
+    return x->kind == T_PARAM || x->observed || t == g->input || t == g->output ||
+           t == g->loss || t == g->label;
 }
 
 static void fill_tensors(const graph *g, plan *p)
@@ -121,6 +121,11 @@ int compile_plan(const model *m, graph_mode mode, int64_t batch,
     memset(&f, 0, sizeof f);
     memset(out, 0, sizeof *out);
     int rc = graph_lower(m, mode, batch, &g, err);
+    for (int i = 0; rc == 0 && target->observe && i < g.nn; i++) {
+        op_kind op = g.n[i].op;
+        if (g.n[i].layer >= 0 && (op == OP_RELU || op == OP_TANH || op == OP_SIGMOID))
+            g.t[g.n[i].out].observed = true;
+    }
     if (rc == 0 && mode == MODE_TRAIN)
         rc = graph_autodiff(&g, m, err);
     if (rc == 0)

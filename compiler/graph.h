@@ -30,6 +30,7 @@ typedef struct tensor {
     init_kind init;   /* for a T_PARAM */
     int64_t fan_in, fan_out;
     int64_t offset;   /* elements into its buffer; set by the planner */
+    bool observed;    /* kept in memory to the end of the pass and host-visible */
 } tensor;
 
 typedef enum op_kind {

@@ -37,6 +37,7 @@ static void setup_run_mode(run *r, const char *yaml, int64_t batch, graph_mode m
         fail_msg("%s", err.message);
     codegen_target t;
     codegen_target_default(&t);
+    t.observe = mode == MODE_INFER;
     if (compile_plan(&r->m, mode, batch, &t, &r->p, &r->g, &r->f, &err) < 0)
         fail_msg("%s", err.message);
     plan_gemm shapes[32];
@@ -167,6 +168,23 @@ static void check_inference_against_reference(const char *yaml, int64_t batch)
     double e = ts_max_err_scaled(out, ref.val[r.g.output], (size_t)r.p.output_elems);
     printf("  inference, %d kernels: max rel err %.2e\n", r.p.n_launches, e);
     assert_true(e < TOL);
+    /* observed hidden activations hold their values after the whole pass */
+    int observed = 0;
+    for (int t = 0; t < r.g.nt; t++) {
+        if (!r.g.t[t].observed)
+            continue;
+        int pt = plan_find_tensor(&r.p, r.g.t[t].name);
+        assert_true(pt >= 0);
+        float *h = malloc((size_t)r.g.t[t].nelem * sizeof *h);
+        assert_int_equal(exec_read_arena(&ex, r.p.tensors[pt].offset, r.g.t[t].nelem, h, &err), 0);
+        assert_true(ts_max_err_scaled(h, ref.val[t], (size_t)r.g.t[t].nelem) < TOL);
+        free(h);
+        observed++;
+    }
+    int hidden = 0;
+    for (int i = 0; i < r.g.nn; i++)
+        hidden += r.g.n[i].op == OP_RELU || r.g.n[i].op == OP_TANH || r.g.n[i].op == OP_SIGMOID;
+    assert_int_equal(observed, hidden);
     free(out);
     ref_graph_free(&ref);
     exec_destroy(&ex);
