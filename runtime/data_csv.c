@@ -48,6 +48,12 @@ static void newline_at(csv_parser *p, size_t offset)
     p->line_start = offset + 1;
 }
 
+static bool at_crlf(const csv_parser *p)
+{
+    return p->pos + 1 < p->len && p->data[p->pos] == '\r' &&
+           p->data[p->pos + 1] == '\n';
+}
+
 /* A quoted field from the opening quote at p->pos; "" becomes ", written
  * back over the field itself. Ends after the closing quote. */
 static int read_quoted(csv_parser *p, csv_field *f, qsdc_error *err)
@@ -78,9 +84,7 @@ static int read_quoted(csv_parser *p, csv_field *f, qsdc_error *err)
     }
     f->len = (size_t)(w - f->s);
     unsigned char next = p->pos < p->len ? p->data[p->pos] : '\n';
-    bool crlf = next == '\r' && p->pos + 1 < p->len &&
-                p->data[p->pos + 1] == '\n';
-    if (next != ',' && next != '\n' && !crlf)
+    if (next != ',' && next != '\n' && !at_crlf(p))
         return qsdc_fail_at(err, p->path, p->line, col_of(p, p->pos), "bad "
                             "quoting: '%c' after a closing quote (a quote "
                             "inside a quoted field is written \"\")",
@@ -92,7 +96,7 @@ static int read_unquoted(csv_parser *p, csv_field *f, qsdc_error *err)
 {
     f->s = p->data + p->pos;
     while (p->pos < p->len && p->data[p->pos] != ',' &&
-           p->data[p->pos] != '\n') {
+           p->data[p->pos] != '\n' && !at_crlf(p)) {
         if (p->data[p->pos] == '"')
             return qsdc_fail_at(err, p->path, p->line, col_of(p, p->pos),
                                 "bad quoting: a quote inside an unquoted "
@@ -101,8 +105,6 @@ static int read_unquoted(csv_parser *p, csv_field *f, qsdc_error *err)
         p->pos++;
     }
     f->len = (size_t)(p->data + p->pos - f->s);
-    if (f->len > 0 && f->s[f->len - 1] == '\r' && p->pos < p->len)
-        f->len--;
     return 0;
 }
 
@@ -113,17 +115,12 @@ static int read_row(csv_parser *p, csv_field *fields, qsdc_error *err)
     for (;;) {
         if (p->pos == p->len)
             return 0;
-        size_t blank = p->data[p->pos] == '\r' ? 1 : 0;
-        if (p->pos + blank < p->len && p->data[p->pos + blank] == '\n') {
-            p->pos += blank;
-            newline_at(p, p->pos++);
-            continue;
-        }
-        if (blank && p->pos + 1 == p->len)
-            return 0;
-        break;
+        if (at_crlf(p))
+            p->pos++;
+        if (p->data[p->pos] != '\n')
+            break;
+        newline_at(p, p->pos++);
     }
-    int row_line = p->line;
     for (int n = 0;; n++) {
         csv_field f = {.line = p->line, .col = col_of(p, p->pos)};
         if (n == CSV_FIELDS)
@@ -139,13 +136,13 @@ static int read_row(csv_parser *p, csv_field *fields, qsdc_error *err)
             p->pos++;
             continue;
         }
-        if (p->pos < p->len && p->data[p->pos] == '\r')
+        int end_line = p->line, end_col = col_of(p, p->pos);
+        if (at_crlf(p))
             p->pos++;
-        int end_col = col_of(p, p->pos);
         if (p->pos < p->len)
             newline_at(p, p->pos++);
         if (n + 1 < CSV_FIELDS)
-            return qsdc_fail_at(err, p->path, row_line, end_col, "missing "
+            return qsdc_fail_at(err, p->path, end_line, end_col, "missing "
                                 "column: rows are label,text but this one "
                                 "ends after the label");
         return 1;

@@ -5,38 +5,46 @@
 
 #include <stdbool.h>
 
-/* Length of the valid UTF-8 sequence at s[0, n), or 0 when it is not one
- * (RFC 3629: no overlong forms, surrogates or code points past U+10FFFF). */
-static size_t utf8_seq_len(const unsigned char *s, size_t n)
+typedef enum utf8_status { UTF8_OK, UTF8_INVALID, UTF8_CUT_SHORT } utf8_status;
+
+/* Checks the sequence at s[0, n) (RFC 3629: no overlong forms, surrogates or
+ * code points past U+10FFFF) and sets *len to its length; for UTF8_INVALID,
+ * to the index of the first bad byte instead. UTF8_CUT_SHORT: a valid start
+ * that the end of the data interrupts. */
+static utf8_status utf8_sequence(const unsigned char *s, size_t n, size_t *len)
 {
     unsigned char b = s[0];
+    *len = 1;
     if (b < 0x80)
-        return 1;
-    size_t len;
+        return UTF8_OK;
     unsigned char lo = 0x80, hi = 0xBF;   /* range of the second byte */
     if (b >= 0xC2 && b <= 0xDF) {
-        len = 2;
+        *len = 2;
     } else if (b >= 0xE0 && b <= 0xEF) {
-        len = 3;
+        *len = 3;
         if (b == 0xE0)
             lo = 0xA0;
         else if (b == 0xED)
             hi = 0x9F;
     } else if (b >= 0xF0 && b <= 0xF4) {
-        len = 4;
+        *len = 4;
         if (b == 0xF0)
             lo = 0x90;
         else if (b == 0xF4)
             hi = 0x8F;
     } else {
-        return 0;
+        *len = 0;
+        return UTF8_INVALID;
     }
-    if (n < len || s[1] < lo || s[1] > hi)
-        return 0;
-    for (size_t i = 2; i < len; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF)
-            return 0;
-    return len;
+    for (size_t i = 1; i < *len; i++) {
+        if (i == n)
+            return UTF8_CUT_SHORT;
+        if (s[i] < (i == 1 ? lo : 0x80) || s[i] > (i == 1 ? hi : 0xBF)) {
+            *len = i;
+            return UTF8_INVALID;
+        }
+    }
+    return UTF8_OK;
 }
 
 int text_check_utf8(const char *path, const unsigned char *data, size_t len,
@@ -44,14 +52,21 @@ int text_check_utf8(const char *path, const unsigned char *data, size_t len,
 {
     size_t line = 1, line_start = 0;
     for (size_t i = 0; i < len;) {
-        size_t n = utf8_seq_len(data + i, len - i);
-        if (n == 0)
-            return qsdc_fail_at(err, path, (int)line, (int)(i - line_start + 1),
-                                "invalid UTF-8: byte 0x%02X at offset %zu does "
-                                "not start a valid sequence%s", data[i], i,
-                                data[i] >= 0xC2 && data[i] <= 0xF4 &&
-                                len - i < 4 ? " (or the file is cut short)"
-                                : "");
+        size_t n;
+        utf8_status st = utf8_sequence(data + i, len - i, &n);
+        int line_no = (int)line, col = (int)(i - line_start + 1);
+        if (st == UTF8_CUT_SHORT)
+            return qsdc_fail_at(err, path, line_no, col, "invalid UTF-8: the "
+                                "file ends inside the character that byte "
+                                "0x%02X at offset %zu starts", data[i], i);
+        if (st == UTF8_INVALID && n == 0)
+            return qsdc_fail_at(err, path, line_no, col, "invalid UTF-8: byte "
+                                "0x%02X at offset %zu cannot start a "
+                                "character", data[i], i);
+        if (st == UTF8_INVALID)
+            return qsdc_fail_at(err, path, line_no, col, "invalid UTF-8: byte "
+                                "0x%02X at offset %zu cannot follow 0x%02X "
+                                "in a character", data[i + n], i + n, data[i]);
         if (data[i] == '\n') {
             line++;
             line_start = i + 1;
@@ -96,9 +111,9 @@ int text_next_token(const unsigned char *s, size_t len, text_level level,
             *pos = p;
             return 0;
         }
-        size_t n = utf8_seq_len(s + p, len - p);
+        size_t n;
         *start = p;
-        p += n ? n : 1;   /* input is validated; 1 keeps a bad byte finite */
+        p += utf8_sequence(s + p, len - p, &n) == UTF8_OK ? n : 1;
     } else {
         while (p < len && (is_control(s[p]) || s[p] == ' '))
             p++;
