@@ -6,19 +6,6 @@
 
 #include "autodiff.h"
 
-int ad_node(graph *g, op_kind op, int a, int b, int out)
-{
-    gnode n;
-    memset(&n, 0, sizeof n);
-    n.op = op;
-    n.in[0] = a;
-    n.in[1] = b;
-    n.n_in = b >= 0 ? 2 : 1;
-    n.out = out;
-    n.layer = -1;
-    return graph_add_node(g, &n);
-}
-
 int ad_grad_tensor(graph *g, int of, tensor_kind kind)
 {
     char name[2 * QSDC_NAME_MAX];
@@ -47,7 +34,7 @@ int ad_add_grad(ad *s, int x, int dx)
         return 0;
     }
     int sum = ad_grad_tensor(g, x, T_ACT);
-    if (sum < 0 || ad_node(g, OP_ADD, s->grad[x], dx, sum) < 0)
+    if (sum < 0 || graph_add_op(g, OP_ADD, s->grad[x], dx, sum, -1) < 0)
         return -1;
     s->grad[x] = sum;
     return 0;
@@ -104,7 +91,7 @@ static int backward_node(ad *s, int i, int dy)
     }
     case OP_BIAS_ADD: {
         int b = n.in[1];
-        if (ad_node(g, OP_SUM_ROWS, dy, -1, g->t[b].grad) < 0) /* db[N] = sum_b dy */
+        if (graph_add_op(g, OP_SUM_ROWS, dy, -1, g->t[b].grad, -1) < 0) /* db[N] = sum_b dy */
             return -1;
         return ad_needs_grad(s, x) ? ad_add_grad(s, x, dy) : 0;
     }
@@ -117,7 +104,7 @@ static int backward_node(ad *s, int i, int dy)
         if (!ad_needs_grad(s, x))
             return 0;
         dx = ad_grad_tensor(g, x, T_ACT);
-        if (dx < 0 || ad_node(g, OP_MUL, dy, n.mask, dx) < 0)
+        if (dx < 0 || graph_add_op(g, OP_MUL, dy, n.mask, dx, -1) < 0)
             return -1;
         return ad_add_grad(s, x, dx);
     case OP_RELU:
@@ -130,7 +117,7 @@ static int backward_node(ad *s, int i, int dy)
             [OP_RELU] = OP_RELU_GRAD, [OP_TANH] = OP_TANH_GRAD,
             [OP_SIGMOID] = OP_SIGMOID_GRAD, [OP_SOFTMAX] = OP_SOFTMAX_GRAD};
         dx = ad_grad_tensor(g, x, T_ACT);
-        if (dx < 0 || ad_node(g, back[n.op], dy, sign_source(g, i), dx) < 0)
+        if (dx < 0 || graph_add_op(g, back[n.op], dy, sign_source(g, i), dx, -1) < 0)
             return -1;
         return ad_add_grad(s, x, dx);
     }
@@ -186,8 +173,8 @@ int graph_autodiff(graph *g, const model *m, qsdc_error *err)
     op_kind lk = m->train.loss == LOSS_MSE ? OP_MSE : OP_SOFTMAX_XENT;
     op_kind gk = m->train.loss == LOSS_MSE ? OP_MSE_GRAD : OP_XENT_GRAD;
     if (g->label < 0 || g->loss < 0 || dout < 0 ||
-        ad_node(g, lk, g->output, g->label, g->loss) < 0 ||
-        ad_node(g, gk, g->output, g->label, dout) < 0 ||
+        graph_add_op(g, lk, g->output, g->label, g->loss, -1) < 0 ||
+        graph_add_op(g, gk, g->output, g->label, dout, -1) < 0 ||
         ad_add_grad(&s, g->output, dout) < 0)
         rc = -1;
     for (int i = g->n_forward - 1; i >= 0 && rc == 0; i--) {

@@ -12,8 +12,6 @@ typedef struct ad {
     bool *needs;    /* forward tensor id -> depends on a parameter */
 } ad;
 
-/* out = op(a[, b]); b < 0 for none. Returns the node id or -1. */
-int ad_node(graph *g, op_kind op, int a, int b, int out);
 /* A new tensor "d.<name>" shaped like tensor `of`. */
 int ad_grad_tensor(graph *g, int of, tensor_kind kind);
 /* Adds dx to x's gradient (through views, summing fan-out). */

@@ -87,7 +87,7 @@ int ad_backward_conv(ad *s, int i, int dy)
     case OP_AVGPOOL:
         return backward_window(s, &n, OP_AVGPOOL_GRAD, dy, -1);
     case OP_CHANNEL_BIAS:
-        if (ad_node(g, OP_SUM_CHANNELS, dy, -1, g->t[n.in[1]].grad) < 0)
+        if (graph_add_op(g, OP_SUM_CHANNELS, dy, -1, g->t[n.in[1]].grad, -1) < 0)
             return -1;
         return ad_needs_grad(s, n.in[0]) ? ad_add_grad(s, n.in[0], dy) : 0;
     case OP_BN_APPLY:
@@ -97,7 +97,7 @@ int ad_backward_conv(ad *s, int i, int dy)
         if (!ad_needs_grad(s, x))
             return 0;
         int dx = ad_grad_tensor(g, x, T_ACT);
-        int nd = dx < 0 ? -1 : ad_node(g, OP_GROUP_SCALE, dy, n.in[1], dx);
+        int nd = dx < 0 ? -1 : graph_add_op(g, OP_GROUP_SCALE, dy, n.in[1], dx, -1);
         if (nd < 0)
             return -1;
         g->n[nd].qsd = n.qsd;

@@ -106,30 +106,86 @@ static void describe(const graph *g, const kgroup *k, plan_launch *l)
                                 i ? "+" : "", op_kind_name(g->n[k->nodes[i]].op));
 }
 
+static const int buffer_of[] = {[T_INPUT] = BUF_A, [T_LABEL] = BUF_L, [T_PARAM] = BUF_P,
+                                [T_GRAD] = BUF_G, [T_ACT] = BUF_A, [T_LOSS] = BUF_A};
+
+static void operand(const graph *g, int t, int *buf, int64_t *off)
+{
+    int s = graph_storage(g, t);
+    *buf = buffer_of[g->t[s].kind];
+    *off = g->t[s].offset;
+}
+
+bool codegen_uses_clblast(const codegen_target *t, const plan_gemm *gm)
+{
+    for (int i = 0; i < t->n_clblast; i++) {
+        const plan_gemm *x = &t->clblast[i];
+        if (x->m == gm->m && x->n == gm->n && x->k == gm->k && x->trans_a == gm->trans_a &&
+            x->trans_b == gm->trans_b)
+            return true;
+    }
+    return false;
+}
+
+/* CLBlast computes the product into the group's result; the epilogue chain,
+ * if any, then runs in place as its own kernel over that result. */
+static int gen_clblast(codegen_ctx *c, const kgroup *k, const char *name, plan_launch *l,
+                       int *n_launches)
+{
+    l->kind = LAUNCH_CLBLAST_GEMM;
+    l->work_dim = 1;
+    l->global[0] = 1;
+    snprintf(l->kernel, sizeof l->kernel, "%s", name);
+    if (k->n == 1)
+        return 0;
+    const graph *g = c->g;
+    plan_launch *e = l + 1;
+    memset(e, 0, sizeof *e);
+    snprintf(e->kernel, sizeof e->kernel, "%.50s_epilogue", name);
+    char out[64];
+    codegen_ref(g, g->n[k->nodes[k->n - 1]].out, out, sizeof out);
+    codegen_signature(c->src, e->kernel);
+    long long m = (long long)l->gemm.m, n = (long long)l->gemm.n;
+    sb_printf(c->src,
+              "{\n    const uint idx = get_global_id(0);\n"
+              "    if (idx >= %lldu) return;\n"
+              "    const uint row = idx / %lldu, col = idx %% %lldu;\n"
+              "    float v = %s[idx];\n",
+              m * n, n, n, out);
+    codegen_render_chain(c, k, 1, c->src);
+    sb_printf(c->src, "    %s[idx] = v;\n}\n\n", out);
+    e->work_dim = 1;
+    e->global[0] = (uint64_t)(m * n);
+    e->bytes = 8.0 * (double)(m * n);
+    *n_launches = 2;
+    return 0;
+}
+
 /* A GEMM operand as stored: rows x cols, and for OP_BMATMUL's per-sample
  * activations [samples] of them, stride apart. */
-typedef struct gemm_operand {
+typedef struct gemm_matrix {
     int64_t rows, cols, stride, samples;
-} gemm_operand;
+} gemm_matrix;
 
-static gemm_operand operand(const tensor *t, bool per_sample_op)
+static gemm_matrix matrix_of(const tensor *t, bool per_sample_op)
 {
     bool per_sample = per_sample_op && (t->kind == T_ACT || t->kind == T_INPUT);
     if (!per_sample)
-        return (gemm_operand){t->dims[0], t->nelem / t->dims[0], 0, 1};
+        return (gemm_matrix){t->dims[0], t->nelem / t->dims[0], 0, 1};
     int64_t rows = t->dims[1], cols = t->nelem / (t->dims[0] * t->dims[1]);
-    return (gemm_operand){rows, cols, rows * cols, t->dims[0]};
+    return (gemm_matrix){rows, cols, rows * cols, t->dims[0]};
 }
 
+/* Per-sample products (OP_BMATMUL) always run as generated kernels. */
 static int gen_gemm(codegen_ctx *c, const kgroup *k, const char *name, plan_launch *l,
-                    qsdc_error *err)
+                    int *n_launches, qsdc_error *err)
 {
     const graph *g = c->g;
     const gnode *mm = &g->n[k->nodes[0]];
     bool bmm = mm->op == OP_BMATMUL;
+    gemm_matrix a = matrix_of(&g->t[mm->in[0]], bmm), b = matrix_of(&g->t[mm->in[1]], bmm);
+    gemm_matrix out = matrix_of(&g->t[mm->out], bmm);
     int last = g->n[k->nodes[k->n - 1]].out;
-    gemm_operand a = operand(&g->t[mm->in[0]], bmm), b = operand(&g->t[mm->in[1]], bmm);
-    gemm_operand out = operand(&g->t[mm->out], bmm);
     char ra[64], rb[64], rc[64];
     codegen_ref(g, mm->in[0], ra, sizeof ra);
     codegen_ref(g, mm->in[1], rb, sizeof rb);
@@ -146,6 +202,17 @@ static int gen_gemm(codegen_ctx *c, const kgroup *k, const char *name, plan_laun
         codegen_render_chain(c, k, 1, &epi);
         sb_append(&epi, "    }");
     }
+    plan_gemm gm = {.m = m, .n = n, .k = kk, .trans_a = mm->trans_a, .trans_b = mm->trans_b,
+                    .lda = a.cols, .ldb = b.cols, .ldc = n, .accumulate = mm->accumulate};
+    operand(g, mm->in[0], &gm.a_buf, &gm.a_off);
+    operand(g, mm->in[1], &gm.b_buf, &gm.b_off);
+    operand(g, last, &gm.c_buf, &gm.c_off);
+    if (!bmm && codegen_uses_clblast(c->target, &gm)) {
+        sb_free(&epi);
+        l->gemm = gm;
+        l->flops = 2.0 * (double)m * (double)n * (double)kk;
+        return gen_clblast(c, k, name, l, n_launches);
+    }
     gemm_spec s = {.name = name, .M = m, .N = n, .K = kk, .trans_a = mm->trans_a,
                    .trans_b = mm->trans_b, .a = ra, .b = rb, .c = rc,
                    .lda = a.cols, .ldb = b.cols, .ldc = n,
@@ -155,6 +222,8 @@ static int gen_gemm(codegen_ctx *c, const kgroup *k, const char *name, plan_laun
                    .epilogue = k->n > 1 ? sb_str(&epi) : NULL};
     int rc_ = sb_check(&epi, err) ? -1 : codegen_gemm(c->src, &s, &c->tuning, l, err);
     sb_free(&epi);
+    if (!bmm)
+        l->gemm = gm;
     return rc_;
 }
 
@@ -306,7 +375,7 @@ int codegen_group(codegen_ctx *c, int k, plan_launch *launches, int *n_launches,
     *n_launches = 1;
     int rc = 0;
     switch (grp->kind) {
-    case GROUP_GEMM: rc = gen_gemm(c, grp, name, l, err); break;
+    case GROUP_GEMM: rc = gen_gemm(c, grp, name, l, n_launches, err); break;
     case GROUP_ELEMENTWISE: rc = gen_elementwise(c, grp, name, l); break;
     case GROUP_ROWS: rc = gen_rows(c, grp, name, l); break;
     case GROUP_SUM_ROWS: rc = gen_sum_rows(c, grp, name, l); break;

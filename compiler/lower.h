@@ -14,8 +14,6 @@ init_kind lower_auto_init(const model *m, int li);
 /* A parameter "<layer_name>.<what>" at the end of the parameter allocation. */
 int lower_param(graph *g, const char *layer_name, const char *what, int rank,
                 const int64_t *dims, init_kind init, int64_t fan_in, int64_t fan_out);
-/* out = op(a[, b]) from layer li; b < 0 for none. */
-int lower_node(graph *g, op_kind op, int a, int b, int out, int li);
 /* An activation shaped like `like`. */
 int lower_act(graph *g, const char *name, const tensor *like);
 /* A view of x's memory with another shape. */

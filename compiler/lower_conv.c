@@ -106,14 +106,14 @@ int lower_conv2d(const model *m, int li, graph *g, int x, qsdc_error *err)
             return -1;
     }
     int z = name_act(g, l->name, l->bias ? ".conv" : "", 4, yd);
-    if (col < 0 || z < 0 || lower_node(g, OP_BMATMUL, wt, col, z, li) < 0)
+    if (col < 0 || z < 0 || graph_add_op(g, OP_BMATMUL, wt, col, z, li) < 0)
         return -1;
     if (!l->bias)
         return z;
     int64_t bd[1] = {co};
     int b = lower_param(g, l->name, "bias", 1, bd, INIT_ZEROS, k, co * taps);
     int y = name_act(g, l->name, "", 4, yd);
-    if (b < 0 || y < 0 || lower_node(g, OP_CHANNEL_BIAS, z, b, y, li) < 0)
+    if (b < 0 || y < 0 || graph_add_op(g, OP_CHANNEL_BIAS, z, b, y, li) < 0)
         return -1;
     return y;
 }
@@ -209,7 +209,7 @@ int lower_qsd_shared(const model *m, int li, graph *g, int x)
         return -1;
     memmove(&g->n[1], &g->n[0], (size_t)(g->nn - 1) * sizeof *g->n);
     g->n[0] = draw;
-    int scale = lower_node(g, OP_GROUP_SCALE, x, mask, y, li);
+    int scale = graph_add_op(g, OP_GROUP_SCALE, x, mask, y, li);
     if (scale < 0)
         return -1;
     g->n[scale].qsd = l->qsd;

@@ -5,6 +5,7 @@
 #ifndef QSDC_GRAPH_CHECK_H
 #define QSDC_GRAPH_CHECK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Two training steps of the model (YAML text) at batch on the device and
@@ -15,6 +16,9 @@
 void gc_check_step(const char *yaml, int64_t batch, double tol);
 /* The inference plan's output against the reference, within tol. */
 void gc_check_inference(const char *yaml, int64_t batch, double tol);
+/* Whether the plans of the checks above run every GEMM through CLBlast
+ * (epilogues as separate kernels), else all as generated kernels. */
+void gc_set_clblast(bool on);
 /* Central differences (step h) of the reference's mean loss against its
  * backward for about 40 parameters spread over the allocation:
  * |fd - analytic| <= rel |fd| + abs. */

@@ -73,6 +73,18 @@ static void test_inference(void **s)
     for (int i = 0; i < 4; i++)
         gc_check_inference(models[i], 5, TOL);
 }
+/* The same steps with CLBlast doing every GEMM and the fused epilogues run
+ * as separate in-place kernels. */
+static void test_clblast_steps(void **s)
+{
+    (void)s;
+    gc_set_clblast(true);
+    gc_check_inference(mlp_qsd, 5, TOL);
+    check_step_against_reference(mlp_qsd, 8);
+    check_step_against_reference(residual_dag, 5);
+    gc_set_clblast(false);
+}
+
 static void test_mlp_qsd_gradients(void **s) { (void)s; check_gradients(mlp_qsd, 8); }
 static void test_tanh_dropout_mse_gradients(void **s) { (void)s; check_gradients(tanh_dropout_mse, 6); }
 static void test_residual_gradients(void **s) { (void)s; check_gradients(residual_dag, 5); }
@@ -90,6 +102,7 @@ int main(void)
         cmocka_unit_test(test_tanh_dropout_mse_step),
         cmocka_unit_test(test_residual_step),
         cmocka_unit_test(test_inner_softmax_step),
+        cmocka_unit_test(test_clblast_steps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
