@@ -246,26 +246,31 @@ static void chunk_col2im(row_code *rc, const win_geom *w)
     rc->chunk_end = w->w;
 }
 
-/* 2x2 pool, stride 2: the even and odd lanes of two 16-wide input rows; the
- * max's candidates in the scalar body's order (row by row, left first). */
+/* 2x2 pool, stride 2: the even and odd columns of two 16-wide stretches of
+ * input rows (read as float8 pairs: float16 values are not passed in
+ * registers without AVX-512); the max's candidates in the scalar body's
+ * order (row by row, left first). */
 static void chunk_pool_2x2(row_code *rc, const win_geom *w, bool max, const char *argmax)
 {
-    sb_printf(rc->chunk,
-              "        const float16 r0 = vload16(0, xp + (uint)y0 * %lldu + 2u * e);\n"
-              "        const float16 r1 = vload16(0, xp + (uint)(y0 + 1) * %lldu + 2u * e);\n",
-              w->w, w->w);
+    for (int i = 0; i < 2; i++)
+        sb_printf(rc->chunk,
+                  "        const float8 r%da = vload8(0, xp + (uint)(y0 + %d) * %lldu + 2u * e);\n"
+                  "        const float8 r%db = vload8(1, xp + (uint)(y0 + %d) * %lldu + 2u * e);\n"
+                  "        const float8 e%d = (float8)(r%da.even, r%db.even);\n"
+                  "        const float8 o%d = (float8)(r%da.odd, r%db.odd);\n",
+                  i, i, w->w, i, i, w->w, i, i, i, i, i, i);
     if (!max) {
-        sb_append(rc->chunk, "        vv = (r0.even + r0.odd + r1.even + r1.odd) * 0.25f;\n");
+        sb_append(rc->chunk, "        vv = (e0 + o0 + e1 + o1) * 0.25f;\n");
     } else {
         sb_append(rc->chunk,
-                  "        float8 best = r0.even;\n"
+                  "        float8 best = e0;\n"
                   "        int8 arg = (int8)(0);\n"
-                  "        int8 gt = isgreater(r0.odd, best);\n"
-                  "        best = select(best, r0.odd, gt); arg = select(arg, (int8)(1), gt);\n"
-                  "        gt = isgreater(r1.even, best);\n"
-                  "        best = select(best, r1.even, gt); arg = select(arg, (int8)(2), gt);\n"
-                  "        gt = isgreater(r1.odd, best);\n"
-                  "        best = select(best, r1.odd, gt); arg = select(arg, (int8)(3), gt);\n"
+                  "        int8 gt = isgreater(o0, best);\n"
+                  "        best = select(best, o0, gt); arg = select(arg, (int8)(1), gt);\n"
+                  "        gt = isgreater(e1, best);\n"
+                  "        best = select(best, e1, gt); arg = select(arg, (int8)(2), gt);\n"
+                  "        gt = isgreater(o1, best);\n"
+                  "        best = select(best, o1, gt); arg = select(arg, (int8)(3), gt);\n"
                   "        vv = best;\n");
         if (argmax)
             sb_printf(rc->chunk,

@@ -65,7 +65,6 @@ static const char pointwise_first[] =
     "  - relu\n"
     "  - {op: maxpool, kernel: 2, padding: [1, 0]}\n"
     "  - flatten\n"
-    "  - {op: qsd, p: 0.4, sites: 2}\n"
     "  - {op: dense, units: 3}\n"
     "train: {optimizer: {type: sgd, lr: 0.05, momentum: 0}}\n";
 
