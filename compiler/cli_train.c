@@ -229,17 +229,15 @@ static int infer_or_eval(int argc, char **argv, bool eval)
     model m;
     if (model_load(argv[optind], &m, &err) < 0)
         return cli_error(err.message);
-    if (eval) {
-        images = data_has_test(&m.train) ? "test data" : "";
-        labels = images;
-    }
+    /* eval: the model's test data, in its format, always labelled */
     eval_args a = {.device = device, .ckpt = ckpt, .binary = binary, .images = images,
-                   .labels = labels && labels[0] ? labels : NULL,
+                   .labels = eval ? "" : labels && labels[0] ? labels : NULL,
                    .test_data = eval ? &m.train : NULL,
                    .batch = batch ? batch : m.train.batch, .show_kernels = !eval};
-    int rc = images[0] ? run_eval(&m, &a, &err)
-                       : qsdc_fail(&err, "%s: the model's train: section names no test data",
-                                   m.path);
+    int rc = !eval || data_has_test(&m.train)
+                 ? run_eval(&m, &a, &err)
+                 : qsdc_fail(&err, "%s: the model's train: section names no test data",
+                             m.path);
     model_free(&m);
     return rc < 0 ? cli_error(err.message) : 0;
 }
