@@ -1,51 +1,499 @@
 #include "codegen_gemm.h"
 
+#include <ctype.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
+/* The problem as the kernel computes it: C(i,j) = sum_k A(i,k) B(k,j) over
+ * M x N x K. Both-transposed specs become (B A)^T here, so A is k-major only
+ * for trans_a alone and B n-major only for trans_b alone. */
+typedef struct gemm_form {
+    int64_t M, N, K;
+    const char *a, *b, *c;
+    int64_t lda, ldb, ldc;
+    bool a_kmajor;  /* A(i,k) at a[k*lda + i], else a[i*lda + k] */
+    bool b_nmajor;  /* B(k,j) at b[j*ldb + k], else b[k*ldb + j] */
+    bool c_trans;   /* C(i,j) at c[j*ldc + i]: the spec's row is j, its col i */
+    bool accumulate;
+    const char *epilogue;
+} gemm_form;
+
+/* Tuning fitted to one problem. */
+typedef struct gemm_geom {
+    int vec, mr, nv, nr;
+    int64_t bm, bn, kc;
+    int64_t groups_m, groups_n;
+} gemm_geom;
+
+static int64_t ceil_div(int64_t x, int64_t m)
+{
+    return (x + m - 1) / m;
+}
+
 void gemm_tuning_default(gemm_tuning *t, bool is_cpu, unsigned pref_vector_width)
 {
-    (void)is_cpu;
-    (void)pref_vector_width;
-    t->tile_m = 1;
-    t->tile_n = 1;
+    int vec = 1;
+    while (vec * 2 <= 16 && (unsigned)(vec * 2) <= pref_vector_width)
+        vec *= 2;
+    if (is_cpu) {
+        /* 6 x 2 vectors: 12 accumulators + 2 B vectors + 1 broadcast fill
+         * the 16 vector registers of AVX2 (or SSE); narrower vectors than
+         * 4 mean a scalar machine: 4 x 4 floats. */
+        t->vec = vec;
+        t->mr = vec >= 4 ? 6 : 4;
+        t->nv = vec >= 4 ? 2 : 4 / vec;
+        t->bm = 22 * t->mr;
+        t->bn = 8 * t->nv * vec;
+        t->kc = 8192 / (t->nv * vec) < 512 ? 8192 / (t->nv * vec) : 512;
+        t->min_groups = 8;
+        t->min_group_flops = 4e6; /* ~50 us of one core: well above launch cost */
+    } else {
+        t->vec = vec < 4 ? 4 : vec;
+        t->mr = 4;
+        t->nv = 1;
+        t->bm = 4;
+        t->bn = t->vec;
+        t->kc = 64;
+        t->min_groups = 1;
+        t->min_group_flops = 0;
+    }
+}
+
+static bool is_identifier(const char *s)
+{
+    if (!s || !(isalpha((unsigned char)*s) || *s == '_'))
+        return false;
+    for (; *s; s++)
+        if (!(isalnum((unsigned char)*s) || *s == '_'))
+            return false;
+    return true;
+}
+
+/* Largest element index of a rows x cols matrix with row stride ld. */
+static int64_t last_index(int64_t rows, int64_t cols, int64_t ld)
+{
+    return (rows - 1) * ld + cols - 1;
+}
+
+static int check_spec(const gemm_spec *s, const gemm_tuning *t, qsdc_error *err)
+{
+    if (!is_identifier(s->name))
+        return qsdc_fail(err, "gemm: kernel name '%s' is not an identifier",
+                         s->name ? s->name : "(null)");
+    const char *n = s->name;
+    if (!s->a || !s->b || !s->c)
+        return qsdc_fail(err, "gemm %s: missing a matrix pointer expression", n);
+    if (s->M < 1 || s->N < 1 || s->K < 1)
+        return qsdc_fail(err, "gemm %s: shape %" PRId64 "x%" PRId64 "x%" PRId64
+                         " must be positive", n, s->M, s->N, s->K);
+    int64_t a_rows = s->trans_a ? s->K : s->M, a_cols = s->trans_a ? s->M : s->K;
+    int64_t b_rows = s->trans_b ? s->N : s->K, b_cols = s->trans_b ? s->K : s->N;
+    if (s->lda < a_cols || s->ldb < b_cols || s->ldc < s->N)
+        return qsdc_fail(err, "gemm %s: row strides lda=%" PRId64 " ldb=%" PRId64
+                         " ldc=%" PRId64 " are below the row lengths %" PRId64
+                         ", %" PRId64 ", %" PRId64, n, s->lda, s->ldb, s->ldc,
+                         a_cols, b_cols, s->N);
+    /* Kernel index arithmetic is 32-bit unsigned. */
+    const int64_t limit = INT32_MAX;
+    if (last_index(a_rows, a_cols, s->lda) > limit ||
+        last_index(b_rows, b_cols, s->ldb) > limit ||
+        last_index(s->M, s->N, s->ldc) > limit || s->K > limit)
+        return qsdc_fail(err, "gemm %s: a matrix spans more than 2^31 elements", n);
+    if (t->vec != 1 && t->vec != 2 && t->vec != 4 && t->vec != 8 && t->vec != 16)
+        return qsdc_fail(err, "gemm %s: vector width %d is not 1, 2, 4, 8 or 16",
+                         n, t->vec);
+    if (t->mr < 1 || t->mr > 16 || t->nv < 1 || t->nv > 8)
+        return qsdc_fail(err, "gemm %s: micro-tile %d x %d vectors out of range "
+                         "(1..16 x 1..8)", n, t->mr, t->nv);
+    int nr = t->nv * t->vec;
+    if (t->bm < t->mr || t->bm % t->mr || t->bn < nr || t->bn % nr)
+        return qsdc_fail(err, "gemm %s: block %d x %d is not a multiple of the "
+                         "micro-tile %d x %d", n, t->bm, t->bn, t->mr, nr);
+    if (!(t->min_group_flops >= 0))
+        return qsdc_fail(err, "gemm %s: min_group_flops must be >= 0", n);
+    /* The packed panel must fit the smallest __local memory OpenCL allows. */
+    const int panel_floats = 32 * 1024 / 4;
+    if (t->kc < 1 || t->kc * nr > panel_floats)
+        return qsdc_fail(err, "gemm %s: K block %d must be in 1..%d for %d columns "
+                         "(32 KiB of local memory)", n, t->kc, panel_floats / nr, nr);
+    return 0;
+}
+
+static gemm_form make_form(const gemm_spec *s)
+{
+    gemm_form f = {
+        .M = s->M, .N = s->N, .K = s->K,
+        .a = s->a, .b = s->b, .c = s->c,
+        .lda = s->lda, .ldb = s->ldb, .ldc = s->ldc,
+        .a_kmajor = s->trans_a, .b_nmajor = s->trans_b, .c_trans = false,
+        .accumulate = s->accumulate, .epilogue = s->epilogue,
+    };
+    if (s->trans_a && s->trans_b) {
+        /* C^T[N,M] = B_stored[N,K] A_stored[K,M], both row-major. */
+        f.M = s->N;
+        f.N = s->M;
+        f.a = s->b;
+        f.lda = s->ldb;
+        f.b = s->a;
+        f.ldb = s->lda;
+        f.a_kmajor = f.b_nmajor = false;
+        f.c_trans = true;
+    }
+    return f;
+}
+
+/* Splits M and N into near-equal blocks of at most bm x bn (in whole
+ * micro-tiles), with more blocks along the longer side until there are
+ * min(min_groups, flops / min_group_flops) work-groups or blocks are single
+ * micro-tiles. */
+static gemm_geom make_geom(const gemm_form *f, const gemm_tuning *t)
+{
+    gemm_geom g = { .vec = t->vec, .mr = t->mr, .nv = t->nv, .nr = t->nv * t->vec };
+    int64_t tiles_m = ceil_div(f->M, g.mr), tiles_n = ceil_div(f->N, g.nr);
+    int64_t parts_m = ceil_div(tiles_m, t->bm / g.mr);
+    int64_t parts_n = ceil_div(tiles_n, t->bn / g.nr);
+    double flops = 2.0 * (double)f->M * (double)f->N * (double)f->K;
+    int64_t wanted = t->min_groups;
+    if (t->min_group_flops > 0 && flops / t->min_group_flops < (double)wanted)
+        wanted = (int64_t)(flops / t->min_group_flops);
+    while (parts_m * parts_n < wanted && (parts_m < tiles_m || parts_n < tiles_n)) {
+        bool split_n = parts_n < tiles_n &&
+                       (parts_m == tiles_m ||
+                        ceil_div(tiles_n, parts_n) * g.nr >= ceil_div(tiles_m, parts_m) * g.mr);
+        if (split_n)
+            parts_n++;
+        else
+            parts_m++;
+    }
+    g.bm = ceil_div(tiles_m, parts_m) * g.mr;
+    g.bn = ceil_div(tiles_n, parts_n) * g.nr;
+    g.groups_m = ceil_div(f->M, g.bm);
+    g.groups_n = ceil_div(f->N, g.bn);
+    g.kc = t->kc < f->K ? t->kc : f->K;
+    return g;
+}
+
+/* "float8", or "float" for width 1. */
+static const char *vtype(int vec)
+{
+    static const char *names[17] = {
+        [1] = "float", [2] = "float2", [4] = "float4", [8] = "float8", [16] = "float16",
+    };
+    return names[vec];
+}
+
+/* Appends vloadN(off, p) or p[off] for width 1. */
+static void emit_vload(strbuf *sb, int vec, const char *off, const char *p)
+{
+    if (vec == 1)
+        sb_printf(sb, "%s[%s]", p, off);
+    else
+        sb_printf(sb, "vload%d(%s, %s)", vec, off, p);
+}
+
+static void emit_vstore(strbuf *sb, int vec, const char *val, const char *off,
+                        const char *p)
+{
+    if (vec == 1)
+        sb_printf(sb, "%s[%s] = %s;", p, off, val);
+    else
+        sb_printf(sb, "vstore%d(%s, %s, %s);", vec, val, off, p);
+}
+
+/* Copies rows of B stored [K,N] into the panel: the first ncols columns
+ * from B, whole vectors where they fit, then column ncols-1 repeated. */
+static void emit_pack_rows(strbuf *sb, const gemm_form *f, const gemm_geom *g, int ncols)
+{
+    sb_printf(sb,
+        "            for (uint gm_k = 0; gm_k < gm_kn; ++gm_k) {\n"
+        "                __global const float *gm_src = gm_b + (gm_k0 + gm_k) * %" PRId64 "u + gm_j0;\n"
+        "                __local float *gm_dst = gm_bp + gm_k * %du;\n",
+        f->ldb, g->nr);
+    int full = ncols / g->vec;
+    for (int q = 0; q < full; q++) {
+        char off[16];
+        snprintf(off, sizeof off, "%du", q);
+        strbuf ld;
+        sb_init(&ld);
+        emit_vload(&ld, g->vec, off, "gm_src");
+        sb_append(sb, "                ");
+        emit_vstore(sb, g->vec, sb_str(&ld), off, "gm_dst");
+        sb_append(sb, "\n");
+        sb_free(&ld);
+    }
+    for (int col = full * g->vec; col < g->nr; col++)
+        sb_printf(sb, "                gm_dst[%d] = gm_src[%d];\n", col,
+                  col < ncols ? col : ncols - 1);
+    sb_append(sb, "            }\n");
+}
+
+/* Transposing pack of B stored [N,K]: vec x vec blocks are read as vec
+ * rows of vectors and written as vec columns, then a scalar K tail. */
+static void emit_pack_transposed(strbuf *sb, const gemm_form *f, const gemm_geom *g)
+{
+    static const char lane[] = "0123456789abcdef";
+    const char *vt = vtype(g->vec);
+    int vec = g->vec;
+    sb_printf(sb, "            for (uint gm_q = 0; gm_q < %du; gm_q += %du) {\n", g->nr, vec);
+    for (int r = 0; r < vec; r++)
+        sb_printf(sb, "                __global const float *gm_s%d = gm_b + min(gm_j0 + gm_q + %du, %" PRId64 "u) * %" PRId64 "u + gm_k0;\n",
+                  r, r, f->N - 1, f->ldb);
+    sb_printf(sb,
+        "                __local float *gm_dst = gm_bp + gm_q;\n"
+        "                uint gm_k = 0;\n"
+        "                for (; gm_k + %du <= gm_kn; gm_k += %du) {\n", vec, vec);
+    for (int r = 0; r < vec; r++)
+        sb_printf(sb, "                    const %s gm_x%d = vload%d(0, gm_s%d + gm_k);\n",
+                  vt, r, vec, r);
+    for (int kk = 0; kk < vec; kk++) {
+        sb_printf(sb, "                    vstore%d((%s)(", vec, vt);
+        for (int r = 0; r < vec; r++)
+            sb_printf(sb, "%sgm_x%d.s%c", r ? ", " : "", r, lane[kk]);
+        sb_printf(sb, "), 0, gm_dst + (gm_k + %du) * %du);\n", kk, g->nr);
+    }
+    sb_append(sb, "                }\n"
+                  "                for (; gm_k < gm_kn; ++gm_k) {\n");
+    for (int r = 0; r < vec; r++)
+        sb_printf(sb, "                    gm_dst[gm_k * %du + %du] = gm_s%d[gm_k];\n", g->nr, r, r);
+    sb_append(sb, "                }\n            }\n");
+}
+
+/* Packs op(B)[k0 .. k0+kn, j0 .. j0+nr] into gm_bp as [kn][nr]; columns past
+ * N repeat column N-1 (their results are never stored). */
+static void emit_pack(strbuf *sb, const gemm_form *f, const gemm_geom *g)
+{
+    int64_t N = f->N, ldb = f->ldb;
+    int nr = g->nr;
+    if (f->b_nmajor && g->vec > 1)
+        emit_pack_transposed(sb, f, g);
+    else if (f->b_nmajor)
+        sb_printf(sb,
+            "            for (uint gm_q = 0; gm_q < %du; ++gm_q) {\n"
+            "                __global const float *gm_src = gm_b + min(gm_j0 + gm_q, %" PRId64 "u) * %" PRId64 "u + gm_k0;\n"
+            "                for (uint gm_k = 0; gm_k < gm_kn; ++gm_k)\n"
+            "                    gm_bp[gm_k * %du + gm_q] = gm_src[gm_k];\n"
+            "            }\n", nr, N - 1, ldb, nr);
+    if (f->b_nmajor)
+        return;
+    int rem = (int)(N % nr);
+    if (rem == 0) {
+        emit_pack_rows(sb, f, g, nr);
+        return;
+    }
+    sb_printf(sb, "            if (gm_j0 + %du <= %" PRId64 "u) {\n", nr, N);
+    emit_pack_rows(sb, f, g, nr);
+    sb_append(sb, "            } else {\n");
+    emit_pack_rows(sb, f, g, rem);
+    sb_append(sb, "            }\n");
+}
+
+/* The mr x nr accumulators over one K block, from A in global memory and
+ * the packed panel. */
+static void emit_micro(strbuf *sb, const gemm_form *f, const gemm_geom *g)
+{
+    const char *vt = vtype(g->vec);
+    bool ragged_m = f->M % g->mr != 0;
+    for (int r = 0; r < g->mr; r++) {
+        char row[64];
+        if (ragged_m)
+            snprintf(row, sizeof row, "min(gm_i0 + %du, %" PRId64 "u)", r, f->M - 1);
+        else
+            snprintf(row, sizeof row, "(gm_i0 + %du)", r);
+        if (f->a_kmajor)
+            sb_printf(sb, "                __global const float *gm_a%d = gm_a + gm_k0 * %" PRId64 "u + %s;\n",
+                      r, f->lda, row);
+        else
+            sb_printf(sb, "                __global const float *gm_a%d = gm_a + %s * %" PRId64 "u + gm_k0;\n",
+                      r, row, f->lda);
+    }
+    for (int r = 0; r < g->mr; r++) {
+        sb_printf(sb, "                %s", vt);
+        for (int q = 0; q < g->nv; q++)
+            sb_printf(sb, "%s gm_c%d_%d = 0.0f", q ? "," : "", r, q);
+        sb_append(sb, ";\n");
+    }
+    sb_printf(sb,
+        "                __local const float *gm_pb = gm_bp;\n"
+        "                for (uint gm_k = 0; gm_k < gm_kn; ++gm_k, gm_pb += %du) {\n",
+        g->nr);
+    for (int q = 0; q < g->nv; q++) {
+        char off[16];
+        snprintf(off, sizeof off, "%du", q);
+        sb_printf(sb, "                    const %s gm_b%d = ", vt, q);
+        emit_vload(sb, g->vec, off, "gm_pb");
+        sb_append(sb, ";\n");
+    }
+    char k_index[64];
+    if (f->a_kmajor)
+        snprintf(k_index, sizeof k_index, "gm_k * %" PRId64 "u", f->lda);
+    else
+        snprintf(k_index, sizeof k_index, "gm_k");
+    for (int r = 0; r < g->mr; r++) {
+        sb_printf(sb, "                    { const %s gm_x = (%s)(gm_a%d[%s]);", vt, vt, r, k_index);
+        for (int q = 0; q < g->nv; q++)
+            sb_printf(sb, " gm_c%d_%d = fma(gm_x, gm_b%d, gm_c%d_%d);", r, q, q, r, q);
+        sb_append(sb, " }\n");
+    }
+    sb_append(sb, "                }\n");
+}
+
+/* Stores the accumulators of a full tile as vectors. load_c: the
+ * expression saying whether C's current value is added ("1", "gm_k0 > 0u"),
+ * "0" for never. */
+static void emit_vector_store(strbuf *sb, const gemm_form *f, const gemm_geom *g,
+                              const char *load_c)
+{
+    const char *ind = "                    ";
+    for (int r = 0; r < g->mr; r++) {
+        sb_printf(sb, "%s__global float *gm_cp%d = gm_c + (gm_i0 + %du) * %" PRId64 "u + gm_j0;\n",
+                  ind, r, r, f->ldc);
+        for (int q = 0; q < g->nv; q++) {
+            char acc[32], off[16], cp[16];
+            snprintf(acc, sizeof acc, "gm_c%d_%d", r, q);
+            snprintf(off, sizeof off, "%du", q);
+            snprintf(cp, sizeof cp, "gm_cp%d", r);
+            if (strcmp(load_c, "0") != 0) {
+                sb_printf(sb, "%sif (%s) %s += ", ind, load_c, acc);
+                emit_vload(sb, g->vec, off, cp);
+                sb_append(sb, ";\n");
+            }
+            sb_append(sb, ind);
+            emit_vstore(sb, g->vec, acc, off, cp);
+            sb_append(sb, "\n");
+        }
+    }
+}
+
+/* Stores the accumulators element by element through a private array,
+ * running the epilogue on the last K block (last_block); checked: skip
+ * elements outside C (edge tiles). Full tiles get simple constant-trip loops
+ * the compiler can vectorise. */
+static void emit_element_store(strbuf *sb, const gemm_form *f, const gemm_geom *g,
+                               const char *load_c, const char *last_block, bool checked)
+{
+    const char *ind = "                    ";
+    sb_printf(sb, "%sfloat gm_t[%d];\n", ind, g->mr * g->nr);
+    for (int r = 0; r < g->mr; r++)
+        for (int q = 0; q < g->nv; q++) {
+            char acc[32], off[16];
+            snprintf(acc, sizeof acc, "gm_c%d_%d", r, q);
+            snprintf(off, sizeof off, "%du", r * g->nv + q);
+            sb_append(sb, ind);
+            emit_vstore(sb, g->vec, acc, off, "gm_t");
+            sb_append(sb, "\n");
+        }
+    sb_printf(sb,
+        "%sfor (uint gm_r = 0; gm_r < %du; ++gm_r)\n"
+        "%sfor (uint gm_q = 0; gm_q < %du; ++gm_q) {\n"
+        "%s    const uint gm_i = gm_i0 + gm_r, gm_j = gm_j0 + gm_q;\n",
+        ind, g->mr, ind, g->nr, ind);
+    if (checked)
+        sb_printf(sb, "%s    if (gm_i >= %" PRId64 "u || gm_j >= %" PRId64 "u) continue;\n",
+                  ind, f->M, f->N);
+    sb_printf(sb,
+        "%s    const uint row = %s, col = %s;\n"
+        "%s    __global float *gm_cp = gm_c + row * %" PRId64 "u + col;\n"
+        "%s    float v = gm_t[gm_r * %du + gm_q];\n",
+        ind, f->c_trans ? "gm_j" : "gm_i", f->c_trans ? "gm_i" : "gm_j",
+        ind, f->ldc, ind, g->nr);
+    if (strcmp(load_c, "0") != 0)
+        sb_printf(sb, "%s    if (%s) v += *gm_cp;\n", ind, load_c);
+    if (f->epilogue)
+        sb_printf(sb, "%s    if (%s) {\n%s\n%s    }\n", ind, last_block, f->epilogue, ind);
+    sb_printf(sb, "%s    *gm_cp = v;\n%s}\n", ind, ind);
+}
+
+/* Writes the micro-tile: vectors when nothing runs per element and C is not
+ * transposed, else element by element; edge tiles (only when M or N is not
+ * a multiple of the tile) always element by element with bounds checks. */
+static void emit_store(strbuf *sb, const gemm_form *f, const gemm_geom *g,
+                       const char *load_c, const char *last_block)
+{
+    bool ragged = f->M % g->mr != 0 || f->N % g->nr != 0;
+    const char *ind = "                ";
+    if (ragged)
+        sb_printf(sb, "%sif (gm_i0 + %du <= %" PRId64 "u && gm_j0 + %du <= %" PRId64 "u) {\n",
+                  ind, g->mr, f->M, g->nr, f->N);
+    else
+        sb_printf(sb, "%s{\n", ind);
+    if (!f->epilogue && !f->c_trans)
+        emit_vector_store(sb, f, g, load_c);
+    else
+        emit_element_store(sb, f, g, load_c, last_block, false);
+    sb_printf(sb, "%s}\n", ind);
+    if (ragged) {
+        sb_printf(sb, "%selse {\n", ind);
+        emit_element_store(sb, f, g, load_c, last_block, true);
+        sb_printf(sb, "%s}\n", ind);
+    }
+}
+
+static void emit_kernel(strbuf *sb, const gemm_spec *s, const gemm_form *f,
+                        const gemm_geom *g)
+{
+    bool blocked = g->kc < f->K;
+    sb_printf(sb,
+        "/* %s: C[%" PRId64 ",%" PRId64 "] %s op(A) op(B), K=%" PRId64 ", A%s, B%s;"
+        " blocks %" PRId64 "x%" PRId64 ", micro-tile %dx%d, kc %" PRId64 " */\n"
+        "__kernel __attribute__((reqd_work_group_size(1, 1, 1)))\n"
+        "void %s(__global float *P, __global float *G, __global float *S, __global float *A,\n"
+        "        __global const int *L, const uint seed, const uint step, const float lr)\n"
+        "{\n"
+        "    (void)P; (void)G; (void)S; (void)A; (void)L; (void)seed; (void)step; (void)lr;\n"
+        "    __local float gm_bp[%" PRId64 "];\n"
+        "    __global const float *gm_a = %s;\n"
+        "    __global const float *gm_b = %s;\n"
+        "    __global float *gm_c = %s;\n"
+        "    const uint gm_i_begin = get_group_id(1) * %" PRId64 "u;\n"
+        "    const uint gm_i_end = min(gm_i_begin + %" PRId64 "u, %" PRId64 "u);\n"
+        "    const uint gm_j_begin = get_group_id(0) * %" PRId64 "u;\n"
+        "    const uint gm_j_end = min(gm_j_begin + %" PRId64 "u, %" PRId64 "u);\n",
+        s->name, s->M, s->N, s->accumulate ? "+=" : "=", s->K,
+        s->trans_a ? "^T" : "", s->trans_b ? "^T" : "", g->bm, g->bn, g->mr, g->nr, g->kc,
+        s->name, g->kc * g->nr, f->a, f->b, f->c,
+        g->bm, g->bm, f->M, g->bn, g->bn, f->N);
+    if (blocked)
+        sb_printf(sb,
+            "    for (uint gm_k0 = 0; gm_k0 < %" PRId64 "u; gm_k0 += %" PRId64 "u) {\n"
+            "        const uint gm_kn = min(%" PRId64 "u, %" PRId64 "u - gm_k0);\n",
+            f->K, g->kc, g->kc, f->K);
+    else
+        sb_printf(sb, "    {\n        const uint gm_k0 = 0u, gm_kn = %" PRId64 "u;\n", f->K);
+    sb_printf(sb, "        for (uint gm_j0 = gm_j_begin; gm_j0 < gm_j_end; gm_j0 += %du) {\n",
+              g->nr);
+    emit_pack(sb, f, g);
+    sb_printf(sb, "            for (uint gm_i0 = gm_i_begin; gm_i0 < gm_i_end; gm_i0 += %du) {\n",
+              g->mr);
+    emit_micro(sb, f, g);
+    const char *load_c = f->accumulate ? "1" : blocked ? "gm_k0 > 0u" : "0";
+    char last[96];
+    snprintf(last, sizeof last, "gm_k0 + %" PRId64 "u >= %" PRId64 "u", g->kc, f->K);
+    emit_store(sb, f, g, load_c, blocked ? last : "1");
+    sb_append(sb, "            }\n        }\n    }\n}\n\n");
 }
 
 int codegen_gemm(strbuf *src, const gemm_spec *s, const gemm_tuning *t,
                  plan_launch *launch, qsdc_error *err)
 {
-    (void)t;
-    if (s->accumulate && s->epilogue)
-        return qsdc_fail(err, "gemm %s: an epilogue cannot follow accumulation", s->name);
-    char ia[96], ib[96];
-    if (s->trans_a)
-        snprintf(ia, sizeof ia, "k * %lldu + row", (long long)s->lda);
-    else
-        snprintf(ia, sizeof ia, "row * %lldu + k", (long long)s->lda);
-    if (s->trans_b)
-        snprintf(ib, sizeof ib, "col * %lldu + k", (long long)s->ldb);
-    else
-        snprintf(ib, sizeof ib, "k * %lldu + col", (long long)s->ldb);
-    sb_printf(src,
-              "__kernel void %s(__global float *P, __global float *G, __global float *S,\n"
-              "    __global float *A, __global const int *L, const uint seed,\n"
-              "    const uint step, const float lr)\n{\n"
-              "    const uint row = get_global_id(1), col = get_global_id(0);\n"
-              "    if (row >= %lldu || col >= %lldu) return;\n"
-              "    float v = 0.0f;\n"
-              "    for (uint k = 0; k < %lldu; k++)\n"
-              "        v += %s[%s] * %s[%s];\n",
-              s->name, (long long)s->M, (long long)s->N, (long long)s->K, s->a, ia,
-              s->b, ib);
-    if (s->epilogue)
-        sb_printf(src, "    %s\n", s->epilogue);
-    sb_printf(src, "    %s[row * %lldu + col] %s v;\n}\n\n", s->c, (long long)s->ldc,
-              s->accumulate ? "+=" : "=");
+    if (check_spec(s, t, err) < 0)
+        return -1;
+    if (strlen(s->name) >= sizeof launch->kernel)
+        return qsdc_fail(err, "gemm: kernel name '%s' is too long", s->name);
+    gemm_form f = make_form(s);
+    gemm_geom g = make_geom(&f, t);
+    emit_kernel(src, s, &f, &g);
+    if (sb_check(src, err) < 0)
+        return -1;
     memset(launch, 0, sizeof *launch);
     snprintf(launch->kernel, sizeof launch->kernel, "%s", s->name);
     launch->work_dim = 2;
-    launch->global[0] = (uint64_t)s->N;
-    launch->global[1] = (uint64_t)s->M;
+    launch->global[0] = (uint64_t)g.groups_n;
+    launch->global[1] = (uint64_t)g.groups_m;
+    launch->global[2] = 1;
+    launch->local[0] = launch->local[1] = launch->local[2] = 1;
     launch->flops = 2.0 * (double)s->M * (double)s->N * (double)s->K;
-    return sb_check(src, err);
+    launch->bytes = 4.0 * ((double)s->M * (double)s->K + (double)s->K * (double)s->N +
+                           (double)s->M * (double)s->N * (s->accumulate ? 2.0 : 1.0));
+    return 0;
 }

@@ -1,0 +1,329 @@
+/* Generated GEMM kernels against a plain C reference (double accumulation)
+ * on the default device: all four transpose combinations, odd sizes, K
+ * blocking, accumulate, offsets and padded strides, an epilogue, and
+ * several tunings (including the non-CPU default and width-1 vectors).
+ *
+ * Error bound per element, from the standard dot-product bound with unit
+ * roundoff u = 2^-24: the kernel forms K fused multiply-adds, then (at most)
+ * adds C's old value and a bias, so K + 2 roundings and
+ *   |got - ref| <= gamma(K+2) * (sum_k |a_ik b_kj| + |c_ij| + |bias_j|),
+ *   gamma(n) = n u / (1 - n u).
+ * relu is 1-Lipschitz and does not enlarge it. Elements of the C buffer
+ * outside the matrix (padding columns, guard cells) must stay unchanged. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <math.h>
+
+#include <cmocka.h>
+
+#include "cl_fixture.h"
+#include "codegen_gemm.h"
+#include "support.h"
+
+typedef struct gemm_case {
+    int64_t M, N, K;
+    bool ta, tb, accumulate, bias_relu;
+    int64_t pad;   /* extra elements in every row stride */
+} gemm_case;
+
+/* Where the case's matrices live: A in the arena, B and the bias in P, C in
+ * G, each at an odd offset. */
+enum { A_OFF = 37, B_OFF = 5, C_OFF = 11, GUARD = 19 };
+
+static float mat_a(const float *a, const gemm_case *c, int64_t lda, int64_t i, int64_t k)
+{
+    return c->ta ? a[k * lda + i] : a[i * lda + k];
+}
+
+static float mat_b(const float *b, const gemm_case *c, int64_t ldb, int64_t k, int64_t j)
+{
+    return c->tb ? b[j * ldb + k] : b[k * ldb + j];
+}
+
+static cl_mem make_buffer(cl_env *env, float *host, size_t n)
+{
+    cl_int rc;
+    cl_mem m = clCreateBuffer(env->ctx, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR,
+                              n * sizeof(float), host, &rc);
+    assert_int_equal(rc, CL_SUCCESS);
+    return m;
+}
+
+static void run_case(const gemm_case *c, const gemm_tuning *t)
+{
+    cl_env *env = tf_env();
+    int64_t M = c->M, N = c->N, K = c->K;
+    int64_t lda = (c->ta ? M : K) + c->pad, ldb = (c->tb ? K : N) + c->pad, ldc = N + c->pad;
+    int64_t a_rows = c->ta ? K : M, b_rows = c->tb ? N : K;
+    size_t na = (size_t)(A_OFF + a_rows * lda + GUARD);
+    size_t np = (size_t)(B_OFF + b_rows * ldb + N + GUARD);
+    size_t ng = (size_t)(C_OFF + M * ldc + GUARD);
+    int64_t bias_off = B_OFF + b_rows * ldb;
+    float *ha = malloc(na * sizeof(float)), *hp = malloc(np * sizeof(float));
+    float *hg = malloc(ng * sizeof(float)), *out = malloc(ng * sizeof(float));
+    assert_non_null(ha);
+    assert_non_null(hp);
+    assert_non_null(hg);
+    assert_non_null(out);
+    ts_fill_uniform(ha, na, 1, -1.0f, 1.0f);
+    ts_fill_uniform(hp, np, 2, -1.0f, 1.0f);
+    ts_fill_uniform(hg, ng, 3, -1.0f, 1.0f);
+
+    char ptr_a[32], ptr_b[32], ptr_c[32], epilogue[128];
+    snprintf(ptr_a, sizeof ptr_a, "(A + %d)", A_OFF);
+    snprintf(ptr_b, sizeof ptr_b, "(P + %d)", B_OFF);
+    snprintf(ptr_c, sizeof ptr_c, "(G + %d)", C_OFF);
+    snprintf(epilogue, sizeof epilogue, "v += P[%lldu + col]; v = fmax(v, 0.0f);",
+             (long long)bias_off);
+    gemm_spec spec = {.name = "gemm_case", .M = M, .N = N, .K = K, .trans_a = c->ta,
+                      .trans_b = c->tb, .a = ptr_a, .b = ptr_b, .c = ptr_c,
+                      .lda = lda, .ldb = ldb, .ldc = ldc, .accumulate = c->accumulate,
+                      .epilogue = c->bias_relu ? epilogue : NULL};
+    strbuf src;
+    sb_init(&src);
+    plan_launch launch;
+    qsdc_error err = {{0}};
+    if (codegen_gemm(&src, &spec, t, &launch, &err))
+        fail_msg("codegen_gemm: %s", err.message);
+    assert_string_equal(launch.kernel, "gemm_case");
+    assert_true(launch.flops == 2.0 * (double)M * (double)N * (double)K);
+    cl_kernel k = tf_kernel(sb_str(&src), "gemm_case");
+    sb_free(&src);
+
+    cl_mem bp = make_buffer(env, hp, np), bg = make_buffer(env, hg, ng);
+    cl_mem ba = make_buffer(env, ha, na), bs = make_buffer(env, hg, 1);
+    int32_t labels[1] = {0};
+    cl_int rc;
+    cl_mem bl = clCreateBuffer(env->ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
+                               sizeof labels, labels, &rc);
+    assert_int_equal(rc, CL_SUCCESS);
+    cl_mem args[5] = {bp, bg, bs, ba, bl};
+    for (cl_uint i = 0; i < 5; i++)
+        assert_int_equal(clSetKernelArg(k, i, sizeof(cl_mem), &args[i]), CL_SUCCESS);
+    cl_uint seed = 1, step = 0;
+    float lr = 0.0f;
+    assert_int_equal(clSetKernelArg(k, 5, sizeof seed, &seed), CL_SUCCESS);
+    assert_int_equal(clSetKernelArg(k, 6, sizeof step, &step), CL_SUCCESS);
+    assert_int_equal(clSetKernelArg(k, 7, sizeof lr, &lr), CL_SUCCESS);
+    size_t global[3], local[3];
+    for (int d = 0; d < 3; d++) {
+        local[d] = (size_t)(launch.local[d] ? launch.local[d] : 1);
+        global[d] = (size_t)launch.global[d] * local[d];
+    }
+    assert_int_equal(clEnqueueNDRangeKernel(env->queue, k, (cl_uint)launch.work_dim, NULL,
+                                            global, local, 0, NULL, NULL), CL_SUCCESS);
+    assert_int_equal(clEnqueueReadBuffer(env->queue, bg, CL_TRUE, 0, ng * sizeof(float),
+                                         out, 0, NULL, NULL), CL_SUCCESS);
+
+    const float *a = ha + A_OFF, *b = hp + B_OFF, *bias = hp + bias_off;
+    const double u = ldexp(1.0, -24), n_round = (double)K + 2.0;
+    const double gamma = n_round * u / (1.0 - n_round * u);
+    for (int64_t x = 0; x < (int64_t)ng; x++) {
+        int64_t rel = x - C_OFF, i = rel / ldc, j = rel % ldc;
+        bool inside = rel >= 0 && i < M && j < N;
+        if (!inside) {
+            if (out[x] != hg[x])
+                fail_msg("%lldx%lldx%lld: G[%lld] outside C changed from %g to %g",
+                         (long long)M, (long long)N, (long long)K, (long long)x, hg[x],
+                         out[x]);
+            continue;
+        }
+        double ref = c->accumulate ? hg[x] : 0.0;
+        double mag = fabs(ref);
+        for (int64_t kk = 0; kk < K; kk++) {
+            double p = (double)mat_a(a, c, lda, i, kk) * (double)mat_b(b, c, ldb, kk, j);
+            ref += p;
+            mag += fabs(p);
+        }
+        if (c->bias_relu) {
+            ref = fmax(ref + bias[j], 0.0);
+            mag += fabs(bias[j]);
+        }
+        double bound = gamma * mag;
+        if (fabs(out[x] - ref) > bound)
+            fail_msg("%lldx%lldx%lld ta=%d tb=%d acc=%d: C[%lld,%lld] = %.9g, "
+                     "reference %.9g, bound %.3g", (long long)M, (long long)N,
+                     (long long)K, c->ta, c->tb, c->accumulate, (long long)i, (long long)j,
+                     out[x], ref, bound);
+    }
+    clReleaseMemObject(bp);
+    clReleaseMemObject(bg);
+    clReleaseMemObject(ba);
+    clReleaseMemObject(bs);
+    clReleaseMemObject(bl);
+    clReleaseKernel(k);
+    free(ha);
+    free(hp);
+    free(hg);
+    free(out);
+}
+
+static gemm_tuning device_default(void)
+{
+    cl_env *env = tf_env();
+    gemm_tuning t;
+    gemm_tuning_default(&t, env->dev.type & CL_DEVICE_TYPE_CPU, env->dev.pref_vector_float);
+    return t;
+}
+
+/* Every transpose combination at shapes with remainders in every tile
+ * dimension, including ones smaller than one micro-tile. */
+static void test_transposes_odd_sizes(void **state)
+{
+    (void)state;
+    static const int64_t shapes[][3] = {{1, 1, 1}, {3, 5, 7}, {17, 33, 65}};
+    gemm_tuning t = device_default();
+    for (size_t s = 0; s < sizeof shapes / sizeof *shapes; s++)
+        for (int tr = 0; tr < 4; tr++) {
+            gemm_case c = {.M = shapes[s][0], .N = shapes[s][1], .K = shapes[s][2],
+                           .ta = tr & 1, .tb = tr >> 1};
+            run_case(&c, &t);
+        }
+}
+
+/* The MLP's output layer and its weight gradient: N = 10, K past one block. */
+static void test_output_layer_shapes(void **state)
+{
+    (void)state;
+    gemm_tuning t = device_default();
+    gemm_case fwd = {.M = 128, .N = 10, .K = 1024};
+    run_case(&fwd, &t);
+    gemm_case dw = {.M = 100, .N = 10, .K = 128, .ta = true};
+    run_case(&dw, &t);
+    gemm_case dx = {.M = 128, .N = 70, .K = 10, .tb = true};
+    run_case(&dx, &t);
+}
+
+/* C += op(A)op(B) with padded strides, across several K blocks, for every
+ * transpose combination. */
+static void test_accumulate_padded_blocked(void **state)
+{
+    (void)state;
+    gemm_tuning t = device_default();
+    t.kc = 48;
+    for (int tr = 0; tr < 4; tr++) {
+        gemm_case c = {.M = 29, .N = 37, .K = 131, .ta = tr & 1, .tb = tr >> 1,
+                       .accumulate = true, .pad = 3};
+        run_case(&c, &t);
+    }
+}
+
+/* Bias + relu epilogue, plain and on top of accumulation, K blocked. */
+static void test_epilogue(void **state)
+{
+    (void)state;
+    gemm_tuning t = device_default();
+    t.kc = 64;
+    gemm_case plain = {.M = 45, .N = 50, .K = 200, .bias_relu = true, .pad = 1};
+    run_case(&plain, &t);
+    gemm_case acc = {.M = 45, .N = 50, .K = 200, .bias_relu = true, .accumulate = true,
+                     .ta = true};
+    run_case(&acc, &t);
+    gemm_case tt = {.M = 13, .N = 21, .K = 30, .bias_relu = true, .ta = true, .tb = true};
+    run_case(&tt, &t);
+}
+
+/* Tunings other than this device's default: the non-CPU default, width-1
+ * and width-16 vectors, tiny blocks that make many work-groups. */
+static void test_other_tunings(void **state)
+{
+    (void)state;
+    gemm_tuning tunings[4];
+    gemm_tuning_default(&tunings[0], false, 1);
+    tunings[1] = (gemm_tuning){.vec = 1, .mr = 3, .nv = 5, .bm = 6, .bn = 10, .kc = 7,
+                               .min_groups = 1};
+    tunings[2] = (gemm_tuning){.vec = 16, .mr = 2, .nv = 1, .bm = 4, .bn = 32, .kc = 100,
+                               .min_groups = 3};
+    tunings[3] = (gemm_tuning){.vec = 4, .mr = 5, .nv = 2, .bm = 5, .bn = 8, .kc = 16,
+                               .min_groups = 64};
+    for (int i = 0; i < 4; i++)
+        for (int tr = 0; tr < 4; tr++) {
+            gemm_case c = {.M = 23, .N = 41, .K = 57, .ta = tr & 1, .tb = tr >> 1,
+                           .accumulate = tr == 1, .bias_relu = tr == 2};
+            run_case(&c, &tunings[i]);
+        }
+}
+
+/* Every default tuning generates (its panel fits 32 KiB of local memory). */
+static void test_defaults_valid(void **state)
+{
+    (void)state;
+    const gemm_spec s = {.name = "g", .M = 300, .N = 300, .K = 3000, .a = "A", .b = "P",
+                         .c = "G", .lda = 3000, .ldb = 300, .ldc = 300};
+    for (int cpu = 0; cpu < 2; cpu++)
+        for (unsigned width = 0; width <= 32; width++) {
+            gemm_tuning t;
+            gemm_tuning_default(&t, cpu, width);
+            strbuf src;
+            sb_init(&src);
+            plan_launch launch;
+            qsdc_error err = {{0}};
+            if (codegen_gemm(&src, &s, &t, &launch, &err))
+                fail_msg("default tuning (cpu %d, width %u): %s", cpu, width, err.message);
+            sb_free(&src);
+        }
+}
+
+static void expect_failure(const gemm_spec *s, const gemm_tuning *t, const char *needle)
+{
+    strbuf src;
+    sb_init(&src);
+    plan_launch launch;
+    qsdc_error err = {{0}};
+    assert_int_equal(codegen_gemm(&src, s, t, &launch, &err), -1);
+    if (!strstr(err.message, needle))
+        fail_msg("error '%s' does not mention '%s'", err.message, needle);
+    sb_free(&src);
+}
+
+static void test_rejects_bad_specs(void **state)
+{
+    (void)state;
+    gemm_tuning t;
+    gemm_tuning_default(&t, true, 8);
+    const gemm_spec good = {.name = "g", .M = 4, .N = 4, .K = 4, .a = "A", .b = "P",
+                            .c = "G", .lda = 4, .ldb = 4, .ldc = 4};
+    gemm_spec s = good;
+    s.name = "bad name";
+    expect_failure(&s, &t, "identifier");
+    s = good;
+    s.K = 0;
+    expect_failure(&s, &t, "positive");
+    s = good;
+    s.trans_a = true;
+    s.M = 6;
+    expect_failure(&s, &t, "lda=4");
+    s = good;
+    s.b = NULL;
+    expect_failure(&s, &t, "pointer");
+    s = good;
+    s.ldc = 1LL << 31;
+    expect_failure(&s, &t, "2^31");
+    gemm_tuning bad = t;
+    bad.vec = 3;
+    expect_failure(&good, &bad, "vector width");
+    bad = t;
+    bad.bm = t.mr + 1;
+    expect_failure(&good, &bad, "multiple");
+    bad = t;
+    bad.kc = 0;
+    expect_failure(&good, &bad, "K block");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rejects_bad_specs),
+        cmocka_unit_test(test_defaults_valid),
+        cmocka_unit_test(test_transposes_odd_sizes),
+        cmocka_unit_test(test_output_layer_shapes),
+        cmocka_unit_test(test_accumulate_padded_blocked),
+        cmocka_unit_test(test_epilogue),
+        cmocka_unit_test(test_other_tunings),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
