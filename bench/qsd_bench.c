@@ -8,7 +8,10 @@
  *   elementwise: one draw per work-item, the driver picks the work-group size
  *                (a CPU driver may vectorise across work-items);
  *   loop:        work-groups of one work-item, each drawing a run of 1024
- *                consecutive masks in a loop, as a fused GEMM epilogue does.
+ *                consecutive masks in a loop, as a fused GEMM epilogue does;
+ *   try+fix:     the same runs in blocks of 64: qsd_mask_try for the block
+ *                into private memory (a loop that vectorises), then
+ *                qsd_mask for the few it leaves (-1).
  * A kernel that only stores is timed the same way and subtracted, so the
  * figures are the cost of the draws. --qsd FILE times another qsd.cl (for
  * instance the previous version, `git show main:kernels/qsd.cl`).
@@ -71,12 +74,12 @@ static char *read_file(const char *path)
     return text;
 }
 
-/* philox.cl + qsd + per setting s: qsd_elem_s and qsd_loop_s; and the
- * store-only store_elem, store_loop. */
+/* philox.cl + qsd + per setting s: qsd_elem_s, qsd_loop_s, qsd_split_s;
+ * and the store-only store_elem, store_loop. */
 static char *bench_source(const char *qsd)
 {
     const char *philox = kernel_source("philox.cl");
-    size_t cap = strlen(philox) + strlen(qsd) + 1024 * (n_settings + 1);
+    size_t cap = strlen(philox) + strlen(qsd) + 2048 * (n_settings + 1);
     char *src = malloc(cap);
     if (!src)
         return NULL;
@@ -91,18 +94,30 @@ static char *bench_source(const char *qsd)
         "}\n", philox, qsd, RUN, RUN);
     for (size_t s = 0; s < n_settings; s++) {
         const setting *t = &settings[s];
-        char call[160];
-        snprintf(call, sizeof call, "qsd_mask(seed, 1u, step, i, %#.9gf, %d, %#.9gf, %#.9gf)",
-                 (double)t->p, t->sites, (double)t->q_cv, (double)t->conc);
+        char args[96];
+        snprintf(args, sizeof args, "%#.9gf, %d, %#.9gf, %#.9gf", (double)t->p, t->sites,
+                 (double)t->q_cv, (double)t->conc);
         len += (size_t)snprintf(src + len, cap - len,
             "__kernel void qsd_elem_%zu(__global float *out, uint seed, uint step)\n"
-            "{ uint i = get_global_id(0); out[i] = %s; }\n"
+            "{ uint i = get_global_id(0); out[i] = qsd_mask(seed, 1u, step, i, %s); }\n"
             "__kernel __attribute__((reqd_work_group_size(1, 1, 1)))\n"
             "void qsd_loop_%zu(__global float *out, uint seed, uint step)\n"
             "{\n"
             "    for (uint i = get_global_id(0) * %du, e = i + %du; i < e; i++)\n"
-            "        out[i] = %s;\n"
-            "}\n", s, call, s, RUN, RUN, call);
+            "        out[i] = qsd_mask(seed, 1u, step, i, %s);\n"
+            "}\n"
+            "__kernel __attribute__((reqd_work_group_size(1, 1, 1)))\n"
+            "void qsd_split_%zu(__global float *out, uint seed, uint step)\n"
+            "{\n"
+            "    for (uint b = get_global_id(0) * %du, e = b + %du; b < e; b += 64u) {\n"
+            "        float m[64];\n"
+            "        for (uint j = 0; j < 64u; j++)\n"
+            "            m[j] = qsd_mask_try(seed, 1u, step, b + j, %s);\n"
+            "        for (uint j = 0; j < 64u; j++)\n"
+            "            out[b + j] = m[j] >= 0.0f ? m[j]\n"
+            "                                      : qsd_mask(seed, 1u, step, b + j, %s);\n"
+            "    }\n"
+            "}\n", s, args, s, RUN, RUN, args, s, RUN, RUN, args, args);
     }
     return src;
 }
@@ -205,16 +220,19 @@ int main(int argc, char **argv)
     }
     printf("device: %s; %zu draws per launch, best of %d\n", env.dev.name, n, reps);
     printf("ns per draw by wall time (by CPU time, all threads), store cost subtracted\n");
-    printf("%-26s %22s %22s\n", "setting", "elementwise", "loop (as in GEMM)");
+    printf("%-26s %22s %22s %22s\n", "setting", "elementwise", "loop (as in GEMM)",
+           "try+fix loop");
     timing base[2];
     for (int loop = 0; loop < 2; loop++)
         base[loop] = time_kernel(&env, built.program, loop ? "store_loop" : "store_elem",
                                  out, n, loop, reps);
+    static const char *const kinds[3] = {"elem", "loop", "split"};
     for (size_t s = 0; s < n_settings; s++) {
         printf("%-26s", settings[s].label);
-        for (int loop = 0; loop < 2; loop++) {
+        for (int kind = 0; kind < 3; kind++) {
             char name[32];
-            snprintf(name, sizeof name, "qsd_%s_%zu", loop ? "loop" : "elem", s);
+            int loop = kind > 0;
+            snprintf(name, sizeof name, "qsd_%s_%zu", kinds[kind], s);
             timing t = time_kernel(&env, built.program, name, out, n, loop, reps);
             double scale = 1e9 / (double)n;
             printf(" %10.2f (%8.2f)", (t.wall - base[loop].wall) * scale,

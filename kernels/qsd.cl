@@ -134,11 +134,26 @@ inline float qsd_normal(uint w)
     return (w >> 31) ? -z : z;
 }
 
-/* Gamma(a, 1) for a >= 1, Marsaglia-Tsang (2000), two words per attempt
- * (a normal and a uniform). Each attempt is accepted with probability
- * > 0.95, so QSD_MAX_TRIES failures (< 1e-83) never happen in practice; the
- * loop still ends then, returning d = a - 1/3 (a value near the mode), so a
- * kernel cannot hang whatever the words are. */
+/* One Marsaglia-Tsang (2000) attempt for Gamma(a, 1), a >= 1, with
+ * d = a - 1/3, c = 1/sqrt(9 d), from a normal z and a uniform u: accepted
+ * (1, and *g = d v^3, v = 1 + c z) with probability > 0.95. Straight-line
+ * code: where v <= 0 the log is of garbage and the result unused. */
+inline int qsd_mt_accept(float d, float c, float z, float u, float *g)
+    __attribute__((always_inline));
+inline int qsd_mt_accept(float d, float c, float z, float u, float *g)
+{
+#pragma OPENCL FP_CONTRACT OFF
+    float v = 1.0f + c * z;
+    float v3 = v * v * v, z2 = z * z;
+    *g = d * v3;
+    return v > 0.0f && (u < 1.0f - 0.0331f * z2 * z2 ||
+                        qsd_log(u) < 0.5f * z2 + d * (1.0f - v3 + qsd_log(v3)));
+}
+
+/* Gamma(a, 1) for a >= 1 by Marsaglia-Tsang, two words per attempt (a
+ * normal and a uniform). QSD_MAX_TRIES failures (< 1e-83) never happen in
+ * practice; the loop still ends then, returning d = a - 1/3 (a value near
+ * the mode), so a kernel cannot hang whatever the words are. */
 inline float qsd_gamma_ge1(qsd_stream *s, float a) __attribute__((always_inline));
 inline float qsd_gamma_ge1(qsd_stream *s, float a)
 {
@@ -147,16 +162,9 @@ inline float qsd_gamma_ge1(qsd_stream *s, float a)
     float c = 1.0f / sqrt(9.0f * d);
     for (int i = 0; i < QSD_MAX_TRIES; i++) {
         float z = qsd_normal(qsd_next_word(s));
-        float u = qsd_uniform_open(qsd_next_word(s));
-        float v = 1.0f + c * z;
-        if (v <= 0.0f)
-            continue;
-        v = v * v * v;
-        float z2 = z * z;
-        if (u < 1.0f - 0.0331f * z2 * z2)
-            return d * v;
-        if (qsd_log(u) < 0.5f * z2 + d * (1.0f - v + qsd_log(v)))
-            return d * v;
+        float g, u = qsd_uniform_open(qsd_next_word(s));
+        if (qsd_mt_accept(d, c, z, u, &g))
+            return g;
     }
     return d;
 }
@@ -246,6 +254,53 @@ inline int qsd_binomial(qsd_stream *s, int n, float P)
     return k;
 }
 
+/* The whole QSD draw: qsd_mask's fallback. */
+inline float qsd_mask_draw(uint seed, uint rng_id, uint step, uint group,
+                           float p, int sites, float q_cv, float conc)
+    __attribute__((always_inline));
+inline float qsd_mask_draw(uint seed, uint rng_id, uint step, uint group,
+                           float p, int sites, float q_cv, float conc)
+{
+#pragma OPENCL FP_CONTRACT OFF
+    qsd_stream s = qsd_stream_start(seed, rng_id, step, group);
+    float P = (conc > 0.0f && p < 1.0f) ? qsd_beta(&s, p, conc) : p;
+    int k = qsd_binomial(&s, sites, P);
+    float scale = 1.0f / ((float)sites * p);
+    if (q_cv == 0.0f || k == 0)
+        return (float)k * scale;
+    float v2 = q_cv * q_cv;
+    return qsd_gamma(&s, (float)k / v2) * (v2 * scale);
+}
+
+/* qsd_mask from the first Philox block alone, in straight-line code (no
+ * loop, no library call), so that a loop of these vectorises; -1 where the
+ * draw needs more: a beta P, sites > QSD_BINOMIAL_CHUNK, a gamma shape
+ * below 1, or a rejected first Marsaglia-Tsang attempt (< 5% of gamma
+ * draws). Never -1 without gamma and beta draws and with sites <=
+ * QSD_BINOMIAL_CHUNK (dropout among them). Where it is not -1 it equals
+ * qsd_mask bit for bit: the same words, the same operations. A kernel that
+ * draws many masks can fill them with this first and call qsd_mask only
+ * for the -1s. */
+inline float qsd_mask_try(uint seed, uint rng_id, uint step, uint group,
+                          float p, int sites, float q_cv, float conc)
+    __attribute__((always_inline));
+inline float qsd_mask_try(uint seed, uint rng_id, uint step, uint group,
+                          float p, int sites, float q_cv, float conc)
+{
+#pragma OPENCL FP_CONTRACT OFF
+    if ((conc > 0.0f && p < 1.0f) || sites > QSD_BINOMIAL_CHUNK)
+        return -1.0f;
+    uint4 w = qsd_philox(group, step, 0u, 0u, seed, rng_id);
+    int k = sites == 1 ? qsd_uniform(w.s0) < p : qsd_binomial_chunk(w.s0, sites, p);
+    float scale = 1.0f / ((float)sites * p);
+    if (q_cv == 0.0f || k == 0)
+        return (float)k * scale;
+    float v2 = q_cv * q_cv, a = (float)k / v2;
+    float d = a - 1.0f / 3.0f, c = 1.0f / sqrt(9.0f * d), g;
+    int accepted = qsd_mt_accept(d, c, qsd_normal(w.s1), qsd_uniform_open(w.s2), &g);
+    return a >= 1.0f && accepted ? g * (v2 * scale) : -1.0f;
+}
+
 /* The QSD multiplier m for one draw. Key (seed, rng_id), counter (group,
  * step, 0, block). p in (0, 1], sites >= 1, q_cv >= 0, conc >= 0 (0 =
  * homogeneous). Call with literal parameters: the branches on them then fold,
@@ -257,15 +312,10 @@ inline float qsd_mask(uint seed, uint rng_id, uint step, uint group,
 inline float qsd_mask(uint seed, uint rng_id, uint step, uint group,
                       float p, int sites, float q_cv, float conc)
 {
-#pragma OPENCL FP_CONTRACT OFF
-    qsd_stream s = qsd_stream_start(seed, rng_id, step, group);
-    float P = (conc > 0.0f && p < 1.0f) ? qsd_beta(&s, p, conc) : p;
-    int k = qsd_binomial(&s, sites, P);
-    float scale = 1.0f / ((float)sites * p);
-    if (q_cv == 0.0f || k == 0)
-        return (float)k * scale;
-    float v2 = q_cv * q_cv;
-    return qsd_gamma(&s, (float)k / v2) * (v2 * scale);
+    if (q_cv == 0.0f && !(conc > 0.0f && p < 1.0f) && sites <= QSD_BINOMIAL_CHUNK)
+        return qsd_mask_try(seed, rng_id, step, group, p, sites, q_cv, conc);
+    float m = qsd_mask_try(seed, rng_id, step, group, p, sites, q_cv, conc);
+    return m >= 0.0f ? m : qsd_mask_draw(seed, rng_id, step, group, p, sites, q_cv, conc);
 }
 
 /* Sharing groups: the group argument of qsd_mask for element idx of the
