@@ -11,7 +11,8 @@
  *                consecutive masks in a loop, as a fused GEMM epilogue does;
  *   try+fix:     the same runs in blocks of 64: qsd_mask_try for the block
  *                into private memory (a loop that vectorises), then
- *                qsd_mask for the few it leaves (-1).
+ *                qsd_mask for the few it leaves (-1); only where the qsd.cl
+ *                timed has qsd_mask_try.
  * A kernel that only stores is timed the same way and subtracted, so the
  * figures are the cost of the draws. --qsd FILE times another qsd.cl (for
  * instance the previous version, `git show main:kernels/qsd.cl`).
@@ -21,6 +22,7 @@
 #include "cl_runtime.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,7 +78,7 @@ static char *read_file(const char *path)
 
 /* philox.cl + qsd + per setting s: qsd_elem_s, qsd_loop_s, qsd_split_s;
  * and the store-only store_elem, store_loop. */
-static char *bench_source(const char *qsd)
+static char *bench_source(const char *qsd, bool with_try)
 {
     const char *philox = kernel_source("philox.cl");
     size_t cap = strlen(philox) + strlen(qsd) + 2048 * (n_settings + 1);
@@ -105,19 +107,21 @@ static char *bench_source(const char *qsd)
             "{\n"
             "    for (uint i = get_global_id(0) * %du, e = i + %du; i < e; i++)\n"
             "        out[i] = qsd_mask(seed, 1u, step, i, %s);\n"
-            "}\n"
-            "__kernel __attribute__((reqd_work_group_size(1, 1, 1)))\n"
-            "void qsd_split_%zu(__global float *out, uint seed, uint step)\n"
-            "{\n"
-            "    for (uint b = get_global_id(0) * %du, e = b + %du; b < e; b += 64u) {\n"
-            "        float m[64];\n"
-            "        for (uint j = 0; j < 64u; j++)\n"
-            "            m[j] = qsd_mask_try(seed, 1u, step, b + j, %s);\n"
-            "        for (uint j = 0; j < 64u; j++)\n"
-            "            out[b + j] = m[j] >= 0.0f ? m[j]\n"
-            "                                      : qsd_mask(seed, 1u, step, b + j, %s);\n"
-            "    }\n"
-            "}\n", s, args, s, RUN, RUN, args, s, RUN, RUN, args, args);
+            "}\n", s, args, s, RUN, RUN, args);
+        if (with_try)
+            len += (size_t)snprintf(src + len, cap - len,
+                "__kernel __attribute__((reqd_work_group_size(1, 1, 1)))\n"
+                "void qsd_split_%zu(__global float *out, uint seed, uint step)\n"
+                "{\n"
+                "    for (uint b = get_global_id(0) * %du, e = b + %du; b < e; b += 64u) {\n"
+                "        float m[64];\n"
+                "        for (uint j = 0; j < 64u; j++)\n"
+                "            m[j] = qsd_mask_try(seed, 1u, step, b + j, %s);\n"
+                "        for (uint j = 0; j < 64u; j++)\n"
+                "            out[b + j] = m[j] >= 0.0f ? m[j]\n"
+                "                                      : qsd_mask(seed, 1u, step, b + j, %s);\n"
+                "    }\n"
+                "}\n", s, RUN, RUN, args, args);
     }
     return src;
 }
@@ -200,7 +204,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "qsd_bench: cannot read %s\n", qsd_path);
         return 1;
     }
-    char *src = bench_source(qsd ? qsd : kernel_source("qsd.cl"));
+    const char *timed = qsd ? qsd : kernel_source("qsd.cl");
+    bool with_try = strstr(timed, "qsd_mask_try") != NULL;
+    char *src = bench_source(timed, with_try);
     free(qsd);
     cl_env env;
     qsdc_error err = {{0}};
@@ -221,7 +227,7 @@ int main(int argc, char **argv)
     printf("device: %s; %zu draws per launch, best of %d\n", env.dev.name, n, reps);
     printf("ns per draw by wall time (by CPU time, all threads), store cost subtracted\n");
     printf("%-26s %22s %22s %22s\n", "setting", "elementwise", "loop (as in GEMM)",
-           "try+fix loop");
+           with_try ? "try+fix loop" : "");
     timing base[2];
     for (int loop = 0; loop < 2; loop++)
         base[loop] = time_kernel(&env, built.program, loop ? "store_loop" : "store_elem",
@@ -229,7 +235,7 @@ int main(int argc, char **argv)
     static const char *const kinds[3] = {"elem", "loop", "split"};
     for (size_t s = 0; s < n_settings; s++) {
         printf("%-26s", settings[s].label);
-        for (int kind = 0; kind < 3; kind++) {
+        for (int kind = 0; kind < (with_try ? 3 : 2); kind++) {
             char name[32];
             int loop = kind > 0;
             snprintf(name, sizeof name, "qsd_%s_%zu", kinds[kind], s);
