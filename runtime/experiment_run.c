@@ -1,9 +1,11 @@
 /* The experiment grid: settings x seeds, one directory per run, resumable. */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -244,7 +246,7 @@ static int one_run(grid_run *gr, grid_clock *clock, int index, qsdc_error *err)
     return state < 0 ? -1 : rc;
 }
 
-int experiment_run(const experiment *e, const exp_run_options *o, qsdc_error *err)
+static int run_grid(const experiment *e, const exp_run_options *o, qsdc_error *err)
 {
     const exp_grid *g = o->quick ? &e->quick : &e->full;
     grid_clock clock = {.total = g->n_seeds * e->n_settings, .t0 = now_seconds(),
@@ -255,8 +257,6 @@ int experiment_run(const experiment *e, const exp_run_options *o, qsdc_error *er
         printf("; expected %.0f minutes on a 2-core machine", g->expected_minutes);
     printf("\nresults in %s\n", o->results_dir);
     fflush(stdout);
-    if (fs_make_dirs(o->results_dir, err) < 0)
-        return -1;
     /* seed by seed, so that an interrupted grid already pairs whole seeds */
     for (int k = 0; k < g->n_seeds; k++)
         for (int i = 0; i < e->n_settings; i++) {
@@ -273,4 +273,34 @@ int experiment_run(const experiment *e, const exp_run_options *o, qsdc_error *er
            "them\n",
            clock.total, clock.trained, clock.skipped, el, o->results_dir);
     return 0;
+}
+
+/* An exclusive lock on the results directory for as long as the grid
+ * runs: two grids writing the same runs would corrupt them. Returns the
+ * descriptor holding it. */
+static int lock_results(const char *dir, qsdc_error *err)
+{
+    char path[QSDC_PATH_MAX];
+    if (result_path(path, err, "%s/.lock", dir) < 0)
+        return -1;
+    int fd = open(path, O_RDWR | O_CREAT, 0644);
+    if (fd < 0)
+        return qsdc_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int busy = errno == EWOULDBLOCK;
+        close(fd);
+        return busy ? qsdc_fail(err, "%s: another qsdc experiment is running there", dir)
+                    : qsdc_fail(err, "%s: cannot lock: %s", path, strerror(errno));
+    }
+    return fd;
+}
+
+int experiment_run(const experiment *e, const exp_run_options *o, qsdc_error *err)
+{
+    int lock = fs_make_dirs(o->results_dir, err) < 0 ? -1 : lock_results(o->results_dir, err);
+    if (lock < 0)
+        return -1;
+    int rc = run_grid(e, o, err);
+    close(lock);
+    return rc;
 }

@@ -84,12 +84,14 @@ static void plot_xtics(figure *f, double lo, double hi)
     sb_printf(&f->gp, "set xtics %.3g\n", step);
 }
 
+/* One series of setting number `setting`: its colour is the setting's in
+ * every figure. */
 static void plot_series(figure *f, int block, const char *using, const char *style,
-                        const char *title)
+                        int setting, const char *title)
 {
-    sb_printf(&f->gp, "%s'%s-%s.dat' index %d using %s with %s title '%s'",
+    sb_printf(&f->gp, "%s'%s-%s.dat' index %d using %s with %s lt %d title '%s'",
               f->empty_plot ? "plot " : ", \\\n     ", f->name, f->task->name, block, using,
-              style, title);
+              style, setting % 10 + 1, title);
     f->empty_plot = false;
 }
 
@@ -150,7 +152,7 @@ static void fig_curves(figure *f)
         if (max_epoch <= 20)
             sb_append(&f->gp, "set xtics 1\n");
         for (int i = 0; i < t->n_settings; i++)
-            plot_series(f, block[i], p == 0 ? "1:2:3" : "1:4:5", "yerrorlines",
+            plot_series(f, block[i], p == 0 ? "1:2:3" : "1:4:5", "yerrorlines", i,
                         t->settings[i].first->setting);
         plot_end(f);
     }
@@ -222,7 +224,7 @@ static void fig_sparsity(figure *f)
                 }
                 if (acc_sum(acc) > 0)
                     plot_series(f, put_pooled(f, acc, lo, hi, acc_sum(acc)), "1:2", "histeps",
-                                s->first->setting);
+                                i, s->first->setting);
             }
             plot_end(f);
         }
@@ -265,7 +267,7 @@ static void fig_params(figure *f, bool biases)
                         hist_rebin(&s->runs[j]->params[k].hist, lo, hi, POOL_BINS, acc);
             double area = acc_sum(acc) * (hi - lo) / POOL_BINS;
             if (area > 0)
-                plot_series(f, put_pooled(f, acc, lo, hi, area), "1:2", "histeps",
+                plot_series(f, put_pooled(f, acc, lo, hi, area), "1:2", "histeps", i,
                             s->first->setting);
         }
         plot_end(f);
@@ -298,7 +300,7 @@ static void fig_masks(figure *f)
             continue;
         char title[160];
         snprintf(title, sizeof title, "%s, Pr[m=0] = %.3f", s->first->setting, zeros / draws);
-        plot_series(f, put_pooled(f, acc, 0, hi, draws * hi / POOL_BINS), "1:2", "histeps",
+        plot_series(f, put_pooled(f, acc, 0, hi, draws * hi / POOL_BINS), "1:2", "histeps", i,
                     title);
     }
     plot_end(f);

@@ -1,9 +1,9 @@
 /* qsdc experiment and qsdc report end to end, on the CLI fixture's tiny
  * task: a quick grid of 2 settings x 2 seeds x 2 epochs, finished runs
  * skipped on a second call, a lost run trained again to the same result,
- * a grid of a different size refused, and report.md checked against the
- * result.json files (mean and sd over seeds and the paired difference,
- * computed here from the files). */
+ * a grid of a different size or a second grid at once refused, and
+ * report.md checked against the result.json files (mean and sd over seeds
+ * and the paired difference, computed here from the files). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -154,7 +156,9 @@ static void test_quick_grid(void **state)
     assert_true(top_number("qsd_variance", 2, "test_accuracy") == acc);
 }
 
-/* The full grid has other epochs: its runs are not the quick grid's. */
+/* The full grid has other epochs: its runs are not the quick grid's. And
+ * while a grid runs (here: while this test holds its lock) no other grid
+ * may write the same directory. */
 static void test_other_grid_refused(void **state)
 {
     (void)state;
@@ -162,6 +166,15 @@ static void test_other_grid_refused(void **state)
     cli_expect(out, "dropout-seed1 holds a run of a different experiment grid");
     cli_expect_not(out, "train loss");
     free(out);
+    char lock[2 * CLI_PATH_MAX];
+    snprintf(lock, sizeof lock, "%s/.lock", results);
+    int fd = open(lock, O_RDWR | O_CREAT, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+    out = cli_run_expect(1, "experiment '%s' -o '%s' --quick", exp_path, results);
+    cli_expect(out, "another qsdc experiment is running there");
+    free(out);
+    close(fd);
 }
 
 static void test_report(void **state)
