@@ -166,9 +166,10 @@ static int lower_layer(const model *m, int li, graph *g, const int *out_of,
         in[j] = d >= 0 ? out_of[d] : g->input;
     }
     const tensor *tx = &g->t[in[0]];
-    if (m->dtype == DTYPE_INT32 && in[0] == g->input && l->kind != LAYER_EMBEDDING)
-        return layer_fail(m, l, err, "cannot read the int32 token ids of the input "
-                          "(only an embedding layer can)", NULL, NULL);
+    for (int j = 0; j < l->n_inputs; j++)
+        if (m->dtype == DTYPE_INT32 && in[j] == g->input && l->kind != LAYER_EMBEDDING)
+            return layer_fail(m, l, err, "cannot read the int32 token ids of the input "
+                              "(only an embedding layer can)", NULL, NULL);
     switch (l->kind) {
     case LAYER_DENSE:
         return lower_dense(m, li, g, in[0], err);
