@@ -164,12 +164,11 @@ static int lower_layer(const model *m, int li, graph *g, const int *out_of,
     for (int j = 0; j < l->n_inputs; j++) {
         int d = model_find(m, l->inputs[j]);
         in[j] = d >= 0 ? out_of[d] : g->input;
-    }
-    const tensor *tx = &g->t[in[0]];
-    for (int j = 0; j < l->n_inputs; j++)
-        if (m->dtype == DTYPE_INT32 && in[j] == g->input && l->kind != LAYER_EMBEDDING)
+        if (m->dtype == DTYPE_INT32 && d < 0 && l->kind != LAYER_EMBEDDING)
             return layer_fail(m, l, err, "cannot read the int32 token ids of the input "
                               "(only an embedding layer can)", NULL, NULL);
+    }
+    const tensor *tx = &g->t[in[0]];
     switch (l->kind) {
     case LAYER_DENSE:
         return lower_dense(m, li, g, in[0], err);
