@@ -1,7 +1,9 @@
 /* Backward of the recurrent-network nodes. The lstm's input projection is an
  * ordinary matmul + bias_add, so its node's backward stops at the gate
- * inputs: OP_LSTM_GRAD gives d gates (full BPTT over the static length) and
- * dU; dW, db and dx follow from the matmul's own backward. */
+ * inputs: OP_LSTM_GRAD gives d gates (full BPTT over the static length),
+ * dU = h_{t-1}^T d gates is one GEMM over all steps, and dW, db and dx follow
+ * from the input projection's own backward. */
+#include <stdio.h>
 #include <string.h>
 
 #include "autodiff.h"
@@ -18,10 +20,19 @@ int backward_rnn(ad *s, int i, int dy)
     }
     case OP_LSTM: { /* y = h[B,T,H]; in zb[B*T,4H], U[H,4H]; saved in mask */
         int zb = n.in[0], u = n.in[1];
+        const tensor *y = &g->t[n.out];
+        int64_t hd[2] = {y->dims[0] * y->dims[1], y->dims[2]};
+        char name[2 * QSDC_NAME_MAX];
+        snprintf(name, sizeof name, "%.*s.previous", QSDC_NAME_MAX, y->name);
+        int hp = graph_add_tensor(g, name, T_ACT, 2, hd);
         int dz = grad_tensor(g, zb, T_ACT);
-        gnode b = {.op = OP_LSTM_GRAD, .in = {dy, n.mask, u, n.out}, .n_in = 4,
-                   .out = dz, .layer = -1, .mask = g->t[u].grad};
-        if (dz < 0 || graph_add_node(g, &b) < 0)
+        gnode b = {.op = OP_LSTM_GRAD, .in = {dy, n.mask, u}, .n_in = 3, .out = dz,
+                   .layer = -1};
+        gnode sh = {.op = OP_SEQ_SHIFT, .in = {n.out}, .n_in = 1, .out = hp, .layer = -1};
+        gnode du = {.op = OP_MATMUL, .in = {hp, dz}, .n_in = 2, .out = g->t[u].grad,
+                    .layer = -1, .trans_a = true};
+        if (hp < 0 || dz < 0 || graph_add_node(g, &b) < 0 || graph_add_node(g, &sh) < 0 ||
+            graph_add_node(g, &du) < 0) /* dU[H,4H] = hp^T dz */
             return -1;
         return add_grad(s, zb, dz);
     }

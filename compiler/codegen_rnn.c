@@ -3,8 +3,8 @@
  * The lstm recurrence is one kernel for all steps: a single work-group whose
  * work-items own fixed (sample, unit) pairs, keep their cell state in private
  * memory and meet at a barrier after each step, so a training step costs two
- * launches for the recurrence (forward, backward) plus one for dU, whatever
- * the sequence length. Gate columns are ordered i, f, g, o. One work-group
+ * launches for the recurrence (forward, backward), whatever the sequence
+ * length; dU is an ordinary GEMM over all steps. Gate columns are ordered i, f, g, o. One work-group
  * uses one compute unit: fine for the CPU, a known limit on GPUs. */
 #include <stdio.h>
 #include <string.h>
@@ -156,21 +156,17 @@ static void gen_lstm(codegen_ctx *c, const gnode *n, const char *name, plan_laun
     l->flops = 8.0 * (double)(s.b * t * h * h);
 }
 
-/* dz[B*T,4H] (BPTT, dh and dc carried backwards) from dh[B,T,H], saved, U,
- * h; then dU[H,4H] = sum over steps t >= 1 of h_{t-1}^T dz_t */
-static void gen_lstm_grad(codegen_ctx *c, const gnode *n, const char *name,
-                          plan_launch *l, int *n_launches)
+/* dz[B*T,4H] from dh[B,T,H], saved and U: BPTT, dh and dc carried backwards */
+static void gen_lstm_grad(codegen_ctx *c, const gnode *n, const char *name, plan_launch *l)
 {
     const graph *g = c->g;
-    lstm_dims s = lstm_shape(&g->t[n->in[3]]);
+    lstm_dims s = lstm_shape(&g->t[n->in[0]]);
     long long h = s.h, t = s.t;
-    char dy[64], sv[64], u[64], y[64], dz[64], du[64], uname[QSDC_NAME_MAX];
+    char dy[64], sv[64], u[64], dz[64];
     codegen_ref(g, n->in[0], dy, sizeof dy);
     codegen_ref(g, n->in[1], sv, sizeof sv);
     codegen_ref(g, n->in[2], u, sizeof u);
-    codegen_ref(g, n->in[3], y, sizeof y);
     codegen_ref(g, n->out, dz, sizeof dz);
-    codegen_ref(g, n->mask, du, sizeof du);
     codegen_signature(c->src, name);
     sb_printf(c->src,
               "{\n    float dc[%lld];\n"
@@ -200,22 +196,24 @@ static void gen_lstm_grad(codegen_ctx *c, const gnode *n, const char *name,
               "        barrier(CLK_GLOBAL_MEM_FENCE);\n    }\n}\n\n",
               t, dy, h, t - 1, dz, 4 * h, u, 4 * h, 4 * h, sv, 5 * h, h, 2 * h, 3 * h, 4 * h,
               h, dz, 4 * h, h, 2 * h, 3 * h);
-    launch_1d(&l[0], name, "lstm_grad", s.group, s.group,
+    launch_1d(l, name, "lstm_grad", s.group, s.group,
               4.0 * (double)(s.b * t * (4 * h + 6 * h)));
-    l[0].flops = 8.0 * (double)(s.b * t * h * h);
-    snprintf(uname, sizeof uname, "%.50s_du", name);
-    open_flat(c->src, uname, 4 * h * h);
-    sb_printf(c->src,
-              "    const uint q = idx / %lldu, col = idx %% %lldu;\n"
-              "    float s = 0.0f;\n"
-              "    for (uint b = 0; b < %lldu; b++)\n"
-              "        for (uint t = 1; t < %lldu; t++)\n"
-              "            s += %s[(b * %lldu + t - 1) * %lldu + q] * %s[(b * %lldu + t) * %lldu + col];\n"
-              "    %s[idx] = s;\n}\n\n",
-              4 * h, 4 * h, s.b, t, y, t, h, dz, t, 4 * h, du);
-    launch_1d(&l[1], uname, "lstm_grad", 4 * h * h, 0, 4.0 * (double)(4 * h * h));
-    l[1].flops = 8.0 * (double)(s.b * t * h * h);
-    *n_launches = 2;
+    l->flops = 8.0 * (double)(s.b * t * h * h);
+}
+
+/* hp[B*T,H] = h[B,T,H] one step later, zero at t = 0 */
+static void gen_seq_shift(codegen_ctx *c, const gnode *n, const char *name, plan_launch *l)
+{
+    const graph *g = c->g;
+    const tensor *y = &g->t[n->in[0]];
+    long long t = (long long)y->dims[1], h = (long long)y->dims[2];
+    char x[64], out[64];
+    codegen_ref(g, n->in[0], x, sizeof x);
+    codegen_ref(g, n->out, out, sizeof out);
+    open_flat(c->src, name, y->nelem);
+    sb_printf(c->src, "    %s[idx] = (idx / %lldu) %% %lldu == 0 ? 0.0f : %s[idx - %lldu];\n}\n\n",
+              out, h, t, x, h);
+    launch_1d(l, name, "seq_shift", y->nelem, 0, 8.0 * (double)y->nelem);
 }
 
 /* [B,T,H] -> [B,H] (last step or mean), and its gradient */
@@ -260,7 +258,8 @@ int codegen_sequence(codegen_ctx *c, int k, const char *name, plan_launch *launc
     case OP_EMBED: gen_embed(c, n, name, launches); break;
     case OP_EMBED_GRAD: gen_embed_grad(c, n, name, launches, n_launches); break;
     case OP_LSTM: gen_lstm(c, n, name, launches); break;
-    case OP_LSTM_GRAD: gen_lstm_grad(c, n, name, launches, n_launches); break;
+    case OP_LSTM_GRAD: gen_lstm_grad(c, n, name, launches); break;
+    case OP_SEQ_SHIFT: gen_seq_shift(c, n, name, launches); break;
     default: gen_seq_pool(c, n, name, launches); break;
     }
     return sb_check(c->src, err);

@@ -56,7 +56,8 @@ typedef enum op_kind {
     OP_EMBED_GRAD,    /* out[V,D] = sum of a[r,:] over rows r with ids b[r] = v */
     OP_LSTM,          /* out h[B,T,H] from gate inputs a[B*T,4H] and b = U[H,4H];
                          mask: saved [B,T,5H] (i, f, g, o, c per step) */
-    OP_LSTM_GRAD,     /* out d gates[B*T,4H] from in dh, saved, U, h; mask: dU */
+    OP_LSTM_GRAD,     /* out d gates[B*T,4H] from in dh[B,T,H], saved, U */
+    OP_SEQ_SHIFT,     /* out[B*T,H] = a[B,T,H] one step later: h_{t-1}, 0 at t = 0 */
     OP_SEQ_POOL,      /* out[B,H] = last step or mean over time of a[B,T,H] */
     OP_SEQ_POOL_GRAD, /* out[B,T,H] from dy[B,H] */
     /* optimiser: one node updates the whole parameter allocation */
@@ -75,7 +76,7 @@ typedef struct gnode {
     uint32_t rng_id;  /* OP_QSD: the node's key */
     int mask;         /* OP_QSD in training: tensor that receives m for the
                          backward, 0 for none (tensor 0 is the input);
-                         OP_LSTM, OP_LSTM_GRAD: their second output */
+                         OP_LSTM: its second output */
     seq_mode seq;     /* OP_SEQ_POOL(_GRAD): SEQ_LAST or SEQ_MEAN */
 } gnode;
 

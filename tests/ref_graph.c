@@ -233,8 +233,8 @@ void ref_graph_run(ref_graph *r, const float *input, const int32_t *labels, uint
             break;
         }
         case OP_UPDATE: update(r, step, lr); break;
-        case OP_EMBED: case OP_EMBED_GRAD: case OP_LSTM: case OP_LSTM_GRAD: case OP_SEQ_POOL:
-        case OP_SEQ_POOL_GRAD:
+        case OP_EMBED: case OP_EMBED_GRAD: case OP_LSTM: case OP_LSTM_GRAD: case OP_SEQ_SHIFT:
+        case OP_SEQ_POOL: case OP_SEQ_POOL_GRAD:
             ref_rnn_node(r, n);
             break;
         default: elementwise(r, n, seed, step); break;

@@ -72,15 +72,14 @@ static void lstm(const ref_graph *r, const gnode *n)
     free(a);
 }
 
-/* dz[B*T,4H] and dU[H,4H] from dh[B,T,H], saved, U and h: full BPTT */
+/* dz[B*T,4H] from dh[B,T,H], saved and U: full BPTT */
 static void lstm_grad(const ref_graph *r, const gnode *n)
 {
-    const tensor *y = &r->g->t[n->in[3]];
+    const tensor *y = &r->g->t[n->in[0]];
     int64_t B = y->dims[0], T = y->dims[1], H = y->dims[2];
     const float *dy = r->val[n->in[0]], *sv = r->val[n->in[1]], *u = r->val[n->in[2]];
-    const float *h = r->val[n->in[3]];
-    float *dz = r->val[n->out], *du = r->val[n->mask];
-    double *dc = malloc((size_t)H * sizeof *dc), *dU = calloc(4 * (size_t)(H * H), sizeof *dU);
+    float *dz = r->val[n->out];
+    double *dc = malloc((size_t)H * sizeof *dc);
     for (int64_t b = 0; b < B; b++) {
         for (int64_t j = 0; j < H; j++)
             dc[j] = 0;
@@ -101,15 +100,18 @@ static void lstm_grad(const ref_graph *r, const gnode *n)
                 o[3 * H + j] = (float)(dh * tc * go * (1 - go));
                 dc[j] = d * gf;
             }
-            for (int64_t q = 0; t > 0 && q < H; q++)
-                for (int64_t k = 0; k < 4 * H; k++)
-                    dU[q * 4 * H + k] += (double)h[(row - 1) * H + q] * dz[row * 4 * H + k];
         }
     }
-    for (int64_t i = 0; i < 4 * H * H; i++)
-        du[i] = (float)dU[i];
     free(dc);
-    free(dU);
+}
+
+/* hp[B*T,H] = h[B,T,H] one step later, zero at t = 0 */
+static void seq_shift(const ref_graph *r, const gnode *n)
+{
+    const tensor *y = &r->g->t[n->in[0]];
+    int64_t T = y->dims[1], H = y->dims[2];
+    for (int64_t i = 0; i < y->nelem; i++)
+        r->val[n->out][i] = i / H % T == 0 ? 0.0f : r->val[n->in[0]][i - H];
 }
 
 /* [B,T,H] -> [B,H] by last step or mean, and back */
@@ -143,6 +145,7 @@ void ref_rnn_node(const ref_graph *r, const gnode *n)
     case OP_EMBED: case OP_EMBED_GRAD: embed(r, n); break;
     case OP_LSTM: lstm(r, n); break;
     case OP_LSTM_GRAD: lstm_grad(r, n); break;
+    case OP_SEQ_SHIFT: seq_shift(r, n); break;
     default: seq_pool(r, n); break;
     }
 }
