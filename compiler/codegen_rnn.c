@@ -1,8 +1,8 @@
 /* Kernels of the recurrent-network nodes (GROUP_SEQUENCE, one node each).
  *
  * The lstm recurrence is one kernel for all steps: a single work-group whose
- * work-items own fixed units (for every sample of the batch), keep their
- * cell states in private memory and meet at a barrier after each step, so a training step costs two
+ * work-items own fixed (sample, unit) pairs, keep their cell state in private
+ * memory and meet at a barrier after each step, so a training step costs two
  * launches for the recurrence (forward, backward), whatever the sequence
  * length; dU is an ordinary GEMM over all steps. Gate columns are ordered i, f, g, o. One work-group
  * uses one compute unit: fine for the CPU, a known limit on GPUs. */
@@ -90,26 +90,26 @@ static void gen_embed_grad(codegen_ctx *c, const gnode *n, const char *name,
 }
 
 typedef struct lstm_dims {
-    long long b, t, h, group, per; /* per: units of each work-item */
+    long long b, t, h, pairs, group, per;
 } lstm_dims;
 
 static lstm_dims lstm_shape(const tensor *y)
 {
-    lstm_dims s = {y->dims[0], y->dims[1], y->dims[2], 0, 0};
-    s.group = s.h < LSTM_GROUP ? s.h : LSTM_GROUP;
-    s.per = (s.h + s.group - 1) / s.group;
+    lstm_dims s = {y->dims[0], y->dims[1], y->dims[2], y->dims[0] * y->dims[2], 0, 0};
+    s.group = s.pairs < LSTM_GROUP ? s.pairs : LSTM_GROUP;
+    s.per = (s.pairs + s.group - 1) / s.group;
     return s;
 }
 
-/* The loop head over this work-item's units j; each unit serves every
- * sample, so a recurrent weight is loaded once per step for the batch. */
-static void unit_loop(strbuf *src, const lstm_dims *s)
+/* The loop head over this work-item's (sample b, unit j) pairs. */
+static void pair_loop(strbuf *src, const lstm_dims *s)
 {
     sb_printf(src,
               "        for (uint k = 0; k < %lldu; k++) {\n"
-              "            const uint j = get_local_id(0) + k * %lldu;\n"
-              "            if (j >= %lldu) break;\n",
-              s->per, s->group, s->h);
+              "            const uint p = get_local_id(0) + k * %lldu;\n"
+              "            if (p >= %lldu) break;\n"
+              "            const uint b = p / %lldu, j = p %% %lldu;\n",
+              s->per, s->group, s->pairs, s->h, s->h);
 }
 
 /* h[B,T,H], saved[B,T,5H] from z[B*T,4H] (x W + b) and U[H,4H] */
@@ -117,7 +117,7 @@ static void gen_lstm(codegen_ctx *c, const gnode *n, const char *name, plan_laun
 {
     const graph *g = c->g;
     lstm_dims s = lstm_shape(&g->t[n->out]);
-    long long h = s.h, t = s.t, nb = s.b;
+    long long h = s.h, t = s.t;
     char z[64], u[64], y[64], sv[64];
     codegen_ref(g, n->in[0], z, sizeof z);
     codegen_ref(g, n->in[1], u, sizeof u);
@@ -125,44 +125,35 @@ static void gen_lstm(codegen_ctx *c, const gnode *n, const char *name, plan_laun
     codegen_ref(g, n->mask, sv, sizeof sv);
     codegen_signature(c->src, name);
     sb_printf(c->src,
-              "{\n    float cs[%lld], a[%lld];\n"
+              "{\n    float cs[%lld];\n"
               "    for (uint k = 0; k < %lldu; k++) cs[k] = 0.0f;\n"
-              "    for (uint t = 0; t < %lldu; t++) {\n",
-              s.per * nb, 4 * nb, s.per * nb, t);
-    unit_loop(c->src, &s);
+              "    for (uint t = 0; t < %lldu; t++) {\n", s.per, s.per, t);
+    pair_loop(c->src, &s);
     sb_printf(c->src,
-              "            for (uint b = 0; b < %lldu; b++) {\n"
-              "                __global const float *z = %s + (b * %lldu + t) * %lldu;\n"
-              "                a[4 * b] = z[j]; a[4 * b + 1] = z[%lldu + j];\n"
-              "                a[4 * b + 2] = z[%lldu + j]; a[4 * b + 3] = z[%lldu + j];\n"
-              "            }\n"
-              "            for (uint q = 0; t > 0 && q < %lldu; q++) {\n"
-              "                __global const float *u = %s + q * %lldu;\n"
-              "                const float u0 = u[j], u1 = u[%lldu + j], u2 = u[%lldu + j], u3 = u[%lldu + j];\n"
-              "                for (uint b = 0; b < %lldu; b++) {\n"
-              "                    const float hv = %s[(b * %lldu + t - 1) * %lldu + q];\n"
-              "                    a[4 * b] += hv * u0; a[4 * b + 1] += hv * u1;\n"
-              "                    a[4 * b + 2] += hv * u2; a[4 * b + 3] += hv * u3;\n"
+              "            const uint row = b * %lldu + t;\n"
+              "            __global const float *z = %s + row * %lldu;\n"
+              "            float a0 = z[j], a1 = z[%lldu + j], a2 = z[%lldu + j], a3 = z[%lldu + j];\n"
+              "            if (t > 0) {\n"
+              "                __global const float *hp = %s + (row - 1) * %lldu;\n"
+              "                for (uint q = 0; q < %lldu; q++) {\n"
+              "                    const float hv = hp[q];\n"
+              "                    __global const float *u = %s + q * %lldu;\n"
+              "                    a0 += hv * u[j]; a1 += hv * u[%lldu + j];\n"
+              "                    a2 += hv * u[%lldu + j]; a3 += hv * u[%lldu + j];\n"
               "                }\n            }\n"
-              "            for (uint b = 0; b < %lldu; b++) {\n"
-              "                const uint row = b * %lldu + t;\n"
-              "                const float gi = 1.0f / (1.0f + exp(-a[4 * b]));\n"
-              "                const float gf = 1.0f / (1.0f + exp(-a[4 * b + 1]));\n"
-              "                const float gg = tanh(a[4 * b + 2]);\n"
-              "                const float go = 1.0f / (1.0f + exp(-a[4 * b + 3]));\n"
-              "                float *c = &cs[k * %lldu + b];\n"
-              "                *c = gf * *c + gi * gg;\n"
-              "                __global float *sv = %s + row * %lldu;\n"
-              "                sv[j] = gi; sv[%lldu + j] = gf; sv[%lldu + j] = gg;\n"
-              "                sv[%lldu + j] = go; sv[%lldu + j] = *c;\n"
-              "                %s[row * %lldu + j] = go * tanh(*c);\n"
-              "            }\n"
+              "            const float gi = 1.0f / (1.0f + exp(-a0)), gf = 1.0f / (1.0f + exp(-a1));\n"
+              "            const float gg = tanh(a2), go = 1.0f / (1.0f + exp(-a3));\n"
+              "            cs[k] = gf * cs[k] + gi * gg;\n"
+              "            __global float *sv = %s + row * %lldu;\n"
+              "            sv[j] = gi; sv[%lldu + j] = gf; sv[%lldu + j] = gg;\n"
+              "            sv[%lldu + j] = go; sv[%lldu + j] = cs[k];\n"
+              "            %s[row * %lldu + j] = go * tanh(cs[k]);\n"
               "        }\n"
               "        barrier(CLK_GLOBAL_MEM_FENCE);\n    }\n}\n\n",
-              nb, z, t, 4 * h, h, 2 * h, 3 * h, h, u, 4 * h, h, 2 * h, 3 * h, nb, y, t, h,
-              nb, t, nb, sv, 5 * h, h, 2 * h, 3 * h, 4 * h, y, h);
-    launch_1d(l, name, "lstm", s.group, s.group, 4.0 * (double)(nb * t * (4 * h + 6 * h)));
-    l->flops = 8.0 * (double)(nb * t * h * h);
+              t, z, 4 * h, h, 2 * h, 3 * h, y, h, h, u, 4 * h, h, 2 * h, 3 * h, sv, 5 * h,
+              h, 2 * h, 3 * h, 4 * h, y, h);
+    launch_1d(l, name, "lstm", s.group, s.group, 4.0 * (double)(s.b * t * (4 * h + 6 * h)));
+    l->flops = 8.0 * (double)(s.b * t * h * h);
 }
 
 /* dz[B*T,4H] from dh[B,T,H], saved and U: BPTT, dh and dc carried backwards */
@@ -170,7 +161,7 @@ static void gen_lstm_grad(codegen_ctx *c, const gnode *n, const char *name, plan
 {
     const graph *g = c->g;
     lstm_dims s = lstm_shape(&g->t[n->in[0]]);
-    long long h = s.h, t = s.t, nb = s.b;
+    long long h = s.h, t = s.t;
     char dy[64], sv[64], u[64], dz[64];
     codegen_ref(g, n->in[0], dy, sizeof dy);
     codegen_ref(g, n->in[1], sv, sizeof sv);
@@ -178,41 +169,36 @@ static void gen_lstm_grad(codegen_ctx *c, const gnode *n, const char *name, plan
     codegen_ref(g, n->out, dz, sizeof dz);
     codegen_signature(c->src, name);
     sb_printf(c->src,
-              "{\n    float dc[%lld], dh[%lld];\n"
+              "{\n    float dc[%lld];\n"
               "    for (uint k = 0; k < %lldu; k++) dc[k] = 0.0f;\n"
-              "    for (int t = %lld; t >= 0; t--) {\n",
-              s.per * nb, nb, s.per * nb, t - 1);
-    unit_loop(c->src, &s);
+              "    for (int t = %lld; t >= 0; t--) {\n", s.per, s.per, t - 1);
+    pair_loop(c->src, &s);
     sb_printf(c->src,
-              "            for (uint b = 0; b < %lldu; b++)\n"
-              "                dh[b] = %s[(b * %lldu + (uint)t) * %lldu + j];\n"
-              "            for (uint q = 0; t < %lld && q < %lldu; q++) {\n"
-              "                const float uq = %s[j * %lldu + q];\n"
-              "                for (uint b = 0; b < %lldu; b++)\n"
-              "                    dh[b] += %s[(b * %lldu + (uint)t + 1) * %lldu + q] * uq;\n"
+              "            const uint row = b * %lldu + (uint)t;\n"
+              "            float dh = %s[row * %lldu + j];\n"
+              "            if (t < %lld) {\n"
+              "                __global const float *dn = %s + (row + 1) * %lldu;\n"
+              "                __global const float *u = %s + j * %lldu;\n"
+              "                for (uint q = 0; q < %lldu; q++) dh += dn[q] * u[q];\n"
               "            }\n"
-              "            for (uint b = 0; b < %lldu; b++) {\n"
-              "                const uint row = b * %lldu + (uint)t;\n"
-              "                __global const float *sv = %s + row * %lldu;\n"
-              "                const float gi = sv[j], gf = sv[%lldu + j], gg = sv[%lldu + j];\n"
-              "                const float go = sv[%lldu + j], tc = tanh(sv[%lldu + j]);\n"
-              "                const float cp = t > 0 ? sv[(int)j - %lld] : 0.0f; /* c_{t-1} */\n"
-              "                float *dcb = &dc[k * %lldu + b];\n"
-              "                const float d = *dcb + dh[b] * go * (1.0f - tc * tc);\n"
-              "                __global float *dz = %s + row * %lldu;\n"
-              "                dz[j] = d * gg * gi * (1.0f - gi);\n"
-              "                dz[%lldu + j] = d * cp * gf * (1.0f - gf);\n"
-              "                dz[%lldu + j] = d * gi * (1.0f - gg * gg);\n"
-              "                dz[%lldu + j] = dh[b] * tc * go * (1.0f - go);\n"
-              "                *dcb = d * gf;\n"
-              "            }\n"
+              "            __global const float *sv = %s + row * %lldu;\n"
+              "            const float gi = sv[j], gf = sv[%lldu + j], gg = sv[%lldu + j];\n"
+              "            const float go = sv[%lldu + j], tc = tanh(sv[%lldu + j]);\n"
+              "            const float cp = t > 0 ? sv[(int)j - %lld] : 0.0f; /* c_{t-1} */\n"
+              "            const float d = dc[k] + dh * go * (1.0f - tc * tc);\n"
+              "            __global float *dz = %s + row * %lldu;\n"
+              "            dz[j] = d * gg * gi * (1.0f - gi);\n"
+              "            dz[%lldu + j] = d * cp * gf * (1.0f - gf);\n"
+              "            dz[%lldu + j] = d * gi * (1.0f - gg * gg);\n"
+              "            dz[%lldu + j] = dh * tc * go * (1.0f - go);\n"
+              "            dc[k] = d * gf;\n"
               "        }\n"
               "        barrier(CLK_GLOBAL_MEM_FENCE);\n    }\n}\n\n",
-              nb, dy, t, h, t - 1, 4 * h, u, 4 * h, nb, dz, t, 4 * h, nb, t, sv, 5 * h, h,
-              2 * h, 3 * h, 4 * h, h, nb, dz, 4 * h, h, 2 * h, 3 * h);
+              t, dy, h, t - 1, dz, 4 * h, u, 4 * h, 4 * h, sv, 5 * h, h, 2 * h, 3 * h, 4 * h,
+              h, dz, 4 * h, h, 2 * h, 3 * h);
     launch_1d(l, name, "lstm_grad", s.group, s.group,
-              4.0 * (double)(nb * t * (4 * h + 6 * h)));
-    l->flops = 8.0 * (double)(nb * t * h * h);
+              4.0 * (double)(s.b * t * (4 * h + 6 * h)));
+    l->flops = 8.0 * (double)(s.b * t * h * h);
 }
 
 /* hp[B*T,H] = h[B,T,H] one step later, zero at t = 0 */
