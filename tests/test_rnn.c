@@ -227,7 +227,7 @@ static const char lm[] =
     "layers:\n  - {op: embedding, vocab: 7, dim: 5}\n"
     "  - {op: qsd, p: 0.7, sites: 4, q_cv: 0.5, share: time}\n"
     "  - {op: lstm, units: 4}\n"
-    "  - {op: dropout, p: 0.8, share: time}\n"
+    "  - {op: dropout, p: 0.5, share: time}\n"
     "  - {op: dense, units: 7}\n"
     "train: {optimizer: {type: sgd, lr: 0.1, momentum: 0.9}}\n";
 
@@ -239,13 +239,47 @@ static const char stacked[] =
     "  - {op: dense, units: 3}\n"
     "train: {optimizer: {type: adam, eps: 0.001}}\n";
 
-/* Float sequences, mean pooling, a dense layer at every step. */
+/* Float sequences, mean pooling, a dense layer (without bias) at every step. */
 static const char pooled[] =
     "name: pooled\ninput: {shape: [4, 3]}\n"
-    "layers:\n  - {op: dense, units: 4}\n  - tanh\n"
+    "layers:\n  - {op: dense, units: 4, bias: false}\n  - tanh\n"
     "  - {op: lstm, units: 5}\n"
     "  - {op: pool_sequence, mode: mean}\n  - {op: dense, units: 3}\n"
     "train: {optimizer: {type: sgd, lr: 0.1}}\n";
+
+/* share: time holds each (sample, unit) mask over all steps, and the masks
+ * differ between units (the reference's masks after a training step) */
+static void test_masks_shared_over_time(void **s)
+{
+    (void)s;
+    run r;
+    setup_run(&r, lm, 3, MODE_TRAIN);
+    ref_graph ref;
+    assert_int_equal(ref_graph_init(&ref, &r.g, &r.m, r.params), 0);
+    ref_graph_run(&ref, r.input, r.labels, 11, 0, 0.0f, 0, r.g.nn);
+    int masks = 0;
+    for (int i = 0; i < r.g.nn; i++) {
+        const gnode *n = &r.g.n[i];
+        if (n->op != OP_QSD)
+            continue;
+        const tensor *t = &r.g.t[n->mask];
+        int64_t T = t->dims[1], U = t->dims[2];
+        const float *m = ref.val[n->mask];
+        int distinct = 0;
+        for (int64_t b = 0; b < t->dims[0]; b++)
+            for (int64_t u = 0; u < U; u++) {
+                float first = m[b * T * U + u];
+                distinct += u > 0 && first != m[b * T * U + u - 1];
+                for (int64_t k = 1; k < T; k++)
+                    assert_true(m[(b * T + k) * U + u] == first);
+            }
+        assert_true(distinct > 0);
+        masks++;
+    }
+    assert_int_equal(masks, 2);
+    ref_graph_free(&ref);
+    free_run(&r);
+}
 
 static void test_lm_gradients(void **s) { (void)s; check_gradients(lm, 3); }
 static void test_stacked_gradients(void **s) { (void)s; check_gradients(stacked, 2); }
@@ -325,6 +359,7 @@ int main(void)
         cmocka_unit_test(test_lm_gradients),
         cmocka_unit_test(test_stacked_gradients),
         cmocka_unit_test(test_pooled_gradients),
+        cmocka_unit_test(test_masks_shared_over_time),
         cmocka_unit_test(test_inference),
         cmocka_unit_test(test_lm_step),
         cmocka_unit_test(test_stacked_step),
