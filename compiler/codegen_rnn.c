@@ -4,7 +4,8 @@
  * work-items own fixed (sample, unit) pairs, keep their cell state in private
  * memory and meet at a barrier after each step, so a training step costs two
  * launches for the recurrence (forward, backward), whatever the sequence
- * length; dU is an ordinary GEMM over all steps. Gate columns are ordered i, f, g, o. One work-group
+ * length, plus one transposing U for the forward's contiguous dot products;
+ * dU is an ordinary GEMM over all steps. Gate columns are ordered i, f, g, o. One work-group
  * uses one compute unit: fine for the CPU, a known limit on GPUs. */
 #include <stdio.h>
 #include <string.h>
@@ -112,35 +113,62 @@ static void pair_loop(strbuf *src, const lstm_dims *s)
               s->per, s->group, s->pairs, s->h, s->h);
 }
 
-/* h[B,T,H], saved[B,T,5H] from z[B*T,4H] (x W + b) and U[H,4H] */
-static void gen_lstm(codegen_ctx *c, const gnode *n, const char *name, plan_launch *l)
+/* Statements adding x[0..n) . y[0..n) to acc, four lanes at a time:
+ * explicit vectors, since float reductions are not auto-vectorised. */
+static void dot(strbuf *src, const char *acc, const char *x, const char *y, long long n)
+{
+    sb_printf(src,
+              "            { float4 s4 = (float4)(0.0f);\n"
+              "              for (uint q = 0; q < %lldu; q++) s4 = fma(vload4(q, %s), vload4(q, %s), s4);\n"
+              "              %s += (s4.x + s4.y) + (s4.z + s4.w);\n",
+              n / 4, x, y, acc);
+    if (n % 4)
+        sb_printf(src, "              for (uint q = %lldu; q < %lldu; q++) %s += %s[q] * %s[q];\n",
+                  n / 4 * 4, n, acc, x, y);
+    sb_append(src, "            }\n");
+}
+
+/* h[B,T,H] and saved (i, f, g, o, c per step, then U^T) from z[B*T,4H]
+ * (x W + b) and U[H,4H]: U^T first, then the recurrence */
+static void gen_lstm(codegen_ctx *c, const gnode *n, const char *name, plan_launch *l,
+                     int *n_launches)
 {
     const graph *g = c->g;
     lstm_dims s = lstm_shape(&g->t[n->out]);
     long long h = s.h, t = s.t;
-    char z[64], u[64], y[64], sv[64];
+    char z[64], u[64], y[64], sv[64], tname[QSDC_NAME_MAX];
     codegen_ref(g, n->in[0], z, sizeof z);
     codegen_ref(g, n->in[1], u, sizeof u);
     codegen_ref(g, n->out, y, sizeof y);
     codegen_ref(g, n->mask, sv, sizeof sv);
+    long long ut = s.b * t * 5 * h; /* U^T's offset in saved */
+    snprintf(tname, sizeof tname, "%.50s_ut", name);
+    open_flat(c->src, tname, 4 * h * h);
+    sb_printf(c->src, "    %s[%lldu + idx] = %s[idx %% %lldu * %lldu + idx / %lldu];\n}\n\n", sv,
+              ut, u, h, 4 * h, h);
+    launch_1d(&l[0], tname, "lstm", 4 * h * h, 0, 8.0 * (double)(4 * h * h));
     codegen_signature(c->src, name);
     sb_printf(c->src,
-              "{\n    float cs[%lld];\n"
+              "{\n    __global const float *ut = %s + %lldu;\n"
+              "    float cs[%lld];\n"
               "    for (uint k = 0; k < %lldu; k++) cs[k] = 0.0f;\n"
-              "    for (uint t = 0; t < %lldu; t++) {\n", s.per, s.per, t);
+              "    for (uint t = 0; t < %lldu; t++) {\n", sv, ut, s.per, s.per, t);
     pair_loop(c->src, &s);
     sb_printf(c->src,
               "            const uint row = b * %lldu + t;\n"
               "            __global const float *z = %s + row * %lldu;\n"
               "            float a0 = z[j], a1 = z[%lldu + j], a2 = z[%lldu + j], a3 = z[%lldu + j];\n"
               "            if (t > 0) {\n"
-              "                __global const float *hp = %s + (row - 1) * %lldu;\n"
-              "                for (uint q = 0; q < %lldu; q++) {\n"
-              "                    const float hv = hp[q];\n"
-              "                    __global const float *u = %s + q * %lldu;\n"
-              "                    a0 += hv * u[j]; a1 += hv * u[%lldu + j];\n"
-              "                    a2 += hv * u[%lldu + j]; a3 += hv * u[%lldu + j];\n"
-              "                }\n            }\n"
+              "            __global const float *hp = %s + (row - 1) * %lldu;\n"
+              "            __global const float *u0 = ut + j * %lldu, *u1 = u0 + %lldu;\n"
+              "            __global const float *u2 = u1 + %lldu, *u3 = u2 + %lldu;\n",
+              t, z, 4 * h, h, 2 * h, 3 * h, y, h, h, h * h, h * h, h * h);
+    dot(c->src, "a0", "hp", "u0", h);
+    dot(c->src, "a1", "hp", "u1", h);
+    dot(c->src, "a2", "hp", "u2", h);
+    dot(c->src, "a3", "hp", "u3", h);
+    sb_printf(c->src,
+              "            }\n"
               "            const float gi = 1.0f / (1.0f + exp(-a0)), gf = 1.0f / (1.0f + exp(-a1));\n"
               "            const float gg = tanh(a2), go = 1.0f / (1.0f + exp(-a3));\n"
               "            cs[k] = gf * cs[k] + gi * gg;\n"
@@ -150,10 +178,11 @@ static void gen_lstm(codegen_ctx *c, const gnode *n, const char *name, plan_laun
               "            %s[row * %lldu + j] = go * tanh(cs[k]);\n"
               "        }\n"
               "        barrier(CLK_GLOBAL_MEM_FENCE);\n    }\n}\n\n",
-              t, z, 4 * h, h, 2 * h, 3 * h, y, h, h, u, 4 * h, h, 2 * h, 3 * h, sv, 5 * h,
-              h, 2 * h, 3 * h, 4 * h, y, h);
-    launch_1d(l, name, "lstm", s.group, s.group, 4.0 * (double)(s.b * t * (4 * h + 6 * h)));
-    l->flops = 8.0 * (double)(s.b * t * h * h);
+              sv, 5 * h, h, 2 * h, 3 * h, 4 * h, y, h);
+    launch_1d(&l[1], name, "lstm", s.group, s.group,
+              4.0 * (double)(s.b * t * (4 * h + 6 * h)));
+    l[1].flops = 8.0 * (double)(s.b * t * h * h);
+    *n_launches = 2;
 }
 
 /* dz[B*T,4H] from dh[B,T,H], saved and U: BPTT, dh and dc carried backwards */
@@ -177,10 +206,12 @@ static void gen_lstm_grad(codegen_ctx *c, const gnode *n, const char *name, plan
               "            const uint row = b * %lldu + (uint)t;\n"
               "            float dh = %s[row * %lldu + j];\n"
               "            if (t < %lld) {\n"
-              "                __global const float *dn = %s + (row + 1) * %lldu;\n"
-              "                __global const float *u = %s + j * %lldu;\n"
-              "                for (uint q = 0; q < %lldu; q++) dh += dn[q] * u[q];\n"
-              "            }\n"
+              "            __global const float *dn = %s + (row + 1) * %lldu;\n"
+              "            __global const float *u = %s + j * %lldu;\n",
+              t, dy, h, t - 1, dz, 4 * h, u, 4 * h);
+    dot(c->src, "dh", "dn", "u", 4 * h);
+    sb_append(c->src, "            }\n");
+    sb_printf(c->src,
               "            __global const float *sv = %s + row * %lldu;\n"
               "            const float gi = sv[j], gf = sv[%lldu + j], gg = sv[%lldu + j];\n"
               "            const float go = sv[%lldu + j], tc = tanh(sv[%lldu + j]);\n"
@@ -194,8 +225,7 @@ static void gen_lstm_grad(codegen_ctx *c, const gnode *n, const char *name, plan
               "            dc[k] = d * gf;\n"
               "        }\n"
               "        barrier(CLK_GLOBAL_MEM_FENCE);\n    }\n}\n\n",
-              t, dy, h, t - 1, dz, 4 * h, u, 4 * h, 4 * h, sv, 5 * h, h, 2 * h, 3 * h, 4 * h,
-              h, dz, 4 * h, h, 2 * h, 3 * h);
+              sv, 5 * h, h, 2 * h, 3 * h, 4 * h, h, dz, 4 * h, h, 2 * h, 3 * h);
     launch_1d(l, name, "lstm_grad", s.group, s.group,
               4.0 * (double)(s.b * t * (4 * h + 6 * h)));
     l->flops = 8.0 * (double)(s.b * t * h * h);
@@ -257,7 +287,7 @@ int codegen_sequence(codegen_ctx *c, int k, const char *name, plan_launch *launc
     switch (n->op) {
     case OP_EMBED: gen_embed(c, n, name, launches); break;
     case OP_EMBED_GRAD: gen_embed_grad(c, n, name, launches, n_launches); break;
-    case OP_LSTM: gen_lstm(c, n, name, launches); break;
+    case OP_LSTM: gen_lstm(c, n, name, launches, n_launches); break;
     case OP_LSTM_GRAD: gen_lstm_grad(c, n, name, launches); break;
     case OP_SEQ_SHIFT: gen_seq_shift(c, n, name, launches); break;
     default: gen_seq_pool(c, n, name, launches); break;

@@ -55,7 +55,8 @@ typedef enum op_kind {
     OP_EMBED,         /* out[B,T,D] = b[a[r]] rows; a: ids [B,T] as floats, b [V,D] */
     OP_EMBED_GRAD,    /* out[V,D] = sum of a[r,:] over rows r with ids b[r] = v */
     OP_LSTM,          /* out h[B,T,H] from gate inputs a[B*T,4H] and b = U[H,4H];
-                         mask: saved [B,T,5H] (i, f, g, o, c per step) */
+                         mask: saved [B*T*5H + 4H*H]: i, f, g, o, c per
+                         step as [B,T,5H], then U^T [4H,H] */
     OP_LSTM_GRAD,     /* out d gates[B*T,4H] from in dh[B,T,H], saved, U */
     OP_SEQ_SHIFT,     /* out[B*T,H] = a[B,T,H] one step later: h_{t-1}, 0 at t = 0 */
     OP_SEQ_POOL,      /* out[B,H] = last step or mean over time of a[B,T,H] */

@@ -55,7 +55,9 @@ int lower_lstm(const model *m, int li, graph *g, int x, qsdc_error *err)
                           tx, NULL);
     int64_t b = tx->dims[0], t = tx->dims[1], f = tx->dims[2], h = l->units;
     int64_t xd[2] = {b * t, f}, wd[2] = {f, 4 * h}, ud[2] = {h, 4 * h}, bd[1] = {4 * h};
-    int64_t zd[2] = {b * t, 4 * h}, hd[3] = {b, t, h}, sd[3] = {b, t, 5 * h};
+    /* saved: per step i, f, g, o, c ([B,T,5H]) for the backward, then U^T
+       [4H,H], which gives the forward contiguous dot products */
+    int64_t zd[2] = {b * t, 4 * h}, hd[3] = {b, t, h}, sd[1] = {b * t * 5 * h + 4 * h * h};
     init_kind init = l->init == INIT_AUTO ? INIT_GLOROT : l->init;
     char xname[2 * QSDC_NAME_MAX];
     snprintf(xname, sizeof xname, "%s.steps", l->name);
@@ -66,7 +68,7 @@ int lower_lstm(const model *m, int li, graph *g, int x, qsdc_error *err)
     int z = add_act(g, l->name, "matmul", 2, zd);
     int zb = add_act(g, l->name, "gates_in", 2, zd);
     int y = add_act(g, l->name, l->seq == SEQ_LAST ? "sequence" : "", 3, hd);
-    int saved = add_act(g, l->name, "saved", 3, sd);
+    int saved = add_act(g, l->name, "saved", 1, sd);
     if (xv < 0 || w < 0 || u < 0 || bias < 0 || z < 0 || zb < 0 || y < 0 || saved < 0 ||
         graph_add_op(g, OP_MATMUL, xv, w, z, li) < 0 ||
         graph_add_op(g, OP_BIAS_ADD, z, bias, zb, li) < 0)

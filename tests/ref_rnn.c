@@ -40,7 +40,8 @@ static void embed(const ref_graph *r, const gnode *n)
 
 static double sigmoid(double x) { return 1 / (1 + exp(-x)); }
 
-/* h[B,T,H], saved[B,T,5H] (i, f, g, o, c) from z[B*T,4H] and U[H,4H] */
+/* h[B,T,H], saved (i, f, g, o, c as [B,T,5H]; the device's U^T after them
+ * is its own) from z[B*T,4H] and U[H,4H] */
 static void lstm(const ref_graph *r, const gnode *n)
 {
     const tensor *y = &r->g->t[n->out];
