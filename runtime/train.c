@@ -75,11 +75,15 @@ static int load_data(trainer *t, qsdc_error *err)
         dataset_check(&t->train, c->train_labels, classes, c->train_images,
                       t->ep.input_elems / t->ep.batch, err) < 0)
         return -1;
+    if (t->o->train_samples > 0 && t->o->train_samples < t->train.count)
+        t->train.count = t->o->train_samples;
     if (c->test_images[0] &&
         (idx_load(c->test_images, c->test_labels, &t->test, err) < 0 ||
          dataset_check(&t->test, c->test_labels, classes, c->test_images,
                        t->ep.input_elems / t->ep.batch, err) < 0))
         return -1;
+    if (t->o->test_samples > 0 && t->o->test_samples < t->test.count)
+        t->test.count = t->o->test_samples;
     /* a fixed, seeded validation split: the first n_val of one permutation */
     t->perm = malloc((size_t)t->train.count * sizeof *t->perm);
     if (!t->perm)
@@ -318,6 +322,12 @@ int train_model(model *m, const train_options *o, train_summary *out, qsdc_error
         printf("train: %lld steps, %lld samples, %.2f s, %.0f samples/s (total %.1f s)\n",
                (long long)out->steps, (long long)(out->steps * c->batch), out->seconds,
                out->samples_per_s, now_seconds() - t_all);
+    }
+    if (rc == 0 && o->after_train) {
+        train_context tc = {.env = &t.env, .m = m, .train_plan = &t.tp, .infer_plan = &t.ep,
+                            .state = &t.ms, .train = &t.train, .test = &t.test,
+                            .summary = out};
+        rc = o->after_train(o->hook_ctx, &tc, err);
     }
     teardown(&t);
     return rc;
