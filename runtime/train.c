@@ -70,6 +70,14 @@ static int load_data(trainer *t, qsdc_error *err)
         return qsdc_fail_at(err, t->m->path, c->data_loc.line ? c->data_loc.line : 1,
                             c->data_loc.col ? c->data_loc.col : 1,
                             "train: has no data: (train_images, train_labels)");
+    /* IDX data give one label per sample; per-step targets (a sequence
+     * output) need a text data source, which train: does not offer yet */
+    if (t->tp.label_elems != c->batch)
+        return qsdc_fail_at(err, t->m->path, c->data_loc.line ? c->data_loc.line : 1,
+                            c->data_loc.col ? c->data_loc.col : 1,
+                            "the model's output is a sequence (%lld targets per batch of "
+                            "%lld); training it needs text data, not IDX files",
+                            (long long)t->tp.label_elems, (long long)c->batch);
     int64_t classes = t->ep.output_elems / t->ep.batch;
     if (idx_load(c->train_images, c->train_labels, &t->train, err) < 0 ||
         dataset_check(&t->train, c->train_labels, classes, c->train_images,
