@@ -6,7 +6,7 @@
 
 #include "autodiff.h"
 
-int ad_grad_tensor(graph *g, int of, tensor_kind kind)
+int grad_tensor(graph *g, int of, tensor_kind kind)
 {
     char name[2 * QSDC_NAME_MAX];
     snprintf(name, sizeof name, "d.%.*s", QSDC_NAME_MAX, g->t[of].name);
@@ -17,12 +17,12 @@ int ad_grad_tensor(graph *g, int of, tensor_kind kind)
 
 /* Adds dx to x's gradient, mapping views back to their storage and summing
  * fan-out contributions. */
-int ad_add_grad(ad *s, int x, int dx)
+int add_grad(ad *s, int x, int dx)
 {
     graph *g = s->g;
     while (g->t[x].alias >= 0) {
         int src = g->t[x].alias;
-        int v = ad_grad_tensor(g, src, T_ACT);
+        int v = grad_tensor(g, src, T_ACT);
         if (v < 0)
             return -1;
         g->t[v].alias = dx;
@@ -33,14 +33,14 @@ int ad_add_grad(ad *s, int x, int dx)
         s->grad[x] = dx;
         return 0;
     }
-    int sum = ad_grad_tensor(g, x, T_ACT);
+    int sum = grad_tensor(g, x, T_ACT);
     if (sum < 0 || graph_add_op(g, OP_ADD, s->grad[x], dx, sum, -1) < 0)
         return -1;
     s->grad[x] = sum;
     return 0;
 }
 
-bool ad_needs_grad(const ad *s, int t)
+bool needs_grad(const ad *s, int t)
 {
     return s->needs[graph_storage(s->g, t)];
 }
@@ -80,49 +80,53 @@ static int backward_node(ad *s, int i, int dy)
                     .layer = -1, .trans_a = true};
         if (graph_add_node(g, &mm) < 0) /* dw[K,N] = x^T dy */
             return -1;
-        if (!ad_needs_grad(s, x))
+        if (!needs_grad(s, x))
             return 0;
-        dx = ad_grad_tensor(g, x, T_ACT);
+        dx = grad_tensor(g, x, T_ACT);
         gnode mx = {.op = OP_MATMUL, .in = {dy, w}, .n_in = 2, .out = dx,
                     .layer = -1, .trans_b = true};
         if (dx < 0 || graph_add_node(g, &mx) < 0) /* dx[B,K] = dy w^T */
             return -1;
-        return ad_add_grad(s, x, dx);
+        return add_grad(s, x, dx);
     }
     case OP_BIAS_ADD: {
         int b = n.in[1];
         if (graph_add_op(g, OP_SUM_ROWS, dy, -1, g->t[b].grad, -1) < 0) /* db[N] = sum_b dy */
             return -1;
-        return ad_needs_grad(s, x) ? ad_add_grad(s, x, dy) : 0;
+        return needs_grad(s, x) ? add_grad(s, x, dy) : 0;
     }
     case OP_ADD:
-        if (ad_needs_grad(s, n.in[0]) && ad_add_grad(s, n.in[0], dy) < 0)
+        if (needs_grad(s, n.in[0]) && add_grad(s, n.in[0], dy) < 0)
             return -1;
-        return ad_needs_grad(s, n.in[1]) ? ad_add_grad(s, n.in[1], dy) : 0;
+        return needs_grad(s, n.in[1]) ? add_grad(s, n.in[1], dy) : 0;
     case OP_QSD: /* dx = m * dy with the forward's own mask, stored by it:
                     regenerating it costs a full mask draw per element */
-        if (!ad_needs_grad(s, x))
+        if (!needs_grad(s, x))
             return 0;
-        dx = ad_grad_tensor(g, x, T_ACT);
+        dx = grad_tensor(g, x, T_ACT);
         if (dx < 0 || graph_add_op(g, OP_MUL, dy, n.mask, dx, -1) < 0)
             return -1;
-        return ad_add_grad(s, x, dx);
+        return add_grad(s, x, dx);
     case OP_RELU:
     case OP_TANH:
     case OP_SIGMOID:
     case OP_SOFTMAX: {
-        if (!ad_needs_grad(s, x))
+        if (!needs_grad(s, x))
             return 0;
         static const op_kind back[OP_KIND_COUNT] = {
             [OP_RELU] = OP_RELU_GRAD, [OP_TANH] = OP_TANH_GRAD,
             [OP_SIGMOID] = OP_SIGMOID_GRAD, [OP_SOFTMAX] = OP_SOFTMAX_GRAD};
-        dx = ad_grad_tensor(g, x, T_ACT);
+        dx = grad_tensor(g, x, T_ACT);
         if (dx < 0 || graph_add_op(g, back[n.op], dy, sign_source(g, i), dx, -1) < 0)
             return -1;
-        return ad_add_grad(s, x, dx);
+        return add_grad(s, x, dx);
     }
+    case OP_EMBED:
+    case OP_LSTM:
+    case OP_SEQ_POOL:
+        return backward_rnn(s, i, dy);
     default:
-        return ad_backward_conv(s, i, dy);
+        return backward_conv(s, i, dy);
     }
 }
 
@@ -130,11 +134,10 @@ int graph_autodiff(graph *g, const model *m, qsdc_error *err)
 {
     if (g->mode != MODE_TRAIN)
         return qsdc_fail(err, "autodiff needs a training graph");
-    int64_t b = g->batch;
-    const tensor *out = &g->t[g->output];
-    if (out->rank != 2)
-        return qsdc_fail(err, "the loss needs a [batch, classes] output, got rank %d",
-                         out->rank);
+    const tensor out = g->t[g->output]; /* a copy: adding tensors moves g->t */
+    if (out.rank != 2 && out.rank != 3)
+        return qsdc_fail(err, "the loss needs a [batch, classes] or [batch, time, "
+                         "classes] output, got rank %d", out.rank);
     ad s = {g, NULL, NULL};
     int nt0 = g->nt;
     s.grad = malloc((size_t)nt0 * sizeof *s.grad);
@@ -153,7 +156,7 @@ int graph_autodiff(graph *g, const model *m, qsdc_error *err)
         if (g->t[i].kind != T_PARAM || g->t[i].running_stat)
             continue;
         s.needs[i] = true;
-        int gt = ad_grad_tensor(g, i, T_GRAD);
+        int gt = grad_tensor(g, i, T_GRAD);
         if (gt < 0) {
             rc = -1;
             break;
@@ -163,19 +166,31 @@ int graph_autodiff(graph *g, const model *m, qsdc_error *err)
     }
     for (int i = 0; i < g->n_forward; i++)
         for (int j = 0; j < g->n[i].n_in; j++)
-            if (ad_needs_grad(&s, g->n[i].in[j]))
+            if (needs_grad(&s, g->n[i].in[j]))
                 s.needs[g->n[i].out] = true;
 
-    int64_t ld[1] = {b};
+    /* a sequence output [B,T,C] has a label and a loss per (sample, step):
+       the loss reads it as B*T rows */
+    int logits = g->output;
+    int64_t rows = out.nelem / out.dims[out.rank - 1];
+    if (rc == 0 && out.rank == 3) {
+        int64_t rd[2] = {rows, out.dims[2]};
+        logits = graph_add_tensor(g, "logits", T_ACT, 2, rd);
+        if (logits < 0)
+            rc = -1;
+        else
+            g->t[logits].alias = g->output;
+    }
+    int64_t ld[1] = {rows};
     g->label = graph_add_tensor(g, "labels", T_LABEL, 1, ld);
     g->loss = graph_add_tensor(g, "loss", T_LOSS, 1, ld);
-    int dout = rc == 0 ? ad_grad_tensor(g, g->output, T_ACT) : -1;
+    int dout = rc == 0 ? grad_tensor(g, logits, T_ACT) : -1;
     op_kind lk = m->train.loss == LOSS_MSE ? OP_MSE : OP_SOFTMAX_XENT;
     op_kind gk = m->train.loss == LOSS_MSE ? OP_MSE_GRAD : OP_XENT_GRAD;
     if (g->label < 0 || g->loss < 0 || dout < 0 ||
-        graph_add_op(g, lk, g->output, g->label, g->loss, -1) < 0 ||
-        graph_add_op(g, gk, g->output, g->label, dout, -1) < 0 ||
-        ad_add_grad(&s, g->output, dout) < 0)
+        graph_add_op(g, lk, logits, g->label, g->loss, -1) < 0 ||
+        graph_add_op(g, gk, logits, g->label, dout, -1) < 0 ||
+        add_grad(&s, logits, dout) < 0)
         rc = -1;
     for (int i = g->n_forward - 1; i >= 0 && rc == 0; i--) {
         int y = g->n[i].out;

@@ -1,6 +1,5 @@
-/* Internal to autodiff: the state and helpers autodiff.c shares with
- * autodiff_conv.c, which emits the backward of the conv2d, pooling and
- * batchnorm nodes. */
+/* Internal to autodiff: the state autodiff.c shares with the per-family
+ * backward files (autodiff_rnn.c). */
 #ifndef QSDC_AUTODIFF_H
 #define QSDC_AUTODIFF_H
 
@@ -12,13 +11,17 @@ typedef struct ad {
     bool *needs;    /* forward tensor id -> depends on a parameter */
 } ad;
 
-/* A new tensor "d.<name>" shaped like tensor `of`. */
-int ad_grad_tensor(graph *g, int of, tensor_kind kind);
-/* Adds dx to x's gradient (through views, summing fan-out). */
-int ad_add_grad(ad *s, int x, int dx);
-bool ad_needs_grad(const ad *s, int t);
-/* The backward of forward node i (an op of autodiff_conv.c, or none) with
- * output gradient dy. */
-int ad_backward_conv(ad *s, int i, int dy);
+/* A new tensor "d.NAME" shaped like tensor `of`. */
+int grad_tensor(graph *g, int of, tensor_kind kind);
+/* Adds dx to x's gradient (views map back to their storage, fan-out sums). */
+int add_grad(ad *s, int x, int dx);
+bool needs_grad(const ad *s, int t);
+
+/* The backward of forward node i (an embedding, lstm or sequence pool) whose
+ * output gradient is dy; -1 when out of memory. */
+int backward_rnn(ad *s, int i, int dy);
+/* The same for conv2d's, pooling's, batchnorm's and shared-mask QSD's nodes
+ * (autodiff_conv.c); 0 for nodes without a backward. */
+int backward_conv(ad *s, int i, int dy);
 
 #endif

@@ -30,14 +30,14 @@ static int backward_bmatmul(ad *s, const gnode *n, int dy)
                 .layer = -1, .trans_b = true};
     if (g->t[w].kind != T_PARAM || graph_add_node(g, &dw) < 0)
         return -1;
-    if (!ad_needs_grad(s, col))
+    if (!needs_grad(s, col))
         return 0;
-    int dcol = ad_grad_tensor(g, col, T_ACT);
+    int dcol = grad_tensor(g, col, T_ACT);
     gnode dc = {.op = OP_BMATMUL, .in = {w, dy}, .n_in = 2, .out = dcol, .layer = -1,
                 .trans_a = true};
     if (dcol < 0 || graph_add_node(g, &dc) < 0)
         return -1;
-    return ad_add_grad(s, col, dcol);
+    return add_grad(s, col, dcol);
 }
 
 /* dx of a node whose input gradient is op(dy[, b]) with the same window. */
@@ -45,13 +45,13 @@ static int backward_window(ad *s, const gnode *n, op_kind op, int dy, int b)
 {
     graph *g = s->g;
     int x = n->in[0];
-    if (!ad_needs_grad(s, x))
+    if (!needs_grad(s, x))
         return 0;
-    int dx = ad_grad_tensor(g, x, T_ACT);
+    int dx = grad_tensor(g, x, T_ACT);
     int in[2] = {dy, b};
     if (dx < 0 || node_like(g, n, op, in, b >= 0 ? 2 : 1, dx) < 0)
         return -1;
-    return ad_add_grad(s, x, dx);
+    return add_grad(s, x, dx);
 }
 
 /* Training form y = bn_apply(x, stats(x), affine): the gradient reaches x
@@ -64,16 +64,16 @@ static int backward_bn(ad *s, const gnode *n, int dy)
     int sums[3] = {dy, x, stats};
     if (node_like(g, n, OP_BN_GRAD_STATS, sums, 3, daffine) < 0)
         return -1;
-    if (!ad_needs_grad(s, x))
+    if (!needs_grad(s, x))
         return 0;
-    int dx = ad_grad_tensor(g, x, T_ACT);
+    int dx = grad_tensor(g, x, T_ACT);
     int in[5] = {dy, x, stats, affine, daffine};
     if (dx < 0 || node_like(g, n, OP_BN_GRAD_INPUT, in, 5, dx) < 0)
         return -1;
-    return ad_add_grad(s, x, dx);
+    return add_grad(s, x, dx);
 }
 
-int ad_backward_conv(ad *s, int i, int dy)
+int backward_conv(ad *s, int i, int dy)
 {
     graph *g = s->g;
     gnode n = g->n[i]; /* copy: adding nodes may move the array */
@@ -89,19 +89,19 @@ int ad_backward_conv(ad *s, int i, int dy)
     case OP_CHANNEL_BIAS:
         if (graph_add_op(g, OP_SUM_CHANNELS, dy, -1, g->t[n.in[1]].grad, -1) < 0)
             return -1;
-        return ad_needs_grad(s, n.in[0]) ? ad_add_grad(s, n.in[0], dy) : 0;
+        return needs_grad(s, n.in[0]) ? add_grad(s, n.in[0], dy) : 0;
     case OP_BN_APPLY:
         return backward_bn(s, &n, dy);
     case OP_GROUP_SCALE: { /* dx = m * dy with the same drawn masks */
         int x = n.in[0];
-        if (!ad_needs_grad(s, x))
+        if (!needs_grad(s, x))
             return 0;
-        int dx = ad_grad_tensor(g, x, T_ACT);
+        int dx = grad_tensor(g, x, T_ACT);
         int nd = dx < 0 ? -1 : graph_add_op(g, OP_GROUP_SCALE, dy, n.in[1], dx, -1);
         if (nd < 0)
             return -1;
         g->n[nd].qsd = n.qsd;
-        return ad_add_grad(s, x, dx);
+        return add_grad(s, x, dx);
     }
     default: /* OP_BN_STATS: its gradient is part of bn_apply's; OP_QSD_DRAW */
         return 0;

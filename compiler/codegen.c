@@ -382,6 +382,7 @@ int codegen_group(codegen_ctx *c, int k, plan_launch *launches, int *n_launches,
     case GROUP_WINDOW: rc = codegen_window(c, grp, name, l); break;
     case GROUP_CHANNELS: rc = codegen_channels(c, grp, name, l); break;
     case GROUP_UPDATE: return codegen_update(c, name, launches, n_launches, err);
+    case GROUP_SEQUENCE: return codegen_sequence(c, k, name, launches, n_launches, err);
     }
     if (rc < 0)
         return -1;

@@ -1,6 +1,5 @@
 /* Fusion: groups graph nodes into kernels. A group is a producer (GEMM,
- * elementwise op, row-wise op, column sum, optimiser update, window op,
- * channel reduction) followed by a
+ * elementwise op, row-wise op, column sum, optimiser update) followed by a
  * chain of elementwise ops that consume its value in registers. Tensors that
  * nobody outside the group reads are never written to memory. */
 #ifndef QSDC_FUSION_H
@@ -16,8 +15,9 @@ typedef enum group_kind {
     GROUP_ROWS,        /* softmax, loss and its gradient: one row per work-item */
     GROUP_SUM_ROWS,    /* bias gradient: one column per work-item */
     GROUP_UPDATE,      /* optimiser step over the whole parameter allocation */
+    GROUP_SEQUENCE,    /* one recurrent-network node (codegen_rnn.c) */
     GROUP_WINDOW,      /* im2col, col2im, pooling and its gradients, shared QSD
-                          mask draws: one output element per work-item, +
+                          mask draws: one output row per work-item, +
                           elementwise chain */
     GROUP_CHANNELS,    /* per-channel reductions: one channel per work-item */
 } group_kind;

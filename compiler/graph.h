@@ -30,9 +30,9 @@ typedef struct tensor {
     init_kind init;   /* for a T_PARAM */
     int64_t fan_in, fan_out;
     int64_t offset;   /* elements into its buffer; set by the planner */
+    bool observed;    /* kept in memory to the end of the pass and host-visible */
     bool running_stat; /* a T_PARAM its forward node updates, not the optimiser
                           (batchnorm's running statistics): no gradient */
-    bool observed;    /* kept in memory to the end of the pass and host-visible */
 } tensor;
 
 #define GRAPH_MAX_INPUTS 5
@@ -69,10 +69,10 @@ typedef enum op_kind {
                          (mean, variance) with momentum */
     OP_BN_APPLY,      /* out = (a - b[0,c]) / sqrt(b[1,c] + eps) * c[0,c] + c[1,c]:
                          b = batch or running statistics, c = (gamma, beta) */
-    OP_QSD_DRAW,      /* out[G]: one QSD mask per sharing group g (qsd, rng_id),
-                         no inputs; a shared-mask QSD node in training */
-    OP_GROUP_SCALE,   /* out = a * b[group of the element] (qsd.share over a's
-                         shape): applies drawn masks, and is their backward */
+    OP_QSD_DRAW,      /* out[N,C]: one QSD mask per (sample, channel) group
+                         (qsd, rng_id), no inputs: share: channel in training */
+    OP_GROUP_SCALE,   /* out[N,C,H,W] = a * b[n, c]: applies drawn masks, and is
+                         their backward */
     /* backward */
     OP_RELU_GRAD,     /* out = a * (b > 0), b = relu output */
     OP_TANH_GRAD,     /* out = a * (1 - b^2), b = tanh output */
@@ -91,6 +91,16 @@ typedef enum op_kind {
                          gradients from dy = a, x = b, batch statistics c */
     OP_BN_GRAD_INPUT, /* out = dx of OP_BN_APPLY in training from dy = a, x = b,
                          statistics c, (gamma, beta) d, their gradients e */
+    /* recurrent networks (lower_rnn.c, codegen_rnn.c) */
+    OP_EMBED,         /* out[B,T,D] = b[a[r]] rows; a: ids [B,T] as floats, b [V,D] */
+    OP_EMBED_GRAD,    /* out[V,D] = sum of a[r,:] over rows r with ids b[r] = v */
+    OP_LSTM,          /* out h[B,T,H] from gate inputs a[B*T,4H] and b = U[H,4H];
+                         mask: saved [B*T*5H + 4H*H]: i, f, g, o, c per
+                         step as [B,T,5H], then U^T [4H,H] */
+    OP_LSTM_GRAD,     /* out d gates[B*T,4H] from in dh[B,T,H], saved, U */
+    OP_SEQ_SHIFT,     /* out[B*T,H] = a[B,T,H] one step later: h_{t-1}, 0 at t = 0 */
+    OP_SEQ_POOL,      /* out[B,H] = last step or mean over time of a[B,T,H] */
+    OP_SEQ_POOL_GRAD, /* out[B,T,H] from dy[B,H] */
     /* optimiser: one node updates the whole parameter allocation */
     OP_UPDATE,
     OP_KIND_COUNT
@@ -107,7 +117,8 @@ typedef struct gnode {
     uint32_t rng_id;  /* OP_QSD: the node's key */
     int mask;         /* OP_QSD in training: tensor that receives m for the
                          backward, 0 for none (tensor 0 is the input);
-                         OP_MAXPOOL: the argmax tensor */
+                         OP_LSTM: its second output; OP_MAXPOOL: the argmax */
+    seq_mode seq;     /* OP_SEQ_POOL(_GRAD): SEQ_LAST or SEQ_MEAN */
     window2d win;     /* OP_IM2COL, OP_COL2IM, pooling and their gradients */
     double eps, momentum; /* batchnorm */
 } gnode;

@@ -23,21 +23,21 @@ static int window_of(const model *m, const layer *l, const tensor *x, window2d *
         p[i] = l->win.pad == PAD_EXPLICIT ? l->win.padding[i] : 0;
         if (l->win.pad == PAD_SAME) {
             if (s[i] != 1 || d[i] * (k[i] - 1) % 2 != 0)
-                return lower_fail(m, l, err, "padding: same needs stride 1 and an odd "
+                return layer_fail(m, l, err, "padding: same needs stride 1 and an odd "
                                   "(dilated) kernel", NULL, NULL);
             p[i] = d[i] * (k[i] - 1) / 2;
         }
         if (pool && 2 * p[i] > k[i]) {
             snprintf(msg, sizeof msg, "padding %lld is more than half the kernel %lld",
                      (long long)p[i], (long long)k[i]);
-            return lower_fail(m, l, err, msg, NULL, NULL);
+            return layer_fail(m, l, err, msg, NULL, NULL);
         }
         int64_t span = x->dims[2 + i] + 2 * p[i] - d[i] * (k[i] - 1) - 1;
         if (span < 0) {
             snprintf(msg, sizeof msg, "its %s window (kernel %lld, dilation %lld, padding "
                      "%lld) is larger than the input", i ? "width" : "height",
                      (long long)k[i], (long long)d[i], (long long)p[i]);
-            return lower_fail(m, l, err, msg, x, NULL);
+            return layer_fail(m, l, err, msg, x, NULL);
         }
         out[i] = span / s[i] + 1;
     }
@@ -50,7 +50,7 @@ static int expect_map(const model *m, const layer *l, const tensor *x, qsdc_erro
 {
     if (x->rank == 4)
         return 0;
-    return lower_fail(m, l, err, "expects a feature map [batch, channels, height, width], "
+    return layer_fail(m, l, err, "expects a feature map [batch, channels, height, width], "
                       "got", x, NULL);
 }
 
@@ -91,7 +91,7 @@ int lower_conv2d(const model *m, int li, graph *g, int x, qsdc_error *err)
     int64_t n = tx->dims[0], c = tx->dims[1], co = l->filters;
     int64_t taps = (int64_t)w.kh * w.kw, k = c * taps, p = hw[0] * hw[1];
     int64_t wd[4] = {co, c, w.kh, w.kw}, cd[3] = {n, k, p}, yd[4] = {n, co, hw[0], hw[1]};
-    int wt = lower_param(g, l->name, "weight", 4, wd, lower_auto_init(m, li), k, co * taps);
+    int wt = add_param(g, l->name, "weight", 4, wd, auto_init(m, li), k, co * taps);
     if (wt < 0)
         return -1;
     bool direct = taps == 1 && w.sh == 1 && w.sw == 1 && w.ph == 0 && w.pw == 0;
@@ -111,7 +111,7 @@ int lower_conv2d(const model *m, int li, graph *g, int x, qsdc_error *err)
     if (!l->bias)
         return z;
     int64_t bd[1] = {co};
-    int b = lower_param(g, l->name, "bias", 1, bd, INIT_ZEROS, k, co * taps);
+    int b = add_param(g, l->name, "bias", 1, bd, INIT_ZEROS, k, co * taps);
     int y = name_act(g, l->name, "", 4, yd);
     if (b < 0 || y < 0 || graph_add_op(g, OP_CHANNEL_BIAS, z, b, y, li) < 0)
         return -1;
@@ -155,18 +155,18 @@ int lower_batchnorm(const model *m, int li, graph *g, int x, qsdc_error *err)
     const layer *l = &m->layers[li];
     const tensor *tx = &g->t[x];
     if (tx->rank < 2)
-        return lower_fail(m, l, err, "expects [batch, features] or [batch, channels, ...], "
+        return layer_fail(m, l, err, "expects [batch, features] or [batch, channels, ...], "
                           "got", tx, NULL);
     int64_t c = tx->dims[1], per = tx->nelem / c;
     if (g->mode == MODE_TRAIN && per < 2)
-        return lower_fail(m, l, err, "needs more than one value per channel in training "
+        return layer_fail(m, l, err, "needs more than one value per channel in training "
                           "(batch size 1 on a [batch, features] input):", tx, NULL);
     int64_t sd[2] = {2, c};
-    int affine = lower_param(g, l->name, "affine", 2, sd, INIT_BN_AFFINE, c, c);
+    int affine = add_param(g, l->name, "affine", 2, sd, INIT_BN_AFFINE, c, c);
     char name[2 * QSDC_NAME_MAX];
     snprintf(name, sizeof name, "%s.running", l->name);
     int running = graph_add_tensor(g, name, T_PARAM, 2, sd);
-    int y = lower_act(g, l->name, tx);
+    int y = graph_add_tensor(g, l->name, T_ACT, tx->rank, tx->dims);
     if (affine < 0 || running < 0 || y < 0)
         return -1;
     g->t[running].running_stat = true;
@@ -194,10 +194,9 @@ int lower_qsd_shared(const model *m, int li, graph *g, int x)
 {
     const layer *l = &m->layers[li];
     const tensor *tx = &g->t[x];
-    /* channel: [N, C, H, W] -> [N, C]; time: [N, T, U] -> [N, U] */
-    int64_t md[2] = {tx->dims[0], tx->dims[l->qsd.share == SHARE_CHANNEL ? 1 : 2]};
+    int64_t md[2] = {tx->dims[0], tx->dims[1]}; /* [N, C, H, W] -> [N, C] */
     int mask = name_act(g, l->name, ".mask", 2, md);
-    int y = lower_act(g, l->name, tx);
+    int y = graph_add_tensor(g, l->name, T_ACT, tx->rank, tx->dims);
     gnode draw;
     memset(&draw, 0, sizeof draw);
     draw.op = OP_QSD_DRAW;

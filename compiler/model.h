@@ -28,6 +28,11 @@ typedef enum layer_kind {
     LAYER_FLATTEN,
     LAYER_DROPOUT,
     LAYER_QSD,
+    /* recurrent networks */
+    LAYER_EMBEDDING,
+    LAYER_LSTM,
+    LAYER_POOL_SEQUENCE,
+    /* convolutional networks */
     LAYER_CONV2D,
     LAYER_MAXPOOL,
     LAYER_AVGPOOL,
@@ -47,6 +52,11 @@ typedef struct qsd_params {
     double p_concentration; /* c > 0, or 0 when absent (homogeneous) */
     qsd_share share;
 } qsd_params;
+
+/* lstm's return and pool_sequence's mode */
+typedef enum seq_mode { SEQ_ALL, SEQ_LAST, SEQ_MEAN } seq_mode;
+
+typedef enum input_dtype { DTYPE_FLOAT32, DTYPE_INT32 } input_dtype;
 
 /* INIT_BN_AFFINE: batchnorm's [2, C] (gamma = 1, beta = 0);
  * INIT_BN_RUNNING: its running [2, C] (mean = 0, variance = 1). */
@@ -77,6 +87,9 @@ typedef struct layer {
     init_kind init;
     /* dropout, qsd */
     qsd_params qsd;
+    /* embedding: vocab rows of `units` (dim) values; lstm, pool_sequence */
+    int64_t vocab;
+    seq_mode seq;
     /* conv2d (filters, window, bias, init), maxpool and avgpool (window) */
     int64_t filters;
     window_params win;
@@ -132,6 +145,7 @@ typedef struct model {
     char name[QSDC_NAME_MAX];
     int input_rank;           /* dims of one sample, batch excluded */
     int64_t input_shape[QSDC_MAX_RANK];
+    input_dtype dtype;        /* int32 ids reach the device as exact floats */
     src_loc input_loc;
     char output[QSDC_NAME_MAX]; /* the output layer; default the last one */
     layer *layers;            /* in file order */

@@ -16,9 +16,10 @@ static const char *const op_names[LAYER_KIND_COUNT + 1] = {
     [LAYER_TANH] = "tanh",       [LAYER_SIGMOID] = "sigmoid",
     [LAYER_SOFTMAX] = "softmax", [LAYER_ADD] = "add",
     [LAYER_FLATTEN] = "flatten", [LAYER_DROPOUT] = "dropout",
-    [LAYER_QSD] = "qsd",         [LAYER_CONV2D] = "conv2d",
-    [LAYER_MAXPOOL] = "maxpool", [LAYER_AVGPOOL] = "avgpool",
-    [LAYER_GLOBAL_AVGPOOL] = "global_avgpool",
+    [LAYER_QSD] = "qsd",         [LAYER_EMBEDDING] = "embedding",
+    [LAYER_LSTM] = "lstm",       [LAYER_POOL_SEQUENCE] = "pool_sequence",
+    [LAYER_CONV2D] = "conv2d",   [LAYER_MAXPOOL] = "maxpool",
+    [LAYER_AVGPOOL] = "avgpool", [LAYER_GLOBAL_AVGPOOL] = "global_avgpool",
     [LAYER_BATCHNORM] = "batchnorm", [LAYER_KIND_COUNT] = NULL};
 
 /* params: what the op accepts besides op, name and inputs; required: those
@@ -34,12 +35,17 @@ static const char *const dense_params[] = {"units", "bias", "init", NULL};
 static const char *const dropout_params[] = {"p", "share", NULL};
 static const char *const qsd_params_keys[] = {
     "p", "sites", "q_cv", "p_concentration", "share", NULL};
+static const char *const embedding_params[] = {"vocab", "dim", "init", NULL};
+static const char *const lstm_params[] = {"units", "return", "init", NULL};
+static const char *const pool_params[] = {"mode", NULL};
 static const char *const conv_params[] = {"filters", "kernel", "stride", "padding",
                                           "dilation", "bias", "init", NULL};
-static const char *const pool_params[] = {"kernel", "stride", "padding", NULL};
+static const char *const window_params_keys[] = {"kernel", "stride", "padding", NULL};
 static const char *const bn_params[] = {"momentum", "eps", NULL};
 static const char *const req_units[] = {"units", NULL};
 static const char *const req_p[] = {"p", NULL};
+static const char *const req_vocab[] = {"vocab", NULL};
+static const char *const req_mode[] = {"mode", NULL};
 static const char *const req_conv[] = {"filters", "kernel", NULL};
 static const char *const req_kernel[] = {"kernel", NULL};
 
@@ -53,9 +59,12 @@ static const op_spec ops[LAYER_KIND_COUNT] = {
     [LAYER_FLATTEN] = {1, no_params, NULL},
     [LAYER_DROPOUT] = {1, dropout_params, req_p},
     [LAYER_QSD] = {1, qsd_params_keys, req_p},
+    [LAYER_EMBEDDING] = {1, embedding_params, req_vocab},
+    [LAYER_LSTM] = {1, lstm_params, req_units},
+    [LAYER_POOL_SEQUENCE] = {1, pool_params, req_mode},
     [LAYER_CONV2D] = {1, conv_params, req_conv},
-    [LAYER_MAXPOOL] = {1, pool_params, req_kernel},
-    [LAYER_AVGPOOL] = {1, pool_params, req_kernel},
+    [LAYER_MAXPOOL] = {1, window_params_keys, req_kernel},
+    [LAYER_AVGPOOL] = {1, window_params_keys, req_kernel},
     [LAYER_GLOBAL_AVGPOOL] = {1, no_params, NULL},
     [LAYER_BATCHNORM] = {1, bn_params, NULL},
 };
@@ -86,11 +95,23 @@ static int parse_param(ydoc *d, yaml_node_t *v, const char *key, layer *l)
     static const char *const shares[] = {"element", "channel", "time", NULL};
     int choice;
     int64_t n;
+    static const char *const returns[] = {"sequence", "last", NULL};
+    static const char *const modes[] = {"last", "mean", NULL};
     int rc = model_conv_param(d, v, key, l);
     if (rc <= 0)
         return rc;
-    if (strcmp(key, "units") == 0)
+    if (strcmp(key, "units") == 0 || strcmp(key, "dim") == 0)
         return ydoc_int(d, v, key, 1, INT32_MAX, &l->units);
+    /* ids travel as exact floats: every id below 2^24 */
+    if (strcmp(key, "vocab") == 0)
+        return ydoc_int(d, v, key, 1, 1 << 24, &l->vocab);
+    if (strcmp(key, "return") == 0 || strcmp(key, "mode") == 0) {
+        bool ret = key[0] == 'r';
+        if (ydoc_choice(d, v, key, ret ? returns : modes, &choice) < 0)
+            return -1;
+        l->seq = ret ? (choice ? SEQ_LAST : SEQ_ALL) : (choice ? SEQ_MEAN : SEQ_LAST);
+        return 0;
+    }
     if (strcmp(key, "bias") == 0)
         return ydoc_bool(d, v, key, &l->bias);
     if (strcmp(key, "init") == 0) {
@@ -124,6 +145,7 @@ static void set_defaults(layer *l)
     l->bias = true;
     l->init = INIT_AUTO;
     l->qsd = (qsd_params){.sites = 1, .share = SHARE_ELEMENT};
+    l->seq = SEQ_ALL;
     model_conv_defaults(l);
 }
 
@@ -285,19 +307,20 @@ static int parse_layers(ydoc *d, yaml_node_t *list, const char *key, model *m)
     return rc;
 }
 
-/* input: {shape: [d0, ...], dtype: float32} */
+/* input: {shape: [d0, ...], dtype: float32 | int32} */
 static int parse_input(ydoc *d, yaml_node_t *n, model *m)
 {
     static const char *const keys[] = {"shape", "dtype", NULL};
-    static const char *const dtypes[] = {"float32", NULL};
+    static const char *const dtypes[] = {"float32", "int32", NULL};
     if (ydoc_expect(d, n, "input", YAML_MAPPING_NODE) < 0 ||
         ydoc_check_keys(d, n, keys, "key", " in 'input'") < 0)
         return -1;
     m->input_loc = ydoc_loc(n);
     yaml_node_t *dtype = ydoc_get(d, n, "dtype");
-    int unused;
-    if (dtype && ydoc_choice(d, dtype, "dtype", dtypes, &unused) < 0)
+    int choice = 0;
+    if (dtype && ydoc_choice(d, dtype, "dtype", dtypes, &choice) < 0)
         return -1;
+    m->dtype = (input_dtype)choice;
     yaml_node_t *shape = ydoc_get(d, n, "shape");
     if (!shape)
         return ydoc_fail(d, n, "missing required key 'shape' in 'input'");

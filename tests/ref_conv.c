@@ -194,7 +194,7 @@ static void channels(const ref_graph *r, const gnode *n)
     }
 }
 
-/* Masks per sharing group, and their application. */
+/* Masks per (sample, channel), and their application to [N, C, H, W]. */
 static void shared_qsd(const ref_graph *r, const gnode *n, uint32_t seed, uint32_t step)
 {
     const tensor *t = &r->g->t[n->out];
@@ -208,11 +208,8 @@ static void shared_qsd(const ref_graph *r, const gnode *n, uint32_t seed, uint32
     }
     const float *a = r->val[n->in[0]], *m = r->val[n->in[1]];
     for (int64_t i = 0; i < t->nelem; i++) {
-        uint32_t grp = n->qsd.share == SHARE_CHANNEL
-                           ? ref_qsd_group_channel((uint32_t)i, (uint32_t)t->dims[1],
-                                                   (uint32_t)(t->dims[2] * t->dims[3]))
-                           : ref_qsd_group_time((uint32_t)i, (uint32_t)t->dims[1],
-                                                (uint32_t)t->dims[2]);
+        uint32_t grp = ref_qsd_group_channel((uint32_t)i, (uint32_t)t->dims[1],
+                                             (uint32_t)(t->dims[2] * t->dims[3]));
         y[i] = a[i] * m[grp];
     }
 }

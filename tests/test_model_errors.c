@@ -71,14 +71,14 @@ static const error_case error_cases[] = {
     {"input_rank_five", "name: m\ninput: {shape: [1, 1, 1, 1, 1]}\n", 2, 16,
      "found 5"},
     {"input_dtype", "name: m\ninput: {shape: [4], dtype: float16}\n", 2, 28,
-     "unknown dtype 'float16' (expected one of: float32)"},
+     "unknown dtype 'float16' (expected one of: float32, int32)"},
     {"layers_not_list", LAYERS "  op: relu\n", 4, 3,
      "expected a list for 'layers', found mapping"},
     {"layers_empty", HEAD "layers: []\n", 3, 9, "'layers' is empty"},
     {"unknown_op", LAYERS "  - {op: conv9, units: 3}\n", 4, 10,
      "unknown op 'conv9' (expected one of: dense, relu, tanh, sigmoid, "
-     "softmax, add, flatten, dropout, qsd, conv2d, maxpool, avgpool, global_avgpool, "
-     "batchnorm)"},
+     "softmax, add, flatten, dropout, qsd, embedding, lstm, pool_sequence, conv2d, "
+     "maxpool, avgpool, global_avgpool, batchnorm)"},
     {"unknown_op_scalar", LAYERS "  - relu\n  - conv9\n", 5, 5,
      "unknown op 'conv9'"},
     {"missing_op", LAYERS "  - {units: 3}\n", 4, 5,
