@@ -2,8 +2,9 @@
 # Own GEMM kernels vs CLBlast (both on the OpenCL device) vs numpy/OpenBLAS on
 # 2 threads, at the MLP's shapes and 1024^3; prints GFLOP/s and the ratios.
 #   bench/gemm.sh [path/to/gemm_bench] [extra gemm_bench options...]
-# Needs a python3 with numpy (/usr/bin/python3 preferred). Wall-time numbers
-# are best of N; on a busy machine compare the per-CPU-second columns too.
+# Needs a python3 with numpy (/usr/bin/python3 preferred). GEMM_ROUNDS
+# (default 3) rounds of both; wall-time numbers are the best seen, and on a
+# busy machine the per-CPU-second ratios (cpu:) are the steadier comparison.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 bench=${1:-$here/../build/bench/gemm_bench}
@@ -19,20 +20,31 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 args=
 for s in $shapes; do args="$args --shape $s"; done
-# shellcheck disable=SC2086
-"$bench" $args "$@" | tee "$tmp/own" | grep -E '^(device|tuning):' || true
-if [ -n "$py" ]; then
+# Rounds alternate the two sides so a burst of other load hits both; each
+# number below is the best over the rounds.
+rounds=${GEMM_ROUNDS:-3}
+: > "$tmp/own"
+: > "$tmp/numpy"
+i=0
+while [ "$i" -lt "$rounds" ]; do
     # shellcheck disable=SC2086
-    OPENBLAS_NUM_THREADS=2 "$py" "$here/gemm_bench.py" $shapes > "$tmp/numpy"
-else
-    echo "no python3 with numpy found: OpenBLAS column left empty" >&2
-    : > "$tmp/numpy"
-fi
+    "$bench" $args "$@" > "$tmp/round"
+    grep '^RESULT' "$tmp/round" >> "$tmp/own"
+    [ "$i" -eq 0 ] && grep -E '^(device|tuning):' "$tmp/round"
+    if [ -n "$py" ]; then
+        # shellcheck disable=SC2086
+        OPENBLAS_NUM_THREADS=2 "$py" "$here/gemm_bench.py" $shapes >> "$tmp/numpy"
+    fi
+    i=$((i + 1))
+done
+[ -n "$py" ] || echo "no python3 with numpy found: OpenBLAS column left empty" >&2
 awk '
     function ratio(x, y) { return y > 0 ? sprintf("%.2f", x / y) : "-" }
-    FNR == NR { np[$2] = $3; npc[$2] = $4; next }
+    function up(a, k, x) { if (!(k in a) || x > a[k]) a[k] = x }
+    FILENAME == ARGV[1] { up(np, $2, $3); up(npc, $2, $4); next }
     /^RESULT/ {
-        rows[++n] = $2; own[$2] = $3; clb[$2] = $4; ownc[$2] = $6; clbc[$2] = $7
+        if (!($2 in own)) rows[++n] = $2
+        up(own, $2, $3); up(clb, $2, $4); up(ownc, $2, $6); up(clbc, $2, $7)
     }
     END {
         printf "%-18s %8s %8s %8s | %9s %9s | %9s %9s\n", "GFLOP/s", "own",

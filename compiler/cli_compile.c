@@ -8,9 +8,11 @@
 #include "cl_runtime.h"
 #include "cli.h"
 #include "compile.h"
+#include "executor.h"
 
 static const char compile_usage[] =
     "usage: qsdc MODEL.yaml [-o DIR] [--batch N] [--train] [--dump-graph]\n"
+    "                   [--emit-binary [--device D]]\n"
     "\n"
     "Compiles the model to a bundle directory (default NAME.qsdc/), written\n"
     "atomically: kernels.cl (OpenCL 1.2 C), plan.yaml (buffers and launches),\n"
@@ -19,15 +21,66 @@ static const char compile_usage[] =
     "  -o, --output DIR   bundle directory\n"
     "  --batch N          batch size compiled in (default: the model's, else 128)\n"
     "  --train            also compile the training step (train.cl)\n"
-    "  --dump-graph       print the graph IR with shapes\n";
+    "  --dump-graph       print the graph IR with shapes\n"
+    "  --emit-binary      also build the kernels for a device and store the\n"
+    "                     program binaries (kernels.bin, train.bin) in the bundle\n"
+    "  --device D         specialise the kernels for device D (index, cpu, gpu,\n"
+    "                     name); without it, for a CPU with 8-wide vectors\n";
 
+/* Builds each plan's kernels for the device and stores the binaries beside
+ * their sources, for runs without an OpenCL C compiler (FPGA flows). */
+static int emit_binaries(const char *dir, const plan *plans, int n, const char *device,
+                         qsdc_error *err)
+{
+    cl_env env;
+    if (cl_env_open(device, false, &env, err) < 0)
+        return -1;
+    int rc = 0;
+    for (int i = 0; i < n && rc == 0; i++) {
+        cl_build_result br;
+        char path[QSDC_PATH_MAX + 32];
+        const char *src = bundle_source_name(&plans[i]);
+        snprintf(path, sizeof path, "%s/%.*s.bin", dir, (int)(strlen(src) - 3), src);
+        rc = cl_build_program(&env, plans[i].source, "", &br, err);
+        if (rc == 0) {
+            rc = cl_save_program_binary(&env, br.program, path, err);
+            clReleaseProgram(br.program);
+        }
+        if (rc == 0)
+            printf("wrote %s for %s\n", path, env.dev.name);
+    }
+    cl_env_close(&env);
+    return rc;
+}
+
+/* The model's parameters: the P allocation less its alignment padding. */
+static int64_t param_count(const plan *p)
+{
+    int64_t n = 0;
+    for (int i = 0; i < p->n_tensors; i++)
+        if (p->tensors[i].buffer == BUF_P)
+            n += p->tensors[i].nelem;
+    return n;
+}
+
+static double mib(int64_t elems)
+{
+    return (double)elems * 4 / 1048576.0;
+}
+
+/* Device memory of one plan: the three single allocations, its arena and
+ * labels, against the lower bound of the same allocations plus the largest
+ * set of activations live at once. */
 static void report(const char *what, const plan *p)
 {
-    printf("  %-9s %3d nodes -> %3d kernels; arena %.2f MiB (unplanned %.2f MiB, "
-           "live lower bound %.2f MiB)\n",
-           what, p->nodes_before_fusion, p->kernels, (double)p->arena_elems * 4 / 1048576.0,
-           (double)p->arena_unplanned_elems * 4 / 1048576.0,
-           (double)p->arena_live_peak_elems * 4 / 1048576.0);
+    int64_t fixed = p->param_elems + (p->loss_offset >= 0 ? p->grad_elems : 0) + p->state_elems;
+    int64_t peak = fixed + p->arena_elems + p->label_elems;
+    int64_t bound = fixed + p->arena_live_peak_elems;
+    printf("  %-9s %3d nodes -> %3d kernels; arena %.2f MiB (unplanned %.2f MiB); device "
+           "memory %.2f MiB, lower bound %.2f MiB (%.2fx)\n",
+           what, p->nodes_before_fusion, p->kernels, mib(p->arena_elems),
+           mib(p->arena_unplanned_elems), mib(peak), mib(bound),
+           bound > 0 ? (double)peak / (double)bound : 0);
 }
 
 int cli_compile(int argc, char **argv)
@@ -35,10 +88,11 @@ int cli_compile(int argc, char **argv)
     static const struct option opts[] = {
         {"output", required_argument, 0, 'o'}, {"batch", required_argument, 0, 'b'},
         {"train", no_argument, 0, 't'},        {"dump-graph", no_argument, 0, 'd'},
-        {"help", no_argument, 0, 'h'},         {0, 0, 0, 0}};
-    const char *out_dir = NULL;
+        {"help", no_argument, 0, 'h'},         {"emit-binary", no_argument, 0, 'e'},
+        {"device", required_argument, 0, 'D'}, {0, 0, 0, 0}};
+    const char *out_dir = NULL, *device = NULL;
     long long batch = 0;
-    int train = 0, dump = 0, c;
+    int train = 0, dump = 0, emit = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
         switch (c) {
@@ -49,6 +103,8 @@ int cli_compile(int argc, char **argv)
             break;
         case 't': train = 1; break;
         case 'd': dump = 1; break;
+        case 'e': emit = 1; break;
+        case 'D': device = optarg; break;
         case 'h': fputs(compile_usage, stdout); return 0;
         default: fputs(compile_usage, stderr); return 2;
         }
@@ -65,6 +121,14 @@ int cli_compile(int argc, char **argv)
         batch = m.train.batch;
     codegen_target target;
     codegen_target_default(&target);
+    cl_device_info_rec dev;
+    if (device || emit) {
+        if (cl_select_device(device, &dev, &err) < 0) {
+            model_free(&m);
+            return cli_error(err.message);
+        }
+        exec_target(&dev, &target);
+    }
     plan plans[2];
     graph g;
     fusion f;
@@ -96,14 +160,16 @@ int cli_compile(int argc, char **argv)
         rc = bundle_write(dir, pp, n, &g, &f, &err);
     }
     if (rc == 0) {
+        int64_t params = param_count(&plans[0]);
         printf("%s: %d layers, %lld parameters (%.2f MiB), batch %lld\n", m.name,
-               m.n_layers, (long long)plans[0].param_elems,
-               (double)plans[0].param_elems * 4 / 1048576.0, batch);
+               m.n_layers, (long long)params, (double)params * 4 / 1048576.0, batch);
         report("inference", &plans[0]);
         if (n > 1)
             report("training", &plans[1]);
         printf("wrote %s/ (kernels.cl, plan.yaml, graph.dot%s)\n", dir,
                n > 1 ? ", train.cl" : "");
+        if (emit)
+            rc = emit_binaries(dir, plans, n, device, &err);
     }
     for (int i = 0; i < n; i++)
         plan_free(&plans[i]);

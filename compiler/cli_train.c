@@ -10,6 +10,7 @@
 #include "compile.h"
 #include "data.h"
 #include "evaluate.h"
+#include "gemm_select.h"
 #include "init.h"
 #include "progress.h"
 #include "train.h"
@@ -91,13 +92,18 @@ typedef struct infer_session {
 } infer_session;
 
 static int session_open(infer_session *s, const model *m, int64_t batch, const char *device,
-                        const char *ckpt_dir, qsdc_error *err)
+                        const char *ckpt_dir, const char *binary, qsdc_error *err)
 {
     memset(s, 0, sizeof *s);
+    if (cl_env_open(device, false, &s->env, err) < 0)
+        return -1;
+    /* a prebuilt binary holds the generated GEMM kernels, as --emit-binary
+     * compiles them: no CLBlast launches then */
     codegen_target target;
-    codegen_target_default(&target);
-    if (cl_env_open(device, false, &s->env, err) < 0 ||
-        compile_plan(m, MODE_INFER, batch, &target, &s->p, NULL, NULL, err) < 0 ||
+    exec_target(&s->env.dev, &target);
+    if ((binary ? compile_plan(m, MODE_INFER, batch, &target, &s->p, NULL, NULL, err)
+                : compile_for_device(&s->env, m, MODE_INFER, batch, false, NULL, &s->p,
+                                     err)) < 0 ||
         model_state_create(&s->env, s->p.param_elems, 0, &s->ms, err) < 0)
         return -1;
     float *params = malloc((size_t)s->p.param_elems * sizeof *params);
@@ -120,7 +126,7 @@ static int session_open(infer_session *s, const model *m, int64_t batch, const c
     if (rc == 0)
         rc = model_state_write(&s->env, &s->ms, params, NULL, err);
     free(params);
-    return rc < 0 ? -1 : exec_create(&s->env, &s->p, &s->ms, &s->ex, err);
+    return rc < 0 ? -1 : exec_create_from(&s->env, &s->p, &s->ms, binary, &s->ex, err);
 }
 
 static void session_close(infer_session *s)
@@ -131,24 +137,30 @@ static void session_close(infer_session *s)
     cl_env_close(&s->env);
 }
 
-static int run_eval(const model *m, int64_t batch, const char *device, const char *ckpt,
-                    const char *images, const char *labels, bool show_kernels,
-                    qsdc_error *err)
+typedef struct eval_args {
+    const char *device, *ckpt, *binary, *images, *labels;
+    int64_t batch;
+    bool show_kernels;
+} eval_args;
+
+static int run_eval(const model *m, const eval_args *a, qsdc_error *err)
 {
     infer_session s;
     dataset d;
     memset(&d, 0, sizeof d);
-    int rc = session_open(&s, m, batch, device, ckpt, err);
+    int64_t batch = a->batch;
+    const char *ckpt = a->ckpt, *labels = a->labels;
+    int rc = session_open(&s, m, batch, a->device, ckpt, a->binary, err);
     if (rc == 0)
-        rc = idx_load(images, labels, &d, err);
+        rc = idx_load(a->images, labels, &d, err);
     if (rc == 0)
-        rc = dataset_check(&d, labels, s.p.output_elems / batch, images,
+        rc = dataset_check(&d, labels, s.p.output_elems / batch, a->images,
                            s.p.input_elems / batch, err);
     if (rc == 0) {
         printf("device: %s (%s)\n", s.env.dev.name, s.env.dev.platform_name);
-        if (show_kernels) {
+        if (a->show_kernels) {
             printf("kernels (%d, program %s):\n", s.p.n_launches,
-                   s.ex.cache_hit ? "from cache" : "built");
+                   a->binary ? "from binary" : s.ex.cache_hit ? "from cache" : "built");
             for (int i = 0; i < s.p.n_launches; i++)
                 printf("  %-20s %s\n", s.p.launches[i].kernel, s.p.launches[i].nodes);
         }
@@ -172,13 +184,15 @@ static int run_eval(const model *m, int64_t batch, const char *device, const cha
 
 static const char infer_usage[] =
     "usage: qsdc infer MODEL.yaml --data IMAGES.idx[.gz] [--labels LABELS.idx[.gz]]\n"
-    "                  [--checkpoint DIR] [--batch N] [--device D]\n"
+    "                  [--checkpoint DIR] [--batch N] [--device D] [--program-binary FILE]\n"
     "       qsdc eval MODEL.yaml --checkpoint DIR [--batch N] [--device D]\n"
     "\n"
     "infer runs the forward pass over an IDX file and prints throughput and,\n"
     "with labels, accuracy; without --checkpoint the parameters are the seeded\n"
     "initialisation. eval prints the test accuracy of a checkpoint on the\n"
-    "model's test data.\n";
+    "model's test data. --program-binary loads the inference kernels from a\n"
+    "binary built for the device (qsdc MODEL.yaml --emit-binary writes one)\n"
+    "instead of compiling kernels.cl.\n";
 
 static int infer_or_eval(int argc, char **argv, bool eval)
 {
@@ -186,8 +200,8 @@ static int infer_or_eval(int argc, char **argv, bool eval)
         {"data", required_argument, 0, 'i'},   {"labels", required_argument, 0, 'l'},
         {"checkpoint", required_argument, 0, 'c'}, {"batch", required_argument, 0, 'b'},
         {"device", required_argument, 0, 'd'}, {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
-    const char *images = NULL, *labels = NULL, *ckpt = NULL, *device = NULL;
+        {"program-binary", required_argument, 0, 'p'}, {0, 0, 0, 0}};
+    const char *images = NULL, *labels = NULL, *ckpt = NULL, *device = NULL, *binary = NULL;
     long long batch = 0;
     int c;
     optind = 1;
@@ -198,6 +212,7 @@ static int infer_or_eval(int argc, char **argv, bool eval)
         case 'c': ckpt = optarg; break;
         case 'b': if (cli_int("--batch", optarg, 1, &batch) < 0) return 2; break;
         case 'd': device = optarg; break;
+        case 'p': binary = optarg; break;
         case 'h': fputs(infer_usage, stdout); return 0;
         default: fputs(infer_usage, stderr); return 2;
         }
@@ -214,8 +229,10 @@ static int infer_or_eval(int argc, char **argv, bool eval)
         images = m.train.test_images;
         labels = m.train.test_labels;
     }
-    int rc = images[0] ? run_eval(&m, batch ? batch : m.train.batch, device, ckpt, images,
-                                  labels && labels[0] ? labels : NULL, !eval, &err)
+    eval_args a = {.device = device, .ckpt = ckpt, .binary = binary, .images = images,
+                   .labels = labels && labels[0] ? labels : NULL,
+                   .batch = batch ? batch : m.train.batch, .show_kernels = !eval};
+    int rc = images[0] ? run_eval(&m, &a, &err)
                        : qsdc_fail(&err, "%s: the model's train: section names no test data",
                                    m.path);
     model_free(&m);

@@ -114,7 +114,7 @@ static int check_spec(const gemm_spec *s, const gemm_tuning *t, qsdc_error *err)
         return qsdc_fail(err, "gemm %s: min_group_flops must be >= 0", n);
     /* The packed panel must fit the smallest __local memory OpenCL allows. */
     const int panel_floats = 32 * 1024 / 4;
-    if (t->kc < 1 || t->kc * nr > panel_floats)
+    if (t->kc < 1 || (int64_t)t->kc * nr > panel_floats)
         return qsdc_fail(err, "gemm %s: K block %d must be in 1..%d for %d columns "
                          "(32 KiB of local memory)", n, t->kc, panel_floats / nr, nr);
     return 0;
@@ -490,8 +490,7 @@ int codegen_gemm(strbuf *src, const gemm_spec *s, const gemm_tuning *t,
     launch->work_dim = 2;
     launch->global[0] = (uint64_t)g.groups_n;
     launch->global[1] = (uint64_t)g.groups_m;
-    launch->global[2] = 1;
-    launch->local[0] = launch->local[1] = launch->local[2] = 1;
+    launch->local[0] = launch->local[1] = 1;
     launch->flops = 2.0 * (double)s->M * (double)s->N * (double)s->K;
     launch->bytes = 4.0 * ((double)s->M * (double)s->K + (double)s->K * (double)s->N +
                            (double)s->M * (double)s->N * (s->accumulate ? 2.0 : 1.0));

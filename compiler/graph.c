@@ -9,7 +9,7 @@
 static const char *const op_names[OP_KIND_COUNT] = {
     [OP_MATMUL] = "matmul",         [OP_BIAS_ADD] = "bias_add",
     [OP_RELU] = "relu",             [OP_TANH] = "tanh",
-    [OP_SIGMOID] = "sigmoid",       [OP_ADD] = "add",
+    [OP_SIGMOID] = "sigmoid",       [OP_ADD] = "add",           [OP_MUL] = "mul",
     [OP_QSD] = "qsd",               [OP_SOFTMAX] = "softmax",
     [OP_SOFTMAX_XENT] = "softmax_xent", [OP_MSE] = "mse",
     [OP_RELU_GRAD] = "relu_grad",   [OP_TANH_GRAD] = "tanh_grad",
@@ -80,6 +80,19 @@ int graph_add_node(graph *g, const gnode *n)
     return g->nn++;
 }
 
+int graph_add_op(graph *g, op_kind op, int a, int b, int out, int layer)
+{
+    gnode n;
+    memset(&n, 0, sizeof n);
+    n.op = op;
+    n.in[0] = a;
+    n.in[1] = b;
+    n.n_in = b >= 0 ? 2 : 1;
+    n.out = out;
+    n.layer = layer;
+    return graph_add_node(g, &n);
+}
+
 int graph_storage(const graph *g, int t)
 {
     while (g->t[t].alias >= 0)
@@ -122,6 +135,8 @@ void graph_dump(const graph *g, strbuf *out)
         if (n->op == OP_QSD)
             sb_printf(out, " p=%g n=%d v=%g c=%g rng=%u", n->qsd.p, n->qsd.sites,
                       n->qsd.q_cv, n->qsd.p_concentration, n->rng_id);
+        if (n->mask > 0)
+            sb_printf(out, " mask->t%d", n->mask);
         if (n->out >= 0) {
             sb_append(out, " ");
             dump_shape(out, &g->t[n->out]);

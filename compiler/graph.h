@@ -30,6 +30,7 @@ typedef struct tensor {
     init_kind init;   /* for a T_PARAM */
     int64_t fan_in, fan_out;
     int64_t offset;   /* elements into its buffer; set by the planner */
+    bool observed;    /* kept in memory to the end of the pass and host-visible */
 } tensor;
 
 typedef enum op_kind {
@@ -37,6 +38,7 @@ typedef enum op_kind {
     OP_BIAS_ADD,      /* out[M,N] = a[M,N] + b[N] */
     OP_RELU, OP_TANH, OP_SIGMOID,
     OP_ADD,           /* out = a + b, same shape */
+    OP_MUL,           /* out = a * b, same shape */
     OP_QSD,           /* out = m * a; m from (seed, rng_id, step); also dropout */
     OP_SOFTMAX,       /* row-wise over the last dim */
     OP_SOFTMAX_XENT,  /* loss[M] from logits a[M,N] and labels b[M] */
@@ -62,7 +64,9 @@ typedef struct gnode {
     int layer;        /* model layer it came from, -1 when none */
     bool trans_a, trans_b, accumulate;
     qsd_params qsd;   /* OP_QSD */
-    uint32_t rng_id;  /* OP_QSD: the node's key; its backward reuses it */
+    uint32_t rng_id;  /* OP_QSD: the node's key */
+    int mask;         /* OP_QSD in training: tensor that receives m for the
+                         backward, 0 for none (tensor 0 is the input) */
 } gnode;
 
 typedef enum graph_mode { MODE_INFER, MODE_TRAIN } graph_mode;
@@ -85,6 +89,9 @@ void graph_free(graph *g);
 int graph_add_tensor(graph *g, const char *name, tensor_kind kind, int rank,
                      const int64_t *dims);
 int graph_add_node(graph *g, const gnode *n);
+/* Adds out = op(a) or op(a, b) (b < 0: unary) from model layer `layer` (-1:
+ * none); returns the node id or -1. */
+int graph_add_op(graph *g, op_kind op, int a, int b, int out, int layer);
 const char *op_kind_name(op_kind k);
 /* The memory a tensor lives in (resolving views). */
 int graph_storage(const graph *g, int t);

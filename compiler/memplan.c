@@ -46,9 +46,12 @@ int memplan_arena(graph *g, const fusion *f, memplan_stats *st, qsdc_error *err)
     }
     for (int t = 0; t < g->nt; t++)
         def[t] = -1;
-    for (int i = 0; i < g->nn; i++)
+    for (int i = 0; i < g->nn; i++) {
         if (g->n[i].out >= 0)
             def[graph_storage(g, g->n[i].out)] = f->group_of[i];
+        if (g->n[i].mask > 0)
+            def[g->n[i].mask] = f->group_of[i];
+    }
     int nv = 0;
     for (int t = 0; t < g->nt; t++) {
         if (!in_arena(&g->t[t]) || g->t[t].alias >= 0 || !f->stored[t])

@@ -8,8 +8,10 @@
 
 #define PLAN_YAML_FORMAT 1
 
-static const char *const plan_buffer_names[BUF_COUNT] = {
+/* NULL-terminated, as ydoc_choice wants. */
+static const char *const plan_buffer_names[BUF_COUNT + 1] = {
     [BUF_P] = "P", [BUF_G] = "G", [BUF_S] = "S", [BUF_A] = "A", [BUF_L] = "L",
+    [BUF_COUNT] = NULL,
 };
 
 /* Where each buffer's size lives in the plan record. */
@@ -26,9 +28,13 @@ static inline int64_t plan_buffer_elems(const plan *p, int b)
 
 static const char *const plan_init_names[] = {
     [INIT_AUTO] = "auto", [INIT_HE] = "he", [INIT_GLOROT] = "glorot",
-    [INIT_ZEROS] = "zeros",
+    [INIT_ZEROS] = "zeros", NULL,
 };
 
-#define PLAN_INIT_COUNT ((int)(sizeof plan_init_names / sizeof plan_init_names[0]))
+static const char *const plan_launch_kind_names[] = {
+    [LAUNCH_KERNEL] = "kernel", [LAUNCH_CLBLAST_GEMM] = "clblast_gemm", NULL,
+};
+
+#define PLAN_INIT_COUNT ((int)(sizeof plan_init_names / sizeof plan_init_names[0]) - 1)
 
 #endif

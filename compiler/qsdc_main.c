@@ -1,8 +1,10 @@
 /* qsdc: a thin command line over libqsdc. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "qsdc.h"
@@ -10,6 +12,7 @@
 static const char usage[] =
     "usage: qsdc MODEL.yaml [-o DIR] [--batch N] [--train] [--dump-graph]\n"
     "       qsdc COMMAND [OPTIONS]\n"
+    "       qsdc --help | --version\n"
     "\n"
     "Compiles and trains neural networks regularised with Quantal Synaptic\n"
     "Dilution on OpenCL devices.\n"
@@ -20,6 +23,10 @@ static const char usage[] =
     "  train        train a model on its data (train: section of the model)\n"
     "  eval         test accuracy of a trained checkpoint\n"
     "  infer        forward pass over an IDX file, accuracy and throughput\n"
+    "  profile      time each kernel of one training step\n"
+    "  tune         measure generated GEMMs against CLBlast, cache the choice\n"
+    "  experiment   train a grid of regulariser settings x seeds (QSD vs dropout)\n"
+    "  report       summarise an experiment's results: tables, tests, figures\n"
     "\n"
     "Run 'qsdc COMMAND --help' for a command's options.\n"
     "environment: QSDC_DEBUG=kernels,build  QSDC_CACHE_DIR=DIR|off\n";
@@ -56,6 +63,12 @@ int cli_double(const char *opt, const char *text, double *out)
     return 0;
 }
 
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && !strcmp(s + n - k, suffix);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -76,7 +89,9 @@ int main(int argc, char **argv)
         int (*run)(int, char **);
     } commands[] = {{"devices", cli_devices}, {"train", cli_train},
                     {"eval", cli_eval},       {"infer", cli_infer},
-                    {"compile", cli_compile}};
+                    {"compile", cli_compile}, {"profile", cli_profile},
+                    {"tune", cli_tune},       {"experiment", cli_experiment},
+                    {"report", cli_report}};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(cmd, commands[i].name))
             return commands[i].run(argc - 1, argv + 1);
@@ -84,6 +99,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "qsdc: unknown option '%s'\n%s", cmd, usage);
         return 2;
     }
-    /* qsdc MODEL.yaml ...: compile */
+    /* qsdc MODEL.yaml ...: compile. A word that names no file and is not
+     * named like a model file is a mistyped command, not a missing model. */
+    if (access(cmd, F_OK) != 0 && !ends_with(cmd, ".yaml") && !ends_with(cmd, ".yml")) {
+        fprintf(stderr, "qsdc: unknown command '%s'\n%s", cmd, usage);
+        return 2;
+    }
     return cli_compile(argc, argv);
 }

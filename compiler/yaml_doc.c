@@ -75,8 +75,8 @@ static int check_event(ydoc *d, const yaml_event_t *ev, int *depth, long *nodes,
     switch (ev->type) {
     case YAML_DOCUMENT_START_EVENT:
         if (++*docs > 1)
-            return fail_mark(d, ev->start_mark,
-                             "a model file holds one YAML document");
+            return fail_mark(d, ev->start_mark, "a second YAML document; the "
+                                                "file must hold one YAML document");
         return 0;
     case YAML_ALIAS_EVENT:
         return fail_mark(d, ev->start_mark, "YAML aliases are not supported");

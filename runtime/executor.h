@@ -5,6 +5,7 @@
 #define QSDC_EXECUTOR_H
 
 #include "cl_runtime.h"
+#include "codegen.h"
 #include "plan.h"
 
 typedef struct model_state {
@@ -27,20 +28,30 @@ typedef struct executor {
     cl_program program;
     cl_kernel *kernels;   /* one per launch */
     cl_mem A, L;
+    cl_mem bufs[BUF_COUNT]; /* P, G, S, A, L as the plan numbers them */
     bool cache_hit;
     bool timing;          /* QSDC_DEBUG=kernels: time each launch */
     double *launch_ms;    /* accumulated per launch when timing */
     int64_t runs;
 } executor;
 
+/* What code generation specialises for on this device. */
+void exec_target(const cl_device_info_rec *dev, codegen_target *t);
+
 int exec_create(cl_env *env, const plan *p, model_state *ms, executor *ex,
                 qsdc_error *err);
+/* The same with the program loaded from a prebuilt binary (the FPGA flow)
+ * instead of built from the plan's source; binary may be NULL. */
+int exec_create_from(cl_env *env, const plan *p, model_state *ms, const char *binary,
+                     executor *ex, qsdc_error *err);
 void exec_destroy(executor *ex);
 /* Copies one batch in: input (plan->input_elems floats) and labels (batch ints,
  * may be NULL for inference plans). */
 int exec_set_batch(executor *ex, const float *x, const int32_t *labels, qsdc_error *err);
 /* Enqueues every launch of the plan for this step. */
 int exec_run(executor *ex, uint32_t seed, uint32_t step, float lr, qsdc_error *err);
+/* Enqueues C (+)= op(A) op(B) with CLBlast on the executor's buffers. */
+int exec_clblast_gemm(executor *ex, const plan_gemm *g, cl_event *ev, qsdc_error *err);
 /* Blocking read of n arena floats at offset. */
 int exec_read_arena(executor *ex, int64_t offset, int64_t n, float *dst, qsdc_error *err);
 

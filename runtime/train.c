@@ -10,6 +10,7 @@
 #include "compile.h"
 #include "data.h"
 #include "evaluate.h"
+#include "gemm_select.h"
 #include "init.h"
 #include "progress.h"
 
@@ -58,6 +59,8 @@ typedef struct trainer {
     int32_t *yb;
     float *host_params, *host_state;
     FILE *metrics;
+    double t_entry;     /* train_model's start, for the time to the first step */
+    bool first_done;
 } trainer;
 
 static int load_data(trainer *t, qsdc_error *err)
@@ -72,11 +75,15 @@ static int load_data(trainer *t, qsdc_error *err)
         dataset_check(&t->train, c->train_labels, classes, c->train_images,
                       t->ep.input_elems / t->ep.batch, err) < 0)
         return -1;
+    if (t->o->train_samples > 0 && t->o->train_samples < t->train.count)
+        t->train.count = t->o->train_samples;
     if (c->test_images[0] &&
         (idx_load(c->test_images, c->test_labels, &t->test, err) < 0 ||
          dataset_check(&t->test, c->test_labels, classes, c->test_images,
                        t->ep.input_elems / t->ep.batch, err) < 0))
         return -1;
+    if (t->o->test_samples > 0 && t->o->test_samples < t->test.count)
+        t->test.count = t->o->test_samples;
     /* a fixed, seeded validation split: the first n_val of one permutation */
     t->perm = malloc((size_t)t->train.count * sizeof *t->perm);
     if (!t->perm)
@@ -93,15 +100,10 @@ static int load_data(trainer *t, qsdc_error *err)
 static int setup(trainer *t, qsdc_error *err)
 {
     const train_config *c = &t->m->train;
-    codegen_target target;
-    codegen_target_default(&target);
     const char *dbg = getenv("QSDC_DEBUG");
-    if (cl_env_open(t->o->device, dbg && strstr(dbg, "kernels"), &t->env, err) < 0)
-        return -1;
-    target.is_cpu = (t->env.dev.type & CL_DEVICE_TYPE_CPU) != 0;
-    target.pref_vector_width = t->env.dev.pref_vector_float;
-    if (compile_plan(t->m, MODE_TRAIN, c->batch, &target, &t->tp, NULL, NULL, err) < 0 ||
-        compile_plan(t->m, MODE_INFER, c->batch, &target, &t->ep, NULL, NULL, err) < 0)
+    if (cl_env_open(t->o->device, dbg && strstr(dbg, "kernels"), &t->env, err) < 0 ||
+        compile_for_device(&t->env, t->m, MODE_TRAIN, c->batch, false, NULL, &t->tp, err) < 0 ||
+        compile_for_device(&t->env, t->m, MODE_INFER, c->batch, false, NULL, &t->ep, err) < 0)
         return -1;
     if (load_data(t, err) < 0)
         return -1;
@@ -182,8 +184,9 @@ static int save_checkpoint(trainer *t, uint64_t epoch, uint64_t step, qsdc_error
     return checkpoint_save(t->o->checkpoint_dir, &ck, err);
 }
 
-/* One epoch of steps; returns the mean training loss in *loss_out. */
-static int run_epoch(trainer *t, uint64_t epoch, uint64_t *step, int64_t steps,
+/* Batches [first, steps) of one epoch, fewer when --max-steps is reached;
+ * the mean training loss goes to *loss_out, the batches run to *done_out. */
+static int run_epoch(trainer *t, uint64_t epoch, int64_t first, uint64_t *step, int64_t steps,
                      double *loss_out, int64_t *done_out, qsdc_error *err)
 {
     const train_config *c = &t->m->train;
@@ -200,7 +203,7 @@ static int run_epoch(trainer *t, uint64_t epoch, uint64_t *step, int64_t steps,
     progress pr;
     progress_start(&pr, stderr, label, steps, b);
     double sum = 0;
-    int64_t counted = 0, s = 0;
+    int64_t counted = 0, s = first;
     int rc = 0;
     for (; s < steps && rc == 0; s++) {
         if (t->o->max_steps > 0 && (int64_t)*step >= t->o->max_steps)
@@ -215,6 +218,12 @@ static int run_epoch(trainer *t, uint64_t epoch, uint64_t *step, int64_t steps,
         for (int64_t i = 0; rc == 0 && i < b; i++)
             sum += t->loss[i];
         counted += b;
+        if (rc == 0 && !t->first_done) {
+            t->first_done = true;
+            printf("first step done %.2f s after start (kernels %s)\n",
+                   now_seconds() - t->t_entry,
+                   t->tx.cache_hit ? "from the program cache" : "compiled");
+        }
         if (rc == 0 && !isfinite(sum))
             rc = qsdc_fail(err, "training diverged: the loss is not finite at step %" PRIu64
                            " (epoch %" PRIu64 "); try a smaller --lr", *step, epoch + 1);
@@ -226,7 +235,7 @@ static int run_epoch(trainer *t, uint64_t epoch, uint64_t *step, int64_t steps,
         progress_end(&pr);
     free(order);
     *loss_out = counted ? sum / (double)counted : 0;
-    *done_out = s;
+    *done_out = s - first;
     return rc;
 }
 
@@ -247,6 +256,7 @@ int train_model(model *m, const train_options *o, train_summary *out, qsdc_error
     train_apply_overrides(m, o);
     trainer t;
     memset(&t, 0, sizeof t);
+    t.t_entry = now_seconds();
     t.m = m;
     t.o = o;
     memset(out, 0, sizeof *out);
@@ -261,13 +271,19 @@ int train_model(model *m, const train_options *o, train_summary *out, qsdc_error
                m->name, t.env.dev.name, (long long)t.n_train, (long long)t.n_val,
                (long long)c->batch, (long long)steps);
     double t_all = now_seconds();
+    if (rc == 0 && (int64_t)step < (int64_t)epoch * steps)
+        rc = qsdc_fail(err, "%s: checkpoint step %" PRIu64 " is before epoch %" PRIu64,
+                       o->checkpoint_dir, step, epoch);
     while (rc == 0 && (int64_t)epoch < c->epochs &&
            !(o->max_steps > 0 && (int64_t)step >= o->max_steps)) {
         double t0 = now_seconds(), loss = 0;
-        int64_t done = 0;
-        rc = run_epoch(&t, epoch, &step, steps, &loss, &done, err);
+        int64_t done = 0, first = (int64_t)step - (int64_t)epoch * steps;
+        rc = run_epoch(&t, epoch, first, &step, steps, &loss, &done, err);
         if (rc < 0)
             break;
+        /* an epoch cut short by --max-steps is reported and saved as such, and
+         * a resumed run continues it from the next batch */
+        bool complete = first + done == steps;
         double secs = now_seconds() - t0, rate = (double)(done * c->batch) / secs;
         eval_result val = {0}, test = {0};
         if (t.n_val > 0)
@@ -276,20 +292,27 @@ int train_model(model *m, const train_options *o, train_summary *out, qsdc_error
             rc = evaluate(&t.ex, &t.test, NULL, 0, &test, err);
         if (rc < 0)
             break;
-        epoch++;
+        if (complete)
+            epoch++;
         out->steps += done;
         out->seconds += secs;
         out->train_loss = loss;
         out->val_accuracy = eval_accuracy(&val);
         out->test_accuracy = eval_accuracy(&test);
-        printf("epoch %" PRIu64 "/%lld  train loss %.4f", epoch, (long long)c->epochs, loss);
+        printf("epoch %" PRIu64 "/%lld  train loss %.4f", complete ? epoch : epoch + 1,
+               (long long)c->epochs, loss);
         if (t.n_val > 0)
             printf("  val accuracy %.2f%%", out->val_accuracy);
         if (t.test.count > 0)
             printf("  test accuracy %.2f%%", out->test_accuracy);
-        printf("  (%.1f s, %.0f samples/s)\n", secs, rate);
+        printf("  (%.1f s, %.0f samples/s", secs, rate);
+        if (!complete)
+            printf("; stopped after batch %lld of %lld", (long long)(first + done),
+                   (long long)steps);
+        printf(")\n");
         fflush(stdout);
-        write_metrics(&t, epoch, loss, out->val_accuracy, out->test_accuracy, secs, rate);
+        write_metrics(&t, complete ? epoch : epoch + 1, loss, out->val_accuracy,
+                      out->test_accuracy, secs, rate);
         if (o->checkpoint_dir)
             rc = save_checkpoint(&t, epoch, step, err);
     }
@@ -299,6 +322,12 @@ int train_model(model *m, const train_options *o, train_summary *out, qsdc_error
         printf("train: %lld steps, %lld samples, %.2f s, %.0f samples/s (total %.1f s)\n",
                (long long)out->steps, (long long)(out->steps * c->batch), out->seconds,
                out->samples_per_s, now_seconds() - t_all);
+    }
+    if (rc == 0 && o->after_train) {
+        train_context tc = {.env = &t.env, .m = m, .train_plan = &t.tp, .infer_plan = &t.ep,
+                            .state = &t.ms, .train = &t.train, .test = &t.test,
+                            .summary = out};
+        rc = o->after_train(o->hook_ctx, &tc, err);
     }
     teardown(&t);
     return rc;

@@ -182,14 +182,19 @@ static void elementwise(const ref_graph *r, const gnode *n, uint32_t seed, uint3
         case OP_TANH: v = tanh(v); break;
         case OP_SIGMOID: v = 1 / (1 + exp(-v)); break;
         case OP_ADD: v += b[i]; break;
+        case OP_MUL: v *= b[i]; break;
         case OP_RELU_GRAD: v = b[i] > 0 ? v : 0; break;
         case OP_TANH_GRAD: v *= 1 - (double)b[i] * b[i]; break;
         case OP_SIGMOID_GRAD: v *= (double)b[i] * (1 - b[i]); break;
-        case OP_QSD:
-            v *= ref_qsd_mask(seed, n->rng_id, step, qsd_group(o, (uint32_t)i, n->qsd.share),
-                              (float)n->qsd.p, n->qsd.sites, (float)n->qsd.q_cv,
-                              (float)n->qsd.p_concentration);
+        case OP_QSD: {
+            float m = ref_qsd_mask(seed, n->rng_id, step, qsd_group(o, (uint32_t)i, n->qsd.share),
+                                   (float)n->qsd.p, n->qsd.sites, (float)n->qsd.q_cv,
+                                   (float)n->qsd.p_concentration);
+            if (n->mask > 0)
+                r->val[n->mask][i] = m;
+            v *= m;
             break;
+        }
         default: break;
         }
         y[i] = (float)v;

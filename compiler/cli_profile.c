@@ -1,0 +1,181 @@
+/* qsdc profile: where the time of one training step goes, per kernel. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "compile.h"
+#include "executor.h"
+#include "gemm_select.h"
+#include "init.h"
+
+static const char profile_usage[] =
+    "usage: qsdc profile MODEL.yaml [--batch N] [--steps N] [--device D]\n"
+    "\n"
+    "Runs training steps on seeded parameters and a synthetic batch and prints\n"
+    "a table per kernel: launches, total and per-step milliseconds, share of\n"
+    "the step, and GFLOP/s (GEMMs) or GB/s (the rest).\n"
+    "\n"
+    "  --batch N    batch size (default: the model's)\n"
+    "  --steps N    timed steps after one warm-up step (default 10)\n"
+    "  --device D   index, cpu, gpu or part of a device name\n";
+
+static void print_table(const plan *p, const double *ms, long long steps)
+{
+    double total = 0;
+    for (int i = 0; i < p->n_launches; i++)
+        total += ms[i];
+    printf("%-22s %-34s %8s %10s %9s %6s %10s\n", "kernel", "nodes", "launches", "total ms",
+           "ms/step", "share", "rate");
+    for (int i = 0; i < p->n_launches; i++) {
+        const plan_launch *l = &p->launches[i];
+        double s = ms[i] / 1e3;
+        char rate[32] = "";
+        if (l->flops > 0 && s > 0)
+            snprintf(rate, sizeof rate, "%.1f GFLOP/s", l->flops * (double)steps / s / 1e9);
+        else if (l->bytes > 0 && s > 0)
+            snprintf(rate, sizeof rate, "%.1f GB/s", l->bytes * (double)steps / s / 1e9);
+        printf("%-22s %-34.34s %8lld %10.2f %9.3f %5.1f%% %10s\n", l->kernel, l->nodes, steps,
+               ms[i], ms[i] / (double)steps, total > 0 ? 100 * ms[i] / total : 0, rate);
+    }
+    printf("%-22s %-34s %8s %10.2f %9.3f\n", "total", "", "", total, total / (double)steps);
+}
+
+int cli_profile(int argc, char **argv)
+{
+    static const struct option opts[] = {{"batch", required_argument, 0, 'b'},
+                                         {"steps", required_argument, 0, 's'},
+                                         {"device", required_argument, 0, 'd'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    long long batch = 0, steps = 10;
+    const char *device = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'b': if (cli_int("--batch", optarg, 1, &batch) < 0) return 2; break;
+        case 's': if (cli_int("--steps", optarg, 1, &steps) < 0) return 2; break;
+        case 'd': device = optarg; break;
+        case 'h': fputs(profile_usage, stdout); return 0;
+        default: fputs(profile_usage, stderr); return 2;
+        }
+    }
+    if (optind != argc - 1) {
+        fputs(profile_usage, stderr);
+        return 2;
+    }
+    qsdc_error err = {""};
+    model m;
+    if (model_load(argv[optind], &m, &err) < 0)
+        return cli_error(err.message);
+    cl_env env;
+    plan p;
+    model_state ms;
+    executor ex;
+    memset(&env, 0, sizeof env);
+    memset(&p, 0, sizeof p);
+    memset(&ms, 0, sizeof ms);
+    memset(&ex, 0, sizeof ex);
+    float *params = NULL, *x = NULL;
+    int32_t *y = NULL;
+    int rc = cl_env_open(device, true, &env, &err);
+    if (rc == 0)
+        rc = compile_for_device(&env, &m, MODE_TRAIN, batch ? batch : m.train.batch, false,
+                                NULL, &p, &err);
+    if (rc == 0)
+        rc = model_state_create(&env, p.param_elems, p.state_elems, &ms, &err);
+    if (rc == 0) {
+        params = malloc((size_t)p.param_elems * sizeof *params);
+        x = malloc((size_t)p.input_elems * sizeof *x);
+        y = calloc((size_t)p.batch, sizeof *y);
+        if (!params || !x || !y)
+            rc = qsdc_fail(&err, "out of memory");
+    }
+    if (rc == 0) {
+        params_init(&p, m.train.seed, params);
+        for (int64_t i = 0; i < p.input_elems; i++)
+            x[i] = (float)philox_uniform(1, 9, (uint64_t)i);
+        rc = model_state_write(&env, &ms, params, NULL, &err);
+    }
+    if (rc == 0)
+        rc = exec_create(&env, &p, &ms, &ex, &err);
+    if (rc == 0)
+        rc = exec_set_batch(&ex, x, y, &err);
+    if (rc == 0)
+        rc = exec_run(&ex, 1, 0, 0.0f, &err); /* warm-up, untimed */
+    if (rc == 0) {
+        ex.timing = true;
+        memset(ex.launch_ms, 0, (size_t)p.n_launches * sizeof *ex.launch_ms);
+        for (long long s = 1; s <= steps && rc == 0; s++)
+            rc = exec_run(&ex, 1, (uint32_t)s, 0.0f, &err);
+    }
+    if (rc == 0) {
+        printf("%s: one training step at batch %lld on %s (%lld steps timed)\n", m.name,
+               (long long)p.batch, env.dev.name, steps);
+        print_table(&p, ex.launch_ms, steps);
+        ex.timing = false; /* the table replaces exec_destroy's report */
+    }
+    exec_destroy(&ex);
+    model_state_free(&ms);
+    plan_free(&p);
+    cl_env_close(&env);
+    free(params);
+    free(x);
+    free(y);
+    model_free(&m);
+    return rc < 0 ? cli_error(err.message) : 0;
+}
+
+static const char tune_usage[] =
+    "usage: qsdc tune MODEL.yaml [--batch N] [--device D]\n"
+    "\n"
+    "Measures every GEMM shape of the model's training and inference passes\n"
+    "with the generated kernels and with CLBlast on the device, prints both\n"
+    "times, and caches the faster choice per device (training and inference\n"
+    "then use it). Without tuning, a shape is measured the first time it is\n"
+    "met. QSDC_GEMM=own or QSDC_GEMM=clblast overrides the choice.\n";
+
+int cli_tune(int argc, char **argv)
+{
+    static const struct option opts[] = {{"batch", required_argument, 0, 'b'},
+                                         {"device", required_argument, 0, 'd'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    long long batch = 0;
+    const char *device = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'b': if (cli_int("--batch", optarg, 1, &batch) < 0) return 2; break;
+        case 'd': device = optarg; break;
+        case 'h': fputs(tune_usage, stdout); return 0;
+        default: fputs(tune_usage, stderr); return 2;
+        }
+    }
+    if (optind != argc - 1) {
+        fputs(tune_usage, stderr);
+        return 2;
+    }
+    qsdc_error err = {""};
+    model m;
+    if (model_load(argv[optind], &m, &err) < 0)
+        return cli_error(err.message);
+    cl_env env;
+    plan p;
+    int rc = cl_env_open(device, false, &env, &err);
+    if (rc == 0)
+        printf("GEMM backends for %s on %s:\n", m.name, env.dev.name);
+    for (int mode = MODE_TRAIN; rc == 0 && mode >= MODE_INFER; mode--) {
+        rc = compile_for_device(&env, &m, (graph_mode)mode, batch ? batch : m.train.batch,
+                                true, stdout, &p, &err);
+        if (rc == 0)
+            plan_free(&p);
+    }
+    if (rc == 0)
+        cl_env_close(&env);
+    model_free(&m);
+    return rc < 0 ? cli_error(err.message) : 0;
+}
