@@ -1,0 +1,55 @@
+/* libFuzzer harness: a model file through the YAML front end, shape
+ * inference, autodiff, fusion, memory planning and code generation (both
+ * plans, at the model's batch, for the default CPU target), then graph.dot
+ * and plan.yaml rendering. No device is needed. A rejected model must fail
+ * with a message; a parse error must name the file. */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "bundle.h"
+#include "compile.h"
+#include "fuzz_common.h"
+#include "model.h"
+
+#define FUZZ_MODEL_PATH "fuzz.yaml"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    model m;
+    qsdc_error err = {{0}};
+    if (model_load_string(FUZZ_MODEL_PATH, (const char *)data, size, &m, &err) < 0) {
+        fuzz_expect_error(&err, FUZZ_MODEL_PATH ":");
+        return 0;
+    }
+    codegen_target target;
+    codegen_target_default(&target);
+    static const graph_mode modes[2] = {MODE_INFER, MODE_TRAIN};
+    plan plans[2];
+    const plan *done[2];
+    int n = 0;
+    strbuf sb;
+    sb_init(&sb);
+    for (int i = 0; i < 2; i++) {
+        graph g;
+        fusion f;
+        qsdc_error e = {{0}};
+        if (compile_plan(&m, modes[i], m.train.batch, &target, &plans[n], &g, &f, &e) < 0) {
+            fuzz_expect_error(&e, NULL);
+            continue;
+        }
+        graph_dot(&g, &f, &sb);
+        graph_free(&g);
+        fusion_free(&f);
+        done[n] = &plans[n];
+        n++;
+    }
+    if (n > 0 && plan_yaml_write(&sb, done, n, &err) < 0)
+        fuzz_expect_error(&err, NULL);
+    sb_free(&sb);
+    for (int i = 0; i < n; i++)
+        plan_free(&plans[i]);
+    model_free(&m);
+    return 0;
+}
