@@ -3,6 +3,7 @@
 #ifndef QSDC_TRAIN_H
 #define QSDC_TRAIN_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -20,12 +21,16 @@ typedef struct train_options {
     const char *metrics_path;    /* JSON lines, one per epoch */
     int64_t max_steps;           /* stop after this many steps in total (0 = all) */
     bool quiet;                  /* no progress bar (tests) */
+    /* NULL, or a flag (signals.h) that, once nonzero, stops the run after
+     * the current step as --max-steps would: saved, and resumable exactly */
+    volatile sig_atomic_t *stop;
 } train_options;
 
 typedef struct train_summary {
     int64_t epochs_done, steps;
     double train_loss, val_accuracy, test_accuracy;
     double seconds, samples_per_s;
+    bool interrupted;            /* stopped early by *stop */
 } train_summary;
 
 /* Applies the command-line overrides to m's train: section. */
