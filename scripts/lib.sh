@@ -72,7 +72,8 @@ qsdc_fuzz_build() {
 
 # qsdc_fuzz_run NAME MAX_LEN SECONDS: runs build-fuzz's fuzz_NAME for SECONDS
 # on its seeds (tests/fuzz/corpus/NAME, read only) and its working corpus
-# (build-fuzz/fuzz-corpus/NAME, kept between runs). Prints one line with the
+# (build-fuzz/fuzz-corpus/NAME, kept between runs), with the dictionary
+# tests/fuzz/NAME.dict when there is one. Prints one line with the
 # execution count; on a crash, leak or sanitizer report prints the report's
 # end and the reproducer's path, and fails.
 qsdc_fuzz_run() {
@@ -81,10 +82,13 @@ qsdc_fuzz_run() {
   local corpus="$dir/fuzz-corpus/$name" art="$dir/fuzz-artifacts/$name"
   local log="$dir/fuzz-logs/$name.log"
   mkdir -p "$corpus" "$art" "$(dirname "$log")"
-  local rc=0
+  local rc=0 dict=()
+  if [ -f "$QSDC_ROOT/tests/fuzz/$name.dict" ]; then
+    dict=(-dict="$QSDC_ROOT/tests/fuzz/$name.dict")
+  fi
   UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" \
     "$dir/tests/fuzz/fuzz_$name" -max_total_time="$seconds" -max_len="$max_len" \
-    -timeout=10 -print_final_stats=1 -artifact_prefix="$art/" \
+    -timeout=10 -print_final_stats=1 -artifact_prefix="$art/" "${dict[@]}" \
     "$corpus" "$QSDC_ROOT/tests/fuzz/corpus/$name" >"$log" 2>&1 || rc=$?
   local runs
   runs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")"

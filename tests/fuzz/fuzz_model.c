@@ -2,7 +2,8 @@
  * inference, autodiff, fusion, memory planning and code generation (both
  * plans, at the model's batch, for the default CPU target), then graph.dot
  * and plan.yaml rendering. No device is needed. A rejected model must fail
- * with a message; a parse error must name the file. */
+ * with a message; a parse error must name the file; the two plans of an
+ * accepted one must agree on the parameter layout. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -14,6 +15,26 @@
 #define FUZZ_MODEL_PATH "fuzz.yaml"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* The two plans share one parameter allocation (a checkpoint of one loads
+ * into the other): same size, every parameter at the same place. */
+static void check_shared_params(const plan *infer, const plan *train)
+{
+    if (infer->param_elems != train->param_elems)
+        abort();
+    for (int i = 0; i < infer->n_tensors; i++) {
+        const plan_tensor *a = &infer->tensors[i];
+        if (a->buffer != BUF_P)
+            continue;
+        int j = plan_find_tensor(train, a->name);
+        if (j < 0)
+            abort();
+        const plan_tensor *b = &train->tensors[j];
+        if (b->buffer != BUF_P || b->offset != a->offset || b->nelem != a->nelem ||
+            a->offset < 0 || a->offset + a->nelem > infer->param_elems)
+            abort();
+    }
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -45,6 +66,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         done[n] = &plans[n];
         n++;
     }
+    if (n == 2)
+        check_shared_params(&plans[0], &plans[1]);
     if (n > 0 && plan_yaml_write(&sb, done, n, &err) < 0)
         fuzz_expect_error(&err, NULL);
     sb_free(&sb);
