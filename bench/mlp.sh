@@ -45,4 +45,12 @@ for row in "${rows[@]}"; do
   ratio="$(awk -v q="$q" -v t="$t" 'BEGIN { if (q + 0 > 0 && t + 0 > 0) printf "%.2f", q / t; else print "n/a" }')"
   printf '%-12s %16s %16s %12s\n' "$reg" "$q" "$t" "$ratio"
 done
+# step time with a regulariser relative to none, in qsdc (rates are inverse times)
+none_rate="$(awk '$1 == "none" { print $2 }' <<<"$(printf '%s\n' "${rows[@]}")")"
+for row in "${rows[@]}"; do
+  read -r reg q t <<<"$row"
+  [ "$reg" = none ] && continue
+  awk -v r="$reg" -v n="$none_rate" -v q="$q" 'BEGIN {
+    if (n + 0 > 0 && q + 0 > 0) printf "qsdc step time, %s / none: %.2fx\n", r, n / q }'
+done
 exit "$status"

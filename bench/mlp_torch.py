@@ -85,9 +85,9 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--data-dir", default=DATA_DIR)
-    ap.add_argument("--keep", type=float, default=0.5, help="dropout keep probability")
-    ap.add_argument("--qsd-p", type=float, default=0.25)
-    ap.add_argument("--qsd-sites", type=int, default=4)
+    ap.add_argument("--keep", type=float, default=0.8, help="dropout keep probability")
+    ap.add_argument("--qsd-p", type=float, default=0.5)
+    ap.add_argument("--qsd-sites", type=int, default=6)
     ap.add_argument("--qsd-cv", type=float, default=0.5)
     args = ap.parse_args()
 

@@ -12,19 +12,6 @@ typedef struct ad {
     bool *needs;    /* forward tensor id -> depends on a parameter */
 } ad;
 
-static int node(graph *g, op_kind op, int a, int b, int out)
-{
-    gnode n;
-    memset(&n, 0, sizeof n);
-    n.op = op;
-    n.in[0] = a;
-    n.in[1] = b;
-    n.n_in = b >= 0 ? 2 : 1;
-    n.out = out;
-    n.layer = -1;
-    return graph_add_node(g, &n);
-}
-
 static int grad_tensor(graph *g, int of, tensor_kind kind)
 {
     char name[2 * QSDC_NAME_MAX];
@@ -53,7 +40,7 @@ static int add_grad(ad *s, int x, int dx)
         return 0;
     }
     int sum = grad_tensor(g, x, T_ACT);
-    if (sum < 0 || node(g, OP_ADD, s->grad[x], dx, sum) < 0)
+    if (sum < 0 || graph_add_op(g, OP_ADD, s->grad[x], dx, sum, -1) < 0)
         return -1;
     s->grad[x] = sum;
     return 0;
@@ -109,7 +96,7 @@ static int backward_node(ad *s, int i, int dy)
     }
     case OP_BIAS_ADD: {
         int b = n.in[1];
-        if (node(g, OP_SUM_ROWS, dy, -1, g->t[b].grad) < 0) /* db[N] = sum_b dy */
+        if (graph_add_op(g, OP_SUM_ROWS, dy, -1, g->t[b].grad, -1) < 0) /* db[N] = sum_b dy */
             return -1;
         return needs_grad(s, x) ? add_grad(s, x, dy) : 0;
     }
@@ -122,7 +109,7 @@ static int backward_node(ad *s, int i, int dy)
         if (!needs_grad(s, x))
             return 0;
         dx = grad_tensor(g, x, T_ACT);
-        if (dx < 0 || node(g, OP_MUL, dy, n.mask, dx) < 0)
+        if (dx < 0 || graph_add_op(g, OP_MUL, dy, n.mask, dx, -1) < 0)
             return -1;
         return add_grad(s, x, dx);
     case OP_RELU:
@@ -135,7 +122,7 @@ static int backward_node(ad *s, int i, int dy)
             [OP_RELU] = OP_RELU_GRAD, [OP_TANH] = OP_TANH_GRAD,
             [OP_SIGMOID] = OP_SIGMOID_GRAD, [OP_SOFTMAX] = OP_SOFTMAX_GRAD};
         dx = grad_tensor(g, x, T_ACT);
-        if (dx < 0 || node(g, back[n.op], dy, sign_source(g, i), dx) < 0)
+        if (dx < 0 || graph_add_op(g, back[n.op], dy, sign_source(g, i), dx, -1) < 0)
             return -1;
         return add_grad(s, x, dx);
     }
@@ -192,8 +179,8 @@ int graph_autodiff(graph *g, const model *m, qsdc_error *err)
     op_kind lk = m->train.loss == LOSS_MSE ? OP_MSE : OP_SOFTMAX_XENT;
     op_kind gk = m->train.loss == LOSS_MSE ? OP_MSE_GRAD : OP_XENT_GRAD;
     if (g->label < 0 || g->loss < 0 || dout < 0 ||
-        node(g, lk, g->output, g->label, g->loss) < 0 ||
-        node(g, gk, g->output, g->label, dout) < 0 ||
+        graph_add_op(g, lk, g->output, g->label, g->loss, -1) < 0 ||
+        graph_add_op(g, gk, g->output, g->label, dout, -1) < 0 ||
         add_grad(&s, g->output, dout) < 0)
         rc = -1;
     for (int i = g->n_forward - 1; i >= 0 && rc == 0; i--) {

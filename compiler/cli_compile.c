@@ -63,13 +63,24 @@ static int64_t param_count(const plan *p)
     return n;
 }
 
+static double mib(int64_t elems)
+{
+    return (double)elems * 4 / 1048576.0;
+}
+
+/* Device memory of one plan: the three single allocations, its arena and
+ * labels, against the lower bound of the same allocations plus the largest
+ * set of activations live at once. */
 static void report(const char *what, const plan *p)
 {
-    printf("  %-9s %3d nodes -> %3d kernels; arena %.2f MiB (unplanned %.2f MiB, "
-           "live lower bound %.2f MiB)\n",
-           what, p->nodes_before_fusion, p->kernels, (double)p->arena_elems * 4 / 1048576.0,
-           (double)p->arena_unplanned_elems * 4 / 1048576.0,
-           (double)p->arena_live_peak_elems * 4 / 1048576.0);
+    int64_t fixed = p->param_elems + (p->loss_offset >= 0 ? p->grad_elems : 0) + p->state_elems;
+    int64_t peak = fixed + p->arena_elems + p->label_elems;
+    int64_t bound = fixed + p->arena_live_peak_elems;
+    printf("  %-9s %3d nodes -> %3d kernels; arena %.2f MiB (unplanned %.2f MiB); device "
+           "memory %.2f MiB, lower bound %.2f MiB (%.2fx)\n",
+           what, p->nodes_before_fusion, p->kernels, mib(p->arena_elems),
+           mib(p->arena_unplanned_elems), mib(peak), mib(bound),
+           bound > 0 ? (double)peak / (double)bound : 0);
 }
 
 int cli_compile(int argc, char **argv)

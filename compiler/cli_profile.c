@@ -7,6 +7,7 @@
 #include "cli.h"
 #include "compile.h"
 #include "executor.h"
+#include "gemm_select.h"
 #include "init.h"
 
 static const char profile_usage[] =
@@ -69,7 +70,6 @@ int cli_profile(int argc, char **argv)
     model m;
     if (model_load(argv[optind], &m, &err) < 0)
         return cli_error(err.message);
-    codegen_target target;
     cl_env env;
     plan p;
     model_state ms;
@@ -82,10 +82,8 @@ int cli_profile(int argc, char **argv)
     int32_t *y = NULL;
     int rc = cl_env_open(device, true, &env, &err);
     if (rc == 0)
-        exec_target(&env.dev, &target);
-    if (rc == 0)
-        rc = compile_plan(&m, MODE_TRAIN, batch ? batch : m.train.batch, &target, &p, NULL,
-                          NULL, &err);
+        rc = compile_for_device(&env, &m, MODE_TRAIN, batch ? batch : m.train.batch, false,
+                                NULL, &p, &err);
     if (rc == 0)
         rc = model_state_create(&env, p.param_elems, p.state_elems, &ms, &err);
     if (rc == 0) {
@@ -126,6 +124,58 @@ int cli_profile(int argc, char **argv)
     free(params);
     free(x);
     free(y);
+    model_free(&m);
+    return rc < 0 ? cli_error(err.message) : 0;
+}
+
+static const char tune_usage[] =
+    "usage: qsdc tune MODEL.yaml [--batch N] [--device D]\n"
+    "\n"
+    "Measures every GEMM shape of the model's training and inference passes\n"
+    "with the generated kernels and with CLBlast on the device, prints both\n"
+    "times, and caches the faster choice per device (training and inference\n"
+    "then use it). Without tuning, a shape is measured the first time it is\n"
+    "met. QSDC_GEMM=own or QSDC_GEMM=clblast overrides the choice.\n";
+
+int cli_tune(int argc, char **argv)
+{
+    static const struct option opts[] = {{"batch", required_argument, 0, 'b'},
+                                         {"device", required_argument, 0, 'd'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    long long batch = 0;
+    const char *device = NULL;
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'b': if (cli_int("--batch", optarg, 1, &batch) < 0) return 2; break;
+        case 'd': device = optarg; break;
+        case 'h': fputs(tune_usage, stdout); return 0;
+        default: fputs(tune_usage, stderr); return 2;
+        }
+    }
+    if (optind != argc - 1) {
+        fputs(tune_usage, stderr);
+        return 2;
+    }
+    qsdc_error err = {""};
+    model m;
+    if (model_load(argv[optind], &m, &err) < 0)
+        return cli_error(err.message);
+    cl_env env;
+    plan p;
+    int rc = cl_env_open(device, false, &env, &err);
+    if (rc == 0)
+        printf("GEMM backends for %s on %s:\n", m.name, env.dev.name);
+    for (int mode = MODE_TRAIN; rc == 0 && mode >= MODE_INFER; mode--) {
+        rc = compile_for_device(&env, &m, (graph_mode)mode, batch ? batch : m.train.batch,
+                                true, stdout, &p, &err);
+        if (rc == 0)
+            plan_free(&p);
+    }
+    if (rc == 0)
+        cl_env_close(&env);
     model_free(&m);
     return rc < 0 ? cli_error(err.message) : 0;
 }

@@ -10,6 +10,7 @@
 #include "compile.h"
 #include "data.h"
 #include "evaluate.h"
+#include "gemm_select.h"
 #include "init.h"
 #include "progress.h"
 #include "signals.h"
@@ -115,11 +116,15 @@ static int session_open(infer_session *s, const model *m, int64_t batch, const c
                         const char *ckpt_dir, const char *binary, qsdc_error *err)
 {
     memset(s, 0, sizeof *s);
-    codegen_target target;
     if (cl_env_open(device, false, &s->env, err) < 0)
         return -1;
+    /* a prebuilt binary holds the generated GEMM kernels, as --emit-binary
+     * compiles them: no CLBlast launches then */
+    codegen_target target;
     exec_target(&s->env.dev, &target);
-    if (compile_plan(m, MODE_INFER, batch, &target, &s->p, NULL, NULL, err) < 0 ||
+    if ((binary ? compile_plan(m, MODE_INFER, batch, &target, &s->p, NULL, NULL, err)
+                : compile_for_device(&s->env, m, MODE_INFER, batch, false, NULL, &s->p,
+                                     err)) < 0 ||
         model_state_create(&s->env, s->p.param_elems, 0, &s->ms, err) < 0)
         return -1;
     float *params = malloc((size_t)s->p.param_elems * sizeof *params);

@@ -107,8 +107,63 @@ static void describe(const graph *g, const kgroup *k, plan_launch *l)
                                 i ? "+" : "", op_kind_name(g->n[k->nodes[i]].op));
 }
 
+static const int buffer_of[] = {[T_INPUT] = BUF_A, [T_LABEL] = BUF_L, [T_PARAM] = BUF_P,
+                                [T_GRAD] = BUF_G, [T_ACT] = BUF_A, [T_LOSS] = BUF_A};
+
+static void operand(const graph *g, int t, int *buf, int64_t *off)
+{
+    int s = graph_storage(g, t);
+    *buf = buffer_of[g->t[s].kind];
+    *off = g->t[s].offset;
+}
+
+bool codegen_uses_clblast(const codegen_target *t, const plan_gemm *gm)
+{
+    for (int i = 0; i < t->n_clblast; i++) {
+        const plan_gemm *x = &t->clblast[i];
+        if (x->m == gm->m && x->n == gm->n && x->k == gm->k && x->trans_a == gm->trans_a &&
+            x->trans_b == gm->trans_b)
+            return true;
+    }
+    return false;
+}
+
+/* CLBlast computes the product into the group's result; the epilogue chain,
+ * if any, then runs in place as its own kernel over that result. */
+static int gen_clblast(codegen_ctx *c, const kgroup *k, const char *name, plan_launch *l,
+                       int *n_launches)
+{
+    l->kind = LAUNCH_CLBLAST_GEMM;
+    l->work_dim = 1;
+    l->global[0] = 1;
+    snprintf(l->kernel, sizeof l->kernel, "%s", name);
+    if (k->n == 1)
+        return 0;
+    const graph *g = c->g;
+    plan_launch *e = l + 1;
+    memset(e, 0, sizeof *e);
+    snprintf(e->kernel, sizeof e->kernel, "%.50s_epilogue", name);
+    char out[64];
+    codegen_ref(g, g->n[k->nodes[k->n - 1]].out, out, sizeof out);
+    codegen_signature(c->src, e->kernel);
+    long long m = (long long)l->gemm.m, n = (long long)l->gemm.n;
+    sb_printf(c->src,
+              "{\n    const uint idx = get_global_id(0);\n"
+              "    if (idx >= %lldu) return;\n"
+              "    const uint row = idx / %lldu, col = idx %% %lldu;\n"
+              "    float v = %s[idx];\n",
+              m * n, n, n, out);
+    render_chain(c, k, 1, c->src);
+    sb_printf(c->src, "    %s[idx] = v;\n}\n\n", out);
+    e->work_dim = 1;
+    e->global[0] = (uint64_t)(m * n);
+    e->bytes = 8.0 * (double)(m * n);
+    *n_launches = 2;
+    return 0;
+}
+
 static int gen_gemm(codegen_ctx *c, const kgroup *k, const char *name, plan_launch *l,
-                    qsdc_error *err)
+                    int *n_launches, qsdc_error *err)
 {
     const graph *g = c->g;
     const gnode *mm = &g->n[k->nodes[0]];
@@ -128,6 +183,18 @@ static int gen_gemm(codegen_ctx *c, const kgroup *k, const char *name, plan_laun
         render_chain(c, k, 1, &epi);
         sb_append(&epi, "    }");
     }
+    plan_gemm gm = {.m = m, .n = n, .k = kk, .trans_a = mm->trans_a, .trans_b = mm->trans_b,
+                    .lda = a->dims[1], .ldb = b->dims[1], .ldc = n,
+                    .accumulate = mm->accumulate};
+    operand(g, mm->in[0], &gm.a_buf, &gm.a_off);
+    operand(g, mm->in[1], &gm.b_buf, &gm.b_off);
+    operand(g, last, &gm.c_buf, &gm.c_off);
+    if (codegen_uses_clblast(c->target, &gm)) {
+        sb_free(&epi);
+        l->gemm = gm;
+        l->flops = 2.0 * (double)m * (double)n * (double)kk;
+        return gen_clblast(c, k, name, l, n_launches);
+    }
     gemm_spec s = {.name = name, .M = m, .N = n, .K = kk, .trans_a = mm->trans_a,
                    .trans_b = mm->trans_b, .a = ra, .b = rb, .c = rc,
                    .lda = a->dims[1], .ldb = b->dims[1], .ldc = n,
@@ -135,6 +202,7 @@ static int gen_gemm(codegen_ctx *c, const kgroup *k, const char *name, plan_laun
                    .epilogue = k->n > 1 ? sb_str(&epi) : NULL};
     int rc_ = sb_check(&epi, err) ? -1 : codegen_gemm(c->src, &s, &c->tuning, l, err);
     sb_free(&epi);
+    l->gemm = gm;
     return rc_;
 }
 
@@ -286,7 +354,7 @@ int codegen_group(codegen_ctx *c, int k, plan_launch *launches, int *n_launches,
     *n_launches = 1;
     int rc = 0;
     switch (grp->kind) {
-    case GROUP_GEMM: rc = gen_gemm(c, grp, name, l, err); break;
+    case GROUP_GEMM: rc = gen_gemm(c, grp, name, l, n_launches, err); break;
     case GROUP_ELEMENTWISE: rc = gen_elementwise(c, grp, name, l); break;
     case GROUP_ROWS: rc = gen_rows(c, grp, name, l); break;
     case GROUP_SUM_ROWS: rc = gen_sum_rows(c, grp, name, l); break;

@@ -10,12 +10,20 @@
 typedef struct codegen_target {
     bool is_cpu;
     unsigned pref_vector_width;
+    /* GEMM shapes measured faster with CLBlast on this device (m, n, k and
+     * transposes are compared); the rest use generated kernels */
+    const plan_gemm *clblast;
+    int n_clblast;
+    /* keep each hidden activation (the output of every relu, tanh and
+     * sigmoid layer) to the end of the pass, host-visible by layer name */
+    bool observe;
 } codegen_target;
 
 typedef struct codegen_ctx {
     const graph *g;
     const fusion *f;
     const model *m;
+    const codegen_target *target;
     gemm_tuning tuning;
     int64_t scratch;     /* arena offset of the update's scratch space */
     strbuf *src;
@@ -24,9 +32,13 @@ typedef struct codegen_ctx {
 /* "k3_matmul": the name of group k's kernel (the update's clipping kernels
  * add _norm and _scale). */
 void codegen_kernel_name(const graph *g, const fusion *f, int k, char *buf, size_t n);
-/* Appends the kernel(s) of group k and their launches (at most 3). */
+/* Appends the kernel(s) of group k and their launches (at most 3). A GEMM
+ * group run by CLBlast is a library launch plus, when the group has an
+ * epilogue, an in-place kernel for it. */
 int codegen_group(codegen_ctx *c, int k, plan_launch *launches, int *n_launches,
                   qsdc_error *err);
+/* Whether the target runs a GEMM of this shape with CLBlast. */
+bool codegen_uses_clblast(const codegen_target *t, const plan_gemm *gm);
 /* The optimiser's kernels: clipping reductions, then the update. */
 int codegen_update(codegen_ctx *c, const char *name, plan_launch *launches,
                    int *n_launches, qsdc_error *err);

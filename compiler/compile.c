@@ -9,6 +9,7 @@
 
 void codegen_target_default(codegen_target *t)
 {
+    memset(t, 0, sizeof *t);
     t->is_cpu = true;
     t->pref_vector_width = 8;
 }
@@ -32,8 +33,8 @@ int plan_find_tensor(const plan *p, const char *name)
 static bool host_visible(const graph *g, int t)
 {
     const tensor *x = &g->t[t];
-    return x->kind == T_PARAM || t == g->input || t == g->output || t == g->loss ||
-           t == g->label;
+    return x->kind == T_PARAM || x->observed || t == g->input || t == g->output ||
+           t == g->loss || t == g->label;
 }
 
 static void fill_tensors(const graph *g, plan *p)
@@ -85,9 +86,10 @@ static int emit(const model *m, graph *g, const fusion *f, const codegen_target 
         sb_append(&src, qsd);
         sb_append(&src, "\n");
     }
-    codegen_ctx c = {.g = g, .f = f, .m = m, .scratch = scratch, .src = &src};
+    codegen_ctx c = {.g = g, .f = f, .m = m, .target = target, .scratch = scratch,
+                     .src = &src};
     gemm_tuning_default(&c.tuning, target->is_cpu, target->pref_vector_width);
-    p->launches = calloc((size_t)f->n_groups + 2, sizeof *p->launches);
+    p->launches = calloc(2 * (size_t)f->n_groups + 2, sizeof *p->launches);
     if (!p->launches) {
         sb_free(&src);
         return qsdc_fail(err, "out of memory");
@@ -105,7 +107,8 @@ static int emit(const model *m, graph *g, const fusion *f, const codegen_target 
         return -1;
     }
     p->source = src.data;
-    p->kernels = p->n_launches;
+    for (int i = 0; i < p->n_launches; i++)
+        p->kernels += p->launches[i].kind == LAUNCH_KERNEL;
     return 0;
 }
 
@@ -118,6 +121,11 @@ int compile_plan(const model *m, graph_mode mode, int64_t batch,
     memset(&f, 0, sizeof f);
     memset(out, 0, sizeof *out);
     int rc = graph_lower(m, mode, batch, &g, err);
+    for (int i = 0; rc == 0 && target->observe && i < g.nn; i++) {
+        op_kind op = g.n[i].op;
+        if (g.n[i].layer >= 0 && (op == OP_RELU || op == OP_TANH || op == OP_SIGMOID))
+            g.t[g.n[i].out].observed = true;
+    }
     if (rc == 0 && mode == MODE_TRAIN)
         rc = graph_autodiff(&g, m, err);
     if (rc == 0)

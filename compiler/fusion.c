@@ -111,12 +111,14 @@ int graph_fuse(const graph *g, fusion *f, qsdc_error *err)
                 f->stored[graph_storage(g, g->n[grp->nodes[i]].out)] = true;
     }
     int specials[] = {g->output, g->loss, g->input};
-    for (int i = 0; i < 3; i++)
-        if (specials[i] >= 0) {
-            int s = graph_storage(g, specials[i]);
+    for (int t = 0; t < g->nt + 3; t++) {
+        int x = t < g->nt ? (g->t[t].observed ? t : -1) : specials[t - g->nt];
+        if (x >= 0) {
+            int s = graph_storage(g, x);
             f->stored[s] = true;
             f->last_use[s] = f->n_groups;
         }
+    }
     return 0;
 }
 

@@ -80,6 +80,19 @@ int graph_add_node(graph *g, const gnode *n)
     return g->nn++;
 }
 
+int graph_add_op(graph *g, op_kind op, int a, int b, int out, int layer)
+{
+    gnode n;
+    memset(&n, 0, sizeof n);
+    n.op = op;
+    n.in[0] = a;
+    n.in[1] = b;
+    n.n_in = b >= 0 ? 2 : 1;
+    n.out = out;
+    n.layer = layer;
+    return graph_add_node(g, &n);
+}
+
 int graph_storage(const graph *g, int t)
 {
     while (g->t[t].alias >= 0)

@@ -30,6 +30,7 @@ typedef struct tensor {
     init_kind init;   /* for a T_PARAM */
     int64_t fan_in, fan_out;
     int64_t offset;   /* elements into its buffer; set by the planner */
+    bool observed;    /* kept in memory to the end of the pass and host-visible */
 } tensor;
 
 typedef enum op_kind {
@@ -88,6 +89,9 @@ void graph_free(graph *g);
 int graph_add_tensor(graph *g, const char *name, tensor_kind kind, int rank,
                      const int64_t *dims);
 int graph_add_node(graph *g, const gnode *n);
+/* Adds out = op(a) or op(a, b) (b < 0: unary) from model layer `layer` (-1:
+ * none); returns the node id or -1. */
+int graph_add_op(graph *g, op_kind op, int a, int b, int out, int layer);
 const char *op_kind_name(op_kind k);
 /* The memory a tensor lives in (resolving views). */
 int graph_storage(const graph *g, int t);

@@ -62,19 +62,6 @@ static int add_param(graph *g, const char *layer_name, const char *what, int ran
     return t;
 }
 
-static int add_node(graph *g, op_kind op, int a, int b, int out, int li)
-{
-    gnode n;
-    memset(&n, 0, sizeof n);
-    n.op = op;
-    n.in[0] = a;
-    n.in[1] = b;
-    n.n_in = b >= 0 ? 2 : 1;
-    n.out = out;
-    n.layer = li;
-    return graph_add_node(g, &n);
-}
-
 static int act(graph *g, const char *name, const tensor *like)
 {
     int64_t dims[QSDC_MAX_RANK];
@@ -96,14 +83,14 @@ static int lower_dense(const model *m, int li, graph *g, int x, qsdc_error *err)
     char zname[2 * QSDC_NAME_MAX];
     snprintf(zname, sizeof zname, "%s%s", l->name, l->bias ? ".matmul" : "");
     int z = graph_add_tensor(g, zname, T_ACT, 2, zd);
-    if (w < 0 || z < 0 || add_node(g, OP_MATMUL, x, w, z, li) < 0)
+    if (w < 0 || z < 0 || graph_add_op(g, OP_MATMUL, x, w, z, li) < 0)
         return -1;
     if (!l->bias)
         return z;
     int64_t bd[1] = {n};
     int b = add_param(g, l->name, "bias", 1, bd, INIT_ZEROS, k, n);
     int y = graph_add_tensor(g, l->name, T_ACT, 2, zd);
-    if (b < 0 || y < 0 || add_node(g, OP_BIAS_ADD, z, b, y, li) < 0)
+    if (b < 0 || y < 0 || graph_add_op(g, OP_BIAS_ADD, z, b, y, li) < 0)
         return -1;
     return y;
 }
@@ -175,7 +162,7 @@ static int lower_layer(const model *m, int li, graph *g, const int *out_of,
                                       [LAYER_SIGMOID] = OP_SIGMOID,
                                       [LAYER_SOFTMAX] = OP_SOFTMAX};
         int y = act(g, l->name, tx);
-        if (y < 0 || add_node(g, ops[l->kind], in[0], -1, y, li) < 0)
+        if (y < 0 || graph_add_op(g, ops[l->kind], in[0], -1, y, li) < 0)
             return -1;
         return y;
     }
@@ -185,7 +172,7 @@ static int lower_layer(const model *m, int li, graph *g, const int *out_of,
             memcmp(tx->dims, tb->dims, (size_t)tx->rank * sizeof tx->dims[0]) != 0)
             return layer_fail(m, l, err, "input shapes differ:", tx, tb);
         int y = act(g, l->name, tx);
-        if (y < 0 || add_node(g, OP_ADD, in[0], in[1], y, li) < 0)
+        if (y < 0 || graph_add_op(g, OP_ADD, in[0], in[1], y, li) < 0)
             return -1;
         return y;
     }

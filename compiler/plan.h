@@ -23,7 +23,23 @@
 
 enum plan_buffer { BUF_P, BUF_G, BUF_S, BUF_A, BUF_L, BUF_COUNT };
 
+/* A matrix multiply C[m,n] (+)= op(A)[m,k] op(B)[k,n] over plan buffers,
+ * row-major, offsets and leading dimensions in elements. Own GEMM kernels
+ * carry it for tuning; CLBlast launches are nothing else. */
+typedef struct plan_gemm {
+    int64_t m, n, k;
+    int trans_a, trans_b;
+    int a_buf, b_buf, c_buf;       /* enum plan_buffer */
+    int64_t a_off, b_off, c_off;
+    int64_t lda, ldb, ldc;
+    int accumulate;                /* beta = 1 */
+} plan_gemm;
+
+enum launch_kind { LAUNCH_KERNEL, LAUNCH_CLBLAST_GEMM };
+
 typedef struct plan_launch {
+    int kind;            /* enum launch_kind */
+    plan_gemm gemm;      /* m > 0 for GEMMs of either kind */
     char kernel[QSDC_NAME_MAX];
     int work_dim;
     uint64_t global[3];

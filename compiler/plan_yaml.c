@@ -181,9 +181,32 @@ static void emit_tensor(emitter *m, const plan_tensor *t)
     end_map(m);
 }
 
+static void emit_gemm(emitter *m, const plan_gemm *g)
+{
+    text(m, "gemm");
+    begin_map(m, true);
+    kv_int(m, "m", g->m);
+    kv_int(m, "n", g->n);
+    kv_int(m, "k", g->k);
+    kv_int(m, "trans_a", g->trans_a);
+    kv_int(m, "trans_b", g->trans_b);
+    kv_text(m, "a", plan_buffer_names[g->a_buf]);
+    kv_int(m, "a_off", g->a_off);
+    kv_int(m, "lda", g->lda);
+    kv_text(m, "b", plan_buffer_names[g->b_buf]);
+    kv_int(m, "b_off", g->b_off);
+    kv_int(m, "ldb", g->ldb);
+    kv_text(m, "c", plan_buffer_names[g->c_buf]);
+    kv_int(m, "c_off", g->c_off);
+    kv_int(m, "ldc", g->ldc);
+    kv_int(m, "accumulate", g->accumulate);
+    end_map(m);
+}
+
 static void emit_launch(emitter *m, const plan_launch *l)
 {
     begin_map(m, true);
+    kv_text(m, "kind", plan_launch_kind_names[l->kind]);
     kv_text(m, "kernel", l->kernel);
     kv_int(m, "work_dim", l->work_dim);
     int_list(m, "global", l->global, l->work_dim, true);
@@ -191,6 +214,8 @@ static void emit_launch(emitter *m, const plan_launch *l)
     kv_text(m, "nodes", l->nodes);
     kv_real(m, "flops", l->flops);
     kv_real(m, "bytes", l->bytes);
+    if (l->gemm.m > 0)
+        emit_gemm(m, &l->gemm);
     end_map(m);
 }
 
@@ -243,8 +268,9 @@ static int check_plan(const plan *p, qsdc_error *err)
                              p->name, t->name);
     }
     for (int i = 0; i < p->n_launches; i++)
-        if (p->launches[i].work_dim < 1 || p->launches[i].work_dim > 3)
-            return qsdc_fail(err, "plan %s: launch %s: work_dim %d out of range", p->name,
+        if (p->launches[i].work_dim < 1 || p->launches[i].work_dim > 3 ||
+            p->launches[i].kind < LAUNCH_KERNEL || p->launches[i].kind > LAUNCH_CLBLAST_GEMM)
+            return qsdc_fail(err, "plan %s: launch %s: work_dim %d or kind out of range", p->name,
                              p->launches[i].kernel, p->launches[i].work_dim);
     return 0;
 }

@@ -31,6 +31,10 @@ static const char *const plan_init_names[] = {
     [INIT_ZEROS] = "zeros", NULL,
 };
 
+static const char *const plan_launch_kind_names[] = {
+    [LAUNCH_KERNEL] = "kernel", [LAUNCH_CLBLAST_GEMM] = "clblast_gemm", NULL,
+};
+
 #define PLAN_INIT_COUNT ((int)(sizeof plan_init_names / sizeof plan_init_names[0]) - 1)
 
 #endif

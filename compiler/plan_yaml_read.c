@@ -184,29 +184,82 @@ static int read_tensor(ydoc *d, yaml_node_t *n, const plan *p, plan_tensor *t)
     return 0;
 }
 
-static int read_launch(ydoc *d, yaml_node_t *n, plan_launch *l)
+/* A GEMM's operands must lie inside their buffers: the span of a row-major
+ * [rows, cols] matrix with leading dimension ld is (rows - 1) * ld + cols. */
+static int read_gemm(ydoc *d, yaml_node_t *n, const plan *p, plan_gemm *g)
 {
-    static const char *const keys[] = {"kernel", "work_dim", "global", "local",
-                                       "nodes", "flops", "bytes", NULL};
-    yaml_node_t *v[7];
+    static const char *const keys[] = {"m", "n", "k", "trans_a", "trans_b", "a", "a_off",
+                                       "lda", "b", "b_off", "ldb", "c", "c_off", "ldc",
+                                       "accumulate", NULL};
+    yaml_node_t *v[15];
+    int64_t ta, tb, acc;
+    if (read_map(d, n, "gemm", keys, ALL_REQUIRED, v) < 0 ||
+        ydoc_int(d, v[0], "m", 1, INT32_MAX, &g->m) < 0 ||
+        ydoc_int(d, v[1], "n", 1, INT32_MAX, &g->n) < 0 ||
+        ydoc_int(d, v[2], "k", 1, INT32_MAX, &g->k) < 0 ||
+        ydoc_int(d, v[3], "trans_a", 0, 1, &ta) < 0 ||
+        ydoc_int(d, v[4], "trans_b", 0, 1, &tb) < 0 ||
+        ydoc_choice(d, v[5], "a", plan_buffer_names, &g->a_buf) < 0 ||
+        ydoc_int(d, v[6], "a_off", 0, INT64_MAX, &g->a_off) < 0 ||
+        ydoc_int(d, v[7], "lda", 1, INT32_MAX, &g->lda) < 0 ||
+        ydoc_choice(d, v[8], "b", plan_buffer_names, &g->b_buf) < 0 ||
+        ydoc_int(d, v[9], "b_off", 0, INT64_MAX, &g->b_off) < 0 ||
+        ydoc_int(d, v[10], "ldb", 1, INT32_MAX, &g->ldb) < 0 ||
+        ydoc_choice(d, v[11], "c", plan_buffer_names, &g->c_buf) < 0 ||
+        ydoc_int(d, v[12], "c_off", 0, INT64_MAX, &g->c_off) < 0 ||
+        ydoc_int(d, v[13], "ldc", 1, INT32_MAX, &g->ldc) < 0 ||
+        ydoc_int(d, v[14], "accumulate", 0, 1, &acc) < 0)
+        return -1;
+    g->trans_a = (int)ta;
+    g->trans_b = (int)tb;
+    g->accumulate = (int)acc;
+    int64_t ar = ta ? g->k : g->m, ac = ta ? g->m : g->k;
+    int64_t br = tb ? g->n : g->k, bc = tb ? g->k : g->n;
+    const struct { const char *what; int buf; int64_t off, rows, cols, ld; yaml_node_t *at; } ops[] = {
+        {"gemm operand a", g->a_buf, g->a_off, ar, ac, g->lda, v[7]},
+        {"gemm operand b", g->b_buf, g->b_off, br, bc, g->ldb, v[10]},
+        {"gemm result c", g->c_buf, g->c_off, g->m, g->n, g->ldc, v[13]},
+    };
+    for (int i = 0; i < 3; i++) {
+        if (ops[i].ld < ops[i].cols || ops[i].buf == BUF_L)
+            return ydoc_fail(d, ops[i].at, "%s: leading dimension %lld is below its %lld "
+                             "columns, or it names the label buffer", ops[i].what,
+                             (long long)ops[i].ld, (long long)ops[i].cols);
+        if (check_span(d, ops[i].at, ops[i].what, p, ops[i].buf, ops[i].off,
+                       (ops[i].rows - 1) * ops[i].ld + ops[i].cols) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int read_launch(ydoc *d, yaml_node_t *n, const plan *p, plan_launch *l)
+{
+    static const char *const keys[] = {"kind", "kernel", "work_dim", "global", "local",
+                                       "nodes", "flops", "bytes", "gemm", NULL};
+    enum { GEMM_KEY = 8 };
+    yaml_node_t *v[9];
     int64_t wd, global[3], local[3];
     int count;
-    if (read_map(d, n, "launch", keys, ALL_REQUIRED, v) < 0 ||
-        ydoc_ident(d, v[0], "kernel", l->kernel) < 0 ||
-        ydoc_int(d, v[1], "work_dim", 1, 3, &wd) < 0 ||
-        read_ints(d, v[2], "global", (int)wd, true, 1, global, &count) < 0 ||
-        read_ints(d, v[3], "local", (int)wd, true, 0, local, &count) < 0 ||
-        read_text(d, v[4], "nodes", l->nodes, sizeof l->nodes) < 0 ||
-        ydoc_float(d, v[5], "flops", 0, INFINITY, 0, &l->flops) < 0 ||
-        ydoc_float(d, v[6], "bytes", 0, INFINITY, 0, &l->bytes) < 0)
+    if (read_map(d, n, "launch", keys, GEMM_KEY, v) < 0 ||
+        ydoc_choice(d, v[0], "kind", plan_launch_kind_names, &l->kind) < 0 ||
+        ydoc_ident(d, v[1], "kernel", l->kernel) < 0 ||
+        ydoc_int(d, v[2], "work_dim", 1, 3, &wd) < 0 ||
+        read_ints(d, v[3], "global", (int)wd, true, 1, global, &count) < 0 ||
+        read_ints(d, v[4], "local", (int)wd, true, 0, local, &count) < 0 ||
+        read_text(d, v[5], "nodes", l->nodes, sizeof l->nodes) < 0 ||
+        ydoc_float(d, v[6], "flops", 0, INFINITY, 0, &l->flops) < 0 ||
+        ydoc_float(d, v[7], "bytes", 0, INFINITY, 0, &l->bytes) < 0 ||
+        (v[GEMM_KEY] && read_gemm(d, v[GEMM_KEY], p, &l->gemm) < 0))
         return -1;
+    if (l->kind == LAUNCH_CLBLAST_GEMM && !v[GEMM_KEY])
+        return ydoc_fail(d, n, "a clblast_gemm launch needs its 'gemm' operands");
     l->work_dim = (int)wd;
     bool runtime_picks = true;
     for (int i = 0; i < l->work_dim; i++)
         runtime_picks = runtime_picks && local[i] == 0;
     for (int i = 0; i < l->work_dim; i++) {
         if (!runtime_picks && (local[i] == 0 || global[i] % local[i] != 0))
-            return ydoc_fail(d, v[3], "'local' must be all 0 or divide 'global' in "
+            return ydoc_fail(d, v[4], "'local' must be all 0 or divide 'global' in "
                                       "every dimension (OpenCL 1.2)");
         l->global[i] = (uint64_t)global[i];
         l->local[i] = (uint64_t)local[i];
@@ -246,7 +299,7 @@ static int read_entries(ydoc *d, yaml_node_t *tensors, yaml_node_t *launches, pl
     if (len && !(p->launches = calloc((size_t)len, sizeof *p->launches)))
         return qsdc_fail(d->err, "%s: out of memory", d->path);
     for (; p->n_launches < len; p->n_launches++)
-        if (read_launch(d, ydoc_node(d, it[p->n_launches]),
+        if (read_launch(d, ydoc_node(d, it[p->n_launches]), p,
                         &p->launches[p->n_launches]) < 0)
             return -1;
     return 0;

@@ -24,6 +24,7 @@ static const char usage[] =
     "  eval         test accuracy of a trained checkpoint\n"
     "  infer        forward pass over an IDX file, accuracy and throughput\n"
     "  profile      time each kernel of one training step\n"
+    "  tune         measure generated GEMMs against CLBlast, cache the choice\n"
     "\n"
     "Run 'qsdc COMMAND --help' for a command's options.\n"
     "environment: QSDC_DEBUG=kernels,build  QSDC_CACHE_DIR=DIR|off\n";
@@ -86,7 +87,8 @@ int main(int argc, char **argv)
         int (*run)(int, char **);
     } commands[] = {{"devices", cli_devices}, {"train", cli_train},
                     {"eval", cli_eval},       {"infer", cli_infer},
-                    {"compile", cli_compile}, {"profile", cli_profile}};
+                    {"compile", cli_compile}, {"profile", cli_profile},
+                    {"tune", cli_tune}};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(cmd, commands[i].name))
             return commands[i].run(argc - 1, argv + 1);

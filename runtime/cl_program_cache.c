@@ -64,6 +64,26 @@ bool cl_cache_path(const cl_env *env, const char *source, const char *full_optio
     return true;
 }
 
+bool cl_cache_device_file(const cl_env *env, const char *name, const char *ext, char *path,
+                          size_t cap)
+{
+    char dir[900];
+    path[0] = '\0';
+    if (!cache_dir(dir, sizeof dir))
+        return false;
+    uint64_t h = 0xcbf29ce484222325ULL;
+    const char *fields[] = {name, env->dev.platform_name, env->dev.name, env->dev.version,
+                            env->dev.driver};
+    for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
+        h = fnv1a(h, fields[i]);
+    int n = snprintf(path, cap, "%s/%s-%016llx.%s", dir, name, (unsigned long long)h, ext);
+    if (n < 0 || (size_t)n >= cap) {
+        path[0] = '\0';
+        return false;
+    }
+    return true;
+}
+
 static void put_le(unsigned char *p, uint64_t v, int bytes)
 {
     for (int i = 0; i < bytes; i++)

@@ -20,6 +20,11 @@ int cl_program_binary(cl_env *env, cl_program prog, unsigned char **bin, size_t 
  * the cache directory; false when caching is off or the directory is unusable. */
 bool cl_cache_path(const cl_env *env, const char *source, const char *full_options,
                    char *path, size_t cap);
+/* Fills path with DIR/NAME-HASH.EXT for a per-device cache file, HASH over
+ * the device's platform, name, version and driver; false when caching is
+ * off or the directory cannot be made. */
+bool cl_cache_device_file(const cl_env *env, const char *name, const char *ext, char *path,
+                          size_t cap);
 /* The cached program, or NULL when absent or unusable (never an error). */
 cl_program cl_cache_load(cl_env *env, const char *path, const char *full_options);
 /* Best effort: a failed write only costs a rebuild next time. */

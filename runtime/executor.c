@@ -1,5 +1,7 @@
 #include "executor.h"
 
+#include <clblast_c.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +72,7 @@ int model_state_read(cl_env *env, const model_state *ms, float *params, float *s
 
 void exec_target(const cl_device_info_rec *dev, codegen_target *t)
 {
+    memset(t, 0, sizeof *t);
     t->is_cpu = (dev->type & CL_DEVICE_TYPE_CPU) != 0;
     t->pref_vector_width = dev->pref_vector_float ? dev->pref_vector_float : 1;
 }
@@ -114,11 +117,14 @@ int exec_create_from(cl_env *env, const plan *p, model_state *ms, const char *bi
         exec_destroy(ex);
         return -1;
     }
-    cl_mem bufs[5] = {ms->P, ms->G, ms->S, ex->A, ex->L};
+    cl_mem bufs[BUF_COUNT] = {ms->P, ms->G, ms->S, ex->A, ex->L};
+    memcpy(ex->bufs, bufs, sizeof bufs);
     for (int i = 0; i < p->n_launches; i++) {
+        if (p->launches[i].kind != LAUNCH_KERNEL)
+            continue;
         cl_int rc;
         ex->kernels[i] = clCreateKernel(ex->program, p->launches[i].kernel, &rc);
-        for (cl_uint a = 0; rc == CL_SUCCESS && a < 5; a++)
+        for (cl_uint a = 0; rc == CL_SUCCESS && a < BUF_COUNT; a++)
             rc = clSetKernelArg(ex->kernels[i], a, sizeof(cl_mem), &bufs[a]);
         if (cl_check(rc, "clCreateKernel", err) < 0) {
             qsdc_error_wrap(err, "kernel %s of plan %s, from %s", p->launches[i].kernel,
@@ -163,29 +169,49 @@ int exec_set_batch(executor *ex, const float *x, const int32_t *labels, qsdc_err
     return cl_check(rc, "clEnqueueWriteBuffer", err);
 }
 
+int exec_clblast_gemm(executor *ex, const plan_gemm *g, cl_event *ev, qsdc_error *err)
+{
+    CLBlastStatusCode rc = CLBlastSgemm(
+        CLBlastLayoutRowMajor, g->trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
+        g->trans_b ? CLBlastTransposeYes : CLBlastTransposeNo, (size_t)g->m, (size_t)g->n,
+        (size_t)g->k, 1.0f, ex->bufs[g->a_buf], (size_t)g->a_off, (size_t)g->lda,
+        ex->bufs[g->b_buf], (size_t)g->b_off, (size_t)g->ldb, g->accumulate ? 1.0f : 0.0f,
+        ex->bufs[g->c_buf], (size_t)g->c_off, (size_t)g->ldc, &ex->env->queue, ev);
+    if (rc != CLBlastSuccess)
+        return qsdc_fail(err, "CLBlastSgemm (%lldx%lldx%lld): CLBlast status %d",
+                         (long long)g->m, (long long)g->n, (long long)g->k, (int)rc);
+    return 0;
+}
+
+static int enqueue(executor *ex, int i, cl_event *ev, qsdc_error *err)
+{
+    const plan_launch *l = &ex->p->launches[i];
+    if (l->kind == LAUNCH_CLBLAST_GEMM)
+        return exec_clblast_gemm(ex, &l->gemm, ev, err);
+    size_t global[3], local[3];
+    for (int d = 0; d < l->work_dim; d++) {
+        global[d] = (size_t)l->global[d];
+        local[d] = (size_t)l->local[d];
+    }
+    cl_int rc = clEnqueueNDRangeKernel(ex->env->queue, ex->kernels[i], (cl_uint)l->work_dim,
+                                       NULL, global, l->local[0] ? local : NULL, 0, NULL, ev);
+    return cl_check(rc, "clEnqueueNDRangeKernel", err);
+}
+
 int exec_run(executor *ex, uint32_t seed, uint32_t step, float lr, qsdc_error *err)
 {
     const plan *p = ex->p;
     for (int i = 0; i < p->n_launches; i++) {
         const plan_launch *l = &p->launches[i];
         cl_kernel k = ex->kernels[i];
-        cl_int rc = clSetKernelArg(k, 5, sizeof seed, &seed);
-        if (rc == CL_SUCCESS)
+        cl_int rc = k ? clSetKernelArg(k, 5, sizeof seed, &seed) : CL_SUCCESS;
+        if (k && rc == CL_SUCCESS)
             rc = clSetKernelArg(k, 6, sizeof step, &step);
-        if (rc == CL_SUCCESS)
+        if (k && rc == CL_SUCCESS)
             rc = clSetKernelArg(k, 7, sizeof lr, &lr);
-        size_t global[3], local[3];
-        bool has_local = l->local[0] != 0;
-        for (int d = 0; d < l->work_dim; d++) {
-            global[d] = (size_t)l->global[d];
-            local[d] = (size_t)l->local[d];
-        }
         cl_event ev = NULL;
-        if (rc == CL_SUCCESS)
-            rc = clEnqueueNDRangeKernel(ex->env->queue, k, (cl_uint)l->work_dim, NULL,
-                                        global, has_local ? local : NULL, 0, NULL,
-                                        ex->timing ? &ev : NULL);
-        if (cl_check(rc, "clEnqueueNDRangeKernel", err) < 0)
+        if (cl_check(rc, "clSetKernelArg", err) < 0 ||
+            enqueue(ex, i, ex->timing ? &ev : NULL, err) < 0)
             return qsdc_error_wrap(err, "launching %s", l->kernel);
         if (ev) {
             cl_ulong t0 = 0, t1 = 0;

@@ -28,6 +28,7 @@ typedef struct executor {
     cl_program program;
     cl_kernel *kernels;   /* one per launch */
     cl_mem A, L;
+    cl_mem bufs[BUF_COUNT]; /* P, G, S, A, L as the plan numbers them */
     bool cache_hit;
     bool timing;          /* QSDC_DEBUG=kernels: time each launch */
     double *launch_ms;    /* accumulated per launch when timing */
@@ -49,6 +50,8 @@ void exec_destroy(executor *ex);
 int exec_set_batch(executor *ex, const float *x, const int32_t *labels, qsdc_error *err);
 /* Enqueues every launch of the plan for this step. */
 int exec_run(executor *ex, uint32_t seed, uint32_t step, float lr, qsdc_error *err);
+/* Enqueues C (+)= op(A) op(B) with CLBlast on the executor's buffers. */
+int exec_clblast_gemm(executor *ex, const plan_gemm *g, cl_event *ev, qsdc_error *err);
 /* Blocking read of n arena floats at offset. */
 int exec_read_arena(executor *ex, int64_t offset, int64_t n, float *dst, qsdc_error *err);
 

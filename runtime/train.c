@@ -10,6 +10,7 @@
 #include "compile.h"
 #include "data.h"
 #include "evaluate.h"
+#include "gemm_select.h"
 #include "init.h"
 #include "progress.h"
 
@@ -58,6 +59,8 @@ typedef struct trainer {
     int32_t *yb;
     float *host_params, *host_state;
     FILE *metrics;
+    double t_entry;     /* train_model's start, for the time to the first step */
+    bool first_done;
 } trainer;
 
 static int load_data(trainer *t, qsdc_error *err)
@@ -93,13 +96,10 @@ static int load_data(trainer *t, qsdc_error *err)
 static int setup(trainer *t, qsdc_error *err)
 {
     const train_config *c = &t->m->train;
-    codegen_target target;
     const char *dbg = getenv("QSDC_DEBUG");
-    if (cl_env_open(t->o->device, dbg && strstr(dbg, "kernels"), &t->env, err) < 0)
-        return -1;
-    exec_target(&t->env.dev, &target);
-    if (compile_plan(t->m, MODE_TRAIN, c->batch, &target, &t->tp, NULL, NULL, err) < 0 ||
-        compile_plan(t->m, MODE_INFER, c->batch, &target, &t->ep, NULL, NULL, err) < 0)
+    if (cl_env_open(t->o->device, dbg && strstr(dbg, "kernels"), &t->env, err) < 0 ||
+        compile_for_device(&t->env, t->m, MODE_TRAIN, c->batch, false, NULL, &t->tp, err) < 0 ||
+        compile_for_device(&t->env, t->m, MODE_INFER, c->batch, false, NULL, &t->ep, err) < 0)
         return -1;
     if (load_data(t, err) < 0)
         return -1;
@@ -221,6 +221,12 @@ static int run_epoch(trainer *t, uint64_t epoch, int64_t first, uint64_t *step, 
         for (int64_t i = 0; rc == 0 && i < b; i++)
             sum += t->loss[i];
         counted += b;
+        if (rc == 0 && !t->first_done) {
+            t->first_done = true;
+            printf("first step done %.2f s after start (kernels %s)\n",
+                   now_seconds() - t->t_entry,
+                   t->tx.cache_hit ? "from the program cache" : "compiled");
+        }
         if (rc == 0 && !isfinite(sum))
             rc = qsdc_fail(err, "training diverged: the loss is not finite at step %" PRIu64
                            " (epoch %" PRIu64 "); try a smaller --lr", *step, epoch + 1);
@@ -253,6 +259,7 @@ int train_model(model *m, const train_options *o, train_summary *out, qsdc_error
     train_apply_overrides(m, o);
     trainer t;
     memset(&t, 0, sizeof t);
+    t.t_entry = now_seconds();
     t.m = m;
     t.o = o;
     memset(out, 0, sizeof *out);

@@ -46,6 +46,36 @@ const char *ts_write(const char *name, const void *data, size_t len)
     return path;
 }
 
+char *ts_read_stream(FILE *f, size_t *len)
+{
+    size_t cap = 4096, n = 0, got;
+    char *buf = malloc(cap);
+    while (buf && (got = fread(buf + n, 1, cap - n - 1, f)) > 0) {
+        n += got;
+        if (cap - n < 2) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                return NULL;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    if (buf)
+        buf[n] = '\0';
+    if (len)
+        *len = n;
+    return buf;
+}
+
+int ts_teardown(void **state)
+{
+    (void)state;
+    ts_cleanup();
+    return 0;
+}
+
 int ts_run(const char *cmd, char **output)
 {
     char full[8192];
@@ -53,24 +83,7 @@ int ts_run(const char *cmd, char **output)
     FILE *p = popen(full, "r");
     if (!p)
         return -1;
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
-    size_t got;
-    while (buf && (got = fread(buf + len, 1, cap - len - 1, p)) > 0) {
-        len += got;
-        if (cap - len < 1024) {
-            char *nb = realloc(buf, cap * 2);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
-            cap *= 2;
-        }
-    }
-    if (buf)
-        buf[len] = '\0';
+    char *buf = ts_read_stream(p, NULL);
     int status = pclose(p);
     if (output)
         *output = buf;

@@ -3,6 +3,7 @@
 #define QSDC_TEST_SUPPORT_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 /* A fresh directory under $TMPDIR, removed by ts_cleanup(). */
@@ -11,6 +12,11 @@ void ts_cleanup(void);
 /* Writes len bytes to dir/name and returns the full path (static storage
  * rotated over 8 slots). */
 const char *ts_write(const char *name, const void *data, size_t len);
+/* Reads a whole stream into a NUL-terminated malloc'd buffer (NULL when out
+ * of memory); *len receives its length when len is not NULL. */
+char *ts_read_stream(FILE *f, size_t *len);
+/* cmocka group teardown that removes ts_tmpdir(). */
+int ts_teardown(void **state);
 /* Runs a shell command, captures stdout+stderr into *output (malloc'd),
  * and returns the exit status (or -1). */
 int ts_run(const char *cmd, char **output);

@@ -392,13 +392,6 @@ static void test_save_rejects_invalid(void **state_)
                                          "directory", file));
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    ts_cleanup();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -415,5 +408,5 @@ int main(void)
         cmocka_unit_test(test_check_mismatch),
         cmocka_unit_test(test_save_rejects_invalid),
     };
-    return cmocka_run_group_tests(tests, NULL, teardown);
+    return cmocka_run_group_tests(tests, NULL, ts_teardown);
 }

@@ -105,7 +105,7 @@ static void test_help_matches_manual(void **state)
     synopsis syn[16];
     int n = read_synopses(syn, 16);
     static const char *const expected[] = {"compile", "devices", "train", "eval", "infer",
-                                           "profile", "qsdc"};
+                                           "profile", "tune", "qsdc"};
     for (size_t e = 0; e < sizeof expected / sizeof expected[0]; e++) {
         int found = 0;
         for (int i = 0; i < n; i++)

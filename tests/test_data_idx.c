@@ -449,13 +449,6 @@ static void test_dataset_check(void **state)
     dataset_free(&d);
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    ts_cleanup();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -475,5 +468,5 @@ int main(void)
         cmocka_unit_test(test_trailing_data),
         cmocka_unit_test(test_dataset_check),
     };
-    return cmocka_run_group_tests(tests, NULL, teardown);
+    return cmocka_run_group_tests(tests, NULL, ts_teardown);
 }

@@ -316,20 +316,13 @@ static void test_unreadable_files(void **state)
     assert_non_null(strstr(err.message, ": file too large"));
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    ts_cleanup();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest files[] = {
         cmocka_unit_test(test_unreadable_files),
     };
     int failed =
-        cmocka_run_group_tests_name("model_files", files, NULL, teardown);
+        cmocka_run_group_tests_name("model_files", files, NULL, ts_teardown);
     enum { N = sizeof error_cases / sizeof error_cases[0] };
     struct CMUnitTest errors[N];
     for (size_t i = 0; i < N; i++)

@@ -355,7 +355,7 @@ static void test_example_models(void **state)
     assert_int_equal(model_load(path, &m, &err), 0);
     assert_int_equal(m.n_layers, 9);
     assert_int_equal(m.layers[3].kind, LAYER_QSD);
-    assert_true(m.layers[3].qsd.p == 0.25 && m.layers[3].qsd.sites == 4 &&
+    assert_true(m.layers[3].qsd.p == 0.5 && m.layers[3].qsd.sites == 6 &&
                 m.layers[3].qsd.q_cv == 0.5);
     assert_int_equal(m.layers[7].units, 10);
     assert_true(m.train.nesterov && m.train.lr == 0.05);
@@ -431,13 +431,6 @@ static void test_byte_flips(void **state)
     free(copy);
 }
 
-static int teardown(void **state)
-{
-    (void)state;
-    ts_cleanup();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -450,5 +443,5 @@ int main(void)
         cmocka_unit_test(test_prefixes),
         cmocka_unit_test(test_byte_flips),
     };
-    return cmocka_run_group_tests_name("model_parse", tests, NULL, teardown);
+    return cmocka_run_group_tests_name("model_parse", tests, NULL, ts_teardown);
 }

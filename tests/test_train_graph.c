@@ -26,6 +26,9 @@ typedef struct run {
     int32_t *labels;
 } run;
 
+/* When set, every GEMM runs through CLBlast (epilogues as separate kernels). */
+static bool use_clblast;
+
 static void setup_run_mode(run *r, const char *yaml, int64_t batch, graph_mode mode)
 {
     qsdc_error err = {""};
@@ -34,8 +37,26 @@ static void setup_run_mode(run *r, const char *yaml, int64_t batch, graph_mode m
         fail_msg("%s", err.message);
     codegen_target t;
     codegen_target_default(&t);
+    t.observe = mode == MODE_INFER;
     if (compile_plan(&r->m, mode, batch, &t, &r->p, &r->g, &r->f, &err) < 0)
         fail_msg("%s", err.message);
+    plan_gemm shapes[32];
+    if (use_clblast) {
+        for (int i = 0; i < r->p.n_launches; i++)
+            if (r->p.launches[i].gemm.m > 0 && t.n_clblast < 32)
+                shapes[t.n_clblast++] = r->p.launches[i].gemm;
+        assert_true(t.n_clblast > 0);
+        t.clblast = shapes;
+        plan_free(&r->p);
+        graph_free(&r->g);
+        fusion_free(&r->f);
+        if (compile_plan(&r->m, mode, batch, &t, &r->p, &r->g, &r->f, &err) < 0)
+            fail_msg("%s", err.message);
+        int library = 0;
+        for (int i = 0; i < r->p.n_launches; i++)
+            library += r->p.launches[i].kind == LAUNCH_CLBLAST_GEMM;
+        assert_int_equal(library, t.n_clblast);
+    }
     r->params = malloc((size_t)r->p.param_elems * sizeof *r->params);
     r->input = malloc((size_t)r->p.input_elems * sizeof *r->input);
     r->labels = malloc((size_t)batch * sizeof *r->labels);
@@ -147,6 +168,23 @@ static void check_inference_against_reference(const char *yaml, int64_t batch)
     double e = ts_max_err_scaled(out, ref.val[r.g.output], (size_t)r.p.output_elems);
     printf("  inference, %d kernels: max rel err %.2e\n", r.p.n_launches, e);
     assert_true(e < TOL);
+    /* observed hidden activations hold their values after the whole pass */
+    int observed = 0;
+    for (int t = 0; t < r.g.nt; t++) {
+        if (!r.g.t[t].observed)
+            continue;
+        int pt = plan_find_tensor(&r.p, r.g.t[t].name);
+        assert_true(pt >= 0);
+        float *h = malloc((size_t)r.g.t[t].nelem * sizeof *h);
+        assert_int_equal(exec_read_arena(&ex, r.p.tensors[pt].offset, r.g.t[t].nelem, h, &err), 0);
+        assert_true(ts_max_err_scaled(h, ref.val[t], (size_t)r.g.t[t].nelem) < TOL);
+        free(h);
+        observed++;
+    }
+    int hidden = 0;
+    for (int i = 0; i < r.g.nn; i++)
+        hidden += r.g.n[i].op == OP_RELU || r.g.n[i].op == OP_TANH || r.g.n[i].op == OP_SIGMOID;
+    assert_int_equal(observed, hidden);
     free(out);
     ref_graph_free(&ref);
     exec_destroy(&ex);
@@ -236,6 +274,18 @@ static void test_inference(void **s)
     for (int i = 0; i < 4; i++)
         check_inference_against_reference(models[i], 5);
 }
+/* The same steps with CLBlast doing every GEMM and the fused epilogues run
+ * as separate in-place kernels. */
+static void test_clblast_steps(void **s)
+{
+    (void)s;
+    use_clblast = true;
+    check_inference_against_reference(mlp_qsd, 5);
+    check_step_against_reference(mlp_qsd, 8);
+    check_step_against_reference(residual_dag, 5);
+    use_clblast = false;
+}
+
 static void test_mlp_qsd_gradients(void **s) { (void)s; check_gradients(mlp_qsd, 8); }
 static void test_tanh_dropout_mse_gradients(void **s) { (void)s; check_gradients(tanh_dropout_mse, 6); }
 static void test_residual_gradients(void **s) { (void)s; check_gradients(residual_dag, 5); }
@@ -253,6 +303,7 @@ int main(void)
         cmocka_unit_test(test_tanh_dropout_mse_step),
         cmocka_unit_test(test_residual_step),
         cmocka_unit_test(test_inner_softmax_step),
+        cmocka_unit_test(test_clblast_steps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
