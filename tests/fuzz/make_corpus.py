@@ -145,14 +145,31 @@ def plan_seeds(qsdc):
         put("plan", "empty.yaml", "format: 1\nplans: []\n")
 
 
+def text_seeds():
+    """fuzz_text's input: an options byte (see fuzz_text.c), then the file."""
+    lines = "In the beginning God created the heaven and the earth.\n" \
+            "And the earth was without form, and void; 2nd café don't 3.14\n" \
+            "\n" \
+            "And God said, Let there be light: and there was light.\r\n"
+    put("text", "words", b"\x0c" + lines.encode())
+    put("text", "chars", b"\x0e" + lines.encode())
+    put("text", "bom", b"\x00\xef\xbb\xbf" + lines.encode())
+    put("text", "bad_utf8", b"\x00abc \xc3\x28 def\n")
+    csv = '1,"a fine, ""quoted"" film"\n-1,dull and slow\r\n\n1,great\n-1,"two\nlines"\n'
+    put("text", "sentiment", b"\x0d" + csv.encode())
+    put("text", "bad_label", b"\x01" + b"2,odd\n1,fine\n")
+    put("text", "open_quote", b"\x01" + b'1,"never closed\n')
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: make_corpus.py QSDC_EXE")
-    for harness in ("idx", "checkpoint", "model", "plan"):
+    for harness in ("idx", "checkpoint", "model", "plan", "text"):
         shutil.rmtree(os.path.join(CORPUS, harness), ignore_errors=True)
     idx_seeds()
     checkpoint_seeds()
     model_seeds()
+    text_seeds()
     plan_seeds(os.path.abspath(sys.argv[1]))
 
 
