@@ -143,6 +143,8 @@ def plan_seeds(qsdc):
         put("plan", "bad_format.yaml", plan.replace(b"format: 1", b"format: 2"))
         put("plan", "offset_outside.yaml", plan.replace(b"offset: 0", b"offset: 99999999999", 1))
         put("plan", "empty.yaml", "format: 1\nplans: []\n")
+        put("plan", "clblast.yaml", plan.replace(b"{kind: kernel, kernel: k0_matmul",
+                                                 b"{kind: clblast_gemm, kernel: k0_matmul", 1))
 
 
 def text_seeds():
