@@ -11,8 +11,10 @@
  *   ends on the uninterrupted run's bytes; Ctrl-C during a checkpoint write
  *   lets the write finish; a second Ctrl-C kills the process at once.
  *
- * The moments of a checkpoint write are watched with inotify, so those kills
- * land where they are meant to whatever the machine's speed. */
+ * The moments of a checkpoint write are watched with inotify and the child
+ * is stopped (SIGSTOP) there and checked to be inside the write before it is
+ * signalled, so those kills land where they are meant to whatever the
+ * machine's speed. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -36,7 +38,9 @@
 #include "cli_fixture.h"
 #include "support.h"
 
-#define BATCH "64"
+#define STR(x) #x
+#define XSTR(x) STR(x)
+#define BATCH 64
 #define EPOCHS 12
 #define STEPS_PER_EPOCH 6 /* (480 - 48 held out) / 64 */
 #define KILLS 12
@@ -62,7 +66,7 @@ static pid_t spawn_train(const char *dir, bool resume, const char *log, const ch
                          const char *extra_value)
 {
     const char *argv[16] = {ts_qsdc(), "train", task.model, "--checkpoint", dir, "--batch",
-                            BATCH, "--epochs", "12"};
+                            XSTR(BATCH), "--epochs", XSTR(EPOCHS)};
     int n = 9;
     if (resume)
         argv[n++] = "--resume";
