@@ -1,9 +1,9 @@
 /* libFuzzer harness: a model file through the YAML front end, shape
  * inference, autodiff, fusion, memory planning and code generation (both
- * plans, at the model's batch, for the default CPU target), then graph.dot
- * and plan.yaml rendering. No device is needed. A rejected model must fail
- * with a message; a parse error must name the file; the two plans of an
- * accepted one must agree on the parameter layout. */
+ * plans, at the model's batch, for the default CPU target), then graph.dot,
+ * --dump-graph and plan.yaml rendering. No device is needed. A rejected
+ * model must fail with a message; a parse error must name the file; the two
+ * plans of an accepted one must agree on the parameter layout. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -62,6 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             continue;
         }
         graph_dot(&g, &f, &sb);
+        graph_dump(&g, &sb);
         graph_free(&g);
         fusion_free(&f);
         done[n] = &plans[n];
