@@ -4,15 +4,9 @@
 #include <string.h>
 #include <stdio.h>
 
-#include "graph.h"
+#include "autodiff.h"
 
-typedef struct ad {
-    graph *g;
-    int *grad;      /* forward tensor id -> its gradient tensor, or -1 */
-    bool *needs;    /* forward tensor id -> depends on a parameter */
-} ad;
-
-static int grad_tensor(graph *g, int of, tensor_kind kind)
+int grad_tensor(graph *g, int of, tensor_kind kind)
 {
     char name[2 * QSDC_NAME_MAX];
     snprintf(name, sizeof name, "d.%.*s", QSDC_NAME_MAX, g->t[of].name);
@@ -23,7 +17,7 @@ static int grad_tensor(graph *g, int of, tensor_kind kind)
 
 /* Adds dx to x's gradient, mapping views back to their storage and summing
  * fan-out contributions. */
-static int add_grad(ad *s, int x, int dx)
+int add_grad(ad *s, int x, int dx)
 {
     graph *g = s->g;
     while (g->t[x].alias >= 0) {
@@ -46,7 +40,7 @@ static int add_grad(ad *s, int x, int dx)
     return 0;
 }
 
-static bool needs_grad(const ad *s, int t)
+bool needs_grad(const ad *s, int t)
 {
     return s->needs[graph_storage(s->g, t)];
 }
@@ -126,6 +120,10 @@ static int backward_node(ad *s, int i, int dy)
             return -1;
         return add_grad(s, x, dx);
     }
+    case OP_EMBED:
+    case OP_LSTM:
+    case OP_SEQ_POOL:
+        return backward_rnn(s, i, dy);
     default:
         return 0;
     }
@@ -135,11 +133,10 @@ int graph_autodiff(graph *g, const model *m, qsdc_error *err)
 {
     if (g->mode != MODE_TRAIN)
         return qsdc_fail(err, "autodiff needs a training graph");
-    int64_t b = g->batch;
-    const tensor *out = &g->t[g->output];
-    if (out->rank != 2)
-        return qsdc_fail(err, "the loss needs a [batch, classes] output, got rank %d",
-                         out->rank);
+    const tensor out = g->t[g->output]; /* a copy: adding tensors moves g->t */
+    if (out.rank != 2 && out.rank != 3)
+        return qsdc_fail(err, "the loss needs a [batch, classes] or [batch, time, "
+                         "classes] output, got rank %d", out.rank);
     ad s = {g, NULL, NULL};
     int nt0 = g->nt;
     s.grad = malloc((size_t)nt0 * sizeof *s.grad);
@@ -172,16 +169,28 @@ int graph_autodiff(graph *g, const model *m, qsdc_error *err)
             if (needs_grad(&s, g->n[i].in[j]))
                 s.needs[g->n[i].out] = true;
 
-    int64_t ld[1] = {b};
+    /* a sequence output [B,T,C] has a label and a loss per (sample, step):
+       the loss reads it as B*T rows */
+    int logits = g->output;
+    int64_t rows = out.nelem / out.dims[out.rank - 1];
+    if (rc == 0 && out.rank == 3) {
+        int64_t rd[2] = {rows, out.dims[2]};
+        logits = graph_add_tensor(g, "logits", T_ACT, 2, rd);
+        if (logits < 0)
+            rc = -1;
+        else
+            g->t[logits].alias = g->output;
+    }
+    int64_t ld[1] = {rows};
     g->label = graph_add_tensor(g, "labels", T_LABEL, 1, ld);
     g->loss = graph_add_tensor(g, "loss", T_LOSS, 1, ld);
-    int dout = rc == 0 ? grad_tensor(g, g->output, T_ACT) : -1;
+    int dout = rc == 0 ? grad_tensor(g, logits, T_ACT) : -1;
     op_kind lk = m->train.loss == LOSS_MSE ? OP_MSE : OP_SOFTMAX_XENT;
     op_kind gk = m->train.loss == LOSS_MSE ? OP_MSE_GRAD : OP_XENT_GRAD;
     if (g->label < 0 || g->loss < 0 || dout < 0 ||
-        graph_add_op(g, lk, g->output, g->label, g->loss, -1) < 0 ||
-        graph_add_op(g, gk, g->output, g->label, dout, -1) < 0 ||
-        add_grad(&s, g->output, dout) < 0)
+        graph_add_op(g, lk, logits, g->label, g->loss, -1) < 0 ||
+        graph_add_op(g, gk, logits, g->label, dout, -1) < 0 ||
+        add_grad(&s, logits, dout) < 0)
         rc = -1;
     for (int i = g->n_forward - 1; i >= 0 && rc == 0; i--) {
         int y = g->n[i].out;

@@ -42,6 +42,9 @@ bool codegen_uses_clblast(const codegen_target *t, const plan_gemm *gm);
 /* The optimiser's kernels: clipping reductions, then the update. */
 int codegen_update(codegen_ctx *c, const char *name, plan_launch *launches,
                    int *n_launches, qsdc_error *err);
+/* The kernels of a GROUP_SEQUENCE group (codegen_rnn.c): at most 2 launches. */
+int codegen_sequence(codegen_ctx *c, int k, const char *name, plan_launch *launches,
+                     int *n_launches, qsdc_error *err);
 /* "(A + 1234)": where tensor t lives, as an OpenCL pointer expression. */
 void codegen_ref(const graph *g, int t, char *buf, size_t n);
 /* A float literal OpenCL C accepts ("4.0f", "1e-08f"), written into buf. */

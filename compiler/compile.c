@@ -141,7 +141,7 @@ int compile_plan(const model *m, graph_mode mode, int64_t batch,
         out->grad_elems = g.grad_elems;
         out->state_elems = g.state_elems;
         out->arena_elems = st.arena_elems + (mode == MODE_TRAIN ? UPDATE_SCRATCH : 0);
-        out->label_elems = mode == MODE_TRAIN ? batch : 0;
+        out->label_elems = g.label >= 0 ? g.t[g.label].nelem : 0; /* B or B*T */
         out->input_offset = g.t[g.input].offset;
         out->input_elems = g.t[g.input].nelem;
         out->output_offset = g.t[graph_storage(&g, g.output)].offset;

@@ -23,6 +23,9 @@ static group_kind producer_kind(op_kind op)
         return GROUP_ROWS;
     case OP_SUM_ROWS: return GROUP_SUM_ROWS;
     case OP_UPDATE: return GROUP_UPDATE;
+    case OP_EMBED: case OP_EMBED_GRAD: case OP_LSTM: case OP_LSTM_GRAD: case OP_SEQ_SHIFT:
+    case OP_SEQ_POOL: case OP_SEQ_POOL_GRAD:
+        return GROUP_SEQUENCE;
     default: return GROUP_ELEMENTWISE;
     }
 }
@@ -105,6 +108,10 @@ int graph_fuse(const graph *g, fusion *f, qsdc_error *err)
         int out = g->n[grp->nodes[grp->n - 1]].out;
         if (out >= 0)
             f->stored[graph_storage(g, out)] = true;
+        /* an lstm's saved state is a second output, always written */
+        int second = g->n[grp->nodes[0]].mask;
+        if (grp->kind == GROUP_SEQUENCE && second > 0)
+            f->stored[second] = true;
         /* a paired loss/gradient kernel writes both results */
         if (grp->kind == GROUP_ROWS)
             for (int i = 0; i < grp->n; i++)

@@ -15,6 +15,7 @@ typedef enum group_kind {
     GROUP_ROWS,        /* softmax, loss and its gradient: one row per work-item */
     GROUP_SUM_ROWS,    /* bias gradient: one column per work-item */
     GROUP_UPDATE,      /* optimiser step over the whole parameter allocation */
+    GROUP_SEQUENCE,    /* one recurrent-network node (codegen_rnn.c) */
 } group_kind;
 
 typedef struct kgroup {

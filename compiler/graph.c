@@ -16,6 +16,10 @@ static const char *const op_names[OP_KIND_COUNT] = {
     [OP_SIGMOID_GRAD] = "sigmoid_grad", [OP_SOFTMAX_GRAD] = "softmax_grad",
     [OP_XENT_GRAD] = "xent_grad",   [OP_MSE_GRAD] = "mse_grad",
     [OP_SUM_ROWS] = "sum_rows",     [OP_UPDATE] = "update",
+    [OP_EMBED] = "embed",           [OP_EMBED_GRAD] = "embed_grad",
+    [OP_LSTM] = "lstm",             [OP_LSTM_GRAD] = "lstm_grad",
+    [OP_SEQ_SHIFT] = "seq_shift",
+    [OP_SEQ_POOL] = "seq_pool",     [OP_SEQ_POOL_GRAD] = "seq_pool_grad",
 };
 
 const char *op_kind_name(op_kind k)

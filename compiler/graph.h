@@ -51,6 +51,16 @@ typedef enum op_kind {
     OP_XENT_GRAD,     /* out = (softmax(a) - onehot(b)) / M */
     OP_MSE_GRAD,      /* out = 2 (a - onehot(b)) / (M N) */
     OP_SUM_ROWS,      /* out[N] (+)= sum over rows of a[M,N] */
+    /* recurrent networks (lower_rnn.c, codegen_rnn.c) */
+    OP_EMBED,         /* out[B,T,D] = b[a[r]] rows; a: ids [B,T] as floats, b [V,D] */
+    OP_EMBED_GRAD,    /* out[V,D] = sum of a[r,:] over rows r with ids b[r] = v */
+    OP_LSTM,          /* out h[B,T,H] from gate inputs a[B*T,4H] and b = U[H,4H];
+                         mask: saved [B*T*5H + 4H*H]: i, f, g, o, c per
+                         step as [B,T,5H], then U^T [4H,H] */
+    OP_LSTM_GRAD,     /* out d gates[B*T,4H] from in dh[B,T,H], saved, U */
+    OP_SEQ_SHIFT,     /* out[B*T,H] = a[B,T,H] one step later: h_{t-1}, 0 at t = 0 */
+    OP_SEQ_POOL,      /* out[B,H] = last step or mean over time of a[B,T,H] */
+    OP_SEQ_POOL_GRAD, /* out[B,T,H] from dy[B,H] */
     /* optimiser: one node updates the whole parameter allocation */
     OP_UPDATE,
     OP_KIND_COUNT
@@ -66,7 +76,9 @@ typedef struct gnode {
     qsd_params qsd;   /* OP_QSD */
     uint32_t rng_id;  /* OP_QSD: the node's key */
     int mask;         /* OP_QSD in training: tensor that receives m for the
-                         backward, 0 for none (tensor 0 is the input) */
+                         backward, 0 for none (tensor 0 is the input);
+                         OP_LSTM: its second output */
+    seq_mode seq;     /* OP_SEQ_POOL(_GRAD): SEQ_LAST or SEQ_MEAN */
 } gnode;
 
 typedef enum graph_mode { MODE_INFER, MODE_TRAIN } graph_mode;

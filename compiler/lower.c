@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "graph.h"
+#include "lower.h"
 #include "strbuf.h"
 
 #define PARAM_ALIGN 16 /* elements: parameter offsets allow 64-byte vector loads */
@@ -20,8 +21,8 @@ static void shape_str(const tensor *t, char *buf, size_t n)
         snprintf(buf + len, n - len, "]");
 }
 
-static int layer_fail(const model *m, const layer *l, qsdc_error *err,
-                      const char *msg, const tensor *a, const tensor *b)
+int layer_fail(const model *m, const layer *l, qsdc_error *err,
+               const char *msg, const tensor *a, const tensor *b)
 {
     char sa[96] = "", sb[96] = "";
     if (a)
@@ -45,9 +46,8 @@ static init_kind auto_init(const model *m, int li)
     return INIT_GLOROT;
 }
 
-static int add_param(graph *g, const char *layer_name, const char *what, int rank,
-                     const int64_t *dims, init_kind init, int64_t fan_in,
-                     int64_t fan_out)
+int add_param(graph *g, const char *layer_name, const char *what, int rank,
+              const int64_t *dims, init_kind init, int64_t fan_in, int64_t fan_out)
 {
     char name[2 * QSDC_NAME_MAX];
     snprintf(name, sizeof name, "%s.%s", layer_name, what);
@@ -69,33 +69,52 @@ static int act(graph *g, const char *name, const tensor *like)
     return graph_add_tensor(g, name, T_ACT, like->rank, dims);
 }
 
-static int lower_dense(const model *m, int li, graph *g, int x, qsdc_error *err)
+/* x[R,K] -> y[R,units], y named yname */
+static int lower_dense_rows(const model *m, int li, graph *g, int x, const char *yname)
 {
     const layer *l = &m->layers[li];
-    const tensor *tx = &g->t[x];
-    if (tx->rank != 2)
-        return layer_fail(m, l, err,
-                          "expects a flat input [batch, features] (add a flatten "
-                          "layer before it), got", tx, NULL);
-    int64_t k = tx->dims[1], n = l->units;
-    int64_t wd[2] = {k, n}, zd[2] = {g->batch, n};
+    int64_t k = g->t[x].dims[1], n = l->units;
+    int64_t wd[2] = {k, n}, zd[2] = {g->t[x].dims[0], n};
     int w = add_param(g, l->name, "weight", 2, wd, auto_init(m, li), k, n);
     char zname[2 * QSDC_NAME_MAX];
-    snprintf(zname, sizeof zname, "%s%s", l->name, l->bias ? ".matmul" : "");
-    int z = graph_add_tensor(g, zname, T_ACT, 2, zd);
+    snprintf(zname, sizeof zname, "%s.matmul", l->name);
+    int z = graph_add_tensor(g, l->bias ? zname : yname, T_ACT, 2, zd);
     if (w < 0 || z < 0 || graph_add_op(g, OP_MATMUL, x, w, z, li) < 0)
         return -1;
     if (!l->bias)
         return z;
     int64_t bd[1] = {n};
     int b = add_param(g, l->name, "bias", 1, bd, INIT_ZEROS, k, n);
-    int y = graph_add_tensor(g, l->name, T_ACT, 2, zd);
+    int y = graph_add_tensor(g, yname, T_ACT, 2, zd);
     if (b < 0 || y < 0 || graph_add_op(g, OP_BIAS_ADD, z, b, y, li) < 0)
         return -1;
     return y;
 }
 
-static int lower_view(graph *g, const char *name, int x, int rank, const int64_t *dims)
+/* x[B,K] -> [B,units]; a sequence x[B,T,K] -> [B,T,units], the same layer at
+ * every step (B*T rows) */
+static int lower_dense(const model *m, int li, graph *g, int x, qsdc_error *err)
+{
+    const layer *l = &m->layers[li];
+    const tensor *tx = &g->t[x];
+    if (tx->rank == 2)
+        return lower_dense_rows(m, li, g, x, l->name);
+    if (tx->rank != 3)
+        return layer_fail(m, l, err,
+                          "expects a flat input [batch, features] (add a flatten "
+                          "layer before it) or a sequence [batch, time, features], got",
+                          tx, NULL);
+    int64_t xd[2] = {tx->dims[0] * tx->dims[1], tx->dims[2]};
+    int64_t yd[3] = {tx->dims[0], tx->dims[1], l->units};
+    char name[2 * QSDC_NAME_MAX], yname[2 * QSDC_NAME_MAX];
+    snprintf(name, sizeof name, "%s.steps", l->name);
+    snprintf(yname, sizeof yname, "%s.rows", l->name);
+    int v = lower_view(g, name, x, 2, xd);
+    int y = v < 0 ? -1 : lower_dense_rows(m, li, g, v, yname);
+    return y < 0 ? -1 : lower_view(g, l->name, y, 3, yd);
+}
+
+int lower_view(graph *g, const char *name, int x, int rank, const int64_t *dims)
 {
     int v = graph_add_tensor(g, name, T_ACT, rank, dims);
     if (v >= 0)
@@ -145,6 +164,9 @@ static int lower_layer(const model *m, int li, graph *g, const int *out_of,
     for (int j = 0; j < l->n_inputs; j++) {
         int d = model_find(m, l->inputs[j]);
         in[j] = d >= 0 ? out_of[d] : g->input;
+        if (m->dtype == DTYPE_INT32 && d < 0 && l->kind != LAYER_EMBEDDING)
+            return layer_fail(m, l, err, "cannot read the int32 token ids of the input "
+                              "(only an embedding layer can)", NULL, NULL);
     }
     const tensor *tx = &g->t[in[0]];
     switch (l->kind) {
@@ -183,6 +205,12 @@ static int lower_layer(const model *m, int li, graph *g, const int *out_of,
     case LAYER_DROPOUT:
     case LAYER_QSD:
         return lower_qsd(m, li, g, in[0], err);
+    case LAYER_EMBEDDING:
+        return lower_embedding(m, li, g, in[0], err);
+    case LAYER_LSTM:
+        return lower_lstm(m, li, g, in[0], err);
+    case LAYER_POOL_SEQUENCE:
+        return lower_pool_sequence(m, li, g, in[0], err);
     default:
         return layer_fail(m, l, err, "cannot be lowered yet", NULL, NULL);
     }

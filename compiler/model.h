@@ -28,6 +28,10 @@ typedef enum layer_kind {
     LAYER_FLATTEN,
     LAYER_DROPOUT,
     LAYER_QSD,
+    /* recurrent networks */
+    LAYER_EMBEDDING,
+    LAYER_LSTM,
+    LAYER_POOL_SEQUENCE,
     LAYER_KIND_COUNT
 } layer_kind;
 
@@ -42,6 +46,11 @@ typedef struct qsd_params {
     double p_concentration; /* c > 0, or 0 when absent (homogeneous) */
     qsd_share share;
 } qsd_params;
+
+/* lstm's return and pool_sequence's mode */
+typedef enum seq_mode { SEQ_ALL, SEQ_LAST, SEQ_MEAN } seq_mode;
+
+typedef enum input_dtype { DTYPE_FLOAT32, DTYPE_INT32 } input_dtype;
 
 typedef enum init_kind { INIT_AUTO, INIT_HE, INIT_GLOROT, INIT_ZEROS } init_kind;
 
@@ -58,6 +67,9 @@ typedef struct layer {
     init_kind init;
     /* dropout, qsd */
     qsd_params qsd;
+    /* embedding: vocab rows of `units` (dim) values; lstm, pool_sequence */
+    int64_t vocab;
+    seq_mode seq;
 } layer;
 
 typedef enum optim_kind { OPTIM_SGD, OPTIM_ADAM, OPTIM_ADAMW } optim_kind;
@@ -94,6 +106,7 @@ typedef struct model {
     char name[QSDC_NAME_MAX];
     int input_rank;           /* dims of one sample, batch excluded (< QSDC_MAX_RANK) */
     int64_t input_shape[QSDC_MAX_RANK];
+    input_dtype dtype;        /* int32 ids reach the device as exact floats */
     src_loc input_loc;
     char output[QSDC_NAME_MAX]; /* the output layer; default the last one */
     layer *layers;            /* in file order */

@@ -16,7 +16,9 @@ static const char *const op_names[LAYER_KIND_COUNT + 1] = {
     [LAYER_TANH] = "tanh",       [LAYER_SIGMOID] = "sigmoid",
     [LAYER_SOFTMAX] = "softmax", [LAYER_ADD] = "add",
     [LAYER_FLATTEN] = "flatten", [LAYER_DROPOUT] = "dropout",
-    [LAYER_QSD] = "qsd",         [LAYER_KIND_COUNT] = NULL};
+    [LAYER_QSD] = "qsd",         [LAYER_EMBEDDING] = "embedding",
+    [LAYER_LSTM] = "lstm",       [LAYER_POOL_SEQUENCE] = "pool_sequence",
+    [LAYER_KIND_COUNT] = NULL};
 
 /* params: what the op accepts besides op, name and inputs; required: the
  * one it cannot do without. Indexed by layer_kind. */
@@ -31,6 +33,9 @@ static const char *const dense_params[] = {"units", "bias", "init", NULL};
 static const char *const dropout_params[] = {"p", "share", NULL};
 static const char *const qsd_params_keys[] = {
     "p", "sites", "q_cv", "p_concentration", "share", NULL};
+static const char *const embedding_params[] = {"vocab", "dim", "init", NULL};
+static const char *const lstm_params[] = {"units", "return", "init", NULL};
+static const char *const pool_params[] = {"mode", NULL};
 
 static const op_spec ops[LAYER_KIND_COUNT] = {
     [LAYER_DENSE] = {1, dense_params, "units"},
@@ -42,6 +47,9 @@ static const op_spec ops[LAYER_KIND_COUNT] = {
     [LAYER_FLATTEN] = {1, no_params, NULL},
     [LAYER_DROPOUT] = {1, dropout_params, "p"},
     [LAYER_QSD] = {1, qsd_params_keys, "p"},
+    [LAYER_EMBEDDING] = {1, embedding_params, "vocab"},
+    [LAYER_LSTM] = {1, lstm_params, "units"},
+    [LAYER_POOL_SEQUENCE] = {1, pool_params, "mode"},
 };
 
 const char *layer_kind_name(layer_kind k)
@@ -70,8 +78,20 @@ static int parse_param(ydoc *d, yaml_node_t *v, const char *key, layer *l)
     static const char *const shares[] = {"element", "channel", "time", NULL};
     int choice;
     int64_t n;
-    if (strcmp(key, "units") == 0)
+    static const char *const returns[] = {"sequence", "last", NULL};
+    static const char *const modes[] = {"last", "mean", NULL};
+    if (strcmp(key, "units") == 0 || strcmp(key, "dim") == 0)
         return ydoc_int(d, v, key, 1, INT32_MAX, &l->units);
+    /* ids travel as exact floats: every id below 2^24 */
+    if (strcmp(key, "vocab") == 0)
+        return ydoc_int(d, v, key, 1, 1 << 24, &l->vocab);
+    if (strcmp(key, "return") == 0 || strcmp(key, "mode") == 0) {
+        bool ret = key[0] == 'r';
+        if (ydoc_choice(d, v, key, ret ? returns : modes, &choice) < 0)
+            return -1;
+        l->seq = ret ? (choice ? SEQ_LAST : SEQ_ALL) : (choice ? SEQ_MEAN : SEQ_LAST);
+        return 0;
+    }
     if (strcmp(key, "bias") == 0)
         return ydoc_bool(d, v, key, &l->bias);
     if (strcmp(key, "init") == 0) {
@@ -105,6 +125,7 @@ static void set_defaults(layer *l)
     l->bias = true;
     l->init = INIT_AUTO;
     l->qsd = (qsd_params){.sites = 1, .share = SHARE_ELEMENT};
+    l->seq = SEQ_ALL;
 }
 
 /* inputs: a name or a list of names, as many as the op takes. */
@@ -264,19 +285,20 @@ static int parse_layers(ydoc *d, yaml_node_t *list, const char *key, model *m)
     return rc;
 }
 
-/* input: {shape: [d0, ...], dtype: float32} */
+/* input: {shape: [d0, ...], dtype: float32 | int32} */
 static int parse_input(ydoc *d, yaml_node_t *n, model *m)
 {
     static const char *const keys[] = {"shape", "dtype", NULL};
-    static const char *const dtypes[] = {"float32", NULL};
+    static const char *const dtypes[] = {"float32", "int32", NULL};
     if (ydoc_expect(d, n, "input", YAML_MAPPING_NODE) < 0 ||
         ydoc_check_keys(d, n, keys, "key", " in 'input'") < 0)
         return -1;
     m->input_loc = ydoc_loc(n);
     yaml_node_t *dtype = ydoc_get(d, n, "dtype");
-    int unused;
-    if (dtype && ydoc_choice(d, dtype, "dtype", dtypes, &unused) < 0)
+    int choice = 0;
+    if (dtype && ydoc_choice(d, dtype, "dtype", dtypes, &choice) < 0)
         return -1;
+    m->dtype = (input_dtype)choice;
     yaml_node_t *shape = ydoc_get(d, n, "shape");
     if (!shape)
         return ydoc_fail(d, n, "missing required key 'shape' in 'input'");

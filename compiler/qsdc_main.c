@@ -25,6 +25,8 @@ static const char usage[] =
     "  infer        forward pass over an IDX file, accuracy and throughput\n"
     "  profile      time each kernel of one training step\n"
     "  tune         measure generated GEMMs against CLBlast, cache the choice\n"
+    "  experiment   train a grid of regulariser settings x seeds (QSD vs dropout)\n"
+    "  report       summarise an experiment's results: tables, tests, figures\n"
     "\n"
     "Run 'qsdc COMMAND --help' for a command's options.\n"
     "environment: QSDC_DEBUG=kernels,build  QSDC_CACHE_DIR=DIR|off\n";
@@ -88,7 +90,8 @@ int main(int argc, char **argv)
     } commands[] = {{"devices", cli_devices}, {"train", cli_train},
                     {"eval", cli_eval},       {"infer", cli_infer},
                     {"compile", cli_compile}, {"profile", cli_profile},
-                    {"tune", cli_tune}};
+                    {"tune", cli_tune},       {"experiment", cli_experiment},
+                    {"report", cli_report}};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(cmd, commands[i].name))
             return commands[i].run(argc - 1, argv + 1);

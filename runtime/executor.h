@@ -45,8 +45,10 @@ int exec_create(cl_env *env, const plan *p, model_state *ms, executor *ex,
 int exec_create_from(cl_env *env, const plan *p, model_state *ms, const char *binary,
                      executor *ex, qsdc_error *err);
 void exec_destroy(executor *ex);
-/* Copies one batch in: input (plan->input_elems floats) and labels (batch ints,
- * may be NULL for inference plans). */
+/* Copies one batch in: input (plan->input_elems floats; an int32 input's
+ * token ids as exact floats, each below 2^24) and labels (plan->label_elems
+ * ints: one per sample, or per sample and step for a sequence output; may be
+ * NULL for inference plans). */
 int exec_set_batch(executor *ex, const float *x, const int32_t *labels, qsdc_error *err);
 /* Enqueues every launch of the plan for this step. */
 int exec_run(executor *ex, uint32_t seed, uint32_t step, float lr, qsdc_error *err);

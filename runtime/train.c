@@ -70,16 +70,28 @@ static int load_data(trainer *t, qsdc_error *err)
         return qsdc_fail_at(err, t->m->path, c->data_loc.line ? c->data_loc.line : 1,
                             c->data_loc.col ? c->data_loc.col : 1,
                             "train: has no data: (train_images, train_labels)");
+    /* IDX data give one label per sample; per-step targets (a sequence
+     * output) need a text data source, which train: does not offer yet */
+    if (t->tp.label_elems != c->batch)
+        return qsdc_fail_at(err, t->m->path, c->data_loc.line ? c->data_loc.line : 1,
+                            c->data_loc.col ? c->data_loc.col : 1,
+                            "the model's output is a sequence (%lld targets per batch of "
+                            "%lld); training it needs text data, not IDX files",
+                            (long long)t->tp.label_elems, (long long)c->batch);
     int64_t classes = t->ep.output_elems / t->ep.batch;
     if (idx_load(c->train_images, c->train_labels, &t->train, err) < 0 ||
         dataset_check(&t->train, c->train_labels, classes, c->train_images,
                       t->ep.input_elems / t->ep.batch, err) < 0)
         return -1;
+    if (t->o->train_samples > 0 && t->o->train_samples < t->train.count)
+        t->train.count = t->o->train_samples;
     if (c->test_images[0] &&
         (idx_load(c->test_images, c->test_labels, &t->test, err) < 0 ||
          dataset_check(&t->test, c->test_labels, classes, c->test_images,
                        t->ep.input_elems / t->ep.batch, err) < 0))
         return -1;
+    if (t->o->test_samples > 0 && t->o->test_samples < t->test.count)
+        t->test.count = t->o->test_samples;
     /* a fixed, seeded validation split: the first n_val of one permutation */
     t->perm = malloc((size_t)t->train.count * sizeof *t->perm);
     if (!t->perm)
@@ -326,6 +338,12 @@ int train_model(model *m, const train_options *o, train_summary *out, qsdc_error
         printf("train: %lld steps, %lld samples, %.2f s, %.0f samples/s (total %.1f s)\n",
                (long long)out->steps, (long long)(out->steps * c->batch), out->seconds,
                out->samples_per_s, now_seconds() - t_all);
+    }
+    if (rc == 0 && o->after_train && !out->interrupted) {
+        train_context tc = {.env = &t.env, .m = m, .train_plan = &t.tp, .infer_plan = &t.ep,
+                            .state = &t.ms, .train = &t.train, .test = &t.test,
+                            .summary = out};
+        rc = o->after_train(o->hook_ctx, &tc, err);
     }
     teardown(&t);
     return rc;

@@ -7,8 +7,26 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "data.h"
+#include "executor.h"
 #include "model.h"
 #include "plan.h"
+
+typedef struct train_summary train_summary;
+
+/* What an after_train hook sees: the trained model still on the device. */
+typedef struct train_context {
+    cl_env *env;
+    const model *m;
+    const plan *train_plan, *infer_plan;
+    model_state *state;          /* the trained parameters */
+    const dataset *train;        /* training and validation samples */
+    const dataset *test;         /* count 0 without test data */
+    const train_summary *summary;
+} train_context;
+
+/* Returns 0, or -1 with err filled (train_model then fails). */
+typedef int (*train_hook)(void *ctx, const train_context *tc, qsdc_error *err);
 
 typedef struct train_options {
     const char *device;          /* spec for cl_select_device, NULL = default */
@@ -21,17 +39,21 @@ typedef struct train_options {
     const char *metrics_path;    /* JSON lines, one per epoch */
     int64_t max_steps;           /* stop after this many steps in total (0 = all) */
     bool quiet;                  /* no progress bar (tests) */
+    int64_t train_samples;       /* use the first N training samples (0 = all) */
+    int64_t test_samples;        /* and the first N test samples (0 = all) */
+    train_hook after_train;      /* called after the last epoch (not when stopped), before teardown */
+    void *hook_ctx;
     /* NULL, or a flag (signals.h) that, once nonzero, stops the run after
      * the current step as --max-steps would: saved, and resumable exactly */
     volatile sig_atomic_t *stop;
 } train_options;
 
-typedef struct train_summary {
+struct train_summary {
     int64_t epochs_done, steps;
     double train_loss, val_accuracy, test_accuracy;
     double seconds, samples_per_s;
     bool interrupted;            /* stopped early by *stop */
-} train_summary;
+};
 
 /* Applies the command-line overrides to m's train: section. */
 void train_apply_overrides(model *m, const train_options *o);

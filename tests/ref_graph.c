@@ -5,6 +5,12 @@
 #include <string.h>
 
 #include "ref_qsd.h"
+#include "ref_rnn.h"
+
+int64_t ref_graph_label_count(const graph *g)
+{
+    return g->label >= 0 ? g->t[g->label].nelem : g->batch;
+}
 
 int ref_graph_init(ref_graph *r, const graph *g, const model *m, const float *params)
 {
@@ -15,7 +21,7 @@ int ref_graph_init(ref_graph *r, const graph *g, const model *m, const float *pa
     r->P = calloc((size_t)g->param_elems + 1, sizeof *r->P);
     r->G = calloc((size_t)g->param_elems + 1, sizeof *r->G);
     r->S = calloc((size_t)g->state_elems + 1, sizeof *r->S);
-    r->labels = calloc((size_t)g->batch, sizeof *r->labels);
+    r->labels = calloc((size_t)ref_graph_label_count(g) + 1, sizeof *r->labels);
     if (!r->val || !r->P || !r->G || !r->S || !r->labels)
         return -1;
     memcpy(r->P, params, (size_t)g->param_elems * sizeof *r->P);
@@ -207,7 +213,7 @@ void ref_graph_run(ref_graph *r, const float *input, const int32_t *labels, uint
     const graph *g = r->g;
     memcpy(r->val[g->input], input, (size_t)g->t[g->input].nelem * sizeof(float));
     if (labels)
-        memcpy(r->labels, labels, (size_t)g->batch * sizeof *labels);
+        memcpy(r->labels, labels, (size_t)ref_graph_label_count(g) * sizeof *labels);
     for (int i = from; i < to; i++) {
         const gnode *n = &g->n[i];
         switch (n->op) {
@@ -227,6 +233,10 @@ void ref_graph_run(ref_graph *r, const float *input, const int32_t *labels, uint
             break;
         }
         case OP_UPDATE: update(r, step, lr); break;
+        case OP_EMBED: case OP_EMBED_GRAD: case OP_LSTM: case OP_LSTM_GRAD: case OP_SEQ_SHIFT:
+        case OP_SEQ_POOL: case OP_SEQ_POOL_GRAD:
+            ref_rnn_node(r, n);
+            break;
         default: elementwise(r, n, seed, step); break;
         }
     }
@@ -234,8 +244,9 @@ void ref_graph_run(ref_graph *r, const float *input, const int32_t *labels, uint
 
 double ref_graph_mean_loss(const ref_graph *r)
 {
+    int64_t rows = ref_graph_label_count(r->g);
     double s = 0;
-    for (int64_t i = 0; i < r->g->batch; i++)
+    for (int64_t i = 0; i < rows; i++)
         s += r->val[r->g->loss][i];
-    return s / (double)r->g->batch;
+    return s / (double)rows;
 }

@@ -13,7 +13,7 @@ typedef struct ref_graph {
     const model *m;
     float **val;        /* tensor -> its values (views share their storage's) */
     float *P, *G, *S;   /* the three allocations, laid out as on the device */
-    int32_t *labels;
+    int32_t *labels;    /* ref_graph_label_count of them */
 } ref_graph;
 
 /* P is copied from params; G and S start at zero. */
@@ -22,6 +22,8 @@ void ref_graph_free(ref_graph *r);
 /* Runs nodes [from, to) for one step. */
 void ref_graph_run(ref_graph *r, const float *input, const int32_t *labels, uint32_t seed,
                    uint32_t step, float lr, int from, int to);
+/* Labels (and losses) per step: the batch, or B*T for a sequence output. */
+int64_t ref_graph_label_count(const graph *g);
 /* Mean loss over the batch, after a run that included the loss node. */
 double ref_graph_mean_loss(const ref_graph *r);
 

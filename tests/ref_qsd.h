@@ -1,7 +1,8 @@
 /* Host reference for kernels/qsd.cl: the same QSD mask draws in plain C with
  * Random123's host Philox, so tests can compare device masks with host ones.
- * Bernoulli-only settings (q_cv 0, conc 0, sites <= 64) match the device bit
- * for bit; elsewhere the device's log/exp/sqrt/sin/cos differ by a few ulp. */
+ * Settings without gamma or beta draws (q_cv 0, conc 0) match the device
+ * bit for bit; elsewhere the device's exp, sqrt and division may differ by
+ * a few ulp. */
 #ifndef QSDC_REF_QSD_H
 #define QSDC_REF_QSD_H
 
@@ -11,6 +12,10 @@
  * block). p in (0, 1], sites >= 1, q_cv >= 0, conc >= 0 (0 = homogeneous). */
 float ref_qsd_mask(uint32_t seed, uint32_t rng_id, uint32_t step, uint32_t group,
                    float p, int sites, float q_cv, float conc);
+
+/* qsd_binomial_chunk: Binomial(m, P), 1 <= m <= 32, by inversion of the
+ * word w, as the device computes it. */
+int ref_qsd_binomial_chunk(uint32_t w, int m, float P);
 
 /* Sharing groups by explicit coordinates. channel: idx over [N, C, HW];
  * time: idx over [B, T, U]. */

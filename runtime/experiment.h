@@ -1,0 +1,94 @@
+/* Experiments: one task (a base model whose dropout and qsd layers are the
+ * regularised ones) trained under several regulariser settings and seeds,
+ * with test accuracy, hidden-layer sparsity, parameter distributions and
+ * sampled masks recorded per run (docs/experiments.md). */
+#ifndef QSDC_EXPERIMENT_H
+#define QSDC_EXPERIMENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "experiment_result.h"
+#include "model.h"
+#include "train.h"
+
+typedef struct exp_setting {
+    char name[QSDC_NAME_MAX];   /* an identifier: runs go to <name>-seed<N>/ */
+    setting_kind kind;
+    match_kind match;
+    qsd_params qsd;             /* resolved; share is the model layer's own */
+} exp_setting;
+
+#define EXP_MAX_SETTINGS 32
+#define EXP_MAX_SEEDS 64
+
+/* The grid's size: the full one, or the --quick one. */
+typedef struct exp_grid {
+    int64_t epochs;
+    int n_seeds;
+    uint64_t seeds[EXP_MAX_SEEDS];
+    int64_t train_samples, test_samples; /* first N of each file, 0 = all */
+    double expected_minutes;             /* on a 2-core machine, 0 = not stated */
+} exp_grid;
+
+typedef struct experiment {
+    char path[QSDC_PATH_MAX];
+    char name[QSDC_NAME_MAX];
+    model base;               /* the task's model, train: overrides applied */
+    double dropout_p;         /* p0: dropout's keep probability */
+    int n_settings;
+    exp_setting settings[EXP_MAX_SETTINGS];
+    exp_grid full, quick;
+    int64_t mask_draws;       /* per regularised layer, default 100000 */
+} experiment;
+
+/* Reads an experiment file and the model it names; errors name
+ * file:line:col. */
+int experiment_load(const char *path, experiment *out, qsdc_error *err);
+void experiment_free(experiment *e);
+/* A copy of e's base model with setting s: every dropout/qsd layer removed
+ * (none), made dropout at p0, or made QSD with s's parameters. */
+int experiment_model(const experiment *e, const exp_setting *s, model *out,
+                     qsdc_error *err);
+
+/* QSD.md's analytic mask moments for q (homogeneous when
+ * p_concentration is 0). */
+double qsd_mask_variance(const qsd_params *q);
+double qsd_mask_pr_zero(const qsd_params *q);
+/* The release probability p in (0, 1] that gives QSD with these sites,
+ * q_cv and concentration (0: homogeneous) the Pr[m = 0] (silence) or the
+ * Var[m] (variance) of dropout with keep probability p0 in (0, 1];
+ * -1 when no p in (0, 1] does. */
+int qsd_match_silence(double p0, int sites, double q_cv, double conc, double *p);
+int qsd_match_variance(double p0, int sites, double q_cv, double conc, double *p);
+
+/* n draws of the QSD multiplier m with q's parameters on env's device, from
+ * kernels/qsd.cl's qsd_mask with key (seed, rng_id), step 0 and groups
+ * 0..n-1 (the masks of a training step's first n elements). */
+int qsd_sample_masks(cl_env *env, const qsd_params *q, uint32_t seed, uint32_t rng_id,
+                     int64_t n, float *out, qsdc_error *err);
+
+/* train_model's after_train hook: fills the run_result ctx points to with
+ * the test accuracy, each hidden layer's activity on the test set, each
+ * parameter tensor's distribution and, for every regularised layer,
+ * mask_draws masks sampled on the device. */
+typedef struct exp_measure {
+    run_result *r;
+    int64_t mask_draws;
+} exp_measure;
+int experiment_measure(void *ctx, const train_context *tc, qsdc_error *err);
+
+typedef struct exp_run_options {
+    const char *results_dir;
+    bool quick;
+    const char *device;       /* NULL = default */
+} exp_run_options;
+
+/* Runs every setting x seed of the (full or quick) grid, seed by seed, into
+ * results_dir/<setting>-seed<N>/: result.json (written atomically once the
+ * run is complete) and metrics.jsonl. Finished runs are skipped and a run
+ * cut short resumes from its last epoch's checkpoint; a run directory left
+ * by a different grid is an error. Prints each run and the grid's ETA. */
+int experiment_run(const experiment *e, const exp_run_options *o, qsdc_error *err);
+
+#endif

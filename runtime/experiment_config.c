@@ -1,0 +1,351 @@
+/* The experiment file (docs/experiments.md): the task's model, the
+ * regulariser settings, seeds, epochs, train: overrides and the quick grid. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "experiment.h"
+#include "file_io.h"
+#include "model_parse.h"
+
+#define QSD_MAX_SITES (1 << 20)
+
+const char *setting_kind_name(setting_kind k)
+{
+    static const char *const names[] = {"none", "dropout", "qsd"};
+    return (unsigned)k < 3 ? names[k] : "unknown";
+}
+
+const char *match_kind_name(match_kind k)
+{
+    static const char *const names[] = {"explicit", "silence", "variance"};
+    return (unsigned)k < 3 ? names[k] : "unknown";
+}
+
+static bool regularised(const layer *l)
+{
+    return l->kind == LAYER_DROPOUT || l->kind == LAYER_QSD;
+}
+
+/* Relative paths resolve against the experiment file's folder. */
+static int resolve(ydoc *d, yaml_node_t *n, const char *key, char out[QSDC_PATH_MAX])
+{
+    const char *s;
+    if (ydoc_string(d, n, key, &s) < 0)
+        return -1;
+    const char *slash = strrchr(d->path, '/');
+    int dir = s[0] == '/' || !slash ? 0 : (int)(slash - d->path + 1);
+    int len = snprintf(out, QSDC_PATH_MAX, "%.*s%s", dir, d->path, s);
+    if (len < 0 || len >= QSDC_PATH_MAX)
+        return ydoc_fail(d, n, "path for '%s' is too long", key);
+    return 0;
+}
+
+/* seeds: N (meaning 1..N) or a list of distinct integers. */
+static int parse_seeds(ydoc *d, yaml_node_t *n, const char *key, exp_grid *g)
+{
+    int64_t v;
+    if (n->type == YAML_SCALAR_NODE) {
+        if (ydoc_int(d, n, key, 1, EXP_MAX_SEEDS, &v) < 0)
+            return -1;
+        g->n_seeds = (int)v;
+        for (int i = 0; i < g->n_seeds; i++)
+            g->seeds[i] = (uint64_t)i + 1;
+        return 0;
+    }
+    if (n->type != YAML_SEQUENCE_NODE)
+        return ydoc_fail_found(d, n, "a count or a list of integers for 'seeds'");
+    g->n_seeds = 0;
+    for (yaml_node_item_t *it = n->data.sequence.items.start;
+         it < n->data.sequence.items.top; it++) {
+        yaml_node_t *s = ydoc_node(d, *it);
+        if (g->n_seeds == EXP_MAX_SEEDS)
+            return ydoc_fail(d, s, "at most %d seeds", EXP_MAX_SEEDS);
+        if (ydoc_int(d, s, "seed", 0, UINT32_MAX, &v) < 0)
+            return -1;
+        for (int i = 0; i < g->n_seeds; i++)
+            if (g->seeds[i] == (uint64_t)v)
+                return ydoc_fail(d, s, "seed %lld is listed twice", (long long)v);
+        g->seeds[g->n_seeds++] = (uint64_t)v;
+    }
+    if (g->n_seeds == 0)
+        return ydoc_fail(d, n, "'%s' lists no seed", key);
+    return 0;
+}
+
+static int opt_int(ydoc *d, yaml_node_t *map, const char *key, int64_t lo, int64_t hi,
+                   int64_t *out)
+{
+    yaml_node_t *v = ydoc_get(d, map, key);
+    return v ? ydoc_int(d, v, key, lo, hi, out) : 0;
+}
+
+static int opt_float(ydoc *d, yaml_node_t *map, const char *key, double lo, double hi,
+                     unsigned open, double *out)
+{
+    yaml_node_t *v = ydoc_get(d, map, key);
+    return v ? ydoc_float(d, v, key, lo, hi, open, out) : 0;
+}
+
+/* A QSD setting: match: silence|variance with sites, q_cv and
+ * p_concentration, or p given. */
+static int parse_qsd(ydoc *d, yaml_node_t *n, double p0, exp_setting *s)
+{
+    static const char *const matches[] = {"silence", "variance", NULL};
+    qsd_params *q = &s->qsd;
+    int64_t sites = 1;
+    if (opt_int(d, n, "sites", 1, QSD_MAX_SITES, &sites) < 0 ||
+        opt_float(d, n, "q_cv", 0, INFINITY, 0, &q->q_cv) < 0 ||
+        opt_float(d, n, "p_concentration", 0, INFINITY, YDOC_LO_OPEN,
+                  &q->p_concentration) < 0)
+        return -1;
+    q->sites = (int)sites;
+    yaml_node_t *p = ydoc_get(d, n, "p"), *m = ydoc_get(d, n, "match");
+    if (!p == !m)
+        return ydoc_fail(d, n, "a qsd setting takes either 'p' or 'match' "
+                               "(silence or variance)");
+    if (p) {
+        s->match = MATCH_EXPLICIT;
+        return ydoc_float(d, p, "p", 0, 1, YDOC_LO_OPEN, &q->p);
+    }
+    int which;
+    if (ydoc_choice(d, m, "match", matches, &which) < 0)
+        return -1;
+    s->match = which == 0 ? MATCH_SILENCE : MATCH_VARIANCE;
+    int rc = which == 0 ? qsd_match_silence(p0, q->sites, q->q_cv, q->p_concentration, &q->p)
+                        : qsd_match_variance(p0, q->sites, q->q_cv, q->p_concentration, &q->p);
+    if (rc < 0)
+        return ydoc_fail(d, m,
+                         "no release probability in (0, 1] gives QSD with sites %d, "
+                         "q_cv %g the %s of dropout at p %g",
+                         q->sites, q->q_cv, which == 0 ? "Pr[m = 0]" : "variance", p0);
+    return 0;
+}
+
+static int parse_setting(ydoc *d, yaml_node_t *n, double p0, exp_setting *s)
+{
+    static const char *const ops[] = {"none", "dropout", "qsd", NULL};
+    static const char *const none_keys[] = {"op", "name", NULL};
+    static const char *const dropout_keys[] = {"op", "name", "p", NULL};
+    static const char *const qsd_keys[] = {"op",   "name", "p", "match", "sites",
+                                           "q_cv", "p_concentration", NULL};
+    static const char *const *const keys[] = {none_keys, dropout_keys, qsd_keys};
+    memset(s, 0, sizeof *s);
+    int op = SETTING_QSD;
+    yaml_node_t *v;
+    if (n->type == YAML_SCALAR_NODE) {
+        if (ydoc_choice(d, n, "setting", ops, &op) < 0)
+            return -1;
+        if (op == SETTING_QSD)
+            return ydoc_fail(d, n, "a qsd setting is a mapping: {match: variance, "
+                                   "sites: 4, q_cv: 0.5} or {p: 0.25, sites: 4, ...}");
+    } else if (n->type != YAML_MAPPING_NODE) {
+        return ydoc_fail_found(d, n, "a setting name or a mapping");
+    } else if ((v = ydoc_get(d, n, "op")) && ydoc_choice(d, v, "op", ops, &op) < 0) {
+        return -1;
+    }
+    char suffix[48];
+    snprintf(suffix, sizeof suffix, " for a %s setting", ops[op]);
+    if (n->type == YAML_MAPPING_NODE && ydoc_check_keys(d, n, keys[op], "key", suffix) < 0)
+        return -1;
+    s->kind = (setting_kind)op;
+    s->qsd.p = 1;
+    s->qsd.sites = 1;
+    if (op == SETTING_DROPOUT) {
+        s->qsd.p = p0;
+        if (n->type == YAML_MAPPING_NODE &&
+            opt_float(d, n, "p", 0, 1, YDOC_LO_OPEN, &s->qsd.p) < 0)
+            return -1;
+    } else if (op == SETTING_QSD && parse_qsd(d, n, p0, s) < 0) {
+        return -1;
+    }
+    if (n->type == YAML_MAPPING_NODE && (v = ydoc_get(d, n, "name")))
+        return ydoc_ident(d, v, "name", s->name);
+    snprintf(s->name, sizeof s->name, "%s%s%s", ops[op], s->match ? "_" : "",
+             s->match ? match_kind_name(s->match) : "");
+    return 0;
+}
+
+static int parse_settings(ydoc *d, yaml_node_t *n, experiment *e)
+{
+    if (ydoc_expect(d, n, "settings", YAML_SEQUENCE_NODE) < 0)
+        return -1;
+    for (yaml_node_item_t *it = n->data.sequence.items.start;
+         it < n->data.sequence.items.top; it++) {
+        yaml_node_t *item = ydoc_node(d, *it);
+        if (e->n_settings == EXP_MAX_SETTINGS)
+            return ydoc_fail(d, item, "at most %d settings", EXP_MAX_SETTINGS);
+        exp_setting *s = &e->settings[e->n_settings];
+        if (parse_setting(d, item, e->dropout_p, s) < 0)
+            return -1;
+        for (int i = 0; i < e->n_settings; i++)
+            if (strcmp(e->settings[i].name, s->name) == 0)
+                return ydoc_fail(d, item,
+                                 "two settings are called '%s': give one a name: key",
+                                 s->name);
+        e->n_settings++;
+    }
+    if (e->n_settings == 0)
+        return ydoc_fail(d, n, "'settings' lists no setting");
+    return 0;
+}
+
+/* quick: {epochs, seeds, train_samples, test_samples, expected_minutes}:
+ * defaults 1 epoch, the first two seeds, 6000 and 2000 samples. */
+static int parse_quick(ydoc *d, yaml_node_t *n, experiment *e)
+{
+    static const char *const keys[] = {"epochs", "seeds", "train_samples", "test_samples",
+                                       "expected_minutes", NULL};
+    exp_grid *q = &e->quick;
+    *q = e->full;
+    q->epochs = 1;
+    q->n_seeds = e->full.n_seeds < 2 ? e->full.n_seeds : 2;
+    q->train_samples = 6000;
+    q->test_samples = 2000;
+    q->expected_minutes = 0;
+    if (!n)
+        return 0;
+    yaml_node_t *v;
+    if (ydoc_expect(d, n, "quick", YAML_MAPPING_NODE) < 0 ||
+        ydoc_check_keys(d, n, keys, "key", " in 'quick'") < 0 ||
+        opt_int(d, n, "epochs", 1, INT32_MAX, &q->epochs) < 0 ||
+        opt_int(d, n, "train_samples", 1, INT64_MAX, &q->train_samples) < 0 ||
+        opt_int(d, n, "test_samples", 1, INT64_MAX, &q->test_samples) < 0 ||
+        opt_float(d, n, "expected_minutes", 0, INFINITY, YDOC_LO_OPEN,
+                  &q->expected_minutes) < 0)
+        return -1;
+    return (v = ydoc_get(d, n, "seeds")) ? parse_seeds(d, v, "seeds", q) : 0;
+}
+
+/* The model file, with the experiment's train: overrides on top of its own
+ * train: section; it must have a regularised layer and training data. */
+static int load_base(ydoc *d, yaml_node_t *root, experiment *e)
+{
+    yaml_node_t *mn = ydoc_get(d, root, "model");
+    char path[QSDC_PATH_MAX];
+    if (resolve(d, mn, "model", path) < 0 || model_load(path, &e->base, d->err) < 0)
+        return -1;
+    yaml_node_t *t = ydoc_get(d, root, "train");
+    if (t && model_parse_train(d, t, d->path, &e->base.train) < 0)
+        return -1;
+    int first = -1;
+    for (int i = 0; i < e->base.n_layers && first < 0; i++)
+        if (regularised(&e->base.layers[i]))
+            first = i;
+    if (first < 0)
+        return ydoc_fail(d, mn, "model %s has no dropout or qsd layer to regularise", path);
+    if (!e->base.train.train_images[0] || !e->base.train.test_images[0])
+        return ydoc_fail(d, mn, "model %s needs training and test data (train: data:)",
+                         path);
+    e->dropout_p = e->base.layers[first].kind == LAYER_DROPOUT ? e->base.layers[first].qsd.p
+                                                               : 0;
+    return 0;
+}
+
+static int parse_experiment(ydoc *d, experiment *e)
+{
+    static const char *const keys[] = {"name",       "model",  "settings", "seeds",
+                                       "epochs",     "train",  "dropout_p", "mask_draws",
+                                       "quick",      "expected_minutes", NULL};
+    yaml_node_t *root = ydoc_root(d), *v;
+    if (root->type != YAML_MAPPING_NODE)
+        return ydoc_fail_found(d, root, "a mapping at the top level");
+    if (ydoc_check_keys(d, root, keys, "top-level key", "") < 0)
+        return -1;
+    static const char *const required[] = {"name", "model", "settings", "seeds", NULL};
+    for (const char *const *k = required; *k; k++)
+        if (!ydoc_get(d, root, *k))
+            return ydoc_fail(d, root, "missing required key '%s'", *k);
+    if (ydoc_ident(d, ydoc_get(d, root, "name"), "name", e->name) < 0 ||
+        load_base(d, root, e) < 0 ||
+        opt_float(d, root, "dropout_p", 0, 1, YDOC_LO_OPEN, &e->dropout_p) < 0)
+        return -1;
+    if (e->dropout_p == 0)
+        return ydoc_fail(d, root, "missing key 'dropout_p': the model has no dropout "
+                                  "layer to take dropout's keep probability from");
+    e->full.epochs = e->base.train.epochs;
+    e->mask_draws = 100000;
+    if (parse_settings(d, ydoc_get(d, root, "settings"), e) < 0 ||
+        parse_seeds(d, ydoc_get(d, root, "seeds"), "seeds", &e->full) < 0 ||
+        opt_int(d, root, "epochs", 1, INT32_MAX, &e->full.epochs) < 0 ||
+        opt_int(d, root, "mask_draws", 1000, 100000000, &e->mask_draws) < 0 ||
+        opt_float(d, root, "expected_minutes", 0, INFINITY, YDOC_LO_OPEN,
+                  &e->full.expected_minutes) < 0)
+        return -1;
+    v = ydoc_get(d, root, "quick");
+    return parse_quick(d, v, e);
+}
+
+int experiment_load(const char *path, experiment *out, qsdc_error *err)
+{
+    unsigned char *text;
+    size_t len;
+    if (fs_read_file(path, &text, &len, err) < 0)
+        return -1;
+    experiment *e = calloc(1, sizeof *e);
+    if (!e) {
+        free(text);
+        return qsdc_fail(err, "out of memory");
+    }
+    snprintf(e->path, sizeof e->path, "%s", path);
+    ydoc d;
+    int rc = ydoc_load(&d, e->path, (const char *)text, len, err);
+    free(text);
+    if (rc == 0) {
+        rc = parse_experiment(&d, e);
+        ydoc_free(&d);
+    }
+    if (rc == 0)
+        *out = *e;
+    else
+        model_free(&e->base);
+    free(e);
+    return rc;
+}
+
+void experiment_free(experiment *e)
+{
+    model_free(&e->base);
+}
+
+/* Removes layer i, reconnecting whatever read it to what it read. */
+static void remove_layer(model *m, int i)
+{
+    const layer *x = &m->layers[i];
+    for (int j = 0; j < m->n_layers; j++)
+        for (int k = 0; k < m->layers[j].n_inputs; k++)
+            if (strcmp(m->layers[j].inputs[k], x->name) == 0)
+                memcpy(m->layers[j].inputs[k], x->inputs[0], QSDC_NAME_MAX);
+    if (strcmp(m->output, x->name) == 0)
+        memcpy(m->output, x->inputs[0], QSDC_NAME_MAX);
+    memmove(&m->layers[i], &m->layers[i + 1],
+            (size_t)(m->n_layers - i - 1) * sizeof m->layers[0]);
+    m->n_layers--;
+}
+
+int experiment_model(const experiment *e, const exp_setting *s, model *out, qsdc_error *err)
+{
+    *out = e->base;
+    out->layers = malloc((size_t)e->base.n_layers * sizeof *out->layers);
+    if (!out->layers)
+        return qsdc_fail(err, "out of memory");
+    memcpy(out->layers, e->base.layers, (size_t)e->base.n_layers * sizeof *out->layers);
+    for (int i = 0; i < out->n_layers;) {
+        layer *l = &out->layers[i];
+        if (!regularised(l)) {
+            i++;
+            continue;
+        }
+        if (s->kind == SETTING_NONE) {
+            remove_layer(out, i);
+            continue;
+        }
+        qsd_share share = l->qsd.share;
+        l->kind = s->kind == SETTING_DROPOUT ? LAYER_DROPOUT : LAYER_QSD;
+        l->qsd = s->qsd;
+        l->qsd.share = share;
+        i++;
+    }
+    return 0;
+}

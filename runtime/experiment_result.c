@@ -1,0 +1,496 @@
+/* result.json: written with a string buffer, read with the YAML reader
+ * (JSON is YAML's flow style), so a damaged file is reported at its line
+ * and column. Numbers are written with 9 significant digits (%.9g), which
+ * the reader gets back to within 1 part in 10^9; counts exactly. */
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "experiment_result.h"
+#include "file_io.h"
+#include "strbuf.h"
+#include "yaml_doc.h"
+
+static void put_str(strbuf *sb, const char *s)
+{
+    sb_append(sb, "\"");
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            sb_printf(sb, "\\%c", c);
+        else if (c < 0x20)
+            sb_printf(sb, "\\u%04x", c);
+        else
+            sb_appendn(sb, s, 1);
+    }
+    sb_append(sb, "\"");
+}
+
+/* A finite number, or null (read back as NaN). */
+static void put_num(strbuf *sb, double x)
+{
+    if (isfinite(x))
+        sb_printf(sb, "%.9g", x);
+    else
+        sb_append(sb, "null");
+}
+
+static void put_hist(strbuf *sb, const char *key, const histogram *h)
+{
+    sb_printf(sb, "\"%s\": {\"lo\": ", key);
+    put_num(sb, h->lo);
+    sb_append(sb, ", \"hi\": ");
+    put_num(sb, h->hi);
+    sb_printf(sb, ", \"outside\": %lld, \"counts\": [", (long long)h->outside);
+    for (int i = 0; i < h->bins; i++)
+        sb_printf(sb, "%s%lld", i ? ", " : "", (long long)h->counts[i]);
+    sb_append(sb, "]}");
+}
+
+/* , "key": x */
+static void put_field(strbuf *sb, const char *key, double x)
+{
+    sb_printf(sb, ", \"%s\": ", key);
+    put_num(sb, x);
+}
+
+static void put_epochs(strbuf *sb, const run_result *r)
+{
+    sb_append(sb, "  \"epochs\": [");
+    for (int i = 0; i < r->n_epochs; i++) {
+        const epoch_record *e = &r->epochs[i];
+        sb_printf(sb, "%s\n    {\"epoch\": %lld", i ? "," : "", (long long)e->epoch);
+        put_field(sb, "train_loss", e->train_loss);
+        put_field(sb, "val_accuracy", e->val_accuracy);
+        put_field(sb, "test_accuracy", e->test_accuracy);
+        put_field(sb, "seconds", e->seconds);
+        sb_append(sb, "}");
+    }
+    sb_append(sb, "\n  ],\n");
+}
+
+static void put_activity(strbuf *sb, const run_result *r)
+{
+    sb_append(sb, "  \"activity\": [");
+    for (int i = 0; i < r->n_activity; i++) {
+        const activity_record *a = &r->activity[i];
+        sb_printf(sb, "%s\n    {\"layer\": ", i ? "," : "");
+        put_str(sb, a->layer);
+        sb_printf(sb, ", \"units\": %lld, \"samples\": %lld, \"all_zero\": %lld",
+                  (long long)a->units, (long long)a->samples, (long long)a->all_zero);
+        put_field(sb, "zero_fraction", a->zero_mean);
+        put_field(sb, "hoyer", a->hoyer_mean);
+        sb_append(sb, ",\n     ");
+        put_hist(sb, "zero_hist", &a->zero_hist);
+        sb_append(sb, ",\n     ");
+        put_hist(sb, "hoyer_hist", &a->hoyer_hist);
+        sb_append(sb, "}");
+    }
+    sb_append(sb, "\n  ],\n");
+}
+
+static void put_params(strbuf *sb, const run_result *r)
+{
+    sb_append(sb, "  \"parameters\": [");
+    for (int i = 0; i < r->n_params; i++) {
+        const param_record *p = &r->params[i];
+        sb_printf(sb, "%s\n    {\"tensor\": ", i ? "," : "");
+        put_str(sb, p->tensor);
+        sb_printf(sb, ", \"count\": %lld", (long long)p->s.n);
+        put_field(sb, "mean", p->s.mean);
+        put_field(sb, "sd", p->s.sd);
+        put_field(sb, "min", p->s.min);
+        put_field(sb, "max", p->s.max);
+        sb_append(sb, ", \"quantiles\": [");
+        for (int q = 0; q < STATS_N_QUANTILES; q++) {
+            sb_append(sb, q ? ", " : "");
+            put_num(sb, p->s.q[q]);
+        }
+        sb_append(sb, "],\n     ");
+        put_hist(sb, "hist", &p->hist);
+        sb_append(sb, "}");
+    }
+    sb_append(sb, "\n  ],\n");
+}
+
+static void put_masks(strbuf *sb, const run_result *r)
+{
+    sb_append(sb, "  \"masks\": [");
+    for (int i = 0; i < r->n_masks; i++) {
+        const mask_record *m = &r->masks[i];
+        sb_printf(sb, "%s\n    {\"layer\": ", i ? "," : "");
+        put_str(sb, m->layer);
+        sb_printf(sb, ", \"draws\": %lld", (long long)m->draws);
+        put_field(sb, "mean", m->mean);
+        put_field(sb, "var", m->var);
+        put_field(sb, "pr_zero", m->pr_zero);
+        sb_append(sb, ",\n     \"expected\": {\"mean\": ");
+        put_num(sb, m->want_mean);
+        put_field(sb, "var", m->want_var);
+        put_field(sb, "pr_zero", m->want_pr_zero);
+        sb_append(sb, "},\n     ");
+        put_hist(sb, "hist", &m->hist);
+        sb_append(sb, "}");
+    }
+    sb_append(sb, "\n  ]\n");
+}
+
+int result_write(const char *path, const run_result *r, qsdc_error *err)
+{
+    static const char *const shares[] = {"element", "channel", "time"};
+    strbuf sb;
+    sb_init(&sb);
+    sb_printf(&sb, "{\n  \"format\": \"%s\",\n  \"experiment\": ", RESULT_FORMAT);
+    put_str(&sb, r->experiment);
+    sb_append(&sb, ",\n  \"setting\": ");
+    put_str(&sb, r->setting);
+    sb_printf(&sb, ",\n  \"setting_index\": %d,\n  \"kind\": \"%s\",\n  \"match\": \"%s\",\n",
+              r->setting_index, setting_kind_name(r->kind), match_kind_name(r->match));
+    sb_append(&sb, "  \"qsd\": {\"p\": ");
+    put_num(&sb, r->qsd.p);
+    sb_printf(&sb, ", \"sites\": %d", r->qsd.sites);
+    put_field(&sb, "q_cv", r->qsd.q_cv);
+    put_field(&sb, "p_concentration", r->qsd.p_concentration);
+    sb_printf(&sb, ", \"share\": \"%s\"},\n", shares[r->qsd.share]);
+    sb_printf(&sb, "  \"seed\": %llu,\n  \"quick\": %s,\n  \"fingerprint\": ",
+              (unsigned long long)r->seed, r->quick ? "true" : "false");
+    put_str(&sb, r->fingerprint);
+    sb_append(&sb, ",\n  \"device\": ");
+    put_str(&sb, r->device[0] ? r->device : "unknown");
+    sb_printf(&sb, ",\n  \"train_samples\": %lld,\n  \"test_samples\": %lld,\n",
+              (long long)r->train_samples, (long long)r->test_samples);
+    sb_append(&sb, "  \"train_seconds\": ");
+    put_num(&sb, r->train_seconds);
+    sb_append(&sb, ",\n  \"test_accuracy\": ");
+    put_num(&sb, r->test_accuracy);
+    sb_append(&sb, ",\n");
+    put_epochs(&sb, r);
+    put_activity(&sb, r);
+    put_params(&sb, r);
+    put_masks(&sb, r);
+    sb_append(&sb, "}\n");
+    int rc = sb_check(&sb, err);
+    if (rc == 0)
+        rc = fs_write_atomic(path, NULL, 0, sb_str(&sb), sb.len, err);
+    sb_free(&sb);
+    return rc;
+}
+
+int result_path(char out[QSDC_PATH_MAX], qsdc_error *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(out, QSDC_PATH_MAX, fmt, ap);
+    va_end(ap);
+    if (n < 0 || n >= QSDC_PATH_MAX)
+        return qsdc_fail(err, "%.60s...: path longer than %d bytes", out, QSDC_PATH_MAX - 1);
+    return 0;
+}
+
+void result_free(run_result *r)
+{
+    free(r->epochs);
+    free(r->activity);
+    free(r->params);
+    free(r->masks);
+    memset(r, 0, sizeof *r);
+}
+
+/* The reading side: every access checks the node's type and names the
+ * missing key or the wrong value at its line and column. */
+static yaml_node_t *field(ydoc *d, yaml_node_t *map, const char *key)
+{
+    if (map->type != YAML_MAPPING_NODE) {
+        ydoc_fail_found(d, map, "a mapping");
+        return NULL;
+    }
+    yaml_node_t *v = ydoc_get(d, map, key);
+    if (!v)
+        ydoc_fail(d, map, "missing key '%s'", key);
+    return v;
+}
+
+static int num_node(ydoc *d, yaml_node_t *v, const char *key, double *out)
+{
+    if (v->type == YAML_SCALAR_NODE && strcmp(ydoc_kind(v), "null") == 0) {
+        *out = NAN;
+        return 0;
+    }
+    return ydoc_float(d, v, key, -HUGE_VAL, HUGE_VAL, 0, out);
+}
+
+static int num(ydoc *d, yaml_node_t *map, const char *key, double *out)
+{
+    yaml_node_t *v = field(d, map, key);
+    return v ? num_node(d, v, key, out) : -1;
+}
+
+static int count(ydoc *d, yaml_node_t *map, const char *key, int64_t *out)
+{
+    yaml_node_t *v = field(d, map, key);
+    return v ? ydoc_int(d, v, key, 0, INT64_MAX, out) : -1;
+}
+
+static int text(ydoc *d, yaml_node_t *map, const char *key, char *out, size_t cap)
+{
+    yaml_node_t *v = field(d, map, key);
+    const char *s;
+    if (!v || ydoc_string(d, v, key, &s) < 0)
+        return -1;
+    if (strlen(s) >= cap)
+        return ydoc_fail(d, v, "'%s' is longer than %zu characters", key, cap - 1);
+    memcpy(out, s, strlen(s) + 1);
+    return 0;
+}
+
+static int choice(ydoc *d, yaml_node_t *map, const char *key, const char *const *names,
+                  int *out)
+{
+    yaml_node_t *v = field(d, map, key);
+    return v ? ydoc_choice(d, v, key, names, out) : -1;
+}
+
+/* The list under key: its items and their number. */
+static yaml_node_item_t *list(ydoc *d, yaml_node_t *map, const char *key, int *n)
+{
+    yaml_node_t *v = field(d, map, key);
+    if (!v || ydoc_expect(d, v, key, YAML_SEQUENCE_NODE) < 0)
+        return NULL;
+    *n = (int)(v->data.sequence.items.top - v->data.sequence.items.start);
+    return v->data.sequence.items.start;
+}
+
+static int read_hist(ydoc *d, yaml_node_t *map, const char *key, histogram *h)
+{
+    yaml_node_t *v = field(d, map, key);
+    int n;
+    yaml_node_item_t *it;
+    if (!v || num(d, v, "lo", &h->lo) < 0 || num(d, v, "hi", &h->hi) < 0 ||
+        count(d, v, "outside", &h->outside) < 0 || !(it = list(d, v, "counts", &n)))
+        return -1;
+    if (n < 1 || n > STATS_MAX_BINS)
+        return ydoc_fail(d, v, "'counts' must have 1 to %d bins, found %d", STATS_MAX_BINS,
+                         n);
+    h->bins = n;
+    for (int i = 0; i < n; i++)
+        if (ydoc_int(d, ydoc_node(d, it[i]), "counts", 0, INT64_MAX, &h->counts[i]) < 0)
+            return -1;
+    return 0;
+}
+
+/* Allocates *items for the list under key and calls one per element. */
+static int read_list(ydoc *d, yaml_node_t *root, const char *key, size_t size,
+                     void **items, int *n,
+                     int (*one)(ydoc *, yaml_node_t *, void *))
+{
+    yaml_node_item_t *it = list(d, root, key, n);
+    if (!it)
+        return -1;
+    *items = calloc((size_t)*n + 1, size);
+    if (!*items)
+        return qsdc_fail(d->err, "out of memory");
+    for (int i = 0; i < *n; i++)
+        if (one(d, ydoc_node(d, it[i]), (char *)*items + (size_t)i * size) < 0)
+            return -1;
+    return 0;
+}
+
+static int read_epoch(ydoc *d, yaml_node_t *n, void *out)
+{
+    epoch_record *e = out;
+    return count(d, n, "epoch", &e->epoch) < 0 ||
+                   num(d, n, "train_loss", &e->train_loss) < 0 ||
+                   num(d, n, "val_accuracy", &e->val_accuracy) < 0 ||
+                   num(d, n, "test_accuracy", &e->test_accuracy) < 0 ||
+                   num(d, n, "seconds", &e->seconds) < 0
+               ? -1
+               : 0;
+}
+
+static int read_activity(ydoc *d, yaml_node_t *n, void *out)
+{
+    activity_record *a = out;
+    return text(d, n, "layer", a->layer, sizeof a->layer) < 0 ||
+                   count(d, n, "units", &a->units) < 0 ||
+                   count(d, n, "samples", &a->samples) < 0 ||
+                   count(d, n, "all_zero", &a->all_zero) < 0 ||
+                   num(d, n, "zero_fraction", &a->zero_mean) < 0 ||
+                   num(d, n, "hoyer", &a->hoyer_mean) < 0 ||
+                   read_hist(d, n, "zero_hist", &a->zero_hist) < 0 ||
+                   read_hist(d, n, "hoyer_hist", &a->hoyer_hist) < 0
+               ? -1
+               : 0;
+}
+
+static int read_param(ydoc *d, yaml_node_t *n, void *out)
+{
+    param_record *p = out;
+    int nq;
+    yaml_node_item_t *q;
+    if (text(d, n, "tensor", p->tensor, sizeof p->tensor) < 0 ||
+        count(d, n, "count", &p->s.n) < 0 || num(d, n, "mean", &p->s.mean) < 0 ||
+        num(d, n, "sd", &p->s.sd) < 0 || num(d, n, "min", &p->s.min) < 0 ||
+        num(d, n, "max", &p->s.max) < 0 || !(q = list(d, n, "quantiles", &nq)) ||
+        read_hist(d, n, "hist", &p->hist) < 0)
+        return -1;
+    if (nq != STATS_N_QUANTILES)
+        return ydoc_fail(d, n, "'quantiles' must have %d values, found %d",
+                         STATS_N_QUANTILES, nq);
+    for (int i = 0; i < nq; i++)
+        if (num_node(d, ydoc_node(d, q[i]), "quantiles", &p->s.q[i]) < 0)
+            return -1;
+    return 0;
+}
+
+static int read_mask(ydoc *d, yaml_node_t *n, void *out)
+{
+    mask_record *m = out;
+    yaml_node_t *want;
+    return text(d, n, "layer", m->layer, sizeof m->layer) < 0 ||
+                   count(d, n, "draws", &m->draws) < 0 || num(d, n, "mean", &m->mean) < 0 ||
+                   num(d, n, "var", &m->var) < 0 || num(d, n, "pr_zero", &m->pr_zero) < 0 ||
+                   !(want = field(d, n, "expected")) ||
+                   num(d, want, "mean", &m->want_mean) < 0 ||
+                   num(d, want, "var", &m->want_var) < 0 ||
+                   num(d, want, "pr_zero", &m->want_pr_zero) < 0 ||
+                   read_hist(d, n, "hist", &m->hist) < 0
+               ? -1
+               : 0;
+}
+
+static int read_qsd(ydoc *d, yaml_node_t *root, qsd_params *q)
+{
+    static const char *const shares[] = {"element", "channel", "time", NULL};
+    yaml_node_t *n = field(d, root, "qsd");
+    int64_t sites;
+    int share;
+    if (!n || num(d, n, "p", &q->p) < 0 || count(d, n, "sites", &sites) < 0 ||
+        num(d, n, "q_cv", &q->q_cv) < 0 ||
+        num(d, n, "p_concentration", &q->p_concentration) < 0 ||
+        choice(d, n, "share", shares, &share) < 0)
+        return -1;
+    q->sites = (int)sites;
+    q->share = (qsd_share)share;
+    return 0;
+}
+
+static int read_result(ydoc *d, run_result *r)
+{
+    static const char *const kinds[] = {"none", "dropout", "qsd", NULL};
+    static const char *const matches[] = {"explicit", "silence", "variance", NULL};
+    yaml_node_t *root = ydoc_root(d), *v;
+    char format[64];
+    int64_t index, seed;
+    int kind, match;
+    if (text(d, root, "format", format, sizeof format) < 0)
+        return -1;
+    if (strcmp(format, RESULT_FORMAT) != 0)
+        return ydoc_fail(d, ydoc_get(d, root, "format"), "unknown format '%s' (expected %s)",
+                         format, RESULT_FORMAT);
+    if (text(d, root, "experiment", r->experiment, sizeof r->experiment) < 0 ||
+        text(d, root, "setting", r->setting, sizeof r->setting) < 0 ||
+        count(d, root, "setting_index", &index) < 0 ||
+        choice(d, root, "kind", kinds, &kind) < 0 ||
+        choice(d, root, "match", matches, &match) < 0 || read_qsd(d, root, &r->qsd) < 0 ||
+        count(d, root, "seed", &seed) < 0 || !(v = field(d, root, "quick")) ||
+        ydoc_bool(d, v, "quick", &r->quick) < 0 ||
+        text(d, root, "fingerprint", r->fingerprint, sizeof r->fingerprint) < 0 ||
+        text(d, root, "device", r->device, sizeof r->device) < 0 ||
+        count(d, root, "train_samples", &r->train_samples) < 0 ||
+        count(d, root, "test_samples", &r->test_samples) < 0 ||
+        num(d, root, "train_seconds", &r->train_seconds) < 0 ||
+        num(d, root, "test_accuracy", &r->test_accuracy) < 0)
+        return -1;
+    r->setting_index = (int)index;
+    r->kind = (setting_kind)kind;
+    r->match = (match_kind)match;
+    r->seed = (uint64_t)seed;
+    return read_list(d, root, "epochs", sizeof *r->epochs, (void **)&r->epochs, &r->n_epochs,
+                     read_epoch) < 0 ||
+                   read_list(d, root, "activity", sizeof *r->activity,
+                             (void **)&r->activity, &r->n_activity, read_activity) < 0 ||
+                   read_list(d, root, "parameters", sizeof *r->params, (void **)&r->params,
+                             &r->n_params, read_param) < 0 ||
+                   read_list(d, root, "masks", sizeof *r->masks, (void **)&r->masks,
+                             &r->n_masks, read_mask) < 0
+               ? -1
+               : 0;
+}
+
+int result_read(const char *path, run_result *r, qsdc_error *err)
+{
+    memset(r, 0, sizeof *r);
+    unsigned char *data;
+    size_t len;
+    if (fs_read_file(path, &data, &len, err) < 0)
+        return -1;
+    ydoc d;
+    int rc = ydoc_load(&d, path, (const char *)data, len, err);
+    if (rc == 0) {
+        rc = read_result(&d, r);
+        ydoc_free(&d);
+    }
+    free(data);
+    if (rc < 0)
+        result_free(r);
+    return rc;
+}
+
+/* One metrics line: path is "FILE:LINE" so messages point at it. */
+static int read_metrics_line(const char *where, const char *line, size_t len,
+                             epoch_record *e, qsdc_error *err)
+{
+    ydoc d;
+    if (ydoc_load(&d, where, line, len, err) < 0)
+        return -1;
+    memset(e, 0, sizeof *e);
+    int rc = read_epoch(&d, ydoc_root(&d), e);
+    ydoc_free(&d);
+    return rc;
+}
+
+int result_read_metrics(const char *path, run_result *r, qsdc_error *err)
+{
+    unsigned char *data;
+    size_t len;
+    if (fs_read_file(path, &data, &len, err) < 0)
+        return -1;
+    free(r->epochs);
+    r->epochs = NULL;
+    r->n_epochs = 0;
+    int cap = 0, rc = 0, line_no = 0;
+    char *text_ = (char *)data;
+    for (char *line = text_; rc == 0 && line < text_ + len;) {
+        char *eol = strchr(line, '\n');
+        size_t n = eol ? (size_t)(eol - line) : strlen(line);
+        line_no++;
+        if (n > 0) {
+            char where[QSDC_PATH_MAX + 32];
+            snprintf(where, sizeof where, "%s (line %d)", path, line_no);
+            epoch_record e;
+            rc = read_metrics_line(where, line, n, &e, err);
+            int at = r->n_epochs;
+            for (int i = 0; rc == 0 && i < r->n_epochs; i++)
+                if (r->epochs[i].epoch == e.epoch)
+                    at = i;
+            if (rc == 0 && at == r->n_epochs && r->n_epochs == cap) {
+                cap = cap ? 2 * cap : 16;
+                epoch_record *grown = realloc(r->epochs, (size_t)cap * sizeof *grown);
+                if (!grown)
+                    rc = qsdc_fail(err, "out of memory");
+                else
+                    r->epochs = grown;
+            }
+            if (rc == 0) {
+                r->epochs[at] = e;
+                if (at == r->n_epochs)
+                    r->n_epochs++;
+            }
+        }
+        line += n + 1;
+    }
+    free(data);
+    return rc;
+}

@@ -1,0 +1,306 @@
+/* The experiment grid: settings x seeds, one directory per run, resumable. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "experiment.h"
+#include "file_io.h"
+#include "progress.h"
+#include "strbuf.h"
+
+/* What a run is: everything its numbers depend on, as text. Two runs with
+ * the same description are the same run. */
+static void describe(const experiment *e, const model *m, const exp_grid *g, uint64_t seed,
+                     strbuf *sb)
+{
+    const train_config *t = &m->train;
+    sb_printf(sb, "experiment %s seed %" PRIu64 " epochs %lld train_samples %lld "
+                  "test_samples %lld mask_draws %lld\ninput",
+              e->name, seed, (long long)g->epochs, (long long)g->train_samples,
+              (long long)g->test_samples, (long long)e->mask_draws);
+    for (int i = 0; i < m->input_rank; i++)
+        sb_printf(sb, " %lld", (long long)m->input_shape[i]);
+    sb_printf(sb, "\noutput %s\n", m->output);
+    for (int i = 0; i < m->n_layers; i++) {
+        const layer *l = &m->layers[i];
+        sb_printf(sb, "layer %s %s units %lld bias %d init %d", l->name,
+                  layer_kind_name(l->kind), (long long)l->units, l->bias, l->init);
+        if (l->kind == LAYER_DROPOUT || l->kind == LAYER_QSD)
+            sb_printf(sb, " p %.17g sites %d q_cv %.17g c %.17g share %d", l->qsd.p,
+                      l->qsd.sites, l->qsd.q_cv, l->qsd.p_concentration, l->qsd.share);
+        for (int k = 0; k < l->n_inputs; k++)
+            sb_printf(sb, " <- %s", l->inputs[k]);
+        sb_append(sb, "\n");
+    }
+    sb_printf(sb, "data %s %s %s %s\n", t->train_images, t->train_labels, t->test_images,
+              t->test_labels);
+    sb_printf(sb, "train batch %lld val_split %.17g loss %d optimizer %d lr %.17g "
+                  "momentum %.17g nesterov %d betas %.17g %.17g eps %.17g wd %.17g "
+                  "clip %.17g schedule %d warmup %.17g step %lld gamma %.17g min_lr %.17g\n",
+              (long long)t->batch, t->val_split, t->loss, t->optimizer, t->lr, t->momentum,
+              t->nesterov, t->beta1, t->beta2, t->eps, t->weight_decay, t->clip_norm,
+              t->schedule, t->warmup_epochs, (long long)t->step_epochs, t->step_gamma,
+              t->min_lr);
+}
+
+static void fingerprint(const char *text, char out[17])
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (const char *c = text; *c; c++)
+        h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+    snprintf(out, 17, "%016" PRIx64, h);
+}
+
+static bool exists(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+/* The fingerprint a run directory's run.txt records (its first line). */
+static int recorded_fingerprint(const char *path, char out[17], qsdc_error *err)
+{
+    unsigned char *data;
+    size_t len;
+    if (fs_read_file(path, &data, &len, err) < 0)
+        return -1;
+    int rc = len >= 16 ? 0 : qsdc_fail(err, "%s: damaged (no fingerprint)", path);
+    if (rc == 0)
+        snprintf(out, 17, "%.16s", (const char *)data);
+    free(data);
+    return rc;
+}
+
+typedef struct grid_run {
+    const experiment *e;
+    const exp_grid *g;
+    const exp_run_options *o;
+    const exp_setting *s;
+    int setting_index;
+    uint64_t seed;
+    char dir[QSDC_PATH_MAX];
+} grid_run;
+
+static int path_in(const grid_run *gr, const char *name, char *out, qsdc_error *err)
+{
+    return result_path(out, err, "%s/%s", gr->dir, name);
+}
+
+/* 1 when the run is already finished, 0 when it must (still) run, with
+ * *resume set when a checkpoint of this very run is there; -1 when the
+ * directory holds a different run. */
+static int run_state(const grid_run *gr, const char *fp, bool *resume, qsdc_error *err)
+{
+    char path[QSDC_PATH_MAX], had[17];
+    *resume = false;
+    if (path_in(gr, "result.json", path, err) < 0)
+        return -1;
+    if (exists(path)) {
+        run_result r;
+        if (result_read(path, &r, err) < 0)
+            return -1;
+        snprintf(had, sizeof had, "%s", r.fingerprint);
+        result_free(&r);
+        if (strcmp(had, fp) != 0)
+            return qsdc_fail(err, "%s holds a run of a different experiment grid (another "
+                                  "model, training or grid size): choose another results "
+                                  "directory with -o, or delete it", gr->dir);
+        return 1;
+    }
+    if (path_in(gr, "checkpoint.bin", path, err) < 0)
+        return -1;
+    if (!exists(path))
+        return 0;
+    if (path_in(gr, "run.txt", path, err) < 0 || recorded_fingerprint(path, had, err) < 0)
+        return -1;
+    if (strcmp(had, fp) != 0)
+        return qsdc_fail(err, "%s holds a partial run of a different experiment grid: "
+                              "choose another results directory with -o, or delete it",
+                         gr->dir);
+    *resume = true;
+    return 0;
+}
+
+static int train_run(grid_run *gr, model *m, const char *fp, const char *text, bool resume,
+                     qsdc_error *err)
+{
+    char path[QSDC_PATH_MAX], metrics[QSDC_PATH_MAX];
+    if (path_in(gr, "run.txt", path, err) < 0 || path_in(gr, "metrics.jsonl", metrics, err) < 0)
+        return -1;
+    char head[18];
+    snprintf(head, sizeof head, "%s\n", fp);
+    if (!resume && fs_write_atomic(path, head, 17, text, strlen(text), err) < 0)
+        return -1;
+    run_result r;
+    memset(&r, 0, sizeof r);
+    snprintf(r.experiment, sizeof r.experiment, "%s", gr->e->name);
+    snprintf(r.setting, sizeof r.setting, "%s", gr->s->name);
+    snprintf(r.fingerprint, sizeof r.fingerprint, "%s", fp);
+    r.setting_index = gr->setting_index;
+    r.kind = gr->s->kind;
+    r.match = gr->s->match;
+    r.qsd = gr->s->qsd;
+    r.seed = gr->seed;
+    r.quick = gr->o->quick;
+    exp_measure mc = {.r = &r, .mask_draws = gr->e->mask_draws};
+    train_options to = {.device = gr->o->device, .epochs = gr->g->epochs, .seed_set = true,
+                        .seed = gr->seed, .checkpoint_dir = gr->dir, .resume = resume,
+                        .metrics_path = metrics, .train_samples = gr->g->train_samples,
+                        .test_samples = gr->g->test_samples, .after_train = experiment_measure,
+                        .hook_ctx = &mc};
+    train_summary sum;
+    int rc = train_model(m, &to, &sum, err);
+    if (rc == 0)
+        rc = result_read_metrics(metrics, &r, err);
+    for (int i = 0; rc == 0 && i < r.n_epochs; i++)
+        r.train_seconds += r.epochs[i].seconds;
+    if (rc == 0)
+        rc = path_in(gr, "result.json", path, err);
+    if (rc == 0)
+        rc = result_write(path, &r, err);
+    result_free(&r);
+    if (rc < 0)
+        return qsdc_error_wrap(err, "run %s", gr->dir);
+    /* the result holds what the report needs; checkpoints would cost a model each */
+    if (path_in(gr, "checkpoint.bin", path, err) < 0)
+        return -1;
+    unlink(path);
+    return 0;
+}
+
+static void print_duration(char *buf, size_t n, double s)
+{
+    long t = (long)(s + 0.5);
+    if (t >= 3600)
+        snprintf(buf, n, "%ldh%02ldm", t / 3600, t / 60 % 60);
+    else if (t >= 60)
+        snprintf(buf, n, "%ldm%02lds", t / 60, t % 60);
+    else
+        snprintf(buf, n, "%lds", t);
+}
+
+/* The grid's progress: runs done or skipped, and the time left, from the
+ * runs trained so far or, before the first, the file's expected time. */
+typedef struct grid_clock {
+    int total, trained, skipped;
+    double t0, expected_s;
+} grid_clock;
+
+static void print_progress(const grid_clock *c, int index, const grid_run *gr)
+{
+    char el[32], eta[48];
+    double spent = now_seconds() - c->t0;
+    int left = c->total - index;
+    print_duration(el, sizeof el, spent);
+    if (c->trained > 0) {
+        print_duration(eta, sizeof eta, spent / c->trained * left);
+    } else if (c->expected_s > 0) {
+        char d[32];
+        print_duration(d, sizeof d, c->expected_s * left / c->total);
+        snprintf(eta, sizeof eta, "%s (expected)", d);
+    } else {
+        snprintf(eta, sizeof eta, "after the first run");
+    }
+    printf("[run %d/%d] %s: %s seed %" PRIu64 " (%d trained, %d skipped; %s so far, ETA %s)\n",
+           index + 1, c->total, gr->dir, gr->s->name, gr->seed, c->trained, c->skipped, el,
+           eta);
+    fflush(stdout);
+}
+
+static int one_run(grid_run *gr, grid_clock *clock, int index, qsdc_error *err)
+{
+    model m;
+    if (experiment_model(gr->e, gr->s, &m, err) < 0)
+        return -1;
+    m.train.epochs = gr->g->epochs;
+    m.train.seed = gr->seed;
+    strbuf text;
+    sb_init(&text);
+    describe(gr->e, &m, gr->g, gr->seed, &text);
+    char fp[17];
+    bool resume = false;
+    int rc = sb_check(&text, err);
+    if (rc == 0) {
+        fingerprint(sb_str(&text), fp);
+        rc = fs_make_dirs(gr->dir, err);
+    }
+    int state = rc == 0 ? run_state(gr, fp, &resume, err) : -1;
+    if (state == 1) {
+        printf("[run %d/%d] %s: finished before, skipped\n", index + 1, clock->total, gr->dir);
+        clock->skipped++;
+    } else if (state == 0) {
+        print_progress(clock, index, gr);
+        if (resume)
+            printf("resuming from %s/checkpoint.bin\n", gr->dir);
+        rc = train_run(gr, &m, fp, sb_str(&text), resume, err);
+        clock->trained += rc == 0;
+    }
+    sb_free(&text);
+    model_free(&m);
+    return state < 0 ? -1 : rc;
+}
+
+static int run_grid(const experiment *e, const exp_run_options *o, qsdc_error *err)
+{
+    const exp_grid *g = o->quick ? &e->quick : &e->full;
+    grid_clock clock = {.total = g->n_seeds * e->n_settings, .t0 = now_seconds(),
+                        .expected_s = 60 * g->expected_minutes};
+    printf("experiment %s%s: %d settings x %d seeds, %lld epochs each", e->name,
+           o->quick ? " (quick)" : "", e->n_settings, g->n_seeds, (long long)g->epochs);
+    if (g->expected_minutes > 0)
+        printf("; expected %.0f minutes on a 2-core machine", g->expected_minutes);
+    printf("\nresults in %s\n", o->results_dir);
+    fflush(stdout);
+    /* seed by seed, so that an interrupted grid already pairs whole seeds */
+    for (int k = 0; k < g->n_seeds; k++)
+        for (int i = 0; i < e->n_settings; i++) {
+            grid_run gr = {.e = e, .g = g, .o = o, .s = &e->settings[i], .setting_index = i,
+                           .seed = g->seeds[k]};
+            if (result_path(gr.dir, err, "%s/%s-seed%" PRIu64, o->results_dir, gr.s->name,
+                            gr.seed) < 0 ||
+                one_run(&gr, &clock, k * e->n_settings + i, err) < 0)
+                return -1;
+        }
+    char el[32];
+    print_duration(el, sizeof el, now_seconds() - clock.t0);
+    printf("grid done: %d runs (%d trained, %d skipped) in %s; 'qsdc report %s' summarises "
+           "them\n",
+           clock.total, clock.trained, clock.skipped, el, o->results_dir);
+    return 0;
+}
+
+/* An exclusive lock on the results directory for as long as the grid
+ * runs: two grids writing the same runs would corrupt them. Returns the
+ * descriptor holding it. */
+static int lock_results(const char *dir, qsdc_error *err)
+{
+    char path[QSDC_PATH_MAX];
+    if (result_path(path, err, "%s/.lock", dir) < 0)
+        return -1;
+    int fd = open(path, O_RDWR | O_CREAT, 0644);
+    if (fd < 0)
+        return qsdc_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int busy = errno == EWOULDBLOCK;
+        close(fd);
+        return busy ? qsdc_fail(err, "%s: another qsdc experiment is running there", dir)
+                    : qsdc_fail(err, "%s: cannot lock: %s", path, strerror(errno));
+    }
+    return fd;
+}
+
+int experiment_run(const experiment *e, const exp_run_options *o, qsdc_error *err)
+{
+    int lock = fs_make_dirs(o->results_dir, err) < 0 ? -1 : lock_results(o->results_dir, err);
+    if (lock < 0)
+        return -1;
+    int rc = run_grid(e, o, err);
+    close(lock);
+    return rc;
+}

@@ -1,0 +1,152 @@
+#include "ref_rnn.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* the row of an id held as a float, or -1 when it is not one of [0, v) */
+static int64_t id_row(float f, int64_t v)
+{
+    return f >= 0 && f < (float)v && f == floorf(f) ? (int64_t)f : -1;
+}
+
+/* out[R,D] = W[id]; dW[V,D] = scatter-add of dy[R,D] by id */
+static void embed(const ref_graph *r, const gnode *n)
+{
+    const graph *g = r->g;
+    bool grad = n->op == OP_EMBED_GRAD;
+    const tensor *w = &g->t[grad ? n->out : n->in[1]];
+    const float *ids = r->val[grad ? n->in[1] : n->in[0]];
+    int64_t v = w->dims[0], d = w->dims[1], rows = g->t[grad ? n->in[0] : n->out].nelem / d;
+    float *out = r->val[n->out];
+    if (grad) {
+        double *acc = calloc((size_t)(v * d), sizeof *acc);
+        for (int64_t i = 0; i < rows; i++) {
+            int64_t id = id_row(ids[i], v);
+            for (int64_t j = 0; id >= 0 && j < d; j++)
+                acc[id * d + j] += r->val[n->in[0]][i * d + j];
+        }
+        for (int64_t i = 0; i < v * d; i++)
+            out[i] = (float)acc[i];
+        free(acc);
+        return;
+    }
+    for (int64_t i = 0; i < rows; i++) {
+        int64_t id = id_row(ids[i], v);
+        for (int64_t j = 0; j < d; j++)
+            out[i * d + j] = id >= 0 ? r->val[n->in[1]][id * d + j] : 0.0f;
+    }
+}
+
+static double sigmoid(double x) { return 1 / (1 + exp(-x)); }
+
+/* h[B,T,H], saved (i, f, g, o, c as [B,T,5H]; the device's U^T after them
+ * is its own) from z[B*T,4H] and U[H,4H] */
+static void lstm(const ref_graph *r, const gnode *n)
+{
+    const tensor *y = &r->g->t[n->out];
+    int64_t B = y->dims[0], T = y->dims[1], H = y->dims[2];
+    const float *z = r->val[n->in[0]], *u = r->val[n->in[1]];
+    float *h = r->val[n->out], *sv = r->val[n->mask];
+    double *c = calloc((size_t)H, sizeof *c), *a = malloc(4 * (size_t)H * sizeof *a);
+    for (int64_t b = 0; b < B; b++) {
+        memset(c, 0, (size_t)H * sizeof *c);
+        for (int64_t t = 0; t < T; t++) {
+            int64_t row = b * T + t;
+            for (int64_t k = 0; k < 4 * H; k++) {
+                a[k] = z[row * 4 * H + k];
+                for (int64_t q = 0; t > 0 && q < H; q++)
+                    a[k] += (double)h[(row - 1) * H + q] * u[q * 4 * H + k];
+            }
+            for (int64_t j = 0; j < H; j++) {
+                double gi = sigmoid(a[j]), gf = sigmoid(a[H + j]), gg = tanh(a[2 * H + j]);
+                double go = sigmoid(a[3 * H + j]);
+                c[j] = gf * c[j] + gi * gg;
+                float *s = sv + row * 5 * H;
+                s[j] = (float)gi, s[H + j] = (float)gf, s[2 * H + j] = (float)gg;
+                s[3 * H + j] = (float)go, s[4 * H + j] = (float)c[j];
+                h[row * H + j] = (float)(go * tanh(c[j]));
+            }
+        }
+    }
+    free(c);
+    free(a);
+}
+
+/* dz[B*T,4H] from dh[B,T,H], saved and U: full BPTT */
+static void lstm_grad(const ref_graph *r, const gnode *n)
+{
+    const tensor *y = &r->g->t[n->in[0]];
+    int64_t B = y->dims[0], T = y->dims[1], H = y->dims[2];
+    const float *dy = r->val[n->in[0]], *sv = r->val[n->in[1]], *u = r->val[n->in[2]];
+    float *dz = r->val[n->out];
+    double *dc = malloc((size_t)H * sizeof *dc);
+    for (int64_t b = 0; b < B; b++) {
+        for (int64_t j = 0; j < H; j++)
+            dc[j] = 0;
+        for (int64_t t = T - 1; t >= 0; t--) {
+            int64_t row = b * T + t;
+            const float *s = sv + row * 5 * H;
+            for (int64_t j = 0; j < H; j++) {
+                double dh = dy[row * H + j];
+                for (int64_t k = 0; t < T - 1 && k < 4 * H; k++)
+                    dh += (double)dz[(row + 1) * 4 * H + k] * u[j * 4 * H + k];
+                double gi = s[j], gf = s[H + j], gg = s[2 * H + j], go = s[3 * H + j];
+                double tc = tanh(s[4 * H + j]), cp = t > 0 ? s[4 * H + j - 5 * H] : 0;
+                double d = dc[j] + dh * go * (1 - tc * tc);
+                float *o = dz + row * 4 * H;
+                o[j] = (float)(d * gg * gi * (1 - gi));
+                o[H + j] = (float)(d * cp * gf * (1 - gf));
+                o[2 * H + j] = (float)(d * gi * (1 - gg * gg));
+                o[3 * H + j] = (float)(dh * tc * go * (1 - go));
+                dc[j] = d * gf;
+            }
+        }
+    }
+    free(dc);
+}
+
+/* hp[B*T,H] = h[B,T,H] one step later, zero at t = 0 */
+static void seq_shift(const ref_graph *r, const gnode *n)
+{
+    const tensor *y = &r->g->t[n->in[0]];
+    int64_t T = y->dims[1], H = y->dims[2];
+    for (int64_t i = 0; i < y->nelem; i++)
+        r->val[n->out][i] = i / H % T == 0 ? 0.0f : r->val[n->in[0]][i - H];
+}
+
+/* [B,T,H] -> [B,H] by last step or mean, and back */
+static void seq_pool(const ref_graph *r, const gnode *n)
+{
+    bool grad = n->op == OP_SEQ_POOL_GRAD;
+    const tensor *seq = &r->g->t[grad ? n->out : n->in[0]];
+    int64_t B = seq->dims[0], T = seq->dims[1], H = seq->dims[2];
+    const float *x = r->val[n->in[0]];
+    float *y = r->val[n->out];
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t j = 0; j < H; j++) {
+            double s = 0;
+            for (int64_t t = 0; t < T; t++) {
+                int64_t at = (b * T + t) * H + j;
+                if (grad)
+                    y[at] = n->seq == SEQ_MEAN ? (float)(x[b * H + j] / (double)T)
+                            : t == T - 1       ? x[b * H + j]
+                                               : 0.0f;
+                else
+                    s += n->seq == SEQ_MEAN || t == T - 1 ? x[at] : 0.0;
+            }
+            if (!grad)
+                y[b * H + j] = (float)(n->seq == SEQ_MEAN ? s / (double)T : s);
+        }
+}
+
+void ref_rnn_node(const ref_graph *r, const gnode *n)
+{
+    switch (n->op) {
+    case OP_EMBED: case OP_EMBED_GRAD: embed(r, n); break;
+    case OP_LSTM: lstm(r, n); break;
+    case OP_LSTM_GRAD: lstm_grad(r, n); break;
+    case OP_SEQ_SHIFT: seq_shift(r, n); break;
+    default: seq_pool(r, n); break;
+    }
+}
