@@ -3,8 +3,8 @@
  *   qsd_bench [--device SPEC] [--n N] [--reps R] [--qsd FILE] [--setting P,N,V,C]...
  *
  * --setting times those parameters (p, sites, q_cv, p_concentration with 0
- * for homogeneous) instead of the default four. For each setting two
- * kernels fill N masks:
+ * for homogeneous) instead of the defaults. For each setting three kernels
+ * fill N masks:
  *   elementwise: one draw per work-item, the driver picks the work-group size
  *                (a CPU driver may vectorise across work-items);
  *   loop:        work-groups of one work-item, each drawing a run of 1024
@@ -15,9 +15,9 @@
  *                timed has qsd_mask_try.
  * A kernel that only stores is timed the same way and subtracted, so the
  * figures are the cost of the draws. --qsd FILE times another qsd.cl (for
- * instance the previous version, `git show main:kernels/qsd.cl`).
+ * instance an earlier version from git).
  * Each figure is the best of R runs after a warm-up, by wall time and by
- * process CPU time (all threads; immune to other load on the machine).
+ * process CPU time (all threads; less sensitive to other load).
  * Never a test: timings on shared machines are noise-prone. */
 #include "cl_runtime.h"
 
@@ -43,6 +43,7 @@ typedef struct setting {
 static const setting default_settings[] = {
     {"dropout p=0.5", 0.5f, 1, 0.0f, 0.0f},
     {"qsd p=0.25 n=4 v=0.5", 0.25f, 4, 0.5f, 0.0f},
+    {"qsd p=0.5 n=6 v=0.5", 0.5f, 6, 0.5f, 0.0f}, /* models/mlp_fashion_qsd.yaml */
     {"qsd p=0.5 n=4 v=0.5 c=4", 0.5f, 4, 0.5f, 4.0f},
     {"qsd p=0.3 n=8 v=0.3 c=2", 0.3f, 8, 0.3f, 2.0f},
 };

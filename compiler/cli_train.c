@@ -13,6 +13,7 @@
 #include "gemm_select.h"
 #include "init.h"
 #include "progress.h"
+#include "signals.h"
 #include "train.h"
 
 static const char train_usage[] =
@@ -29,7 +30,11 @@ static const char train_usage[] =
     "  --checkpoint DIR  save parameters and optimiser state after every epoch\n"
     "  --resume          continue from the checkpoint in DIR\n"
     "  --metrics FILE    write one JSON object per epoch\n"
-    "  --max-steps N     stop after N optimiser steps in total\n";
+    "  --max-steps N     stop after N optimiser steps in total\n"
+    "\n"
+    "Ctrl-C stops after the current step, saving a checkpoint (with\n"
+    "--checkpoint) that --resume continues exactly; the exit status is then\n"
+    "130. A second Ctrl-C aborts at once.\n";
 
 int cli_train(int argc, char **argv)
 {
@@ -77,9 +82,25 @@ int cli_train(int argc, char **argv)
     if (model_load(argv[optind], &m, &err) < 0)
         return cli_error(err.message);
     train_summary s;
+    o.stop = sigint_install();
     int rc = train_model(&m, &o, &s, &err);
+    sigint_restore();
     model_free(&m);
-    return rc < 0 ? cli_error(err.message) : 0;
+    if (rc < 0)
+        return cli_error(err.message);
+    if (s.interrupted) {
+        if (s.steps == 0)
+            fprintf(stderr, "qsdc: interrupted before the first step\n");
+        else if (o.checkpoint_dir)
+            fprintf(stderr, "qsdc: interrupted after %lld steps; %s holds the step "
+                    "reached (continue with --resume)\n", (long long)s.steps,
+                    o.checkpoint_dir);
+        else
+            fprintf(stderr, "qsdc: interrupted after %lld steps (no --checkpoint: "
+                    "nothing saved)\n", (long long)s.steps);
+        return 128 + SIGINT;
+    }
+    return 0;
 }
 
 /* The inference plan on a device with parameters from a checkpoint, or

@@ -143,7 +143,7 @@ typedef struct train_config {
 typedef struct model {
     char path[QSDC_PATH_MAX]; /* as given, used in error messages */
     char name[QSDC_NAME_MAX];
-    int input_rank;           /* dims of one sample, batch excluded */
+    int input_rank;           /* dims of one sample, batch excluded (< QSDC_MAX_RANK) */
     int64_t input_shape[QSDC_MAX_RANK];
     input_dtype dtype;        /* int32 ids reach the device as exact floats */
     src_loc input_loc;

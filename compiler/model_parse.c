@@ -328,11 +328,12 @@ static int parse_input(ydoc *d, yaml_node_t *n, model *m)
         return -1;
     yaml_node_item_t *items = shape->data.sequence.items.start;
     long rank = (long)(shape->data.sequence.items.top - items);
-    if (rank < 1 || rank > QSDC_MAX_RANK)
+    /* the batch takes one of the QSDC_MAX_RANK dimensions of a tensor */
+    if (rank < 1 || rank > QSDC_MAX_RANK - 1)
         return ydoc_fail(d, shape,
                          "'shape' must have 1 to %d dimensions, "
                          "found %ld",
-                         QSDC_MAX_RANK, rank);
+                         QSDC_MAX_RANK - 1, rank);
     for (int i = 0; i < rank; i++)
         if (ydoc_int(d, ydoc_node(d, items[i]), "shape", 1, INT32_MAX,
                      &m->input_shape[i]) < 0)

@@ -305,7 +305,9 @@ inline float qsd_mask_try(uint seed, uint rng_id, uint step, uint group,
  * step, 0, block). p in (0, 1], sites >= 1, q_cv >= 0, conc >= 0 (0 =
  * homogeneous). Call with literal parameters: the branches on them then fold,
  * and dropout (sites 1, q_cv 0, conc 0) is one Philox call and a compare,
- * m = (u < p) ? 1/p : 0. */
+ * m = (u < p) ? 1/p : 0. qsd_mask_try first, the whole draw where it gives
+ * -1; where it never does, no fallback is compiled in, so loops of such
+ * draws (dropout) still vectorise. */
 inline float qsd_mask(uint seed, uint rng_id, uint step, uint group,
                       float p, int sites, float q_cv, float conc)
     __attribute__((always_inline));

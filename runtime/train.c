@@ -189,7 +189,13 @@ static int save_checkpoint(trainer *t, uint64_t epoch, uint64_t step, qsdc_error
     return checkpoint_save(t->o->checkpoint_dir, &ck, err);
 }
 
-/* Batches [first, steps) of one epoch, fewer when --max-steps is reached;
+static bool stop_requested(const train_options *o)
+{
+    return o->stop && *o->stop;
+}
+
+/* Batches [first, steps) of one epoch, fewer when --max-steps is reached
+ * or a stop is requested;
  * the mean training loss goes to *loss_out, the batches run to *done_out. */
 static int run_epoch(trainer *t, uint64_t epoch, int64_t first, uint64_t *step, int64_t steps,
                      double *loss_out, int64_t *done_out, qsdc_error *err)
@@ -211,7 +217,8 @@ static int run_epoch(trainer *t, uint64_t epoch, int64_t first, uint64_t *step, 
     int64_t counted = 0, s = first;
     int rc = 0;
     for (; s < steps && rc == 0; s++) {
-        if (t->o->max_steps > 0 && (int64_t)*step >= t->o->max_steps)
+        if ((t->o->max_steps > 0 && (int64_t)*step >= t->o->max_steps) ||
+            stop_requested(t->o))
             break;
         gather_batch(&t->train, order, s * b, b, b, t->xb, t->yb);
         const int64_t *chw = t->m->input_shape; /* rank 3 when augmenting */
@@ -283,7 +290,7 @@ int train_model(model *m, const train_options *o, train_summary *out, qsdc_error
         rc = qsdc_fail(err, "%s: checkpoint step %" PRIu64 " is before epoch %" PRIu64,
                        o->checkpoint_dir, step, epoch);
     while (rc == 0 && (int64_t)epoch < c->epochs &&
-           !(o->max_steps > 0 && (int64_t)step >= o->max_steps)) {
+           !(o->max_steps > 0 && (int64_t)step >= o->max_steps) && !stop_requested(o)) {
         double t0 = now_seconds(), loss = 0;
         int64_t done = 0, first = (int64_t)step - (int64_t)epoch * steps;
         rc = run_epoch(&t, epoch, first, &step, steps, &loss, &done, err);
@@ -325,13 +332,14 @@ int train_model(model *m, const train_options *o, train_summary *out, qsdc_error
             rc = save_checkpoint(&t, epoch, step, err);
     }
     out->epochs_done = (int64_t)epoch;
+    out->interrupted = rc == 0 && stop_requested(o) && (int64_t)epoch < c->epochs;
     if (rc == 0 && out->seconds > 0) {
         out->samples_per_s = (double)(out->steps * c->batch) / out->seconds;
         printf("train: %lld steps, %lld samples, %.2f s, %.0f samples/s (total %.1f s)\n",
                (long long)out->steps, (long long)(out->steps * c->batch), out->seconds,
                out->samples_per_s, now_seconds() - t_all);
     }
-    if (rc == 0 && o->after_train) {
+    if (rc == 0 && o->after_train && !out->interrupted) {
         train_context tc = {.env = &t.env, .m = m, .train_plan = &t.tp, .infer_plan = &t.ep,
                             .state = &t.ms, .train = &t.train, .test = &t.test,
                             .summary = out};

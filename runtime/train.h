@@ -3,6 +3,7 @@
 #ifndef QSDC_TRAIN_H
 #define QSDC_TRAIN_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -40,14 +41,18 @@ typedef struct train_options {
     bool quiet;                  /* no progress bar (tests) */
     int64_t train_samples;       /* use the first N training samples (0 = all) */
     int64_t test_samples;        /* and the first N test samples (0 = all) */
-    train_hook after_train;      /* called after the last epoch, before teardown */
+    train_hook after_train;      /* called after the last epoch (not when stopped), before teardown */
     void *hook_ctx;
+    /* NULL, or a flag (signals.h) that, once nonzero, stops the run after
+     * the current step as --max-steps would: saved, and resumable exactly */
+    volatile sig_atomic_t *stop;
 } train_options;
 
 struct train_summary {
     int64_t epochs_done, steps;
     double train_loss, val_accuracy, test_accuracy;
     double seconds, samples_per_s;
+    bool interrupted;            /* stopped early by *stop */
 };
 
 /* Applies the command-line overrides to m's train: section. */

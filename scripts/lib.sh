@@ -6,7 +6,8 @@ QSDC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # Debian 12 packages needed to build qsdc and run its tests on pocl.
 QSDC_PACKAGES=(build-essential pkg-config meson ninja-build ocl-icd-opencl-dev
   opencl-c-headers pocl-opencl-icd libclblast-dev libyaml-dev libcmocka-dev
-  librandom123-dev zlib1g-dev python3 clinfo oclgrind gnuplot-nox)
+  librandom123-dev zlib1g-dev python3 clinfo oclgrind gnuplot-nox clang
+  libclang-rt-14-dev)
 
 qsdc_log() { printf '==> %s\n' "$*" >&2; }
 
@@ -55,4 +56,49 @@ qsdc_configure() {
 # qsdc_compile DIR: builds with QSDC_JOBS parallel jobs (default: all cores).
 qsdc_compile() {
   meson compile -C "$QSDC_ROOT/$1" -j "${QSDC_JOBS:-$(nproc)}"
+}
+
+# The libFuzzer harnesses (tests/fuzz/fuzz_NAME.c) as NAME:MAX_LEN, the
+# longest input each is given.
+QSDC_FUZZ_TARGETS=(checkpoint:1024 idx:1024 model:4096 plan:8192 text:4096)
+
+# qsdc_fuzz_build: configures build-fuzz with clang and -Dfuzz=true and builds
+# the harnesses (and the library they link) only.
+qsdc_fuzz_build() {
+  local spec targets=()
+  for spec in "${QSDC_FUZZ_TARGETS[@]}"; do targets+=("fuzz_${spec%%:*}"); done
+  CC=clang qsdc_configure build-fuzz -Dfuzz=true -Dwerror=true >/dev/null
+  meson compile -C "$QSDC_ROOT/build-fuzz" -j "${QSDC_JOBS:-$(nproc)}" "${targets[@]}"
+}
+
+# qsdc_fuzz_run NAME MAX_LEN SECONDS: runs build-fuzz's fuzz_NAME for SECONDS
+# on its seeds (tests/fuzz/corpus/NAME, read only) and its working corpus
+# (build-fuzz/fuzz-corpus/NAME, kept between runs), with the dictionary
+# tests/fuzz/NAME.dict when there is one. Prints one line with the
+# execution count; on a crash, leak or sanitizer report prints the report's
+# end and the reproducer's path, and fails.
+qsdc_fuzz_run() {
+  local name="$1" max_len="$2" seconds="$3"
+  local dir="$QSDC_ROOT/build-fuzz"
+  local corpus="$dir/fuzz-corpus/$name" art="$dir/fuzz-artifacts/$name"
+  local log="$dir/fuzz-logs/$name.log"
+  mkdir -p "$corpus" "$art" "$(dirname "$log")"
+  local rc=0 dict=()
+  if [ -f "$QSDC_ROOT/tests/fuzz/$name.dict" ]; then
+    dict=(-dict="$QSDC_ROOT/tests/fuzz/$name.dict")
+  fi
+  UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" \
+    "$dir/tests/fuzz/fuzz_$name" -max_total_time="$seconds" -max_len="$max_len" \
+    -timeout=10 -print_final_stats=1 -artifact_prefix="$art/" "${dict[@]}" \
+    "$corpus" "$QSDC_ROOT/tests/fuzz/corpus/$name" >"$log" 2>&1 || rc=$?
+  local runs
+  runs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")"
+  if [ "$rc" -ne 0 ]; then
+    tail -n 60 "$log" >&2
+    printf 'fuzz_%s: FAILED (status %d) after %s executions; log %s, reproducer in %s\n' \
+      "$name" "$rc" "${runs:-?}" "$log" "$art" >&2
+    return 1
+  fi
+  printf 'fuzz_%s: %s executions in %s s, no crash, leak or sanitizer report\n' \
+    "$name" "$runs" "$seconds"
 }

@@ -67,9 +67,10 @@ static const error_case error_cases[] = {
     {"input_dim_zero", "name: m\ninput: {shape: [4, 0]}\n", 2, 20,
      "'shape' must be in [1, 2147483647], found 0"},
     {"input_rank_zero", "name: m\ninput: {shape: []}\n", 2, 16,
-     "'shape' must have 1 to 4 dimensions, found 0"},
-    {"input_rank_five", "name: m\ninput: {shape: [1, 1, 1, 1, 1]}\n", 2, 16,
-     "found 5"},
+     "'shape' must have 1 to 3 dimensions, found 0"},
+    /* with the batch, a rank-4 sample would need a rank-5 tensor */
+    {"input_rank_four", "name: m\ninput: {shape: [1, 1, 1, 1]}\n", 2, 16,
+     "'shape' must have 1 to 3 dimensions, found 4"},
     {"input_dtype", "name: m\ninput: {shape: [4], dtype: float16}\n", 2, 28,
      "unknown dtype 'float16' (expected one of: float32, int32)"},
     {"layers_not_list", LAYERS "  op: relu\n", 4, 3,

@@ -1,0 +1,179 @@
+#!/usr/bin/env python3
+"""Writes the fuzzers' seed corpora under tests/fuzz/corpus/<harness>/: small
+valid inputs and a few edge cases each. The files are committed; rerun this
+(with the qsdc command, for the plan seeds) when a format changes:
+
+    tests/fuzz/make_corpus.py build/qsdc
+"""
+import glob
+import gzip
+import os
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import zlib
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+CORPUS = os.path.join(HERE, "corpus")
+
+
+def put(harness, name, data):
+    d = os.path.join(CORPUS, harness)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data.encode() if isinstance(data, str) else data)
+
+
+def idx(dims, payload=None):
+    """IDX uint8 bytes with the given dims; payload defaults to a ramp."""
+    n = 1
+    for x in dims:
+        n *= x
+    head = bytes([0, 0, 8, len(dims)]) + b"".join(struct.pack(">I", x) for x in dims)
+    return head + (payload if payload is not None else bytes(i % 256 for i in range(n)))
+
+
+def idx_input(images, labels=None):
+    """fuzz_idx's input: a flag byte, the images' length, then both files."""
+    if labels is None:
+        return b"\0" + images
+    return b"\1" + struct.pack("<H", len(images)) + images + labels
+
+
+def idx_seeds():
+    img = idx([3, 2, 2])
+    lab = idx([3], bytes([0, 1, 2]))
+    put("idx", "images_labels", idx_input(img, lab))
+    put("idx", "images_only", idx_input(idx([2, 5])))
+    put("idx", "rank4", idx_input(idx([2, 2, 2, 2])))
+    put("idx", "gzip", idx_input(gzip.compress(img, mtime=0), gzip.compress(lab, mtime=0)))
+    put("idx", "truncated", idx_input(img[:-1], lab))
+    put("idx", "trailing", idx_input(img + b"\0", lab))
+    put("idx", "count_mismatch", idx_input(img, idx([2], bytes([0, 1]))))
+    put("idx", "label_out_of_range", idx_input(img, idx([3], bytes([0, 200, 2]))))
+    put("idx", "huge_dims", idx_input(bytes([0, 0, 8, 3]) + struct.pack(">III", 65535, 65535, 1)))
+    put("idx", "float_type", idx_input(bytes([0, 0, 0x0D, 2, 0, 0, 0, 1, 0, 0, 0, 1]) + b"\0" * 4))
+
+
+def checkpoint(n_params, n_state, epoch=1, step=27, seed=7, model_hash=0x1234):
+    body = (b"QSDCCKPT" + struct.pack("<IQQQQqq", 1, model_hash, epoch, step, seed,
+                                      n_params, n_state)
+            + b"".join(struct.pack("<f", 0.5 * i - 1) for i in range(n_params + n_state)))
+    return body + struct.pack("<I", zlib.crc32(body))
+
+
+def checkpoint_seeds():
+    good = checkpoint(5, 3)
+    put("checkpoint", "valid", good)
+    put("checkpoint", "no_state", checkpoint(4, 0))
+    put("checkpoint", "empty_params", checkpoint(0, 0))
+    put("checkpoint", "truncated", good[:-3])
+    put("checkpoint", "bad_crc", good[:-1] + bytes([good[-1] ^ 1]))
+    put("checkpoint", "version2", good[:8] + struct.pack("<I", 2) + good[12:])
+    put("checkpoint", "header_only", good[:60])
+    put("checkpoint", "huge_counts", good[:44] + struct.pack("<qq", 1 << 61, 1 << 61) + good[60:])
+
+
+TINY_MODEL = """name: tiny
+input: {shape: [1, 4, 4]}
+layers:
+  - flatten
+  - {op: dense, units: 8}
+  - relu
+  - {op: qsd, p: 0.5, sites: 2, q_cv: 0.3}
+  - {op: dense, units: 3}
+  - softmax
+train: {batch: 4, optimizer: adam}
+"""
+
+GRAPH_MODEL = """name: residual
+input: {shape: [6]}
+nodes:
+  - {name: fc1, op: dense, inputs: input, units: 5, init: glorot}
+  - {name: h, op: tanh, inputs: fc1}
+  - {name: d, op: dropout, inputs: h, p: 0.8, share: element}
+  - {name: fc2, op: dense, inputs: d, units: 5, bias: false}
+  - {name: sum, op: add, inputs: [fc2, fc1]}
+  - {name: s, op: sigmoid, inputs: sum}
+  - {name: out, op: dense, inputs: s, units: 2, init: zeros}
+output: out
+train:
+  batch: 3
+  loss: mse
+  optimizer: {type: adamw, lr: 0.01, weight_decay: 0.1, beta1: 0.8}
+  schedule: {type: step, step_epochs: 2, gamma: 0.5, warmup_epochs: 0.5}
+  clip_norm: 1.0
+"""
+
+
+def model_seeds():
+    for path in sorted(glob.glob(os.path.join(ROOT, "models", "*.yaml"))):
+        with open(path, "rb") as f:
+            put("model", os.path.basename(path), f.read())
+    put("model", "tiny.yaml", TINY_MODEL)
+    put("model", "graph.yaml", GRAPH_MODEL)
+    put("model", "qsd_beta.yaml", TINY_MODEL.replace(
+        "q_cv: 0.3}", "q_cv: 0.3, p_concentration: 2.5, share: channel}"))
+    put("model", "cycle.yaml", GRAPH_MODEL.replace("inputs: input, units: 5", "inputs: s, units: 5"))
+    put("model", "shape_mismatch.yaml", GRAPH_MODEL.replace("units: 5, bias", "units: 4, bias"))
+    # fuzz_model's first find: a 4-dimensional sample overflowed a tensor's dims
+    put("model", "rank4_input.yaml", TINY_MODEL.replace("[1, 4, 4]", "[1, 2, 2, 4]"))
+    put("model", "no_train.yaml", "name: m\ninput: {shape: [2]}\nlayers: [relu]\n")
+    put("model", "anchor.yaml", "name: &a m\ninput: {shape: [2]}\nlayers: [*a]\n")
+    put("model", "two_docs.yaml", "name: m\n---\nname: n\n")
+
+
+def plan_seeds(qsdc):
+    models = {"tiny": TINY_MODEL, "graph": GRAPH_MODEL}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, text in models.items():
+            src = os.path.join(tmp, name + ".yaml")
+            with open(src, "w") as f:
+                f.write(text)
+            out = os.path.join(tmp, name + "-bundle")
+            subprocess.run([qsdc, src, "--train", "-o", out], check=True,
+                           stdout=subprocess.DEVNULL)
+            with open(os.path.join(out, "plan.yaml"), "rb") as f:
+                plan = f.read()
+            put("plan", name + ".yaml", plan)
+        put("plan", "inference_only.yaml", b"\n- name:".join(plan.split(b"\n- name:")[:2]))
+        put("plan", "bad_format.yaml", plan.replace(b"format: 1", b"format: 2"))
+        put("plan", "offset_outside.yaml", plan.replace(b"offset: 0", b"offset: 99999999999", 1))
+        put("plan", "empty.yaml", "format: 1\nplans: []\n")
+        put("plan", "clblast.yaml", plan.replace(b"{kind: kernel, kernel: k0_matmul",
+                                                 b"{kind: clblast_gemm, kernel: k0_matmul", 1))
+
+
+def text_seeds():
+    """fuzz_text's input: an options byte (see fuzz_text.c), then the file."""
+    lines = "In the beginning God created the heaven and the earth.\n" \
+            "And the earth was without form, and void; 2nd café don't 3.14\n" \
+            "\n" \
+            "And God said, Let there be light: and there was light.\r\n"
+    put("text", "words", b"\x0c" + lines.encode())
+    put("text", "chars", b"\x0e" + lines.encode())
+    put("text", "bom", b"\x00\xef\xbb\xbf" + lines.encode())
+    put("text", "bad_utf8", b"\x00abc \xc3\x28 def\n")
+    csv = '1,"a fine, ""quoted"" film"\n-1,dull and slow\r\n\n1,great\n-1,"two\nlines"\n'
+    put("text", "sentiment", b"\x0d" + csv.encode())
+    put("text", "bad_label", b"\x01" + b"2,odd\n1,fine\n")
+    put("text", "open_quote", b"\x01" + b'1,"never closed\n')
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit("usage: make_corpus.py QSDC_EXE")
+    for harness in ("idx", "checkpoint", "model", "plan", "text"):
+        shutil.rmtree(os.path.join(CORPUS, harness), ignore_errors=True)
+    idx_seeds()
+    checkpoint_seeds()
+    model_seeds()
+    text_seeds()
+    plan_seeds(os.path.abspath(sys.argv[1]))
+
+
+if __name__ == "__main__":
+    main()
