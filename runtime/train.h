@@ -41,7 +41,7 @@ typedef struct train_options {
     bool quiet;                  /* no progress bar (tests) */
     int64_t train_samples;       /* use the first N training samples (0 = all) */
     int64_t test_samples;        /* and the first N test samples (0 = all) */
-    train_hook after_train;      /* called after the last epoch (not when stopped), before teardown */
+    train_hook after_train;      /* after the last epoch, before teardown; not if stopped */
     void *hook_ctx;
     /* NULL, or a flag (signals.h) that, once nonzero, stops the run after
      * the current step as --max-steps would: saved, and resumable exactly */

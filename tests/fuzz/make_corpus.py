@@ -109,6 +109,32 @@ train:
 """
 
 
+LSTM_MODEL = """name: lm
+input: {shape: [4], dtype: int32}
+layers:
+  - {op: embedding, vocab: 7, dim: 5}
+  - {op: qsd, p: 0.7, sites: 4, q_cv: 0.5, share: time}
+  - {op: lstm, units: 4}
+  - {op: dropout, p: 0.5, share: time}
+  - {op: dense, units: 7}
+train: {batch: 2, optimizer: {type: sgd, lr: 0.1, momentum: 0.9}}
+"""
+
+POOLED_MODEL = """name: pooled
+input: {shape: [4, 3]}
+nodes:
+  - {name: d, op: dense, inputs: input, units: 4, bias: false}
+  - {name: h, op: tanh, inputs: d}
+  - {name: l1, op: lstm, inputs: h, units: 5}
+  - {name: mean, op: pool_sequence, inputs: l1, mode: mean}
+  - {name: l2, op: lstm, inputs: l1, units: 5, return: last}
+  - {name: sum, op: add, inputs: [mean, l2]}
+  - {name: out, op: dense, inputs: sum, units: 3}
+output: out
+train: {batch: 3, optimizer: {type: adam, eps: 0.001}}
+"""
+
+
 def model_seeds():
     for path in sorted(glob.glob(os.path.join(ROOT, "models", "*.yaml"))):
         with open(path, "rb") as f:
@@ -121,6 +147,8 @@ def model_seeds():
     put("model", "shape_mismatch.yaml", GRAPH_MODEL.replace("units: 5, bias", "units: 4, bias"))
     # fuzz_model's first find: a 4-dimensional sample overflowed a tensor's dims
     put("model", "rank4_input.yaml", TINY_MODEL.replace("[1, 4, 4]", "[1, 2, 2, 4]"))
+    put("model", "lstm_lm.yaml", LSTM_MODEL)
+    put("model", "lstm_pooled.yaml", POOLED_MODEL)
     put("model", "no_train.yaml", "name: m\ninput: {shape: [2]}\nlayers: [relu]\n")
     put("model", "anchor.yaml", "name: &a m\ninput: {shape: [2]}\nlayers: [*a]\n")
     put("model", "two_docs.yaml", "name: m\n---\nname: n\n")
