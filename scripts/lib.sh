@@ -1,4 +1,5 @@
-# Shared by scripts/test and scripts/demo: package installation and meson builds.
+# Shared by the scripts (test, demo, fuzz, ...): package installation, meson
+# builds and fuzzing runs.
 # Source it; it defines functions and QSDC_ROOT, and runs nothing by itself.
 
 QSDC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
