@@ -1,7 +1,9 @@
 /* Window kernels: im2col, col2im, pooling and its gradients, and shared
- * QSD mask draws. One work-item per output row: a prologue decodes the row
- * once, then the row's elements follow, each through the group's
- * elementwise chain. Where the window allows it (unit stride along rows for
+ * QSD mask draws. One work-item per output row (im2col: per kh x kw rows of
+ * one input row), its coordinates the work-item's 3-D id (no integer
+ * division: oclgrind cannot follow the div/rem pairs LLVM rewrites with
+ * freeze), then the row's elements, each through the group's elementwise
+ * chain. Where the window allows it (unit stride along rows for
  * im2col/col2im, 2x2 pools with stride 2), chunks of 8 elements are
  * computed as float8 vectors first, with contiguous vector loads: pocl does
  * not vectorise the strided scalar code. tests/ref_conv.c is the plain C
@@ -35,12 +37,15 @@ static win_geom geom_of(const gnode *n, const tensor *big)
     return r;
 }
 
-/* The code of one row kernel: prologue, scalar element body (v at element
- * e), and optionally a chunk body (float8 vv at elements e .. e+7) valid
- * while e + 8 <= chunk_end. */
+/* The code of one row kernel over the NDRange dims (r0, r1, r2 its ids):
+ * prologue (defines `row`; may open loops over several rows, which close
+ * closes), scalar element body (v at element e), and optionally a chunk
+ * body (float8 vv at elements e .. e+7) valid while e + 8 <= chunk_end. */
 typedef struct row_code {
     strbuf *pro, *elem, *chunk;
     long long chunk_end;
+    long long dims[3];
+    const char *close;
 } row_code;
 
 static bool is_2x2_pool(const window2d *k)
@@ -49,36 +54,50 @@ static bool is_2x2_pool(const window2d *k)
 }
 
 /* col[n, (c, i, j), (oy, ox)] = x[n, c, oy sh - ph + i dh, ox sw - pw + j dw]
- * or 0 in the padding; rows (n, c i j, oy), e = ox. */
-static void body_im2col(row_code *rc, const win_geom *w, const char *x)
+ * or 0 in the padding; ids (oy, c, n), one row per tap (i, j), e = ox. */
+static void body_im2col(row_code *rc, const win_geom *w, const char *x, long long n)
 {
-    long long taps = (long long)w->k.kh * w->k.kw, kk = w->c * taps;
+    long long taps = (long long)w->k.kh * w->k.kw;
     sb_printf(rc->pro,
-              "    const uint n = row / %lldu, r = row %% %lldu;\n"
-              "    const uint k = r / %lldu, oy = r %% %lldu;\n"
-              "    const uint c = k / %lldu, t = k %% %lldu;\n"
-              "    const int iy = (int)oy * %d - %d + (int)(t / %du) * %d;\n"
-              "    const int xoff = (int)(t %% %du) * %d - %d;\n"
+              "    for (int i = 0; i < %d; i++)\n"
+              "    for (int j = 0; j < %d; j++) {\n"
+              "    const uint row = (r2 * %lldu + r1 * %lldu + (uint)(i * %d + j)) * %lldu + r0;\n"
+              "    const int iy = (int)r0 * %d - %d + i * %d;\n"
+              "    const int xoff = j * %d - %d;\n"
               "    const bool in_row = iy >= 0 && iy < %lld;\n"
-              "    __global const float *xr = %s + ((n * %lldu + c) * %lldu + (in_row ? (uint)iy : 0u)) * %lldu;\n",
-              kk * w->ho, kk * w->ho, w->ho, w->ho, taps, taps, w->k.sh, w->k.ph, w->k.kw,
-              w->k.dh, w->k.kw, w->k.dw, w->k.pw, w->h, x, w->c, w->h, w->w);
+              "    __global const float *xr = %s + ((r2 * %lldu + r1) * %lldu + (in_row ? (uint)iy : 0u)) * %lldu;\n",
+              w->k.kh, w->k.kw, w->c * taps, taps, w->k.kw, w->ho, w->k.sh, w->k.ph, w->k.dh,
+              w->k.dw, w->k.pw, w->h, x, w->c, w->h, w->w);
+    rc->close = "    }\n";
+    rc->dims[0] = w->ho;
+    rc->dims[1] = w->c;
+    rc->dims[2] = n;
     sb_printf(rc->elem,
               "        const int ix = (int)e * %d + xoff;\n"
               "        v = in_row && ix >= 0 && ix < %lld ? xr[ix] : 0.0f;\n",
               w->k.sw, w->w);
 }
 
-/* dx[n, c, y, x]: the sum of the col entries im2col copied x to; rows
- * (n, c, y), e = x. */
-static void body_col2im(row_code *rc, const win_geom *w, const char *dcol)
+/* Ids (y, c, n) of a map [n, C, H, W] as `row`, `plane` and rows dims. */
+static void map_rows(row_code *rc, long long n, long long c, long long h)
+{
+    sb_printf(rc->pro,
+              "    const uint plane = r2 * %lldu + r1, row = plane * %lldu + r0;\n", c, h);
+    rc->dims[0] = h;
+    rc->dims[1] = c;
+    rc->dims[2] = n;
+}
+
+/* dx[n, c, y, x]: the sum of the col entries im2col copied x to; ids
+ * (y, c, n), e = x. */
+static void body_col2im(row_code *rc, const win_geom *w, const char *dcol, long long n)
 {
     long long taps = (long long)w->k.kh * w->k.kw, p = w->ho * w->wo;
+    map_rows(rc, n, w->c, w->h);
     sb_printf(rc->pro,
-              "    const uint n = row / %lldu, c = (row / %lldu) %% %lldu;\n"
-              "    const int y = (int)(row %% %lldu);\n"
-              "    __global const float *d = %s + (n * %lldu + c) * %lldu;\n",
-              w->c * w->h, w->h, w->c, w->h, dcol, w->c, taps * p);
+              "    const int y = (int)r0;\n"
+              "    __global const float *d = %s + plane * %lldu;\n",
+              dcol, taps * p);
     sb_printf(rc->elem,
               "        v = 0.0f;\n"
               "        for (int i = 0; i < %d; i++) {\n"
@@ -94,9 +113,9 @@ static void body_col2im(row_code *rc, const win_geom *w, const char *dcol)
 }
 
 /* The max or mean of window (oy, ox); the max's index in its H x W plane to
- * argmax when given. Rows (plane, oy), e = ox. */
+ * argmax when given. Ids (oy, c, n), e = ox. */
 static void body_pool(row_code *rc, const win_geom *w, bool max, const char *x,
-                      const char *argmax)
+                      const char *argmax, long long n)
 {
     /* without padding every window lies inside the map */
     char checks[2][64] = {"false", "false"};
@@ -104,11 +123,11 @@ static void body_pool(row_code *rc, const win_geom *w, bool max, const char *x,
         snprintf(checks[0], sizeof checks[0], "iy < 0 || iy >= %lld", w->h);
     if (w->k.pw)
         snprintf(checks[1], sizeof checks[1], "ix < 0 || ix >= %lld", w->w);
+    map_rows(rc, n, w->c, w->ho);
     sb_printf(rc->pro,
-              "    const uint plane = row / %lldu;\n"
-              "    const int y0 = (int)(row %% %lldu) * %d - %d;\n"
+              "    const int y0 = (int)r0 * %d - %d;\n"
               "    __global const float *xp = %s + plane * %lldu;\n",
-              w->ho, w->ho, w->k.sh, w->k.ph, x, w->h * w->w);
+              w->k.sh, w->k.ph, x, w->h * w->w);
     sb_printf(rc->elem,
               "        const int x0 = (int)e * %d - %d;\n"
               "        float acc = %s;\n        int arg = -1;\n"
@@ -141,12 +160,10 @@ static void body_pool_grad_tiled(row_code *rc, const win_geom *w, const char *dy
                                  const char *argmax)
 {
     sb_printf(rc->pro,
-              "    const uint plane = row / %lldu;\n"
-              "    const int iy = (int)(row %% %lldu), oy = (iy + %d) / %d;\n"
+              "    const int iy = (int)r0, oy = (iy + %d) / %d;\n"
               "    const bool in_row = iy + %d - oy * %d < %d && oy < %lld;\n"
               "    __global const float *dyp = %s + plane * %lldu + (in_row ? oy : 0) * %lld;\n",
-              w->h, w->h, w->k.ph, w->k.sh, w->k.ph, w->k.sh, w->k.kh, w->ho, dy,
-              w->ho * w->wo, w->wo);
+              w->k.ph, w->k.sh, w->k.ph, w->k.sh, w->k.kh, w->ho, dy, w->ho * w->wo, w->wo);
     if (argmax)
         sb_printf(rc->pro,
                   "    __global const float *amp = %s + plane * %lldu + (in_row ? oy : 0) * %lld;\n",
@@ -165,21 +182,22 @@ static void body_pool_grad_tiled(row_code *rc, const win_geom *w, const char *dy
 }
 
 /* dx[plane, iy, ix]: dy over the windows holding it, only where it was the
- * window's max (argmax given) or divided by the window size. Rows
- * (plane, iy), e = ix. */
-static void body_pool_grad(row_code *rc, const win_geom *w, const char *dy, const char *argmax)
+ * window's max (argmax given) or divided by the window size. Ids (iy, c, n),
+ * e = ix. */
+static void body_pool_grad(row_code *rc, const win_geom *w, const char *dy, const char *argmax,
+                           long long n)
 {
+    map_rows(rc, n, w->c, w->h);
     if (w->k.sh >= w->k.kh && w->k.sw >= w->k.kw) {
         body_pool_grad_tiled(rc, w, dy, argmax);
         return;
     }
     sb_printf(rc->pro,
-              "    const uint plane = row / %lldu;\n"
-              "    const int iy = (int)(row %% %lldu), ly = iy + %d - %d + 1;\n"
+              "    const int iy = (int)r0, ly = iy + %d - %d + 1;\n"
               "    const int oy0 = ly <= 0 ? 0 : (ly + %d - 1) / %d;\n"
               "    const int oy1 = min((iy + %d) / %d, %lld);\n"
               "    __global const float *dyp = %s + plane * %lldu;\n",
-              w->h, w->h, w->k.ph, w->k.kh, w->k.sh, w->k.sh, w->k.ph, w->k.sh, w->ho - 1,
+              w->k.ph, w->k.kh, w->k.sh, w->k.sh, w->k.ph, w->k.sh, w->ho - 1,
               dy, w->ho * w->wo);
     if (argmax)
         sb_printf(rc->pro, "    __global const float *amp = %s + plane * %lldu;\n", argmax,
@@ -331,32 +349,35 @@ static long long row_bodies(const codegen_ctx *c, const gnode *head, row_code *r
     bool store_arg = head->op == OP_MAXPOOL && head->mask > 0 && c->f->stored[head->mask];
     if (store_arg)
         codegen_ref(g, head->mask, am, sizeof am);
+    long long n = (long long)out->dims[0];
     switch (head->op) {
     case OP_IM2COL:
-        body_im2col(rc, &w, x);
+        body_im2col(rc, &w, x, n);
         if (w.k.sw == 1)
             chunk_im2col(rc, &w);
         return w.wo; /* rows of [N, K, Ho Wo] by output row */
     case OP_COL2IM:
-        body_col2im(rc, &w, x);
+        body_col2im(rc, &w, x, n);
         if (w.k.sw == 1)
             chunk_col2im(rc, &w);
         break;
     case OP_MAXPOOL:
     case OP_AVGPOOL:
-        body_pool(rc, &w, head->op == OP_MAXPOOL, x, store_arg ? am : NULL);
+        body_pool(rc, &w, head->op == OP_MAXPOOL, x, store_arg ? am : NULL, n);
         if (is_2x2_pool(&w.k))
             chunk_pool_2x2(rc, &w, head->op == OP_MAXPOOL, store_arg ? am : NULL);
         break;
     case OP_MAXPOOL_GRAD:
     case OP_AVGPOOL_GRAD: {
         const char *arg = head->op == OP_MAXPOOL_GRAD ? b : NULL;
-        body_pool_grad(rc, &w, x, arg);
+        body_pool_grad(rc, &w, x, arg, n);
         if (is_2x2_pool(&w.k))
             chunk_pool_grad_2x2(rc, &w, arg);
         break;
     }
-    default: /* OP_QSD_DRAW: group idx's mask */
+    default: /* OP_QSD_DRAW: group idx's mask, rows [N] of [N, C] */
+        sb_append(rc->pro, "    const uint row = r0;\n");
+        rc->dims[0] = n;
         sb_printf(rc->elem, "        v = qsd_mask(seed, %uu, step, idx, %s, %d, %s, %s);\n",
                   head->rng_id, CG_F(head->qsd.p), head->qsd.sites, CG_F(head->qsd.q_cv),
                   CG_F(head->qsd.p_concentration));
@@ -375,14 +396,14 @@ int codegen_window(codegen_ctx *c, const kgroup *k, const char *name, plan_launc
     sb_init(&elem);
     sb_init(&chunk);
     sb_init(&fin);
-    row_code rc = {&pro, &elem, &chunk, 0};
+    row_code rc = {&pro, &elem, &chunk, 0, {1, 1, 1}, ""};
     long long len = row_bodies(c, head, &rc);
-    long long rows = (long long)out->nelem / len;
     finish_code(c, k, &fin);
     codegen_signature(c->src, name);
-    sb_printf(c->src, "{\n    const uint row = get_global_id(0);\n"
-                      "    if (row >= %lldu) return;\n%s    uint e = 0;\n",
-              rows, sb_str(&pro));
+    /* the NDRange is exactly the rows: no bounds check */
+    sb_printf(c->src, "{\n    const uint r0 = get_global_id(0), r1 = get_global_id(1), "
+                      "r2 = get_global_id(2);\n%s    uint e = 0;\n",
+              sb_str(&pro));
     /* the last chunk ends at chunk_end, overlapping the one before: each
      * element's value and its chain are the same whichever chunk stores it */
     if (rc.chunk_end >= CHUNK) {
@@ -403,15 +424,16 @@ int codegen_window(codegen_ctx *c, const kgroup *k, const char *name, plan_launc
         sb_printf(c->src, "    e = %lldu;\n", rc.chunk_end);
     }
     sb_printf(c->src, "    for (; e < %lldu; e++) {\n"
-                      "        const uint idx = row * %lldu + e;\n        float v;\n%s%s    }\n}\n\n",
-              len, len, sb_str(&elem), sb_str(&fin));
+                      "        const uint idx = row * %lldu + e;\n        float v;\n%s%s    }\n%s}\n\n",
+              len, len, sb_str(&elem), sb_str(&fin), rc.close);
     c->src->oom |= pro.oom | elem.oom | chunk.oom | fin.oom; /* the caller's check reports */
     sb_free(&pro);
     sb_free(&elem);
     sb_free(&chunk);
     sb_free(&fin);
-    l->work_dim = 1;
-    l->global[0] = (uint64_t)rows;
+    l->work_dim = 3;
+    for (int d = 0; d < 3; d++)
+        l->global[d] = (uint64_t)rc.dims[d];
     l->bytes = 4.0 * (double)((head->n_in ? g->t[head->in[0]].nelem : 0) + out->nelem * k->n);
     return 0;
 }
