@@ -8,6 +8,25 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "compile.h"
+
+/* Models with int32 token inputs get ids below this (and one past it). */
+#define GC_VOCAB 7
+
+/* A compiled model with seeded parameters, input and labels. */
+typedef struct gc_run {
+    model m;
+    plan p;
+    graph g;
+    fusion f;
+    float *params, *input;
+    int32_t *labels;
+    int64_t n_labels; /* plan.label_elems in training, else 0 */
+} gc_run;
+
+void gc_setup(gc_run *r, const char *yaml, int64_t batch, graph_mode mode);
+void gc_free(gc_run *r);
+
 /* Two training steps of the model (YAML text) at batch on the device and
  * in the reference, from the same seeded parameters (zeros replaced by
  * small non-zero values) and input; the loss, gradients, parameters and
@@ -20,8 +39,9 @@ void gc_check_inference(const char *yaml, int64_t batch, double tol);
  * (epilogues as separate kernels), else all as generated kernels. */
 void gc_set_clblast(bool on);
 /* Central differences (step h) of the reference's mean loss against its
- * backward for about 40 parameters spread over the allocation:
- * |fd - analytic| <= rel |fd| + abs. */
-void gc_check_gradients(const char *yaml, int64_t batch, double h, double rel, double abs);
+ * backward for about max_params parameters spread over the allocation (every
+ * parameter when 0): |fd - analytic| <= rel |fd| + abs. */
+void gc_check_gradients(const char *yaml, int64_t batch, double h, double rel, double abs,
+                        int64_t max_params);
 
 #endif

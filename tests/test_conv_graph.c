@@ -101,7 +101,7 @@ static const char time_shared[] =
     "train: {optimizer: {type: sgd, lr: 0.1}}\n";
 
 static void test_time_shared_step(void **s) { (void)s; gc_check_step(time_shared, 3, TOL); }
-static void test_time_shared_gradients(void **s) { (void)s; gc_check_gradients(time_shared, 3, 1e-3, 2e-2, 2e-4); }
+static void test_time_shared_gradients(void **s) { (void)s; gc_check_gradients(time_shared, 3, 1e-3, 2e-2, 2e-4, 40); }
 static void test_conv_pool_qsd_step(void **s) { (void)s; gc_check_step(conv_pool_qsd, 4, TOL); }
 static void test_conv_bn_dropout_step(void **s) { (void)s; gc_check_step(conv_bn_dropout, 4, TOL); }
 static void test_pointwise_first_step(void **s) { (void)s; gc_check_step(pointwise_first, 3, TOL); }
@@ -116,9 +116,9 @@ static void test_inference(void **s)
 
 /* Bounds as in test_train_graph (h = 1e-3: truncation O(h^2), rounding
  * 2^-24 |loss| / h); max pooling is piecewise linear like ReLU. */
-static void test_conv_pool_qsd_gradients(void **s) { (void)s; gc_check_gradients(conv_pool_qsd, 4, 1e-3, 2e-2, 2e-4); }
-static void test_conv_bn_dropout_gradients(void **s) { (void)s; gc_check_gradients(conv_bn_dropout, 4, 1e-3, 2e-2, 2e-4); }
-static void test_pointwise_first_gradients(void **s) { (void)s; gc_check_gradients(pointwise_first, 3, 1e-3, 2e-2, 2e-4); }
+static void test_conv_pool_qsd_gradients(void **s) { (void)s; gc_check_gradients(conv_pool_qsd, 4, 1e-3, 2e-2, 2e-4, 40); }
+static void test_conv_bn_dropout_gradients(void **s) { (void)s; gc_check_gradients(conv_bn_dropout, 4, 1e-3, 2e-2, 2e-4, 40); }
+static void test_pointwise_first_gradients(void **s) { (void)s; gc_check_gradients(pointwise_first, 3, 1e-3, 2e-2, 2e-4, 40); }
 
 /* The running statistics sit after every trainable parameter, outside the
  * optimiser's range and its state, and the inference plan lays out the

@@ -24,7 +24,7 @@
  * 2e-4 absolute) bounds both. */
 static void check_gradients(const char *yaml, int64_t batch)
 {
-    gc_check_gradients(yaml, batch, 1e-3, 2e-2, 2e-4);
+    gc_check_gradients(yaml, batch, 1e-3, 2e-2, 2e-4, 40);
 }
 
 static void check_step_against_reference(const char *yaml, int64_t batch)
