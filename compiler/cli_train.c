@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "compile.h"
 #include "data.h"
+#include "dist.h"
 #include "evaluate.h"
 #include "gemm_select.h"
 #include "init.h"
@@ -31,6 +32,10 @@ static const char train_usage[] =
     "  --resume          continue from the checkpoint in DIR\n"
     "  --metrics FILE    write one JSON object per epoch\n"
     "  --max-steps N     stop after N optimiser steps in total\n"
+    "\n"
+    "Under mpirun -np N each rank trains on its shard of every batch (N must\n"
+    "divide the batch) and the gradients are summed across ranks each step;\n"
+    "rank 0 alone prints, writes metrics and checkpoints.\n"
     "\n"
     "Ctrl-C stops after the current step, saving a checkpoint (with\n"
     "--checkpoint) that --resume continues exactly; the exit status is then\n"
@@ -76,6 +81,12 @@ int cli_train(int argc, char **argv)
     if (o.resume && !o.checkpoint_dir) {
         fprintf(stderr, "qsdc: --resume needs --checkpoint DIR\n");
         return 2;
+    }
+    if (dist_launch_rank() > 0) { /* rank 0 speaks for all */
+        o.quiet = true;
+        o.metrics_path = NULL;
+        if (!freopen("/dev/null", "w", stdout))
+            return cli_error("cannot silence the output of a rank > 0");
     }
     qsdc_error err = {""};
     model m;

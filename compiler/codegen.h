@@ -53,6 +53,10 @@ const char *codegen_float(char *buf, double x);
 /* "qsd_group_channel(idx, C, HW)": the QSD sharing group of element idx of
  * n's output under n->qsd.share ("idx" for element). */
 void codegen_qsd_group(const graph *g, const gnode *n, char *buf, size_t len);
+/* The Philox counter of that group across the global batch: the group plus
+ * sample0 times the groups per sample, so that a shard of the batch draws
+ * what the whole batch draws for its samples. */
+void codegen_qsd_counter(const graph *g, const gnode *n, char *buf, size_t len);
 /* The standard kernel signature for name. */
 void codegen_signature(strbuf *src, const char *name);
 /* Statements for the group's nodes from `from` on over the running value

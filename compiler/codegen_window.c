@@ -378,8 +378,10 @@ static long long row_bodies(const codegen_ctx *c, const gnode *head, row_code *r
     default: /* OP_QSD_DRAW: group idx's mask, rows [N] of [N, C] */
         sb_append(rc->pro, "    const uint row = r0;\n");
         rc->dims[0] = n;
-        sb_printf(rc->elem, "        v = qsd_mask(seed, %uu, step, idx, %s, %d, %s, %s);\n",
-                  head->rng_id, CG_F(head->qsd.p), head->qsd.sites, CG_F(head->qsd.q_cv),
+        /* the mask is [N, C]: C draws per sample */
+        sb_printf(rc->elem,
+                  "        v = qsd_mask(seed, %uu, step, idx + sample0 * %lldu, %s, %d, %s, %s);\n",
+                  head->rng_id, (long long)out->dims[1], CG_F(head->qsd.p), head->qsd.sites, CG_F(head->qsd.q_cv),
                   CG_F(head->qsd.p_concentration));
         break;
     }

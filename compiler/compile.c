@@ -30,6 +30,15 @@ int plan_find_tensor(const plan *p, const char *name)
     return -1;
 }
 
+int plan_update_launch(const plan *p)
+{
+    for (int i = 0; i < p->n_launches; i++)
+        if (strcmp(p->launches[i].nodes, PLAN_NODES_CLIP) == 0 ||
+            strcmp(p->launches[i].nodes, PLAN_NODES_UPDATE) == 0)
+            return i;
+    return -1;
+}
+
 static bool host_visible(const graph *g, int t)
 {
     const tensor *x = &g->t[t];

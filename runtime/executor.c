@@ -96,6 +96,7 @@ int exec_create_from(cl_env *env, const plan *p, model_state *ms, const char *bi
     ex->env = env;
     ex->p = p;
     ex->timing = debug_kernels();
+    ex->update_launch = plan_update_launch(p);
     if (ex->timing)
         fprintf(stderr, "qsdc: kernels of %s (batch %lld):\n%s\n", p->name,
                 (long long)p->batch, p->source);
@@ -204,11 +205,16 @@ int exec_run(executor *ex, uint32_t seed, uint32_t step, float lr, qsdc_error *e
     for (int i = 0; i < p->n_launches; i++) {
         const plan_launch *l = &p->launches[i];
         cl_kernel k = ex->kernels[i];
+        if (i == ex->update_launch && ex->before_update &&
+            ex->before_update(ex->hook_ctx, err) < 0)
+            return -1;
         cl_int rc = k ? clSetKernelArg(k, 5, sizeof seed, &seed) : CL_SUCCESS;
         if (k && rc == CL_SUCCESS)
             rc = clSetKernelArg(k, 6, sizeof step, &step);
         if (k && rc == CL_SUCCESS)
             rc = clSetKernelArg(k, 7, sizeof lr, &lr);
+        if (k && rc == CL_SUCCESS)
+            rc = clSetKernelArg(k, 8, sizeof ex->sample0, &ex->sample0);
         cl_event ev = NULL;
         if (cl_check(rc, "clSetKernelArg", err) < 0 ||
             enqueue(ex, i, ex->timing ? &ev : NULL, err) < 0)

@@ -22,6 +22,10 @@ int model_state_write(cl_env *env, model_state *ms, const float *params,
 int model_state_read(cl_env *env, const model_state *ms, float *params, float *state,
                      qsdc_error *err);
 
+/* Called by exec_run between the backward pass and the optimiser launches,
+ * with the step's gradient complete in G (data parallelism sums it here). */
+typedef int (*exec_hook)(void *ctx, qsdc_error *err);
+
 typedef struct executor {
     cl_env *env;
     const plan *p;
@@ -33,6 +37,10 @@ typedef struct executor {
     bool timing;          /* QSDC_DEBUG=kernels: time each launch */
     double *launch_ms;    /* accumulated per launch when timing */
     int64_t runs;
+    uint32_t sample0;     /* global index of the batch's first sample (0) */
+    int update_launch;    /* plan_update_launch, -1 when none */
+    exec_hook before_update; /* NULL, or called at update_launch */
+    void *hook_ctx;
 } executor;
 
 /* What code generation specialises for on this device. */
@@ -50,7 +58,8 @@ void exec_destroy(executor *ex);
  * ints: one per sample, or per sample and step for a sequence output; may be
  * NULL for inference plans). */
 int exec_set_batch(executor *ex, const float *x, const int32_t *labels, qsdc_error *err);
-/* Enqueues every launch of the plan for this step. */
+/* Enqueues every launch of the plan for this step, calling before_update
+ * (if set) before the first optimiser launch. */
 int exec_run(executor *ex, uint32_t seed, uint32_t step, float lr, qsdc_error *err);
 /* Enqueues C (+)= op(A) op(B) with CLBlast on the executor's buffers. */
 int exec_clblast_gemm(executor *ex, const plan_gemm *g, cl_event *ev, qsdc_error *err);

@@ -136,7 +136,7 @@ static int measure(cl_env *env, const codegen_target *target, const plan_gemm *s
     c->shape = *shape;
     uint32_t zero = 0;
     float lr = 0;
-    for (cl_uint a = 5; rc == 0 && a < 8; a++)
+    for (cl_uint a = 5; rc == 0 && a < QSDC_KERNEL_ARGS; a++)
         rc = cl_check(clSetKernelArg(ex.kernels[0], a, 4, a == 7 ? (void *)&lr : (void *)&zero),
                       "clSetKernelArg", err);
     if (rc == 0 && (c->own_ms = wall_ms(env, &ex, ex.kernels[0], &l[0], err)) < 0)

@@ -10,6 +10,7 @@
 #include "checkpoint.h"
 #include "compile.h"
 #include "data.h"
+#include "dist.h"
 #include "evaluate.h"
 #include "gemm_select.h"
 #include "init.h"
@@ -54,6 +55,7 @@ typedef struct trainer {
     plan tp, ep;
     model_state ms;
     executor tx, ex;
+    dist dist;          /* this rank's shard of every batch (dist.h) */
     dataset train, test;
     int64_t *perm, n_val, n_train;
     float *xb, *loss;
@@ -73,7 +75,7 @@ static int load_data(trainer *t, qsdc_error *err)
                             "train: has no data: (train_images, train_labels)");
     /* IDX data give one label per sample; per-step targets (a sequence
      * output) need a text data source, which train: does not offer yet */
-    if (t->tp.label_elems != c->batch)
+    if (t->tp.label_elems != t->tp.batch)
         return qsdc_fail_at(err, t->m->path, c->data_loc.line ? c->data_loc.line : 1,
                             c->data_loc.col ? c->data_loc.col : 1,
                             "the model's output is a sequence (%lld targets per batch of "
@@ -106,15 +108,18 @@ static int setup(trainer *t, qsdc_error *err)
 {
     const train_config *c = &t->m->train;
     const char *dbg = getenv("QSDC_DEBUG");
-    if (cl_env_open(t->o->device, dbg && strstr(dbg, "kernels"), &t->env, err) < 0 ||
-        compile_for_device(&t->env, t->m, MODE_TRAIN, c->batch, false, NULL, &t->tp, err) < 0 ||
+    if (dist_open(&t->dist, c->batch, err) < 0 ||
+        cl_env_open(t->o->device, dbg && strstr(dbg, "kernels"), &t->env, err) < 0 ||
+        compile_for_device(&t->env, t->m, MODE_TRAIN, t->dist.batch, false, NULL, &t->tp,
+                           err) < 0 ||
         compile_for_device(&t->env, t->m, MODE_INFER, c->batch, false, NULL, &t->ep, err) < 0)
         return -1;
     if (load_data(t, err) < 0)
         return -1;
     if (model_state_create(&t->env, t->tp.param_elems, t->tp.state_elems, &t->ms, err) < 0 ||
         exec_create(&t->env, &t->tp, &t->ms, &t->tx, err) < 0 ||
-        exec_create(&t->env, &t->ep, &t->ms, &t->ex, err) < 0)
+        exec_create(&t->env, &t->ep, &t->ms, &t->ex, err) < 0 ||
+        dist_attach(&t->dist, &t->env, &t->ms, &t->tp, &t->tx, err) < 0)
         return -1;
     t->xb = malloc((size_t)t->tp.input_elems * sizeof *t->xb);
     t->yb = malloc((size_t)c->batch * sizeof *t->yb);
@@ -201,7 +206,8 @@ static int run_epoch(trainer *t, uint64_t epoch, int64_t first, uint64_t *step, 
                      double *loss_out, int64_t *done_out, qsdc_error *err)
 {
     const train_config *c = &t->m->train;
-    int64_t b = c->batch;
+    /* this rank's shard [first, first + n) of each global batch of b */
+    int64_t b = c->batch, n = t->dist.batch, first_sample = t->dist.rank * n;
     int64_t *order = malloc((size_t)t->n_train * sizeof *order);
     if (!order)
         return qsdc_fail(err, "out of memory");
@@ -220,19 +226,20 @@ static int run_epoch(trainer *t, uint64_t epoch, int64_t first, uint64_t *step, 
         if ((t->o->max_steps > 0 && (int64_t)*step >= t->o->max_steps) ||
             stop_requested(t->o))
             break;
-        gather_batch(&t->train, order, s * b, b, b, t->xb, t->yb);
+        int64_t at = s * b + first_sample;
+        gather_batch(&t->train, order, at, n, n, t->xb, t->yb);
         const int64_t *chw = t->m->input_shape; /* rank 3 when augmenting */
-        rc = augment_batch(c, epoch, order + s * b, b, chw[0], chw[1], chw[2], t->xb, err);
+        rc = augment_batch(c, epoch, order + at, n, chw[0], chw[1], chw[2], t->xb, err);
         float lr = (float)train_lr_at(c, (int64_t)*step, steps);
         if (rc == 0)
             rc = exec_set_batch(&t->tx, t->xb, t->yb, err);
         if (rc == 0)
             rc = exec_run(&t->tx, (uint32_t)c->seed, (uint32_t)*step, lr, err);
         if (rc == 0)
-            rc = exec_read_arena(&t->tx, t->tp.loss_offset, b, t->loss, err);
-        for (int64_t i = 0; rc == 0 && i < b; i++)
+            rc = exec_read_arena(&t->tx, t->tp.loss_offset, n, t->loss, err);
+        for (int64_t i = 0; rc == 0 && i < n; i++)
             sum += t->loss[i];
-        counted += b;
+        counted += n;
         if (rc == 0 && !t->first_done) {
             t->first_done = true;
             printf("first step done %.2f s after start (kernels %s)\n",
@@ -296,6 +303,7 @@ int train_model(model *m, const train_options *o, train_summary *out, qsdc_error
         rc = run_epoch(&t, epoch, first, &step, steps, &loss, &done, err);
         if (rc < 0)
             break;
+        loss = dist_mean(&t.dist, loss);
         /* an epoch cut short by --max-steps is reported and saved as such, and
          * a resumed run continues it from the next batch */
         bool complete = first + done == steps;
@@ -328,7 +336,7 @@ int train_model(model *m, const train_options *o, train_summary *out, qsdc_error
         fflush(stdout);
         write_metrics(&t, complete ? epoch : epoch + 1, loss, out->val_accuracy,
                       out->test_accuracy, secs, rate);
-        if (o->checkpoint_dir)
+        if (o->checkpoint_dir && dist_is_root(&t.dist))
             rc = save_checkpoint(&t, epoch, step, err);
     }
     out->epochs_done = (int64_t)epoch;
@@ -346,5 +354,6 @@ int train_model(model *m, const train_options *o, train_summary *out, qsdc_error
         rc = o->after_train(o->hook_ctx, &tc, err);
     }
     teardown(&t);
+    dist_close(&t.dist, rc, err);
     return rc;
 }
