@@ -28,6 +28,8 @@ static const char train_usage[] =
     "  --seed N          seed of initialisation, shuffling and QSD masks\n"
     "  --lr X            base learning rate\n"
     "  --device D        index, cpu, gpu or part of a device name (qsdc devices)\n"
+    "  --devices D,D...  data parallel over these devices, each on its shard of\n"
+    "                    every batch (their count must divide the batch)\n"
     "  --checkpoint DIR  save parameters and optimiser state after every epoch\n"
     "  --resume          continue from the checkpoint in DIR\n"
     "  --metrics FILE    write one JSON object per epoch\n"
@@ -49,7 +51,7 @@ int cli_train(int argc, char **argv)
         {"device", required_argument, 0, 'd'},  {"checkpoint", required_argument, 0, 'c'},
         {"resume", no_argument, 0, 'r'},        {"metrics", required_argument, 0, 'm'},
         {"max-steps", required_argument, 0, 'x'}, {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"devices", required_argument, 0, 'D'}, {0, 0, 0, 0}};
     train_options o;
     memset(&o, 0, sizeof o);
     long long v;
@@ -66,6 +68,7 @@ int cli_train(int argc, char **argv)
             break;
         case 'l': if (cli_double("--lr", optarg, &o.lr) < 0) return 2; break;
         case 'd': o.device = optarg; break;
+        case 'D': o.devices = optarg; break;
         case 'c': o.checkpoint_dir = optarg; break;
         case 'r': o.resume = true; break;
         case 'm': o.metrics_path = optarg; break;
@@ -76,6 +79,10 @@ int cli_train(int argc, char **argv)
     }
     if (optind != argc - 1) {
         fputs(train_usage, stderr);
+        return 2;
+    }
+    if (o.device && o.devices) {
+        fprintf(stderr, "qsdc: give --device or --devices, not both\n");
         return 2;
     }
     if (o.resume && !o.checkpoint_dir) {

@@ -10,7 +10,7 @@
 #endif
 
 /* The launcher's variable of the first launcher that set one: Open MPI's,
- * then the PMI ones of MPICH and Slurm. */
+ * then the PMI one of MPICH and Slurm. */
 static int launch_env(const char *ompi, const char *pmi, int fallback)
 {
     const char *v = getenv(ompi);
@@ -37,7 +37,6 @@ int dist_open(dist *d, int64_t global_batch, qsdc_error *err)
 {
     memset(d, 0, sizeof *d);
     d->size = 1;
-    d->batch = global_batch;
     int n = launch_env("OMPI_COMM_WORLD_SIZE", "PMI_SIZE", 1);
     if (n <= 1)
         return 0;
@@ -58,67 +57,22 @@ int dist_open(dist *d, int64_t global_batch, qsdc_error *err)
     if (d->size != n)
         return qsdc_fail(err, "the launcher announced %d ranks, MPI has %d", n, d->size);
 #endif
-    d->batch = global_batch / d->size;
     return 0;
 }
 
-#ifdef QSDC_HAVE_MPI
-/* In-place sum over the ranks, in counts MPI's int takes, then times
- * scale. */
-static void allreduce_scaled(float *x, int64_t n, float scale)
+void dist_sum(const dist *d, float *x, int64_t n)
 {
-    for (int64_t i = 0; i < n; i += INT_MAX / 2) {
+#ifdef QSDC_HAVE_MPI
+    /* in counts that MPI's int holds */
+    for (int64_t i = 0; d->size > 1 && i < n; i += INT_MAX / 2) {
         int count = (int)(n - i < INT_MAX / 2 ? n - i : INT_MAX / 2);
         MPI_Allreduce(MPI_IN_PLACE, x + i, count, MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD);
     }
-    for (int64_t i = 0; i < n; i++)
-        x[i] *= scale;
-}
+#else
+    (void)d;
+    (void)x;
+    (void)n;
 #endif
-
-/* buf[offset, offset + n) := its mean over the ranks. */
-static int average_range(dist *d, cl_mem buf, int64_t offset, int64_t n, qsdc_error *err)
-{
-    if (n <= 0)
-        return 0;
-    cl_command_queue q = d->env->queue;
-    size_t at = (size_t)offset * sizeof(float), bytes = (size_t)n * sizeof(float);
-    cl_int rc = clEnqueueReadBuffer(q, buf, CL_TRUE, at, bytes, d->host, 0, NULL, NULL);
-    if (rc != CL_SUCCESS)
-        return cl_check(rc, "clEnqueueReadBuffer", err);
-#ifdef QSDC_HAVE_MPI
-    allreduce_scaled(d->host, n, 1.0f / (float)d->size);
-#endif
-    rc = clEnqueueWriteBuffer(q, buf, CL_TRUE, at, bytes, d->host, 0, NULL, NULL);
-    return cl_check(rc, "clEnqueueWriteBuffer", err);
-}
-
-/* Each rank's gradient is the mean over its shard of B/N samples, so the
- * mean of the N gradients is the mean over the global batch. */
-static int sum_gradients(void *ctx, qsdc_error *err)
-{
-    dist *d = ctx;
-    if (average_range(d, d->ms->G, 0, d->grad_elems, err) < 0 ||
-        average_range(d, d->ms->P, d->grad_elems, d->ms->n_params - d->grad_elems, err) < 0)
-        return qsdc_error_wrap(err, "summing the gradients across %d ranks", d->size);
-    return 0;
-}
-
-int dist_attach(dist *d, cl_env *env, model_state *ms, const plan *p, executor *ex,
-                qsdc_error *err)
-{
-    d->env = env;
-    d->ms = ms;
-    d->grad_elems = p->grad_elems;
-    ex->sample0 = (uint32_t)(d->rank * d->batch);
-    if (d->size == 1)
-        return 0;
-    d->host = malloc((size_t)(ms->n_params > 0 ? ms->n_params : 1) * sizeof *d->host);
-    if (!d->host)
-        return qsdc_fail(err, "out of memory");
-    ex->before_update = sum_gradients;
-    ex->hook_ctx = d;
-    return 0;
 }
 
 double dist_mean(const dist *d, double x)
@@ -132,8 +86,6 @@ double dist_mean(const dist *d, double x)
 
 void dist_close(dist *d, int rc, const qsdc_error *err)
 {
-    free(d->host);
-    d->host = NULL;
 #ifdef QSDC_HAVE_MPI
     if (rc < 0 && d->size > 1) {
         fprintf(stderr, "qsdc (rank %d of %d): %s\n", d->rank, d->size, err->message);

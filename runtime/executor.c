@@ -201,13 +201,16 @@ static int enqueue(executor *ex, int i, cl_event *ev, qsdc_error *err)
 
 int exec_run(executor *ex, uint32_t seed, uint32_t step, float lr, qsdc_error *err)
 {
+    return exec_run_launches(ex, 0, ex->p->n_launches, seed, step, lr, err);
+}
+
+int exec_run_launches(executor *ex, int first, int end, uint32_t seed, uint32_t step,
+                      float lr, qsdc_error *err)
+{
     const plan *p = ex->p;
-    for (int i = 0; i < p->n_launches; i++) {
+    for (int i = first; i < end; i++) {
         const plan_launch *l = &p->launches[i];
         cl_kernel k = ex->kernels[i];
-        if (i == ex->update_launch && ex->before_update &&
-            ex->before_update(ex->hook_ctx, err) < 0)
-            return -1;
         cl_int rc = k ? clSetKernelArg(k, 5, sizeof seed, &seed) : CL_SUCCESS;
         if (k && rc == CL_SUCCESS)
             rc = clSetKernelArg(k, 6, sizeof step, &step);
@@ -228,7 +231,8 @@ int exec_run(executor *ex, uint32_t seed, uint32_t step, float lr, qsdc_error *e
             clReleaseEvent(ev);
         }
     }
-    ex->runs++;
+    if (end == p->n_launches)
+        ex->runs++;
     return 0;
 }
 

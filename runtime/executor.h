@@ -22,10 +22,6 @@ int model_state_write(cl_env *env, model_state *ms, const float *params,
 int model_state_read(cl_env *env, const model_state *ms, float *params, float *state,
                      qsdc_error *err);
 
-/* Called by exec_run between the backward pass and the optimiser launches,
- * with the step's gradient complete in G (data parallelism sums it here). */
-typedef int (*exec_hook)(void *ctx, qsdc_error *err);
-
 typedef struct executor {
     cl_env *env;
     const plan *p;
@@ -38,9 +34,9 @@ typedef struct executor {
     double *launch_ms;    /* accumulated per launch when timing */
     int64_t runs;
     uint32_t sample0;     /* global index of the batch's first sample (0) */
-    int update_launch;    /* plan_update_launch, -1 when none */
-    exec_hook before_update; /* NULL, or called at update_launch */
-    void *hook_ctx;
+    /* plan_update_launch: launches before it compute the step's gradient,
+     * it and those after apply it (-1 in plans without an update) */
+    int update_launch;
 } executor;
 
 /* What code generation specialises for on this device. */
@@ -58,9 +54,12 @@ void exec_destroy(executor *ex);
  * ints: one per sample, or per sample and step for a sequence output; may be
  * NULL for inference plans). */
 int exec_set_batch(executor *ex, const float *x, const int32_t *labels, qsdc_error *err);
-/* Enqueues every launch of the plan for this step, calling before_update
- * (if set) before the first optimiser launch. */
+/* Enqueues every launch of the plan for this step. */
 int exec_run(executor *ex, uint32_t seed, uint32_t step, float lr, qsdc_error *err);
+/* Enqueues launches [first, end) only: data parallelism runs a step in two
+ * parts around update_launch, summing the gradients in between. */
+int exec_run_launches(executor *ex, int first, int end, uint32_t seed, uint32_t step,
+                      float lr, qsdc_error *err);
 /* Enqueues C (+)= op(A) op(B) with CLBlast on the executor's buffers. */
 int exec_clblast_gemm(executor *ex, const plan_gemm *g, cl_event *ev, qsdc_error *err);
 /* Blocking read of n arena floats at offset. */

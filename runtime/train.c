@@ -10,11 +10,11 @@
 #include "checkpoint.h"
 #include "compile.h"
 #include "data.h"
-#include "dist.h"
 #include "evaluate.h"
 #include "gemm_select.h"
 #include "init.h"
 #include "progress.h"
+#include "replicas.h"
 
 void train_apply_overrides(model *m, const train_options *o)
 {
@@ -55,7 +55,7 @@ typedef struct trainer {
     plan tp, ep;
     model_state ms;
     executor tx, ex;
-    dist dist;          /* this rank's shard of every batch (dist.h) */
+    replicas rep;       /* this process's shard of every batch, over its devices */
     dataset train, test;
     int64_t *perm, n_val, n_train;
     float *xb, *loss;
@@ -108,9 +108,10 @@ static int setup(trainer *t, qsdc_error *err)
 {
     const train_config *c = &t->m->train;
     const char *dbg = getenv("QSDC_DEBUG");
-    if (dist_open(&t->dist, c->batch, err) < 0 ||
-        cl_env_open(t->o->device, dbg && strstr(dbg, "kernels"), &t->env, err) < 0 ||
-        compile_for_device(&t->env, t->m, MODE_TRAIN, t->dist.batch, false, NULL, &t->tp,
+    if (replicas_open(&t->rep, c->batch, t->o->devices, err) < 0 ||
+        cl_env_open(t->o->devices ? t->rep.specs[0] : t->o->device,
+                    dbg && strstr(dbg, "kernels"), &t->env, err) < 0 ||
+        compile_for_device(&t->env, t->m, MODE_TRAIN, t->rep.batch, false, NULL, &t->tp,
                            err) < 0 ||
         compile_for_device(&t->env, t->m, MODE_INFER, c->batch, false, NULL, &t->ep, err) < 0)
         return -1;
@@ -119,9 +120,9 @@ static int setup(trainer *t, qsdc_error *err)
     if (model_state_create(&t->env, t->tp.param_elems, t->tp.state_elems, &t->ms, err) < 0 ||
         exec_create(&t->env, &t->tp, &t->ms, &t->tx, err) < 0 ||
         exec_create(&t->env, &t->ep, &t->ms, &t->ex, err) < 0 ||
-        dist_attach(&t->dist, &t->env, &t->ms, &t->tp, &t->tx, err) < 0)
+        replicas_attach(&t->rep, t->m, &t->tx, &t->ms, err) < 0)
         return -1;
-    t->xb = malloc((size_t)t->tp.input_elems * sizeof *t->xb);
+    t->xb = malloc((size_t)(t->tp.input_elems * t->rep.n) * sizeof *t->xb);
     t->yb = malloc((size_t)c->batch * sizeof *t->yb);
     t->loss = malloc((size_t)c->batch * sizeof *t->loss);
     t->host_params = malloc((size_t)t->tp.param_elems * sizeof *t->host_params);
@@ -207,7 +208,7 @@ static int run_epoch(trainer *t, uint64_t epoch, int64_t first, uint64_t *step, 
 {
     const train_config *c = &t->m->train;
     /* this rank's shard [first, first + n) of each global batch of b */
-    int64_t b = c->batch, n = t->dist.batch, first_sample = t->dist.rank * n;
+    int64_t b = c->batch, n = t->rep.batch * t->rep.n, first_sample = t->rep.ranks.rank * n;
     int64_t *order = malloc((size_t)t->n_train * sizeof *order);
     if (!order)
         return qsdc_fail(err, "out of memory");
@@ -232,11 +233,10 @@ static int run_epoch(trainer *t, uint64_t epoch, int64_t first, uint64_t *step, 
         rc = augment_batch(c, epoch, order + at, n, chw[0], chw[1], chw[2], t->xb, err);
         float lr = (float)train_lr_at(c, (int64_t)*step, steps);
         if (rc == 0)
-            rc = exec_set_batch(&t->tx, t->xb, t->yb, err);
+            rc = replicas_step(&t->rep, t->xb, t->yb, (uint32_t)c->seed, (uint32_t)*step, lr,
+                               err);
         if (rc == 0)
-            rc = exec_run(&t->tx, (uint32_t)c->seed, (uint32_t)*step, lr, err);
-        if (rc == 0)
-            rc = exec_read_arena(&t->tx, t->tp.loss_offset, n, t->loss, err);
+            rc = replicas_read_loss(&t->rep, t->loss, err);
         for (int64_t i = 0; rc == 0 && i < n; i++)
             sum += t->loss[i];
         counted += n;
@@ -286,12 +286,17 @@ int train_model(model *m, const train_options *o, train_summary *out, qsdc_error
     int rc = setup(&t, err);
     if (rc == 0)
         rc = init_state(&t, &epoch, &step, err);
+    if (rc == 0)
+        rc = replicas_sync_state(&t.rep, err);
     const train_config *c = &m->train;
     int64_t steps = rc == 0 ? t.n_train / c->batch : 0;
     if (rc == 0)
         printf("training %s on %s: %lld samples (%lld held out), batch %lld, %lld steps/epoch\n",
                m->name, t.env.dev.name, (long long)t.n_train, (long long)t.n_val,
                (long long)c->batch, (long long)steps);
+    if (rc == 0 && t.rep.n * t.rep.ranks.size > 1)
+        printf("data parallel: %d ranks x %d devices, %lld samples each per step\n",
+               t.rep.ranks.size, t.rep.n, (long long)t.rep.batch);
     double t_all = now_seconds();
     if (rc == 0 && (int64_t)step < (int64_t)epoch * steps)
         rc = qsdc_fail(err, "%s: checkpoint step %" PRIu64 " is before epoch %" PRIu64,
@@ -303,7 +308,7 @@ int train_model(model *m, const train_options *o, train_summary *out, qsdc_error
         rc = run_epoch(&t, epoch, first, &step, steps, &loss, &done, err);
         if (rc < 0)
             break;
-        loss = dist_mean(&t.dist, loss);
+        loss = dist_mean(&t.rep.ranks, loss);
         /* an epoch cut short by --max-steps is reported and saved as such, and
          * a resumed run continues it from the next batch */
         bool complete = first + done == steps;
@@ -336,7 +341,7 @@ int train_model(model *m, const train_options *o, train_summary *out, qsdc_error
         fflush(stdout);
         write_metrics(&t, complete ? epoch : epoch + 1, loss, out->val_accuracy,
                       out->test_accuracy, secs, rate);
-        if (o->checkpoint_dir && dist_is_root(&t.dist))
+        if (o->checkpoint_dir && dist_is_root(&t.rep.ranks))
             rc = save_checkpoint(&t, epoch, step, err);
     }
     out->epochs_done = (int64_t)epoch;
@@ -354,6 +359,6 @@ int train_model(model *m, const train_options *o, train_summary *out, qsdc_error
         rc = o->after_train(o->hook_ctx, &tc, err);
     }
     teardown(&t);
-    dist_close(&t.dist, rc, err);
+    replicas_close(&t.rep, rc, err);
     return rc;
 }

@@ -1,8 +1,9 @@
-/* Data parallelism over MPI on the tiny task of cli_fixture.h (whose model
- * has a QSD layer): mpirun -np 2 on localhost reaches the weights one rank
- * reaches from the same seed and global batch, a resumed 2-rank run ends
- * where an uninterrupted one does, and ranks that do not divide the batch
- * are refused. Skipped in builds without MPI or without mpirun. */
+/* Data parallelism on the tiny task of cli_fixture.h (whose model has a QSD
+ * layer): mpirun -np 2 on localhost, and --devices over two pocl devices in
+ * one process, reach the weights one device reaches from the same seed and
+ * global batch; a resumed 2-rank run ends where an uninterrupted one does;
+ * shard counts that do not divide the batch are refused. The MPI tests are
+ * skipped in builds without MPI or without mpirun. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -30,13 +31,21 @@
 #define WEIGHT_TOL 1e-5
 
 static cli_files task;
+static char one[CLI_PATH_MAX]; /* checkpoint of the 1-device run */
 
 static int setup(void **state)
 {
     (void)state;
     cli_env_init();
     cli_write_task("d", &task);
-    return 0;
+    snprintf(one, sizeof one, "%s/one", ts_tmpdir());
+    char *out;
+    int status = cli_run(&out, "train '%s' --checkpoint '%s' --max-steps %d", task.model, one,
+                         STEPS);
+    if (status != 0)
+        fprintf(stderr, "reference training run failed (%d):\n%s", status, out);
+    free(out);
+    return status == 0 ? 0 : -1;
 }
 
 static int teardown(void **state)
@@ -101,6 +110,14 @@ static double max_param_diff(const char *dir_a, const char *dir_b)
     return worst;
 }
 
+static void expect_close_to_one_device(const char *dir, const char *what)
+{
+    double d = max_param_diff(one, dir);
+    if (!(d <= WEIGHT_TOL))
+        fail_msg("%s end %g from 1 device's weights (tolerance %g)", what, d, WEIGHT_TOL);
+    print_message("%s vs 1 device after %d steps: max |dw| = %.3g\n", what, STEPS, d);
+}
+
 static void train_ranks(int ranks, const char *ckpt, const char *extra)
 {
     char *out;
@@ -114,19 +131,41 @@ static void test_two_ranks_match_one(void **state)
 {
     (void)state;
     skip_without_mpi();
-    char one[CLI_PATH_MAX], two[CLI_PATH_MAX];
-    snprintf(one, sizeof one, "%s/one", ts_tmpdir());
-    snprintf(two, sizeof two, "%s/two", ts_tmpdir());
-    char *out = cli_run_expect(0, "train '%s' --checkpoint '%s' --max-steps %d", task.model,
-                               one, STEPS);
-    free(out);
+    char two[CLI_PATH_MAX];
+    snprintf(two, sizeof two, "%s/two-ranks", ts_tmpdir());
     char extra[64];
     snprintf(extra, sizeof extra, "--max-steps %d", STEPS);
     train_ranks(2, two, extra);
-    double d = max_param_diff(one, two);
-    if (!(d <= WEIGHT_TOL))
-        fail_msg("2 ranks end %g from 1 rank's weights (tolerance %g)", d, WEIGHT_TOL);
-    print_message("2 ranks vs 1 after %d steps: max |dw| = %.3g\n", STEPS, d);
+    expect_close_to_one_device(two, "2 ranks");
+}
+
+/* pocl lists one CPU device per entry of POCL_DEVICES; one thread each
+ * keeps the two on two cores. */
+static void test_two_devices_match_one(void **state)
+{
+    (void)state;
+    setenv("POCL_DEVICES", "pthread pthread", 1);
+    setenv("POCL_MAX_PTHREAD_COUNT", "1", 1);
+    char two[CLI_PATH_MAX];
+    snprintf(two, sizeof two, "%s/two-devices", ts_tmpdir());
+    char *out = cli_run_expect(0, "devices");
+    cli_expect(out, "\n1   pthread");
+    free(out);
+    out = cli_run_expect(0, "train '%s' --devices 0,1 --checkpoint '%s' --max-steps %d",
+                         task.model, two, STEPS);
+    cli_expect(out, "data parallel: 1 ranks x 2 devices, 8 samples each per step");
+    free(out);
+    unsetenv("POCL_DEVICES");
+    unsetenv("POCL_MAX_PTHREAD_COUNT");
+    expect_close_to_one_device(two, "2 devices");
+}
+
+static void test_devices_must_divide_batch(void **state)
+{
+    (void)state;
+    char *out = cli_run_expect(1, "train '%s' --devices 0,1,0 --max-steps 1", task.model);
+    cli_expect(out, "the global batch of 16 does not divide among 1 ranks x 3 devices");
+    free(out);
 }
 
 /* Every rank loads the checkpoint rank 0 wrote and continues it. */
@@ -162,6 +201,8 @@ int main(void)
         cmocka_unit_test(test_two_ranks_match_one),
         cmocka_unit_test(test_two_ranks_resume),
         cmocka_unit_test(test_ranks_must_divide_batch),
+        cmocka_unit_test(test_two_devices_match_one),
+        cmocka_unit_test(test_devices_must_divide_batch),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
