@@ -107,6 +107,7 @@ int exec_create_from(cl_env *env, const plan *p, model_state *ms, const char *bi
     const char *origin = binary ? binary : "its generated source";
     ex->program = br.program;
     ex->cache_hit = br.cache_hit;
+    ex->from_binary = binary != NULL;
     ex->kernels = calloc((size_t)p->n_launches, sizeof *ex->kernels);
     ex->launch_ms = calloc((size_t)p->n_launches, sizeof *ex->launch_ms);
     if (!ex->kernels || !ex->launch_ms) {

@@ -30,6 +30,7 @@ typedef struct executor {
     cl_mem A, L;
     cl_mem bufs[BUF_COUNT]; /* P, G, S, A, L as the plan numbers them */
     bool cache_hit;
+    bool from_binary;     /* loaded from a prebuilt program binary */
     bool timing;          /* QSDC_DEBUG=kernels: time each launch */
     double *launch_ms;    /* accumulated per launch when timing */
     int64_t runs;

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gemm_select.h"
+#include "bundle_load.h"
 
 static int parse_specs(replicas *r, const char *specs, qsdc_error *err)
 {
@@ -40,8 +40,8 @@ int replicas_open(replicas *r, int64_t global_batch, const char *specs, qsdc_err
     return 0;
 }
 
-int replicas_attach(replicas *r, const model *m, executor *ex, model_state *ms,
-                    qsdc_error *err)
+int replicas_attach(replicas *r, const model *m, const char *bundle, executor *ex,
+                    model_state *ms, qsdc_error *err)
 {
     r->ex[0] = ex;
     r->ms[0] = ms;
@@ -56,10 +56,12 @@ int replicas_attach(replicas *r, const model *m, executor *ex, model_state *ms,
     }
     for (int i = 1; i < r->n; i++) {
         replica_device *d = &r->extra[i - 1];
+        char binary[QSDC_PATH_MAX];
         if (cl_env_open(r->specs[i], false, &d->env, err) < 0 ||
-            compile_for_device(&d->env, m, MODE_TRAIN, r->batch, false, NULL, &d->p, err) < 0 ||
+            plan_for_device(&d->env, m, bundle, MODE_TRAIN, r->batch, &d->p, binary, err) < 0 ||
             model_state_create(&d->env, d->p.param_elems, d->p.state_elems, &d->ms, err) < 0 ||
-            exec_create(&d->env, &d->p, &d->ms, &d->ex, err) < 0)
+            exec_create_from(&d->env, &d->p, &d->ms, binary[0] ? binary : NULL, &d->ex,
+                             err) < 0)
             return qsdc_error_wrap(err, "replica on device %s", r->specs[i]);
         if (d->p.param_elems != r->n_params)
             return qsdc_fail(err, "device %s lays the parameters out differently", r->specs[i]);

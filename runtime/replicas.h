@@ -43,9 +43,10 @@ typedef struct replicas {
  * when they do not divide it. r->specs[0] names the caller's device. */
 int replicas_open(replicas *r, int64_t global_batch, const char *specs, qsdc_error *err);
 /* Adds the caller's device (ex over the train plan at r->batch, on ms) as
- * replica 0 and opens, compiles and allocates the others. */
-int replicas_attach(replicas *r, const model *m, executor *ex, model_state *ms,
-                    qsdc_error *err);
+ * replica 0 and opens and allocates the others, with their plans compiled
+ * from m or read from the bundle folder (NULL: none). */
+int replicas_attach(replicas *r, const model *m, const char *bundle, executor *ex,
+                    model_state *ms, qsdc_error *err);
 /* Copies parameters and optimiser state from replica 0 to the others. */
 int replicas_sync_state(replicas *r, qsdc_error *err);
 /* One training step on this process's shard: x and labels hold its

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "augment.h"
+#include "bundle_load.h"
 #include "checkpoint.h"
 #include "compile.h"
 #include "data.h"
@@ -107,20 +108,24 @@ static int load_data(trainer *t, qsdc_error *err)
 static int setup(trainer *t, qsdc_error *err)
 {
     const train_config *c = &t->m->train;
-    const char *dbg = getenv("QSDC_DEBUG");
+    const char *dbg = getenv("QSDC_DEBUG"), *bundle = t->o->bundle;
+    char train_bin[QSDC_PATH_MAX], infer_bin[QSDC_PATH_MAX];
     if (replicas_open(&t->rep, c->batch, t->o->devices, err) < 0 ||
         cl_env_open(t->o->devices ? t->rep.specs[0] : t->o->device,
                     dbg && strstr(dbg, "kernels"), &t->env, err) < 0 ||
-        compile_for_device(&t->env, t->m, MODE_TRAIN, t->rep.batch, false, NULL, &t->tp,
-                           err) < 0 ||
-        compile_for_device(&t->env, t->m, MODE_INFER, c->batch, false, NULL, &t->ep, err) < 0)
+        plan_for_device(&t->env, t->m, bundle, MODE_TRAIN, t->rep.batch, &t->tp, train_bin,
+                        err) < 0 ||
+        plan_for_device(&t->env, t->m, bundle, MODE_INFER, c->batch, &t->ep, infer_bin,
+                        err) < 0)
         return -1;
     if (load_data(t, err) < 0)
         return -1;
     if (model_state_create(&t->env, t->tp.param_elems, t->tp.state_elems, &t->ms, err) < 0 ||
-        exec_create(&t->env, &t->tp, &t->ms, &t->tx, err) < 0 ||
-        exec_create(&t->env, &t->ep, &t->ms, &t->ex, err) < 0 ||
-        replicas_attach(&t->rep, t->m, &t->tx, &t->ms, err) < 0)
+        exec_create_from(&t->env, &t->tp, &t->ms, train_bin[0] ? train_bin : NULL, &t->tx,
+                         err) < 0 ||
+        exec_create_from(&t->env, &t->ep, &t->ms, infer_bin[0] ? infer_bin : NULL, &t->ex,
+                         err) < 0 ||
+        replicas_attach(&t->rep, t->m, bundle, &t->tx, &t->ms, err) < 0)
         return -1;
     t->xb = malloc((size_t)(t->tp.input_elems * t->rep.n) * sizeof *t->xb);
     t->yb = malloc((size_t)c->batch * sizeof *t->yb);
@@ -244,7 +249,8 @@ static int run_epoch(trainer *t, uint64_t epoch, int64_t first, uint64_t *step, 
             t->first_done = true;
             printf("first step done %.2f s after start (kernels %s)\n",
                    now_seconds() - t->t_entry,
-                   t->tx.cache_hit ? "from the program cache" : "compiled");
+                   t->tx.from_binary ? "from the bundle's binary"
+                   : t->tx.cache_hit ? "from the program cache" : "compiled");
         }
         if (rc == 0 && !isfinite(sum))
             rc = qsdc_fail(err, "training diverged: the loss is not finite at step %" PRIu64
