@@ -332,7 +332,8 @@ static void test_compile_bundle(void **state)
     out = cli_run_expect(0, "'%s' -o '%s' --dump-graph", task.model, dir);
     cli_expect(out, "tiny: 6 layers, 2179 parameters");
     cli_expect(out, ", batch 16");
-    snprintf(want, sizeof want, "wrote %s/ (kernels.cl, plan.yaml, graph.dot)\n", dir);
+    snprintf(want, sizeof want, "wrote %s/ (kernels.cl, plan.yaml, graph.dot, model.yaml)\n",
+             dir);
     cli_expect(out, want);
     int nodes, kernels, dumped_nodes;
     summary_counts(out, "inference", &nodes, &kernels);
