@@ -363,7 +363,7 @@ static void test_compile_bundle(void **state)
     snprintf(dir, sizeof dir, "%s/tiny-train", ts_tmpdir());
     out = cli_run_expect(0, "compile '%s' --train --batch 4 -o '%s'", task.model, dir);
     cli_expect(out, ", batch 4\n");
-    cli_expect(out, "graph.dot, train.cl)");
+    cli_expect(out, "graph.dot, model.yaml, train.cl)");
     int train_nodes, train_kernels;
     summary_counts(out, "training", &train_nodes, &train_kernels);
     assert_true(train_nodes > nodes && train_kernels > kernels);
