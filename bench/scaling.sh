@@ -6,7 +6,9 @@
 # docs/scaling.md. Usage: bench/scaling.sh [MODEL.yaml]   (default
 # models/mlp_fashion_qsd.yaml); STEPS (default 40) sets the steps each run
 # times. Each replica gets one pocl thread (POCL_MAX_PTHREAD_COUNT=1), so
-# two replicas use the two cores one 2-thread process uses.
+# two replicas use the two cores one 2-thread process uses. Each
+# configuration first runs 2 untimed steps, so that kernel compilation
+# (qsdc's program cache, pocl's per-launch cache) is not timed.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 model="${1:-models/mlp_fashion_qsd.yaml}"
@@ -19,15 +21,17 @@ root=()
 [ "$(id -u)" = 0 ] && root=(--allow-run-as-root)
 logs="$(mktemp -d)"
 trap 'rm -rf "$logs"' EXIT
-train=(build/qsdc train "$model" --max-steps "$steps" --epochs 1)
+train=(build/qsdc train "$model" --epochs 1)
 
-# run NAME THREADS CMD...: runs CMD with THREADS pocl threads per device and
-# prints its training rate (the "train: ... samples/s" line).
+# run NAME THREADS CMD... [QSDC_OPTION...]: runs CMD (a qsdc train command
+# line) with THREADS pocl threads per device, 2 steps to warm up, then
+# STEPS, and prints the timed run's rate (its "train: ... samples/s").
 run() {
   local name="$1" threads="$2"
   shift 2
   echo "== $name" >&2
-  if ! POCL_MAX_PTHREAD_COUNT="$threads" "$@" >"$logs/$name" 2>&1; then
+  POCL_MAX_PTHREAD_COUNT="$threads" "$@" --max-steps 2 >"$logs/$name" 2>&1 || true
+  if ! POCL_MAX_PTHREAD_COUNT="$threads" "$@" --max-steps "$steps" >"$logs/$name" 2>&1; then
     cat "$logs/$name" >&2
     echo "n/a"
     return

@@ -75,6 +75,18 @@ void dist_sum(const dist *d, float *x, int64_t n)
 #endif
 }
 
+bool dist_any(const dist *d, bool flag)
+{
+    int v = flag;
+#ifdef QSDC_HAVE_MPI
+    if (d->size > 1)
+        MPI_Allreduce(MPI_IN_PLACE, &v, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+#else
+    (void)d;
+#endif
+    return v != 0;
+}
+
 double dist_mean(const dist *d, double x)
 {
 #ifdef QSDC_HAVE_MPI

@@ -30,6 +30,8 @@ static inline bool dist_is_root(const dist *d)
 }
 /* In-place sum of x[0, n) over the ranks; collective. */
 void dist_sum(const dist *d, float *x, int64_t n);
+/* True when flag is true on any rank; collective. */
+bool dist_any(const dist *d, bool flag);
 /* The mean of x over the ranks (x itself on one rank); collective. */
 double dist_mean(const dist *d, double x);
 /* Finalises MPI. A rank whose run failed (rc < 0) prints err and aborts the

@@ -200,9 +200,10 @@ static int save_checkpoint(trainer *t, uint64_t epoch, uint64_t step, qsdc_error
     return checkpoint_save(t->o->checkpoint_dir, &ck, err);
 }
 
-static bool stop_requested(const train_options *o)
+/* Agreed by every rank, so that all stop at the same step. */
+static bool stop_requested(const trainer *t)
 {
-    return o->stop && *o->stop;
+    return dist_any(&t->rep.ranks, t->o->stop && *t->o->stop);
 }
 
 /* Batches [first, steps) of one epoch, fewer when --max-steps is reached
@@ -230,7 +231,7 @@ static int run_epoch(trainer *t, uint64_t epoch, int64_t first, uint64_t *step, 
     int rc = 0;
     for (; s < steps && rc == 0; s++) {
         if ((t->o->max_steps > 0 && (int64_t)*step >= t->o->max_steps) ||
-            stop_requested(t->o))
+            stop_requested(t))
             break;
         int64_t at = s * b + first_sample;
         gather_batch(&t->train, order, at, n, n, t->xb, t->yb);
@@ -308,7 +309,7 @@ int train_model(model *m, const train_options *o, train_summary *out, qsdc_error
         rc = qsdc_fail(err, "%s: checkpoint step %" PRIu64 " is before epoch %" PRIu64,
                        o->checkpoint_dir, step, epoch);
     while (rc == 0 && (int64_t)epoch < c->epochs &&
-           !(o->max_steps > 0 && (int64_t)step >= o->max_steps) && !stop_requested(o)) {
+           !(o->max_steps > 0 && (int64_t)step >= o->max_steps) && !stop_requested(&t)) {
         double t0 = now_seconds(), loss = 0;
         int64_t done = 0, first = (int64_t)step - (int64_t)epoch * steps;
         rc = run_epoch(&t, epoch, first, &step, steps, &loss, &done, err);
@@ -351,7 +352,7 @@ int train_model(model *m, const train_options *o, train_summary *out, qsdc_error
             rc = save_checkpoint(&t, epoch, step, err);
     }
     out->epochs_done = (int64_t)epoch;
-    out->interrupted = rc == 0 && stop_requested(o) && (int64_t)epoch < c->epochs;
+    out->interrupted = rc == 0 && stop_requested(&t) && (int64_t)epoch < c->epochs;
     if (rc == 0 && out->seconds > 0) {
         out->samples_per_s = (double)(out->steps * c->batch) / out->seconds;
         printf("train: %lld steps, %lld samples, %.2f s, %.0f samples/s (total %.1f s)\n",
