@@ -3,13 +3,15 @@
  * one process, reach the weights one device reaches from the same seed and
  * global batch; a resumed 2-rank run ends where an uninterrupted one does;
  * shard counts that do not divide the batch are refused. The MPI tests are
- * skipped in builds without MPI or without mpirun. */
+ * skipped in builds without MPI or without mpirun; a build without MPI
+ * checks instead that it refuses to run under mpirun. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,9 +57,14 @@ static int teardown(void **state)
     return 0;
 }
 
+static bool have_mpirun(void)
+{
+    return system("command -v mpirun > /dev/null 2>&1") == 0;
+}
+
 static void skip_without_mpi(void)
 {
-    if (!dist_mpi_available() || system("command -v mpirun > /dev/null 2>&1") != 0)
+    if (!dist_mpi_available() || !have_mpirun())
         skip();
 }
 
@@ -139,6 +146,20 @@ static void test_two_ranks_match_one(void **state)
     expect_close_to_one_device(two, "2 ranks");
 }
 
+/* A build without MPI started by mpirun says so instead of training N
+ * separate copies. */
+static void test_ranks_need_mpi_build(void **state)
+{
+    (void)state;
+    if (dist_mpi_available() || !have_mpirun())
+        skip();
+    char *out;
+    int status = run_ranks(2, &out, "train '%s' --max-steps 1", task.model);
+    assert_int_not_equal(status, 0);
+    cli_expect(out, "started as one of 2 MPI ranks, but this qsdc was built without MPI");
+    free(out);
+}
+
 /* pocl lists one CPU device per entry of POCL_DEVICES; one thread each
  * keeps the two on two cores. */
 static void test_two_devices_match_one(void **state)
@@ -158,6 +179,52 @@ static void test_two_devices_match_one(void **state)
     unsetenv("POCL_DEVICES");
     unsetenv("POCL_MAX_PTHREAD_COUNT");
     expect_close_to_one_device(two, "2 devices");
+}
+
+/* QSD shared per channel (one draw per sample and channel, by its own
+ * kernel before the graph) and element-wise dropout, in a conv net: the
+ * counters of both are offset by the shard's first sample. */
+static void test_two_devices_conv_masks(void **state)
+{
+    (void)state;
+    char text[2048], one_conv[CLI_PATH_MAX], two_conv[CLI_PATH_MAX];
+    int n = snprintf(text, sizeof text,
+                     "name: tinyconv\n"
+                     "input: {shape: [1, %d, %d]}\n"
+                     "layers:\n"
+                     "  - {op: conv2d, filters: 4, kernel: 3, padding: same}\n"
+                     "  - relu\n"
+                     "  - {op: qsd, p: 0.5, sites: 2, q_cv: 0.3, share: channel}\n"
+                     "  - flatten\n"
+                     "  - {op: dropout, p: 0.3}\n"
+                     "  - {op: dense, units: %d}\n"
+                     "  - softmax\n"
+                     "train:\n"
+                     "  data: {train_images: %s, train_labels: %s}\n"
+                     "  batch: %d\n"
+                     "  seed: %d\n"
+                     "  optimizer: {type: sgd, lr: 0.1, momentum: 0.9}\n",
+                     CLI_SIDE, CLI_SIDE, CLI_CLASSES, task.train_images, task.train_labels,
+                     CLI_BATCH, CLI_SEED);
+    assert_true(n > 0 && (size_t)n < sizeof text);
+    const char *model = ts_write("conv.yaml", text, (size_t)n);
+    snprintf(one_conv, sizeof one_conv, "%s/one-conv", ts_tmpdir());
+    snprintf(two_conv, sizeof two_conv, "%s/two-conv", ts_tmpdir());
+    char *out = cli_run_expect(0, "train '%s' --checkpoint '%s' --max-steps %d", model,
+                               one_conv, STEPS);
+    free(out);
+    setenv("POCL_DEVICES", "pthread pthread", 1);
+    setenv("POCL_MAX_PTHREAD_COUNT", "1", 1);
+    out = cli_run_expect(0, "train '%s' --devices 0,1 --checkpoint '%s' --max-steps %d", model,
+                         two_conv, STEPS);
+    free(out);
+    unsetenv("POCL_DEVICES");
+    unsetenv("POCL_MAX_PTHREAD_COUNT");
+    double d = max_param_diff(one_conv, two_conv);
+    if (!(d <= WEIGHT_TOL))
+        fail_msg("the conv net on 2 devices ends %g from 1 device (tolerance %g)", d,
+                 WEIGHT_TOL);
+    print_message("conv net, 2 devices vs 1 after %d steps: max |dw| = %.3g\n", STEPS, d);
 }
 
 static void test_devices_must_divide_batch(void **state)
@@ -201,7 +268,9 @@ int main(void)
         cmocka_unit_test(test_two_ranks_match_one),
         cmocka_unit_test(test_two_ranks_resume),
         cmocka_unit_test(test_ranks_must_divide_batch),
+        cmocka_unit_test(test_ranks_need_mpi_build),
         cmocka_unit_test(test_two_devices_match_one),
+        cmocka_unit_test(test_two_devices_conv_masks),
         cmocka_unit_test(test_devices_must_divide_batch),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
