@@ -26,20 +26,8 @@ static int setup(void **state)
     cli_env_init();
     cli_write_task("b", &task);
     snprintf(bundle, sizeof bundle, "%s/tiny.qsdc", ts_tmpdir());
-    char *out;
-    int status = cli_run(&out, "'%s' -o '%s' --train --emit-binary --device 0", task.model,
-                         bundle);
-    if (status != 0 || !strstr(out, "train.bin"))
-        fprintf(stderr, "compiling the bundle failed (%d):\n%s", status, out);
-    free(out);
-    return status == 0 ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    ts_cleanup();
-    return 0;
+    return cli_setup_run("train.bin", "'%s' -o '%s' --train --emit-binary --device 0",
+                         task.model, bundle);
 }
 
 static void expect_same_checkpoint(const char *dir_a, const char *dir_b)
@@ -117,5 +105,5 @@ int main(void)
         cmocka_unit_test(test_infer_from_bundle_binary),
         cmocka_unit_test(test_bundle_batch_is_fixed),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, ts_teardown);
 }

@@ -41,20 +41,8 @@ static int setup(void **state)
     cli_env_init();
     cli_write_task("d", &task);
     snprintf(one, sizeof one, "%s/one", ts_tmpdir());
-    char *out;
-    int status = cli_run(&out, "train '%s' --checkpoint '%s' --max-steps %d", task.model, one,
+    return cli_setup_run(NULL, "train '%s' --checkpoint '%s' --max-steps %d", task.model, one,
                          STEPS);
-    if (status != 0)
-        fprintf(stderr, "reference training run failed (%d):\n%s", status, out);
-    free(out);
-    return status == 0 ? 0 : -1;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    ts_cleanup();
-    return 0;
 }
 
 static bool have_mpirun(void)
@@ -277,5 +265,5 @@ int main(void)
         cmocka_unit_test(test_two_devices_conv_masks),
         cmocka_unit_test(test_devices_must_divide_batch),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, ts_teardown);
 }
