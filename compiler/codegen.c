@@ -391,6 +391,7 @@ int codegen_group(codegen_ctx *c, int k, plan_launch *launches, int *n_launches,
     case GROUP_ROWS: rc = gen_rows(c, grp, name, l); break;
     case GROUP_SUM_ROWS: rc = gen_sum_rows(c, grp, name, l); break;
     case GROUP_WINDOW: rc = codegen_window(c, grp, name, l); break;
+    case GROUP_CONV: rc = codegen_conv_direct(c, grp, name, l); break;
     case GROUP_CHANNELS: rc = codegen_channels(c, grp, name, l); break;
     case GROUP_UPDATE: return codegen_update(c, name, launches, n_launches, err);
     case GROUP_SEQUENCE: return codegen_sequence(c, k, name, launches, n_launches, err);

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "progress.h"
+
 static int create_buffer(cl_env *env, int64_t elems, size_t elem_size, cl_mem *out,
                          const char *what, qsdc_error *err)
 {
@@ -235,6 +237,21 @@ int exec_run_launches(executor *ex, int first, int end, uint32_t seed, uint32_t 
     if (end == p->n_launches)
         ex->runs++;
     return 0;
+}
+
+double exec_launch_ms(executor *ex, int i, int reps, qsdc_error *err)
+{
+    double best = -1;
+    for (int r = 0; r <= reps; r++) {
+        double t0 = now_seconds();
+        if (enqueue(ex, i, NULL, err) < 0 ||
+            cl_check(clFinish(ex->env->queue), "clFinish", err) < 0)
+            return -1;
+        double ms = (now_seconds() - t0) * 1e3;
+        if (r > 0 && (best < 0 || ms < best)) /* r = 0 warms caches and compilers */
+            best = ms;
+    }
+    return best;
 }
 
 int exec_read_arena(executor *ex, int64_t offset, int64_t n, float *dst, qsdc_error *err)

@@ -63,6 +63,9 @@ int exec_run_launches(executor *ex, int first, int end, uint32_t seed, uint32_t 
                       float lr, qsdc_error *err);
 /* Enqueues C (+)= op(A) op(B) with CLBlast on the executor's buffers. */
 int exec_clblast_gemm(executor *ex, const plan_gemm *g, cl_event *ev, qsdc_error *err);
+/* Wall milliseconds of launch i alone: the best of reps runs after one
+ * warm-up, with the kernel arguments the last exec_run set. */
+double exec_launch_ms(executor *ex, int i, int reps, qsdc_error *err);
 /* Blocking read of n arena floats at offset. */
 int exec_read_arena(executor *ex, int64_t offset, int64_t n, float *dst, qsdc_error *err);
 
