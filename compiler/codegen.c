@@ -390,24 +390,44 @@ static int gen_rows(codegen_ctx *c, const kgroup *k, const char *name, plan_laun
     return 0;
 }
 
+/* Column sums of [M,N] (the bias gradient): each work-item sums a run of
+ * w adjacent columns as one vector of w floats, so every row contributes one
+ * contiguous load; rows are added in order, as one column per work-item
+ * would. */
 static int gen_sum_rows(codegen_ctx *c, const kgroup *k, const char *name, plan_launch *l)
 {
     const graph *g = c->g;
     const gnode *nd = &g->n[k->nodes[0]];
     const tensor *x = &g->t[nd->in[0]];
     long long m = (long long)x->dims[0], n = (long long)x->dims[1];
-    char rx[64], ry[64];
+    int w = 16;
+    while (n % w)
+        w /= 2;
+    char rx[64], ry[64], vt[16] = "float", ld[96], sum[128];
     codegen_ref(g, nd->in[0], rx, sizeof rx);
     codegen_ref(g, nd->out, ry, sizeof ry);
+    if (w > 1) {
+        snprintf(vt, sizeof vt, "float%d", w);
+        snprintf(ld, sizeof ld, "vload%d(0, %s + j)", w, ry);
+        snprintf(sum, sizeof sum, "vload%d(0, %s + r * %lldu + j)", w, rx, n);
+    } else {
+        snprintf(ld, sizeof ld, "%s[j]", ry);
+        snprintf(sum, sizeof sum, "%s[r * %lldu + j]", rx, n);
+    }
     codegen_signature(c->src, name);
     sb_printf(c->src,
-              "{\n    const uint j = get_global_id(0);\n    if (j >= %lldu) return;\n"
-              "    float s = 0.0f;\n"
-              "    for (uint r = 0; r < %lldu; r++) s += %s[r * %lldu + j];\n"
-              "    %s[j] %s s;\n}\n\n",
-              n, m, rx, n, ry, nd->accumulate ? "+=" : "=");
+              "{\n    const uint j = get_global_id(0) * %du;\n    if (j >= %lldu) return;\n"
+              "    %s s = 0.0f;\n"
+              "    for (uint r = 0; r < %lldu; r++) s += %s;\n",
+              w, n, vt, m, sum);
+    if (nd->accumulate)
+        sb_printf(c->src, "    s += %s;\n", ld);
+    if (w > 1)
+        sb_printf(c->src, "    vstore%d(s, 0, %s + j);\n}\n\n", w, ry);
+    else
+        sb_printf(c->src, "    %s[j] = s;\n}\n\n", ry);
     l->work_dim = 1;
-    l->global[0] = (uint64_t)n;
+    l->global[0] = (uint64_t)(n / w);
     l->bytes = 4.0 * (double)(m * n + n);
     return 0;
 }
