@@ -80,8 +80,7 @@ static void chain_stmt(const graph *g, const fusion *f, const gnode *n, int tile
         char args[256];
         qsd_args(g, n, args, sizeof args);
         if (tile_slot >= 0)
-            sb_printf(sb, "    { const float m = qsd_mask_fix(gm_tile[%d][gm_e], %s);\n",
-                      tile_slot, args);
+            sb_printf(sb, "    { const float m = gm_tile[%d][gm_e];\n", tile_slot);
         else
             sb_printf(sb, "    { const float m = qsd_mask(%s);\n", args);
         if (n->mask > 0 && f->stored[n->mask]) {
@@ -117,26 +116,31 @@ void codegen_render_chain(const codegen_ctx *c, const kgroup *k, int from, strbu
     render_chain(c, k, from, false, sb);
 }
 
-/* A GEMM epilogue's tile pass: qsd_mask_try for each QSD node of the chain
- * into gm_tile, in the order render_chain numbers their slots, after
- * idx_decl. The number of slots filled (0: no pass), or -1 when there are
- * more QSD nodes than a tile pass holds. */
-static int render_tile_pass(const graph *g, const kgroup *k, const char *idx_decl,
-                            strbuf *sb)
+/* A GEMM epilogue's tile passes: qsd_mask_try for each QSD node of the
+ * chain into gm_tile (try), then qsd_mask_fix over it (fix), in the order
+ * render_chain numbers their slots, each after idx_decl. The number of
+ * slots filled (0: no passes), or -1 when there are more QSD nodes than a
+ * tile pass holds. */
+static int render_tile_passes(const graph *g, const kgroup *k, const char *idx_decl,
+                              strbuf *try, strbuf *fix)
 {
     int slots = 0;
     for (int i = 1; i < k->n; i++)
         slots += g->n[k->nodes[i]].op == OP_QSD;
     if (slots == 0 || slots > GEMM_TILE_VALUES)
         return slots ? -1 : 0;
-    sb_append(sb, idx_decl);
+    sb_append(try, idx_decl);
+    sb_append(fix, idx_decl);
     for (int i = 1, slot = 0; i < k->n; i++) {
         const gnode *n = &g->n[k->nodes[i]];
         if (n->op != OP_QSD)
             continue;
         char args[256];
         qsd_args(g, n, args, sizeof args);
-        sb_printf(sb, "    gm_tile[%d][gm_e] = qsd_mask_try(%s);\n", slot++, args);
+        sb_printf(try, "    gm_tile[%d][gm_e] = qsd_mask_try(%s);\n", slot, args);
+        sb_printf(fix, "    gm_tile[%d][gm_e] = qsd_mask_fix(gm_tile[%d][gm_e], %s);\n",
+                  slot, slot, args);
+        slot++;
     }
     return slots;
 }
@@ -238,13 +242,14 @@ static int gen_gemm(codegen_ctx *c, const kgroup *k, const char *name, plan_laun
     int64_t kk = mm->trans_a ? a.rows : a.cols;
     int64_t n = mm->trans_b ? b.rows : b.cols;
     int64_t batch = a.samples > b.samples ? a.samples : b.samples;
-    strbuf epi, tile;
+    strbuf epi, tile, fix;
     sb_init(&epi);
     sb_init(&tile);
+    sb_init(&fix);
     char idx_decl[96];
     snprintf(idx_decl, sizeof idx_decl, "    const uint idx = bat * %lldu + row * %lldu + col;\n",
              (long long)(m * n), (long long)n);
-    int tile_values = render_tile_pass(g, k, idx_decl, &tile);
+    int tile_values = render_tile_passes(g, k, idx_decl, &tile, &fix);
     if (k->n > 1) {
         sb_printf(&epi, "{\n%s", idx_decl);
         render_chain(c, k, 1, tile_values > 0, &epi);
@@ -258,6 +263,7 @@ static int gen_gemm(codegen_ctx *c, const kgroup *k, const char *name, plan_laun
     if (!bmm && codegen_uses_clblast(c->target, &gm)) {
         sb_free(&epi);
         sb_free(&tile);
+        sb_free(&fix);
         l->gemm = gm;
         l->flops = 2.0 * (double)m * (double)n * (double)kk;
         return gen_clblast(c, k, name, l, n_launches);
@@ -270,11 +276,13 @@ static int gen_gemm(codegen_ctx *c, const kgroup *k, const char *name, plan_laun
                    .reduce_batch = batch > 1 && out.samples == 1,
                    .epilogue = k->n > 1 ? sb_str(&epi) : NULL,
                    .tile_pass = tile_values > 0 ? sb_str(&tile) : NULL,
+                   .tile_fix = tile_values > 0 ? sb_str(&fix) : NULL,
                    .tile_values = tile_values};
-    int rc_ = sb_check(&epi, err) || sb_check(&tile, err)
+    int rc_ = sb_check(&epi, err) || sb_check(&tile, err) || sb_check(&fix, err)
                   ? -1 : codegen_gemm(c->src, &s, &c->tuning, l, err);
     sb_free(&epi);
     sb_free(&tile);
+    sb_free(&fix);
     if (!bmm)
         l->gemm = gm;
     return rc_;

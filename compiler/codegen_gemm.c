@@ -20,7 +20,7 @@ typedef struct gemm_form {
     int64_t stride_a, stride_b, stride_c;
     bool reduce;    /* C = sum over the batch */
     const char *epilogue;
-    const char *tile_pass;
+    const char *tile_pass, *tile_fix;
     int tile_values;
 } gemm_form;
 
@@ -120,8 +120,9 @@ static int check_spec(const gemm_spec *s, const gemm_tuning *t, qsdc_error *err)
     if (t->bm < t->mr || t->bm % t->mr || t->bn < nr || t->bn % nr)
         return qsdc_fail(err, "gemm %s: block %d x %d is not a multiple of the "
                          "micro-tile %d x %d", n, t->bm, t->bn, t->mr, nr);
-    if (s->tile_pass && (!s->epilogue || s->tile_values < 1 ||
-                         s->tile_values > GEMM_TILE_VALUES))
+    if ((s->tile_pass || s->tile_fix) &&
+        (!s->tile_pass || !s->epilogue || s->tile_values < 1 ||
+         s->tile_values > GEMM_TILE_VALUES))
         return qsdc_fail(err, "gemm %s: a tile pass needs an epilogue and 1..%d values",
                          n, GEMM_TILE_VALUES);
     if (!(t->min_group_flops >= 0))
@@ -142,7 +143,7 @@ static gemm_form make_form(const gemm_spec *s)
         .lda = s->lda, .ldb = s->ldb, .ldc = s->ldc,
         .a_kmajor = s->trans_a, .b_nmajor = s->trans_b, .c_trans = false,
         .accumulate = s->accumulate, .epilogue = s->epilogue,
-        .tile_pass = s->tile_pass, .tile_values = s->tile_values,
+        .tile_pass = s->tile_pass, .tile_fix = s->tile_fix, .tile_values = s->tile_values,
         .batch = s->batch > 1 ? s->batch : 1, .stride_a = s->stride_a,
         .stride_b = s->stride_b, .stride_c = s->stride_c, .reduce = s->reduce_batch,
     };
@@ -406,16 +407,18 @@ static void emit_element_store(strbuf *sb, const gemm_form *f, const gemm_geom *
         }
     const char *row = f->c_trans ? "gm_j" : "gm_i", *col = f->c_trans ? "gm_i" : "gm_j";
     if (f->tile_pass)
+        sb_printf(sb, "%sfloat gm_tile[%d][%d];\n", ind, f->tile_values, g->mr * g->nr);
+    const char *passes[2] = {f->tile_pass, f->tile_fix};
+    for (int p = 0; p < 2 && passes[p]; p++)
         sb_printf(sb,
-            "%sfloat gm_tile[%d][%d];\n"
             "%sif (%s)\n"
             "%sfor (uint gm_e = 0; gm_e < %du; ++gm_e) {\n"
             "%s    const uint gm_i = gm_i0 + gm_e / %du, gm_j = gm_j0 + gm_e %% %du;\n"
             "%s    const uint row = %s, col = %s, bat = gm_bat;\n"
             "%s"
             "%s}\n",
-            ind, f->tile_values, g->mr * g->nr, ind, last_block, ind, g->mr * g->nr,
-            ind, g->nr, g->nr, ind, row, col, f->tile_pass, ind);
+            ind, last_block, ind, g->mr * g->nr, ind, g->nr, g->nr, ind, row, col,
+            passes[p], ind);
     sb_printf(sb,
         "%sfor (uint gm_r = 0; gm_r < %du; ++gm_r)\n"
         "%sfor (uint gm_q = 0; gm_q < %du; ++gm_q) {\n"

@@ -68,8 +68,11 @@ typedef struct gemm_spec {
      * `uint gm_e`, the element's place in the tile, in scope. They fill
      * `float gm_tile[tile_values][tile elements]`, which the epilogue then
      * reads at gm_tile[.][gm_e]: work that vectorises across the tile
-     * (random draws) done there, the rest per element. */
-    const char *tile_pass;
+     * (random draws) done there, the rest per element. tile_fix: NULL, or
+     * statements run in a second such loop, for what does not vectorise
+     * (redrawing the few values the first could not give), so that neither
+     * the first loop nor the epilogue's carries it. */
+    const char *tile_pass, *tile_fix;
     int tile_values;         /* 1..GEMM_TILE_VALUES when tile_pass is set */
 } gemm_spec;
 

@@ -82,15 +82,15 @@ static void run_case(const gemm_case *c, const gemm_tuning *t)
     ts_fill_uniform(hp, np, 2, -1.0f, 1.0f);
     ts_fill_uniform(hg, ng, 3, -1.0f, 1.0f);
 
-    char ptr_a[32], ptr_b[32], ptr_c[32], epilogue[128], tile_pass[160];
+    char ptr_a[32], ptr_b[32], ptr_c[32], epilogue[128], tile_fix[128];
     snprintf(ptr_a, sizeof ptr_a, "(A + %d)", A_OFF);
     snprintf(ptr_b, sizeof ptr_b, "(P + %d)", B_OFF);
     snprintf(ptr_c, sizeof ptr_c, "(G + %d)", C_OFF);
     if (c->tiled) {
-        /* columns past N on edge tiles must not read past the bias */
-        snprintf(tile_pass, sizeof tile_pass,
-                 "gm_tile[0][gm_e] = 0.25f * (float)bat;"
-                 " gm_tile[1][gm_e] = P[%lldu + min(col, %lldu)];",
+        /* the fix loop replaces the first loop's placeholder; columns past
+         * N on edge tiles must not read past the bias */
+        snprintf(tile_fix, sizeof tile_fix,
+                 "if (gm_tile[1][gm_e] < 0.0f) gm_tile[1][gm_e] = P[%lldu + min(col, %lldu)];",
                  (long long)bias_off, (long long)N - 1);
         snprintf(epilogue, sizeof epilogue,
                  "v += gm_tile[1][gm_e] + gm_tile[0][gm_e]; v = fmax(v, 0.0f);");
@@ -105,7 +105,9 @@ static void run_case(const gemm_case *c, const gemm_tuning *t)
                       .batch = c->batch, .stride_a = sa, .stride_b = sb, .stride_c = sc,
                       .reduce_batch = c->reduce,
                       .epilogue = c->bias_relu ? epilogue : NULL,
-                      .tile_pass = c->tiled ? tile_pass : NULL, .tile_values = 2};
+                      .tile_pass = c->tiled ? "gm_tile[0][gm_e] = 0.25f * (float)bat;"
+                                              " gm_tile[1][gm_e] = -1.0f;" : NULL,
+                      .tile_fix = c->tiled ? tile_fix : NULL, .tile_values = 2};
     strbuf src;
     sb_init(&src);
     plan_launch launch;
@@ -254,8 +256,9 @@ static void test_epilogue(void **state)
     run_case(&tt, &t);
 }
 
-/* The epilogue reading a tile pass's values: edge tiles, K blocks,
- * accumulation, transposed C, batches (the pass sees each batch index). */
+/* The epilogue reading values of a tile pass and its fix loop: edge tiles,
+ * K blocks, accumulation, transposed C, batches (the passes see each batch
+ * index). */
 static void test_tile_pass(void **state)
 {
     (void)state;
@@ -274,7 +277,8 @@ static void test_tile_pass(void **state)
         run_case(&cases[i], &t);
 }
 
-/* A tile pass needs an epilogue to read it and 1..GEMM_TILE_VALUES values. */
+/* A tile pass needs an epilogue to read it and 1..GEMM_TILE_VALUES values;
+ * a fix loop needs a tile pass. */
 static void test_tile_pass_rejected(void **state)
 {
     (void)state;
@@ -282,13 +286,16 @@ static void test_tile_pass_rejected(void **state)
     gemm_spec base = {.name = "g", .M = 4, .N = 4, .K = 4, .a = "A", .b = "P", .c = "G",
                       .lda = 4, .ldb = 4, .ldc = 4, .tile_pass = "gm_tile[0][gm_e] = 1.0f;",
                       .tile_values = 1};
-    gemm_spec bad[3] = {base, base, base};
+    gemm_spec bad[4] = {base, base, base, base};
     bad[0].epilogue = NULL;
     bad[1].epilogue = "v += gm_tile[0][gm_e];";
     bad[1].tile_values = 0;
     bad[2].epilogue = bad[1].epilogue;
     bad[2].tile_values = GEMM_TILE_VALUES + 1;
-    for (int i = 0; i < 3; i++) {
+    bad[3].epilogue = bad[1].epilogue;
+    bad[3].tile_fix = bad[3].tile_pass;
+    bad[3].tile_pass = NULL;
+    for (int i = 0; i < 4; i++) {
         strbuf src;
         sb_init(&src);
         plan_launch launch;
