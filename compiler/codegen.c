@@ -55,9 +55,20 @@ void codegen_qsd_counter(const graph *g, const gnode *n, char *buf, size_t len)
     snprintf(buf, len, "%s + sample0 * %lldu", grp, (long long)per_sample);
 }
 
+/* "seed, 4u, step, idx, 0.5f, 6, 0.5f, 0.0f": qsd_mask's arguments for n. */
+static void qsd_args(const graph *g, const gnode *n, char *buf, size_t len)
+{
+    char grp[128];
+    codegen_qsd_counter(g, n, grp, sizeof grp);
+    snprintf(buf, len, "seed, %uu, step, %s, %s, %d, %s, %s", n->rng_id, grp,
+             CG_F(n->qsd.p), n->qsd.sites, CG_F(n->qsd.q_cv), CG_F(n->qsd.p_concentration));
+}
+
 /* One elementwise node as statements on the running value v at flat index
- * idx (and column col, for the bias). */
-static void chain_stmt(const graph *g, const fusion *f, const gnode *n, strbuf *sb)
+ * idx (and column col, for the bias). A QSD node with tile_slot >= 0 fixes
+ * the draw its GEMM's tile pass tried (gm_tile[tile_slot][gm_e]). */
+static void chain_stmt(const graph *g, const fusion *f, const gnode *n, int tile_slot,
+                       strbuf *sb)
 {
     char b[64] = "";
     if (n->n_in > 1)
@@ -77,11 +88,12 @@ static void chain_stmt(const graph *g, const fusion *f, const gnode *n, strbuf *
         sb_printf(sb, "    { const float s = %s[idx]; v *= s * (1.0f - s); }\n", b);
         break;
     case OP_QSD: {
-        char grp[128];
-        codegen_qsd_counter(g, n, grp, sizeof grp);
-        sb_printf(sb, "    { const float m = qsd_mask(seed, %uu, step, %s, %s, %d, %s, %s);\n",
-                  n->rng_id, grp, CG_F(n->qsd.p), n->qsd.sites, CG_F(n->qsd.q_cv),
-                  CG_F(n->qsd.p_concentration));
+        char args[256];
+        qsd_args(g, n, args, sizeof args);
+        if (tile_slot >= 0)
+            sb_printf(sb, "    { const float m = gm_tile[%d][gm_e];\n", tile_slot);
+        else
+            sb_printf(sb, "    { const float m = qsd_mask(%s);\n", args);
         if (n->mask > 0 && f->stored[n->mask]) {
             char mk[64];
             codegen_ref(g, n->mask, mk, sizeof mk);
@@ -94,18 +106,54 @@ static void chain_stmt(const graph *g, const fusion *f, const gnode *n, strbuf *
     }
 }
 
-void codegen_render_chain(const codegen_ctx *c, const kgroup *k, int from, strbuf *sb)
+static void render_chain(const codegen_ctx *c, const kgroup *k, int from, bool tiled,
+                         strbuf *sb)
 {
     const graph *g = c->g;
+    int slot = 0;
     for (int i = from; i < k->n; i++) {
         const gnode *n = &g->n[k->nodes[i]];
-        chain_stmt(g, c->f, n, sb);
+        chain_stmt(g, c->f, n, tiled && n->op == OP_QSD ? slot++ : -1, sb);
         if (i < k->n - 1 && c->f->stored[graph_storage(g, n->out)]) {
             char o[64];
             codegen_ref(g, n->out, o, sizeof o);
             sb_printf(sb, "    %s[idx] = v;\n", o);
         }
     }
+}
+
+void codegen_render_chain(const codegen_ctx *c, const kgroup *k, int from, strbuf *sb)
+{
+    render_chain(c, k, from, false, sb);
+}
+
+/* A GEMM epilogue's tile passes: qsd_mask_try for each QSD node of the
+ * chain into gm_tile (try), then qsd_mask_fix over it (fix), in the order
+ * render_chain numbers their slots, each after idx_decl. The number of
+ * slots filled (0: no passes), or -1 when there are more QSD nodes than a
+ * tile pass holds. */
+static int render_tile_passes(const graph *g, const kgroup *k, const char *idx_decl,
+                              strbuf *try, strbuf *fix)
+{
+    int slots = 0;
+    for (int i = 1; i < k->n; i++)
+        slots += g->n[k->nodes[i]].op == OP_QSD;
+    if (slots == 0 || slots > GEMM_TILE_VALUES)
+        return slots ? -1 : 0;
+    sb_append(try, idx_decl);
+    sb_append(fix, idx_decl);
+    for (int i = 1, slot = 0; i < k->n; i++) {
+        const gnode *n = &g->n[k->nodes[i]];
+        if (n->op != OP_QSD)
+            continue;
+        char args[256];
+        qsd_args(g, n, args, sizeof args);
+        sb_printf(try, "    gm_tile[%d][gm_e] = qsd_mask_try(%s);\n", slot, args);
+        sb_printf(fix, "    gm_tile[%d][gm_e] = qsd_mask_fix(gm_tile[%d][gm_e], %s);\n",
+                  slot, slot, args);
+        slot++;
+    }
+    return slots;
 }
 
 static void describe(const graph *g, const kgroup *k, plan_launch *l)
@@ -205,12 +253,17 @@ static int gen_gemm(codegen_ctx *c, const kgroup *k, const char *name, plan_laun
     int64_t kk = mm->trans_a ? a.rows : a.cols;
     int64_t n = mm->trans_b ? b.rows : b.cols;
     int64_t batch = a.samples > b.samples ? a.samples : b.samples;
-    strbuf epi;
+    strbuf epi, tile, fix;
     sb_init(&epi);
+    sb_init(&tile);
+    sb_init(&fix);
+    char idx_decl[96];
+    snprintf(idx_decl, sizeof idx_decl, "    const uint idx = bat * %lldu + row * %lldu + col;\n",
+             (long long)(m * n), (long long)n);
+    int tile_values = render_tile_passes(g, k, idx_decl, &tile, &fix);
     if (k->n > 1) {
-        sb_printf(&epi, "{\n    const uint idx = bat * %lldu + row * %lldu + col;\n",
-                  (long long)(m * n), (long long)n);
-        codegen_render_chain(c, k, 1, &epi);
+        sb_printf(&epi, "{\n%s", idx_decl);
+        render_chain(c, k, 1, tile_values > 0, &epi);
         sb_append(&epi, "    }");
     }
     plan_gemm gm = {.m = m, .n = n, .k = kk, .trans_a = mm->trans_a, .trans_b = mm->trans_b,
@@ -220,6 +273,8 @@ static int gen_gemm(codegen_ctx *c, const kgroup *k, const char *name, plan_laun
     operand(g, last, &gm.c_buf, &gm.c_off);
     if (!bmm && codegen_uses_clblast(c->target, &gm)) {
         sb_free(&epi);
+        sb_free(&tile);
+        sb_free(&fix);
         l->gemm = gm;
         l->flops = 2.0 * (double)m * (double)n * (double)kk;
         return gen_clblast(c, k, name, l, n_launches);
@@ -230,9 +285,15 @@ static int gen_gemm(codegen_ctx *c, const kgroup *k, const char *name, plan_laun
                    .accumulate = mm->accumulate, .batch = batch, .stride_a = a.stride,
                    .stride_b = b.stride, .stride_c = out.stride,
                    .reduce_batch = batch > 1 && out.samples == 1,
-                   .epilogue = k->n > 1 ? sb_str(&epi) : NULL};
-    int rc_ = sb_check(&epi, err) ? -1 : codegen_gemm(c->src, &s, &c->tuning, l, err);
+                   .epilogue = k->n > 1 ? sb_str(&epi) : NULL,
+                   .tile_pass = tile_values > 0 ? sb_str(&tile) : NULL,
+                   .tile_fix = tile_values > 0 ? sb_str(&fix) : NULL,
+                   .tile_values = tile_values};
+    int rc_ = sb_check(&epi, err) || sb_check(&tile, err) || sb_check(&fix, err)
+                  ? -1 : codegen_gemm(c->src, &s, &c->tuning, l, err);
     sb_free(&epi);
+    sb_free(&tile);
+    sb_free(&fix);
     if (!bmm)
         l->gemm = gm;
     return rc_;
@@ -348,24 +409,44 @@ static int gen_rows(codegen_ctx *c, const kgroup *k, const char *name, plan_laun
     return 0;
 }
 
+/* Column sums of [M,N] (the bias gradient): each work-item sums a run of
+ * w adjacent columns as one vector of w floats, so every row contributes one
+ * contiguous load; rows are added in order, as one column per work-item
+ * would. */
 static int gen_sum_rows(codegen_ctx *c, const kgroup *k, const char *name, plan_launch *l)
 {
     const graph *g = c->g;
     const gnode *nd = &g->n[k->nodes[0]];
     const tensor *x = &g->t[nd->in[0]];
     long long m = (long long)x->dims[0], n = (long long)x->dims[1];
-    char rx[64], ry[64];
+    int w = 16;
+    while (n % w)
+        w /= 2;
+    char rx[64], ry[64], vt[16] = "float", ld[96], sum[128];
     codegen_ref(g, nd->in[0], rx, sizeof rx);
     codegen_ref(g, nd->out, ry, sizeof ry);
+    if (w > 1) {
+        snprintf(vt, sizeof vt, "float%d", w);
+        snprintf(ld, sizeof ld, "vload%d(0, %s + j)", w, ry);
+        snprintf(sum, sizeof sum, "vload%d(0, %s + r * %lldu + j)", w, rx, n);
+    } else {
+        snprintf(ld, sizeof ld, "%s[j]", ry);
+        snprintf(sum, sizeof sum, "%s[r * %lldu + j]", rx, n);
+    }
     codegen_signature(c->src, name);
     sb_printf(c->src,
-              "{\n    const uint j = get_global_id(0);\n    if (j >= %lldu) return;\n"
-              "    float s = 0.0f;\n"
-              "    for (uint r = 0; r < %lldu; r++) s += %s[r * %lldu + j];\n"
-              "    %s[j] %s s;\n}\n\n",
-              n, m, rx, n, ry, nd->accumulate ? "+=" : "=");
+              "{\n    const uint j = get_global_id(0) * %du;\n    if (j >= %lldu) return;\n"
+              "    %s s = 0.0f;\n"
+              "    for (uint r = 0; r < %lldu; r++) s += %s;\n",
+              w, n, vt, m, sum);
+    if (nd->accumulate)
+        sb_printf(c->src, "    s += %s;\n", ld);
+    if (w > 1)
+        sb_printf(c->src, "    vstore%d(s, 0, %s + j);\n}\n\n", w, ry);
+    else
+        sb_printf(c->src, "    %s[j] = s;\n}\n\n", ry);
     l->work_dim = 1;
-    l->global[0] = (uint64_t)n;
+    l->global[0] = (uint64_t)(n / w);
     l->bytes = 4.0 * (double)(m * n + n);
     return 0;
 }

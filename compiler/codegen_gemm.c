@@ -20,6 +20,8 @@ typedef struct gemm_form {
     int64_t stride_a, stride_b, stride_c;
     bool reduce;    /* C = sum over the batch */
     const char *epilogue;
+    const char *tile_pass, *tile_fix;
+    int tile_values;
 } gemm_form;
 
 /* Tuning fitted to one problem. */
@@ -118,6 +120,11 @@ static int check_spec(const gemm_spec *s, const gemm_tuning *t, qsdc_error *err)
     if (t->bm < t->mr || t->bm % t->mr || t->bn < nr || t->bn % nr)
         return qsdc_fail(err, "gemm %s: block %d x %d is not a multiple of the "
                          "micro-tile %d x %d", n, t->bm, t->bn, t->mr, nr);
+    if ((s->tile_pass || s->tile_fix) &&
+        (!s->tile_pass || !s->epilogue || s->tile_values < 1 ||
+         s->tile_values > GEMM_TILE_VALUES))
+        return qsdc_fail(err, "gemm %s: a tile pass needs an epilogue and 1..%d values",
+                         n, GEMM_TILE_VALUES);
     if (!(t->min_group_flops >= 0))
         return qsdc_fail(err, "gemm %s: min_group_flops must be >= 0", n);
     /* The packed panel must fit the smallest __local memory OpenCL allows. */
@@ -136,6 +143,7 @@ static gemm_form make_form(const gemm_spec *s)
         .lda = s->lda, .ldb = s->ldb, .ldc = s->ldc,
         .a_kmajor = s->trans_a, .b_nmajor = s->trans_b, .c_trans = false,
         .accumulate = s->accumulate, .epilogue = s->epilogue,
+        .tile_pass = s->tile_pass, .tile_fix = s->tile_fix, .tile_values = s->tile_values,
         .batch = s->batch > 1 ? s->batch : 1, .stride_a = s->stride_a,
         .stride_b = s->stride_b, .stride_c = s->stride_c, .reduce = s->reduce_batch,
     };
@@ -397,20 +405,33 @@ static void emit_element_store(strbuf *sb, const gemm_form *f, const gemm_geom *
             emit_vstore(sb, g->vec, acc, off, "gm_t");
             sb_append(sb, "\n");
         }
+    const char *row = f->c_trans ? "gm_j" : "gm_i", *col = f->c_trans ? "gm_i" : "gm_j";
+    if (f->tile_pass)
+        sb_printf(sb, "%sfloat gm_tile[%d][%d];\n", ind, f->tile_values, g->mr * g->nr);
+    const char *passes[2] = {f->tile_pass, f->tile_fix};
+    for (int p = 0; p < 2 && passes[p]; p++)
+        sb_printf(sb,
+            "%sif (%s)\n"
+            "%sfor (uint gm_e = 0; gm_e < %du; ++gm_e) {\n"
+            "%s    const uint gm_i = gm_i0 + gm_e / %du, gm_j = gm_j0 + gm_e %% %du;\n"
+            "%s    const uint row = %s, col = %s, bat = gm_bat;\n"
+            "%s"
+            "%s}\n",
+            ind, last_block, ind, g->mr * g->nr, ind, g->nr, g->nr, ind, row, col,
+            passes[p], ind);
     sb_printf(sb,
         "%sfor (uint gm_r = 0; gm_r < %du; ++gm_r)\n"
         "%sfor (uint gm_q = 0; gm_q < %du; ++gm_q) {\n"
-        "%s    const uint gm_i = gm_i0 + gm_r, gm_j = gm_j0 + gm_q;\n",
-        ind, g->mr, ind, g->nr, ind);
+        "%s    const uint gm_i = gm_i0 + gm_r, gm_j = gm_j0 + gm_q, gm_e = gm_r * %du + gm_q;\n",
+        ind, g->mr, ind, g->nr, ind, g->nr);
     if (checked)
         sb_printf(sb, "%s    if (gm_i >= %" PRId64 "u || gm_j >= %" PRId64 "u) continue;\n",
                   ind, f->M, f->N);
     sb_printf(sb,
         "%s    const uint row = %s, col = %s, bat = gm_bat;\n"
         "%s    __global float *gm_cp = gm_c + row * %" PRId64 "u + col;\n"
-        "%s    float v = gm_t[gm_r * %du + gm_q];\n",
-        ind, f->c_trans ? "gm_j" : "gm_i", f->c_trans ? "gm_i" : "gm_j",
-        ind, f->ldc, ind, g->nr);
+        "%s    float v = gm_t[gm_e];\n",
+        ind, row, col, ind, f->ldc, ind);
     if (strcmp(load_c, "0") != 0)
         sb_printf(sb, "%s    if (%s) v += *gm_cp;\n", ind, load_c);
     if (f->epilogue)

@@ -61,7 +61,22 @@ typedef struct gemm_spec {
      * whatever v holds afterwards is stored. Names starting with gm_ are
      * the kernel's own. */
     const char *epilogue;
+    /* NULL, or OpenCL C statements run for every element of a micro-tile in
+     * a loop of their own just before the epilogue's (a flat loop the
+     * compiler can vectorise), with row, col and bat as for the epilogue
+     * (on edge tiles also past M or N, where the results go unused) and
+     * `uint gm_e`, the element's place in the tile, in scope. They fill
+     * `float gm_tile[tile_values][tile elements]`, which the epilogue then
+     * reads at gm_tile[.][gm_e]: work that vectorises across the tile
+     * (random draws) done there, the rest per element. tile_fix: NULL, or
+     * statements run in a second such loop, for what does not vectorise
+     * (redrawing the few values the first could not give), so that neither
+     * the first loop nor the epilogue's carries it. */
+    const char *tile_pass, *tile_fix;
+    int tile_values;         /* 1..GEMM_TILE_VALUES when tile_pass is set */
 } gemm_spec;
+
+#define GEMM_TILE_VALUES 8
 
 /* Appends one kernel's source to src and fills launch's kernel name,
  * work_dim, global, local, flops and bytes. Fails on a malformed spec or

@@ -49,7 +49,7 @@ static bool produced_in(const graph *g, const kgroup *k, int t)
 /* Can node n extend group k, taking the group's current value in registers? */
 static bool can_chain(const graph *g, const kgroup *k, const gnode *n)
 {
-    if (k->n >= FUSION_MAX_CHAIN || !op_is_elementwise(n->op))
+    if (!op_is_elementwise(n->op))
         return false;
     const gnode *tail = &g->n[k->nodes[k->n - 1]];
     if (k->kind == GROUP_GEMM && g->n[k->nodes[0]].accumulate)
@@ -79,10 +79,11 @@ int graph_fuse(const graph *g, fusion *f, qsdc_error *err)
 {
     memset(f, 0, sizeof *f);
     f->groups = calloc((size_t)g->nn, sizeof *f->groups);
+    f->members = malloc((size_t)g->nn * sizeof *f->members);
     f->group_of = malloc((size_t)g->nn * sizeof *f->group_of);
     f->stored = calloc((size_t)g->nt, sizeof *f->stored);
     f->last_use = malloc((size_t)g->nt * sizeof *f->last_use);
-    if (!f->groups || !f->group_of || !f->stored || !f->last_use) {
+    if (!f->groups || !f->members || !f->group_of || !f->stored || !f->last_use) {
         fusion_free(f);
         return qsdc_fail(err, "out of memory");
     }
@@ -92,8 +93,10 @@ int graph_fuse(const graph *g, fusion *f, qsdc_error *err)
         if (!cur || !(can_chain(g, cur, n) || can_pair_rows(g, cur, n))) {
             cur = &f->groups[f->n_groups++];
             cur->kind = producer_kind(n->op);
+            cur->nodes = &f->members[i];
         }
-        cur->nodes[cur->n++] = i;
+        f->members[i] = i;
+        cur->n++;
         f->group_of[i] = f->n_groups - 1;
     }
     /* A tensor is stored when read outside its group, or when it is the
@@ -140,6 +143,7 @@ int graph_fuse(const graph *g, fusion *f, qsdc_error *err)
 void fusion_free(fusion *f)
 {
     free(f->groups);
+    free(f->members);
     free(f->group_of);
     free(f->stored);
     free(f->last_use);

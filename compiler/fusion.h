@@ -7,8 +7,6 @@
 
 #include "graph.h"
 
-#define FUSION_MAX_CHAIN 16
-
 typedef enum group_kind {
     GROUP_GEMM,        /* matmul + elementwise epilogue */
     GROUP_CONV,        /* direct convolution + elementwise epilogue */
@@ -23,15 +21,17 @@ typedef enum group_kind {
     GROUP_CHANNELS,    /* per-channel reductions: one channel per work-item */
 } group_kind;
 
+/* A group's nodes are consecutive in graph order: chains of any length. */
 typedef struct kgroup {
     group_kind kind;
-    int nodes[FUSION_MAX_CHAIN];
+    const int *nodes;  /* n node indices, into fusion.members */
     int n;
 } kgroup;
 
 typedef struct fusion {
     kgroup *groups;
     int n_groups;
+    int *members;      /* node indices, group after group */
     int *group_of;     /* node -> group */
     bool *stored;      /* tensor -> written to memory */
     int *last_use;     /* storage tensor -> last group reading it, -1 if none */

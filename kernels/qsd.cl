@@ -278,9 +278,7 @@ inline float qsd_mask_draw(uint seed, uint rng_id, uint step, uint group,
  * below 1, or a rejected first Marsaglia-Tsang attempt (< 5% of gamma
  * draws). Never -1 without gamma and beta draws and with sites <=
  * QSD_BINOMIAL_CHUNK (dropout among them). Where it is not -1 it equals
- * qsd_mask bit for bit: the same words, the same operations. A kernel that
- * draws many masks can fill them with this first and call qsd_mask only
- * for the -1s. */
+ * qsd_mask bit for bit: the same words, the same operations. */
 inline float qsd_mask_try(uint seed, uint rng_id, uint step, uint group,
                           float p, int sites, float q_cv, float conc)
     __attribute__((always_inline));
@@ -301,6 +299,21 @@ inline float qsd_mask_try(uint seed, uint rng_id, uint step, uint group,
     return a >= 1.0f && accepted ? g * (v2 * scale) : -1.0f;
 }
 
+/* qsd_mask given tried = qsd_mask_try(same arguments): the whole draw where
+ * the try gave -1. A kernel that draws many masks fills a block with
+ * qsd_mask_try first (a loop that vectorises), then fixes each. */
+inline float qsd_mask_fix(float tried, uint seed, uint rng_id, uint step, uint group,
+                          float p, int sites, float q_cv, float conc)
+    __attribute__((always_inline));
+inline float qsd_mask_fix(float tried, uint seed, uint rng_id, uint step, uint group,
+                          float p, int sites, float q_cv, float conc)
+{
+    if (q_cv == 0.0f && !(conc > 0.0f && p < 1.0f) && sites <= QSD_BINOMIAL_CHUNK)
+        return tried;
+    return tried >= 0.0f ? tried
+                         : qsd_mask_draw(seed, rng_id, step, group, p, sites, q_cv, conc);
+}
+
 /* The QSD multiplier m for one draw. Key (seed, rng_id), counter (group,
  * step, 0, block). p in (0, 1], sites >= 1, q_cv >= 0, conc >= 0 (0 =
  * homogeneous). Call with literal parameters: the branches on them then fold,
@@ -314,10 +327,8 @@ inline float qsd_mask(uint seed, uint rng_id, uint step, uint group,
 inline float qsd_mask(uint seed, uint rng_id, uint step, uint group,
                       float p, int sites, float q_cv, float conc)
 {
-    if (q_cv == 0.0f && !(conc > 0.0f && p < 1.0f) && sites <= QSD_BINOMIAL_CHUNK)
-        return qsd_mask_try(seed, rng_id, step, group, p, sites, q_cv, conc);
-    float m = qsd_mask_try(seed, rng_id, step, group, p, sites, q_cv, conc);
-    return m >= 0.0f ? m : qsd_mask_draw(seed, rng_id, step, group, p, sites, q_cv, conc);
+    return qsd_mask_fix(qsd_mask_try(seed, rng_id, step, group, p, sites, q_cv, conc),
+                        seed, rng_id, step, group, p, sites, q_cv, conc);
 }
 
 /* Sharing groups: the group argument of qsd_mask for element idx of the

@@ -161,16 +161,33 @@ void exec_destroy(executor *ex)
     memset(ex, 0, sizeof *ex);
 }
 
-int exec_set_batch(executor *ex, const float *x, const int32_t *labels, qsdc_error *err)
+/* Enqueues the batch's writes; blocking, or with *done the last write's
+ * event (the queue is in order). */
+static int write_batch(executor *ex, const float *x, const int32_t *labels, cl_event *done,
+                       qsdc_error *err)
 {
     const plan *p = ex->p;
-    cl_int rc = clEnqueueWriteBuffer(ex->env->queue, ex->A, CL_TRUE,
+    cl_bool blocking = done ? CL_FALSE : CL_TRUE;
+    bool with_labels = labels && p->label_elems > 0;
+    cl_int rc = clEnqueueWriteBuffer(ex->env->queue, ex->A, blocking,
                                      (size_t)p->input_offset * 4,
-                                     (size_t)p->input_elems * 4, x, 0, NULL, NULL);
-    if (rc == CL_SUCCESS && labels && p->label_elems > 0)
-        rc = clEnqueueWriteBuffer(ex->env->queue, ex->L, CL_TRUE, 0,
-                                  (size_t)p->label_elems * 4, labels, 0, NULL, NULL);
+                                     (size_t)p->input_elems * 4, x, 0, NULL,
+                                     with_labels ? NULL : done);
+    if (rc == CL_SUCCESS && with_labels)
+        rc = clEnqueueWriteBuffer(ex->env->queue, ex->L, blocking, 0,
+                                  (size_t)p->label_elems * 4, labels, 0, NULL, done);
     return cl_check(rc, "clEnqueueWriteBuffer", err);
+}
+
+int exec_set_batch(executor *ex, const float *x, const int32_t *labels, qsdc_error *err)
+{
+    return write_batch(ex, x, labels, NULL, err);
+}
+
+int exec_set_batch_async(executor *ex, const float *x, const int32_t *labels, cl_event *done,
+                         qsdc_error *err)
+{
+    return write_batch(ex, x, labels, done, err);
 }
 
 int exec_clblast_gemm(executor *ex, const plan_gemm *g, cl_event *ev, qsdc_error *err)
@@ -254,9 +271,23 @@ double exec_launch_ms(executor *ex, int i, int reps, qsdc_error *err)
     return best;
 }
 
+static int read_arena(executor *ex, int64_t offset, int64_t n, float *dst, cl_event *done,
+                      qsdc_error *err)
+{
+    cl_int rc = clEnqueueReadBuffer(ex->env->queue, ex->A, done ? CL_FALSE : CL_TRUE,
+                                    (size_t)offset * 4, (size_t)n * 4, dst, 0, NULL, done);
+    return cl_check(rc, "clEnqueueReadBuffer", err);
+}
+
 int exec_read_arena(executor *ex, int64_t offset, int64_t n, float *dst, qsdc_error *err)
 {
-    cl_int rc = clEnqueueReadBuffer(ex->env->queue, ex->A, CL_TRUE, (size_t)offset * 4,
-                                    (size_t)n * 4, dst, 0, NULL, NULL);
-    return cl_check(rc, "clEnqueueReadBuffer", err);
+    return read_arena(ex, offset, n, dst, NULL, err);
+}
+
+int exec_read_arena_async(executor *ex, int64_t offset, int64_t n, float *dst, cl_event *done,
+                          qsdc_error *err)
+{
+    if (read_arena(ex, offset, n, dst, done, err) < 0)
+        return -1;
+    return cl_check(clFlush(ex->env->queue), "clFlush", err);
 }

@@ -55,6 +55,10 @@ void exec_destroy(executor *ex);
  * ints: one per sample, or per sample and step for a sequence output; may be
  * NULL for inference plans). */
 int exec_set_batch(executor *ex, const float *x, const int32_t *labels, qsdc_error *err);
+/* The same without waiting: x and labels must stay unchanged until *done
+ * (which the caller releases) has completed. */
+int exec_set_batch_async(executor *ex, const float *x, const int32_t *labels, cl_event *done,
+                         qsdc_error *err);
 /* Enqueues every launch of the plan for this step. */
 int exec_run(executor *ex, uint32_t seed, uint32_t step, float lr, qsdc_error *err);
 /* Enqueues launches [first, end) only: data parallelism runs a step in two
@@ -68,5 +72,10 @@ int exec_clblast_gemm(executor *ex, const plan_gemm *g, cl_event *ev, qsdc_error
 double exec_launch_ms(executor *ex, int i, int reps, qsdc_error *err);
 /* Blocking read of n arena floats at offset. */
 int exec_read_arena(executor *ex, int64_t offset, int64_t n, float *dst, qsdc_error *err);
+/* The same without waiting: dst is filled when *done (which the caller
+ * releases) has completed; the queue is flushed so that the device works
+ * through everything enqueued meanwhile. */
+int exec_read_arena_async(executor *ex, int64_t offset, int64_t n, float *dst, cl_event *done,
+                          qsdc_error *err);
 
 #endif

@@ -1,7 +1,6 @@
 #include "train.h"
 
 #include <inttypes.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include "init.h"
 #include "progress.h"
 #include "replicas.h"
+#include "step_pipe.h"
 
 void train_apply_overrides(model *m, const train_options *o)
 {
@@ -59,8 +59,7 @@ typedef struct trainer {
     replicas rep;       /* this process's shard of every batch, over its devices */
     dataset train, test;
     int64_t *perm, n_val, n_train;
-    float *xb, *loss;
-    int32_t *yb;
+    step_pipe pipe;
     float *host_params, *host_state;
     FILE *metrics;
     double t_entry;     /* train_model's start, for the time to the first step */
@@ -127,13 +126,15 @@ static int setup(trainer *t, qsdc_error *err)
                          err) < 0 ||
         replicas_attach(&t->rep, t->m, bundle, &t->tx, &t->ms, err) < 0)
         return -1;
-    t->xb = malloc((size_t)(t->tp.input_elems * t->rep.n) * sizeof *t->xb);
-    t->yb = malloc((size_t)c->batch * sizeof *t->yb);
-    t->loss = malloc((size_t)c->batch * sizeof *t->loss);
+    /* this process's samples of a step: its devices' shards, one after another */
+    int64_t n = t->rep.n * t->rep.batch;
+    if (step_pipe_init(&t->pipe, t->tp.input_elems * t->rep.n, t->tp.label_elems * t->rep.n, n,
+                       err) < 0)
+        return -1;
     t->host_params = malloc((size_t)t->tp.param_elems * sizeof *t->host_params);
     t->host_state = calloc((size_t)(t->tp.state_elems > 0 ? t->tp.state_elems : 1),
                            sizeof *t->host_state);
-    if (!t->xb || !t->yb || !t->loss || !t->host_params || !t->host_state)
+    if (!t->host_params || !t->host_state)
         return qsdc_fail(err, "out of memory");
     if (t->o->metrics_path) {
         t->metrics = fopen(t->o->metrics_path, t->o->resume ? "a" : "w");
@@ -154,9 +155,7 @@ static void teardown(trainer *t)
     dataset_free(&t->train);
     dataset_free(&t->test);
     free(t->perm);
-    free(t->xb);
-    free(t->yb);
-    free(t->loss);
+    step_pipe_free(&t->pipe);
     free(t->host_params);
     free(t->host_state);
     if (t->metrics)
@@ -209,6 +208,27 @@ static bool stop_requested(const trainer *t)
 /* Batches [first, steps) of one epoch, fewer when --max-steps is reached
  * or a stop is requested;
  * the mean training loss goes to *loss_out, the batches run to *done_out. */
+/* Collects finished steps until at most in_flight remain: the first
+ * completed step is announced, a non-finite loss ends training. */
+static int collect_losses(trainer *t, step_pipe *sp, int64_t in_flight, uint64_t epoch,
+                          qsdc_error *err)
+{
+    if (step_pipe_collect(sp, in_flight, err) < 0)
+        return -1;
+    if (sp->collected > 0 && !t->first_done) {
+        t->first_done = true;
+        printf("first step done %.2f s after start (kernels %s)\n",
+               now_seconds() - t->t_entry,
+               t->tx.from_binary ? "from the bundle's binary"
+               : t->tx.cache_hit ? "from the program cache" : "compiled");
+    }
+    if (sp->nonfinite)
+        return qsdc_fail(err, "training diverged: the loss is not finite at step %" PRIu64
+                         " (epoch %" PRIu64 "); try a smaller --lr", sp->nonfinite_step,
+                         epoch + 1);
+    return 0;
+}
+
 static int run_epoch(trainer *t, uint64_t epoch, int64_t first, uint64_t *step, int64_t steps,
                      double *loss_out, int64_t *done_out, qsdc_error *err)
 {
@@ -226,44 +246,39 @@ static int run_epoch(trainer *t, uint64_t epoch, int64_t first, uint64_t *step, 
     snprintf(label, sizeof label, "epoch %" PRIu64 "/%lld", epoch + 1, (long long)c->epochs);
     progress pr;
     progress_start(&pr, stderr, label, steps, b);
-    double sum = 0;
-    int64_t counted = 0, s = first;
+    step_pipe *sp = &t->pipe;
+    sp->loss_sum = 0;
+    sp->loss_count = 0;
+    int64_t s = first;
     int rc = 0;
     for (; s < steps && rc == 0; s++) {
         if ((t->o->max_steps > 0 && (int64_t)*step >= t->o->max_steps) ||
             stop_requested(t))
             break;
         int64_t at = s * b + first_sample;
-        gather_batch(&t->train, order, at, n, n, t->xb, t->yb);
-        const int64_t *chw = t->m->input_shape; /* rank 3 when augmenting */
-        rc = augment_batch(c, epoch, order + at, n, chw[0], chw[1], chw[2], t->xb, err);
+        step_slot *slot;
+        rc = step_pipe_next(sp, &slot, err);
+        if (rc == 0) {
+            gather_batch(&t->train, order, at, n, n, slot->x, slot->y);
+            const int64_t *chw = t->m->input_shape; /* rank 3 when augmenting */
+            rc = augment_batch(c, epoch, order + at, n, chw[0], chw[1], chw[2], slot->x, err);
+        }
         float lr = (float)train_lr_at(c, (int64_t)*step, steps);
         if (rc == 0)
-            rc = replicas_step(&t->rep, t->xb, t->yb, (uint32_t)c->seed, (uint32_t)*step, lr,
-                               err);
+            rc = step_pipe_issue(sp, &t->rep, (uint32_t)c->seed, *step, lr, err);
+        /* the previous step's loss arrives while this one runs */
         if (rc == 0)
-            rc = replicas_read_loss(&t->rep, t->loss, err);
-        for (int64_t i = 0; rc == 0 && i < n; i++)
-            sum += t->loss[i];
-        counted += n;
-        if (rc == 0 && !t->first_done) {
-            t->first_done = true;
-            printf("first step done %.2f s after start (kernels %s)\n",
-                   now_seconds() - t->t_entry,
-                   t->tx.from_binary ? "from the bundle's binary"
-                   : t->tx.cache_hit ? "from the program cache" : "compiled");
-        }
-        if (rc == 0 && !isfinite(sum))
-            rc = qsdc_fail(err, "training diverged: the loss is not finite at step %" PRIu64
-                           " (epoch %" PRIu64 "); try a smaller --lr", *step, epoch + 1);
+            rc = collect_losses(t, sp, 1, epoch, err);
         (*step)++;
-        if (!t->o->quiet)
-            progress_update(&pr, s + 1, sum / (double)counted);
+        if (!t->o->quiet && sp->loss_count > 0)
+            progress_update(&pr, s + 1, sp->loss_sum / (double)sp->loss_count);
     }
+    if (rc == 0)
+        rc = collect_losses(t, sp, 0, epoch, err);
     if (!t->o->quiet)
         progress_end(&pr);
     free(order);
-    *loss_out = counted ? sum / (double)counted : 0;
+    *loss_out = sp->loss_count ? sp->loss_sum / (double)sp->loss_count : 0;
     *done_out = s - first;
     return rc;
 }

@@ -290,6 +290,30 @@ static void test_eval_and_infer_agree_with_training(void **state)
     }
 }
 
+/* Losses are collected a step late (the queue never drains), yet a run
+ * whose loss stops being finite still ends with an error naming the step. */
+static void test_divergence_is_reported(void **state)
+{
+    (void)state;
+    /* the task's model without softmax, trained on squared error: lr 1e6
+     * makes the logits grow without bound until the loss overflows */
+    char *text = cli_read_file(task.model, NULL);
+    assert_non_null(text);
+    char *softmax = strstr(text, "  - softmax\n"), *split = strstr(text, "  val_split");
+    assert_non_null(softmax);
+    assert_non_null(split);
+    char yaml[8192];
+    snprintf(yaml, sizeof yaml, "%.*s%.*s  loss: mse\n%s", (int)(softmax - text), text,
+             (int)(split - softmax - 12), softmax + 12, split);
+    free(text);
+    const char *model = ts_write("diverges.yaml", yaml, strlen(yaml));
+    char *out;
+    int status = cli_run(&out, "train '%s' --lr 1000000", model);
+    cli_expect_status(status, 1, out);
+    cli_expect(out, "training diverged: the loss is not finite at step ");
+    free(out);
+}
+
 static void test_infer_without_labels(void **state)
 {
     (void)state;
@@ -317,6 +341,7 @@ int main(void)
         cmocka_unit_test(test_resume_mid_epoch_matches_uninterrupted_run),
         cmocka_unit_test(test_eval_and_infer_agree_with_training),
         cmocka_unit_test(test_infer_without_labels),
+        cmocka_unit_test(test_divergence_is_reported),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

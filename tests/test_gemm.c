@@ -1,7 +1,7 @@
 /* Generated GEMM kernels against a plain C reference (double accumulation)
  * on the default device: all four transpose combinations, odd sizes, K
- * blocking, accumulate, offsets and padded strides, an epilogue, and
- * several tunings (including the non-CPU default and width-1 vectors).
+ * blocking, accumulate, offsets and padded strides, an epilogue (alone or
+ * reading values a tile pass computed before it), and several tunings (including the non-CPU default and width-1 vectors).
  *
  * Error bound per element, from the standard dot-product bound with unit
  * roundoff u = 2^-24: the kernel forms K fused multiply-adds, then (at most)
@@ -29,6 +29,7 @@
 typedef struct gemm_case {
     int64_t M, N, K;
     bool ta, tb, accumulate, bias_relu;
+    bool tiled;    /* the epilogue's bias and batch term come from a tile pass */
     int64_t pad;   /* extra elements in every row stride */
     int64_t batch; /* 0: one product */
     bool shared_a, shared_b, reduce; /* stride 0 for A or B; C = sum over batch */
@@ -81,19 +82,32 @@ static void run_case(const gemm_case *c, const gemm_tuning *t)
     ts_fill_uniform(hp, np, 2, -1.0f, 1.0f);
     ts_fill_uniform(hg, ng, 3, -1.0f, 1.0f);
 
-    char ptr_a[32], ptr_b[32], ptr_c[32], epilogue[128];
+    char ptr_a[32], ptr_b[32], ptr_c[32], epilogue[128], tile_fix[128];
     snprintf(ptr_a, sizeof ptr_a, "(A + %d)", A_OFF);
     snprintf(ptr_b, sizeof ptr_b, "(P + %d)", B_OFF);
     snprintf(ptr_c, sizeof ptr_c, "(G + %d)", C_OFF);
-    snprintf(epilogue, sizeof epilogue,
-             "v += P[%lldu + col] + 0.25f * (float)bat; v = fmax(v, 0.0f);",
-             (long long)bias_off);
+    if (c->tiled) {
+        /* the fix loop replaces the first loop's placeholder; columns past
+         * N on edge tiles must not read past the bias */
+        snprintf(tile_fix, sizeof tile_fix,
+                 "if (gm_tile[1][gm_e] < 0.0f) gm_tile[1][gm_e] = P[%lldu + min(col, %lldu)];",
+                 (long long)bias_off, (long long)N - 1);
+        snprintf(epilogue, sizeof epilogue,
+                 "v += gm_tile[1][gm_e] + gm_tile[0][gm_e]; v = fmax(v, 0.0f);");
+    } else {
+        snprintf(epilogue, sizeof epilogue,
+                 "v += P[%lldu + col] + 0.25f * (float)bat; v = fmax(v, 0.0f);",
+                 (long long)bias_off);
+    }
     gemm_spec spec = {.name = "gemm_case", .M = M, .N = N, .K = K, .trans_a = c->ta,
                       .trans_b = c->tb, .a = ptr_a, .b = ptr_b, .c = ptr_c,
                       .lda = lda, .ldb = ldb, .ldc = ldc, .accumulate = c->accumulate,
                       .batch = c->batch, .stride_a = sa, .stride_b = sb, .stride_c = sc,
                       .reduce_batch = c->reduce,
-                      .epilogue = c->bias_relu ? epilogue : NULL};
+                      .epilogue = c->bias_relu ? epilogue : NULL,
+                      .tile_pass = c->tiled ? "gm_tile[0][gm_e] = 0.25f * (float)bat;"
+                                              " gm_tile[1][gm_e] = -1.0f;" : NULL,
+                      .tile_fix = c->tiled ? tile_fix : NULL, .tile_values = 2};
     strbuf src;
     sb_init(&src);
     plan_launch launch;
@@ -243,6 +257,56 @@ static void test_epilogue(void **state)
     run_case(&tt, &t);
 }
 
+/* The epilogue reading values of a tile pass and its fix loop: edge tiles,
+ * K blocks, accumulation, transposed C, batches (the passes see each batch
+ * index). */
+static void test_tile_pass(void **state)
+{
+    (void)state;
+    gemm_tuning t = device_default();
+    t.kc = 64;
+    gemm_case cases[] = {
+        {.M = 45, .N = 50, .K = 200, .bias_relu = true, .tiled = true, .pad = 1},
+        {.M = 45, .N = 50, .K = 200, .bias_relu = true, .tiled = true, .accumulate = true},
+        {.M = 13, .N = 21, .K = 30, .bias_relu = true, .tiled = true, .ta = true, .tb = true},
+        {.M = 7, .N = 45, .K = 50, .batch = 5, .shared_a = true, .bias_relu = true,
+         .tiled = true},
+        {.M = 12, .N = 32, .K = 90, .batch = 3, .reduce = true, .bias_relu = true,
+         .tiled = true},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
+        run_case(&cases[i], &t);
+}
+
+/* A tile pass needs an epilogue to read it and 1..GEMM_TILE_VALUES values;
+ * a fix loop needs a tile pass. */
+static void test_tile_pass_rejected(void **state)
+{
+    (void)state;
+    gemm_tuning t = device_default();
+    gemm_spec base = {.name = "g", .M = 4, .N = 4, .K = 4, .a = "A", .b = "P", .c = "G",
+                      .lda = 4, .ldb = 4, .ldc = 4, .tile_pass = "gm_tile[0][gm_e] = 1.0f;",
+                      .tile_values = 1};
+    gemm_spec bad[4] = {base, base, base, base};
+    bad[0].epilogue = NULL;
+    bad[1].epilogue = "v += gm_tile[0][gm_e];";
+    bad[1].tile_values = 0;
+    bad[2].epilogue = bad[1].epilogue;
+    bad[2].tile_values = GEMM_TILE_VALUES + 1;
+    bad[3].epilogue = bad[1].epilogue;
+    bad[3].tile_fix = bad[3].tile_pass;
+    bad[3].tile_pass = NULL;
+    for (int i = 0; i < 4; i++) {
+        strbuf src;
+        sb_init(&src);
+        plan_launch launch;
+        qsdc_error err = {{0}};
+        assert_int_equal(codegen_gemm(&src, &bad[i], &t, &launch, &err), -1);
+        assert_non_null(strstr(err.message, "tile pass"));
+        sb_free(&src);
+    }
+}
+
 /* Per-sample products as conv2d uses them (W shared, col batched) and their
  * gradients (batch summed), with every transpose and an epilogue that reads
  * the batch index; K blocked so blocks and batches both accumulate. */
@@ -366,6 +430,8 @@ int main(void)
         cmocka_unit_test(test_output_layer_shapes),
         cmocka_unit_test(test_accumulate_padded_blocked),
         cmocka_unit_test(test_epilogue),
+        cmocka_unit_test(test_tile_pass),
+        cmocka_unit_test(test_tile_pass_rejected),
         cmocka_unit_test(test_batched),
         cmocka_unit_test(test_other_tunings),
     };

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <cmocka.h>
 
 #include "graph_check.h"
@@ -85,6 +86,40 @@ static void test_clblast_steps(void **s)
     gc_set_clblast(false);
 }
 
+/* Chains longer than any fixed bound: 40 elementwise layers on the input
+ * (one elementwise kernel), then a dense layer with 40 more in its GEMM's
+ * epilogue (one kernel), both against the reference. */
+static char *long_chain_model(void)
+{
+    static char yaml[4096];
+    int len = snprintf(yaml, sizeof yaml, "name: chain\ninput: {shape: [6]}\nlayers:\n");
+    for (int block = 0; block < 2; block++) {
+        for (int i = 0; i < 20; i++)
+            len += snprintf(yaml + len, sizeof yaml - (size_t)len, "  - tanh\n  - sigmoid\n");
+        len += snprintf(yaml + len, sizeof yaml - (size_t)len, "  - {op: dense, units: %d}\n",
+                        block ? 3 : 5);
+    }
+    snprintf(yaml + len, sizeof yaml - (size_t)len,
+             "train: {optimizer: {type: sgd, lr: 0.1, momentum: 0.9}}\n");
+    return yaml;
+}
+
+static void test_long_chains(void **s)
+{
+    (void)s;
+    const char *yaml = long_chain_model();
+    gc_run r;
+    gc_setup(&r, yaml, 4, MODE_INFER);
+    assert_int_equal(r.f.n_groups, 3);
+    assert_int_equal(r.f.groups[0].kind, GROUP_ELEMENTWISE);
+    assert_int_equal(r.f.groups[0].n, 40);
+    assert_int_equal(r.f.groups[1].kind, GROUP_GEMM);
+    assert_int_equal(r.f.groups[1].n, 42); /* matmul, bias, 40 activations */
+    gc_free(&r);
+    gc_check_inference(yaml, 4, TOL);
+    check_step_against_reference(yaml, 4);
+}
+
 static void test_mlp_qsd_gradients(void **s) { (void)s; check_gradients(mlp_qsd, 8); }
 static void test_tanh_dropout_mse_gradients(void **s) { (void)s; check_gradients(tanh_dropout_mse, 6); }
 static void test_residual_gradients(void **s) { (void)s; check_gradients(residual_dag, 5); }
@@ -103,6 +138,7 @@ int main(void)
         cmocka_unit_test(test_residual_step),
         cmocka_unit_test(test_inner_softmax_step),
         cmocka_unit_test(test_clblast_steps),
+        cmocka_unit_test(test_long_chains),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
