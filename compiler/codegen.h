@@ -17,6 +17,9 @@ typedef struct codegen_target {
     /* keep each hidden activation (the output of every relu, tanh and
      * sigmoid layer) to the end of the pass, host-visible by layer name */
     bool observe;
+    /* keep every node's output to the end of the pass and list them in
+     * plan.probes, for --check-finite */
+    bool observe_all;
 } codegen_target;
 
 typedef struct codegen_ctx {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "augment.h"
+#include "check_finite.h"
 #include "checkpoint.h"
 #include "compile.h"
 #include "data.h"
@@ -54,6 +55,7 @@ typedef struct trainer {
     plan tp, ep;
     model_state ms;
     executor tx, ex;
+    finite_check fc;    /* with --check-finite */
     dataset train, test;
     int64_t *perm, n_val, n_train;
     float *xb, *loss;
@@ -107,14 +109,18 @@ static int setup(trainer *t, qsdc_error *err)
     const train_config *c = &t->m->train;
     const char *dbg = getenv("QSDC_DEBUG");
     if (cl_env_open(t->o->device, dbg && strstr(dbg, "kernels"), &t->env, err) < 0 ||
-        compile_for_device(&t->env, t->m, MODE_TRAIN, c->batch, false, NULL, &t->tp, err) < 0 ||
+        (t->o->check_finite
+             ? compile_observed_for_device(&t->env, t->m, MODE_TRAIN, c->batch, &t->tp, err)
+             : compile_for_device(&t->env, t->m, MODE_TRAIN, c->batch, false, NULL, &t->tp,
+                                  err)) < 0 ||
         compile_for_device(&t->env, t->m, MODE_INFER, c->batch, false, NULL, &t->ep, err) < 0)
         return -1;
     if (load_data(t, err) < 0)
         return -1;
     if (model_state_create(&t->env, t->tp.param_elems, t->tp.state_elems, &t->ms, err) < 0 ||
         exec_create(&t->env, &t->tp, &t->ms, &t->tx, err) < 0 ||
-        exec_create(&t->env, &t->ep, &t->ms, &t->ex, err) < 0)
+        exec_create(&t->env, &t->ep, &t->ms, &t->ex, err) < 0 ||
+        (t->o->check_finite && finite_check_create(&t->tx, &t->fc, err) < 0))
         return -1;
     t->xb = malloc((size_t)t->tp.input_elems * sizeof *t->xb);
     t->yb = malloc((size_t)c->batch * sizeof *t->yb);
@@ -134,6 +140,7 @@ static int setup(trainer *t, qsdc_error *err)
 
 static void teardown(trainer *t)
 {
+    finite_check_free(&t->fc);
     exec_destroy(&t->tx);
     exec_destroy(&t->ex);
     model_state_free(&t->ms);
@@ -228,6 +235,8 @@ static int run_epoch(trainer *t, uint64_t epoch, int64_t first, uint64_t *step, 
             rc = exec_set_batch(&t->tx, t->xb, t->yb, err);
         if (rc == 0)
             rc = exec_run(&t->tx, (uint32_t)c->seed, (uint32_t)*step, lr, err);
+        if (rc == 0 && t->o->check_finite)
+            rc = finite_check_step(&t->fc, *step, epoch, err);
         if (rc == 0)
             rc = exec_read_arena(&t->tx, t->tp.loss_offset, b, t->loss, err);
         for (int64_t i = 0; rc == 0 && i < b; i++)
