@@ -53,6 +53,9 @@ static bool can_chain(const graph *g, const kgroup *k, const gnode *n)
     const gnode *tail = &g->n[k->nodes[k->n - 1]];
     if (k->kind == GROUP_GEMM && g->n[k->nodes[0]].accumulate)
         return false;
+    /* a GEMM kernel stores only its epilogue's result */
+    if (k->kind == GROUP_GEMM && k->n == 1 && g->t[tail->out].observed)
+        return false;
     if (k->kind != GROUP_GEMM && k->kind != GROUP_ELEMENTWISE && k->kind != GROUP_WINDOW)
         return false;
     if (n->in[0] != tail->out || g->t[tail->out].alias >= 0)

@@ -1,0 +1,158 @@
+/* qsdc train --check-finite on the tiny task of cli_fixture.h:
+ *
+ * - a healthy run reports nothing and ends on the same loss as a run
+ *   without the check (keeping every tensor changes no value);
+ * - a NaN or Inf planted in a checkpoint (a parameter, the optimiser's
+ *   momentum) is reported at the resumed step, naming the first node that
+ *   produced one: the forward op reading the parameter, or the update;
+ * - a learning rate of 1e30 is stopped by the check, before the loss
+ *   check, at the first step whose values overflow, which a --max-steps run
+ *   to that step shows finite. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "checkpoint.h"
+#include "cli_fixture.h"
+#include "compile.h"
+#include "model.h"
+#include "support.h"
+
+static cli_files task;
+
+static int setup(void **state)
+{
+    (void)state;
+    cli_env_init();
+    cli_write_task("finite", &task);
+    return 0;
+}
+
+static void test_healthy_run_reports_nothing(void **state)
+{
+    (void)state;
+    char *plain = cli_run_expect(0, "train %s --epochs 1", task.model);
+    char *checked = cli_run_expect(0, "train %s --epochs 1 --check-finite", task.model);
+    cli_expect_not(checked, "NaN");
+    cli_epoch a[2], b[2];
+    assert_int_equal(cli_epochs(plain, a, 2), 1);
+    assert_int_equal(cli_epochs(checked, b, 2), 1);
+    assert_true(a[0].loss == b[0].loss);
+    free(plain);
+    free(checked);
+}
+
+/* Trains one epoch into dir, then sets params[name][0] (or state[0] when
+ * name is NULL) to v in its checkpoint. */
+static void plant(const char *dir, const char *name, float v)
+{
+    free(cli_run_expect(0, "train %s --epochs 1 --checkpoint %s", task.model, dir));
+    model m;
+    qsdc_error err = {""};
+    assert_int_equal(model_load(task.model, &m, &err), 0);
+    codegen_target target;
+    codegen_target_default(&target);
+    plan p;
+    assert_int_equal(compile_plan(&m, MODE_TRAIN, m.train.batch, &target, &p, NULL, NULL,
+                                  &err), 0);
+    checkpoint ck;
+    assert_int_equal(checkpoint_load(dir, &ck, &err), 0);
+    assert_int_equal(ck.step, CLI_STEPS_PER_EPOCH);
+    if (name) {
+        int t = plan_find_tensor(&p, name);
+        assert_true(t >= 0);
+        ck.params[p.tensors[t].offset] = v;
+    } else {
+        assert_true(ck.n_state > 0);
+        ck.state[0] = v;
+    }
+    assert_int_equal(checkpoint_save(dir, &ck, &err), 0);
+    checkpoint_free(&ck);
+    plan_free(&p);
+    model_free(&m);
+}
+
+static void expect_report(const char *dir, const char *want)
+{
+    char *out;
+    int rc = cli_run(&out, "train %s --epochs 2 --checkpoint %s --resume --check-finite",
+                     task.model, dir);
+    cli_expect_status(rc, 1, out);
+    cli_expect(out, want);
+    cli_expect_not(out, "epoch 2/2  train loss");
+    free(out);
+}
+
+static void test_planted_nan_in_a_bias(void **state)
+{
+    (void)state;
+    char dir[CLI_PATH_MAX + 16];
+    snprintf(dir, sizeof dir, "%s/bias", ts_tmpdir());
+    plant(dir, "dense4.bias", NAN);
+    expect_report(dir, "--check-finite: step 27 (epoch 2): first NaN or Inf in the forward "
+                       "output dense4 (op bias_add, layer dense4); training stopped");
+}
+
+static void test_planted_inf_in_a_weight(void **state)
+{
+    (void)state;
+    char dir[CLI_PATH_MAX + 16];
+    snprintf(dir, sizeof dir, "%s/weight", ts_tmpdir());
+    plant(dir, "dense1.weight", INFINITY);
+    expect_report(dir, "step 27 (epoch 2): first NaN or Inf in the forward output "
+                       "dense1.matmul (op matmul, layer dense1)");
+}
+
+static void test_planted_nan_in_the_momentum(void **state)
+{
+    (void)state;
+    char dir[CLI_PATH_MAX + 16];
+    snprintf(dir, sizeof dir, "%s/momentum", ts_tmpdir());
+    plant(dir, NULL, NAN);
+    /* state[0] is the momentum of the first parameter allocation's element */
+    expect_report(dir, "step 27 (epoch 2): first NaN or Inf in the optimizer update, in ");
+}
+
+static void test_divergence_is_stopped_at_its_step(void **state)
+{
+    (void)state;
+    char text[4096], model_path[CLI_PATH_MAX];
+    char *orig = cli_read_file(task.model, NULL);
+    assert_non_null(orig);
+    char *lr = strstr(orig, "lr: 0.1");
+    assert_non_null(lr);
+    snprintf(text, sizeof text, "%.*slr: 1e30%s", (int)(lr - orig), orig, lr + 7);
+    free(orig);
+    snprintf(model_path, sizeof model_path, "%s", ts_write("diverge.yaml", text, strlen(text)));
+    char *out;
+    int rc = cli_run(&out, "train %s --check-finite", model_path);
+    cli_expect_status(rc, 1, out);
+    cli_expect(out, "--check-finite: step ");
+    cli_expect_not(out, "training diverged");
+    int step = -1;
+    sscanf(strstr(out, "step "), "step %d", &step);
+    assert_true(step >= 1);
+    free(out);
+    /* steps 0 .. step-1 leave every loss finite */
+    out = cli_run_expect(0, "train %s --max-steps %d", model_path, step);
+    cli_expect_not(out, "nan");
+    cli_expect_not(out, "inf");
+    free(out);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_healthy_run_reports_nothing),
+        cmocka_unit_test(test_planted_nan_in_a_bias),
+        cmocka_unit_test(test_planted_inf_in_a_weight),
+        cmocka_unit_test(test_planted_nan_in_the_momentum),
+        cmocka_unit_test(test_divergence_is_stopped_at_its_step),
+    };
+    return cmocka_run_group_tests(tests, setup, ts_teardown);
+}
