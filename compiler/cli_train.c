@@ -33,7 +33,7 @@ static const char train_usage[] =
     "  --max-steps N     stop after N optimiser steps in total\n"
     "  --check-finite    after every step, scan every node's output and gradient\n"
     "                    on the device; stop at the first NaN or Inf, naming the\n"
-    "                    node, its op and the step (slower: nothing is fused away)\n"
+    "                    node, its op and the step (slower: every tensor is stored)\n"
     "\n"
     "Ctrl-C stops after the current step, saving a checkpoint (with\n"
     "--checkpoint) that --resume continues exactly; the exit status is then\n"
