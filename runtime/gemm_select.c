@@ -233,6 +233,11 @@ static int compile_with(cl_env *env, const model *m, graph_mode mode, int64_t ba
     target.observe_all = observe_all;
     if (compile_plan(m, mode, batch, &target, out, NULL, NULL, err) < 0)
         return -1;
+    /* before measuring GEMMs of a size the device cannot hold */
+    if (exec_check_memory(&env->dev, (const plan *[]){out}, 1, err) < 0) {
+        plan_free(out);
+        return -1;
+    }
     int rc = gemm_select(env, out, remeasure, report, &target, err);
     if (rc == 0 && target.n_clblast > 0) {
         plan_free(out);

@@ -11,6 +11,7 @@
 #include "checkpoint.h"
 #include "compile.h"
 #include "data.h"
+#include "device_lost.h"
 #include "evaluate.h"
 #include "gemm_select.h"
 #include "init.h"
@@ -113,7 +114,8 @@ static int setup(trainer *t, qsdc_error *err)
              ? compile_observed_for_device(&t->env, t->m, MODE_TRAIN, c->batch, &t->tp, err)
              : compile_for_device(&t->env, t->m, MODE_TRAIN, c->batch, false, NULL, &t->tp,
                                   err)) < 0 ||
-        compile_for_device(&t->env, t->m, MODE_INFER, c->batch, false, NULL, &t->ep, err) < 0)
+        compile_for_device(&t->env, t->m, MODE_INFER, c->batch, false, NULL, &t->ep, err) < 0 ||
+        exec_check_memory(&t->env.dev, (const plan *[]){&t->tp, &t->ep}, 2, err) < 0)
         return -1;
     if (load_data(t, err) < 0)
         return -1;
@@ -239,6 +241,8 @@ static int run_epoch(trainer *t, uint64_t epoch, int64_t first, uint64_t *step, 
             rc = finite_check_step(&t->fc, *step, epoch, err);
         if (rc == 0)
             rc = exec_read_arena(&t->tx, t->tp.loss_offset, b, t->loss, err);
+        if (rc < 0 && t->tx.fault)
+            rc = train_device_lost(t->m->path, t->o->checkpoint_dir, *step, epoch, err);
         for (int64_t i = 0; rc == 0 && i < b; i++)
             sum += t->loss[i];
         counted += b;
