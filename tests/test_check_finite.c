@@ -1,7 +1,8 @@
 /* qsdc train --check-finite on the tiny task of cli_fixture.h:
  *
- * - a healthy run reports nothing and ends on the same loss as a run
- *   without the check (keeping every tensor changes no value);
+ * - a healthy run (the MLP, and a CNN with batchnorm and pooling) reports
+ *   nothing and ends on the same loss as a run without the check (keeping
+ *   every tensor changes no value);
  * - a NaN or Inf planted in a checkpoint (a parameter, the optimiser's
  *   momentum) is reported at the resumed step, naming the first node that
  *   produced one: the forward op reading the parameter, or the update;
@@ -33,11 +34,10 @@ static int setup(void **state)
     return 0;
 }
 
-static void test_healthy_run_reports_nothing(void **state)
+static void expect_healthy(const char *model_path)
 {
-    (void)state;
-    char *plain = cli_run_expect(0, "train %s --epochs 1", task.model);
-    char *checked = cli_run_expect(0, "train %s --epochs 1 --check-finite", task.model);
+    char *plain = cli_run_expect(0, "train %s --epochs 1", model_path);
+    char *checked = cli_run_expect(0, "train %s --epochs 1 --check-finite", model_path);
     cli_expect_not(checked, "NaN");
     cli_epoch a[2], b[2];
     assert_int_equal(cli_epochs(plain, a, 2), 1);
@@ -45,6 +45,24 @@ static void test_healthy_run_reports_nothing(void **state)
     assert_true(a[0].loss == b[0].loss);
     free(plain);
     free(checked);
+}
+
+static void test_healthy_run_reports_nothing(void **state)
+{
+    (void)state;
+    expect_healthy(task.model);
+}
+
+/* window (im2col, pooling) and per-channel (batchnorm) kernels */
+static void test_healthy_cnn_run_reports_nothing(void **state)
+{
+    (void)state;
+    char path[CLI_PATH_MAX];
+    cli_model_variant(task.model, "cnn.yaml", "  - flatten\n",
+                      "  - {op: conv2d, filters: 4, kernel: 3, padding: same}\n"
+                      "  - batchnorm\n  - relu\n  - {op: maxpool, kernel: 2}\n"
+                      "  - flatten\n", path);
+    expect_healthy(path);
 }
 
 /* Trains one epoch into dir, then sets params[name][0] (or state[0] when
@@ -121,14 +139,8 @@ static void test_planted_nan_in_the_momentum(void **state)
 static void test_divergence_is_stopped_at_its_step(void **state)
 {
     (void)state;
-    char text[4096], model_path[CLI_PATH_MAX];
-    char *orig = cli_read_file(task.model, NULL);
-    assert_non_null(orig);
-    char *lr = strstr(orig, "lr: 0.1");
-    assert_non_null(lr);
-    snprintf(text, sizeof text, "%.*slr: 1e30%s", (int)(lr - orig), orig, lr + 7);
-    free(orig);
-    snprintf(model_path, sizeof model_path, "%s", ts_write("diverge.yaml", text, strlen(text)));
+    char model_path[CLI_PATH_MAX];
+    cli_model_variant(task.model, "diverge.yaml", "lr: 0.1", "lr: 1e30", model_path);
     char *out;
     int rc = cli_run(&out, "train %s --check-finite", model_path);
     cli_expect_status(rc, 1, out);
@@ -149,6 +161,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_healthy_run_reports_nothing),
+        cmocka_unit_test(test_healthy_cnn_run_reports_nothing),
         cmocka_unit_test(test_planted_nan_in_a_bias),
         cmocka_unit_test(test_planted_inf_in_a_weight),
         cmocka_unit_test(test_planted_nan_in_the_momentum),

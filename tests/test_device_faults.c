@@ -33,13 +33,8 @@ static int setup(void **state)
 static void test_activations_beyond_the_largest_allocation(void **state)
 {
     (void)state;
-    char *orig = cli_read_file(task.model, NULL), text[4096];
-    assert_non_null(orig);
-    char *units = strstr(orig, "units: 32");
-    assert_non_null(units);
-    snprintf(text, sizeof text, "%.*sunits: 1024%s", (int)(units - orig), orig, units + 9);
-    free(orig);
-    const char *path = ts_write("huge.yaml", text, strlen(text));
+    char path[CLI_PATH_MAX];
+    cli_model_variant(task.model, "huge.yaml", "units: 32", "units: 1024", path);
     /* 2^20 samples x 1024 units: each hidden activation alone is 4 GiB */
     char *out = cli_run_expect(1, "train %s --batch 1048576", path);
     cli_expect(out, "qsdc: the activations of the training pass need ");
