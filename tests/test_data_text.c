@@ -11,6 +11,8 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #include "support.h"
 #include "text.h"
@@ -323,6 +325,11 @@ static void test_errors(void **state)
                               "of at most 1", p));
     bad = (text_options){.level = 7, .vocab_cap = 1, .train_frac = 1};
     expect_error(p, &bad, fmt("%s: unknown tokenisation level 7", p));
+
+    /* a sparse 5 GiB file: refused by its size, nothing read */
+    p = write_text("huge.txt", "");
+    assert_int_equal(truncate(p, (off_t)5 << 30), 0);
+    expect_error(p, &opt, fmt("%s: file too large (5368709120 bytes, limit 4096 MiB)", p));
 
     text_corpus c;
     qsdc_error err = {{0}};
