@@ -95,45 +95,39 @@ static void plant(const char *dir, const char *name, float v)
     model_free(&m);
 }
 
-static void expect_report(const char *dir, const char *want)
+/* A value planted in a checkpoint after epoch 1 and the report of the
+ * resumed run. */
+typedef struct planted {
+    const char *dir;
+    const char *tensor;   /* NULL: the optimiser state's first element */
+    float value;
+    const char *report;
+} planted;
+
+static const planted planted_cases[] = {
+    {"bias", "dense4.bias", NAN,
+     "--check-finite: step 27 (epoch 2): first NaN or Inf in the forward output dense4 "
+     "(op bias_add, layer dense4); training stopped"},
+    {"weight", "dense1.weight", INFINITY,
+     "step 27 (epoch 2): first NaN or Inf in the forward output dense1.matmul (op matmul, "
+     "layer dense1)"},
+    /* the momentum of one parameter: only the update reads it */
+    {"momentum", NULL, NAN, "step 27 (epoch 2): first NaN or Inf in the optimizer update, in "},
+};
+
+static void test_planted_value_is_reported(void **state)
 {
+    const planted *c = *state;
+    char dir[CLI_PATH_MAX + 16];
+    snprintf(dir, sizeof dir, "%s/%s", ts_tmpdir(), c->dir);
+    plant(dir, c->tensor, c->value);
     char *out;
     int rc = cli_run(&out, "train %s --epochs 2 --checkpoint %s --resume --check-finite",
                      task.model, dir);
     cli_expect_status(rc, 1, out);
-    cli_expect(out, want);
+    cli_expect(out, c->report);
     cli_expect_not(out, "epoch 2/2  train loss");
     free(out);
-}
-
-static void test_planted_nan_in_a_bias(void **state)
-{
-    (void)state;
-    char dir[CLI_PATH_MAX + 16];
-    snprintf(dir, sizeof dir, "%s/bias", ts_tmpdir());
-    plant(dir, "dense4.bias", NAN);
-    expect_report(dir, "--check-finite: step 27 (epoch 2): first NaN or Inf in the forward "
-                       "output dense4 (op bias_add, layer dense4); training stopped");
-}
-
-static void test_planted_inf_in_a_weight(void **state)
-{
-    (void)state;
-    char dir[CLI_PATH_MAX + 16];
-    snprintf(dir, sizeof dir, "%s/weight", ts_tmpdir());
-    plant(dir, "dense1.weight", INFINITY);
-    expect_report(dir, "step 27 (epoch 2): first NaN or Inf in the forward output "
-                       "dense1.matmul (op matmul, layer dense1)");
-}
-
-static void test_planted_nan_in_the_momentum(void **state)
-{
-    (void)state;
-    char dir[CLI_PATH_MAX + 16];
-    snprintf(dir, sizeof dir, "%s/momentum", ts_tmpdir());
-    plant(dir, NULL, NAN);
-    /* state[0] is the momentum of the first parameter allocation's element */
-    expect_report(dir, "step 27 (epoch 2): first NaN or Inf in the optimizer update, in ");
 }
 
 static void test_divergence_is_stopped_at_its_step(void **state)
@@ -162,9 +156,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_healthy_run_reports_nothing),
         cmocka_unit_test(test_healthy_cnn_run_reports_nothing),
-        cmocka_unit_test(test_planted_nan_in_a_bias),
-        cmocka_unit_test(test_planted_inf_in_a_weight),
-        cmocka_unit_test(test_planted_nan_in_the_momentum),
+        cmocka_unit_test_prestate(test_planted_value_is_reported, (void *)&planted_cases[0]),
+        cmocka_unit_test_prestate(test_planted_value_is_reported, (void *)&planted_cases[1]),
+        cmocka_unit_test_prestate(test_planted_value_is_reported, (void *)&planted_cases[2]),
         cmocka_unit_test(test_divergence_is_stopped_at_its_step),
     };
     return cmocka_run_group_tests(tests, setup, ts_teardown);
