@@ -2,7 +2,8 @@
  * models that reach the ops and optimisers the examples do not use), run
  * under oclgrind with its data-race and uninitialised-value checks: one
  * training step and one inference pass per model at batch 2, with the
- * kernels specialised for oclgrind's device and for the default CPU target.
+ * kernels specialised for oclgrind's device (conv2d as im2col + GEMM) and for
+ * the default CPU target (conv2d as direct convolutions).
  * The examples' dense layers are narrowed to MAX_UNITS. Any message oclgrind
  * logs (out-of-bounds access, uninitialised read, data race, API error)
  * fails the test.
@@ -157,11 +158,12 @@ static int run_plan(cl_env *env, const plan *p, model_state *ms, float *out,
     return rc;
 }
 
-/* Both plans of m for target, one pass each on fresh parameters; then, for
- * the device target (device), the training plan --check-finite runs (every node's
- * output kept) and its scan. */
+/* Both plans of m for target, one pass each on fresh parameters; then, when
+ * checked (the CPU target: direct conv2d and the CPU GEMM tuning), the
+ * training plan as --check-finite compiles it (every node's output kept,
+ * GEMM and convolution epilogues split off) and the scan. */
 static int run_target(cl_env *env, const model *m, const codegen_target *target,
-                      bool device, const char *what, qsdc_error *err)
+                      bool checked, const char *what, qsdc_error *err)
 {
     plan tp, ep, op;
     codegen_target observed = *target;
@@ -170,7 +172,7 @@ static int run_target(cl_env *env, const model *m, const codegen_target *target,
     if (compile_plan(m, MODE_TRAIN, BATCH, target, &tp, NULL, NULL, err) < 0)
         return -1;
     if (compile_plan(m, MODE_INFER, BATCH, target, &ep, NULL, NULL, err) < 0 ||
-        (device && compile_plan(m, MODE_TRAIN, BATCH, &observed, &op, NULL, NULL,
+        (checked && compile_plan(m, MODE_TRAIN, BATCH, &observed, &op, NULL, NULL,
                                          err) < 0)) {
         plan_free(&tp);
         plan_free(&ep);
@@ -228,7 +230,10 @@ static int workload(const char *path, long max_units, const char *which)
         codegen_target_default(&target);
     else
         exec_target(&env.dev, &target);
-    int rc = run_target(&env, &m, &target, !cpu, cpu ? "CPU-tuned" : env.dev.name, &err) < 0;
+    /* conv2d both ways: im2col + GEMM for the device, direct for the CPU */
+    target.direct_conv_all = cpu;
+    int rc = run_target(&env, &m, &target, cpu,
+                        cpu ? "CPU-tuned, direct conv2d" : env.dev.name, &err) < 0;
     if (rc)
         workload_fail(path, &err);
     cl_env_close(&env);
