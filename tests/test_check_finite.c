@@ -53,7 +53,8 @@ static void test_healthy_run_reports_nothing(void **state)
     expect_healthy(task.model);
 }
 
-/* window (im2col, pooling) and per-channel (batchnorm) kernels */
+/* window (im2col, pooling), per-channel (batchnorm) and direct-convolution
+ * kernels */
 static void test_healthy_cnn_run_reports_nothing(void **state)
 {
     (void)state;
@@ -63,6 +64,10 @@ static void test_healthy_cnn_run_reports_nothing(void **state)
                       "  - batchnorm\n  - relu\n  - {op: maxpool, kernel: 2}\n"
                       "  - flatten\n", path);
     expect_healthy(path);
+    /* and with conv2d as a direct convolution (its epilogue split off) */
+    setenv("QSDC_CONV", "direct", 1);
+    expect_healthy(path);
+    setenv("QSDC_CONV", "gemm", 1);
 }
 
 /* Trains one epoch into dir, then sets params[name][0] (or state[0] when
