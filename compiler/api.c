@@ -96,6 +96,7 @@ int qsdc_train(qsdc_model *q, const qsdc_train_options *o, qsdc_train_result *ou
         t.metrics_path = o->metrics_path;
         t.max_steps = o->max_steps;
         t.quiet = o->quiet != 0;
+        t.check_finite = o->check_finite != 0;
     }
     train_summary s;
     int rc = train_model(&q->m, &t, &s, err);

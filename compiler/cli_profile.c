@@ -21,6 +21,42 @@ static const char profile_usage[] =
     "  --steps N    timed steps after one warm-up step (default 10)\n"
     "  --device D   index, cpu, gpu or part of a device name\n";
 
+/* MODEL.yaml [--batch N] [--steps N] [--device D], without --steps when
+ * steps is NULL (tune). Returns -1 to go on (the model is argv[optind]),
+ * else the exit status. */
+static int parse_options(int argc, char **argv, const char *usage, long long *batch,
+                         long long *steps, const char **device)
+{
+    static const struct option opts[] = {{"batch", required_argument, 0, 'b'},
+                                         {"steps", required_argument, 0, 's'},
+                                         {"device", required_argument, 0, 'd'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    int c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'b': if (cli_int("--batch", optarg, 1, batch) < 0) return 2; break;
+        case 's':
+            if (!steps) {
+                fputs(usage, stderr);
+                return 2;
+            }
+            if (cli_int("--steps", optarg, 1, steps) < 0)
+                return 2;
+            break;
+        case 'd': *device = optarg; break;
+        case 'h': fputs(usage, stdout); return 0;
+        default: fputs(usage, stderr); return 2;
+        }
+    }
+    if (optind != argc - 1) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    return -1;
+}
+
 static void print_table(const plan *p, const double *ms, long long steps)
 {
     double total = 0;
@@ -44,28 +80,11 @@ static void print_table(const plan *p, const double *ms, long long steps)
 
 int cli_profile(int argc, char **argv)
 {
-    static const struct option opts[] = {{"batch", required_argument, 0, 'b'},
-                                         {"steps", required_argument, 0, 's'},
-                                         {"device", required_argument, 0, 'd'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
     long long batch = 0, steps = 10;
     const char *device = NULL;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'b': if (cli_int("--batch", optarg, 1, &batch) < 0) return 2; break;
-        case 's': if (cli_int("--steps", optarg, 1, &steps) < 0) return 2; break;
-        case 'd': device = optarg; break;
-        case 'h': fputs(profile_usage, stdout); return 0;
-        default: fputs(profile_usage, stderr); return 2;
-        }
-    }
-    if (optind != argc - 1) {
-        fputs(profile_usage, stderr);
-        return 2;
-    }
+    int status = parse_options(argc, argv, profile_usage, &batch, &steps, &device);
+    if (status >= 0)
+        return status;
     qsdc_error err = {""};
     model m;
     if (model_load(argv[optind], &m, &err) < 0)
@@ -140,31 +159,17 @@ static const char tune_usage[] =
 
 int cli_tune(int argc, char **argv)
 {
-    static const struct option opts[] = {{"batch", required_argument, 0, 'b'},
-                                         {"device", required_argument, 0, 'd'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
     long long batch = 0;
     const char *device = NULL;
-    int c;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-        switch (c) {
-        case 'b': if (cli_int("--batch", optarg, 1, &batch) < 0) return 2; break;
-        case 'd': device = optarg; break;
-        case 'h': fputs(tune_usage, stdout); return 0;
-        default: fputs(tune_usage, stderr); return 2;
-        }
-    }
-    if (optind != argc - 1) {
-        fputs(tune_usage, stderr);
-        return 2;
-    }
+    int status = parse_options(argc, argv, tune_usage, &batch, NULL, &device);
+    if (status >= 0)
+        return status;
     qsdc_error err = {""};
     model m;
     if (model_load(argv[optind], &m, &err) < 0)
         return cli_error(err.message);
     cl_env env;
+    memset(&env, 0, sizeof env);
     plan p;
     int rc = cl_env_open(device, false, &env, &err);
     if (rc == 0)
@@ -175,8 +180,7 @@ int cli_tune(int argc, char **argv)
         if (rc == 0)
             plan_free(&p);
     }
-    if (rc == 0)
-        cl_env_close(&env);
+    cl_env_close(&env);
     model_free(&m);
     return rc < 0 ? cli_error(err.message) : 0;
 }

@@ -38,6 +38,9 @@ static const char train_usage[] =
     "  --resume          continue from the checkpoint in DIR\n"
     "  --metrics FILE    write one JSON object per epoch\n"
     "  --max-steps N     stop after N optimiser steps in total\n"
+    "  --check-finite    after every step, scan every node's output and gradient\n"
+    "                    on the device; stop at the first NaN or Inf, naming the\n"
+    "                    node, its op and the step (slower: every tensor is stored)\n"
     "\n"
     "Under mpirun -np N each rank trains on its shard of every batch (N must\n"
     "divide the batch) and the gradients are summed across ranks each step;\n"
@@ -70,7 +73,8 @@ int cli_train(int argc, char **argv)
         {"device", required_argument, 0, 'd'},  {"checkpoint", required_argument, 0, 'c'},
         {"resume", no_argument, 0, 'r'},        {"metrics", required_argument, 0, 'm'},
         {"max-steps", required_argument, 0, 'x'}, {"help", no_argument, 0, 'h'},
-        {"devices", required_argument, 0, 'D'}, {0, 0, 0, 0}};
+        {"devices", required_argument, 0, 'D'}, {"check-finite", no_argument, 0, 'f'},
+        {0, 0, 0, 0}};
     train_options o;
     memset(&o, 0, sizeof o);
     long long v;
@@ -92,6 +96,7 @@ int cli_train(int argc, char **argv)
         case 'r': o.resume = true; break;
         case 'm': o.metrics_path = optarg; break;
         case 'x': if (cli_int("--max-steps", optarg, 1, &v) < 0) return 2; o.max_steps = v; break;
+        case 'f': o.check_finite = true; break;
         case 'h': fputs(train_usage, stdout); return 0;
         default: fputs(train_usage, stderr); return 2;
         }

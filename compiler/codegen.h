@@ -24,6 +24,9 @@ typedef struct codegen_target {
     /* keep each hidden activation (the output of every relu, tanh and
      * sigmoid layer) to the end of the pass, host-visible by layer name */
     bool observe;
+    /* keep every node's output to the end of the pass and list them in
+     * plan.probes, for --check-finite */
+    bool observe_all;
     /* conv2d layers run as direct convolutions (conv_direct.c) instead of
      * im2col + per-sample GEMM: every one, or those of the listed shapes */
     bool direct_conv_all;

@@ -20,6 +20,7 @@ void plan_free(plan *p)
     free(p->source);
     free(p->launches);
     free(p->tensors);
+    free(p->probes);
     memset(p, 0, sizeof *p);
 }
 
@@ -40,25 +41,32 @@ int plan_update_launch(const plan *p)
     return -1;
 }
 
-static bool host_visible(const graph *g, int t)
+static bool host_needed(const graph *g, int t)
 {
-    const tensor *x = &g->t[t];
-    return x->kind == T_PARAM || x->observed || t == g->input || t == g->output ||
-           t == g->loss || t == g->label;
+    return g->t[t].kind == T_PARAM || t == g->input || t == g->output || t == g->loss ||
+           t == g->label;
 }
 
-static void fill_tensors(const graph *g, plan *p)
+static int tensor_buffer(const tensor *x)
 {
     static const int buf[] = {[T_INPUT] = BUF_A, [T_LABEL] = BUF_L, [T_PARAM] = BUF_P,
                               [T_GRAD] = BUF_G, [T_ACT] = BUF_A, [T_LOSS] = BUF_A};
-    for (int t = 0; t < g->nt; t++) {
-        if (!host_visible(g, t))
+    return buf[x->kind];
+}
+
+/* The tensors the host needs, then the observed ones: a tensor's index
+ * keys its initialisation (params_init), so observing must not move it. */
+static void fill_tensors(const graph *g, plan *p)
+{
+    for (int i = 0; i < 2 * g->nt; i++) {
+        int t = i % g->nt;
+        if (i < g->nt ? !host_needed(g, t) : !g->t[t].observed || host_needed(g, t))
             continue;
         const tensor *x = &g->t[t];
         plan_tensor *pt = &p->tensors[p->n_tensors++];
         memset(pt, 0, sizeof *pt);
         snprintf(pt->name, sizeof pt->name, "%s", x->name);
-        pt->buffer = buf[x->kind];
+        pt->buffer = tensor_buffer(x);
         pt->offset = x->kind == T_LABEL ? 0 : g->t[graph_storage(g, t)].offset;
         pt->nelem = x->nelem;
         pt->rank = x->rank;
@@ -67,6 +75,70 @@ static void fill_tensors(const graph *g, plan *p)
         pt->fan_in = x->fan_in;
         pt->fan_out = x->fan_out;
     }
+}
+
+static void add_probe(plan *p, const char *name, const char *op, const char *layer,
+                      probe_phase phase, int buffer, int64_t offset, int64_t nelem)
+{
+    plan_probe *pr = &p->probes[p->n_probes++];
+    snprintf(pr->tensor, sizeof pr->tensor, "%s", name);
+    snprintf(pr->op, sizeof pr->op, "%s", op);
+    snprintf(pr->layer, sizeof pr->layer, "%s", layer);
+    pr->phase = phase;
+    pr->buffer = buffer;
+    pr->offset = offset;
+    pr->nelem = nelem;
+}
+
+static probe_phase node_phase(const graph *g, int i)
+{
+    op_kind op = g->n[i].op;
+    if (op == OP_UPDATE)
+        return PROBE_UPDATE;
+    if (op == OP_SOFTMAX_XENT || op == OP_MSE)
+        return PROBE_LOSS;
+    return i < g->n_forward ? PROBE_FORWARD : PROBE_GRADIENT;
+}
+
+/* The input, then each node's output in launch order (a tensor written by
+ * several nodes under the first of them); the update's outputs are every
+ * parameter tensor and the optimiser state. */
+static int fill_probes(const model *m, const graph *g, const fusion *f, plan *p,
+                       qsdc_error *err)
+{
+    p->probes = calloc((size_t)(g->nn + g->nt + 2), sizeof *p->probes);
+    bool *seen = calloc((size_t)g->nt, sizeof *seen);
+    if (!p->probes || !seen) {
+        free(seen);
+        return qsdc_fail(err, "out of memory");
+    }
+    add_probe(p, g->t[g->input].name, "input", "", PROBE_INPUT, BUF_A,
+              g->t[g->input].offset, g->t[g->input].nelem);
+    for (int k = 0; k < f->n_groups; k++) {
+        for (int j = 0; j < f->groups[k].n; j++) {
+            int i = f->groups[k].nodes[j];
+            const gnode *n = &g->n[i];
+            const char *layer = n->layer >= 0 ? m->layers[n->layer].name : "";
+            if (n->op == OP_UPDATE) {
+                for (int t = 0; t < g->nt; t++)
+                    if (g->t[t].kind == T_PARAM)
+                        add_probe(p, g->t[t].name, "update", "", PROBE_UPDATE, BUF_P,
+                                  g->t[t].offset, g->t[t].nelem);
+                if (g->state_elems > 0)
+                    add_probe(p, "optimizer state", "update", "", PROBE_UPDATE, BUF_S, 0,
+                              g->state_elems);
+                continue;
+            }
+            int s = n->out >= 0 ? graph_storage(g, n->out) : -1;
+            if (s < 0 || seen[s] || g->t[s].kind == T_LABEL)
+                continue;
+            seen[s] = true;
+            add_probe(p, g->t[n->out].name, op_kind_name(n->op), layer, node_phase(g, i),
+                      tensor_buffer(&g->t[s]), g->t[s].offset, g->t[n->out].nelem);
+        }
+    }
+    free(seen);
+    return 0;
 }
 
 static bool has_qsd(const graph *g)
@@ -133,13 +205,14 @@ int compile_plan(const model *m, graph_mode mode, int64_t batch,
     int rc = graph_lower(m, mode, batch, &g, err);
     if (rc == 0)
         graph_direct_conv(&g, target);
-    for (int i = 0; rc == 0 && target->observe && i < g.nn; i++) {
-        op_kind op = g.n[i].op;
-        if (g.n[i].layer >= 0 && (op == OP_RELU || op == OP_TANH || op == OP_SIGMOID))
-            g.t[g.n[i].out].observed = true;
-    }
     if (rc == 0 && mode == MODE_TRAIN)
         rc = graph_autodiff(&g, m, err);
+    for (int i = 0; rc == 0 && (target->observe || target->observe_all) && i < g.nn; i++) {
+        op_kind op = g.n[i].op;
+        bool hidden = g.n[i].layer >= 0 && (op == OP_RELU || op == OP_TANH || op == OP_SIGMOID);
+        if (g.n[i].out >= 0 && (hidden || target->observe_all))
+            g.t[g.n[i].out].observed = true;
+    }
     if (rc == 0)
         rc = graph_fuse(&g, &f, err);
     memplan_stats st = {0};
@@ -166,6 +239,8 @@ int compile_plan(const model *m, graph_mode mode, int64_t batch,
         rc = out->tensors ? emit(m, &g, &f, target, scratch, out, err)
                           : qsdc_fail(err, "out of memory");
     }
+    if (rc == 0 && target->observe_all)
+        rc = fill_probes(m, &g, &f, out, err);
     if (rc < 0)
         plan_free(out);
     else

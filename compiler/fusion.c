@@ -54,6 +54,10 @@ static bool can_chain(const graph *g, const kgroup *k, const gnode *n)
     const gnode *tail = &g->n[k->nodes[k->n - 1]];
     if (k->kind == GROUP_GEMM && g->n[k->nodes[0]].accumulate)
         return false;
+    /* a GEMM or convolution kernel stores only its epilogue's result */
+    if ((k->kind == GROUP_GEMM || k->kind == GROUP_CONV) && k->n == 1 &&
+        g->t[tail->out].observed)
+        return false;
     if (k->kind != GROUP_GEMM && k->kind != GROUP_ELEMENTWISE && k->kind != GROUP_WINDOW &&
         k->kind != GROUP_CONV)
         return false;

@@ -34,6 +34,30 @@ int layer_fail(const model *m, const layer *l, qsdc_error *err,
                         a ? " " : "", sa, b ? " and " : "", sb);
 }
 
+/* At the layer whose node makes or reads tensor t, else at input:. */
+static int tensor_too_large(const model *m, const graph *g, int t, qsdc_error *err)
+{
+    src_loc at = m->input_loc;
+    for (int i = 0; i < g->nn; i++) {
+        const gnode *n = &g->n[i];
+        bool uses = n->out == t;
+        for (int j = 0; j < n->n_in; j++)
+            uses = uses || n->in[j] == t;
+        if (uses && n->layer >= 0) {
+            at = m->layers[n->layer].loc;
+            break;
+        }
+    }
+    const tensor *x = &g->t[t];
+    if (x->nelem == INT64_MAX) /* graph_add_tensor's mark of an overflowed product */
+        return qsdc_fail_at(err, m->path, at.line ? at.line : 1, at.col ? at.col : 1,
+                            "tensor '%s': the product of its dimensions overflows 64 bits",
+                            x->name);
+    return qsdc_fail_at(err, m->path, at.line ? at.line : 1, at.col ? at.col : 1,
+                        "tensor '%s' has %lld elements, more than the 2^31-1 supported",
+                        x->name, (long long)x->nelem);
+}
+
 init_kind auto_init(const model *m, int li)
 {
     const layer *l = &m->layers[li];
@@ -270,11 +294,9 @@ int graph_lower(const model *m, graph_mode mode, int64_t batch, graph *g,
                 g->param_elems += (g->t[i].nelem + PARAM_ALIGN - 1) / PARAM_ALIGN * PARAM_ALIGN;
             }
         /* Tensor sizes must fit device indexing (32-bit work-item ids). */
-        for (int i = 0; i < g->nt; i++)
+        for (int i = 0; rc == 0 && i < g->nt; i++)
             if (g->t[i].nelem > INT32_MAX)
-                rc = qsdc_fail(err, "tensor '%s' has %lld elements, more than "
-                               "the 2^31-1 supported", g->t[i].name,
-                               (long long)g->t[i].nelem);
+                rc = tensor_too_large(m, g, i, err);
     }
     free(order);
     free(out_of);

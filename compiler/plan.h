@@ -64,6 +64,20 @@ typedef struct plan_tensor {
     int64_t fan_in, fan_out;
 } plan_tensor;
 
+/* One region a --check-finite scan reads after a training step: a node's
+ * output, in launch order, named as --dump-graph names it. */
+typedef enum probe_phase { PROBE_INPUT, PROBE_FORWARD, PROBE_LOSS, PROBE_GRADIENT,
+                           PROBE_UPDATE } probe_phase;
+
+typedef struct plan_probe {
+    char tensor[2 * QSDC_NAME_MAX];  /* "dense4.matmul", "d.relu2", "dense1.weight" */
+    char op[32];                     /* the node's op ("matmul"), "input" */
+    char layer[QSDC_NAME_MAX];       /* its model layer, "" when none */
+    int phase;                       /* enum probe_phase */
+    int buffer;                      /* enum plan_buffer */
+    int64_t offset, nelem;
+} plan_probe;
+
 typedef struct plan {
     char name[QSDC_NAME_MAX];
     char *source;        /* kernels.cl, self-contained OpenCL 1.2 C */
@@ -80,6 +94,9 @@ typedef struct plan {
     /* compile report */
     int nodes_before_fusion, kernels;
     int64_t arena_unplanned_elems, arena_live_peak_elems;
+    /* with codegen_target.observe_all: every node's output, in launch order */
+    plan_probe *probes;
+    int n_probes;
 } plan;
 
 void plan_free(plan *p);

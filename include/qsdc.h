@@ -54,6 +54,8 @@ typedef struct qsdc_train_options {
     const char *metrics_path;    /* NULL: none */
     int64_t max_steps;           /* 0: no limit */
     int quiet;                   /* no progress bar */
+    int check_finite;            /* stop at the first NaN or Inf, naming the node,
+                                    op and step (qsdc train --check-finite) */
 } qsdc_train_options;
 
 typedef struct qsdc_train_result {

@@ -3,6 +3,7 @@
  * each 32 rows of 32), which is already the [3, 32, 32] channel-first layout
  * of a sample. Files are read plainly (the data set ships them unpacked). */
 #include "data.h"
+#include "file_io.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -32,6 +33,9 @@ static int count_records(const char *path, int64_t *records, qsdc_error *err)
         return qsdc_fail(err, "%s: offset %" PRId64 ": truncated record: the file has %"
                          PRId64 " bytes, not a whole number of %d-byte CIFAR-10 records",
                          path, size / CIFAR_RECORD * CIFAR_RECORD, size, CIFAR_RECORD);
+    if ((uint64_t)size > FS_MAX_FILE_BYTES)
+        return qsdc_fail(err, "%s: file too large (%" PRId64 " bytes, limit %zu MiB)", path,
+                         size, FS_MAX_FILE_BYTES >> 20);
     *records = size / CIFAR_RECORD;
     return 0;
 }

@@ -2,20 +2,56 @@
 
 #include <clblast_c.h>
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "progress.h"
 
+static int fits_one_allocation(const cl_device_info_rec *dev, uint64_t bytes,
+                               const char *what, qsdc_error *err)
+{
+    if (bytes > dev->max_alloc)
+        return qsdc_fail(err, "%s need %" PRIu64 " bytes in one allocation, more than "
+                         "%s can hold (CL_DEVICE_MAX_MEM_ALLOC_SIZE %" PRIu64 " bytes, "
+                         "CL_DEVICE_GLOBAL_MEM_SIZE %" PRIu64 "); try a smaller --batch",
+                         what, bytes, dev->name, dev->max_alloc, dev->global_mem);
+    return 0;
+}
+
+int exec_check_memory(const cl_device_info_rec *dev, const plan *const *plans, int n_plans,
+                      qsdc_error *err)
+{
+    const plan *p0 = plans[0];
+    uint64_t state = 4 * (uint64_t)p0->state_elems, params = 4 * (uint64_t)p0->param_elems;
+    uint64_t total = 2 * params + state;
+    if (fits_one_allocation(dev, params, "the parameters", err) < 0 ||
+        fits_one_allocation(dev, state, "the optimiser state", err) < 0)
+        return -1;
+    for (int i = 0; i < n_plans; i++) {
+        char what[96];
+        snprintf(what, sizeof what, "the activations of the %s pass",
+                 plans[i]->loss_offset >= 0 ? "training" : "inference");
+        uint64_t arena = 4 * (uint64_t)plans[i]->arena_elems;
+        if (fits_one_allocation(dev, arena, what, err) < 0)
+            return -1;
+        total += arena + 4 * (uint64_t)plans[i]->label_elems;
+    }
+    if (total > dev->global_mem)
+        return qsdc_fail(err, "%s at batch %lld needs %" PRIu64 " bytes of device memory, "
+                         "more than %s has (CL_DEVICE_GLOBAL_MEM_SIZE %" PRIu64 " bytes); "
+                         "try a smaller --batch", p0->name, (long long)p0->batch, total,
+                         dev->name, dev->global_mem);
+    return 0;
+}
+
 static int create_buffer(cl_env *env, int64_t elems, size_t elem_size, cl_mem *out,
                          const char *what, qsdc_error *err)
 {
     size_t bytes = (size_t)(elems > 0 ? elems : 1) * elem_size;
-    if ((uint64_t)bytes > env->dev.max_alloc)
-        return qsdc_fail(err, "%s needs %zu bytes, more than the device's largest "
-                         "allocation (%llu bytes on %s)", what, bytes,
-                         (unsigned long long)env->dev.max_alloc, env->dev.name);
+    if (fits_one_allocation(&env->dev, bytes, what, err) < 0)
+        return -1;
     cl_int rc;
     *out = clCreateBuffer(env->ctx, CL_MEM_READ_WRITE, bytes, NULL, &rc);
     if (cl_check(rc, "clCreateBuffer", err) < 0)
@@ -32,9 +68,9 @@ int model_state_create(cl_env *env, int64_t n_params, int64_t n_state, model_sta
     memset(ms, 0, sizeof *ms);
     ms->n_params = n_params;
     ms->n_state = n_state;
-    if (create_buffer(env, n_params, 4, &ms->P, "parameters", err) < 0 ||
-        create_buffer(env, n_params, 4, &ms->G, "gradients", err) < 0 ||
-        create_buffer(env, n_state, 4, &ms->S, "optimiser state", err) < 0) {
+    if (create_buffer(env, n_params, 4, &ms->P, "the parameters", err) < 0 ||
+        create_buffer(env, n_params, 4, &ms->G, "the gradients", err) < 0 ||
+        create_buffer(env, n_state, 4, &ms->S, "the optimiser state", err) < 0) {
         model_state_free(ms);
         return -1;
     }
@@ -98,6 +134,8 @@ int exec_create_from(cl_env *env, const plan *p, model_state *ms, const char *bi
     ex->env = env;
     ex->p = p;
     ex->timing = debug_kernels();
+    const char *lose = getenv("QSDC_TEST_LOSE_DEVICE_AT_STEP");
+    ex->lose_at_step = lose && p->loss_offset >= 0 ? atoll(lose) : -1;
     ex->update_launch = plan_update_launch(p);
     if (ex->timing)
         fprintf(stderr, "qsdc: kernels of %s (batch %lld):\n%s\n", p->name,
@@ -116,8 +154,8 @@ int exec_create_from(cl_env *env, const plan *p, model_state *ms, const char *bi
         exec_destroy(ex);
         return qsdc_fail(err, "out of memory");
     }
-    if (create_buffer(env, p->arena_elems, 4, &ex->A, "activations", err) < 0 ||
-        create_buffer(env, p->label_elems, 4, &ex->L, "labels", err) < 0) {
+    if (create_buffer(env, p->arena_elems, 4, &ex->A, "the activations", err) < 0 ||
+        create_buffer(env, p->label_elems, 4, &ex->L, "the labels", err) < 0) {
         exec_destroy(ex);
         return -1;
     }
@@ -161,6 +199,14 @@ void exec_destroy(executor *ex)
     memset(ex, 0, sizeof *ex);
 }
 
+/* cl_check for the calls of a step, remembering the code for the caller. */
+static int step_check(executor *ex, cl_int rc, const char *what, qsdc_error *err)
+{
+    if (rc != CL_SUCCESS)
+        ex->fault = rc;
+    return cl_check(rc, what, err);
+}
+
 /* Enqueues the batch's writes; blocking, or with *done the last write's
  * event (the queue is in order). */
 static int write_batch(executor *ex, const float *x, const int32_t *labels, cl_event *done,
@@ -176,7 +222,7 @@ static int write_batch(executor *ex, const float *x, const int32_t *labels, cl_e
     if (rc == CL_SUCCESS && with_labels)
         rc = clEnqueueWriteBuffer(ex->env->queue, ex->L, blocking, 0,
                                   (size_t)p->label_elems * 4, labels, 0, NULL, done);
-    return cl_check(rc, "clEnqueueWriteBuffer", err);
+    return step_check(ex, rc, "clEnqueueWriteBuffer", err);
 }
 
 int exec_set_batch(executor *ex, const float *x, const int32_t *labels, qsdc_error *err)
@@ -216,7 +262,7 @@ static int enqueue(executor *ex, int i, cl_event *ev, qsdc_error *err)
     }
     cl_int rc = clEnqueueNDRangeKernel(ex->env->queue, ex->kernels[i], (cl_uint)l->work_dim,
                                        NULL, global, l->local[0] ? local : NULL, 0, NULL, ev);
-    return cl_check(rc, "clEnqueueNDRangeKernel", err);
+    return step_check(ex, rc, "clEnqueueNDRangeKernel", err);
 }
 
 int exec_run(executor *ex, uint32_t seed, uint32_t step, float lr, qsdc_error *err)
@@ -228,6 +274,9 @@ int exec_run_launches(executor *ex, int first, int end, uint32_t seed, uint32_t 
                       float lr, qsdc_error *err)
 {
     const plan *p = ex->p;
+    if (first == 0 && (int64_t)step == ex->lose_at_step)
+        return step_check(ex, CL_DEVICE_NOT_AVAILABLE,
+                          "clEnqueueNDRangeKernel (QSDC_TEST_LOSE_DEVICE_AT_STEP)", err);
     for (int i = first; i < end; i++) {
         const plan_launch *l = &p->launches[i];
         cl_kernel k = ex->kernels[i];
@@ -239,7 +288,7 @@ int exec_run_launches(executor *ex, int first, int end, uint32_t seed, uint32_t 
         if (k && rc == CL_SUCCESS)
             rc = clSetKernelArg(k, 8, sizeof ex->sample0, &ex->sample0);
         cl_event ev = NULL;
-        if (cl_check(rc, "clSetKernelArg", err) < 0 ||
+        if (step_check(ex, rc, "clSetKernelArg", err) < 0 ||
             enqueue(ex, i, ex->timing ? &ev : NULL, err) < 0)
             return qsdc_error_wrap(err, "launching %s", l->kernel);
         if (ev) {
@@ -276,7 +325,7 @@ static int read_arena(executor *ex, int64_t offset, int64_t n, float *dst, cl_ev
 {
     cl_int rc = clEnqueueReadBuffer(ex->env->queue, ex->A, done ? CL_FALSE : CL_TRUE,
                                     (size_t)offset * 4, (size_t)n * 4, dst, 0, NULL, done);
-    return cl_check(rc, "clEnqueueReadBuffer", err);
+    return step_check(ex, rc, "clEnqueueReadBuffer", err);
 }
 
 int exec_read_arena(executor *ex, int64_t offset, int64_t n, float *dst, qsdc_error *err)
@@ -289,5 +338,5 @@ int exec_read_arena_async(executor *ex, int64_t offset, int64_t n, float *dst, c
 {
     if (read_arena(ex, offset, n, dst, done, err) < 0)
         return -1;
-    return cl_check(clFlush(ex->env->queue), "clFlush", err);
+    return step_check(ex, clFlush(ex->env->queue), "clFlush", err);
 }

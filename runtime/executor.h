@@ -22,6 +22,13 @@ int model_state_write(cl_env *env, model_state *ms, const float *params,
 int model_state_read(cl_env *env, const model_state *ms, float *params, float *state,
                      qsdc_error *err);
 
+/* Fails, naming the bytes and the device's CL_DEVICE_MAX_MEM_ALLOC_SIZE or
+ * CL_DEVICE_GLOBAL_MEM_SIZE, when plans (sharing plans[0]'s model_state)
+ * need an allocation or a total the device cannot hold: checked before
+ * anything is allocated. */
+int exec_check_memory(const cl_device_info_rec *dev, const plan *const *plans, int n_plans,
+                      qsdc_error *err);
+
 typedef struct executor {
     cl_env *env;
     const plan *p;
@@ -34,6 +41,11 @@ typedef struct executor {
     bool timing;          /* QSDC_DEBUG=kernels: time each launch */
     double *launch_ms;    /* accumulated per launch when timing */
     int64_t runs;
+    cl_int fault;         /* the OpenCL error a step call failed with, or 0 */
+    /* test-only fault injection: QSDC_TEST_LOSE_DEVICE_AT_STEP=N makes a
+     * training plan's exec_run of step N fail as a lost device would
+     * (CL_DEVICE_NOT_AVAILABLE); -1 = never */
+    int64_t lose_at_step;
     uint32_t sample0;     /* global index of the batch's first sample (0) */
     /* plan_update_launch: launches before it compute the step's gradient,
      * it and those after apply it (-1 in plans without an update) */

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,12 +16,25 @@ int fs_read_file(const char *path, unsigned char **data, size_t *len, qsdc_error
     FILE *f = fopen(path, "rb");
     if (!f)
         return qsdc_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
+        (uint64_t)st.st_size > FS_MAX_FILE_BYTES) {
+        fclose(f);
+        return qsdc_fail(err, "%s: file too large (%lld bytes, limit %zu MiB)", path,
+                         (long long)st.st_size, FS_MAX_FILE_BYTES >> 20);
+    }
     size_t cap = 1 << 16, n = 0;
     unsigned char *buf = malloc(cap);
     while (buf) {
         n += fread(buf + n, 1, cap - n - 1, f);
         if (n < cap - 1)
             break;
+        if (cap > FS_MAX_FILE_BYTES) {  /* a pipe or a file still growing */
+            free(buf);
+            fclose(f);
+            return qsdc_fail(err, "%s: file too large (more than %zu MiB)", path,
+                             FS_MAX_FILE_BYTES >> 20);
+        }
         unsigned char *grown = realloc(buf, cap * 2);
         if (!grown) {
             free(buf);

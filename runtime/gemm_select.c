@@ -197,11 +197,21 @@ void gemm_select_free(codegen_target *target)
     target->n_clblast = 0;
 }
 
-int compile_for_device(cl_env *env, const model *m, graph_mode mode, int64_t batch,
-                       bool remeasure, FILE *report, plan *out, qsdc_error *err)
+static int compile_with(cl_env *env, const model *m, graph_mode mode, int64_t batch,
+                        bool remeasure, FILE *report, bool observe_all, plan *out,
+                        qsdc_error *err)
 {
     codegen_target target;
     exec_target(&env->dev, &target);
+    target.observe_all = observe_all;
+    /* before measuring convolutions and GEMMs of a size the device cannot
+     * hold: the plan as compiled without measurements (im2col throughout) */
+    if (compile_plan(m, mode, batch, &target, out, NULL, NULL, err) < 0)
+        return -1;
+    int fits = exec_check_memory(&env->dev, (const plan *[]){out}, 1, err);
+    plan_free(out);
+    if (fits < 0)
+        return -1;
     if (conv_select(env, m, mode, batch, remeasure, report, &target, err) < 0)
         return -1;
     if (compile_plan(m, mode, batch, &target, out, NULL, NULL, err) < 0) {
@@ -218,4 +228,16 @@ int compile_for_device(cl_env *env, const model *m, graph_mode mode, int64_t bat
     gemm_select_free(&target);
     conv_select_free(&target);
     return rc;
+}
+
+int compile_for_device(cl_env *env, const model *m, graph_mode mode, int64_t batch,
+                       bool remeasure, FILE *report, plan *out, qsdc_error *err)
+{
+    return compile_with(env, m, mode, batch, remeasure, report, false, out, err);
+}
+
+int compile_observed_for_device(cl_env *env, const model *m, graph_mode mode, int64_t batch,
+                                plan *out, qsdc_error *err)
+{
+    return compile_with(env, m, mode, batch, false, NULL, true, out, err);
 }

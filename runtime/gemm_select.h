@@ -23,5 +23,9 @@ void gemm_select_free(codegen_target *target);
  * does). */
 int compile_for_device(cl_env *env, const model *m, graph_mode mode, int64_t batch,
                        bool remeasure, FILE *report, plan *out, qsdc_error *err);
+/* The same with every node's output kept and listed in out->probes
+ * (codegen_target.observe_all), for --check-finite. */
+int compile_observed_for_device(cl_env *env, const model *m, graph_mode mode, int64_t batch,
+                                plan *out, qsdc_error *err);
 
 #endif

@@ -7,9 +7,11 @@
 
 #include "augment.h"
 #include "bundle_load.h"
+#include "check_finite.h"
 #include "checkpoint.h"
 #include "compile.h"
 #include "data.h"
+#include "device_lost.h"
 #include "evaluate.h"
 #include "gemm_select.h"
 #include "init.h"
@@ -56,6 +58,7 @@ typedef struct trainer {
     plan tp, ep;
     model_state ms;
     executor tx, ex;
+    finite_check fc;    /* with --check-finite */
     replicas rep;       /* this process's shard of every batch, over its devices */
     dataset train, test;
     int64_t *perm, n_val, n_train;
@@ -108,14 +111,18 @@ static int setup(trainer *t, qsdc_error *err)
 {
     const train_config *c = &t->m->train;
     const char *dbg = getenv("QSDC_DEBUG"), *bundle = t->o->bundle;
-    char train_bin[QSDC_PATH_MAX], infer_bin[QSDC_PATH_MAX];
+    char train_bin[QSDC_PATH_MAX] = "", infer_bin[QSDC_PATH_MAX];
     if (replicas_open(&t->rep, c->batch, t->o->devices, err) < 0 ||
         cl_env_open(t->o->devices ? t->rep.specs[0] : t->o->device,
                     dbg && strstr(dbg, "kernels"), &t->env, err) < 0 ||
-        plan_for_device(&t->env, t->m, bundle, MODE_TRAIN, t->rep.batch, &t->tp, train_bin,
-                        err) < 0 ||
+        (t->o->check_finite
+             ? compile_observed_for_device(&t->env, t->m, MODE_TRAIN, t->rep.batch, &t->tp,
+                                           err)
+             : plan_for_device(&t->env, t->m, bundle, MODE_TRAIN, t->rep.batch, &t->tp,
+                               train_bin, err)) < 0 ||
         plan_for_device(&t->env, t->m, bundle, MODE_INFER, c->batch, &t->ep, infer_bin,
-                        err) < 0)
+                        err) < 0 ||
+        exec_check_memory(&t->env.dev, (const plan *[]){&t->tp, &t->ep}, 2, err) < 0)
         return -1;
     if (load_data(t, err) < 0)
         return -1;
@@ -124,7 +131,8 @@ static int setup(trainer *t, qsdc_error *err)
                          err) < 0 ||
         exec_create_from(&t->env, &t->ep, &t->ms, infer_bin[0] ? infer_bin : NULL, &t->ex,
                          err) < 0 ||
-        replicas_attach(&t->rep, t->m, bundle, &t->tx, &t->ms, err) < 0)
+        replicas_attach(&t->rep, t->m, bundle, &t->tx, &t->ms, err) < 0 ||
+        (t->o->check_finite && finite_check_create(&t->tx, &t->fc, err) < 0))
         return -1;
     /* this process's samples of a step: its devices' shards, one after another */
     int64_t n = t->rep.n * t->rep.batch;
@@ -146,6 +154,7 @@ static int setup(trainer *t, qsdc_error *err)
 
 static void teardown(trainer *t)
 {
+    finite_check_free(&t->fc);
     exec_destroy(&t->tx);
     exec_destroy(&t->ex);
     model_state_free(&t->ms);
@@ -266,9 +275,13 @@ static int run_epoch(trainer *t, uint64_t epoch, int64_t first, uint64_t *step, 
         float lr = (float)train_lr_at(c, (int64_t)*step, steps);
         if (rc == 0)
             rc = step_pipe_issue(sp, &t->rep, (uint32_t)c->seed, *step, lr, err);
+        if (rc == 0 && t->o->check_finite)
+            rc = finite_check_step(&t->fc, *step, epoch, err);
         /* the previous step's loss arrives while this one runs */
         if (rc == 0)
             rc = collect_losses(t, sp, 1, epoch, err);
+        if (rc < 0 && t->tx.fault)
+            rc = train_device_lost(t->m->path, t->o->checkpoint_dir, *step, epoch, err);
         (*step)++;
         if (!t->o->quiet && sp->loss_count > 0)
             progress_update(&pr, s + 1, sp->loss_sum / (double)sp->loss_count);

@@ -42,6 +42,7 @@ typedef struct train_options {
     const char *metrics_path;    /* JSON lines, one per epoch */
     int64_t max_steps;           /* stop after this many steps in total (0 = all) */
     bool quiet;                  /* no progress bar (tests) */
+    bool check_finite;           /* stop at the first node with a NaN or Inf (check_finite.h) */
     int64_t train_samples;       /* use the first N training samples (0 = all) */
     int64_t test_samples;        /* and the first N test samples (0 = all) */
     train_hook after_train;      /* after the last epoch, before teardown; not if stopped */

@@ -237,3 +237,17 @@ char *cli_read_file(const char *path, size_t *len)
     fclose(f);
     return buf;
 }
+
+void cli_model_variant(const char *path, const char *name, const char *from, const char *to,
+                       char out[CLI_PATH_MAX])
+{
+    char *orig = cli_read_file(path, NULL), text[8192];
+    assert_non_null(orig);
+    char *at = strstr(orig, from);
+    assert_non_null(at);
+    int n = snprintf(text, sizeof text, "%.*s%s%s", (int)(at - orig), orig, to,
+                     at + strlen(from));
+    free(orig);
+    assert_true(n > 0 && (size_t)n < sizeof text);
+    snprintf(out, CLI_PATH_MAX, "%s", ts_write(name, text, (size_t)n));
+}

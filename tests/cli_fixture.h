@@ -54,6 +54,11 @@ void cli_write_model(const char *name, const char *train_images, const char *tra
                      const char *test_images, const char *test_labels,
                      char out[CLI_PATH_MAX]);
 
+/* Writes ts_tmpdir()/name: the model file at path with its first `from`
+ * replaced by `to`; path in out. */
+void cli_model_variant(const char *path, const char *name, const char *from, const char *to,
+                       char out[CLI_PATH_MAX]);
+
 /* Runs "qsdc ARGS" (ARGS printf-formatted), stdout and stderr together in
  * *out (malloc'd; the caller frees); returns the exit status. */
 int cli_run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

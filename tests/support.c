@@ -139,3 +139,21 @@ double ts_max_err_scaled(const float *a, const float *b, size_t n)
     }
     return diff == 0 ? 0 : diff / scale;
 }
+
+void ts_each_mutation(const void *data, size_t len,
+                      void (*load)(const unsigned char *data, size_t len))
+{
+    static const unsigned char masks[] = {0x01, 0x20, 0x40, 0x80, 0xFF};
+    unsigned char *buf = malloc(len ? len : 1);
+    if (!buf)
+        abort();
+    for (size_t n = 0; n <= len; n++)
+        load(data, n);
+    for (size_t i = 0; i < len; i++)
+        for (size_t m = 0; m < sizeof masks; m++) {
+            memcpy(buf, data, len);
+            buf[i] ^= masks[m];
+            load(buf, len);
+        }
+    free(buf);
+}

@@ -20,6 +20,11 @@ int ts_teardown(void **state);
 /* Runs a shell command, captures stdout+stderr into *output (malloc'd),
  * and returns the exit status (or -1). */
 int ts_run(const char *cmd, char **output);
+/* Robustness loop of the loaders' tests: calls load on every prefix of
+ * data (lengths 0 to len) and on data with each byte in turn XORed with
+ * 0x01, 0x20, 0x40, 0x80 and 0xFF. */
+void ts_each_mutation(const void *data, size_t len,
+                      void (*load)(const unsigned char *data, size_t len));
 /* Path of the built qsdc command and of the source tree. */
 const char *ts_qsdc(void);
 const char *ts_source_root(void);

@@ -64,6 +64,11 @@ static void test_compile_devices_train(void **state)
     assert_int_equal(r.epochs_done, 2);
     assert_int_equal(r.steps, 2 * CLI_STEPS_PER_EPOCH);
     assert_true(r.test_accuracy > 90.0);
+    /* a learning rate that overflows: stopped by the check, an error value */
+    qsdc_train_options diverge = {.epochs = 1, .lr = 1e30, .quiet = 1, .check_finite = 1};
+    assert_int_equal(qsdc_train(m, &diverge, &r, &err), -1);
+    assert_non_null(strstr(err.message, "--check-finite: step "));
+    assert_non_null(strstr(err.message, "first NaN or Inf in "));
     qsdc_model_free(m);
 }
 

@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "data.h"
@@ -122,6 +124,10 @@ static void test_errors(void **s)
                 ": offset 3073: label 10 of record 1 is not a CIFAR-10 class (0 to 9)");
     expect_fail(write_records("classes.bin", 0, 3, seven, 0), 5,
                 ": offset 6146: label 7 of record 2 is outside the model's 5 classes");
+    /* a sparse file of 1.4 million records (4.3 GB): refused by its size */
+    const char *huge = write_records("huge.bin", 0, 0, ok, 0);
+    assert_int_equal(truncate(huge, (off_t)REC * 1400000), 0);
+    expect_fail(huge, 10, ": file too large (4302200000 bytes, limit 4096 MiB)");
 }
 
 static int teardown(void **s)

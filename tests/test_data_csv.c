@@ -310,24 +310,10 @@ static const char sample[] =
     "1,fine\n"
     "-1,\"dull\"";
 
-static void test_truncated_prefixes(void **state)
+static void test_mutations(void **state)
 {
     (void)state;
-    for (size_t n = 0; n <= sizeof sample - 1; n++)
-        load_anything((const unsigned char *)sample, n);
-}
-
-static void test_byte_flips(void **state)
-{
-    (void)state;
-    static const unsigned char masks[] = {0x01, 0x20, 0x40, 0x80, 0xFF};
-    unsigned char buf[sizeof sample];
-    for (size_t i = 0; i < sizeof sample - 1; i++)
-        for (size_t m = 0; m < sizeof masks; m++) {
-            memcpy(buf, sample, sizeof sample - 1);
-            buf[i] ^= masks[m];
-            load_anything(buf, sizeof sample - 1);
-        }
+    ts_each_mutation(sample, sizeof sample - 1, load_anything);
 }
 
 int main(void)
@@ -338,8 +324,7 @@ int main(void)
         cmocka_unit_test(test_truncation_and_padding),
         cmocka_unit_test(test_seeded_split),
         cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_truncated_prefixes),
-        cmocka_unit_test(test_byte_flips),
+        cmocka_unit_test(test_mutations),
     };
     return cmocka_run_group_tests(tests, NULL, ts_teardown);
 }

@@ -11,6 +11,8 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #include "support.h"
 #include "text.h"
@@ -324,6 +326,11 @@ static void test_errors(void **state)
     bad = (text_options){.level = 7, .vocab_cap = 1, .train_frac = 1};
     expect_error(p, &bad, fmt("%s: unknown tokenisation level 7", p));
 
+    /* a sparse 5 GiB file: refused by its size, nothing read */
+    p = write_text("huge.txt", "");
+    assert_int_equal(truncate(p, (off_t)5 << 30), 0);
+    expect_error(p, &opt, fmt("%s: file too large (5368709120 bytes, limit 4096 MiB)", p));
+
     text_corpus c;
     qsdc_error err = {{0}};
     assert_int_equal(text_corpus_load(ts_tmpdir(), &opt, &c, &err), -1);
@@ -391,24 +398,10 @@ static const char sample[] =
     "\t<unk> \"quoted\" 3.14\n"
     "last line without a newline";
 
-static void test_truncated_prefixes(void **state)
+static void test_mutations(void **state)
 {
     (void)state;
-    for (size_t n = 0; n <= sizeof sample - 1; n++)
-        load_anything((const unsigned char *)sample, n);
-}
-
-static void test_byte_flips(void **state)
-{
-    (void)state;
-    static const unsigned char masks[] = {0x01, 0x20, 0x40, 0x80, 0xFF};
-    unsigned char buf[sizeof sample];
-    for (size_t i = 0; i < sizeof sample - 1; i++)
-        for (size_t m = 0; m < sizeof masks; m++) {
-            memcpy(buf, sample, sizeof sample - 1);
-            buf[i] ^= masks[m];
-            load_anything(buf, sizeof sample - 1);
-        }
+    ts_each_mutation(sample, sizeof sample - 1, load_anything);
 }
 
 int main(void)
@@ -424,8 +417,7 @@ int main(void)
         cmocka_unit_test(test_unigram_perplexity),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_invalid_utf8),
-        cmocka_unit_test(test_truncated_prefixes),
-        cmocka_unit_test(test_byte_flips),
+        cmocka_unit_test(test_mutations),
     };
     return cmocka_run_group_tests(tests, NULL, ts_teardown);
 }

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "graph.h"
 #include "model.h"
 #include "support.h"
 
@@ -317,10 +318,44 @@ static void test_unreadable_files(void **state)
     assert_non_null(strstr(err.message, ": file too large"));
 }
 
+static void expect_lower_error(const char *text, int64_t batch, int line, int col,
+                               const char *phrase)
+{
+    model m;
+    graph g;
+    qsdc_error err = {{0}};
+    assert_int_equal(load(text, &m, &err), 0);
+    assert_int_equal(graph_lower(&m, MODE_TRAIN, batch, &g, &err), -1);
+    graph_free(&g);
+    model_free(&m);
+    char want[512];
+    snprintf(want, sizeof want, "<string>:%d:%d: error: %s", line, col, phrase);
+    assert_string_equal(err.message, want);
+}
+
+/* Tensors past device indexing, and products past 64 bits, at their layer
+ * or the input. */
+static void test_tensor_limits(void **state)
+{
+    (void)state;
+    expect_lower_error(LAYERS "  - {op: dense, units: 1073741824}\n", 1, 4, 5,
+                       "tensor 'dense0.weight' has 4294967296 elements, more than the "
+                       "2^31-1 supported");
+    expect_lower_error("name: m\ninput: {shape: [2147483647, 2147483647, 2147483647]}\n"
+                       "layers:\n  - relu\n", 4, 4, 5,
+                       "tensor 'input': the product of its dimensions overflows 64 bits");
+    /* an embedding's table: vocab (at most 2^24) x dim */
+    expect_lower_error("name: m\ninput: {shape: [3], dtype: int32}\nlayers:\n"
+                       "  - {op: embedding, vocab: 16777216, dim: 256}\n", 1, 4, 5,
+                       "tensor 'embedding0.weight' has 4294967296 elements, more than the "
+                       "2^31-1 supported");
+}
+
 int main(void)
 {
     const struct CMUnitTest files[] = {
         cmocka_unit_test(test_unreadable_files),
+        cmocka_unit_test(test_tensor_limits),
     };
     int failed =
         cmocka_run_group_tests_name("model_files", files, NULL, ts_teardown);

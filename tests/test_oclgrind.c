@@ -24,6 +24,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "check_finite.h"
 #include "compile.h"
 #include "executor.h"
 #include "init.h"
@@ -107,7 +108,18 @@ static int rewrite_whole(cl_env *env, cl_mem buf, int64_t n, qsdc_error *err)
     return cl_check(rc, "rewriting a buffer", err);
 }
 
-/* One pass of plan p over a seeded batch; *out gets the loss (training) or
+/* --check-finite's scan of an observed plan's tensors after its pass. */
+static int scan_for_nonfinite(executor *ex, qsdc_error *err)
+{
+    finite_check fc;
+    if (finite_check_create(ex, &fc, err) < 0)
+        return -1;
+    int rc = finite_check_step(&fc, 3, 0, err);
+    finite_check_free(&fc);
+    return rc;
+}
+
+/* One pass of plan p over a seeded batch (and with probes, the scan); *out gets the loss (training) or
  * the first output, which must be finite. */
 static int run_plan(cl_env *env, const plan *p, model_state *ms, float *out,
                     qsdc_error *err)
@@ -128,6 +140,8 @@ static int run_plan(cl_env *env, const plan *p, model_state *ms, float *out,
             rc = rewrite_whole(env, ex.A, p->arena_elems, err);
         if (rc == 0)
             rc = exec_run(&ex, 7, 3, 0.01f, err);
+        if (rc == 0 && p->n_probes > 0)
+            rc = scan_for_nonfinite(&ex, err);
         if (rc == 0)
             rc = exec_read_arena(&ex, p->loss_offset >= 0 ? p->loss_offset : p->output_offset,
                                  n, y, err);
@@ -144,15 +158,24 @@ static int run_plan(cl_env *env, const plan *p, model_state *ms, float *out,
     return rc;
 }
 
-/* Both plans of m for target, one pass each on fresh parameters. */
+/* Both plans of m for target, one pass each on fresh parameters; then, when
+ * checked (the CPU target: direct conv2d and the CPU GEMM tuning), the
+ * training plan as --check-finite compiles it (every node's output kept,
+ * GEMM and convolution epilogues split off) and the scan. */
 static int run_target(cl_env *env, const model *m, const codegen_target *target,
-                      const char *what, qsdc_error *err)
+                      bool checked, const char *what, qsdc_error *err)
 {
-    plan tp, ep;
+    plan tp, ep, op;
+    codegen_target observed = *target;
+    observed.observe_all = true;
+    memset(&op, 0, sizeof op);
     if (compile_plan(m, MODE_TRAIN, BATCH, target, &tp, NULL, NULL, err) < 0)
         return -1;
-    if (compile_plan(m, MODE_INFER, BATCH, target, &ep, NULL, NULL, err) < 0) {
+    if (compile_plan(m, MODE_INFER, BATCH, target, &ep, NULL, NULL, err) < 0 ||
+        (checked && compile_plan(m, MODE_TRAIN, BATCH, &observed, &op, NULL, NULL,
+                                         err) < 0)) {
         plan_free(&tp);
+        plan_free(&ep);
         return -1;
     }
     model_state ms = {0};
@@ -170,6 +193,8 @@ static int run_target(cl_env *env, const model *m, const codegen_target *target,
         rc = run_plan(env, &tp, &ms, &loss, err);
     if (rc == 0)
         rc = run_plan(env, &ep, &ms, &out, err);
+    if (rc == 0 && op.n_probes > 0)
+        rc = run_plan(env, &op, &ms, &loss, err);
     if (rc == 0)
         printf("workload ok: %s, %s kernels: %d + %d launches, loss %g, output %g\n",
                m->name, what, tp.n_launches, ep.n_launches, loss, out);
@@ -177,6 +202,7 @@ static int run_target(cl_env *env, const model *m, const codegen_target *target,
     free(params);
     plan_free(&tp);
     plan_free(&ep);
+    plan_free(&op);
     return rc;
 }
 
@@ -206,8 +232,8 @@ static int workload(const char *path, long max_units, const char *which)
         exec_target(&env.dev, &target);
     /* conv2d both ways: im2col + GEMM for the device, direct for the CPU */
     target.direct_conv_all = cpu;
-    int rc = run_target(&env, &m, &target, cpu ? "CPU-tuned, direct conv2d" : env.dev.name,
-                        &err) < 0;
+    int rc = run_target(&env, &m, &target, cpu,
+                        cpu ? "CPU-tuned, direct conv2d" : env.dev.name, &err) < 0;
     if (rc)
         workload_fail(path, &err);
     cl_env_close(&env);
