@@ -58,6 +58,23 @@ def idx_seeds():
     put("idx", "float_type", idx_input(bytes([0, 0, 0x0D, 2, 0, 0, 0, 1, 0, 0, 0, 1]) + b"\0" * 4))
 
 
+def cifar_record(label):
+    """One CIFAR-10 binary record: the label byte, then 3x32x32 pixel bytes."""
+    return bytes([label]) + bytes((label * 7 + i) % 256 for i in range(3 * 32 * 32))
+
+
+def cifar_seeds():
+    """fuzz_cifar's input: flags (two files, classes - 1), the first file's
+    length when there are two, then the files."""
+    two = cifar_record(3) + cifar_record(9)
+    put("cifar", "one_file", bytes([9 << 1]) + two)
+    put("cifar", "two_files", bytes([1 | 9 << 1]) + struct.pack("<H", len(two)) + two
+        + cifar_record(0))
+    put("cifar", "truncated", bytes([9 << 1]) + two[:-5])
+    put("cifar", "label_over_classes", bytes([2 << 1]) + cifar_record(5))
+    put("cifar", "label_not_cifar", bytes([9 << 1]) + cifar_record(12))
+
+
 def checkpoint(n_params, n_state, epoch=1, step=27, seed=7, model_hash=0x1234):
     body = (b"QSDCCKPT" + struct.pack("<IQQQQqq", 1, model_hash, epoch, step, seed,
                                       n_params, n_state)
@@ -197,6 +214,7 @@ def main():
     for harness in ("idx", "checkpoint", "model", "plan", "text"):
         shutil.rmtree(os.path.join(CORPUS, harness), ignore_errors=True)
     idx_seeds()
+    cifar_seeds()
     checkpoint_seeds()
     model_seeds()
     text_seeds()
