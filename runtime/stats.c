@@ -209,11 +209,18 @@ int stats_paired_t(const double *x, const double *y, int n, paired_test *out)
     double *d = malloc((size_t)n * sizeof *d);
     if (!d)
         return -1;
-    for (int i = 0; i < n; i++)
+    double scale = 0;
+    for (int i = 0; i < n; i++) {
         d[i] = x[i] - y[i];
+        scale = fmax(scale, fmax(fabs(x[i]), fabs(y[i])));
+    }
     paired_test r = {.n = n, .df = n - 1};
     stats_mean_sd(d, n, &r.mean, &r.sd);
     free(d);
+    /* differences equal but for the rounding of the subtraction (89.61 -
+       89.94 against 89.60 - 89.93) have no spread */
+    if (r.sd <= 64 * DBL_EPSILON * scale)
+        r.sd = 0;
     r.se = r.sd / sqrt((double)n);
     double half = stats_t_quantile(0.975, r.df) * r.se;
     r.lo = r.mean - half;

@@ -197,6 +197,10 @@ static void test_paired_t(void **state)
     const double a[] = {1, 2, 3}, b[] = {0, 1, 2};
     assert_int_equal(stats_paired_t(a, b, 3, &u), 0);
     assert_true(isinf(u.t) && u.t > 0 && u.p == 0);
+    /* equal differences of accuracies, unequal only by rounding */
+    const double qsd[] = {89.60, 89.61}, none[] = {89.93, 89.94};
+    assert_int_equal(stats_paired_t(qsd, none, 2, &u), 0);
+    assert_true(isinf(u.t) && u.t < 0 && u.sd == 0);
     assert_int_equal(stats_paired_t(a, a, 3, &u), 0);
     assert_true(u.t == 0 && u.p == 1);
     assert_int_equal(stats_paired_t(a, b, 1, &u), -1);
