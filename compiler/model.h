@@ -90,6 +90,9 @@ typedef struct layer {
     /* embedding: vocab rows of `units` (dim) values; lstm, pool_sequence */
     int64_t vocab;
     seq_mode seq;
+    /* lstm: the final h and c of a batch are the next batch's initial state
+     * (kept per sample row on the device; language modelling) */
+    bool stateful;
     /* conv2d (filters, window, bias, init), maxpool and avgpool (window) */
     int64_t filters;
     window_params win;

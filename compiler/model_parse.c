@@ -36,7 +36,7 @@ static const char *const dropout_params[] = {"p", "share", NULL};
 static const char *const qsd_params_keys[] = {
     "p", "sites", "q_cv", "p_concentration", "share", NULL};
 static const char *const embedding_params[] = {"vocab", "dim", "init", NULL};
-static const char *const lstm_params[] = {"units", "return", "init", NULL};
+static const char *const lstm_params[] = {"units", "return", "init", "stateful", NULL};
 static const char *const pool_params[] = {"mode", NULL};
 static const char *const conv_params[] = {"filters", "kernel", "stride", "padding",
                                           "dilation", "bias", "init", NULL};
@@ -114,6 +114,8 @@ static int parse_param(ydoc *d, yaml_node_t *v, const char *key, layer *l)
     }
     if (strcmp(key, "bias") == 0)
         return ydoc_bool(d, v, key, &l->bias);
+    if (strcmp(key, "stateful") == 0)
+        return ydoc_bool(d, v, key, &l->stateful);
     if (strcmp(key, "init") == 0) {
         if (ydoc_choice(d, v, key, inits, &choice) < 0)
             return -1;
