@@ -393,11 +393,29 @@ static int parse_model(ydoc *d, model *m)
     m->has_train = train != NULL;
     if (train && model_parse_train(d, train, m->path, &m->train) < 0)
         return -1;
-    const train_config *t = &m->train;
+    train_config *t = &m->train;
     if ((t->crop_pad > 0 || t->flip) && m->input_rank != 3)
         return qsdc_fail_at(d->err, m->path, t->augment_loc.line, t->augment_loc.col,
                             "'augment' needs image samples, input shape [channels, "
                             "height, width]");
+    if ((t->format == DATA_TEXT || t->format == DATA_SENTIMENT) &&
+        (m->dtype != DTYPE_INT32 || m->input_rank != 1))
+        return qsdc_fail_at(d->err, m->path, t->data_loc.line, t->data_loc.col,
+                            "text data give token ids: the model needs input "
+                            "{shape: [time], dtype: int32}");
+    bool has_lstm = false, text = t->format == DATA_TEXT || t->format == DATA_SENTIMENT;
+    for (int i = 0; i < m->n_layers; i++) {
+        const layer *l = &m->layers[i];
+        has_lstm |= l->kind == LAYER_LSTM;
+        /* both formats add two special tokens to the vocab kept words */
+        if (text && l->kind == LAYER_EMBEDDING && l->vocab < t->vocab + 2)
+            return qsdc_fail_at(d->err, m->path, l->loc.line, l->loc.col,
+                                "embedding '%s' has %lld rows, fewer than the data's "
+                                "vocab %lld plus its 2 special tokens", l->name,
+                                (long long)l->vocab, (long long)t->vocab);
+    }
+    if (has_lstm && !(train && ydoc_get(d, train, "clip_norm")))
+        t->clip_norm = QSDC_RNN_CLIP_NORM;
     return 0;
 }
 

@@ -14,6 +14,7 @@
 #include "gemm_select.h"
 #include "init.h"
 #include "progress.h"
+#include "train_lm.h"
 
 void train_apply_overrides(model *m, const train_options *o)
 {
@@ -55,7 +56,8 @@ typedef struct trainer {
     model_state ms;
     executor tx, ex;
     dataset train, test;
-    int64_t *perm, n_val, n_train;
+    lm_source *lm;      /* a text corpus (language modelling), else NULL */
+    int64_t *perm, n_val, n_train, steps;
     float *xb, *loss;
     int32_t *yb;
     float *host_params, *host_state;
@@ -64,20 +66,42 @@ typedef struct trainer {
     bool first_done;
 } trainer;
 
+/* A language model's corpus: steps whole batches of contiguous streams. */
+static int load_corpus(trainer *t, qsdc_error *err)
+{
+    t->lm = malloc(sizeof *t->lm);
+    if (!t->lm)
+        return qsdc_fail(err, "out of memory");
+    if (lm_source_open(t->lm, t->m, &t->tp, err) < 0)
+        return -1;
+    t->steps = lm_source_batches(t->lm, TEXT_TRAIN);
+    t->n_train = t->steps * t->lm->batch; /* sequences of `steps` tokens */
+    t->perm = malloc(sizeof *t->perm);
+    if (!t->perm)
+        return qsdc_fail(err, "out of memory");
+    if (t->steps < 1)
+        return qsdc_fail(err, "%s: the training split has %" PRId64 " tokens, fewer than "
+                         "one batch of %" PRId64 " streams of %" PRId64 " steps",
+                         t->m->train.text_path, t->lm->corpus.split[TEXT_TRAIN].count,
+                         t->lm->batch, t->lm->steps + 1);
+    return 0;
+}
+
 static int load_data(trainer *t, qsdc_error *err)
 {
     const train_config *c = &t->m->train;
-    if (!c->train_images[0] && !c->n_train_files)
+    if (c->format == DATA_TEXT)
+        return load_corpus(t, err);
+    if (!c->train_images[0] && !c->n_train_files && c->format != DATA_SENTIMENT)
         return qsdc_fail_at(err, t->m->path, c->data_loc.line ? c->data_loc.line : 1,
                             c->data_loc.col ? c->data_loc.col : 1,
                             "train: has no data: (train_images, train_labels)");
-    /* IDX data give one label per sample; per-step targets (a sequence
-     * output) need a text data source, which train: does not offer yet */
+    /* per-step targets (a sequence output) need a text corpus */
     if (t->tp.label_elems != c->batch)
         return qsdc_fail_at(err, t->m->path, c->data_loc.line ? c->data_loc.line : 1,
                             c->data_loc.col ? c->data_loc.col : 1,
                             "the model's output is a sequence (%lld targets per batch of "
-                            "%lld); training it needs text data, not IDX files",
+                            "%lld); training it needs data: {format: text, ...}",
                             (long long)t->tp.label_elems, (long long)c->batch);
     int64_t classes = t->ep.output_elems / t->ep.batch;
     int64_t elems = t->ep.input_elems / t->ep.batch;
@@ -96,9 +120,11 @@ static int load_data(trainer *t, qsdc_error *err)
     philox_permutation(c->seed, 0x7a11u, t->perm, t->train.count);
     t->n_val = (int64_t)(c->val_split * (double)t->train.count);
     t->n_train = t->train.count - t->n_val;
+    t->steps = t->n_train / c->batch;
     if (t->n_train < c->batch)
         return qsdc_fail(err, "%s: %lld training samples, fewer than one batch of %lld",
-                         c->train_images, (long long)t->n_train, (long long)c->batch);
+                         c->format == DATA_SENTIMENT ? c->text_path : c->train_images,
+                         (long long)t->n_train, (long long)c->batch);
     return 0;
 }
 
@@ -117,8 +143,8 @@ static int setup(trainer *t, qsdc_error *err)
         exec_create(&t->env, &t->ep, &t->ms, &t->ex, err) < 0)
         return -1;
     t->xb = malloc((size_t)t->tp.input_elems * sizeof *t->xb);
-    t->yb = malloc((size_t)c->batch * sizeof *t->yb);
-    t->loss = malloc((size_t)c->batch * sizeof *t->loss);
+    t->yb = malloc((size_t)t->tp.label_elems * sizeof *t->yb);
+    t->loss = malloc((size_t)t->tp.label_elems * sizeof *t->loss);
     t->host_params = malloc((size_t)t->tp.param_elems * sizeof *t->host_params);
     t->host_state = calloc((size_t)(t->tp.state_elems > 0 ? t->tp.state_elems : 1),
                            sizeof *t->host_state);
@@ -142,6 +168,9 @@ static void teardown(trainer *t)
     cl_env_close(&t->env);
     dataset_free(&t->train);
     dataset_free(&t->test);
+    if (t->lm)
+        lm_source_free(t->lm);
+    free(t->lm);
     free(t->perm);
     free(t->xb);
     free(t->yb);
@@ -189,6 +218,22 @@ static int save_checkpoint(trainer *t, uint64_t epoch, uint64_t step, qsdc_error
     return checkpoint_save(t->o->checkpoint_dir, &ck, err);
 }
 
+/* Training batch s of the epoch into xb and yb: contiguous streams from a
+ * corpus (carries zeroed when the epoch starts), else shuffled samples. */
+static int next_batch(trainer *t, uint64_t epoch, const int64_t *order, int64_t s,
+                      qsdc_error *err)
+{
+    const train_config *c = &t->m->train;
+    if (t->lm)
+        return (s == 0 ? lm_carry_reset(t->lm, &t->env, &t->ms, err) : 0) < 0
+                   ? -1
+                   : lm_source_batch(t->lm, TEXT_TRAIN, s, t->xb, t->yb, err);
+    int64_t b = c->batch;
+    gather_batch(&t->train, order, s * b, b, b, t->xb, t->yb);
+    const int64_t *chw = t->m->input_shape; /* rank 3 when augmenting */
+    return augment_batch(c, epoch, order + s * b, b, chw[0], chw[1], chw[2], t->xb, err);
+}
+
 static bool stop_requested(const train_options *o)
 {
     return o->stop && *o->stop;
@@ -201,13 +246,13 @@ static int run_epoch(trainer *t, uint64_t epoch, int64_t first, uint64_t *step, 
                      double *loss_out, int64_t *done_out, qsdc_error *err)
 {
     const train_config *c = &t->m->train;
-    int64_t b = c->batch;
+    int64_t b = c->batch, rows = t->tp.label_elems;
     int64_t *order = malloc((size_t)t->n_train * sizeof *order);
     if (!order)
         return qsdc_fail(err, "out of memory");
     /* per-epoch shuffle of the training part, keyed by (seed, epoch) */
     philox_permutation(c->seed, 0x100000u + (uint32_t)epoch, order, t->n_train);
-    for (int64_t i = 0; i < t->n_train; i++)
+    for (int64_t i = 0; i < t->n_train && !t->lm; i++)
         order[i] = t->perm[t->n_val + order[i]];
     char label[64];
     snprintf(label, sizeof label, "epoch %" PRIu64 "/%lld", epoch + 1, (long long)c->epochs);
@@ -220,19 +265,17 @@ static int run_epoch(trainer *t, uint64_t epoch, int64_t first, uint64_t *step, 
         if ((t->o->max_steps > 0 && (int64_t)*step >= t->o->max_steps) ||
             stop_requested(t->o))
             break;
-        gather_batch(&t->train, order, s * b, b, b, t->xb, t->yb);
-        const int64_t *chw = t->m->input_shape; /* rank 3 when augmenting */
-        rc = augment_batch(c, epoch, order + s * b, b, chw[0], chw[1], chw[2], t->xb, err);
+        rc = next_batch(t, epoch, order, s, err);
         float lr = (float)train_lr_at(c, (int64_t)*step, steps);
         if (rc == 0)
             rc = exec_set_batch(&t->tx, t->xb, t->yb, err);
         if (rc == 0)
             rc = exec_run(&t->tx, (uint32_t)c->seed, (uint32_t)*step, lr, err);
         if (rc == 0)
-            rc = exec_read_arena(&t->tx, t->tp.loss_offset, b, t->loss, err);
-        for (int64_t i = 0; rc == 0 && i < b; i++)
+            rc = exec_read_arena(&t->tx, t->tp.loss_offset, rows, t->loss, err);
+        for (int64_t i = 0; rc == 0 && i < rows; i++)
             sum += t->loss[i];
-        counted += b;
+        counted += rows;
         if (rc == 0 && !t->first_done) {
             t->first_done = true;
             printf("first step done %.2f s after start (kernels %s)\n",
@@ -254,15 +297,62 @@ static int run_epoch(trainer *t, uint64_t epoch, int64_t first, uint64_t *step, 
     return rc;
 }
 
-static void write_metrics(trainer *t, uint64_t epoch, double loss, double val, double test,
+/* Validation and test scores after an epoch: accuracy, or a language
+ * model's perplexity. */
+static int evaluate_epoch(trainer *t, train_summary *out, qsdc_error *err)
+{
+    if (t->lm)
+        return lm_perplexity(t->lm, &t->ex, &t->ms, TEXT_VALID, &out->val_perplexity, err) < 0
+                   ? -1
+                   : lm_perplexity(t->lm, &t->ex, &t->ms, TEXT_TEST, &out->test_perplexity,
+                                   err);
+    eval_result val = {0}, test = {0};
+    if (t->n_val > 0 && evaluate(&t->ex, &t->train, t->perm, t->n_val, &val, err) < 0)
+        return -1;
+    if (t->test.count > 0 && evaluate(&t->ex, &t->test, NULL, 0, &test, err) < 0)
+        return -1;
+    out->val_accuracy = eval_accuracy(&val);
+    out->test_accuracy = eval_accuracy(&test);
+    return 0;
+}
+
+static void print_scores(const trainer *t, const train_summary *out)
+{
+    if (t->lm)
+        printf("  val perplexity %.2f  test perplexity %.2f", out->val_perplexity,
+               out->test_perplexity);
+    if (t->n_val > 0)
+        printf("  val accuracy %.2f%%", out->val_accuracy);
+    if (t->test.count > 0)
+        printf("  test accuracy %.2f%%", out->test_accuracy);
+}
+
+/* A JSON number, or null for NAN (an empty split's perplexity). */
+static void json_number(FILE *f, const char *key, double v)
+{
+    if (isfinite(v))
+        fprintf(f, ", \"%s\": %.4f", key, v);
+    else
+        fprintf(f, ", \"%s\": null", key);
+}
+
+static void write_metrics(trainer *t, uint64_t epoch, double loss, const train_summary *out,
                           double secs, double rate)
 {
     if (!t->metrics)
         return;
-    fprintf(t->metrics,
-            "{\"epoch\": %" PRIu64 ", \"train_loss\": %.6f, \"val_accuracy\": %.4f, "
-            "\"test_accuracy\": %.4f, \"seconds\": %.3f, \"samples_per_s\": %.1f}\n",
-            epoch, loss, val, test, secs, rate);
+    fprintf(t->metrics, "{\"epoch\": %" PRIu64 ", \"train_loss\": %.6f", epoch, loss);
+    if (t->lm) {
+        json_number(t->metrics, "val_perplexity", out->val_perplexity);
+        json_number(t->metrics, "test_perplexity", out->test_perplexity);
+    } else {
+        json_number(t->metrics, "val_accuracy", out->val_accuracy);
+        json_number(t->metrics, "test_accuracy", out->test_accuracy);
+    }
+    fprintf(t->metrics, ", \"seconds\": %.3f, \"samples_per_s\": %.1f", secs, rate);
+    if (t->lm)
+        fprintf(t->metrics, ", \"tokens_per_s\": %.1f", rate * (double)t->lm->steps);
+    fprintf(t->metrics, "}\n");
     fflush(t->metrics);
 }
 
@@ -280,7 +370,7 @@ int train_model(model *m, const train_options *o, train_summary *out, qsdc_error
     if (rc == 0)
         rc = init_state(&t, &epoch, &step, err);
     const train_config *c = &m->train;
-    int64_t steps = rc == 0 ? t.n_train / c->batch : 0;
+    int64_t steps = rc == 0 ? t.steps : 0;
     if (rc == 0)
         printf("training %s on %s: %lld samples (%lld held out), batch %lld, %lld steps/epoch\n",
                m->name, t.env.dev.name, (long long)t.n_train, (long long)t.n_val,
@@ -300,34 +390,27 @@ int train_model(model *m, const train_options *o, train_summary *out, qsdc_error
          * a resumed run continues it from the next batch */
         bool complete = first + done == steps;
         double secs = now_seconds() - t0, rate = (double)(done * c->batch) / secs;
-        eval_result val = {0}, test = {0};
-        if (t.n_val > 0)
-            rc = evaluate(&t.ex, &t.train, t.perm, t.n_val, &val, err);
-        if (rc == 0 && t.test.count > 0)
-            rc = evaluate(&t.ex, &t.test, NULL, 0, &test, err);
-        if (rc < 0)
+        if (evaluate_epoch(&t, out, err) < 0) {
+            rc = -1;
             break;
+        }
         if (complete)
             epoch++;
         out->steps += done;
         out->seconds += secs;
         out->train_loss = loss;
-        out->val_accuracy = eval_accuracy(&val);
-        out->test_accuracy = eval_accuracy(&test);
         printf("epoch %" PRIu64 "/%lld  train loss %.4f", complete ? epoch : epoch + 1,
                (long long)c->epochs, loss);
-        if (t.n_val > 0)
-            printf("  val accuracy %.2f%%", out->val_accuracy);
-        if (t.test.count > 0)
-            printf("  test accuracy %.2f%%", out->test_accuracy);
+        print_scores(&t, out);
         printf("  (%.1f s, %.0f samples/s", secs, rate);
+        if (t.lm)
+            printf(", %.0f tokens/s", rate * (double)t.lm->steps);
         if (!complete)
             printf("; stopped after batch %lld of %lld", (long long)(first + done),
                    (long long)steps);
         printf(")\n");
         fflush(stdout);
-        write_metrics(&t, complete ? epoch : epoch + 1, loss, out->val_accuracy,
-                      out->test_accuracy, secs, rate);
+        write_metrics(&t, complete ? epoch : epoch + 1, loss, out, secs, rate);
         if (o->checkpoint_dir)
             rc = save_checkpoint(&t, epoch, step, err);
     }
