@@ -57,7 +57,8 @@ int data_load(const train_config *t, bool test, int64_t classes, int64_t sample_
  * fewer than 2 classes. */
 int sentiment_dataset_load(const train_config *t, bool test, int64_t classes,
                            int64_t steps, dataset *out, qsdc_error *err);
-/* Whether the train: section names test data. */
+/* Whether the train: section names test data (a text corpus: whether its
+ * split leaves test lines). */
 bool data_has_test(const train_config *t);
 
 #endif

@@ -7,6 +7,8 @@ bool data_has_test(const train_config *t)
 {
     if (t->format == DATA_SENTIMENT)
         return true;
+    if (t->format == DATA_TEXT)
+        return t->text_split[0] + t->text_split[1] < 1;
     return t->format == DATA_CIFAR10 ? t->test_file[0] != '\0' : t->test_images[0] != '\0';
 }
 
