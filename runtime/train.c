@@ -76,9 +76,6 @@ static int load_corpus(trainer *t, qsdc_error *err)
         return -1;
     t->steps = lm_source_batches(t->lm, TEXT_TRAIN);
     t->n_train = t->steps * t->lm->batch; /* sequences of `steps` tokens */
-    t->perm = malloc(sizeof *t->perm);
-    if (!t->perm)
-        return qsdc_fail(err, "out of memory");
     if (t->steps < 1)
         return qsdc_fail(err, "%s: the training split has %" PRId64 " tokens, fewer than "
                          "one batch of %" PRId64 " streams of %" PRId64 " steps",
@@ -247,13 +244,16 @@ static int run_epoch(trainer *t, uint64_t epoch, int64_t first, uint64_t *step, 
 {
     const train_config *c = &t->m->train;
     int64_t b = c->batch, rows = t->tp.label_elems;
-    int64_t *order = malloc((size_t)t->n_train * sizeof *order);
-    if (!order)
+    /* per-epoch shuffle of the training part, keyed by (seed, epoch); a
+     * corpus's batches keep their order */
+    int64_t *order = t->lm ? NULL : malloc((size_t)t->n_train * sizeof *order);
+    if (!t->lm && !order)
         return qsdc_fail(err, "out of memory");
-    /* per-epoch shuffle of the training part, keyed by (seed, epoch) */
-    philox_permutation(c->seed, 0x100000u + (uint32_t)epoch, order, t->n_train);
-    for (int64_t i = 0; i < t->n_train && !t->lm; i++)
-        order[i] = t->perm[t->n_val + order[i]];
+    if (order) {
+        philox_permutation(c->seed, 0x100000u + (uint32_t)epoch, order, t->n_train);
+        for (int64_t i = 0; i < t->n_train; i++)
+            order[i] = t->perm[t->n_val + order[i]];
+    }
     char label[64];
     snprintf(label, sizeof label, "epoch %" PRIu64 "/%lld", epoch + 1, (long long)c->epochs);
     progress pr;
