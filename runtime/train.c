@@ -221,10 +221,11 @@ static int next_batch(trainer *t, uint64_t epoch, const int64_t *order, int64_t 
                       qsdc_error *err)
 {
     const train_config *c = &t->m->train;
-    if (t->lm)
-        return (s == 0 ? lm_carry_reset(t->lm, &t->env, &t->ms, err) : 0) < 0
-                   ? -1
-                   : lm_source_batch(t->lm, TEXT_TRAIN, s, t->xb, t->yb, err);
+    if (t->lm) {
+        if (s == 0 && lm_carry_reset(t->lm, &t->env, &t->ms, err) < 0)
+            return -1;
+        return lm_source_batch(t->lm, TEXT_TRAIN, s, t->xb, t->yb, err);
+    }
     int64_t b = c->batch;
     gather_batch(&t->train, order, s * b, b, b, t->xb, t->yb);
     const int64_t *chw = t->m->input_shape; /* rank 3 when augmenting */
