@@ -295,6 +295,19 @@ static void check_model(const char *model_path)
     }
 }
 
+/* The recurrent examples' dropout and unregularised variants, and the
+ * review-set classifiers (the sentence-set ones once narrowed to MAX_STEPS),
+ * generate no kernel their QSD sentence-set and KJV models and the
+ * dropout MLP do not: at about two minutes each under oclgrind, they are
+ * left out. */
+static bool same_kernels_as_checked(const char *path)
+{
+    const char *name = strrchr(path, '/');
+    name = name ? name + 1 : path;
+    return strncmp(name, "lstm_", 5) == 0 &&
+           (strstr(name, "_reviews_") || strstr(name, "_dropout.") || strstr(name, "_none."));
+}
+
 static void test_example_models(void **state)
 {
     (void)state;
@@ -304,7 +317,8 @@ static void test_example_models(void **state)
     assert_int_equal(glob(pattern, 0, NULL, &g), 0);
     assert_true(g.gl_pathc > 0);
     for (size_t i = 0; i < g.gl_pathc; i++)
-        check_model(g.gl_pathv[i]);
+        if (!same_kernels_as_checked(g.gl_pathv[i]))
+            check_model(g.gl_pathv[i]);
     globfree(&g);
 }
 
