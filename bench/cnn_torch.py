@@ -9,17 +9,14 @@ Nesterov, cross-entropy, on the real Fashion-MNIST training set. Times
 
 Run with Debian's /usr/bin/python3 (python3-torch, python3-numpy).
 """
-import argparse
 import os
-import time
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "2")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see mlp_torch.py
 
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from mlp_torch import DATA_DIR, QSD, read_idx  # noqa: E402
+from mlp_torch import QSD, peer_arguments, time_training  # noqa: E402
 
 
 class ChannelQSD(QSD):
@@ -54,57 +51,13 @@ def build_model(reg, args):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("reg", choices=["none", "dropout", "qsd"])
-    ap.add_argument("--steps", type=int, default=200, help="timed steps")
-    ap.add_argument("--warmup", type=int, default=20, help="untimed steps first")
-    ap.add_argument("--batch", type=int, default=128)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--data-dir", default=DATA_DIR)
-    ap.add_argument("--keep", type=float, default=0.5, help="dense dropout keep probability")
+    ap = peer_arguments(__doc__.split("\n\n")[0], 0.5, (0.25, 4, 0.5))
     ap.add_argument("--conv-keep", type=float, default=0.9,
                     help="channel dropout keep probability")
-    ap.add_argument("--qsd-p", type=float, default=0.25)
-    ap.add_argument("--qsd-sites", type=int, default=4)
-    ap.add_argument("--qsd-cv", type=float, default=0.5)
     ap.add_argument("--conv-qsd-p", type=float, default=0.75)
     ap.add_argument("--conv-qsd-sites", type=int, default=4)
     ap.add_argument("--conv-qsd-cv", type=float, default=0.3)
-    args = ap.parse_args()
-
-    torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
-    images = read_idx(f"{args.data_dir}/train-images-idx3-ubyte.gz")
-    labels = read_idx(f"{args.data_dir}/train-labels-idx1-ubyte.gz")
-    x_all = torch.from_numpy(images.reshape(len(images), 1, 28, 28).astype(np.float32) / 255.0)
-    y_all = torch.from_numpy(labels.astype(np.int64))
-
-    model = build_model(args.reg, args)
-    model.train()
-    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    order = torch.randperm(len(x_all))
-    per_epoch = len(x_all) // args.batch
-
-    def step(i):
-        idx = order[(i % per_epoch) * args.batch:(i % per_epoch + 1) * args.batch]
-        opt.zero_grad(set_to_none=True)
-        loss = loss_fn(model(x_all[idx]), y_all[idx])
-        loss.backward()
-        opt.step()
-        return loss
-
-    for i in range(args.warmup):
-        step(i)
-    start = time.perf_counter()
-    for i in range(args.warmup, args.warmup + args.steps):
-        loss = step(i)
-    loss.item()
-    seconds = time.perf_counter() - start
-    rate = args.steps * args.batch / seconds
-    print(f"torch {args.reg}: {rate:.0f} samples/s "
-          f"({args.steps} steps in {seconds:.2f} s, last loss {loss.item():.3f})")
+    time_training(build_model, (1, 28, 28), ap.parse_args())
 
 
 if __name__ == "__main__":

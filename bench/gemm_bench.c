@@ -186,6 +186,7 @@ static int bench_one(cl_env *env, const bench_shape *s, const gemm_tuning *t,
     clSetKernelArg(r.kernel, 5, sizeof zero, &zero);
     clSetKernelArg(r.kernel, 6, sizeof zero, &zero);
     clSetKernelArg(r.kernel, 7, sizeof lr, &lr);
+    clSetKernelArg(r.kernel, 8, sizeof zero, &zero);
     timing t_own = best_time(env->queue, enqueue_own, &r, reps);
     float *own_c = host + na + nb, *ref_c = own_c + nc;
     clEnqueueReadBuffer(env->queue, c, CL_TRUE, 0, nc * sizeof(float), own_c, 0, NULL, NULL);

@@ -76,8 +76,11 @@ def build_model(reg, args):
         torch.nn.Linear(1024, 10))
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def peer_arguments(description, keep, qsd):
+    """The argument parser both peers share: the regulariser, step counts,
+    threads, seed, data and the dense layers' dropout keep probability and
+    QSD (p, sites, q_cv) defaults."""
+    ap = argparse.ArgumentParser(description=description)
     ap.add_argument("reg", choices=["none", "dropout", "qsd"])
     ap.add_argument("--steps", type=int, default=200, help="timed steps")
     ap.add_argument("--warmup", type=int, default=20, help="untimed steps first")
@@ -85,17 +88,23 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--data-dir", default=DATA_DIR)
-    ap.add_argument("--keep", type=float, default=0.8, help="dropout keep probability")
-    ap.add_argument("--qsd-p", type=float, default=0.5)
-    ap.add_argument("--qsd-sites", type=int, default=6)
-    ap.add_argument("--qsd-cv", type=float, default=0.5)
-    args = ap.parse_args()
+    ap.add_argument("--keep", type=float, default=keep, help="dropout keep probability")
+    ap.add_argument("--qsd-p", type=float, default=qsd[0])
+    ap.add_argument("--qsd-sites", type=int, default=qsd[1])
+    ap.add_argument("--qsd-cv", type=float, default=qsd[2])
+    return ap
 
+
+def time_training(build_model, sample_shape, args):
+    """Trains build_model(args.reg, args) on Fashion-MNIST's training images
+    (each reshaped to sample_shape) with the models' SGD; times args.steps
+    steps after args.warmup and prints the samples/s line."""
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     images = read_idx(f"{args.data_dir}/train-images-idx3-ubyte.gz")
     labels = read_idx(f"{args.data_dir}/train-labels-idx1-ubyte.gz")
-    x_all = torch.from_numpy(images.reshape(len(images), -1).astype(np.float32) / 255.0)
+    x_all = torch.from_numpy(
+        images.reshape((len(images),) + sample_shape).astype(np.float32) / 255.0)
     y_all = torch.from_numpy(labels.astype(np.int64))
 
     model = build_model(args.reg, args)
@@ -123,6 +132,11 @@ def main():
     rate = args.steps * args.batch / seconds
     print(f"torch {args.reg}: {rate:.0f} samples/s "
           f"({args.steps} steps in {seconds:.2f} s, last loss {loss.item():.3f})")
+
+
+def main():
+    ap = peer_arguments(__doc__.split("\n\n")[0], 0.8, (0.5, 6, 0.5))
+    time_training(build_model, (784,), ap.parse_args())
 
 
 if __name__ == "__main__":

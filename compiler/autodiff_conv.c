@@ -54,6 +54,20 @@ static int backward_window(ad *s, const gnode *n, op_kind op, int dy, int b)
     return add_grad(s, x, dx);
 }
 
+/* A direct convolution: its im2col recomputed into the forward's col
+ * tensor (node mask), then the per-sample GEMM's backward and col2im. */
+static int backward_direct(ad *s, const gnode *n, int dy)
+{
+    graph *g = s->g;
+    int x = n->in[0], col = n->mask;
+    gnode im2col = {.op = OP_IM2COL, .in = {x}, .n_in = 1, .out = col, .win = n->win};
+    gnode gemm = {.op = OP_BMATMUL, .in = {n->in[1], col}, .n_in = 2, .out = n->out};
+    s->needs[col] = needs_grad(s, x); /* no forward node produces col now */
+    if (node_like(g, n, OP_IM2COL, &x, 1, col) < 0 || backward_bmatmul(s, &gemm, dy) < 0)
+        return -1;
+    return s->grad[col] < 0 ? 0 : backward_window(s, &im2col, OP_COL2IM, s->grad[col], -1);
+}
+
 /* Training form y = bn_apply(x, stats(x), affine): the gradient reaches x
  * directly and through the batch statistics, both in bn_grad_input. */
 static int backward_bn(ad *s, const gnode *n, int dy)
@@ -82,6 +96,8 @@ int backward_conv(ad *s, int i, int dy)
         return backward_bmatmul(s, &n, dy);
     case OP_IM2COL:
         return backward_window(s, &n, OP_COL2IM, dy, -1);
+    case OP_CONV2D:
+        return backward_direct(s, &n, dy);
     case OP_MAXPOOL:
         return backward_window(s, &n, OP_MAXPOOL_GRAD, dy, n.mask);
     case OP_AVGPOOL:

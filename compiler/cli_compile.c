@@ -5,10 +5,12 @@
 #include <string.h>
 
 #include "bundle.h"
+#include "bundle_load.h"
 #include "cl_runtime.h"
 #include "cli.h"
 #include "compile.h"
 #include "executor.h"
+#include "file_io.h"
 
 static const char compile_usage[] =
     "usage: qsdc MODEL.yaml [-o DIR] [--batch N] [--train] [--dump-graph]\n"
@@ -39,8 +41,7 @@ static int emit_binaries(const char *dir, const plan *plans, int n, const char *
     for (int i = 0; i < n && rc == 0; i++) {
         cl_build_result br;
         char path[QSDC_PATH_MAX + 32];
-        const char *src = bundle_source_name(&plans[i]);
-        snprintf(path, sizeof path, "%s/%.*s.bin", dir, (int)(strlen(src) - 3), src);
+        bundle_binary_path(dir, &plans[i], path, sizeof path);
         rc = cl_build_program(&env, plans[i].source, "", &br, err);
         if (rc == 0) {
             rc = cl_save_program_binary(&env, br.program, path, err);
@@ -50,6 +51,20 @@ static int emit_binaries(const char *dir, const plan *plans, int n, const char *
             printf("wrote %s for %s\n", path, env.dev.name);
     }
     cl_env_close(&env);
+    return rc;
+}
+
+/* The model's text beside the plans, for qsdc train|infer DIR. */
+static int store_model(const char *dir, const char *model_path, qsdc_error *err)
+{
+    unsigned char *text;
+    size_t len;
+    if (fs_read_file(model_path, &text, &len, err) < 0)
+        return -1;
+    char path[QSDC_PATH_MAX + 16];
+    bundle_model_path(dir, path, sizeof path);
+    int rc = fs_write_atomic(path, text, len, NULL, 0, err);
+    free(text);
     return rc;
 }
 
@@ -159,6 +174,8 @@ int cli_compile(int argc, char **argv)
         const plan *pp[2] = {&plans[0], &plans[1]};
         rc = bundle_write(dir, pp, n, &g, &f, &err);
     }
+    if (rc == 0)
+        rc = store_model(dir, argv[optind], &err);
     if (rc == 0) {
         int64_t params = param_count(&plans[0]);
         printf("%s: %d layers, %lld parameters (%.2f MiB), batch %lld\n", m.name,
@@ -166,7 +183,7 @@ int cli_compile(int argc, char **argv)
         report("inference", &plans[0]);
         if (n > 1)
             report("training", &plans[1]);
-        printf("wrote %s/ (kernels.cl, plan.yaml, graph.dot%s)\n", dir,
+        printf("wrote %s/ (kernels.cl, plan.yaml, graph.dot, model.yaml%s)\n", dir,
                n > 1 ? ", train.cl" : "");
         if (emit)
             rc = emit_binaries(dir, plans, n, device, &err);

@@ -131,11 +131,12 @@ int cli_profile(int argc, char **argv)
 static const char tune_usage[] =
     "usage: qsdc tune MODEL.yaml [--batch N] [--device D]\n"
     "\n"
-    "Measures every GEMM shape of the model's training and inference passes\n"
-    "with the generated kernels and with CLBlast on the device, prints both\n"
-    "times, and caches the faster choice per device (training and inference\n"
-    "then use it). Without tuning, a shape is measured the first time it is\n"
-    "met. QSDC_GEMM=own or QSDC_GEMM=clblast overrides the choice.\n";
+    "Measures every conv2d layer of the model as a direct convolution and as\n"
+    "im2col + GEMM, and every GEMM shape of its training and inference passes\n"
+    "with the generated kernels and with CLBlast on the device, prints the\n"
+    "times, and caches the faster choices per device (training and inference\n"
+    "then use them). Without tuning, a shape is measured the first time it is\n"
+    "met. QSDC_CONV=direct|gemm and QSDC_GEMM=own|clblast override them.\n";
 
 int cli_tune(int argc, char **argv)
 {
@@ -167,7 +168,7 @@ int cli_tune(int argc, char **argv)
     plan p;
     int rc = cl_env_open(device, false, &env, &err);
     if (rc == 0)
-        printf("GEMM backends for %s on %s:\n", m.name, env.dev.name);
+        printf("conv2d and GEMM backends for %s on %s:\n", m.name, env.dev.name);
     for (int mode = MODE_TRAIN; rc == 0 && mode >= MODE_INFER; mode--) {
         rc = compile_for_device(&env, &m, (graph_mode)mode, batch ? batch : m.train.batch,
                                 true, stdout, &p, &err);

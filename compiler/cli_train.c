@@ -6,10 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bundle_load.h"
 #include "checkpoint.h"
 #include "cli.h"
 #include "compile.h"
 #include "data.h"
+#include "dist.h"
 #include "evaluate.h"
 #include "gemm_select.h"
 #include "init.h"
@@ -19,24 +21,48 @@
 #include "train_lm.h"
 
 static const char train_usage[] =
-    "usage: qsdc train MODEL.yaml [OPTIONS]\n"
+    "usage: qsdc train MODEL.yaml|BUNDLE [OPTIONS]\n"
     "\n"
     "Trains the model on the data of its train: section, printing progress and\n"
     "one line per epoch with the training loss and validation/test accuracy.\n"
+    "From a bundle (qsdc MODEL.yaml --train -o BUNDLE) the plans are the\n"
+    "bundle's and its program binaries, if it holds them, are loaded instead\n"
+    "of compiling kernels.\n"
     "\n"
     "  --epochs N        epochs (default: the model's)\n"
     "  --batch N         batch size\n"
     "  --seed N          seed of initialisation, shuffling and QSD masks\n"
     "  --lr X            base learning rate\n"
     "  --device D        index, cpu, gpu or part of a device name (qsdc devices)\n"
+    "  --devices D,D...  data parallel over these devices, each on its shard of\n"
+    "                    every batch (their count must divide the batch)\n"
     "  --checkpoint DIR  save parameters and optimiser state after every epoch\n"
     "  --resume          continue from the checkpoint in DIR\n"
     "  --metrics FILE    write one JSON object per epoch\n"
     "  --max-steps N     stop after N optimiser steps in total\n"
     "\n"
+    "Under mpirun -np N each rank trains on its shard of every batch (N must\n"
+    "divide the batch) and the gradients are summed across ranks each step;\n"
+    "rank 0 alone prints, writes metrics and checkpoints.\n"
+    "\n"
     "Ctrl-C stops after the current step, saving a checkpoint (with\n"
     "--checkpoint) that --resume continues exactly; the exit status is then\n"
     "130. A second Ctrl-C aborts at once.\n";
+
+/* The model file of arg: arg itself, or the model.yaml of the bundle arg
+ * (then *bundle = arg). */
+static int model_source(const char *arg, char path[QSDC_PATH_MAX], const char **bundle,
+                        qsdc_error *err)
+{
+    *bundle = bundle_is_dir(arg) ? arg : NULL;
+    if (strlen(arg) + sizeof "/" BUNDLE_MODEL > QSDC_PATH_MAX)
+        return qsdc_fail(err, "%.64s...: path too long", arg);
+    if (*bundle)
+        bundle_model_path(arg, path, QSDC_PATH_MAX);
+    else
+        snprintf(path, QSDC_PATH_MAX, "%s", arg);
+    return 0;
+}
 
 int cli_train(int argc, char **argv)
 {
@@ -46,7 +72,7 @@ int cli_train(int argc, char **argv)
         {"device", required_argument, 0, 'd'},  {"checkpoint", required_argument, 0, 'c'},
         {"resume", no_argument, 0, 'r'},        {"metrics", required_argument, 0, 'm'},
         {"max-steps", required_argument, 0, 'x'}, {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+        {"devices", required_argument, 0, 'D'}, {0, 0, 0, 0}};
     train_options o;
     memset(&o, 0, sizeof o);
     long long v;
@@ -63,6 +89,7 @@ int cli_train(int argc, char **argv)
             break;
         case 'l': if (cli_double("--lr", optarg, &o.lr) < 0) return 2; break;
         case 'd': o.device = optarg; break;
+        case 'D': o.devices = optarg; break;
         case 'c': o.checkpoint_dir = optarg; break;
         case 'r': o.resume = true; break;
         case 'm': o.metrics_path = optarg; break;
@@ -75,13 +102,25 @@ int cli_train(int argc, char **argv)
         fputs(train_usage, stderr);
         return 2;
     }
+    if (o.device && o.devices) {
+        fprintf(stderr, "qsdc: give --device or --devices, not both\n");
+        return 2;
+    }
     if (o.resume && !o.checkpoint_dir) {
         fprintf(stderr, "qsdc: --resume needs --checkpoint DIR\n");
         return 2;
     }
+    if (dist_launch_rank() > 0) { /* rank 0 speaks for all */
+        o.quiet = true;
+        o.metrics_path = NULL;
+        if (!freopen("/dev/null", "w", stdout))
+            return cli_error("cannot silence the output of a rank > 0");
+    }
     qsdc_error err = {""};
     model m;
-    if (model_load(argv[optind], &m, &err) < 0)
+    char model_path[QSDC_PATH_MAX];
+    if (model_source(argv[optind], model_path, &o.bundle, &err) < 0 ||
+        model_load(model_path, &m, &err) < 0)
         return cli_error(err.message);
     train_summary s;
     o.stop = sigint_install();
@@ -115,7 +154,8 @@ typedef struct infer_session {
 } infer_session;
 
 static int session_open(infer_session *s, const model *m, int64_t batch, const char *device,
-                        const char *ckpt_dir, const char *binary, qsdc_error *err)
+                        const char *ckpt_dir, const char *binary, const char *bundle,
+                        qsdc_error *err)
 {
     memset(s, 0, sizeof *s);
     if (cl_env_open(device, false, &s->env, err) < 0)
@@ -124,11 +164,15 @@ static int session_open(infer_session *s, const model *m, int64_t batch, const c
      * compiles them: no CLBlast launches then */
     codegen_target target;
     exec_target(&s->env.dev, &target);
-    if ((binary ? compile_plan(m, MODE_INFER, batch, &target, &s->p, NULL, NULL, err)
-                : compile_for_device(&s->env, m, MODE_INFER, batch, false, NULL, &s->p,
-                                     err)) < 0 ||
+    char bundle_binary[QSDC_PATH_MAX] = "";
+    if ((binary && !bundle
+             ? compile_plan(m, MODE_INFER, batch, &target, &s->p, NULL, NULL, err)
+             : plan_for_device(&s->env, m, bundle, MODE_INFER, batch, &s->p, bundle_binary,
+                               err)) < 0 ||
         model_state_create(&s->env, s->p.param_elems, 0, &s->ms, err) < 0)
         return -1;
+    if (!binary && bundle_binary[0])
+        binary = bundle_binary;
     float *params = malloc((size_t)s->p.param_elems * sizeof *params);
     if (!params)
         return qsdc_fail(err, "out of memory");
@@ -161,7 +205,7 @@ static void session_close(infer_session *s)
 }
 
 typedef struct eval_args {
-    const char *device, *ckpt, *binary, *images, *labels;
+    const char *device, *ckpt, *binary, *bundle, *images, *labels;
     const train_config *test_data; /* eval: the model's test data, else NULL */
     int64_t batch;
     bool show_kernels;
@@ -174,7 +218,7 @@ static int run_eval_lm(const model *m, const eval_args *a, qsdc_error *err)
     lm_source lm;
     memset(&lm, 0, sizeof lm);
     double t0 = now_seconds(), ppl = NAN;
-    int rc = session_open(&s, m, a->batch, a->device, a->ckpt, a->binary, err);
+    int rc = session_open(&s, m, a->batch, a->device, a->ckpt, a->binary, a->bundle, err);
     if (rc == 0)
         rc = lm_source_open(&lm, m, &s.p, err);
     if (rc == 0)
@@ -199,7 +243,7 @@ static int run_eval(const model *m, const eval_args *a, qsdc_error *err)
     memset(&d, 0, sizeof d);
     int64_t batch = a->batch;
     const char *ckpt = a->ckpt, *labels = a->labels;
-    int rc = session_open(&s, m, batch, a->device, ckpt, a->binary, err);
+    int rc = session_open(&s, m, batch, a->device, ckpt, a->binary, a->bundle, err);
     if (rc == 0 && a->test_data)
         rc = data_load(a->test_data, true, s.p.output_elems / batch, s.p.input_elems / batch,
                        &d, err);
@@ -212,7 +256,7 @@ static int run_eval(const model *m, const eval_args *a, qsdc_error *err)
         printf("device: %s (%s)\n", s.env.dev.name, s.env.dev.platform_name);
         if (a->show_kernels) {
             printf("kernels (%d, program %s):\n", s.p.n_launches,
-                   a->binary ? "from binary" : s.ex.cache_hit ? "from cache" : "built");
+                   s.ex.from_binary ? "from binary" : s.ex.cache_hit ? "from cache" : "built");
             for (int i = 0; i < s.p.n_launches; i++)
                 printf("  %-20s %s\n", s.p.launches[i].kernel, s.p.launches[i].nodes);
         }
@@ -235,9 +279,9 @@ static int run_eval(const model *m, const eval_args *a, qsdc_error *err)
 }
 
 static const char infer_usage[] =
-    "usage: qsdc infer MODEL.yaml --data IMAGES.idx[.gz] [--labels LABELS.idx[.gz]]\n"
+    "usage: qsdc infer MODEL.yaml|BUNDLE --data IMAGES.idx[.gz] [--labels LABELS.idx[.gz]]\n"
     "                  [--checkpoint DIR] [--batch N] [--device D] [--program-binary FILE]\n"
-    "       qsdc eval MODEL.yaml --checkpoint DIR [--batch N] [--device D]\n"
+    "       qsdc eval MODEL.yaml|BUNDLE --checkpoint DIR [--batch N] [--device D]\n"
     "\n"
     "infer runs the forward pass over an IDX file and prints throughput and,\n"
     "with labels, accuracy; without --checkpoint the parameters are the seeded\n"
@@ -245,7 +289,8 @@ static const char infer_usage[] =
     "model's test data (a language model: the perplexity of its corpus's test\n"
     "split, at the training batch). --program-binary loads the inference kernels from a\n"
     "binary built for the device (qsdc MODEL.yaml --emit-binary writes one)\n"
-    "instead of compiling kernels.cl.\n";
+    "instead of compiling kernels.cl; from a bundle (qsdc MODEL.yaml -o BUNDLE)\n"
+    "the bundle's plan and kernels.bin, if it holds one, are used.\n";
 
 static int infer_or_eval(int argc, char **argv, bool eval)
 {
@@ -276,10 +321,14 @@ static int infer_or_eval(int argc, char **argv, bool eval)
     }
     qsdc_error err = {""};
     model m;
-    if (model_load(argv[optind], &m, &err) < 0)
+    char model_path[QSDC_PATH_MAX];
+    const char *bundle;
+    if (model_source(argv[optind], model_path, &bundle, &err) < 0 ||
+        model_load(model_path, &m, &err) < 0)
         return cli_error(err.message);
     /* eval: the model's test data, in its format, always labelled */
-    eval_args a = {.device = device, .ckpt = ckpt, .binary = binary, .images = images,
+    eval_args a = {.device = device, .ckpt = ckpt, .binary = binary, .bundle = bundle,
+                   .images = images,
                    .labels = eval ? "" : labels && labels[0] ? labels : NULL,
                    .test_data = eval ? &m.train : NULL,
                    .batch = batch ? batch : m.train.batch, .show_kernels = !eval};

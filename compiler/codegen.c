@@ -27,7 +27,7 @@ void codegen_signature(strbuf *src, const char *name)
     sb_printf(src,
               "__kernel void %s(__global float *P, __global float *G, __global float *S,\n"
               "    __global float *A, __global const int *L, const uint seed,\n"
-              "    const uint step, const float lr)\n",
+              "    const uint step, const float lr, const uint sample0)\n",
               name);
 }
 
@@ -42,6 +42,17 @@ void codegen_qsd_group(const graph *g, const gnode *n, char *buf, size_t len)
                  (long long)t->dims[2]);
     else
         snprintf(buf, len, "idx");
+}
+
+void codegen_qsd_counter(const graph *g, const gnode *n, char *buf, size_t len)
+{
+    const tensor *t = &g->t[n->out];
+    int64_t per_sample = n->qsd.share == SHARE_CHANNEL ? t->dims[1]
+                         : n->qsd.share == SHARE_TIME  ? t->dims[2]
+                                                       : t->nelem / t->dims[0];
+    char grp[96];
+    codegen_qsd_group(g, n, grp, sizeof grp);
+    snprintf(buf, len, "%s + sample0 * %lldu", grp, (long long)per_sample);
 }
 
 /* One elementwise node as statements on the running value v at flat index
@@ -66,8 +77,8 @@ static void chain_stmt(const graph *g, const fusion *f, const gnode *n, strbuf *
         sb_printf(sb, "    { const float s = %s[idx]; v *= s * (1.0f - s); }\n", b);
         break;
     case OP_QSD: {
-        char grp[96];
-        codegen_qsd_group(g, n, grp, sizeof grp);
+        char grp[128];
+        codegen_qsd_counter(g, n, grp, sizeof grp);
         sb_printf(sb, "    { const float m = qsd_mask(seed, %uu, step, %s, %s, %d, %s, %s);\n",
                   n->rng_id, grp, CG_F(n->qsd.p), n->qsd.sites, CG_F(n->qsd.q_cv),
                   CG_F(n->qsd.p_concentration));
@@ -380,6 +391,7 @@ int codegen_group(codegen_ctx *c, int k, plan_launch *launches, int *n_launches,
     case GROUP_ROWS: rc = gen_rows(c, grp, name, l); break;
     case GROUP_SUM_ROWS: rc = gen_sum_rows(c, grp, name, l); break;
     case GROUP_WINDOW: rc = codegen_window(c, grp, name, l); break;
+    case GROUP_CONV: rc = codegen_conv_direct(c, grp, name, l); break;
     case GROUP_CHANNELS: rc = codegen_channels(c, grp, name, l); break;
     case GROUP_UPDATE: return codegen_update(c, name, launches, n_launches, err);
     case GROUP_SEQUENCE: return codegen_sequence(c, k, name, launches, n_launches, err);

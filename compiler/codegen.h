@@ -7,6 +7,13 @@
 #include "fusion.h"
 #include "strbuf.h"
 
+/* A conv2d layer as the direct-or-GEMM choice keys it: input channels and
+ * size, output channels, window. */
+typedef struct conv_shape {
+    int64_t c, h, w, co;
+    window2d win;
+} conv_shape;
+
 typedef struct codegen_target {
     bool is_cpu;
     unsigned pref_vector_width;
@@ -17,6 +24,11 @@ typedef struct codegen_target {
     /* keep each hidden activation (the output of every relu, tanh and
      * sigmoid layer) to the end of the pass, host-visible by layer name */
     bool observe;
+    /* conv2d layers run as direct convolutions (conv_direct.c) instead of
+     * im2col + per-sample GEMM: every one, or those of the listed shapes */
+    bool direct_conv_all;
+    const conv_shape *direct_conv;
+    int n_direct_conv;
 } codegen_target;
 
 typedef struct codegen_ctx {
@@ -53,15 +65,26 @@ const char *codegen_float(char *buf, double x);
 /* "qsd_group_channel(idx, C, HW)": the QSD sharing group of element idx of
  * n's output under n->qsd.share ("idx" for element). */
 void codegen_qsd_group(const graph *g, const gnode *n, char *buf, size_t len);
+/* The Philox counter of that group across the global batch: the group plus
+ * sample0 times the groups per sample, so that a shard of the batch draws
+ * what the whole batch draws for its samples. */
+void codegen_qsd_counter(const graph *g, const gnode *n, char *buf, size_t len);
 /* The standard kernel signature for name. */
 void codegen_signature(strbuf *src, const char *name);
 /* Statements for the group's nodes from `from` on over the running value
  * v at flat index idx, storing the values read outside the group. */
 void codegen_render_chain(const codegen_ctx *c, const kgroup *k, int from, strbuf *sb);
+/* After the group's head value v is computed for element idx: the head's
+ * own store when it is read outside the group, the chain, the group's
+ * result. */
+void codegen_chain_store(const codegen_ctx *c, const kgroup *k, strbuf *sb);
 
 /* codegen_conv.c: kernels of GROUP_WINDOW and GROUP_CHANNELS groups, and
  * chain statements for the channel-indexed elementwise ops. */
 int codegen_window(codegen_ctx *c, const kgroup *k, const char *name, plan_launch *l);
+/* codegen_conv_direct.c: the kernel of a GROUP_CONV group (OP_CONV2D and its
+ * elementwise epilogue). */
+int codegen_conv_direct(codegen_ctx *c, const kgroup *k, const char *name, plan_launch *l);
 int codegen_channels(codegen_ctx *c, const kgroup *k, const char *name, plan_launch *l);
 void codegen_conv_stmt(const graph *g, const gnode *n, strbuf *sb);
 

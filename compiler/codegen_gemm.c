@@ -465,9 +465,11 @@ static void emit_kernel(strbuf *sb, const gemm_spec *s, const gemm_form *f,
         " blocks %" PRId64 "x%" PRId64 ", micro-tile %dx%d, kc %" PRId64 "%s%" PRId64 " */\n"
         "__kernel __attribute__((reqd_work_group_size(1, 1, 1)))\n"
         "void %s(__global float *P, __global float *G, __global float *S, __global float *A,\n"
-        "        __global const int *L, const uint seed, const uint step, const float lr)\n"
+        "        __global const int *L, const uint seed, const uint step, const float lr,\n"
+        "        const uint sample0)\n"
         "{\n"
         "    (void)P; (void)G; (void)S; (void)A; (void)L; (void)seed; (void)step; (void)lr;\n"
+        "    (void)sample0;\n"
         "    __local float gm_bp[%" PRId64 "];\n"
         "    const uint gm_bat = %s;\n",
         s->name, s->M, s->N, s->accumulate ? "+=" : "=", s->K,

@@ -36,7 +36,7 @@ static void gen_clip(codegen_ctx *c, const char *name, plan_launch *l)
     l[0].work_dim = 1;
     l[0].global[0] = NORM_PARTS;
     l[0].bytes = 4.0 * (double)np;
-    snprintf(l[0].nodes, sizeof l[0].nodes, "clip_norm");
+    snprintf(l[0].nodes, sizeof l[0].nodes, PLAN_NODES_CLIP);
     snprintf(l[1].kernel, sizeof l[1].kernel, "%s", fin);
     l[1].work_dim = 1;
     l[1].global[0] = 1;
@@ -91,7 +91,7 @@ int codegen_update(codegen_ctx *c, const char *name, plan_launch *launches,
     plan_launch *l = &launches[n++];
     memset(l, 0, sizeof *l);
     snprintf(l->kernel, sizeof l->kernel, "%s", name);
-    snprintf(l->nodes, sizeof l->nodes, "update");
+    snprintf(l->nodes, sizeof l->nodes, PLAN_NODES_UPDATE);
     l->work_dim = 1;
     l->global[0] = (uint64_t)np;
     l->bytes = 4.0 * (double)np * (t->optimizer == OPTIM_SGD ? 5 : 7);

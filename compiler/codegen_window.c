@@ -317,9 +317,7 @@ static void chunk_pool_grad_2x2(row_code *rc, const win_geom *w, const char *arg
     rc->chunk_end = 2 * w->wo;
 }
 
-/* After v is computed for element idx: the head's own store when read
- * outside the group, the chain, the group's result. */
-static void finish_code(const codegen_ctx *c, const kgroup *k, strbuf *sb)
+void codegen_chain_store(const codegen_ctx *c, const kgroup *k, strbuf *sb)
 {
     const graph *g = c->g;
     char o[64];
@@ -378,8 +376,10 @@ static long long row_bodies(const codegen_ctx *c, const gnode *head, row_code *r
     default: /* OP_QSD_DRAW: group idx's mask, rows [N] of [N, C] */
         sb_append(rc->pro, "    const uint row = r0;\n");
         rc->dims[0] = n;
-        sb_printf(rc->elem, "        v = qsd_mask(seed, %uu, step, idx, %s, %d, %s, %s);\n",
-                  head->rng_id, CG_F(head->qsd.p), head->qsd.sites, CG_F(head->qsd.q_cv),
+        /* the mask is [N, C]: C draws per sample */
+        sb_printf(rc->elem,
+                  "        v = qsd_mask(seed, %uu, step, idx + sample0 * %lldu, %s, %d, %s, %s);\n",
+                  head->rng_id, (long long)out->dims[1], CG_F(head->qsd.p), head->qsd.sites, CG_F(head->qsd.q_cv),
                   CG_F(head->qsd.p_concentration));
         break;
     }
@@ -398,7 +398,7 @@ int codegen_window(codegen_ctx *c, const kgroup *k, const char *name, plan_launc
     sb_init(&fin);
     row_code rc = {&pro, &elem, &chunk, 0, {1, 1, 1}, ""};
     long long len = row_bodies(c, head, &rc);
-    finish_code(c, k, &fin);
+    codegen_chain_store(c, k, &fin);
     codegen_signature(c->src, name);
     /* the NDRange is exactly the rows: no bounds check */
     sb_printf(c->src, "{\n    const uint r0 = get_global_id(0), r1 = get_global_id(1), "

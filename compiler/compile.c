@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "kernel_sources.h"
+#include "conv_direct.h"
 #include "memplan.h"
 
 void codegen_target_default(codegen_target *t)
@@ -26,6 +27,15 @@ int plan_find_tensor(const plan *p, const char *name)
 {
     for (int i = 0; i < p->n_tensors; i++)
         if (strcmp(p->tensors[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+int plan_update_launch(const plan *p)
+{
+    for (int i = 0; i < p->n_launches; i++)
+        if (strcmp(p->launches[i].nodes, PLAN_NODES_CLIP) == 0 ||
+            strcmp(p->launches[i].nodes, PLAN_NODES_UPDATE) == 0)
             return i;
     return -1;
 }
@@ -121,6 +131,8 @@ int compile_plan(const model *m, graph_mode mode, int64_t batch,
     memset(&f, 0, sizeof f);
     memset(out, 0, sizeof *out);
     int rc = graph_lower(m, mode, batch, &g, err);
+    if (rc == 0)
+        graph_direct_conv(&g, target);
     for (int i = 0; rc == 0 && target->observe && i < g.nn; i++) {
         op_kind op = g.n[i].op;
         if (g.n[i].layer >= 0 && (op == OP_RELU || op == OP_TANH || op == OP_SIGMOID))

@@ -19,6 +19,7 @@ static group_kind producer_kind(op_kind op)
 {
     switch (op) {
     case OP_MATMUL: case OP_BMATMUL: return GROUP_GEMM;
+    case OP_CONV2D: return GROUP_CONV;
     case OP_IM2COL: case OP_COL2IM: case OP_MAXPOOL: case OP_AVGPOOL:
     case OP_MAXPOOL_GRAD: case OP_AVGPOOL_GRAD: case OP_QSD_DRAW:
         return GROUP_WINDOW;
@@ -53,7 +54,8 @@ static bool can_chain(const graph *g, const kgroup *k, const gnode *n)
     const gnode *tail = &g->n[k->nodes[k->n - 1]];
     if (k->kind == GROUP_GEMM && g->n[k->nodes[0]].accumulate)
         return false;
-    if (k->kind != GROUP_GEMM && k->kind != GROUP_ELEMENTWISE && k->kind != GROUP_WINDOW)
+    if (k->kind != GROUP_GEMM && k->kind != GROUP_ELEMENTWISE && k->kind != GROUP_WINDOW &&
+        k->kind != GROUP_CONV)
         return false;
     if (n->in[0] != tail->out || g->t[tail->out].alias >= 0)
         return false;

@@ -11,6 +11,7 @@
 
 typedef enum group_kind {
     GROUP_GEMM,        /* matmul + elementwise epilogue */
+    GROUP_CONV,        /* direct convolution + elementwise epilogue */
     GROUP_ELEMENTWISE, /* elementwise chain over one tensor */
     GROUP_ROWS,        /* softmax, loss and its gradient: one row per work-item */
     GROUP_SUM_ROWS,    /* bias gradient: one column per work-item */

@@ -21,6 +21,7 @@ static const char *const op_names[OP_KIND_COUNT] = {
     [OP_SEQ_SHIFT] = "seq_shift",
     [OP_SEQ_POOL] = "seq_pool",     [OP_SEQ_POOL_GRAD] = "seq_pool_grad",
     [OP_IM2COL] = "im2col",         [OP_BMATMUL] = "bmatmul",
+    [OP_CONV2D] = "conv2d",
     [OP_CHANNEL_BIAS] = "channel_bias", [OP_MAXPOOL] = "maxpool",
     [OP_AVGPOOL] = "avgpool",       [OP_BN_STATS] = "bn_stats",
     [OP_BN_APPLY] = "bn_apply",     [OP_COL2IM] = "col2im",

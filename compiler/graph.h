@@ -60,6 +60,10 @@ typedef enum op_kind {
                          [N] matrices [dims[1], rest], parameters and gradients
                          one matrix [dims[0], rest] shared by all n; a
                          parameter-shaped out sums over n */
+    OP_CONV2D,        /* out[N,Co,Ho,Wo] = a[N,C,H,W] convolved with b[Co,C,kh,kw]
+                         directly (win); im2col + bmatmul where the target
+                         chose it (conv_direct.c); mask: the col tensor the
+                         backward recomputes for the weight gradient */
     OP_CHANNEL_BIAS,  /* out = a + b[channel] */
     OP_MAXPOOL,       /* out[N,C,Ho,Wo] = window max of a (win); in training
                          mask receives each max's index in its H x W plane */
@@ -117,9 +121,10 @@ typedef struct gnode {
     uint32_t rng_id;  /* OP_QSD: the node's key */
     int mask;         /* OP_QSD in training: tensor that receives m for the
                          backward, 0 for none (tensor 0 is the input);
+                         OP_CONV2D: its im2col tensor for the backward;
                          OP_LSTM: its second output; OP_MAXPOOL: the argmax */
     seq_mode seq;     /* OP_SEQ_POOL(_GRAD): SEQ_LAST or SEQ_MEAN */
-    window2d win;     /* OP_IM2COL, OP_COL2IM, pooling and their gradients */
+    window2d win;     /* OP_IM2COL, OP_CONV2D, OP_COL2IM, pooling and their gradients */
     double eps, momentum; /* batchnorm */
 } gnode;
 

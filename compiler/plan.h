@@ -7,9 +7,13 @@
  *                      __global float *S,  // optimiser state (one allocation)
  *                      __global float *A,  // arena: activations, inputs, loss
  *                      __global const int *L, // labels of the batch
- *                      const uint seed, const uint step, const float lr)
+ *                      const uint seed, const uint step, const float lr,
+ *                      const uint sample0) // global index of the batch's
+ *                                          // first sample (data parallelism)
  *
- * Offsets and shapes are compile-time constants inside the kernels. */
+ * Offsets and shapes are compile-time constants inside the kernels. QSD
+ * masks are keyed by global sample index: a plan for a shard of the global
+ * batch draws the masks the whole-batch plan draws for those samples. */
 #ifndef QSDC_PLAN_H
 #define QSDC_PLAN_H
 
@@ -19,7 +23,7 @@
 #include "error.h"
 #include "model.h"
 
-#define QSDC_KERNEL_ARGS 8
+#define QSDC_KERNEL_ARGS 9
 
 enum plan_buffer { BUF_P, BUF_G, BUF_S, BUF_A, BUF_L, BUF_COUNT };
 
@@ -81,5 +85,13 @@ typedef struct plan {
 void plan_free(plan *p);
 /* Index of the tensor called name, or -1. */
 int plan_find_tensor(const plan *p, const char *name);
+
+/* The nodes text of the optimiser's launches (gradient-norm clipping, then
+ * the update): they read the whole gradient of the step. */
+#define PLAN_NODES_CLIP "clip_norm"
+#define PLAN_NODES_UPDATE "update"
+/* Index of the first launch that reads the finished gradient (where data
+ * parallelism sums it across replicas), or -1 in plans without an update. */
+int plan_update_launch(const plan *p);
 
 #endif

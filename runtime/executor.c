@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "progress.h"
+
 static int create_buffer(cl_env *env, int64_t elems, size_t elem_size, cl_mem *out,
                          const char *what, qsdc_error *err)
 {
@@ -96,6 +98,7 @@ int exec_create_from(cl_env *env, const plan *p, model_state *ms, const char *bi
     ex->env = env;
     ex->p = p;
     ex->timing = debug_kernels();
+    ex->update_launch = plan_update_launch(p);
     if (ex->timing)
         fprintf(stderr, "qsdc: kernels of %s (batch %lld):\n%s\n", p->name,
                 (long long)p->batch, p->source);
@@ -106,6 +109,7 @@ int exec_create_from(cl_env *env, const plan *p, model_state *ms, const char *bi
     const char *origin = binary ? binary : "its generated source";
     ex->program = br.program;
     ex->cache_hit = br.cache_hit;
+    ex->from_binary = binary != NULL;
     ex->kernels = calloc((size_t)p->n_launches, sizeof *ex->kernels);
     ex->launch_ms = calloc((size_t)p->n_launches, sizeof *ex->launch_ms);
     if (!ex->kernels || !ex->launch_ms) {
@@ -200,8 +204,14 @@ static int enqueue(executor *ex, int i, cl_event *ev, qsdc_error *err)
 
 int exec_run(executor *ex, uint32_t seed, uint32_t step, float lr, qsdc_error *err)
 {
+    return exec_run_launches(ex, 0, ex->p->n_launches, seed, step, lr, err);
+}
+
+int exec_run_launches(executor *ex, int first, int end, uint32_t seed, uint32_t step,
+                      float lr, qsdc_error *err)
+{
     const plan *p = ex->p;
-    for (int i = 0; i < p->n_launches; i++) {
+    for (int i = first; i < end; i++) {
         const plan_launch *l = &p->launches[i];
         cl_kernel k = ex->kernels[i];
         cl_int rc = k ? clSetKernelArg(k, 5, sizeof seed, &seed) : CL_SUCCESS;
@@ -209,6 +219,8 @@ int exec_run(executor *ex, uint32_t seed, uint32_t step, float lr, qsdc_error *e
             rc = clSetKernelArg(k, 6, sizeof step, &step);
         if (k && rc == CL_SUCCESS)
             rc = clSetKernelArg(k, 7, sizeof lr, &lr);
+        if (k && rc == CL_SUCCESS)
+            rc = clSetKernelArg(k, 8, sizeof ex->sample0, &ex->sample0);
         cl_event ev = NULL;
         if (cl_check(rc, "clSetKernelArg", err) < 0 ||
             enqueue(ex, i, ex->timing ? &ev : NULL, err) < 0)
@@ -222,8 +234,24 @@ int exec_run(executor *ex, uint32_t seed, uint32_t step, float lr, qsdc_error *e
             clReleaseEvent(ev);
         }
     }
-    ex->runs++;
+    if (end == p->n_launches)
+        ex->runs++;
     return 0;
+}
+
+double exec_launch_ms(executor *ex, int i, int reps, qsdc_error *err)
+{
+    double best = -1;
+    for (int r = 0; r <= reps; r++) {
+        double t0 = now_seconds();
+        if (enqueue(ex, i, NULL, err) < 0 ||
+            cl_check(clFinish(ex->env->queue), "clFinish", err) < 0)
+            return -1;
+        double ms = (now_seconds() - t0) * 1e3;
+        if (r > 0 && (best < 0 || ms < best)) /* r = 0 warms caches and compilers */
+            best = ms;
+    }
+    return best;
 }
 
 int exec_read_arena(executor *ex, int64_t offset, int64_t n, float *dst, qsdc_error *err)

@@ -30,9 +30,14 @@ typedef struct executor {
     cl_mem A, L;
     cl_mem bufs[BUF_COUNT]; /* P, G, S, A, L as the plan numbers them */
     bool cache_hit;
+    bool from_binary;     /* loaded from a prebuilt program binary */
     bool timing;          /* QSDC_DEBUG=kernels: time each launch */
     double *launch_ms;    /* accumulated per launch when timing */
     int64_t runs;
+    uint32_t sample0;     /* global index of the batch's first sample (0) */
+    /* plan_update_launch: launches before it compute the step's gradient,
+     * it and those after apply it (-1 in plans without an update) */
+    int update_launch;
 } executor;
 
 /* What code generation specialises for on this device. */
@@ -52,8 +57,15 @@ void exec_destroy(executor *ex);
 int exec_set_batch(executor *ex, const float *x, const int32_t *labels, qsdc_error *err);
 /* Enqueues every launch of the plan for this step. */
 int exec_run(executor *ex, uint32_t seed, uint32_t step, float lr, qsdc_error *err);
+/* Enqueues launches [first, end) only: data parallelism runs a step in two
+ * parts around update_launch, summing the gradients in between. */
+int exec_run_launches(executor *ex, int first, int end, uint32_t seed, uint32_t step,
+                      float lr, qsdc_error *err);
 /* Enqueues C (+)= op(A) op(B) with CLBlast on the executor's buffers. */
 int exec_clblast_gemm(executor *ex, const plan_gemm *g, cl_event *ev, qsdc_error *err);
+/* Wall milliseconds of launch i alone: the best of reps runs after one
+ * warm-up, with the kernel arguments the last exec_run set. */
+double exec_launch_ms(executor *ex, int i, int reps, qsdc_error *err);
 /* Blocking read of n arena floats at offset. */
 int exec_read_arena(executor *ex, int64_t offset, int64_t n, float *dst, qsdc_error *err);
 

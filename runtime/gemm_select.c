@@ -4,9 +4,9 @@
 #include <string.h>
 
 #include "cl_program_cache.h"
+#include "conv_select.h"
 #include "executor.h"
 #include "file_io.h"
-#include "progress.h"
 
 #define REPS 5
 
@@ -66,30 +66,6 @@ static void save_cache(const char *path, const choice *c, int n)
     sb_free(&sb);
 }
 
-static double wall_ms(cl_env *env, executor *ex, cl_kernel k, const plan_launch *l,
-                      qsdc_error *err)
-{
-    size_t global[3] = {l->global[0], l->global[1], l->global[2]};
-    size_t local[3] = {l->local[0], l->local[1], l->local[2]};
-    double best = 1e30;
-    for (int r = 0; r <= REPS; r++) {
-        double t0 = now_seconds();
-        cl_int rc = k ? clEnqueueNDRangeKernel(env->queue, k, (cl_uint)l->work_dim, NULL,
-                                               global, l->local[0] ? local : NULL, 0, NULL,
-                                               NULL)
-                      : CL_SUCCESS;
-        if (!k && exec_clblast_gemm(ex, &l->gemm, NULL, err) < 0)
-            return -1;
-        if (cl_check(rc, "clEnqueueNDRangeKernel", err) < 0 ||
-            cl_check(clFinish(env->queue), "clFinish", err) < 0)
-            return -1;
-        double ms = (now_seconds() - t0) * 1e3;
-        if (r > 0 && ms < best) /* r = 0 warms caches and CLBlast's compiler */
-            best = ms;
-    }
-    return best;
-}
-
 /* Times the generated kernel and CLBlast on scratch operands of this shape. */
 static int measure(cl_env *env, const codegen_target *target, const plan_gemm *shape,
                    choice *c, qsdc_error *err)
@@ -134,14 +110,11 @@ static int measure(cl_env *env, const codegen_target *target, const plan_gemm *s
     if (rc == 0)
         rc = exec_create(env, &p, &ms, &ex, err);
     c->shape = *shape;
-    uint32_t zero = 0;
-    float lr = 0;
-    for (cl_uint a = 5; rc == 0 && a < 8; a++)
-        rc = cl_check(clSetKernelArg(ex.kernels[0], a, 4, a == 7 ? (void *)&lr : (void *)&zero),
-                      "clSetKernelArg", err);
-    if (rc == 0 && (c->own_ms = wall_ms(env, &ex, ex.kernels[0], &l[0], err)) < 0)
+    if (rc == 0)
+        rc = exec_run(&ex, 0, 0, 0, err);
+    if (rc == 0 && (c->own_ms = exec_launch_ms(&ex, 0, REPS, err)) < 0)
         rc = -1;
-    if (rc == 0 && (c->clblast_ms = wall_ms(env, &ex, NULL, &l[1], err)) < 0)
+    if (rc == 0 && (c->clblast_ms = exec_launch_ms(&ex, 1, REPS, err)) < 0)
         rc = -1;
     exec_destroy(&ex);
     model_state_free(&ms);
@@ -229,8 +202,12 @@ int compile_for_device(cl_env *env, const model *m, graph_mode mode, int64_t bat
 {
     codegen_target target;
     exec_target(&env->dev, &target);
-    if (compile_plan(m, mode, batch, &target, out, NULL, NULL, err) < 0)
+    if (conv_select(env, m, mode, batch, remeasure, report, &target, err) < 0)
         return -1;
+    if (compile_plan(m, mode, batch, &target, out, NULL, NULL, err) < 0) {
+        conv_select_free(&target);
+        return -1;
+    }
     int rc = gemm_select(env, out, remeasure, report, &target, err);
     if (rc == 0 && target.n_clblast > 0) {
         plan_free(out);
@@ -239,5 +216,6 @@ int compile_for_device(cl_env *env, const model *m, graph_mode mode, int64_t bat
         plan_free(out);
     }
     gemm_select_free(&target);
+    conv_select_free(&target);
     return rc;
 }

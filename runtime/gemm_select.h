@@ -17,8 +17,10 @@ int gemm_select(cl_env *env, const plan *p, bool remeasure, FILE *report,
                 codegen_target *target, qsdc_error *err);
 void gemm_select_free(codegen_target *target);
 
-/* Compiles m for env's device: the target's vector width, and CLBlast for
- * the GEMM shapes where it wins (a second compilation when any does). */
+/* Compiles m for env's device: the target's vector width, direct
+ * convolutions for the conv2d layers where they win (conv_select.h), and
+ * CLBlast for the GEMM shapes where it wins (a second compilation when any
+ * does). */
 int compile_for_device(cl_env *env, const model *m, graph_mode mode, int64_t batch,
                        bool remeasure, FILE *report, plan *out, qsdc_error *err);
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "augment.h"
+#include "bundle_load.h"
 #include "checkpoint.h"
 #include "compile.h"
 #include "data.h"
@@ -14,6 +15,7 @@
 #include "gemm_select.h"
 #include "init.h"
 #include "progress.h"
+#include "replicas.h"
 #include "train_lm.h"
 
 void train_apply_overrides(model *m, const train_options *o)
@@ -55,6 +57,7 @@ typedef struct trainer {
     plan tp, ep;
     model_state ms;
     executor tx, ex;
+    replicas rep;       /* this process's shard of every batch, over its devices */
     dataset train, test;
     lm_source *lm;      /* a text corpus (language modelling), else NULL */
     int64_t *perm, n_val, n_train, steps;
@@ -69,6 +72,10 @@ typedef struct trainer {
 /* A language model's corpus: steps whole batches of contiguous streams. */
 static int load_corpus(trainer *t, qsdc_error *err)
 {
+    /* the streams and carried states are not sharded */
+    if (t->rep.n > 1 || t->rep.ranks.size > 1)
+        return qsdc_fail(err, "%s: a language model (data format text) trains on one "
+                         "device in one process, not data parallel", t->m->path);
     t->lm = malloc(sizeof *t->lm);
     if (!t->lm)
         return qsdc_fail(err, "out of memory");
@@ -94,7 +101,7 @@ static int load_data(trainer *t, qsdc_error *err)
                             c->data_loc.col ? c->data_loc.col : 1,
                             "train: has no data: (train_images, train_labels)");
     /* per-step targets (a sequence output) need a text corpus */
-    if (t->tp.label_elems != c->batch)
+    if (t->tp.label_elems != t->tp.batch)
         return qsdc_fail_at(err, t->m->path, c->data_loc.line ? c->data_loc.line : 1,
                             c->data_loc.col ? c->data_loc.col : 1,
                             "the model's output is a sequence (%lld targets per batch of "
@@ -128,20 +135,28 @@ static int load_data(trainer *t, qsdc_error *err)
 static int setup(trainer *t, qsdc_error *err)
 {
     const train_config *c = &t->m->train;
-    const char *dbg = getenv("QSDC_DEBUG");
-    if (cl_env_open(t->o->device, dbg && strstr(dbg, "kernels"), &t->env, err) < 0 ||
-        compile_for_device(&t->env, t->m, MODE_TRAIN, c->batch, false, NULL, &t->tp, err) < 0 ||
-        compile_for_device(&t->env, t->m, MODE_INFER, c->batch, false, NULL, &t->ep, err) < 0)
+    const char *dbg = getenv("QSDC_DEBUG"), *bundle = t->o->bundle;
+    char train_bin[QSDC_PATH_MAX], infer_bin[QSDC_PATH_MAX];
+    if (replicas_open(&t->rep, c->batch, t->o->devices, err) < 0 ||
+        cl_env_open(t->o->devices ? t->rep.specs[0] : t->o->device,
+                    dbg && strstr(dbg, "kernels"), &t->env, err) < 0 ||
+        plan_for_device(&t->env, t->m, bundle, MODE_TRAIN, t->rep.batch, &t->tp, train_bin,
+                        err) < 0 ||
+        plan_for_device(&t->env, t->m, bundle, MODE_INFER, c->batch, &t->ep, infer_bin,
+                        err) < 0)
         return -1;
     if (load_data(t, err) < 0)
         return -1;
     if (model_state_create(&t->env, t->tp.param_elems, t->tp.state_elems, &t->ms, err) < 0 ||
-        exec_create(&t->env, &t->tp, &t->ms, &t->tx, err) < 0 ||
-        exec_create(&t->env, &t->ep, &t->ms, &t->ex, err) < 0)
+        exec_create_from(&t->env, &t->tp, &t->ms, train_bin[0] ? train_bin : NULL, &t->tx,
+                         err) < 0 ||
+        exec_create_from(&t->env, &t->ep, &t->ms, infer_bin[0] ? infer_bin : NULL, &t->ex,
+                         err) < 0 ||
+        replicas_attach(&t->rep, t->m, bundle, &t->tx, &t->ms, err) < 0)
         return -1;
-    t->xb = malloc((size_t)t->tp.input_elems * sizeof *t->xb);
-    t->yb = malloc((size_t)t->tp.label_elems * sizeof *t->yb);
-    t->loss = malloc((size_t)t->tp.label_elems * sizeof *t->loss);
+    t->xb = malloc((size_t)(t->tp.input_elems * t->rep.n) * sizeof *t->xb);
+    t->yb = malloc((size_t)(t->tp.label_elems * t->rep.n) * sizeof *t->yb);
+    t->loss = malloc((size_t)(t->tp.label_elems * t->rep.n) * sizeof *t->loss);
     t->host_params = malloc((size_t)t->tp.param_elems * sizeof *t->host_params);
     t->host_state = calloc((size_t)(t->tp.state_elems > 0 ? t->tp.state_elems : 1),
                            sizeof *t->host_state);
@@ -216,7 +231,8 @@ static int save_checkpoint(trainer *t, uint64_t epoch, uint64_t step, qsdc_error
 }
 
 /* Training batch s of the epoch into xb and yb: contiguous streams from a
- * corpus (carries zeroed when the epoch starts), else shuffled samples. */
+ * corpus (carries zeroed when the epoch starts), else this rank's shard
+ * [first, first + n) of global batch s of shuffled samples. */
 static int next_batch(trainer *t, uint64_t epoch, const int64_t *order, int64_t s,
                       qsdc_error *err)
 {
@@ -226,15 +242,16 @@ static int next_batch(trainer *t, uint64_t epoch, const int64_t *order, int64_t 
             return -1;
         return lm_source_batch(t->lm, TEXT_TRAIN, s, t->xb, t->yb, err);
     }
-    int64_t b = c->batch;
-    gather_batch(&t->train, order, s * b, b, b, t->xb, t->yb);
+    int64_t n = t->rep.batch * t->rep.n, at = s * c->batch + t->rep.ranks.rank * n;
+    gather_batch(&t->train, order, at, n, n, t->xb, t->yb);
     const int64_t *chw = t->m->input_shape; /* rank 3 when augmenting */
-    return augment_batch(c, epoch, order + s * b, b, chw[0], chw[1], chw[2], t->xb, err);
+    return augment_batch(c, epoch, order + at, n, chw[0], chw[1], chw[2], t->xb, err);
 }
 
-static bool stop_requested(const train_options *o)
+/* Agreed by every rank, so that all stop at the same step. */
+static bool stop_requested(const trainer *t)
 {
-    return o->stop && *o->stop;
+    return dist_any(&t->rep.ranks, t->o->stop && *t->o->stop);
 }
 
 /* Batches [first, steps) of one epoch, fewer when --max-steps is reached
@@ -244,7 +261,8 @@ static int run_epoch(trainer *t, uint64_t epoch, int64_t first, uint64_t *step, 
                      double *loss_out, int64_t *done_out, qsdc_error *err)
 {
     const train_config *c = &t->m->train;
-    int64_t b = c->batch, rows = t->tp.label_elems;
+    /* this rank's targets per step: samples, or samples and steps */
+    int64_t b = c->batch, rows = t->tp.label_elems * t->rep.n;
     /* per-epoch shuffle of the training part, keyed by (seed, epoch); a
      * corpus's batches keep their order */
     int64_t *order = t->lm ? NULL : malloc((size_t)t->n_train * sizeof *order);
@@ -264,16 +282,15 @@ static int run_epoch(trainer *t, uint64_t epoch, int64_t first, uint64_t *step, 
     int rc = 0;
     for (; s < steps && rc == 0; s++) {
         if ((t->o->max_steps > 0 && (int64_t)*step >= t->o->max_steps) ||
-            stop_requested(t->o))
+            stop_requested(t))
             break;
         rc = next_batch(t, epoch, order, s, err);
         float lr = (float)train_lr_at(c, (int64_t)*step, steps);
         if (rc == 0)
-            rc = exec_set_batch(&t->tx, t->xb, t->yb, err);
+            rc = replicas_step(&t->rep, t->xb, t->yb, (uint32_t)c->seed, (uint32_t)*step, lr,
+                               err);
         if (rc == 0)
-            rc = exec_run(&t->tx, (uint32_t)c->seed, (uint32_t)*step, lr, err);
-        if (rc == 0)
-            rc = exec_read_arena(&t->tx, t->tp.loss_offset, rows, t->loss, err);
+            rc = replicas_read_loss(&t->rep, t->loss, err);
         for (int64_t i = 0; rc == 0 && i < rows; i++)
             sum += t->loss[i];
         counted += rows;
@@ -281,7 +298,8 @@ static int run_epoch(trainer *t, uint64_t epoch, int64_t first, uint64_t *step, 
             t->first_done = true;
             printf("first step done %.2f s after start (kernels %s)\n",
                    now_seconds() - t->t_entry,
-                   t->tx.cache_hit ? "from the program cache" : "compiled");
+                   t->tx.from_binary ? "from the bundle's binary"
+                   : t->tx.cache_hit ? "from the program cache" : "compiled");
         }
         if (rc == 0 && !isfinite(sum))
             rc = qsdc_fail(err, "training diverged: the loss is not finite at step %" PRIu64
@@ -370,23 +388,29 @@ int train_model(model *m, const train_options *o, train_summary *out, qsdc_error
     int rc = setup(&t, err);
     if (rc == 0)
         rc = init_state(&t, &epoch, &step, err);
+    if (rc == 0)
+        rc = replicas_sync_state(&t.rep, err);
     const train_config *c = &m->train;
     int64_t steps = rc == 0 ? t.steps : 0;
     if (rc == 0)
         printf("training %s on %s: %lld samples (%lld held out), batch %lld, %lld steps/epoch\n",
                m->name, t.env.dev.name, (long long)t.n_train, (long long)t.n_val,
                (long long)c->batch, (long long)steps);
+    if (rc == 0 && t.rep.n * t.rep.ranks.size > 1)
+        printf("data parallel: %d ranks x %d devices, %lld samples each per step\n",
+               t.rep.ranks.size, t.rep.n, (long long)t.rep.batch);
     double t_all = now_seconds();
     if (rc == 0 && (int64_t)step < (int64_t)epoch * steps)
         rc = qsdc_fail(err, "%s: checkpoint step %" PRIu64 " is before epoch %" PRIu64,
                        o->checkpoint_dir, step, epoch);
     while (rc == 0 && (int64_t)epoch < c->epochs &&
-           !(o->max_steps > 0 && (int64_t)step >= o->max_steps) && !stop_requested(o)) {
+           !(o->max_steps > 0 && (int64_t)step >= o->max_steps) && !stop_requested(&t)) {
         double t0 = now_seconds(), loss = 0;
         int64_t done = 0, first = (int64_t)step - (int64_t)epoch * steps;
         rc = run_epoch(&t, epoch, first, &step, steps, &loss, &done, err);
         if (rc < 0)
             break;
+        loss = dist_mean(&t.rep.ranks, loss);
         /* an epoch cut short by --max-steps is reported and saved as such, and
          * a resumed run continues it from the next batch */
         bool complete = first + done == steps;
@@ -412,11 +436,11 @@ int train_model(model *m, const train_options *o, train_summary *out, qsdc_error
         printf(")\n");
         fflush(stdout);
         write_metrics(&t, complete ? epoch : epoch + 1, loss, out, secs, rate);
-        if (o->checkpoint_dir)
+        if (o->checkpoint_dir && dist_is_root(&t.rep.ranks))
             rc = save_checkpoint(&t, epoch, step, err);
     }
     out->epochs_done = (int64_t)epoch;
-    out->interrupted = rc == 0 && stop_requested(o) && (int64_t)epoch < c->epochs;
+    out->interrupted = rc == 0 && stop_requested(&t) && (int64_t)epoch < c->epochs;
     if (rc == 0 && out->seconds > 0) {
         out->samples_per_s = (double)(out->steps * c->batch) / out->seconds;
         printf("train: %lld steps, %lld samples, %.2f s, %.0f samples/s (total %.1f s)\n",
@@ -430,5 +454,6 @@ int train_model(model *m, const train_options *o, train_summary *out, qsdc_error
         rc = o->after_train(o->hook_ctx, &tc, err);
     }
     teardown(&t);
+    replicas_close(&t.rep, rc, err);
     return rc;
 }

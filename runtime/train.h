@@ -30,6 +30,9 @@ typedef int (*train_hook)(void *ctx, const train_context *tc, qsdc_error *err);
 
 typedef struct train_options {
     const char *device;          /* spec for cl_select_device, NULL = default */
+    const char *devices;         /* NULL, or specs "0,1": data parallel over them */
+    const char *bundle;          /* NULL, or a bundle folder to take the plans and
+                                  * program binaries from (bundle_load.h) */
     int64_t epochs, batch;       /* 0 = the model's */
     bool seed_set;
     uint64_t seed;

@@ -164,6 +164,21 @@ int cli_run(char **out, const char *fmt, ...)
     return status;
 }
 
+int cli_setup_run(const char *want, const char *fmt, ...)
+{
+    char *out;
+    va_list ap;
+    va_start(ap, fmt);
+    int status = run_v(&out, fmt, ap);
+    va_end(ap);
+    int ok = status == 0 && (!want || strstr(out, want));
+    if (!ok)
+        fprintf(stderr, "group setup: qsdc exited with %d%s%s:\n%s", status,
+                want ? ", expected output with " : "", want ? want : "", out);
+    free(out);
+    return ok ? 0 : -1;
+}
+
 char *cli_run_expect(int want, const char *fmt, ...)
 {
     char *out;

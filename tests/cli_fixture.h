@@ -57,6 +57,9 @@ void cli_write_model(const char *name, const char *train_images, const char *tra
 /* Runs "qsdc ARGS" (ARGS printf-formatted), stdout and stderr together in
  * *out (malloc'd; the caller frees); returns the exit status. */
 int cli_run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* cli_run for a cmocka group setup: 0 when qsdc exits 0 and its output
+ * contains want (NULL: anything), else -1 with the output printed. */
+int cli_setup_run(const char *want, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* cli_run, failing the test unless the exit status is want; returns the
  * output (the caller frees). */
 char *cli_run_expect(int want, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

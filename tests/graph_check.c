@@ -18,10 +18,17 @@
 
 /* When set, every GEMM runs through CLBlast (epilogues as separate kernels). */
 static bool use_clblast;
+/* When set, every conv2d layer is a direct convolution. */
+static bool use_direct_conv;
 
 void gc_set_clblast(bool on)
 {
     use_clblast = on;
+}
+
+void gc_set_direct_conv(bool on)
+{
+    use_direct_conv = on;
 }
 
 void gc_setup(gc_run *r, const char *yaml, int64_t batch, graph_mode mode)
@@ -33,6 +40,7 @@ void gc_setup(gc_run *r, const char *yaml, int64_t batch, graph_mode mode)
     codegen_target t;
     codegen_target_default(&t);
     t.observe = mode == MODE_INFER;
+    t.direct_conv_all = use_direct_conv;
     if (compile_plan(&r->m, mode, batch, &t, &r->p, &r->g, &r->f, &err) < 0)
         fail_msg("%s", err.message);
     plan_gemm shapes[32];

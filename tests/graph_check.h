@@ -38,6 +38,8 @@ void gc_check_inference(const char *yaml, int64_t batch, double tol);
 /* Whether the plans of the checks above run every GEMM through CLBlast
  * (epilogues as separate kernels), else all as generated kernels. */
 void gc_set_clblast(bool on);
+/* Whether they compile every conv2d layer as a direct convolution. */
+void gc_set_direct_conv(bool on);
 /* Central differences (step h) of the reference's mean loss against its
  * backward for about max_params parameters spread over the allocation (every
  * parameter when 0): |fd - analytic| <= rel |fd| + abs. */

@@ -63,6 +63,34 @@ static void bmatmul(const ref_graph *r, const gnode *n)
             }
 }
 
+/* The direct convolution by its definition: y[n, co, oy, ox] = sum over
+ * (c, i, j) of w[co, c, i, j] x[n, c, oy sh - ph + i dh, ox sw - pw + j dw]. */
+static void conv2d(const ref_graph *r, const gnode *n)
+{
+    const tensor *x = &r->g->t[n->in[0]], *y = &r->g->t[n->out];
+    const window2d *w = &n->win;
+    const float *X = r->val[n->in[0]], *Wt = r->val[n->in[1]];
+    float *Y = r->val[n->out];
+    int64_t C = x->dims[1], H = x->dims[2], W = x->dims[3];
+    int64_t Co = y->dims[1], Ho = y->dims[2], Wo = y->dims[3];
+    for (int64_t s = 0; s < y->dims[0]; s++)
+        for (int64_t o = 0; o < Co; o++)
+            for (int64_t oy = 0; oy < Ho; oy++)
+                for (int64_t ox = 0; ox < Wo; ox++) {
+                    double sum = 0;
+                    for (int64_t c = 0; c < C; c++)
+                        for (int i = 0; i < w->kh; i++)
+                            for (int j = 0; j < w->kw; j++) {
+                                int64_t iy = oy * w->sh - w->ph + (int64_t)i * w->dh;
+                                int64_t ix = ox * w->sw - w->pw + (int64_t)j * w->dw;
+                                if (iy >= 0 && iy < H && ix >= 0 && ix < W)
+                                    sum += (double)Wt[((o * C + c) * w->kh + i) * w->kw + j] *
+                                           X[((s * C + c) * H + iy) * W + ix];
+                            }
+                    Y[((s * Co + o) * Ho + oy) * Wo + ox] = (float)sum;
+                }
+}
+
 /* Calls visit(col index, x index or -1 for padding) for every element of
  * im2col's [N, C kh kw, Ho Wo] output; x is [N, C, H, W]. */
 typedef struct im2col_walk {
@@ -247,6 +275,9 @@ bool ref_conv_node(ref_graph *r, const gnode *n, uint32_t seed, uint32_t step)
         return true;
     case OP_BMATMUL:
         bmatmul(r, n);
+        return true;
+    case OP_CONV2D:
+        conv2d(r, n);
         return true;
     case OP_IM2COL: {
         im2col_walk wk = {r->val[n->in[0]], r->val[n->out], false};

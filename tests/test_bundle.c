@@ -23,7 +23,7 @@
 #define SIG(name)                                                                   \
     "__kernel void " name "(__global float *P, __global float *G, __global float *S,\n" \
     "    __global float *A, __global const int *L, const uint seed,\n"                 \
-    "    const uint step, const float lr)\n"
+    "    const uint step, const float lr, const uint sample0)\n"
 
 /* x[4,6] -> dense 3 (P: weight [6,3] at 0, bias [3] at 18) -> relu -> softmax;
  * arena: x at 0, logits at 24, probabilities at 36, per-sample loss at 48. */

@@ -332,7 +332,8 @@ static void test_compile_bundle(void **state)
     out = cli_run_expect(0, "'%s' -o '%s' --dump-graph", task.model, dir);
     cli_expect(out, "tiny: 6 layers, 2179 parameters");
     cli_expect(out, ", batch 16");
-    snprintf(want, sizeof want, "wrote %s/ (kernels.cl, plan.yaml, graph.dot)\n", dir);
+    snprintf(want, sizeof want, "wrote %s/ (kernels.cl, plan.yaml, graph.dot, model.yaml)\n",
+             dir);
     cli_expect(out, want);
     int nodes, kernels, dumped_nodes;
     summary_counts(out, "inference", &nodes, &kernels);
@@ -362,7 +363,7 @@ static void test_compile_bundle(void **state)
     snprintf(dir, sizeof dir, "%s/tiny-train", ts_tmpdir());
     out = cli_run_expect(0, "compile '%s' --train --batch 4 -o '%s'", task.model, dir);
     cli_expect(out, ", batch 4\n");
-    cli_expect(out, "graph.dot, train.cl)");
+    cli_expect(out, "graph.dot, model.yaml, train.cl)");
     int train_nodes, train_kernels;
     summary_counts(out, "training", &train_nodes, &train_kernels);
     assert_true(train_nodes > nodes && train_kernels > kernels);

@@ -89,6 +89,19 @@ static const char wide_maps[] =
 
 static void test_wide_maps_step(void **s) { (void)s; gc_check_step(wide_maps, 3, TOL); }
 
+/* Wide rows with stride 2 (the direct kernel's gathered vectors) and 8
+ * output channels (its widest channel block). */
+static const char wide_strided[] =
+    "name: ws\ninput: {shape: [2, 5, 21]}\n"
+    "layers:\n"
+    "  - {op: conv2d, filters: 8, kernel: 3, stride: 2, padding: 1}\n"
+    "  - relu\n"
+    "  - flatten\n"
+    "  - {op: dense, units: 3}\n"
+    "train: {optimizer: {type: sgd, lr: 0.1, momentum: 0.9}}\n";
+
+static void test_wide_strided_step(void **s) { (void)s; gc_check_step(wide_strided, 3, TOL); }
+
 /* QSD shared over the time steps of a sequence [batch, time, units], after
  * a batchnorm whose channel is the time step. */
 static const char time_shared[] =
@@ -119,6 +132,32 @@ static void test_inference(void **s)
 static void test_conv_pool_qsd_gradients(void **s) { (void)s; gc_check_gradients(conv_pool_qsd, 4, 1e-3, 2e-2, 2e-4, 40); }
 static void test_conv_bn_dropout_gradients(void **s) { (void)s; gc_check_gradients(conv_bn_dropout, 4, 1e-3, 2e-2, 2e-4, 40); }
 static void test_pointwise_first_gradients(void **s) { (void)s; gc_check_gradients(pointwise_first, 3, 1e-3, 2e-2, 2e-4, 40); }
+
+/* The same models with every conv2d layer a direct convolution (the
+ * im2col recomputed in the backward): steps, inference and gradients. */
+static int direct_on(void **s) { (void)s; gc_set_direct_conv(true); return 0; }
+static int direct_off(void **s) { (void)s; gc_set_direct_conv(false); return 0; }
+
+/* Each conv2d layer but the 1x1 one (already a plain GEMM on its input) is
+ * one direct-convolution kernel, and the forward keeps no im2col. */
+static void test_direct_plan(void **s)
+{
+    (void)s;
+    const char *models[] = {conv_pool_qsd, conv_bn_dropout, pointwise_first};
+    const int convs[] = {2, 1, 0};
+    for (int i = 0; i < 3; i++) {
+        gc_run r;
+        gc_setup(&r, models[i], 2, MODE_TRAIN);
+        int direct = 0, forward_im2col = 0;
+        for (int j = 0; j < r.g.nn; j++) {
+            direct += r.g.n[j].op == OP_CONV2D;
+            forward_im2col += r.g.n[j].op == OP_IM2COL && j < r.g.n_forward;
+        }
+        assert_int_equal(direct, convs[i]);
+        assert_int_equal(forward_im2col, 0);
+        gc_free(&r);
+    }
+}
 
 /* The running statistics sit after every trainable parameter, outside the
  * optimiser's range and its state, and the inference plan lays out the
@@ -174,6 +213,15 @@ int main(void)
         cmocka_unit_test(test_pointwise_first_step),
         cmocka_unit_test(test_time_shared_step),
         cmocka_unit_test(test_wide_maps_step),
+        cmocka_unit_test(test_wide_strided_step),
+        cmocka_unit_test_setup_teardown(test_direct_plan, direct_on, direct_off),
+        cmocka_unit_test_setup_teardown(test_inference, direct_on, direct_off),
+        cmocka_unit_test_setup_teardown(test_conv_pool_qsd_gradients, direct_on, direct_off),
+        cmocka_unit_test_setup_teardown(test_conv_bn_dropout_gradients, direct_on, direct_off),
+        cmocka_unit_test_setup_teardown(test_conv_pool_qsd_step, direct_on, direct_off),
+        cmocka_unit_test_setup_teardown(test_conv_bn_dropout_step, direct_on, direct_off),
+        cmocka_unit_test_setup_teardown(test_wide_maps_step, direct_on, direct_off),
+        cmocka_unit_test_setup_teardown(test_wide_strided_step, direct_on, direct_off),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

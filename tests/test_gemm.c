@@ -120,6 +120,7 @@ static void run_case(const gemm_case *c, const gemm_tuning *t)
     assert_int_equal(clSetKernelArg(k, 5, sizeof seed, &seed), CL_SUCCESS);
     assert_int_equal(clSetKernelArg(k, 6, sizeof step, &step), CL_SUCCESS);
     assert_int_equal(clSetKernelArg(k, 7, sizeof lr, &lr), CL_SUCCESS);
+    assert_int_equal(clSetKernelArg(k, 8, sizeof step, &step), CL_SUCCESS);
     size_t global[3], local[3];
     for (int d = 0; d < 3; d++) {
         local[d] = (size_t)(launch.local[d] ? launch.local[d] : 1);

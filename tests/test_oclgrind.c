@@ -2,7 +2,8 @@
  * models that reach the ops and optimisers the examples do not use), run
  * under oclgrind with its data-race and uninitialised-value checks: one
  * training step and one inference pass per model at batch 2, with the
- * kernels specialised for oclgrind's device and for the default CPU target.
+ * kernels specialised for oclgrind's device (conv2d as im2col + GEMM) and for
+ * the default CPU target (conv2d as direct convolutions).
  * The examples' dense, lstm and embedding layers are narrowed to MAX_UNITS. Any message oclgrind
  * logs (out-of-bounds access, uninitialised read, data race, API error)
  * fails the test.
@@ -217,7 +218,10 @@ static int workload(const char *path, long max_units, const char *which)
         codegen_target_default(&target);
     else
         exec_target(&env.dev, &target);
-    int rc = run_target(&env, &m, &target, cpu ? "CPU-tuned" : env.dev.name, &err) < 0;
+    /* conv2d both ways: im2col + GEMM for the device, direct for the CPU */
+    target.direct_conv_all = cpu;
+    int rc = run_target(&env, &m, &target, cpu ? "CPU-tuned, direct conv2d" : env.dev.name,
+                        &err) < 0;
     if (rc)
         workload_fail(path, &err);
     cl_env_close(&env);

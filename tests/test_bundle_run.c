@@ -1,0 +1,109 @@
+/* qsdc train|infer BUNDLE on the tiny task of cli_fixture.h: a bundle
+ * compiled with --train --emit-binary trains from its program binary (no
+ * kernel compilation) to the weights training from the model file reaches,
+ * infers from its binary with the accuracy the model file gives, and
+ * refuses a batch its plans were not compiled for. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_fixture.h"
+#include "support.h"
+
+#define STEPS 10
+
+static cli_files task;
+static char bundle[CLI_PATH_MAX];
+
+static int setup(void **state)
+{
+    (void)state;
+    cli_env_init();
+    cli_write_task("b", &task);
+    snprintf(bundle, sizeof bundle, "%s/tiny.qsdc", ts_tmpdir());
+    return cli_setup_run("train.bin", "'%s' -o '%s' --train --emit-binary --device 0",
+                         task.model, bundle);
+}
+
+static void expect_same_checkpoint(const char *dir_a, const char *dir_b)
+{
+    char pa[CLI_PATH_MAX + 32], pb[CLI_PATH_MAX + 32];
+    snprintf(pa, sizeof pa, "%s/checkpoint.bin", dir_a);
+    snprintf(pb, sizeof pb, "%s/checkpoint.bin", dir_b);
+    size_t la, lb;
+    char *a = cli_read_file(pa, &la), *b = cli_read_file(pb, &lb);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(la, lb);
+    if (memcmp(a, b, la) != 0)
+        fail_msg("%s and %s differ", pa, pb);
+    free(a);
+    free(b);
+}
+
+static void test_train_from_bundle_binary(void **state)
+{
+    (void)state;
+    char from_yaml[CLI_PATH_MAX], from_bundle[CLI_PATH_MAX];
+    snprintf(from_yaml, sizeof from_yaml, "%s/ck-yaml", ts_tmpdir());
+    snprintf(from_bundle, sizeof from_bundle, "%s/ck-bundle", ts_tmpdir());
+    char *out = cli_run_expect(0, "train '%s' --device 0 --checkpoint '%s' --max-steps %d",
+                               task.model, from_yaml, STEPS);
+    free(out);
+    out = cli_run_expect(0, "train '%s' --device 0 --checkpoint '%s' --max-steps %d", bundle,
+                         from_bundle, STEPS);
+    cli_expect(out, "(kernels from the bundle's binary)");
+    free(out);
+    expect_same_checkpoint(from_yaml, from_bundle);
+}
+
+/* The accuracy line of infer, "accuracy: 97.92% (94/96)". */
+static char *accuracy_of(char *out)
+{
+    char *a = strstr(out, "accuracy: ");
+    if (!a)
+        fail_msg("no accuracy in:\n%s", out);
+    a[strcspn(a, "\n")] = '\0';
+    return a;
+}
+
+static void test_infer_from_bundle_binary(void **state)
+{
+    (void)state;
+    char ckpt[CLI_PATH_MAX];
+    snprintf(ckpt, sizeof ckpt, "%s/ck-infer", ts_tmpdir());
+    char *out = cli_run_expect(0, "train '%s' --checkpoint '%s' --max-steps %d", bundle, ckpt,
+                               STEPS);
+    free(out);
+    char *yaml = cli_run_expect(0, "infer '%s' --data '%s' --labels '%s' --checkpoint '%s'",
+                                task.model, task.test_images, task.test_labels, ckpt);
+    out = cli_run_expect(0, "infer '%s' --data '%s' --labels '%s' --checkpoint '%s'", bundle,
+                         task.test_images, task.test_labels, ckpt);
+    cli_expect(out, "program from binary");
+    assert_string_equal(accuracy_of(out), accuracy_of(yaml));
+    free(out);
+    free(yaml);
+}
+
+static void test_bundle_batch_is_fixed(void **state)
+{
+    (void)state;
+    char *out = cli_run_expect(1, "train '%s' --batch 8 --max-steps 1", bundle);
+    cli_expect(out, "the bundle's training plan is for batch 16, this run needs 8");
+    free(out);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_train_from_bundle_binary),
+        cmocka_unit_test(test_infer_from_bundle_binary),
+        cmocka_unit_test(test_bundle_batch_is_fixed),
+    };
+    return cmocka_run_group_tests(tests, setup, ts_teardown);
+}
