@@ -19,26 +19,9 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch  # noqa: E402
 
+from mlp_torch import QSD  # noqa: E402
+
 VOCAB, UNITS, STEPS, BATCH = 10002, 256, 35, 20
-
-
-class QSD(torch.nn.Module):
-    """QSD.md, homogeneous release, one draw per element (as in
-    bench/mlp_torch.py)."""
-
-    def __init__(self, p, sites, q_cv):
-        super().__init__()
-        self.p, self.sites, self.q_cv = p, sites, q_cv
-
-    def forward(self, x):
-        if not self.training:
-            return x
-        with torch.no_grad():
-            k = (torch.rand((self.sites,) + x.shape) < self.p).sum(0, dtype=x.dtype)
-            v2 = self.q_cv * self.q_cv
-            g = torch._standard_gamma(torch.clamp(k, min=1.0) / v2) * v2
-            m = torch.where(k > 0, g, torch.zeros_like(g)) / (self.sites * self.p)
-        return x * m
 
 
 def regulariser(name):
