@@ -28,7 +28,9 @@ int backward_rnn(ad *s, int i, int dy)
         int dz = grad_tensor(g, zb, T_ACT);
         gnode b = {.op = OP_LSTM_GRAD, .in = {dy, n.mask, u}, .n_in = 3, .out = dz,
                    .layer = -1};
-        gnode sh = {.op = OP_SEQ_SHIFT, .in = {n.out}, .n_in = 1, .out = hp, .layer = -1};
+        /* a stateful lstm's first step follows the carried h, kept in saved */
+        gnode sh = {.op = OP_SEQ_SHIFT, .in = {n.out, n.mask}, .n_in = n.n_in == 3 ? 2 : 1,
+                    .out = hp, .layer = -1};
         gnode du = {.op = OP_MATMUL, .in = {hp, dz}, .n_in = 2, .out = g->t[u].grad,
                     .layer = -1, .trans_a = true};
         if (hp < 0 || dz < 0 || graph_add_node(g, &b) < 0 || graph_add_node(g, &sh) < 0 ||

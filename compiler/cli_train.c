@@ -1,6 +1,7 @@
 /* qsdc train, eval and infer. */
 #include <getopt.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@
 #include "progress.h"
 #include "signals.h"
 #include "train.h"
+#include "train_lm.h"
 
 static const char train_usage[] =
     "usage: qsdc train MODEL.yaml|BUNDLE [OPTIONS]\n"
@@ -214,8 +216,33 @@ typedef struct eval_args {
     bool show_kernels;
 } eval_args;
 
+/* eval of a language model: perplexity on its corpus's test split */
+static int run_eval_lm(const model *m, const eval_args *a, qsdc_error *err)
+{
+    infer_session s;
+    lm_source lm;
+    memset(&lm, 0, sizeof lm);
+    double t0 = now_seconds(), ppl = NAN;
+    int rc = session_open(&s, m, a->batch, a->device, a->ckpt, a->binary, a->bundle, err);
+    if (rc == 0)
+        rc = lm_source_open(&lm, m, &s.p, err);
+    if (rc == 0)
+        rc = lm_perplexity(&lm, &s.ex, &s.ms, TEXT_TEST, &ppl, err);
+    if (rc == 0) {
+        int64_t tokens = lm_source_batches(&lm, TEXT_TEST) * lm.batch * lm.steps;
+        printf("device: %s (%s)\n", s.env.dev.name, s.env.dev.platform_name);
+        printf("%lld test tokens in %.3f s\n", (long long)tokens, now_seconds() - t0);
+        printf("perplexity: %.4f\n", ppl);
+    }
+    lm_source_free(&lm);
+    session_close(&s);
+    return rc;
+}
+
 static int run_eval(const model *m, const eval_args *a, qsdc_error *err)
 {
+    if (a->test_data && a->test_data->format == DATA_TEXT)
+        return run_eval_lm(m, a, err);
     infer_session s;
     dataset d;
     memset(&d, 0, sizeof d);
@@ -264,7 +291,8 @@ static const char infer_usage[] =
     "infer runs the forward pass over an IDX file and prints throughput and,\n"
     "with labels, accuracy; without --checkpoint the parameters are the seeded\n"
     "initialisation. eval prints the test accuracy of a checkpoint on the\n"
-    "model's test data. --program-binary loads the inference kernels from a\n"
+    "model's test data (a language model: the perplexity of its corpus's test\n"
+    "split, at the training batch). --program-binary loads the inference kernels from a\n"
     "binary built for the device (qsdc MODEL.yaml --emit-binary writes one)\n"
     "instead of compiling kernels.cl; from a bundle (qsdc MODEL.yaml -o BUNDLE)\n"
     "the bundle's plan and kernels.bin, if it holds one, are used.\n";

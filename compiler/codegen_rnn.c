@@ -92,13 +92,19 @@ static void gen_embed_grad(codegen_ctx *c, const gnode *n, const char *name,
 
 typedef struct lstm_dims {
     long long b, t, h, pairs, group, per;
+    long long h0; /* a stateful lstm's initial h [B,H] in saved, then c; -1 if not stateful */
 } lstm_dims;
 
-static lstm_dims lstm_shape(const tensor *y)
+/* From the sequence y[B,T,H] and the saved tensor, which holds the initial
+ * state after U^T only when the lstm is stateful (lower_lstm). */
+static lstm_dims lstm_shape(const tensor *y, const tensor *saved)
 {
-    lstm_dims s = {y->dims[0], y->dims[1], y->dims[2], y->dims[0] * y->dims[2], 0, 0};
+    lstm_dims s = {y->dims[0], y->dims[1], y->dims[2], y->dims[0] * y->dims[2], 0, 0, -1};
     s.group = s.pairs < LSTM_GROUP ? s.pairs : LSTM_GROUP;
     s.per = (s.pairs + s.group - 1) / s.group;
+    long long h0 = s.b * s.t * 5 * s.h + 4 * s.h * s.h;
+    if (saved->nelem > h0)
+        s.h0 = h0;
     return s;
 }
 
@@ -134,7 +140,7 @@ static void gen_lstm(codegen_ctx *c, const gnode *n, const char *name, plan_laun
                      int *n_launches)
 {
     const graph *g = c->g;
-    lstm_dims s = lstm_shape(&g->t[n->out]);
+    lstm_dims s = lstm_shape(&g->t[n->out], &g->t[n->mask]);
     long long h = s.h, t = s.t;
     char z[64], u[64], y[64], sv[64], tname[QSDC_NAME_MAX];
     codegen_ref(g, n->in[0], z, sizeof z);
@@ -147,22 +153,45 @@ static void gen_lstm(codegen_ctx *c, const gnode *n, const char *name, plan_laun
     sb_printf(c->src, "    %s[%lldu + idx] = %s[idx %% %lldu * %lldu + idx / %lldu];\n}\n\n", sv,
               ut, u, h, 4 * h, h);
     launch_1d(&l[0], tname, "lstm", 4 * h * h, 0, 8.0 * (double)(4 * h * h));
+    char carry[64] = "";
+    if (s.h0 >= 0)
+        codegen_ref(g, n->in[2], carry, sizeof carry);
     codegen_signature(c->src, name);
     sb_printf(c->src,
               "{\n    __global const float *ut = %s + %lldu;\n"
-              "    float cs[%lld];\n"
-              "    for (uint k = 0; k < %lldu; k++) cs[k] = 0.0f;\n"
-              "    for (uint t = 0; t < %lldu; t++) {\n", sv, ut, s.per, s.per, t);
+              "    float cs[%lld];\n", sv, ut, s.per);
+    if (s.h0 >= 0) { /* start from the carry, and keep a copy for the backward */
+        sb_append(c->src, "    {\n");
+        pair_loop(c->src, &s);
+        sb_printf(c->src,
+                  "            cs[k] = %s[b * %lldu + %lldu + j];\n"
+                  "            %s[%lldu + p] = %s[b * %lldu + j];\n"
+                  "            %s[%lldu + p] = cs[k];\n        }\n    }\n",
+                  carry, 2 * h, h, sv, s.h0, carry, 2 * h, sv, s.h0 + s.pairs);
+    } else {
+        sb_printf(c->src, "    for (uint k = 0; k < %lldu; k++) cs[k] = 0.0f;\n", s.per);
+    }
+    sb_printf(c->src, "    for (uint t = 0; t < %lldu; t++) {\n", t);
     pair_loop(c->src, &s);
     sb_printf(c->src,
               "            const uint row = b * %lldu + t;\n"
               "            __global const float *z = %s + row * %lldu;\n"
-              "            float a0 = z[j], a1 = z[%lldu + j], a2 = z[%lldu + j], a3 = z[%lldu + j];\n"
-              "            if (t > 0) {\n"
-              "            __global const float *hp = %s + (row - 1) * %lldu;\n"
+              "            float a0 = z[j], a1 = z[%lldu + j], a2 = z[%lldu + j], a3 = z[%lldu + j];\n",
+              t, z, 4 * h, h, 2 * h, 3 * h);
+    if (s.h0 >= 0)
+        sb_printf(c->src,
+                  "            {\n"
+                  "            __global const float *hp = t > 0 ? %s + (row - 1) * %lldu"
+                  " : %s + b * %lldu;\n",
+                  y, h, carry, 2 * h);
+    else
+        sb_printf(c->src,
+                  "            if (t > 0) {\n"
+                  "            __global const float *hp = %s + (row - 1) * %lldu;\n", y, h);
+    sb_printf(c->src,
               "            __global const float *u0 = ut + j * %lldu, *u1 = u0 + %lldu;\n"
               "            __global const float *u2 = u1 + %lldu, *u3 = u2 + %lldu;\n",
-              t, z, 4 * h, h, 2 * h, 3 * h, y, h, h, h * h, h * h, h * h);
+              h, h * h, h * h, h * h);
     dot(c->src, "a0", "hp", "u0", h);
     dot(c->src, "a1", "hp", "u1", h);
     dot(c->src, "a2", "hp", "u2", h);
@@ -177,8 +206,16 @@ static void gen_lstm(codegen_ctx *c, const gnode *n, const char *name, plan_laun
               "            sv[%lldu + j] = go; sv[%lldu + j] = cs[k];\n"
               "            %s[row * %lldu + j] = go * tanh(cs[k]);\n"
               "        }\n"
-              "        barrier(CLK_GLOBAL_MEM_FENCE);\n    }\n}\n\n",
+              "        barrier(CLK_GLOBAL_MEM_FENCE);\n    }\n",
               sv, 5 * h, h, 2 * h, 3 * h, 4 * h, y, h);
+    if (s.h0 >= 0) { /* every read of the carry was before the last barrier */
+        pair_loop(c->src, &s);
+        sb_printf(c->src,
+                  "            %s[b * %lldu + j] = %s[(b * %lldu + %lldu) * %lldu + j];\n"
+                  "            %s[b * %lldu + %lldu + j] = cs[k];\n        }\n",
+                  carry, 2 * h, y, t, t - 1, h, carry, 2 * h, h);
+    }
+    sb_append(c->src, "}\n\n");
     launch_1d(&l[1], name, "lstm", s.group, s.group,
               4.0 * (double)(s.b * t * (4 * h + 6 * h)));
     l[1].flops = 8.0 * (double)(s.b * t * h * h);
@@ -189,13 +226,16 @@ static void gen_lstm(codegen_ctx *c, const gnode *n, const char *name, plan_laun
 static void gen_lstm_grad(codegen_ctx *c, const gnode *n, const char *name, plan_launch *l)
 {
     const graph *g = c->g;
-    lstm_dims s = lstm_shape(&g->t[n->in[0]]);
+    lstm_dims s = lstm_shape(&g->t[n->in[0]], &g->t[n->in[1]]);
     long long h = s.h, t = s.t;
     char dy[64], sv[64], u[64], dz[64];
     codegen_ref(g, n->in[0], dy, sizeof dy);
     codegen_ref(g, n->in[1], sv, sizeof sv);
     codegen_ref(g, n->in[2], u, sizeof u);
     codegen_ref(g, n->out, dz, sizeof dz);
+    char c0[96] = "0.0f"; /* the initial c: zero, or the carry's copy */
+    if (s.h0 >= 0)
+        snprintf(c0, sizeof c0, "%.60s[%lldu + p]", sv, s.h0 + s.pairs);
     codegen_signature(c->src, name);
     sb_printf(c->src,
               "{\n    float dc[%lld];\n"
@@ -215,7 +255,7 @@ static void gen_lstm_grad(codegen_ctx *c, const gnode *n, const char *name, plan
               "            __global const float *sv = %s + row * %lldu;\n"
               "            const float gi = sv[j], gf = sv[%lldu + j], gg = sv[%lldu + j];\n"
               "            const float go = sv[%lldu + j], tc = tanh(sv[%lldu + j]);\n"
-              "            const float cp = t > 0 ? sv[(int)j - %lld] : 0.0f; /* c_{t-1} */\n"
+              "            const float cp = t > 0 ? sv[(int)j - %lld] : %s; /* c_{t-1} */\n"
               "            const float d = dc[k] + dh * go * (1.0f - tc * tc);\n"
               "            __global float *dz = %s + row * %lldu;\n"
               "            dz[j] = d * gg * gi * (1.0f - gi);\n"
@@ -225,24 +265,32 @@ static void gen_lstm_grad(codegen_ctx *c, const gnode *n, const char *name, plan
               "            dc[k] = d * gf;\n"
               "        }\n"
               "        barrier(CLK_GLOBAL_MEM_FENCE);\n    }\n}\n\n",
-              sv, 5 * h, h, 2 * h, 3 * h, 4 * h, h, dz, 4 * h, h, 2 * h, 3 * h);
+              sv, 5 * h, h, 2 * h, 3 * h, 4 * h, h, c0, dz, 4 * h, h, 2 * h, 3 * h);
     launch_1d(l, name, "lstm_grad", s.group, s.group,
               4.0 * (double)(s.b * t * (4 * h + 6 * h)));
     l->flops = 8.0 * (double)(s.b * t * h * h);
 }
 
-/* hp[B*T,H] = h[B,T,H] one step later, zero at t = 0 */
+/* hp[B*T,H] = h[B,T,H] one step later; at t = 0 zero, or for a stateful
+ * lstm (in[1] its saved tensor) the carried h */
 static void gen_seq_shift(codegen_ctx *c, const gnode *n, const char *name, plan_launch *l)
 {
     const graph *g = c->g;
     const tensor *y = &g->t[n->in[0]];
     long long t = (long long)y->dims[1], h = (long long)y->dims[2];
-    char x[64], out[64];
+    char x[64], out[64], first[128] = "0.0f";
     codegen_ref(g, n->in[0], x, sizeof x);
     codegen_ref(g, n->out, out, sizeof out);
+    if (n->n_in == 2) {
+        lstm_dims s = lstm_shape(y, &g->t[n->in[1]]);
+        char sv[64];
+        codegen_ref(g, n->in[1], sv, sizeof sv);
+        snprintf(first, sizeof first, "%s[%lldu + idx / %lldu * %lldu + idx %% %lldu]", sv,
+                 s.h0, t * h, h, h);
+    }
     open_flat(c->src, name, y->nelem);
-    sb_printf(c->src, "    %s[idx] = (idx / %lldu) %% %lldu == 0 ? 0.0f : %s[idx - %lldu];\n}\n\n",
-              out, h, t, x, h);
+    sb_printf(c->src, "    %s[idx] = (idx / %lldu) %% %lldu == 0 ? %s : %s[idx - %lldu];\n}\n\n",
+              out, h, t, first, x, h);
     launch_1d(l, name, "seq_shift", y->nelem, 0, 8.0 * (double)y->nelem);
 }
 

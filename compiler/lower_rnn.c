@@ -56,8 +56,10 @@ int lower_lstm(const model *m, int li, graph *g, int x, qsdc_error *err)
     int64_t b = tx->dims[0], t = tx->dims[1], f = tx->dims[2], h = l->units;
     int64_t xd[2] = {b * t, f}, wd[2] = {f, 4 * h}, ud[2] = {h, 4 * h}, bd[1] = {4 * h};
     /* saved: per step i, f, g, o, c ([B,T,5H]) for the backward, then U^T
-       [4H,H], which gives the forward contiguous dot products */
-    int64_t zd[2] = {b * t, 4 * h}, hd[3] = {b, t, h}, sd[1] = {b * t * 5 * h + 4 * h * h};
+       [4H,H], which gives the forward contiguous dot products, then when
+       stateful the initial h and c ([B,H] each) the carry held */
+    int64_t zd[2] = {b * t, 4 * h}, hd[3] = {b, t, h};
+    int64_t sd[1] = {b * t * 5 * h + 4 * h * h + (l->stateful ? 2 * b * h : 0)};
     init_kind init = l->init == INIT_AUTO ? INIT_GLOROT : l->init;
     char xname[2 * QSDC_NAME_MAX];
     snprintf(xname, sizeof xname, "%s.steps", l->name);
@@ -75,6 +77,19 @@ int lower_lstm(const model *m, int li, graph *g, int x, qsdc_error *err)
         return -1;
     gnode n = {.op = OP_LSTM, .in = {zb, u}, .n_in = 2, .out = y, .layer = li,
                .mask = saved};
+    if (l->stateful) {
+        /* the carried h and c [B,2H]: written by the forward, never by the
+         * optimiser (no gradient: truncated BPTT stops at the batch edge) */
+        int64_t cd[2] = {b, 2 * h};
+        char cname[2 * QSDC_NAME_MAX];
+        snprintf(cname, sizeof cname, "%s.carry", l->name);
+        int carry = graph_add_tensor(g, cname, T_PARAM, 2, cd);
+        if (carry < 0)
+            return -1;
+        g->t[carry].init = INIT_ZEROS;
+        g->t[carry].running_stat = true;
+        n.in[n.n_in++] = carry;
+    }
     if (graph_add_node(g, &n) < 0)
         return -1;
     return l->seq == SEQ_LAST ? seq_pool(g, l->name, y, SEQ_LAST, li) : y;

@@ -90,6 +90,9 @@ typedef struct layer {
     /* embedding: vocab rows of `units` (dim) values; lstm, pool_sequence */
     int64_t vocab;
     seq_mode seq;
+    /* lstm: the final h and c of a batch are the next batch's initial state
+     * (kept per sample row on the device; language modelling) */
+    bool stateful;
     /* conv2d (filters, window, bias, init), maxpool and avgpool (window) */
     int64_t filters;
     window_params win;
@@ -103,7 +106,12 @@ typedef enum loss_kind { LOSS_XENT, LOSS_MSE } loss_kind;
 
 #define QSDC_MAX_DATA_FILES 8
 
-typedef enum data_format { DATA_IDX, DATA_CIFAR10 } data_format;
+/* DATA_TEXT: a language-modelling corpus; DATA_SENTIMENT: a (label, text) CSV */
+typedef enum data_format { DATA_IDX, DATA_CIFAR10, DATA_TEXT, DATA_SENTIMENT } data_format;
+
+/* The default global-norm clip of models with an lstm layer (the classic
+ * word-level LSTM language model's); clip_norm: 0 turns it off. */
+#define QSDC_RNN_CLIP_NORM 0.25
 
 typedef struct train_config {
     /* data: relative paths resolve against the model's folder */
@@ -115,6 +123,14 @@ typedef struct train_config {
     char train_files[QSDC_MAX_DATA_FILES][QSDC_PATH_MAX];
     int n_train_files;
     char test_file[QSDC_PATH_MAX];
+    /* text: the corpus (split into training, validation and test lines by
+     * text_split, test the rest); sentiment: the CSV (test_split of the rows,
+     * seeded by seed, for test). Sequence length: the model's input shape. */
+    char text_path[QSDC_PATH_MAX];
+    bool text_chars;        /* text: characters, else words */
+    int64_t vocab;          /* tokens kept besides the specials, default 10000 */
+    double text_split[2];   /* text: train, validation fractions (0.9, 0.05) */
+    double test_split;      /* sentiment: default 0.2 */
     src_loc data_loc;
     /* augment: of training batches (never evaluation data) */
     int64_t crop_pad;       /* random crop of the zero-padded image, 0 = off */

@@ -36,7 +36,7 @@ static const char *const dropout_params[] = {"p", "share", NULL};
 static const char *const qsd_params_keys[] = {
     "p", "sites", "q_cv", "p_concentration", "share", NULL};
 static const char *const embedding_params[] = {"vocab", "dim", "init", NULL};
-static const char *const lstm_params[] = {"units", "return", "init", NULL};
+static const char *const lstm_params[] = {"units", "return", "init", "stateful", NULL};
 static const char *const pool_params[] = {"mode", NULL};
 static const char *const conv_params[] = {"filters", "kernel", "stride", "padding",
                                           "dilation", "bias", "init", NULL};
@@ -114,6 +114,8 @@ static int parse_param(ydoc *d, yaml_node_t *v, const char *key, layer *l)
     }
     if (strcmp(key, "bias") == 0)
         return ydoc_bool(d, v, key, &l->bias);
+    if (strcmp(key, "stateful") == 0)
+        return ydoc_bool(d, v, key, &l->stateful);
     if (strcmp(key, "init") == 0) {
         if (ydoc_choice(d, v, key, inits, &choice) < 0)
             return -1;
@@ -391,11 +393,29 @@ static int parse_model(ydoc *d, model *m)
     m->has_train = train != NULL;
     if (train && model_parse_train(d, train, m->path, &m->train) < 0)
         return -1;
-    const train_config *t = &m->train;
+    train_config *t = &m->train;
     if ((t->crop_pad > 0 || t->flip) && m->input_rank != 3)
         return qsdc_fail_at(d->err, m->path, t->augment_loc.line, t->augment_loc.col,
                             "'augment' needs image samples, input shape [channels, "
                             "height, width]");
+    if ((t->format == DATA_TEXT || t->format == DATA_SENTIMENT) &&
+        (m->dtype != DTYPE_INT32 || m->input_rank != 1))
+        return qsdc_fail_at(d->err, m->path, t->data_loc.line, t->data_loc.col,
+                            "text data give token ids: the model needs input "
+                            "{shape: [time], dtype: int32}");
+    bool has_lstm = false, text = t->format == DATA_TEXT || t->format == DATA_SENTIMENT;
+    for (int i = 0; i < m->n_layers; i++) {
+        const layer *l = &m->layers[i];
+        has_lstm |= l->kind == LAYER_LSTM;
+        /* both formats add two special tokens to the vocab kept words */
+        if (text && l->kind == LAYER_EMBEDDING && l->vocab < t->vocab + 2)
+            return qsdc_fail_at(d->err, m->path, l->loc.line, l->loc.col,
+                                "embedding '%s' has %lld rows, fewer than the data's "
+                                "vocab %lld plus its 2 special tokens", l->name,
+                                (long long)l->vocab, (long long)t->vocab);
+    }
+    if (has_lstm && !(train && ydoc_get(d, train, "clip_norm")))
+        t->clip_norm = QSDC_RNN_CLIP_NORM;
     return 0;
 }
 

@@ -2,6 +2,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "model_parse.h"
@@ -21,6 +22,10 @@ void train_config_defaults(train_config *t)
     t->eps = 1e-8;
     t->schedule = SCHED_CONSTANT;
     t->step_gamma = 0.1;
+    t->vocab = 10000;
+    t->text_split[0] = 0.9;
+    t->text_split[1] = 0.05;
+    t->test_split = 0.2;
 }
 
 int64_t train_step_epochs(const train_config *t)
@@ -150,16 +155,36 @@ static int parse_schedule(ydoc *d, yaml_node_t *n, train_config *t)
     return n->type == YAML_MAPPING_NODE ? read_nums(d, n, t) : 0;
 }
 
-/* Relative paths resolve against the model file's folder. */
+/* The data cache scripts/fetch-data fills: $QSDC_DATA_DIR, else
+ * $XDG_CACHE_HOME/qsdc/data, else $HOME/.cache/qsdc/data. */
+static int data_cache_dir(char *out, size_t n)
+{
+    const char *dir = getenv("QSDC_DATA_DIR"), *xdg = getenv("XDG_CACHE_HOME");
+    const char *home = getenv("HOME");
+    if (dir && dir[0])
+        return snprintf(out, n, "%s/", dir);
+    if (xdg && xdg[0])
+        return snprintf(out, n, "%s/qsdc/data/", xdg);
+    return snprintf(out, n, "%s/.cache/qsdc/data/", home ? home : "");
+}
+
+/* Relative paths resolve against the model file's folder, and @data/NAME
+ * to NAME in the data cache. */
 static int resolve_path(ydoc *d, yaml_node_t *n, const char *key,
                         const char *model_path, char out[QSDC_PATH_MAX])
 {
     const char *s;
     if (ydoc_string(d, n, key, &s) < 0)
         return -1;
+    char dir[QSDC_PATH_MAX];
     const char *slash = strrchr(model_path, '/');
     int dir_len = s[0] == '/' || !slash ? 0 : (int)(slash - model_path + 1);
-    int len = snprintf(out, QSDC_PATH_MAX, "%.*s%s", dir_len, model_path, s);
+    snprintf(dir, sizeof dir, "%.*s", dir_len, model_path);
+    if (strncmp(s, "@data/", 6) == 0) {
+        data_cache_dir(dir, sizeof dir);
+        s += 6;
+    }
+    int len = snprintf(out, QSDC_PATH_MAX, "%s%s", dir, s);
     if (len < 0 || len >= QSDC_PATH_MAX)
         return ydoc_fail(d, n, "path for '%s' is too long (limit %d bytes)",
                          key, QSDC_PATH_MAX - 1);
@@ -208,6 +233,51 @@ static int parse_cifar(ydoc *d, yaml_node_t *n, const char *model_path,
     return v ? resolve_path(d, v, "test", model_path, t->test_file) : 0;
 }
 
+/* format: text, corpus: PATH, level: word | char, vocab: N, split: [TRAIN,
+ * VALID]; format: sentiment, csv: PATH, vocab: N, test_split: F */
+static int parse_text(ydoc *d, yaml_node_t *n, const char *model_path,
+                      train_config *t)
+{
+    static const char *const text_keys[] = {"format", "corpus", "level", "vocab",
+                                            "split", NULL};
+    static const char *const csv_keys[] = {"format", "csv", "vocab", "test_split", NULL};
+    static const char *const levels[] = {"word", "char", NULL};
+    bool lm = t->format == DATA_TEXT;
+    const char *path_key = lm ? "corpus" : "csv";
+    if (ydoc_check_keys(d, n, lm ? text_keys : csv_keys, "key",
+                        lm ? " in 'data' (format text)" : " in 'data' (format sentiment)") < 0)
+        return -1;
+    yaml_node_t *v = ydoc_get(d, n, path_key);
+    if (!v)
+        return ydoc_fail(d, n, "missing required key '%s' in 'data'", path_key);
+    if (resolve_path(d, v, path_key, model_path, t->text_path) < 0)
+        return -1;
+    int level;
+    if ((v = ydoc_get(d, n, "level"))) {
+        if (ydoc_choice(d, v, "level", levels, &level) < 0)
+            return -1;
+        t->text_chars = level == 1;
+    }
+    if ((v = ydoc_get(d, n, "vocab")) && ydoc_int(d, v, "vocab", 1, 1 << 24, &t->vocab) < 0)
+        return -1;
+    if ((v = ydoc_get(d, n, "test_split")) &&
+        ydoc_float(d, v, "test_split", 0, 1, YDOC_LO_OPEN | YDOC_HI_OPEN, &t->test_split) < 0)
+        return -1;
+    if (!(v = ydoc_get(d, n, "split")))
+        return 0;
+    if (v->type != YAML_SEQUENCE_NODE || v->data.sequence.items.top -
+                                         v->data.sequence.items.start != 2)
+        return ydoc_fail_found(d, v, "[training, validation] fractions for 'split'");
+    for (int i = 0; i < 2; i++)
+        if (ydoc_float(d, ydoc_node(d, v->data.sequence.items.start[i]), "split", 0, 1,
+                       i == 0 ? YDOC_LO_OPEN : 0, &t->text_split[i]) < 0)
+            return -1;
+    if (t->text_split[0] + t->text_split[1] > 1)
+        return ydoc_fail(d, v, "'split' fractions sum to %g, more than 1",
+                         t->text_split[0] + t->text_split[1]);
+    return 0;
+}
+
 /* data: fashion-mnist, or a mapping of IDX paths (format: idx, the default)
  * or CIFAR-10 files. The IDX training pair is required, the test pair
  * optional but all or nothing. */
@@ -215,7 +285,7 @@ static int parse_data(ydoc *d, yaml_node_t *n, const char *model_path,
                       train_config *t)
 {
     static const char *const sets[] = {"fashion-mnist", NULL};
-    static const char *const formats[] = {"idx", "cifar10", NULL};
+    static const char *const formats[] = {"idx", "cifar10", "text", "sentiment", NULL};
     static const char *const keys[] = {"train_images", "train_labels",
                                        "test_images", "test_labels", "format", NULL};
     t->data_loc = ydoc_loc(n);
@@ -237,6 +307,8 @@ static int parse_data(ydoc *d, yaml_node_t *n, const char *model_path,
     t->format = (data_format)format;
     if (t->format == DATA_CIFAR10)
         return parse_cifar(d, n, model_path, t);
+    if (t->format == DATA_TEXT || t->format == DATA_SENTIMENT)
+        return parse_text(d, n, model_path, t);
     if (ydoc_check_keys(d, n, keys, "key", " in 'data'") < 0)
         return -1;
     char *dest[] = {t->train_images, t->train_labels, t->test_images,

@@ -5,12 +5,18 @@
 
 bool data_has_test(const train_config *t)
 {
+    if (t->format == DATA_SENTIMENT)
+        return true;
+    if (t->format == DATA_TEXT)
+        return t->text_split[0] + t->text_split[1] < 1;
     return t->format == DATA_CIFAR10 ? t->test_file[0] != '\0' : t->test_images[0] != '\0';
 }
 
 int data_load(const train_config *t, bool test, int64_t classes, int64_t sample_elems,
               dataset *out, qsdc_error *err)
 {
+    if (t->format == DATA_SENTIMENT)
+        return sentiment_dataset_load(t, test, classes, sample_elems, out, err);
     if (t->format == DATA_CIFAR10) {
         const char *paths[QSDC_MAX_DATA_FILES];
         int n = test ? 1 : t->n_train_files;

@@ -151,10 +151,11 @@ int replicas_step(replicas *r, const float *x, const int32_t *labels, uint32_t s
 
 int replicas_read_loss(replicas *r, float *loss, qsdc_error *err)
 {
-    for (int i = 0; i < r->n; i++)
-        if (exec_read_arena(r->ex[i], r->ex[i]->p->loss_offset, r->batch, loss + i * r->batch,
-                            err) < 0)
+    for (int i = 0; i < r->n; i++) {
+        int64_t rows = r->ex[i]->p->label_elems; /* a sequence output: per sample and step */
+        if (exec_read_arena(r->ex[i], r->ex[i]->p->loss_offset, rows, loss + i * rows, err) < 0)
             return -1;
+    }
     return 0;
 }
 

@@ -53,7 +53,8 @@ int replicas_sync_state(replicas *r, qsdc_error *err);
  * r->n * r->batch samples, device by device. */
 int replicas_step(replicas *r, const float *x, const int32_t *labels, uint32_t seed,
                   uint32_t step, float lr, qsdc_error *err);
-/* The per-sample losses of the last step, device by device. */
+/* The per-sample (per sample and step for a sequence output) losses of the
+ * last step, device by device. */
 int replicas_read_loss(replicas *r, float *loss, qsdc_error *err);
 /* Frees the other devices and leaves MPI (dist_close). */
 void replicas_close(replicas *r, int rc, const qsdc_error *err);

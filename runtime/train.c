@@ -18,6 +18,7 @@
 #include "progress.h"
 #include "replicas.h"
 #include "step_pipe.h"
+#include "train_lm.h"
 
 void train_apply_overrides(model *m, const train_options *o)
 {
@@ -61,7 +62,8 @@ typedef struct trainer {
     finite_check fc;    /* with --check-finite */
     replicas rep;       /* this process's shard of every batch, over its devices */
     dataset train, test;
-    int64_t *perm, n_val, n_train;
+    lm_source *lm;      /* a text corpus (language modelling), else NULL */
+    int64_t *perm, n_val, n_train, steps;
     step_pipe pipe;
     float *host_params, *host_state;
     FILE *metrics;
@@ -69,20 +71,43 @@ typedef struct trainer {
     bool first_done;
 } trainer;
 
+/* A language model's corpus: steps whole batches of contiguous streams. */
+static int load_corpus(trainer *t, qsdc_error *err)
+{
+    /* the streams and carried states are not sharded */
+    if (t->rep.n > 1 || t->rep.ranks.size > 1)
+        return qsdc_fail(err, "%s: a language model (data format text) trains on one "
+                         "device in one process, not data parallel", t->m->path);
+    t->lm = malloc(sizeof *t->lm);
+    if (!t->lm)
+        return qsdc_fail(err, "out of memory");
+    if (lm_source_open(t->lm, t->m, &t->tp, err) < 0)
+        return -1;
+    t->steps = lm_source_batches(t->lm, TEXT_TRAIN);
+    t->n_train = t->steps * t->lm->batch; /* sequences of `steps` tokens */
+    if (t->steps < 1)
+        return qsdc_fail(err, "%s: the training split has %" PRId64 " tokens, fewer than "
+                         "one batch of %" PRId64 " streams of %" PRId64 " steps",
+                         t->m->train.text_path, t->lm->corpus.split[TEXT_TRAIN].count,
+                         t->lm->batch, t->lm->steps + 1);
+    return 0;
+}
+
 static int load_data(trainer *t, qsdc_error *err)
 {
     const train_config *c = &t->m->train;
-    if (!c->train_images[0] && !c->n_train_files)
+    if (c->format == DATA_TEXT)
+        return load_corpus(t, err);
+    if (!c->train_images[0] && !c->n_train_files && c->format != DATA_SENTIMENT)
         return qsdc_fail_at(err, t->m->path, c->data_loc.line ? c->data_loc.line : 1,
                             c->data_loc.col ? c->data_loc.col : 1,
                             "train: has no data: (train_images, train_labels)");
-    /* IDX data give one label per sample; per-step targets (a sequence
-     * output) need a text data source, which train: does not offer yet */
+    /* per-step targets (a sequence output) need a text corpus */
     if (t->tp.label_elems != t->tp.batch)
         return qsdc_fail_at(err, t->m->path, c->data_loc.line ? c->data_loc.line : 1,
                             c->data_loc.col ? c->data_loc.col : 1,
                             "the model's output is a sequence (%lld targets per batch of "
-                            "%lld); training it needs text data, not IDX files",
+                            "%lld); training it needs data: {format: text, ...}",
                             (long long)t->tp.label_elems, (long long)c->batch);
     int64_t classes = t->ep.output_elems / t->ep.batch;
     int64_t elems = t->ep.input_elems / t->ep.batch;
@@ -101,9 +126,11 @@ static int load_data(trainer *t, qsdc_error *err)
     philox_permutation(c->seed, 0x7a11u, t->perm, t->train.count);
     t->n_val = (int64_t)(c->val_split * (double)t->train.count);
     t->n_train = t->train.count - t->n_val;
+    t->steps = t->n_train / c->batch;
     if (t->n_train < c->batch)
         return qsdc_fail(err, "%s: %lld training samples, fewer than one batch of %lld",
-                         c->train_images, (long long)t->n_train, (long long)c->batch);
+                         c->format == DATA_SENTIMENT ? c->text_path : c->train_images,
+                         (long long)t->n_train, (long long)c->batch);
     return 0;
 }
 
@@ -134,10 +161,10 @@ static int setup(trainer *t, qsdc_error *err)
         replicas_attach(&t->rep, t->m, bundle, &t->tx, &t->ms, err) < 0 ||
         (t->o->check_finite && finite_check_create(&t->tx, &t->fc, err) < 0))
         return -1;
-    /* this process's samples of a step: its devices' shards, one after another */
-    int64_t n = t->rep.n * t->rep.batch;
-    if (step_pipe_init(&t->pipe, t->tp.input_elems * t->rep.n, t->tp.label_elems * t->rep.n, n,
-                       err) < 0)
+    /* this process's samples (and their targets) of a step: its devices'
+       shards, one after another */
+    if (step_pipe_init(&t->pipe, t->tp.input_elems * t->rep.n, t->tp.label_elems * t->rep.n,
+                       t->tp.label_elems * t->rep.n, err) < 0)
         return -1;
     t->host_params = malloc((size_t)t->tp.param_elems * sizeof *t->host_params);
     t->host_state = calloc((size_t)(t->tp.state_elems > 0 ? t->tp.state_elems : 1),
@@ -163,6 +190,9 @@ static void teardown(trainer *t)
     cl_env_close(&t->env);
     dataset_free(&t->train);
     dataset_free(&t->test);
+    if (t->lm)
+        lm_source_free(t->lm);
+    free(t->lm);
     free(t->perm);
     step_pipe_free(&t->pipe);
     free(t->host_params);
@@ -208,6 +238,24 @@ static int save_checkpoint(trainer *t, uint64_t epoch, uint64_t step, qsdc_error
     return checkpoint_save(t->o->checkpoint_dir, &ck, err);
 }
 
+/* Training batch s of the epoch into the slot: contiguous streams from a
+ * corpus (carries zeroed when the epoch starts), else this rank's shard
+ * [first, first + n) of global batch s of shuffled samples. */
+static int next_batch(trainer *t, uint64_t epoch, const int64_t *order, int64_t s,
+                      step_slot *slot, qsdc_error *err)
+{
+    const train_config *c = &t->m->train;
+    if (t->lm) {
+        if (s == 0 && lm_carry_reset(t->lm, &t->env, &t->ms, err) < 0)
+            return -1;
+        return lm_source_batch(t->lm, TEXT_TRAIN, s, slot->x, slot->y, err);
+    }
+    int64_t n = t->rep.batch * t->rep.n, at = s * c->batch + t->rep.ranks.rank * n;
+    gather_batch(&t->train, order, at, n, n, slot->x, slot->y);
+    const int64_t *chw = t->m->input_shape; /* rank 3 when augmenting */
+    return augment_batch(c, epoch, order + at, n, chw[0], chw[1], chw[2], slot->x, err);
+}
+
 /* Agreed by every rank, so that all stop at the same step. */
 static bool stop_requested(const trainer *t)
 {
@@ -242,15 +290,17 @@ static int run_epoch(trainer *t, uint64_t epoch, int64_t first, uint64_t *step, 
                      double *loss_out, int64_t *done_out, qsdc_error *err)
 {
     const train_config *c = &t->m->train;
-    /* this rank's shard [first, first + n) of each global batch of b */
-    int64_t b = c->batch, n = t->rep.batch * t->rep.n, first_sample = t->rep.ranks.rank * n;
-    int64_t *order = malloc((size_t)t->n_train * sizeof *order);
-    if (!order)
+    int64_t b = c->batch;
+    /* per-epoch shuffle of the training part, keyed by (seed, epoch); a
+     * corpus's batches keep their order */
+    int64_t *order = t->lm ? NULL : malloc((size_t)t->n_train * sizeof *order);
+    if (!t->lm && !order)
         return qsdc_fail(err, "out of memory");
-    /* per-epoch shuffle of the training part, keyed by (seed, epoch) */
-    philox_permutation(c->seed, 0x100000u + (uint32_t)epoch, order, t->n_train);
-    for (int64_t i = 0; i < t->n_train; i++)
-        order[i] = t->perm[t->n_val + order[i]];
+    if (order) {
+        philox_permutation(c->seed, 0x100000u + (uint32_t)epoch, order, t->n_train);
+        for (int64_t i = 0; i < t->n_train; i++)
+            order[i] = t->perm[t->n_val + order[i]];
+    }
     char label[64];
     snprintf(label, sizeof label, "epoch %" PRIu64 "/%lld", epoch + 1, (long long)c->epochs);
     progress pr;
@@ -264,14 +314,10 @@ static int run_epoch(trainer *t, uint64_t epoch, int64_t first, uint64_t *step, 
         if ((t->o->max_steps > 0 && (int64_t)*step >= t->o->max_steps) ||
             stop_requested(t))
             break;
-        int64_t at = s * b + first_sample;
         step_slot *slot;
         rc = step_pipe_next(sp, &slot, err);
-        if (rc == 0) {
-            gather_batch(&t->train, order, at, n, n, slot->x, slot->y);
-            const int64_t *chw = t->m->input_shape; /* rank 3 when augmenting */
-            rc = augment_batch(c, epoch, order + at, n, chw[0], chw[1], chw[2], slot->x, err);
-        }
+        if (rc == 0)
+            rc = next_batch(t, epoch, order, s, slot, err);
         float lr = (float)train_lr_at(c, (int64_t)*step, steps);
         if (rc == 0)
             rc = step_pipe_issue(sp, &t->rep, (uint32_t)c->seed, *step, lr, err);
@@ -296,15 +342,62 @@ static int run_epoch(trainer *t, uint64_t epoch, int64_t first, uint64_t *step, 
     return rc;
 }
 
-static void write_metrics(trainer *t, uint64_t epoch, double loss, double val, double test,
+/* Validation and test scores after an epoch: accuracy, or a language
+ * model's perplexity. */
+static int evaluate_epoch(trainer *t, train_summary *out, qsdc_error *err)
+{
+    if (t->lm)
+        return lm_perplexity(t->lm, &t->ex, &t->ms, TEXT_VALID, &out->val_perplexity, err) < 0
+                   ? -1
+                   : lm_perplexity(t->lm, &t->ex, &t->ms, TEXT_TEST, &out->test_perplexity,
+                                   err);
+    eval_result val = {0}, test = {0};
+    if (t->n_val > 0 && evaluate(&t->ex, &t->train, t->perm, t->n_val, &val, err) < 0)
+        return -1;
+    if (t->test.count > 0 && evaluate(&t->ex, &t->test, NULL, 0, &test, err) < 0)
+        return -1;
+    out->val_accuracy = eval_accuracy(&val);
+    out->test_accuracy = eval_accuracy(&test);
+    return 0;
+}
+
+static void print_scores(const trainer *t, const train_summary *out)
+{
+    if (t->lm)
+        printf("  val perplexity %.2f  test perplexity %.2f", out->val_perplexity,
+               out->test_perplexity);
+    if (t->n_val > 0)
+        printf("  val accuracy %.2f%%", out->val_accuracy);
+    if (t->test.count > 0)
+        printf("  test accuracy %.2f%%", out->test_accuracy);
+}
+
+/* A JSON number, or null for NAN (an empty split's perplexity). */
+static void json_number(FILE *f, const char *key, double v)
+{
+    if (isfinite(v))
+        fprintf(f, ", \"%s\": %.4f", key, v);
+    else
+        fprintf(f, ", \"%s\": null", key);
+}
+
+static void write_metrics(trainer *t, uint64_t epoch, double loss, const train_summary *out,
                           double secs, double rate)
 {
     if (!t->metrics)
         return;
-    fprintf(t->metrics,
-            "{\"epoch\": %" PRIu64 ", \"train_loss\": %.6f, \"val_accuracy\": %.4f, "
-            "\"test_accuracy\": %.4f, \"seconds\": %.3f, \"samples_per_s\": %.1f}\n",
-            epoch, loss, val, test, secs, rate);
+    fprintf(t->metrics, "{\"epoch\": %" PRIu64 ", \"train_loss\": %.6f", epoch, loss);
+    if (t->lm) {
+        json_number(t->metrics, "val_perplexity", out->val_perplexity);
+        json_number(t->metrics, "test_perplexity", out->test_perplexity);
+    } else {
+        json_number(t->metrics, "val_accuracy", out->val_accuracy);
+        json_number(t->metrics, "test_accuracy", out->test_accuracy);
+    }
+    fprintf(t->metrics, ", \"seconds\": %.3f, \"samples_per_s\": %.1f", secs, rate);
+    if (t->lm)
+        fprintf(t->metrics, ", \"tokens_per_s\": %.1f", rate * (double)t->lm->steps);
+    fprintf(t->metrics, "}\n");
     fflush(t->metrics);
 }
 
@@ -324,7 +417,7 @@ int train_model(model *m, const train_options *o, train_summary *out, qsdc_error
     if (rc == 0)
         rc = replicas_sync_state(&t.rep, err);
     const train_config *c = &m->train;
-    int64_t steps = rc == 0 ? t.n_train / c->batch : 0;
+    int64_t steps = rc == 0 ? t.steps : 0;
     if (rc == 0)
         printf("training %s on %s: %lld samples (%lld held out), batch %lld, %lld steps/epoch\n",
                m->name, t.env.dev.name, (long long)t.n_train, (long long)t.n_val,
@@ -348,34 +441,27 @@ int train_model(model *m, const train_options *o, train_summary *out, qsdc_error
          * a resumed run continues it from the next batch */
         bool complete = first + done == steps;
         double secs = now_seconds() - t0, rate = (double)(done * c->batch) / secs;
-        eval_result val = {0}, test = {0};
-        if (t.n_val > 0)
-            rc = evaluate(&t.ex, &t.train, t.perm, t.n_val, &val, err);
-        if (rc == 0 && t.test.count > 0)
-            rc = evaluate(&t.ex, &t.test, NULL, 0, &test, err);
-        if (rc < 0)
+        if (evaluate_epoch(&t, out, err) < 0) {
+            rc = -1;
             break;
+        }
         if (complete)
             epoch++;
         out->steps += done;
         out->seconds += secs;
         out->train_loss = loss;
-        out->val_accuracy = eval_accuracy(&val);
-        out->test_accuracy = eval_accuracy(&test);
         printf("epoch %" PRIu64 "/%lld  train loss %.4f", complete ? epoch : epoch + 1,
                (long long)c->epochs, loss);
-        if (t.n_val > 0)
-            printf("  val accuracy %.2f%%", out->val_accuracy);
-        if (t.test.count > 0)
-            printf("  test accuracy %.2f%%", out->test_accuracy);
+        print_scores(&t, out);
         printf("  (%.1f s, %.0f samples/s", secs, rate);
+        if (t.lm)
+            printf(", %.0f tokens/s", rate * (double)t.lm->steps);
         if (!complete)
             printf("; stopped after batch %lld of %lld", (long long)(first + done),
                    (long long)steps);
         printf(")\n");
         fflush(stdout);
-        write_metrics(&t, complete ? epoch : epoch + 1, loss, out->val_accuracy,
-                      out->test_accuracy, secs, rate);
+        write_metrics(&t, complete ? epoch : epoch + 1, loss, out, secs, rate);
         if (o->checkpoint_dir && dist_is_root(&t.rep.ranks))
             rc = save_checkpoint(&t, epoch, step, err);
     }

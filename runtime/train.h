@@ -55,6 +55,7 @@ typedef struct train_options {
 struct train_summary {
     int64_t epochs_done, steps;
     double train_loss, val_accuracy, test_accuracy;
+    double val_perplexity, test_perplexity; /* language models (text corpus) only */
     double seconds, samples_per_s;
     bool interrupted;            /* stopped early by *stop */
 };

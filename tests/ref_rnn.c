@@ -40,23 +40,40 @@ static void embed(const ref_graph *r, const gnode *n)
 
 static double sigmoid(double x) { return 1 / (1 + exp(-x)); }
 
+/* Where a stateful lstm's initial h [B,H] (then c) sits in saved: after the
+ * steps' gates and the device's U^T; NULL when not stateful. */
+static float *initial_state(const ref_graph *r, int saved, int64_t B, int64_t T, int64_t H)
+{
+    int64_t at = B * T * 5 * H + 4 * H * H;
+    return r->g->t[saved].nelem > at ? r->val[saved] + at : NULL;
+}
+
 /* h[B,T,H], saved (i, f, g, o, c as [B,T,5H]; the device's U^T after them
- * is its own) from z[B*T,4H] and U[H,4H] */
+ * is its own) from z[B*T,4H] and U[H,4H]; a stateful lstm (in[2], the carry
+ * [B,2H]) starts from the carried h and c and leaves its final ones there */
 static void lstm(const ref_graph *r, const gnode *n)
 {
     const tensor *y = &r->g->t[n->out];
     int64_t B = y->dims[0], T = y->dims[1], H = y->dims[2];
     const float *z = r->val[n->in[0]], *u = r->val[n->in[1]];
     float *h = r->val[n->out], *sv = r->val[n->mask];
+    float *carry = n->n_in == 3 ? r->val[n->in[2]] : NULL;
+    float *h0 = initial_state(r, n->mask, B, T, H);
     double *c = calloc((size_t)H, sizeof *c), *a = malloc(4 * (size_t)H * sizeof *a);
     for (int64_t b = 0; b < B; b++) {
         memset(c, 0, (size_t)H * sizeof *c);
+        for (int64_t j = 0; carry && j < H; j++) {
+            h0[b * H + j] = carry[b * 2 * H + j];
+            h0[B * H + b * H + j] = carry[b * 2 * H + H + j];
+            c[j] = carry[b * 2 * H + H + j];
+        }
         for (int64_t t = 0; t < T; t++) {
             int64_t row = b * T + t;
+            const float *hp = t > 0 ? h + (row - 1) * H : carry ? h0 + b * H : NULL;
             for (int64_t k = 0; k < 4 * H; k++) {
                 a[k] = z[row * 4 * H + k];
-                for (int64_t q = 0; t > 0 && q < H; q++)
-                    a[k] += (double)h[(row - 1) * H + q] * u[q * 4 * H + k];
+                for (int64_t q = 0; hp && q < H; q++)
+                    a[k] += (double)hp[q] * u[q * 4 * H + k];
             }
             for (int64_t j = 0; j < H; j++) {
                 double gi = sigmoid(a[j]), gf = sigmoid(a[H + j]), gg = tanh(a[2 * H + j]);
@@ -67,6 +84,10 @@ static void lstm(const ref_graph *r, const gnode *n)
                 s[3 * H + j] = (float)go, s[4 * H + j] = (float)c[j];
                 h[row * H + j] = (float)(go * tanh(c[j]));
             }
+        }
+        for (int64_t j = 0; carry && j < H; j++) {
+            carry[b * 2 * H + j] = h[(b * T + T - 1) * H + j];
+            carry[b * 2 * H + H + j] = (float)c[j];
         }
     }
     free(c);
@@ -80,6 +101,7 @@ static void lstm_grad(const ref_graph *r, const gnode *n)
     int64_t B = y->dims[0], T = y->dims[1], H = y->dims[2];
     const float *dy = r->val[n->in[0]], *sv = r->val[n->in[1]], *u = r->val[n->in[2]];
     float *dz = r->val[n->out];
+    const float *h0 = initial_state(r, n->in[1], B, T, H);
     double *dc = malloc((size_t)H * sizeof *dc);
     for (int64_t b = 0; b < B; b++) {
         for (int64_t j = 0; j < H; j++)
@@ -92,7 +114,8 @@ static void lstm_grad(const ref_graph *r, const gnode *n)
                 for (int64_t k = 0; t < T - 1 && k < 4 * H; k++)
                     dh += (double)dz[(row + 1) * 4 * H + k] * u[j * 4 * H + k];
                 double gi = s[j], gf = s[H + j], gg = s[2 * H + j], go = s[3 * H + j];
-                double tc = tanh(s[4 * H + j]), cp = t > 0 ? s[4 * H + j - 5 * H] : 0;
+                double tc = tanh(s[4 * H + j]), cp = t > 0  ? s[4 * H + j - 5 * H]
+                                                    : h0 ? h0[B * H + b * H + j] : 0;
                 double d = dc[j] + dh * go * (1 - tc * tc);
                 float *o = dz + row * 4 * H;
                 o[j] = (float)(d * gg * gi * (1 - gi));
@@ -106,13 +129,17 @@ static void lstm_grad(const ref_graph *r, const gnode *n)
     free(dc);
 }
 
-/* hp[B*T,H] = h[B,T,H] one step later, zero at t = 0 */
+/* hp[B*T,H] = h[B,T,H] one step later; at t = 0 zero, or the initial h
+ * of a stateful lstm (in[1] its saved) */
 static void seq_shift(const ref_graph *r, const gnode *n)
 {
     const tensor *y = &r->g->t[n->in[0]];
-    int64_t T = y->dims[1], H = y->dims[2];
+    int64_t B = y->dims[0], T = y->dims[1], H = y->dims[2];
+    const float *h0 = n->n_in == 2 ? initial_state(r, n->in[1], B, T, H) : NULL;
     for (int64_t i = 0; i < y->nelem; i++)
-        r->val[n->out][i] = i / H % T == 0 ? 0.0f : r->val[n->in[0]][i - H];
+        r->val[n->out][i] = i / H % T ? r->val[n->in[0]][i - H]
+                            : h0  ? h0[i / (T * H) * H + i % H]
+                                  : 0.0f;
 }
 
 /* [B,T,H] -> [B,H] by last step or mean, and back */

@@ -29,6 +29,8 @@ typedef struct error_case {
 #define LAYERS HEAD "layers:\n"
 #define NODES HEAD "nodes:\n  - {name: a, op: dense, inputs: input, units: 3}\n"
 #define TRAIN LAYERS "  - relu\ntrain:\n"
+#define TEXT_TRAIN "name: m\ninput: {shape: [4], dtype: int32}\nlayers:\n" \
+    "  - {op: embedding, vocab: 12, dim: 3}\n  - {op: lstm, units: 2}\ntrain:\n"
 
 static const error_case error_cases[] = {
     {"syntax", HEAD "layers: [relu\n", 4, 1,
@@ -237,6 +239,22 @@ static const error_case error_cases[] = {
      "'test_images' and 'test_labels' go together"},
     {"train_data_path_type", TRAIN "  data: {train_images: 5, train_labels: b}\n",
      6, 24, "expected a non-empty string for 'train_images', found integer 5"},
+    {"text_unknown_key", TEXT_TRAIN "  data: {format: text, corpus: a, levels: word}\n", 7, 35,
+     "unknown key 'levels' in 'data' (format text)"},
+    {"text_missing_corpus", TEXT_TRAIN "  data: {format: text}\n", 7, 9,
+     "missing required key 'corpus' in 'data'"},
+    {"text_level", TEXT_TRAIN "  data: {format: text, corpus: a, level: byte}\n", 7, 42,
+     "unknown level 'byte' (expected one of: word, char)"},
+    {"text_split_sum", TEXT_TRAIN "  data: {format: text, corpus: a, split: [0.9, 0.2]}\n",
+     7, 42, "'split' fractions sum to 1.1, more than 1"},
+    {"text_split_scalar", TEXT_TRAIN "  data: {format: text, corpus: a, split: 0.9}\n", 7, 42,
+     "expected [training, validation] fractions for 'split'"},
+    {"text_float_input", TRAIN "  data: {format: text, corpus: a}\n", 6, 9,
+     "the model needs input {shape: [time], dtype: int32}"},
+    {"sentiment_test_split", TEXT_TRAIN "  data: {format: sentiment, csv: a, test_split: 1}\n",
+     7, 49, "'test_split' must be in (0, 1), found 1"},
+    {"sentiment_vocab_rows", TEXT_TRAIN "  data: {format: sentiment, csv: a, vocab: 11}\n", 4, 5,
+     "has 12 rows, fewer than the data's vocab 11 plus its 2 special tokens"},
 };
 
 /* Texts too big to write out in the table. */

@@ -4,7 +4,7 @@
  * training step and one inference pass per model at batch 2, with the
  * kernels specialised for oclgrind's device (conv2d as im2col + GEMM) and for
  * the default CPU target (conv2d as direct convolutions).
- * The examples' dense layers are narrowed to MAX_UNITS. Any message oclgrind
+ * The examples' dense, lstm and embedding layers are narrowed to MAX_UNITS. Any message oclgrind
  * logs (out-of-bounds access, uninitialised read, data race, API error)
  * fails the test.
  *
@@ -38,6 +38,12 @@
 /* The CNN examples' 32 and 64 filters likewise: 5 still leaves partial GEMM
  * row tiles, and the 28x28 maps keep every window-kernel path. */
 #define MAX_FILTERS 5
+/* The recurrent examples' lstm and embedding widths go to MAX_UNITS too,
+ * their vocabularies to MAX_VOCAB rows and their sequences to MAX_STEPS:
+ * every lstm path stays (several pairs per work-item, steps after the
+ * first, the carried state of stateful layers). */
+#define MAX_VOCAB 50
+#define MAX_STEPS 4
 #define SKIP_STATUS 77
 
 /* The ops, losses and optimisers the examples (dense, relu, qsd, dropout,
@@ -216,11 +222,19 @@ static int workload(const char *path, long max_units, const char *which)
     qsdc_error err = {{0}};
     if (model_load(path, &m, &err) < 0)
         return workload_fail("load", &err);
-    for (int i = 0; i < m.n_layers; i++)
-        if (m.layers[i].kind == LAYER_DENSE && m.layers[i].units > max_units)
-            m.layers[i].units = max_units;
-        else if (m.layers[i].kind == LAYER_CONV2D && m.layers[i].filters > MAX_FILTERS)
-            m.layers[i].filters = MAX_FILTERS;
+    for (int i = 0; i < m.n_layers; i++) {
+        layer *l = &m.layers[i];
+        bool wide = l->kind == LAYER_DENSE || l->kind == LAYER_LSTM ||
+                    l->kind == LAYER_EMBEDDING;
+        if (wide && l->units > max_units)
+            l->units = max_units;
+        else if (l->kind == LAYER_CONV2D && l->filters > MAX_FILTERS)
+            l->filters = MAX_FILTERS;
+        if (l->kind == LAYER_EMBEDDING && l->vocab > MAX_VOCAB)
+            l->vocab = MAX_VOCAB;
+    }
+    if (m.dtype == DTYPE_INT32 && m.input_shape[0] > MAX_STEPS)
+        m.input_shape[0] = MAX_STEPS;
     cl_env env;
     if (cl_env_open(NULL, false, &env, &err) < 0)
         return workload_fail("device", &err);
@@ -259,33 +273,69 @@ static const char *const checks[][2] = {
     {"device", "--data-races --uninitialized --check-api"},
     {"cpu", "--data-races --check-api"},
 };
+/* The device check without --uninitialized, for kernels where clang emits
+ * LLVM's freeze instruction (integer division and remainder together, as
+ * the recurrent kernels' flat indexing does), which oclgrind 21.10's
+ * uninitialised-value plugin cannot follow: it stops with "Unsupported
+ * instruction: freeze". */
+static const char no_uninitialized[] = "--data-races --check-api";
+
+/* Runs the workload under oclgrind with options for target; returns its
+ * output and oclgrind's log (both malloc'd) and the exit status. */
+static int run_under(const char *options, const char *target, const char *model_path,
+                     char **out, char **errors)
+{
+    char log[1200], cmd[8192], cat[1300];
+    snprintf(log, sizeof log, "%s/oclgrind.log", ts_tmpdir());
+    remove(log);
+    snprintf(cmd, sizeof cmd,
+             /* oclgrind preloads its OpenCL runtime ahead of ASan's */
+             "ASAN_OPTIONS=\"${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0\" "
+             "QSDC_CACHE_DIR=off oclgrind %s --max-errors 20 --log '%s' '%s' "
+             "--workload '%s' %d %s",
+             options, log, self, model_path, MAX_UNITS, target);
+    int status = ts_run(cmd, out);
+    snprintf(cat, sizeof cat, "cat '%s' 2>/dev/null", log);
+    ts_run(cat, errors);
+    return status;
+}
 
 /* Runs the workload on model_path under oclgrind for each target; fails on
  * any oclgrind message or a workload failure. */
 static void check_model(const char *model_path)
 {
     for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
-        char log[1200], cmd[8192];
-        snprintf(log, sizeof log, "%s/oclgrind.log", ts_tmpdir());
-        remove(log);
-        snprintf(cmd, sizeof cmd,
-                 /* oclgrind preloads its OpenCL runtime ahead of ASan's */
-                 "ASAN_OPTIONS=\"${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0\" "
-                 "QSDC_CACHE_DIR=off oclgrind %s --max-errors 20 --log '%s' '%s' "
-                 "--workload '%s' %d %s",
-                 checks[i][1], log, self, model_path, MAX_UNITS, checks[i][0]);
+        const char *options = checks[i][1];
         char *out = NULL, *errors = NULL;
-        int status = ts_run(cmd, &out);
-        char cat[1300];
-        snprintf(cat, sizeof cat, "cat '%s' 2>/dev/null", log);
-        ts_run(cat, &errors);
-        if (status != 0 || !strstr(out, "workload ok") || (errors && errors[0]))
+        int status = run_under(options, checks[i][0], model_path, &out, &errors);
+        if (errors && strstr(errors, "Unsupported instruction: freeze")) {
+            printf("%s: oclgrind cannot follow uninitialised values through LLVM's freeze; "
+                   "checked without --uninitialized\n", model_path);
+            free(out);
+            free(errors);
+            options = no_uninitialized;
+            status = run_under(options, checks[i][0], model_path, &out, &errors);
+        }
+        if (status != 0 || !out || !strstr(out, "workload ok") || (errors && errors[0]))
             fail_msg("%s under oclgrind %s: status %d\n%s\noclgrind log:\n%s", model_path,
-                     checks[i][1], status, out, errors && errors[0] ? errors : "(empty)");
+                     options, status, out ? out : "", errors && errors[0] ? errors : "(empty)");
         printf("%s", out);
         free(out);
         free(errors);
     }
+}
+
+/* The recurrent examples' dropout and unregularised variants, and the
+ * review-set classifiers (the sentence-set ones once narrowed to MAX_STEPS),
+ * generate no kernel their QSD sentence-set and KJV models and the
+ * dropout MLP do not: at about two minutes each under oclgrind, they are
+ * left out. */
+static bool same_kernels_as_checked(const char *path)
+{
+    const char *name = strrchr(path, '/');
+    name = name ? name + 1 : path;
+    return strncmp(name, "lstm_", 5) == 0 &&
+           (strstr(name, "_reviews_") || strstr(name, "_dropout.") || strstr(name, "_none."));
 }
 
 static void test_example_models(void **state)
@@ -297,7 +347,8 @@ static void test_example_models(void **state)
     assert_int_equal(glob(pattern, 0, NULL, &g), 0);
     assert_true(g.gl_pathc > 0);
     for (size_t i = 0; i < g.gl_pathc; i++)
-        check_model(g.gl_pathv[i]);
+        if (!same_kernels_as_checked(g.gl_pathv[i]))
+            check_model(g.gl_pathv[i]);
     globfree(&g);
 }
 

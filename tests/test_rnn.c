@@ -53,6 +53,16 @@ static const char stacked[] =
     "  - {op: dense, units: 3}\n"
     "train: {optimizer: {type: adam, eps: 0.001}}\n";
 
+/* Stacked stateful lstm layers (language modelling with carried state):
+ * the checks' seeded non-zero carry makes the first step start from it, and
+ * the second step from what the first left there. */
+static const char carried[] =
+    "name: carried\ninput: {shape: [3], dtype: int32}\n"
+    "layers:\n  - {op: embedding, vocab: 7, dim: 4}\n"
+    "  - {op: lstm, units: 5, stateful: true}\n  - {op: lstm, units: 4, stateful: true}\n"
+    "  - {op: dense, units: 7}\n"
+    "train: {optimizer: {type: sgd, lr: 0.5}}\n";
+
 /* Float sequences, mean pooling, a dense layer (without bias) at every step. */
 static const char pooled[] =
     "name: pooled\ninput: {shape: [4, 3]}\n"
@@ -101,6 +111,12 @@ static void test_pooled_gradients(void **s) { (void)s; check_gradients(pooled, 3
 static void test_lm_step(void **s) { (void)s; gc_check_step(lm, 3, TOL); }
 static void test_stacked_step(void **s) { (void)s; gc_check_step(stacked, 2, TOL); }
 static void test_pooled_step(void **s) { (void)s; gc_check_step(pooled, 3, TOL); }
+static void test_carried_step(void **s) { (void)s; gc_check_step(carried, 3, TOL); }
+static void test_carried_inference(void **s)
+{
+    (void)s;
+    gc_check_inference(carried, 2, TOL);
+}
 static void test_inference(void **s)
 {
     (void)s;
@@ -178,6 +194,8 @@ int main(void)
         cmocka_unit_test(test_lm_step),
         cmocka_unit_test(test_stacked_step),
         cmocka_unit_test(test_pooled_step),
+        cmocka_unit_test(test_carried_step),
+        cmocka_unit_test(test_carried_inference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

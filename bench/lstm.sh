@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# LSTM language-model training throughput of qsdc against PyTorch on the same
+# CPU, side by side in one run: models/lstm_kjv_<reg>.yaml (2 x 256 units,
+# batch 20, 35 steps, SGD with clipping) and bench/lstm_torch.py, its peer.
+# qsdc trains on the KJV text (scripts/fetch-data), with the model's split
+# changed to [1, 0] so that no perplexity evaluation follows the timed steps.
+# Usage: bench/lstm.sh [REG...]   (default: none qsd). STEPS (default 50)
+# sets the steps each side times; qsdc's count includes its first step.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+steps="${STEPS:-50}"
+regs=("$@")
+[ ${#regs[@]} -gt 0 ] || regs=(none qsd)
+export OPENBLAS_NUM_THREADS=2 OMP_WAIT_POLICY=PASSIVE
+if [ ! -x build/qsdc ]; then
+  echo "bench/lstm.sh: build/qsdc not found: meson setup build && meson compile -C build" >&2
+  exit 1
+fi
+logs="$(mktemp -d)"
+trap 'rm -rf "$logs"' EXIT
+
+rows=()
+status=0
+for reg in "${regs[@]}"; do
+  echo "== $reg: torch" >&2
+  /usr/bin/python3 bench/lstm_torch.py "$reg" --steps "$steps" | tee "$logs/torch_$reg" >&2 ||
+    status=1
+  echo "== $reg: qsdc" >&2
+  sed 's/split: \[0\.9, 0\.05\]/split: [1, 0]/' "models/lstm_kjv_$reg.yaml" >"$logs/model_$reg.yaml"
+  build/qsdc train "$logs/model_$reg.yaml" --max-steps "$steps" --epochs 1 >"$logs/qsdc_$reg" 2>&1 ||
+    status=1
+  tail -n 1 "$logs/qsdc_$reg" >&2
+  t="$(sed -n 's/^torch [a-z]*: \([0-9.]*\) tokens\/s.*/\1/p' "$logs/torch_$reg")"
+  # "train: N steps, M samples, S s, R samples/s": a sample is 35 tokens
+  q="$(sed -n 's/^train: .* \([0-9.]*\) samples\/s.*/\1/p' "$logs/qsdc_$reg" |
+    awk '{ printf "%.0f", $1 * 35 }')"
+  rows+=("$reg ${q:-n/a} ${t:-n/a}")
+done
+
+printf '\n%-12s %16s %16s %12s\n' regulariser "qsdc tokens/s" "torch tokens/s" qsdc/torch
+for row in "${rows[@]}"; do
+  read -r reg q t <<<"$row"
+  ratio="$(awk -v q="$q" -v t="$t" 'BEGIN { if (q + 0 > 0 && t + 0 > 0) printf "%.2f", q / t; else print "n/a" }')"
+  printf '%-12s %16s %16s %12s\n' "$reg" "$q" "$t" "$ratio"
+done
+exit "$status"
