@@ -132,11 +132,13 @@ static int run_plan(cl_env *env, const plan *p, model_state *ms, float *out,
 {
     executor ex;
     float *x = malloc((size_t)p->input_elems * sizeof *x);
-    int64_t n = p->loss_offset >= 0 ? p->batch : p->output_elems;
+    /* one label (and loss) per sample, or per sample and step */
+    int64_t rows = p->label_elems > 0 ? p->label_elems : p->batch;
+    int64_t n = p->loss_offset >= 0 ? rows : p->output_elems;
     float *y = malloc((size_t)n * sizeof *y);
-    int32_t labels[BATCH];
-    int64_t classes = p->output_elems / p->batch;
-    for (int i = 0; i < BATCH; i++)
+    int32_t *labels = malloc((size_t)rows * sizeof *labels);
+    int64_t classes = p->output_elems / rows;
+    for (int64_t i = 0; i < rows; i++)
         labels[i] = (int32_t)((3 * i + 1) % classes);
     ts_fill_uniform(x, (size_t)p->input_elems, 5, 0.0f, 1.0f);
     int rc = exec_create(env, p, ms, &ex, err);
@@ -161,6 +163,7 @@ static int run_plan(cl_env *env, const plan *p, model_state *ms, float *out,
         *out = y[0];
     free(x);
     free(y);
+    free(labels);
     return rc;
 }
 
