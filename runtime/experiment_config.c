@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data.h"
 #include "experiment.h"
 #include "file_io.h"
 #include "model_parse.h"
@@ -235,7 +236,10 @@ static int load_base(ydoc *d, yaml_node_t *root, experiment *e)
             first = i;
     if (first < 0)
         return ydoc_fail(d, mn, "model %s has no dropout or qsd layer to regularise", path);
-    if (!e->base.train.train_images[0] || !e->base.train.test_images[0])
+    if (e->base.train.format == DATA_TEXT)
+        return ydoc_fail(d, mn, "model %s is a language model: experiments compare test "
+                                "accuracy, and do not run language models yet", path);
+    if (!data_has_test(&e->base.train))
         return ydoc_fail(d, mn, "model %s needs training and test data (train: data:)",
                          path);
     e->dropout_p = e->base.layers[first].kind == LAYER_DROPOUT ? e->base.layers[first].qsd.p

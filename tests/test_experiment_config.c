@@ -110,9 +110,21 @@ static const char plain_model[] =
     "  - {op: dense, units: 3}\n"
     "train: {data: {train_images: a, train_labels: b, test_images: c, test_labels: d}}\n";
 
+/* A language model: experiments compare accuracy, which it has not. */
+static const char lm_model[] =
+    "name: lm\n"
+    "input: {shape: [6], dtype: int32}\n"
+    "layers:\n"
+    "  - {op: embedding, vocab: 12, dim: 4}\n"
+    "  - {op: dropout, p: 0.5}\n"
+    "  - {op: lstm, units: 4}\n"
+    "  - {op: dense, units: 12}\n"
+    "train: {data: {format: text, corpus: c.txt, vocab: 10}}\n";
+
 static void write_base(void)
 {
     ts_write("plain.yaml", plain_model, strlen(plain_model));
+    ts_write("lm.yaml", lm_model, strlen(lm_model));
     ts_write("base.yaml", base_model, strlen(base_model));
 }
 
@@ -219,6 +231,8 @@ static void test_errors(void **state)
     expect_error(text, 3, 12, "seed 1 is listed twice");
     snprintf(text, sizeof text, "name: exp\nmodel: plain.yaml\nseeds: 1\nsettings: [none]\n");
     expect_error(text, 2, 8, "has no dropout or qsd layer");
+    snprintf(text, sizeof text, "name: exp\nmodel: lm.yaml\nseeds: 1\nsettings: [none]\n");
+    expect_error(text, 2, 8, "is a language model");
     snprintf(text, sizeof text, "name: exp\nmodel: base.yaml\nseeds: 1\n");
     expect_error(text, 1, 1, "missing required key 'settings'");
     snprintf(text, sizeof text, "%ssettings: [none]\nquick: {epochs: 0}\n", head);
