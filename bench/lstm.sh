@@ -7,6 +7,7 @@
 # Usage: bench/lstm.sh [REG...]   (default: none qsd). STEPS (default 50)
 # sets the steps each side times; qsdc's count includes its first step.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/ratio_table.sh"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 steps="${STEPS:-50}"
 regs=("$@")
@@ -37,10 +38,5 @@ for reg in "${regs[@]}"; do
   rows+=("$reg ${q:-n/a} ${t:-n/a}")
 done
 
-printf '\n%-12s %16s %16s %12s\n' regulariser "qsdc tokens/s" "torch tokens/s" qsdc/torch
-for row in "${rows[@]}"; do
-  read -r reg q t <<<"$row"
-  ratio="$(awk -v q="$q" -v t="$t" 'BEGIN { if (q + 0 > 0 && t + 0 > 0) printf "%.2f", q / t; else print "n/a" }')"
-  printf '%-12s %16s %16s %12s\n' "$reg" "$q" "$t" "$ratio"
-done
+ratio_table tokens/s "${rows[@]}"
 exit "$status"

@@ -5,6 +5,7 @@
 # Usage: bench/throughput.sh NET [QSDC_TRAIN_OPTION...]   (bench/mlp.sh and
 # bench/cnn.sh call it). STEPS (default 200) sets the steps each side times.
 set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/ratio_table.sh"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 net="$1"
 shift
@@ -42,12 +43,7 @@ for reg in none dropout qsd; do
   rows+=("$reg ${q:-n/a} ${t:-n/a}")
 done
 
-printf '\n%-12s %16s %16s %12s\n' regulariser "qsdc samples/s" "torch samples/s" qsdc/torch
-for row in "${rows[@]}"; do
-  read -r reg q t <<<"$row"
-  ratio="$(awk -v q="$q" -v t="$t" 'BEGIN { if (q + 0 > 0 && t + 0 > 0) printf "%.2f", q / t; else print "n/a" }')"
-  printf '%-12s %16s %16s %12s\n' "$reg" "$q" "$t" "$ratio"
-done
+ratio_table samples/s "${rows[@]}"
 # step time with a regulariser relative to none, in qsdc (rates are inverse times)
 none_rate="$(awk '$1 == "none" { print $2 }' <<<"$(printf '%s\n' "${rows[@]}")")"
 for row in "${rows[@]}"; do
