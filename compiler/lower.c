@@ -120,7 +120,7 @@ static int lower_dense_rows(const model *m, int li, graph *g, int x, const char 
 static int lower_dense(const model *m, int li, graph *g, int x, qsdc_error *err)
 {
     const layer *l = &m->layers[li];
-    const tensor *tx = &g->t[x];
+    const tensor xt = g->t[x], *tx = &xt; /* a copy: adding tensors moves g->t */
     if (tx->rank == 2)
         return lower_dense_rows(m, li, g, x, l->name);
     if (tx->rank != 3)
@@ -149,7 +149,7 @@ int lower_view(graph *g, const char *name, int x, int rank, const int64_t *dims)
 static int lower_qsd(const model *m, int li, graph *g, int x, qsdc_error *err)
 {
     const layer *l = &m->layers[li];
-    const tensor *tx = &g->t[x];
+    const tensor xt = g->t[x], *tx = &xt; /* a copy: adding tensors moves g->t */
     if (l->qsd.share == SHARE_CHANNEL && tx->rank != 4)
         return layer_fail(m, l, err,
                           "share: channel needs a feature map [batch, channels, "

@@ -83,7 +83,7 @@ static int name_act(graph *g, const char *layer_name, const char *suffix, int ra
 int lower_conv2d(const model *m, int li, graph *g, int x, qsdc_error *err)
 {
     const layer *l = &m->layers[li];
-    const tensor *tx = &g->t[x];
+    const tensor xt = g->t[x], *tx = &xt; /* a copy: adding tensors moves g->t */
     window2d w;
     int64_t hw[2];
     if (expect_map(m, l, tx, err) < 0 || window_of(m, l, tx, &w, hw, err) < 0)
@@ -123,7 +123,7 @@ int lower_conv2d(const model *m, int li, graph *g, int x, qsdc_error *err)
 int lower_pool(const model *m, int li, graph *g, int x, qsdc_error *err)
 {
     const layer *l = &m->layers[li];
-    const tensor *tx = &g->t[x];
+    const tensor xt = g->t[x], *tx = &xt; /* a copy: adding tensors moves g->t */
     window2d w;
     int64_t hw[2];
     if (expect_map(m, l, tx, err) < 0 || window_of(m, l, tx, &w, hw, err) < 0)
@@ -153,7 +153,7 @@ int lower_pool(const model *m, int li, graph *g, int x, qsdc_error *err)
 int lower_batchnorm(const model *m, int li, graph *g, int x, qsdc_error *err)
 {
     const layer *l = &m->layers[li];
-    const tensor *tx = &g->t[x];
+    const tensor xt = g->t[x], *tx = &xt; /* a copy: adding tensors moves g->t */
     if (tx->rank < 2)
         return layer_fail(m, l, err, "expects [batch, features] or [batch, channels, ...], "
                           "got", tx, NULL);
@@ -193,7 +193,7 @@ int lower_batchnorm(const model *m, int li, graph *g, int x, qsdc_error *err)
 int lower_qsd_shared(const model *m, int li, graph *g, int x)
 {
     const layer *l = &m->layers[li];
-    const tensor *tx = &g->t[x];
+    const tensor xt = g->t[x], *tx = &xt; /* a copy: adding tensors moves g->t */
     int64_t md[2] = {tx->dims[0], tx->dims[1]}; /* [N, C, H, W] -> [N, C] */
     int mask = name_act(g, l->name, ".mask", 2, md);
     int y = graph_add_tensor(g, l->name, T_ACT, tx->rank, tx->dims);

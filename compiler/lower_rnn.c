@@ -19,7 +19,7 @@ static int add_act(graph *g, const char *layer_name, const char *what, int rank,
 int lower_embedding(const model *m, int li, graph *g, int x, qsdc_error *err)
 {
     const layer *l = &m->layers[li];
-    const tensor *tx = &g->t[x];
+    const tensor xt = g->t[x], *tx = &xt; /* a copy: adding tensors moves g->t */
     if (x != g->input || m->dtype != DTYPE_INT32 || tx->rank != 2)
         return layer_fail(m, l, err,
                           "reads the model input as token ids: it needs input "
@@ -38,7 +38,7 @@ int lower_embedding(const model *m, int li, graph *g, int x, qsdc_error *err)
 /* a[B,T,H] -> [B,H] */
 static int seq_pool(graph *g, const char *name, int x, seq_mode mode, int li)
 {
-    const tensor *tx = &g->t[x];
+    const tensor xt = g->t[x], *tx = &xt; /* a copy: adding tensors moves g->t */
     int64_t yd[2] = {tx->dims[0], tx->dims[2]};
     int y = graph_add_tensor(g, name, T_ACT, 2, yd);
     gnode n = {.op = OP_SEQ_POOL, .in = {x}, .n_in = 1, .out = y, .layer = li, .seq = mode};
@@ -49,7 +49,7 @@ static int seq_pool(graph *g, const char *name, int x, seq_mode mode, int li)
 int lower_lstm(const model *m, int li, graph *g, int x, qsdc_error *err)
 {
     const layer *l = &m->layers[li];
-    const tensor *tx = &g->t[x];
+    const tensor xt = g->t[x], *tx = &xt; /* a copy: adding tensors moves g->t */
     if (tx->rank != 3)
         return layer_fail(m, l, err, "expects a sequence [batch, time, features], got",
                           tx, NULL);
