@@ -56,8 +56,10 @@ int step_pipe_collect(step_pipe *sp, int64_t in_flight, qsdc_error *err)
         cl_int rc = s->loss_read ? clWaitForEvents(1, &s->loss_read) : CL_SUCCESS;
         release(&s->loss_read);
         release(&s->uploaded);
-        if (rc != CL_SUCCESS)
+        if (rc != CL_SUCCESS) {
+            sp->fault = rc;
             return cl_check(rc, "clWaitForEvents", err);
+        }
         sp->collected++;
         double sum = 0;
         for (int64_t i = 0; i < sp->n_loss; i++)

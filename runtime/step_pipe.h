@@ -27,6 +27,7 @@ typedef struct step_pipe {
     int64_t collected; /* steps whose loss has arrived */
     double loss_sum;   /* of the collected losses since the caller zeroed it */
     int64_t loss_count;
+    cl_int fault;      /* the OpenCL error a wait for a step failed with, else 0 */
     bool nonfinite;    /* a collected step's loss was not finite: */
     uint64_t nonfinite_step; /* the first such step */
 } step_pipe;

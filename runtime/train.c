@@ -327,7 +327,8 @@ static int run_epoch(trainer *t, uint64_t epoch, int64_t first, uint64_t *step, 
         /* the previous step's loss arrives while this one runs */
         if (rc == 0)
             rc = collect_losses(t, sp, 1, epoch, err);
-        if (rc < 0 && t->tx.fault)
+        /* a fault shows when a step is enqueued, or when its loss is awaited */
+        if (rc < 0 && (t->tx.fault || sp->fault))
             rc = train_device_lost(t->m->path, t->o->checkpoint_dir, *step, epoch, err);
         (*step)++;
         if (!t->o->quiet && sp->loss_count > 0)
