@@ -123,6 +123,40 @@ static void mean_sd_text(double a, double b, int digits, char *buf, size_t n)
     snprintf(buf, n, "%.*f ± %.*f", digits, m, digits, sd);
 }
 
+/* report.md of a results directory, after checking what qsdc report said. */
+static char *read_report(const char *dir, const char *said)
+{
+    char *out = cli_run_expect(0, "report '%s'", dir);
+    cli_expect(out, said);
+    free(out);
+    char path[2 * CLI_PATH_MAX];
+    snprintf(path, sizeof path, "%s/report.md", dir);
+    char *md = cli_read_file(path, NULL);
+    assert_non_null(md);
+    return md;
+}
+
+/* The table row "| name | desc | 2 | mean ± sd |" of each of n settings,
+ * from key in its two seeds' result.json (the values into v), and the row
+ * of setting a − b paired by seed. */
+static void expect_two_seed_rows(const char *md, const char *dir, int n,
+                                 const char *const *names, const char *const *desc,
+                                 const char *key, int a, int b)
+{
+    char want[512], ms[128];
+    double v[3][2];
+    for (int s = 0; s < n; s++) {
+        for (int seed = 1; seed <= 2; seed++)
+            v[s][seed - 1] = top_number(dir, names[s], seed, key);
+        mean_sd_text(v[s][0], v[s][1], 2, ms, sizeof ms);
+        snprintf(want, sizeof want, "| %s | %s | 2 | %s |", names[s], desc[s], ms);
+        cli_expect(md, want);
+    }
+    snprintf(want, sizeof want, "| %s − %s | 2 | %+.2f |", names[a], names[b],
+             (v[a][0] - v[b][0] + v[a][1] - v[b][1]) / 2);
+    cli_expect(md, want);
+}
+
 static void test_quick_grid(void **state)
 {
     (void)state;
@@ -185,28 +219,12 @@ static void test_other_grid_refused(void **state)
 static void test_report(void **state)
 {
     (void)state;
-    char *out = cli_run_expect(0, "report '%s'", results);
-    cli_expect(out, "report.md: 4 runs of 1 task");
-    free(out);
-    char path[2 * CLI_PATH_MAX];
-    snprintf(path, sizeof path, "%s/report.md", results);
-    char *md = cli_read_file(path, NULL);
-    assert_non_null(md);
-    char want[512], ms[128];
-    /* every setting's test accuracy, mean ± sd over the two seeds */
-    const char *desc[] = {"dropout p=0.5", "QSD p=0.3633 n=2 v=0.3 (matched variance)"};
-    double acc[2][2];
-    for (int s = 0; s < 2; s++) {
-        for (int seed = 1; seed <= 2; seed++)
-            acc[s][seed - 1] = top_number(results, settings[s], seed, "test_accuracy");
-        mean_sd_text(acc[s][0], acc[s][1], 2, ms, sizeof ms);
-        snprintf(want, sizeof want, "| %s | %s | 2 | %s |", settings[s], desc[s], ms);
-        cli_expect(md, want);
-    }
-    /* QSD minus dropout, paired by seed */
-    snprintf(want, sizeof want, "| qsd_variance − dropout | 2 | %+.2f |",
-             (acc[1][0] - acc[0][0] + acc[1][1] - acc[0][1]) / 2);
-    cli_expect(md, want);
+    char *md = read_report(results, "report.md: 4 runs of 1 task");
+    char path[2 * CLI_PATH_MAX], want[512], ms[128];
+    /* every setting's test accuracy, mean ± sd over the two seeds, and QSD
+     * minus dropout paired by seed */
+    const char *const desc[] = {"dropout p=0.5", "QSD p=0.3633 n=2 v=0.3 (matched variance)"};
+    expect_two_seed_rows(md, results, 2, settings, desc, "test_accuracy", 1, 0);
     cli_expect(md, "between qsd_variance and dropout on tiny");
     /* the hidden layer's zero fraction */
     mean_sd_text(any_number(results, "dropout", 1, "zero_fraction"),
@@ -351,29 +369,14 @@ static void test_language_model_grid(void **state)
 static void test_language_model_report(void **state)
 {
     (void)state;
-    char *out = cli_run_expect(0, "report '%s'", lm_results);
-    cli_expect(out, "report.md: 6 runs of 1 task");
-    free(out);
-    char path[2 * CLI_PATH_MAX], want[512], ms[128];
-    snprintf(path, sizeof path, "%s/report.md", lm_results);
-    char *md = cli_read_file(path, NULL);
-    assert_non_null(md);
+    char *md = read_report(lm_results, "report.md: 6 runs of 1 task");
     cli_expect(md, "48 training sequences, 8 test sequences");
     cli_expect(md, "### Test perplexity\n\nLower is better.");
     cli_expect(md, "| test perplexity (mean ± sd) |");
     cli_expect_not(md, "accuracy");
-    const char *desc[] = {"none", "dropout p=0.5", "QSD p=0.3633 n=2 v=0.3 (matched variance)"};
-    double ppl[3][2];
-    for (int s = 0; s < 3; s++) {
-        for (int seed = 1; seed <= 2; seed++)
-            ppl[s][seed - 1] = top_number(lm_results, lm_settings[s], seed, "test_perplexity");
-        mean_sd_text(ppl[s][0], ppl[s][1], 2, ms, sizeof ms);
-        snprintf(want, sizeof want, "| %s | %s | 2 | %s |", lm_settings[s], desc[s], ms);
-        cli_expect(md, want);
-    }
-    snprintf(want, sizeof want, "| qsd_variance − dropout | 2 | %+.2f |",
-             (ppl[2][0] - ppl[1][0] + ppl[2][1] - ppl[1][1]) / 2);
-    cli_expect(md, want);
+    const char *const desc[] = {"none", "dropout p=0.5",
+                                "QSD p=0.3633 n=2 v=0.3 (matched variance)"};
+    expect_two_seed_rows(md, lm_results, 3, lm_settings, desc, "test_perplexity", 2, 1);
     cli_expect(md, "differences in test perplexity (lower is better");
     cli_expect(md, "qsd_variance and dropout on lm: test perplexity differs by");
     cli_expect(md, "Not measured: a language model's test set");
