@@ -66,9 +66,9 @@ static const char report_usage[] =
     "Summarises the runs of 'qsdc experiment' in RESULTS_DIR/report.md: per task\n"
     "a table of every setting's test accuracy or perplexity (mean +- sd over\n"
     "seeds), QSD minus dropout with its 95% interval and a paired t-test by seed\n"
-    "(a lower perplexity beats a higher one), sparsity of the\n"
-    "hidden layers, weight and bias distributions and sampled masks, with\n"
-    "figures (SVG and PNG, through gnuplot) in RESULTS_DIR/figures/.\n";
+    "(a lower perplexity beats a higher one), sparsity of the hidden layers,\n"
+    "weight and bias distributions and sampled masks, with figures (SVG and\n"
+    "PNG, through gnuplot) in RESULTS_DIR/figures/.\n";
 
 int cli_report(int argc, char **argv)
 {
