@@ -16,8 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "experiment.h"
+#include "report.h"
 #include "support.h"
 
 /* QSD.md, "Worked values". */
@@ -423,6 +425,32 @@ static void test_metrics_resume(void **state)
     result_free(&r);
 }
 
+/* Runs of one experiment scored by different metrics are not one task. */
+static void test_report_mixed_metrics(void **state)
+{
+    (void)state;
+    char dir[1200], path[1300];
+    snprintf(dir, sizeof dir, "%s/mixed", ts_tmpdir());
+    assert_int_equal(mkdir(dir, 0777), 0);
+    qsdc_error err = {""};
+    for (int i = 0; i < 2; i++) {
+        run_result r = {.experiment = "exp", .setting = "none", .fingerprint = "f",
+                        .seed = (uint64_t)i + 1,
+                        .qsd = {1, 1, 0, 0, SHARE_ELEMENT},
+                        .metric = i ? RESULT_PERPLEXITY : RESULT_ACCURACY, .test = 50};
+        snprintf(path, sizeof path, "%s/run%d", dir, i);
+        assert_int_equal(mkdir(path, 0777), 0);
+        snprintf(path, sizeof path, "%s/run%d/result.json", dir, i);
+        if (result_write(path, &r, &err) < 0)
+            fail_msg("%s", err.message);
+    }
+    report rep;
+    assert_int_equal(report_load(dir, &rep, &err), -1);
+    if (!strstr(err.message, "the runs of exp record different metrics (accuracy and "
+                             "perplexity)"))
+        fail_msg("%s", err.message);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -430,6 +458,7 @@ int main(void)
         cmocka_unit_test(test_matched_round_trip), cmocka_unit_test(test_load),
         cmocka_unit_test(test_errors),             cmocka_unit_test(test_result_round_trip),
         cmocka_unit_test(test_metrics_resume),     cmocka_unit_test(test_load_language_model),
+        cmocka_unit_test(test_report_mixed_metrics),
     };
     return cmocka_run_group_tests(tests, NULL, ts_teardown);
 }
