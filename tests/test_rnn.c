@@ -112,6 +112,15 @@ static void test_lm_step(void **s) { (void)s; gc_check_step(lm, 3, TOL); }
 static void test_stacked_step(void **s) { (void)s; gc_check_step(stacked, 2, TOL); }
 static void test_pooled_step(void **s) { (void)s; gc_check_step(pooled, 3, TOL); }
 static void test_carried_step(void **s) { (void)s; gc_check_step(carried, 3, TOL); }
+/* The language models' sizes: 256 units (more (sample, unit) pairs than a
+ * work-group, so each work-item runs several), 35 steps, 3,001 classes. */
+static const char wide[] =
+    "name: wide\ninput: {shape: [35], dtype: int32}\n"
+    "layers:\n  - {op: embedding, vocab: 7, dim: 16}\n"
+    "  - {op: lstm, units: 256, stateful: true}\n  - {op: lstm, units: 256, stateful: true}\n"
+    "  - {op: dense, units: 3001}\n"
+    "train: {optimizer: {type: sgd, lr: 0.5}}\n";
+static void test_wide_step(void **s) { (void)s; gc_check_step(wide, 5, TOL); }
 static void test_carried_inference(void **s)
 {
     (void)s;
@@ -123,6 +132,44 @@ static void test_inference(void **s)
     gc_check_inference(lm, 3, TOL);
     gc_check_inference(stacked, 2, TOL);
     gc_check_inference(pooled, 3, TOL);
+}
+
+/* An embedding table starts standard normal (PyTorch's nn.Embedding), the
+ * lstm Glorot uniform: mean, variance and the normal's 4.55% beyond two
+ * standard deviations (a uniform of unit variance has none), over 16,000
+ * draws with bounds about 5 standard errors wide. */
+static void test_embedding_starts_normal(void **s)
+{
+    (void)s;
+    gc_run r;
+    gc_setup(&r, "name: e\ninput: {shape: [2], dtype: int32}\n"
+                 "layers:\n  - {op: embedding, vocab: 1000, dim: 16}\n"
+                 "  - {op: lstm, units: 4}\n  - {op: dense, units: 3}\n",
+             2, MODE_TRAIN);
+    int found = 0;
+    for (int t = 0; t < r.p.n_tensors; t++) {
+        const plan_tensor *pt = &r.p.tensors[t];
+        if (strcmp(pt->name, "embedding0.weight") == 0) {
+            assert_int_equal(pt->init, INIT_NORMAL);
+            double sum = 0, sq = 0, tails = 0;
+            for (int64_t i = 0; i < pt->nelem; i++) {
+                double v = r.params[pt->offset + i];
+                sum += v;
+                sq += v * v;
+                tails += fabs(v) > 2.0;
+            }
+            double n = (double)pt->nelem, mean = sum / n;
+            assert_true(fabs(mean) < 0.04);
+            assert_true(fabs(sq / n - mean * mean - 1.0) < 0.06);
+            assert_true(fabs(tails / n - 0.0455) < 0.008);
+            found++;
+        } else if (strcmp(pt->name, "lstm1.weight") == 0) {
+            assert_int_equal(pt->init, INIT_GLOROT);
+            found++;
+        }
+    }
+    assert_int_equal(found, 2);
+    gc_free(&r);
 }
 
 static void expect_error(const char *yaml, const char *want)
@@ -185,6 +232,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_embedding_starts_normal),
         cmocka_unit_test(test_shape_errors),
         cmocka_unit_test(test_lm_gradients),
         cmocka_unit_test(test_stacked_gradients),
@@ -195,6 +243,7 @@ int main(void)
         cmocka_unit_test(test_stacked_step),
         cmocka_unit_test(test_pooled_step),
         cmocka_unit_test(test_carried_step),
+        cmocka_unit_test(test_wide_step),
         cmocka_unit_test(test_carried_inference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
