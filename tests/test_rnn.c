@@ -71,8 +71,9 @@ static const char pooled[] =
     "  - {op: pool_sequence, mode: mean}\n  - {op: dense, units: 3}\n"
     "train: {optimizer: {type: sgd, lr: 0.1}}\n";
 
-/* share: time holds each (sample, unit) mask over all steps, and the masks
- * differ between units (the reference's masks after a training step) */
+/* share: time draws one mask per (sample, unit), [B, U], that differ
+ * between units, and scales every step of that unit by it (the reference's
+ * values after a training step's forward) */
 static void test_masks_shared_over_time(void **s)
 {
     (void)s;
@@ -84,18 +85,21 @@ static void test_masks_shared_over_time(void **s)
     int masks = 0;
     for (int i = 0; i < r.g.nn; i++) {
         const gnode *n = &r.g.n[i];
-        if (n->op != OP_QSD)
+        if (n->op != OP_GROUP_SCALE || n->layer < 0)
             continue;
-        const tensor *t = &r.g.t[n->mask];
+        const tensor *t = &r.g.t[n->out], *mt = &r.g.t[n->in[1]];
         int64_t T = t->dims[1], U = t->dims[2];
-        const float *m = ref.val[n->mask];
+        assert_int_equal(mt->dims[0], t->dims[0]);
+        assert_int_equal(mt->dims[1], U);
+        const float *x = ref.val[n->in[0]], *y = ref.val[n->out], *m = ref.val[n->in[1]];
         int distinct = 0;
         for (int64_t b = 0; b < t->dims[0]; b++)
             for (int64_t u = 0; u < U; u++) {
-                float first = m[b * T * U + u];
-                distinct += u > 0 && first != m[b * T * U + u - 1];
-                for (int64_t k = 1; k < T; k++)
-                    assert_true(m[(b * T + k) * U + u] == first);
+                distinct += u > 0 && m[b * U + u] != m[b * U + u - 1];
+                for (int64_t k = 0; k < T; k++) {
+                    int64_t e = (b * T + k) * U + u;
+                    assert_true(y[e] == x[e] * m[b * U + u]);
+                }
             }
         assert_true(distinct > 0);
         masks++;
