@@ -173,11 +173,28 @@ static void gen_lstm(codegen_ctx *c, const gnode *n, const char *name, plan_laun
     }
     sb_printf(c->src, "    for (uint t = 0; t < %lldu; t++) {\n", t);
     pair_loop(c->src, &s);
+    sb_printf(c->src, "            const uint row = b * %lldu + t;\n", t);
+    int ids = graph_pad_ids(g, n);
+    if (ids >= 0) { /* a padding step holds h and c; its gates are zero */
+        char rids[64];
+        codegen_ref(g, ids, rids, sizeof rids);
+        sb_printf(c->src,
+                  "            if (%s[row] == %s) {\n"
+                  "                __global float *sv = %s + row * %lldu;\n"
+                  "                sv[j] = 0.0f; sv[%lldu + j] = 0.0f; sv[%lldu + j] = 0.0f;\n"
+                  "                sv[%lldu + j] = 0.0f; sv[%lldu + j] = cs[k];\n"
+                  "                %s[row * %lldu + j] = t > 0 ? %s[(row - 1) * %lldu + j] : ",
+                  rids, CG_F(QSDC_PAD_ID), sv, 5 * h, h, 2 * h, 3 * h, 4 * h, y, h, y, h);
+        if (s.h0 >= 0)
+            sb_printf(c->src, "%s[b * %lldu + j];\n", carry, 2 * h);
+        else
+            sb_append(c->src, "0.0f;\n");
+        sb_append(c->src, "                continue;\n            }\n");
+    }
     sb_printf(c->src,
-              "            const uint row = b * %lldu + t;\n"
               "            __global const float *z = %s + row * %lldu;\n"
               "            float a0 = z[j], a1 = z[%lldu + j], a2 = z[%lldu + j], a3 = z[%lldu + j];\n",
-              t, z, 4 * h, h, 2 * h, 3 * h);
+              z, 4 * h, h, 2 * h, 3 * h);
     if (s.h0 >= 0)
         sb_printf(c->src,
                   "            {\n"
@@ -236,21 +253,36 @@ static void gen_lstm_grad(codegen_ctx *c, const gnode *n, const char *name, plan
     char c0[96] = "0.0f"; /* the initial c: zero, or the carry's copy */
     if (s.h0 >= 0)
         snprintf(c0, sizeof c0, "%.60s[%lldu + p]", sv, s.h0 + s.pairs);
+    /* dp: the gradient of h that padding steps pass back unchanged */
+    int ids = graph_pad_ids(g, n);
+    const char *dp = ids >= 0 ? " + dp[k]" : "";
     codegen_signature(c->src, name);
     sb_printf(c->src,
-              "{\n    float dc[%lld];\n"
-              "    for (uint k = 0; k < %lldu; k++) dc[k] = 0.0f;\n"
-              "    for (int t = %lld; t >= 0; t--) {\n", s.per, s.per, t - 1);
+              "{\n    float dc[%lld], dp[%lld];\n"
+              "    for (uint k = 0; k < %lldu; k++) dc[k] = dp[k] = 0.0f;\n"
+              "    for (int t = %lld; t >= 0; t--) {\n", s.per, s.per, s.per, t - 1);
     pair_loop(c->src, &s);
     sb_printf(c->src,
               "            const uint row = b * %lldu + (uint)t;\n"
-              "            float dh = %s[row * %lldu + j];\n"
+              "            float dh = %s[row * %lldu + j]%s;\n"
               "            if (t < %lld) {\n"
               "            __global const float *dn = %s + (row + 1) * %lldu;\n"
               "            __global const float *u = %s + j * %lldu;\n",
-              t, dy, h, t - 1, dz, 4 * h, u, 4 * h);
+              t, dy, h, dp, t - 1, dz, 4 * h, u, 4 * h);
     dot(c->src, "dh", "dn", "u", 4 * h);
     sb_append(c->src, "            }\n");
+    if (ids >= 0) {
+        char rids[64];
+        codegen_ref(g, ids, rids, sizeof rids);
+        sb_printf(c->src,
+                  "            dp[k] = 0.0f;\n"
+                  "            if (%s[row] == %s) {\n"
+                  "                __global float *dz = %s + row * %lldu;\n"
+                  "                dz[j] = dz[%lldu + j] = dz[%lldu + j] = dz[%lldu + j] = 0.0f;\n"
+                  "                dp[k] = dh;\n"
+                  "                continue;\n            }\n",
+                  rids, CG_F(QSDC_PAD_ID), dz, 4 * h, h, 2 * h, 3 * h);
+    }
     sb_printf(c->src,
               "            __global const float *sv = %s + row * %lldu;\n"
               "            const float gi = sv[j], gf = sv[%lldu + j], gg = sv[%lldu + j];\n"
@@ -294,7 +326,9 @@ static void gen_seq_shift(codegen_ctx *c, const gnode *n, const char *name, plan
     launch_1d(l, name, "seq_shift", y->nelem, 0, 8.0 * (double)y->nelem);
 }
 
-/* [B,T,H] -> [B,H] (last step or mean), and its gradient */
+/* [B,T,H] -> [B,H] (last step or mean), and its gradient. With token ids,
+ * over the real steps only: the last one that is not padding, the mean of
+ * those that are not; a sequence of padding alone pools to zero. */
 static void gen_seq_pool(codegen_ctx *c, const gnode *n, const char *name, plan_launch *l)
 {
     const graph *g = c->g;
@@ -302,27 +336,42 @@ static void gen_seq_pool(codegen_ctx *c, const gnode *n, const char *name, plan_
     const tensor *seq = &g->t[grad ? n->out : n->in[0]];
     long long t = (long long)seq->dims[1], h = (long long)seq->dims[2];
     int64_t total = g->t[n->out].nelem;
-    char x[64], y[64];
+    char x[64], y[64], real[128] = "true";
     codegen_ref(g, n->in[0], x, sizeof x);
     codegen_ref(g, n->out, y, sizeof y);
     open_flat(c->src, name, total);
-    if (grad && n->seq == SEQ_LAST)
-        sb_printf(c->src, "    const uint b = idx / %lldu, j = idx %% %lldu;\n"
-                          "    %s[idx] = (idx / %lldu) %% %lldu == %lldu ? %s[b * %lldu + j] : 0.0f;\n",
-                  t * h, h, y, h, t, t - 1, x, h);
-    else if (grad)
-        sb_printf(c->src, "    %s[idx] = %s[idx / %lldu * %lldu + idx %% %lldu] * %s;\n", y, x,
-                  t * h, h, h, CG_F(1.0 / (double)t));
+    sb_printf(c->src, "    const uint b = idx / %lldu, j = idx %% %lldu;\n",
+              grad ? t * h : h, h);
+    int ids = graph_pad_ids(g, n);
+    if (ids >= 0) {
+        char rids[64];
+        codegen_ref(g, ids, rids, sizeof rids);
+        snprintf(real, sizeof real, "%s[b * %lldu + t] != %s", rids, t, CG_F(QSDC_PAD_ID));
+    }
+    /* n real steps, the last at step `last` (-1 for none) */
+    sb_printf(c->src,
+              "    uint n = 0;\n    int last = -1;\n"
+              "    for (uint t = 0; t < %lldu; t++) if (%s) { n++; last = (int)t; }\n",
+              t, real);
+    if (grad) { /* dx[b,t,j] from dy[b,j] */
+        sb_printf(c->src,
+                  "    const uint t = idx / %lldu %% %lldu;\n"
+                  "    const float dy = %s[b * %lldu + j];\n",
+                  h, t, x, h);
+        if (n->seq == SEQ_LAST)
+            sb_printf(c->src, "    %s[idx] = (int)t == last ? dy : 0.0f;\n", y);
+        else
+            sb_printf(c->src, "    %s[idx] = %s ? dy / (float)n : 0.0f;\n", y, real);
+    }
     else if (n->seq == SEQ_LAST)
-        sb_printf(c->src, "    %s[idx] = %s[(idx / %lldu * %lldu + %lldu) * %lldu + idx %% %lldu];\n",
-                  y, x, h, t, t - 1, h, h);
+        sb_printf(c->src, "    %s[idx] = last >= 0 ? %s[(b * %lldu + (uint)last) * %lldu + j] : 0.0f;\n",
+                  y, x, t, h);
     else
         sb_printf(c->src,
-                  "    __global const float *x = %s + idx / %lldu * %lldu + idx %% %lldu;\n"
                   "    float s = 0.0f;\n"
-                  "    for (uint t = 0; t < %lldu; t++) s += x[t * %lldu];\n"
-                  "    %s[idx] = s * %s;\n",
-                  x, h, t * h, h, t, h, y, CG_F(1.0 / (double)t));
+                  "    for (uint t = 0; t < %lldu; t++) if (%s) s += %s[(b * %lldu + t) * %lldu + j];\n"
+                  "    %s[idx] = n > 0 ? s / (float)n : 0.0f;\n",
+                  t, real, x, t, h, y);
     sb_append(c->src, "}\n\n");
     launch_1d(l, name, op_kind_name(n->op), total, 0, 8.0 * (double)seq->nelem);
 }
