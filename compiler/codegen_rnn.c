@@ -6,7 +6,9 @@
  * launches for the recurrence (forward, backward), whatever the sequence
  * length, plus one transposing U for the forward's contiguous dot products;
  * dU is an ordinary GEMM over all steps. Gate columns are ordered i, f, g, o. One work-group
- * uses one compute unit: fine for the CPU, a known limit on GPUs. */
+ * uses one compute unit: fine for the CPU, a known limit on GPUs. Over token
+ * ids, a padding step (QSDC_PAD_ID) leaves a pair's h and c as they were,
+ * and the backward passes that step's gradient of h back unchanged. */
 #include <stdio.h>
 #include <string.h>
 
