@@ -60,6 +60,14 @@ int codegen_update(codegen_ctx *c, const char *name, plan_launch *launches,
 /* The kernels of a GROUP_SEQUENCE group (codegen_rnn.c): at most 2 launches. */
 int codegen_sequence(codegen_ctx *c, int k, const char *name, plan_launch *launches,
                      int *n_launches, qsdc_error *err);
+/* codegen_lstm.c: the kernels of an OP_LSTM (2 launches) or OP_LSTM_GRAD (1). */
+void codegen_lstm(codegen_ctx *c, const gnode *n, const char *name, plan_launch *l,
+                  int *n_launches);
+/* A 1-D launch of kernel name over n work-items in groups of local (0: the
+ * runtime picks), and a kernel's header with idx over n work-items. */
+void codegen_launch_1d(plan_launch *l, const char *name, const char *nodes, int64_t n,
+                       int64_t local, double bytes);
+void codegen_open_flat(strbuf *src, const char *name, int64_t n);
 /* "(A + 1234)": where tensor t lives, as an OpenCL pointer expression. */
 void codegen_ref(const graph *g, int t, char *buf, size_t n);
 /* A float literal OpenCL C accepts ("4.0f", "1e-08f"), written into buf. */
