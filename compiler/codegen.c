@@ -323,6 +323,50 @@ static int gen_elementwise(codegen_ctx *c, const kgroup *k, const char *name,
     return 0;
 }
 
+/* Statements of a softmax cross-entropy row x[N] (one of M): lse, and with
+ * grad >= 0 its gradient (softmax(x) - onehot(lab)) / M there. 16-wide
+ * vectors along the row; the gradient's pass keeps each exp(x - max) in d,
+ * so every element costs one exp. */
+static void gen_xent_row(codegen_ctx *c, int grad, long long m, long long n)
+{
+    long long nv = n / 16;
+    char d[64];
+    sb_printf(c->src,
+              "    float16 m16 = (float16)(-INFINITY);\n"
+              "    for (uint q = 0; q < %lldu; q++) m16 = fmax(m16, vload16(q, x));\n"
+              "    const float8 m8 = fmax(m16.lo, m16.hi);\n"
+              "    const float4 m4 = fmax(m8.lo, m8.hi);\n"
+              "    float mx = fmax(fmax(m4.x, m4.y), fmax(m4.z, m4.w));\n"
+              "    for (uint j = %lldu; j < %lldu; j++) mx = fmax(mx, x[j]);\n"
+              "    float16 s16 = (float16)(0.0f);\n",
+              nv, nv * 16, n);
+    if (grad >= 0) {
+        codegen_ref(c->g, grad, d, sizeof d);
+        sb_printf(c->src, "    __global float *d = %s + r * %lldu;\n", d, n);
+    }
+    sb_printf(c->src,
+              "    for (uint q = 0; q < %lldu; q++) {\n"
+              "        const float16 e = exp(vload16(q, x) - mx);\n"
+              "        s16 += e;%s\n    }\n"
+              "    const float8 s8 = s16.lo + s16.hi;\n"
+              "    const float4 s4 = s8.lo + s8.hi;\n"
+              "    float s = (s4.x + s4.y) + (s4.z + s4.w);\n"
+              "    for (uint j = %lldu; j < %lldu; j++) {\n"
+              "        const float e = exp(x[j] - mx);\n"
+              "        s += e;%s\n    }\n"
+              "    const float lse = mx + log(s);\n",
+              nv, grad >= 0 ? " vstore16(e, q, d);" : "", nv * 16, n,
+              grad >= 0 ? " d[j] = e;" : "");
+    if (grad < 0)
+        return;
+    sb_printf(c->src,
+              "    const float k = 1.0f / (s * %s);\n"
+              "    for (uint q = 0; q < %lldu; q++) vstore16(vload16(q, d) * k, q, d);\n"
+              "    for (uint j = %lldu; j < %lldu; j++) d[j] *= k;\n"
+              "    if (ok) d[lab] -= %s;\n",
+              CG_F((double)m), nv, nv * 16, n, CG_F(1.0 / (double)m));
+}
+
 /* Row-wise ops over [M,N]: one row per work-item. A loss and its gradient
  * share the row's max and log-sum-exp. */
 static int gen_rows(codegen_ctx *c, const kgroup *k, const char *name, plan_launch *l)
@@ -369,12 +413,10 @@ static int gen_rows(codegen_ctx *c, const kgroup *k, const char *name, plan_laun
         }
         sb_printf(c->src, "    const int lab = L[r];\n"
                           "    const int ok = lab >= 0 && lab < %lld;\n", n);
-        if (!mse)
-            sb_printf(c->src,
-                      "    float mx = -INFINITY, s = 0.0f;\n"
-                      "    for (uint j = 0; j < %lldu; j++) mx = fmax(mx, x[j]);\n"
-                      "    for (uint j = 0; j < %lldu; j++) s += exp(x[j] - mx);\n"
-                      "    const float lse = mx + log(s);\n", n, n);
+        if (!mse) {
+            gen_xent_row(c, grad, m, n);
+            grad = -1;
+        }
         if (loss >= 0) {
             codegen_ref(g, loss, ry, sizeof ry);
             if (mse)
