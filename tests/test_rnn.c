@@ -75,6 +75,16 @@ static const char pooled[] =
     "  - {op: pool_sequence, mode: mean}\n  - {op: dense, units: 3}\n"
     "train: {optimizer: {type: sgd, lr: 0.1}}\n";
 
+/* Wider layers at a larger batch for the recurrence kernels' layout: 16 and
+ * 8 units make one 16- and one 8-wide vector per work-item, and 7 samples
+ * two work-groups, the second one short. */
+static const char wide[] =
+    "name: wide\ninput: {shape: [3], dtype: int32}\n"
+    "layers:\n  - {op: embedding, vocab: 7, dim: 4}\n"
+    "  - {op: lstm, units: 16, stateful: true}\n  - {op: lstm, units: 8}\n"
+    "  - {op: dense, units: 7}\n"
+    "train: {optimizer: {type: sgd, lr: 0.5}}\n";
+
 /* share: time holds each (sample, unit) mask over all steps, and the masks
  * differ between units (the reference's masks after a training step) */
 static void test_masks_shared_over_time(void **s)
@@ -116,6 +126,7 @@ static void test_lm_step(void **s) { (void)s; gc_check_step(lm, 3, TOL); }
 static void test_stacked_step(void **s) { (void)s; gc_check_step(stacked, 2, TOL); }
 static void test_pooled_step(void **s) { (void)s; gc_check_step(pooled, 3, TOL); }
 static void test_carried_step(void **s) { (void)s; gc_check_step(carried, 3, TOL); }
+static void test_wide_step(void **s) { (void)s; gc_check_step(wide, 7, TOL); }
 static void test_carried_inference(void **s)
 {
     (void)s;
@@ -223,10 +234,11 @@ static void test_padded_sequences(void **s)
     (void)s;
     check_gradients(lm, 4);
     check_gradients(stacked, 4);
-    const char *models[] = {lm, stacked, carried};
-    for (int i = 0; i < 3; i++) {
-        gc_check_step(models[i], 4, TOL);
-        gc_check_inference(models[i], 4, TOL);
+    const char *models[] = {lm, stacked, carried, wide};
+    const int64_t batches[] = {4, 4, 4, 7};
+    for (int i = 0; i < 4; i++) {
+        gc_check_step(models[i], batches[i], TOL);
+        gc_check_inference(models[i], batches[i], TOL);
     }
 }
 
@@ -366,6 +378,7 @@ int main(void)
         cmocka_unit_test(test_pooled_step),
         cmocka_unit_test(test_carried_step),
         cmocka_unit_test(test_carried_inference),
+        cmocka_unit_test(test_wide_step),
         cmocka_unit_test_setup_teardown(test_padded_sequences, padding_on, padding_off),
         cmocka_unit_test_setup_teardown(test_padded_classifiers, padding_on, padding_off),
         cmocka_unit_test(test_padding_changes_nothing),
