@@ -323,6 +323,17 @@ static int gen_elementwise(codegen_ctx *c, const kgroup *k, const char *name,
     return 0;
 }
 
+void codegen_fold16(strbuf *src, const char *vec, const char *out, bool max)
+{
+    sb_printf(src, "    { float t16[16];\n      vstore16(%s, 0, t16);\n      %s = t16[0];\n",
+              vec, out);
+    if (max)
+        sb_printf(src, "      for (uint l = 1; l < 16; l++) %s = fmax(%s, t16[l]);\n    }\n",
+                  out, out);
+    else
+        sb_printf(src, "      for (uint l = 1; l < 16; l++) %s += t16[l];\n    }\n", out);
+}
+
 /* Statements of a softmax cross-entropy row x[N] (one of M): lse, and with
  * grad >= 0 its gradient (softmax(x) - onehot(lab)) / M there. 16-wide
  * vectors along the row; the gradient's pass keeps each exp(x - max) in d,
@@ -332,14 +343,12 @@ static void gen_xent_row(codegen_ctx *c, int grad, long long m, long long n)
     long long nv = n / 16;
     char d[64];
     sb_printf(c->src,
-              "    float16 m16 = (float16)(-INFINITY);\n"
+              "    float16 m16 = (float16)(-INFINITY), s16 = (float16)(0.0f);\n"
               "    for (uint q = 0; q < %lldu; q++) m16 = fmax(m16, vload16(q, x));\n"
-              "    const float8 m8 = fmax(m16.lo, m16.hi);\n"
-              "    const float4 m4 = fmax(m8.lo, m8.hi);\n"
-              "    float mx = fmax(fmax(m4.x, m4.y), fmax(m4.z, m4.w));\n"
-              "    for (uint j = %lldu; j < %lldu; j++) mx = fmax(mx, x[j]);\n"
-              "    float16 s16 = (float16)(0.0f);\n",
-              nv, nv * 16, n);
+              "    float mx, s;\n",
+              nv);
+    codegen_fold16(c->src, "m16", "mx", true);
+    sb_printf(c->src, "    for (uint j = %lldu; j < %lldu; j++) mx = fmax(mx, x[j]);\n", nv * 16, n);
     if (grad >= 0) {
         codegen_ref(c->g, grad, d, sizeof d);
         sb_printf(c->src, "    __global float *d = %s + r * %lldu;\n", d, n);
@@ -347,16 +356,15 @@ static void gen_xent_row(codegen_ctx *c, int grad, long long m, long long n)
     sb_printf(c->src,
               "    for (uint q = 0; q < %lldu; q++) {\n"
               "        const float16 e = exp(vload16(q, x) - mx);\n"
-              "        s16 += e;%s\n    }\n"
-              "    const float8 s8 = s16.lo + s16.hi;\n"
-              "    const float4 s4 = s8.lo + s8.hi;\n"
-              "    float s = (s4.x + s4.y) + (s4.z + s4.w);\n"
+              "        s16 += e;%s\n    }\n",
+              nv, grad >= 0 ? " vstore16(e, q, d);" : "");
+    codegen_fold16(c->src, "s16", "s", false);
+    sb_printf(c->src,
               "    for (uint j = %lldu; j < %lldu; j++) {\n"
               "        const float e = exp(x[j] - mx);\n"
               "        s += e;%s\n    }\n"
               "    const float lse = mx + log(s);\n",
-              nv, grad >= 0 ? " vstore16(e, q, d);" : "", nv * 16, n,
-              grad >= 0 ? " d[j] = e;" : "");
+              nv * 16, n, grad >= 0 ? " d[j] = e;" : "");
     if (grad < 0)
         return;
     sb_printf(c->src,

@@ -80,6 +80,11 @@ void codegen_qsd_group(const graph *g, const gnode *n, char *buf, size_t len);
  * sample0 times the groups per sample, so that a shard of the batch draws
  * what the whole batch draws for its samples. */
 void codegen_qsd_counter(const graph *g, const gnode *n, char *buf, size_t len);
+/* Statements folding the 16 lanes of the float16 vec into the float out
+ * (declared by the caller): their sum, or with max their largest. Through
+ * private memory: oclgrind 21.10's uninitialised-value check crashes on
+ * swizzles (.lo, .hi) of a vector a loop carries. */
+void codegen_fold16(strbuf *src, const char *vec, const char *out, bool max);
 /* The standard kernel signature for name. */
 void codegen_signature(strbuf *src, const char *name);
 /* Statements for the group's nodes from `from` on over the running value

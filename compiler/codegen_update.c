@@ -26,12 +26,13 @@ static void gen_clip(codegen_ctx *c, const char *name, plan_launch *l)
               "    uint i = w * %lldu;\n"
               "    float16 s16 = (float16)(0.0f);\n"
               "    for (; i + 16 <= hi; i += 16) { const float16 g = vload16(0, G + i); s16 += g * g; }\n"
-              "    const float8 s8 = s16.lo + s16.hi;\n"
-              "    const float4 s4 = s8.lo + s8.hi;\n"
-              "    float s = (s4.x + s4.y) + (s4.z + s4.w);\n"
+              "    float s;\n",
+              run, np, run);
+    codegen_fold16(c->src, "s16", "s", false);
+    sb_printf(c->src,
               "    for (; i < hi; i++) s += G[i] * G[i];\n"
               "    A[%lld + w] = s;\n}\n\n",
-              run, np, run, sc);
+              sc);
     codegen_signature(c->src, fin);
     sb_printf(c->src,
               "{\n    float s = 0.0f;\n"
