@@ -68,6 +68,13 @@ void codegen_lstm(codegen_ctx *c, const gnode *n, const char *name, plan_launch 
 void codegen_launch_1d(plan_launch *l, const char *name, const char *nodes, int64_t n,
                        int64_t local, double bytes);
 void codegen_open_flat(strbuf *src, const char *name, int64_t n);
+/* Vectors of vw floats for the next kernel: its type VT and its loads and
+ * stores LD(p), ST(v, p) at a float pointer (scalars for vw 1), undefined
+ * after the kernel with CG_VECTOR_UNDEF; and the widest vw of 16, 8, 4, 2, 1
+ * that divides n. */
+void codegen_vector_macros(strbuf *src, long long vw);
+#define CG_VECTOR_UNDEF "#undef VT\n#undef LD\n#undef ST\n\n"
+long long codegen_vector_width(long long n);
 /* "(A + 1234)": where tensor t lives, as an OpenCL pointer expression. */
 void codegen_ref(const graph *g, int t, char *buf, size_t n);
 /* A float literal OpenCL C accepts ("4.0f", "1e-08f"), written into buf. */

@@ -36,9 +36,8 @@ typedef struct lstm_dims {
  * state after U^T only when the lstm is stateful (lower_lstm). */
 static lstm_dims lstm_shape(const tensor *y, const tensor *saved)
 {
-    lstm_dims s = {.b = y->dims[0], .t = y->dims[1], .h = y->dims[2], .vw = 16, .h0 = -1};
-    while (s.h % s.vw)
-        s.vw /= 2;
+    lstm_dims s = {.b = y->dims[0], .t = y->dims[1], .h = y->dims[2],
+                   .vw = codegen_vector_width(y->dims[2]), .h0 = -1};
     s.groups = (s.b + MAX_BLOCK - 1) / MAX_BLOCK;
     s.block = (s.b + s.groups - 1) / s.groups;
     long long chunks = s.h / s.vw;
@@ -54,12 +53,7 @@ static lstm_dims lstm_shape(const tensor *y, const tensor *saved)
  * a float pointer, defined for one kernel (close_kernel undefines them). */
 static void open_kernel(strbuf *src, const char *name, const lstm_dims *s)
 {
-    if (s->vw > 1)
-        sb_printf(src, "#define VT float%lld\n#define LD(p) vload%lld(0, (p))\n"
-                       "#define ST(v, p) vstore%lld((v), 0, (p))\n",
-                  s->vw, s->vw, s->vw);
-    else
-        sb_append(src, "#define VT float\n#define LD(p) (*(p))\n#define ST(v, p) (*(p) = (v))\n");
+    codegen_vector_macros(src, s->vw);
     codegen_signature(src, name);
     sb_printf(src,
               "{\n    const uint b0 = get_group_id(0) * %lldu;\n"
@@ -74,7 +68,7 @@ static void open_kernel(strbuf *src, const char *name, const lstm_dims *s)
 
 static void close_kernel(strbuf *src)
 {
-    sb_append(src, "}\n#undef VT\n#undef LD\n#undef ST\n\n");
+    sb_append(src, "}\n" CG_VECTOR_UNDEF);
 }
 
 /* The loop head over this work-item's chunks of units j (k its index). */

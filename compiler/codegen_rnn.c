@@ -46,15 +46,33 @@ static void gen_embed(codegen_ctx *c, const gnode *n, const char *name, plan_lau
     codegen_launch_1d(l, name, "embed", total, 0, 12.0 * (double)total);
 }
 
-/* dW[V,D]: zeroed, then each (first occurrence of an id, column) sums its
- * rows in position order: deterministic, no atomics, O(R^2 D) */
+void codegen_vector_macros(strbuf *src, long long vw)
+{
+    if (vw > 1)
+        sb_printf(src, "#define VT float%lld\n#define LD(p) vload%lld(0, (p))\n"
+                       "#define ST(v, p) vstore%lld((v), 0, (p))\n",
+                  vw, vw, vw);
+    else
+        sb_append(src, "#define VT float\n#define LD(p) (*(p))\n#define ST(v, p) (*(p) = (v))\n");
+}
+
+long long codegen_vector_width(long long n)
+{
+    long long vw = 16;
+    while (n % vw)
+        vw /= 2;
+    return vw;
+}
+
+/* dW[V,D]: zeroed, then each (first occurrence of an id, run of VW columns)
+ * sums its rows in position order: deterministic, no atomics, O(R^2 D / VW) */
 static void gen_embed_grad(codegen_ctx *c, const gnode *n, const char *name,
                            plan_launch *l, int *n_launches)
 {
     const graph *g = c->g;
     const tensor *w = &g->t[n->out], *dy = &g->t[n->in[0]];
     long long v = (long long)w->dims[0], d = (long long)w->dims[1];
-    long long rows = (long long)(dy->nelem / d);
+    long long rows = (long long)(dy->nelem / d), vw = codegen_vector_width(d);
     char rdy[64], ids[64], dw[64], zname[QSDC_NAME_MAX];
     codegen_ref(g, n->in[0], rdy, sizeof rdy);
     codegen_ref(g, n->in[1], ids, sizeof ids);
@@ -62,20 +80,22 @@ static void gen_embed_grad(codegen_ctx *c, const gnode *n, const char *name,
     snprintf(zname, sizeof zname, "%.50s_zero", name);
     codegen_open_flat(c->src, zname, v * d);
     sb_printf(c->src, "    %s[idx] = 0.0f;\n}\n\n", dw);
-    codegen_open_flat(c->src, name, rows * d);
+    codegen_vector_macros(c->src, vw);
+    codegen_open_flat(c->src, name, rows * d / vw);
     sb_printf(c->src,
-              "    const uint r = idx / %lldu, col = idx %% %lldu;\n"
+              "    const uint r = idx / %lldu, col = idx %% %lldu * %lldu;\n"
               "    __global const float *ids = %s;\n"
               "    const float f = ids[r];\n"
               "    const int id = (int)f;\n"
               "    if (id < 0 || id >= %lld || (float)id != f) return;\n"
               "    for (uint q = 0; q < r; q++) if (ids[q] == f) return;\n"
-              "    float s = 0.0f;\n"
-              "    for (uint q = r; q < %lldu; q++) if (ids[q] == f) s += %s[q * %lldu + col];\n"
-              "    %s[id * %lld + col] = s;\n}\n\n",
-              d, d, ids, v, rows, rdy, d, dw, d);
+              "    VT s = (VT)(0.0f);\n"
+              "    for (uint q = r; q < %lldu; q++) if (ids[q] == f) s += LD(%s + q * %lldu + col);\n"
+              "    ST(s, %s + id * %lld + col);\n}\n" CG_VECTOR_UNDEF,
+              d / vw, d / vw, vw, ids, v, rows, rdy, d, dw, d);
     codegen_launch_1d(&l[0], zname, "embed_grad", v * d, 0, 4.0 * (double)(v * d));
-    codegen_launch_1d(&l[1], name, "embed_grad", rows * d, 0, 4.0 * (double)(rows * d * 2));
+    codegen_launch_1d(&l[1], name, "embed_grad", rows * d / vw, 0,
+                      4.0 * (double)(rows * d * 2));
     *n_launches = 2;
 }
 
