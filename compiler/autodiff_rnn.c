@@ -18,18 +18,19 @@ int backward_rnn(ad *s, int i, int dy)
                    .out = g->t[n.in[1]].grad, .layer = -1};
         return graph_add_node(g, &e) < 0 ? -1 : 0;
     }
-    case OP_LSTM: { /* y = h[B,T,H]; in zb[B*T,4H], U[H,4H]; saved in mask */
-        int zb = n.in[0], u = n.in[1];
+    case OP_LSTM: { /* y = h[B,T,H]; in zb[B*T,4H], U[H,4H], carry, ids; saved in mask */
+        int zb = n.in[0], u = n.in[1], ids = graph_pad_ids(g, &n);
+        bool stateful = n.n_in > 2 && n.in[2] != ids;
         const tensor *y = &g->t[n.out];
         int64_t hd[2] = {y->dims[0] * y->dims[1], y->dims[2]};
         char name[2 * QSDC_NAME_MAX];
         snprintf(name, sizeof name, "%.*s.previous", QSDC_NAME_MAX, y->name);
         int hp = graph_add_tensor(g, name, T_ACT, 2, hd);
         int dz = grad_tensor(g, zb, T_ACT);
-        gnode b = {.op = OP_LSTM_GRAD, .in = {dy, n.mask, u}, .n_in = 3, .out = dz,
-                   .layer = -1};
+        gnode b = {.op = OP_LSTM_GRAD, .in = {dy, n.mask, u, ids}, .n_in = ids < 0 ? 3 : 4,
+                   .out = dz, .layer = -1};
         /* a stateful lstm's first step follows the carried h, kept in saved */
-        gnode sh = {.op = OP_SEQ_SHIFT, .in = {n.out, n.mask}, .n_in = n.n_in == 3 ? 2 : 1,
+        gnode sh = {.op = OP_SEQ_SHIFT, .in = {n.out, n.mask}, .n_in = stateful ? 2 : 1,
                     .out = hp, .layer = -1};
         gnode du = {.op = OP_MATMUL, .in = {hp, dz}, .n_in = 2, .out = g->t[u].grad,
                     .layer = -1, .trans_a = true};
@@ -42,9 +43,9 @@ int backward_rnn(ad *s, int i, int dy)
         int x = n.in[0];
         if (!needs_grad(s, x))
             return 0;
-        int dx = grad_tensor(g, x, T_ACT);
-        gnode b = {.op = OP_SEQ_POOL_GRAD, .in = {dy}, .n_in = 1, .out = dx,
-                   .layer = -1, .seq = n.seq};
+        int dx = grad_tensor(g, x, T_ACT), ids = graph_pad_ids(g, &n);
+        gnode b = {.op = OP_SEQ_POOL_GRAD, .in = {dy, ids}, .n_in = ids < 0 ? 1 : 2,
+                   .out = dx, .layer = -1, .seq = n.seq};
         if (dx < 0 || graph_add_node(g, &b) < 0)
             return -1;
         return add_grad(s, x, dx);

@@ -78,6 +78,17 @@ static void print_table(const plan *p, const double *ms, long long steps)
     printf("%-22s %-34s %8s %10.2f %9.3f\n", "total", "", "", total, total / (double)steps);
 }
 
+/* A synthetic input from u in [0, 1): token ids, drawn uniformly from the
+ * first embedding's vocabulary, for an int32 input (ids that read rows and
+ * repeat, as text does), else u itself. */
+static float input_value(const model *m, double u)
+{
+    for (int i = 0; m->dtype == DTYPE_INT32 && i < m->n_layers; i++)
+        if (m->layers[i].kind == LAYER_EMBEDDING)
+            return (float)(int64_t)(u * (double)m->layers[i].vocab);
+    return (float)u;
+}
+
 int cli_profile(int argc, char **argv)
 {
     long long batch = 0, steps = 10;
@@ -108,14 +119,14 @@ int cli_profile(int argc, char **argv)
     if (rc == 0) {
         params = malloc((size_t)p.param_elems * sizeof *params);
         x = malloc((size_t)p.input_elems * sizeof *x);
-        y = calloc((size_t)p.batch, sizeof *y);
+        y = calloc((size_t)(p.label_elems > p.batch ? p.label_elems : p.batch), sizeof *y);
         if (!params || !x || !y)
             rc = qsdc_fail(&err, "out of memory");
     }
     if (rc == 0) {
         params_init(&p, m.train.seed, params);
         for (int64_t i = 0; i < p.input_elems; i++)
-            x[i] = (float)philox_uniform(1, 9, (uint64_t)i);
+            x[i] = input_value(&m, philox_uniform(1, 9, (uint64_t)i));
         rc = model_state_write(&env, &ms, params, NULL, &err);
     }
     if (rc == 0)

@@ -323,6 +323,58 @@ static int gen_elementwise(codegen_ctx *c, const kgroup *k, const char *name,
     return 0;
 }
 
+void codegen_fold16(strbuf *src, const char *vec, const char *out, bool max)
+{
+    sb_printf(src, "    { float t16[16];\n      vstore16(%s, 0, t16);\n      %s = t16[0];\n",
+              vec, out);
+    if (max)
+        sb_printf(src, "      for (uint l = 1; l < 16; l++) %s = fmax(%s, t16[l]);\n    }\n",
+                  out, out);
+    else
+        sb_printf(src, "      for (uint l = 1; l < 16; l++) %s += t16[l];\n    }\n", out);
+}
+
+/* Statements of a softmax cross-entropy row x[N] (one of M): lse, and with
+ * grad >= 0 its gradient (softmax(x) - onehot(lab)) / M there. 16-wide
+ * vectors along the row; the gradient's pass keeps each exp(x - max) in d,
+ * so every element costs one exp. */
+static void gen_xent_row(codegen_ctx *c, int grad, long long m, long long n)
+{
+    long long nv = n / 16;
+    char d[64];
+    sb_printf(c->src,
+              "    float16 m16 = (float16)(-INFINITY), s16 = (float16)(0.0f);\n"
+              "    for (uint q = 0; q < %lldu; q++) m16 = fmax(m16, vload16(q, x));\n"
+              "    float mx, s;\n",
+              nv);
+    codegen_fold16(c->src, "m16", "mx", true);
+    sb_printf(c->src, "    for (uint j = %lldu; j < %lldu; j++) mx = fmax(mx, x[j]);\n", nv * 16, n);
+    if (grad >= 0) {
+        codegen_ref(c->g, grad, d, sizeof d);
+        sb_printf(c->src, "    __global float *d = %s + r * %lldu;\n", d, n);
+    }
+    sb_printf(c->src,
+              "    for (uint q = 0; q < %lldu; q++) {\n"
+              "        const float16 e = exp(vload16(q, x) - mx);\n"
+              "        s16 += e;%s\n    }\n",
+              nv, grad >= 0 ? " vstore16(e, q, d);" : "");
+    codegen_fold16(c->src, "s16", "s", false);
+    sb_printf(c->src,
+              "    for (uint j = %lldu; j < %lldu; j++) {\n"
+              "        const float e = exp(x[j] - mx);\n"
+              "        s += e;%s\n    }\n"
+              "    const float lse = mx + log(s);\n",
+              nv * 16, n, grad >= 0 ? " d[j] = e;" : "");
+    if (grad < 0)
+        return;
+    sb_printf(c->src,
+              "    const float k = 1.0f / (s * %s);\n"
+              "    for (uint q = 0; q < %lldu; q++) vstore16(vload16(q, d) * k, q, d);\n"
+              "    for (uint j = %lldu; j < %lldu; j++) d[j] *= k;\n"
+              "    if (ok) d[lab] -= %s;\n",
+              CG_F((double)m), nv, nv * 16, n, CG_F(1.0 / (double)m));
+}
+
 /* Row-wise ops over [M,N]: one row per work-item. A loss and its gradient
  * share the row's max and log-sum-exp. */
 static int gen_rows(codegen_ctx *c, const kgroup *k, const char *name, plan_launch *l)
@@ -369,12 +421,10 @@ static int gen_rows(codegen_ctx *c, const kgroup *k, const char *name, plan_laun
         }
         sb_printf(c->src, "    const int lab = L[r];\n"
                           "    const int ok = lab >= 0 && lab < %lld;\n", n);
-        if (!mse)
-            sb_printf(c->src,
-                      "    float mx = -INFINITY, s = 0.0f;\n"
-                      "    for (uint j = 0; j < %lldu; j++) mx = fmax(mx, x[j]);\n"
-                      "    for (uint j = 0; j < %lldu; j++) s += exp(x[j] - mx);\n"
-                      "    const float lse = mx + log(s);\n", n, n);
+        if (!mse) {
+            gen_xent_row(c, grad, m, n);
+            grad = -1;
+        }
         if (loss >= 0) {
             codegen_ref(g, loss, ry, sizeof ry);
             if (mse)

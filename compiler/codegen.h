@@ -60,6 +60,21 @@ int codegen_update(codegen_ctx *c, const char *name, plan_launch *launches,
 /* The kernels of a GROUP_SEQUENCE group (codegen_rnn.c): at most 2 launches. */
 int codegen_sequence(codegen_ctx *c, int k, const char *name, plan_launch *launches,
                      int *n_launches, qsdc_error *err);
+/* codegen_lstm.c: the kernels of an OP_LSTM (2 launches) or OP_LSTM_GRAD (1). */
+void codegen_lstm(codegen_ctx *c, const gnode *n, const char *name, plan_launch *l,
+                  int *n_launches);
+/* A 1-D launch of kernel name over n work-items in groups of local (0: the
+ * runtime picks), and a kernel's header with idx over n work-items. */
+void codegen_launch_1d(plan_launch *l, const char *name, const char *nodes, int64_t n,
+                       int64_t local, double bytes);
+void codegen_open_flat(strbuf *src, const char *name, int64_t n);
+/* Vectors of vw floats for the next kernel: its type VT and its loads and
+ * stores LD(p), ST(v, p) at a float pointer (scalars for vw 1), undefined
+ * after the kernel with CG_VECTOR_UNDEF; and the widest vw of 16, 8, 4, 2, 1
+ * that divides n. */
+void codegen_vector_macros(strbuf *src, long long vw);
+#define CG_VECTOR_UNDEF "#undef VT\n#undef LD\n#undef ST\n\n"
+long long codegen_vector_width(long long n);
 /* "(A + 1234)": where tensor t lives, as an OpenCL pointer expression. */
 void codegen_ref(const graph *g, int t, char *buf, size_t n);
 /* A float literal OpenCL C accepts ("4.0f", "1e-08f"), written into buf. */
@@ -72,6 +87,11 @@ void codegen_qsd_group(const graph *g, const gnode *n, char *buf, size_t len);
  * sample0 times the groups per sample, so that a shard of the batch draws
  * what the whole batch draws for its samples. */
 void codegen_qsd_counter(const graph *g, const gnode *n, char *buf, size_t len);
+/* Statements folding the 16 lanes of the float16 vec into the float out
+ * (declared by the caller): their sum, or with max their largest. Through
+ * private memory: oclgrind 21.10's uninitialised-value check crashes on
+ * swizzles (.lo, .hi) of a vector a loop carries. */
+void codegen_fold16(strbuf *src, const char *vec, const char *out, bool max);
 /* The standard kernel signature for name. */
 void codegen_signature(strbuf *src, const char *name);
 /* Statements for the group's nodes from `from` on over the running value

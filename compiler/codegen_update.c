@@ -18,13 +18,23 @@ static void gen_clip(codegen_ctx *c, const char *name, plan_launch *l)
     char part[QSDC_NAME_MAX], fin[QSDC_NAME_MAX];
     snprintf(part, sizeof part, "%s_norm", name);
     snprintf(fin, sizeof fin, "%s_scale", name);
+    /* part w sums a contiguous run of the gradient, 16 floats at a time */
+    long long run = (np + NORM_PARTS - 1) / NORM_PARTS;
+    run = (run + 15) / 16 * 16;
     codegen_signature(c->src, part);
     sb_printf(c->src,
               "{\n    const uint w = get_global_id(0);\n"
-              "    float s = 0.0f;\n"
-              "    for (uint i = w; i < %lldu; i += %du) s += G[i] * G[i];\n"
+              "    const uint hi = min((w + 1) * %lldu, %lldu);\n"
+              "    uint i = w * %lldu;\n"
+              "    float16 s16 = (float16)(0.0f);\n"
+              "    for (; i + 16 <= hi; i += 16) { const float16 g = vload16(0, G + i); s16 += g * g; }\n"
+              "    float s;\n",
+              run, np, run);
+    codegen_fold16(c->src, "s16", "s", false);
+    sb_printf(c->src,
+              "    for (; i < hi; i++) s += G[i] * G[i];\n"
               "    A[%lld + w] = s;\n}\n\n",
-              np, NORM_PARTS, sc);
+              sc);
     codegen_signature(c->src, fin);
     sb_printf(c->src,
               "{\n    float s = 0.0f;\n"
@@ -37,6 +47,7 @@ static void gen_clip(codegen_ctx *c, const char *name, plan_launch *l)
     snprintf(l[0].kernel, sizeof l[0].kernel, "%s", part);
     l[0].work_dim = 1;
     l[0].global[0] = NORM_PARTS;
+    l[0].local[0] = 8; /* 8 work-groups: every core takes part */
     l[0].bytes = 4.0 * (double)np;
     snprintf(l[0].nodes, sizeof l[0].nodes, PLAN_NODES_CLIP);
     snprintf(l[1].kernel, sizeof l[1].kernel, "%s", fin);

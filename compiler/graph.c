@@ -113,6 +113,14 @@ int graph_storage(const graph *g, int t)
     return t;
 }
 
+int graph_pad_ids(const graph *g, const gnode *n)
+{
+    for (int j = 1; j < n->n_in; j++)
+        if (n->in[j] == g->input)
+            return g->input;
+    return -1;
+}
+
 static void dump_shape(strbuf *out, const tensor *t)
 {
     sb_append(out, "[");

@@ -100,11 +100,13 @@ typedef enum op_kind {
     OP_EMBED_GRAD,    /* out[V,D] = sum of a[r,:] over rows r with ids b[r] = v */
     OP_LSTM,          /* out h[B,T,H] from gate inputs a[B*T,4H] and b = U[H,4H];
                          mask: saved [B*T*5H + 4H*H]: i, f, g, o, c per
-                         step as [B,T,5H], then U^T [4H,H] */
-    OP_LSTM_GRAD,     /* out d gates[B*T,4H] from in dh[B,T,H], saved, U */
+                         step as [B,T,5H], then U^T [4H,H]; then the carry
+                         when stateful, then the token ids when padded */
+    OP_LSTM_GRAD,     /* out d gates[B*T,4H] from in dh[B,T,H], saved, U, ids */
     OP_SEQ_SHIFT,     /* out[B*T,H] = a[B,T,H] one step later: h_{t-1}, 0 at t = 0 */
-    OP_SEQ_POOL,      /* out[B,H] = last step or mean over time of a[B,T,H] */
-    OP_SEQ_POOL_GRAD, /* out[B,T,H] from dy[B,H] */
+    OP_SEQ_POOL,      /* out[B,H] = last step or mean over time of a[B,T,H],
+                         of its real steps when the token ids follow */
+    OP_SEQ_POOL_GRAD, /* out[B,T,H] from dy[B,H], ids */
     /* optimiser: one node updates the whole parameter allocation */
     OP_UPDATE,
     OP_KIND_COUNT
@@ -156,6 +158,10 @@ int graph_add_op(graph *g, op_kind op, int a, int b, int out, int layer);
 const char *op_kind_name(op_kind k);
 /* The memory a tensor lives in (resolving views). */
 int graph_storage(const graph *g, int t);
+/* The token ids [B,T] whose padding steps (QSDC_PAD_ID) a sequence node
+ * skips: the model input when it is one of n's inputs after the first,
+ * else -1. */
+int graph_pad_ids(const graph *g, const gnode *n);
 
 /* Lowers a validated model for mode and batch: shapes inferred, every shape
  * mismatch reported at the layer's file:line:col. */

@@ -1,7 +1,8 @@
 /* Lowering of the recurrent-network layers: embedding, lstm, pool_sequence.
  * An lstm is one GEMM for the input projection of every step (x W + b over
  * B*T rows, an ordinary matmul + bias_add whose backward autodiff already
- * knows) followed by one OP_LSTM node that runs the recurrence. */
+ * knows) followed by one OP_LSTM node that runs the recurrence. Over token
+ * ids, the lstm and the pooling also read the ids for their padding steps. */
 #include <stdio.h>
 #include <string.h>
 
@@ -38,13 +39,24 @@ int lower_embedding(const model *m, int li, graph *g, int x, qsdc_error *err)
     return y;
 }
 
+/* Appends the model's token ids [B,T] to n's inputs when x[B,T,H] is a
+ * sequence over them, so that n skips their padding steps (graph_pad_ids). */
+static void read_pad_ids(const model *m, const graph *g, int x, gnode *n)
+{
+    const tensor *ids = &g->t[g->input], *seq = &g->t[x];
+    if (m->dtype == DTYPE_INT32 && ids->dims[0] == seq->dims[0] &&
+        ids->dims[1] == seq->dims[1])
+        n->in[n->n_in++] = g->input;
+}
+
 /* a[B,T,H] -> [B,H] */
-static int seq_pool(graph *g, const char *name, int x, seq_mode mode, int li)
+static int seq_pool(const model *m, graph *g, const char *name, int x, seq_mode mode, int li)
 {
     const tensor xt = g->t[x], *tx = &xt; /* a copy: adding tensors moves g->t */
     int64_t yd[2] = {tx->dims[0], tx->dims[2]};
     int y = graph_add_tensor(g, name, T_ACT, 2, yd);
     gnode n = {.op = OP_SEQ_POOL, .in = {x}, .n_in = 1, .out = y, .layer = li, .seq = mode};
+    read_pad_ids(m, g, x, &n);
     return y < 0 || graph_add_node(g, &n) < 0 ? -1 : y;
 }
 
@@ -93,9 +105,10 @@ int lower_lstm(const model *m, int li, graph *g, int x, qsdc_error *err)
         g->t[carry].running_stat = true;
         n.in[n.n_in++] = carry;
     }
+    read_pad_ids(m, g, y, &n);
     if (graph_add_node(g, &n) < 0)
         return -1;
-    return l->seq == SEQ_LAST ? seq_pool(g, l->name, y, SEQ_LAST, li) : y;
+    return l->seq == SEQ_LAST ? seq_pool(m, g, l->name, y, SEQ_LAST, li) : y;
 }
 
 /* x[B,T,H] -> [B,H] */
@@ -105,5 +118,5 @@ int lower_pool_sequence(const model *m, int li, graph *g, int x, qsdc_error *err
     if (g->t[x].rank != 3)
         return layer_fail(m, l, err, "expects a sequence [batch, time, units], got",
                           &g->t[x], NULL);
-    return seq_pool(g, l->name, x, l->seq, li);
+    return seq_pool(m, g, l->name, x, l->seq, li);
 }

@@ -58,6 +58,11 @@ typedef enum seq_mode { SEQ_ALL, SEQ_LAST, SEQ_MEAN } seq_mode;
 
 typedef enum input_dtype { DTYPE_FLOAT32, DTYPE_INT32 } input_dtype;
 
+/* The token id of a padding step in an int32 input: no vocabulary row, so
+ * the embedding reads zeros; an lstm holds its state over the step and
+ * sequence pooling skips it, so padding on either side changes nothing. */
+#define QSDC_PAD_ID (-1)
+
 /* INIT_BN_AFFINE: batchnorm's [2, C] (gamma = 1, beta = 0);
  * INIT_BN_RUNNING: its running [2, C] (mean = 0, variance = 1);
  * INIT_NORMAL: standard normal, an embedding's default. */

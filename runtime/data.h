@@ -52,8 +52,8 @@ int cifar_load(const char *const *paths, int n_paths, int64_t classes, dataset *
 int data_load(const train_config *t, bool test, int64_t classes, int64_t sample_elems,
               dataset *out, qsdc_error *err);
 /* The training (test false) or test rows of a sentiment CSV (format:
- * sentiment) as samples of `steps` token ids, padded at the front with
- * <pad> (0), labels 0 negative and 1 positive. Fails when the model has
+ * sentiment) as samples of `steps` token ids, padded at the end with
+ * QSDC_PAD_ID, labels 0 negative and 1 positive. Fails when the model has
  * fewer than 2 classes. */
 int sentiment_dataset_load(const train_config *t, bool test, int64_t classes,
                            int64_t steps, dataset *out, qsdc_error *err);

@@ -8,23 +8,22 @@
 
 #include "text.h"
 
-/* Row i's tokens at the end of its sample, <pad> (id 0) before them, so the
- * sequence's last step is its last real token: an lstm's return: last reads
- * the state after the whole text, without padding masks. */
+/* Row i's tokens, then QSDC_PAD_ID: the lstm holds its state over the
+ * padding and sequence pooling skips it (model.h). */
 static int samples_to_dataset(const text_samples *s, int64_t steps, dataset *out,
                               qsdc_error *err)
 {
     memset(out, 0, sizeof *out);
-    out->x = calloc((size_t)(s->count * steps) + 1, sizeof *out->x);
+    out->x = malloc(((size_t)(s->count * steps) + 1) * sizeof *out->x);
     out->y = malloc(((size_t)s->count + 1) * sizeof *out->y);
     if (!out->x || !out->y) {
         dataset_free(out);
         return qsdc_fail(err, "out of memory");
     }
     for (int64_t i = 0; i < s->count; i++) {
-        int64_t len = s->lengths[i], pad = steps - len;
-        for (int64_t t = 0; t < len; t++)
-            out->x[i * steps + pad + t] = (float)s->ids[i * s->max_len + t];
+        for (int64_t t = 0; t < steps; t++)
+            out->x[i * steps + t] = t < s->lengths[i] ? (float)s->ids[i * s->max_len + t]
+                                                      : (float)QSDC_PAD_ID;
         out->y[i] = s->labels[i];
     }
     out->count = s->count;

@@ -21,6 +21,24 @@ static bool use_clblast;
 /* When set, every conv2d layer is a direct convolution. */
 static bool use_direct_conv;
 
+/* When set, token inputs have padding steps (gc_set_padding). */
+static bool use_padding;
+
+void gc_set_padding(bool on)
+{
+    use_padding = on;
+}
+
+/* Pads ids[batch, steps] as gc_set_padding describes. */
+static void pad_rows(float *ids, int64_t batch, int64_t steps)
+{
+    for (int64_t b = 0; b < batch; b++) {
+        int64_t pad = b % steps, from = b % 2 ? 0 : steps - pad;
+        for (int64_t t = from; t < from + pad; t++)
+            ids[b * steps + t] = (float)QSDC_PAD_ID;
+    }
+}
+
 void gc_set_clblast(bool on)
 {
     use_clblast = on;
@@ -77,6 +95,8 @@ void gc_setup(gc_run *r, const char *yaml, int64_t batch, graph_mode mode)
         for (int64_t i = 0; i < r->p.input_elems; i++)
             r->input[i] = (float)((i * 5 + i / 3) % GC_VOCAB);
         r->input[1] = (float)GC_VOCAB + 2;
+        if (use_padding)
+            pad_rows(r->input, batch, r->p.input_elems / batch);
     }
     int64_t classes = r->g.t[r->g.output].dims[r->g.t[r->g.output].rank - 1];
     for (int64_t i = 0; i < r->n_labels; i++)

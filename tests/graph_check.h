@@ -40,6 +40,9 @@ void gc_check_inference(const char *yaml, int64_t batch, double tol);
 void gc_set_clblast(bool on);
 /* Whether they compile every conv2d layer as a direct convolution. */
 void gc_set_direct_conv(bool on);
+/* Whether int32 token inputs are padded: of T steps, sample b has b % T
+ * padding steps (QSDC_PAD_ID), at the end for even b, in front for odd b. */
+void gc_set_padding(bool on);
 /* Central differences (step h) of the reference's mean loss against its
  * backward for about max_params parameters spread over the allocation (every
  * parameter when 0): |fd - analytic| <= rel |fd| + abs. */

@@ -40,6 +40,19 @@ static void embed(const ref_graph *r, const gnode *n)
 
 static double sigmoid(double x) { return 1 / (1 + exp(-x)); }
 
+/* The token ids of node n's padding steps, NULL when it has none. */
+static const float *pad_ids(const ref_graph *r, const gnode *n)
+{
+    int ids = graph_pad_ids(r->g, n);
+    return ids >= 0 ? r->val[ids] : NULL;
+}
+
+/* Whether step `row` (b * T + t) of a sequence is a real token, not padding. */
+static bool is_real(const float *ids, int64_t row)
+{
+    return !ids || ids[row] != (float)QSDC_PAD_ID;
+}
+
 /* Where a stateful lstm's initial h [B,H] (then c) sits in saved: after the
  * steps' gates and the device's U^T; NULL when not stateful. */
 static float *initial_state(const ref_graph *r, int saved, int64_t B, int64_t T, int64_t H)
@@ -57,8 +70,10 @@ static void lstm(const ref_graph *r, const gnode *n)
     int64_t B = y->dims[0], T = y->dims[1], H = y->dims[2];
     const float *z = r->val[n->in[0]], *u = r->val[n->in[1]];
     float *h = r->val[n->out], *sv = r->val[n->mask];
-    float *carry = n->n_in == 3 ? r->val[n->in[2]] : NULL;
+    bool stateful = n->n_in > 2 && r->g->t[n->in[2]].kind == T_PARAM;
+    float *carry = stateful ? r->val[n->in[2]] : NULL;
     float *h0 = initial_state(r, n->mask, B, T, H);
+    const float *ids = pad_ids(r, n);
     double *c = calloc((size_t)H, sizeof *c), *a = malloc(4 * (size_t)H * sizeof *a);
     for (int64_t b = 0; b < B; b++) {
         memset(c, 0, (size_t)H * sizeof *c);
@@ -70,6 +85,15 @@ static void lstm(const ref_graph *r, const gnode *n)
         for (int64_t t = 0; t < T; t++) {
             int64_t row = b * T + t;
             const float *hp = t > 0 ? h + (row - 1) * H : carry ? h0 + b * H : NULL;
+            if (!is_real(ids, row)) { /* held: zero gates, the previous h and c */
+                float *s = sv + row * 5 * H;
+                memset(s, 0, 4 * (size_t)H * sizeof *s);
+                for (int64_t j = 0; j < H; j++) {
+                    s[4 * H + j] = (float)c[j];
+                    h[row * H + j] = hp ? hp[j] : 0.0f;
+                }
+                continue;
+            }
             for (int64_t k = 0; k < 4 * H; k++) {
                 a[k] = z[row * 4 * H + k];
                 for (int64_t q = 0; hp && q < H; q++)
@@ -101,18 +125,26 @@ static void lstm_grad(const ref_graph *r, const gnode *n)
     int64_t B = y->dims[0], T = y->dims[1], H = y->dims[2];
     const float *dy = r->val[n->in[0]], *sv = r->val[n->in[1]], *u = r->val[n->in[2]];
     float *dz = r->val[n->out];
-    const float *h0 = initial_state(r, n->in[1], B, T, H);
-    double *dc = malloc((size_t)H * sizeof *dc);
+    const float *h0 = initial_state(r, n->in[1], B, T, H), *ids = pad_ids(r, n);
+    /* dc, and dp: the gradient of h that padding steps pass back unchanged */
+    double *dc = malloc((size_t)H * sizeof *dc), *dp = malloc((size_t)H * sizeof *dp);
     for (int64_t b = 0; b < B; b++) {
         for (int64_t j = 0; j < H; j++)
-            dc[j] = 0;
+            dc[j] = dp[j] = 0;
         for (int64_t t = T - 1; t >= 0; t--) {
             int64_t row = b * T + t;
             const float *s = sv + row * 5 * H;
             for (int64_t j = 0; j < H; j++) {
-                double dh = dy[row * H + j];
+                double dh = dy[row * H + j] + dp[j];
                 for (int64_t k = 0; t < T - 1 && k < 4 * H; k++)
                     dh += (double)dz[(row + 1) * 4 * H + k] * u[j * 4 * H + k];
+                dp[j] = 0;
+                if (!is_real(ids, row)) {
+                    for (int64_t k = 0; k < 4; k++)
+                        dz[row * 4 * H + k * H + j] = 0.0f;
+                    dp[j] = dh;
+                    continue;
+                }
                 double gi = s[j], gf = s[H + j], gg = s[2 * H + j], go = s[3 * H + j];
                 double tc = tanh(s[4 * H + j]), cp = t > 0  ? s[4 * H + j - 5 * H]
                                                     : h0 ? h0[B * H + b * H + j] : 0;
@@ -127,6 +159,7 @@ static void lstm_grad(const ref_graph *r, const gnode *n)
         }
     }
     free(dc);
+    free(dp);
 }
 
 /* hp[B*T,H] = h[B,T,H] one step later; at t = 0 zero, or the initial h
@@ -142,29 +175,35 @@ static void seq_shift(const ref_graph *r, const gnode *n)
                                   : 0.0f;
 }
 
-/* [B,T,H] -> [B,H] by last step or mean, and back */
+/* [B,T,H] -> [B,H] by the last real step or the mean of the real steps
+ * (every step without token ids; zero when none is real), and back */
 static void seq_pool(const ref_graph *r, const gnode *n)
 {
     bool grad = n->op == OP_SEQ_POOL_GRAD;
     const tensor *seq = &r->g->t[grad ? n->out : n->in[0]];
     int64_t B = seq->dims[0], T = seq->dims[1], H = seq->dims[2];
-    const float *x = r->val[n->in[0]];
+    const float *x = r->val[n->in[0]], *ids = pad_ids(r, n);
     float *y = r->val[n->out];
-    for (int64_t b = 0; b < B; b++)
+    for (int64_t b = 0; b < B; b++) {
+        int64_t real = 0, last = -1;
+        for (int64_t t = 0; t < T; t++)
+            if (is_real(ids, b * T + t))
+                real++, last = t;
         for (int64_t j = 0; j < H; j++) {
             double s = 0;
             for (int64_t t = 0; t < T; t++) {
                 int64_t at = (b * T + t) * H + j;
+                bool used = n->seq == SEQ_MEAN ? is_real(ids, b * T + t) : t == last;
+                double w = n->seq == SEQ_MEAN && real > 0 ? 1.0 / (double)real : 1.0;
                 if (grad)
-                    y[at] = n->seq == SEQ_MEAN ? (float)(x[b * H + j] / (double)T)
-                            : t == T - 1       ? x[b * H + j]
-                                               : 0.0f;
+                    y[at] = used ? (float)(x[b * H + j] * w) : 0.0f;
                 else
-                    s += n->seq == SEQ_MEAN || t == T - 1 ? x[at] : 0.0;
+                    s += used ? x[at] * w : 0.0;
             }
             if (!grad)
-                y[b * H + j] = (float)(n->seq == SEQ_MEAN ? s / (double)T : s);
+                y[b * H + j] = (float)s;
         }
+    }
 }
 
 void ref_rnn_node(const ref_graph *r, const gnode *n)

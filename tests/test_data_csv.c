@@ -1,7 +1,8 @@
 /* Sentiment CSV: RFC 4180 quoting (commas, line breaks and "" inside quotes,
  * CRLF rows, a byte order mark), labels to classes, the vocabulary's cap,
- * truncation and padding, the seeded split, every error with the
- * path:line:col it must name, and no crash on any prefix or byte flip. */
+ * truncation and padding (and the padding id of the training samples), the
+ * seeded split, every error with the path:line:col it must name, and no
+ * crash on any prefix or byte flip. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data.h"
 #include "support.h"
 #include "text.h"
 
@@ -155,6 +157,35 @@ static void test_truncation_and_padding(void **state)
     for (int64_t i = 0; i < d.train.count; i++)
         assert_int_equal(d.train.lengths[i], d.train.labels[i] ? 3 : 1);
     sentiment_free(&d);
+}
+
+/* As training samples (format: sentiment): each text's ids, then the
+ * padding id up to the model's steps. */
+static void test_dataset_padding(void **state)
+{
+    (void)state;
+    train_config t;
+    memset(&t, 0, sizeof t);
+    snprintf(t.text_path, sizeof t.text_path, "%s", write_csv("pad.csv", "1,a b\n-1,c\n"));
+    t.vocab = 10;
+    t.seed = 1;
+    dataset ds;
+    qsdc_error err = {{0}};
+    if (sentiment_dataset_load(&t, false, 2, 4, &ds, &err) < 0)
+        fail_msg("%s", err.message);
+    assert_int_equal(ds.count, 2);
+    assert_int_equal(ds.sample_elems, 4);
+    for (int64_t i = 0; i < 2; i++) {
+        int64_t words = ds.y[i] ? 2 : 1;
+        for (int64_t k = 0; k < 4; k++) {
+            float id = ds.x[i * 4 + k];
+            if (k < words)
+                assert_true(id > SENT_UNK && id < 5);
+            else
+                assert_true(id == (float)QSDC_PAD_ID);
+        }
+    }
+    dataset_free(&ds);
 }
 
 /* 20 rows "label,uK common" with label K % 2. The rows' own words show
@@ -322,6 +353,7 @@ int main(void)
         cmocka_unit_test(test_quoting),
         cmocka_unit_test(test_vocab_cap),
         cmocka_unit_test(test_truncation_and_padding),
+        cmocka_unit_test(test_dataset_padding),
         cmocka_unit_test(test_seeded_split),
         cmocka_unit_test(test_errors),
         cmocka_unit_test(test_mutations),

@@ -141,6 +141,8 @@ static int run_plan(cl_env *env, const plan *p, model_state *ms, float *out,
     for (int64_t i = 0; i < rows; i++)
         labels[i] = (int32_t)((3 * i + 1) % classes);
     ts_fill_uniform(x, (size_t)p->input_elems, 5, 0.0f, 1.0f);
+    for (int64_t i = 2; i < p->input_elems; i += 3) /* the token models' padding */
+        x[i] = (float)QSDC_PAD_ID;
     int rc = exec_create(env, p, ms, &ex, err);
     if (rc == 0) {
         rc = exec_set_batch(&ex, x, p->loss_offset >= 0 ? labels : NULL, err);

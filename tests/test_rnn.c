@@ -1,7 +1,10 @@
 /* Recurrent networks (embedding, lstm, QSD shared over time, dense at every
  * step, sequence pooling, per-step loss) on the device against the C
  * reference, buffer by buffer over two training steps and in inference, and
- * the reference's gradients against finite differences. */
+ * the reference's gradients against finite differences; the same with
+ * padding steps (QSDC_PAD_ID) in samples of different lengths, and the
+ * padding's semantics: a padded batch gives exactly the outputs and
+ * gradients of the same texts unpadded. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -11,6 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "cl_fixture.h"
 #include "graph_check.h"
 #include "compile.h"
 #include "executor.h"
@@ -71,6 +75,16 @@ static const char pooled[] =
     "  - {op: pool_sequence, mode: mean}\n  - {op: dense, units: 3}\n"
     "train: {optimizer: {type: sgd, lr: 0.1}}\n";
 
+/* Wider layers at a larger batch for the recurrence kernels' layout: 16 and
+ * 8 units make one 16- and one 8-wide vector per work-item, and 7 samples
+ * two work-groups, the second one short. */
+static const char wide[] =
+    "name: wide\ninput: {shape: [3], dtype: int32}\n"
+    "layers:\n  - {op: embedding, vocab: 7, dim: 4}\n"
+    "  - {op: lstm, units: 16, stateful: true}\n  - {op: lstm, units: 8}\n"
+    "  - {op: dense, units: 7}\n"
+    "train: {optimizer: {type: sgd, lr: 0.5}}\n";
+
 /* share: time draws one mask per (sample, unit), [B, U], that differ
  * between units, and scales every step of that unit by it (the reference's
  * values after a training step's forward) */
@@ -116,15 +130,15 @@ static void test_lm_step(void **s) { (void)s; gc_check_step(lm, 3, TOL); }
 static void test_stacked_step(void **s) { (void)s; gc_check_step(stacked, 2, TOL); }
 static void test_pooled_step(void **s) { (void)s; gc_check_step(pooled, 3, TOL); }
 static void test_carried_step(void **s) { (void)s; gc_check_step(carried, 3, TOL); }
-/* The language models' sizes: 256 units (more (sample, unit) pairs than a
- * work-group, so each work-item runs several), 35 steps, 3,001 classes. */
-static const char wide[] =
-    "name: wide\ninput: {shape: [35], dtype: int32}\n"
+static void test_wide_step(void **s) { (void)s; gc_check_step(wide, 7, TOL); }
+/* The language models' sizes: 256 units, 35 steps, 3,001 classes. */
+static const char lm_sized[] =
+    "name: lm_sized\ninput: {shape: [35], dtype: int32}\n"
     "layers:\n  - {op: embedding, vocab: 7, dim: 16}\n"
     "  - {op: lstm, units: 256, stateful: true}\n  - {op: lstm, units: 256, stateful: true}\n"
     "  - {op: dense, units: 3001}\n"
     "train: {optimizer: {type: sgd, lr: 0.5}}\n";
-static void test_wide_step(void **s) { (void)s; gc_check_step(wide, 5, TOL); }
+static void test_lm_sized_step(void **s) { (void)s; gc_check_step(lm_sized, 5, TOL); }
 static void test_carried_inference(void **s)
 {
     (void)s;
@@ -232,6 +246,173 @@ static void test_parse(void **s)
     assert_non_null(strstr(err.message, "vocab"));
 }
 
+/* ---- padding steps (QSDC_PAD_ID) in token sequences ---- */
+
+/* Classifiers: the lstm's state after the last word, the mean of its
+ * states over the words, and the last word's own features (no lstm). */
+#define CLASSIFIER(NAME, STEPS, BODY)                                                \
+    "name: " NAME "\ninput: {shape: [" STEPS "], dtype: int32}\n"                    \
+    "layers:\n  - {op: embedding, vocab: 7, dim: 4}\n" BODY                          \
+    "  - {op: dense, units: 3}\n"                                                    \
+    "train: {optimizer: {type: adam, eps: 0.001}}\n"
+#define LAST_BODY "  - {op: lstm, units: 5, return: last}\n"
+#define MEAN_BODY "  - {op: lstm, units: 5}\n  - {op: pool_sequence, mode: mean}\n"
+#define WORD_BODY "  - {op: dense, units: 5}\n  - tanh\n  - {op: pool_sequence, mode: last}\n"
+
+static const char last_word[] = CLASSIFIER("last", "4", LAST_BODY);
+static const char mean_words[] = CLASSIFIER("mean", "4", MEAN_BODY);
+static const char word_last[] = CLASSIFIER("word", "4", WORD_BODY);
+
+static int padding_on(void **s)
+{
+    (void)s;
+    gc_set_padding(true);
+    return 0;
+}
+
+static int padding_off(void **s)
+{
+    (void)s;
+    gc_set_padding(false);
+    return 0;
+}
+
+/* The models above, their samples padded to different lengths; the carried
+ * one without finite differences: every reference pass moves the carry on */
+static void test_padded_sequences(void **s)
+{
+    (void)s;
+    check_gradients(lm, 4);
+    check_gradients(stacked, 4);
+    const char *models[] = {lm, stacked, carried, wide};
+    const int64_t batches[] = {4, 4, 4, 7};
+    for (int i = 0; i < 4; i++) {
+        gc_check_step(models[i], batches[i], TOL);
+        gc_check_inference(models[i], batches[i], TOL);
+    }
+}
+
+static void test_padded_classifiers(void **s)
+{
+    (void)s;
+    const char *models[] = {last_word, mean_words, word_last};
+    for (int i = 0; i < 3; i++) {
+        check_gradients(models[i], 4);
+        gc_check_step(models[i], 4, TOL);
+        gc_check_inference(models[i], 4, TOL);
+    }
+}
+
+/* The same three texts (3 words each): unpadded in 3 steps, and in 6 steps
+ * padded at the end, in front, and between the words. */
+#define TEXTS 3
+static const float unpadded[TEXTS * 3] = {1, 2, 3, 4, 5, 6, 6, 0, 2};
+#define P QSDC_PAD_ID
+static const float padded[TEXTS * 6] = {1, 2, 3, P, P, P,
+                                        P, P, P, 4, 5, 6,
+                                        P, 6, P, 0, 2, P};
+#undef P
+
+/* Runs r (gc_setup'd) on input with params: its output, and with training
+ * its gradients after one step, into out and grads. */
+static void run(gc_run *r, const float *input, const float *params, float *out, float *grads)
+{
+    cl_env *env = tf_env();
+    qsdc_error err = {""};
+    model_state ms;
+    executor ex;
+    if (model_state_create(env, r->p.param_elems, r->p.state_elems, &ms, &err) < 0 ||
+        model_state_write(env, &ms, params, NULL, &err) < 0 ||
+        exec_create(env, &r->p, &ms, &ex, &err) < 0 ||
+        exec_set_batch(&ex, input, r->n_labels ? r->labels : NULL, &err) < 0 || exec_run(&ex, 1, 0, 0.0f, &err) < 0)
+        fail_msg("%s", err.message);
+    if (out && exec_read_arena(&ex, r->p.output_offset, r->p.output_elems, out, &err) < 0)
+        fail_msg("%s", err.message);
+    if (grads)
+        assert_int_equal(clEnqueueReadBuffer(env->queue, ms.G, CL_TRUE, 0,
+                                             (size_t)r->p.param_elems * sizeof *grads, grads,
+                                             0, NULL, NULL),
+                         CL_SUCCESS);
+    exec_destroy(&ex);
+    model_state_free(&ms);
+}
+
+/* Model `body` over the texts padded and unpadded, from the same
+ * parameters: bitwise the same outputs in inference; in training (labels
+ * per sample) the same gradients up to the order of their float sums. */
+static void check_padding_changes_nothing(const char *long_yaml, const char *short_yaml)
+{
+    gc_run l, s;
+    gc_setup(&l, long_yaml, TEXTS, MODE_INFER);
+    gc_setup(&s, short_yaml, TEXTS, MODE_INFER);
+    assert_int_equal(l.p.param_elems, s.p.param_elems);
+    assert_int_equal(l.p.output_elems, s.p.output_elems);
+    size_t n = (size_t)l.p.output_elems;
+    float *lo = malloc(n * sizeof *lo), *so = malloc(n * sizeof *so);
+    run(&l, padded, l.params, lo, NULL);
+    run(&s, unpadded, l.params, so, NULL);
+    for (size_t i = 0; i < n; i++)
+        if (lo[i] != so[i])
+            fail_msg("output %zu: padded %.9g, unpadded %.9g", i, lo[i], so[i]);
+    free(lo);
+    free(so);
+    gc_free(&l);
+    gc_free(&s);
+
+    gc_setup(&l, long_yaml, TEXTS, MODE_TRAIN);
+    gc_setup(&s, short_yaml, TEXTS, MODE_TRAIN);
+    size_t np = (size_t)l.p.param_elems;
+    float *lg = malloc(np * sizeof *lg), *sg = malloc(np * sizeof *sg);
+    run(&l, padded, l.params, NULL, lg);
+    run(&s, unpadded, l.params, NULL, sg);
+    double e = ts_max_err_scaled(lg, sg, np);
+    printf("  gradients padded against unpadded: max rel err %.2e\n", e);
+    assert_true(e < 1e-6);
+    free(lg);
+    free(sg);
+    gc_free(&l);
+    gc_free(&s);
+}
+
+static void test_padding_changes_nothing(void **s)
+{
+    (void)s;
+    check_padding_changes_nothing(CLASSIFIER("last", "6", LAST_BODY),
+                                  CLASSIFIER("last", "3", LAST_BODY));
+    check_padding_changes_nothing(CLASSIFIER("mean", "6", MEAN_BODY),
+                                  CLASSIFIER("mean", "3", MEAN_BODY));
+    check_padding_changes_nothing(CLASSIFIER("word", "6", WORD_BODY),
+                                  CLASSIFIER("word", "3", WORD_BODY));
+}
+
+/* Mean pooling divides by the real steps: with the lstm's states replaced
+ * by a known sequence in the reference, the pooled value is their mean. */
+static void test_mean_over_real_steps(void **s)
+{
+    (void)s;
+    gc_run r;
+    gc_setup(&r, mean_words, 2, MODE_INFER);
+    ref_graph ref;
+    assert_int_equal(ref_graph_init(&ref, &r.g, &r.m, r.params), 0);
+    const float ids[8] = {1, QSDC_PAD_ID, 2, QSDC_PAD_ID, QSDC_PAD_ID, QSDC_PAD_ID,
+                          QSDC_PAD_ID, QSDC_PAD_ID};
+    ref_graph_run(&ref, ids, NULL, 0, 0, 0.0f, 0, r.g.nn);
+    int pool = -1;
+    for (int i = 0; i < r.g.nn; i++)
+        if (r.g.n[i].op == OP_SEQ_POOL)
+            pool = i;
+    assert_true(pool >= 0);
+    const gnode *n = &r.g.n[pool];
+    const float *h = ref.val[n->in[0]], *y = ref.val[n->out];
+    for (int j = 0; j < 5; j++) {
+        /* sample 0: steps 0 and 2 are words; sample 1 is all padding */
+        assert_float_equal(y[j], (h[j] + h[2 * 5 + j]) / 2, 1e-6);
+        assert_float_equal(y[5 + j], 0.0f, 0.0);
+    }
+    ref_graph_free(&ref);
+    gc_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -248,7 +429,12 @@ int main(void)
         cmocka_unit_test(test_pooled_step),
         cmocka_unit_test(test_carried_step),
         cmocka_unit_test(test_wide_step),
+        cmocka_unit_test(test_lm_sized_step),
         cmocka_unit_test(test_carried_inference),
+        cmocka_unit_test_setup_teardown(test_padded_sequences, padding_on, padding_off),
+        cmocka_unit_test_setup_teardown(test_padded_classifiers, padding_on, padding_off),
+        cmocka_unit_test(test_padding_changes_nothing),
+        cmocka_unit_test(test_mean_over_real_steps),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
