@@ -70,10 +70,12 @@ static const char pointwise_first[] =
 
 /* Maps wide enough for the 8-wide vector chunks of im2col/col2im (with
  * padding at both ends) and 2x2 pools (with a column and a row left over),
- * and scalar tails after them: checked against the reference only, as with
- * this many max-pool windows some pair of candidates lies closer than the
- * finite-difference step (the reference's backward does not depend on the
- * width, and the smaller models check it against finite differences). */
+ * and scalar tails after them, and a batchnorm over 51 pixels a channel
+ * (the channel sums' 16- and 8-wide loops and their tails): checked against
+ * the reference only, as with this many max-pool windows some pair of
+ * candidates lies closer than the finite-difference step (the reference's
+ * backward does not depend on the width, and the smaller models check it
+ * against finite differences). */
 static const char wide_maps[] =
     "name: wm\ninput: {shape: [2, 6, 34]}\n"
     "layers:\n"
@@ -82,6 +84,7 @@ static const char wide_maps[] =
     "  - {op: maxpool, kernel: 2}\n"
     "  - {op: dropout, p: 0.8, share: channel}\n"
     "  - {op: conv2d, filters: 2, kernel: [2, 1], dilation: [2, 1], padding: [1, 0]}\n"
+    "  - batchnorm\n"
     "  - {op: avgpool, kernel: 2}\n"
     "  - flatten\n"
     "  - {op: dense, units: 3}\n"
