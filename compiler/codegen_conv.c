@@ -84,9 +84,9 @@ static void channel_loop(strbuf *sb, const map_shape *s, const char *sum, const 
                   "            q8 += %s;\n            e += 8u;\n"
                   "        }\n"
                   "        for (; e + 8u <= e0 + %lldu; e += 8u) p8 += %s;\n"
-                  "        p8 += q8;\n"
-                  "        const float4 p4 = p8.lo + p8.hi;\n"
-                  "        part = (p4.s0 + p4.s1) + (p4.s2 + p4.s3);\n",
+                  "        float p[8];\n"
+                  "        vstore8(p8 + q8, 0, p);\n"
+                  "        part = ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));\n",
                   s->px, f8, f8, s->px, f8);
     sb_printf(sb,
               "        for (; e < e0 + %lldu; e++) part += %s;\n"

@@ -266,27 +266,21 @@ static void chunk_col2im(row_code *rc, const win_geom *w)
     rc->chunk_end = w->w;
 }
 
-/* 2x2 pool, stride 2: the even and odd columns of two input rows, 2 x 8
- * floats each (read as float8 pairs: float16 values are not passed in
- * registers without AVX-512), or 8 for rows of 4 to 7 outputs; the max's
- * candidates in the scalar body's order (row by row, left first). */
+/* 2x2 pool, stride 2: the even and odd columns of two 16-wide stretches of
+ * input rows (read as float8 pairs: float16 values are not passed in
+ * registers without AVX-512), or 8-wide (float4 pairs) for rows of 4 to 7
+ * outputs; the max's candidates in the scalar body's order (row by row,
+ * left first). */
 static void chunk_pool_2x2(row_code *rc, const win_geom *w, bool max, const char *argmax)
 {
     int cw = w->wo >= CHUNK ? CHUNK : CHUNK / 2;
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 2; i++)
         sb_printf(rc->chunk,
-                  "        const float8 r%da = vload8(0, xp + (uint)(y0 + %d) * %lldu + 2u * e);\n",
-                  i, i, w->w);
-        if (cw == CHUNK)
-            sb_printf(rc->chunk,
-                      "        const float8 r%db = vload8(1, xp + (uint)(y0 + %d) * %lldu + 2u * e);\n"
-                      "        const float8 e%d = (float8)(r%da.even, r%db.even);\n"
-                      "        const float8 o%d = (float8)(r%da.odd, r%db.odd);\n",
-                      i, i, w->w, i, i, i, i, i, i);
-        else
-            sb_printf(rc->chunk, "        const float4 e%d = r%da.even, o%d = r%da.odd;\n", i, i,
-                      i, i);
-    }
+                  "        const float%d r%da = vload%d(0, xp + (uint)(y0 + %d) * %lldu + 2u * e);\n"
+                  "        const float%d r%db = vload%d(1, xp + (uint)(y0 + %d) * %lldu + 2u * e);\n"
+                  "        const float%d e%d = (float%d)(r%da.even, r%db.even);\n"
+                  "        const float%d o%d = (float%d)(r%da.odd, r%db.odd);\n",
+                  cw, i, cw, i, w->w, cw, i, cw, i, w->w, cw, i, cw, i, i, cw, i, cw, i, i);
     if (!max) {
         sb_append(rc->chunk, "        vv = (e0 + o0 + e1 + o1) * 0.25f;\n");
     } else {
