@@ -393,11 +393,13 @@ static long long row_bodies(const codegen_ctx *c, const gnode *head, row_code *r
     return (long long)out->dims[out->rank - 1];
 }
 
-int codegen_window(codegen_ctx *c, const kgroup *k, const char *name, plan_launch *l)
+/* The rows code of group k as one block: ids declares r0, r1 and r2, the
+ * work-item's row coordinates; dims receives the NDRange of rows. */
+static void emit_rows(const codegen_ctx *c, const kgroup *k, const char *ids, strbuf *out,
+                      long long dims[3])
 {
     const graph *g = c->g;
     const gnode *head = &g->n[k->nodes[0]];
-    const tensor *out = &g->t[head->out];
     strbuf pro, elem, chunk, fin;
     sb_init(&pro);
     sb_init(&elem);
@@ -406,43 +408,65 @@ int codegen_window(codegen_ctx *c, const kgroup *k, const char *name, plan_launc
     row_code rc = {&pro, &elem, &chunk, 0, CHUNK, {1, 1, 1}, ""};
     long long len = row_bodies(c, head, &rc);
     codegen_chain_store(c, k, &fin);
-    codegen_signature(c->src, name);
-    /* the NDRange is exactly the rows: no bounds check */
-    sb_printf(c->src, "{\n    const uint r0 = get_global_id(0), r1 = get_global_id(1), "
-                      "r2 = get_global_id(2);\n%s    uint e = 0;\n",
-              sb_str(&pro));
+    /* the rows are exactly the NDRange: no bounds check */
+    sb_printf(out, "{\n    %s\n%s    uint e = 0;\n", ids, sb_str(&pro));
     /* the last chunk ends at chunk_end, overlapping the one before: each
      * element's value and its chain are the same whichever chunk stores it */
     int cw = rc.chunk_w;
     if (rc.chunk_end >= cw) {
-        sb_printf(c->src, "    for (uint e0 = 0; e0 < %lldu; e0 += %du) {\n"
-                          "        e = min(e0, %lldu);\n        float%d vv;\n%s",
+        sb_printf(out, "    for (uint e0 = 0; e0 < %lldu; e0 += %du) {\n"
+                       "        e = min(e0, %lldu);\n        float%d vv;\n%s",
                   rc.chunk_end, cw, rc.chunk_end - cw, cw, sb_str(&chunk));
         if (k->n == 1) {
             char o[64];
             codegen_ref(g, head->out, o, sizeof o);
-            sb_printf(c->src, "        vstore%d(vv, 0, %s + row * %lldu + e);\n    }\n", cw, o,
-                      len);
+            sb_printf(out, "        vstore%d(vv, 0, %s + row * %lldu + e);\n    }\n", cw, o, len);
         } else {
-            sb_printf(c->src, "        float vt[%d];\n        vstore%d(vv, 0, vt);\n"
-                              "        for (uint l = 0; l < %du; l++) {\n"
-                              "    const uint idx = row * %lldu + e + l;\n"
-                              "    float v = vt[l];\n%s        }\n    }\n",
+            sb_printf(out, "        float vt[%d];\n        vstore%d(vv, 0, vt);\n"
+                           "        for (uint l = 0; l < %du; l++) {\n"
+                           "    const uint idx = row * %lldu + e + l;\n"
+                           "    float v = vt[l];\n%s        }\n    }\n",
                       cw, cw, cw, len, sb_str(&fin));
         }
-        sb_printf(c->src, "    e = %lldu;\n", rc.chunk_end);
+        sb_printf(out, "    e = %lldu;\n", rc.chunk_end);
     }
-    sb_printf(c->src, "    for (; e < %lldu; e++) {\n"
-                      "        const uint idx = row * %lldu + e;\n        float v;\n%s%s    }\n%s}\n\n",
+    sb_printf(out, "    for (; e < %lldu; e++) {\n"
+                   "        const uint idx = row * %lldu + e;\n        float v;\n%s%s    }\n%s}\n",
               len, len, sb_str(&elem), sb_str(&fin), rc.close);
-    c->src->oom |= pro.oom | elem.oom | chunk.oom | fin.oom; /* the caller's check reports */
+    out->oom |= pro.oom | elem.oom | chunk.oom | fin.oom; /* the caller's check reports */
     sb_free(&pro);
     sb_free(&elem);
     sb_free(&chunk);
     sb_free(&fin);
+    memcpy(dims, rc.dims, sizeof rc.dims);
+}
+
+int codegen_window(codegen_ctx *c, const kgroup *k, const char *name, plan_launch *l)
+{
+    const graph *g = c->g;
+    const gnode *head = &g->n[k->nodes[0]];
+    long long dims[3];
+    codegen_signature(c->src, name);
+    emit_rows(c, k, "const uint r0 = get_global_id(0), r1 = get_global_id(1), "
+                    "r2 = get_global_id(2);", c->src, dims);
+    sb_append(c->src, "\n");
     l->work_dim = 3;
     for (int d = 0; d < 3; d++)
-        l->global[d] = (uint64_t)rc.dims[d];
-    l->bytes = 4.0 * (double)((head->n_in ? g->t[head->in[0]].nelem : 0) + out->nelem * k->n);
+        l->global[d] = (uint64_t)dims[d];
+    l->bytes = 4.0 * (double)((head->n_in ? g->t[head->in[0]].nelem : 0) +
+                              g->t[head->out].nelem * k->n);
     return 0;
+}
+
+void codegen_window_phase(const codegen_ctx *c, const kgroup *k, strbuf *sb)
+{
+    strbuf rows;
+    sb_init(&rows);
+    long long dims[3];
+    emit_rows(c, k, "const uint r0 = gm_r0, r1 = gm_r1, r2 = gm_bat;", &rows, dims);
+    sb_printf(sb, "    for (uint gm_r1 = 0; gm_r1 < %lldu; ++gm_r1)\n"
+                  "    for (uint gm_r0 = 0; gm_r0 < %lldu; ++gm_r0)\n%s",
+              dims[1], dims[0], sb_str(&rows));
+    sb->oom |= rows.oom;
+    sb_free(&rows);
 }
