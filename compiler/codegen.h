@@ -94,6 +94,12 @@ void codegen_window_phase(const codegen_ctx *c, const kgroup *k, strbuf *sb);
 int codegen_conv_direct(codegen_ctx *c, const kgroup *k, const char *name, plan_launch *l);
 int codegen_channels(codegen_ctx *c, const kgroup *k, const char *name, plan_launch *l);
 void codegen_conv_stmt(const graph *g, const gnode *n, strbuf *sb);
+/* Group k's head value and chain on a float vector vv of cw elements from
+ * idx on, within one row of a map (one channel), as vector statements with
+ * the stores codegen_chain_store would make; false (nothing written) when
+ * a node has no vector form: those are ReLU, its derivative, the channel
+ * bias and a QSD scale shared per channel. */
+bool codegen_vector_chain(const codegen_ctx *c, const kgroup *k, int cw, strbuf *sb);
 
 #define UPDATE_SCRATCH 80 /* arena elements the update's reductions need */
 

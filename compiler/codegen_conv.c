@@ -153,3 +153,38 @@ int codegen_channels(codegen_ctx *c, const kgroup *k, const char *name, plan_lau
     l->bytes = 4.0 * (double)(s.n * s.c * s.px) * (nd->op == OP_SUM_CHANNELS ? 1 : 2);
     return 0;
 }
+
+bool codegen_vector_chain(const codegen_ctx *c, const kgroup *k, int cw, strbuf *sb)
+{
+    const graph *g = c->g;
+    for (int i = 1; i < k->n; i++) {
+        const gnode *n = &g->n[k->nodes[i]];
+        if (!(n->op == OP_RELU || n->op == OP_RELU_GRAD || n->op == OP_CHANNEL_BIAS ||
+              (n->op == OP_GROUP_SCALE && n->qsd.share == SHARE_CHANNEL)))
+            return false;
+    }
+    for (int i = 0; i < k->n; i++) {
+        const gnode *n = &g->n[k->nodes[i]];
+        char b[64] = "", o[64];
+        if (i > 0 && n->n_in > 1)
+            ref_of(g, n->in[1], b);
+        if (n->op == OP_RELU) {
+            sb_printf(sb, "        vv = fmax(vv, (float%d)(0.0f));\n", cw);
+        } else if (n->op == OP_RELU_GRAD) {
+            sb_printf(sb, "        vv = select((float%d)(0.0f), vv, isgreater(vload%d(0, %s + idx), "
+                          "(float%d)(0.0f)));\n", cw, cw, b, cw);
+        } else if (n->op == OP_GROUP_SCALE) {
+            char grp[96];
+            codegen_qsd_group(g, n, grp, sizeof grp);
+            sb_printf(sb, "        vv *= %s[%s];\n", b, grp);
+        } else if (n->op == OP_CHANNEL_BIAS) {
+            map_shape s = shape_of(&g->t[n->out]);
+            sb_printf(sb, "        vv += %s[(idx / %lldu) %% %lldu];\n", b, s.px, s.c);
+        }
+        if (i == k->n - 1 || (k->n > 1 && c->f->stored[graph_storage(g, n->out)])) {
+            ref_of(g, n->out, o);
+            sb_printf(sb, "        vstore%d(vv, 0, %s + idx);\n", cw, o);
+        }
+    }
+    return true;
+}

@@ -393,42 +393,6 @@ static long long row_bodies(const codegen_ctx *c, const gnode *head, row_code *r
     return (long long)out->dims[out->rank - 1];
 }
 
-/* The chain of group k on a chunk vv of cw floats at elements idx ..
- * idx + cw - 1 of one row, as vector statements, and the stores; false
- * (nothing written) when a node has no vector form here: ReLU, its
- * derivative and a QSD scale shared per channel (one mask for the row). */
-static bool vector_chain(const codegen_ctx *c, const kgroup *k, int cw, strbuf *sb)
-{
-    const graph *g = c->g;
-    for (int i = 1; i < k->n; i++) {
-        const gnode *n = &g->n[k->nodes[i]];
-        if (!(n->op == OP_RELU || n->op == OP_RELU_GRAD ||
-              (n->op == OP_GROUP_SCALE && n->qsd.share == SHARE_CHANNEL)))
-            return false;
-    }
-    for (int i = 0; i < k->n; i++) {
-        const gnode *n = &g->n[k->nodes[i]];
-        char b[64] = "", o[64];
-        if (i > 0 && n->n_in > 1)
-            codegen_ref(g, n->in[1], b, sizeof b);
-        if (n->op == OP_RELU)
-            sb_printf(sb, "        vv = fmax(vv, (float%d)(0.0f));\n", cw);
-        else if (n->op == OP_RELU_GRAD)
-            sb_printf(sb, "        vv = select((float%d)(0.0f), vv, isgreater(vload%d(0, %s + idx), "
-                          "(float%d)(0.0f)));\n", cw, cw, b, cw);
-        else if (n->op == OP_GROUP_SCALE) {
-            char grp[96];
-            codegen_qsd_group(g, n, grp, sizeof grp);
-            sb_printf(sb, "        vv *= %s[%s];\n", b, grp);
-        }
-        if (i == k->n - 1 || (k->n > 1 && c->f->stored[graph_storage(g, n->out)])) {
-            codegen_ref(g, n->out, o, sizeof o);
-            sb_printf(sb, "        vstore%d(vv, 0, %s + idx);\n", cw, o);
-        }
-    }
-    return true;
-}
-
 /* The rows code of group k as one block: ids declares r0, r1 and r2, the
  * work-item's row coordinates; dims receives the NDRange of rows. */
 static void emit_rows(const codegen_ctx *c, const kgroup *k, const char *ids, strbuf *out,
@@ -456,7 +420,7 @@ static void emit_rows(const codegen_ctx *c, const kgroup *k, const char *ids, st
         strbuf vec;
         sb_init(&vec);
         sb_printf(&vec, "        const uint idx = row * %lldu + e;\n", len);
-        if (vector_chain(c, k, cw, &vec)) {
+        if (codegen_vector_chain(c, k, cw, &vec)) {
             sb_printf(out, "%s    }\n", sb_str(&vec));
         } else {
             sb_printf(out, "        float vt[%d];\n        vstore%d(vv, 0, vt);\n"
