@@ -235,11 +235,31 @@ static gemm_matrix matrix_of(const tensor *t, bool per_sample_op)
     return (gemm_matrix){rows, cols, rows * cols, t->dims[0]};
 }
 
-/* Per-sample products (OP_BMATMUL) always run as generated kernels. */
-static int gen_gemm(codegen_ctx *c, const kgroup *k, const char *name, plan_launch *l,
+/* Per-sample products (OP_BMATMUL) always run as generated kernels; a
+ * window node joined to one (fusion.c: im2col first, or col2im second with
+ * its chain) runs for each sample in the same work-group, before or after
+ * the product. */
+static int gen_gemm(codegen_ctx *c, const kgroup *grp, const char *name, plan_launch *l,
                     int *n_launches, qsdc_error *err)
 {
     const graph *g = c->g;
+    strbuf phase;
+    sb_init(&phase);
+    kgroup gemm_part = *grp, window_part = *grp;
+    bool before = g->n[grp->nodes[0]].op == OP_IM2COL;
+    bool after = !before && grp->n > 1 && g->n[grp->nodes[1]].op == OP_COL2IM;
+    if (before) {
+        window_part.n = 1;
+        gemm_part.nodes++;
+        gemm_part.n--;
+    } else if (after) {
+        gemm_part.n = 1;
+        window_part.nodes++;
+        window_part.n--;
+    }
+    if (before || after)
+        codegen_window_phase(c, &window_part, &phase);
+    const kgroup *k = &gemm_part;
     const gnode *mm = &g->n[k->nodes[0]];
     bool bmm = mm->op == OP_BMATMUL;
     gemm_matrix a = matrix_of(&g->t[mm->in[0]], bmm), b = matrix_of(&g->t[mm->in[1]], bmm);
@@ -272,6 +292,7 @@ static int gen_gemm(codegen_ctx *c, const kgroup *k, const char *name, plan_laun
     operand(g, mm->in[1], &gm.b_buf, &gm.b_off);
     operand(g, last, &gm.c_buf, &gm.c_off);
     if (!bmm && codegen_uses_clblast(c->target, &gm)) {
+        sb_free(&phase);
         sb_free(&epi);
         sb_free(&tile);
         sb_free(&fix);
@@ -288,9 +309,13 @@ static int gen_gemm(codegen_ctx *c, const kgroup *k, const char *name, plan_laun
                    .epilogue = k->n > 1 ? sb_str(&epi) : NULL,
                    .tile_pass = tile_values > 0 ? sb_str(&tile) : NULL,
                    .tile_fix = tile_values > 0 ? sb_str(&fix) : NULL,
-                   .tile_values = tile_values};
-    int rc_ = sb_check(&epi, err) || sb_check(&tile, err) || sb_check(&fix, err)
+                   .tile_values = tile_values,
+                   .before = before ? sb_str(&phase) : NULL,
+                   .after = after ? sb_str(&phase) : NULL};
+    int rc_ = sb_check(&epi, err) || sb_check(&tile, err) || sb_check(&fix, err) ||
+                      sb_check(&phase, err)
                   ? -1 : codegen_gemm(c->src, &s, &c->tuning, l, err);
+    sb_free(&phase);
     sb_free(&epi);
     sb_free(&tile);
     sb_free(&fix);

@@ -105,11 +105,21 @@ void codegen_chain_store(const codegen_ctx *c, const kgroup *k, strbuf *sb);
 /* codegen_conv.c: kernels of GROUP_WINDOW and GROUP_CHANNELS groups, and
  * chain statements for the channel-indexed elementwise ops. */
 int codegen_window(codegen_ctx *c, const kgroup *k, const char *name, plan_launch *l);
+/* Group k's rows for one sample (gm_bat) as statements, looping over the
+ * rows a window kernel's NDRange would run: im2col before, col2im after a
+ * per-sample GEMM in the GEMM's kernel (see fusion.h). */
+void codegen_window_phase(const codegen_ctx *c, const kgroup *k, strbuf *sb);
 /* codegen_conv_direct.c: the kernel of a GROUP_CONV group (OP_CONV2D and its
  * elementwise epilogue). */
 int codegen_conv_direct(codegen_ctx *c, const kgroup *k, const char *name, plan_launch *l);
 int codegen_channels(codegen_ctx *c, const kgroup *k, const char *name, plan_launch *l);
 void codegen_conv_stmt(const graph *g, const gnode *n, strbuf *sb);
+/* Group k's head value and chain on a float vector vv of cw elements from
+ * idx on, within one row of a map (one channel), as vector statements with
+ * the stores codegen_chain_store would make; false (nothing written) when
+ * a node has no vector form: those are ReLU, its derivative, the channel
+ * bias and a QSD scale shared per channel. */
+bool codegen_vector_chain(const codegen_ctx *c, const kgroup *k, int cw, strbuf *sb);
 
 #define UPDATE_SCRATCH 80 /* arena elements the update's reductions need */
 

@@ -64,16 +64,34 @@ void codegen_conv_stmt(const graph *g, const gnode *n, strbuf *sb)
 }
 
 /* Per channel ch of a [n, c, px] map: `sum` += f(e) over the channel's
- * elements, e its element index. */
-static void channel_loop(strbuf *sb, const map_shape *s, const char *sum, const char *f)
+ * elements, e its element index; f8 the same for the float8 of elements
+ * e .. e+7. Each sample's run of px elements is summed in eight lanes
+ * first: a single running float would serialise on the add's latency. */
+static void channel_loop(strbuf *sb, const map_shape *s, const char *sum, const char *f,
+                         const char *f8)
 {
     sb_printf(sb,
               "    for (uint n = 0; n < %lldu; n++) {\n"
               "        const uint e0 = (n * %lldu + ch) * %lldu;\n"
-              "        float part = 0.0f;\n"
-              "        for (uint e = e0; e < e0 + %lldu; e++) part += %s;\n"
+              "        uint e = e0;\n"
+              "        float part = 0.0f;\n",
+              s->n, s->c, s->px);
+    if (s->px >= 8)
+        sb_printf(sb,
+                  "        float8 p8 = (float8)(0.0f), q8 = p8;\n"
+                  "        while (e + 16u <= e0 + %lldu) {\n"
+                  "            p8 += %s;\n            e += 8u;\n"
+                  "            q8 += %s;\n            e += 8u;\n"
+                  "        }\n"
+                  "        for (; e + 8u <= e0 + %lldu; e += 8u) p8 += %s;\n"
+                  "        float p[8];\n"
+                  "        vstore8(p8 + q8, 0, p);\n"
+                  "        part = ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7]));\n",
+                  s->px, f8, f8, s->px, f8);
+    sb_printf(sb,
+              "        for (; e < e0 + %lldu; e++) part += %s;\n"
               "        %s += part;\n    }\n",
-              s->n, s->c, s->px, s->px, f, sum);
+              s->px, f, sum);
 }
 
 int codegen_channels(codegen_ctx *c, const kgroup *k, const char *name, plan_launch *l)
@@ -81,7 +99,7 @@ int codegen_channels(codegen_ctx *c, const kgroup *k, const char *name, plan_lau
     const graph *g = c->g;
     const gnode *nd = &g->n[k->nodes[0]];
     map_shape s = shape_of(&g->t[nd->in[0]]);
-    char a[64], b[64] = "", st[64] = "", o[64], f[160];
+    char a[64], b[64] = "", st[64] = "", o[64], f[160], f8[256];
     ref_of(g, nd->in[0], a);
     if (nd->n_in > 1)
         ref_of(g, nd->in[1], b);
@@ -95,16 +113,19 @@ int codegen_channels(codegen_ctx *c, const kgroup *k, const char *name, plan_lau
     if (nd->op == OP_SUM_CHANNELS) {
         sb_append(c->src, "    float s = 0.0f;\n");
         snprintf(f, sizeof f, "%s[e]", a);
-        channel_loop(c->src, &s, "s", f);
+        snprintf(f8, sizeof f8, "vload8(0, %s + e)", a);
+        channel_loop(c->src, &s, "s", f, f8);
         sb_printf(c->src, "    %s[ch] %s s;\n", o, nd->accumulate ? "+=" : "=");
     } else if (nd->op == OP_BN_STATS) { /* a = x, b = running (mean, var) */
         double mom = nd->momentum, unbias = (double)(s.n * s.px) / (double)(s.n * s.px - 1);
         sb_append(c->src, "    float sum = 0.0f, sq = 0.0f;\n");
         snprintf(f, sizeof f, "%s[e]", a);
-        channel_loop(c->src, &s, "sum", f);
+        snprintf(f8, sizeof f8, "vload8(0, %s + e)", a);
+        channel_loop(c->src, &s, "sum", f, f8);
         sb_printf(c->src, "    const float mean = sum * %s;\n", CG_F(inv_m));
         snprintf(f, sizeof f, "(%s[e] - mean) * (%s[e] - mean)", a, a);
-        channel_loop(c->src, &s, "sq", f);
+        snprintf(f8, sizeof f8, "(vload8(0, %s + e) - mean) * (vload8(0, %s + e) - mean)", a, a);
+        channel_loop(c->src, &s, "sq", f, f8);
         sb_printf(c->src,
                   "    const float var = sq * %s;\n"
                   "    %s[ch] = mean;\n    %s[%lldu + ch] = var;\n"
@@ -119,9 +140,11 @@ int codegen_channels(codegen_ctx *c, const kgroup *k, const char *name, plan_lau
                   "    float sdy = 0.0f, sdyx = 0.0f;\n",
                   st, st, s.c, CG_F(nd->eps));
         snprintf(f, sizeof f, "%s[e]", a);
-        channel_loop(c->src, &s, "sdy", f);
+        snprintf(f8, sizeof f8, "vload8(0, %s + e)", a);
+        channel_loop(c->src, &s, "sdy", f, f8);
         snprintf(f, sizeof f, "%s[e] * (%s[e] - mean)", a, b);
-        channel_loop(c->src, &s, "sdyx", f);
+        snprintf(f8, sizeof f8, "vload8(0, %s + e) * (vload8(0, %s + e) - mean)", a, b);
+        channel_loop(c->src, &s, "sdyx", f, f8);
         sb_printf(c->src, "    %s[ch] = sdyx * is;\n    %s[%lldu + ch] = sdy;\n", o, o, s.c);
     }
     sb_append(c->src, "}\n\n");
@@ -129,4 +152,39 @@ int codegen_channels(codegen_ctx *c, const kgroup *k, const char *name, plan_lau
     l->global[0] = (uint64_t)s.c;
     l->bytes = 4.0 * (double)(s.n * s.c * s.px) * (nd->op == OP_SUM_CHANNELS ? 1 : 2);
     return 0;
+}
+
+bool codegen_vector_chain(const codegen_ctx *c, const kgroup *k, int cw, strbuf *sb)
+{
+    const graph *g = c->g;
+    for (int i = 1; i < k->n; i++) {
+        const gnode *n = &g->n[k->nodes[i]];
+        if (!(n->op == OP_RELU || n->op == OP_RELU_GRAD || n->op == OP_CHANNEL_BIAS ||
+              (n->op == OP_GROUP_SCALE && n->qsd.share == SHARE_CHANNEL)))
+            return false;
+    }
+    for (int i = 0; i < k->n; i++) {
+        const gnode *n = &g->n[k->nodes[i]];
+        char b[64] = "", o[64];
+        if (i > 0 && n->n_in > 1)
+            ref_of(g, n->in[1], b);
+        if (n->op == OP_RELU) {
+            sb_printf(sb, "        vv = fmax(vv, (float%d)(0.0f));\n", cw);
+        } else if (n->op == OP_RELU_GRAD) {
+            sb_printf(sb, "        vv = select((float%d)(0.0f), vv, isgreater(vload%d(0, %s + idx), "
+                          "(float%d)(0.0f)));\n", cw, cw, b, cw);
+        } else if (n->op == OP_GROUP_SCALE) {
+            char grp[96];
+            codegen_qsd_group(g, n, grp, sizeof grp);
+            sb_printf(sb, "        vv *= %s[%s];\n", b, grp);
+        } else if (n->op == OP_CHANNEL_BIAS) {
+            map_shape s = shape_of(&g->t[n->out]);
+            sb_printf(sb, "        vv += %s[(idx / %lldu) %% %lldu];\n", b, s.px, s.c);
+        }
+        if (i == k->n - 1 || (k->n > 1 && c->f->stored[graph_storage(g, n->out)])) {
+            ref_of(g, n->out, o);
+            sb_printf(sb, "        vstore%d(vv, 0, %s + idx);\n", cw, o);
+        }
+    }
+    return true;
 }

@@ -57,8 +57,12 @@ static void store_outputs(const codegen_ctx *c, const kgroup *k, strbuf *s, int 
         sb_printf(s, "        {\n            const uint base = ((n * %lldu + cb * %du + %du) * "
                      "%lldu + oy) * %lldu + e;\n",
                   (long long)y->dims[1], cb, q, (long long)y->dims[2], (long long)y->dims[3]);
-        if (k->n == 1 && vw == 8)
-            sb_printf(s, "            vstore8(acc%d, 0, %s + base);\n", q, out);
+        strbuf vec;
+        sb_init(&vec);
+        sb_printf(&vec, "            const uint idx = base;\n            float8 vv = acc%d;\n", q);
+        bool vector = vw == 8 && codegen_vector_chain(c, k, 8, &vec);
+        if (vector)
+            sb_append(s, sb_str(&vec));
         else if (k->n == 1)
             sb_printf(s, "            %s[base] = acc%d;\n", out, q);
         else if (vw == 1)
@@ -71,6 +75,8 @@ static void store_outputs(const codegen_ctx *c, const kgroup *k, strbuf *s, int 
                          "%s            }\n",
                       q, sb_str(&fin));
         sb_append(s, "        }\n");
+        s->oom |= vec.oom;
+        sb_free(&vec);
     }
     s->oom |= fin.oom;
     sb_free(&fin);

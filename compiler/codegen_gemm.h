@@ -74,6 +74,12 @@ typedef struct gemm_spec {
      * the first loop nor the epilogue's carries it. */
     const char *tile_pass, *tile_fix;
     int tile_values;         /* 1..GEMM_TILE_VALUES when tile_pass is set */
+    /* NULL, or OpenCL C statements each work-group runs before its product
+     * (before: writing what A or B read) or after it (after: reading C),
+     * with gm_bat in scope; either makes a batched product one work-group
+     * per batch index, owning all of its C, so that what before writes and
+     * after reads of that index is still in cache. */
+    const char *before, *after;
 } gemm_spec;
 
 #define GEMM_TILE_VALUES 8

@@ -40,10 +40,12 @@ static win_geom geom_of(const gnode *n, const tensor *big)
 /* The code of one row kernel over the NDRange dims (r0, r1, r2 its ids):
  * prologue (defines `row`; may open loops over several rows, which close
  * closes), scalar element body (v at element e), and optionally a chunk
- * body (float8 vv at elements e .. e+7) valid while e + 8 <= chunk_end. */
+ * body (vv, chunk_w floats: 8, or 4 for short rows, at elements e ..
+ * e + chunk_w - 1) valid while e + chunk_w <= chunk_end. */
 typedef struct row_code {
     strbuf *pro, *elem, *chunk;
     long long chunk_end;
+    int chunk_w;
     long long dims[3];
     const char *close;
 } row_code;
@@ -266,38 +268,43 @@ static void chunk_col2im(row_code *rc, const win_geom *w)
 
 /* 2x2 pool, stride 2: the even and odd columns of two 16-wide stretches of
  * input rows (read as float8 pairs: float16 values are not passed in
- * registers without AVX-512); the max's candidates in the scalar body's
- * order (row by row, left first). */
+ * registers without AVX-512), or 8-wide (float4 pairs) for rows of 4 to 7
+ * outputs; the max's candidates in the scalar body's order (row by row,
+ * left first). */
 static void chunk_pool_2x2(row_code *rc, const win_geom *w, bool max, const char *argmax)
 {
+    int cw = w->wo >= CHUNK ? CHUNK : CHUNK / 2;
     for (int i = 0; i < 2; i++)
         sb_printf(rc->chunk,
-                  "        const float8 r%da = vload8(0, xp + (uint)(y0 + %d) * %lldu + 2u * e);\n"
-                  "        const float8 r%db = vload8(1, xp + (uint)(y0 + %d) * %lldu + 2u * e);\n"
-                  "        const float8 e%d = (float8)(r%da.even, r%db.even);\n"
-                  "        const float8 o%d = (float8)(r%da.odd, r%db.odd);\n",
-                  i, i, w->w, i, i, w->w, i, i, i, i, i, i);
+                  "        const float%d r%da = vload%d(0, xp + (uint)(y0 + %d) * %lldu + 2u * e);\n"
+                  "        const float%d r%db = vload%d(1, xp + (uint)(y0 + %d) * %lldu + 2u * e);\n"
+                  "        const float%d e%d = (float%d)(r%da.even, r%db.even);\n"
+                  "        const float%d o%d = (float%d)(r%da.odd, r%db.odd);\n",
+                  cw, i, cw, i, w->w, cw, i, cw, i, w->w, cw, i, cw, i, i, cw, i, cw, i, i);
     if (!max) {
         sb_append(rc->chunk, "        vv = (e0 + o0 + e1 + o1) * 0.25f;\n");
     } else {
-        sb_append(rc->chunk,
-                  "        float8 best = e0;\n"
-                  "        int8 arg = (int8)(0);\n"
-                  "        int8 gt = isgreater(o0, best);\n"
-                  "        best = select(best, o0, gt); arg = select(arg, (int8)(1), gt);\n"
+        sb_printf(rc->chunk,
+                  "        float%d best = e0;\n"
+                  "        int%d arg = (int%d)(0);\n"
+                  "        int%d gt = isgreater(o0, best);\n"
+                  "        best = select(best, o0, gt); arg = select(arg, (int%d)(1), gt);\n"
                   "        gt = isgreater(e1, best);\n"
-                  "        best = select(best, e1, gt); arg = select(arg, (int8)(2), gt);\n"
+                  "        best = select(best, e1, gt); arg = select(arg, (int%d)(2), gt);\n"
                   "        gt = isgreater(o1, best);\n"
-                  "        best = select(best, o1, gt); arg = select(arg, (int8)(3), gt);\n"
-                  "        vv = best;\n");
+                  "        best = select(best, o1, gt); arg = select(arg, (int%d)(3), gt);\n"
+                  "        vv = best;\n",
+                  cw, cw, cw, cw, cw, cw, cw);
         if (argmax)
             sb_printf(rc->chunk,
-                      "        const int8 lane = (int8)(0, 1, 2, 3, 4, 5, 6, 7);\n"
-                      "        const int8 at = (y0 + (arg >> 1)) * %lld + 2 * ((int)e + lane) + (arg & 1);\n"
-                      "        vstore8(convert_float8(at), 0, %s + row * %lldu + e);\n",
-                      w->w, argmax, w->wo);
+                      "        const int%d lane = (int%d)(%s);\n"
+                      "        const int%d at = (y0 + (arg >> 1)) * %lld + 2 * ((int)e + lane) + (arg & 1);\n"
+                      "        vstore%d(convert_float%d(at), 0, %s + row * %lldu + e);\n",
+                      cw, cw, cw == CHUNK ? "0, 1, 2, 3, 4, 5, 6, 7" : "0, 1, 2, 3", cw, w->w,
+                      cw, cw, argmax, w->wo);
     }
     rc->chunk_end = w->wo;
+    rc->chunk_w = cw;
 }
 
 /* Gradient of a 2x2 pool with stride 2: each dy (and argmax) feeds two
@@ -362,7 +369,7 @@ static long long row_bodies(const codegen_ctx *c, const gnode *head, row_code *r
     case OP_MAXPOOL:
     case OP_AVGPOOL:
         body_pool(rc, &w, head->op == OP_MAXPOOL, x, store_arg ? am : NULL, n);
-        if (is_2x2_pool(&w.k))
+        if (is_2x2_pool(&w.k) && w.wo >= CHUNK / 2)
             chunk_pool_2x2(rc, &w, head->op == OP_MAXPOOL, store_arg ? am : NULL);
         break;
     case OP_MAXPOOL_GRAD:
@@ -386,54 +393,83 @@ static long long row_bodies(const codegen_ctx *c, const gnode *head, row_code *r
     return (long long)out->dims[out->rank - 1];
 }
 
-int codegen_window(codegen_ctx *c, const kgroup *k, const char *name, plan_launch *l)
+/* The rows code of group k as one block: ids declares r0, r1 and r2, the
+ * work-item's row coordinates; dims receives the NDRange of rows. */
+static void emit_rows(const codegen_ctx *c, const kgroup *k, const char *ids, strbuf *out,
+                      long long dims[3])
 {
     const graph *g = c->g;
     const gnode *head = &g->n[k->nodes[0]];
-    const tensor *out = &g->t[head->out];
     strbuf pro, elem, chunk, fin;
     sb_init(&pro);
     sb_init(&elem);
     sb_init(&chunk);
     sb_init(&fin);
-    row_code rc = {&pro, &elem, &chunk, 0, {1, 1, 1}, ""};
+    row_code rc = {&pro, &elem, &chunk, 0, CHUNK, {1, 1, 1}, ""};
     long long len = row_bodies(c, head, &rc);
     codegen_chain_store(c, k, &fin);
-    codegen_signature(c->src, name);
-    /* the NDRange is exactly the rows: no bounds check */
-    sb_printf(c->src, "{\n    const uint r0 = get_global_id(0), r1 = get_global_id(1), "
-                      "r2 = get_global_id(2);\n%s    uint e = 0;\n",
-              sb_str(&pro));
+    /* the rows are exactly the NDRange: no bounds check */
+    sb_printf(out, "{\n    %s\n%s    uint e = 0;\n", ids, sb_str(&pro));
     /* the last chunk ends at chunk_end, overlapping the one before: each
      * element's value and its chain are the same whichever chunk stores it */
-    if (rc.chunk_end >= CHUNK) {
-        sb_printf(c->src, "    for (uint e0 = 0; e0 < %lldu; e0 += %du) {\n"
-                          "        e = min(e0, %lldu);\n        float8 vv;\n%s",
-                  rc.chunk_end, CHUNK, rc.chunk_end - CHUNK, sb_str(&chunk));
-        if (k->n == 1) {
-            char o[64];
-            codegen_ref(g, head->out, o, sizeof o);
-            sb_printf(c->src, "        vstore8(vv, 0, %s + row * %lldu + e);\n    }\n", o, len);
+    int cw = rc.chunk_w;
+    if (rc.chunk_end >= cw) {
+        sb_printf(out, "    for (uint e0 = 0; e0 < %lldu; e0 += %du) {\n"
+                       "        e = min(e0, %lldu);\n        float%d vv;\n%s",
+                  rc.chunk_end, cw, rc.chunk_end - cw, cw, sb_str(&chunk));
+        strbuf vec;
+        sb_init(&vec);
+        sb_printf(&vec, "        const uint idx = row * %lldu + e;\n", len);
+        if (codegen_vector_chain(c, k, cw, &vec)) {
+            sb_printf(out, "%s    }\n", sb_str(&vec));
         } else {
-            sb_printf(c->src, "        float vt[%d];\n        vstore8(vv, 0, vt);\n"
-                              "        for (uint l = 0; l < %du; l++) {\n"
-                              "    const uint idx = row * %lldu + e + l;\n"
-                              "    float v = vt[l];\n%s        }\n    }\n",
-                      CHUNK, CHUNK, len, sb_str(&fin));
+            sb_printf(out, "        float vt[%d];\n        vstore%d(vv, 0, vt);\n"
+                           "        for (uint l = 0; l < %du; l++) {\n"
+                           "    const uint idx = row * %lldu + e + l;\n"
+                           "    float v = vt[l];\n%s        }\n    }\n",
+                      cw, cw, cw, len, sb_str(&fin));
         }
-        sb_printf(c->src, "    e = %lldu;\n", rc.chunk_end);
+        out->oom |= vec.oom;
+        sb_free(&vec);
+        sb_printf(out, "    e = %lldu;\n", rc.chunk_end);
     }
-    sb_printf(c->src, "    for (; e < %lldu; e++) {\n"
-                      "        const uint idx = row * %lldu + e;\n        float v;\n%s%s    }\n%s}\n\n",
+    sb_printf(out, "    for (; e < %lldu; e++) {\n"
+                   "        const uint idx = row * %lldu + e;\n        float v;\n%s%s    }\n%s}\n",
               len, len, sb_str(&elem), sb_str(&fin), rc.close);
-    c->src->oom |= pro.oom | elem.oom | chunk.oom | fin.oom; /* the caller's check reports */
+    out->oom |= pro.oom | elem.oom | chunk.oom | fin.oom; /* the caller's check reports */
     sb_free(&pro);
     sb_free(&elem);
     sb_free(&chunk);
     sb_free(&fin);
+    memcpy(dims, rc.dims, sizeof rc.dims);
+}
+
+int codegen_window(codegen_ctx *c, const kgroup *k, const char *name, plan_launch *l)
+{
+    const graph *g = c->g;
+    const gnode *head = &g->n[k->nodes[0]];
+    long long dims[3];
+    codegen_signature(c->src, name);
+    emit_rows(c, k, "const uint r0 = get_global_id(0), r1 = get_global_id(1), "
+                    "r2 = get_global_id(2);", c->src, dims);
+    sb_append(c->src, "\n");
     l->work_dim = 3;
     for (int d = 0; d < 3; d++)
-        l->global[d] = (uint64_t)rc.dims[d];
-    l->bytes = 4.0 * (double)((head->n_in ? g->t[head->in[0]].nelem : 0) + out->nelem * k->n);
+        l->global[d] = (uint64_t)dims[d];
+    l->bytes = 4.0 * (double)((head->n_in ? g->t[head->in[0]].nelem : 0) +
+                              g->t[head->out].nelem * k->n);
     return 0;
+}
+
+void codegen_window_phase(const codegen_ctx *c, const kgroup *k, strbuf *sb)
+{
+    strbuf rows;
+    sb_init(&rows);
+    long long dims[3];
+    emit_rows(c, k, "const uint r0 = gm_r0, r1 = gm_r1, r2 = gm_bat;", &rows, dims);
+    sb_printf(sb, "    for (uint gm_r1 = 0; gm_r1 < %lldu; ++gm_r1)\n"
+                  "    for (uint gm_r0 = 0; gm_r0 < %lldu; ++gm_r0)\n%s",
+              dims[1], dims[0], sb_str(&rows));
+    sb->oom |= rows.oom;
+    sb_free(&rows);
 }

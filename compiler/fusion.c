@@ -55,7 +55,7 @@ static bool can_chain(const graph *g, const kgroup *k, const gnode *n)
     if (k->kind == GROUP_GEMM && g->n[k->nodes[0]].accumulate)
         return false;
     /* a GEMM or convolution kernel stores only its epilogue's result */
-    if ((k->kind == GROUP_GEMM || k->kind == GROUP_CONV) && k->n == 1 &&
+    if ((k->kind == GROUP_GEMM || k->kind == GROUP_CONV) && producer_kind(tail->op) == k->kind &&
         g->t[tail->out].observed)
         return false;
     if (k->kind != GROUP_GEMM && k->kind != GROUP_ELEMENTWISE && k->kind != GROUP_WINDOW &&
@@ -67,6 +67,25 @@ static bool can_chain(const graph *g, const kgroup *k, const gnode *n)
         if (produced_in(g, k, n->in[j]))
             return false;
     return g->t[n->out].nelem == g->t[tail->out].nelem;
+}
+
+/* A convolution's per-sample GEMM and the im2col before it (n the GEMM), or
+ * the input gradient's GEMM and the col2im after it (n the col2im): one
+ * kernel that runs both for a sample in turn, the col matrix between them
+ * still in cache (codegen_window_phase). */
+static bool can_join_conv(const graph *g, const kgroup *k, const gnode *n)
+{
+    const gnode *head = &g->n[k->nodes[0]];
+    /* one work-group per sample needs samples: a batch of one stays apart */
+    if (k->n != 1 || g->t[head->out].alias >= 0 || g->t[head->out].dims[0] < 2)
+        return false;
+    if (head->op == OP_IM2COL && n->op == OP_BMATMUL)
+        return n->in[1] == head->out && !n->trans_a && !n->trans_b && !n->accumulate &&
+               g->t[n->in[0]].kind == T_PARAM && g->t[n->out].kind == T_ACT;
+    if (head->op == OP_BMATMUL && n->op == OP_COL2IM)
+        return n->in[0] == head->out && head->trans_a && !head->accumulate &&
+               g->t[head->out].kind == T_ACT && g->t[head->in[1]].kind == T_ACT;
+    return false;
 }
 
 /* A row-wise loss and its gradient read the same logits: one kernel. */
@@ -94,7 +113,9 @@ int graph_fuse(const graph *g, fusion *f, qsdc_error *err)
     for (int i = 0; i < g->nn; i++) {
         const gnode *n = &g->n[i];
         kgroup *cur = f->n_groups ? &f->groups[f->n_groups - 1] : NULL;
-        if (!cur || !(can_chain(g, cur, n) || can_pair_rows(g, cur, n))) {
+        if (cur && can_join_conv(g, cur, n)) {
+            cur->kind = GROUP_GEMM;
+        } else if (!cur || !(can_chain(g, cur, n) || can_pair_rows(g, cur, n))) {
             cur = &f->groups[f->n_groups++];
             cur->kind = producer_kind(n->op);
             cur->nodes = &f->members[i];
@@ -127,6 +148,10 @@ int graph_fuse(const graph *g, fusion *f, qsdc_error *err)
         int second = g->n[grp->nodes[0]].mask;
         if (grp->kind == GROUP_SEQUENCE && second > 0)
             f->stored[second] = true;
+        /* a GEMM joined with a window node writes the col matrix between them */
+        if (grp->kind == GROUP_GEMM && grp->n > 1 &&
+            (g->n[grp->nodes[0]].op == OP_IM2COL || g->n[grp->nodes[1]].op == OP_COL2IM))
+            f->stored[graph_storage(g, g->n[grp->nodes[0]].out)] = true;
         /* a paired loss/gradient kernel writes both results */
         if (grp->kind == GROUP_ROWS)
             for (int i = 0; i < grp->n; i++)

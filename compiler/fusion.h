@@ -8,7 +8,10 @@
 #include "graph.h"
 
 typedef enum group_kind {
-    GROUP_GEMM,        /* matmul + elementwise epilogue */
+    GROUP_GEMM,        /* matmul + elementwise epilogue; or a convolution's
+                          im2col + per-sample GEMM + epilogue, or its input
+                          gradient's per-sample GEMM + col2im + chain, run
+                          sample by sample in one kernel */
     GROUP_CONV,        /* direct convolution + elementwise epilogue */
     GROUP_ELEMENTWISE, /* elementwise chain over one tensor */
     GROUP_ROWS,        /* softmax, loss and its gradient: one row per work-item */

@@ -13,6 +13,8 @@
  * faster as direct convolutions on env's device, for plans of mode: in
  * training the backward recomputes a direct layer's im2col, so the direct
  * kernel competes with the GEMM alone; in inference with im2col + GEMM.
+ * Where fusion runs a layer's im2col inside its GEMM kernel (batches of 2
+ * or more) the GEMM's time includes it and the im2col's is 0.
  * QSDC_CONV=direct or =gemm forces one way for every layer; otherwise the
  * times come from the per-device cache, measured when absent (always, with
  * remeasure), and are printed to report when not NULL. Free with

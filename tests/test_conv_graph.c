@@ -70,10 +70,12 @@ static const char pointwise_first[] =
 
 /* Maps wide enough for the 8-wide vector chunks of im2col/col2im (with
  * padding at both ends) and 2x2 pools (with a column and a row left over),
- * and scalar tails after them: checked against the reference only, as with
- * this many max-pool windows some pair of candidates lies closer than the
- * finite-difference step (the reference's backward does not depend on the
- * width, and the smaller models check it against finite differences). */
+ * and scalar tails after them, and a batchnorm over 51 pixels a channel
+ * (the channel sums' 16- and 8-wide loops and their tails): checked against
+ * the reference only, as with this many max-pool windows some pair of
+ * candidates lies closer than the finite-difference step (the reference's
+ * backward does not depend on the width, and the smaller models check it
+ * against finite differences). */
 static const char wide_maps[] =
     "name: wm\ninput: {shape: [2, 6, 34]}\n"
     "layers:\n"
@@ -82,12 +84,44 @@ static const char wide_maps[] =
     "  - {op: maxpool, kernel: 2}\n"
     "  - {op: dropout, p: 0.8, share: channel}\n"
     "  - {op: conv2d, filters: 2, kernel: [2, 1], dilation: [2, 1], padding: [1, 0]}\n"
+    "  - batchnorm\n"
     "  - {op: avgpool, kernel: 2}\n"
     "  - flatten\n"
     "  - {op: dense, units: 3}\n"
     "train: {optimizer: {type: sgd, lr: 0.1, momentum: 0.9}}\n";
 
 static void test_wide_maps_step(void **s) { (void)s; gc_check_step(wide_maps, 3, TOL); }
+
+/* 2x2 pools with rows of 4 to 7 outputs (4-wide chunks, the second
+ * overlapping the first): a max pool with its argmax and a shared QSD
+ * scale, an average pool on the input. */
+static const char short_rows_max[] =
+    "name: sm\ninput: {shape: [2, 4, 12]}\n"
+    "layers:\n"
+    "  - {op: conv2d, filters: 3, kernel: 3, padding: same}\n"
+    "  - relu\n"
+    "  - {op: maxpool, kernel: 2}\n"
+    "  - {op: qsd, p: 0.5, sites: 4, q_cv: 0.5, share: channel}\n"
+    "  - flatten\n"
+    "  - {op: dense, units: 3}\n"
+    "train: {optimizer: {type: sgd, lr: 0.1, momentum: 0.9}}\n";
+
+static const char short_rows_avg[] =
+    "name: sa\ninput: {shape: [2, 6, 10]}\n"
+    "layers:\n"
+    "  - {op: avgpool, kernel: 2}\n"
+    "  - {op: conv2d, filters: 2, kernel: 3, padding: same}\n"
+    "  - tanh\n"
+    "  - flatten\n"
+    "  - {op: dense, units: 3}\n"
+    "train: {optimizer: {type: sgd, lr: 0.1, momentum: 0.9}}\n";
+
+static void test_short_rows_step(void **s)
+{
+    (void)s;
+    gc_check_step(short_rows_max, 3, TOL);
+    gc_check_step(short_rows_avg, 3, TOL);
+}
 
 /* Wide rows with stride 2 (the direct kernel's gathered vectors) and 8
  * output channels (its widest channel block). */
@@ -214,6 +248,7 @@ int main(void)
         cmocka_unit_test(test_time_shared_step),
         cmocka_unit_test(test_wide_maps_step),
         cmocka_unit_test(test_wide_strided_step),
+        cmocka_unit_test(test_short_rows_step),
         cmocka_unit_test_setup_teardown(test_direct_plan, direct_on, direct_off),
         cmocka_unit_test_setup_teardown(test_inference, direct_on, direct_off),
         cmocka_unit_test_setup_teardown(test_conv_pool_qsd_gradients, direct_on, direct_off),

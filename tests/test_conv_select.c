@@ -73,7 +73,8 @@ static void fabricate(double direct, double im2col, double gemm)
 }
 
 /* The first selection measures both layers and writes one line each; the
- * choice follows the measured times. */
+ * choice follows the measured times. At batch 4 fusion joins each im2col
+ * to its GEMM, whose launch then carries the whole time: im2col 0. */
 static void test_measures_and_caches(void **state)
 {
     (void)state;
@@ -96,7 +97,7 @@ static void test_measures_and_caches(void **state)
                   &v[1], &v[2], &v[3], &v[4], &k[0], &k[1], &k[2], &k[3], &k[4], &k[5], &k[6],
                   &k[7], &direct, &im2col, &gemm) == 16) {
         assert_int_equal(v[0], 4);
-        assert_true(direct > 0 && im2col > 0 && gemm > 0);
+        assert_true(direct > 0 && im2col == 0 && gemm > 0);
         faster += direct < gemm;
         lines++;
     }
