@@ -12,13 +12,15 @@ static const char experiment_usage[] =
     "\n"
     "Trains the experiment's task under each regulariser setting (none, dropout,\n"
     "QSD matched to dropout in silence or variance, explicit QSD parameters) and\n"
-    "seed, recording per run the learning curves, test accuracy, hidden-layer\n"
-    "sparsity, weight and bias distributions and sampled masks in\n"
-    "RESULTS_DIR/<setting>-seed<N>/result.json. Finished runs are skipped, so an\n"
-    "interrupted grid resumes where it stopped. See docs/experiments.md.\n"
+    "seed, recording per run the learning curves, test accuracy (a language\n"
+    "model's perplexity), hidden-layer sparsity, weight and bias distributions\n"
+    "and sampled masks in RESULTS_DIR/<setting>-seed<N>/result.json. Finished\n"
+    "runs are skipped, so an interrupted grid resumes where it stopped. See\n"
+    "docs/experiments.md.\n"
     "\n"
     "  -o RESULTS_DIR  where runs go (default results/NAME, or results/NAME-quick)\n"
     "  --quick         the file's quick grid: few epochs, two seeds, a data subset\n"
+    "                  (a language model: the first sequences of each split)\n"
     "  --device D      index, cpu, gpu or part of a device name (qsdc devices)\n";
 
 int cli_experiment(int argc, char **argv)
@@ -62,10 +64,11 @@ static const char report_usage[] =
     "usage: qsdc report RESULTS_DIR\n"
     "\n"
     "Summarises the runs of 'qsdc experiment' in RESULTS_DIR/report.md: per task\n"
-    "a table of every setting's test accuracy (mean +- sd over seeds), QSD minus\n"
-    "dropout with its 95% interval and a paired t-test by seed, sparsity of the\n"
-    "hidden layers, weight and bias distributions and sampled masks, with\n"
-    "figures (SVG and PNG, through gnuplot) in RESULTS_DIR/figures/.\n";
+    "a table of every setting's test accuracy or perplexity (mean +- sd over\n"
+    "seeds), QSD minus dropout with its 95% interval and a paired t-test by seed\n"
+    "(a lower perplexity beats a higher one), sparsity of the hidden layers,\n"
+    "weight and bias distributions and sampled masks, with figures (SVG and\n"
+    "PNG, through gnuplot) in RESULTS_DIR/figures/.\n";
 
 int cli_report(int argc, char **argv)
 {

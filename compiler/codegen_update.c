@@ -1,8 +1,10 @@
 /* The optimiser step as kernels over the single parameter, gradient and
  * state allocations: optional global-norm clipping (partial sums, then one
- * work-item for the scale), then one fused update of every trainable
- * parameter, the first grad_elems of the allocation (the running statistics
- * after them are left alone). */
+ * work-item for the scale), Adam's bias corrections (one work-item: pocl
+ * evaluates pow per work-item otherwise, which cost more than the update's
+ * memory traffic), then one fused update of every trainable parameter, the
+ * first grad_elems of the allocation (the running statistics after them are
+ * left alone). */
 #include <stdio.h>
 #include <string.h>
 
@@ -54,16 +56,38 @@ static void gen_clip(codegen_ctx *c, const char *name, plan_launch *l)
     snprintf(l[1].nodes, sizeof l[1].nodes, "clip_scale");
 }
 
+/* A[sc + NORM_PARTS + 1] = 1 - beta1^t, A[sc + NORM_PARTS + 2] = 1 - beta2^t */
+static void gen_adam_bias(codegen_ctx *c, const char *name, plan_launch *l)
+{
+    const train_config *t = &c->m->train;
+    long long at = (long long)c->scratch + NORM_PARTS + 1;
+    char kname[QSDC_NAME_MAX];
+    snprintf(kname, sizeof kname, "%.50s_bias", name);
+    codegen_signature(c->src, kname);
+    sb_printf(c->src,
+              "{\n    const float t = (float)(step + 1u);\n"
+              "    A[%lld] = 1.0f - pow(%s, t);\n"
+              "    A[%lld] = 1.0f - pow(%s, t);\n}\n\n",
+              at, CG_F(t->beta1), at + 1, CG_F(t->beta2));
+    memset(l, 0, sizeof *l);
+    snprintf(l->kernel, sizeof l->kernel, "%s", kname);
+    snprintf(l->nodes, sizeof l->nodes, PLAN_NODES_UPDATE);
+    l->work_dim = 1;
+    l->global[0] = 1;
+}
+
 int codegen_update(codegen_ctx *c, const char *name, plan_launch *launches,
                    int *n_launches, qsdc_error *err)
 {
     const train_config *t = &c->m->train;
-    long long np = (long long)c->g->grad_elems;
+    long long np = (long long)c->g->grad_elems, bias = (long long)c->scratch + NORM_PARTS + 1;
     int n = 0;
     if (t->clip_norm > 0) {
         gen_clip(c, name, launches);
         n = 2;
     }
+    if (t->optimizer != OPTIM_SGD)
+        gen_adam_bias(c, name, &launches[n++]);
     codegen_signature(c->src, name);
     sb_printf(c->src, "{\n    const uint i = get_global_id(0);\n"
                       "    if (i >= %lldu) return;\n", np);
@@ -92,12 +116,11 @@ int codegen_update(codegen_ctx *c, const char *name, plan_launch *launches,
                   "    const float m = %s * S[i] + %s * g;\n"
                   "    const float v = %s * S[%lld + i] + %s * g * g;\n"
                   "    S[i] = m;\n    S[%lld + i] = v;\n"
-                  "    const float t = (float)(step + 1u);\n"
-                  "    const float mh = m / (1.0f - pow(%s, t));\n"
-                  "    const float vh = v / (1.0f - pow(%s, t));\n"
+                  "    const float mh = m / A[%lld];\n"
+                  "    const float vh = v / A[%lld];\n"
                   "    P[i] = p - lr * mh / (sqrt(vh) + %s);\n}\n\n",
                   CG_F(t->beta1), CG_F(1.0 - t->beta1), CG_F(t->beta2), np,
-                  CG_F(1.0 - t->beta2), np, CG_F(t->beta1), CG_F(t->beta2), CG_F(t->eps));
+                  CG_F(1.0 - t->beta2), np, bias, bias + 1, CG_F(t->eps));
     }
     plan_launch *l = &launches[n++];
     memset(l, 0, sizeof *l);

@@ -160,7 +160,7 @@ static int lower_qsd(const model *m, int li, graph *g, int x, qsdc_error *err)
                           tx, NULL);
     if (g->mode == MODE_INFER)
         return lower_view(g, l->name, x, tx->rank, tx->dims);
-    if (l->qsd.share == SHARE_CHANNEL)
+    if (l->qsd.share != SHARE_ELEMENT)
         return lower_qsd_shared(m, li, g, x);
     int y = act(g, l->name, tx);
     char mname[2 * QSDC_NAME_MAX];

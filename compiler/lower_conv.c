@@ -187,14 +187,18 @@ int lower_batchnorm(const model *m, int li, graph *g, int x, qsdc_error *err)
     return y;
 }
 
-/* The draw node goes first in the graph: it reads nothing, and there it
- * does not separate the scale from the node producing x, into whose kernel
- * the scale then fuses. */
+/* QSD with one draw per (sample, channel) or (sample, unit) group: a draw
+ * kernel fills the [N, groups] masks once, and a group_scale applies them,
+ * rather than every element of a group drawing its group's mask again (784
+ * times for a 28x28 map, 400 for a review's steps). The draw node goes
+ * first in the graph: it reads nothing, and there it does not separate the
+ * scale from the node producing x, into whose kernel the scale then fuses. */
 int lower_qsd_shared(const model *m, int li, graph *g, int x)
 {
     const layer *l = &m->layers[li];
     const tensor xt = g->t[x], *tx = &xt; /* a copy: adding tensors moves g->t */
-    int64_t md[2] = {tx->dims[0], tx->dims[1]}; /* [N, C, H, W] -> [N, C] */
+    /* [N, C, H, W] -> [N, C]; [N, T, U] -> [N, U] */
+    int64_t md[2] = {tx->dims[0], tx->dims[l->qsd.share == SHARE_TIME ? 2 : 1]};
     int mask = name_act(g, l->name, ".mask", 2, md);
     int y = graph_add_tensor(g, l->name, T_ACT, tx->rank, tx->dims);
     gnode draw;

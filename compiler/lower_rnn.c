@@ -28,7 +28,10 @@ int lower_embedding(const model *m, int li, graph *g, int x, qsdc_error *err)
     if (l->units < 1)
         return layer_fail(m, l, err, "missing required parameter 'dim'", NULL, NULL);
     int64_t wd[2] = {l->vocab, l->units}, yd[3] = {tx->dims[0], tx->dims[1], l->units};
-    init_kind init = l->init == INIT_AUTO ? INIT_GLOROT : l->init;
+    /* standard normal by default, as PyTorch's nn.Embedding: a small
+     * (Glorot) table gives the lstm weak inputs and, under the clipped SGD
+     * of language models, slowed learning measurably */
+    init_kind init = l->init == INIT_AUTO ? INIT_NORMAL : l->init;
     int w = add_param(g, l->name, "weight", 2, wd, init, l->units, l->units);
     int y = add_act(g, l->name, "", 3, yd);
     if (w < 0 || y < 0 || graph_add_op(g, OP_EMBED, x, w, y, li) < 0)

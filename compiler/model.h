@@ -64,9 +64,11 @@ typedef enum input_dtype { DTYPE_FLOAT32, DTYPE_INT32 } input_dtype;
 #define QSDC_PAD_ID (-1)
 
 /* INIT_BN_AFFINE: batchnorm's [2, C] (gamma = 1, beta = 0);
- * INIT_BN_RUNNING: its running [2, C] (mean = 0, variance = 1). */
+ * INIT_BN_RUNNING: its running [2, C] (mean = 0, variance = 1);
+ * INIT_NORMAL: standard normal, an embedding's default. */
 typedef enum init_kind {
-    INIT_AUTO, INIT_HE, INIT_GLOROT, INIT_ZEROS, INIT_BN_AFFINE, INIT_BN_RUNNING
+    INIT_AUTO, INIT_HE, INIT_GLOROT, INIT_ZEROS, INIT_BN_AFFINE, INIT_BN_RUNNING,
+    INIT_NORMAL
 } init_kind;
 
 /* conv2d and pooling windows, [height, width] pairs. */

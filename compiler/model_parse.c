@@ -91,7 +91,9 @@ void model_free(model *m)
 
 static int parse_param(ydoc *d, yaml_node_t *v, const char *key, layer *l)
 {
-    static const char *const inits[] = {"auto", "he", "glorot", "zeros", NULL};
+    static const char *const inits[] = {"auto", "he", "glorot", "zeros", "normal", NULL};
+    static const init_kind init_of[] = {INIT_AUTO, INIT_HE, INIT_GLOROT, INIT_ZEROS,
+                                        INIT_NORMAL};
     static const char *const shares[] = {"element", "channel", "time", NULL};
     int choice;
     int64_t n;
@@ -119,7 +121,7 @@ static int parse_param(ydoc *d, yaml_node_t *v, const char *key, layer *l)
     if (strcmp(key, "init") == 0) {
         if (ydoc_choice(d, v, key, inits, &choice) < 0)
             return -1;
-        l->init = (init_kind)choice;
+        l->init = init_of[choice];
         return 0;
     }
     if (strcmp(key, "p") == 0)

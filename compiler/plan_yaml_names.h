@@ -29,7 +29,7 @@ static inline int64_t plan_buffer_elems(const plan *p, int b)
 static const char *const plan_init_names[] = {
     [INIT_AUTO] = "auto", [INIT_HE] = "he", [INIT_GLOROT] = "glorot",
     [INIT_ZEROS] = "zeros", [INIT_BN_AFFINE] = "bn_affine",
-    [INIT_BN_RUNNING] = "bn_running", NULL,
+    [INIT_BN_RUNNING] = "bn_running", [INIT_NORMAL] = "normal", NULL,
 };
 
 static const char *const plan_launch_kind_names[] = {

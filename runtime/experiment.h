@@ -1,7 +1,8 @@
 /* Experiments: one task (a base model whose dropout and qsd layers are the
  * regularised ones) trained under several regulariser settings and seeds,
- * with test accuracy, hidden-layer sparsity, parameter distributions and
- * sampled masks recorded per run (docs/experiments.md). */
+ * with test accuracy (a language model's perplexity), hidden-layer
+ * sparsity, parameter distributions and sampled masks recorded per run
+ * (docs/experiments.md). */
 #ifndef QSDC_EXPERIMENT_H
 #define QSDC_EXPERIMENT_H
 
@@ -35,6 +36,7 @@ typedef struct experiment {
     char path[QSDC_PATH_MAX];
     char name[QSDC_NAME_MAX];
     model base;               /* the task's model, train: overrides applied */
+    result_metric metric;     /* perplexity for a language model (data format text) */
     double dropout_p;         /* p0: dropout's keep probability */
     int n_settings;
     exp_setting settings[EXP_MAX_SETTINGS];
@@ -69,7 +71,8 @@ int qsd_sample_masks(cl_env *env, const qsd_params *q, uint32_t seed, uint32_t r
                      int64_t n, float *out, qsdc_error *err);
 
 /* train_model's after_train hook: fills the run_result ctx points to with
- * the test accuracy, each hidden layer's activity on the test set, each
+ * the test accuracy and each hidden layer's activity on the test set (a
+ * language model: the test perplexity, no activity), each
  * parameter tensor's distribution and, for every regularised layer,
  * mask_draws masks sampled on the device. */
 typedef struct exp_measure {

@@ -236,9 +236,7 @@ static int load_base(ydoc *d, yaml_node_t *root, experiment *e)
             first = i;
     if (first < 0)
         return ydoc_fail(d, mn, "model %s has no dropout or qsd layer to regularise", path);
-    if (e->base.train.format == DATA_TEXT)
-        return ydoc_fail(d, mn, "model %s is a language model: experiments compare test "
-                                "accuracy, and do not run language models yet", path);
+    e->metric = e->base.train.format == DATA_TEXT ? RESULT_PERPLEXITY : RESULT_ACCURACY;
     if (!data_has_test(&e->base.train))
         return ydoc_fail(d, mn, "model %s needs training and test data (train: data:)",
                          path);

@@ -1,7 +1,9 @@
 /* What an experiment records of a trained model before train_model lets it
  * go: test accuracy and hidden-layer activity on the test set (through an
  * inference plan that keeps the activations), parameter distributions, and
- * masks drawn on the device for each regularised layer. */
+ * masks drawn on the device for each regularised layer. A language model
+ * records the test perplexity train_model measured after the last epoch,
+ * and no activity (its test set is streams of tokens, not samples). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +12,7 @@
 #include "compile.h"
 #include "evaluate.h"
 #include "experiment.h"
+#include "train_lm.h"
 
 static bool hidden(const layer *l)
 {
@@ -125,7 +128,7 @@ static int measure_test(const train_context *tc, executor *ex, run_result *r,
         a->all_zero = a->samples - defined;
     }
     r->test_samples = d->count;
-    r->test_accuracy = d->count ? 100.0 * (double)correct / (double)d->count : 0;
+    r->test = d->count ? 100.0 * (double)correct / (double)d->count : 0;
     free(x);
     free(out);
     free(h);
@@ -171,6 +174,15 @@ static void hist_sorted(const float *sorted, int64_t n, double qlo, double qhi,
         hist_add(h, sorted[i]);
 }
 
+/* A stateful lstm's carried state: in the parameter buffer, not a parameter. */
+static bool is_carry(const train_context *tc, const plan_tensor *pt)
+{
+    for (int i = 0; tc->lm && i < tc->lm->n_carries; i++)
+        if (pt->offset == tc->lm->carry_offset[i])
+            return true;
+    return false;
+}
+
 static int measure_params(const train_context *tc, run_result *r, qsdc_error *err)
 {
     const plan *p = tc->train_plan;
@@ -182,7 +194,7 @@ static int measure_params(const train_context *tc, run_result *r, qsdc_error *er
         rc = model_state_read(tc->env, tc->state, all, NULL, err);
     for (int t = 0; rc == 0 && t < p->n_tensors; t++) {
         const plan_tensor *pt = &p->tensors[t];
-        if (pt->buffer != BUF_P || pt->nelem < 1)
+        if (pt->buffer != BUF_P || pt->nelem < 1 || is_carry(tc, pt))
             continue;
         param_record *pr = &r->params[r->n_params++];
         snprintf(pr->tensor, sizeof pr->tensor, "%s", pt->name);
@@ -241,16 +253,31 @@ static int measure_masks(const train_context *tc, const exp_measure *mc, qsdc_er
     return rc;
 }
 
+/* A language model's test perplexity, and its sequences of `steps` tokens
+ * as samples. */
+static int measure_perplexity(const train_context *tc, run_result *r, qsdc_error *err)
+{
+    const lm_source *lm = tc->lm;
+    r->train_samples = lm_source_batches(lm, TEXT_TRAIN) * lm->batch;
+    r->test_samples = lm_source_batches(lm, TEXT_TEST) * lm->batch;
+    r->test = tc->summary->test_perplexity;
+    if (!isfinite(r->test))
+        return qsdc_fail(err, "%s: an experiment needs a test split of at least one batch "
+                              "(%lld streams of %lld tokens)", tc->m->train.text_path,
+                         (long long)lm->batch, (long long)lm->steps + 1);
+    return 0;
+}
+
 int experiment_measure(void *ctx, const train_context *tc, qsdc_error *err)
 {
     exp_measure *mc = ctx;
     snprintf(mc->r->device, sizeof mc->r->device, "%s", tc->env->dev.name);
     mc->r->train_samples = tc->train->count;
-    if (tc->test->count < 1)
+    if (!tc->lm && tc->test->count < 1)
         return qsdc_fail(err, "%s: an experiment needs test data (train: data: "
                               "test_images, test_labels)", tc->m->path);
-    if (measure_activity(tc, mc->r, err) < 0 || measure_params(tc, mc->r, err) < 0 ||
-        measure_masks(tc, mc, err) < 0)
+    if ((tc->lm ? measure_perplexity(tc, mc->r, err) : measure_activity(tc, mc->r, err)) < 0 ||
+        measure_params(tc, mc->r, err) < 0 || measure_masks(tc, mc, err) < 0)
         return qsdc_error_wrap(err, "measuring the trained model");
     return 0;
 }

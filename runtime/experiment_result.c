@@ -56,15 +56,29 @@ static void put_field(strbuf *sb, const char *key, double x)
     put_num(sb, x);
 }
 
+const char *result_metric_name(result_metric m)
+{
+    return m == RESULT_PERPLEXITY ? "perplexity" : "accuracy";
+}
+
+/* "val_accuracy", "test_perplexity", ...: where a split's score is. */
+static void metric_key(char out[32], const char *split, result_metric m)
+{
+    snprintf(out, 32, "%s_%s", split, result_metric_name(m));
+}
+
 static void put_epochs(strbuf *sb, const run_result *r)
 {
+    char val[32], test[32];
+    metric_key(val, "val", r->metric);
+    metric_key(test, "test", r->metric);
     sb_append(sb, "  \"epochs\": [");
     for (int i = 0; i < r->n_epochs; i++) {
         const epoch_record *e = &r->epochs[i];
         sb_printf(sb, "%s\n    {\"epoch\": %lld", i ? "," : "", (long long)e->epoch);
         put_field(sb, "train_loss", e->train_loss);
-        put_field(sb, "val_accuracy", e->val_accuracy);
-        put_field(sb, "test_accuracy", e->test_accuracy);
+        put_field(sb, val, e->val);
+        put_field(sb, test, e->test);
         put_field(sb, "seconds", e->seconds);
         sb_append(sb, "}");
     }
@@ -163,8 +177,11 @@ int result_write(const char *path, const run_result *r, qsdc_error *err)
               (long long)r->train_samples, (long long)r->test_samples);
     sb_append(&sb, "  \"train_seconds\": ");
     put_num(&sb, r->train_seconds);
-    sb_append(&sb, ",\n  \"test_accuracy\": ");
-    put_num(&sb, r->test_accuracy);
+    char test[32];
+    metric_key(test, "test", r->metric);
+    sb_printf(&sb, ",\n  \"metric\": \"%s\",\n  \"%s\": ", result_metric_name(r->metric),
+              test);
+    put_num(&sb, r->test);
     sb_append(&sb, ",\n");
     put_epochs(&sb, r);
     put_activity(&sb, r);
@@ -283,7 +300,7 @@ static int read_hist(ydoc *d, yaml_node_t *map, const char *key, histogram *h)
 /* Allocates *items for the list under key and calls one per element. */
 static int read_list(ydoc *d, yaml_node_t *root, const char *key, size_t size,
                      void **items, int *n,
-                     int (*one)(ydoc *, yaml_node_t *, void *))
+                     int (*one)(ydoc *, yaml_node_t *, void *, const void *), const void *ctx)
 {
     yaml_node_item_t *it = list(d, root, key, n);
     if (!it)
@@ -292,25 +309,28 @@ static int read_list(ydoc *d, yaml_node_t *root, const char *key, size_t size,
     if (!*items)
         return qsdc_fail(d->err, "out of memory");
     for (int i = 0; i < *n; i++)
-        if (one(d, ydoc_node(d, it[i]), (char *)*items + (size_t)i * size) < 0)
+        if (one(d, ydoc_node(d, it[i]), (char *)*items + (size_t)i * size, ctx) < 0)
             return -1;
     return 0;
 }
 
-static int read_epoch(ydoc *d, yaml_node_t *n, void *out)
+/* An epoch scored in the metric *(result_metric *)metric. */
+static int read_epoch(ydoc *d, yaml_node_t *n, void *out, const void *metric)
 {
     epoch_record *e = out;
+    char val[32], test[32];
+    metric_key(val, "val", *(const result_metric *)metric);
+    metric_key(test, "test", *(const result_metric *)metric);
     return count(d, n, "epoch", &e->epoch) < 0 ||
-                   num(d, n, "train_loss", &e->train_loss) < 0 ||
-                   num(d, n, "val_accuracy", &e->val_accuracy) < 0 ||
-                   num(d, n, "test_accuracy", &e->test_accuracy) < 0 ||
-                   num(d, n, "seconds", &e->seconds) < 0
+                   num(d, n, "train_loss", &e->train_loss) < 0 || num(d, n, val, &e->val) < 0 ||
+                   num(d, n, test, &e->test) < 0 || num(d, n, "seconds", &e->seconds) < 0
                ? -1
                : 0;
 }
 
-static int read_activity(ydoc *d, yaml_node_t *n, void *out)
+static int read_activity(ydoc *d, yaml_node_t *n, void *out, const void *unused)
 {
+    (void)unused;
     activity_record *a = out;
     return text(d, n, "layer", a->layer, sizeof a->layer) < 0 ||
                    count(d, n, "units", &a->units) < 0 ||
@@ -324,8 +344,9 @@ static int read_activity(ydoc *d, yaml_node_t *n, void *out)
                : 0;
 }
 
-static int read_param(ydoc *d, yaml_node_t *n, void *out)
+static int read_param(ydoc *d, yaml_node_t *n, void *out, const void *unused)
 {
+    (void)unused;
     param_record *p = out;
     int nq;
     yaml_node_item_t *q;
@@ -344,8 +365,9 @@ static int read_param(ydoc *d, yaml_node_t *n, void *out)
     return 0;
 }
 
-static int read_mask(ydoc *d, yaml_node_t *n, void *out)
+static int read_mask(ydoc *d, yaml_node_t *n, void *out, const void *unused)
 {
+    (void)unused;
     mask_record *m = out;
     yaml_node_t *want;
     return text(d, n, "layer", m->layer, sizeof m->layer) < 0 ||
@@ -376,12 +398,25 @@ static int read_qsd(ydoc *d, yaml_node_t *root, qsd_params *q)
     return 0;
 }
 
+/* "metric": accuracy or perplexity; files written before language models
+ * had no such key and are accuracy. */
+static int read_metric(ydoc *d, yaml_node_t *root, result_metric *m)
+{
+    static const char *const metrics[] = {"accuracy", "perplexity", NULL};
+    int which = 0;
+    *m = RESULT_ACCURACY;
+    if (ydoc_get(d, root, "metric") && choice(d, root, "metric", metrics, &which) < 0)
+        return -1;
+    *m = (result_metric)which;
+    return 0;
+}
+
 static int read_result(ydoc *d, run_result *r)
 {
     static const char *const kinds[] = {"none", "dropout", "qsd", NULL};
     static const char *const matches[] = {"explicit", "silence", "variance", NULL};
     yaml_node_t *root = ydoc_root(d), *v;
-    char format[64];
+    char format[64], test[32];
     int64_t index, seed;
     int kind, match;
     if (text(d, root, "format", format, sizeof format) < 0)
@@ -401,20 +436,23 @@ static int read_result(ydoc *d, run_result *r)
         count(d, root, "train_samples", &r->train_samples) < 0 ||
         count(d, root, "test_samples", &r->test_samples) < 0 ||
         num(d, root, "train_seconds", &r->train_seconds) < 0 ||
-        num(d, root, "test_accuracy", &r->test_accuracy) < 0)
+        read_metric(d, root, &r->metric) < 0)
+        return -1;
+    metric_key(test, "test", r->metric);
+    if (num(d, root, test, &r->test) < 0)
         return -1;
     r->setting_index = (int)index;
     r->kind = (setting_kind)kind;
     r->match = (match_kind)match;
     r->seed = (uint64_t)seed;
     return read_list(d, root, "epochs", sizeof *r->epochs, (void **)&r->epochs, &r->n_epochs,
-                     read_epoch) < 0 ||
+                     read_epoch, &r->metric) < 0 ||
                    read_list(d, root, "activity", sizeof *r->activity,
-                             (void **)&r->activity, &r->n_activity, read_activity) < 0 ||
+                             (void **)&r->activity, &r->n_activity, read_activity, NULL) < 0 ||
                    read_list(d, root, "parameters", sizeof *r->params, (void **)&r->params,
-                             &r->n_params, read_param) < 0 ||
+                             &r->n_params, read_param, NULL) < 0 ||
                    read_list(d, root, "masks", sizeof *r->masks, (void **)&r->masks,
-                             &r->n_masks, read_mask) < 0
+                             &r->n_masks, read_mask, NULL) < 0
                ? -1
                : 0;
 }
@@ -440,13 +478,13 @@ int result_read(const char *path, run_result *r, qsdc_error *err)
 
 /* One metrics line: path is "FILE:LINE" so messages point at it. */
 static int read_metrics_line(const char *where, const char *line, size_t len,
-                             epoch_record *e, qsdc_error *err)
+                             result_metric metric, epoch_record *e, qsdc_error *err)
 {
     ydoc d;
     if (ydoc_load(&d, where, line, len, err) < 0)
         return -1;
     memset(e, 0, sizeof *e);
-    int rc = read_epoch(&d, ydoc_root(&d), e);
+    int rc = read_epoch(&d, ydoc_root(&d), e, &metric);
     ydoc_free(&d);
     return rc;
 }
@@ -470,7 +508,7 @@ int result_read_metrics(const char *path, run_result *r, qsdc_error *err)
             char where[QSDC_PATH_MAX + 32];
             snprintf(where, sizeof where, "%s (line %d)", path, line_no);
             epoch_record e;
-            rc = read_metrics_line(where, line, n, &e, err);
+            rc = read_metrics_line(where, line, n, r->metric, &e, err);
             int at = r->n_epochs;
             for (int i = 0; rc == 0 && i < r->n_epochs; i++)
                 if (r->epochs[i].epoch == e.epoch)

@@ -15,16 +15,23 @@ typedef enum setting_kind { SETTING_NONE, SETTING_DROPOUT, SETTING_QSD } setting
  * Pr[m = 0] (silence) or in Var[m] (variance). */
 typedef enum match_kind { MATCH_EXPLICIT, MATCH_SILENCE, MATCH_VARIANCE } match_kind;
 
-/* "none", "dropout", "qsd"; "explicit", "silence", "variance". */
+/* What a task's runs are scored by: a classifier's accuracy (%, higher is
+ * better) or a language model's perplexity (lower is better). */
+typedef enum result_metric { RESULT_ACCURACY, RESULT_PERPLEXITY } result_metric;
+
+/* "none", "dropout", "qsd"; "explicit", "silence", "variance"; "accuracy",
+ * "perplexity". */
 const char *setting_kind_name(setting_kind k);
 const char *match_kind_name(match_kind k);
+const char *result_metric_name(result_metric m);
 
 #define RESULT_FORMAT "qsdc-experiment-result-1"
 #define RESULT_BINS 50
 
+/* One epoch; val and test are scored in the run's metric. */
 typedef struct epoch_record {
     int64_t epoch;
-    double train_loss, val_accuracy, test_accuracy, seconds;
+    double train_loss, val, test, seconds;
 } epoch_record;
 
 /* A hidden layer's activity on the test set, per sample over its units. */
@@ -63,9 +70,10 @@ typedef struct run_result {
     bool quick;
     char fingerprint[17];      /* of the run's model, training and grid */
     char device[256];
-    int64_t train_samples, test_samples;
+    int64_t train_samples, test_samples; /* a language model's: sequences */
     double train_seconds;
-    double test_accuracy;      /* % on the test set after training */
+    result_metric metric;      /* "metric" in the file; accuracy when absent */
+    double test;               /* the metric on the test set after training */
     int n_epochs, n_activity, n_params, n_masks;
     epoch_record *epochs;
     activity_record *activity;
@@ -73,13 +81,15 @@ typedef struct run_result {
     mask_record *masks;
 } run_result;
 
-/* Writes r to path atomically (temporary file, fsync, rename). */
+/* Writes r to path atomically (temporary file, fsync, rename). The
+ * metric's values are under keys named after it: test_accuracy or
+ * test_perplexity, and val_ and test_ of the same per epoch. */
 int result_write(const char *path, const run_result *r, qsdc_error *err);
 /* Reads a result.json; *r is zeroed first. */
 int result_read(const char *path, run_result *r, qsdc_error *err);
 /* Replaces r's epochs with those of a metrics file (one JSON object per
- * line, as train_model writes); a repeated epoch (a resumed run) keeps its
- * last line. */
+ * line, as train_model writes, with r->metric's keys); a repeated epoch (a
+ * resumed run) keeps its last line. */
 int result_read_metrics(const char *path, run_result *r, qsdc_error *err);
 void result_free(run_result *r);
 /* Formats a file path of a results directory into out; fails (naming the

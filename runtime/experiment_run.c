@@ -40,6 +40,9 @@ static void describe(const experiment *e, const model *m, const exp_grid *g, uin
     }
     sb_printf(sb, "data %s %s %s %s\n", t->train_images, t->train_labels, t->test_images,
               t->test_labels);
+    if (t->format == DATA_TEXT)
+        sb_printf(sb, "text %s chars %d vocab %lld split %.17g %.17g\n", t->text_path,
+                  t->text_chars, (long long)t->vocab, t->text_split[0], t->text_split[1]);
     sb_printf(sb, "train batch %lld val_split %.17g loss %d optimizer %d lr %.17g "
                   "momentum %.17g nesterov %d betas %.17g %.17g eps %.17g wd %.17g "
                   "clip %.17g schedule %d warmup %.17g step %lld gamma %.17g min_lr %.17g\n",
@@ -148,6 +151,7 @@ static int train_run(grid_run *gr, model *m, const char *fp, const char *text, b
     r.qsd = gr->s->qsd;
     r.seed = gr->seed;
     r.quick = gr->o->quick;
+    r.metric = gr->e->metric;
     exp_measure mc = {.r = &r, .mask_draws = gr->e->mask_draws};
     train_options to = {.device = gr->o->device, .epochs = gr->g->epochs, .seed_set = true,
                         .seed = gr->seed, .checkpoint_dir = gr->dir, .resume = resume,

@@ -41,6 +41,16 @@ void params_init(const plan *p, uint64_t seed, float *params)
                 params[pt->offset + ones + i] = 1.0f;
             continue;
         }
+        if (pt->init == INIT_NORMAL) {
+            /* Box-Muller on two uniforms per element */
+            for (int64_t i = 0; i < pt->nelem; i++) {
+                double u1 = philox_uniform(seed, 0x1000u + (uint32_t)t, 2 * (uint64_t)i);
+                double u2 = philox_uniform(seed, 0x1000u + (uint32_t)t, 2 * (uint64_t)i + 1);
+                params[pt->offset + i] =
+                    (float)(sqrt(-2.0 * log(1.0 - u1)) * cos(6.283185307179586 * u2));
+            }
+            continue;
+        }
         double limit = pt->init == INIT_HE
                            ? sqrt(6.0 / (double)pt->fan_in)
                            : sqrt(6.0 / (double)(pt->fan_in + pt->fan_out));

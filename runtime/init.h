@@ -8,6 +8,7 @@
 #include "plan.h"
 
 /* Fills params (plan->param_elems floats): He or Glorot uniform for weights,
+ * standard normal where asked (embeddings),
  * zeros for biases and padding, batchnorm's gamma and running variance 1;
  * stream keyed by (seed, tensor index). */
 void params_init(const plan *p, uint64_t seed, float *params);

@@ -93,9 +93,14 @@ static int group(report *r, qsdc_error *err)
     for (int i = 0; i < r->n_runs;) {
         rep_task *t = &r->tasks[r->n_tasks++];
         t->name = r->runs[i].experiment;
+        t->metric = r->runs[i].metric;
         int end = i;
-        while (end < r->n_runs && !strcmp(r->runs[end].experiment, t->name))
-            end++;
+        for (; end < r->n_runs && !strcmp(r->runs[end].experiment, t->name); end++)
+            if (r->runs[end].metric != t->metric)
+                return qsdc_fail(err, "%s: the runs of %s record different metrics (%s and "
+                                      "%s): they are not one task's", r->dir, t->name,
+                                 result_metric_name(t->metric),
+                                 result_metric_name(r->runs[end].metric));
         t->settings = calloc((size_t)(end - i), sizeof *t->settings);
         if (!t->settings)
             return qsdc_fail(err, "out of memory");
@@ -165,167 +170,36 @@ void report_describe(const run_result *r, char *buf, size_t n)
     }
 }
 
-/* A per-run number the report compares: test accuracy, or a hidden
- * layer's mean zero fraction or Hoyer sparsity. */
-typedef enum metric_kind { METRIC_ACCURACY, METRIC_ZERO, METRIC_HOYER } metric_kind;
-
-static double metric(const run_result *r, metric_kind k, const char *layer)
-{
-    if (k == METRIC_ACCURACY)
-        return r->test_accuracy;
-    for (int i = 0; i < r->n_activity; i++)
-        if (!strcmp(r->activity[i].layer, layer))
-            return k == METRIC_ZERO ? r->activity[i].zero_mean : r->activity[i].hoyer_mean;
-    return NAN;
-}
-
-static void setting_stats(const rep_setting *s, metric_kind k, const char *layer, double *mean,
-                          double *sd, int *n)
-{
-    double *v = malloc((size_t)s->n * sizeof *v);
-    *n = 0;
-    for (int i = 0; v && i < s->n; i++) {
-        double x = metric(s->runs[i], k, layer);
-        if (isfinite(x))
-            v[(*n)++] = x;
-    }
-    if (v)
-        stats_mean_sd(v, *n, mean, sd);
-    free(v);
-}
-
-/* "85.10 ± 0.20" (the sd left out for a single run). */
-static void put_mean_sd(strbuf *sb, double mean, double sd, int n, int digits)
-{
-    if (n == 0)
-        sb_append(sb, "n/a");
-    else if (n == 1)
-        sb_printf(sb, "%.*f", digits, mean);
-    else
-        sb_printf(sb, "%.*f ± %.*f", digits, mean, digits, sd);
-}
-
-/* Pairs a's and b's runs by seed: a - b on their common seeds. */
-static int pair_runs(const rep_setting *a, const rep_setting *b, metric_kind k,
-                     const char *layer, paired_test *t)
-{
-    int n = a->n < b->n ? a->n : b->n, m = 0;
-    double *x = malloc((size_t)(n + 1) * sizeof *x), *y = malloc((size_t)(n + 1) * sizeof *y);
-    for (int i = 0; x && y && i < a->n; i++)
-        for (int j = 0; j < b->n; j++)
-            if (a->runs[i]->seed == b->runs[j]->seed) {
-                double u = metric(a->runs[i], k, layer), v = metric(b->runs[j], k, layer);
-                if (isfinite(u) && isfinite(v)) {
-                    x[m] = u;
-                    y[m++] = v;
-                }
-            }
-    int rc = x && y ? stats_paired_t(x, y, m, t) : -1;
-    if (rc < 0) {
-        memset(t, 0, sizeof *t);
-        t->n = m;
-    }
-    free(x);
-    free(y);
-    return rc;
-}
-
-static void put_p(strbuf *sb, double p)
-{
-    if (p < 0.001)
-        sb_append(sb, "< 0.001");
-    else
-        sb_printf(sb, "%.3f", p);
-}
-
-static void put_t(strbuf *sb, double t)
-{
-    if (isinf(t))
-        sb_append(sb, t > 0 ? "+inf" : "-inf");
-    else
-        sb_printf(sb, "%.2f", t);
-}
-
-/* One comparison row "| a − b | seeds | diff | interval | t | df | p |"
- * and, when verdict is not NULL, its sentence appended there. */
-static void compare_row(strbuf *sb, strbuf *verdict, const char *task, const rep_setting *a,
-                        const rep_setting *b, metric_kind k, const char *layer)
-{
-    static const char *const what[] = {"test accuracy", "zero fraction", "Hoyer sparsity"};
-    static const char *const unit[] = {" points", "", ""};
-    int digits = k == METRIC_ACCURACY ? 2 : 4;
-    paired_test t;
-    int rc = pair_runs(a, b, k, layer, &t);
-    sb_printf(sb, "| %s − %s | ", a->first->setting, b->first->setting);
-    if (layer)
-        sb_printf(sb, "%s | ", layer);
-    sb_printf(sb, "%d | ", t.n);
-    if (rc < 0) {
-        sb_append(sb, "n/a | n/a | n/a | n/a | n/a |\n");
-        if (verdict)
-            sb_printf(verdict, "- %s and %s share %d seed%s: no test of %s on %s.\n",
-                      a->first->setting, b->first->setting, t.n, t.n == 1 ? "" : "s",
-                      what[k], task);
-        return;
-    }
-    sb_printf(sb, "%+.*f | %+.*f to %+.*f | ", digits, t.mean, digits, t.lo, digits, t.hi);
-    put_t(sb, t.t);
-    sb_printf(sb, " | %.0f | ", t.df);
-    put_p(sb, t.p);
-    sb_append(sb, " |\n");
-    if (!verdict)
-        return;
-    const char *an = a->first->setting, *bn = b->first->setting;
-    char where[QSDC_NAME_MAX + 8] = "";
-    if (layer)
-        snprintf(where, sizeof where, " in %s", layer);
-    if (t.p < 0.05 && t.mean != 0) {
-        const char *verb = k == METRIC_ACCURACY   ? (t.mean > 0 ? "beat" : "did worse than")
-                           : k == METRIC_HOYER ? (t.mean > 0 ? "gave sparser activity than"
-                                                             : "gave denser activity than")
-                           : (t.mean > 0 ? "silenced more units than"
-                                         : "silenced fewer units than");
-        sb_printf(verdict, "- **%s %s %s**%s on %s: %s %s by %.*f%s (95%% interval %+.*f to "
-                           "%+.*f, paired t = ",
-                  an, verb, bn, where, task, what[k], t.mean > 0 ? "higher" : "lower", digits,
-                  fabs(t.mean), unit[k], digits, t.lo, digits, t.hi);
-    } else {
-        sb_printf(verdict, "- **No significant difference** between %s and %s%s on %s: %s "
-                           "differs by %+.*f%s (95%% interval %+.*f to %+.*f, paired t = ",
-                  an, bn, where, task, what[k], digits, t.mean, unit[k], digits, t.lo, digits,
-                  t.hi);
-    }
-    put_t(verdict, t.t);
-    sb_printf(verdict, ", df = %.0f, p = ", t.df);
-    put_p(verdict, t.p);
-    sb_printf(verdict, ", %d seeds).\n", t.n);
-}
-
 static const char cmp_header[] = "| comparison | seeds | difference | 95% interval | t | df | "
                                  "p |\n|---|---|---|---|---|---|---|\n";
 static const char cmp_header_layer[] = "| comparison | layer | seeds | difference | 95% "
                                        "interval | t | df | p |\n"
                                        "|---|---|---|---|---|---|---|---|\n";
 
-static void put_accuracy(strbuf *sb, const rep_task *t)
+static void put_scores(strbuf *sb, const rep_task *t)
 {
-    sb_append(sb, "### Test accuracy\n\n| setting | regulariser | seeds | test accuracy % "
-                  "(mean ± sd) | final train loss | training s/run |\n"
-                  "|---|---|---|---|---|---|\n");
+    if (t->metric == RESULT_PERPLEXITY)
+        sb_append(sb, "### Test perplexity\n\nLower is better.\n\n| setting | regulariser | "
+                      "seeds | test perplexity (mean ± sd) | final train loss | training "
+                      "s/run |\n|---|---|---|---|---|---|\n");
+    else
+        sb_append(sb, "### Test accuracy\n\n| setting | regulariser | seeds | test accuracy % "
+                      "(mean ± sd) | final train loss | training s/run |\n"
+                      "|---|---|---|---|---|---|\n");
     for (int i = 0; i < t->n_settings; i++) {
         const rep_setting *s = &t->settings[i];
         char desc[160];
         report_describe(s->first, desc, sizeof desc);
         double mean, sd, loss = 0, secs = 0;
         int n;
-        setting_stats(s, METRIC_ACCURACY, NULL, &mean, &sd, &n);
+        report_setting_stats(s, MEASURE_SCORE, NULL, &mean, &sd, &n);
         for (int j = 0; j < s->n; j++) {
             const run_result *r = s->runs[j];
             loss += r->n_epochs ? r->epochs[r->n_epochs - 1].train_loss / s->n : 0;
             secs += r->train_seconds / s->n;
         }
         sb_printf(sb, "| %s | %s | %d | ", s->first->setting, desc, s->n);
-        put_mean_sd(sb, mean, sd, n, 2);
+        report_put_mean_sd(sb, mean, sd, n, 2);
         sb_printf(sb, " | %.4f | %.0f |\n", loss, secs);
     }
 }
@@ -347,14 +221,17 @@ static void put_comparisons(strbuf *sb, const rep_task *t)
                 if (pass == 0 ? k != SETTING_QSD : k == SETTING_NONE)
                     continue;
                 if (!header) {
-                    sb_printf(sb, "\n### %s\n\nPaired by seed; differences in points of "
-                                  "test accuracy.\n\n%s",
+                    sb_printf(sb, "\n### %s\n\nPaired by seed; differences in %s.\n\n%s",
                               pass == 0 ? "QSD against dropout" : "Against no regularisation",
+                              t->metric == RESULT_PERPLEXITY
+                                  ? "test perplexity (lower is better: a negative difference "
+                                    "favours the first setting)"
+                                  : "points of test accuracy",
                               cmp_header);
                     header = any = true;
                 }
-                compare_row(sb, &verdict, t->name, &t->settings[a], &t->settings[b],
-                            METRIC_ACCURACY, NULL);
+                report_compare_row(sb, &verdict, t, &t->settings[a], &t->settings[b],
+                                   MEASURE_SCORE, NULL);
             }
         }
         if (header)
@@ -375,6 +252,16 @@ static const char *layer_name(const rep_task *t, int i)
 
 static void put_sparsity(strbuf *sb, const rep_task *t)
 {
+    if (!layer_name(t, 0)) {
+        sb_printf(sb, "\n### Sparsity of hidden activity on the test set\n\nNot measured: %s\n",
+                  t->metric == RESULT_PERPLEXITY
+                      ? "a language model's test set is streams of tokens through stateful "
+                        "layers rather than separate samples, and its lstm layers' gates are "
+                        "not layers of the model (hidden activity is measured at relu, tanh "
+                        "and sigmoid layers of classifiers)."
+                      : "the model has no relu, tanh or sigmoid layer.");
+        return;
+    }
     sb_append(sb, "\n### Sparsity of hidden activity on the test set\n\nPer sample over a "
                   "layer's units, then averaged over the test set; mean ± sd over seeds. "
                   "Hoyer sparsity is (√N − |a|₁/|a|₂)/(√N − 1): 0 when all units are equal, "
@@ -385,11 +272,13 @@ static void put_sparsity(strbuf *sb, const rep_task *t)
             double mean, sd;
             int n;
             sb_printf(sb, "| %s | %s | ", t->settings[i].first->setting, layer_name(t, l));
-            setting_stats(&t->settings[i], METRIC_ZERO, layer_name(t, l), &mean, &sd, &n);
-            put_mean_sd(sb, mean, sd, n, 4);
+            report_setting_stats(&t->settings[i], MEASURE_ZERO, layer_name(t, l), &mean, &sd,
+                                 &n);
+            report_put_mean_sd(sb, mean, sd, n, 4);
             sb_append(sb, " | ");
-            setting_stats(&t->settings[i], METRIC_HOYER, layer_name(t, l), &mean, &sd, &n);
-            put_mean_sd(sb, mean, sd, n, 4);
+            report_setting_stats(&t->settings[i], MEASURE_HOYER, layer_name(t, l), &mean, &sd,
+                                 &n);
+            report_put_mean_sd(sb, mean, sd, n, 4);
             sb_append(sb, " |\n");
         }
     strbuf verdict;
@@ -405,8 +294,8 @@ static void put_sparsity(strbuf *sb, const rep_task *t)
                     sb_printf(sb, "\nHoyer sparsity, QSD against dropout:\n\n%s",
                               cmp_header_layer);
                 header = true;
-                compare_row(sb, &verdict, t->name, &t->settings[a], &t->settings[b],
-                            METRIC_HOYER, layer_name(t, l));
+                report_compare_row(sb, &verdict, t, &t->settings[a], &t->settings[b],
+                                   MEASURE_HOYER, layer_name(t, l));
             }
         }
     if (header)
@@ -482,11 +371,13 @@ static void put_task_header(strbuf *sb, const rep_task *t)
     int runs = 0;
     for (int i = 0; i < t->n_settings; i++)
         runs += t->settings[i].n;
+    bool lm = t->metric == RESULT_PERPLEXITY;
     sb_printf(sb, "\n## %s\n\n%d runs of %d settings (%s grid): %d epoch%s, %lld training "
-                  "samples (validation included), %lld test samples, on %s.\n\n",
+                  "%s, %lld test %s, on %s.\n\n",
               t->name, runs, t->n_settings, r->quick ? "quick" : "full", r->n_epochs,
               r->n_epochs == 1 ? "" : "s", (long long)r->train_samples,
-              (long long)r->test_samples, r->device);
+              lm ? "sequences" : "samples (validation included)", (long long)r->test_samples,
+              lm ? "sequences (of the model's input length in tokens)" : "samples", r->device);
 }
 
 static void put_figures(strbuf *sb, const rep_task *t)
@@ -526,7 +417,7 @@ int report_write(const char *dir, FILE *log, qsdc_error *err)
     for (int t = 0; t < r.n_tasks; t++) {
         const rep_task *task = &r.tasks[t];
         put_task_header(&sb, task);
-        put_accuracy(&sb, task);
+        put_scores(&sb, task);
         put_comparisons(&sb, task);
         put_sparsity(&sb, task);
         put_params(&sb, task);

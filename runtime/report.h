@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "experiment_result.h"
+#include "strbuf.h"
 
 /* One setting of a task: its runs, in seed order. */
 typedef struct rep_setting {
@@ -18,6 +19,7 @@ typedef struct rep_setting {
 
 typedef struct rep_task {
     const char *name;
+    result_metric metric;      /* every run's (report_load checks) */
     int n_settings;
     rep_setting *settings;     /* in the experiment file's order */
 } rep_task;
@@ -35,6 +37,38 @@ void report_free(report *r);
 
 /* "dropout p=0.5", "QSD p=0.25 n=4 v=0.5 (matched variance)". */
 void report_describe(const run_result *r, char *buf, size_t n);
+
+/* What a comparison compares: the task's test metric (accuracy or
+ * perplexity), or a hidden layer's mean zero fraction or Hoyer sparsity. */
+typedef enum rep_measure { MEASURE_SCORE, MEASURE_ZERO, MEASURE_HOYER } rep_measure;
+
+/* A run's value of measure k (of layer for the activity measures); NaN
+ * when the run has no such layer. */
+double report_measure(const run_result *r, rep_measure k, const char *layer);
+/* Mean and sample sd over a setting's runs of the finite values of k, and
+ * their number. */
+void report_setting_stats(const rep_setting *s, rep_measure k, const char *layer,
+                          double *mean, double *sd, int *n);
+/* "85.10 ± 0.20" (the sd left out for a single run, "n/a" for none). */
+void report_put_mean_sd(strbuf *sb, double mean, double sd, int n, int digits);
+
+/* One paired comparison a − b of a task. */
+typedef struct rep_comparison {
+    const char *task, *a, *b;
+    const char *layer;         /* NULL for the test metric */
+    rep_measure measure;
+    result_metric metric;      /* the task's: which way is better */
+} rep_comparison;
+
+/* The sentence for the paired test t of c: "**a beat b** on task: test
+ * perplexity lower by ..." when p < 0.05 (beat: higher accuracy, lower
+ * perplexity), else "**No significant difference** ...". */
+void report_verdict(strbuf *sb, const rep_comparison *c, const paired_test *t);
+/* The table row "| a − b | [layer |] seeds | difference | interval | t | df
+ * | p |" of a and b paired by seed and, when verdict is not NULL, its
+ * sentence appended there. */
+void report_compare_row(strbuf *sb, strbuf *verdict, const rep_task *task, const rep_setting *a,
+                        const rep_setting *b, rep_measure k, const char *layer);
 
 /* The figures of a task, figures/NAME-TASK.svg and .png. */
 enum report_figure { FIG_CURVES, FIG_SPARSITY, FIG_WEIGHTS, FIG_BIASES, FIG_MASKS, FIG_COUNT };

@@ -106,7 +106,7 @@ static void plot_end(figure *f)
 }
 
 /* Per setting, per epoch: mean and sd over seeds of the training loss and
- * the test accuracy. */
+ * the test metric. */
 static void fig_curves(figure *f)
 {
     const rep_task *t = f->task;
@@ -130,7 +130,7 @@ static void fig_curves(figure *f)
                 for (int k = 0; k < s->runs[j]->n_epochs; k++)
                     if (s->runs[j]->epochs[k].epoch == e) {
                         l[n] = s->runs[j]->epochs[k].train_loss;
-                        a[n++] = s->runs[j]->epochs[k].test_accuracy;
+                        a[n++] = s->runs[j]->epochs[k].test;
                     }
             double lm, ls, am, as;
             stats_mean_sd(l, n, &lm, &ls);
@@ -147,8 +147,11 @@ static void fig_curves(figure *f)
     sb_printf(&f->gp, "set multiplot layout 1,2\nset xrange [0.5:%lld.5]\n",
               (long long)max_epoch);
     for (int p = 0; p < 2; p++) {
-        plot_begin(f, p == 0 ? "training loss by epoch" : "test accuracy by epoch", "",
-                   p == 0 ? "mean loss over the epoch" : "accuracy (%)");
+        bool lm = t->metric == RESULT_PERPLEXITY;
+        plot_begin(f, p == 0 ? "training loss by epoch"
+                      : lm   ? "test perplexity by epoch"
+                             : "test accuracy by epoch",
+                   "", p == 0 ? "mean loss over the epoch" : lm ? "perplexity" : "accuracy (%)");
         if (max_epoch <= 20)
             sb_append(&f->gp, "set xtics 1\n");
         for (int i = 0; i < t->n_settings; i++)

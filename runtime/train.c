@@ -84,6 +84,7 @@ static int load_corpus(trainer *t, qsdc_error *err)
         return qsdc_fail(err, "out of memory");
     if (lm_source_open(t->lm, t->m, &t->tp, err) < 0)
         return -1;
+    lm_source_limit(t->lm, t->o->train_samples, t->o->test_samples);
     t->steps = lm_source_batches(t->lm, TEXT_TRAIN);
     t->n_train = t->steps * t->lm->batch; /* sequences of `steps` tokens */
     if (t->steps < 1)
@@ -478,7 +479,7 @@ int train_model(model *m, const train_options *o, train_summary *out, qsdc_error
     if (rc == 0 && o->after_train && !out->interrupted) {
         train_context tc = {.env = &t.env, .m = m, .train_plan = &t.tp, .infer_plan = &t.ep,
                             .state = &t.ms, .train = &t.train, .test = &t.test,
-                            .summary = out};
+                            .lm = t.lm, .summary = out};
         rc = o->after_train(o->hook_ctx, &tc, err);
     }
     teardown(&t);

@@ -22,6 +22,7 @@ typedef struct train_context {
     model_state *state;          /* the trained parameters */
     const dataset *train;        /* training and validation samples */
     const dataset *test;         /* count 0 without test data */
+    const struct lm_source *lm;  /* a language model's corpus (train_lm.h), else NULL */
     const train_summary *summary;
 } train_context;
 
@@ -44,7 +45,9 @@ typedef struct train_options {
     bool quiet;                  /* no progress bar (tests) */
     bool check_finite;           /* stop at the first node with a NaN or Inf (check_finite.h) */
     int64_t train_samples;       /* use the first N training samples (0 = all) */
-    int64_t test_samples;        /* and the first N test samples (0 = all) */
+    int64_t test_samples;        /* and the first N test samples (0 = all); a
+                                  * language model's samples are sequences
+                                  * (lm_source_limit) */
     train_hook after_train;      /* after the last epoch, before teardown; not if stopped */
     void *hook_ctx;
     /* NULL, or a flag (signals.h) that, once nonzero, stops the run after

@@ -62,6 +62,21 @@ void lm_source_free(lm_source *s)
     memset(s, 0, sizeof *s);
 }
 
+/* n sequences of `steps` tokens: with one token more per stream for the
+ * last target, n / batch whole batches */
+static void limit_split(token_split *t, int64_t n, int64_t steps, int64_t batch)
+{
+    if (n > 0 && n <= (t->count - batch) / steps)
+        t->count = n * steps + batch;
+}
+
+void lm_source_limit(lm_source *s, int64_t train_seqs, int64_t eval_seqs)
+{
+    limit_split(&s->corpus.split[TEXT_TRAIN], train_seqs, s->steps, s->batch);
+    limit_split(&s->corpus.split[TEXT_VALID], eval_seqs, s->steps, s->batch);
+    limit_split(&s->corpus.split[TEXT_TEST], eval_seqs, s->steps, s->batch);
+}
+
 int64_t lm_source_batches(const lm_source *s, int split)
 {
     return lm_batch_count(&s->corpus.split[split], s->batch, s->steps);

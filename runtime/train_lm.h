@@ -33,6 +33,11 @@ typedef struct lm_source {
  * vocabulary id at least. */
 int lm_source_open(lm_source *s, const model *m, const plan *p, qsdc_error *err);
 void lm_source_free(lm_source *s);
+/* Keeps the first train_seqs sequences of `steps` tokens of the training
+ * split (train_seqs / batch batches) and the first eval_seqs of the
+ * validation and test splits each; 0 keeps a split whole. A subset for
+ * quick runs: the vocabulary stays the whole training split's. */
+void lm_source_limit(lm_source *s, int64_t train_seqs, int64_t eval_seqs);
 /* Whole batches of `batch` streams of `steps` tokens in a split. */
 int64_t lm_source_batches(const lm_source *s, int split);
 /* Batch i of a split: ids as exact floats into x, next tokens into y. */

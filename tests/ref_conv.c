@@ -222,7 +222,8 @@ static void channels(const ref_graph *r, const gnode *n)
     }
 }
 
-/* Masks per (sample, channel), and their application to [N, C, H, W]. */
+/* Masks per (sample, channel) or (sample, unit), and their application to
+ * [N, C, H, W] or [N, T, U]. */
 static void shared_qsd(const ref_graph *r, const gnode *n, uint32_t seed, uint32_t step)
 {
     const tensor *t = &r->g->t[n->out];
@@ -236,9 +237,7 @@ static void shared_qsd(const ref_graph *r, const gnode *n, uint32_t seed, uint32
     }
     const float *a = r->val[n->in[0]], *m = r->val[n->in[1]];
     for (int64_t i = 0; i < t->nelem; i++) {
-        uint32_t grp = ref_qsd_group_channel((uint32_t)i, (uint32_t)t->dims[1],
-                                             (uint32_t)(t->dims[2] * t->dims[3]));
-        y[i] = a[i] * m[grp];
+        y[i] = a[i] * m[ref_qsd_group(t, (uint32_t)i, n->qsd.share)];
     }
 }
 

@@ -55,7 +55,7 @@ void ref_graph_free(ref_graph *r)
     memset(r, 0, sizeof *r);
 }
 
-static uint32_t qsd_group(const tensor *t, uint32_t idx, qsd_share share)
+uint32_t ref_qsd_group(const tensor *t, uint32_t idx, qsd_share share)
 {
     if (share == SHARE_CHANNEL)
         return ref_qsd_group_channel(idx, (uint32_t)t->dims[1],
@@ -194,7 +194,7 @@ static void elementwise(const ref_graph *r, const gnode *n, uint32_t seed, uint3
         case OP_TANH_GRAD: v *= 1 - (double)b[i] * b[i]; break;
         case OP_SIGMOID_GRAD: v *= (double)b[i] * (1 - b[i]); break;
         case OP_QSD: {
-            float m = ref_qsd_mask(seed, n->rng_id, step, qsd_group(o, (uint32_t)i, n->qsd.share),
+            float m = ref_qsd_mask(seed, n->rng_id, step, ref_qsd_group(o, (uint32_t)i, n->qsd.share),
                                    (float)n->qsd.p, n->qsd.sites, (float)n->qsd.q_cv,
                                    (float)n->qsd.p_concentration);
             if (n->mask > 0)

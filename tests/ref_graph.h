@@ -19,6 +19,8 @@ typedef struct ref_graph {
 /* P is copied from params; G and S start at zero. */
 int ref_graph_init(ref_graph *r, const graph *g, const model *m, const float *params);
 void ref_graph_free(ref_graph *r);
+/* The mask group of element idx of t under share (QSD.md's sharing). */
+uint32_t ref_qsd_group(const tensor *t, uint32_t idx, qsd_share share);
 /* Runs nodes [from, to) for one step. */
 void ref_graph_run(ref_graph *r, const float *input, const int32_t *labels, uint32_t seed,
                    uint32_t step, float lr, int from, int to);

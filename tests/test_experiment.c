@@ -3,7 +3,10 @@
  * skipped on a second call, a lost run trained again to the same result,
  * a grid of a different size or a second grid at once refused, and
  * report.md checked against the result.json files (mean and sd over seeds
- * and the paired difference, computed here from the files). */
+ * and the paired difference, computed here from the files). Then a tiny
+ * language model's quick grid, scored by perplexity on a subset of a
+ * corpus written here, and the verdict sentences with known numbers: lower
+ * perplexity beats, lower accuracy loses. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -20,6 +23,7 @@
 #include <unistd.h>
 
 #include "cli_fixture.h"
+#include "report.h"
 #include "support.h"
 
 static cli_files task;
@@ -63,19 +67,19 @@ static bool exists(const char *path)
     return stat(path, &st) == 0 && st.st_size > 0;
 }
 
-static char *run_file(const char *setting, int seed, const char *name)
+static char *run_file(const char *dir, const char *setting, int seed, const char *name)
 {
     static char path[2 * CLI_PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s-seed%d/%s", results, setting, seed, name);
+    snprintf(path, sizeof path, "%s/%s-seed%d/%s", dir, setting, seed, name);
     return path;
 }
 
 /* The number after "\n  \"key\": " (a top-level key) in a result.json. */
-static double top_number(const char *setting, int seed, const char *key)
+static double top_number(const char *dir, const char *setting, int seed, const char *key)
 {
-    char *text = cli_read_file(run_file(setting, seed, "result.json"), NULL);
+    char *text = cli_read_file(run_file(dir, setting, seed, "result.json"), NULL);
     if (!text)
-        fail_msg("cannot read %s", run_file(setting, seed, "result.json"));
+        fail_msg("cannot read %s", run_file(dir, setting, seed, "result.json"));
     char pattern[64];
     snprintf(pattern, sizeof pattern, "\n  \"%s\": ", key);
     const char *at = strstr(text, pattern);
@@ -87,9 +91,9 @@ static double top_number(const char *setting, int seed, const char *key)
 }
 
 /* The first "key": number anywhere in a result.json. */
-static double any_number(const char *setting, int seed, const char *key)
+static double any_number(const char *dir, const char *setting, int seed, const char *key)
 {
-    char *text = cli_read_file(run_file(setting, seed, "result.json"), NULL);
+    char *text = cli_read_file(run_file(dir, setting, seed, "result.json"), NULL);
     char pattern[64];
     snprintf(pattern, sizeof pattern, "\"%s\": ", key);
     const char *at = text ? strstr(text, pattern) : NULL;
@@ -119,6 +123,40 @@ static void mean_sd_text(double a, double b, int digits, char *buf, size_t n)
     snprintf(buf, n, "%.*f ± %.*f", digits, m, digits, sd);
 }
 
+/* report.md of a results directory, after checking what qsdc report said. */
+static char *read_report(const char *dir, const char *said)
+{
+    char *out = cli_run_expect(0, "report '%s'", dir);
+    cli_expect(out, said);
+    free(out);
+    char path[2 * CLI_PATH_MAX];
+    snprintf(path, sizeof path, "%s/report.md", dir);
+    char *md = cli_read_file(path, NULL);
+    assert_non_null(md);
+    return md;
+}
+
+/* The table row "| name | desc | 2 | mean ± sd |" of each of n settings,
+ * from key in its two seeds' result.json (the values into v), and the row
+ * of setting a − b paired by seed. */
+static void expect_two_seed_rows(const char *md, const char *dir, int n,
+                                 const char *const *names, const char *const *desc,
+                                 const char *key, int a, int b)
+{
+    char want[512], ms[128];
+    double v[3][2];
+    for (int s = 0; s < n; s++) {
+        for (int seed = 1; seed <= 2; seed++)
+            v[s][seed - 1] = top_number(dir, names[s], seed, key);
+        mean_sd_text(v[s][0], v[s][1], 2, ms, sizeof ms);
+        snprintf(want, sizeof want, "| %s | %s | 2 | %s |", names[s], desc[s], ms);
+        cli_expect(md, want);
+    }
+    snprintf(want, sizeof want, "| %s − %s | 2 | %+.2f |", names[a], names[b],
+             (v[a][0] - v[b][0] + v[a][1] - v[b][1]) / 2);
+    cli_expect(md, want);
+}
+
 static void test_quick_grid(void **state)
 {
     (void)state;
@@ -131,15 +169,16 @@ static void test_quick_grid(void **state)
     free(out);
     for (int s = 0; s < 2; s++)
         for (int seed = 1; seed <= 2; seed++) {
-            assert_true(exists(run_file(settings[s], seed, "result.json")));
-            assert_int_equal(count_lines(run_file(settings[s], seed, "metrics.jsonl")), 2);
-            assert_false(exists(run_file(settings[s], seed, "checkpoint.bin")));
+            assert_true(exists(run_file(results, settings[s], seed, "result.json")));
+            assert_int_equal(
+                count_lines(run_file(results, settings[s], seed, "metrics.jsonl")), 2);
+            assert_false(exists(run_file(results, settings[s], seed, "checkpoint.bin")));
             /* 240 samples, 96 test, matched p = (1 + 0.09) / (1 + 2) */
-            assert_true(top_number(settings[s], seed, "train_samples") == 240);
-            assert_true(top_number(settings[s], seed, "test_samples") == 96);
+            assert_true(top_number(results, settings[s], seed, "train_samples") == 240);
+            assert_true(top_number(results, settings[s], seed, "test_samples") == 96);
         }
-    assert_true(fabs(any_number("qsd_variance", 1, "p") - 1.09 / 3) < 1e-8);
-    assert_false(exists(run_file("dropout", 3, "result.json")));
+    assert_true(fabs(any_number(results, "qsd_variance", 1, "p") - 1.09 / 3) < 1e-8);
+    assert_false(exists(run_file(results, "dropout", 3, "result.json")));
 
     /* everything finished: nothing trains */
     out = cli_run_expect(0, "experiment '%s' -o '%s' --quick", exp_path, results);
@@ -148,12 +187,12 @@ static void test_quick_grid(void **state)
     free(out);
 
     /* a lost run is trained again, to the same numbers (same seed, same device) */
-    double acc = top_number("qsd_variance", 2, "test_accuracy");
-    assert_int_equal(unlink(run_file("qsd_variance", 2, "result.json")), 0);
+    double acc = top_number(results, "qsd_variance", 2, "test_accuracy");
+    assert_int_equal(unlink(run_file(results, "qsd_variance", 2, "result.json")), 0);
     out = cli_run_expect(0, "experiment '%s' -o '%s' --quick", exp_path, results);
     cli_expect(out, "grid done: 4 runs (1 trained, 3 skipped)");
     free(out);
-    assert_true(top_number("qsd_variance", 2, "test_accuracy") == acc);
+    assert_true(top_number(results, "qsd_variance", 2, "test_accuracy") == acc);
 }
 
 /* The full grid has other epochs: its runs are not the quick grid's. And
@@ -180,32 +219,16 @@ static void test_other_grid_refused(void **state)
 static void test_report(void **state)
 {
     (void)state;
-    char *out = cli_run_expect(0, "report '%s'", results);
-    cli_expect(out, "report.md: 4 runs of 1 task");
-    free(out);
-    char path[2 * CLI_PATH_MAX];
-    snprintf(path, sizeof path, "%s/report.md", results);
-    char *md = cli_read_file(path, NULL);
-    assert_non_null(md);
-    char want[512], ms[128];
-    /* every setting's test accuracy, mean ± sd over the two seeds */
-    const char *desc[] = {"dropout p=0.5", "QSD p=0.3633 n=2 v=0.3 (matched variance)"};
-    double acc[2][2];
-    for (int s = 0; s < 2; s++) {
-        for (int seed = 1; seed <= 2; seed++)
-            acc[s][seed - 1] = top_number(settings[s], seed, "test_accuracy");
-        mean_sd_text(acc[s][0], acc[s][1], 2, ms, sizeof ms);
-        snprintf(want, sizeof want, "| %s | %s | 2 | %s |", settings[s], desc[s], ms);
-        cli_expect(md, want);
-    }
-    /* QSD minus dropout, paired by seed */
-    snprintf(want, sizeof want, "| qsd_variance − dropout | 2 | %+.2f |",
-             (acc[1][0] - acc[0][0] + acc[1][1] - acc[0][1]) / 2);
-    cli_expect(md, want);
+    char *md = read_report(results, "report.md: 4 runs of 1 task");
+    char path[2 * CLI_PATH_MAX], want[512], ms[128];
+    /* every setting's test accuracy, mean ± sd over the two seeds, and QSD
+     * minus dropout paired by seed */
+    const char *const desc[] = {"dropout p=0.5", "QSD p=0.3633 n=2 v=0.3 (matched variance)"};
+    expect_two_seed_rows(md, results, 2, settings, desc, "test_accuracy", 1, 0);
     cli_expect(md, "between qsd_variance and dropout on tiny");
     /* the hidden layer's zero fraction */
-    mean_sd_text(any_number("dropout", 1, "zero_fraction"),
-                 any_number("dropout", 2, "zero_fraction"), 4, ms, sizeof ms);
+    mean_sd_text(any_number(results, "dropout", 1, "zero_fraction"),
+                 any_number(results, "dropout", 2, "zero_fraction"), 4, ms, sizeof ms);
     snprintf(want, sizeof want, "| dropout | relu2 | %s |", ms);
     cli_expect(md, want);
     /* masks: both seeds' draws pooled, dropout's analytic values */
@@ -258,6 +281,185 @@ static void test_usage_and_errors(void **state)
     free(out);
 }
 
+/* report.md up to its figures (which need gnuplot) */
+static char *report_tables(char *md)
+{
+    char *end = strstr(md, "\n### Figures");
+    if (!end)
+        end = strstr(md, "\nNo figures");
+    if (end)
+        *end = '\0';
+    return md;
+}
+
+/* The committed MLP grid's result.json files were written before there
+ * were metrics: they read as accuracy, into the report committed beside
+ * them (rerun `qsdc report results/mlp_fashion` when the report changes). */
+static void test_report_of_older_results(void **state)
+{
+    (void)state;
+    char dir[CLI_PATH_MAX], cmd[6 * CLI_PATH_MAX], committed[2 * CLI_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/mlp_fashion", ts_tmpdir());
+    snprintf(committed, sizeof committed, "%s/results/mlp_fashion", ts_source_root());
+    snprintf(cmd, sizeof cmd, "mkdir '%s' && cd '%s' && cp -r *-seed* '%s'", dir, committed, dir);
+    char *out = NULL;
+    if (ts_run(cmd, &out) != 0)
+        fail_msg("%s: %s", cmd, out);
+    free(out);
+    char *md = report_tables(read_report(dir, "report.md: 25 runs of 1 task"));
+    char path[3 * CLI_PATH_MAX];
+    snprintf(path, sizeof path, "%s/report.md", committed);
+    char *want = cli_read_file(path, NULL);
+    assert_non_null(want);
+    assert_string_equal(md, report_tables(want));
+    free(md);
+    free(want);
+}
+
+/* ---- a language model ---------------------------------------------------- */
+
+static char lm_results[CLI_PATH_MAX];
+static const char *const lm_settings[] = {"none", "dropout", "qsd_variance"};
+
+/* 600 lines of "w1 w2 w3 ." with w2 and w3 set by w1: 2400 tokens, so the
+ * training split (80%) has 1920 and the test split (10%) 240. */
+static void write_lm_experiment(char *path, size_t n)
+{
+    static const char *const words[] = {"red", "green", "blue", "cat", "dog"};
+    char *text = malloc(600 * 32), *p = text;
+    uint32_t state = 7;
+    for (int i = 0; i < 600; i++) {
+        state = state * 1103515245u + 12345u;
+        int w = (int)(state >> 16) % 5;
+        p += sprintf(p, "%s %s %s .\n", words[w], words[(w + 1) % 5], words[(w + 3) % 5]);
+    }
+    ts_write("lm.txt", text, (size_t)(p - text));
+    free(text);
+    const char model[] = "name: lm\n"
+                         "input: {shape: [4], dtype: int32}\n"
+                         "layers:\n"
+                         "  - {op: embedding, vocab: 8, dim: 8}\n"
+                         "  - {op: dropout, p: 0.5}\n"
+                         "  - {op: lstm, units: 8, stateful: true}\n"
+                         "  - {op: dropout, p: 0.5}\n"
+                         "  - {op: dense, units: 8}\n"
+                         "train:\n"
+                         "  data: {format: text, corpus: lm.txt, vocab: 6, split: [0.8, 0.1]}\n"
+                         "  batch: 4\n"
+                         "  epochs: 3\n"
+                         "  optimizer: {type: adam, lr: 0.01}\n";
+    ts_write("lm.yaml", model, strlen(model));
+    /* quick: 48 of the 480 training sequences (12 batches), 8 of the 60
+     * test ones (2 batches) */
+    const char exp[] = "name: lm\n"
+                       "model: lm.yaml\n"
+                       "settings:\n"
+                       "  - none\n"
+                       "  - dropout\n"
+                       "  - {name: qsd_variance, match: variance, sites: 2, q_cv: 0.3}\n"
+                       "seeds: 3\n"
+                       "mask_draws: 2000\n"
+                       "quick: {epochs: 2, seeds: [1, 2], train_samples: 48, test_samples: 8}\n";
+    snprintf(path, n, "%s", ts_write("lm_exp.yaml", exp, strlen(exp)));
+    snprintf(lm_results, sizeof lm_results, "%s/lm_results", ts_tmpdir());
+}
+
+static void test_language_model_grid(void **state)
+{
+    (void)state;
+    char path[CLI_PATH_MAX];
+    write_lm_experiment(path, sizeof path);
+    char *out = cli_run_expect(0, "experiment '%s' -o '%s' --quick", path, lm_results);
+    cli_expect(out, "experiment lm (quick): 3 settings x 2 seeds, 2 epochs each");
+    cli_expect(out, "12 steps/epoch");
+    cli_expect(out, "grid done: 6 runs (6 trained, 0 skipped)");
+    free(out);
+    for (int s = 0; s < 3; s++)
+        for (int seed = 1; seed <= 2; seed++) {
+            char *json = cli_read_file(run_file(lm_results, lm_settings[s], seed, "result.json"),
+                                       NULL);
+            assert_non_null(json);
+            cli_expect(json, "\n  \"metric\": \"perplexity\",\n  \"test_perplexity\": ");
+            cli_expect(json, "\"val_perplexity\": ");
+            /* no accuracy, no activity, and the carried state is no parameter */
+            cli_expect_not(json, "accuracy");
+            cli_expect(json, "\"activity\": [\n  ]");
+            cli_expect(json, "\"tensor\": \"lstm");
+            cli_expect_not(json, ".carry");
+            free(json);
+            assert_true(top_number(lm_results, lm_settings[s], seed, "train_samples") == 48);
+            assert_true(top_number(lm_results, lm_settings[s], seed, "test_samples") == 8);
+            /* a perplexity: above 1, below the 8 scores' uniform guess */
+            double ppl = top_number(lm_results, lm_settings[s], seed, "test_perplexity");
+            assert_true(ppl > 1 && ppl < 8);
+            assert_int_equal(
+                count_lines(run_file(lm_results, lm_settings[s], seed, "metrics.jsonl")), 2);
+        }
+    /* the regularised layers' masks were drawn */
+    char *json = cli_read_file(run_file(lm_results, "qsd_variance", 1, "result.json"), NULL);
+    cli_expect(json, "\"masks\": [\n    {\"layer\": \"dropout1\", \"draws\": 2000");
+    free(json);
+}
+
+static void test_language_model_report(void **state)
+{
+    (void)state;
+    char *md = read_report(lm_results, "report.md: 6 runs of 1 task");
+    cli_expect(md, "48 training sequences, 8 test sequences");
+    cli_expect(md, "### Test perplexity\n\nLower is better.");
+    cli_expect(md, "| test perplexity (mean ± sd) |");
+    cli_expect_not(md, "accuracy");
+    const char *const desc[] = {"none", "dropout p=0.5",
+                                "QSD p=0.3633 n=2 v=0.3 (matched variance)"};
+    expect_two_seed_rows(md, lm_results, 3, lm_settings, desc, "test_perplexity", 2, 1);
+    cli_expect(md, "differences in test perplexity (lower is better");
+    cli_expect(md, "qsd_variance and dropout on lm: test perplexity differs by");
+    cli_expect(md, "Not measured: a language model's test set");
+    cli_expect(md, "| lstm");
+    cli_expect(md, "### Masks sampled on the device");
+    free(md);
+}
+
+/* The sentence of a comparison with known numbers: QSD's perplexity 10
+ * below dropout's on every seed beats it, the same numbers as accuracy
+ * lose, and a difference within the noise is no verdict. */
+static void test_verdict_direction(void **state)
+{
+    (void)state;
+    const double qsd[] = {100, 101, 102, 103}, dropout[] = {110.5, 111, 111.5, 113};
+    paired_test t;
+    assert_int_equal(stats_paired_t(qsd, dropout, 4, &t), 0);
+    rep_comparison c = {.task = "lm", .a = "qsd", .b = "dropout", .measure = MEASURE_SCORE,
+                        .metric = RESULT_PERPLEXITY};
+    strbuf sb;
+    sb_init(&sb);
+    report_verdict(&sb, &c, &t);
+    cli_expect(sb_str(&sb), "- **qsd beat dropout** on lm: test perplexity lower by 10.00 ");
+    sb_free(&sb);
+    c.metric = RESULT_ACCURACY;
+    c.task = "mlp";
+    sb_init(&sb);
+    report_verdict(&sb, &c, &t);
+    cli_expect(sb_str(&sb),
+               "- **qsd did worse than dropout** on mlp: test accuracy lower by 10.00 points ");
+    sb_free(&sb);
+    /* the other way round: higher perplexity loses */
+    assert_int_equal(stats_paired_t(dropout, qsd, 4, &t), 0);
+    c.metric = RESULT_PERPLEXITY;
+    sb_init(&sb);
+    report_verdict(&sb, &c, &t);
+    cli_expect(sb_str(&sb), "- **qsd did worse than dropout** on mlp: test perplexity higher "
+                            "by 10.00 (95% interval +");
+    sb_free(&sb);
+    const double noisy[] = {120, 100, 118, 101};
+    assert_int_equal(stats_paired_t(noisy, dropout, 4, &t), 0);
+    sb_init(&sb);
+    report_verdict(&sb, &c, &t);
+    cli_expect(sb_str(&sb), "- **No significant difference** between qsd and dropout on mlp: "
+                            "test perplexity differs by ");
+    sb_free(&sb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -265,6 +467,10 @@ int main(void)
         cmocka_unit_test(test_other_grid_refused),
         cmocka_unit_test(test_report),
         cmocka_unit_test(test_usage_and_errors),
+        cmocka_unit_test(test_report_of_older_results),
+        cmocka_unit_test(test_language_model_grid),
+        cmocka_unit_test(test_language_model_report),
+        cmocka_unit_test(test_verdict_direction),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

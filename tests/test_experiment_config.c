@@ -16,8 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "experiment.h"
+#include "report.h"
 #include "support.h"
 
 /* QSD.md, "Worked values". */
@@ -110,7 +112,7 @@ static const char plain_model[] =
     "  - {op: dense, units: 3}\n"
     "train: {data: {train_images: a, train_labels: b, test_images: c, test_labels: d}}\n";
 
-/* A language model: experiments compare accuracy, which it has not. */
+/* A language model: its experiments compare perplexity. */
 static const char lm_model[] =
     "name: lm\n"
     "input: {shape: [6], dtype: int32}\n"
@@ -150,6 +152,7 @@ static void test_load(void **state)
     if (experiment_load(path, &e, &err) < 0)
         fail_msg("%s", err.message);
     assert_string_equal(e.name, "exp");
+    assert_int_equal(e.metric, RESULT_ACCURACY);
     assert_true(e.dropout_p == 0.8); /* from the model's dropout layer */
     assert_int_equal(e.n_settings, 5);
     static const char *const names[] = {"none", "dropout", "qs", "qsd_variance", "qsd"};
@@ -195,6 +198,23 @@ static void test_load(void **state)
     experiment_free(&e);
 }
 
+/* A language model's experiment is scored by perplexity. */
+static void test_load_language_model(void **state)
+{
+    (void)state;
+    write_base();
+    const char text[] = "name: lm\nmodel: lm.yaml\nseeds: 2\nsettings: [none, dropout]\n";
+    const char *path = ts_write("lm_exp.yaml", text, strlen(text));
+    experiment e;
+    qsdc_error err = {""};
+    if (experiment_load(path, &e, &err) < 0)
+        fail_msg("%s", err.message);
+    assert_int_equal(e.metric, RESULT_PERPLEXITY);
+    assert_true(e.dropout_p == 0.5);
+    assert_int_equal(e.n_settings, 2);
+    experiment_free(&e);
+}
+
 /* A bad experiment file: the error names file:line:col and says what. */
 static void expect_error(const char *text, int line, int col, const char *want)
 {
@@ -231,8 +251,6 @@ static void test_errors(void **state)
     expect_error(text, 3, 12, "seed 1 is listed twice");
     snprintf(text, sizeof text, "name: exp\nmodel: plain.yaml\nseeds: 1\nsettings: [none]\n");
     expect_error(text, 2, 8, "has no dropout or qsd layer");
-    snprintf(text, sizeof text, "name: exp\nmodel: lm.yaml\nseeds: 1\nsettings: [none]\n");
-    expect_error(text, 2, 8, "is a language model");
     snprintf(text, sizeof text, "name: exp\nmodel: base.yaml\nseeds: 1\n");
     expect_error(text, 1, 1, "missing required key 'settings'");
     snprintf(text, sizeof text, "%ssettings: [none]\nquick: {epochs: 0}\n", head);
@@ -243,6 +261,16 @@ static void check_close(double got, double want)
 {
     if (!(fabs(got - want) <= 1e-8 * fabs(want)) && !(isnan(got) && isnan(want)))
         fail_msg("read back %.17g, wrote %.17g", got, want);
+}
+
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        fail_msg("cannot open %s", path);
+    char *text = ts_read_stream(f, NULL);
+    fclose(f);
+    return text;
 }
 
 static void test_result_round_trip(void **state)
@@ -269,7 +297,7 @@ static void test_result_round_trip(void **state)
                     .qsd = {0.625, 4, 0.5, 0, SHARE_TIME}, .seed = 4000000000u, .quick = true,
                     .fingerprint = "0123456789abcdef", .device = "dev \"x\"\tÿ",
                     .train_samples = 6000, .test_samples = 2000, .train_seconds = 2.75,
-                    .test_accuracy = 84.125, .n_epochs = 2, .n_activity = 1, .n_params = 1,
+                    .test = 84.125, .n_epochs = 2, .n_activity = 1, .n_params = 1,
                     .n_masks = 1, .epochs = epochs, .activity = &act, .params = &par,
                     .masks = &mask};
     char path[1200];
@@ -291,9 +319,11 @@ static void test_result_round_trip(void **state)
     check_close(b.qsd.p, 0.625);
     assert_true(b.seed == 4000000000u && b.quick);
     assert_int_equal(b.train_samples, 6000);
-    check_close(b.test_accuracy, 84.125);
+    assert_int_equal(b.metric, RESULT_ACCURACY);
+    check_close(b.test, 84.125);
     assert_int_equal(b.n_epochs, 2);
-    check_close(b.epochs[1].test_accuracy, 84.125);
+    check_close(b.epochs[1].test, 84.125);
+    check_close(b.epochs[0].val, 80.25);
     assert_int_equal(b.n_activity, 1);
     assert_string_equal(b.activity[0].layer, "relu1");
     check_close(b.activity[0].hoyer_mean, 1.0 / 3);
@@ -309,6 +339,42 @@ static void test_result_round_trip(void **state)
     assert_int_equal(b.n_masks, 1);
     check_close(b.masks[0].var, 0.98);
     assert_true(isnan(b.masks[0].want_pr_zero)); /* written as null */
+    result_free(&b);
+
+    /* a language model's: perplexity under its own keys, read back as such */
+    r.metric = RESULT_PERPLEXITY;
+    r.test = 123.5;
+    if (result_write(path, &r, &err) < 0 || result_read(path, &b, &err) < 0)
+        fail_msg("%s", err.message);
+    char *json = read_text(path);
+    assert_non_null(
+        strstr(json, "\n  \"metric\": \"perplexity\",\n  \"test_perplexity\": 123.5,"));
+    assert_non_null(strstr(json, "\"val_perplexity\": 80.25, \"test_perplexity\": 79.5"));
+    assert_null(strstr(json, "accuracy"));
+    assert_int_equal(b.metric, RESULT_PERPLEXITY);
+    check_close(b.test, 123.5);
+    check_close(b.epochs[0].test, 79.5);
+    result_free(&b);
+    free(json);
+
+    /* written before there were metrics: no "metric" key, accuracy */
+    r.metric = RESULT_ACCURACY;
+    r.test = 84.125;
+    if (result_write(path, &r, &err) < 0)
+        fail_msg("%s", err.message);
+    json = read_text(path);
+    const char line[] = "  \"metric\": \"accuracy\",\n";
+    const char *key = strstr(json, line);
+    assert_non_null(key);
+    char older[8192];
+    assert_true(snprintf(older, sizeof older, "%.*s%s", (int)(key - json), json,
+                         key + strlen(line)) < (int)sizeof older);
+    const char *old = ts_write("old.json", older, strlen(older));
+    free(json);
+    if (result_read(old, &b, &err) < 0)
+        fail_msg("%s", err.message);
+    assert_int_equal(b.metric, RESULT_ACCURACY);
+    check_close(b.test, 84.125);
     result_free(&b);
 
     /* damaged: the missing key named with its place */
@@ -341,8 +407,18 @@ static void test_metrics_resume(void **state)
         fail_msg("%s", err.message);
     assert_int_equal(r.n_epochs, 3);
     assert_true(r.epochs[1].epoch == 2 && r.epochs[1].train_loss == 0.7 &&
-                r.epochs[1].test_accuracy == 75);
+                r.epochs[1].test == 75);
     assert_true(r.epochs[2].epoch == 3);
+    result_free(&r);
+    /* a language model's lines, read with its metric */
+    const char lm[] = "{\"epoch\": 1, \"train_loss\": 5.5, \"val_perplexity\": 240.5, "
+                      "\"test_perplexity\": 250.25, \"seconds\": 2, \"samples_per_s\": 5, "
+                      "\"tokens_per_s\": 175}\n";
+    path = ts_write("lm.jsonl", lm, strlen(lm));
+    r.metric = RESULT_PERPLEXITY;
+    if (result_read_metrics(path, &r, &err) < 0)
+        fail_msg("%s", err.message);
+    assert_true(r.n_epochs == 1 && r.epochs[0].val == 240.5 && r.epochs[0].test == 250.25);
     result_free(&r);
     path = ts_write("broken.jsonl", "{\"epoch\": 1}\n", 13);
     assert_int_equal(result_read_metrics(path, &r, &err), -1);
@@ -351,13 +427,40 @@ static void test_metrics_resume(void **state)
     result_free(&r);
 }
 
+/* Runs of one experiment scored by different metrics are not one task. */
+static void test_report_mixed_metrics(void **state)
+{
+    (void)state;
+    char dir[1200], path[1300];
+    snprintf(dir, sizeof dir, "%s/mixed", ts_tmpdir());
+    assert_int_equal(mkdir(dir, 0777), 0);
+    qsdc_error err = {""};
+    for (int i = 0; i < 2; i++) {
+        run_result r = {.experiment = "exp", .setting = "none", .fingerprint = "f",
+                        .seed = (uint64_t)i + 1,
+                        .qsd = {1, 1, 0, 0, SHARE_ELEMENT},
+                        .metric = i ? RESULT_PERPLEXITY : RESULT_ACCURACY, .test = 50};
+        snprintf(path, sizeof path, "%s/run%d", dir, i);
+        assert_int_equal(mkdir(path, 0777), 0);
+        snprintf(path, sizeof path, "%s/run%d/result.json", dir, i);
+        if (result_write(path, &r, &err) < 0)
+            fail_msg("%s", err.message);
+    }
+    report rep;
+    assert_int_equal(report_load(dir, &rep, &err), -1);
+    if (!strstr(err.message, "the runs of exp record different metrics (accuracy and "
+                             "perplexity)"))
+        fail_msg("%s", err.message);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_analytic_table),     cmocka_unit_test(test_matched_closed_forms),
         cmocka_unit_test(test_matched_round_trip), cmocka_unit_test(test_load),
         cmocka_unit_test(test_errors),             cmocka_unit_test(test_result_round_trip),
-        cmocka_unit_test(test_metrics_resume),
+        cmocka_unit_test(test_metrics_resume),     cmocka_unit_test(test_load_language_model),
+        cmocka_unit_test(test_report_mixed_metrics),
     };
     return cmocka_run_group_tests(tests, NULL, ts_teardown);
 }

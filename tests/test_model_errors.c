@@ -114,7 +114,7 @@ static const error_case error_cases[] = {
     {"bool_wrong_type", LAYERS "  - {op: dense, units: 3, bias: yes}\n", 4, 33,
      "expected bool (true or false) for 'bias', found string 'yes'"},
     {"init_unknown", LAYERS "  - {op: dense, units: 3, init: xavier}\n", 4, 33,
-     "unknown init 'xavier' (expected one of: auto, he, glorot, zeros)"},
+     "unknown init 'xavier' (expected one of: auto, he, glorot, zeros, normal)"},
     {"float_wrong_type", LAYERS "  - {op: qsd, p: high}\n", 4, 18,
      "expected a number for 'p', found string 'high'"},
     {"qsd_p_above_one", LAYERS "  - {op: qsd, p: 1.5}\n", 4, 18,

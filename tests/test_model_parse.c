@@ -116,7 +116,7 @@ static const char dag[] =
     "name: res\n"                                                      /* 1 */
     "input: {shape: [8]}\n"                                            /* 2 */
     "nodes:\n"                                                         /* 3 */
-    "  - {name: out, op: dense, inputs: sum, units: 3}\n"              /* 4 */
+    "  - {name: out, op: dense, inputs: sum, units: 3, init: normal}\n" /* 4 */
     "  - {name: fc1, op: dense, inputs: input, units: 8, init: he}\n"  /* 5 */
     "  - {name: r1, op: relu, inputs: [fc1]}\n"                        /* 6 */
     "  - name: fc2\n"                                                  /* 7 */
@@ -144,6 +144,7 @@ static void test_nodes_form(void **state)
     assert_int_equal(fc2->input_loc[0].line, 9);
     assert_int_equal(fc2->input_loc[0].col, 13);
     assert_int_equal(find(&m, "fc1")->init, INIT_HE);
+    assert_int_equal(find(&m, "out")->init, INIT_NORMAL);
     const layer *r1 = find(&m, "r1");
     assert_int_equal(r1->n_inputs, 1);
     assert_string_equal(r1->inputs[0], "fc1");

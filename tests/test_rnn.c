@@ -75,18 +75,19 @@ static const char pooled[] =
     "  - {op: pool_sequence, mode: mean}\n  - {op: dense, units: 3}\n"
     "train: {optimizer: {type: sgd, lr: 0.1}}\n";
 
-/* Wider layers at a larger batch for the recurrence kernels' layout: 16 and
- * 8 units make one 16- and one 8-wide vector per work-item, and 7 samples
+/* Layers for the recurrence kernels' layout at a larger batch: 16 and 8
+ * units make one 16- and one 8-wide vector per work-item, and 7 samples
  * two work-groups, the second one short. */
-static const char wide[] =
-    "name: wide\ninput: {shape: [3], dtype: int32}\n"
+static const char blocks[] =
+    "name: blocks\ninput: {shape: [3], dtype: int32}\n"
     "layers:\n  - {op: embedding, vocab: 7, dim: 4}\n"
     "  - {op: lstm, units: 16, stateful: true}\n  - {op: lstm, units: 8}\n"
     "  - {op: dense, units: 7}\n"
     "train: {optimizer: {type: sgd, lr: 0.5}}\n";
 
-/* share: time holds each (sample, unit) mask over all steps, and the masks
- * differ between units (the reference's masks after a training step) */
+/* share: time draws one mask per (sample, unit), [B, U], that differ
+ * between units, and scales every step of that unit by it (the reference's
+ * values after a training step's forward) */
 static void test_masks_shared_over_time(void **s)
 {
     (void)s;
@@ -98,18 +99,21 @@ static void test_masks_shared_over_time(void **s)
     int masks = 0;
     for (int i = 0; i < r.g.nn; i++) {
         const gnode *n = &r.g.n[i];
-        if (n->op != OP_QSD)
+        if (n->op != OP_GROUP_SCALE || n->layer < 0)
             continue;
-        const tensor *t = &r.g.t[n->mask];
+        const tensor *t = &r.g.t[n->out], *mt = &r.g.t[n->in[1]];
         int64_t T = t->dims[1], U = t->dims[2];
-        const float *m = ref.val[n->mask];
+        assert_int_equal(mt->dims[0], t->dims[0]);
+        assert_int_equal(mt->dims[1], U);
+        const float *x = ref.val[n->in[0]], *y = ref.val[n->out], *m = ref.val[n->in[1]];
         int distinct = 0;
         for (int64_t b = 0; b < t->dims[0]; b++)
             for (int64_t u = 0; u < U; u++) {
-                float first = m[b * T * U + u];
-                distinct += u > 0 && first != m[b * T * U + u - 1];
-                for (int64_t k = 1; k < T; k++)
-                    assert_true(m[(b * T + k) * U + u] == first);
+                distinct += u > 0 && m[b * U + u] != m[b * U + u - 1];
+                for (int64_t k = 0; k < T; k++) {
+                    int64_t e = (b * T + k) * U + u;
+                    assert_true(y[e] == x[e] * m[b * U + u]);
+                }
             }
         assert_true(distinct > 0);
         masks++;
@@ -126,7 +130,16 @@ static void test_lm_step(void **s) { (void)s; gc_check_step(lm, 3, TOL); }
 static void test_stacked_step(void **s) { (void)s; gc_check_step(stacked, 2, TOL); }
 static void test_pooled_step(void **s) { (void)s; gc_check_step(pooled, 3, TOL); }
 static void test_carried_step(void **s) { (void)s; gc_check_step(carried, 3, TOL); }
-static void test_wide_step(void **s) { (void)s; gc_check_step(wide, 7, TOL); }
+static void test_blocks_step(void **s) { (void)s; gc_check_step(blocks, 7, TOL); }
+/* The language models' sizes: 256 units (16-wide vectors, 16 work-items a
+ * sample block), 35 steps, 3,001 classes. */
+static const char wide[] =
+    "name: wide\ninput: {shape: [35], dtype: int32}\n"
+    "layers:\n  - {op: embedding, vocab: 7, dim: 16}\n"
+    "  - {op: lstm, units: 256, stateful: true}\n  - {op: lstm, units: 256, stateful: true}\n"
+    "  - {op: dense, units: 3001}\n"
+    "train: {optimizer: {type: sgd, lr: 0.5}}\n";
+static void test_wide_step(void **s) { (void)s; gc_check_step(wide, 5, TOL); }
 static void test_carried_inference(void **s)
 {
     (void)s;
@@ -138,6 +151,44 @@ static void test_inference(void **s)
     gc_check_inference(lm, 3, TOL);
     gc_check_inference(stacked, 2, TOL);
     gc_check_inference(pooled, 3, TOL);
+}
+
+/* An embedding table starts standard normal (PyTorch's nn.Embedding), the
+ * lstm Glorot uniform: mean, variance and the normal's 4.55% beyond two
+ * standard deviations (a uniform of unit variance has none), over 16,000
+ * draws with bounds about 5 standard errors wide. */
+static void test_embedding_starts_normal(void **s)
+{
+    (void)s;
+    gc_run r;
+    gc_setup(&r, "name: e\ninput: {shape: [2], dtype: int32}\n"
+                 "layers:\n  - {op: embedding, vocab: 1000, dim: 16}\n"
+                 "  - {op: lstm, units: 4}\n  - {op: dense, units: 3}\n",
+             2, MODE_TRAIN);
+    int found = 0;
+    for (int t = 0; t < r.p.n_tensors; t++) {
+        const plan_tensor *pt = &r.p.tensors[t];
+        if (strcmp(pt->name, "embedding0.weight") == 0) {
+            assert_int_equal(pt->init, INIT_NORMAL);
+            double sum = 0, sq = 0, tails = 0;
+            for (int64_t i = 0; i < pt->nelem; i++) {
+                double v = r.params[pt->offset + i];
+                sum += v;
+                sq += v * v;
+                tails += fabs(v) > 2.0;
+            }
+            double n = (double)pt->nelem, mean = sum / n;
+            assert_true(fabs(mean) < 0.04);
+            assert_true(fabs(sq / n - mean * mean - 1.0) < 0.06);
+            assert_true(fabs(tails / n - 0.0455) < 0.008);
+            found++;
+        } else if (strcmp(pt->name, "lstm1.weight") == 0) {
+            assert_int_equal(pt->init, INIT_GLOROT);
+            found++;
+        }
+    }
+    assert_int_equal(found, 2);
+    gc_free(&r);
 }
 
 static void expect_error(const char *yaml, const char *want)
@@ -234,7 +285,7 @@ static void test_padded_sequences(void **s)
     (void)s;
     check_gradients(lm, 4);
     check_gradients(stacked, 4);
-    const char *models[] = {lm, stacked, carried, wide};
+    const char *models[] = {lm, stacked, carried, blocks};
     const int64_t batches[] = {4, 4, 4, 7};
     for (int i = 0; i < 4; i++) {
         gc_check_step(models[i], batches[i], TOL);
@@ -367,6 +418,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse),
+        cmocka_unit_test(test_embedding_starts_normal),
         cmocka_unit_test(test_shape_errors),
         cmocka_unit_test(test_lm_gradients),
         cmocka_unit_test(test_stacked_gradients),
@@ -377,8 +429,9 @@ int main(void)
         cmocka_unit_test(test_stacked_step),
         cmocka_unit_test(test_pooled_step),
         cmocka_unit_test(test_carried_step),
-        cmocka_unit_test(test_carried_inference),
         cmocka_unit_test(test_wide_step),
+        cmocka_unit_test(test_carried_inference),
+        cmocka_unit_test(test_blocks_step),
         cmocka_unit_test_setup_teardown(test_padded_sequences, padding_on, padding_off),
         cmocka_unit_test_setup_teardown(test_padded_classifiers, padding_on, padding_off),
         cmocka_unit_test(test_padding_changes_nothing),
