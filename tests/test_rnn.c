@@ -75,11 +75,11 @@ static const char pooled[] =
     "  - {op: pool_sequence, mode: mean}\n  - {op: dense, units: 3}\n"
     "train: {optimizer: {type: sgd, lr: 0.1}}\n";
 
-/* Layers for the recurrence kernels' layout at a larger batch: 16 and 8
- * units make one 16- and one 8-wide vector per work-item, and 7 samples
+/* Wider layers at a larger batch for the recurrence kernels' layout: 16 and
+ * 8 units make one 16- and one 8-wide vector per work-item, and 7 samples
  * two work-groups, the second one short. */
-static const char blocks[] =
-    "name: blocks\ninput: {shape: [3], dtype: int32}\n"
+static const char wide[] =
+    "name: wide\ninput: {shape: [3], dtype: int32}\n"
     "layers:\n  - {op: embedding, vocab: 7, dim: 4}\n"
     "  - {op: lstm, units: 16, stateful: true}\n  - {op: lstm, units: 8}\n"
     "  - {op: dense, units: 7}\n"
@@ -130,16 +130,15 @@ static void test_lm_step(void **s) { (void)s; gc_check_step(lm, 3, TOL); }
 static void test_stacked_step(void **s) { (void)s; gc_check_step(stacked, 2, TOL); }
 static void test_pooled_step(void **s) { (void)s; gc_check_step(pooled, 3, TOL); }
 static void test_carried_step(void **s) { (void)s; gc_check_step(carried, 3, TOL); }
-static void test_blocks_step(void **s) { (void)s; gc_check_step(blocks, 7, TOL); }
-/* The language models' sizes: 256 units (16-wide vectors, 16 work-items a
- * sample block), 35 steps, 3,001 classes. */
-static const char wide[] =
-    "name: wide\ninput: {shape: [35], dtype: int32}\n"
+static void test_wide_step(void **s) { (void)s; gc_check_step(wide, 7, TOL); }
+/* The language models' sizes: 256 units, 35 steps, 3,001 classes. */
+static const char lm_sized[] =
+    "name: lm_sized\ninput: {shape: [35], dtype: int32}\n"
     "layers:\n  - {op: embedding, vocab: 7, dim: 16}\n"
     "  - {op: lstm, units: 256, stateful: true}\n  - {op: lstm, units: 256, stateful: true}\n"
     "  - {op: dense, units: 3001}\n"
     "train: {optimizer: {type: sgd, lr: 0.5}}\n";
-static void test_wide_step(void **s) { (void)s; gc_check_step(wide, 5, TOL); }
+static void test_lm_sized_step(void **s) { (void)s; gc_check_step(lm_sized, 5, TOL); }
 static void test_carried_inference(void **s)
 {
     (void)s;
@@ -285,7 +284,7 @@ static void test_padded_sequences(void **s)
     (void)s;
     check_gradients(lm, 4);
     check_gradients(stacked, 4);
-    const char *models[] = {lm, stacked, carried, blocks};
+    const char *models[] = {lm, stacked, carried, wide};
     const int64_t batches[] = {4, 4, 4, 7};
     for (int i = 0; i < 4; i++) {
         gc_check_step(models[i], batches[i], TOL);
@@ -430,8 +429,8 @@ int main(void)
         cmocka_unit_test(test_pooled_step),
         cmocka_unit_test(test_carried_step),
         cmocka_unit_test(test_wide_step),
+        cmocka_unit_test(test_lm_sized_step),
         cmocka_unit_test(test_carried_inference),
-        cmocka_unit_test(test_blocks_step),
         cmocka_unit_test_setup_teardown(test_padded_sequences, padding_on, padding_off),
         cmocka_unit_test_setup_teardown(test_padded_classifiers, padding_on, padding_off),
         cmocka_unit_test(test_padding_changes_nothing),
