@@ -1,9 +1,12 @@
 #include "support.h"
 
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <math.h>
+#include <cmocka.h>
 
 static char tmpdir[1024];
 
@@ -156,4 +159,22 @@ void ts_each_mutation(const void *data, size_t len,
             load(buf, len);
         }
     free(buf);
+}
+
+const char *ts_fmt(const char *f, ...)
+{
+    static char bufs[4][1200];
+    static int slot;
+    char *buf = bufs[slot++ % 4];
+    va_list ap;
+    va_start(ap, f);
+    vsnprintf(buf, sizeof bufs[0], f, ap);
+    va_end(ap);
+    return buf;
+}
+
+void ts_expect_failure(const char *what, int rc, const char *message, const char *want)
+{
+    if (rc != -1 || strcmp(message, want) != 0)
+        fail_msg("%s: rc %d\n  got:  \"%s\"\n  want: \"%s\"", what, rc, message, want);
 }

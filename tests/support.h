@@ -33,6 +33,12 @@ void ts_fill_uniform(float *x, size_t n, uint32_t seed, float lo, float hi);
 /* max |a-b| / max(|b|, floor) over n elements. */
 double ts_max_rel_err(const float *a, const float *b, size_t n, double floor);
 
+/* printf into static storage (rotated over 4 slots). */
+const char *ts_fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
+/* Fails the running cmocka test unless a call (named by what) returned -1
+ * with exactly the message want. */
+void ts_expect_failure(const char *what, int rc, const char *message, const char *want);
+
 /* max |a-b| / max |b| over n elements (0 when b is all zero and a == b). */
 double ts_max_err_scaled(const float *a, const float *b, size_t n);
 

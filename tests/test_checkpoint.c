@@ -24,18 +24,6 @@ typedef struct file_bytes {
     size_t len;
 } file_bytes;
 
-static const char *fmt(const char *f, ...)
-{
-    static char bufs[4][1200];
-    static int slot;
-    char *buf = bufs[slot++ % 4];
-    va_list ap;
-    va_start(ap, f);
-    vsnprintf(buf, 1200, f, ap);
-    va_end(ap);
-    return buf;
-}
-
 static const char *new_dir(const char *name)
 {
     static char dirs[8][1200];
@@ -94,9 +82,7 @@ static void expect_load_error(const char *dir, const char *want)
     checkpoint c;
     qsdc_error err = {{0}};
     int rc = checkpoint_load(dir, &c, &err);
-    if (rc != -1 || strcmp(err.message, want) != 0)
-        fail_msg("checkpoint_load: rc %d\n  got:  \"%s\"\n  want: \"%s\"", rc,
-                 err.message, want);
+    ts_expect_failure("checkpoint_load", rc, err.message, want);
 }
 
 /* A saved sample checkpoint in its own directory, and its file's bytes. */
@@ -106,7 +92,7 @@ static const char *saved_sample(const char *name, file_bytes *out)
     checkpoint c = sample(params, state);
     const char *dir = new_dir(name);
     save_ok(dir, &c);
-    *out = read_all(fmt("%s/checkpoint.bin", dir));
+    *out = read_all(ts_fmt("%s/checkpoint.bin", dir));
     assert_int_equal(out->len, FILE_BYTES);
     return dir;
 }
@@ -160,7 +146,7 @@ static void test_layout_and_determinism(void **state_)
     float params[NP], state[NS];
     checkpoint c = sample(params, state);
     save_ok(dir, &c);
-    file_bytes again = read_all(fmt("%s/checkpoint.bin", dir));
+    file_bytes again = read_all(ts_fmt("%s/checkpoint.bin", dir));
     assert_int_equal(again.len, FILE_BYTES);
     assert_memory_equal(a.data, again.data, FILE_BYTES);
 
@@ -200,14 +186,14 @@ static void test_creates_directories(void **state_)
     assert_int_equal(checkpoint_load(dir, &back, &err), 0);
     checkpoint_free(&back);
     struct stat st;
-    assert_int_equal(stat(fmt("%s/checkpoint.bin.tmp", dir), &st), -1);
+    assert_int_equal(stat(ts_fmt("%s/checkpoint.bin.tmp", dir), &st), -1);
 }
 
 static void test_missing(void **state_)
 {
     (void)state_;
     const char *dir = new_dir("empty");
-    expect_load_error(dir, fmt("no checkpoint in %s (%s/checkpoint.bin does "
+    expect_load_error(dir, ts_fmt("no checkpoint in %s (%s/checkpoint.bin does "
                                "not exist)", dir, dir));
 }
 
@@ -229,7 +215,7 @@ static void test_checksum(void **state_)
         b.data[spots[k]] ^= 0x10;
         uint32_t computed = (uint32_t)crc32(0, b.data, FILE_BYTES - 4);
         write_all(path, b.data, b.len);
-        expect_load_error(dir, fmt("%s: checksum mismatch (stored 0x%08x, "
+        expect_load_error(dir, ts_fmt("%s: checksum mismatch (stored 0x%08x, "
                                    "computed 0x%08x): the file is corrupt",
                                    path, stored, computed));
         b.data[spots[k]] ^= 0x10;
@@ -247,14 +233,14 @@ static void test_truncated(void **state_)
     const size_t in_header[] = {0, 5, 8, 11, 12, 44, 59};
     for (size_t i = 0; i < sizeof in_header / sizeof in_header[0]; i++) {
         write_all(path, b.data, in_header[i]);
-        expect_load_error(dir, fmt("%s: offset %zu: unexpected end of file, "
+        expect_load_error(dir, ts_fmt("%s: offset %zu: unexpected end of file, "
                                    "expected 60 bytes of header", path,
                                    in_header[i]));
     }
     const size_t in_body[] = {60, 61, 4060, FILE_BYTES - 4, FILE_BYTES - 1};
     for (size_t i = 0; i < sizeof in_body / sizeof in_body[0]; i++) {
         write_all(path, b.data, in_body[i]);
-        expect_load_error(dir, fmt("%s: offset %zu: unexpected end of file, "
+        expect_load_error(dir, ts_fmt("%s: offset %zu: unexpected end of file, "
                                    "header declares 1000 parameters and 2000 "
                                    "state values, expected %d bytes", path,
                                    in_body[i], FILE_BYTES));
@@ -271,7 +257,7 @@ static void test_trailing_bytes(void **state_)
     snprintf(path, sizeof path, "%s/checkpoint.bin", dir);
     memset(b.data + FILE_BYTES, 0, 3);
     write_all(path, b.data, FILE_BYTES + 3);
-    expect_load_error(dir, fmt("%s: offset %d: 3 unexpected bytes after the "
+    expect_load_error(dir, ts_fmt("%s: offset %d: 3 unexpected bytes after the "
                                "checksum", path, FILE_BYTES));
     free(b.data);
 }
@@ -285,16 +271,16 @@ static void test_bad_magic_and_version(void **state_)
     snprintf(path, sizeof path, "%s/checkpoint.bin", dir);
     b.data[3] = 'X';
     write_all(path, b.data, b.len);
-    expect_load_error(dir, fmt("%s: offset 0: bad magic: not a qsdc checkpoint",
+    expect_load_error(dir, ts_fmt("%s: offset 0: bad magic: not a qsdc checkpoint",
                                path));
     /* Garbage shorter than the magic is still recognised as not ours. */
     write_all(path, (const uint8_t *)"PK\3", 3);
-    expect_load_error(dir, fmt("%s: offset 0: bad magic: not a qsdc checkpoint",
+    expect_load_error(dir, ts_fmt("%s: offset 0: bad magic: not a qsdc checkpoint",
                                path));
     b.data[3] = 'C';
     b.data[8] = 2;
     write_all(path, b.data, b.len);
-    expect_load_error(dir, fmt("%s: offset 8: unsupported checkpoint format "
+    expect_load_error(dir, ts_fmt("%s: offset 8: unsupported checkpoint format "
                                "version 2 (this build reads version 1)", path));
     free(b.data);
 }
@@ -308,21 +294,21 @@ static void test_absurd_sizes(void **state_)
     snprintf(path, sizeof path, "%s/checkpoint.bin", dir);
     put_le(b.data + 44, UINT64_C(1) << 62, 8);
     write_all(path, b.data, b.len);
-    expect_load_error(dir, fmt("%s: offset 44: header declares 4611686018427387904 "
+    expect_load_error(dir, ts_fmt("%s: offset 44: header declares 4611686018427387904 "
                                "parameters and 2000 state values: impossible "
                                "sizes, the file is corrupt", path));
     /* -1 as n_state. */
     put_le(b.data + 44, NP, 8);
     put_le(b.data + 52, UINT64_MAX, 8);
     write_all(path, b.data, b.len);
-    expect_load_error(dir, fmt("%s: offset 44: header declares 1000 parameters "
+    expect_load_error(dir, ts_fmt("%s: offset 44: header declares 1000 parameters "
                                "and -1 state values: impossible sizes, the file "
                                "is corrupt", path));
     /* Plausible counts that the file is far too small for: caught against
      * the file size before anything is allocated. */
     put_le(b.data + 52, UINT64_C(1) << 40, 8);
     write_all(path, b.data, b.len);
-    expect_load_error(dir, fmt("%s: offset %d: unexpected end of file, header "
+    expect_load_error(dir, ts_fmt("%s: offset %d: unexpected end of file, header "
                                "declares 1000 parameters and 1099511627776 state "
                                "values, expected 4398046515168 bytes", path,
                                FILE_BYTES));
@@ -334,7 +320,7 @@ static void test_stale_tmp(void **state_)
     (void)state_;
     file_bytes b;
     const char *dir = saved_sample("stale", &b);
-    const char *tmp = fmt("%s/checkpoint.bin.tmp", dir);
+    const char *tmp = ts_fmt("%s/checkpoint.bin.tmp", dir);
     write_all(tmp, (const uint8_t *)"QSDCCKPT half-written", 21);
     checkpoint back;
     qsdc_error err = {{0}};
@@ -347,7 +333,7 @@ static void test_stale_tmp(void **state_)
     save_ok(dir, &c);
     struct stat st;
     assert_int_equal(stat(tmp, &st), -1);
-    file_bytes again = read_all(fmt("%s/checkpoint.bin", dir));
+    file_bytes again = read_all(ts_fmt("%s/checkpoint.bin", dir));
     assert_memory_equal(again.data, b.data, FILE_BYTES);
     free(b.data);
     free(again.data);
@@ -380,15 +366,15 @@ static void test_save_rejects_invalid(void **state_)
     qsdc_error err = {{0}};
     const char *dir = new_dir("invalid");
     assert_int_equal(checkpoint_save(dir, &c, &err), -1);
-    assert_string_equal(err.message, fmt("%s: invalid checkpoint to save (5 "
+    assert_string_equal(err.message, ts_fmt("%s: invalid checkpoint to save (5 "
                                          "parameters, 0 state values)", dir));
     /* A directory path that runs through a regular file. */
     const char *file = ts_write("plain-file", "x", 1);
     float p[1] = {1.0f};
     c.params = p;
     c.n_params = 1;
-    assert_int_equal(checkpoint_save(fmt("%s/sub", file), &c, &err), -1);
-    assert_string_equal(err.message, fmt("%s/sub: cannot create directory: Not a "
+    assert_int_equal(checkpoint_save(ts_fmt("%s/sub", file), &c, &err), -1);
+    assert_string_equal(err.message, ts_fmt("%s/sub: cannot create directory: Not a "
                                          "directory", file));
 }
 

@@ -17,16 +17,6 @@
 #include "support.h"
 #include "text.h"
 
-static const char *fmt(const char *f, ...)
-{
-    static char buf[1200];
-    va_list ap;
-    va_start(ap, f);
-    vsnprintf(buf, sizeof buf, f, ap);
-    va_end(ap);
-    return buf;
-}
-
 static const char *write_csv(const char *name, const char *text)
 {
     return ts_write(name, text, strlen(text));
@@ -52,9 +42,7 @@ static void expect_error(const char *path, const sentiment_options *opt,
     sentiment_data d;
     qsdc_error err = {{0}};
     int rc = sentiment_load(path, opt, &d, &err);
-    if (rc != -1 || strcmp(err.message, want) != 0)
-        fail_msg("sentiment_load: rc %d\n  got:  \"%s\"\n  want: \"%s\"", rc,
-                 err.message, want);
+    ts_expect_failure("sentiment_load", rc, err.message, want);
 }
 
 /* Sample i as "label|word word ...", after checking its padding. */
@@ -284,7 +272,7 @@ static void test_errors(void **state)
         {"1,ok\n-1,  \n", "2:4: error: the text has no tokens"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        const char *p = write_csv(fmt("err%zu.csv", i), cases[i].text);
+        const char *p = write_csv(ts_fmt("err%zu.csv", i), cases[i].text);
         char want[1400];
         snprintf(want, sizeof want, "%s:%s", p, cases[i].want);
         expect_error(p, &opt, want);
@@ -292,25 +280,25 @@ static void test_errors(void **state)
 
     char missing[1200];
     snprintf(missing, sizeof missing, "%s/none.csv", ts_tmpdir());
-    expect_error(missing, &opt, fmt("%s: cannot open: No such file or "
+    expect_error(missing, &opt, ts_fmt("%s: cannot open: No such file or "
                                     "directory", missing));
     const char *p = write_csv("empty.csv", "");
-    expect_error(p, &opt, fmt("%s: no rows", p));
+    expect_error(p, &opt, ts_fmt("%s: no rows", p));
     p = write_csv("blank.csv", "\xEF\xBB\xBF\r\n\n\r\n");
-    expect_error(p, &opt, fmt("%s: no rows", p));
+    expect_error(p, &opt, ts_fmt("%s: no rows", p));
     p = write_csv("one.csv", "1,just one\n");
     sentiment_options bad = opts(10, 8, 0.5);
-    expect_error(p, &bad, fmt("%s: the training split is empty (a test "
+    expect_error(p, &bad, ts_fmt("%s: the training split is empty (a test "
                               "fraction of 0.5 takes all 1 rows)", p));
     bad = opts(0, 8, 0);
-    expect_error(p, &bad, fmt("%s: vocabulary cap 0 must be at least 1", p));
+    expect_error(p, &bad, ts_fmt("%s: vocabulary cap 0 must be at least 1", p));
     bad = opts(10, 0, 0);
-    expect_error(p, &bad, fmt("%s: maximum length 0 must be 1 to 2147483647",
+    expect_error(p, &bad, ts_fmt("%s: maximum length 0 must be 1 to 2147483647",
                               p));
     bad = opts(10, 8, 1);
-    expect_error(p, &bad, fmt("%s: test fraction 1 must be in [0, 1)", p));
+    expect_error(p, &bad, ts_fmt("%s: test fraction 1 must be in [0, 1)", p));
     bad = opts(10, 8, NAN);
-    expect_error(p, &bad, fmt("%s: test fraction nan must be in [0, 1)", p));
+    expect_error(p, &bad, ts_fmt("%s: test fraction nan must be in [0, 1)", p));
 }
 
 /* Either it loads with every id in range and every length and label valid,

@@ -106,25 +106,13 @@ static bytes read_back(const char *path)
     return b;
 }
 
-static const char *fmt(const char *f, ...)
-{
-    static char buf[1200];
-    va_list ap;
-    va_start(ap, f);
-    vsnprintf(buf, sizeof buf, f, ap);
-    va_end(ap);
-    return buf;
-}
-
 static void expect_load_error(const char *images, const char *labels,
                               const char *want)
 {
     dataset d;
     qsdc_error err = {{0}};
     int rc = idx_load(images, labels, &d, &err);
-    if (rc != -1 || strcmp(err.message, want) != 0)
-        fail_msg("idx_load: rc %d\n  got:  \"%s\"\n  want: \"%s\"", rc,
-                 err.message, want);
+    ts_expect_failure("idx_load", rc, err.message, want);
 }
 
 /* x/255 correctly rounded to float. Double rounding through double is
@@ -231,7 +219,7 @@ static void test_other_ranks(void **state)
 static void test_missing_file(void **state)
 {
     (void)state;
-    const char *missing = fmt("%s/no-such-file", ts_tmpdir());
+    const char *missing = ts_fmt("%s/no-such-file", ts_tmpdir());
     char want[1200];
     snprintf(want, sizeof want, "%s: cannot open: No such file or directory",
              missing);
@@ -240,7 +228,7 @@ static void test_missing_file(void **state)
     const char *img_path = write_plain("img", &img);
     expect_load_error(img_path, missing, want);
     expect_load_error(ts_tmpdir(), NULL,
-                      fmt("%s: cannot open: Is a directory", ts_tmpdir()));
+                      ts_fmt("%s: cannot open: Is a directory", ts_tmpdir()));
 }
 
 static void test_truncated_header(void **state)
@@ -251,15 +239,15 @@ static void test_truncated_header(void **state)
         bytes cut = img;
         cut.len = 0;
         const char *p = gz ? write_gzip("e.gz", &cut) : write_plain("e", &cut);
-        expect_load_error(p, NULL, fmt("%s: offset 0: unexpected end of file, "
+        expect_load_error(p, NULL, ts_fmt("%s: offset 0: unexpected end of file, "
                                        "expected 4 bytes of magic number", p));
         cut.len = 2;
         p = gz ? write_gzip("m.gz", &cut) : write_plain("m", &cut);
-        expect_load_error(p, NULL, fmt("%s: offset 2: unexpected end of file, "
+        expect_load_error(p, NULL, ts_fmt("%s: offset 2: unexpected end of file, "
                                        "expected 4 bytes of magic number", p));
         cut.len = 10;
         p = gz ? write_gzip("d.gz", &cut) : write_plain("d", &cut);
-        expect_load_error(p, NULL, fmt("%s: offset 10: unexpected end of file, "
+        expect_load_error(p, NULL, ts_fmt("%s: offset 10: unexpected end of file, "
                                        "expected 12 bytes of dimensions", p));
     }
 }
@@ -272,17 +260,17 @@ static void test_truncated_data(void **state)
         bytes cut = img;
         cut.len = IMG_HEADER + 37;
         const char *p = gz ? write_gzip("t.gz", &cut) : write_plain("t", &cut);
-        expect_load_error(p, NULL, fmt("%s: offset 53: unexpected end of file, "
+        expect_load_error(p, NULL, ts_fmt("%s: offset 53: unexpected end of file, "
                                        "expected 60 bytes of image data", p));
         cut.len = IMG_HEADER;
         p = gz ? write_gzip("h.gz", &cut) : write_plain("h", &cut);
-        expect_load_error(p, NULL, fmt("%s: offset 16: unexpected end of file, "
+        expect_load_error(p, NULL, ts_fmt("%s: offset 16: unexpected end of file, "
                                        "expected 60 bytes of image data", p));
         bytes lcut = lab;
         lcut.len = LAB_HEADER + 4;
         const char *ip = write_plain("img", &img);
         p = gz ? write_gzip("l.gz", &lcut) : write_plain("l", &lcut);
-        expect_load_error(ip, p, fmt("%s: offset 12: unexpected end of file, "
+        expect_load_error(ip, p, ts_fmt("%s: offset 12: unexpected end of file, "
                                      "expected 5 bytes of label data", p));
     }
 }
@@ -301,7 +289,7 @@ static void test_truncated_gzip_stream(void **state)
     qsdc_error err = {{0}};
     assert_int_equal(idx_load(p, NULL, &d, &err), -1);
     if (!strstr(err.message, "unexpected end of file, expected 60 bytes of image data") ||
-        strncmp(err.message, fmt("%s: offset ", p), strlen(fmt("%s: offset ", p))))
+        strncmp(err.message, ts_fmt("%s: offset ", p), strlen(ts_fmt("%s: offset ", p))))
         fail_msg("message: %s", err.message);
 }
 
@@ -318,7 +306,7 @@ static void test_corrupt_gzip(void **state)
     assert_int_equal(idx_load(p, NULL, &d, &err), -1);
     /* zlib checks the crc when the stream ends, which it reaches while
      * filling its buffer for the first read: the offset is 0. */
-    assert_string_equal(err.message, fmt("%s: offset 0: corrupt gzip data: "
+    assert_string_equal(err.message, ts_fmt("%s: offset 0: corrupt gzip data: "
                                          "incorrect data check", p));
 }
 
@@ -329,32 +317,32 @@ static void test_bad_magic(void **state)
     bytes b = img;
     b.data[1] = 0x01;
     const char *p = write_plain("bm", &b);
-    expect_load_error(p, NULL, fmt("%s: offset 0: bad magic 0x00010803: not an "
+    expect_load_error(p, NULL, ts_fmt("%s: offset 0: bad magic 0x00010803: not an "
                                    "IDX file (the first two bytes must be zero)", p));
     b = img;
     b.data[2] = 0x0D;
     p = write_plain("ty", &b);
-    expect_load_error(p, NULL, fmt("%s: offset 2: unsupported IDX element type "
+    expect_load_error(p, NULL, ts_fmt("%s: offset 2: unsupported IDX element type "
                                    "0x0d (float32); only 0x08 (unsigned byte) is "
                                    "supported", p));
     b = img;
     b.data[3] = 0;
     p = write_plain("r0", &b);
-    expect_load_error(p, NULL, fmt("%s: offset 3: IDX rank 0 is not supported "
+    expect_load_error(p, NULL, ts_fmt("%s: offset 3: IDX rank 0 is not supported "
                                    "(must be 1 to 4)", p));
     b.data[3] = 5;
     p = write_plain("r5", &b);
-    expect_load_error(p, NULL, fmt("%s: offset 3: IDX rank 5 is not supported "
+    expect_load_error(p, NULL, ts_fmt("%s: offset 3: IDX rank 5 is not supported "
                                    "(must be 1 to 4)", p));
     uint32_t one[1] = {3};
     b = idx_header(0x08, 1, one);
     p = write_plain("r1", &b);
-    expect_load_error(p, NULL, fmt("%s: offset 3: image file has rank 1 (a count "
+    expect_load_error(p, NULL, ts_fmt("%s: offset 3: image file has rank 1 (a count "
                                    "only); expected 2 to 4 (the count, then the "
                                    "sample shape)", p));
     const char *ip = write_plain("img", &img);
     p = write_plain("lab2", &img);
-    expect_load_error(ip, p, fmt("%s: offset 3: label file has rank 3; expected "
+    expect_load_error(ip, p, ts_fmt("%s: offset 3: label file has rank 3; expected "
                                  "1 (one label per sample)", p));
 }
 
@@ -364,11 +352,11 @@ static void test_zero_dimension(void **state)
     uint32_t dims[3] = {N_IMG, 0, COLS};
     bytes b = idx_header(0x08, 3, dims);
     const char *p = write_plain("z", &b);
-    expect_load_error(p, NULL, fmt("%s: offset 8: dimension 2 of 3 is 0", p));
+    expect_load_error(p, NULL, ts_fmt("%s: offset 8: dimension 2 of 3 is 0", p));
     uint32_t count0[3] = {0, ROWS, COLS};
     b = idx_header(0x08, 3, count0);
     p = write_plain("z0", &b);
-    expect_load_error(p, NULL, fmt("%s: offset 4: dimension 1 of 3 is 0", p));
+    expect_load_error(p, NULL, ts_fmt("%s: offset 4: dimension 1 of 3 is 0", p));
 }
 
 static void test_absurd_dimensions(void **state)
@@ -378,13 +366,13 @@ static void test_absurd_dimensions(void **state)
     uint32_t big[3] = {65536, 65536, 2};
     bytes b = idx_header(0x08, 3, big);
     const char *p = write_plain("big", &b);
-    expect_load_error(p, NULL, fmt("%s: offset 12: dimension 3 (2) takes the "
+    expect_load_error(p, NULL, ts_fmt("%s: offset 12: dimension 3 (2) takes the "
                                    "data past the 4 GiB limit", p));
     /* A product that overflows 64 bits if multiplied unchecked. */
     uint32_t huge[4] = {0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu};
     b = idx_header(0x08, 4, huge);
     p = write_plain("huge", &b);
-    expect_load_error(p, NULL, fmt("%s: offset 8: dimension 2 (4294967295) "
+    expect_load_error(p, NULL, ts_fmt("%s: offset 8: dimension 2 (4294967295) "
                                    "takes the data past the 4 GiB limit", p));
     /* Exactly 4 GiB is allowed by the header; the file then runs out. */
     uint32_t edge[2] = {65536, 65536};
@@ -392,7 +380,7 @@ static void test_absurd_dimensions(void **state)
     uint8_t v[10] = {0};
     put(&b, v, sizeof v);
     p = write_plain("edge", &b);
-    expect_load_error(p, NULL, fmt("%s: offset 22: unexpected end of file, "
+    expect_load_error(p, NULL, ts_fmt("%s: offset 22: unexpected end of file, "
                                    "expected 4294967296 bytes of image data", p));
 }
 
@@ -404,7 +392,7 @@ static void test_count_mismatch(void **state)
     bytes lab = idx_header(0x08, 1, four);
     put(&lab, labels5, 4);
     const char *ip = write_plain("img", &img), *lp = write_plain("lab4", &lab);
-    expect_load_error(ip, lp, fmt("%s: 5 images but %s: 4 labels; the counts "
+    expect_load_error(ip, lp, ts_fmt("%s: 5 images but %s: 4 labels; the counts "
                                   "must match", ip, lp));
 }
 
@@ -415,14 +403,14 @@ static void test_trailing_data(void **state)
     uint8_t extra[3] = {1, 2, 3};
     put(&img, extra, 3);
     const char *p = write_gzip("trail.gz", &img);
-    expect_load_error(p, NULL, fmt("%s: offset 76: unexpected data after the last "
+    expect_load_error(p, NULL, ts_fmt("%s: offset 76: unexpected data after the last "
                                    "of 5 samples (the file is longer than its "
                                    "header declares)", p));
     put(&lab, extra, 1);
     bytes good = valid_images();
     const char *ip = write_plain("img", &good);
     p = write_plain("ltrail", &lab);
-    expect_load_error(ip, p, fmt("%s: offset 13: unexpected data after the last "
+    expect_load_error(ip, p, ts_fmt("%s: offset 13: unexpected data after the last "
                                  "of 5 samples (the file is longer than its "
                                  "header declares)", p));
 }
@@ -440,10 +428,10 @@ static void test_dataset_check(void **state)
     assert_int_equal(d.n_classes, 13);
     assert_int_equal(dataset_check(&d, lp, 13, ip, ROWS * COLS, &err), 0);
     assert_int_equal(dataset_check(&d, lp, 10, ip, ROWS * COLS, &err), -1);
-    assert_string_equal(err.message, fmt("%s: label 11 at index 3 (offset 11) is "
+    assert_string_equal(err.message, ts_fmt("%s: label 11 at index 3 (offset 11) is "
                                          "outside the model's 10 classes", lp));
     assert_int_equal(dataset_check(&d, lp, 13, ip, 13, &err), -1);
-    assert_string_equal(err.message, fmt("%s: samples are 3x4 (12 elements) but "
+    assert_string_equal(err.message, ts_fmt("%s: samples are 3x4 (12 elements) but "
                                          "the model expects 13 elements per "
                                          "sample", ip));
     dataset_free(&d);

@@ -17,16 +17,6 @@
 #include "support.h"
 #include "text.h"
 
-static const char *fmt(const char *f, ...)
-{
-    static char buf[1200];
-    va_list ap;
-    va_start(ap, f);
-    vsnprintf(buf, sizeof buf, f, ap);
-    va_end(ap);
-    return buf;
-}
-
 static const char *write_text(const char *name, const char *text)
 {
     return ts_write(name, text, strlen(text));
@@ -51,9 +41,7 @@ static void expect_error(const char *path, const text_options *opt,
     text_corpus c;
     qsdc_error err = {{0}};
     int rc = text_corpus_load(path, opt, &c, &err);
-    if (rc != -1 || strcmp(err.message, want) != 0)
-        fail_msg("text_corpus_load: rc %d\n  got:  \"%s\"\n  want: \"%s\"", rc,
-                 err.message, want);
+    ts_expect_failure("text_corpus_load", rc, err.message, want);
 }
 
 /* The tokens of s, joined by '|'. */
@@ -162,7 +150,7 @@ static void test_vocab_order_deterministic(void **state)
     const char *texts[] = {"ab b a zz zz\n", "zz a b zz ab\n", "a\nzz ab\nb zz\n"};
     for (int i = 0; i < 3; i++) {
         text_corpus c;
-        load_ok(write_text(fmt("order%d.txt", i), texts[i]), &opt, &c);
+        load_ok(write_text(ts_fmt("order%d.txt", i), texts[i]), &opt, &c);
         assert_string_equal(vocab_words(&c), "<unk> <eos> zz a ab b");
         text_corpus_free(&c);
     }
@@ -300,36 +288,36 @@ static void test_errors(void **state)
 {
     (void)state;
     text_options opt = words_opt(10, 0.9, 0.05);
-    const char *missing = fmt("%s/none.txt", ts_tmpdir());
+    const char *missing = ts_fmt("%s/none.txt", ts_tmpdir());
     char path[1200];
     snprintf(path, sizeof path, "%s", missing);
-    expect_error(path, &opt, fmt("%s: cannot open: No such file or directory",
+    expect_error(path, &opt, ts_fmt("%s: cannot open: No such file or directory",
                                  path));
     const char *p = write_text("empty.txt", "");
-    expect_error(p, &opt, fmt("%s: empty corpus: no line holds a token", p));
+    expect_error(p, &opt, ts_fmt("%s: empty corpus: no line holds a token", p));
     p = write_text("blank.txt", "\xEF\xBB\xBF \n\t\r\n\n");
-    expect_error(p, &opt, fmt("%s: empty corpus: no line holds a token", p));
+    expect_error(p, &opt, ts_fmt("%s: empty corpus: no line holds a token", p));
     p = write_text("one.txt", "just one line\n");
     text_options tiny = words_opt(10, 0.4, 0.6);
-    expect_error(p, &tiny, fmt("%s: the training split is empty (0.4 of 1 "
+    expect_error(p, &tiny, ts_fmt("%s: the training split is empty (0.4 of 1 "
                                "lines rounds to 0)", p));
     text_options bad = words_opt(0, 0.9, 0.05);
-    expect_error(p, &bad, fmt("%s: vocabulary cap 0 must be at least 1", p));
+    expect_error(p, &bad, ts_fmt("%s: vocabulary cap 0 must be at least 1", p));
     bad = words_opt(10, 0.9, 0.2);
-    expect_error(p, &bad, fmt("%s: split fractions train 0.9, validation 0.2: "
+    expect_error(p, &bad, ts_fmt("%s: split fractions train 0.9, validation 0.2: "
                               "need 0 < train <= 1, 0 <= validation and a sum "
                               "of at most 1", p));
     bad = words_opt(10, NAN, 0);
-    expect_error(p, &bad, fmt("%s: split fractions train nan, validation 0: "
+    expect_error(p, &bad, ts_fmt("%s: split fractions train nan, validation 0: "
                               "need 0 < train <= 1, 0 <= validation and a sum "
                               "of at most 1", p));
     bad = (text_options){.level = 7, .vocab_cap = 1, .train_frac = 1};
-    expect_error(p, &bad, fmt("%s: unknown tokenisation level 7", p));
+    expect_error(p, &bad, ts_fmt("%s: unknown tokenisation level 7", p));
 
     /* a sparse 5 GiB file: refused by its size, nothing read */
     p = write_text("huge.txt", "");
     assert_int_equal(truncate(p, (off_t)5 << 30), 0);
-    expect_error(p, &opt, fmt("%s: file too large (5368709120 bytes, limit 4096 MiB)", p));
+    expect_error(p, &opt, ts_fmt("%s: file too large (5368709120 bytes, limit 4096 MiB)", p));
 
     text_corpus c;
     qsdc_error err = {{0}};
@@ -362,7 +350,7 @@ static void test_invalid_utf8(void **state)
     };
     text_options opt = words_opt(10, 1, 0);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        const char *p = write_text(fmt("utf8_%zu.txt", i), cases[i].text);
+        const char *p = write_text(ts_fmt("utf8_%zu.txt", i), cases[i].text);
         char want[1400];
         snprintf(want, sizeof want, "%s:%s", p, cases[i].want);
         expect_error(p, &opt, want);
