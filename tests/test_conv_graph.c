@@ -193,6 +193,40 @@ static void test_direct_plan(void **s)
     }
 }
 
+/* Launches of plan p whose nodes are exactly `nodes` or begin with it and
+ * a '+'. */
+static int launches_of(const plan *p, const char *nodes)
+{
+    int n = 0;
+    size_t len = strlen(nodes);
+    for (int i = 0; i < p->n_launches; i++) {
+        const char *s = p->launches[i].nodes;
+        n += strncmp(s, nodes, len) == 0 && (s[len] == '\0' || s[len] == '+');
+    }
+    return n;
+}
+
+/* From batch 2 each im2col runs inside its GEMM's kernel and the input
+ * gradient's col2im inside its GEMM's (conv_pool_qsd: two convs, only the
+ * second's input needs a gradient); a batch of 1 keeps them apart. */
+static void test_joined_conv_kernels(void **s)
+{
+    (void)s;
+    gc_run r;
+    gc_setup(&r, conv_pool_qsd, 2, MODE_TRAIN);
+    assert_int_equal(launches_of(&r.p, "im2col+bmatmul"), 2);
+    assert_int_equal(launches_of(&r.p, "bmatmul+col2im"), 1);
+    assert_int_equal(launches_of(&r.p, "im2col"), 2); /* the joined ones: none alone */
+    assert_int_equal(launches_of(&r.p, "col2im"), 0);
+    gc_free(&r);
+    gc_setup(&r, conv_pool_qsd, 1, MODE_TRAIN);
+    assert_int_equal(launches_of(&r.p, "im2col+bmatmul"), 0);
+    assert_int_equal(launches_of(&r.p, "bmatmul+col2im"), 0);
+    assert_int_equal(launches_of(&r.p, "im2col"), 2);
+    assert_int_equal(launches_of(&r.p, "col2im"), 1);
+    gc_free(&r);
+}
+
 /* The running statistics sit after every trainable parameter, outside the
  * optimiser's range and its state, and the inference plan lays out the
  * parameter allocation identically. */
@@ -249,6 +283,7 @@ int main(void)
         cmocka_unit_test(test_wide_maps_step),
         cmocka_unit_test(test_wide_strided_step),
         cmocka_unit_test(test_short_rows_step),
+        cmocka_unit_test(test_joined_conv_kernels),
         cmocka_unit_test_setup_teardown(test_direct_plan, direct_on, direct_off),
         cmocka_unit_test_setup_teardown(test_inference, direct_on, direct_off),
         cmocka_unit_test_setup_teardown(test_conv_pool_qsd_gradients, direct_on, direct_off),

@@ -410,6 +410,12 @@ static void test_rejects_bad_specs(void **state)
     s = good;
     s.ldc = 1LL << 31;
     expect_failure(&s, &t, "2^31");
+    s = good;
+    s.after = "gm_c[0] = 1.0f;";
+    expect_failure(&s, &t, "batch of independent products");
+    s.batch = 3;
+    s.reduce_batch = true;
+    expect_failure(&s, &t, "batch of independent products");
     gemm_tuning bad = t;
     bad.vec = 3;
     expect_failure(&good, &bad, "vector width");
