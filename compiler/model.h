@@ -138,6 +138,7 @@ typedef struct train_config {
     int64_t vocab;          /* tokens kept besides the specials, default 10000 */
     double text_split[2];   /* text: train, validation fractions (0.9, 0.05) */
     double test_split;      /* sentiment: default 0.2 */
+    bool keep_last;         /* sentiment: longer texts keep their last tokens */
     src_loc data_loc;
     /* augment: of training batches (never evaluation data) */
     int64_t crop_pad;       /* random crop of the zero-padded image, 0 = off */

@@ -234,14 +234,16 @@ static int parse_cifar(ydoc *d, yaml_node_t *n, const char *model_path,
 }
 
 /* format: text, corpus: PATH, level: word | char, vocab: N, split: [TRAIN,
- * VALID]; format: sentiment, csv: PATH, vocab: N, test_split: F */
+ * VALID]; format: sentiment, csv: PATH, vocab: N, test_split: F, keep: first | last */
 static int parse_text(ydoc *d, yaml_node_t *n, const char *model_path,
                       train_config *t)
 {
     static const char *const text_keys[] = {"format", "corpus", "level", "vocab",
                                             "split", NULL};
-    static const char *const csv_keys[] = {"format", "csv", "vocab", "test_split", NULL};
+    static const char *const csv_keys[] = {"format", "csv", "vocab", "test_split", "keep",
+                                           NULL};
     static const char *const levels[] = {"word", "char", NULL};
+    static const char *const keeps[] = {"first", "last", NULL};
     bool lm = t->format == DATA_TEXT;
     const char *path_key = lm ? "corpus" : "csv";
     if (ydoc_check_keys(d, n, lm ? text_keys : csv_keys, "key",
@@ -263,6 +265,12 @@ static int parse_text(ydoc *d, yaml_node_t *n, const char *model_path,
     if ((v = ydoc_get(d, n, "test_split")) &&
         ydoc_float(d, v, "test_split", 0, 1, YDOC_LO_OPEN | YDOC_HI_OPEN, &t->test_split) < 0)
         return -1;
+    int keep;
+    if ((v = ydoc_get(d, n, "keep"))) {
+        if (ydoc_choice(d, v, "keep", keeps, &keep) < 0)
+            return -1;
+        t->keep_last = keep == 1;
+    }
     if (!(v = ydoc_get(d, n, "split")))
         return 0;
     if (v->type != YAML_SEQUENCE_NODE || v->data.sequence.items.top -

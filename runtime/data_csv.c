@@ -237,9 +237,20 @@ static int count_words(word_table *t, const csv_row *rows, size_t n,
     return 0;
 }
 
-/* ids: [n, max_len], zero (<pad>) filled past each length. */
+static int64_t count_tokens(const csv_row *row)
+{
+    int64_t count = 0;
+    size_t pos = 0, start, len;
+    while (text_next_token(row->text, row->len, TEXT_WORDS, &pos, &start, &len))
+        count++;
+    return count;
+}
+
+/* ids: [n, max_len], zero (<pad>) filled past each length; a longer text
+ * keeps its first max_len tokens, or its last with keep_last. */
 static int fill_samples(const word_table *t, const csv_row *rows, size_t n,
-                        int64_t max_len, text_samples *out, qsdc_error *err)
+                        int64_t max_len, bool keep_last, text_samples *out,
+                        qsdc_error *err)
 {
     out->count = (int64_t)n;
     out->max_len = max_len;
@@ -252,10 +263,14 @@ static int fill_samples(const word_table *t, const csv_row *rows, size_t n,
                          " tokens", n, max_len);
     for (size_t i = 0; i < n; i++) {
         int32_t *ids = out->ids + i * (size_t)max_len;
-        int64_t k = 0;
+        int64_t k = 0, skip = keep_last ? count_tokens(&rows[i]) - max_len : 0;
         size_t pos = 0, start, len;
         while (k < max_len && text_next_token(rows[i].text, rows[i].len,
                                               TEXT_WORDS, &pos, &start, &len)) {
+            if (skip > 0) {
+                skip--;
+                continue;
+            }
             int32_t id = word_table_id(t, rows[i].text + start, len);
             ids[k++] = id < 0 ? SENT_UNK : id;
         }
@@ -323,9 +338,9 @@ int sentiment_load(const char *path, const sentiment_options *opt,
     if (count_words(&table, train, n - n_test, err) != 0 ||
         word_table_rank(&table, opt->vocab_cap, sent_specials, 2, SENT_UNK,
                         &d.vocab, err) != 0 ||
-        fill_samples(&table, train, n - n_test, opt->max_len, &d.train,
+        fill_samples(&table, train, n - n_test, opt->max_len, opt->keep_last, &d.train,
                      err) != 0 ||
-        fill_samples(&table, test, n_test, opt->max_len, &d.test, err) != 0) {
+        fill_samples(&table, test, n_test, opt->max_len, opt->keep_last, &d.test, err) != 0) {
         qsdc_error_wrap(err, "%s", path);
         goto done;
     }

@@ -41,7 +41,8 @@ int sentiment_dataset_load(const train_config *t, bool test, int64_t classes,
         return qsdc_fail(err, "%s: sentiment data have 2 classes but the model's output "
                          "has %" PRId64, t->text_path, classes);
     sentiment_options opt = {.vocab_cap = t->vocab, .max_len = steps,
-                             .test_frac = t->test_split, .seed = t->seed};
+                             .test_frac = t->test_split, .keep_last = t->keep_last,
+                             .seed = t->seed};
     sentiment_data sd;
     if (sentiment_load(t->text_path, &opt, &sd, err) < 0)
         return -1;

@@ -43,6 +43,9 @@ static void describe(const experiment *e, const model *m, const exp_grid *g, uin
     if (t->format == DATA_TEXT)
         sb_printf(sb, "text %s chars %d vocab %lld split %.17g %.17g\n", t->text_path,
                   t->text_chars, (long long)t->vocab, t->text_split[0], t->text_split[1]);
+    if (t->format == DATA_SENTIMENT)
+        sb_printf(sb, "sentiment %s vocab %lld test_split %.17g keep_last %d\n", t->text_path,
+                  (long long)t->vocab, t->test_split, t->keep_last);
     sb_printf(sb, "train batch %lld val_split %.17g loss %d optimizer %d lr %.17g "
                   "momentum %.17g nesterov %d betas %.17g %.17g eps %.17g wd %.17g "
                   "clip %.17g schedule %d warmup %.17g step %lld gamma %.17g min_lr %.17g\n",

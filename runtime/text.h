@@ -31,6 +31,7 @@
 #define QSDC_TEXT_H
 
 #include <stddef.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -143,6 +144,7 @@ typedef struct sentiment_options {
     int64_t vocab_cap;      /* kept words besides <pad> and <unk>, >= 1 */
     int64_t max_len;        /* tokens per sample, >= 1 */
     double test_frac;       /* of the rows, in [0, 1) */
+    bool keep_last;         /* longer texts keep their last max_len tokens */
     uint64_t seed;          /* of the shuffle before the split */
 } sentiment_options;
 
@@ -165,7 +167,7 @@ typedef struct sentiment_data {
  * negative (class 0). Rows are shuffled with the seed, the first
  * round(test_frac * rows) go to test and the rest to training; the
  * vocabulary counts the training split's words. Texts longer than max_len
- * tokens keep their first max_len. Errors name path:line:col: a row with
+ * tokens keep their first max_len, or their last with keep_last. Errors name path:line:col: a row with
  * one field or more than two, an unknown label, a text without tokens, a
  * stray or unterminated quote, invalid UTF-8; and the path: missing file, no
  * rows, an empty training split, bad options. */

@@ -145,6 +145,11 @@ static void test_truncation_and_padding(void **state)
     for (int64_t i = 0; i < d.train.count; i++)
         assert_int_equal(d.train.lengths[i], d.train.labels[i] ? 3 : 1);
     sentiment_free(&d);
+    opt.keep_last = true;
+    load_ok(p, &opt, &d);
+    const char *last[] = {"0|z", "1|c d e"};
+    expect_samples(&d, last, 2);
+    sentiment_free(&d);
 }
 
 /* As training samples (format: sentiment): each text's ids, then the

@@ -253,6 +253,8 @@ static const error_case error_cases[] = {
      "the model needs input {shape: [time], dtype: int32}"},
     {"sentiment_test_split", TEXT_TRAIN "  data: {format: sentiment, csv: a, test_split: 1}\n",
      7, 49, "'test_split' must be in (0, 1), found 1"},
+    {"sentiment_keep", TEXT_TRAIN "  data: {format: sentiment, csv: a, keep: middle}\n",
+     7, 43, "unknown keep 'middle' (expected one of: first, last)"},
     {"sentiment_vocab_rows", TEXT_TRAIN "  data: {format: sentiment, csv: a, vocab: 11}\n", 4, 5,
      "has 12 rows, fewer than the data's vocab 11 plus its 2 special tokens"},
 };

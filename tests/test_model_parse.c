@@ -324,6 +324,28 @@ static void test_train_forms(void **state)
     model_free(&m);
 }
 
+/* format: sentiment keeps a long text's first tokens unless keep: last */
+static void test_sentiment_keep(void **state)
+{
+    (void)state;
+    static const char *const data[] = {"{format: sentiment, csv: a.csv, vocab: 10}",
+                                       "{format: sentiment, csv: a.csv, vocab: 10, keep: first}",
+                                       "{format: sentiment, csv: a.csv, vocab: 10, keep: last}"};
+    for (int i = 0; i < 3; i++) {
+        char text[512];
+        snprintf(text, sizeof text,
+                 "name: s\ninput: {shape: [4], dtype: int32}\n"
+                 "layers:\n  - {op: embedding, vocab: 12, dim: 2}\n"
+                 "  - {op: lstm, units: 2, return: last}\n  - {op: dense, units: 2}\n"
+                 "train:\n  data: %s\n", data[i]);
+        model m;
+        load_ok(text, &m);
+        assert_int_equal(m.train.format, DATA_SENTIMENT);
+        assert_int_equal(m.train.keep_last, i == 2);
+        model_free(&m);
+    }
+}
+
 static void test_example_models(void **state)
 {
     (void)state;
@@ -440,6 +462,7 @@ int main(void)
         cmocka_unit_test(test_defaults),
         cmocka_unit_test(test_train_full),
         cmocka_unit_test(test_train_forms),
+        cmocka_unit_test(test_sentiment_keep),
         cmocka_unit_test(test_example_models),
         cmocka_unit_test(test_prefixes),
         cmocka_unit_test(test_byte_flips),
