@@ -74,10 +74,10 @@ plot 'weights-lstm_polarity.dat' index 8 using 1:2 with histeps lt 1 title 'none
      'weights-lstm_polarity.dat' index 10 using 1:2 with histeps lt 3 title 'qsd_variance', \
      'weights-lstm_polarity.dat' index 11 using 1:2 with histeps lt 4 title 'qsd_silence'
 set xtics autofreq
-set title 'dense4.weight'
+set title 'dense5.weight'
 set xlabel ''
 set ylabel 'density'
-set xtics 0.2
+set xtics 0.5
 plot 'weights-lstm_polarity.dat' index 12 using 1:2 with histeps lt 1 title 'none', \
      'weights-lstm_polarity.dat' index 13 using 1:2 with histeps lt 2 title 'dropout', \
      'weights-lstm_polarity.dat' index 14 using 1:2 with histeps lt 3 title 'qsd_variance', \
@@ -99,7 +99,7 @@ plot 'biases-lstm_polarity.dat' index 0 using 1:2 with histeps lt 1 title 'none'
      'biases-lstm_polarity.dat' index 2 using 1:2 with histeps lt 3 title 'qsd_variance', \
      'biases-lstm_polarity.dat' index 3 using 1:2 with histeps lt 4 title 'qsd_silence'
 set xtics autofreq
-set title 'dense4.bias'
+set title 'dense5.bias'
 set xlabel ''
 set ylabel 'density'
 set xtics 0.02
