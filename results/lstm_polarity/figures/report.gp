@@ -50,7 +50,7 @@ set multiplot layout 2,3
 set title 'embedding0.weight'
 set xlabel ''
 set ylabel 'density'
-set xtics 2
+set xtics 0.2
 plot 'weights-lstm_polarity.dat' index 0 using 1:2 with histeps lt 1 title 'none', \
      'weights-lstm_polarity.dat' index 1 using 1:2 with histeps lt 2 title 'dropout', \
      'weights-lstm_polarity.dat' index 2 using 1:2 with histeps lt 3 title 'qsd_variance', \
@@ -102,7 +102,7 @@ set xtics autofreq
 set title 'dense5.bias'
 set xlabel ''
 set ylabel 'density'
-set xtics 0.02
+set xtics 0.01
 set xrange [0:1]
 set yrange [0:1]
 plot 2 notitle
