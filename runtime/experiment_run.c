@@ -40,11 +40,14 @@ static void describe(const experiment *e, const model *m, const exp_grid *g, uin
     }
     sb_printf(sb, "data %s %s %s %s\n", t->train_images, t->train_labels, t->test_images,
               t->test_labels);
+    /* the text's file name only: the data cache's folder differs between
+     * machines, and a grid's record should resume on another */
+    const char *slash = strrchr(t->text_path, '/'), *text = slash ? slash + 1 : t->text_path;
     if (t->format == DATA_TEXT)
-        sb_printf(sb, "text %s chars %d vocab %lld split %.17g %.17g\n", t->text_path,
-                  t->text_chars, (long long)t->vocab, t->text_split[0], t->text_split[1]);
+        sb_printf(sb, "text %s chars %d vocab %lld split %.17g %.17g\n", text, t->text_chars,
+                  (long long)t->vocab, t->text_split[0], t->text_split[1]);
     if (t->format == DATA_SENTIMENT)
-        sb_printf(sb, "sentiment %s vocab %lld test_split %.17g keep_last %d\n", t->text_path,
+        sb_printf(sb, "sentiment %s vocab %lld test_split %.17g keep_last %d\n", text,
                   (long long)t->vocab, t->test_split, t->keep_last);
     sb_printf(sb, "train batch %lld val_split %.17g loss %d optimizer %d lr %.17g "
                   "momentum %.17g nesterov %d betas %.17g %.17g eps %.17g wd %.17g "
