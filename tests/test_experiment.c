@@ -394,6 +394,13 @@ static void test_language_model_grid(void **state)
             assert_true(ppl > 1 && ppl < 8);
             assert_int_equal(
                 count_lines(run_file(lm_results, lm_settings[s], seed, "metrics.jsonl")), 2);
+            /* the record names the corpus without this machine's folder */
+            char *run = cli_read_file(run_file(lm_results, lm_settings[s], seed, "run.txt"),
+                                      NULL);
+            assert_non_null(run);
+            cli_expect(run, "\ntext lm.txt chars 0 vocab 6 ");
+            cli_expect_not(run, ts_tmpdir());
+            free(run);
         }
     /* the regularised layers' masks were drawn */
     char *json = cli_read_file(run_file(lm_results, "qsd_variance", 1, "result.json"), NULL);
