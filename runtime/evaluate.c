@@ -23,7 +23,7 @@ void gather_batch(const dataset *d, const int64_t *idx, int64_t i0, int64_t coun
     }
 }
 
-static int64_t argmax(const float *v, int64_t n)
+int64_t eval_argmax(const float *v, int64_t n)
 {
     int64_t best = 0;
     for (int64_t i = 1; i < n; i++)
@@ -60,7 +60,7 @@ int evaluate(executor *ex, const dataset *d, const int64_t *idx, int64_t n,
         if (rc == 0)
             rc = exec_read_arena(ex, p->output_offset, p->output_elems, out, err);
         for (int64_t b = 0; rc == 0 && b < count; b++)
-            r->correct += d->y && argmax(out + b * classes, classes) == y[b];
+            r->correct += d->y && eval_argmax(out + b * classes, classes) == y[b];
         r->count += count;
     }
     r->seconds = now_seconds() - t0;

@@ -16,6 +16,8 @@ typedef struct eval_result {
 int evaluate(executor *ex, const dataset *d, const int64_t *idx, int64_t n,
              eval_result *r, qsdc_error *err);
 double eval_accuracy(const eval_result *r);
+/* The index of the largest of v[0..n), the first one on ties: a predicted class. */
+int64_t eval_argmax(const float *v, int64_t n);
 /* Copies samples idx[i0..i0+count) into one batch (zero padding after). */
 void gather_batch(const dataset *d, const int64_t *idx, int64_t i0, int64_t count,
                   int64_t batch, float *x, int32_t *y);

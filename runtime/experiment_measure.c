@@ -74,15 +74,6 @@ static void summarise_values(const double *v, int64_t n, double *mean, histogram
     *defined = k;
 }
 
-static int64_t argmax(const float *v, int64_t n)
-{
-    int64_t best = 0;
-    for (int64_t i = 1; i < n; i++)
-        if (v[i] > v[best])
-            best = i;
-    return best;
-}
-
 /* The test set through plan p (observing the hidden layers). */
 static int measure_test(const train_context *tc, executor *ex, run_result *r,
                         const int *tensor, qsdc_error *err)
@@ -110,7 +101,7 @@ static int measure_test(const train_context *tc, executor *ex, run_result *r,
         if (rc == 0)
             rc = exec_read_arena(ex, p->output_offset, p->output_elems, out, err);
         for (int64_t b = 0; rc == 0 && b < count; b++)
-            correct += d->y && argmax(out + b * classes, classes) == y[b];
+            correct += d->y && eval_argmax(out + b * classes, classes) == y[b];
         for (int i = 0; rc == 0 && i < r->n_activity; i++) {
             const plan_tensor *pt = &p->tensors[tensor[i]];
             rc = exec_read_arena(ex, pt->offset, pt->nelem, h, err);
