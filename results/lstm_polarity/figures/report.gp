@@ -20,7 +20,7 @@ do for [fmt in "svg png"] {
   eval term(fmt, 1000, 420)
   set output 'curves-lstm_polarity.'.fmt.'.tmp'
 set multiplot layout 1,2
-set xrange [0.5:10.5]
+set xrange [0.5:4.5]
 set title 'training loss by epoch'
 set xlabel ''
 set ylabel 'mean loss over the epoch'
@@ -50,7 +50,7 @@ set multiplot layout 2,3
 set title 'embedding0.weight'
 set xlabel ''
 set ylabel 'density'
-set xtics 0.2
+set xtics 0.1
 plot 'weights-lstm_polarity.dat' index 0 using 1:2 with histeps lt 1 title 'none', \
      'weights-lstm_polarity.dat' index 1 using 1:2 with histeps lt 2 title 'dropout', \
      'weights-lstm_polarity.dat' index 2 using 1:2 with histeps lt 3 title 'qsd_variance', \
@@ -68,7 +68,7 @@ set xtics autofreq
 set title 'lstm2.recurrent'
 set xlabel ''
 set ylabel 'density'
-set xtics 0.2
+set xtics 0.1
 plot 'weights-lstm_polarity.dat' index 8 using 1:2 with histeps lt 1 title 'none', \
      'weights-lstm_polarity.dat' index 9 using 1:2 with histeps lt 2 title 'dropout', \
      'weights-lstm_polarity.dat' index 10 using 1:2 with histeps lt 3 title 'qsd_variance', \
@@ -77,7 +77,7 @@ set xtics autofreq
 set title 'dense5.weight'
 set xlabel ''
 set ylabel 'density'
-set xtics 0.5
+set xtics 0.2
 plot 'weights-lstm_polarity.dat' index 12 using 1:2 with histeps lt 1 title 'none', \
      'weights-lstm_polarity.dat' index 13 using 1:2 with histeps lt 2 title 'dropout', \
      'weights-lstm_polarity.dat' index 14 using 1:2 with histeps lt 3 title 'qsd_variance', \
