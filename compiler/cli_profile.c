@@ -11,7 +11,7 @@
 #include "init.h"
 
 static const char profile_usage[] =
-    "usage: qsdc profile MODEL.yaml [--batch N] [--steps N] [--device D]\n"
+    "usage: qsdc profile MODEL.yaml [--batch N] [--steps N] [--alone] [--device D]\n"
     "\n"
     "Runs training steps on seeded parameters and a synthetic batch and prints\n"
     "a table per kernel: launches, total and per-step milliseconds, share of\n"
@@ -19,17 +19,20 @@ static const char profile_usage[] =
     "\n"
     "  --batch N    batch size (default: the model's)\n"
     "  --steps N    timed steps after one warm-up step (default 10)\n"
+    "  --alone      then time each kernel alone, best of 20 launches in a row on\n"
+    "               the step's buffers, against its mean inside the step\n"
     "  --device D   index, cpu, gpu or part of a device name\n";
 
-/* MODEL.yaml [--batch N] [--steps N] [--device D], without --steps when
- * steps is NULL (tune). Returns -1 to go on (the model is argv[optind]),
+/* MODEL.yaml [--batch N] [--steps N] [--alone] [--device D], without
+ * --steps and --alone when steps is NULL (tune). Returns -1 to go on (the model is argv[optind]),
  * else the exit status. */
 static int parse_options(int argc, char **argv, const char *usage, long long *batch,
-                         long long *steps, const char **device)
+                         long long *steps, bool *alone, const char **device)
 {
     static const struct option opts[] = {{"batch", required_argument, 0, 'b'},
                                          {"steps", required_argument, 0, 's'},
                                          {"device", required_argument, 0, 'd'},
+                                         {"alone", no_argument, 0, 'a'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     int c;
@@ -46,6 +49,13 @@ static int parse_options(int argc, char **argv, const char *usage, long long *ba
                 return 2;
             break;
         case 'd': *device = optarg; break;
+        case 'a':
+            if (!alone) {
+                fputs(usage, stderr);
+                return 2;
+            }
+            *alone = true;
+            break;
         case 'h': fputs(usage, stdout); return 0;
         default: fputs(usage, stderr); return 2;
         }
@@ -57,13 +67,15 @@ static int parse_options(int argc, char **argv, const char *usage, long long *ba
     return -1;
 }
 
-static void print_table(const plan *p, const double *ms, long long steps)
+/* alone: NULL, or each launch's best time by itself, in ms. */
+static void print_table(const plan *p, const double *ms, const double *alone,
+                        long long steps)
 {
     double total = 0;
     for (int i = 0; i < p->n_launches; i++)
         total += ms[i];
-    printf("%-22s %-34s %8s %10s %9s %6s %10s\n", "kernel", "nodes", "launches", "total ms",
-           "ms/step", "share", "rate");
+    printf("%-22s %-34s %8s %10s %9s %6s %10s%s\n", "kernel", "nodes", "launches", "total ms",
+           "ms/step", "share", "rate", alone ? "   alone ms step/alone" : "");
     for (int i = 0; i < p->n_launches; i++) {
         const plan_launch *l = &p->launches[i];
         double s = ms[i] / 1e3;
@@ -72,8 +84,12 @@ static void print_table(const plan *p, const double *ms, long long steps)
             snprintf(rate, sizeof rate, "%.1f GFLOP/s", l->flops * (double)steps / s / 1e9);
         else if (l->bytes > 0 && s > 0)
             snprintf(rate, sizeof rate, "%.1f GB/s", l->bytes * (double)steps / s / 1e9);
-        printf("%-22s %-34.34s %8lld %10.2f %9.3f %5.1f%% %10s\n", l->kernel, l->nodes, steps,
+        printf("%-22s %-34.34s %8lld %10.2f %9.3f %5.1f%% %10s", l->kernel, l->nodes, steps,
                ms[i], ms[i] / (double)steps, total > 0 ? 100 * ms[i] / total : 0, rate);
+        if (alone)
+            printf(" %10.3f %10.2f", alone[i],
+                   alone[i] > 0 ? ms[i] / (double)steps / alone[i] : 0.0);
+        printf("\n");
     }
     printf("%-22s %-34s %8s %10.2f %9.3f\n", "total", "", "", total, total / (double)steps);
 }
@@ -93,7 +109,8 @@ int cli_profile(int argc, char **argv)
 {
     long long batch = 0, steps = 10;
     const char *device = NULL;
-    int status = parse_options(argc, argv, profile_usage, &batch, &steps, &device);
+    bool alone = false;
+    int status = parse_options(argc, argv, profile_usage, &batch, &steps, &alone, &device);
     if (status >= 0)
         return status;
     qsdc_error err = {""};
@@ -109,6 +126,7 @@ int cli_profile(int argc, char **argv)
     memset(&ms, 0, sizeof ms);
     memset(&ex, 0, sizeof ex);
     float *params = NULL, *x = NULL;
+    double *alone_ms = NULL;
     int32_t *y = NULL;
     int rc = cl_env_open(device, true, &env, &err);
     if (rc == 0)
@@ -141,17 +159,32 @@ int cli_profile(int argc, char **argv)
         for (long long s = 1; s <= steps && rc == 0; s++)
             rc = exec_run(&ex, 1, (uint32_t)s, 0.0f, &err);
     }
+    if (rc == 0 && alone && !(alone_ms = calloc((size_t)p.n_launches, sizeof *alone_ms)))
+        rc = qsdc_fail(&err, "out of memory");
+    /* the same kernel on the same buffers, launched back to back and timed
+     * as in the step: what a standalone benchmark sees, against its share
+     * of a step (other kernels' data in the caches, other launches around) */
+    for (int i = 0; rc == 0 && alone && i < p.n_launches; i++)
+        for (int r = 0; r <= 20 && rc == 0; r++) {
+            double before = ex.launch_ms[i];
+            rc = exec_run_launches(&ex, i, i + 1, 1, (uint32_t)steps, 0.0f, &err);
+            double ms = ex.launch_ms[i] - before;
+            ex.launch_ms[i] = before;
+            if (r > 0 && (r == 1 || ms < alone_ms[i])) /* r = 0 warms the caches */
+                alone_ms[i] = ms;
+        }
+    ex.timing = false; /* the table replaces exec_destroy's report */
     if (rc == 0) {
         printf("%s: one training step at batch %lld on %s (%lld steps timed)\n", m.name,
                (long long)p.batch, env.dev.name, steps);
-        print_table(&p, ex.launch_ms, steps);
-        ex.timing = false; /* the table replaces exec_destroy's report */
+        print_table(&p, ex.launch_ms, alone_ms, steps);
     }
     exec_destroy(&ex);
     model_state_free(&ms);
     plan_free(&p);
     cl_env_close(&env);
     free(params);
+    free(alone_ms);
     free(x);
     free(y);
     model_free(&m);
@@ -172,7 +205,7 @@ int cli_tune(int argc, char **argv)
 {
     long long batch = 0;
     const char *device = NULL;
-    int status = parse_options(argc, argv, tune_usage, &batch, NULL, &device);
+    int status = parse_options(argc, argv, tune_usage, &batch, NULL, NULL, &device);
     if (status >= 0)
         return status;
     qsdc_error err = {""};

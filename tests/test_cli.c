@@ -426,6 +426,41 @@ static void test_compile_default_dir(void **state)
     free(text);
 }
 
+/* profile's table: a row per kernel with a rate, and with --alone each
+ * kernel's best time by itself and its step time over that (numbers, not
+ * judged: tests never time anything); tune rejects --alone. */
+static void test_profile_alone(void **state)
+{
+    (void)state;
+    char *out = cli_run_expect(0, "profile '%s' --steps 2 --alone", task.model);
+    cli_expect(out, "(2 steps timed)");
+    cli_expect(out, "alone ms step/alone");
+    int rows = 0;
+    for (const char *l = strchr(out, '\n'); l; l = strchr(l + 1, '\n')) {
+        char kernel[64];
+        long long launches;
+        double total, per_step, share, alone, ratio;
+        const char *rate = strstr(l, "/s ");
+        if (sscanf(l + 1, "%63s %*s %lld %lf %lf %lf%%", kernel, &launches, &total, &per_step,
+                   &share) != 5 || !rate)
+            continue;
+        if (sscanf(rate + 3, "%lf %lf", &alone, &ratio) != 2)
+            fail_msg("no alone columns in '%.*s'", (int)strcspn(l + 1, "\n"), l + 1);
+        assert_int_equal(launches, 2);
+        if (!(alone >= 0 && ratio > 0)) /* a few microseconds print as 0.000 */
+            fail_msg("alone %g, step/alone %g in:\n%s", alone, ratio, out);
+        rows++;
+    }
+    assert_true(rows >= 3);
+    free(out);
+    out = cli_run_expect(0, "profile '%s' --steps 1", task.model);
+    assert_null(strstr(out, "alone"));
+    free(out);
+    out = cli_run_expect(2, "tune '%s' --alone", task.model);
+    cli_expect(out, "usage: qsdc tune");
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -437,6 +472,7 @@ int main(void)
         cmocka_unit_test(test_compile_bundle),
         cmocka_unit_test(test_emit_and_run_binary),
         cmocka_unit_test(test_compile_default_dir),
+        cmocka_unit_test(test_profile_alone),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
