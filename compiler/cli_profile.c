@@ -19,8 +19,8 @@ static const char profile_usage[] =
     "\n"
     "  --batch N    batch size (default: the model's)\n"
     "  --steps N    timed steps after one warm-up step (default 10)\n"
-    "  --alone      then time each kernel alone, best of 20 launches in a row on\n"
-    "               the step's buffers, against its mean inside the step\n"
+    "  --alone      also each kernel's best time in a step, and alone: best of\n"
+    "               20 launches in a row on the step's buffers\n"
     "  --device D   index, cpu, gpu or part of a device name\n";
 
 /* MODEL.yaml [--batch N] [--steps N] [--alone] [--device D], without
@@ -67,15 +67,16 @@ static int parse_options(int argc, char **argv, const char *usage, long long *ba
     return -1;
 }
 
-/* alone: NULL, or each launch's best time by itself, in ms. */
-static void print_table(const plan *p, const double *ms, const double *alone,
+/* best: NULL, or each launch's best time in a step (best[i]) and by
+ * itself (best[n_launches + i]), in ms. */
+static void print_table(const plan *p, const double *ms, const double *best,
                         long long steps)
 {
     double total = 0;
     for (int i = 0; i < p->n_launches; i++)
         total += ms[i];
     printf("%-22s %-34s %8s %10s %9s %6s %10s%s\n", "kernel", "nodes", "launches", "total ms",
-           "ms/step", "share", "rate", alone ? "   alone ms step/alone" : "");
+           "ms/step", "share", "rate", best ? "    best ms   alone ms best/alone" : "");
     for (int i = 0; i < p->n_launches; i++) {
         const plan_launch *l = &p->launches[i];
         double s = ms[i] / 1e3;
@@ -86,12 +87,26 @@ static void print_table(const plan *p, const double *ms, const double *alone,
             snprintf(rate, sizeof rate, "%.1f GB/s", l->bytes * (double)steps / s / 1e9);
         printf("%-22s %-34.34s %8lld %10.2f %9.3f %5.1f%% %10s", l->kernel, l->nodes, steps,
                ms[i], ms[i] / (double)steps, total > 0 ? 100 * ms[i] / total : 0, rate);
-        if (alone)
-            printf(" %10.3f %10.2f", alone[i],
-                   alone[i] > 0 ? ms[i] / (double)steps / alone[i] : 0.0);
+        if (best) {
+            double alone = best[p->n_launches + i];
+            printf(" %10.3f %10.3f %10.2f", best[i], alone, alone > 0 ? best[i] / alone : 0.0);
+        }
         printf("\n");
     }
     printf("%-22s %-34s %8s %10.2f %9.3f\n", "total", "", "", total, total / (double)steps);
+}
+
+/* Launches [from, to): best[i] = their time since before[i] if first or
+ * shorter, and before[i] the time so far. */
+static void keep_best(const executor *ex, int from, int to, bool first, double *before,
+                      double *best)
+{
+    for (int i = from; i < to; i++) {
+        double ms = ex->launch_ms[i] - before[i];
+        if (first || ms < best[i])
+            best[i] = ms;
+        before[i] = ex->launch_ms[i];
+    }
 }
 
 /* A synthetic input from u in [0, 1): token ids, drawn uniformly from the
@@ -126,7 +141,7 @@ int cli_profile(int argc, char **argv)
     memset(&ms, 0, sizeof ms);
     memset(&ex, 0, sizeof ex);
     float *params = NULL, *x = NULL;
-    double *alone_ms = NULL;
+    double *best = NULL, *before = NULL;
     int32_t *y = NULL;
     int rc = cl_env_open(device, true, &env, &err);
     if (rc == 0)
@@ -153,38 +168,47 @@ int cli_profile(int argc, char **argv)
         rc = exec_set_batch(&ex, x, y, &err);
     if (rc == 0)
         rc = exec_run(&ex, 1, 0, 0.0f, &err); /* warm-up, untimed */
+    if (rc == 0 && alone) {
+        best = malloc(2 * (size_t)p.n_launches * sizeof *best);
+        before = calloc((size_t)p.n_launches, sizeof *before);
+        if (!best || !before)
+            rc = qsdc_fail(&err, "out of memory");
+    }
     if (rc == 0) {
         ex.timing = true;
         memset(ex.launch_ms, 0, (size_t)p.n_launches * sizeof *ex.launch_ms);
-        for (long long s = 1; s <= steps && rc == 0; s++)
+        for (long long s = 1; s <= steps && rc == 0; s++) {
             rc = exec_run(&ex, 1, (uint32_t)s, 0.0f, &err);
-    }
-    if (rc == 0 && alone && !(alone_ms = calloc((size_t)p.n_launches, sizeof *alone_ms)))
-        rc = qsdc_fail(&err, "out of memory");
-    /* the same kernel on the same buffers, launched back to back and timed
-     * as in the step: what a standalone benchmark sees, against its share
-     * of a step (other kernels' data in the caches, other launches around) */
-    for (int i = 0; rc == 0 && alone && i < p.n_launches; i++)
-        for (int r = 0; r <= 20 && rc == 0; r++) {
-            double before = ex.launch_ms[i];
-            rc = exec_run_launches(&ex, i, i + 1, 1, (uint32_t)steps, 0.0f, &err);
-            double ms = ex.launch_ms[i] - before;
-            ex.launch_ms[i] = before;
-            if (r > 0 && (r == 1 || ms < alone_ms[i])) /* r = 0 warms the caches */
-                alone_ms[i] = ms;
+            if (alone)
+                keep_best(&ex, 0, p.n_launches, s == 1, before, best);
         }
+    }
+    /* each kernel again on the same buffers, launched back to back: what a
+     * standalone benchmark sees (its own data in the caches, the threads
+     * warm); best against best, as load on the machine inflates means */
+    for (int i = 0; rc == 0 && alone && i < p.n_launches; i++) {
+        double step_ms = ex.launch_ms[i];
+        for (int r = 0; r <= 20 && rc == 0; r++) {
+            before[i] = ex.launch_ms[i];
+            rc = exec_run_launches(&ex, i, i + 1, 1, (uint32_t)steps, 0.0f, &err);
+            if (r > 0) /* r = 0 warms the caches */
+                keep_best(&ex, i, i + 1, r == 1, before, best + p.n_launches);
+        }
+        ex.launch_ms[i] = step_ms;
+    }
     ex.timing = false; /* the table replaces exec_destroy's report */
     if (rc == 0) {
         printf("%s: one training step at batch %lld on %s (%lld steps timed)\n", m.name,
                (long long)p.batch, env.dev.name, steps);
-        print_table(&p, ex.launch_ms, alone_ms, steps);
+        print_table(&p, ex.launch_ms, best, steps);
     }
     exec_destroy(&ex);
     model_state_free(&ms);
     plan_free(&p);
     cl_env_close(&env);
     free(params);
-    free(alone_ms);
+    free(best);
+    free(before);
     free(x);
     free(y);
     model_free(&m);
