@@ -24,8 +24,8 @@ static const char profile_usage[] =
     "  --device D   index, cpu, gpu or part of a device name\n";
 
 /* MODEL.yaml [--batch N] [--steps N] [--alone] [--device D], without
- * --steps and --alone when steps is NULL (tune). Returns -1 to go on (the model is argv[optind]),
- * else the exit status. */
+ * --steps and --alone when steps is NULL (tune). Returns -1 to go on (the
+ * model is argv[optind]), else the exit status. */
 static int parse_options(int argc, char **argv, const char *usage, long long *batch,
                          long long *steps, bool *alone, const char **device)
 {
