@@ -2,7 +2,7 @@
  * device and the same cl_mem buffers, at the MLP's shapes and 1024^3.
  *
  *   gemm_bench [--device SPEC] [--reps N] [--shape MxNxK[:T][:T]]...
- *              [--tune vec,mr,nv,bm,bn,kc,min_groups] [--epilogue CODE]
+ *              [--tune vec,mr,nv,bm,bn,kc,min_groups[,min_group_flops]] [--epilogue CODE]
  *              [--no-clblast]
  *
  * A shape suffix ":TN" style is written as two letters after a colon, e.g.
@@ -62,8 +62,9 @@ static int parse_shape(const char *s, bench_shape *out)
 
 static int parse_tune(const char *s, gemm_tuning *t)
 {
-    return sscanf(s, "%d,%d,%d,%d,%d,%d,%d", &t->vec, &t->mr, &t->nv, &t->bm, &t->bn,
-                  &t->kc, &t->min_groups) == 7 ? 0 : -1;
+    int got = sscanf(s, "%d,%d,%d,%d,%d,%d,%d,%lf", &t->vec, &t->mr, &t->nv, &t->bm, &t->bn,
+                     &t->kc, &t->min_groups, &t->min_group_flops);
+    return got == 7 || got == 8 ? 0 : -1;
 }
 
 /* Best wall time and best process CPU time (all threads) of reps runs of
@@ -251,7 +252,7 @@ int main(int argc, char **argv)
             clblast = false;
         } else {
             fprintf(stderr, "usage: gemm_bench [--device SPEC] [--reps N] "
-                            "[--shape MxNxK[:TN]]... [--tune vec,mr,nv,bm,bn,kc,min_groups] "
+                            "[--shape MxNxK[:TN]]... [--tune vec,mr,nv,bm,bn,kc,min_groups[,min_group_flops]] "
                             "[--epilogue CODE] [--no-clblast]\n");
             return 2;
         }
@@ -272,9 +273,9 @@ int main(int argc, char **argv)
         return 2;
     }
     printf("device: %s\ntuning: vec %d, micro-tile %dx%d, block %dx%d, kc %d, "
-           "min groups %d\n",
+           "min groups %d of %g+ FLOP\n",
            env.dev.name, tune.vec, tune.mr, tune.nv * tune.vec, tune.bm, tune.bn, tune.kc,
-           tune.min_groups);
+           tune.min_groups, tune.min_group_flops);
     printf("GFLOP/s by wall time, then per CPU-second (immune to other load)\n");
     printf("%-25s %8s %8s %9s %8s %8s\n", "       shape", "own", "CLBlast", "max rel",
            "own/cpu", "CLB/cpu");

@@ -6,8 +6,8 @@
 #include <string.h>
 
 /* The problem as the kernel computes it: C(i,j) = sum_k A(i,k) B(k,j) over
- * M x N x K. Both-transposed specs become (B A)^T here, so A is k-major only
- * for trans_a alone and B n-major only for trans_b alone. */
+ * M x N x K. Swapped specs (swap_operands) become C^T = op(B)^T op(A)^T
+ * here, the spec's B as the left operand and its A as the right. */
 typedef struct gemm_form {
     int64_t M, N, K;
     const char *a, *b, *c;
@@ -53,7 +53,10 @@ void gemm_tuning_default(gemm_tuning *t, bool is_cpu, unsigned pref_vector_width
         t->bn = 8 * t->nv * vec;
         t->kc = 8192 / (t->nv * vec) < 512 ? 8192 / (t->nv * vec) : 512;
         t->min_groups = 8;
-        t->min_group_flops = 4e6; /* ~50 us of one core: well above launch cost */
+        /* ~20 us of one core, twice a launch's cost: the output layer's
+         * 2.6 MFLOP products get a group per core (at 4e6 they ran on one);
+         * splitting changed no shape's GFLOP per CPU-second */
+        t->min_group_flops = 1e6;
     } else {
         t->vec = vec < 4 ? 4 : vec;
         t->mr = 4;
@@ -139,7 +142,21 @@ static int check_spec(const gemm_spec *s, const gemm_tuning *t, qsdc_error *err)
     return 0;
 }
 
-static gemm_form make_form(const gemm_spec *s)
+/* Whether the kernel computes C^T = op(B)^T op(A)^T, with C's rows along
+ * the vectors: for a C narrower than a micro-tile and taller than wide
+ * (the output layer's 128 x 10: 10 of 32 lanes used, else whole vectors),
+ * and for both operands transposed (then both are read row-major), unless
+ * that would make C's vectors the narrow side. */
+static bool swap_operands(const gemm_spec *s, int nr)
+{
+    if (s->N < nr && s->M > s->N)
+        return true;
+    if (s->M < nr && s->N > s->M)
+        return false;
+    return s->trans_a && s->trans_b;
+}
+
+static gemm_form make_form(const gemm_spec *s, const gemm_tuning *t)
 {
     gemm_form f = {
         .M = s->M, .N = s->N, .K = s->K,
@@ -151,17 +168,19 @@ static gemm_form make_form(const gemm_spec *s)
         .before = s->before, .after = s->after, .batch = s->batch > 1 ? s->batch : 1, .stride_a = s->stride_a,
         .stride_b = s->stride_b, .stride_c = s->stride_c, .reduce = s->reduce_batch,
     };
-    if (s->trans_a && s->trans_b) {
-        /* C^T[N,M] = B_stored[N,K] A_stored[K,M], both row-major. */
+    if (swap_operands(s, t->nv * t->vec)) {
+        /* C^T[N,M] = op(B)^T[N,K] op(A)^T[K,M]: B stored [K,N] is k-major
+         * as the left operand, A stored [M,K] n-major as the right one */
         f.M = s->N;
         f.N = s->M;
         f.a = s->b;
         f.lda = s->ldb;
         f.stride_a = s->stride_b;
+        f.a_kmajor = !s->trans_b;
         f.b = s->a;
         f.ldb = s->lda;
         f.stride_b = s->stride_a;
-        f.a_kmajor = f.b_nmajor = false;
+        f.b_nmajor = !s->trans_a;
         f.c_trans = true;
     }
     return f;
@@ -173,9 +192,12 @@ static gemm_form make_form(const gemm_spec *s)
  * micro-tiles. */
 static gemm_geom make_geom(const gemm_form *f, const gemm_tuning *t)
 {
-    gemm_geom g = { .vec = t->vec, .mr = t->mr, .nv = t->nv, .nr = t->nv * t->vec };
+    /* rows spread evenly over the fewest micro-tiles: M = 10 as two tiles
+     * of 5 rows, not 6 and 4 computed as 6 (1.1x faster at 128x10x1024) */
+    int mr = (int)ceil_div(f->M, ceil_div(f->M, t->mr));
+    gemm_geom g = { .vec = t->vec, .mr = mr, .nv = t->nv, .nr = t->nv * t->vec };
     int64_t tiles_m = ceil_div(f->M, g.mr), tiles_n = ceil_div(f->N, g.nr);
-    int64_t parts_m = ceil_div(tiles_m, t->bm / g.mr);
+    int64_t parts_m = ceil_div(tiles_m, t->bm / t->mr);
     int64_t parts_n = ceil_div(tiles_n, t->bn / g.nr);
     /* independent batches are work-groups already; reduced ones add work,
      * and each of their work-groups streams its operand rows over the whole
@@ -260,10 +282,14 @@ static void emit_pack_rows(strbuf *sb, const gemm_form *f, const gemm_geom *g, i
 }
 
 /* Transposing pack of B stored [N,K]: vec x vec blocks are read as vec
- * rows of vectors and written as vec columns, then a scalar K tail. */
+ * rows of vectors and written as vec columns, then a scalar K tail. The
+ * block is transposed by log2(vec) rounds of x'[i] = (x[2i].even,
+ * x[2i+1].even), x'[vec/2 + i] = (x[2i].odd, x[2i+1].odd): each round
+ * rotates the bits of an element's (row, lane) by one place, and each new
+ * vector is one two-source shuffle (building the columns lane by lane cost
+ * about a cycle an element, more than the product itself at N = 10). */
 static void emit_pack_transposed(strbuf *sb, const gemm_form *f, const gemm_geom *g)
 {
-    static const char lane[] = "0123456789abcdef";
     const char *vt = vtype(g->vec);
     int vec = g->vec;
     sb_printf(sb, "            for (uint gm_q = 0; gm_q < %du; gm_q += %du) {\n", g->nr, vec);
@@ -275,14 +301,19 @@ static void emit_pack_transposed(strbuf *sb, const gemm_form *f, const gemm_geom
         "                uint gm_k = 0;\n"
         "                for (; gm_k + %du <= gm_kn; gm_k += %du) {\n", vec, vec);
     for (int r = 0; r < vec; r++)
-        sb_printf(sb, "                    const %s gm_x%d = vload%d(0, gm_s%d + gm_k);\n",
+        sb_printf(sb, "                    const %s gm_x0_%d = vload%d(0, gm_s%d + gm_k);\n",
                   vt, r, vec, r);
-    for (int kk = 0; kk < vec; kk++) {
-        sb_printf(sb, "                    vstore%d((%s)(", vec, vt);
-        for (int r = 0; r < vec; r++)
-            sb_printf(sb, "%sgm_x%d.s%c", r ? ", " : "", r, lane[kk]);
-        sb_printf(sb, "), 0, gm_dst + (gm_k + %du) * %du);\n", kk, g->nr);
-    }
+    int rounds = 0;
+    for (int w = 1; w < vec; w *= 2, rounds++)
+        for (int i = 0; i < vec / 2; i++)
+            sb_printf(sb,
+                "                    const %s gm_x%d_%d = (%s)(gm_x%d_%d.even, gm_x%d_%d.even), "
+                "gm_x%d_%d = (%s)(gm_x%d_%d.odd, gm_x%d_%d.odd);\n",
+                vt, rounds + 1, i, vt, rounds, 2 * i, rounds, 2 * i + 1,
+                rounds + 1, vec / 2 + i, vt, rounds, 2 * i, rounds, 2 * i + 1);
+    for (int kk = 0; kk < vec; kk++)
+        sb_printf(sb, "                    vstore%d(gm_x%d_%d, 0, gm_dst + (gm_k + %du) * %du);\n",
+                  vec, rounds, kk, kk, g->nr);
     sb_append(sb, "                }\n"
                   "                for (; gm_k < gm_kn; ++gm_k) {\n");
     for (int r = 0; r < vec; r++)
@@ -491,7 +522,7 @@ static void emit_kernel(strbuf *sb, const gemm_spec *s, const gemm_form *f,
     bool batched = f->batch > 1 && !f->reduce, reduced = f->batch > 1 && f->reduce;
     const char *in_type = "__global const float";
     sb_printf(sb,
-        "/* %s: C[%" PRId64 ",%" PRId64 "] %s op(A) op(B), K=%" PRId64 ", A%s, B%s;"
+        "/* %s: C[%" PRId64 ",%" PRId64 "] %s op(A) op(B), K=%" PRId64 ", A%s, B%s;%s"
         " blocks %" PRId64 "x%" PRId64 ", micro-tile %dx%d, kc %" PRId64 "%s%" PRId64 " */\n"
         "__kernel __attribute__((reqd_work_group_size(1, 1, 1)))\n"
         "void %s(__global float *P, __global float *G, __global float *S, __global float *A,\n"
@@ -503,7 +534,8 @@ static void emit_kernel(strbuf *sb, const gemm_spec *s, const gemm_form *f,
         "    __local float gm_bp[%" PRId64 "];\n"
         "    const uint gm_bat = %s;\n",
         s->name, s->M, s->N, s->accumulate ? "+=" : "=", s->K,
-        s->trans_a ? "^T" : "", s->trans_b ? "^T" : "", g->bm, g->bn, g->mr, g->nr, g->kc,
+        s->trans_a ? "^T" : "", s->trans_b ? "^T" : "",
+        f->c_trans ? " computed as C^T = op(B)^T op(A)^T;" : "", g->bm, g->bn, g->mr, g->nr, g->kc,
         reduced ? ", summed over batch " : batched ? ", batch " : ", batch ", f->batch,
         s->name, g->kc * g->nr, batched ? "get_group_id(2)" : "0u");
     emit_pointer(sb, "    ", "__global float", "gm_c", f->c, "gm_bat", batched ? f->stride_c : 0);
@@ -568,7 +600,7 @@ int codegen_gemm(strbuf *src, const gemm_spec *s, const gemm_tuning *t,
         return -1;
     if (strlen(s->name) >= sizeof launch->kernel)
         return qsdc_fail(err, "gemm: kernel name '%s' is too long", s->name);
-    gemm_form f = make_form(s);
+    gemm_form f = make_form(s, t);
     gemm_geom g = make_geom(&f, t);
     emit_kernel(src, s, &f, &g);
     if (sb_check(src, err) < 0)

@@ -10,8 +10,11 @@
  * mr x nr accumulators in float vectors of width vec, one broadcast of A and
  * nr/vec vector loads of the packed panel per k. The packed panel removes the
  * 4 KiB-aliasing of power-of-two row strides that otherwise halves the
- * speed. Rows past M read row M-1 and are never stored; op(A)op(B) with both
- * transposed is computed as (B A)^T with transposed stores.
+ * speed. Rows past M read row M-1 and are never stored. A C narrower than
+ * the micro-tile and taller than wide (the output layer's 128 x 10), and
+ * op(A)op(B) with both transposed, are computed as C^T = op(B)^T op(A)^T
+ * with transposed stores, so that the vectors run along C's longer side;
+ * M is spread evenly over the micro-tiles (10 rows: two tiles of 5).
  *
  * Batches: a third grid dimension runs `batch` independent products, each
  * matrix offset by its stride per batch index (stride 0: one matrix shared
@@ -38,8 +41,8 @@ typedef struct gemm_tuning {
 } gemm_tuning;
 
 /* CPUs: micro-tile 6 x (2 vectors of the preferred width), blocks of
- * 132 x 16 vectors, kc 512, 8 work-groups for problems of 32+ MFLOP: the
- * best measured on pocl (AVX2, 2 cores). Other devices get a small correct
+ * 132 x 16 vectors, kc 512, up to 8 work-groups of at least 1 MFLOP each:
+ * the best measured on pocl (AVX2 and AVX-512, 2 cores). Other devices get a small correct
  * configuration, not a fast one: one work-item per group suits CPUs only,
  * so GPUs are better served by CLBlast. */
 void gemm_tuning_default(gemm_tuning *t, bool is_cpu, unsigned pref_vector_width);

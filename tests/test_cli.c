@@ -426,6 +426,42 @@ static void test_compile_default_dir(void **state)
     free(text);
 }
 
+/* profile's table: a row per kernel with a rate, and with --alone each
+ * kernel's best time in a step, its best by itself and their ratio
+ * (numbers, not judged: tests never time anything); tune rejects --alone. */
+static void test_profile_alone(void **state)
+{
+    (void)state;
+    char *out = cli_run_expect(0, "profile '%s' --steps 2 --alone", task.model);
+    cli_expect(out, "(2 steps timed)");
+    cli_expect(out, "best ms   alone ms best/alone");
+    int rows = 0;
+    for (const char *l = strchr(out, '\n'); l; l = strchr(l + 1, '\n')) {
+        char kernel[64];
+        long long launches;
+        double total, per_step, share, best, alone, ratio;
+        const char *rate = strstr(l, "/s ");
+        if (sscanf(l + 1, "%63s %*s %lld %lf %lf %lf%%", kernel, &launches, &total, &per_step,
+                   &share) != 5 || !rate)
+            continue;
+        if (sscanf(rate + 3, "%lf %lf %lf", &best, &alone, &ratio) != 3)
+            fail_msg("no best and alone columns in '%.*s'", (int)strcspn(l + 1, "\n"), l + 1);
+        assert_int_equal(launches, 2);
+        /* a few microseconds print as 0.000 */
+        if (!(best >= 0 && best <= per_step + 0.0005 && alone >= 0 && ratio >= 0))
+            fail_msg("best %g, alone %g, best/alone %g in:\n%s", best, alone, ratio, out);
+        rows++;
+    }
+    assert_true(rows >= 3);
+    free(out);
+    out = cli_run_expect(0, "profile '%s' --steps 1", task.model);
+    assert_null(strstr(out, "alone"));
+    free(out);
+    out = cli_run_expect(2, "tune '%s' --alone", task.model);
+    cli_expect(out, "usage: qsdc tune");
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -437,6 +473,7 @@ int main(void)
         cmocka_unit_test(test_compile_bundle),
         cmocka_unit_test(test_emit_and_run_binary),
         cmocka_unit_test(test_compile_default_dir),
+        cmocka_unit_test(test_profile_alone),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -228,6 +228,74 @@ static void test_output_layer_shapes(void **state)
     run_case(&dx, &t);
 }
 
+/* Shapes narrower than a micro-tile: C[M,N] with N = 1, 10 or 17 computed
+ * as C^T (the vectors along M), K = 1, K blocked, every transpose, the
+ * epilogue and tile pass seeing C's own row and col, batches; and a C with
+ * few rows (M = 3) under both transposes, which stays unswapped. Run with
+ * the default tuning and with 4-wide vectors (8 columns: N = 10 and 17 are
+ * then wider than the tile and go unswapped). */
+static void test_narrow_shapes(void **state)
+{
+    (void)state;
+    gemm_tuning tunings[2] = {device_default(), device_default()};
+    tunings[1].vec = 4;
+    tunings[1].bn = 8 * tunings[1].nv * tunings[1].vec;
+    for (int i = 0; i < 2; i++)
+        tunings[i].kc = 64;
+    gemm_case cases[] = {
+        {.M = 45, .N = 10, .K = 70, .bias_relu = true},
+        {.M = 45, .N = 10, .K = 70, .ta = true, .bias_relu = true, .pad = 1},
+        {.M = 45, .N = 10, .K = 70, .tb = true, .accumulate = true},
+        {.M = 45, .N = 10, .K = 70, .ta = true, .tb = true, .bias_relu = true},
+        {.M = 40, .N = 1, .K = 1, .ta = true},
+        {.M = 33, .N = 17, .K = 1, .tb = true, .accumulate = true, .bias_relu = true},
+        {.M = 70, .N = 1, .K = 130, .bias_relu = true, .tiled = true},
+        {.M = 29, .N = 17, .K = 50, .batch = 3, .reduce = true, .pad = 2},
+        {.M = 17, .N = 10, .K = 9, .batch = 4, .shared_a = true, .bias_relu = true,
+         .tiled = true},
+        {.M = 3, .N = 40, .K = 33, .ta = true, .tb = true, .bias_relu = true},
+    };
+    for (int i = 0; i < 2; i++)
+        for (size_t j = 0; j < sizeof cases / sizeof *cases; j++)
+            run_case(&cases[j], &tunings[i]);
+}
+
+/* Which products run as C^T: the generated kernel says so in its header. */
+static void test_narrow_swap_chosen(void **state)
+{
+    (void)state;
+    gemm_tuning t;
+    gemm_tuning_default(&t, true, 16);
+    static const struct {
+        int64_t M, N;
+        bool ta, tb, swapped;
+    } cases[] = {
+        {128, 10, false, false, true},  /* the output layer: N under 32 columns */
+        {1024, 10, true, false, true},  /* its weight gradient */
+        {10, 128, false, false, false}, /* few rows: vectors along N already */
+        {128, 1024, false, true, false},
+        {128, 128, true, true, true},   /* both transposed: both read row-major */
+        {3, 40, true, true, false},     /* ... unless that makes C^T narrow */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        int64_t M = cases[i].M, N = cases[i].N, K = 64;
+        gemm_spec s = {.name = "g", .M = M, .N = N, .K = K, .trans_a = cases[i].ta,
+                       .trans_b = cases[i].tb, .a = "A", .b = "P", .c = "G",
+                       .lda = cases[i].ta ? M : K, .ldb = cases[i].tb ? K : N, .ldc = N};
+        strbuf src;
+        sb_init(&src);
+        plan_launch launch;
+        qsdc_error err = {{0}};
+        if (codegen_gemm(&src, &s, &t, &launch, &err))
+            fail_msg("codegen_gemm: %s", err.message);
+        bool swapped = strstr(sb_str(&src), "computed as C^T") != NULL;
+        if (swapped != cases[i].swapped)
+            fail_msg("%lldx%lld ta=%d tb=%d: swapped %d, expected %d", (long long)M,
+                     (long long)N, cases[i].ta, cases[i].tb, swapped, cases[i].swapped);
+        sb_free(&src);
+    }
+}
+
 /* C += op(A)op(B) with padded strides, across several K blocks, for every
  * transpose combination. */
 static void test_accumulate_padded_blocked(void **state)
@@ -434,6 +502,8 @@ int main(void)
         cmocka_unit_test(test_defaults_valid),
         cmocka_unit_test(test_transposes_odd_sizes),
         cmocka_unit_test(test_output_layer_shapes),
+        cmocka_unit_test(test_narrow_shapes),
+        cmocka_unit_test(test_narrow_swap_chosen),
         cmocka_unit_test(test_accumulate_padded_blocked),
         cmocka_unit_test(test_epilogue),
         cmocka_unit_test(test_tile_pass),
