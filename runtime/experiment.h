@@ -91,7 +91,9 @@ typedef struct exp_run_options {
  * results_dir/<setting>-seed<N>/: result.json (written atomically once the
  * run is complete) and metrics.jsonl. Finished runs are skipped and a run
  * cut short resumes from its last epoch's checkpoint; a run directory left
- * by a different grid is an error. Prints each run and the grid's ETA. */
+ * by a different grid is an error. Other processes running the same grid
+ * into results_dir share it (experiment_lock.h): a run one of them is
+ * training is left to it. Prints each run and the grid's ETA. */
 int experiment_run(const experiment *e, const exp_run_options *o, qsdc_error *err);
 
 #endif

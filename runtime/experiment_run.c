@@ -1,15 +1,13 @@
 /* The experiment grid: settings x seeds, one directory per run, resumable. */
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "experiment.h"
+#include "experiment_lock.h"
 #include "file_io.h"
 #include "progress.h"
 #include "strbuf.h"
@@ -198,7 +196,7 @@ static void print_duration(char *buf, size_t n, double s)
 /* The grid's progress: runs done or skipped, and the time left, from the
  * runs trained so far or, before the first, the file's expected time. */
 typedef struct grid_clock {
-    int total, trained, skipped;
+    int total, trained, skipped, elsewhere;
     double t0, expected_s;
 } grid_clock;
 
@@ -223,24 +221,41 @@ static void print_progress(const grid_clock *c, int index, const grid_run *gr)
     fflush(stdout);
 }
 
+/* The run's model, with the grid's epochs and seed, and its description. */
+static int run_model(const grid_run *gr, model *m, strbuf *text, qsdc_error *err)
+{
+    if (experiment_model(gr->e, gr->s, m, err) < 0)
+        return -1;
+    m->train.epochs = gr->g->epochs;
+    m->train.seed = gr->seed;
+    sb_init(text);
+    describe(gr->e, m, gr->g, gr->seed, text);
+    if (sb_check(text, err) == 0)
+        return 0;
+    sb_free(text);
+    model_free(m);
+    return -1;
+}
+
 static int one_run(grid_run *gr, grid_clock *clock, int index, qsdc_error *err)
 {
     model m;
-    if (experiment_model(gr->e, gr->s, &m, err) < 0)
-        return -1;
-    m.train.epochs = gr->g->epochs;
-    m.train.seed = gr->seed;
     strbuf text;
-    sb_init(&text);
-    describe(gr->e, &m, gr->g, gr->seed, &text);
+    if (run_model(gr, &m, &text, err) < 0)
+        return -1;
     char fp[17];
+    fingerprint(sb_str(&text), fp);
+    int lock = -1, state = -1, rc = fs_make_dirs(gr->dir, err);
+    int mine = rc == 0 ? run_lock_try(gr->dir, &lock, err) : -1;
     bool resume = false;
-    int rc = sb_check(&text, err);
-    if (rc == 0) {
-        fingerprint(sb_str(&text), fp);
-        rc = fs_make_dirs(gr->dir, err);
+    if (mine == 0) {
+        printf("[run %d/%d] %s: being trained by another qsdc experiment, left to it\n",
+               index + 1, clock->total, gr->dir);
+        clock->elsewhere++;
+        state = 2;
+    } else if (mine == 1) {
+        state = run_state(gr, fp, &resume, err);
     }
-    int state = rc == 0 ? run_state(gr, fp, &resume, err) : -1;
     if (state == 1) {
         printf("[run %d/%d] %s: finished before, skipped\n", index + 1, clock->total, gr->dir);
         clock->skipped++;
@@ -251,9 +266,44 @@ static int one_run(grid_run *gr, grid_clock *clock, int index, qsdc_error *err)
         rc = train_run(gr, &m, fp, sb_str(&text), resume, err);
         clock->trained += rc == 0;
     }
+    if (lock >= 0)
+        close(lock);
     sb_free(&text);
     model_free(&m);
     return state < 0 ? -1 : rc;
+}
+
+static grid_run grid_run_at(const experiment *e, const exp_run_options *o, int k, int i)
+{
+    const exp_grid *g = o->quick ? &e->quick : &e->full;
+    return (grid_run){.e = e, .g = g, .o = o, .s = &e->settings[i], .setting_index = i,
+                      .seed = g->seeds[k]};
+}
+
+/* The grid's fingerprint: that of its runs' descriptions, in order. */
+static int grid_fingerprint(const experiment *e, const exp_run_options *o, char fp[17],
+                            qsdc_error *err)
+{
+    const exp_grid *g = o->quick ? &e->quick : &e->full;
+    strbuf all;
+    sb_init(&all);
+    int rc = 0;
+    for (int k = 0; rc == 0 && k < g->n_seeds; k++)
+        for (int i = 0; rc == 0 && i < e->n_settings; i++) {
+            grid_run gr = grid_run_at(e, o, k, i);
+            model m;
+            strbuf text;
+            rc = run_model(&gr, &m, &text, err);
+            if (rc < 0)
+                break;
+            sb_append(&all, sb_str(&text));
+            sb_free(&text);
+            model_free(&m);
+        }
+    if (rc == 0 && (rc = sb_check(&all, err)) == 0)
+        fingerprint(sb_str(&all), fp);
+    sb_free(&all);
+    return rc;
 }
 
 static int run_grid(const experiment *e, const exp_run_options *o, qsdc_error *err)
@@ -270,8 +320,7 @@ static int run_grid(const experiment *e, const exp_run_options *o, qsdc_error *e
     /* seed by seed, so that an interrupted grid already pairs whole seeds */
     for (int k = 0; k < g->n_seeds; k++)
         for (int i = 0; i < e->n_settings; i++) {
-            grid_run gr = {.e = e, .g = g, .o = o, .s = &e->settings[i], .setting_index = i,
-                           .seed = g->seeds[k]};
+            grid_run gr = grid_run_at(e, o, k, i);
             if (result_path(gr.dir, err, "%s/%s-seed%" PRIu64, o->results_dir, gr.s->name,
                             gr.seed) < 0 ||
                 one_run(&gr, &clock, k * e->n_settings + i, err) < 0)
@@ -279,35 +328,23 @@ static int run_grid(const experiment *e, const exp_run_options *o, qsdc_error *e
         }
     char el[32];
     print_duration(el, sizeof el, now_seconds() - clock.t0);
-    printf("grid done: %d runs (%d trained, %d skipped) in %s; 'qsdc report %s' summarises "
-           "them\n",
-           clock.total, clock.trained, clock.skipped, el, o->results_dir);
+    if (clock.elsewhere > 0)
+        printf("grid pass done: %d runs (%d trained, %d skipped, %d being trained by other "
+               "processes) in %s; 'qsdc report %s' once they finish\n",
+               clock.total, clock.trained, clock.skipped, clock.elsewhere, el, o->results_dir);
+    else
+        printf("grid done: %d runs (%d trained, %d skipped) in %s; 'qsdc report %s' "
+               "summarises them\n",
+               clock.total, clock.trained, clock.skipped, el, o->results_dir);
     return 0;
-}
-
-/* An exclusive lock on the results directory for as long as the grid
- * runs: two grids writing the same runs would corrupt them. Returns the
- * descriptor holding it. */
-static int lock_results(const char *dir, qsdc_error *err)
-{
-    char path[QSDC_PATH_MAX];
-    if (result_path(path, err, "%s/.lock", dir) < 0)
-        return -1;
-    int fd = open(path, O_RDWR | O_CREAT, 0644);
-    if (fd < 0)
-        return qsdc_fail(err, "%s: cannot open: %s", path, strerror(errno));
-    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
-        int busy = errno == EWOULDBLOCK;
-        close(fd);
-        return busy ? qsdc_fail(err, "%s: another qsdc experiment is running there", dir)
-                    : qsdc_fail(err, "%s: cannot lock: %s", path, strerror(errno));
-    }
-    return fd;
 }
 
 int experiment_run(const experiment *e, const exp_run_options *o, qsdc_error *err)
 {
-    int lock = fs_make_dirs(o->results_dir, err) < 0 ? -1 : lock_results(o->results_dir, err);
+    char fp[17];
+    if (grid_fingerprint(e, o, fp, err) < 0 || fs_make_dirs(o->results_dir, err) < 0)
+        return -1;
+    int lock = grid_lock_join(o->results_dir, fp, err);
     if (lock < 0)
         return -1;
     int rc = run_grid(e, o, err);

@@ -1,7 +1,8 @@
 /* qsdc experiment and qsdc report end to end, on the CLI fixture's tiny
  * task: a quick grid of 2 settings x 2 seeds x 2 epochs, finished runs
  * skipped on a second call, a lost run trained again to the same result,
- * a grid of a different size or a second grid at once refused, and
+ * a grid of a different size or a second grid at once refused, two
+ * processes sharing one grid, and
  * report.md checked against the result.json files (mean and sd over seeds
  * and the paired difference, computed here from the files). Then a tiny
  * language model's quick grid, scored by perplexity on a subset of a
@@ -216,6 +217,90 @@ static void test_other_grid_refused(void **state)
     close(fd);
 }
 
+/* "(N trained" of a grid's last line in the file at path. */
+static int trained_in(const char *path)
+{
+    char *text = cli_read_file(path, NULL);
+    if (!text)
+        fail_msg("cannot read %s", path);
+    const char *at = strstr(text, "grid done: ");
+    if (!at)
+        at = strstr(text, "grid pass done: ");
+    if (!at)
+        fail_msg("no grid summary in %s:\n%s", path, text);
+    int n = -1;
+    at = strchr(at, '(');
+    if (!at || sscanf(at, "(%d trained", &n) != 1)
+        fail_msg("no trained count in %s", path);
+    free(text);
+    return n;
+}
+
+/* flock(how) on dir/.lock, with text (when not NULL) written in it. */
+static int hold_lock(const char *dir, int how, const char *text)
+{
+    char path[2 * CLI_PATH_MAX];
+    snprintf(path, sizeof path, "%s/.lock", dir);
+    int fd = open(path, O_RDWR | O_CREAT, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(flock(fd, how | LOCK_NB), 0);
+    if (text) {
+        assert_int_equal(ftruncate(fd, 0), 0);
+        assert_int_equal(pwrite(fd, text, strlen(text), 0), (ssize_t)strlen(text));
+    }
+    return fd;
+}
+
+/* Two processes started at once on one grid share it: together they train
+ * each run once, to the numbers one process alone got. A run whose lock
+ * another process holds is left to it, and a different grid is refused
+ * while one runs in the directory. */
+static void test_grid_shared(void **state)
+{
+    (void)state;
+    char dir[CLI_PATH_MAX], a[CLI_PATH_MAX + 8], b[CLI_PATH_MAX + 8], cmd[12 * CLI_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/shared", ts_tmpdir());
+    snprintf(a, sizeof a, "%s/a.txt", ts_tmpdir());
+    snprintf(b, sizeof b, "%s/b.txt", ts_tmpdir());
+    snprintf(cmd, sizeof cmd,
+             "'%s' experiment '%s' -o '%s' --quick > '%s' 2>&1 & "
+             "'%s' experiment '%s' -o '%s' --quick > '%s' 2>&1; s=$?; wait $! && exit $s",
+             ts_qsdc(), exp_path, dir, a, ts_qsdc(), exp_path, dir, b);
+    char *out;
+    int status = ts_run(cmd, &out);
+    free(out);
+    if (status != 0)
+        fail_msg("exit %d:\n%s\n%s", status, cli_read_file(a, NULL), cli_read_file(b, NULL));
+    assert_int_equal(trained_in(a) + trained_in(b), 4);
+    for (int s = 0; s < 2; s++)
+        for (int seed = 1; seed <= 2; seed++)
+            assert_true(top_number(dir, settings[s], seed, "test_accuracy") ==
+                        top_number(results, settings[s], seed, "test_accuracy"));
+
+    assert_int_equal(unlink(run_file(dir, "dropout", 2, "result.json")), 0);
+    char run_dir[2 * CLI_PATH_MAX];
+    snprintf(run_dir, sizeof run_dir, "%s/dropout-seed2", dir);
+    int fd = hold_lock(run_dir, LOCK_EX, NULL);
+    out = cli_run_expect(0, "experiment '%s' -o '%s' --quick", exp_path, dir);
+    cli_expect(out, "dropout-seed2: being trained by another qsdc experiment, left to it");
+    cli_expect(out, "grid pass done: 4 runs (0 trained, 3 skipped, 1 being trained by other "
+                    "processes)");
+    free(out);
+    assert_false(exists(run_file(dir, "dropout", 2, "result.json")));
+    close(fd);
+    out = cli_run_expect(0, "experiment '%s' -o '%s' --quick", exp_path, dir);
+    cli_expect(out, "grid done: 4 runs (1 trained, 3 skipped)");
+    free(out);
+
+    fd = hold_lock(dir, LOCK_SH, "0123456789abcdef");
+    out = cli_run_expect(1, "experiment '%s' -o '%s' --quick", exp_path, dir);
+    cli_expect(out, "another qsdc experiment is running a different grid there (grid "
+                    "0123456789abcdef");
+    cli_expect_not(out, "train loss");
+    free(out);
+    close(fd);
+}
+
 static void test_report(void **state)
 {
     (void)state;
@@ -298,7 +383,7 @@ static char *report_tables(char *md)
 static void test_report_of_older_results(void **state)
 {
     (void)state;
-    char dir[CLI_PATH_MAX], cmd[6 * CLI_PATH_MAX], committed[2 * CLI_PATH_MAX];
+    char dir[CLI_PATH_MAX], cmd[12 * CLI_PATH_MAX], committed[2 * CLI_PATH_MAX];
     snprintf(dir, sizeof dir, "%s/mlp_fashion", ts_tmpdir());
     snprintf(committed, sizeof committed, "%s/results/mlp_fashion", ts_source_root());
     snprintf(cmd, sizeof cmd, "mkdir '%s' && cd '%s' && cp -r *-seed* '%s'", dir, committed, dir);
@@ -472,6 +557,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_quick_grid),
         cmocka_unit_test(test_other_grid_refused),
+        cmocka_unit_test(test_grid_shared),
         cmocka_unit_test(test_report),
         cmocka_unit_test(test_usage_and_errors),
         cmocka_unit_test(test_report_of_older_results),
