@@ -131,7 +131,7 @@ void report_verdict(strbuf *sb, const rep_comparison *c, const paired_test *t)
                   c->a, c->b, where, c->task, w.what, w.digits, t->mean, w.unit, w.digits,
                   t->lo, w.digits, t->hi);
     put_t(sb, t->t);
-    sb_printf(sb, ", df = %.0f, p = ", t->df);
+    sb_printf(sb, ", df = %.0f, p %s", t->df, t->p < 0.001 ? "" : "= ");
     put_p(sb, t->p);
     sb_printf(sb, ", %d seeds).\n", t->n);
 }

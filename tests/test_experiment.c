@@ -527,6 +527,7 @@ static void test_verdict_direction(void **state)
     sb_init(&sb);
     report_verdict(&sb, &c, &t);
     cli_expect(sb_str(&sb), "- **qsd beat dropout** on lm: test perplexity lower by 10.00 ");
+    cli_expect(sb_str(&sb), ", df = 3, p < 0.001, 4 seeds).");
     sb_free(&sb);
     c.metric = RESULT_ACCURACY;
     c.task = "mlp";
@@ -549,6 +550,7 @@ static void test_verdict_direction(void **state)
     report_verdict(&sb, &c, &t);
     cli_expect(sb_str(&sb), "- **No significant difference** between qsd and dropout on mlp: "
                             "test perplexity differs by ");
+    cli_expect(sb_str(&sb), ", df = 3, p = 0.");
     sb_free(&sb);
 }
 
