@@ -223,7 +223,7 @@ do for [fmt in "svg png"] {
 set title 'masks m drawn on the device (first regularised layer)'
 set xlabel ''
 set ylabel 'density'
-plot 'masks-cnn_fashion_bn_aug.dat' index 0 using 1:2 with histeps lt 2 title 'dropout, Pr[m=0] = 0.201', \
+plot 'masks-cnn_fashion_bn_aug.dat' index 0 using 1:2 with histeps lt 2 title 'dropout, Pr[m=0] = 0.200', \
      'masks-cnn_fashion_bn_aug.dat' index 1 using 1:2 with histeps lt 3 title 'qsd_variance, Pr[m=0] = 0.020', \
      'masks-cnn_fashion_bn_aug.dat' index 2 using 1:2 with histeps lt 4 title 'qsd_silence, Pr[m=0] = 0.199'
 set xtics autofreq
