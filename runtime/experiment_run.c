@@ -99,39 +99,49 @@ static int path_in(const grid_run *gr, const char *name, char *out, qsdc_error *
     return result_path(out, err, "%s/%s", gr->dir, name);
 }
 
-/* 1 when the run is already finished, 0 when it must (still) run, with
- * *resume set when a checkpoint of this very run is there; -1 when the
- * directory holds a different run. */
-static int run_state(const grid_run *gr, const char *fp, bool *resume, qsdc_error *err)
+/* What a run's directory holds, as far as this process is concerned. */
+typedef enum run_status {
+    RUN_FAILED = -1,  /* err says why: a different run there, or I/O */
+    RUN_TO_TRAIN,     /* to train, or to resume from its checkpoint */
+    RUN_FINISHED,     /* its result.json is there */
+    RUN_ELSEWHERE,    /* another qsdc experiment process holds its lock */
+} run_status;
+
+/* RUN_FINISHED, or RUN_TO_TRAIN with *resume set when a checkpoint of this
+ * very run is there; RUN_FAILED when the directory holds a different run. */
+static run_status run_status_of(const grid_run *gr, const char *fp, bool *resume,
+                                qsdc_error *err)
 {
     char path[QSDC_PATH_MAX], had[17];
     *resume = false;
     if (path_in(gr, "result.json", path, err) < 0)
-        return -1;
+        return RUN_FAILED;
     if (exists(path)) {
         run_result r;
         if (result_read(path, &r, err) < 0)
-            return -1;
+            return RUN_FAILED;
         snprintf(had, sizeof had, "%s", r.fingerprint);
         result_free(&r);
         if (strcmp(had, fp) != 0)
-            return qsdc_fail(err, "%s holds a run of a different experiment grid (another "
-                                  "model, training or grid size): choose another results "
-                                  "directory with -o, or delete it", gr->dir);
-        return 1;
+            return (run_status)qsdc_fail(
+                err, "%s holds a run of a different experiment grid (another model, training "
+                     "or grid size): choose another results directory with -o, or delete it",
+                gr->dir);
+        return RUN_FINISHED;
     }
     if (path_in(gr, "checkpoint.bin", path, err) < 0)
-        return -1;
+        return RUN_FAILED;
     if (!exists(path))
-        return 0;
+        return RUN_TO_TRAIN;
     if (path_in(gr, "run.txt", path, err) < 0 || recorded_fingerprint(path, had, err) < 0)
-        return -1;
+        return RUN_FAILED;
     if (strcmp(had, fp) != 0)
-        return qsdc_fail(err, "%s holds a partial run of a different experiment grid: "
-                              "choose another results directory with -o, or delete it",
-                         gr->dir);
+        return (run_status)qsdc_fail(err, "%s holds a partial run of a different experiment "
+                                          "grid: choose another results directory with -o, "
+                                          "or delete it",
+                                     gr->dir);
     *resume = true;
-    return 0;
+    return RUN_TO_TRAIN;
 }
 
 static int train_run(grid_run *gr, model *m, const char *fp, const char *text, bool resume,
@@ -245,21 +255,20 @@ static int one_run(grid_run *gr, grid_clock *clock, int index, qsdc_error *err)
         return -1;
     char fp[17];
     fingerprint(sb_str(&text), fp);
-    int lock = -1, state = -1, rc = fs_make_dirs(gr->dir, err);
+    int lock = -1, rc = fs_make_dirs(gr->dir, err);
     int mine = rc == 0 ? run_lock_try(gr->dir, &lock, err) : -1;
     bool resume = false;
-    if (mine == 0) {
+    run_status status = mine < 0  ? RUN_FAILED
+                        : mine == 0 ? RUN_ELSEWHERE
+                                    : run_status_of(gr, fp, &resume, err);
+    if (status == RUN_ELSEWHERE) {
         printf("[run %d/%d] %s: being trained by another qsdc experiment, left to it\n",
                index + 1, clock->total, gr->dir);
         clock->elsewhere++;
-        state = 2;
-    } else if (mine == 1) {
-        state = run_state(gr, fp, &resume, err);
-    }
-    if (state == 1) {
+    } else if (status == RUN_FINISHED) {
         printf("[run %d/%d] %s: finished before, skipped\n", index + 1, clock->total, gr->dir);
         clock->skipped++;
-    } else if (state == 0) {
+    } else if (status == RUN_TO_TRAIN) {
         print_progress(clock, index, gr);
         if (resume)
             printf("resuming from %s/checkpoint.bin\n", gr->dir);
@@ -270,7 +279,7 @@ static int one_run(grid_run *gr, grid_clock *clock, int index, qsdc_error *err)
         close(lock);
     sb_free(&text);
     model_free(&m);
-    return state < 0 ? -1 : rc;
+    return status == RUN_FAILED ? -1 : rc;
 }
 
 static grid_run grid_run_at(const experiment *e, const exp_run_options *o, int k, int i)
