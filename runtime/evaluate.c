@@ -23,7 +23,8 @@ void gather_batch(const dataset *d, const int64_t *idx, int64_t i0, int64_t coun
     }
 }
 
-int64_t eval_argmax(const float *v, int64_t n)
+/* The index of the largest of v[0..n), the first one on ties: a predicted class. */
+static int64_t eval_argmax(const float *v, int64_t n)
 {
     int64_t best = 0;
     for (int64_t i = 1; i < n; i++)
@@ -32,11 +33,28 @@ int64_t eval_argmax(const float *v, int64_t n)
     return best;
 }
 
+int eval_batch(executor *ex, const dataset *d, const int64_t *idx, int64_t i0,
+               int64_t count, float *x, float *out, int32_t *y, int64_t *correct,
+               qsdc_error *err)
+{
+    const plan *p = ex->p;
+    int64_t batch = p->batch, classes = p->output_elems / batch;
+    gather_batch(d, idx, i0, count, batch, x, y);
+    int rc = exec_set_batch(ex, x, NULL, err);
+    if (rc == 0)
+        rc = exec_run(ex, 0, 0, 0.0f, err);
+    if (rc == 0)
+        rc = exec_read_arena(ex, p->output_offset, p->output_elems, out, err);
+    for (int64_t b = 0; rc == 0 && d->y && b < count; b++)
+        *correct += eval_argmax(out + b * classes, classes) == y[b];
+    return rc;
+}
+
 int evaluate(executor *ex, const dataset *d, const int64_t *idx, int64_t n,
              eval_result *r, qsdc_error *err)
 {
     const plan *p = ex->p;
-    int64_t batch = p->batch, classes = p->output_elems / batch;
+    int64_t batch = p->batch;
     if (!idx)
         n = d->count;
     memset(r, 0, sizeof *r);
@@ -53,14 +71,7 @@ int evaluate(executor *ex, const dataset *d, const int64_t *idx, int64_t n,
     int rc = 0;
     for (int64_t i0 = 0; i0 < n && rc == 0; i0 += batch) {
         int64_t count = n - i0 < batch ? n - i0 : batch;
-        gather_batch(d, idx, i0, count, batch, x, y);
-        rc = exec_set_batch(ex, x, NULL, err);
-        if (rc == 0)
-            rc = exec_run(ex, 0, 0, 0.0f, err);
-        if (rc == 0)
-            rc = exec_read_arena(ex, p->output_offset, p->output_elems, out, err);
-        for (int64_t b = 0; rc == 0 && b < count; b++)
-            r->correct += d->y && eval_argmax(out + b * classes, classes) == y[b];
+        rc = eval_batch(ex, d, idx, i0, count, x, out, y, &r->correct, err);
         r->count += count;
     }
     r->seconds = now_seconds() - t0;

@@ -16,8 +16,12 @@ typedef struct eval_result {
 int evaluate(executor *ex, const dataset *d, const int64_t *idx, int64_t n,
              eval_result *r, qsdc_error *err);
 double eval_accuracy(const eval_result *r);
-/* The index of the largest of v[0..n), the first one on ties: a predicted class. */
-int64_t eval_argmax(const float *v, int64_t n);
+/* One batch, samples idx[i0..i0+count) of d, through ex's inference plan
+ * (x, out and y sized for its input, output and labels); the outputs stay in
+ * out and the correctly classified samples are added to *correct. */
+int eval_batch(executor *ex, const dataset *d, const int64_t *idx, int64_t i0,
+               int64_t count, float *x, float *out, int32_t *y, int64_t *correct,
+               qsdc_error *err);
 /* Copies samples idx[i0..i0+count) into one batch (zero padding after). */
 void gather_batch(const dataset *d, const int64_t *idx, int64_t i0, int64_t count,
                   int64_t batch, float *x, int32_t *y);

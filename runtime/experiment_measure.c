@@ -80,7 +80,7 @@ static int measure_test(const train_context *tc, executor *ex, run_result *r,
 {
     const plan *p = ex->p;
     const dataset *d = tc->test;
-    int64_t batch = p->batch, classes = p->output_elems / batch, correct = 0, biggest = 0;
+    int64_t batch = p->batch, correct = 0, biggest = 0;
     for (int i = 0; i < r->n_activity; i++)
         if (p->tensors[tensor[i]].nelem > biggest)
             biggest = p->tensors[tensor[i]].nelem;
@@ -94,14 +94,7 @@ static int measure_test(const train_context *tc, executor *ex, run_result *r,
     int rc = x && out && h && y && vals ? 0 : qsdc_fail(err, "out of memory");
     for (int64_t i0 = 0; rc == 0 && i0 < d->count; i0 += batch) {
         int64_t count = d->count - i0 < batch ? d->count - i0 : batch;
-        gather_batch(d, NULL, i0, count, batch, x, y);
-        rc = exec_set_batch(ex, x, NULL, err);
-        if (rc == 0)
-            rc = exec_run(ex, 0, 0, 0.0f, err);
-        if (rc == 0)
-            rc = exec_read_arena(ex, p->output_offset, p->output_elems, out, err);
-        for (int64_t b = 0; rc == 0 && b < count; b++)
-            correct += d->y && eval_argmax(out + b * classes, classes) == y[b];
+        rc = eval_batch(ex, d, NULL, i0, count, x, out, y, &correct, err);
         for (int i = 0; rc == 0 && i < r->n_activity; i++) {
             const plan_tensor *pt = &p->tensors[tensor[i]];
             rc = exec_read_arena(ex, pt->offset, pt->nelem, h, err);
