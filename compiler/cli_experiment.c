@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "experiment.h"
 #include "report.h"
+#include "signals.h"
 
 static const char experiment_usage[] =
     "usage: qsdc experiment EXPERIMENT.yaml [-o RESULTS_DIR] [--quick] [--device D]\n"
@@ -17,7 +18,9 @@ static const char experiment_usage[] =
     "and sampled masks in RESULTS_DIR/<setting>-seed<N>/result.json. Finished\n"
     "runs are skipped, so an interrupted grid resumes where it stopped. Several\n"
     "processes (one per device, say) may share a grid: each trains the runs no\n"
-    "other has started. See docs/experiments.md.\n"
+    "other has started. Ctrl-C or SIGTERM stops the run in progress after its\n"
+    "current step with a checkpoint, which the same command resumes exactly\n"
+    "(exit status 130, 143 after SIGTERM). See docs/experiments.md.\n"
     "\n"
     "  -o RESULTS_DIR  where runs go (default results/NAME, or results/NAME-quick)\n"
     "  --quick         the file's quick grid: few epochs, two seeds, a data subset\n"
@@ -56,9 +59,13 @@ int cli_experiment(int argc, char **argv)
                  o.quick ? "-quick" : "");
         o.results_dir = dir;
     }
+    o.stop = stop_signals_install();
     int rc = experiment_run(&e, &o, &err);
+    stop_signals_restore();
     experiment_free(&e);
-    return rc < 0 ? cli_error(err.message) : 0;
+    if (rc < 0)
+        return cli_error(err.message);
+    return rc == 0 ? 0 : 128 + *o.stop;
 }
 
 static const char report_usage[] =

@@ -48,9 +48,9 @@ static const char train_usage[] =
     "divide the batch) and the gradients are summed across ranks each step;\n"
     "rank 0 alone prints, writes metrics and checkpoints.\n"
     "\n"
-    "Ctrl-C stops after the current step, saving a checkpoint (with\n"
-    "--checkpoint) that --resume continues exactly; the exit status is then\n"
-    "130. A second Ctrl-C aborts at once.\n";
+    "Ctrl-C or SIGTERM stops after the current step, saving a checkpoint\n"
+    "(with --checkpoint) that --resume continues exactly; the exit status is\n"
+    "then 130 (143 after SIGTERM). A second signal aborts at once.\n";
 
 /* The model file of arg: arg itself, or the model.yaml of the bundle arg
  * (then *bundle = arg). */
@@ -128,9 +128,9 @@ int cli_train(int argc, char **argv)
         model_load(model_path, &m, &err) < 0)
         return cli_error(err.message);
     train_summary s;
-    o.stop = sigint_install();
+    o.stop = stop_signals_install();
     int rc = train_model(&m, &o, &s, &err);
-    sigint_restore();
+    stop_signals_restore();
     model_free(&m);
     if (rc < 0)
         return cli_error(err.message);
@@ -144,7 +144,7 @@ int cli_train(int argc, char **argv)
         else
             fprintf(stderr, "qsdc: interrupted after %lld steps (no --checkpoint: "
                     "nothing saved)\n", (long long)s.steps);
-        return 128 + SIGINT;
+        return 128 + *o.stop;
     }
     return 0;
 }

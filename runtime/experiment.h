@@ -85,6 +85,9 @@ typedef struct exp_run_options {
     const char *results_dir;
     bool quick;
     const char *device;       /* NULL = default */
+    /* NULL, or a flag (signals.h) that, once nonzero, stops the grid: the
+     * run in progress after its current step, with a checkpoint */
+    volatile sig_atomic_t *stop;
 } exp_run_options;
 
 /* Runs every setting x seed of the (full or quick) grid, seed by seed, into
@@ -93,7 +96,9 @@ typedef struct exp_run_options {
  * cut short resumes from its last epoch's checkpoint; a run directory left
  * by a different grid is an error. Other processes running the same grid
  * into results_dir share it (experiment_lock.h): a run one of them is
- * training is left to it. Prints each run and the grid's ETA. */
+ * training is left to it. Prints each run and the grid's ETA. Returns 0
+ * when the grid is done, 1 when *o->stop stopped it (the run in progress
+ * then keeps its checkpoint, and calling this again resumes it exactly). */
 int experiment_run(const experiment *e, const exp_run_options *o, qsdc_error *err);
 
 #endif

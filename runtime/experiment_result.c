@@ -476,7 +476,7 @@ int result_read(const char *path, run_result *r, qsdc_error *err)
     return rc;
 }
 
-/* One metrics line: path is "FILE:LINE" so messages point at it. */
+/* One metrics line: where is "FILE (line N)" so messages point at it. */
 static int read_metrics_line(const char *where, const char *line, size_t len,
                              result_metric metric, epoch_record *e, qsdc_error *err)
 {
@@ -484,9 +484,40 @@ static int read_metrics_line(const char *where, const char *line, size_t len,
     if (ydoc_load(&d, where, line, len, err) < 0)
         return -1;
     memset(e, 0, sizeof *e);
-    int rc = read_epoch(&d, ydoc_root(&d), e, &metric);
+    yaml_node_t *root = ydoc_root(&d);
+    int rc = read_epoch(&d, root, e, &metric);
+    /* lines written before a line said which batches it covers lack these */
+    if (rc == 0 && ydoc_get(&d, root, "batches"))
+        rc = count(&d, root, "first_batch", &e->first_batch) < 0 ||
+                     count(&d, root, "batches", &e->batches) < 0
+                 ? -1
+                 : 0;
     ydoc_free(&d);
     return rc;
+}
+
+/* The epoch of lines[last] whole: a run stopped inside an epoch and resumed
+ * wrote a line for each stretch, so the stretches before lines[last]'s are
+ * joined back to batch 0 (the latest line ending where the next begins;
+ * a rerun stretch's line comes after the one it replaces), the loss
+ * weighted by batches and the seconds summed. A line that does not say
+ * its batches stands alone. */
+static epoch_record join_epoch(const epoch_record *lines, int last)
+{
+    epoch_record e = lines[last];
+    double loss_sum = e.train_loss * (double)e.batches;
+    for (int i = last - 1; i >= 0 && e.batches > 0 && e.first_batch > 0; i--) {
+        const epoch_record *l = &lines[i];
+        if (l->epoch != e.epoch || l->batches <= 0 || l->first_batch + l->batches != e.first_batch)
+            continue;
+        loss_sum += l->train_loss * (double)l->batches;
+        e.seconds += l->seconds;
+        e.batches += l->batches;
+        e.first_batch = l->first_batch;
+    }
+    if (e.batches > 0)
+        e.train_loss = loss_sum / (double)e.batches;
+    return e;
 }
 
 int result_read_metrics(const char *path, run_result *r, qsdc_error *err)
@@ -498,37 +529,46 @@ int result_read_metrics(const char *path, run_result *r, qsdc_error *err)
     free(r->epochs);
     r->epochs = NULL;
     r->n_epochs = 0;
-    int cap = 0, rc = 0, line_no = 0;
+    epoch_record *lines = NULL;
+    int n = 0, cap = 0, rc = 0, line_no = 0;
     char *text_ = (char *)data;
     for (char *line = text_; rc == 0 && line < text_ + len;) {
         char *eol = strchr(line, '\n');
-        size_t n = eol ? (size_t)(eol - line) : strlen(line);
+        size_t n_chars = eol ? (size_t)(eol - line) : strlen(line);
         line_no++;
-        if (n > 0) {
+        if (n_chars > 0 && n == cap) {
+            cap = cap ? 2 * cap : 16;
+            epoch_record *grown = realloc(lines, (size_t)cap * sizeof *grown);
+            if (!grown)
+                rc = qsdc_fail(err, "out of memory");
+            else
+                lines = grown;
+        }
+        if (rc == 0 && n_chars > 0) {
             char where[QSDC_PATH_MAX + 32];
             snprintf(where, sizeof where, "%s (line %d)", path, line_no);
-            epoch_record e;
-            rc = read_metrics_line(where, line, n, r->metric, &e, err);
-            int at = r->n_epochs;
-            for (int i = 0; rc == 0 && i < r->n_epochs; i++)
-                if (r->epochs[i].epoch == e.epoch)
-                    at = i;
-            if (rc == 0 && at == r->n_epochs && r->n_epochs == cap) {
-                cap = cap ? 2 * cap : 16;
-                epoch_record *grown = realloc(r->epochs, (size_t)cap * sizeof *grown);
-                if (!grown)
-                    rc = qsdc_fail(err, "out of memory");
-                else
-                    r->epochs = grown;
-            }
-            if (rc == 0) {
-                r->epochs[at] = e;
-                if (at == r->n_epochs)
-                    r->n_epochs++;
-            }
+            rc = read_metrics_line(where, line, n_chars, r->metric, &lines[n], err);
+            n += rc == 0;
         }
-        line += n + 1;
+        line += n_chars + 1;
     }
     free(data);
+    /* each epoch once, in order of first appearance, from its last line */
+    r->epochs = rc == 0 ? calloc((size_t)n + 1, sizeof *r->epochs) : NULL;
+    if (rc == 0 && !r->epochs)
+        rc = qsdc_fail(err, "out of memory");
+    for (int i = 0; rc == 0 && i < n; i++) {
+        int at = r->n_epochs, last = i;
+        for (int k = 0; k < r->n_epochs; k++)
+            if (r->epochs[k].epoch == lines[i].epoch)
+                at = k;
+        if (at < r->n_epochs)
+            continue;
+        for (int j = i + 1; j < n; j++)
+            if (lines[j].epoch == lines[i].epoch)
+                last = j;
+        r->epochs[r->n_epochs++] = join_epoch(lines, last);
+    }
+    free(lines);
     return rc;
 }

@@ -32,6 +32,9 @@ const char *result_metric_name(result_metric m);
 typedef struct epoch_record {
     int64_t epoch;
     double train_loss, val, test, seconds;
+    /* metrics lines only: the batches [first_batch, first_batch + batches)
+     * the line covers; batches 0 where a line does not say */
+    int64_t first_batch, batches;
 } epoch_record;
 
 /* A hidden layer's activity on the test set, per sample over its units. */
@@ -88,8 +91,10 @@ int result_write(const char *path, const run_result *r, qsdc_error *err);
 /* Reads a result.json; *r is zeroed first. */
 int result_read(const char *path, run_result *r, qsdc_error *err);
 /* Replaces r's epochs with those of a metrics file (one JSON object per
- * line, as train_model writes, with r->metric's keys); a repeated epoch (a
- * resumed run) keeps its last line. */
+ * line, as train_model writes, with r->metric's keys). An epoch with
+ * several lines (a resumed run) is its last line, joined with the lines of
+ * the stretches of batches before it when the run was stopped inside the
+ * epoch (train loss weighted by batches, seconds summed). */
 int result_read_metrics(const char *path, run_result *r, qsdc_error *err);
 void result_free(run_result *r);
 /* Formats a file path of a results directory into out; fails (naming the

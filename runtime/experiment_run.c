@@ -144,6 +144,8 @@ static run_status run_status_of(const grid_run *gr, const char *fp, bool *resume
     return RUN_TO_TRAIN;
 }
 
+/* Trains the run into its directory and writes its result.json: 0, or 1
+ * when the stop flag stopped it (its checkpoint then holds the step reached). */
 static int train_run(grid_run *gr, model *m, const char *fp, const char *text, bool resume,
                      qsdc_error *err)
 {
@@ -171,9 +173,13 @@ static int train_run(grid_run *gr, model *m, const char *fp, const char *text, b
                         .seed = gr->seed, .checkpoint_dir = gr->dir, .resume = resume,
                         .metrics_path = metrics, .train_samples = gr->g->train_samples,
                         .test_samples = gr->g->test_samples, .after_train = experiment_measure,
-                        .hook_ctx = &mc};
+                        .hook_ctx = &mc, .stop = gr->o->stop};
     train_summary sum;
     int rc = train_model(m, &to, &sum, err);
+    if (rc == 0 && sum.interrupted) {
+        result_free(&r);
+        return 1;
+    }
     if (rc == 0)
         rc = result_read_metrics(metrics, &r, err);
     for (int i = 0; rc == 0 && i < r.n_epochs; i++)
@@ -330,10 +336,26 @@ static int run_grid(const experiment *e, const exp_run_options *o, qsdc_error *e
     for (int k = 0; k < g->n_seeds; k++)
         for (int i = 0; i < e->n_settings; i++) {
             grid_run gr = grid_run_at(e, o, k, i);
+            int index = k * e->n_settings + i, rc = 0;
+            if (o->stop && *o->stop) {
+                printf("grid stopped before run %d/%d (%d trained, %d skipped); the same "
+                       "command resumes it\n",
+                       index + 1, clock.total, clock.trained, clock.skipped);
+                return 1;
+            }
             if (result_path(gr.dir, err, "%s/%s-seed%" PRIu64, o->results_dir, gr.s->name,
                             gr.seed) < 0 ||
-                one_run(&gr, &clock, k * e->n_settings + i, err) < 0)
+                (rc = one_run(&gr, &clock, index, err)) < 0)
                 return -1;
+            if (rc == 1) {
+                char ck[QSDC_PATH_MAX];
+                bool saved = path_in(&gr, "checkpoint.bin", ck, err) == 0 && exists(ck);
+                printf("grid stopped in run %d/%d (%d trained, %d skipped)%s%s%s; the same "
+                       "command resumes the grid there\n",
+                       index + 1, clock.total, clock.trained, clock.skipped,
+                       saved ? ": " : "", saved ? ck : "", saved ? " holds the step reached" : "");
+                return 1;
+            }
         }
     char el[32];
     print_duration(el, sizeof el, now_seconds() - clock.t0);

@@ -1,16 +1,17 @@
-/* Ctrl-C during long runs: the first SIGINT asks the run to stop at its
+/* Stopping long runs cleanly: the first SIGINT (Ctrl-C) or SIGTERM (kill,
+ * a batch scheduler's time limit, a shutdown) asks the run to stop at its
  * next safe point (training: after the current step, saving a checkpoint);
- * a second one ends the process at once, as SIGINT does by default. */
+ * a second one ends the process at once, as the signal does by default. */
 #ifndef QSDC_SIGNALS_H
 #define QSDC_SIGNALS_H
 
 #include <signal.h>
 
-/* Installs the SIGINT handler and returns the flag it sets (0 until the
- * first Ctrl-C), for train_options.stop. The first Ctrl-C also prints a
- * line to stderr saying what happens next. */
-volatile sig_atomic_t *sigint_install(void);
-/* Puts back the default action. */
-void sigint_restore(void);
+/* Installs the SIGINT and SIGTERM handlers and returns the flag they set,
+ * for train_options.stop: 0 until the first signal, then its number. The
+ * first signal also prints a line to stderr saying what happens next. */
+volatile sig_atomic_t *stop_signals_install(void);
+/* Puts back the default actions. */
+void stop_signals_restore(void);
 
 #endif

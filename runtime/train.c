@@ -384,12 +384,18 @@ static void json_number(FILE *f, const char *key, double v)
         fprintf(f, ", \"%s\": null", key);
 }
 
-static void write_metrics(trainer *t, uint64_t epoch, double loss, const train_summary *out,
-                          double secs, double rate)
+/* One line of --metrics for batches [first, first + done) of an epoch: a
+ * run stopped inside an epoch and resumed writes two lines for it, which
+ * result_read_metrics joins. */
+static void write_metrics(trainer *t, uint64_t epoch, int64_t first, int64_t done, double loss,
+                          const train_summary *out, double secs, double rate)
 {
     if (!t->metrics)
         return;
-    fprintf(t->metrics, "{\"epoch\": %" PRIu64 ", \"train_loss\": %.6f", epoch, loss);
+    fprintf(t->metrics,
+            "{\"epoch\": %" PRIu64 ", \"first_batch\": %lld, \"batches\": %lld, "
+            "\"train_loss\": %.6f",
+            epoch, (long long)first, (long long)done, loss);
     if (t->lm) {
         json_number(t->metrics, "val_perplexity", out->val_perplexity);
         json_number(t->metrics, "test_perplexity", out->test_perplexity);
@@ -464,7 +470,7 @@ int train_model(model *m, const train_options *o, train_summary *out, qsdc_error
                    (long long)steps);
         printf(")\n");
         fflush(stdout);
-        write_metrics(&t, complete ? epoch : epoch + 1, loss, out, secs, rate);
+        write_metrics(&t, complete ? epoch : epoch + 1, first, done, loss, out, secs, rate);
         if (o->checkpoint_dir && dist_is_root(&t.rep.ranks))
             rc = save_checkpoint(&t, epoch, step, err);
     }

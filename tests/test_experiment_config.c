@@ -276,7 +276,9 @@ static char *read_text(const char *path)
 static void test_result_round_trip(void **state)
 {
     (void)state;
-    epoch_record epochs[2] = {{1, 0.5, 80.25, 79.5, 1.5}, {2, 0.25, 85, 84.125, 1.25}};
+    epoch_record epochs[2] = {
+        {.epoch = 1, .train_loss = 0.5, .val = 80.25, .test = 79.5, .seconds = 1.5},
+        {.epoch = 2, .train_loss = 0.25, .val = 85, .test = 84.125, .seconds = 1.25}};
     activity_record act = {.layer = "relu1", .units = 8, .samples = 10, .all_zero = 1,
                            .zero_mean = 0.4375, .hoyer_mean = 1.0 / 3};
     hist_init(&act.zero_hist, 0, 1, 4);
@@ -386,7 +388,8 @@ static void test_result_round_trip(void **state)
 }
 
 /* A resumed run's metrics file repeats the epoch it was cut in: the last
- * line of each epoch counts. */
+ * line of each epoch counts, joined with the lines of the stretches before
+ * it where the lines say which batches they cover. */
 static void test_metrics_resume(void **state)
 {
     (void)state;
@@ -409,6 +412,34 @@ static void test_metrics_resume(void **state)
     assert_true(r.epochs[1].epoch == 2 && r.epochs[1].train_loss == 0.7 &&
                 r.epochs[1].test == 75);
     assert_true(r.epochs[2].epoch == 3);
+    result_free(&r);
+    /* an epoch stopped after batch 4 of 10 and resumed, epoch 2 stopped twice
+     * with the stretch 3-5 rerun (killed before its checkpoint): stretches
+     * join back to batch 0, loss weighted by batches, seconds summed */
+    const char joined[] =
+        "{\"epoch\": 1, \"first_batch\": 0, \"batches\": 4, \"train_loss\": 1.0, "
+        "\"val_accuracy\": 60, \"test_accuracy\": 61, \"seconds\": 2, \"samples_per_s\": 5}\n"
+        "{\"epoch\": 1, \"first_batch\": 4, \"batches\": 6, \"train_loss\": 0.5, "
+        "\"val_accuracy\": 70, \"test_accuracy\": 71, \"seconds\": 3, \"samples_per_s\": 5}\n"
+        "{\"epoch\": 2, \"first_batch\": 0, \"batches\": 3, \"train_loss\": 0.4, "
+        "\"val_accuracy\": 72, \"test_accuracy\": 73, \"seconds\": 1, \"samples_per_s\": 5}\n"
+        "{\"epoch\": 2, \"first_batch\": 3, \"batches\": 2, \"train_loss\": 9.0, "
+        "\"val_accuracy\": 1, \"test_accuracy\": 1, \"seconds\": 50, \"samples_per_s\": 5}\n"
+        "{\"epoch\": 2, \"first_batch\": 3, \"batches\": 2, \"train_loss\": 0.3, "
+        "\"val_accuracy\": 74, \"test_accuracy\": 75, \"seconds\": 1, \"samples_per_s\": 5}\n"
+        "{\"epoch\": 2, \"first_batch\": 5, \"batches\": 5, \"train_loss\": 0.2, "
+        "\"val_accuracy\": 76, \"test_accuracy\": 77, \"seconds\": 2, \"samples_per_s\": 5}\n";
+    path = ts_write("joined.jsonl", joined, strlen(joined));
+    if (result_read_metrics(path, &r, &err) < 0)
+        fail_msg("%s", err.message);
+    assert_int_equal(r.n_epochs, 2);
+    assert_true(r.epochs[0].epoch == 1 && r.epochs[0].batches == 10 &&
+                r.epochs[0].first_batch == 0);
+    assert_true(fabs(r.epochs[0].train_loss - 0.7) < 1e-12 && r.epochs[0].seconds == 5 &&
+                r.epochs[0].test == 71);
+    assert_true(r.epochs[1].batches == 10 && r.epochs[1].seconds == 4 &&
+                r.epochs[1].test == 77);
+    assert_true(fabs(r.epochs[1].train_loss - (3 * 0.4 + 2 * 0.3 + 5 * 0.2) / 10) < 1e-12);
     result_free(&r);
     /* a language model's lines, read with its metric */
     const char lm[] = "{\"epoch\": 1, \"train_loss\": 5.5, \"val_perplexity\": 240.5, "

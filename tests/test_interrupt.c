@@ -9,13 +9,18 @@
  * - Ctrl-C (SIGINT) stops after the current step with status 130 and saves
  *   a checkpoint equal to a --max-steps run to the same step; resuming it
  *   ends on the uninterrupted run's bytes; Ctrl-C during a checkpoint write
- *   lets the write finish; a second Ctrl-C kills the process at once.
+ *   lets the write finish; a second Ctrl-C kills the process at once;
+ * - SIGTERM does what Ctrl-C does, with status 143;
+ * - Ctrl-C during `qsdc experiment` stops the run in progress the same way
+ *   and the grid with it; the same command resumes the grid to the results
+ *   of one never stopped.
  *
  * The moments of a checkpoint write are watched with inotify and the child
  * is stopped (SIGSTOP) there and checked to be inside the write before it is
  * signalled, so those kills land where they are meant to whatever the
  * machine's speed. */
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -60,6 +65,21 @@ static bool exists(const char *path)
     return stat(path, &st) == 0;
 }
 
+/* Starts argv (NULL-terminated), its output to log. */
+static pid_t spawn(const char *const *argv, const char *log)
+{
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+        if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+            _exit(126);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    return pid;
+}
+
 /* Starts `qsdc train` on the task into dir (resuming when asked), output to
  * log; extra is NULL or one more option and its value. */
 static pid_t spawn_train(const char *dir, bool resume, const char *log, const char *extra,
@@ -75,16 +95,7 @@ static pid_t spawn_train(const char *dir, bool resume, const char *log, const ch
         argv[n++] = extra_value;
     }
     argv[n] = NULL;
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-        if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
-            _exit(126);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    return pid;
+    return spawn(argv, log);
 }
 
 static void sleep_ms(long ms)
@@ -319,8 +330,8 @@ static void test_sigkill_then_resume_matches(void **state)
            chains + 1);
 }
 
-/* Waits until pid has a SIGINT handler (SigCgt in /proc/PID/status). */
-static void wait_handler(pid_t pid)
+/* Waits until pid has a handler for sig (SigCgt in /proc/PID/status). */
+static void wait_handler(pid_t pid, int sig)
 {
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
@@ -333,51 +344,59 @@ static void wait_handler(pid_t pid)
                 break;
         if (f)
             fclose(f);
-        if (caught & (1ULL << (SIGINT - 1)))
+        if (caught & (1ULL << (sig - 1)))
             return;
         int status;
         if (exited(pid, &status))
-            fail_msg("qsdc train exited (status %#x) before handling SIGINT", status);
+            fail_msg("qsdc exited (status %#x) before handling signal %d", status, sig);
         sleep_ms(1);
     }
-    fail_msg("qsdc train never installed its SIGINT handler");
+    fail_msg("qsdc never installed its handler for signal %d", sig);
 }
 
-/* Sends SIGINT (and SIGCONT, for a stopped child) and expects a clean stop:
- * status 130 and the messages. */
-static void interrupt(pid_t pid, const char *log)
+/* Sends sig (and SIGCONT, for a stopped child) and expects a clean stop:
+ * status 128 + sig and the handler's message; returns the output. */
+static char *stop_by(pid_t pid, int sig, const char *log)
 {
-    kill(pid, SIGINT);
+    kill(pid, sig);
     kill(pid, SIGCONT);
     int status = wait_exit(pid);
     char *out = read_log(log);
-    if (!WIFEXITED(status) || WEXITSTATUS(status) != 130)
-        fail_msg("expected exit status 130 after Ctrl-C, got %#x:\n%s", status, out);
-    cli_expect(out, "qsdc: interrupted: stopping after the current step");
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 128 + sig)
+        fail_msg("expected exit status %d after signal %d, got %#x:\n%s", 128 + sig, sig,
+                 status, out);
+    cli_expect(out, sig == SIGINT ? "qsdc: interrupted: stopping after the current step"
+                                  : "qsdc: terminated: stopping after the current step");
+    return out;
+}
+
+/* qsdc train stopped by sig: stop_by, and the message of a clean stop. */
+static void interrupt(pid_t pid, int sig, const char *log)
+{
+    char *out = stop_by(pid, sig, log);
     cli_expect(out, "holds the step reached (continue with --resume)");
     free(out);
 }
 
-/* Ctrl-C a little after the first checkpoint: the saved state is exactly
- * that of a run stopped by --max-steps at the same step, and resuming it
- * ends on the uninterrupted run's bytes. */
-static void test_sigint_saves_exact_step(void **state)
+/* sig a little after the first checkpoint: the saved state is exactly that
+ * of a run stopped by --max-steps at the same step, and resuming it ends on
+ * the uninterrupted run's bytes. */
+static void stop_saves_exact_step(int sig, const char *name)
 {
-    (void)state;
     char dir[CLI_PATH_MAX], same[CLI_PATH_MAX], log[CLI_PATH_MAX + 64];
-    snprintf(dir, sizeof dir, "%s/ckpt-int", ts_tmpdir());
-    snprintf(same, sizeof same, "%s/ckpt-int-max-steps", ts_tmpdir());
-    path_in(log, ts_tmpdir(), "int.log");
+    snprintf(dir, sizeof dir, "%s/ckpt-%s", ts_tmpdir(), name);
+    snprintf(same, sizeof same, "%s/ckpt-%s-max-steps", ts_tmpdir(), name);
+    snprintf(log, sizeof log, "%s/%s.log", ts_tmpdir(), name);
     int ifd = watch(dir);
     pid_t pid = spawn_train(dir, false, log, NULL, NULL);
     int status;
     if (!wait_moment(pid, ifd, NULL, AT_RENAMED, 1, &status))
         fail_msg("finished before its first checkpoint (status %#x)", status);
     close(ifd);
-    wait_handler(pid);
+    wait_handler(pid, sig);
     kill(pid, SIGCONT);
     sleep_ms(5);
-    interrupt(pid, log);
+    interrupt(pid, sig, log);
     int64_t step = check_checkpoint(dir, true, log);
     assert_true(step >= STEPS_PER_EPOCH && step < EPOCHS * STEPS_PER_EPOCH);
 
@@ -389,7 +408,21 @@ static void test_sigint_saves_exact_step(void **state)
 
     finish(dir, log);
     expect_same_checkpoint(ref_dir, dir);
-    printf("stopped at step %lld of %d\n", (long long)step, EPOCHS * STEPS_PER_EPOCH);
+    printf("%s: stopped at step %lld of %d\n", name, (long long)step, EPOCHS * STEPS_PER_EPOCH);
+}
+
+/* Ctrl-C */
+static void test_sigint_saves_exact_step(void **state)
+{
+    (void)state;
+    stop_saves_exact_step(SIGINT, "sigint");
+}
+
+/* kill, or a batch scheduler at its time limit */
+static void test_sigterm_saves_exact_step(void **state)
+{
+    (void)state;
+    stop_saves_exact_step(SIGTERM, "sigterm");
 }
 
 /* Ctrl-C while a checkpoint is being written (the child is stopped with the
@@ -409,7 +442,7 @@ static void test_sigint_during_checkpoint_write(void **state)
     if (!wait_moment(pid, ifd, tmp, AT_TMP_CREATED, 2, &status))
         fail_msg("finished before its second checkpoint (status %#x)", status);
     close(ifd);
-    interrupt(pid, log);
+    interrupt(pid, SIGINT, log);
     assert_false(exists(tmp));
     int64_t step = check_checkpoint(dir, false, log);
     assert_true(step >= 2 * STEPS_PER_EPOCH);
@@ -431,7 +464,7 @@ static void test_second_sigint_aborts(void **state)
     path_in(fifo, ts_tmpdir(), "metrics.fifo");
     assert_int_equal(mkfifo(fifo, 0600), 0);
     pid_t pid = spawn_train(dir, false, log, "--metrics", fifo);
-    wait_handler(pid);
+    wait_handler(pid, SIGINT);
     kill(pid, SIGINT);
     int ms = 0;
     for (char *out = NULL; ms < WAIT_LIMIT_MS; ms++, sleep_ms(1)) {
@@ -449,13 +482,117 @@ static void test_second_sigint_aborts(void **state)
     check_checkpoint(dir, false, log);
 }
 
+/* ---- qsdc experiment -------------------------------------------------- */
+
+/* The train_loss values of a result.json, in order, into v (at most n). */
+static int train_losses(const char *path, double *v, int n)
+{
+    char *text = cli_read_file(path, NULL);
+    if (!text)
+        fail_msg("cannot read %s", path);
+    int k = 0;
+    for (const char *at = text; k < n && (at = strstr(at, "\"train_loss\": ")); k++) {
+        at += strlen("\"train_loss\": ");
+        v[k] = strtod(at, NULL);
+    }
+    free(text);
+    return k;
+}
+
+/* Ctrl-C during a grid, early in its first run's second epoch (27 batches
+ * of 16): that run stops after its current step with a checkpoint and no result,
+ * the grid stops (status 130), and the same command resumes it to the test
+ * accuracies and per-epoch train losses of a grid never stopped (a loss to
+ * the 6 decimals of metrics.jsonl where an epoch was split). */
+static void test_sigint_stops_experiment(void **state)
+{
+    (void)state;
+    char text[4096], exp[CLI_PATH_MAX], ref[CLI_PATH_MAX], dir[CLI_PATH_MAX];
+    int len = snprintf(text, sizeof text,
+                       "name: tiny\nmodel: %s\ndropout_p: 0.5\n"
+                       "settings: [dropout, {name: qsd_variance, match: variance, sites: 2, "
+                       "q_cv: 0.3}]\nseeds: [1, 2]\nepochs: 3\n"
+                       "quick: {epochs: 3, seeds: [1, 2], test_samples: 96}\n",
+                       task.model);
+    snprintf(exp, sizeof exp, "%s", ts_write("grid.yaml", text, (size_t)len));
+    snprintf(ref, sizeof ref, "%s/grid-ref", ts_tmpdir());
+    snprintf(dir, sizeof dir, "%s/grid-stop", ts_tmpdir());
+    free(cli_run_expect(0, "experiment '%s' -o '%s' --quick", exp, ref));
+
+    char run[CLI_PATH_MAX + 64], log[CLI_PATH_MAX + 64], path[CLI_PATH_MAX + 128];
+    snprintf(run, sizeof run, "%s/dropout-seed1", dir);
+    snprintf(log, sizeof log, "%s/grid-stop.log", ts_tmpdir());
+    const char *argv[] = {ts_qsdc(), "experiment", exp, "-o", dir, "--quick", NULL};
+    pid_t pid = spawn(argv, log);
+    wait_handler(pid, SIGINT);
+    /* the first progress line of the first run's second epoch (after 3 of
+     * its 27 batches): Ctrl-C then lands inside that epoch unless the run
+     * gets through the other 24 before this process reacts */
+    int status, ms = 0;
+    for (char *text = NULL; ms < WAIT_LIMIT_MS; ms++, sleep_ms(1)) {
+        text = read_log(log);
+        bool seen = strstr(text, "epoch 2/3 ") != NULL;
+        free(text);
+        if (seen || exited(pid, &status))
+            break;
+    }
+    if (!stop_child(pid, &status))
+        fail_msg("the grid ended before its second epoch (status %#x):\n%s", status,
+                 read_log(log));
+    char *out = stop_by(pid, SIGINT, log);
+    cli_expect(out, "grid stopped in run 1/4 (0 trained, 0 skipped): ");
+    cli_expect(out, "checkpoint.bin holds the step reached; the same command resumes");
+    free(out);
+    snprintf(path, sizeof path, "%s/result.json", run);
+    assert_false(exists(path));
+    checkpoint ck;
+    qsdc_error err = {{0}};
+    if (checkpoint_load(run, &ck, &err) < 0)
+        fail_msg("%s", err.message);
+    unsigned long long step = (unsigned long long)ck.step, epoch = (unsigned long long)ck.epoch;
+    checkpoint_free(&ck);
+    assert_true(epoch < 3 && step >= 27 * epoch && step <= 27 * (epoch + 1));
+
+    out = cli_run_expect(0, "experiment '%s' -o '%s' --quick", exp, dir);
+    cli_expect(out, "resuming from");
+    cli_expect(out, "grid done: 4 runs (4 trained, 0 skipped)");
+    free(out);
+    static const char *const settings[] = {"dropout", "qsd_variance"};
+    for (int s = 0; s < 2; s++)
+        for (int seed = 1; seed <= 2; seed++) {
+            char a[CLI_PATH_MAX + 128], b[CLI_PATH_MAX + 128], name[64];
+            snprintf(name, sizeof name, "%s-seed%d/result.json", settings[s], seed);
+            snprintf(a, sizeof a, "%s/%s", ref, name);
+            snprintf(b, sizeof b, "%s/%s", dir, name);
+            double la[8], lb[8];
+            int na = train_losses(a, la, 8), nb = train_losses(b, lb, 8);
+            assert_int_equal(na, 3);
+            assert_int_equal(nb, 3);
+            for (int i = 0; i < na; i++)
+                if (fabs(la[i] - lb[i]) > 2e-6)
+                    fail_msg("%s: epoch %d train loss %.6f, %.6f never stopped", name, i + 1,
+                             lb[i], la[i]);
+            char *ta = cli_read_file(a, NULL), *tb = cli_read_file(b, NULL);
+            const char *pa = strstr(ta, "\n  \"test_accuracy\": ");
+            const char *pb = strstr(tb, "\n  \"test_accuracy\": ");
+            assert_true(pa && pb && strtod(pa + 20, NULL) == strtod(pb + 20, NULL));
+            free(ta);
+            free(tb);
+        }
+    printf("stopped the grid at step %llu, %s, and resumed it to the same results\n", step,
+           step % 27 ? "inside an epoch (its metrics lines joined)"
+                     : "at an epoch's end (no epoch split this time)");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_sigkill_then_resume_matches),
         cmocka_unit_test(test_sigint_saves_exact_step),
+        cmocka_unit_test(test_sigterm_saves_exact_step),
         cmocka_unit_test(test_sigint_during_checkpoint_write),
         cmocka_unit_test(test_second_sigint_aborts),
+        cmocka_unit_test(test_sigint_stops_experiment),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
