@@ -208,16 +208,36 @@ def text_seeds():
     put("text", "open_quote", b"\x01" + b'1,"never closed\n')
 
 
+def result_seeds():
+    """fuzz_result's input: a reader byte (see fuzz_result.c), then the file:
+    result.json and metrics.jsonl files of the committed experiments, and
+    metrics lines of an epoch stopped and resumed."""
+    for task in ("mlp_fashion/dropout-seed1", "lstm_kjv/qsd_variance-seed1"):
+        run = os.path.join(ROOT, "results", task)
+        lm = b"\x02" if task.startswith("lstm") else b"\x00"
+        name = task.split("/")[0]
+        with open(os.path.join(run, "result.json"), "rb") as f:
+            put("result", name + ".json", b"\x00" + f.read())
+        with open(os.path.join(run, "metrics.jsonl"), "rb") as f:
+            put("result", name + ".jsonl", bytes([1 | lm[0]]) + f.read())
+    line = ('{{"epoch": {}, "first_batch": {}, "batches": {}, "train_loss": 0.5, '
+            '"val_accuracy": 70, "test_accuracy": 71, "seconds": 2, "samples_per_s": 5}}\n')
+    joined = line.format(1, 0, 4) + line.format(1, 4, 6) + line.format(2, 0, 10)
+    put("result", "joined.jsonl", b"\x01" + joined.encode())
+    put("result", "truncated.json", b"\x00" + b'{"experiment": "mlp", "setting": ')
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: make_corpus.py QSDC_EXE")
-    for harness in ("idx", "checkpoint", "model", "plan", "text"):
+    for harness in ("idx", "checkpoint", "model", "plan", "result", "text"):
         shutil.rmtree(os.path.join(CORPUS, harness), ignore_errors=True)
     idx_seeds()
     cifar_seeds()
     checkpoint_seeds()
     model_seeds()
     text_seeds()
+    result_seeds()
     plan_seeds(os.path.abspath(sys.argv[1]))
 
 

@@ -1,0 +1,87 @@
+/* libFuzzer harness: the experiment result readers (runtime/experiment_result.h)
+ * on the input after its first byte, which picks the reader:
+ *
+ *   bit 0   metrics lines (result_read_metrics), else a result.json (result_read)
+ *   bit 1   metrics scored by perplexity, else by accuracy
+ *
+ * A rejected file must fail with a message naming it. An accepted
+ * result.json must come back from result_write and result_read with the
+ * same counts, names and numbers; accepted metrics lines must give each
+ * epoch once. */
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "experiment_result.h"
+#include "fuzz_common.h"
+#include "fuzz_file.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Equal, or both NaN: what a write and read must preserve. */
+static void same_number(double a, double b)
+{
+    if (!(a == b || (isnan(a) && isnan(b))))
+        abort();
+}
+
+static void check_rewrite(const run_result *r)
+{
+    qsdc_error err = {{0}};
+    run_result back;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/again.json", fuzz_dir());
+    if (result_write(path, r, &err) < 0 || result_read(path, &back, &err) < 0) {
+        fprintf(stderr, "an accepted result.json does not survive a rewrite: %s\n",
+                err.message);
+        abort();
+    }
+    if (back.n_epochs != r->n_epochs || back.n_activity != r->n_activity ||
+        back.n_params != r->n_params || back.n_masks != r->n_masks ||
+        back.seed != r->seed || back.metric != r->metric || back.kind != r->kind ||
+        strcmp(back.setting, r->setting) != 0 || strcmp(back.experiment, r->experiment) != 0 ||
+        strcmp(back.device, r->device) != 0)
+        abort();
+    same_number(back.test, r->test);
+    for (int i = 0; i < r->n_epochs; i++) {
+        same_number(back.epochs[i].train_loss, r->epochs[i].train_loss);
+        same_number(back.epochs[i].test, r->epochs[i].test);
+    }
+    result_free(&back);
+}
+
+static void check_metrics(const run_result *r)
+{
+    for (int i = 0; i < r->n_epochs; i++)
+        for (int j = 0; j < i; j++)
+            if (r->epochs[i].epoch == r->epochs[j].epoch)
+                abort();
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size < 1)
+        return 0;
+    uint8_t how = data[0];
+    qsdc_error err = {{0}};
+    run_result r;
+    memset(&r, 0, sizeof r);
+    const char *path;
+    int rc;
+    if (how & 1) {
+        path = fuzz_write("metrics.jsonl", data + 1, size - 1);
+        r.metric = how & 2 ? RESULT_PERPLEXITY : RESULT_ACCURACY;
+        rc = result_read_metrics(path, &r, &err);
+        if (rc == 0)
+            check_metrics(&r);
+    } else {
+        path = fuzz_write("result.json", data + 1, size - 1);
+        rc = result_read(path, &r, &err);
+        if (rc == 0)
+            check_rewrite(&r);
+    }
+    if (rc < 0)
+        fuzz_expect_error(&err, path);
+    result_free(&r);
+    return 0;
+}
