@@ -69,12 +69,31 @@ static int pair_runs(const rep_setting *a, const rep_setting *b, rep_measure k,
     return rc;
 }
 
+/* p to 3 decimals, or to 5 where 3 would print 0.050 and hide on which side
+ * of the 0.05 that the verdicts use it lies. */
 static void put_p(strbuf *sb, double p)
 {
     if (p < 0.001)
         sb_append(sb, "< 0.001");
     else
-        sb_printf(sb, "%.3f", p);
+        sb_printf(sb, fabs(p - 0.05) < 0.0005 ? "%.5f" : "%.3f", p);
+}
+
+/* "lo to hi" with a sign, to digits decimals; a bound that would round to
+ * 0 without being 0 gets two significant digits, so that an interval that
+ * only just excludes 0 does not read as touching it. */
+static void put_interval(strbuf *sb, double lo, double hi, int digits)
+{
+    double bound[2] = {lo, hi};
+    for (int i = 0; i < 2; i++) {
+        double x = bound[i];
+        if (x != 0 && fabs(x) < 0.5 * pow(10, -digits))
+            sb_printf(sb, "%+.2g", x);
+        else
+            sb_printf(sb, "%+.*f", digits, x);
+        if (i == 0)
+            sb_append(sb, " to ");
+    }
 }
 
 static void put_t(strbuf *sb, double t)
@@ -120,16 +139,15 @@ void report_verdict(strbuf *sb, const rep_comparison *c, const paired_test *t)
     if (c->layer)
         snprintf(where, sizeof where, " in %s", c->layer);
     if (t->p < 0.05 && t->mean != 0)
-        sb_printf(sb, "- **%s %s %s**%s on %s: %s %s by %.*f%s (95%% interval %+.*f to "
-                      "%+.*f, paired t = ",
-                  c->a, verb_for(c->measure, c->metric, t->mean > 0), c->b, where, c->task,
-                  w.what, t->mean > 0 ? "higher" : "lower", w.digits, fabs(t->mean), w.unit,
-                  w.digits, t->lo, w.digits, t->hi);
+        sb_printf(sb, "- **%s %s %s**%s on %s: %s %s by %.*f%s (95%% interval ", c->a,
+                  verb_for(c->measure, c->metric, t->mean > 0), c->b, where, c->task, w.what,
+                  t->mean > 0 ? "higher" : "lower", w.digits, fabs(t->mean), w.unit);
     else
         sb_printf(sb, "- **No significant difference** between %s and %s%s on %s: %s "
-                      "differs by %+.*f%s (95%% interval %+.*f to %+.*f, paired t = ",
-                  c->a, c->b, where, c->task, w.what, w.digits, t->mean, w.unit, w.digits,
-                  t->lo, w.digits, t->hi);
+                      "differs by %+.*f%s (95%% interval ",
+                  c->a, c->b, where, c->task, w.what, w.digits, t->mean, w.unit);
+    put_interval(sb, t->lo, t->hi, w.digits);
+    sb_append(sb, ", paired t = ");
     put_t(sb, t->t);
     sb_printf(sb, ", df = %.0f, p %s", t->df, t->p < 0.001 ? "" : "= ");
     put_p(sb, t->p);
@@ -155,7 +173,9 @@ void report_compare_row(strbuf *sb, strbuf *verdict, const rep_task *task, const
                       t.n, t.n == 1 ? "" : "s", words_for(k, task->metric).what, c.task);
         return;
     }
-    sb_printf(sb, "%+.*f | %+.*f to %+.*f | ", digits, t.mean, digits, t.lo, digits, t.hi);
+    sb_printf(sb, "%+.*f | ", digits, t.mean);
+    put_interval(sb, t.lo, t.hi, digits);
+    sb_append(sb, " | ");
     put_t(sb, t.t);
     sb_printf(sb, " | %.0f | ", t.df);
     put_p(sb, t.p);

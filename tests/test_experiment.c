@@ -552,6 +552,17 @@ static void test_verdict_direction(void **state)
                             "test perplexity differs by ");
     cli_expect(sb_str(&sb), ", df = 3, p = 0.");
     sb_free(&sb);
+    /* the LM grid's first 3 seeds: p = 0.04998 and an interval ending at
+     * -0.00026 must not read as p = 0.050 and -0.00 */
+    const double diff[] = {-1.412427, -0.655959, -0.854851}, zero[] = {0, 0, 0};
+    assert_int_equal(stats_paired_t(diff, zero, 3, &t), 0);
+    c.metric = RESULT_PERPLEXITY;
+    sb_init(&sb);
+    report_verdict(&sb, &c, &t);
+    cli_expect(sb_str(&sb), "- **qsd beat dropout** on mlp: test perplexity lower by 0.97 "
+                            "(95% interval -1.95 to -0.00026, paired t = -4.30, df = 2, "
+                            "p = 0.04998, 3 seeds).");
+    sb_free(&sb);
 }
 
 int main(void)
