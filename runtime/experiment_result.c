@@ -10,23 +10,9 @@
 
 #include "experiment_result.h"
 #include "file_io.h"
+#include "json_string.h"
 #include "strbuf.h"
 #include "yaml_doc.h"
-
-static void put_str(strbuf *sb, const char *s)
-{
-    sb_append(sb, "\"");
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\')
-            sb_printf(sb, "\\%c", c);
-        else if (c < 0x20)
-            sb_printf(sb, "\\u%04x", c);
-        else
-            sb_appendn(sb, s, 1);
-    }
-    sb_append(sb, "\"");
-}
 
 /* A finite number, or null (read back as NaN). */
 static void put_num(strbuf *sb, double x)
@@ -91,7 +77,7 @@ static void put_activity(strbuf *sb, const run_result *r)
     for (int i = 0; i < r->n_activity; i++) {
         const activity_record *a = &r->activity[i];
         sb_printf(sb, "%s\n    {\"layer\": ", i ? "," : "");
-        put_str(sb, a->layer);
+        json_put_string(sb, a->layer);
         sb_printf(sb, ", \"units\": %lld, \"samples\": %lld, \"all_zero\": %lld",
                   (long long)a->units, (long long)a->samples, (long long)a->all_zero);
         put_field(sb, "zero_fraction", a->zero_mean);
@@ -111,7 +97,7 @@ static void put_params(strbuf *sb, const run_result *r)
     for (int i = 0; i < r->n_params; i++) {
         const param_record *p = &r->params[i];
         sb_printf(sb, "%s\n    {\"tensor\": ", i ? "," : "");
-        put_str(sb, p->tensor);
+        json_put_string(sb, p->tensor);
         sb_printf(sb, ", \"count\": %lld", (long long)p->s.n);
         put_field(sb, "mean", p->s.mean);
         put_field(sb, "sd", p->s.sd);
@@ -135,7 +121,7 @@ static void put_masks(strbuf *sb, const run_result *r)
     for (int i = 0; i < r->n_masks; i++) {
         const mask_record *m = &r->masks[i];
         sb_printf(sb, "%s\n    {\"layer\": ", i ? "," : "");
-        put_str(sb, m->layer);
+        json_put_string(sb, m->layer);
         sb_printf(sb, ", \"draws\": %lld", (long long)m->draws);
         put_field(sb, "mean", m->mean);
         put_field(sb, "var", m->var);
@@ -157,9 +143,9 @@ int result_write(const char *path, const run_result *r, qsdc_error *err)
     strbuf sb;
     sb_init(&sb);
     sb_printf(&sb, "{\n  \"format\": \"%s\",\n  \"experiment\": ", RESULT_FORMAT);
-    put_str(&sb, r->experiment);
+    json_put_string(&sb, r->experiment);
     sb_append(&sb, ",\n  \"setting\": ");
-    put_str(&sb, r->setting);
+    json_put_string(&sb, r->setting);
     sb_printf(&sb, ",\n  \"setting_index\": %d,\n  \"kind\": \"%s\",\n  \"match\": \"%s\",\n",
               r->setting_index, setting_kind_name(r->kind), match_kind_name(r->match));
     sb_append(&sb, "  \"qsd\": {\"p\": ");
@@ -170,9 +156,9 @@ int result_write(const char *path, const run_result *r, qsdc_error *err)
     sb_printf(&sb, ", \"share\": \"%s\"},\n", shares[r->qsd.share]);
     sb_printf(&sb, "  \"seed\": %llu,\n  \"quick\": %s,\n  \"fingerprint\": ",
               (unsigned long long)r->seed, r->quick ? "true" : "false");
-    put_str(&sb, r->fingerprint);
+    json_put_string(&sb, r->fingerprint);
     sb_append(&sb, ",\n  \"device\": ");
-    put_str(&sb, r->device[0] ? r->device : "unknown");
+    json_put_string(&sb, r->device[0] ? r->device : "unknown");
     sb_printf(&sb, ",\n  \"train_samples\": %lld,\n  \"test_samples\": %lld,\n",
               (long long)r->train_samples, (long long)r->test_samples);
     sb_append(&sb, "  \"train_seconds\": ");
@@ -424,7 +410,9 @@ static int read_result(ydoc *d, run_result *r)
     if (strcmp(format, RESULT_FORMAT) != 0)
         return ydoc_fail(d, ydoc_get(d, root, "format"), "unknown format '%s' (expected %s)",
                          format, RESULT_FORMAT);
-    if (text(d, root, "experiment", r->experiment, sizeof r->experiment) < 0 ||
+    /* the experiment's name names the report's figure files */
+    if (!(v = field(d, root, "experiment")) ||
+        ydoc_ident(d, v, "experiment", r->experiment) < 0 ||
         text(d, root, "setting", r->setting, sizeof r->setting) < 0 ||
         count(d, root, "setting_index", &index) < 0 ||
         choice(d, root, "kind", kinds, &kind) < 0 ||

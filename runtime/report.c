@@ -9,6 +9,7 @@
 
 #include "file_io.h"
 #include "report.h"
+#include "report_escape.h"
 #include "strbuf.h"
 
 static int cmp_name(const void *a, const void *b)
@@ -188,7 +189,7 @@ static void put_scores(strbuf *sb, const rep_task *t)
                       "|---|---|---|---|---|---|\n");
     for (int i = 0; i < t->n_settings; i++) {
         const rep_setting *s = &t->settings[i];
-        char desc[160];
+        char desc[160], name[REPORT_MD_MAX];
         report_describe(s->first, desc, sizeof desc);
         double mean, sd, loss = 0, secs = 0;
         int n;
@@ -198,7 +199,8 @@ static void put_scores(strbuf *sb, const rep_task *t)
             loss += r->n_epochs ? r->epochs[r->n_epochs - 1].train_loss / s->n : 0;
             secs += r->train_seconds / s->n;
         }
-        sb_printf(sb, "| %s | %s | %d | ", s->first->setting, desc, s->n);
+        sb_printf(sb, "| %s | %s | %d | ", report_markdown(s->first->setting, name, sizeof name),
+                  desc, s->n);
         report_put_mean_sd(sb, mean, sd, n, 2);
         sb_printf(sb, " | %.4f | %.0f |\n", loss, secs);
     }
@@ -271,7 +273,10 @@ static void put_sparsity(strbuf *sb, const rep_task *t)
         for (int l = 0; layer_name(t, l); l++) {
             double mean, sd;
             int n;
-            sb_printf(sb, "| %s | %s | ", t->settings[i].first->setting, layer_name(t, l));
+            char name[REPORT_MD_MAX], layer[REPORT_MD_MAX];
+            sb_printf(sb, "| %s | %s | ",
+                      report_markdown(t->settings[i].first->setting, name, sizeof name),
+                      report_markdown(layer_name(t, l), layer, sizeof layer));
             report_setting_stats(&t->settings[i], MEASURE_ZERO, layer_name(t, l), &mean, &sd,
                                  &n);
             report_put_mean_sd(sb, mean, sd, n, 4);
@@ -325,7 +330,10 @@ static void put_params(strbuf *sb, const rep_task *t)
                         v[2 + q] += pr->s.q[q];
                     n++;
                 }
-            sb_printf(sb, "| %s | %s |", ref->params[p].tensor, s->first->setting);
+            char tensor[REPORT_MD_MAX], name[REPORT_MD_MAX];
+            sb_printf(sb, "| %s | %s |",
+                      report_markdown(ref->params[p].tensor, tensor, sizeof tensor),
+                      report_markdown(s->first->setting, name, sizeof name));
             for (int c = 0; c < 2 + STATS_N_QUANTILES; c++)
                 sb_printf(sb, " %.4g |", n ? v[c] / n : NAN);
             sb_append(sb, "\n");
@@ -357,8 +365,11 @@ static void put_masks(strbuf *sb, const rep_task *t)
                               "|---|---|---|---|---|---|---|---|\n");
             header = true;
             const mask_record *m0 = &s->first->masks[l];
+            char name[REPORT_MD_MAX], layer[REPORT_MD_MAX];
             sb_printf(sb, "| %s | %s | %lld | %.4f | %.4f | %.4f | %.4f | %.4f |\n",
-                      s->first->setting, m0->layer, (long long)draws, mean / (double)draws,
+                      report_markdown(s->first->setting, name, sizeof name),
+                      report_markdown(m0->layer, layer, sizeof layer), (long long)draws,
+                      mean / (double)draws,
                       var / (double)draws, m0->want_var, pz / (double)draws,
                       m0->want_pr_zero);
         }
@@ -372,12 +383,14 @@ static void put_task_header(strbuf *sb, const rep_task *t)
     for (int i = 0; i < t->n_settings; i++)
         runs += t->settings[i].n;
     bool lm = t->metric == RESULT_PERPLEXITY;
+    char device[REPORT_MD_MAX];
     sb_printf(sb, "\n## %s\n\n%d runs of %d settings (%s grid): %d epoch%s, %lld training "
                   "%s, %lld test %s, on %s.\n\n",
               t->name, runs, t->n_settings, r->quick ? "quick" : "full", r->n_epochs,
               r->n_epochs == 1 ? "" : "s", (long long)r->train_samples,
               lm ? "sequences" : "samples (validation included)", (long long)r->test_samples,
-              lm ? "sequences (of the model's input length in tokens)" : "samples", r->device);
+              lm ? "sequences (of the model's input length in tokens)" : "samples",
+              report_markdown(r->device, device, sizeof device));
 }
 
 static void put_figures(strbuf *sb, const rep_task *t)

@@ -52,7 +52,8 @@ void report_setting_stats(const rep_setting *s, rep_measure k, const char *layer
 /* "85.10 ± 0.20" (the sd left out for a single run, "n/a" for none). */
 void report_put_mean_sd(strbuf *sb, double mean, double sd, int n, int digits);
 
-/* One paired comparison a − b of a task. */
+/* One paired comparison a − b of a task; its names as markdown text
+ * (report_markdown). */
 typedef struct rep_comparison {
     const char *task, *a, *b;
     const char *layer;         /* NULL for the test metric */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "report.h"
+#include "report_escape.h"
 
 double report_measure(const run_result *r, rep_measure k, const char *layer)
 {
@@ -135,7 +136,7 @@ static const char *verb_for(rep_measure k, result_metric metric, bool up)
 void report_verdict(strbuf *sb, const rep_comparison *c, const paired_test *t)
 {
     measure_words w = words_for(c->measure, c->metric);
-    char where[QSDC_NAME_MAX + 8] = "";
+    char where[REPORT_MD_MAX + 8] = "";
     if (c->layer)
         snprintf(where, sizeof where, " in %s", c->layer);
     if (t->p < 0.05 && t->mean != 0)
@@ -157,14 +158,18 @@ void report_verdict(strbuf *sb, const rep_comparison *c, const paired_test *t)
 void report_compare_row(strbuf *sb, strbuf *verdict, const rep_task *task, const rep_setting *a,
                         const rep_setting *b, rep_measure k, const char *layer)
 {
-    rep_comparison c = {.task = task->name, .a = a->first->setting, .b = b->first->setting,
-                        .layer = layer, .measure = k, .metric = task->metric};
+    char a_md[REPORT_MD_MAX], b_md[REPORT_MD_MAX], layer_md[REPORT_MD_MAX];
+    rep_comparison c = {.task = task->name,
+                        .a = report_markdown(a->first->setting, a_md, sizeof a_md),
+                        .b = report_markdown(b->first->setting, b_md, sizeof b_md),
+                        .layer = layer ? report_markdown(layer, layer_md, sizeof layer_md) : NULL,
+                        .measure = k, .metric = task->metric};
     int digits = words_for(k, task->metric).digits;
     paired_test t;
     int rc = pair_runs(a, b, k, layer, &t);
     sb_printf(sb, "| %s − %s | ", c.a, c.b);
     if (layer)
-        sb_printf(sb, "%s | ", layer);
+        sb_printf(sb, "%s | ", c.layer);
     sb_printf(sb, "%d | ", t.n);
     if (rc < 0) {
         sb_append(sb, "n/a | n/a | n/a | n/a | n/a |\n");

@@ -12,6 +12,7 @@
 
 #include "file_io.h"
 #include "report.h"
+#include "report_escape.h"
 #include "strbuf.h"
 
 extern char **environ;
@@ -70,8 +71,13 @@ static int end_block(figure *f)
 
 static void plot_begin(figure *f, const char *title, const char *xlabel, const char *ylabel)
 {
-    sb_printf(&f->gp, "set title '%s'\nset xlabel '%s'\nset ylabel '%s'\n", title, xlabel,
-              ylabel);
+    sb_append(&f->gp, "set title ");
+    report_put_gnuplot_string(&f->gp, title);
+    sb_append(&f->gp, "\nset xlabel ");
+    report_put_gnuplot_string(&f->gp, xlabel);
+    sb_append(&f->gp, "\nset ylabel ");
+    report_put_gnuplot_string(&f->gp, ylabel);
+    sb_append(&f->gp, "\n");
     f->empty_plot = true;
 }
 
@@ -89,9 +95,13 @@ static void plot_xtics(figure *f, double lo, double hi)
 static void plot_series(figure *f, int block, const char *using, const char *style,
                         int setting, const char *title)
 {
-    sb_printf(&f->gp, "%s'%s-%s.dat' index %d using %s with %s lt %d title '%s'",
-              f->empty_plot ? "plot " : ", \\\n     ", f->name, f->task->name, block, using,
-              style, setting % 10 + 1, title);
+    char data[QSDC_PATH_MAX];
+    snprintf(data, sizeof data, "%s-%s.dat", f->name, f->task->name);
+    sb_append(&f->gp, f->empty_plot ? "plot " : ", \\\n     ");
+    report_put_gnuplot_string(&f->gp, data);
+    sb_printf(&f->gp, " index %d using %s with %s lt %d title ", block, using, style,
+              setting % 10 + 1);
+    report_put_gnuplot_string(&f->gp, title);
     f->empty_plot = false;
 }
 
@@ -331,15 +341,6 @@ static void figure_size(const rep_task *t, enum report_figure fig, int *w, int *
     }
 }
 
-/* A single-quoted gnuplot string: quotes doubled. */
-static void put_quoted(strbuf *sb, const char *s)
-{
-    sb_append(sb, "'");
-    for (; *s; s++)
-        sb_append(sb, *s == '\'' ? "''" : (char[2]){*s, 0});
-    sb_append(sb, "'");
-}
-
 /* Data file and script part of one figure, drawn once per format. */
 static int write_figure(const char *figdir, const rep_task *t, enum report_figure fig,
                         strbuf *script, qsdc_error *err)
@@ -356,15 +357,18 @@ static int write_figure(const char *figdir, const rep_task *t, enum report_figur
     }
     int w, h;
     figure_size(t, fig, &w, &h);
+    char stem[QSDC_PATH_MAX];
+    snprintf(stem, sizeof stem, "%s-%s.", f.name, t->name);
+    sb_printf(script, "do for [fmt in \"svg png\"] {\n  eval term(fmt, %d, %d)\n  set output ",
+              w, h);
+    report_put_gnuplot_string(script, stem);
     sb_printf(script,
-              "do for [fmt in \"svg png\"] {\n"
-              "  eval term(fmt, %d, %d)\n"
-              "  set output '%s-%s.'.fmt.'.tmp'\n"
+              ".fmt.'.tmp'\n"
               "%s"
               "  unset multiplot\n"
               "  set output\n"
               "}\n",
-              w, h, f.name, t->name, sb_str(&f.gp));
+              sb_str(&f.gp));
     char path[QSDC_PATH_MAX];
     int rc = result_path(path, err, "%s/%s-%s.dat", figdir, f.name, t->name);
     if (rc == 0)
@@ -429,14 +433,18 @@ int report_plot(const report *r, bool *made, char *why, size_t why_len, qsdc_err
     *made = false;
     char figdir[QSDC_PATH_MAX], script_path[QSDC_PATH_MAX];
     if (result_path(figdir, err, "%s/figures", r->dir) < 0 ||
-        result_path(script_path, err, "%s/report.gp", figdir) < 0 ||
-        fs_make_dirs(figdir, err) < 0)
+        result_path(script_path, err, "%s/report.gp", figdir) < 0)
+        return -1;
+    if (!report_gnuplot_exact(figdir))
+        return qsdc_fail(err, "%s: a control character in the path, which gnuplot's script "
+                              "cannot name", figdir);
+    if (fs_make_dirs(figdir, err) < 0)
         return -1;
     strbuf gp;
     sb_init(&gp);
     sb_append(&gp, "# Written by qsdc report: every figure of this directory, as SVG and "
                    "PNG.\ncd ");
-    put_quoted(&gp, figdir);
+    report_put_gnuplot_string(&gp, figdir);
     sb_append(&gp, "\nset encoding utf8\n"
                    "pngterm = strstrt(GPVAL_TERMINALS, 'pngcairo') > 0 ? 'pngcairo' : 'png'\n"
                    "term(fmt, w, h) = fmt eq 'svg' ? sprintf(\"set terminal svg size %d,%d "
