@@ -215,19 +215,48 @@ static yaml_node_t *field(ydoc *d, yaml_node_t *map, const char *key)
     return v;
 }
 
-static int num_node(ydoc *d, yaml_node_t *v, const char *key, double *out)
+/* A number in [lo, hi], or null: NaN (a value not measured, or one not
+ * finite when written). */
+static int num_node(ydoc *d, yaml_node_t *v, const char *key, double lo, double hi,
+                    double *out)
 {
     if (v->type == YAML_SCALAR_NODE && strcmp(ydoc_kind(v), "null") == 0) {
         *out = NAN;
         return 0;
     }
-    return ydoc_float(d, v, key, -HUGE_VAL, HUGE_VAL, 0, out);
+    return ydoc_float(d, v, key, lo, hi, 0, out);
+}
+
+static int num_in(ydoc *d, yaml_node_t *map, const char *key, double lo, double hi,
+                  double *out)
+{
+    yaml_node_t *v = field(d, map, key);
+    return v ? num_node(d, v, key, lo, hi, out) : -1;
 }
 
 static int num(ydoc *d, yaml_node_t *map, const char *key, double *out)
 {
-    yaml_node_t *v = field(d, map, key);
-    return v ? num_node(d, v, key, out) : -1;
+    return num_in(d, map, key, -HUGE_VAL, HUGE_VAL, out);
+}
+
+/* Losses, times, mask moments: never negative. */
+static int non_negative(ydoc *d, yaml_node_t *map, const char *key, double *out)
+{
+    return num_in(d, map, key, 0, HUGE_VAL, out);
+}
+
+/* Fractions: zero fraction, Hoyer sparsity, Pr[m = 0]. */
+static int fraction(ydoc *d, yaml_node_t *map, const char *key, double *out)
+{
+    return num_in(d, map, key, 0, 1, out);
+}
+
+/* A score in metric m: accuracy in percent, or perplexity, which is 1 for a
+ * model certain of every token and more for any other. */
+static int score(ydoc *d, yaml_node_t *map, const char *key, result_metric m, double *out)
+{
+    return m == RESULT_PERPLEXITY ? num_in(d, map, key, 1, HUGE_VAL, out)
+                                  : num_in(d, map, key, 0, 100, out);
 }
 
 static int count(ydoc *d, yaml_node_t *map, const char *key, int64_t *out)
@@ -304,12 +333,14 @@ static int read_list(ydoc *d, yaml_node_t *root, const char *key, size_t size,
 static int read_epoch(ydoc *d, yaml_node_t *n, void *out, const void *metric)
 {
     epoch_record *e = out;
+    result_metric m = *(const result_metric *)metric;
     char val[32], test[32];
-    metric_key(val, "val", *(const result_metric *)metric);
-    metric_key(test, "test", *(const result_metric *)metric);
+    metric_key(val, "val", m);
+    metric_key(test, "test", m);
     return count(d, n, "epoch", &e->epoch) < 0 ||
-                   num(d, n, "train_loss", &e->train_loss) < 0 || num(d, n, val, &e->val) < 0 ||
-                   num(d, n, test, &e->test) < 0 || num(d, n, "seconds", &e->seconds) < 0
+                   non_negative(d, n, "train_loss", &e->train_loss) < 0 ||
+                   score(d, n, val, m, &e->val) < 0 || score(d, n, test, m, &e->test) < 0 ||
+                   non_negative(d, n, "seconds", &e->seconds) < 0
                ? -1
                : 0;
 }
@@ -322,8 +353,8 @@ static int read_activity(ydoc *d, yaml_node_t *n, void *out, const void *unused)
                    count(d, n, "units", &a->units) < 0 ||
                    count(d, n, "samples", &a->samples) < 0 ||
                    count(d, n, "all_zero", &a->all_zero) < 0 ||
-                   num(d, n, "zero_fraction", &a->zero_mean) < 0 ||
-                   num(d, n, "hoyer", &a->hoyer_mean) < 0 ||
+                   fraction(d, n, "zero_fraction", &a->zero_mean) < 0 ||
+                   fraction(d, n, "hoyer", &a->hoyer_mean) < 0 ||
                    read_hist(d, n, "zero_hist", &a->zero_hist) < 0 ||
                    read_hist(d, n, "hoyer_hist", &a->hoyer_hist) < 0
                ? -1
@@ -346,7 +377,7 @@ static int read_param(ydoc *d, yaml_node_t *n, void *out, const void *unused)
         return ydoc_fail(d, n, "'quantiles' must have %d values, found %d",
                          STATS_N_QUANTILES, nq);
     for (int i = 0; i < nq; i++)
-        if (num_node(d, ydoc_node(d, q[i]), "quantiles", &p->s.q[i]) < 0)
+        if (num_node(d, ydoc_node(d, q[i]), "quantiles", -HUGE_VAL, HUGE_VAL, &p->s.q[i]) < 0)
             return -1;
     return 0;
 }
@@ -357,12 +388,14 @@ static int read_mask(ydoc *d, yaml_node_t *n, void *out, const void *unused)
     mask_record *m = out;
     yaml_node_t *want;
     return text(d, n, "layer", m->layer, sizeof m->layer) < 0 ||
-                   count(d, n, "draws", &m->draws) < 0 || num(d, n, "mean", &m->mean) < 0 ||
-                   num(d, n, "var", &m->var) < 0 || num(d, n, "pr_zero", &m->pr_zero) < 0 ||
+                   count(d, n, "draws", &m->draws) < 0 ||
+                   non_negative(d, n, "mean", &m->mean) < 0 ||
+                   non_negative(d, n, "var", &m->var) < 0 ||
+                   fraction(d, n, "pr_zero", &m->pr_zero) < 0 ||
                    !(want = field(d, n, "expected")) ||
-                   num(d, want, "mean", &m->want_mean) < 0 ||
-                   num(d, want, "var", &m->want_var) < 0 ||
-                   num(d, want, "pr_zero", &m->want_pr_zero) < 0 ||
+                   non_negative(d, want, "mean", &m->want_mean) < 0 ||
+                   non_negative(d, want, "var", &m->want_var) < 0 ||
+                   fraction(d, want, "pr_zero", &m->want_pr_zero) < 0 ||
                    read_hist(d, n, "hist", &m->hist) < 0
                ? -1
                : 0;
@@ -423,11 +456,11 @@ static int read_result(ydoc *d, run_result *r)
         text(d, root, "device", r->device, sizeof r->device) < 0 ||
         count(d, root, "train_samples", &r->train_samples) < 0 ||
         count(d, root, "test_samples", &r->test_samples) < 0 ||
-        num(d, root, "train_seconds", &r->train_seconds) < 0 ||
+        non_negative(d, root, "train_seconds", &r->train_seconds) < 0 ||
         read_metric(d, root, &r->metric) < 0)
         return -1;
     metric_key(test, "test", r->metric);
-    if (num(d, root, test, &r->test) < 0)
+    if (score(d, root, test, r->metric, &r->test) < 0)
         return -1;
     r->setting_index = (int)index;
     r->kind = (setting_kind)kind;

@@ -62,22 +62,48 @@ static int list_dirs(const char *dir, char ***names, int *n, qsdc_error *err)
     return rc;
 }
 
+/* The run read before runs[n] from the same experiment, setting and seed
+ * (a copied run folder), or -1. */
+static int same_run(const run_result *runs, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (runs[i].seed == runs[n].seed && !strcmp(runs[i].setting, runs[n].setting) &&
+            !strcmp(runs[i].experiment, runs[n].experiment))
+            return i;
+    return -1;
+}
+
 static int read_runs(report *r, char **names, int n, qsdc_error *err)
 {
     r->runs = calloc((size_t)n + 1, sizeof *r->runs);
-    if (!r->runs)
+    int *dir_of = malloc(((size_t)n + 1) * sizeof *dir_of); /* run -> names[] */
+    if (!r->runs || !dir_of) {
+        free(dir_of);
         return qsdc_fail(err, "out of memory");
-    for (int i = 0; i < n; i++) {
+    }
+    int rc = 0;
+    for (int i = 0; rc == 0 && i < n; i++) {
         char path[QSDC_PATH_MAX];
         struct stat st;
-        if (result_path(path, err, "%s/%s/result.json", r->dir, names[i]) < 0)
-            return -1;
+        if ((rc = result_path(path, err, "%s/%s/result.json", r->dir, names[i])) < 0)
+            break;
         if (stat(path, &st) != 0)
             continue; /* a run not finished yet */
-        if (result_read(path, &r->runs[r->n_runs], err) < 0)
-            return -1;
-        r->n_runs++;
+        if ((rc = result_read(path, &r->runs[r->n_runs], err)) < 0)
+            break;
+        int first = same_run(r->runs, r->n_runs);
+        dir_of[r->n_runs++] = i;
+        if (first >= 0)
+            rc = qsdc_fail(err, "%s/%s/result.json and %s both hold seed %llu of setting %s "
+                                "of experiment %s: a seed counted twice would make the paired "
+                                "tests wrong; remove one",
+                           r->dir, names[dir_of[first]], path,
+                           (unsigned long long)r->runs[first].seed, r->runs[first].setting,
+                           r->runs[first].experiment);
     }
+    free(dir_of);
+    if (rc < 0)
+        return rc;
     if (r->n_runs == 0)
         return qsdc_fail(err, "%s: no finished runs (no */result.json): run 'qsdc "
                               "experiment' first", r->dir);

@@ -1,8 +1,9 @@
 /* qsdc report on result.json files it cannot trust (docs/testing.md):
  * names that would run commands in gnuplot's script or break report.md's
  * tables, names that result.json must carry back unchanged, an experiment
- * name that would lead its figures out of the results directory. No
- * device: the runs are written here with result_write. */
+ * name that would lead its figures out of the results directory, a copied
+ * run folder that would count a seed twice, and numbers outside their
+ * range. No device: the runs are written here with result_write. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -284,6 +285,105 @@ static void test_experiment_name_refused(void **state)
     assert_false(exists(dir, "report.md"));
 }
 
+/* A copied run folder holds a seed already counted: refused, both files
+ * named, rather than a paired test with a degree of freedom too many. */
+static void test_duplicate_seed_refused(void **state)
+{
+    (void)state;
+    const char *dir = fresh_dir("duplicate");
+    test_run t;
+    for (int seed = 1; seed <= 3; seed++)
+        for (int k = 0; k < 2; k++) {
+            char run[96];
+            make_run(&t, k ? "dropout" : "none", k ? SETTING_DROPOUT : SETTING_NONE,
+                     (uint64_t)seed, 70 + seed + k);
+            snprintf(run, sizeof run, "%s-seed%d", t.r.setting, seed);
+            write_run(dir, run, &t);
+        }
+    make_run(&t, "dropout", SETTING_DROPOUT, 1, 99);
+    write_run(dir, "dropout-seed1.bak", &t);
+    qsdc_error err = {""};
+    report rep;
+    assert_int_equal(report_load(dir, &rep, &err), -1);
+    if (!strstr(err.message, "dropout-seed1/result.json and ") ||
+        !strstr(err.message, "dropout-seed1.bak/result.json both hold seed 1 of setting "
+                             "dropout of experiment exp"))
+        fail_msg("%s", err.message);
+    /* the same seed in another setting or experiment is no duplicate */
+    make_run(&t, "dropout", SETTING_DROPOUT, 1, 99);
+    snprintf(t.r.experiment, sizeof t.r.experiment, "other");
+    write_run(dir, "dropout-seed1.bak", &t);
+    if (report_load(dir, &rep, &err) < 0)
+        fail_msg("%s", err.message);
+    assert_int_equal(rep.n_runs, 7);
+    report_free(&rep);
+}
+
+/* One run whose field was set by change; the error must name the file and
+ * say want. */
+static void expect_out_of_range(const char *name, void (*change)(test_run *),
+                                const char *want)
+{
+    const char *dir = fresh_dir(name);
+    test_run t;
+    make_run(&t, "none", SETTING_NONE, 1, 50);
+    change(&t);
+    write_run(dir, "none-seed1", &t);
+    qsdc_error err = {""};
+    report rep;
+    assert_int_equal(report_load(dir, &rep, &err), -1);
+    if (!strstr(err.message, "none-seed1/result.json:") || !strstr(err.message, want))
+        fail_msg("%s: %s", name, err.message);
+}
+
+static void huge_accuracy(test_run *t) { t->r.test = 1e300; }
+static void negative_accuracy(test_run *t) { t->epochs[1].val = -1; }
+static void small_perplexity(test_run *t)
+{
+    t->r.metric = RESULT_PERPLEXITY;
+    t->r.test = 0.5;
+}
+static void epoch_perplexity(test_run *t)
+{
+    t->r.metric = RESULT_PERPLEXITY;
+    t->r.test = 20;
+    t->epochs[0].test = 0;
+    t->epochs[0].val = 30;
+    t->epochs[1].val = 30;
+    t->epochs[1].test = 25;
+}
+static void negative_loss(test_run *t) { t->epochs[0].train_loss = -0.5; }
+static void zero_fraction(test_run *t) { t->act.zero_mean = 1.5; }
+static void hoyer(test_run *t) { t->act.hoyer_mean = -0.25; }
+static void pr_zero(test_run *t) { t->mask.pr_zero = 2; }
+static void seconds(test_run *t) { t->r.train_seconds = -3; }
+
+static void test_values_out_of_range(void **state)
+{
+    (void)state;
+    expect_out_of_range("acc", huge_accuracy, "'test_accuracy' must be in [0, 100], found 1e+300");
+    expect_out_of_range("val", negative_accuracy, "'val_accuracy' must be in [0, 100], found -1");
+    expect_out_of_range("ppl", small_perplexity, "'test_perplexity' must be >= 1, found 0.5");
+    expect_out_of_range("eppl", epoch_perplexity, "'test_perplexity' must be >= 1, found 0");
+    expect_out_of_range("loss", negative_loss, "'train_loss' must be >= 0, found -0.5");
+    expect_out_of_range("zero", zero_fraction, "'zero_fraction' must be in [0, 1], found 1.5");
+    expect_out_of_range("hoyer", hoyer, "'hoyer' must be in [0, 1], found -0.25");
+    expect_out_of_range("prz", pr_zero, "'pr_zero' must be in [0, 1], found 2");
+    expect_out_of_range("secs", seconds, "'train_seconds' must be >= 0, found -3");
+    /* null, as a value not measured is written, stays allowed */
+    const char *dir = fresh_dir("null");
+    test_run t;
+    make_run(&t, "none", SETTING_NONE, 1, 50);
+    t.act.hoyer_mean = NAN;
+    t.epochs[0].val = NAN;
+    write_run(dir, "none-seed1", &t);
+    qsdc_error err = {""};
+    report rep;
+    if (report_load(dir, &rep, &err) < 0)
+        fail_msg("%s", err.message);
+    report_free(&rep);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -292,6 +392,8 @@ int main(void)
         cmocka_unit_test(test_markdown_cells),
         cmocka_unit_test(test_json_names_round_trip),
         cmocka_unit_test(test_experiment_name_refused),
+        cmocka_unit_test(test_duplicate_seed_refused),
+        cmocka_unit_test(test_values_out_of_range),
     };
     return cmocka_run_group_tests(tests, NULL, ts_teardown);
 }
