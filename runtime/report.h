@@ -63,7 +63,8 @@ typedef struct rep_comparison {
 
 /* The sentence for the paired test t of c: "**a beat b** on task: test
  * perplexity lower by ..." when p < 0.05 (beat: higher accuracy, lower
- * perplexity), else "**No significant difference** ...". */
+ * perplexity), "**Undetermined** ..." when the differences have zero
+ * spread (p NaN), else "**No significant difference** ...". */
 void report_verdict(strbuf *sb, const rep_comparison *c, const paired_test *t);
 /* The table row "| a − b | [layer |] seeds | difference | interval | t | df
  * | p |" of a and b paired by seed and, when verdict is not NULL, its

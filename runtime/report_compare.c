@@ -74,7 +74,9 @@ static int pair_runs(const rep_setting *a, const rep_setting *b, rep_measure k,
  * of the 0.05 that the verdicts use it lies. */
 static void put_p(strbuf *sb, double p)
 {
-    if (p < 0.001)
+    if (isnan(p))
+        sb_append(sb, "n/a");
+    else if (p < 0.001)
         sb_append(sb, "< 0.001");
     else
         sb_printf(sb, fabs(p - 0.05) < 0.0005 ? "%.5f" : "%.3f", p);
@@ -85,6 +87,10 @@ static void put_p(strbuf *sb, double p)
  * only just excludes 0 does not read as touching it. */
 static void put_interval(strbuf *sb, double lo, double hi, int digits)
 {
+    if (isnan(lo)) {
+        sb_append(sb, "n/a");
+        return;
+    }
     double bound[2] = {lo, hi};
     for (int i = 0; i < 2; i++) {
         double x = bound[i];
@@ -99,8 +105,8 @@ static void put_interval(strbuf *sb, double lo, double hi, int digits)
 
 static void put_t(strbuf *sb, double t)
 {
-    if (isinf(t))
-        sb_append(sb, t > 0 ? "+inf" : "-inf");
+    if (isnan(t))
+        sb_append(sb, "n/a");
     else
         sb_printf(sb, "%.2f", t);
 }
@@ -139,6 +145,13 @@ void report_verdict(strbuf *sb, const rep_comparison *c, const paired_test *t)
     char where[REPORT_MD_MAX + 8] = "";
     if (c->layer)
         snprintf(where, sizeof where, " in %s", c->layer);
+    if (isnan(t->p)) {
+        sb_printf(sb, "- **Undetermined** between %s and %s%s on %s: %s differs by %+.*f%s "
+                      "on each of the %d seeds; the differences have zero spread, so the "
+                      "paired t-test is undefined.\n",
+                  c->a, c->b, where, c->task, w.what, w.digits, t->mean, w.unit, t->n);
+        return;
+    }
     if (t->p < 0.05 && t->mean != 0)
         sb_printf(sb, "- **%s %s %s**%s on %s: %s %s by %.*f%s (95%% interval ", c->a,
                   verb_for(c->measure, c->metric, t->mean > 0), c->b, where, c->task, w.what,

@@ -222,15 +222,14 @@ int stats_paired_t(const double *x, const double *y, int n, paired_test *out)
     if (r.sd <= 64 * DBL_EPSILON * scale)
         r.sd = 0;
     r.se = r.sd / sqrt((double)n);
-    double half = stats_t_quantile(0.975, r.df) * r.se;
-    r.lo = r.mean - half;
-    r.hi = r.mean + half;
     if (r.se > 0) {
+        double half = stats_t_quantile(0.975, r.df) * r.se;
+        r.lo = r.mean - half;
+        r.hi = r.mean + half;
         r.t = r.mean / r.se;
         r.p = 2.0 * stats_t_cdf(-fabs(r.t), r.df);
     } else {
-        r.t = r.mean > 0 ? HUGE_VAL : r.mean < 0 ? -HUGE_VAL : 0.0;
-        r.p = r.mean != 0 ? 0.0 : 1.0;
+        r.lo = r.hi = r.t = r.p = NAN;
     }
     *out = r;
     return 0;

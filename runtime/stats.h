@@ -65,9 +65,10 @@ double stats_t_quantile(double p, double df);
 
 /* Paired t-test of x[i] - y[i] over n pairs (n >= 2): mean difference, its
  * standard deviation and error, t, df = n - 1, two-sided p, and the 95%
- * interval of the mean difference. When every difference is equal the
- * spread is 0: t is +-HUGE_VAL with p = 0 for a non-zero difference, and 0
- * with p = 1 for none. */
+ * interval of the mean difference. When every difference is equal (to the
+ * rounding of the subtraction) the spread is 0 and the test undetermined:
+ * t, p and the interval are NaN. Equal differences say nothing of how they
+ * vary: two seeds that happen to differ alike are no evidence. */
 typedef struct paired_test {
     int n;
     double mean, sd, se, t, df, p, lo, hi;

@@ -565,6 +565,45 @@ static void test_verdict_direction(void **state)
     sb_free(&sb);
 }
 
+/* Two seeds whose differences happen to be equal are no verdict: not "beat"
+ * with t = -inf and p < 0.001, but undetermined, in the sentence and the
+ * table row alike. */
+static void test_verdict_zero_spread(void **state)
+{
+    (void)state;
+    const double qsd[] = {89.60, 89.61}, none[] = {89.93, 89.94};
+    paired_test t;
+    assert_int_equal(stats_paired_t(qsd, none, 2, &t), 0);
+    rep_comparison c = {.task = "mlp", .a = "qsd", .b = "none", .measure = MEASURE_SCORE,
+                        .metric = RESULT_ACCURACY};
+    strbuf sb;
+    sb_init(&sb);
+    report_verdict(&sb, &c, &t);
+    cli_expect(sb_str(&sb), "- **Undetermined** between qsd and none on mlp: test accuracy "
+                            "differs by -0.33 points on each of the 2 seeds; the differences "
+                            "have zero spread, so the paired t-test is undefined.\n");
+    cli_expect_not(sb_str(&sb), "beat");
+    cli_expect_not(sb_str(&sb), "inf");
+    sb_free(&sb);
+
+    run_result runs[4] = {{.seed = 1, .test = 89.60}, {.seed = 2, .test = 89.61},
+                          {.seed = 1, .test = 89.93}, {.seed = 2, .test = 89.94}};
+    snprintf(runs[0].setting, sizeof runs[0].setting, "qsd");
+    snprintf(runs[2].setting, sizeof runs[2].setting, "none");
+    const run_result *a_runs[] = {&runs[0], &runs[1]}, *b_runs[] = {&runs[2], &runs[3]};
+    rep_setting a = {.first = &runs[0], .n = 2, .runs = a_runs};
+    rep_setting b = {.first = &runs[2], .n = 2, .runs = b_runs};
+    rep_task task = {.name = "mlp", .metric = RESULT_ACCURACY, .n_settings = 2};
+    strbuf verdict;
+    sb_init(&sb);
+    sb_init(&verdict);
+    report_compare_row(&sb, &verdict, &task, &a, &b, MEASURE_SCORE, NULL);
+    cli_expect(sb_str(&sb), "| qsd − none | 2 | -0.33 | n/a | n/a | 1 | n/a |\n");
+    cli_expect(sb_str(&verdict), "- **Undetermined** between qsd and none on mlp");
+    sb_free(&sb);
+    sb_free(&verdict);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -577,6 +616,7 @@ int main(void)
         cmocka_unit_test(test_language_model_grid),
         cmocka_unit_test(test_language_model_report),
         cmocka_unit_test(test_verdict_direction),
+        cmocka_unit_test(test_verdict_zero_spread),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

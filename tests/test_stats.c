@@ -193,17 +193,33 @@ static void test_paired_t(void **state)
     paired_test u;
     assert_int_equal(stats_paired_t(g1, g2, 10, &u), 0);
     assert_true(fabs(u.t + t.t) < EXACT && fabs(u.p - t.p) < EXACT);
-    /* no spread: a constant non-zero difference, and none at all */
+    const double a[] = {1, 2, 3}, b[] = {0, 1, 2};
+    assert_int_equal(stats_paired_t(a, b, 1, &u), -1);
+}
+
+/* Differences without spread are no evidence either way: the test is
+ * undetermined (t, p and the interval NaN), never p = 0 from t = inf. */
+static void test_paired_t_zero_spread(void **state)
+{
+    (void)state;
+    paired_test u;
+    /* a constant non-zero difference */
     const double a[] = {1, 2, 3}, b[] = {0, 1, 2};
     assert_int_equal(stats_paired_t(a, b, 3, &u), 0);
-    assert_true(isinf(u.t) && u.t > 0 && u.p == 0);
+    assert_true(u.mean == 1 && u.sd == 0 && u.df == 2);
+    assert_true(isnan(u.t) && isnan(u.p) && isnan(u.lo) && isnan(u.hi));
     /* equal differences of accuracies, unequal only by rounding */
     const double qsd[] = {89.60, 89.61}, none[] = {89.93, 89.94};
     assert_int_equal(stats_paired_t(qsd, none, 2, &u), 0);
-    assert_true(isinf(u.t) && u.t < 0 && u.sd == 0);
+    assert_true(fabs(u.mean + 0.33) < 1e-12 && u.sd == 0);
+    assert_true(isnan(u.t) && isnan(u.p));
+    /* no difference at all */
     assert_int_equal(stats_paired_t(a, a, 3, &u), 0);
-    assert_true(u.t == 0 && u.p == 1);
-    assert_int_equal(stats_paired_t(a, b, 1, &u), -1);
+    assert_true(u.mean == 0 && isnan(u.t) && isnan(u.p));
+    /* a spread just above the rounding is a test again */
+    const double c[] = {1, 2, 3.001};
+    assert_int_equal(stats_paired_t(c, b, 3, &u), 0);
+    assert_true(isfinite(u.t) && u.p > 0 && u.p < 0.001 && u.lo < u.mean && u.hi > u.mean);
 }
 
 int main(void)
@@ -213,6 +229,7 @@ int main(void)
         cmocka_unit_test(test_summary_quantiles), cmocka_unit_test(test_histogram),
         cmocka_unit_test(test_incbeta),         cmocka_unit_test(test_t_cdf),
         cmocka_unit_test(test_t_quantile),      cmocka_unit_test(test_paired_t),
+        cmocka_unit_test(test_paired_t_zero_spread),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
