@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli_fixture.h"
 #include "report.h"
 #include "report_escape.h"
 #include "support.h"
@@ -102,11 +103,9 @@ static char *read_file(const char *dir, const char *name)
 {
     char path[PATH_MAX_TEST];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "rb");
-    if (!f)
+    char *text = cli_read_file(path, NULL);
+    if (!text)
         fail_msg("cannot read %s", path);
-    char *text = ts_read_stream(f, NULL);
-    fclose(f);
     return text;
 }
 
@@ -134,12 +133,19 @@ static void write_report(const char *dir)
     if (report_write(dir, NULL, &err) < 0) {
         char log[DIR_MAX + 32];
         snprintf(log, sizeof log, "%s/figures/gnuplot.log", dir);
-        FILE *f = fopen(log, "rb");
-        char *text = f ? ts_read_stream(f, NULL) : NULL;
-        if (f)
-            fclose(f);
+        char *text = cli_read_file(log, NULL);
         fail_msg("%s\n%s", err.message, text ? text : "");
     }
+}
+
+/* The report of write_hostile_grid(name, s): its figures' folder into
+ * figdir, gnuplot's script returned (malloc'd). */
+static char *hostile_script(const char *name, const char *s, char figdir[DIR_MAX + 8])
+{
+    const char *dir = write_hostile_grid(name, s);
+    write_report(dir);
+    snprintf(figdir, DIR_MAX + 8, "%s/figures", dir);
+    return read_file(figdir, "report.gp");
 }
 
 static bool have_gnuplot(void)
@@ -156,15 +162,12 @@ static bool have_gnuplot(void)
 static void test_gnuplot_runs_no_name(void **state)
 {
     (void)state;
-    const char *dir = write_hostile_grid("gnuplot", "a'b\nset output 'x'\n`touch bq` @x \\ \"c\"");
-    write_report(dir);
     char figdir[DIR_MAX + 8];
-    snprintf(figdir, sizeof figdir, "%s/figures", dir);
+    char *gp = hostile_script("gnuplot", "a'b\nset output 'x'\n`touch bq` @x \\ \"c\"", figdir);
     assert_false(exists(figdir, "pwned.txt"));
-    assert_false(exists(dir, "pwned.txt"));
+    assert_false(exists(figdir, "../pwned.txt"));
     assert_false(exists(figdir, "bq"));
     assert_false(exists(figdir, "x"));
-    char *gp = read_file(figdir, "report.gp");
     assert_null(strstr(gp, "system('id"));
     assert_non_null(strstr(gp, " title 'dropout' . \"'\" . ' . system(' . \"'\" . 'id > "
                                "pwned.txt' . \"'\" . ') . ' . \"'\" . ''"));
@@ -184,11 +187,8 @@ static void test_gnuplot_runs_no_name(void **state)
 static void test_gnuplot_quotes_pair(void **state)
 {
     (void)state;
-    const char *dir = write_hostile_grid("quotes", "'''");
-    write_report(dir);
     char figdir[DIR_MAX + 8];
-    snprintf(figdir, sizeof figdir, "%s/figures", dir);
-    char *gp = read_file(figdir, "report.gp");
+    char *gp = hostile_script("quotes", "'''", figdir);
     /* outside double-quoted strings, the quotes of each line are even */
     int quotes = 0;
     bool in_double = false;
