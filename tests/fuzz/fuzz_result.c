@@ -6,8 +6,10 @@
  *
  * A rejected file must fail with a message naming it. An accepted
  * result.json must come back from result_write and result_read with the
- * same counts, names and numbers (to the 9 digits the file keeps); accepted metrics lines must give each
- * epoch once. */
+ * same counts, names and numbers (to the 9 digits the file keeps), and
+ * every name in it must reach gnuplot's script and report.md escaped
+ * (runtime/report_escape.h); accepted metrics lines must give each epoch
+ * once. */
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,6 +17,7 @@
 #include "experiment_result.h"
 #include "fuzz_common.h"
 #include "fuzz_file.h"
+#include "report_escape.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -25,6 +28,71 @@ static void same_number(double a, double b)
 {
     if (!(fabs(a - b) <= 1e-8 * fabs(a) || (!isfinite(a) && isnan(b))))
         abort();
+}
+
+static bool is_control(char c)
+{
+    return (unsigned char)c < 0x20 || c == 0x7f;
+}
+
+/* s as gnuplot's script has it: single-quoted runs with no quote or control
+ * character inside, each quote of s a "'" joined on between them. */
+static void check_gnuplot(const char *s)
+{
+    static const char joiner[] = "' . \"'\" . '";
+    strbuf sb;
+    sb_init(&sb);
+    report_put_gnuplot_string(&sb, s);
+    const char *p = sb_str(&sb);
+    if (*p++ != '\'')
+        abort();
+    for (; *s; s++) {
+        if (*s == '\'') {
+            if (strncmp(p, joiner, strlen(joiner)) != 0)
+                abort();
+            p += strlen(joiner);
+        } else if (*p++ != (is_control(*s) ? '?' : *s)) {
+            abort();
+        }
+    }
+    if (strcmp(p, "'") != 0)
+        abort();
+    sb_free(&sb);
+}
+
+/* s as report.md has it: '|' and '\' after a backslash, no control
+ * character, nothing left out (every name fits REPORT_MD_MAX). */
+static void check_markdown(const char *s)
+{
+    char md[REPORT_MD_MAX];
+    const char *p = report_markdown(s, md, sizeof md);
+    for (; *s; s++) {
+        if ((*s == '|' || *s == '\\') && *p++ != '\\')
+            abort();
+        if (*p++ != (is_control(*s) ? ' ' : *s))
+            abort();
+    }
+    if (*p)
+        abort();
+}
+
+static void check_escaped(const char *s)
+{
+    check_gnuplot(s);
+    check_markdown(s);
+}
+
+static void check_names(const run_result *r)
+{
+    check_escaped(r->experiment);
+    check_escaped(r->setting);
+    check_escaped(r->device);
+    for (int i = 0; i < r->n_activity; i++)
+        check_escaped(r->activity[i].layer);
+    for (int i = 0; i < r->n_params; i++)
+        check_escaped(r->params[i].tensor);
+    for (int i = 0; i < r->n_masks; i++)
+        check_escaped(r->masks[i].layer);
 }
 
 static void check_rewrite(const run_result *r)
@@ -79,8 +147,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         path = fuzz_write("result.json", data + 1, size - 1);
         rc = result_read(path, &r, &err);
-        if (rc == 0)
+        if (rc == 0) {
             check_rewrite(&r);
+            check_names(&r);
+        }
     }
     if (rc < 0)
         fuzz_expect_error(&err, path);

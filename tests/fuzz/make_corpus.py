@@ -210,14 +210,21 @@ def text_seeds():
 
 def result_seeds():
     """fuzz_result's input: a reader byte (see fuzz_result.c), then the file:
-    result.json and metrics.jsonl files of the committed experiments, and
-    metrics lines of an epoch stopped and resumed."""
+    result.json and metrics.jsonl files of the committed experiments, one
+    with a setting name that would run a command in gnuplot's script and
+    split report.md's tables, and metrics lines of an epoch stopped and
+    resumed."""
     for task in ("mlp_fashion/dropout-seed1", "lstm_kjv/qsd_variance-seed1"):
         run = os.path.join(ROOT, "results", task)
         lm = b"\x02" if task.startswith("lstm") else b"\x00"
         name = task.split("/")[0]
         with open(os.path.join(run, "result.json"), "rb") as f:
-            put("result", name + ".json", b"\x00" + f.read())
+            result = f.read()
+        put("result", name + ".json", b"\x00" + result)
+        if not task.startswith("lstm"):
+            hostile = b"\"dropout' . system('id > pwned.txt') . '\\n|\\u007f\\\\\""
+            put("result", "hostile_names.json",
+                b"\x00" + result.replace(b'"dropout"', hostile, 1))
         with open(os.path.join(run, "metrics.jsonl"), "rb") as f:
             put("result", name + ".jsonl", bytes([1 | lm[0]]) + f.read())
     line = ('{{"epoch": {}, "first_batch": {}, "batches": {}, "train_loss": 0.5, '
