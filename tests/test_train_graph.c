@@ -11,7 +11,7 @@
 #include "graph_check.h"
 
 /* float32 kernels against the double-accumulating reference, errors scaled
- * by the largest reference magnitude of each buffer: sums here run over at
+ * by the largest reference magnitude of each tensor: sums here run over at
  * most 64 terms, so |error| <= 64 * 2^-24 * sum|terms| ~ 4e-6; 1e-4 leaves
  * room for exp/log/tanh and QSD gamma-draw ulp differences (device vs host)
  * carried through two steps. Adam models use eps 1e-3 so that the update is
