@@ -91,8 +91,8 @@ inline float qsd_uniform_open(uint w)
  * log(1 + f) = 2s + s R(s^2), R(z) = 2z/3 + 2z^2/5 + 2z^3/7 + 2z^4/9 (series
  * remainder < 7e-10 relative for |s| <= 0.172), arranged as in fdlibm's
  * logf to keep the rounding small, with k log 2 in two parts (k * ln2_hi
- * exact). Within 0.86 ulp of log on the host; tests/test_qsd_stats.c checks
- * the device's within 1 ulp. */
+ * exact). Within 0.86 ulp of log on the host; tests/test_qsd_numerics.c
+ * checks the device's within 1 ulp. */
 inline float qsd_log(float x) __attribute__((always_inline));
 inline float qsd_log(float x)
 {
@@ -113,7 +113,7 @@ inline float qsd_log(float x)
  * top bit negates z. u >= 2^-33 keeps sqrt(-log u) <= 4.8, inside the range
  * (<= 5) of PPND7's middle rational function, so its third one is never
  * needed; |z| <= 6.34. In float, within 1.5e-6 of the exact quantile on
- * the host; tests/test_qsd_stats.c checks the device's within 2^-17. */
+ * the host; tests/test_qsd_numerics.c checks the device's within 2^-17. */
 inline float qsd_normal(uint w) __attribute__((always_inline));
 inline float qsd_normal(uint w)
 {
@@ -212,7 +212,7 @@ float qsd_beta(qsd_stream *s, float p, float conc)
  * compiler without the pragma just loops) so that literal m and P fold to
  * m constant compares. Rounding and u's 2^-24 grid keep each Pr[K = k]
  * within (4m + 8) 2^-24 of the binomial probability: 1.4e-6 for m = 4
- * (tests/test_qsd_stats.c derives and checks the bound). */
+ * (tests/test_qsd_numerics.c derives and checks the bound). */
 inline int qsd_binomial_chunk(uint w, int m, float P) __attribute__((always_inline));
 inline int qsd_binomial_chunk(uint w, int m, float P)
 {

@@ -5,10 +5,13 @@
 
 double train_lr_at(const train_config *t, int64_t step, int64_t steps_per_epoch)
 {
-    double epoch = (double)step / (double)(steps_per_epoch > 0 ? steps_per_epoch : 1);
+    double spe = (double)(steps_per_epoch > 0 ? steps_per_epoch : 1);
+    double epoch = (double)step / spe;
     double warm = t->warmup_epochs;
+    /* a warm-up that is not a whole number of steps ends on a step past
+     * its length: that step gets lr, not more */
     if (warm > 0 && epoch < warm)
-        return t->lr * (epoch + 1.0 / (double)steps_per_epoch) / warm;
+        return t->lr * fmin(1.0, (epoch + 1.0 / spe) / warm);
     switch (t->schedule) {
     case SCHED_STEP:
         return t->lr * pow(t->step_gamma, floor(epoch / (double)train_step_epochs(t)));

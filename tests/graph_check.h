@@ -29,9 +29,10 @@ void gc_free(gc_run *r);
 
 /* Two training steps of the model (YAML text) at batch on the device and
  * in the reference, from the same seeded parameters (zeros replaced by
- * small non-zero values) and input; the loss, gradients, parameters and
- * optimiser state must agree within tol, relative to each buffer's largest
- * reference magnitude. */
+ * small non-zero values) and input; the loss, and for each parameter tensor
+ * its gradient, its update P - P0 and its optimiser state, must agree
+ * within tol, relative to that tensor's largest reference magnitude; no
+ * gradient may be zero on either side. */
 void gc_check_step(const char *yaml, int64_t batch, double tol);
 /* The inference plan's output against the reference, within tol. */
 void gc_check_inference(const char *yaml, int64_t batch, double tol);

@@ -34,6 +34,45 @@ void ts_cleanup(void)
     }
 }
 
+/* What ts_setenv changed, first change of each name only. */
+static struct {
+    char *name, *old; /* old NULL: it was unset */
+} saved_env[16];
+static int n_saved_env;
+
+void ts_setenv(const char *name, const char *value)
+{
+    int i = 0;
+    while (i < n_saved_env && strcmp(saved_env[i].name, name) != 0)
+        i++;
+    if (i == n_saved_env) {
+        assert_true(n_saved_env < (int)(sizeof saved_env / sizeof *saved_env));
+        const char *old = getenv(name);
+        saved_env[i].name = strdup(name);
+        saved_env[i].old = old ? strdup(old) : NULL;
+        n_saved_env++;
+    }
+    if (value)
+        setenv(name, value, 1);
+    else
+        unsetenv(name);
+}
+
+int ts_restore_env(void **state)
+{
+    (void)state;
+    for (int i = 0; i < n_saved_env; i++) {
+        if (saved_env[i].old)
+            setenv(saved_env[i].name, saved_env[i].old, 1);
+        else
+            unsetenv(saved_env[i].name);
+        free(saved_env[i].name);
+        free(saved_env[i].old);
+    }
+    n_saved_env = 0;
+    return 0;
+}
+
 const char *ts_write(const char *name, const void *data, size_t len)
 {
     static char paths[8][1200];

@@ -15,6 +15,11 @@ const char *ts_write(const char *name, const void *data, size_t len);
 /* Reads a whole stream into a NUL-terminated malloc'd buffer (NULL when out
  * of memory); *len receives its length when len is not NULL. */
 char *ts_read_stream(FILE *f, size_t *len);
+/* setenv, or unsetenv when value is NULL, that ts_restore_env undoes. */
+void ts_setenv(const char *name, const char *value);
+/* cmocka teardown (it runs after a failed test too): puts every variable
+ * ts_setenv changed back as it was before. */
+int ts_restore_env(void **state);
 /* cmocka group teardown that removes ts_tmpdir(). */
 int ts_teardown(void **state);
 /* Runs a shell command, captures stdout+stderr into *output (malloc'd),

@@ -65,9 +65,8 @@ static void test_healthy_cnn_run_reports_nothing(void **state)
                       "  - flatten\n", path);
     expect_healthy(path);
     /* and with conv2d as a direct convolution (its epilogue split off) */
-    setenv("QSDC_CONV", "direct", 1);
+    ts_setenv("QSDC_CONV", "direct");
     expect_healthy(path);
-    setenv("QSDC_CONV", "gemm", 1);
 }
 
 /* Trains one epoch into dir, then sets params[name][0] (or state[0] when
@@ -160,7 +159,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_healthy_run_reports_nothing),
-        cmocka_unit_test(test_healthy_cnn_run_reports_nothing),
+        cmocka_unit_test_teardown(test_healthy_cnn_run_reports_nothing, ts_restore_env),
         cmocka_unit_test_prestate(test_planted_value_is_reported, (void *)&planted_cases[0]),
         cmocka_unit_test_prestate(test_planted_value_is_reported, (void *)&planted_cases[1]),
         cmocka_unit_test_prestate(test_planted_value_is_reported, (void *)&planted_cases[2]),

@@ -140,25 +140,17 @@ static void check_cache_under(const char *prefix)
 static void test_cache_dir_fallbacks(void **state)
 {
     (void)state;
-    char *home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
-    char *xdg = getenv("XDG_CACHE_HOME") ? strdup(getenv("XDG_CACHE_HOME")) : NULL;
     char dir[1200], prefix[1300];
-    unsetenv("QSDC_CACHE_DIR");
+    ts_setenv("QSDC_CACHE_DIR", NULL);
     snprintf(dir, sizeof dir, "%s/xdg", ts_tmpdir());
-    setenv("XDG_CACHE_HOME", dir, 1);
+    ts_setenv("XDG_CACHE_HOME", dir);
     snprintf(prefix, sizeof prefix, "%s/qsdc/", dir);
     check_cache_under(prefix);
-    unsetenv("XDG_CACHE_HOME");
+    ts_setenv("XDG_CACHE_HOME", NULL);
     snprintf(dir, sizeof dir, "%s/home", ts_tmpdir());
-    setenv("HOME", dir, 1);
+    ts_setenv("HOME", dir);
     snprintf(prefix, sizeof prefix, "%s/.cache/qsdc/", dir);
     check_cache_under(prefix);
-    if (home)
-        setenv("HOME", home, 1);
-    if (xdg)
-        setenv("XDG_CACHE_HOME", xdg, 1);
-    free(home);
-    free(xdg);
 }
 
 static void overwrite(const char *path, const void *data, size_t len)
@@ -349,10 +341,10 @@ static void test_debug_build_output(void **state)
     (void)state;
     cache_dir_under_tmp();
     char *src = unique_source("debug");
-    setenv("QSDC_DEBUG", "exec,build", 1);
+    ts_setenv("QSDC_DEBUG", "exec,build");
     char *miss = build_stderr(src);
     char *hit = build_stderr(src);
-    unsetenv("QSDC_DEBUG");
+    ts_restore_env(NULL);
     char *quiet = build_stderr(src);
     assert_non_null(strstr(miss, "cache miss"));
     assert_non_null(strstr(miss, ".clbin"));
@@ -370,14 +362,14 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_build_and_run),
         cmocka_unit_test(test_cache_hit_second_time),
-        cmocka_unit_test(test_cache_dir_fallbacks),
+        cmocka_unit_test_teardown(test_cache_dir_fallbacks, ts_restore_env),
         cmocka_unit_test(test_corrupt_cache_rebuilt),
         cmocka_unit_test(test_unwritable_cache_still_builds),
         cmocka_unit_test(test_syntax_error_gives_log),
         cmocka_unit_test(test_long_build_log_truncated),
         cmocka_unit_test(test_save_then_load_binary),
         cmocka_unit_test(test_load_bad_binary),
-        cmocka_unit_test(test_debug_build_output),
+        cmocka_unit_test_teardown(test_debug_build_output, ts_restore_env),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     ts_cleanup();

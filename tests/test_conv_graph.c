@@ -12,7 +12,7 @@
 #include "graph_check.h"
 
 /* As in test_train_graph: float32 kernels against the double-accumulating
- * reference, errors relative to each buffer's largest magnitude. The longest
+ * reference, errors relative to each tensor's largest magnitude. The longest
  * sums here are the weight gradients of the first conv, 4 samples x 36
  * pixels = 144 products, so |error| <= 144 * 2^-24 * sum|terms| ~ 1e-5;
  * 1e-4 leaves room for rsqrt/tanh/exp ulps carried through two steps. */
@@ -38,7 +38,9 @@ static const char conv_pool_qsd[] =
 
 /* batchnorm on a conv map and on dense features, channel dropout, a 1x1
  * conv (the input read as its col matrix), global average pooling; AdamW's
- * weight decay must leave the running statistics alone. */
+ * weight decay must leave the running statistics alone. No layer before a
+ * batchnorm has a bias: its gradient is zero but for rounding noise, which
+ * Adam would turn into lr-sized updates of either sign. */
 static const char conv_bn_dropout[] =
     "name: cb\ninput: {shape: [2, 5, 5]}\n"
     "layers:\n"
@@ -49,7 +51,7 @@ static const char conv_bn_dropout[] =
     "  - {op: conv2d, filters: 3, kernel: 1}\n"
     "  - relu\n"
     "  - global_avgpool\n"
-    "  - {op: dense, units: 6}\n"
+    "  - {op: dense, units: 6, bias: false}\n"
     "  - {op: batchnorm, momentum: 0.3, eps: 0.001}\n"
     "  - tanh\n"
     "  - {op: dense, units: 3}\n"
@@ -75,7 +77,8 @@ static const char pointwise_first[] =
  * the reference only, as with this many max-pool windows some pair of
  * candidates lies closer than the finite-difference step (the reference's
  * backward does not depend on the width, and the smaller models check it
- * against finite differences). */
+ * against finite differences). The conv before the batchnorm has no bias,
+ * as in conv_bn_dropout. */
 static const char wide_maps[] =
     "name: wm\ninput: {shape: [2, 6, 34]}\n"
     "layers:\n"
@@ -83,7 +86,8 @@ static const char wide_maps[] =
     "  - relu\n"
     "  - {op: maxpool, kernel: 2}\n"
     "  - {op: dropout, p: 0.8, share: channel}\n"
-    "  - {op: conv2d, filters: 2, kernel: [2, 1], dilation: [2, 1], padding: [1, 0]}\n"
+    "  - {op: conv2d, filters: 2, kernel: [2, 1], dilation: [2, 1], padding: [1, 0],"
+    " bias: false}\n"
     "  - batchnorm\n"
     "  - {op: avgpool, kernel: 2}\n"
     "  - flatten\n"

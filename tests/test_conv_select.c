@@ -152,14 +152,13 @@ static void test_environment_overrides(void **state)
     (void)state;
     bool all;
     fabricate(1, 1000, 1000);
-    setenv("QSDC_CONV", "gemm", 1);
+    ts_setenv("QSDC_CONV", "gemm");
     assert_int_equal(select_direct(MODE_TRAIN, false, &all), 0);
     assert_false(all);
     fabricate(1000000, 1, 1);
-    setenv("QSDC_CONV", "direct", 1);
+    ts_setenv("QSDC_CONV", "direct");
     select_direct(MODE_TRAIN, false, &all);
     assert_true(all);
-    unsetenv("QSDC_CONV");
 }
 
 int main(void)
@@ -168,7 +167,7 @@ int main(void)
         cmocka_unit_test(test_measures_and_caches),
         cmocka_unit_test(test_reads_the_cache),
         cmocka_unit_test(test_compiles_the_choice),
-        cmocka_unit_test(test_environment_overrides),
+        cmocka_unit_test_teardown(test_environment_overrides, ts_restore_env),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

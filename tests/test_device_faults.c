@@ -72,9 +72,9 @@ static void test_lost_device_names_step_and_checkpoint(void **state)
     snprintf(dir, sizeof dir, "%s/lost", ts_tmpdir());
     char *ref = cli_run_expect(0, "train %s --epochs 2", task.model);
     char *out;
-    setenv("QSDC_TEST_LOSE_DEVICE_AT_STEP", "30", 1);
+    ts_setenv("QSDC_TEST_LOSE_DEVICE_AT_STEP", "30");
     int rc = cli_run(&out, "train %s --epochs 2 --checkpoint %s", task.model, dir);
-    unsetenv("QSDC_TEST_LOSE_DEVICE_AT_STEP");
+    ts_restore_env(NULL);
     cli_expect_status(rc, 1, out);
     char want[4 * CLI_PATH_MAX + 400];
     snprintf(want, sizeof want, "qsdc: the device was lost at step 30 (epoch 2): "
@@ -97,7 +97,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_activations_beyond_the_largest_allocation),
         cmocka_unit_test(test_plans_beyond_global_memory),
-        cmocka_unit_test(test_lost_device_names_step_and_checkpoint),
+        cmocka_unit_test_teardown(test_lost_device_names_step_and_checkpoint, ts_restore_env),
     };
     return cmocka_run_group_tests(tests, setup, ts_teardown);
 }

@@ -153,12 +153,17 @@ static void test_ranks_need_mpi_build(void **state)
 }
 
 /* pocl lists one CPU device per entry of POCL_DEVICES; one thread each
- * keeps the two on two cores. */
+ * keeps the two on two cores. Until ts_restore_env. */
+static void two_pocl_devices(void)
+{
+    ts_setenv("POCL_DEVICES", "pthread pthread");
+    ts_setenv("POCL_MAX_PTHREAD_COUNT", "1");
+}
+
 static void test_two_devices_match_one(void **state)
 {
     (void)state;
-    setenv("POCL_DEVICES", "pthread pthread", 1);
-    setenv("POCL_MAX_PTHREAD_COUNT", "1", 1);
+    two_pocl_devices();
     char two[CLI_PATH_MAX];
     snprintf(two, sizeof two, "%s/two-devices", ts_tmpdir());
     char *out = cli_run_expect(0, "devices");
@@ -168,8 +173,7 @@ static void test_two_devices_match_one(void **state)
                          task.model, two, STEPS);
     cli_expect(out, "data parallel: 1 ranks x 2 devices, 8 samples each per step");
     free(out);
-    unsetenv("POCL_DEVICES");
-    unsetenv("POCL_MAX_PTHREAD_COUNT");
+    ts_restore_env(NULL);
     expect_close_to_one_device(two, "2 devices");
 }
 
@@ -205,13 +209,11 @@ static void test_two_devices_conv_masks(void **state)
     char *out = cli_run_expect(0, "train '%s' --checkpoint '%s' --max-steps %d", model,
                                one_conv, STEPS);
     free(out);
-    setenv("POCL_DEVICES", "pthread pthread", 1);
-    setenv("POCL_MAX_PTHREAD_COUNT", "1", 1);
+    two_pocl_devices();
     out = cli_run_expect(0, "train '%s' --devices 0,1 --checkpoint '%s' --max-steps %d", model,
                          two_conv, STEPS);
     free(out);
-    unsetenv("POCL_DEVICES");
-    unsetenv("POCL_MAX_PTHREAD_COUNT");
+    ts_restore_env(NULL);
     double d = max_param_diff(one_conv, two_conv);
     if (!(d <= WEIGHT_TOL))
         fail_msg("the conv net on 2 devices ends %g from 1 device (tolerance %g)", d,
@@ -261,8 +263,8 @@ int main(void)
         cmocka_unit_test(test_two_ranks_resume),
         cmocka_unit_test(test_ranks_must_divide_batch),
         cmocka_unit_test(test_ranks_need_mpi_build),
-        cmocka_unit_test(test_two_devices_match_one),
-        cmocka_unit_test(test_two_devices_conv_masks),
+        cmocka_unit_test_teardown(test_two_devices_match_one, ts_restore_env),
+        cmocka_unit_test_teardown(test_two_devices_conv_masks, ts_restore_env),
         cmocka_unit_test(test_devices_must_divide_batch),
     };
     return cmocka_run_group_tests(tests, setup, ts_teardown);

@@ -118,11 +118,10 @@ static void test_reads_the_cache(void **state)
 static void test_environment_overrides(void **state)
 {
     (void)state;
-    setenv("QSDC_GEMM", "own", 1);
+    ts_setenv("QSDC_GEMM", "own");
     assert_int_equal(select_clblast(false), 0);
-    setenv("QSDC_GEMM", "clblast", 1);
+    ts_setenv("QSDC_GEMM", "clblast");
     assert_int_equal(select_clblast(false), 5);
-    unsetenv("QSDC_GEMM");
 }
 
 int main(void)
@@ -130,7 +129,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_measures_and_caches),
         cmocka_unit_test(test_reads_the_cache),
-        cmocka_unit_test(test_environment_overrides),
+        cmocka_unit_test_teardown(test_environment_overrides, ts_restore_env),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

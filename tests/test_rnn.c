@@ -1,6 +1,6 @@
 /* Recurrent networks (embedding, lstm, QSD shared over time, dense at every
  * step, sequence pooling, per-step loss) on the device against the C
- * reference, buffer by buffer over two training steps and in inference, and
+ * reference, tensor by tensor over two training steps and in inference, and
  * the reference's gradients against finite differences; the same with
  * padding steps (QSDC_PAD_ID) in samples of different lengths, and the
  * padding's semantics: a padded batch gives exactly the outputs and
@@ -23,7 +23,7 @@
 #include "support.h"
 
 /* float32 kernels against the double-accumulating reference, errors scaled
- * by each buffer's largest reference magnitude. The longest sums here are
+ * by each tensor's largest reference magnitude. The longest sums here are
  * the dU sums over B*T <= 12 steps of 4H <= 20 terms and the recurrence's
  * dh sums of 4H terms, each ~2^-24 relative per term; exp/tanh add a few
  * ulp per gate, and the recurrence carries them through T <= 4 steps and

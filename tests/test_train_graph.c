@@ -11,7 +11,7 @@
 #include "graph_check.h"
 
 /* float32 kernels against the double-accumulating reference, errors scaled
- * by the largest reference magnitude of each buffer: sums here run over at
+ * by the largest reference magnitude of each tensor: sums here run over at
  * most 64 terms, so |error| <= 64 * 2^-24 * sum|terms| ~ 4e-6; 1e-4 leaves
  * room for exp/log/tanh and QSD gamma-draw ulp differences (device vs host)
  * carried through two steps. Adam models use eps 1e-3 so that the update is
@@ -79,11 +79,24 @@ static void test_inference(void **s)
 static void test_clblast_steps(void **s)
 {
     (void)s;
-    gc_set_clblast(true);
     gc_check_inference(mlp_qsd, 5, TOL);
     check_step_against_reference(mlp_qsd, 8);
     check_step_against_reference(residual_dag, 5);
+}
+
+static int clblast_on(void **s)
+{
+    (void)s;
+    gc_set_clblast(true);
+    return 0;
+}
+
+/* also after a failed test, so that the next ones run their own GEMMs */
+static int clblast_off(void **s)
+{
+    (void)s;
     gc_set_clblast(false);
+    return 0;
 }
 
 /* Chains longer than any fixed bound: 40 elementwise layers on the input
@@ -137,7 +150,7 @@ int main(void)
         cmocka_unit_test(test_tanh_dropout_mse_step),
         cmocka_unit_test(test_residual_step),
         cmocka_unit_test(test_inner_softmax_step),
-        cmocka_unit_test(test_clblast_steps),
+        cmocka_unit_test_setup_teardown(test_clblast_steps, clblast_on, clblast_off),
         cmocka_unit_test(test_long_chains),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
