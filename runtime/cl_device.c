@@ -1,5 +1,6 @@
 /* Device discovery and choice, and the context + queue a run executes on. */
 #include "cl_runtime.h"
+#include "loop_guard.h"
 
 #include <CL/cl_ext.h>
 #include <ctype.h>
@@ -267,7 +268,7 @@ int cl_env_open(const char *spec, bool profiling, cl_env *env, qsdc_error *err)
         goto fail;
     cl_command_queue_properties qprops = profiling ? CL_QUEUE_PROFILING_ENABLE : 0;
     env->queue = clCreateCommandQueue(env->ctx, env->dev.device, qprops, &rc);
-    if (cl_check(rc, "clCreateCommandQueue", err))
+    if (cl_check(rc, "clCreateCommandQueue", err) || loop_limit_probe(env, err) < 0)
         goto fail;
     return 0;
 fail:

@@ -26,6 +26,9 @@ typedef struct cl_device_info_rec {
     uint64_t max_alloc;
     size_t max_work_group;
     unsigned pref_vector_float;
+    /* loop iterations a work-item runs before the device cuts its loops
+     * short (loop_guard.h), 0 for none; measured by cl_env_open */
+    uint32_t loop_limit;
 } cl_device_info_rec;
 
 /* Every device of every platform, in platform order. Zero devices is not an

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "loop_guard.h"
 #include "progress.h"
 
 static int fits_one_allocation(const cl_device_info_rec *dev, uint64_t bytes,
@@ -121,6 +122,54 @@ static bool debug_kernels(void)
     return d && strstr(d, "kernels");
 }
 
+/* cl_check for the calls of a step, remembering the code for the caller. */
+static int step_check(executor *ex, cl_int rc, const char *what, qsdc_error *err)
+{
+    if (rc != CL_SUCCESS)
+        ex->fault = rc;
+    return cl_check(rc, what, err);
+}
+
+/* Builds the plan's source, with the loop guard on a device that needs it
+ * (and its flag buffer: no kernel cut short yet, guard loops of 2). */
+static int build_source(executor *ex, cl_build_result *br, qsdc_error *err)
+{
+    if (!ex->loop_limit)
+        return cl_build_program(ex->env, ex->p->source, "", br, err);
+    strbuf guarded;
+    sb_init(&guarded);
+    int rc = loop_guard_source(ex->p->source, &guarded, err) < 0
+                 ? -1
+                 : cl_build_program(ex->env, sb_str(&guarded), "", br, err);
+    sb_free(&guarded);
+    if (rc < 0)
+        return -1;
+    cl_uint init[2] = {0, 2};
+    cl_int cl_rc;
+    ex->loop_flag = clCreateBuffer(ex->env->ctx, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR,
+                                   sizeof init, init, &cl_rc);
+    return cl_check(cl_rc, "clCreateBuffer (loop guard)", err);
+}
+
+/* Fails, naming the kernel, when a guarded kernel was cut short. */
+static int check_loop_guard(executor *ex, qsdc_error *err)
+{
+    cl_uint cut = 0;
+    cl_int rc = clEnqueueReadBuffer(ex->env->queue, ex->loop_flag, CL_TRUE, 0, sizeof cut,
+                                    &cut, 0, NULL, NULL);
+    if (step_check(ex, rc, "clEnqueueReadBuffer (loop guard)", err) < 0)
+        return -1;
+    if (!cut)
+        return 0;
+    char name[128];
+    loop_guard_kernel_name(ex->p->source, (int)cut - 1, name, sizeof name);
+    return qsdc_fail(err, "%s cut kernel %s of %s short: it ends a work-item's loops after "
+                     "%u iterations, and this kernel's work-items run more, so its "
+                     "results would be wrong; qsdc refuses this model on this device "
+                     "(choose another with --device, or a smaller --batch)",
+                     ex->env->dev.name, name, ex->p->name, ex->loop_limit);
+}
+
 int exec_create(cl_env *env, const plan *p, model_state *ms, executor *ex,
                 qsdc_error *err)
 {
@@ -140,9 +189,15 @@ int exec_create_from(cl_env *env, const plan *p, model_state *ms, const char *bi
     if (ex->timing)
         fprintf(stderr, "qsdc: kernels of %s (batch %lld):\n%s\n", p->name,
                 (long long)p->batch, p->source);
+    ex->loop_limit = env->dev.loop_limit;
+    if (ex->loop_limit && binary)
+        return qsdc_fail(err, "%s ends a work-item's loops after %u iterations "
+                         "(loop_guard.h), and a prebuilt program binary (%s) cannot be "
+                         "checked for that: compile the model for this device instead",
+                         env->dev.name, ex->loop_limit, binary);
     cl_build_result br;
     if (binary ? cl_load_program_binary(env, binary, "", &br, err) < 0
-               : cl_build_program(env, p->source, "", &br, err) < 0)
+               : build_source(ex, &br, err) < 0)
         return qsdc_error_wrap(err, "building the kernels of %s", p->name);
     const char *origin = binary ? binary : "its generated source";
     ex->program = br.program;
@@ -168,6 +223,8 @@ int exec_create_from(cl_env *env, const plan *p, model_state *ms, const char *bi
         ex->kernels[i] = clCreateKernel(ex->program, p->launches[i].kernel, &rc);
         for (cl_uint a = 0; rc == CL_SUCCESS && a < BUF_COUNT; a++)
             rc = clSetKernelArg(ex->kernels[i], a, sizeof(cl_mem), &bufs[a]);
+        if (rc == CL_SUCCESS && ex->loop_flag)
+            rc = clSetKernelArg(ex->kernels[i], LOOP_GUARD_ARG, sizeof(cl_mem), &ex->loop_flag);
         if (cl_check(rc, "clCreateKernel", err) < 0) {
             qsdc_error_wrap(err, "kernel %s of plan %s, from %s", p->launches[i].kernel,
                             p->name, origin);
@@ -196,15 +253,9 @@ void exec_destroy(executor *ex)
         clReleaseMemObject(ex->A);
     if (ex->L)
         clReleaseMemObject(ex->L);
+    if (ex->loop_flag)
+        clReleaseMemObject(ex->loop_flag);
     memset(ex, 0, sizeof *ex);
-}
-
-/* cl_check for the calls of a step, remembering the code for the caller. */
-static int step_check(executor *ex, cl_int rc, const char *what, qsdc_error *err)
-{
-    if (rc != CL_SUCCESS)
-        ex->fault = rc;
-    return cl_check(rc, what, err);
 }
 
 /* Enqueues the batch's writes; blocking, or with *done the last write's
@@ -302,7 +353,7 @@ int exec_run_launches(executor *ex, int first, int end, uint32_t seed, uint32_t 
     }
     if (end == p->n_launches)
         ex->runs++;
-    return 0;
+    return ex->loop_flag ? check_loop_guard(ex, err) : 0;
 }
 
 double exec_launch_ms(executor *ex, int i, int reps, qsdc_error *err)

@@ -50,6 +50,10 @@ typedef struct executor {
     /* plan_update_launch: launches before it compute the step's gradient,
      * it and those after apply it (-1 in plans without an update) */
     int update_launch;
+    /* on a device that cuts loops short (loop_guard.h): the guard's flag
+     * buffer, read after each run; NULL elsewhere */
+    cl_mem loop_flag;
+    uint32_t loop_limit;
 } executor;
 
 /* What code generation specialises for on this device. */
