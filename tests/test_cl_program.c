@@ -220,6 +220,31 @@ static void test_corrupt_cache_rebuilt(void **state)
     free(src);
 }
 
+/* A cache file anyone else could have written is code from them: a garbled
+ * one with a valid checksum overflowed a heap buffer in pocl's loader. Such
+ * a file is rebuilt, never handed to the driver. */
+static void test_cache_writable_by_others_rebuilt(void **state)
+{
+    (void)state;
+    cache_dir_under_tmp();
+    char *src = unique_source("others");
+    cl_build_result b;
+    build_ok(src, &b);
+    clReleaseProgram(b.program);
+    for (int variant = 0; variant < 2; variant++) {
+        assert_int_equal(chmod(b.cache_path, variant ? 0606 : 0660), 0);
+        build_ok(src, &b);
+        assert_false(b.cache_hit);
+        run_axpb(b.program);
+        clReleaseProgram(b.program);
+        /* The rebuild replaced the file with one of ours alone. */
+        build_ok(src, &b);
+        assert_true(b.cache_hit);
+        clReleaseProgram(b.program);
+    }
+    free(src);
+}
+
 static void test_unwritable_cache_still_builds(void **state)
 {
     (void)state;
@@ -372,6 +397,7 @@ int main(void)
         cmocka_unit_test(test_cache_hit_second_time),
         cmocka_unit_test(test_cache_dir_fallbacks),
         cmocka_unit_test(test_corrupt_cache_rebuilt),
+        cmocka_unit_test(test_cache_writable_by_others_rebuilt),
         cmocka_unit_test(test_unwritable_cache_still_builds),
         cmocka_unit_test(test_syntax_error_gives_log),
         cmocka_unit_test(test_long_build_log_truncated),
