@@ -169,15 +169,11 @@ static int session_open(infer_session *s, const model *m, int64_t batch, const c
      * compiles them: no CLBlast launches then */
     codegen_target target;
     exec_target(&s->env.dev, &target);
-    char bundle_binary[QSDC_PATH_MAX] = "";
     if ((binary && !bundle
              ? compile_plan(m, MODE_INFER, batch, &target, &s->p, NULL, NULL, err)
-             : plan_for_device(&s->env, m, bundle, MODE_INFER, batch, &s->p, bundle_binary,
-                               err)) < 0 ||
+             : plan_for_device(&s->env, m, bundle, MODE_INFER, batch, &s->p, err)) < 0 ||
         model_state_create(&s->env, s->p.param_elems, 0, &s->ms, err) < 0)
         return -1;
-    if (!binary && bundle_binary[0])
-        binary = bundle_binary;
     float *params = malloc((size_t)s->p.param_elems * sizeof *params);
     if (!params)
         return qsdc_fail(err, "out of memory");

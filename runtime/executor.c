@@ -142,12 +142,16 @@ int exec_create_from(cl_env *env, const plan *p, model_state *ms, const char *bi
                 (long long)p->batch, p->source);
     cl_build_result br;
     if (binary ? cl_load_program_binary(env, binary, "", &br, err) < 0
-               : cl_build_program(env, p->source, "", &br, err) < 0)
+        : p->binary ? cl_build_program_binary(env, p->binary, p->binary_len,
+                                              "of the bundle", "", &br, err) < 0
+                    : cl_build_program(env, p->source, "", &br, err) < 0)
         return qsdc_error_wrap(err, "building the kernels of %s", p->name);
-    const char *origin = binary ? binary : "its generated source";
+    const char *origin = binary     ? binary
+                         : p->binary ? "the bundle's program binary"
+                                     : "its generated source";
     ex->program = br.program;
     ex->cache_hit = br.cache_hit;
-    ex->from_binary = binary != NULL;
+    ex->from_binary = binary || p->binary;
     ex->kernels = calloc((size_t)p->n_launches, sizeof *ex->kernels);
     ex->launch_ms = calloc((size_t)p->n_launches, sizeof *ex->launch_ms);
     if (!ex->kernels || !ex->launch_ms) {

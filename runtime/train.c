@@ -140,7 +140,6 @@ static int setup(trainer *t, qsdc_error *err)
 {
     const train_config *c = &t->m->train;
     const char *dbg = getenv("QSDC_DEBUG"), *bundle = t->o->bundle;
-    char train_bin[QSDC_PATH_MAX] = "", infer_bin[QSDC_PATH_MAX];
     if (replicas_open(&t->rep, c->batch, t->o->devices, err) < 0 ||
         cl_env_open(t->o->devices ? t->rep.specs[0] : t->o->device,
                     dbg && strstr(dbg, "kernels"), &t->env, err) < 0 ||
@@ -148,18 +147,15 @@ static int setup(trainer *t, qsdc_error *err)
              ? compile_observed_for_device(&t->env, t->m, MODE_TRAIN, t->rep.batch, &t->tp,
                                            err)
              : plan_for_device(&t->env, t->m, bundle, MODE_TRAIN, t->rep.batch, &t->tp,
-                               train_bin, err)) < 0 ||
-        plan_for_device(&t->env, t->m, bundle, MODE_INFER, c->batch, &t->ep, infer_bin,
-                        err) < 0 ||
+                               err)) < 0 ||
+        plan_for_device(&t->env, t->m, bundle, MODE_INFER, c->batch, &t->ep, err) < 0 ||
         exec_check_memory(&t->env.dev, (const plan *[]){&t->tp, &t->ep}, 2, err) < 0)
         return -1;
     if (load_data(t, err) < 0)
         return -1;
     if (model_state_create(&t->env, t->tp.param_elems, t->tp.state_elems, &t->ms, err) < 0 ||
-        exec_create_from(&t->env, &t->tp, &t->ms, train_bin[0] ? train_bin : NULL, &t->tx,
-                         err) < 0 ||
-        exec_create_from(&t->env, &t->ep, &t->ms, infer_bin[0] ? infer_bin : NULL, &t->ex,
-                         err) < 0 ||
+        exec_create(&t->env, &t->tp, &t->ms, &t->tx, err) < 0 ||
+        exec_create(&t->env, &t->ep, &t->ms, &t->ex, err) < 0 ||
         replicas_attach(&t->rep, t->m, bundle, &t->tx, &t->ms, err) < 0 ||
         (t->o->check_finite && finite_check_create(&t->tx, &t->fc, err) < 0))
         return -1;
