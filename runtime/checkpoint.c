@@ -2,7 +2,9 @@
  * dump, so no padding bytes and no host byte order leak into the file),
  * written atomically, verified by size and crc32 on load. */
 #include "checkpoint.h"
+#include "dir_lock.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -16,6 +18,8 @@
 
 #define CKPT_MAGIC "QSDCCKPT"
 #define CKPT_FILE "checkpoint.bin"
+#define CKPT_TMP CKPT_FILE ".tmp-XXXXXX"
+#define CKPT_LOCK "checkpoint.lock"
 #define CKPT_HEADER_BYTES 60
 #define CKPT_TRAILER_BYTES 4
 #define CKPT_COUNTS_OFFSET 44   /* n_params, then n_state */
@@ -172,6 +176,59 @@ static int write_file(FILE *f, const char *tmp, const checkpoint *c,
     return 0;
 }
 
+/* A fresh temporary file beside the checkpoint, its name in tmp: unique,
+ * so that no other writer can rename it from under us. */
+static FILE *open_temp(const char *dir, char tmp[PATH_MAX], qsdc_error *err)
+{
+    if (make_path(tmp, dir, CKPT_TMP, err) != 0)
+        return NULL;
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        qsdc_fail(err, "%s: cannot create %s: %s", dir, CKPT_TMP, strerror(errno));
+        return NULL;
+    }
+    fchmod(fd, 0644); /* as fopen would have made it */
+    FILE *f = fdopen(fd, "wb");
+    if (!f) {
+        qsdc_fail(err, "%s: %s", tmp, strerror(errno));
+        close(fd);
+        unlink(tmp);
+    }
+    return f;
+}
+
+/* The temporary files of writers that died mid-save: with the lock held, no
+ * other writer's can be among them. */
+static void remove_stale_temps(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    char path[PATH_MAX];
+    while ((e = readdir(d)) != NULL)
+        if (strncmp(e->d_name, CKPT_FILE ".tmp", strlen(CKPT_FILE ".tmp")) == 0 &&
+            make_path(path, dir, e->d_name, NULL) == 0)
+            unlink(path);
+    closedir(d);
+}
+
+int checkpoint_claim_dir(const char *dir, qsdc_error *err)
+{
+    char tmp[PATH_MAX];
+    if (make_dirs(dir, err) != 0)
+        return -1;
+    FILE *probe = open_temp(dir, tmp, err);
+    if (!probe)
+        return qsdc_error_wrap(err, "checkpoint directory %s is not writable", dir);
+    fclose(probe);
+    unlink(tmp);
+    int fd = dir_lock_exclusive(dir, CKPT_LOCK, "another qsdc train", err);
+    if (fd >= 0)
+        remove_stale_temps(dir);
+    return fd;
+}
+
 int checkpoint_save(const char *dir, const checkpoint *c, qsdc_error *err)
 {
     if (c->n_params < 0 || c->n_state < 0 || (c->n_params > 0 && !c->params) ||
@@ -180,13 +237,11 @@ int checkpoint_save(const char *dir, const checkpoint *c, qsdc_error *err)
                          " parameters, %" PRId64 " state values)", dir,
                          c->n_params, c->n_state);
     char path[PATH_MAX], tmp[PATH_MAX];
-    if (make_path(path, dir, CKPT_FILE, err) != 0 ||
-        make_path(tmp, dir, CKPT_FILE ".tmp", err) != 0 ||
-        make_dirs(dir, err) != 0)
+    if (make_path(path, dir, CKPT_FILE, err) != 0 || make_dirs(dir, err) != 0)
         return -1;
-    FILE *f = fopen(tmp, "wb");
+    FILE *f = open_temp(dir, tmp, err);
     if (!f)
-        return qsdc_fail(err, "%s: cannot create: %s", tmp, strerror(errno));
+        return -1;
     int rc = write_file(f, tmp, c, err);
     if (fclose(f) != 0 && rc == 0)
         rc = qsdc_fail(err, "%s: write failed: %s", tmp, strerror(errno));

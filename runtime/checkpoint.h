@@ -28,9 +28,16 @@ typedef struct checkpoint {
 } checkpoint;
 
 /* Writes DIR/checkpoint.bin (creating DIR and its parents if missing)
- * through DIR/checkpoint.bin.tmp, fsync and rename, then fsyncs DIR: after a
- * crash the file is either the old checkpoint or the new one. */
+ * through a fresh DIR/checkpoint.bin.tmp-XXXXXX, fsync and rename, then
+ * fsyncs DIR: after a crash the file is either the old checkpoint or the
+ * new one. */
 int checkpoint_save(const char *dir, const checkpoint *c, qsdc_error *err);
+/* Before a run writes checkpoints to DIR: creates DIR, checks that a file
+ * can be made in it, and locks it (DIR/checkpoint.lock, flock, holding our
+ * pid) so that a second run on it fails at once, naming the first's pid;
+ * then removes the temporary files of saves that a crash cut short.
+ * Returns the lock's descriptor (close it when the run ends), or -1. */
+int checkpoint_claim_dir(const char *dir, qsdc_error *err);
 /* Reads DIR/checkpoint.bin into *out, allocating params and state (state is
  * NULL when n_state is 0). Verifies magic, version, sizes against the file
  * size (before allocating) and the checksum. */

@@ -1,10 +1,12 @@
 #include "train.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "augment.h"
 #include "bundle_load.h"
@@ -68,6 +70,7 @@ typedef struct trainer {
     step_pipe pipe;
     float *host_params, *host_state;
     FILE *metrics;
+    int checkpoint_lock; /* checkpoint_claim_dir's, -1 when none is held */
     double t_entry;     /* train_model's start, for the time to the first step */
     bool first_done;
 } trainer;
@@ -141,6 +144,8 @@ static int setup(trainer *t, qsdc_error *err)
     const train_config *c = &t->m->train;
     const char *dbg = getenv("QSDC_DEBUG"), *bundle = t->o->bundle;
     if (replicas_open(&t->rep, c->batch, t->o->devices, err) < 0 ||
+        (t->o->checkpoint_dir && dist_is_root(&t->rep.ranks) &&
+         (t->checkpoint_lock = checkpoint_claim_dir(t->o->checkpoint_dir, err)) < 0) ||
         cl_env_open(t->o->devices ? t->rep.specs[0] : t->o->device,
                     dbg && strstr(dbg, "kernels"), &t->env, err) < 0 ||
         (t->o->check_finite
@@ -172,7 +177,8 @@ static int setup(trainer *t, qsdc_error *err)
     if (t->o->metrics_path) {
         t->metrics = fopen(t->o->metrics_path, t->o->resume ? "a" : "w");
         if (!t->metrics)
-            return qsdc_fail(err, "%s: cannot open for writing", t->o->metrics_path);
+            return qsdc_fail(err, "%s: cannot open for writing: %s", t->o->metrics_path,
+                             strerror(errno));
     }
     return 0;
 }
@@ -197,6 +203,8 @@ static void teardown(trainer *t)
     free(t->host_state);
     if (t->metrics)
         fclose(t->metrics);
+    if (t->checkpoint_lock >= 0)
+        close(t->checkpoint_lock);
 }
 
 /* Starts from the checkpoint when resuming, else from seeded parameters. */
@@ -380,14 +388,21 @@ static void json_number(FILE *f, const char *key, double v)
         fprintf(f, ", \"%s\": null", key);
 }
 
+static int metrics_failed(const trainer *t, qsdc_error *err)
+{
+    return qsdc_fail(err, "%s: cannot write the metrics: %s", t->o->metrics_path,
+                     strerror(errno ? errno : EIO));
+}
+
 /* One line of --metrics for batches [first, first + done) of an epoch: a
  * run stopped inside an epoch and resumed writes two lines for it, which
- * result_read_metrics joins. */
-static void write_metrics(trainer *t, uint64_t epoch, int64_t first, int64_t done, double loss,
-                          const train_summary *out, double secs, double rate)
+ * result_read_metrics joins. Flushed, so a full disk shows here. */
+static int write_metrics(trainer *t, uint64_t epoch, int64_t first, int64_t done, double loss,
+                         const train_summary *out, double secs, double rate, qsdc_error *err)
 {
     if (!t->metrics)
-        return;
+        return 0;
+    errno = 0;
     fprintf(t->metrics,
             "{\"epoch\": %" PRIu64 ", \"first_batch\": %lld, \"batches\": %lld, "
             "\"train_loss\": %.6f",
@@ -403,7 +418,9 @@ static void write_metrics(trainer *t, uint64_t epoch, int64_t first, int64_t don
     if (t->lm)
         fprintf(t->metrics, ", \"tokens_per_s\": %.1f", rate * (double)t->lm->steps);
     fprintf(t->metrics, "}\n");
-    fflush(t->metrics);
+    if (fflush(t->metrics) != 0 || ferror(t->metrics))
+        return metrics_failed(t, err);
+    return 0;
 }
 
 int train_model(model *m, const train_options *o, train_summary *out, qsdc_error *err)
@@ -411,6 +428,7 @@ int train_model(model *m, const train_options *o, train_summary *out, qsdc_error
     train_apply_overrides(m, o);
     trainer t;
     memset(&t, 0, sizeof t);
+    t.checkpoint_lock = -1;
     t.t_entry = now_seconds();
     t.m = m;
     t.o = o;
@@ -466,9 +484,16 @@ int train_model(model *m, const train_options *o, train_summary *out, qsdc_error
                    (long long)steps);
         printf(")\n");
         fflush(stdout);
-        write_metrics(&t, complete ? epoch : epoch + 1, first, done, loss, out, secs, rate);
+        /* a failed metrics write stops the run, once the epoch is saved */
+        qsdc_error metrics_err = {{0}};
+        int metrics_rc = write_metrics(&t, complete ? epoch : epoch + 1, first, done, loss,
+                                       out, secs, rate, &metrics_err);
         if (o->checkpoint_dir && dist_is_root(&t.rep.ranks))
             rc = save_checkpoint(&t, epoch, step, err);
+        if (rc == 0 && metrics_rc < 0) {
+            *err = metrics_err;
+            rc = -1;
+        }
     }
     out->epochs_done = (int64_t)epoch;
     out->interrupted = rc == 0 && stop_requested(&t) && (int64_t)epoch < c->epochs;
@@ -483,6 +508,12 @@ int train_model(model *m, const train_options *o, train_summary *out, qsdc_error
                             .state = &t.ms, .train = &t.train, .test = &t.test,
                             .lm = t.lm, .summary = out};
         rc = o->after_train(o->hook_ctx, &tc, err);
+    }
+    if (t.metrics) {
+        errno = 0;
+        if (fclose(t.metrics) != 0 && rc == 0)
+            rc = metrics_failed(&t, err);
+        t.metrics = NULL;
     }
     teardown(&t);
     replicas_close(&t.rep, rc, err);

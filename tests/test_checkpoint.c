@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "checkpoint.h"
@@ -315,6 +316,9 @@ static void test_absurd_sizes(void **state_)
     free(b.data);
 }
 
+/* A temporary name no other writer uses: a save leaves another writer's
+ * temporary file alone, and claiming the directory (lock held, so no other
+ * writer is live) removes what a crashed save left. */
 static void test_stale_tmp(void **state_)
 {
     (void)state_;
@@ -327,16 +331,61 @@ static void test_stale_tmp(void **state_)
     assert_int_equal(checkpoint_load(dir, &back, &err), 0);
     assert_int_equal(back.n_params, NP);
     checkpoint_free(&back);
-    /* Saving over a stale temp file replaces it and leaves none behind. */
     float params[NP], state[NS];
     checkpoint c = sample(params, state);
     save_ok(dir, &c);
-    struct stat st;
-    assert_int_equal(stat(tmp, &st), -1);
+    file_bytes other = read_all(tmp);
+    assert_int_equal(other.len, 21);
+    free(other.data);
     file_bytes again = read_all(ts_fmt("%s/checkpoint.bin", dir));
     assert_memory_equal(again.data, b.data, FILE_BYTES);
+    int fd = checkpoint_claim_dir(dir, &err);
+    assert_true(fd >= 0);
+    close(fd);
+    struct stat st;
+    assert_int_equal(stat(tmp, &st), -1);
     free(b.data);
     free(again.data);
+}
+
+/* One writer per directory: a second claim fails, naming the holder. */
+static void test_claim_locks(void **state_)
+{
+    (void)state_;
+    const char *dir = new_dir("claimed/sub");
+    qsdc_error err = {{0}};
+    int fd = checkpoint_claim_dir(dir, &err);
+    if (fd < 0)
+        fail_msg("%s", err.message);
+    assert_int_equal(checkpoint_claim_dir(dir, &err), -1);
+    const char *want = ts_fmt("%s: in use by another qsdc train (pid %ld, holding %s/"
+                              "checkpoint.lock)", dir, (long)getpid(), dir);
+    if (!strstr(err.message, want))
+        fail_msg("expected '%s' in: %s", want, err.message);
+    close(fd);
+    fd = checkpoint_claim_dir(dir, &err);
+    assert_true(fd >= 0);
+    close(fd);
+}
+
+/* A directory no file can be made in fails the claim, before any training.
+ * Root writes anywhere chmod forbids: /proc/1 is unwritable even to root. */
+static void test_claim_read_only(void **state_)
+{
+    (void)state_;
+    const char *dir = "/proc/1";
+    if (geteuid() != 0) {
+        dir = new_dir("read-only");
+        mkdir(dir, 0755);
+        assert_int_equal(chmod(dir, 0555), 0);
+    }
+    qsdc_error err = {{0}};
+    assert_int_equal(checkpoint_claim_dir(dir, &err), -1);
+    const char *want = ts_fmt("checkpoint directory %s is not writable", dir);
+    if (!strstr(err.message, want))
+        fail_msg("expected '%s' in: %s", want, err.message);
+    if (geteuid() != 0)
+        chmod(dir, 0755);
 }
 
 static void test_check_mismatch(void **state_)
@@ -391,6 +440,8 @@ int main(void)
         cmocka_unit_test(test_bad_magic_and_version),
         cmocka_unit_test(test_absurd_sizes),
         cmocka_unit_test(test_stale_tmp),
+        cmocka_unit_test(test_claim_locks),
+        cmocka_unit_test(test_claim_read_only),
         cmocka_unit_test(test_check_mismatch),
         cmocka_unit_test(test_save_rejects_invalid),
     };
