@@ -19,6 +19,7 @@
 #define CKPT_MAGIC "QSDCCKPT"
 #define CKPT_FILE "checkpoint.bin"
 #define CKPT_TMP CKPT_FILE ".tmp-XXXXXX"
+#define CKPT_PROBE "checkpoint.probe-XXXXXX"
 #define CKPT_LOCK "checkpoint.lock"
 #define CKPT_HEADER_BYTES 60
 #define CKPT_TRAILER_BYTES 4
@@ -176,15 +177,16 @@ static int write_file(FILE *f, const char *tmp, const checkpoint *c,
     return 0;
 }
 
-/* A fresh temporary file beside the checkpoint, its name in tmp: unique,
- * so that no other writer can rename it from under us. */
-static FILE *open_temp(const char *dir, char tmp[PATH_MAX], qsdc_error *err)
+/* A fresh file in dir named after template, its name in tmp: unique, so
+ * that no other writer can rename it from under us. */
+static FILE *open_temp(const char *dir, const char *template, char tmp[PATH_MAX],
+                       qsdc_error *err)
 {
-    if (make_path(tmp, dir, CKPT_TMP, err) != 0)
+    if (make_path(tmp, dir, template, err) != 0)
         return NULL;
     int fd = mkstemp(tmp);
     if (fd < 0) {
-        qsdc_fail(err, "%s: cannot create %s: %s", dir, CKPT_TMP, strerror(errno));
+        qsdc_fail(err, "%s: cannot create %s: %s", dir, template, strerror(errno));
         return NULL;
     }
     fchmod(fd, 0644); /* as fopen would have made it */
@@ -218,7 +220,7 @@ int checkpoint_claim_dir(const char *dir, qsdc_error *err)
     char tmp[PATH_MAX];
     if (make_dirs(dir, err) != 0)
         return -1;
-    FILE *probe = open_temp(dir, tmp, err);
+    FILE *probe = open_temp(dir, CKPT_PROBE, tmp, err);
     if (!probe)
         return qsdc_error_wrap(err, "checkpoint directory %s is not writable", dir);
     fclose(probe);
@@ -239,7 +241,7 @@ int checkpoint_save(const char *dir, const checkpoint *c, qsdc_error *err)
     char path[PATH_MAX], tmp[PATH_MAX];
     if (make_path(path, dir, CKPT_FILE, err) != 0 || make_dirs(dir, err) != 0)
         return -1;
-    FILE *f = open_temp(dir, tmp, err);
+    FILE *f = open_temp(dir, CKPT_TMP, tmp, err);
     if (!f)
         return -1;
     int rc = write_file(f, tmp, c, err);
