@@ -321,9 +321,11 @@ static int read_checksum(ydoc *d, yaml_node_t *n, const char *key, uint64_t *out
 }
 
 /* Reads the bundle file named by node n, which lies beside plan.yaml, and
- * checks its bytes against the checksum at node sum. */
-static int read_beside(ydoc *d, yaml_node_t *n, const char *key, yaml_node_t *sum,
-                       unsigned char **data, size_t *len)
+ * checks its bytes against the checksum at node sum. The writer names the
+ * file by the plan's role, so it must be `role_name`: another name would
+ * not survive a rewrite. */
+static int read_beside(ydoc *d, yaml_node_t *n, const char *key, const char *role_name,
+                       yaml_node_t *sum, unsigned char **data, size_t *len)
 {
     char name[256], sum_key[32];
     uint64_t expected;
@@ -331,8 +333,8 @@ static int read_beside(ydoc *d, yaml_node_t *n, const char *key, yaml_node_t *su
     if (read_text(d, n, key, name, sizeof name) < 0 ||
         read_checksum(d, sum, sum_key, &expected) < 0)
         return -1;
-    if (!name[0] || name[0] == '.' || strchr(name, '/'))
-        return ydoc_fail(d, n, "'%s' must name a file in the bundle, found '%s'", key,
+    if (strcmp(name, role_name) != 0)
+        return ydoc_fail(d, n, "'%s' must name the bundle's %s, found '%s'", key, role_name,
                          name);
     const char *slash = strrchr(d->path, '/');
     int dir_len = slash ? (int)(slash - d->path) + 1 : 0;
@@ -364,7 +366,7 @@ static int read_source(ydoc *d, yaml_node_t *n, yaml_node_t *sum, plan *p)
 {
     unsigned char *data;
     size_t len;
-    if (read_beside(d, n, "source", sum, &data, &len) < 0)
+    if (read_beside(d, n, "source", bundle_source_name(p), sum, &data, &len) < 0)
         return -1;
     if (strlen((char *)data) != len) {
         free(data);
@@ -382,7 +384,8 @@ static int read_binary(ydoc *d, yaml_node_t *plan_node, yaml_node_t *n, yaml_nod
         return ydoc_fail(d, plan_node, "'binary' and 'binary_checksum' go together");
     if (!n)
         return 0;
-    if (read_beside(d, n, "binary", sum, &p->binary, &p->binary_len) < 0)
+    if (read_beside(d, n, "binary", bundle_binary_name(p), sum, &p->binary,
+                    &p->binary_len) < 0)
         return -1;
     if (p->binary_len == 0)
         return ydoc_fail(d, n, "binary %s is empty", ydoc_text(n));

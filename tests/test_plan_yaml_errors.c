@@ -154,14 +154,16 @@ static const variant variants[] = {
     {"name: x,", "name: '',", "'',", "empty"},
     {"kernels: 2", "kernels: 2147483648", "2147483648", "'kernels' must be in [0, 2147483647]"},
     /* the source file */
-    {"source: kernels.cl", "source: missing.cl", "missing.cl", "cannot open"},
-    {"source: kernels.cl", "source: ../kernels.cl", "../", "must name a file in the bundle"},
-    {"source: kernels.cl", "source: sub/kernels.cl", "sub/", "must name a file in the bundle"},
+    {"source: kernels.cl", "source: missing.cl", "missing.cl",
+     "'source' must name the bundle's kernels.cl, found 'missing.cl'"},
+    {"source: kernels.cl", "source: ../kernels.cl", "../", "must name the bundle's kernels.cl"},
+    {"source: kernels.cl", "source: sub/kernels.cl", "sub/", "must name the bundle's kernels.cl"},
+    {"source: kernels.cl", "source: train.cl", "train.cl", "must name the bundle's kernels.cl"},
     {"source_checksum: \"", "source_checksum: \"x", "\"x", "must be 16 hex digits"},
     /* the binary file */
     {"  batch: 4", "  batch: 4\n  binary: kernels.bin", "name: 'mlp", "go together"},
-    {"  batch: 4", "  batch: 4\n  binary: kernels.cl\n  binary_checksum: \"0000000000000000\"",
-     "\"0000000000000000\"", "does not match the checksum"},
+    {"  batch: 4", "  batch: 4\n  binary: train.bin\n  binary_checksum: \"0000000000000000\"",
+     "train.bin", "must name the bundle's kernels.bin"},
     /* the target */
     {"target: {cpu: true, vector_width: 8}", "target: {cpu: yes, vector_width: 8}", "yes",
      "cpu"},
