@@ -11,6 +11,7 @@
 #include "compile.h"
 #include "executor.h"
 #include "file_io.h"
+#include "yaml_doc.h"
 
 static const char compile_usage[] =
     "usage: qsdc MODEL.yaml [-o DIR] [--batch N] [--train] [--dump-graph]\n"
@@ -58,7 +59,7 @@ static int store_model(const char *dir, const char *model_path, qsdc_error *err)
 {
     unsigned char *text;
     size_t len;
-    if (fs_read_file(model_path, &text, &len, err) < 0)
+    if (fs_read_file_max(model_path, YDOC_MAX_BYTES, &text, &len, err) < 0)
         return -1;
     char path[QSDC_PATH_MAX + 16];
     bundle_model_path(dir, path, sizeof path);

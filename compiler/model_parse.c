@@ -1,11 +1,11 @@
 /* The YAML front end: a model file to a validated model. The format is
  * documented in docs/model-format.md. */
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "file_io.h"
 #include "model_parse.h"
 
 #define QSD_MAX_SITES (1 << 20)
@@ -440,48 +440,13 @@ int model_load_string(const char *path, const char *text, size_t len,
     return 0;
 }
 
-/* Reads at most YDOC_MAX_BYTES + 1 bytes, so a larger file fails the size
- * check in ydoc_load without being read whole. */
-static int read_file(const char *path, char **text, size_t *len,
-                     qsdc_error *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return qsdc_fail(err, "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    int rc = buf ? 0 : qsdc_fail(err, "%s: out of memory", path);
-    while (rc == 0) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (ferror(f)) {
-            rc = qsdc_fail(err, "%s: cannot read: %s", path, strerror(errno));
-        } else if (feof(f) || n > YDOC_MAX_BYTES) {
-            break;
-        } else if (n == cap) {
-            char *bigger = realloc(buf, cap * 2);
-            if (!bigger)
-                rc = qsdc_fail(err, "%s: out of memory", path);
-            else
-                buf = bigger, cap *= 2;
-        }
-    }
-    fclose(f);
-    if (rc < 0) {
-        free(buf);
-        return -1;
-    }
-    *text = buf;
-    *len = n;
-    return 0;
-}
-
 int model_load(const char *path, model *out, qsdc_error *err)
 {
-    char *text = NULL;
+    unsigned char *text = NULL;
     size_t len = 0;
-    if (read_file(path, &text, &len, err) < 0)
+    if (fs_read_file_max(path, YDOC_MAX_BYTES, &text, &len, err) < 0)
         return -1;
-    int rc = model_load_string(path, text, len, out, err);
+    int rc = model_load_string(path, (const char *)text, len, out, err);
     free(text);
     return rc;
 }

@@ -475,7 +475,7 @@ int plan_yaml_read(const char *path, plan **plans, int *n_plans, qsdc_error *err
     *n_plans = 0;
     unsigned char *text;
     size_t len;
-    if (fs_read_file(path, &text, &len, err) < 0)
+    if (fs_read_file_max(path, YDOC_MAX_BYTES, &text, &len, err) < 0)
         return -1;
     ydoc d;
     int rc = ydoc_load(&d, path, (const char *)text, len, err);

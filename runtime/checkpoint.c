@@ -3,6 +3,7 @@
  * written atomically, verified by size and crc32 on load. */
 #include "checkpoint.h"
 #include "dir_lock.h"
+#include "file_io.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -369,28 +370,17 @@ int checkpoint_load(const char *dir, checkpoint *out, qsdc_error *err)
     char path[PATH_MAX];
     if (make_path(path, dir, CKPT_FILE, err) != 0)
         return -1;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (errno == ENOENT)
-            return qsdc_fail(err, "no checkpoint in %s (%s does not exist)",
-                             dir, path);
-        return qsdc_fail(err, "%s: cannot open: %s", path, strerror(errno));
-    }
+    if (access(path, F_OK) != 0 && errno == ENOENT)
+        return qsdc_fail(err, "no checkpoint in %s (%s does not exist)", dir, path);
+    int64_t size;
+    FILE *f = fs_fopen_regular(path, &size, err);
+    if (!f)
+        return -1;
     checkpoint c = {0};
-    struct stat st;
     uint8_t header[CKPT_HEADER_BYTES];
-    int rc;
-    if (fstat(fileno(f), &st) != 0)
-        rc = qsdc_fail(err, "%s: cannot stat: %s", path, strerror(errno));
-    else if (!S_ISREG(st.st_mode))
-        rc = qsdc_fail(err, "%s: not a regular file", path);
-    else {
-        size_t got = fread(header, 1, sizeof header, f);
-        if (ferror(f))
-            rc = qsdc_fail(err, "%s: read error: %s", path, strerror(errno));
-        else
-            rc = check_header(path, header, got, (uint64_t)st.st_size, &c, err);
-    }
+    size_t got = fread(header, 1, sizeof header, f);
+    int rc = ferror(f) ? qsdc_fail(err, "%s: read error: %s", path, strerror(errno))
+                       : check_header(path, header, got, (uint64_t)size, &c, err);
     if (rc == 0) {
         uint32_t crc = (uint32_t)crc32(crc32(0, Z_NULL, 0), header, sizeof header);
         rc = read_body(f, path, &c, crc, err);

@@ -283,7 +283,7 @@ int experiment_load(const char *path, experiment *out, qsdc_error *err)
 {
     unsigned char *text;
     size_t len;
-    if (fs_read_file(path, &text, &len, err) < 0)
+    if (fs_read_file_max(path, YDOC_MAX_BYTES, &text, &len, err) < 0)
         return -1;
     experiment *e = calloc(1, sizeof *e);
     if (!e) {

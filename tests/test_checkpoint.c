@@ -196,6 +196,10 @@ static void test_missing(void **state_)
     const char *dir = new_dir("empty");
     expect_load_error(dir, ts_fmt("no checkpoint in %s (%s/checkpoint.bin does "
                                "not exist)", dir, dir));
+    /* a FIFO in its place is refused at once, not waited on for a writer */
+    assert_int_equal(mkdir(dir, 0700), 0);
+    const char *fifo = ts_fifo("empty/checkpoint.bin");
+    expect_load_error(dir, ts_fmt("%s: cannot open: not a regular file (a FIFO)", fifo));
 }
 
 static void test_checksum(void **state_)

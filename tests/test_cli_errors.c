@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli_fixture.h"
 #include "support.h"
@@ -236,6 +237,29 @@ static void test_checkpoint_errors(void **state)
     free(out);
 }
 
+/* A FIFO given as a program binary or a result is refused at once: no run
+ * waits for a writer that never comes. */
+static void test_fifo_inputs(void **state)
+{
+    (void)state;
+    char want[CLI_PATH_MAX + 64], results[CLI_PATH_MAX];
+    const char *fifo = ts_fifo("kernels.fifo");
+    snprintf(want, sizeof want, "%s: cannot open: not a regular file (a FIFO)", fifo);
+    char *out = cli_run_expect(1, "infer '%s' --data '%s' --program-binary '%s'", task.model,
+                               task.test_images, fifo);
+    cli_expect(out, want);
+    free(out);
+
+    snprintf(results, sizeof results, "%s/results", ts_tmpdir());
+    assert_int_equal(mkdir(results, 0700), 0);
+    assert_int_equal(mkdir(ts_fmt("%s/run1", results), 0700), 0);
+    fifo = ts_fifo("results/run1/result.json");
+    snprintf(want, sizeof want, "qsdc: %s: cannot open: not a regular file (a FIFO)", fifo);
+    out = cli_run_expect(1, "report '%s'", results);
+    cli_expect(out, want);
+    free(out);
+}
+
 static void expect_usage_error(const char *args, const char *want)
 {
     char *out;
@@ -285,6 +309,7 @@ int main(void)
         cmocka_unit_test(test_image_shape_mismatch),
         cmocka_unit_test(test_model_errors),
         cmocka_unit_test(test_checkpoint_errors),
+        cmocka_unit_test(test_fifo_inputs),
         cmocka_unit_test(test_usage_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -323,7 +324,12 @@ static void test_unreadable_files(void **state)
     assert_string_equal(err.message, want);
 
     assert_int_equal(model_load(ts_tmpdir(), &m, &err), -1);
-    snprintf(want, sizeof want, "%s: cannot read: Is a directory", ts_tmpdir());
+    snprintf(want, sizeof want, "%s: cannot open: is a directory", ts_tmpdir());
+    assert_string_equal(err.message, want);
+    /* a FIFO is refused at once, not waited on for a writer */
+    const char *fifo = ts_fifo("model.fifo");
+    assert_int_equal(model_load(fifo, &m, &err), -1);
+    snprintf(want, sizeof want, "%s: cannot open: not a regular file (a FIFO)", fifo);
     assert_string_equal(err.message, want);
 
     size_t big = (16u << 20) + 1;
@@ -335,7 +341,13 @@ static void test_unreadable_files(void **state)
     const char *file = ts_write("big.yaml", text, big);
     free(text);
     assert_int_equal(model_load(file, &m, &err), -1);
-    assert_non_null(strstr(err.message, ": file too large"));
+    snprintf(want, sizeof want, "%s: file too large (16777217 bytes, limit 16 MiB)", file);
+    assert_string_equal(err.message, want);
+    /* a sparse 54 MB file: its own size is reported, not a read's */
+    assert_int_equal(truncate(file, 54000000), 0);
+    assert_int_equal(model_load(file, &m, &err), -1);
+    snprintf(want, sizeof want, "%s: file too large (54000000 bytes, limit 16 MiB)", file);
+    assert_string_equal(err.message, want);
 }
 
 static void expect_lower_error(const char *text, int64_t batch, int line, int col,
