@@ -249,7 +249,7 @@ static int run_eval(const model *m, const eval_args *a, qsdc_error *err)
         rc = data_load(a->test_data, true, s.p.output_elems / batch, s.p.input_elems / batch,
                        &d, err);
     else if (rc == 0)
-        rc = idx_load(a->images, labels, &d, err);
+        rc = idx_load(a->images, labels, s.p.input_elems / batch, &d, err);
     if (rc == 0 && !a->test_data)
         rc = dataset_check(&d, labels, s.p.output_elems / batch, a->images,
                            s.p.input_elems / batch, err);
