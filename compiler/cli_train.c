@@ -182,8 +182,10 @@ static int session_open(infer_session *s, const model *m, int64_t batch, const c
         checkpoint ck;
         rc = checkpoint_load(ckpt_dir, &ck, err);
         if (rc == 0) {
-            rc = checkpoint_check(&ck, train_model_hash(&s->p, &m->train), s->p.param_elems,
+            rc = checkpoint_check(&ck, train_model_hash(m, &s->p), s->p.param_elems,
                                   ck.n_state, ckpt_dir, err);
+            if (rc == 0)
+                rc = checkpoint_check_finite(&ck, ckpt_dir, err);
             if (rc == 0)
                 memcpy(params, ck.params, (size_t)s->p.param_elems * sizeof *params);
             checkpoint_free(&ck);

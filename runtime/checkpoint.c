@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,9 +23,9 @@
 #define CKPT_TMP CKPT_FILE ".tmp-XXXXXX"
 #define CKPT_PROBE "checkpoint.probe-XXXXXX"
 #define CKPT_LOCK "checkpoint.lock"
-#define CKPT_HEADER_BYTES 60
+#define CKPT_HEADER_BYTES 68
 #define CKPT_TRAILER_BYTES 4
-#define CKPT_COUNTS_OFFSET 44   /* n_params, then n_state */
+#define CKPT_COUNTS_OFFSET 52   /* n_params, then n_state */
 #define IO_CHUNK 65536
 
 static void put_u32(uint8_t *p, uint32_t v)
@@ -145,8 +146,9 @@ static void encode_header(const checkpoint *c, uint8_t h[CKPT_HEADER_BYTES])
     put_u64(h + 20, c->epoch);
     put_u64(h + 28, c->step);
     put_u64(h + 36, c->seed);
-    put_u64(h + 44, (uint64_t)c->n_params);
-    put_u64(h + 52, (uint64_t)c->n_state);
+    put_u64(h + 44, c->batch);
+    put_u64(h + CKPT_COUNTS_OFFSET, (uint64_t)c->n_params);
+    put_u64(h + CKPT_COUNTS_OFFSET + 8, (uint64_t)c->n_state);
 }
 
 /* Writes the whole file to an open temp file and makes it durable. */
@@ -303,6 +305,12 @@ static int check_header(const char *path, const uint8_t *h, size_t got,
         return qsdc_fail(err, "%s: offset 0: bad magic: not a qsdc checkpoint",
                          path);
     uint32_t version = got >= 12 ? get_u32(h + 8) : CHECKPOINT_VERSION;
+    if (version == 1)
+        return qsdc_fail(err, "%s: offset 8: checkpoint format version 1, written by an "
+                         "older qsdc whose checkpoints did not record the model's "
+                         "activations, regularisers or batch; this build reads version "
+                         "%u: train again to make a checkpoint it can check", path,
+                         CHECKPOINT_VERSION);
     if (version != CHECKPOINT_VERSION)
         return qsdc_fail(err, "%s: offset 8: unsupported checkpoint format "
                          "version %" PRIu32 " (this build reads version %u)",
@@ -315,7 +323,8 @@ static int check_header(const char *path, const uint8_t *h, size_t got,
     c->epoch = get_u64(h + 20);
     c->step = get_u64(h + 28);
     c->seed = get_u64(h + 36);
-    uint64_t np = get_u64(h + 44), ns = get_u64(h + 52);
+    c->batch = get_u64(h + 44);
+    uint64_t np = get_u64(h + CKPT_COUNTS_OFFSET), ns = get_u64(h + CKPT_COUNTS_OFFSET + 8);
     /* Counts this large cannot be in any file; below the bound the byte
      * count cannot overflow, and it is checked against the file's size. */
     if (np > INT64_MAX / 8 || ns > INT64_MAX / 8)
@@ -411,6 +420,16 @@ int checkpoint_check(const checkpoint *c, uint64_t model_hash, int64_t n_params,
                          "but this run's optimiser needs %" PRId64 " (was it "
                          "saved with a different optimiser?)", dir, CKPT_FILE,
                          c->n_state, n_state);
+    return 0;
+}
+
+int checkpoint_check_finite(const checkpoint *c, const char *dir, qsdc_error *err)
+{
+    for (int64_t i = 0; i < c->n_params; i++)
+        if (!isfinite(c->params[i]))
+            return qsdc_fail(err, "%s/%s: parameter %" PRId64 " of %" PRId64 " is %g: "
+                             "the saved model is unusable", dir, CKPT_FILE, i,
+                             c->n_params, (double)c->params[i]);
     return 0;
 }
 

@@ -36,25 +36,6 @@ void train_apply_overrides(model *m, const train_options *o)
         t->lr = o->lr;
 }
 
-uint64_t train_model_hash(const plan *p, const train_config *t)
-{
-    uint64_t h = 1469598103934665603ULL;
-#define MIX(v) (h = (h ^ (uint64_t)(v)) * 1099511628211ULL)
-    for (int i = 0; i < p->n_tensors; i++) {
-        const plan_tensor *pt = &p->tensors[i];
-        if (pt->buffer != BUF_P)
-            continue;
-        for (const char *c = pt->name; *c; c++)
-            MIX((unsigned char)*c);
-        MIX(pt->offset);
-        for (int d = 0; d < pt->rank; d++)
-            MIX(pt->dims[d]);
-    }
-    MIX(t->optimizer);
-#undef MIX
-    return h;
-}
-
 typedef struct trainer {
     model *m;
     const train_options *o;
@@ -207,6 +188,26 @@ static void teardown(trainer *t)
         close(t->checkpoint_lock);
 }
 
+/* A resumed run continues exactly: the same samples in the same batches,
+ * from a position inside this run's epochs. */
+static int check_resume_position(const trainer *t, const checkpoint *ck, qsdc_error *err)
+{
+    const train_config *c = &t->m->train;
+    const char *dir = t->o->checkpoint_dir;
+    if (ck->batch != (uint64_t)c->batch)
+        return qsdc_fail(err, "%s: checkpoint was trained with batch %" PRIu64 ", this run "
+                         "has batch %" PRId64 ": its step count would skip or repeat "
+                         "samples; resume with --batch %" PRIu64, dir, ck->batch, c->batch,
+                         ck->batch);
+    uint64_t steps = (uint64_t)t->steps;
+    /* a saved step lies in the saved epoch, or ends the run at its last */
+    if (ck->epoch > (uint64_t)c->epochs || ck->step / steps != ck->epoch)
+        return qsdc_fail(err, "%s: checkpoint at step %" PRIu64 " after %" PRIu64 " epochs "
+                         "is outside this run's plan of %" PRId64 " epochs of %" PRIu64
+                         " steps", dir, ck->step, ck->epoch, c->epochs, steps);
+    return 0;
+}
+
 /* Starts from the checkpoint when resuming, else from seeded parameters. */
 static int init_state(trainer *t, uint64_t *epoch, uint64_t *step, qsdc_error *err)
 {
@@ -216,12 +217,20 @@ static int init_state(trainer *t, uint64_t *epoch, uint64_t *step, qsdc_error *e
         checkpoint ck;
         if (checkpoint_load(t->o->checkpoint_dir, &ck, err) < 0)
             return -1;
-        int rc = checkpoint_check(&ck, train_model_hash(&t->tp, c), t->tp.param_elems,
+        int rc = checkpoint_check(&ck, train_model_hash(t->m, &t->tp), t->tp.param_elems,
                                   t->tp.state_elems, t->o->checkpoint_dir, err);
         if (rc == 0 && ck.seed != c->seed)
             rc = qsdc_fail(err, "%s: checkpoint was trained with seed %" PRIu64
                            ", this run has seed %" PRIu64, t->o->checkpoint_dir, ck.seed,
                            c->seed);
+        if (rc == 0)
+            rc = check_resume_position(t, &ck, err);
+        /* a warning, not a refusal: --check-finite then names the first op
+         * the value reaches */
+        qsdc_error why = {{0}};
+        if (rc == 0 && checkpoint_check_finite(&ck, t->o->checkpoint_dir, &why) < 0)
+            fprintf(stderr, "qsdc: warning: %s; training from it will diverge\n",
+                    why.message);
         if (rc == 0)
             rc = model_state_write(&t->env, &t->ms, ck.params, ck.state, err);
         *epoch = ck.epoch;
@@ -237,8 +246,9 @@ static int save_checkpoint(trainer *t, uint64_t epoch, uint64_t step, qsdc_error
 {
     if (model_state_read(&t->env, &t->ms, t->host_params, t->host_state, err) < 0)
         return -1;
-    checkpoint ck = {.model_hash = train_model_hash(&t->tp, &t->m->train),
+    checkpoint ck = {.model_hash = train_model_hash(t->m, &t->tp),
                      .epoch = epoch, .step = step, .seed = t->m->train.seed,
+                     .batch = (uint64_t)t->m->train.batch,
                      .n_params = t->tp.param_elems, .params = t->host_params,
                      .n_state = t->tp.state_elems, .state = t->host_state};
     return checkpoint_save(t->o->checkpoint_dir, &ck, err);
@@ -449,9 +459,6 @@ int train_model(model *m, const train_options *o, train_summary *out, qsdc_error
         printf("data parallel: %d ranks x %d devices, %lld samples each per step\n",
                t.rep.ranks.size, t.rep.n, (long long)t.rep.batch);
     double t_all = now_seconds();
-    if (rc == 0 && (int64_t)step < (int64_t)epoch * steps)
-        rc = qsdc_fail(err, "%s: checkpoint step %" PRIu64 " is before epoch %" PRIu64,
-                       o->checkpoint_dir, step, epoch);
     while (rc == 0 && (int64_t)epoch < c->epochs &&
            !(o->max_steps > 0 && (int64_t)step >= o->max_steps) && !stop_requested(&t)) {
         double t0 = now_seconds(), loss = 0;

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <zlib.h>
 
 #include "cli_fixture.h"
 #include "support.h"
@@ -227,13 +228,75 @@ static void test_checkpoint_errors(void **state)
     cli_expect(out, "trained with seed 7, this run has seed 8");
     free(out);
 
-    write_model_variant("narrow.yaml", "units: 32", "units: 16", other);
+    /* another width, activation or regulariser setting is another model */
+    static const char *const variants[][2] = {
+        {"units: 32", "units: 16"}, {"  - relu\n", "  - tanh\n"}, {"p: 0.5", "p: 0.6"}};
     snprintf(want, sizeof want, "%s/checkpoint.bin: saved for a different model", dir);
-    out = cli_run_expect(1, "eval '%s' --checkpoint '%s'", other, dir);
-    cli_expect(out, want);
+    for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++) {
+        write_model_variant("variant.yaml", variants[i][0], variants[i][1], other);
+        out = cli_run_expect(1, "eval '%s' --checkpoint '%s'", other, dir);
+        cli_expect(out, want);
+        free(out);
+        out = cli_run_expect(1, "train '%s' --resume --checkpoint '%s'", other, dir);
+        cli_expect(out, want);
+        free(out);
+    }
+
+    /* another batch would resume at a batch index that skips samples; eval,
+     * where the batch changes nothing, still loads it */
+    out = cli_run_expect(1, "train '%s' --resume --checkpoint '%s' --batch 32", task.model,
+                         dir);
+    cli_expect(out, "checkpoint was trained with batch 16, this run has batch 32");
     free(out);
-    out = cli_run_expect(1, "train '%s' --resume --checkpoint '%s'", other, dir);
-    cli_expect(out, want);
+    out = cli_run_expect(0, "eval '%s' --checkpoint '%s' --batch 32", task.model, dir);
+    free(out);
+}
+
+/* A copy of dir's checkpoint in DIR/name with n bytes at offset replaced
+ * and the checksum made valid again: damage only a reader's checks catch. */
+static const char *crafted_checkpoint(const char *dir, const char *name, size_t offset,
+                                      const void *bytes, size_t n)
+{
+    size_t len;
+    uint8_t *b = (uint8_t *)cli_read_file(ts_fmt("%s/checkpoint.bin", dir), &len);
+    assert_non_null(b);
+    assert_true(offset + n + 4 <= len);
+    memcpy(b + offset, bytes, n);
+    uint32_t crc = (uint32_t)crc32(0, b, (uInt)(len - 4));
+    for (int i = 0; i < 4; i++)
+        b[len - 4 + (size_t)i] = (uint8_t)(crc >> (8 * i));
+    static char out[CLI_PATH_MAX];
+    snprintf(out, sizeof out, "%s/%s", ts_tmpdir(), name);
+    assert_int_equal(mkdir(out, 0700), 0);
+    ts_write(ts_fmt("%s/checkpoint.bin", name), b, len);
+    free(b);
+    return out;
+}
+
+/* Counters past any plan and NaN parameters are refused even with a valid
+ * checksum. */
+static void test_crafted_checkpoints(void **state)
+{
+    (void)state;
+    char dir[CLI_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/to-craft", ts_tmpdir());
+    char *out = cli_run_expect(0, "train '%s' --max-steps 2 --checkpoint '%s'", task.model,
+                               dir);
+    free(out);
+    /* epoch and step (offsets 20 and 28) both 2^64-1 */
+    uint8_t ones[16];
+    memset(ones, 0xff, sizeof ones);
+    const char *far = crafted_checkpoint(dir, "far", 20, ones, sizeof ones);
+    out = cli_run_expect(1, "train '%s' --resume --checkpoint '%s'", task.model, far);
+    cli_expect(out, "checkpoint at step 18446744073709551615 after 18446744073709551615 "
+                    "epochs is outside this run's plan of 3 epochs of 27 steps");
+    free(out);
+    /* the first parameter (offset 68) */
+    const uint8_t le[4] = {0x00, 0x00, 0xc0, 0x7f}; /* a quiet NaN */
+    const char *nan_dir = crafted_checkpoint(dir, "nan", 68, le, sizeof le);
+    out = cli_run_expect(1, "eval '%s' --checkpoint '%s'", task.model, nan_dir);
+    cli_expect(out, "checkpoint.bin: parameter 0 of");
+    cli_expect(out, "is nan: the saved model is unusable");
     free(out);
 }
 
@@ -309,6 +372,7 @@ int main(void)
         cmocka_unit_test(test_image_shape_mismatch),
         cmocka_unit_test(test_model_errors),
         cmocka_unit_test(test_checkpoint_errors),
+        cmocka_unit_test(test_crafted_checkpoints),
         cmocka_unit_test(test_fifo_inputs),
         cmocka_unit_test(test_usage_errors),
     };

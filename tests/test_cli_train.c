@@ -19,14 +19,15 @@
 #include "cli_fixture.h"
 #include "support.h"
 
-/* checkpoint.bin: magic, version, then u64 hash, epoch, step, seed and i64
- * n_params, n_state (docs in runtime/checkpoint.h), the floats, a crc32. */
+/* checkpoint.bin: magic, version, then u64 hash, epoch, step, seed, batch
+ * and i64 n_params, n_state (docs in runtime/checkpoint.h), the floats, a
+ * crc32. */
 #define CKPT_EPOCH 20
 #define CKPT_STEP 28
 #define CKPT_SEED 36
-#define CKPT_N_PARAMS 44
-#define CKPT_N_STATE 52
-#define CKPT_DATA 60
+#define CKPT_N_PARAMS 52
+#define CKPT_N_STATE 60
+#define CKPT_DATA 68
 
 static cli_files task;
 /* The uninterrupted reference run: 3 epochs, seed 7, checkpoint in ckpt_a. */
