@@ -1,5 +1,6 @@
 /* The YAML front end: a model file to a validated model. The format is
  * documented in docs/model-format.md. */
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,8 +125,14 @@ static int parse_param(ydoc *d, yaml_node_t *v, const char *key, layer *l)
         l->init = init_of[choice];
         return 0;
     }
-    if (strcmp(key, "p") == 0)
-        return ydoc_float(d, v, key, 0, 1, YDOC_LO_OPEN, &l->qsd.p);
+    if (strcmp(key, "p") == 0) {
+        if (ydoc_float(d, v, key, 0, 1, YDOC_LO_OPEN, &l->qsd.p) < 0)
+            return -1;
+        if (l->qsd.p < QSD_MIN_P)
+            return ydoc_fail(d, v, "'p' of %g is below 2^-24 (%.6g), the smallest keep "
+                             "probability the masks can draw", l->qsd.p, QSD_MIN_P);
+        return 0;
+    }
     if (strcmp(key, "sites") == 0) {
         if (ydoc_int(d, v, key, 1, QSD_MAX_SITES, &n) < 0)
             return -1;
@@ -400,6 +407,14 @@ static int parse_model(ydoc *d, model *m)
         return qsdc_fail_at(d->err, m->path, t->augment_loc.line, t->augment_loc.col,
                             "'augment' needs image samples, input shape [channels, "
                             "height, width]");
+    if (t->crop_pad > 0) {
+        int64_t h = m->input_shape[1], w = m->input_shape[2], half = (h < w ? h : w) / 2;
+        if (t->crop_pad > half)
+            return qsdc_fail_at(d->err, m->path, t->augment_loc.line, t->augment_loc.col,
+                                "'crop_pad' %" PRId64 " is more than half the %" PRId64
+                                "x%" PRId64 " image: crops would hold mostly padding (at "
+                                "most %" PRId64 ")", t->crop_pad, h, w, half);
+    }
     if ((t->format == DATA_TEXT || t->format == DATA_SENTIMENT) &&
         (m->dtype != DTYPE_INT32 || m->input_rank != 1))
         return qsdc_fail_at(d->err, m->path, t->data_loc.line, t->data_loc.col,

@@ -353,6 +353,9 @@ static void test_usage_errors(void **state)
     USAGE("--epochs expects an integer >= 1, got '99999999999999999999'",
           "train '%s' --epochs 99999999999999999999");
     USAGE("--lr expects a positive number, got '-0.1'", "train '%s' --lr -0.1");
+    /* positive, but 0 in float32 on the device */
+    USAGE("--lr 1e-50 is below the smallest normal float32 (1.17549e-38) and would round "
+          "to 0 or lose precision on the device", "train '%s' --lr 1e-50");
     USAGE("--batch expects an integer >= 1, got '0'", "'%s' --batch 0");
     USAGE("usage: qsdc infer", "eval '%s'");
     USAGE("usage: qsdc infer", "infer '%s'");

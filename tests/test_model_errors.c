@@ -120,6 +120,12 @@ static const error_case error_cases[] = {
      "expected a number for 'p', found string 'high'"},
     {"qsd_p_above_one", LAYERS "  - {op: qsd, p: 1.5}\n", 4, 18,
      "'p' must be in (0, 1], found 1.5"},
+    /* positive, but below what the masks can draw: 0 in float32 at 1e-50 */
+    {"qsd_p_underflow", LAYERS "  - {op: qsd, p: 1e-50}\n", 4, 18,
+     "'p' of 1e-50 is below 2^-24 (5.96046e-08), the smallest keep probability the "
+     "masks can draw"},
+    {"dropout_p_tiny", LAYERS "  - {op: dropout, p: 1e-30}\n", 4, 22,
+     "'p' of 1e-30 is below 2^-24"},
     {"qsd_p_zero", LAYERS "  - {op: qsd, p: 0}\n", 4, 18,
      "'p' must be in (0, 1], found 0"},
     {"dropout_p_negative", LAYERS "  - {op: dropout, p: -0.5}\n", 4, 22,
@@ -220,7 +226,9 @@ static const error_case error_cases[] = {
     {"train_optimizer_key", TRAIN "  optimizer: {type: adam, momentum: 0.9}\n",
      6, 27, "unknown key 'momentum' for optimizer 'adam'"},
     {"train_lr_zero", TRAIN "  optimizer: {lr: 0}\n", 6, 19,
-     "'lr' must be > 0, found 0"},
+     "'lr' must be in [1.17549e-38, 3.40282e+38], found 0"},
+    {"train_lr_underflow", TRAIN "  optimizer: {lr: 1e-50}\n", 6, 19,
+     "'lr' must be in [1.17549e-38, 3.40282e+38], found 1e-50"},
     {"train_nesterov", TRAIN "  optimizer: {momentum: 0, nesterov: true}\n", 6,
      38, "'nesterov' needs 'momentum' > 0"},
     {"train_optimizer_list", TRAIN "  optimizer: [sgd]\n", 6, 14,
