@@ -300,6 +300,31 @@ static void test_crafted_checkpoints(void **state)
     free(out);
 }
 
+/* A test split too short for one batch has no perplexity: eval says so
+ * instead of printing nan for 0 test tokens and exiting 0. */
+static void test_lm_eval_without_test_tokens(void **state)
+{
+    (void)state;
+    char text[100 * 26], *p = text;
+    for (int i = 0; i < 100; i++)
+        p += sprintf(p, "the cat sat on the mat .\n");
+    ts_write("few.txt", text, (size_t)(p - text));
+    static const char yaml[] =
+        "name: lm\ninput: {shape: [2], dtype: int32}\n"
+        "layers:\n  - {op: embedding, vocab: 10, dim: 8}\n  - {op: lstm, units: 16}\n"
+        "  - {op: dense, units: 10}\n"
+        "train:\n  data: {format: text, corpus: few.txt, vocab: 8, split: [0.99, 0]}\n"
+        "  batch: 8\n  epochs: 1\n";
+    const char *model = ts_write("few.yaml", yaml, sizeof yaml - 1);
+    char dir[CLI_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/few-ckpt", ts_tmpdir());
+    free(cli_run_expect(0, "train '%s' --checkpoint '%s'", model, dir));
+    char *out = cli_run_expect(1, "eval '%s' --checkpoint '%s'", model, dir);
+    cli_expect(out, "few.txt: the test split holds 8 tokens, too few for one batch of 8 "
+                    "streams of 2 steps (at least 24 needed): no perplexity to report");
+    free(out);
+}
+
 /* A FIFO given as a program binary or a result is refused at once: no run
  * waits for a writer that never comes. */
 static void test_fifo_inputs(void **state)
@@ -377,6 +402,7 @@ int main(void)
         cmocka_unit_test(test_checkpoint_errors),
         cmocka_unit_test(test_crafted_checkpoints),
         cmocka_unit_test(test_fifo_inputs),
+        cmocka_unit_test(test_lm_eval_without_test_tokens),
         cmocka_unit_test(test_usage_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
