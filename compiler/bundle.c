@@ -25,13 +25,13 @@ static char *join(const char *a, const char *sep, const char *b)
     return s;
 }
 
-static int write_file(const char *dir, const char *name, const char *text,
+static int write_file(const char *dir, const char *name, const void *data, size_t len,
                       qsdc_error *err)
 {
     char *path = join(dir, "/", name);
     if (!path)
         return qsdc_fail(err, "%s: out of memory", dir);
-    int rc = fs_write_atomic(path, text, strlen(text), NULL, 0, err);
+    int rc = fs_write_atomic(path, data, len, NULL, 0, err);
     free(path);
     return rc;
 }
@@ -107,13 +107,17 @@ static int fill(const char *tmp, const plan *const *plans, int n_plans,
 {
     if (chmod(tmp, 0755) != 0) /* mkdtemp's 0700 would hide the bundle */
         return qsdc_fail(err, "%s: chmod: %s", tmp, strerror(errno));
-    for (int i = 0; i < n_plans; i++)
-        if (write_file(tmp, bundle_source_name(plans[i]), plans[i]->source, err) < 0)
+    for (int i = 0; i < n_plans; i++) {
+        const plan *p = plans[i];
+        if (write_file(tmp, bundle_source_name(p), p->source, strlen(p->source), err) < 0 ||
+            (p->binary &&
+             write_file(tmp, bundle_binary_name(p), p->binary, p->binary_len, err) < 0))
             return -1;
-    if (dot->len && write_file(tmp, "graph.dot", sb_str(dot), err) < 0)
+    }
+    if (dot->len && write_file(tmp, "graph.dot", sb_str(dot), dot->len, err) < 0)
         return -1;
     /* plan.yaml last: a folder with plan.yaml is a complete bundle */
-    if (write_file(tmp, "plan.yaml", sb_str(yaml), err) < 0)
+    if (write_file(tmp, "plan.yaml", sb_str(yaml), yaml->len, err) < 0)
         return -1;
     return sync_dir(tmp, err);
 }

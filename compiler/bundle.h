@@ -5,7 +5,15 @@
  *                   name of the file holding its kernels
  *   DIR/kernels.cl  the inference plan's OpenCL 1.2 C source
  *   DIR/train.cl    the training plan's source
+ *   DIR/kernels.bin, train.bin  their program binaries for one device
+ *                   (--emit-binary), when the plans carry them
  *   DIR/graph.dot   Graphviz drawing of the graph and its fused kernels
+ *
+ * A bundle's kernels are code, run with the user's rights, like a shared
+ * library. Reading one checks what can be checked: each source and binary
+ * against the checksum plan.yaml records for it (plan_yaml_read.c), and each
+ * plan against the plan its model.yaml compiles to (bundle_verify.c), so an
+ * edited or mismatched bundle is refused before a kernel runs.
  *
  * Each plan's source is self-contained and uses per-plan kernel names
  * (k0_matmul, ...) and helper functions (philox, qsd_mask), so the plans
@@ -31,12 +39,15 @@ int bundle_write(const char *dir, const plan *const *plans, int n_plans,
 
 /* "kernels.cl" or "train.cl": the bundle file that holds p's source. */
 const char *bundle_source_name(const plan *p);
+/* "kernels.bin" or "train.bin": the one that holds p's binary, if any. */
+const char *bundle_binary_name(const plan *p);
 
 /* Appends plan.yaml's text for plans (at most one per role) to out. */
 int plan_yaml_write(strbuf *out, const plan *const *plans, int n_plans,
                     qsdc_error *err);
-/* Reads plan.yaml and each plan's source from the file it names, beside
- * path. *plans is a malloc'd array of *n_plans records; free it with
+/* Reads plan.yaml and each plan's source (and binary, when it names one)
+ * from the file it names, beside path, refusing a file whose bytes do not
+ * match the checksum plan.yaml records. *plans is a malloc'd array of *n_plans records; free it with
  * plan_yaml_free. Errors name path:line:col, or path alone. */
 int plan_yaml_read(const char *path, plan **plans, int *n_plans, qsdc_error *err);
 void plan_yaml_free(plan *plans, int n_plans);

@@ -21,12 +21,6 @@ bool bundle_is_dir(const char *path)
     return is_file(path, true) && is_file(yaml, false);
 }
 
-void bundle_binary_path(const char *dir, const plan *p, char *out, size_t cap)
-{
-    const char *src = bundle_source_name(p);
-    snprintf(out, cap, "%s/%.*s.bin", dir, (int)(strlen(src) - 3), src);
-}
-
 void bundle_model_path(const char *dir, char *out, size_t cap)
 {
     snprintf(out, cap, "%s/%s", dir, BUNDLE_MODEL);
@@ -57,9 +51,8 @@ static int read_plan_of_role(const char *dir, graph_mode mode, plan *out, qsdc_e
 }
 
 int plan_for_device(cl_env *env, const model *m, const char *dir, graph_mode mode,
-                    int64_t batch, plan *out, char binary[QSDC_PATH_MAX], qsdc_error *err)
+                    int64_t batch, plan *out, qsdc_error *err)
 {
-    binary[0] = '\0';
     if (!dir)
         return compile_for_device(env, m, mode, batch, false, NULL, out, err);
     if (read_plan_of_role(dir, mode, out, err) < 0)
@@ -71,8 +64,9 @@ int plan_for_device(cl_env *env, const model *m, const char *dir, graph_mode mod
         plan_free(out);
         return -1;
     }
-    bundle_binary_path(dir, out, binary, QSDC_PATH_MAX);
-    if (!is_file(binary, false))
-        binary[0] = '\0';
+    if (bundle_verify_plan(dir, m, out, err) < 0) {
+        plan_free(out);
+        return -1;
+    }
     return 0;
 }

@@ -11,6 +11,7 @@
 #include "compile.h"
 #include "executor.h"
 #include "file_io.h"
+#include "yaml_doc.h"
 
 static const char compile_usage[] =
     "usage: qsdc MODEL.yaml [-o DIR] [--batch N] [--train] [--dump-graph]\n"
@@ -29,26 +30,25 @@ static const char compile_usage[] =
     "  --device D         specialise the kernels for device D (index, cpu, gpu,\n"
     "                     name); without it, for a CPU with 8-wide vectors\n";
 
-/* Builds each plan's kernels for the device and stores the binaries beside
- * their sources, for runs without an OpenCL C compiler (FPGA flows). */
-static int emit_binaries(const char *dir, const plan *plans, int n, const char *device,
-                         qsdc_error *err)
+/* Builds each plan's kernels for the device and keeps the binaries in the
+ * plans, for the bundle to store beside their sources (runs without an
+ * OpenCL C compiler: FPGA flows). */
+static int build_binaries(plan *plans, int n, const char *device, char *device_name,
+                          size_t cap, qsdc_error *err)
 {
     cl_env env;
     if (cl_env_open(device, false, &env, err) < 0)
         return -1;
+    snprintf(device_name, cap, "%s", env.dev.name);
     int rc = 0;
     for (int i = 0; i < n && rc == 0; i++) {
         cl_build_result br;
-        char path[QSDC_PATH_MAX + 32];
-        bundle_binary_path(dir, &plans[i], path, sizeof path);
         rc = cl_build_program(&env, plans[i].source, "", &br, err);
         if (rc == 0) {
-            rc = cl_save_program_binary(&env, br.program, path, err);
+            rc = cl_program_binary(&env, br.program, &plans[i].binary, &plans[i].binary_len,
+                                   err);
             clReleaseProgram(br.program);
         }
-        if (rc == 0)
-            printf("wrote %s for %s\n", path, env.dev.name);
     }
     cl_env_close(&env);
     return rc;
@@ -59,7 +59,7 @@ static int store_model(const char *dir, const char *model_path, qsdc_error *err)
 {
     unsigned char *text;
     size_t len;
-    if (fs_read_file(model_path, &text, &len, err) < 0)
+    if (fs_read_file_max(model_path, YDOC_MAX_BYTES, &text, &len, err) < 0)
         return -1;
     char path[QSDC_PATH_MAX + 16];
     bundle_model_path(dir, path, sizeof path);
@@ -163,6 +163,9 @@ int cli_compile(int argc, char **argv)
     snprintf(dir, sizeof dir, "%s", out_dir ? out_dir : "");
     if (!out_dir)
         snprintf(dir, sizeof dir, "%s.qsdc", m.name);
+    char device_name[256] = "";
+    if (rc == 0 && emit)
+        rc = build_binaries(plans, n, device, device_name, sizeof device_name, &err);
     if (rc == 0) {
         if (dump) {
             strbuf sb;
@@ -185,8 +188,8 @@ int cli_compile(int argc, char **argv)
             report("training", &plans[1]);
         printf("wrote %s/ (kernels.cl, plan.yaml, graph.dot, model.yaml%s)\n", dir,
                n > 1 ? ", train.cl" : "");
-        if (emit)
-            rc = emit_binaries(dir, plans, n, device, &err);
+        for (int i = 0; i < n && emit; i++)
+            printf("wrote %s/%s for %s\n", dir, bundle_binary_name(&plans[i]), device_name);
     }
     for (int i = 0; i < n; i++)
         plan_free(&plans[i]);

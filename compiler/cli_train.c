@@ -169,15 +169,11 @@ static int session_open(infer_session *s, const model *m, int64_t batch, const c
      * compiles them: no CLBlast launches then */
     codegen_target target;
     exec_target(&s->env.dev, &target);
-    char bundle_binary[QSDC_PATH_MAX] = "";
     if ((binary && !bundle
              ? compile_plan(m, MODE_INFER, batch, &target, &s->p, NULL, NULL, err)
-             : plan_for_device(&s->env, m, bundle, MODE_INFER, batch, &s->p, bundle_binary,
-                               err)) < 0 ||
+             : plan_for_device(&s->env, m, bundle, MODE_INFER, batch, &s->p, err)) < 0 ||
         model_state_create(&s->env, s->p.param_elems, 0, &s->ms, err) < 0)
         return -1;
-    if (!binary && bundle_binary[0])
-        binary = bundle_binary;
     float *params = malloc((size_t)s->p.param_elems * sizeof *params);
     if (!params)
         return qsdc_fail(err, "out of memory");
@@ -186,8 +182,10 @@ static int session_open(infer_session *s, const model *m, int64_t batch, const c
         checkpoint ck;
         rc = checkpoint_load(ckpt_dir, &ck, err);
         if (rc == 0) {
-            rc = checkpoint_check(&ck, train_model_hash(&s->p, &m->train), s->p.param_elems,
+            rc = checkpoint_check(&ck, train_model_hash(m, &s->p), s->p.param_elems,
                                   ck.n_state, ckpt_dir, err);
+            if (rc == 0)
+                rc = checkpoint_check_finite(&ck, ckpt_dir, err);
             if (rc == 0)
                 memcpy(params, ck.params, (size_t)s->p.param_elems * sizeof *params);
             checkpoint_free(&ck);
@@ -226,6 +224,12 @@ static int run_eval_lm(const model *m, const eval_args *a, qsdc_error *err)
     int rc = session_open(&s, m, a->batch, a->device, a->ckpt, a->binary, a->bundle, err);
     if (rc == 0)
         rc = lm_source_open(&lm, m, &s.p, err);
+    if (rc == 0 && lm_source_batches(&lm, TEXT_TEST) == 0)
+        rc = qsdc_fail(err, "%s: the test split holds %" PRId64 " tokens, too few for one "
+                       "batch of %" PRId64 " streams of %" PRId64 " steps (at least %" PRId64
+                       " needed): no perplexity to report", m->train.text_path,
+                       lm.corpus.split[TEXT_TEST].count, lm.batch, lm.steps,
+                       lm.batch * (lm.steps + 1));
     if (rc == 0)
         rc = lm_perplexity(&lm, &s.ex, &s.ms, TEXT_TEST, &ppl, err);
     if (rc == 0) {
@@ -253,7 +257,7 @@ static int run_eval(const model *m, const eval_args *a, qsdc_error *err)
         rc = data_load(a->test_data, true, s.p.output_elems / batch, s.p.input_elems / batch,
                        &d, err);
     else if (rc == 0)
-        rc = idx_load(a->images, labels, &d, err);
+        rc = idx_load(a->images, labels, s.p.input_elems / batch, &d, err);
     if (rc == 0 && !a->test_data)
         rc = dataset_check(&d, labels, s.p.output_elems / batch, a->images,
                            s.p.input_elems / batch, err);

@@ -18,6 +18,7 @@ void codegen_target_default(codegen_target *t)
 void plan_free(plan *p)
 {
     free(p->source);
+    free(p->binary);
     free(p->launches);
     free(p->tensors);
     free(p->probes);
@@ -223,6 +224,8 @@ int compile_plan(const model *m, graph_mode mode, int64_t batch,
     if (rc == 0) {
         snprintf(out->name, sizeof out->name, "%s", m->name);
         out->batch = batch;
+        out->target_cpu = target->is_cpu;
+        out->target_vector_width = target->pref_vector_width;
         out->param_elems = g.param_elems;
         out->grad_elems = g.grad_elems;
         out->state_elems = g.state_elems;

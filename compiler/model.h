@@ -53,6 +53,13 @@ typedef struct qsd_params {
     qsd_share share;
 } qsd_params;
 
+/* The masks compare p with uniforms drawn in steps of 2^-24 (qsd_uniform in
+ * kernels/qsd.cl): below that, every draw keeps with probability 2^-24 or
+ * 0 instead of p, and the mask loses its mean of 1 (at 1e-50 p is even 0
+ * in float32, and 1/(n p) infinite). At 2^-24, p is a normal float32 and
+ * 1/(n p) is at most 2^24. */
+#define QSD_MIN_P 0x1.0p-24
+
 /* lstm's return and pool_sequence's mode */
 typedef enum seq_mode { SEQ_ALL, SEQ_LAST, SEQ_MEAN } seq_mode;
 

@@ -1,11 +1,12 @@
 /* The YAML front end: a model file to a validated model. The format is
  * documented in docs/model-format.md. */
-#include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "file_io.h"
 #include "model_parse.h"
 
 #define QSD_MAX_SITES (1 << 20)
@@ -124,8 +125,14 @@ static int parse_param(ydoc *d, yaml_node_t *v, const char *key, layer *l)
         l->init = init_of[choice];
         return 0;
     }
-    if (strcmp(key, "p") == 0)
-        return ydoc_float(d, v, key, 0, 1, YDOC_LO_OPEN, &l->qsd.p);
+    if (strcmp(key, "p") == 0) {
+        if (ydoc_float(d, v, key, 0, 1, YDOC_LO_OPEN, &l->qsd.p) < 0)
+            return -1;
+        if (l->qsd.p < QSD_MIN_P)
+            return ydoc_fail(d, v, "'p' of %g is below 2^-24 (%.6g), the smallest keep "
+                             "probability the masks can draw", l->qsd.p, QSD_MIN_P);
+        return 0;
+    }
     if (strcmp(key, "sites") == 0) {
         if (ydoc_int(d, v, key, 1, QSD_MAX_SITES, &n) < 0)
             return -1;
@@ -400,6 +407,14 @@ static int parse_model(ydoc *d, model *m)
         return qsdc_fail_at(d->err, m->path, t->augment_loc.line, t->augment_loc.col,
                             "'augment' needs image samples, input shape [channels, "
                             "height, width]");
+    if (t->crop_pad > 0) {
+        int64_t h = m->input_shape[1], w = m->input_shape[2], half = (h < w ? h : w) / 2;
+        if (t->crop_pad > half)
+            return qsdc_fail_at(d->err, m->path, t->augment_loc.line, t->augment_loc.col,
+                                "'crop_pad' %" PRId64 " is more than half the %" PRId64
+                                "x%" PRId64 " image: crops would hold mostly padding (at "
+                                "most %" PRId64 ")", t->crop_pad, h, w, half);
+    }
     if ((t->format == DATA_TEXT || t->format == DATA_SENTIMENT) &&
         (m->dtype != DTYPE_INT32 || m->input_rank != 1))
         return qsdc_fail_at(d->err, m->path, t->data_loc.line, t->data_loc.col,
@@ -440,48 +455,13 @@ int model_load_string(const char *path, const char *text, size_t len,
     return 0;
 }
 
-/* Reads at most YDOC_MAX_BYTES + 1 bytes, so a larger file fails the size
- * check in ydoc_load without being read whole. */
-static int read_file(const char *path, char **text, size_t *len,
-                     qsdc_error *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return qsdc_fail(err, "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    int rc = buf ? 0 : qsdc_fail(err, "%s: out of memory", path);
-    while (rc == 0) {
-        n += fread(buf + n, 1, cap - n, f);
-        if (ferror(f)) {
-            rc = qsdc_fail(err, "%s: cannot read: %s", path, strerror(errno));
-        } else if (feof(f) || n > YDOC_MAX_BYTES) {
-            break;
-        } else if (n == cap) {
-            char *bigger = realloc(buf, cap * 2);
-            if (!bigger)
-                rc = qsdc_fail(err, "%s: out of memory", path);
-            else
-                buf = bigger, cap *= 2;
-        }
-    }
-    fclose(f);
-    if (rc < 0) {
-        free(buf);
-        return -1;
-    }
-    *text = buf;
-    *len = n;
-    return 0;
-}
-
 int model_load(const char *path, model *out, qsdc_error *err)
 {
-    char *text = NULL;
+    unsigned char *text = NULL;
     size_t len = 0;
-    if (read_file(path, &text, &len, err) < 0)
+    if (fs_read_file_max(path, YDOC_MAX_BYTES, &text, &len, err) < 0)
         return -1;
-    int rc = model_load_string(path, text, len, out, err);
+    int rc = model_load_string(path, (const char *)text, len, out, err);
     free(text);
     return rc;
 }

@@ -1,4 +1,5 @@
 /* The train: section of a model file. */
+#include <float.h>
 #include <math.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -51,7 +52,8 @@ static const num_field num_fields[] = {
     F("epochs", epochs, true, 1, INT32_MAX, 0),
     F("val_split", val_split, false, 0, 1, YDOC_HI_OPEN),
     F("clip_norm", clip_norm, false, 0, INFINITY, 0),
-    F("lr", lr, false, 0, INFINITY, YDOC_LO_OPEN),
+    /* float32 on the device: a normal, finite value */
+    F("lr", lr, false, FLT_MIN, FLT_MAX, 0),
     F("momentum", momentum, false, 0, 1, YDOC_HI_OPEN),
     F("beta1", beta1, false, 0, 1, YDOC_HI_OPEN),
     F("beta2", beta2, false, 0, 1, YDOC_HI_OPEN),

@@ -17,6 +17,7 @@
 #ifndef QSDC_PLAN_H
 #define QSDC_PLAN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -81,6 +82,13 @@ typedef struct plan_probe {
 typedef struct plan {
     char name[QSDC_NAME_MAX];
     char *source;        /* kernels.cl, self-contained OpenCL 1.2 C */
+    /* the codegen_target facts the source was generated for, so that a
+     * bundle's plan can be compiled again from its model and compared */
+    bool target_cpu;
+    unsigned target_vector_width;
+    /* source built for one device (--emit-binary), NULL when there is none */
+    unsigned char *binary;
+    size_t binary_len;
     plan_launch *launches;
     int n_launches;
     plan_tensor *tensors; /* every tensor the host may touch */

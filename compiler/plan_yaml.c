@@ -1,10 +1,14 @@
 /* plan.yaml's writer, through libyaml's emitter so every string is quoted
  * and escaped as YAML needs. The layout (plan_yaml_read.c reads it back):
  *
- *   format: 1
+ *   format: 2
  *   plans:
  *   - name: mlp
  *     source: kernels.cl
+ *     source_checksum: 8f1c0d3e5a7b9c2d   # checksum.h, of the file's bytes
+ *     binary: kernels.bin                  # and binary_checksum: only with
+ *     binary_checksum: 03a9...             #   --emit-binary
+ *     target: {cpu: true, vector_width: 8} # what the source was made for
  *     batch: 128
  *     buffers:
  *       P: {elems: 6370, bytes: 25480}   # and G, S, A, L
@@ -28,11 +32,17 @@
 #include <yaml.h>
 
 #include "bundle.h"
+#include "checksum.h"
 #include "plan_yaml_names.h"
 
 const char *bundle_source_name(const plan *p)
 {
     return p->loss_offset >= 0 ? "train.cl" : "kernels.cl";
+}
+
+const char *bundle_binary_name(const plan *p)
+{
+    return p->loss_offset >= 0 ? "train.bin" : "kernels.bin";
 }
 
 /* After the first failure every call is a no-op, like strbuf's oom flag. */
@@ -143,6 +153,14 @@ static void int_list(emitter *m, const char *key, const void *v, int n, bool u64
     end_seq(m);
 }
 
+static void kv_checksum(emitter *m, const char *key, const void *data, size_t len)
+{
+    char hex[17];
+    snprintf(hex, sizeof hex, "%016llx", (unsigned long long)checksum_of(data, len));
+    text(m, key);
+    scalar_styled(m, hex, YAML_DOUBLE_QUOTED_SCALAR_STYLE);
+}
+
 static void range(emitter *m, const char *key, int64_t offset, int64_t elems)
 {
     text(m, key);
@@ -224,6 +242,17 @@ static void emit_plan(emitter *m, const plan *p)
     begin_map(m, false);
     kv_text(m, "name", p->name);
     kv_text(m, "source", bundle_source_name(p));
+    kv_checksum(m, "source_checksum", p->source, strlen(p->source));
+    if (p->binary) {
+        kv_text(m, "binary", bundle_binary_name(p));
+        kv_checksum(m, "binary_checksum", p->binary, p->binary_len);
+    }
+    text(m, "target");
+    begin_map(m, true);
+    text(m, "cpu");
+    scalar_styled(m, p->target_cpu ? "true" : "false", YAML_PLAIN_SCALAR_STYLE);
+    kv_int(m, "vector_width", p->target_vector_width);
+    end_map(m);
     kv_int(m, "batch", p->batch);
     emit_buffers(m, p);
     range(m, "input", p->input_offset, p->input_elems);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "bundle.h"
+#include "checksum.h"
 #include "file_io.h"
 #include "plan_yaml_names.h"
 #include "yaml_doc.h"
@@ -98,10 +99,11 @@ static int check_span(ydoc *d, yaml_node_t *n, const char *what, const plan *p, 
 {
     int64_t size = plan_buffer_elems(p, b);
     if (elems > size || offset > size - elems)
-        return ydoc_fail(d, n, "%s: elements [%lld, %lld) lie outside buffer %s (%lld "
+        return ydoc_fail(d, n, "%s: elements [%lld, %llu) lie outside buffer %s (%lld "
                                "elements)", what, (long long)offset,
-                         (long long)offset + (long long)elems, plan_buffer_names[b],
-                         (long long)size);
+                         /* both are at most INT64_MAX: the sum fits unsigned */
+                         (unsigned long long)offset + (unsigned long long)elems,
+                         plan_buffer_names[b], (long long)size);
     return 0;
 }
 
@@ -305,14 +307,34 @@ static int read_entries(ydoc *d, yaml_node_t *tensors, yaml_node_t *launches, pl
     return 0;
 }
 
-/* Reads the source file named by node n, which lies beside plan.yaml. */
-static int read_source(ydoc *d, yaml_node_t *n, plan *p)
+/* A checksum as the writer puts it: 16 hex digits. */
+static int read_checksum(ydoc *d, yaml_node_t *n, const char *key, uint64_t *out)
 {
-    char name[256];
-    if (read_text(d, n, "source", name, sizeof name) < 0)
+    char hex[32];
+    if (read_text(d, n, key, hex, sizeof hex) < 0)
         return -1;
-    if (!name[0] || name[0] == '.' || strchr(name, '/'))
-        return ydoc_fail(d, n, "'source' must name a file in the bundle, found '%s'",
+    char *end;
+    *out = strtoull(hex, &end, 16);
+    if (strlen(hex) != 16 || *end || strspn(hex, "0123456789abcdef") != 16)
+        return ydoc_fail(d, n, "'%s' must be 16 hex digits, found '%s'", key, hex);
+    return 0;
+}
+
+/* Reads the bundle file named by node n, which lies beside plan.yaml, and
+ * checks its bytes against the checksum at node sum. The writer names the
+ * file by the plan's role, so it must be `role_name`: another name would
+ * not survive a rewrite. */
+static int read_beside(ydoc *d, yaml_node_t *n, const char *key, const char *role_name,
+                       yaml_node_t *sum, unsigned char **data, size_t *len)
+{
+    char name[256], sum_key[32];
+    uint64_t expected;
+    snprintf(sum_key, sizeof sum_key, "%s_checksum", key);
+    if (read_text(d, n, key, name, sizeof name) < 0 ||
+        read_checksum(d, sum, sum_key, &expected) < 0)
+        return -1;
+    if (strcmp(name, role_name) != 0)
+        return ydoc_fail(d, n, "'%s' must name the bundle's %s, found '%s'", key, role_name,
                          name);
     const char *slash = strrchr(d->path, '/');
     int dir_len = slash ? (int)(slash - d->path) + 1 : 0;
@@ -321,41 +343,92 @@ static int read_source(ydoc *d, yaml_node_t *n, plan *p)
     if (!full)
         return qsdc_fail(d->err, "%s: out of memory", d->path);
     snprintf(full, cap, "%.*s%s", dir_len, d->path, name);
+    qsdc_error why = {{0}};
+    int rc = fs_read_file(full, data, len, &why);
+    if (rc < 0) {
+        free(full);
+        return ydoc_fail(d, n, "%s: %s", key, why.message);
+    }
+    uint64_t found = checksum_of(*data, *len);
+    if (found != expected) {
+        rc = ydoc_fail(d, sum, "%s does not match the checksum plan.yaml records for it "
+                       "(%016llx, the file's is %016llx): it was changed after the bundle "
+                       "was compiled; compile the bundle again", full,
+                       (unsigned long long)expected, (unsigned long long)found);
+        free(*data);
+        *data = NULL;
+    }
+    free(full);
+    return rc;
+}
+
+static int read_source(ydoc *d, yaml_node_t *n, yaml_node_t *sum, plan *p)
+{
     unsigned char *data;
     size_t len;
-    qsdc_error why = {{0}};
-    int rc = fs_read_file(full, &data, &len, &why);
-    free(full);
-    if (rc < 0)
-        return ydoc_fail(d, n, "source: %s", why.message);
+    if (read_beside(d, n, "source", bundle_source_name(p), sum, &data, &len) < 0)
+        return -1;
     if (strlen((char *)data) != len) {
         free(data);
-        return ydoc_fail(d, n, "source %s contains a NUL byte", name);
+        return ydoc_fail(d, n, "source %s contains a NUL byte", ydoc_text(n));
     }
     p->source = (char *)data;
     return 0;
 }
 
+/* binary and binary_checksum come together or not at all. */
+static int read_binary(ydoc *d, yaml_node_t *plan_node, yaml_node_t *n, yaml_node_t *sum,
+                       plan *p)
+{
+    if (!n != !sum)
+        return ydoc_fail(d, plan_node, "'binary' and 'binary_checksum' go together");
+    if (!n)
+        return 0;
+    if (read_beside(d, n, "binary", bundle_binary_name(p), sum, &p->binary,
+                    &p->binary_len) < 0)
+        return -1;
+    if (p->binary_len == 0)
+        return ydoc_fail(d, n, "binary %s is empty", ydoc_text(n));
+    return 0;
+}
+
+static int read_target(ydoc *d, yaml_node_t *n, plan *p)
+{
+    static const char *const keys[] = {"cpu", "vector_width", NULL};
+    yaml_node_t *v[2];
+    int64_t width;
+    if (read_map(d, n, "target", keys, ALL_REQUIRED, v) < 0 ||
+        ydoc_bool(d, v[0], "cpu", &p->target_cpu) < 0 ||
+        ydoc_int(d, v[1], "vector_width", 1, 16, &width) < 0)
+        return -1;
+    p->target_vector_width = (unsigned)width;
+    return 0;
+}
+
 static int read_plan(ydoc *d, yaml_node_t *n, plan *p)
 {
-    static const char *const keys[] = {"name", "source", "batch", "buffers",
-                                       "input", "output", "loss_offset", "tensors",
-                                       "launches", "stats", NULL};
-    yaml_node_t *v[10];
-    if (read_map(d, n, "plan", keys, ALL_REQUIRED, v) < 0 ||
+    static const char *const keys[] = {"name", "source", "source_checksum", "target",
+                                       "batch", "buffers", "input", "output",
+                                       "loss_offset", "tensors", "launches", "stats",
+                                       "binary", "binary_checksum", NULL};
+    enum { BINARY_KEY = 12 };
+    yaml_node_t *v[14];
+    if (read_map(d, n, "plan", keys, BINARY_KEY, v) < 0 ||
         read_text(d, v[0], "name", p->name, sizeof p->name) < 0 ||
-        ydoc_int(d, v[2], "batch", 1, INT64_MAX, &p->batch) < 0 ||
-        read_buffers(d, v[3], p) < 0 ||
-        read_range(d, v[4], "input", p, &p->input_offset, &p->input_elems) < 0 ||
-        read_range(d, v[5], "output", p, &p->output_offset, &p->output_elems) < 0 ||
-        ydoc_int(d, v[6], "loss_offset", -1, INT64_MAX, &p->loss_offset) < 0)
+        read_target(d, v[3], p) < 0 ||
+        ydoc_int(d, v[4], "batch", 1, INT64_MAX, &p->batch) < 0 ||
+        read_buffers(d, v[5], p) < 0 ||
+        read_range(d, v[6], "input", p, &p->input_offset, &p->input_elems) < 0 ||
+        read_range(d, v[7], "output", p, &p->output_offset, &p->output_elems) < 0 ||
+        ydoc_int(d, v[8], "loss_offset", -1, INT64_MAX, &p->loss_offset) < 0)
         return -1;
     if (p->loss_offset >= 0 &&
-        check_span(d, v[6], "loss", p, BUF_A, p->loss_offset, p->batch) < 0)
+        check_span(d, v[8], "loss", p, BUF_A, p->loss_offset, p->batch) < 0)
         return -1;
-    if (read_entries(d, v[7], v[8], p) < 0 || read_stats(d, v[9], p) < 0)
+    if (read_entries(d, v[9], v[10], p) < 0 || read_stats(d, v[11], p) < 0 ||
+        read_source(d, v[1], v[2], p) < 0)
         return -1;
-    return read_source(d, v[1], p);
+    return read_binary(d, n, v[BINARY_KEY], v[BINARY_KEY + 1], p);
 }
 
 static int read_root(ydoc *d, plan **out, int *n_out)
@@ -402,7 +475,7 @@ int plan_yaml_read(const char *path, plan **plans, int *n_plans, qsdc_error *err
     *n_plans = 0;
     unsigned char *text;
     size_t len;
-    if (fs_read_file(path, &text, &len, err) < 0)
+    if (fs_read_file_max(path, YDOC_MAX_BYTES, &text, &len, err) < 0)
         return -1;
     ydoc d;
     int rc = ydoc_load(&d, path, (const char *)text, len, err);

@@ -1,5 +1,6 @@
 /* qsdc: a thin command line over libqsdc. */
 #include <errno.h>
+#include <float.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,11 @@ int cli_double(const char *opt, const char *text, double *out)
     double v = strtod(text, &end);
     if (errno || end == text || *end || !(v > 0) || v > 1e6) {
         fprintf(stderr, "qsdc: %s expects a positive number, got '%s'\n", opt, text);
+        return -1;
+    }
+    if (v < FLT_MIN) {  /* the device computes in float32 */
+        fprintf(stderr, "qsdc: %s %s is below the smallest normal float32 (%g) and would "
+                "round to 0 or lose precision on the device\n", opt, text, FLT_MIN);
         return -1;
     }
     *out = v;

@@ -2,11 +2,15 @@
  * dump, so no padding bytes and no host byte order leak into the file),
  * written atomically, verified by size and crc32 on load. */
 #include "checkpoint.h"
+#include "dir_lock.h"
+#include "file_io.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,9 +20,12 @@
 
 #define CKPT_MAGIC "QSDCCKPT"
 #define CKPT_FILE "checkpoint.bin"
-#define CKPT_HEADER_BYTES 60
+#define CKPT_TMP CKPT_FILE ".tmp-XXXXXX"
+#define CKPT_PROBE "checkpoint.probe-XXXXXX"
+#define CKPT_LOCK "checkpoint.lock"
+#define CKPT_HEADER_BYTES 68
 #define CKPT_TRAILER_BYTES 4
-#define CKPT_COUNTS_OFFSET 44   /* n_params, then n_state */
+#define CKPT_COUNTS_OFFSET 52   /* n_params, then n_state */
 #define IO_CHUNK 65536
 
 static void put_u32(uint8_t *p, uint32_t v)
@@ -139,8 +146,9 @@ static void encode_header(const checkpoint *c, uint8_t h[CKPT_HEADER_BYTES])
     put_u64(h + 20, c->epoch);
     put_u64(h + 28, c->step);
     put_u64(h + 36, c->seed);
-    put_u64(h + 44, (uint64_t)c->n_params);
-    put_u64(h + 52, (uint64_t)c->n_state);
+    put_u64(h + 44, c->batch);
+    put_u64(h + CKPT_COUNTS_OFFSET, (uint64_t)c->n_params);
+    put_u64(h + CKPT_COUNTS_OFFSET + 8, (uint64_t)c->n_state);
 }
 
 /* Writes the whole file to an open temp file and makes it durable. */
@@ -172,6 +180,60 @@ static int write_file(FILE *f, const char *tmp, const checkpoint *c,
     return 0;
 }
 
+/* A fresh file in dir named after template, its name in tmp: unique, so
+ * that no other writer can rename it from under us. */
+static FILE *open_temp(const char *dir, const char *template, char tmp[PATH_MAX],
+                       qsdc_error *err)
+{
+    if (make_path(tmp, dir, template, err) != 0)
+        return NULL;
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        qsdc_fail(err, "%s: cannot create %s: %s", dir, template, strerror(errno));
+        return NULL;
+    }
+    fchmod(fd, 0644); /* as fopen would have made it */
+    FILE *f = fdopen(fd, "wb");
+    if (!f) {
+        qsdc_fail(err, "%s: %s", tmp, strerror(errno));
+        close(fd);
+        unlink(tmp);
+    }
+    return f;
+}
+
+/* The temporary files of writers that died mid-save: with the lock held, no
+ * other writer's can be among them. */
+static void remove_stale_temps(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    char path[PATH_MAX];
+    while ((e = readdir(d)) != NULL)
+        if (strncmp(e->d_name, CKPT_FILE ".tmp", strlen(CKPT_FILE ".tmp")) == 0 &&
+            make_path(path, dir, e->d_name, NULL) == 0)
+            unlink(path);
+    closedir(d);
+}
+
+int checkpoint_claim_dir(const char *dir, qsdc_error *err)
+{
+    char tmp[PATH_MAX];
+    if (make_dirs(dir, err) != 0)
+        return -1;
+    FILE *probe = open_temp(dir, CKPT_PROBE, tmp, err);
+    if (!probe)
+        return qsdc_error_wrap(err, "checkpoint directory %s is not writable", dir);
+    fclose(probe);
+    unlink(tmp);
+    int fd = dir_lock_exclusive(dir, CKPT_LOCK, "another qsdc train", err);
+    if (fd >= 0)
+        remove_stale_temps(dir);
+    return fd;
+}
+
 int checkpoint_save(const char *dir, const checkpoint *c, qsdc_error *err)
 {
     if (c->n_params < 0 || c->n_state < 0 || (c->n_params > 0 && !c->params) ||
@@ -180,13 +242,11 @@ int checkpoint_save(const char *dir, const checkpoint *c, qsdc_error *err)
                          " parameters, %" PRId64 " state values)", dir,
                          c->n_params, c->n_state);
     char path[PATH_MAX], tmp[PATH_MAX];
-    if (make_path(path, dir, CKPT_FILE, err) != 0 ||
-        make_path(tmp, dir, CKPT_FILE ".tmp", err) != 0 ||
-        make_dirs(dir, err) != 0)
+    if (make_path(path, dir, CKPT_FILE, err) != 0 || make_dirs(dir, err) != 0)
         return -1;
-    FILE *f = fopen(tmp, "wb");
+    FILE *f = open_temp(dir, CKPT_TMP, tmp, err);
     if (!f)
-        return qsdc_fail(err, "%s: cannot create: %s", tmp, strerror(errno));
+        return -1;
     int rc = write_file(f, tmp, c, err);
     if (fclose(f) != 0 && rc == 0)
         rc = qsdc_fail(err, "%s: write failed: %s", tmp, strerror(errno));
@@ -245,6 +305,12 @@ static int check_header(const char *path, const uint8_t *h, size_t got,
         return qsdc_fail(err, "%s: offset 0: bad magic: not a qsdc checkpoint",
                          path);
     uint32_t version = got >= 12 ? get_u32(h + 8) : CHECKPOINT_VERSION;
+    if (version == 1)
+        return qsdc_fail(err, "%s: offset 8: checkpoint format version 1, written by an "
+                         "older qsdc whose checkpoints did not record the model's "
+                         "activations, regularisers or batch; this build reads version "
+                         "%u: train again to make a checkpoint it can check", path,
+                         CHECKPOINT_VERSION);
     if (version != CHECKPOINT_VERSION)
         return qsdc_fail(err, "%s: offset 8: unsupported checkpoint format "
                          "version %" PRIu32 " (this build reads version %u)",
@@ -257,7 +323,8 @@ static int check_header(const char *path, const uint8_t *h, size_t got,
     c->epoch = get_u64(h + 20);
     c->step = get_u64(h + 28);
     c->seed = get_u64(h + 36);
-    uint64_t np = get_u64(h + 44), ns = get_u64(h + 52);
+    c->batch = get_u64(h + 44);
+    uint64_t np = get_u64(h + CKPT_COUNTS_OFFSET), ns = get_u64(h + CKPT_COUNTS_OFFSET + 8);
     /* Counts this large cannot be in any file; below the bound the byte
      * count cannot overflow, and it is checked against the file's size. */
     if (np > INT64_MAX / 8 || ns > INT64_MAX / 8)
@@ -312,28 +379,17 @@ int checkpoint_load(const char *dir, checkpoint *out, qsdc_error *err)
     char path[PATH_MAX];
     if (make_path(path, dir, CKPT_FILE, err) != 0)
         return -1;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (errno == ENOENT)
-            return qsdc_fail(err, "no checkpoint in %s (%s does not exist)",
-                             dir, path);
-        return qsdc_fail(err, "%s: cannot open: %s", path, strerror(errno));
-    }
+    if (access(path, F_OK) != 0 && errno == ENOENT)
+        return qsdc_fail(err, "no checkpoint in %s (%s does not exist)", dir, path);
+    int64_t size;
+    FILE *f = fs_fopen_regular(path, &size, err);
+    if (!f)
+        return -1;
     checkpoint c = {0};
-    struct stat st;
     uint8_t header[CKPT_HEADER_BYTES];
-    int rc;
-    if (fstat(fileno(f), &st) != 0)
-        rc = qsdc_fail(err, "%s: cannot stat: %s", path, strerror(errno));
-    else if (!S_ISREG(st.st_mode))
-        rc = qsdc_fail(err, "%s: not a regular file", path);
-    else {
-        size_t got = fread(header, 1, sizeof header, f);
-        if (ferror(f))
-            rc = qsdc_fail(err, "%s: read error: %s", path, strerror(errno));
-        else
-            rc = check_header(path, header, got, (uint64_t)st.st_size, &c, err);
-    }
+    size_t got = fread(header, 1, sizeof header, f);
+    int rc = ferror(f) ? qsdc_fail(err, "%s: read error: %s", path, strerror(errno))
+                       : check_header(path, header, got, (uint64_t)size, &c, err);
     if (rc == 0) {
         uint32_t crc = (uint32_t)crc32(crc32(0, Z_NULL, 0), header, sizeof header);
         rc = read_body(f, path, &c, crc, err);
@@ -364,6 +420,16 @@ int checkpoint_check(const checkpoint *c, uint64_t model_hash, int64_t n_params,
                          "but this run's optimiser needs %" PRId64 " (was it "
                          "saved with a different optimiser?)", dir, CKPT_FILE,
                          c->n_state, n_state);
+    return 0;
+}
+
+int checkpoint_check_finite(const checkpoint *c, const char *dir, qsdc_error *err)
+{
+    for (int64_t i = 0; i < c->n_params; i++)
+        if (!isfinite(c->params[i]))
+            return qsdc_fail(err, "%s/%s: parameter %" PRId64 " of %" PRId64 " is %g: "
+                             "the saved model is unusable", dir, CKPT_FILE, i,
+                             c->n_params, (double)c->params[i]);
     return 0;
 }
 

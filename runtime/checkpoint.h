@@ -1,12 +1,12 @@
 /* Training checkpoints: the parameter and optimiser-state allocations plus
  * the counters needed to resume a run exactly, in DIR/checkpoint.bin.
  *
- * File format (version 1), all integers little-endian:
+ * File format (version 2), all integers little-endian:
  *   offset  0  char[8]  "QSDCCKPT"
  *           8  u32      format version
- *          12  u64      model_hash, epoch, step, seed
- *          44  i64      n_params, n_state
- *          60  f32      params[n_params], then state[n_state]
+ *          12  u64      model_hash, epoch, step, seed, batch
+ *          52  i64      n_params, n_state
+ *          68  f32      params[n_params], then state[n_state]
  *        end-4 u32      crc32 (zlib) of every byte before it
  * The same checkpoint always serialises to the same bytes. */
 #ifndef QSDC_CHECKPOINT_H
@@ -16,21 +16,29 @@
 
 #include "error.h"
 
-#define CHECKPOINT_VERSION 1u
+#define CHECKPOINT_VERSION 2u
 
 typedef struct checkpoint {
     uint64_t model_hash;   /* hash of the model's architecture, to reject a mismatched checkpoint */
     uint64_t epoch;        /* completed epochs */
     uint64_t step;         /* completed optimiser steps (also the RNG position: masks are keyed by step) */
     uint64_t seed;
+    uint64_t batch;        /* the global batch: step counts batches of this size */
     int64_t n_params;  float *params;   /* the single parameter allocation */
     int64_t n_state;   float *state;    /* optimiser state allocation, may be 0 */
 } checkpoint;
 
 /* Writes DIR/checkpoint.bin (creating DIR and its parents if missing)
- * through DIR/checkpoint.bin.tmp, fsync and rename, then fsyncs DIR: after a
- * crash the file is either the old checkpoint or the new one. */
+ * through a fresh DIR/checkpoint.bin.tmp-XXXXXX, fsync and rename, then
+ * fsyncs DIR: after a crash the file is either the old checkpoint or the
+ * new one. */
 int checkpoint_save(const char *dir, const checkpoint *c, qsdc_error *err);
+/* Before a run writes checkpoints to DIR: creates DIR, checks that a file
+ * can be made in it, and locks it (DIR/checkpoint.lock, flock, holding our
+ * pid) so that a second run on it fails at once, naming the first's pid;
+ * then removes the temporary files of saves that a crash cut short.
+ * Returns the lock's descriptor (close it when the run ends), or -1. */
+int checkpoint_claim_dir(const char *dir, qsdc_error *err);
 /* Reads DIR/checkpoint.bin into *out, allocating params and state (state is
  * NULL when n_state is 0). Verifies magic, version, sizes against the file
  * size (before allocating) and the checksum. */
@@ -39,6 +47,9 @@ int checkpoint_load(const char *dir, checkpoint *out, qsdc_error *err);
  * different model (hash or parameter count) or optimiser (state count). */
 int checkpoint_check(const checkpoint *c, uint64_t model_hash, int64_t n_params,
                      int64_t n_state, const char *dir, qsdc_error *err);
+/* Fails, naming dir and the first one, when a parameter is NaN or
+ * infinite: a valid checksum only says the file holds what was saved. */
+int checkpoint_check_finite(const checkpoint *c, const char *dir, qsdc_error *err);
 void checkpoint_free(checkpoint *c);
 
 #endif

@@ -211,6 +211,24 @@ int cl_build_program(cl_env *env, const char *source, const char *options,
     return out->program ? 0 : -1;
 }
 
+int cl_build_program_binary(cl_env *env, const unsigned char *bin, size_t len,
+                            const char *what, const char *options, cl_build_result *out,
+                            qsdc_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (len == 0)
+        return qsdc_fail(err, "%s: empty file, not an OpenCL program binary", what);
+    char *opts = cl_full_options(options);
+    if (!opts)
+        return qsdc_fail(err, "loading program binary %s: out of memory", what);
+    out->program = cl_program_from_binary(env, bin, len, opts, err);
+    free(opts);
+    if (!out->program)
+        return qsdc_error_wrap(err, "loading program binary %s for device %s", what,
+                               env->dev.name);
+    return 0;
+}
+
 int cl_load_program_binary(cl_env *env, const char *path, const char *options,
                            cl_build_result *out, qsdc_error *err)
 {
@@ -219,22 +237,9 @@ int cl_load_program_binary(cl_env *env, const char *path, const char *options,
     size_t len;
     if (fs_read_file(path, &bin, &len, err))
         return -1;
-    if (len == 0) {
-        free(bin);
-        return qsdc_fail(err, "%s: empty file, not an OpenCL program binary", path);
-    }
-    char *opts = cl_full_options(options);
-    if (!opts) {
-        free(bin);
-        return qsdc_fail(err, "loading program binary %s: out of memory", path);
-    }
-    out->program = cl_program_from_binary(env, bin, len, opts, err);
-    free(opts);
+    int rc = cl_build_program_binary(env, bin, len, path, options, out, err);
     free(bin);
-    if (!out->program)
-        return qsdc_error_wrap(err, "loading program binary %s for device %s", path,
-                               env->dev.name);
-    return 0;
+    return rc;
 }
 
 int cl_save_program_binary(cl_env *env, cl_program prog, const char *path,

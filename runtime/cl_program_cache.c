@@ -1,17 +1,23 @@
 /* The on-disk program binary cache. A cache file is a 24-byte header
- * (magic, payload length, crc32 of the payload) and the driver's binary; the
- * header lets a truncated or damaged file be rejected before the driver sees
- * it, since not every driver survives being handed garbage. */
+ * (magic, payload length, checksum) and the driver's binary; the checksum
+ * covers every other byte of the file, header and payload, so a truncated or
+ * damaged file is rejected before the driver sees it: not every driver
+ * survives being handed garbage (pocl's loader overflows a heap buffer).
+ * A checksum cannot stop someone who can write the file, so a file another
+ * user could have written (not ours, or group- or world-writable) is not
+ * used either: a cached binary is code, run with the user's rights. */
 #include "cl_program_cache.h"
+#include "checksum.h"
 #include "file_io.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-static const char magic[8] = {'Q', 'S', 'D', 'C', 'C', 'L', 'B', '1'};
-enum { HEADER_LEN = 24 };
+static const char magic[8] = {'Q', 'S', 'D', 'C', 'C', 'L', 'B', '2'};
+enum { CHECKED_HEADER_LEN = 16, HEADER_LEN = 24 };
 
 static bool cache_dir(char *dir, size_t cap)
 {
@@ -33,15 +39,14 @@ static bool cache_dir(char *dir, size_t cap)
     return n > 0 && (size_t)n < cap && fs_make_dirs(dir, NULL) == 0;
 }
 
-/* FNV-1a 64 over a field and then its length, so field boundaries count. */
-static uint64_t fnv1a(uint64_t h, const char *s)
+/* The checksum over a field and then its length, so field boundaries count. */
+static uint64_t add_field(uint64_t h, const char *s)
 {
     size_t n = strlen(s);
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
+    unsigned char len[8];
     for (int i = 0; i < 8; i++)
-        h = (h ^ ((n >> (8 * i)) & 0xff)) * 0x100000001b3ULL;
-    return h;
+        len[i] = (unsigned char)(n >> (8 * i));
+    return checksum_add(checksum_add(h, s, n), len, sizeof len);
 }
 
 bool cl_cache_path(const cl_env *env, const char *source, const char *full_options,
@@ -51,11 +56,11 @@ bool cl_cache_path(const cl_env *env, const char *source, const char *full_optio
     path[0] = '\0';
     if (!cache_dir(dir, sizeof dir))
         return false;
-    uint64_t h = 0xcbf29ce484222325ULL;
+    uint64_t h = CHECKSUM_INIT;
     const char *fields[] = {"qsdc-cache-1", source, full_options, env->dev.platform_name,
                             env->dev.name, env->dev.version, env->dev.driver};
     for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
-        h = fnv1a(h, fields[i]);
+        h = add_field(h, fields[i]);
     int n = snprintf(path, cap, "%s/%016llx.clbin", dir, (unsigned long long)h);
     if (n < 0 || (size_t)n >= cap) {
         path[0] = '\0';
@@ -71,11 +76,11 @@ bool cl_cache_device_file(const cl_env *env, const char *name, const char *ext, 
     path[0] = '\0';
     if (!cache_dir(dir, sizeof dir))
         return false;
-    uint64_t h = 0xcbf29ce484222325ULL;
+    uint64_t h = CHECKSUM_INIT;
     const char *fields[] = {name, env->dev.platform_name, env->dev.name, env->dev.version,
                             env->dev.driver};
     for (size_t i = 0; i < sizeof fields / sizeof *fields; i++)
-        h = fnv1a(h, fields[i]);
+        h = add_field(h, fields[i]);
     int n = snprintf(path, cap, "%s/%s-%016llx.%s", dir, name, (unsigned long long)h, ext);
     if (n < 0 || (size_t)n >= cap) {
         path[0] = '\0';
@@ -98,28 +103,33 @@ static uint64_t get_le(const unsigned char *p, int bytes)
     return v;
 }
 
-static uint32_t crc_of(const unsigned char *p, size_t len)
+/* The checksum of a cache file: its header up to the checksum, then the
+ * payload. */
+static uint64_t file_checksum(const unsigned char *header, const unsigned char *payload,
+                              size_t len)
 {
-    uLong c = crc32(0L, Z_NULL, 0);
-    while (len > 0) {
-        uInt chunk = len > (1u << 30) ? (1u << 30) : (uInt)len;
-        c = crc32(c, p, chunk);
-        p += chunk;
-        len -= chunk;
-    }
-    return (uint32_t)c;
+    return checksum_add(checksum_of(header, CHECKED_HEADER_LEN), payload, len);
+}
+
+/* Only this user can have written path. */
+static bool ours_alone(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+           (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
 }
 
 cl_program cl_cache_load(cl_env *env, const char *path, const char *full_options)
 {
     unsigned char *data;
     size_t len;
-    if (fs_read_file(path, &data, &len, NULL))
+    if (!ours_alone(path) || fs_read_file(path, &data, &len, NULL))
         return NULL;
     cl_program prog = NULL;
     if (len > HEADER_LEN && memcmp(data, magic, sizeof magic) == 0 &&
         get_le(data + 8, 8) == len - HEADER_LEN &&
-        get_le(data + 16, 4) == crc_of(data + HEADER_LEN, len - HEADER_LEN))
+        get_le(data + CHECKED_HEADER_LEN, 8) ==
+            file_checksum(data, data + HEADER_LEN, len - HEADER_LEN))
         prog = cl_program_from_binary(env, data + HEADER_LEN, len - HEADER_LEN,
                                       full_options, NULL);
     free(data);
@@ -134,7 +144,7 @@ void cl_cache_store(cl_env *env, cl_program prog, const char *path)
         return;
     memcpy(header, magic, sizeof magic);
     put_le(header + 8, len, 8);
-    put_le(header + 16, crc_of(bin, len), 4);
+    put_le(header + CHECKED_HEADER_LEN, file_checksum(header, bin, len), 8);
     fs_write_atomic(path, header, sizeof header, bin, len, NULL);
     free(bin);
 }

@@ -12,9 +12,6 @@ int cl_build_for_device(cl_env *env, cl_program prog, const char *full_options,
 /* clCreateProgramWithBinary + build; NULL with err set on failure. */
 cl_program cl_program_from_binary(cl_env *env, const unsigned char *bin, size_t len,
                                   const char *full_options, qsdc_error *err);
-/* The program's binary for env's device (malloc'd). */
-int cl_program_binary(cl_env *env, cl_program prog, unsigned char **bin, size_t *len,
-                      qsdc_error *err);
 
 /* Fills path with the cache file for this source, options and device, creating
  * the cache directory; false when caching is off or the directory is unusable. */

@@ -66,9 +66,17 @@ typedef struct cl_build_result {
  * QSDC_DEBUG containing "build" prints hit/miss, path and seconds to stderr. */
 int cl_build_program(cl_env *env, const char *source, const char *options,
                      cl_build_result *out, qsdc_error *err);
-/* Loads a prebuilt program binary (the FPGA flow) instead of source. */
+/* Builds a program from a prebuilt binary (the FPGA flow) instead of
+ * source; what names the binary in errors. */
+int cl_build_program_binary(cl_env *env, const unsigned char *bin, size_t len,
+                            const char *what, const char *options, cl_build_result *out,
+                            qsdc_error *err);
+/* The same from the binary file at path. */
 int cl_load_program_binary(cl_env *env, const char *path, const char *options,
                            cl_build_result *out, qsdc_error *err);
+/* The program's binary for env's device (malloc'd). */
+int cl_program_binary(cl_env *env, cl_program prog, unsigned char **bin, size_t *len,
+                      qsdc_error *err);
 /* Writes the program's binary for env's device to path (atomically). */
 int cl_save_program_binary(cl_env *env, cl_program prog, const char *path,
                            qsdc_error *err);

@@ -25,7 +25,7 @@ static int load_cache(const char *path, conv_time **out, int *n)
 {
     *out = NULL;
     *n = 0;
-    FILE *f = path[0] ? fopen(path, "r") : NULL;
+    FILE *f = path[0] ? fs_fopen_regular(path, NULL, NULL) : NULL;
     if (!f)
         return 0;
     long long b, c, h, w, co;

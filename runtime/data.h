@@ -26,10 +26,12 @@ typedef struct dataset {
  * (detected by content, not name); offsets in messages are offsets in the
  * uncompressed stream. Errors: missing or unreadable file, truncated data,
  * bad magic, unsupported type, count mismatch between images and labels,
- * zero or absurd dimensions (over 4 GiB of data), and data after the last
- * declared sample. */
-int idx_load(const char *images_path, const char *labels_path, dataset *out,
-             qsdc_error *err);
+ * zero or absurd dimensions (over 4 GiB of data), data after the last
+ * declared sample or after the gzip stream, and, decided by the headers
+ * before any data is read, samples of other than want_elems elements (when
+ * want_elems > 0) and data past data_max_bytes in memory. */
+int idx_load(const char *images_path, const char *labels_path, int64_t want_elems,
+             dataset *out, qsdc_error *err);
 /* Checks each sample has want_elems elements and every label is in
  * [0, classes); the error names the path and the first bad index, with its
  * byte offset in an idx1 label file. */
@@ -57,6 +59,15 @@ int data_load(const train_config *t, bool test, int64_t classes, int64_t sample_
  * fewer than 2 classes. */
 int sentiment_dataset_load(const train_config *t, bool test, int64_t classes,
                            int64_t steps, dataset *out, qsdc_error *err);
+/* The most bytes a data set may take in memory: QSDC_MAX_DATA_MIB MiB,
+ * 4096 MiB when unset; an invalid value is an error. */
+int data_max_bytes(uint64_t *out, qsdc_error *err);
+/* Fails, naming path and what the data are, when count items of item_bytes
+ * each need more than data_max_bytes in memory. */
+int data_check_size(const char *path, uint64_t count, uint64_t item_bytes,
+                    const char *what, qsdc_error *err);
+/* fs_read_file_max bounded by data_max_bytes, for data read whole. */
+int data_read_file(const char *path, unsigned char **data, size_t *len, qsdc_error *err);
 /* Whether the train: section names test data (a text corpus: whether its
  * split leaves test lines). */
 bool data_has_test(const train_config *t);

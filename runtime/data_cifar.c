@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <unistd.h>
 
 #define CIFAR_SIDE 32
 #define CIFAR_PIXELS (3 * CIFAR_SIDE * CIFAR_SIDE)
@@ -20,12 +20,11 @@
 /* The number of records in path, from its size. */
 static int count_records(const char *path, int64_t *records, qsdc_error *err)
 {
-    struct stat st;
-    if (stat(path, &st) != 0)
-        return qsdc_fail(err, "%s: cannot open: %s", path, strerror(errno));
-    if (!S_ISREG(st.st_mode))
-        return qsdc_fail(err, "%s: cannot open: not a regular file", path);
-    int64_t size = (int64_t)st.st_size;
+    int64_t size;
+    int fd = fs_open_regular(path, &size, err);
+    if (fd < 0)
+        return -1;
+    close(fd);
     if (size == 0)
         return qsdc_fail(err, "%s: offset 0: empty file, expected CIFAR-10 records of %d "
                          "bytes", path, CIFAR_RECORD);
@@ -33,9 +32,6 @@ static int count_records(const char *path, int64_t *records, qsdc_error *err)
         return qsdc_fail(err, "%s: offset %" PRId64 ": truncated record: the file has %"
                          PRId64 " bytes, not a whole number of %d-byte CIFAR-10 records",
                          path, size / CIFAR_RECORD * CIFAR_RECORD, size, CIFAR_RECORD);
-    if ((uint64_t)size > FS_MAX_FILE_BYTES)
-        return qsdc_fail(err, "%s: file too large (%" PRId64 " bytes, limit %zu MiB)", path,
-                         size, FS_MAX_FILE_BYTES >> 20);
     *records = size / CIFAR_RECORD;
     return 0;
 }
@@ -44,9 +40,9 @@ static int count_records(const char *path, int64_t *records, qsdc_error *err)
 static int read_file(const char *path, int64_t records, int64_t classes, float *x,
                      int32_t *y, qsdc_error *err)
 {
-    FILE *f = fopen(path, "rb");
+    FILE *f = fs_fopen_regular(path, NULL, err);
     if (!f)
-        return qsdc_fail(err, "%s: cannot open: %s", path, strerror(errno));
+        return -1;
     uint8_t rec[CIFAR_RECORD];
     int rc = 0;
     for (int64_t r = 0; r < records && rc == 0; r++) {
@@ -84,6 +80,11 @@ int cifar_load(const char *const *paths, int n_paths, int64_t classes, dataset *
             return -1;
         total += records[i];
     }
+    char what[64];
+    snprintf(what, sizeof what, "%" PRId64 " CIFAR-10 samples", total);
+    if (data_check_size(paths[0], (uint64_t)total, (CIFAR_PIXELS + 1) * sizeof(float),
+                        what, err) < 0)
+        return -1;
     dataset d = {.count = total, .rank = 3, .dims = {3, CIFAR_SIDE, CIFAR_SIDE},
                  .sample_elems = CIFAR_PIXELS};
     d.x = malloc((size_t)total * CIFAR_PIXELS * sizeof *d.x);

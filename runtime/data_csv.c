@@ -7,10 +7,11 @@
 #include <inttypes.h>
 #include <math.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "file_io.h"
+#include "data.h"
 
 static const char *const sent_specials[] = {"<pad>", "<unk>"};
 
@@ -310,7 +311,7 @@ int sentiment_load(const char *path, const sentiment_options *opt,
         return -1;
     unsigned char *file;
     size_t file_len;
-    if (fs_read_file(path, &file, &file_len, err) != 0)
+    if (data_read_file(path, &file, &file_len, err) != 0)
         return -1;
     sentiment_data d = {0};
     word_table table = {0};
@@ -327,6 +328,12 @@ int sentiment_load(const char *path, const sentiment_options *opt,
         qsdc_fail(err, "%s: no rows", path);
         goto done;
     }
+    /* as token ids here, then as float samples */
+    char what[64];
+    snprintf(what, sizeof what, "%zu rows of %" PRId64 " tokens", n, opt->max_len);
+    if (data_check_size(path, n, ((uint64_t)opt->max_len + 1) * 2 * sizeof(int32_t), what,
+                        err) != 0)
+        goto done;
     size_t n_test = (size_t)llround(opt->test_frac * (double)n);
     if (n_test >= n) {
         qsdc_fail(err, "%s: the training split is empty (a test fraction of "

@@ -1,22 +1,20 @@
 /* IDX loader (the MNIST file format): a big-endian header "0 0 type rank",
  * rank uint32 dimensions, then the elements. Only type 0x08 (uint8) is
- * supported. Files go through zlib's gzread, which decompresses gzip and
- * passes plain files through, so every offset in a message is an offset in
- * the uncompressed stream. Data after the last declared element is an
- * error: a header that declares fewer samples than the file holds usually
- * means the wrong file or a corrupt header, and silently dropping data would
- * hide that. */
+ * supported. Files go through gz_stream, which decompresses gzip and passes
+ * plain files through, so every offset in a message is an offset in the
+ * uncompressed stream. Data after the last declared element is an error: a
+ * header that declares fewer samples than the file holds usually means the
+ * wrong file or a corrupt header, and silently dropping data would hide
+ * that. The headers alone decide the shape and the memory needed, so both
+ * are checked before any data is decompressed. */
 #include "data.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <zlib.h>
+
+#include "gz_stream.h"
 
 #define IDX_TYPE_UBYTE 0x08
 #define IDX_MAX_RANK 4
@@ -25,12 +23,7 @@
 #define READ_CHUNK 65536
 #define INITIAL_ELEMS (1u << 20)
 
-/* An open IDX file and the uncompressed offset of the next byte. */
-typedef struct idx_stream {
-    const char *path;
-    gzFile gz;
-    uint64_t offset;
-} idx_stream;
+typedef gz_stream idx_stream;
 
 typedef struct idx_header {
     int rank;                     /* dims including the leading count */
@@ -38,72 +31,12 @@ typedef struct idx_header {
     uint64_t data_bytes;          /* product of dims */
 } idx_header;
 
-static int stream_open(idx_stream *s, const char *path, qsdc_error *err)
-{
-    s->path = path;
-    s->offset = 0;
-    s->gz = NULL;
-    int fd = open(path, O_RDONLY);
-    if (fd < 0)
-        return qsdc_fail(err, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    int e = fstat(fd, &st) != 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR : 0;
-    if (e != 0) {
-        close(fd);
-        return qsdc_fail(err, "%s: cannot open: %s", path, strerror(e));
-    }
-    s->gz = gzdopen(fd, "rb");
-    if (!s->gz) {
-        close(fd);
-        return qsdc_fail(err, "%s: cannot open: out of memory", path);
-    }
-    return 0;
-}
-
-static void stream_close(idx_stream *s)
-{
-    if (s->gz)
-        gzclose_r(s->gz);
-    s->gz = NULL;
-}
-
-/* Reads up to n bytes; returns the count (short only at end of file) or -1
- * for a read or decompression error. A gzip stream cut short reads as end
- * of file, since for the user it is the same problem. */
-static int64_t stream_read_some(idx_stream *s, uint8_t *buf, size_t n,
-                                qsdc_error *err)
-{
-    size_t got = 0;
-    while (got < n) {
-        size_t want = n - got < READ_CHUNK ? n - got : READ_CHUNK;
-        int r = gzread(s->gz, buf + got, (unsigned)want);
-        if (r < 0) {
-            int errnum;
-            const char *msg = gzerror(s->gz, &errnum);
-            if (errnum == Z_BUF_ERROR)
-                break;
-            if (errnum == Z_ERRNO)
-                return qsdc_fail(err, "%s: offset %" PRIu64 ": read error: %s",
-                                 s->path, s->offset, strerror(errno));
-            /* zlib prefixes its message with "<fd:N>: " for gzdopen. */
-            const char *own = strstr(msg, ">: ");
-            return qsdc_fail(err, "%s: offset %" PRIu64 ": corrupt gzip data: "
-                             "%s", s->path, s->offset, own ? own + 3 : msg);
-        }
-        if (r == 0)
-            break;
-        got += (size_t)r;
-        s->offset += (uint64_t)r;
-    }
-    return (int64_t)got;
-}
-
 /* Reads exactly n bytes; `what` and `section` describe the part of the
  * file being read for the end-of-file message. */
 static int stream_read(idx_stream *s, uint8_t *buf, size_t n, uint64_t section,
                        const char *what, qsdc_error *err)
 {
-    int64_t got = stream_read_some(s, buf, n, err);
+    int64_t got = gz_stream_read(s, buf, n, err);
     if (got < 0)
         return -1;
     if ((size_t)got < n)
@@ -240,7 +173,7 @@ fail:
 static int expect_end(idx_stream *s, int64_t count, qsdc_error *err)
 {
     uint8_t extra;
-    int64_t got = stream_read_some(s, &extra, 1, err);
+    int64_t got = gz_stream_read(s, &extra, 1, err);
     if (got < 0)
         return -1;
     if (got > 0)
@@ -262,23 +195,69 @@ static void fill_shape(dataset *d, const idx_header *h)
     }
 }
 
-/* Both headers are read before any data so that a count mismatch is
- * reported without first decoding a large image file. */
-int idx_load(const char *images_path, const char *labels_path, dataset *out,
-             qsdc_error *err)
+static void format_shape(const int64_t *dims, int rank, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < rank && used < len; i++) {
+        int n = snprintf(buf + used, len - used, "%s%" PRId64, i ? "x" : "", dims[i]);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
+
+static int check_sample_elems(const char *path, const int64_t *dims, int rank,
+                              int64_t elems, int64_t want_elems, qsdc_error *err)
+{
+    if (elems == want_elems)
+        return 0;
+    char shape[96];
+    format_shape(dims, rank, shape, sizeof shape);
+    return qsdc_fail(err, "%s: samples are %s (%" PRId64 " elements) but the model "
+                     "expects %" PRId64 " elements per sample", path, shape, elems,
+                     want_elems);
+}
+
+/* The shape and the memory the data will take, from the image header. */
+static int check_header_fits(const char *path, const idx_header *h, int64_t want_elems,
+                             bool labels, qsdc_error *err)
+{
+    int64_t count = h->dims[0];
+    int64_t elems = (int64_t)(h->data_bytes / (uint64_t)count);
+    if (want_elems > 0 &&
+        check_sample_elems(path, h->dims + 1, h->rank - 1, elems, want_elems, err) < 0)
+        return -1;
+    char what[96];
+    snprintf(what, sizeof what, "%" PRId64 " samples of %" PRId64 " elements", count,
+             elems);
+    return data_check_size(path, (uint64_t)count,
+                           ((uint64_t)elems + labels) * sizeof(float), what, err);
+}
+
+/* Both headers are read before any data so that a count mismatch, a shape
+ * the model cannot take or data too large for memory is reported without
+ * first decoding a large image file. */
+int idx_load(const char *images_path, const char *labels_path, int64_t want_elems,
+             dataset *out, qsdc_error *err)
 {
     dataset d = {0};
-    idx_stream img = {0}, lab = {0};
+    idx_stream img, lab;
+    bool img_open = false, lab_open = false;
     idx_header ih, lh;
     void *x = NULL, *y = NULL;
     int rc = -1;
 
-    if (stream_open(&img, images_path, err) != 0 ||
-        read_header(&img, "image", &ih, err) != 0)
+    if (gz_stream_open(&img, images_path, err) != 0)
+        goto done;
+    img_open = true;
+    if (read_header(&img, "image", &ih, err) != 0)
         goto done;
     if (labels_path) {
-        if (stream_open(&lab, labels_path, err) != 0 ||
-            read_header(&lab, "label", &lh, err) != 0)
+        if (gz_stream_open(&lab, labels_path, err) != 0)
+            goto done;
+        lab_open = true;
+        if (read_header(&lab, "label", &lh, err) != 0)
             goto done;
         if (lh.dims[0] != ih.dims[0]) {
             qsdc_fail(err, "%s: %" PRId64 " images but %s: %" PRId64 " labels; "
@@ -287,7 +266,8 @@ int idx_load(const char *images_path, const char *labels_path, dataset *out,
             goto done;
         }
     }
-    if (read_elements(&img, ih.data_bytes, sizeof(float), convert_pixels,
+    if (check_header_fits(images_path, &ih, want_elems, labels_path != NULL, err) != 0 ||
+        read_elements(&img, ih.data_bytes, sizeof(float), convert_pixels,
                       "image data", &x, err) != 0 ||
         expect_end(&img, ih.dims[0], err) != 0)
         goto done;
@@ -309,34 +289,19 @@ int idx_load(const char *images_path, const char *labels_path, dataset *out,
 done:
     free(x);
     free(y);
-    stream_close(&img);
-    stream_close(&lab);
+    if (img_open)
+        gz_stream_close(&img);
+    if (lab_open)
+        gz_stream_close(&lab);
     return rc;
-}
-
-static void format_shape(const dataset *d, char *buf, size_t len)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (int i = 0; i < d->rank && used < len; i++) {
-        int n = snprintf(buf + used, len - used, "%s%" PRId64, i ? "x" : "",
-                         d->dims[i]);
-        if (n < 0)
-            break;
-        used += (size_t)n;
-    }
 }
 
 int dataset_check(const dataset *d, const char *labels_path, int64_t classes,
                   const char *images_path, int64_t want_elems, qsdc_error *err)
 {
-    if (d->sample_elems != want_elems) {
-        char shape[96];
-        format_shape(d, shape, sizeof shape);
-        return qsdc_fail(err, "%s: samples are %s (%" PRId64 " elements) but "
-                         "the model expects %" PRId64 " elements per sample",
-                         images_path, shape, d->sample_elems, want_elems);
-    }
+    if (check_sample_elems(images_path, d->dims, d->rank, d->sample_elems, want_elems,
+                           err) < 0)
+        return -1;
     for (int64_t i = 0; d->y && i < d->count; i++)
         if (d->y[i] < 0 || d->y[i] >= classes)
             return qsdc_fail(err, "%s: label %" PRId32 " at index %" PRId64

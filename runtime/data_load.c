@@ -33,7 +33,7 @@ int data_load(const train_config *t, bool test, int64_t classes, int64_t sample_
     }
     const char *images = test ? t->test_images : t->train_images;
     const char *labels = test ? t->test_labels : t->train_labels;
-    if (idx_load(images, labels, out, err) < 0)
+    if (idx_load(images, labels, sample_elems, out, err) < 0)
         return -1;
     if (dataset_check(out, labels, classes, images, sample_elems, err) == 0)
         return 0;

@@ -7,10 +7,11 @@
 
 #include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "file_io.h"
+#include "data.h"
 
 static const char *const lm_specials[] = {"<unk>", "<eos>"};
 
@@ -118,6 +119,16 @@ static int alloc_splits(text_corpus *c, qsdc_error *err)
     return 0;
 }
 
+static int check_token_memory(const char *path, const text_corpus *c, qsdc_error *err)
+{
+    int64_t tokens = 0;
+    for (int k = 0; k < TEXT_SPLITS; k++)
+        tokens += c->split[k].count;
+    char what[64];
+    snprintf(what, sizeof what, "%" PRId64 " tokens", tokens);
+    return data_check_size(path, (uint64_t)tokens, sizeof(int32_t), what, err);
+}
+
 static int64_t round_lines(double frac, int64_t lines)
 {
     return (int64_t)llround(frac * (double)lines);
@@ -130,7 +141,7 @@ int text_corpus_load(const char *path, const text_options *opt,
         return -1;
     unsigned char *file;
     size_t file_len;
-    if (fs_read_file(path, &file, &file_len, err) != 0)
+    if (data_read_file(path, &file, &file_len, err) != 0)
         return -1;
     text_corpus c = {0};
     corpus_pass cp = {.level = opt->level, .corpus = &c};
@@ -165,8 +176,13 @@ int text_corpus_load(const char *path, const text_options *opt,
     if (for_token_lines(data, len, opt->level, count_line, &cp, &lines,
                         err) != 0 ||
         word_table_rank(&cp.table, opt->vocab_cap, lm_specials, 2, TEXT_UNK,
-                        &c.vocab, err) != 0 ||
-        alloc_splits(&c, err) != 0 ||
+                        &c.vocab, err) != 0) {
+        qsdc_error_wrap(err, "%s", path);
+        goto done;
+    }
+    if (check_token_memory(path, &c, err) != 0)
+        goto done;
+    if (alloc_splits(&c, err) != 0 ||
         for_token_lines(data, len, opt->level, fill_line, &cp, &lines,
                         err) != 0) {
         qsdc_error_wrap(err, "%s", path);

@@ -190,19 +190,23 @@ int exec_create_from(cl_env *env, const plan *p, model_state *ms, const char *bi
         fprintf(stderr, "qsdc: kernels of %s (batch %lld):\n%s\n", p->name,
                 (long long)p->batch, p->source);
     ex->loop_limit = env->dev.loop_limit;
-    if (ex->loop_limit && binary)
+    if (ex->loop_limit && (binary || p->binary))
         return qsdc_fail(err, "%s ends a work-item's loops after %u iterations "
                          "(loop_guard.h), and a prebuilt program binary (%s) cannot be "
                          "checked for that: compile the model for this device instead",
-                         env->dev.name, ex->loop_limit, binary);
+                         env->dev.name, ex->loop_limit, binary ? binary : "of the bundle");
     cl_build_result br;
     if (binary ? cl_load_program_binary(env, binary, "", &br, err) < 0
-               : build_source(ex, &br, err) < 0)
+        : p->binary ? cl_build_program_binary(env, p->binary, p->binary_len,
+                                              "of the bundle", "", &br, err) < 0
+                    : build_source(ex, &br, err) < 0)
         return qsdc_error_wrap(err, "building the kernels of %s", p->name);
-    const char *origin = binary ? binary : "its generated source";
+    const char *origin = binary     ? binary
+                         : p->binary ? "the bundle's program binary"
+                                     : "its generated source";
     ex->program = br.program;
     ex->cache_hit = br.cache_hit;
-    ex->from_binary = binary != NULL;
+    ex->from_binary = binary || p->binary;
     ex->kernels = calloc((size_t)p->n_launches, sizeof *ex->kernels);
     ex->launch_ms = calloc((size_t)p->n_launches, sizeof *ex->launch_ms);
     if (!ex->kernels || !ex->launch_ms) {

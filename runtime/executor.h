@@ -61,8 +61,9 @@ void exec_target(const cl_device_info_rec *dev, codegen_target *t);
 
 int exec_create(cl_env *env, const plan *p, model_state *ms, executor *ex,
                 qsdc_error *err);
-/* The same with the program loaded from a prebuilt binary (the FPGA flow)
- * instead of built from the plan's source; binary may be NULL. */
+/* The same with the program loaded from a prebuilt binary file (the FPGA
+ * flow) instead of built from the plan's source; binary may be NULL, and
+ * then the plan's own binary (a bundle's), if it has one, is used. */
 int exec_create_from(cl_env *env, const plan *p, model_state *ms, const char *binary,
                      executor *ex, qsdc_error *err);
 void exec_destroy(executor *ex);

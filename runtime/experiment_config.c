@@ -108,7 +108,7 @@ static int parse_qsd(ydoc *d, yaml_node_t *n, double p0, exp_setting *s)
                                "(silence or variance)");
     if (p) {
         s->match = MATCH_EXPLICIT;
-        return ydoc_float(d, p, "p", 0, 1, YDOC_LO_OPEN, &q->p);
+        return ydoc_float(d, p, "p", QSD_MIN_P, 1, 0, &q->p);
     }
     int which;
     if (ydoc_choice(d, m, "match", matches, &which) < 0)
@@ -156,7 +156,7 @@ static int parse_setting(ydoc *d, yaml_node_t *n, double p0, exp_setting *s)
     if (op == SETTING_DROPOUT) {
         s->qsd.p = p0;
         if (n->type == YAML_MAPPING_NODE &&
-            opt_float(d, n, "p", 0, 1, YDOC_LO_OPEN, &s->qsd.p) < 0)
+            opt_float(d, n, "p", QSD_MIN_P, 1, 0, &s->qsd.p) < 0)
             return -1;
     } else if (op == SETTING_QSD && parse_qsd(d, n, p0, s) < 0) {
         return -1;
@@ -283,7 +283,7 @@ int experiment_load(const char *path, experiment *out, qsdc_error *err)
 {
     unsigned char *text;
     size_t len;
-    if (fs_read_file(path, &text, &len, err) < 0)
+    if (fs_read_file_max(path, YDOC_MAX_BYTES, &text, &len, err) < 0)
         return -1;
     experiment *e = calloc(1, sizeof *e);
     if (!e) {

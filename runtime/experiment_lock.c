@@ -1,26 +1,17 @@
 #include "experiment_lock.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "dir_lock.h"
 #include "model.h"
 
 #define FP_LEN 16
-
-static int open_lock(const char *dir, char *path, size_t n, qsdc_error *err)
-{
-    if ((size_t)snprintf(path, n, "%s/.lock", dir) >= n)
-        return qsdc_fail(err, "%s: path too long", dir);
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (fd < 0)
-        return qsdc_fail(err, "%s: cannot open: %s", path, strerror(errno));
-    return fd;
-}
+#define LOCK_NAME ".lock"
 
 /* A shared lock, waiting out the moment in which a process that found the
  * directory free converts its exclusive lock (held to write the
@@ -42,7 +33,7 @@ static int lock_shared(int fd, const char *dir, const char *path, qsdc_error *er
 int grid_lock_join(const char *dir, const char *grid_fp, qsdc_error *err)
 {
     char path[QSDC_PATH_MAX];
-    int fd = open_lock(dir, path, sizeof path, err);
+    int fd = dir_lock_open(dir, LOCK_NAME, path, sizeof path, err);
     if (fd < 0)
         return -1;
     int rc = 0;
@@ -74,7 +65,7 @@ int grid_lock_join(const char *dir, const char *grid_fp, qsdc_error *err)
 int run_lock_try(const char *run_dir, int *fd, qsdc_error *err)
 {
     char path[QSDC_PATH_MAX];
-    *fd = open_lock(run_dir, path, sizeof path, err);
+    *fd = dir_lock_open(run_dir, LOCK_NAME, path, sizeof path, err);
     if (*fd < 0)
         return -1;
     if (flock(*fd, LOCK_EX | LOCK_NB) == 0)

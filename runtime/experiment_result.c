@@ -483,7 +483,7 @@ int result_read(const char *path, run_result *r, qsdc_error *err)
     memset(r, 0, sizeof *r);
     unsigned char *data;
     size_t len;
-    if (fs_read_file(path, &data, &len, err) < 0)
+    if (fs_read_file_max(path, YDOC_MAX_BYTES, &data, &len, err) < 0)
         return -1;
     ydoc d;
     int rc = ydoc_load(&d, path, (const char *)data, len, err);

@@ -1,6 +1,8 @@
 #include "file_io.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -9,53 +11,101 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-int fs_read_file(const char *path, unsigned char **data, size_t *len, qsdc_error *err)
+static const char *file_kind(mode_t mode)
+{
+    if (S_ISDIR(mode))
+        return "is a directory";
+    if (S_ISFIFO(mode))
+        return "not a regular file (a FIFO)";
+    if (S_ISCHR(mode))
+        return "not a regular file (a character device)";
+    if (S_ISBLK(mode))
+        return "not a regular file (a block device)";
+    if (S_ISSOCK(mode))
+        return "not a regular file (a socket)";
+    return "not a regular file";
+}
+
+int fs_open_regular(const char *path, int64_t *size, qsdc_error *err)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return qsdc_fail(err, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return qsdc_fail(err, "%s: cannot open: %s", path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return qsdc_fail(err, "%s: cannot open: %s", path, file_kind(st.st_mode));
+    }
+    if (size)
+        *size = (int64_t)st.st_size;
+    return fd;
+}
+
+FILE *fs_fopen_regular(const char *path, int64_t *size, qsdc_error *err)
+{
+    int fd = fs_open_regular(path, size, err);
+    if (fd < 0)
+        return NULL;
+    FILE *f = fdopen(fd, "rb");
+    if (!f) {
+        qsdc_fail(err, "%s: cannot open: %s", path, strerror(errno));
+        close(fd);
+    }
+    return f;
+}
+
+int fs_read_file_max(const char *path, size_t max, unsigned char **data, size_t *len,
+                     qsdc_error *err)
 {
     *data = NULL;
     *len = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return qsdc_fail(err, "%s: cannot open: %s", path, strerror(errno));
-    struct stat st;
-    if (fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
-        (uint64_t)st.st_size > FS_MAX_FILE_BYTES) {
-        fclose(f);
-        return qsdc_fail(err, "%s: file too large (%lld bytes, limit %zu MiB)", path,
-                         (long long)st.st_size, FS_MAX_FILE_BYTES >> 20);
+    int64_t size;
+    int fd = fs_open_regular(path, &size, err);
+    if (fd < 0)
+        return -1;
+    if ((uint64_t)size > max) {
+        close(fd);
+        return qsdc_fail(err, "%s: file too large (%" PRId64 " bytes, limit %zu MiB)", path,
+                         size, max >> 20);
     }
-    size_t cap = 1 << 16, n = 0;
-    unsigned char *buf = malloc(cap);
-    while (buf) {
-        n += fread(buf + n, 1, cap - n - 1, f);
-        if (n < cap - 1)
-            break;
-        if (cap > FS_MAX_FILE_BYTES) {  /* a pipe or a file still growing */
+    /* The size from fstat bounds the read: data appended meanwhile is not
+     * read, and a file that shrank reads short. */
+    unsigned char *buf = malloc((size_t)size + 1);
+    if (!buf) {
+        close(fd);
+        return qsdc_fail(err, "%s: out of memory reading the file (%" PRId64 " bytes)",
+                         path, size);
+    }
+    size_t n = 0;
+    while (n < (size_t)size) {
+        ssize_t r = read(fd, buf + n, (size_t)size - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            int e = errno;
             free(buf);
-            fclose(f);
-            return qsdc_fail(err, "%s: file too large (more than %zu MiB)", path,
-                             FS_MAX_FILE_BYTES >> 20);
+            close(fd);
+            return qsdc_fail(err, "%s: offset %zu: read error: %s", path, n, strerror(e));
         }
-        unsigned char *grown = realloc(buf, cap * 2);
-        if (!grown) {
-            free(buf);
-            buf = NULL;
+        if (r == 0)
             break;
-        }
-        buf = grown;
-        cap *= 2;
+        n += (size_t)r;
     }
-    int failed = ferror(f);
-    fclose(f);
-    if (!buf)
-        return qsdc_fail(err, "%s: out of memory reading the file", path);
-    if (failed) {
-        free(buf);
-        return qsdc_fail(err, "%s: read error", path);
-    }
+    close(fd);
     buf[n] = '\0';
     *data = buf;
     *len = n;
     return 0;
+}
+
+int fs_read_file(const char *path, unsigned char **data, size_t *len, qsdc_error *err)
+{
+    return fs_read_file_max(path, FS_MAX_FILE_BYTES, data, len, err);
 }
 
 int fs_write_atomic(const char *path, const void *head, size_t head_len,

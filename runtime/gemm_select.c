@@ -1,5 +1,6 @@
 #include "gemm_select.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,7 +28,7 @@ static int load_cache(const char *path, choice **out, int *n)
 {
     *out = NULL;
     *n = 0;
-    FILE *f = path[0] ? fopen(path, "r") : NULL;
+    FILE *f = path[0] ? fs_fopen_regular(path, NULL, NULL) : NULL;
     if (!f)
         return 0;
     choice c;
@@ -167,6 +168,10 @@ int gemm_select(cl_env *env, const plan *p, bool remeasure, FILE *report,
                 cache = nc;
                 n_cache++;
             }
+            /* a wide model's shapes take minutes: say why nothing else is printed */
+            if (!dirty)
+                fprintf(stderr, "qsdc: measuring GEMM kernels for this device (once per "
+                        "shape; the results are cached) ...\n");
             if (measure(env, target, g, &c, err) < 0) {
                 rc = qsdc_error_wrap(err, "measuring GEMM %lldx%lldx%lld",
                                      (long long)g->m, (long long)g->n, (long long)g->k);

@@ -56,12 +56,10 @@ int replicas_attach(replicas *r, const model *m, const char *bundle, executor *e
     }
     for (int i = 1; i < r->n; i++) {
         replica_device *d = &r->extra[i - 1];
-        char binary[QSDC_PATH_MAX];
         if (cl_env_open(r->specs[i], false, &d->env, err) < 0 ||
-            plan_for_device(&d->env, m, bundle, MODE_TRAIN, r->batch, &d->p, binary, err) < 0 ||
+            plan_for_device(&d->env, m, bundle, MODE_TRAIN, r->batch, &d->p, err) < 0 ||
             model_state_create(&d->env, d->p.param_elems, d->p.state_elems, &d->ms, err) < 0 ||
-            exec_create_from(&d->env, &d->p, &d->ms, binary[0] ? binary : NULL, &d->ex,
-                             err) < 0)
+            exec_create(&d->env, &d->p, &d->ms, &d->ex, err) < 0)
             return qsdc_error_wrap(err, "replica on device %s", r->specs[i]);
         if (d->p.param_elems != r->n_params)
             return qsdc_fail(err, "device %s lays the parameters out differently", r->specs[i]);

@@ -1,10 +1,12 @@
 #include "train.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "augment.h"
 #include "bundle_load.h"
@@ -34,25 +36,6 @@ void train_apply_overrides(model *m, const train_options *o)
         t->lr = o->lr;
 }
 
-uint64_t train_model_hash(const plan *p, const train_config *t)
-{
-    uint64_t h = 1469598103934665603ULL;
-#define MIX(v) (h = (h ^ (uint64_t)(v)) * 1099511628211ULL)
-    for (int i = 0; i < p->n_tensors; i++) {
-        const plan_tensor *pt = &p->tensors[i];
-        if (pt->buffer != BUF_P)
-            continue;
-        for (const char *c = pt->name; *c; c++)
-            MIX((unsigned char)*c);
-        MIX(pt->offset);
-        for (int d = 0; d < pt->rank; d++)
-            MIX(pt->dims[d]);
-    }
-    MIX(t->optimizer);
-#undef MIX
-    return h;
-}
-
 typedef struct trainer {
     model *m;
     const train_options *o;
@@ -68,6 +51,7 @@ typedef struct trainer {
     step_pipe pipe;
     float *host_params, *host_state;
     FILE *metrics;
+    int checkpoint_lock; /* checkpoint_claim_dir's, -1 when none is held */
     double t_entry;     /* train_model's start, for the time to the first step */
     bool first_done;
 } trainer;
@@ -140,26 +124,24 @@ static int setup(trainer *t, qsdc_error *err)
 {
     const train_config *c = &t->m->train;
     const char *dbg = getenv("QSDC_DEBUG"), *bundle = t->o->bundle;
-    char train_bin[QSDC_PATH_MAX] = "", infer_bin[QSDC_PATH_MAX];
     if (replicas_open(&t->rep, c->batch, t->o->devices, err) < 0 ||
+        (t->o->checkpoint_dir && dist_is_root(&t->rep.ranks) &&
+         (t->checkpoint_lock = checkpoint_claim_dir(t->o->checkpoint_dir, err)) < 0) ||
         cl_env_open(t->o->devices ? t->rep.specs[0] : t->o->device,
                     dbg && strstr(dbg, "kernels"), &t->env, err) < 0 ||
         (t->o->check_finite
              ? compile_observed_for_device(&t->env, t->m, MODE_TRAIN, t->rep.batch, &t->tp,
                                            err)
              : plan_for_device(&t->env, t->m, bundle, MODE_TRAIN, t->rep.batch, &t->tp,
-                               train_bin, err)) < 0 ||
-        plan_for_device(&t->env, t->m, bundle, MODE_INFER, c->batch, &t->ep, infer_bin,
-                        err) < 0 ||
+                               err)) < 0 ||
+        plan_for_device(&t->env, t->m, bundle, MODE_INFER, c->batch, &t->ep, err) < 0 ||
         exec_check_memory(&t->env.dev, (const plan *[]){&t->tp, &t->ep}, 2, err) < 0)
         return -1;
     if (load_data(t, err) < 0)
         return -1;
     if (model_state_create(&t->env, t->tp.param_elems, t->tp.state_elems, &t->ms, err) < 0 ||
-        exec_create_from(&t->env, &t->tp, &t->ms, train_bin[0] ? train_bin : NULL, &t->tx,
-                         err) < 0 ||
-        exec_create_from(&t->env, &t->ep, &t->ms, infer_bin[0] ? infer_bin : NULL, &t->ex,
-                         err) < 0 ||
+        exec_create(&t->env, &t->tp, &t->ms, &t->tx, err) < 0 ||
+        exec_create(&t->env, &t->ep, &t->ms, &t->ex, err) < 0 ||
         replicas_attach(&t->rep, t->m, bundle, &t->tx, &t->ms, err) < 0 ||
         (t->o->check_finite && finite_check_create(&t->tx, &t->fc, err) < 0))
         return -1;
@@ -176,7 +158,8 @@ static int setup(trainer *t, qsdc_error *err)
     if (t->o->metrics_path) {
         t->metrics = fopen(t->o->metrics_path, t->o->resume ? "a" : "w");
         if (!t->metrics)
-            return qsdc_fail(err, "%s: cannot open for writing", t->o->metrics_path);
+            return qsdc_fail(err, "%s: cannot open for writing: %s", t->o->metrics_path,
+                             strerror(errno));
     }
     return 0;
 }
@@ -201,6 +184,28 @@ static void teardown(trainer *t)
     free(t->host_state);
     if (t->metrics)
         fclose(t->metrics);
+    if (t->checkpoint_lock >= 0)
+        close(t->checkpoint_lock);
+}
+
+/* A resumed run continues exactly: the same samples in the same batches,
+ * from a position inside this run's epochs. */
+static int check_resume_position(const trainer *t, const checkpoint *ck, qsdc_error *err)
+{
+    const train_config *c = &t->m->train;
+    const char *dir = t->o->checkpoint_dir;
+    if (ck->batch != (uint64_t)c->batch)
+        return qsdc_fail(err, "%s: checkpoint was trained with batch %" PRIu64 ", this run "
+                         "has batch %" PRId64 ": its step count would skip or repeat "
+                         "samples; resume with --batch %" PRIu64, dir, ck->batch, c->batch,
+                         ck->batch);
+    uint64_t steps = (uint64_t)t->steps;
+    /* a saved step lies in the saved epoch, or ends the run at its last */
+    if (ck->epoch > (uint64_t)c->epochs || ck->step / steps != ck->epoch)
+        return qsdc_fail(err, "%s: checkpoint at step %" PRIu64 " after %" PRIu64 " epochs "
+                         "is outside this run's plan of %" PRId64 " epochs of %" PRIu64
+                         " steps", dir, ck->step, ck->epoch, c->epochs, steps);
+    return 0;
 }
 
 /* Starts from the checkpoint when resuming, else from seeded parameters. */
@@ -212,12 +217,20 @@ static int init_state(trainer *t, uint64_t *epoch, uint64_t *step, qsdc_error *e
         checkpoint ck;
         if (checkpoint_load(t->o->checkpoint_dir, &ck, err) < 0)
             return -1;
-        int rc = checkpoint_check(&ck, train_model_hash(&t->tp, c), t->tp.param_elems,
+        int rc = checkpoint_check(&ck, train_model_hash(t->m, &t->tp), t->tp.param_elems,
                                   t->tp.state_elems, t->o->checkpoint_dir, err);
         if (rc == 0 && ck.seed != c->seed)
             rc = qsdc_fail(err, "%s: checkpoint was trained with seed %" PRIu64
                            ", this run has seed %" PRIu64, t->o->checkpoint_dir, ck.seed,
                            c->seed);
+        if (rc == 0)
+            rc = check_resume_position(t, &ck, err);
+        /* a warning, not a refusal: --check-finite then names the first op
+         * the value reaches */
+        qsdc_error why = {{0}};
+        if (rc == 0 && checkpoint_check_finite(&ck, t->o->checkpoint_dir, &why) < 0)
+            fprintf(stderr, "qsdc: warning: %s; training from it will diverge\n",
+                    why.message);
         if (rc == 0)
             rc = model_state_write(&t->env, &t->ms, ck.params, ck.state, err);
         *epoch = ck.epoch;
@@ -233,8 +246,9 @@ static int save_checkpoint(trainer *t, uint64_t epoch, uint64_t step, qsdc_error
 {
     if (model_state_read(&t->env, &t->ms, t->host_params, t->host_state, err) < 0)
         return -1;
-    checkpoint ck = {.model_hash = train_model_hash(&t->tp, &t->m->train),
+    checkpoint ck = {.model_hash = train_model_hash(t->m, &t->tp),
                      .epoch = epoch, .step = step, .seed = t->m->train.seed,
+                     .batch = (uint64_t)t->m->train.batch,
                      .n_params = t->tp.param_elems, .params = t->host_params,
                      .n_state = t->tp.state_elems, .state = t->host_state};
     return checkpoint_save(t->o->checkpoint_dir, &ck, err);
@@ -384,14 +398,21 @@ static void json_number(FILE *f, const char *key, double v)
         fprintf(f, ", \"%s\": null", key);
 }
 
+static int metrics_failed(const trainer *t, qsdc_error *err)
+{
+    return qsdc_fail(err, "%s: cannot write the metrics: %s", t->o->metrics_path,
+                     strerror(errno ? errno : EIO));
+}
+
 /* One line of --metrics for batches [first, first + done) of an epoch: a
  * run stopped inside an epoch and resumed writes two lines for it, which
- * result_read_metrics joins. */
-static void write_metrics(trainer *t, uint64_t epoch, int64_t first, int64_t done, double loss,
-                          const train_summary *out, double secs, double rate)
+ * result_read_metrics joins. Flushed, so a full disk shows here. */
+static int write_metrics(trainer *t, uint64_t epoch, int64_t first, int64_t done, double loss,
+                         const train_summary *out, double secs, double rate, qsdc_error *err)
 {
     if (!t->metrics)
-        return;
+        return 0;
+    errno = 0;
     fprintf(t->metrics,
             "{\"epoch\": %" PRIu64 ", \"first_batch\": %lld, \"batches\": %lld, "
             "\"train_loss\": %.6f",
@@ -407,7 +428,9 @@ static void write_metrics(trainer *t, uint64_t epoch, int64_t first, int64_t don
     if (t->lm)
         fprintf(t->metrics, ", \"tokens_per_s\": %.1f", rate * (double)t->lm->steps);
     fprintf(t->metrics, "}\n");
-    fflush(t->metrics);
+    if (fflush(t->metrics) != 0 || ferror(t->metrics))
+        return metrics_failed(t, err);
+    return 0;
 }
 
 int train_model(model *m, const train_options *o, train_summary *out, qsdc_error *err)
@@ -415,6 +438,7 @@ int train_model(model *m, const train_options *o, train_summary *out, qsdc_error
     train_apply_overrides(m, o);
     trainer t;
     memset(&t, 0, sizeof t);
+    t.checkpoint_lock = -1;
     t.t_entry = now_seconds();
     t.m = m;
     t.o = o;
@@ -435,9 +459,6 @@ int train_model(model *m, const train_options *o, train_summary *out, qsdc_error
         printf("data parallel: %d ranks x %d devices, %lld samples each per step\n",
                t.rep.ranks.size, t.rep.n, (long long)t.rep.batch);
     double t_all = now_seconds();
-    if (rc == 0 && (int64_t)step < (int64_t)epoch * steps)
-        rc = qsdc_fail(err, "%s: checkpoint step %" PRIu64 " is before epoch %" PRIu64,
-                       o->checkpoint_dir, step, epoch);
     while (rc == 0 && (int64_t)epoch < c->epochs &&
            !(o->max_steps > 0 && (int64_t)step >= o->max_steps) && !stop_requested(&t)) {
         double t0 = now_seconds(), loss = 0;
@@ -470,9 +491,16 @@ int train_model(model *m, const train_options *o, train_summary *out, qsdc_error
                    (long long)steps);
         printf(")\n");
         fflush(stdout);
-        write_metrics(&t, complete ? epoch : epoch + 1, first, done, loss, out, secs, rate);
+        /* a failed metrics write stops the run, once the epoch is saved */
+        qsdc_error metrics_err = {{0}};
+        int metrics_rc = write_metrics(&t, complete ? epoch : epoch + 1, first, done, loss,
+                                       out, secs, rate, &metrics_err);
         if (o->checkpoint_dir && dist_is_root(&t.rep.ranks))
             rc = save_checkpoint(&t, epoch, step, err);
+        if (rc == 0 && metrics_rc < 0) {
+            *err = metrics_err;
+            rc = -1;
+        }
     }
     out->epochs_done = (int64_t)epoch;
     out->interrupted = rc == 0 && stop_requested(&t) && (int64_t)epoch < c->epochs;
@@ -487,6 +515,12 @@ int train_model(model *m, const train_options *o, train_summary *out, qsdc_error
                             .state = &t.ms, .train = &t.train, .test = &t.test,
                             .lm = t.lm, .summary = out};
         rc = o->after_train(o->hook_ctx, &tc, err);
+    }
+    if (t.metrics) {
+        errno = 0;
+        if (fclose(t.metrics) != 0 && rc == 0)
+            rc = metrics_failed(&t, err);
+        t.metrics = NULL;
     }
     teardown(&t);
     replicas_close(&t.rep, rc, err);

@@ -68,7 +68,9 @@ void train_apply_overrides(model *m, const train_options *o);
 int train_model(model *m, const train_options *o, train_summary *out, qsdc_error *err);
 /* The learning rate at step (0-based) under m's schedule. */
 double train_lr_at(const train_config *t, int64_t step, int64_t steps_per_epoch);
-/* A hash of what a checkpoint must match: parameter layout and optimiser. */
-uint64_t train_model_hash(const plan *p, const train_config *t);
+/* A hash of what a checkpoint must match: the model's ops, their inputs,
+ * shapes and settings (activations, regularisers), the parameter layout of
+ * plan p (any of m's plans: they share it) and the optimiser. */
+uint64_t train_model_hash(const model *m, const plan *p);
 
 #endif

@@ -80,6 +80,8 @@ void make_plans(plan *infer, plan *train, int64_t batch)
         plan *p = ps[i];
         snprintf(p->name, sizeof p->name, "mlp: v2 # \"test\"");
         p->batch = batch;
+        p->target_cpu = true;
+        p->target_vector_width = 8;
         p->param_elems = 21;
         p->arena_elems = 60 + 80 * i;
         p->input_offset = 0;

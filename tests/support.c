@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 static char tmpdir[1024];
@@ -85,6 +87,18 @@ const char *ts_write(const char *name, const void *data, size_t len)
         exit(1);
     }
     fclose(f);
+    return path;
+}
+
+const char *ts_fifo(const char *name)
+{
+    static char path[1200];
+    snprintf(path, sizeof path, "%s/%s", ts_tmpdir(), name);
+    unlink(path);
+    if (mkfifo(path, 0600) != 0) {
+        perror(path);
+        exit(1);
+    }
     return path;
 }
 

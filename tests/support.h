@@ -12,6 +12,9 @@ void ts_cleanup(void);
 /* Writes len bytes to dir/name and returns the full path (static storage
  * rotated over 8 slots). */
 const char *ts_write(const char *name, const void *data, size_t len);
+/* Makes a FIFO dir/name (replacing any file there) and returns its path
+ * (static storage); nothing ever writes to it. */
+const char *ts_fifo(const char *name);
 /* Reads a whole stream into a NUL-terminated malloc'd buffer (NULL when out
  * of memory); *len receives its length when len is not NULL. */
 char *ts_read_stream(FILE *f, size_t *len);

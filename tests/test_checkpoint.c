@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <zlib.h>
 
 #include "checkpoint.h"
@@ -17,7 +18,8 @@
 
 #define NP 1000
 #define NS 2000
-#define FILE_BYTES (60 + 4 * (NP + NS) + 4)
+#define HEADER_BYTES 68
+#define FILE_BYTES (HEADER_BYTES + 4 * (NP + NS) + 4)
 
 typedef struct file_bytes {
     uint8_t *data;
@@ -66,7 +68,7 @@ static checkpoint sample(float *params, float *state)
     params[3] = -INFINITY;
     params[4] = 1e-45f;
     return (checkpoint){.model_hash = 0xfedcba9876543210u, .epoch = 7,
-                        .step = 0x100000001u, .seed = 42, .n_params = NP,
+                        .step = 0x100000001u, .seed = 42, .batch = 96, .n_params = NP,
                         .params = params, .n_state = NS, .state = state};
 }
 
@@ -150,22 +152,23 @@ static void test_layout_and_determinism(void **state_)
     assert_int_equal(again.len, FILE_BYTES);
     assert_memory_equal(a.data, again.data, FILE_BYTES);
 
-    uint8_t header[60];
+    uint8_t header[HEADER_BYTES];
     memcpy(header, "QSDCCKPT", 8);
-    put_le(header + 8, 1, 4);
+    put_le(header + 8, 2, 4);
     put_le(header + 12, c.model_hash, 8);
     put_le(header + 20, c.epoch, 8);
     put_le(header + 28, c.step, 8);
     put_le(header + 36, c.seed, 8);
-    put_le(header + 44, NP, 8);
-    put_le(header + 52, NS, 8);
-    assert_memory_equal(a.data, header, 60);
+    put_le(header + 44, c.batch, 8);
+    put_le(header + 52, NP, 8);
+    put_le(header + 60, NS, 8);
+    assert_memory_equal(a.data, header, HEADER_BYTES);
     for (int i = 0; i < NP + NS; i++) {
         uint32_t bits;
         memcpy(&bits, i < NP ? &params[i] : &state[i - NP], 4);
         uint8_t le[4];
         put_le(le, bits, 4);
-        assert_memory_equal(a.data + 60 + 4 * i, le, 4);
+        assert_memory_equal(a.data + HEADER_BYTES + 4 * i, le, 4);
     }
     uint8_t crc[4];
     put_le(crc, crc32(0, a.data, FILE_BYTES - 4), 4);
@@ -195,6 +198,10 @@ static void test_missing(void **state_)
     const char *dir = new_dir("empty");
     expect_load_error(dir, ts_fmt("no checkpoint in %s (%s/checkpoint.bin does "
                                "not exist)", dir, dir));
+    /* a FIFO in its place is refused at once, not waited on for a writer */
+    assert_int_equal(mkdir(dir, 0700), 0);
+    const char *fifo = ts_fifo("empty/checkpoint.bin");
+    expect_load_error(dir, ts_fmt("%s: cannot open: not a regular file (a FIFO)", fifo));
 }
 
 static void test_checksum(void **state_)
@@ -230,14 +237,14 @@ static void test_truncated(void **state_)
     const char *dir = saved_sample("trunc", &b);
     char path[1200];
     snprintf(path, sizeof path, "%s/checkpoint.bin", dir);
-    const size_t in_header[] = {0, 5, 8, 11, 12, 44, 59};
+    const size_t in_header[] = {0, 5, 8, 11, 12, 44, 67};
     for (size_t i = 0; i < sizeof in_header / sizeof in_header[0]; i++) {
         write_all(path, b.data, in_header[i]);
         expect_load_error(dir, ts_fmt("%s: offset %zu: unexpected end of file, "
-                                   "expected 60 bytes of header", path,
+                                   "expected 68 bytes of header", path,
                                    in_header[i]));
     }
-    const size_t in_body[] = {60, 61, 4060, FILE_BYTES - 4, FILE_BYTES - 1};
+    const size_t in_body[] = {68, 69, 4068, FILE_BYTES - 4, FILE_BYTES - 1};
     for (size_t i = 0; i < sizeof in_body / sizeof in_body[0]; i++) {
         write_all(path, b.data, in_body[i]);
         expect_load_error(dir, ts_fmt("%s: offset %zu: unexpected end of file, "
@@ -278,10 +285,18 @@ static void test_bad_magic_and_version(void **state_)
     expect_load_error(dir, ts_fmt("%s: offset 0: bad magic: not a qsdc checkpoint",
                                path));
     b.data[3] = 'C';
-    b.data[8] = 2;
+    b.data[8] = 3;
     write_all(path, b.data, b.len);
     expect_load_error(dir, ts_fmt("%s: offset 8: unsupported checkpoint format "
-                               "version 2 (this build reads version 1)", path));
+                               "version 3 (this build reads version 2)", path));
+    /* the version before this one is named as an older qsdc's */
+    b.data[8] = 1;
+    write_all(path, b.data, b.len);
+    expect_load_error(dir, ts_fmt("%s: offset 8: checkpoint format version 1, written by "
+                                  "an older qsdc whose checkpoints did not record the "
+                                  "model's activations, regularisers or batch; this build "
+                                  "reads version 2: train again to make a checkpoint it can "
+                                  "check", path));
     free(b.data);
 }
 
@@ -292,29 +307,32 @@ static void test_absurd_sizes(void **state_)
     const char *dir = saved_sample("absurd", &b);
     char path[1200];
     snprintf(path, sizeof path, "%s/checkpoint.bin", dir);
-    put_le(b.data + 44, UINT64_C(1) << 62, 8);
+    put_le(b.data + 52, UINT64_C(1) << 62, 8);
     write_all(path, b.data, b.len);
-    expect_load_error(dir, ts_fmt("%s: offset 44: header declares 4611686018427387904 "
+    expect_load_error(dir, ts_fmt("%s: offset 52: header declares 4611686018427387904 "
                                "parameters and 2000 state values: impossible "
                                "sizes, the file is corrupt", path));
     /* -1 as n_state. */
-    put_le(b.data + 44, NP, 8);
-    put_le(b.data + 52, UINT64_MAX, 8);
+    put_le(b.data + 52, NP, 8);
+    put_le(b.data + 60, UINT64_MAX, 8);
     write_all(path, b.data, b.len);
-    expect_load_error(dir, ts_fmt("%s: offset 44: header declares 1000 parameters "
+    expect_load_error(dir, ts_fmt("%s: offset 52: header declares 1000 parameters "
                                "and -1 state values: impossible sizes, the file "
                                "is corrupt", path));
     /* Plausible counts that the file is far too small for: caught against
      * the file size before anything is allocated. */
-    put_le(b.data + 52, UINT64_C(1) << 40, 8);
+    put_le(b.data + 60, UINT64_C(1) << 40, 8);
     write_all(path, b.data, b.len);
     expect_load_error(dir, ts_fmt("%s: offset %d: unexpected end of file, header "
                                "declares 1000 parameters and 1099511627776 state "
-                               "values, expected 4398046515168 bytes", path,
+                               "values, expected 4398046515176 bytes", path,
                                FILE_BYTES));
     free(b.data);
 }
 
+/* A temporary name no other writer uses: a save leaves another writer's
+ * temporary file alone, and claiming the directory (lock held, so no other
+ * writer is live) removes what a crashed save left. */
 static void test_stale_tmp(void **state_)
 {
     (void)state_;
@@ -327,22 +345,68 @@ static void test_stale_tmp(void **state_)
     assert_int_equal(checkpoint_load(dir, &back, &err), 0);
     assert_int_equal(back.n_params, NP);
     checkpoint_free(&back);
-    /* Saving over a stale temp file replaces it and leaves none behind. */
     float params[NP], state[NS];
     checkpoint c = sample(params, state);
     save_ok(dir, &c);
-    struct stat st;
-    assert_int_equal(stat(tmp, &st), -1);
+    file_bytes other = read_all(tmp);
+    assert_int_equal(other.len, 21);
+    free(other.data);
     file_bytes again = read_all(ts_fmt("%s/checkpoint.bin", dir));
     assert_memory_equal(again.data, b.data, FILE_BYTES);
+    int fd = checkpoint_claim_dir(dir, &err);
+    assert_true(fd >= 0);
+    close(fd);
+    struct stat st;
+    assert_int_equal(stat(tmp, &st), -1);
     free(b.data);
     free(again.data);
+}
+
+/* One writer per directory: a second claim fails, naming the holder. */
+static void test_claim_locks(void **state_)
+{
+    (void)state_;
+    const char *dir = new_dir("claimed/sub");
+    qsdc_error err = {{0}};
+    int fd = checkpoint_claim_dir(dir, &err);
+    if (fd < 0)
+        fail_msg("%s", err.message);
+    assert_int_equal(checkpoint_claim_dir(dir, &err), -1);
+    const char *want = ts_fmt("%s: in use by another qsdc train (pid %ld, holding %s/"
+                              "checkpoint.lock)", dir, (long)getpid(), dir);
+    if (!strstr(err.message, want))
+        fail_msg("expected '%s' in: %s", want, err.message);
+    close(fd);
+    fd = checkpoint_claim_dir(dir, &err);
+    assert_true(fd >= 0);
+    close(fd);
+}
+
+/* A directory no file can be made in fails the claim, before any training.
+ * Root writes anywhere chmod forbids: /proc/1 is unwritable even to root. */
+static void test_claim_read_only(void **state_)
+{
+    (void)state_;
+    const char *dir = "/proc/1";
+    if (geteuid() != 0) {
+        dir = new_dir("read-only");
+        mkdir(dir, 0755);
+        assert_int_equal(chmod(dir, 0555), 0);
+    }
+    qsdc_error err = {{0}};
+    assert_int_equal(checkpoint_claim_dir(dir, &err), -1);
+    const char *want = ts_fmt("checkpoint directory %s is not writable", dir);
+    if (!strstr(err.message, want))
+        fail_msg("expected '%s' in: %s", want, err.message);
+    if (geteuid() != 0)
+        chmod(dir, 0755);
 }
 
 static void test_check_mismatch(void **state_)
 {
     (void)state_;
-    checkpoint c = {.model_hash = 0xabcu, .n_params = 10, .n_state = 20};
+    float params[10] = {0};
+    checkpoint c = {.model_hash = 0xabcu, .n_params = 10, .params = params, .n_state = 20};
     qsdc_error err = {{0}};
     assert_int_equal(checkpoint_check(&c, 0xabcu, 10, 20, "run", &err), 0);
     assert_int_equal(checkpoint_check(&c, 0xdefu, 12, 20, "run", &err), -1);
@@ -357,6 +421,12 @@ static void test_check_mismatch(void **state_)
     assert_string_equal(err.message, "run/checkpoint.bin: holds 20 optimiser "
                         "state values but this run's optimiser needs 0 (was it "
                         "saved with a different optimiser?)");
+    /* a NaN saved with a valid checksum: no model to evaluate or train on */
+    assert_int_equal(checkpoint_check_finite(&c, "run", &err), 0);
+    params[7] = NAN;
+    assert_int_equal(checkpoint_check_finite(&c, "run", &err), -1);
+    assert_string_equal(err.message, "run/checkpoint.bin: parameter 7 of 10 is nan: the "
+                        "saved model is unusable");
 }
 
 static void test_save_rejects_invalid(void **state_)
@@ -391,6 +461,8 @@ int main(void)
         cmocka_unit_test(test_bad_magic_and_version),
         cmocka_unit_test(test_absurd_sizes),
         cmocka_unit_test(test_stale_tmp),
+        cmocka_unit_test(test_claim_locks),
+        cmocka_unit_test(test_claim_read_only),
         cmocka_unit_test(test_check_mismatch),
         cmocka_unit_test(test_save_rejects_invalid),
     };

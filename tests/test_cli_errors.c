@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <zlib.h>
 
 #include "cli_fixture.h"
 #include "support.h"
@@ -226,12 +228,122 @@ static void test_checkpoint_errors(void **state)
     cli_expect(out, "trained with seed 7, this run has seed 8");
     free(out);
 
-    write_model_variant("narrow.yaml", "units: 32", "units: 16", other);
+    /* another width, activation or regulariser setting is another model */
+    static const char *const variants[][2] = {
+        {"units: 32", "units: 16"}, {"  - relu\n", "  - tanh\n"}, {"p: 0.5", "p: 0.6"}};
     snprintf(want, sizeof want, "%s/checkpoint.bin: saved for a different model", dir);
-    out = cli_run_expect(1, "eval '%s' --checkpoint '%s'", other, dir);
+    for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++) {
+        write_model_variant("variant.yaml", variants[i][0], variants[i][1], other);
+        out = cli_run_expect(1, "eval '%s' --checkpoint '%s'", other, dir);
+        cli_expect(out, want);
+        free(out);
+        out = cli_run_expect(1, "train '%s' --resume --checkpoint '%s'", other, dir);
+        cli_expect(out, want);
+        free(out);
+    }
+
+    /* another batch would resume at a batch index that skips samples; eval,
+     * where the batch changes nothing, still loads it */
+    out = cli_run_expect(1, "train '%s' --resume --checkpoint '%s' --batch 32", task.model,
+                         dir);
+    cli_expect(out, "checkpoint was trained with batch 16, this run has batch 32");
+    free(out);
+    out = cli_run_expect(0, "eval '%s' --checkpoint '%s' --batch 32", task.model, dir);
+    free(out);
+}
+
+/* A copy of dir's checkpoint in DIR/name with n bytes at offset replaced
+ * and the checksum made valid again: damage only a reader's checks catch. */
+static const char *crafted_checkpoint(const char *dir, const char *name, size_t offset,
+                                      const void *bytes, size_t n)
+{
+    size_t len;
+    uint8_t *b = (uint8_t *)cli_read_file(ts_fmt("%s/checkpoint.bin", dir), &len);
+    assert_non_null(b);
+    assert_true(offset + n + 4 <= len);
+    memcpy(b + offset, bytes, n);
+    uint32_t crc = (uint32_t)crc32(0, b, (uInt)(len - 4));
+    for (int i = 0; i < 4; i++)
+        b[len - 4 + (size_t)i] = (uint8_t)(crc >> (8 * i));
+    static char out[CLI_PATH_MAX];
+    snprintf(out, sizeof out, "%s/%s", ts_tmpdir(), name);
+    assert_int_equal(mkdir(out, 0700), 0);
+    ts_write(ts_fmt("%s/checkpoint.bin", name), b, len);
+    free(b);
+    return out;
+}
+
+/* Counters past any plan and NaN parameters are refused even with a valid
+ * checksum. */
+static void test_crafted_checkpoints(void **state)
+{
+    (void)state;
+    char dir[CLI_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/to-craft", ts_tmpdir());
+    char *out = cli_run_expect(0, "train '%s' --max-steps 2 --checkpoint '%s'", task.model,
+                               dir);
+    free(out);
+    /* epoch and step (offsets 20 and 28) both 2^64-1 */
+    uint8_t ones[16];
+    memset(ones, 0xff, sizeof ones);
+    const char *far = crafted_checkpoint(dir, "far", 20, ones, sizeof ones);
+    out = cli_run_expect(1, "train '%s' --resume --checkpoint '%s'", task.model, far);
+    cli_expect(out, "checkpoint at step 18446744073709551615 after 18446744073709551615 "
+                    "epochs is outside this run's plan of 3 epochs of 27 steps");
+    free(out);
+    /* the first parameter (offset 68) */
+    const uint8_t le[4] = {0x00, 0x00, 0xc0, 0x7f}; /* a quiet NaN */
+    const char *nan_dir = crafted_checkpoint(dir, "nan", 68, le, sizeof le);
+    out = cli_run_expect(1, "eval '%s' --checkpoint '%s'", task.model, nan_dir);
+    cli_expect(out, "checkpoint.bin: parameter 0 of");
+    cli_expect(out, "is nan: the saved model is unusable");
+    free(out);
+}
+
+/* A test split too short for one batch has no perplexity: eval says so
+ * instead of printing nan for 0 test tokens and exiting 0. */
+static void test_lm_eval_without_test_tokens(void **state)
+{
+    (void)state;
+    char text[100 * 26], *p = text;
+    for (int i = 0; i < 100; i++)
+        p += sprintf(p, "the cat sat on the mat .\n");
+    ts_write("few.txt", text, (size_t)(p - text));
+    static const char yaml[] =
+        "name: lm\ninput: {shape: [2], dtype: int32}\n"
+        "layers:\n  - {op: embedding, vocab: 10, dim: 8}\n  - {op: lstm, units: 16}\n"
+        "  - {op: dense, units: 10}\n"
+        "train:\n  data: {format: text, corpus: few.txt, vocab: 8, split: [0.99, 0]}\n"
+        "  batch: 8\n  epochs: 1\n";
+    const char *model = ts_write("few.yaml", yaml, sizeof yaml - 1);
+    char dir[CLI_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/few-ckpt", ts_tmpdir());
+    free(cli_run_expect(0, "train '%s' --checkpoint '%s'", model, dir));
+    char *out = cli_run_expect(1, "eval '%s' --checkpoint '%s'", model, dir);
+    cli_expect(out, "few.txt: the test split holds 8 tokens, too few for one batch of 8 "
+                    "streams of 2 steps (at least 24 needed): no perplexity to report");
+    free(out);
+}
+
+/* A FIFO given as a program binary or a result is refused at once: no run
+ * waits for a writer that never comes. */
+static void test_fifo_inputs(void **state)
+{
+    (void)state;
+    char want[CLI_PATH_MAX + 64], results[CLI_PATH_MAX];
+    const char *fifo = ts_fifo("kernels.fifo");
+    snprintf(want, sizeof want, "%s: cannot open: not a regular file (a FIFO)", fifo);
+    char *out = cli_run_expect(1, "infer '%s' --data '%s' --program-binary '%s'", task.model,
+                               task.test_images, fifo);
     cli_expect(out, want);
     free(out);
-    out = cli_run_expect(1, "train '%s' --resume --checkpoint '%s'", other, dir);
+
+    snprintf(results, sizeof results, "%s/results", ts_tmpdir());
+    assert_int_equal(mkdir(results, 0700), 0);
+    assert_int_equal(mkdir(ts_fmt("%s/run1", results), 0700), 0);
+    fifo = ts_fifo("results/run1/result.json");
+    snprintf(want, sizeof want, "qsdc: %s: cannot open: not a regular file (a FIFO)", fifo);
+    out = cli_run_expect(1, "report '%s'", results);
     cli_expect(out, want);
     free(out);
 }
@@ -266,6 +378,9 @@ static void test_usage_errors(void **state)
     USAGE("--epochs expects an integer >= 1, got '99999999999999999999'",
           "train '%s' --epochs 99999999999999999999");
     USAGE("--lr expects a positive number, got '-0.1'", "train '%s' --lr -0.1");
+    /* positive, but 0 in float32 on the device */
+    USAGE("--lr 1e-50 is below the smallest normal float32 (1.17549e-38) and would round "
+          "to 0 or lose precision on the device", "train '%s' --lr 1e-50");
     USAGE("--batch expects an integer >= 1, got '0'", "'%s' --batch 0");
     USAGE("usage: qsdc infer", "eval '%s'");
     USAGE("usage: qsdc infer", "infer '%s'");
@@ -285,6 +400,9 @@ int main(void)
         cmocka_unit_test(test_image_shape_mismatch),
         cmocka_unit_test(test_model_errors),
         cmocka_unit_test(test_checkpoint_errors),
+        cmocka_unit_test(test_crafted_checkpoints),
+        cmocka_unit_test(test_fifo_inputs),
+        cmocka_unit_test(test_lm_eval_without_test_tokens),
         cmocka_unit_test(test_usage_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

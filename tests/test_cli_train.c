@@ -12,17 +12,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "checkpoint.h"
 #include "cli_fixture.h"
 #include "support.h"
 
-/* checkpoint.bin: magic, version, then u64 hash, epoch, step, seed and i64
- * n_params, n_state (docs in runtime/checkpoint.h), the floats, a crc32. */
+/* checkpoint.bin: magic, version, then u64 hash, epoch, step, seed, batch
+ * and i64 n_params, n_state (docs in runtime/checkpoint.h), the floats, a
+ * crc32. */
 #define CKPT_EPOCH 20
 #define CKPT_STEP 28
 #define CKPT_SEED 36
-#define CKPT_N_PARAMS 44
-#define CKPT_N_STATE 52
-#define CKPT_DATA 60
+#define CKPT_N_PARAMS 52
+#define CKPT_N_STATE 60
+#define CKPT_DATA 68
 
 static cli_files task;
 /* The uninterrupted reference run: 3 epochs, seed 7, checkpoint in ckpt_a. */
@@ -331,6 +336,58 @@ static void test_infer_without_labels(void **state)
     free(out);
 }
 
+/* A second run on a checkpoint directory in use fails at once, naming the
+ * first run's pid (this process holds the lock here). */
+static void test_checkpoint_dir_in_use(void **state)
+{
+    (void)state;
+    char dir[CLI_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/ckpt-busy", ts_tmpdir());
+    qsdc_error err = {{0}};
+    int fd = checkpoint_claim_dir(dir, &err);
+    if (fd < 0)
+        fail_msg("%s", err.message);
+    char *out = cli_run_expect(1, "train '%s' --checkpoint '%s' --max-steps 2", task.model,
+                               dir);
+    cli_expect(out, ts_fmt("in use by another qsdc train (pid %ld", (long)getpid()));
+    cli_expect_not(out, "epoch 1/");
+    free(out);
+    close(fd);
+}
+
+/* An unwritable checkpoint directory fails before the first step, not at
+ * the first save an epoch later (/proc/1: unwritable even to root). */
+static void test_checkpoint_dir_read_only(void **state)
+{
+    (void)state;
+    char dir[CLI_PATH_MAX] = "/proc/1";
+    if (geteuid() != 0) {
+        snprintf(dir, sizeof dir, "%s/ckpt-ro", ts_tmpdir());
+        mkdir(dir, 0555);
+    }
+    char *out = cli_run_expect(1, "train '%s' --checkpoint '%s'", task.model, dir);
+    cli_expect(out, ts_fmt("checkpoint directory %s is not writable", dir));
+    cli_expect_not(out, "epoch 1/");
+    free(out);
+}
+
+/* Metrics that cannot be written stop the run with an error, after the
+ * epoch's checkpoint is saved. */
+static void test_metrics_write_failure(void **state)
+{
+    (void)state;
+    char dir[CLI_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/ckpt-full", ts_tmpdir());
+    char *out = cli_run_expect(1, "train '%s' --checkpoint '%s' --metrics /dev/full",
+                               task.model, dir);
+    cli_expect(out, "/dev/full: cannot write the metrics: No space left on device");
+    cli_expect(out, "epoch 1/");
+    cli_expect_not(out, "epoch 2/");
+    free(out);
+    out = cli_run_expect(0, "eval '%s' --checkpoint '%s'", task.model, dir);
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -342,6 +399,9 @@ int main(void)
         cmocka_unit_test(test_eval_and_infer_agree_with_training),
         cmocka_unit_test(test_infer_without_labels),
         cmocka_unit_test(test_divergence_is_reported),
+        cmocka_unit_test(test_checkpoint_dir_in_use),
+        cmocka_unit_test(test_checkpoint_dir_read_only),
+        cmocka_unit_test(test_metrics_write_failure),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

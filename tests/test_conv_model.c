@@ -203,6 +203,10 @@ static void test_data_and_augment(void **s)
     expect_error(TRAIN "  data: {format: cifar10, train: []}\n", 0, "6:34",
                  "'train' lists 0 files; give 1 to 8");
     expect_error(TRAIN "  augment: {crop_pad: -1}\n", 0, "6:23", "'crop_pad'");
+    /* crops of more padding than image train on blanks */
+    expect_error(TRAIN "  augment: {crop_pad: 5}\n", 0, "6:12",
+                 "'crop_pad' 5 is more than half the 8x8 image: crops would hold mostly "
+                 "padding (at most 4)");
     expect_error(TRAIN "  augment: {flip: yes}\n", 0, "6:19", "'flip'");
     expect_error(TRAIN "  augment: {rotate: 3}\n", 0, "6:13", "unknown key 'rotate' in 'augment'");
     expect_error("name: m\ninput: {shape: [5]}\nlayers: [relu]\ntrain:\n  augment: {flip: true}\n",

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "data.h"
 #include "support.h"
@@ -306,6 +307,31 @@ static void test_errors(void **state)
     expect_error(p, &bad, ts_fmt("%s: test fraction nan must be in [0, 1)", p));
 }
 
+/* Only regular files are read, a FIFO without waiting for a writer and
+ * /dev/zero without growing a buffer; a file or its rows past the data
+ * limit are refused before they are read or expanded. */
+static void test_file_kinds_and_limits(void **state)
+{
+    (void)state;
+    sentiment_options opt = opts(10, 8, 0);
+    expect_error(ts_tmpdir(), &opt, ts_fmt("%s: cannot open: is a directory", ts_tmpdir()));
+    expect_error("/dev/zero", &opt, "/dev/zero: cannot open: not a regular file (a "
+                                    "character device)");
+    const char *fifo = ts_fifo("rows.fifo");
+    expect_error(fifo, &opt, ts_fmt("%s: cannot open: not a regular file (a FIFO)", fifo));
+
+    setenv("QSDC_MAX_DATA_MIB", "1", 1);
+    const char *p = ts_write("big.csv", "", 0);
+    assert_int_equal(truncate(p, (2 << 20) + 5), 0);
+    expect_error(p, &opt, ts_fmt("%s: file too large (2097157 bytes, limit 1 MiB)", p));
+    p = write_csv("long.csv", "1,a\n-1,b\n1,c\n");
+    sentiment_options wide = opts(10, 100000, 0);
+    expect_error(p, &wide, ts_fmt("%s: 3 rows of 100000 tokens would take 3 MiB of memory, "
+                                  "over the limit of 1 MiB (QSDC_MAX_DATA_MIB raises it)",
+                                  p));
+    unsetenv("QSDC_MAX_DATA_MIB");
+}
+
 /* Either it loads with every id in range and every length and label valid,
  * or it fails with a message. */
 static void load_anything(const unsigned char *data, size_t len)
@@ -349,6 +375,7 @@ int main(void)
         cmocka_unit_test(test_dataset_padding),
         cmocka_unit_test(test_seeded_split),
         cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_file_kinds_and_limits),
         cmocka_unit_test(test_mutations),
     };
     return cmocka_run_group_tests(tests, NULL, ts_teardown);

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
 
@@ -111,7 +112,7 @@ static void expect_load_error(const char *images, const char *labels,
 {
     dataset d;
     qsdc_error err = {{0}};
-    int rc = idx_load(images, labels, &d, &err);
+    int rc = idx_load(images, labels, 0, &d, &err);
     ts_expect_failure("idx_load", rc, err.message, want);
 }
 
@@ -153,7 +154,7 @@ static void test_round_trip_plain(void **state)
     dataset d;
     qsdc_error err = {{0}};
     assert_int_equal(idx_load(write_plain("img", &img), write_plain("lab", &lab),
-                              &d, &err), 0);
+                              ROWS * COLS, &d, &err), 0);
     check_valid(&d, 1);
     dataset_free(&d);
     assert_null(d.x);
@@ -167,12 +168,12 @@ static void test_round_trip_gzip(void **state)
     dataset d;
     qsdc_error err = {{0}};
     assert_int_equal(idx_load(write_gzip("img.gz", &img), write_gzip("lab.gz", &lab),
-                              &d, &err), 0);
+                              ROWS * COLS, &d, &err), 0);
     check_valid(&d, 1);
     dataset_free(&d);
     /* Mixed: gzip images, plain labels. */
     assert_int_equal(idx_load(write_gzip("img.gz", &img), write_plain("lab", &lab),
-                              &d, &err), 0);
+                              ROWS * COLS, &d, &err), 0);
     check_valid(&d, 1);
     dataset_free(&d);
 }
@@ -183,7 +184,7 @@ static void test_images_only(void **state)
     bytes img = valid_images();
     dataset d;
     qsdc_error err = {{0}};
-    assert_int_equal(idx_load(write_plain("img", &img), NULL, &d, &err), 0);
+    assert_int_equal(idx_load(write_plain("img", &img), NULL, 0, &d, &err), 0);
     check_valid(&d, 0);
     dataset_free(&d);
 }
@@ -197,7 +198,7 @@ static void test_other_ranks(void **state)
     bytes b = idx_header(0x08, 2, flat);
     uint8_t v[6] = {10, 20, 30, 40, 50, 60};
     put(&b, v, 6);
-    assert_int_equal(idx_load(write_plain("flat", &b), NULL, &d, &err), 0);
+    assert_int_equal(idx_load(write_plain("flat", &b), NULL, 0, &d, &err), 0);
     assert_int_equal(d.rank, 1);
     assert_int_equal(d.dims[0], 3);
     assert_int_equal(d.sample_elems, 3);
@@ -209,7 +210,7 @@ static void test_other_ranks(void **state)
     uint8_t w[12] = {0};
     w[11] = 255;
     put(&b, w, 12);
-    assert_int_equal(idx_load(write_plain("vol", &b), NULL, &d, &err), 0);
+    assert_int_equal(idx_load(write_plain("vol", &b), NULL, 0, &d, &err), 0);
     assert_int_equal(d.rank, 3);
     assert_int_equal(d.sample_elems, 12);
     assert_true(d.x[11] == 1.0f);
@@ -228,7 +229,11 @@ static void test_missing_file(void **state)
     const char *img_path = write_plain("img", &img);
     expect_load_error(img_path, missing, want);
     expect_load_error(ts_tmpdir(), NULL,
-                      ts_fmt("%s: cannot open: Is a directory", ts_tmpdir()));
+                      ts_fmt("%s: cannot open: is a directory", ts_tmpdir()));
+    /* a FIFO is refused at once, not waited on for a writer */
+    const char *fifo = ts_fifo("fifo");
+    expect_load_error(fifo, NULL, ts_fmt("%s: cannot open: not a regular file (a FIFO)",
+                                         fifo));
 }
 
 static void test_truncated_header(void **state)
@@ -287,7 +292,7 @@ static void test_truncated_gzip_stream(void **state)
     p = write_plain("cut.gz", &gz);
     dataset d;
     qsdc_error err = {{0}};
-    assert_int_equal(idx_load(p, NULL, &d, &err), -1);
+    assert_int_equal(idx_load(p, NULL, 0, &d, &err), -1);
     if (!strstr(err.message, "unexpected end of file, expected 60 bytes of image data") ||
         strncmp(err.message, ts_fmt("%s: offset ", p), strlen(ts_fmt("%s: offset ", p))))
         fail_msg("message: %s", err.message);
@@ -303,10 +308,9 @@ static void test_corrupt_gzip(void **state)
     p = write_plain("bad.gz", &gz);
     dataset d;
     qsdc_error err = {{0}};
-    assert_int_equal(idx_load(p, NULL, &d, &err), -1);
-    /* zlib checks the crc when the stream ends, which it reaches while
-     * filling its buffer for the first read: the offset is 0. */
-    assert_string_equal(err.message, ts_fmt("%s: offset 0: corrupt gzip data: "
+    assert_int_equal(idx_load(p, NULL, 0, &d, &err), -1);
+    /* the crc is checked at the stream's end, after the 76 bytes */
+    assert_string_equal(err.message, ts_fmt("%s: offset 76: corrupt gzip data: "
                                          "incorrect data check", p));
 }
 
@@ -374,7 +378,9 @@ static void test_absurd_dimensions(void **state)
     p = write_plain("huge", &b);
     expect_load_error(p, NULL, ts_fmt("%s: offset 8: dimension 2 (4294967295) "
                                    "takes the data past the 4 GiB limit", p));
-    /* Exactly 4 GiB is allowed by the header; the file then runs out. */
+    /* Exactly 4 GiB is allowed by the header, with a memory limit for its
+     * 16 GiB as floats; the file then runs out. */
+    setenv("QSDC_MAX_DATA_MIB", "16384", 1);
     uint32_t edge[2] = {65536, 65536};
     b = idx_header(0x08, 2, edge);
     uint8_t v[10] = {0};
@@ -382,6 +388,66 @@ static void test_absurd_dimensions(void **state)
     p = write_plain("edge", &b);
     expect_load_error(p, NULL, ts_fmt("%s: offset 22: unexpected end of file, "
                                    "expected 4294967296 bytes of image data", p));
+    unsetenv("QSDC_MAX_DATA_MIB");
+}
+
+/* The headers decide the shape and the memory: both are refused before any
+ * data is decompressed, so the data here (none) is never reached. */
+static void test_header_checked_first(void **state)
+{
+    (void)state;
+    uint32_t wide[3] = {1, 32768, 32768};
+    bytes b = idx_header(0x08, 3, wide);
+    const char *p = write_gzip("wide.gz", &b);
+    dataset d;
+    qsdc_error err = {{0}};
+    assert_int_equal(idx_load(p, NULL, 784, &d, &err), -1);
+    assert_string_equal(err.message, ts_fmt("%s: samples are 32768x32768 (1073741824 "
+                                            "elements) but the model expects 784 "
+                                            "elements per sample", p));
+    /* 1000 samples of 28x28 with labels: 3.0 MiB as floats */
+    uint32_t many[3] = {1000, 28, 28};
+    b = idx_header(0x08, 3, many);
+    p = write_gzip("many.gz", &b);
+    uint32_t count[1] = {1000};
+    bytes lab = idx_header(0x08, 1, count);
+    const char *lp = write_gzip("many-labels.gz", &lab);
+    setenv("QSDC_MAX_DATA_MIB", "2", 1);
+    assert_int_equal(idx_load(p, lp, 784, &d, &err), -1);
+    assert_string_equal(err.message, ts_fmt("%s: 1000 samples of 784 elements would "
+                                            "take 3 MiB of memory, over the limit of 2 "
+                                            "MiB (QSDC_MAX_DATA_MIB raises it)", p));
+    setenv("QSDC_MAX_DATA_MIB", "0x10", 1);
+    assert_int_equal(idx_load(p, lp, 784, &d, &err), -1);
+    assert_string_equal(err.message, "QSDC_MAX_DATA_MIB=0x10: expected a positive number "
+                                     "of MiB");
+    unsetenv("QSDC_MAX_DATA_MIB");
+}
+
+/* Bytes after the gzip stream are an error naming their offset in the
+ * compressed file; a second gzip member is read on. */
+static void test_after_gzip_stream(void **state)
+{
+    (void)state;
+    bytes img = valid_images();
+    bytes gz = read_back(write_gzip("img.gz", &img));
+    size_t member = gz.len;
+    put(&gz, "junk", 4);
+    const char *p = write_plain("junk.gz", &gz);
+    expect_load_error(p, NULL, ts_fmt("%s: offset %zu of the compressed file: unexpected "
+                                      "data after the end of the gzip stream", p, member));
+
+    bytes head = img, tail = {.len = 0};
+    head.len = 30;
+    put(&tail, img.data + 30, img.len - 30);
+    bytes two = read_back(write_gzip("head.gz", &head));
+    bytes second = read_back(write_gzip("tail.gz", &tail));
+    put(&two, second.data, second.len);
+    dataset d;
+    qsdc_error err = {{0}};
+    assert_int_equal(idx_load(write_plain("two.gz", &two), NULL, ROWS * COLS, &d, &err), 0);
+    check_valid(&d, 0);
+    dataset_free(&d);
 }
 
 static void test_count_mismatch(void **state)
@@ -424,7 +490,7 @@ static void test_dataset_check(void **state)
     const char *ip = write_plain("img", &img), *lp = write_plain("labels.idx", &lab);
     dataset d;
     qsdc_error err = {{0}};
-    assert_int_equal(idx_load(ip, lp, &d, &err), 0);
+    assert_int_equal(idx_load(ip, lp, 0, &d, &err), 0);
     assert_int_equal(d.n_classes, 13);
     assert_int_equal(dataset_check(&d, lp, 13, ip, ROWS * COLS, &err), 0);
     assert_int_equal(dataset_check(&d, lp, 10, ip, ROWS * COLS, &err), -1);
@@ -452,6 +518,8 @@ int main(void)
         cmocka_unit_test(test_bad_magic),
         cmocka_unit_test(test_zero_dimension),
         cmocka_unit_test(test_absurd_dimensions),
+        cmocka_unit_test(test_header_checked_first),
+        cmocka_unit_test(test_after_gzip_stream),
         cmocka_unit_test(test_count_mismatch),
         cmocka_unit_test(test_trailing_data),
         cmocka_unit_test(test_dataset_check),

@@ -10,6 +10,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -319,10 +320,24 @@ static void test_errors(void **state)
     assert_int_equal(truncate(p, (off_t)5 << 30), 0);
     expect_error(p, &opt, ts_fmt("%s: file too large (5368709120 bytes, limit 4096 MiB)", p));
 
-    text_corpus c;
-    qsdc_error err = {{0}};
-    assert_int_equal(text_corpus_load(ts_tmpdir(), &opt, &c, &err), -1);
-    assert_int_equal(strncmp(err.message, ts_tmpdir(), strlen(ts_tmpdir())), 0);
+    expect_error(ts_tmpdir(), &opt, ts_fmt("%s: cannot open: is a directory", ts_tmpdir()));
+    expect_error("/dev/zero", &opt, "/dev/zero: cannot open: not a regular file (a "
+                                    "character device)");
+    const char *fifo = ts_fifo("corpus.fifo");
+    expect_error(fifo, &opt, ts_fmt("%s: cannot open: not a regular file (a FIFO)", fifo));
+
+    /* 300000 one-letter words: 1.1 MiB of token ids from a file under 1 MiB */
+    size_t words = 300000;
+    char *text = malloc(2 * words);
+    assert_non_null(text);
+    for (size_t i = 0; i < words; i++)
+        memcpy(text + 2 * i, i % 1000 == 999 ? "a\n" : "a ", 2);
+    p = ts_write("many.txt", text, 2 * words);
+    free(text);
+    setenv("QSDC_MAX_DATA_MIB", "1", 1);
+    expect_error(p, &opt, ts_fmt("%s: 300300 tokens would take 2 MiB of memory, over the "
+                                 "limit of 1 MiB (QSDC_MAX_DATA_MIB raises it)", p));
+    unsetenv("QSDC_MAX_DATA_MIB");
 }
 
 static void test_invalid_utf8(void **state)

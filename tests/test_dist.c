@@ -21,8 +21,8 @@
 #include "dist.h"
 #include "support.h"
 
-#define CKPT_N_PARAMS 44    /* checkpoint.bin layout, as in test_cli_train.c */
-#define CKPT_DATA 60
+#define CKPT_N_PARAMS 52    /* checkpoint.bin layout, as in test_cli_train.c */
+#define CKPT_DATA 68
 #define STEPS 20
 /* Summing the batch's gradient in two halves rounds differently from one
  * sum, so the weights may differ in the last bits: after 20 steps of SGD

@@ -19,6 +19,7 @@
  * is stopped (SIGSTOP) there and checked to be inside the write before it is
  * signalled, so those kills land where they are meant to whatever the
  * machine's speed. */
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <fcntl.h>
@@ -63,6 +64,26 @@ static bool exists(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0;
+}
+
+/* Each save writes a fresh checkpoint.bin.tmp-XXXXXX. */
+#define TEMP_PREFIX "checkpoint.bin.tmp"
+
+static bool is_temp(const char *name)
+{
+    return strncmp(name, TEMP_PREFIX, strlen(TEMP_PREFIX)) == 0;
+}
+
+/* Whether a save's temporary file is in dir. */
+static bool temp_left(const char *dir)
+{
+    DIR *d = opendir(dir);
+    bool found = false;
+    for (struct dirent *e; d && !found && (e = readdir(d)) != NULL;)
+        found = is_temp(e->d_name);
+    if (d)
+        closedir(d);
+    return found;
 }
 
 /* Starts argv (NULL-terminated), its output to log. */
@@ -154,7 +175,7 @@ static bool stop_child(pid_t pid, int *status)
  * child still has the temporary file (for AT_RENAMED: any), so a kill
  * then lands inside the write, between close and rename, or between the
  * rename and the directory's fsync. */
-static bool wait_moment(pid_t pid, int ifd, const char *tmp, moment m, int n, int *status)
+static bool wait_moment(pid_t pid, int ifd, const char *dir, moment m, int n, int *status)
 {
     if (m == AT_DELAY) {
         for (int ms = 0; ms < n; ms++) {
@@ -166,7 +187,6 @@ static bool wait_moment(pid_t pid, int ifd, const char *tmp, moment m, int n, in
     }
     uint32_t mask = m == AT_TMP_CREATED ? IN_CREATE : m == AT_TMP_CLOSED ? IN_CLOSE_WRITE
                                                                           : IN_MOVED_TO;
-    const char *name = m == AT_RENAMED ? "checkpoint.bin" : "checkpoint.bin.tmp";
     int seen = 0;
     for (int ms = 0; ms < WAIT_LIMIT_MS; ms++) {
         struct pollfd p = {.fd = ifd, .events = POLLIN};
@@ -176,14 +196,16 @@ static bool wait_moment(pid_t pid, int ifd, const char *tmp, moment m, int n, in
             ssize_t len = read(ifd, buf, sizeof buf);
             for (ssize_t off = 0; off < len;) {
                 const struct inotify_event *e = (const void *)(buf + off);
-                hit |= (e->mask & mask) && e->len && strcmp(e->name, name) == 0 && ++seen >= n;
+                bool named = e->len && (m == AT_RENAMED ? strcmp(e->name, "checkpoint.bin") == 0
+                                                        : is_temp(e->name));
+                hit |= (e->mask & mask) && named && ++seen >= n;
                 off += (ssize_t)(sizeof *e + e->len);
             }
         }
         if (hit) {
             if (!stop_child(pid, status))
                 return false;
-            if (m == AT_RENAMED || exists(tmp))
+            if (m == AT_RENAMED || temp_left(dir))
                 return true;
             kill(pid, SIGCONT); /* the write was over: try the next one */
         }
@@ -284,10 +306,9 @@ static uint32_t next_random(uint64_t *s)
 static void test_sigkill_then_resume_matches(void **state)
 {
     (void)state;
-    char dir[CLI_PATH_MAX], log[CLI_PATH_MAX + 64], tmp[CLI_PATH_MAX + 64];
+    char dir[CLI_PATH_MAX], log[CLI_PATH_MAX + 64];
     snprintf(dir, sizeof dir, "%s/ckpt-kill", ts_tmpdir());
     path_in(log, ts_tmpdir(), "kill.log");
-    path_in(tmp, dir, "checkpoint.bin.tmp");
     int ifd = watch(dir);
     uint64_t rng = 2024;
     int kills = 0, torn = 0, chains = 0, at[MOMENTS] = {0};
@@ -301,7 +322,7 @@ static void test_sigkill_then_resume_matches(void **state)
         int n = m == AT_DELAY ? 1 + (int)(next_random(&rng) % 600)
                               : 1 + (int)(next_random(&rng) % 3);
         int status;
-        if (!wait_moment(pid, ifd, tmp, m, n, &status)) {
+        if (!wait_moment(pid, ifd, dir, m, n, &status)) {
             /* finished before the moment came: check this chain of runs
              * and start another */
             if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
@@ -316,7 +337,7 @@ static void test_sigkill_then_resume_matches(void **state)
         assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
         kills++;
         at[m]++;
-        torn += exists(tmp);
+        torn += temp_left(dir);
         check_checkpoint(dir, false, log);
     }
     close(ifd);
@@ -432,18 +453,17 @@ static void test_sigterm_saves_exact_step(void **state)
 static void test_sigint_during_checkpoint_write(void **state)
 {
     (void)state;
-    char dir[CLI_PATH_MAX], log[CLI_PATH_MAX + 64], tmp[CLI_PATH_MAX + 64];
+    char dir[CLI_PATH_MAX], log[CLI_PATH_MAX + 64];
     snprintf(dir, sizeof dir, "%s/ckpt-int-write", ts_tmpdir());
     path_in(log, ts_tmpdir(), "int-write.log");
-    path_in(tmp, dir, "checkpoint.bin.tmp");
     int ifd = watch(dir);
     pid_t pid = spawn_train(dir, false, log, NULL, NULL);
     int status;
-    if (!wait_moment(pid, ifd, tmp, AT_TMP_CREATED, 2, &status))
+    if (!wait_moment(pid, ifd, dir, AT_TMP_CREATED, 2, &status))
         fail_msg("finished before its second checkpoint (status %#x)", status);
     close(ifd);
     interrupt(pid, SIGINT, log);
-    assert_false(exists(tmp));
+    assert_false(temp_left(dir));
     int64_t step = check_checkpoint(dir, false, log);
     assert_true(step >= 2 * STEPS_PER_EPOCH);
     finish(dir, log);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -119,6 +120,12 @@ static const error_case error_cases[] = {
      "expected a number for 'p', found string 'high'"},
     {"qsd_p_above_one", LAYERS "  - {op: qsd, p: 1.5}\n", 4, 18,
      "'p' must be in (0, 1], found 1.5"},
+    /* positive, but below what the masks can draw: 0 in float32 at 1e-50 */
+    {"qsd_p_underflow", LAYERS "  - {op: qsd, p: 1e-50}\n", 4, 18,
+     "'p' of 1e-50 is below 2^-24 (5.96046e-08), the smallest keep probability the "
+     "masks can draw"},
+    {"dropout_p_tiny", LAYERS "  - {op: dropout, p: 1e-30}\n", 4, 22,
+     "'p' of 1e-30 is below 2^-24"},
     {"qsd_p_zero", LAYERS "  - {op: qsd, p: 0}\n", 4, 18,
      "'p' must be in (0, 1], found 0"},
     {"dropout_p_negative", LAYERS "  - {op: dropout, p: -0.5}\n", 4, 22,
@@ -219,7 +226,9 @@ static const error_case error_cases[] = {
     {"train_optimizer_key", TRAIN "  optimizer: {type: adam, momentum: 0.9}\n",
      6, 27, "unknown key 'momentum' for optimizer 'adam'"},
     {"train_lr_zero", TRAIN "  optimizer: {lr: 0}\n", 6, 19,
-     "'lr' must be > 0, found 0"},
+     "'lr' must be in [1.17549e-38, 3.40282e+38], found 0"},
+    {"train_lr_underflow", TRAIN "  optimizer: {lr: 1e-50}\n", 6, 19,
+     "'lr' must be in [1.17549e-38, 3.40282e+38], found 1e-50"},
     {"train_nesterov", TRAIN "  optimizer: {momentum: 0, nesterov: true}\n", 6,
      38, "'nesterov' needs 'momentum' > 0"},
     {"train_optimizer_list", TRAIN "  optimizer: [sgd]\n", 6, 14,
@@ -323,7 +332,12 @@ static void test_unreadable_files(void **state)
     assert_string_equal(err.message, want);
 
     assert_int_equal(model_load(ts_tmpdir(), &m, &err), -1);
-    snprintf(want, sizeof want, "%s: cannot read: Is a directory", ts_tmpdir());
+    snprintf(want, sizeof want, "%s: cannot open: is a directory", ts_tmpdir());
+    assert_string_equal(err.message, want);
+    /* a FIFO is refused at once, not waited on for a writer */
+    const char *fifo = ts_fifo("model.fifo");
+    assert_int_equal(model_load(fifo, &m, &err), -1);
+    snprintf(want, sizeof want, "%s: cannot open: not a regular file (a FIFO)", fifo);
     assert_string_equal(err.message, want);
 
     size_t big = (16u << 20) + 1;
@@ -335,7 +349,13 @@ static void test_unreadable_files(void **state)
     const char *file = ts_write("big.yaml", text, big);
     free(text);
     assert_int_equal(model_load(file, &m, &err), -1);
-    assert_non_null(strstr(err.message, ": file too large"));
+    snprintf(want, sizeof want, "%s: file too large (16777217 bytes, limit 16 MiB)", file);
+    assert_string_equal(err.message, want);
+    /* a sparse 54 MB file: its own size is reported, not a read's */
+    assert_int_equal(truncate(file, 54000000), 0);
+    assert_int_equal(model_load(file, &m, &err), -1);
+    snprintf(want, sizeof want, "%s: file too large (54000000 bytes, limit 16 MiB)", file);
+    assert_string_equal(err.message, want);
 }
 
 static void expect_lower_error(const char *text, int64_t batch, int line, int col,

@@ -92,18 +92,18 @@ typedef struct variant {
 static const variant variants[] = {
     /* bad YAML */
     {"plans:", "plans: [", NULL, "flow"},
-    {"format: 1", "format: 1\n  oops: [", NULL, "error: "},
+    {"format: 2", "format: 2\n  oops: [", NULL, "error: "},
     {"  batch: 4", "\tbatch: 4", NULL, "error: "},
     {NULL, "", NULL, "empty file"},
     {NULL, "# only a comment\n", NULL, "empty file"},
-    {NULL, "format: 1\n---\nplans: 1\n", "---", "second YAML document"},
-    {NULL, "format: 1\nplans: [\xff\xfe]\n", NULL, "invalid"},
+    {NULL, "format: 2\n---\nplans: 1\n", "---", "second YAML document"},
+    {NULL, "format: 2\nplans: [\xff\xfe]\n", NULL, "invalid"},
     {NULL, "- 1\n- 2\n", "- 1", "expected a mapping"},
     {NULL, "format: &f 1\nplans: []\n", "&f", "anchors are not supported"},
-    {NULL, "format: 1\nplans: []\n", "[]", "'plans' is empty"},
+    {NULL, "format: 2\nplans: []\n", "[]", "'plans' is empty"},
     /* missing keys */
     {"  loss_offset: -1\n", "", "name: 'mlp", "missing required key 'loss_offset' in plan"},
-    {"format: 1\n", "", "plans", "missing required key 'format'"},
+    {"format: 2\n", "", "plans", "missing required key 'format'"},
     {"P: {elems: 21, bytes: 84}", "P: {elems: 21}", "{elems: 21}", "missing required key 'bytes' in buffer P"},
     {"  batch: 4", "  batch:", NULL, "expected integer for 'batch', found null"},
     {"{name: d1.weight, buffer: P, offset: 0, dims: [6, 3], init: he, ",
@@ -119,8 +119,8 @@ static const variant variants[] = {
     {"  batch: 4", "  batch: 4.5", "4.5", "found float 4.5"},
     {"dims: [6, 3]", "dims: 7", "7,", "expected a list"},
     {"input: {offset: 0, elems: 24}", "input: [0, 24]", "[0, 24]", "expected a mapping"},
-    {"format: 1", "format: 2", "2", "plan format 2"},
-    {NULL, "format: 1\nplans: 3\n", "3", "expected a list"},
+    {"format: 2", "format: 3", "3", "plan format 3"},
+    {NULL, "format: 2\nplans: 3\n", "3", "expected a list"},
     {"buffer: P, offset: 18", "buffer: Q, offset: 18", "Q,", "unknown buffer 'Q'"},
     {"init: he", "init: [he]", "[he]", "for 'init', found list"},
     {"flops: 144", "flops: nan", "nan", "must be a finite number"},
@@ -137,6 +137,8 @@ static const variant variants[] = {
      "'offset' must be >= 0"},
     {"name: x, buffer: A, offset: 0", "name: x, buffer: A, offset: 50", "{name: x,",
      "tensor x: elements [50, 74) lie outside buffer A"},
+    {"name: x, buffer: A, offset: 0", "name: x, buffer: A, offset: 9223372036854775807",
+     "{name: x,", "elements [9223372036854775807, 9223372036854775831) lie outside"},
     {"dims: [6, 3]", "dims: [6, 0]", "0]", "'dims' must be >= 1"},
     {"dims: [6, 3]", "dims: [6, 3, 1, 1, 1]", "[6, 3, 1", "at most 4 entries"},
     {"dims: [6, 3]", "dims: [4611686018427387904, 4]", "[4611", "more than 2^63 elements"},
@@ -152,9 +154,21 @@ static const variant variants[] = {
     {"name: x,", "name: '',", "'',", "empty"},
     {"kernels: 2", "kernels: 2147483648", "2147483648", "'kernels' must be in [0, 2147483647]"},
     /* the source file */
-    {"source: kernels.cl", "source: missing.cl", "missing.cl", "cannot open"},
-    {"source: kernels.cl", "source: ../kernels.cl", "../", "must name a file in the bundle"},
-    {"source: kernels.cl", "source: sub/kernels.cl", "sub/", "must name a file in the bundle"},
+    {"source: kernels.cl", "source: missing.cl", "missing.cl",
+     "'source' must name the bundle's kernels.cl, found 'missing.cl'"},
+    {"source: kernels.cl", "source: ../kernels.cl", "../", "must name the bundle's kernels.cl"},
+    {"source: kernels.cl", "source: sub/kernels.cl", "sub/", "must name the bundle's kernels.cl"},
+    {"source: kernels.cl", "source: train.cl", "train.cl", "must name the bundle's kernels.cl"},
+    {"source_checksum: \"", "source_checksum: \"x", "\"x", "must be 16 hex digits"},
+    /* the binary file */
+    {"  batch: 4", "  batch: 4\n  binary: kernels.bin", "name: 'mlp", "go together"},
+    {"  batch: 4", "  batch: 4\n  binary: train.bin\n  binary_checksum: \"0000000000000000\"",
+     "train.bin", "must name the bundle's kernels.bin"},
+    /* the target */
+    {"target: {cpu: true, vector_width: 8}", "target: {cpu: yes, vector_width: 8}", "yes",
+     "cpu"},
+    {"target: {cpu: true, vector_width: 8}", "target: {cpu: true, vector_width: 0}", "0}",
+     "'vector_width' must be in [1, 16]"},
 };
 
 static void test_malformed(void **state)

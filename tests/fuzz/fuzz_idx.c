@@ -55,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         with_labels ? fuzz_write("labels.idx", data + head + n_images, rest - n_images) : NULL;
     dataset d;
     qsdc_error err = {{0}};
-    if (idx_load(images, labels, &d, &err) < 0) {
+    if (idx_load(images, labels, 0, &d, &err) < 0) {
         bool names_labels = labels && strncmp(err.message, labels, strlen(labels)) == 0;
         fuzz_expect_error(&err, names_labels ? labels : images);
         return 0;
