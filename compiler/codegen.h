@@ -32,6 +32,9 @@ typedef struct codegen_target {
     bool direct_conv_all;
     const conv_shape *direct_conv;
     int n_direct_conv;
+    /* the device ends a work-item's loops after this many iterations (0:
+     * never); kernels are shaped to stay under half of it */
+    uint32_t loop_limit;
 } codegen_target;
 
 typedef struct codegen_ctx {

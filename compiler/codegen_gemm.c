@@ -14,6 +14,7 @@ static int64_t ceil_div(int64_t x, int64_t m)
 
 void gemm_tuning_default(gemm_tuning *t, bool is_cpu, unsigned pref_vector_width)
 {
+    t->loop_budget = 0;
     int vec = 1;
     while (vec * 2 <= 16 && (unsigned)(vec * 2) <= pref_vector_width)
         vec *= 2;
@@ -161,6 +162,39 @@ static gemm_form make_form(const gemm_spec *s, const gemm_tuning *t)
     return f;
 }
 
+/* One more block along the side whose blocks are longer. */
+static void split_once(const gemm_geom *g, int64_t tiles_m, int64_t tiles_n, int64_t *parts_m,
+                       int64_t *parts_n)
+{
+    bool split_n = *parts_n < tiles_n &&
+                   (*parts_m == tiles_m ||
+                    ceil_div(tiles_n, *parts_n) * g->nr >= ceil_div(tiles_m, *parts_m) * g->mr);
+    if (split_n)
+        ++*parts_n;
+    else
+        ++*parts_m;
+}
+
+static void set_blocks(const gemm_form *f, gemm_geom *g, int64_t tiles_m, int64_t tiles_n,
+                       int64_t parts_m, int64_t parts_n)
+{
+    g->bm = ceil_div(tiles_m, parts_m) * g->mr;
+    g->bn = ceil_div(tiles_n, parts_n) * g->nr;
+    g->groups_m = ceil_div(f->M, g->bm);
+    g->groups_n = ceil_div(f->N, g->bn);
+}
+
+/* An upper bound on the loop iterations of one work-item: for each batch
+ * index it sums over and each K block, every panel's pack (up to two
+ * loops over the block) and every micro-tile's K loop and epilogue loops
+ * (a tile pass, its fix-ups and the store, each over the tile). */
+static int64_t work_item_loops(const gemm_form *f, const gemm_geom *g)
+{
+    int64_t panels = ceil_div(g->bn, g->nr), tiles = ceil_div(g->bm, g->mr);
+    int64_t per_panel = 2 * g->kc + tiles * (g->kc + g->mr + 3 * g->mr * g->nr);
+    return (f->reduce ? f->batch : 1) * ceil_div(f->K, g->kc) * panels * per_panel;
+}
+
 /* Splits M and N into near-equal blocks of at most bm x bn (in whole
  * micro-tiles), with more blocks along the longer side until there are
  * min(min_groups, flops / min_group_flops) work-groups or blocks are single
@@ -185,20 +219,18 @@ static gemm_geom make_geom(const gemm_form *f, const gemm_tuning *t)
         wanted = (int64_t)(flops / t->min_group_flops);
     if (f->before || f->after)
         parts_m = parts_n = wanted = 1;
-    while (parts_m * parts_n < wanted && (parts_m < tiles_m || parts_n < tiles_n)) {
-        bool split_n = parts_n < tiles_n &&
-                       (parts_m == tiles_m ||
-                        ceil_div(tiles_n, parts_n) * g.nr >= ceil_div(tiles_m, parts_m) * g.mr);
-        if (split_n)
-            parts_n++;
-        else
-            parts_m++;
-    }
-    g.bm = ceil_div(tiles_m, parts_m) * g.mr;
-    g.bn = ceil_div(tiles_n, parts_n) * g.nr;
-    g.groups_m = ceil_div(f->M, g.bm);
-    g.groups_n = ceil_div(f->N, g.bn);
+    while (parts_m * parts_n < wanted && (parts_m < tiles_m || parts_n < tiles_n))
+        split_once(&g, tiles_m, tiles_n, &parts_m, &parts_n);
     g.kc = t->kc < f->K ? t->kc : f->K;
+    set_blocks(f, &g, tiles_m, tiles_n, parts_m, parts_n);
+    /* a device that cuts loops short gets smaller blocks, down to one
+     * micro-tile; what still runs longer (a long K or a reduced batch) the
+     * executor's loop guard refuses */
+    while (t->loop_budget > 0 && !(f->before || f->after) &&
+           work_item_loops(f, &g) > t->loop_budget && (parts_m < tiles_m || parts_n < tiles_n)) {
+        split_once(&g, tiles_m, tiles_n, &parts_m, &parts_n);
+        set_blocks(f, &g, tiles_m, tiles_n, parts_m, parts_n);
+    }
     return g;
 }
 

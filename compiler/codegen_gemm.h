@@ -38,6 +38,9 @@ typedef struct gemm_tuning {
     int kc;         /* K block depth packed at once */
     int min_groups; /* blocks are split until at least this many work-groups, */
     double min_group_flops; /* as long as each keeps this much work */
+    /* loop iterations a work-item may run (loop_guard.h), 0 for no bound:
+     * blocks shrink until they fit */
+    int64_t loop_budget;
 } gemm_tuning;
 
 /* CPUs: micro-tile 6 x (2 vectors of the preferred width), blocks of

@@ -172,6 +172,7 @@ static int emit(const model *m, graph *g, const fusion *f, const codegen_target 
     codegen_ctx c = {.g = g, .f = f, .m = m, .target = target, .scratch = scratch,
                      .src = &src};
     gemm_tuning_default(&c.tuning, target->is_cpu, target->pref_vector_width);
+    c.tuning.loop_budget = target->loop_limit / 2;
     /* at most two launches a group, four for the update */
     p->launches = calloc(2 * (size_t)f->n_groups + 2, sizeof *p->launches);
     if (!p->launches) {

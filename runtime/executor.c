@@ -114,6 +114,7 @@ void exec_target(const cl_device_info_rec *dev, codegen_target *t)
     memset(t, 0, sizeof *t);
     t->is_cpu = (dev->type & CL_DEVICE_TYPE_CPU) != 0;
     t->pref_vector_width = dev->pref_vector_float ? dev->pref_vector_float : 1;
+    t->loop_limit = dev->loop_limit;
 }
 
 static bool debug_kernels(void)

@@ -89,6 +89,7 @@ static int measure(cl_env *env, const codegen_target *target, const plan_gemm *s
     memset(l, 0, sizeof l);
     gemm_tuning t;
     gemm_tuning_default(&t, target->is_cpu, target->pref_vector_width);
+    t.loop_budget = target->loop_limit / 2;
     gemm_spec s = {.name = "gemm_tune", .M = g.m, .N = g.n, .K = g.k,
                    .trans_a = g.trans_a, .trans_b = g.trans_b, .a = "(A + 0)",
                    .b = "(P + 0)", .c = "(G + 0)", .lda = g.lda, .ldb = g.ldb,
@@ -138,6 +139,14 @@ int gemm_select(cl_env *env, const plan *p, bool remeasure, FILE *report,
 {
     const char *force = getenv("QSDC_GEMM");
     bool own = force && !strcmp(force, "own"), all = force && !strcmp(force, "clblast");
+    /* the loop guard cannot see into CLBlast's kernels (loop_guard.h) */
+    if (target->loop_limit) {
+        if (all)
+            return qsdc_fail(err, "QSDC_GEMM=clblast: %s ends a work-item's loops after %u "
+                             "iterations, which qsdc can check only in its own kernels",
+                             env->dev.name, target->loop_limit);
+        own = true;
+    }
     char path[1024];
     choice *cache = NULL;
     int n_cache = 0, rc = 0;

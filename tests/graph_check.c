@@ -58,6 +58,8 @@ void gc_setup(gc_run *r, const char *yaml, int64_t batch, graph_mode mode)
         fail_msg("%s", err.message);
     codegen_target t;
     codegen_target_default(&t);
+    /* kernels shaped for the loop limit of the device under test */
+    t.loop_limit = tf_env()->dev.loop_limit;
     t.observe = mode == MODE_INFER;
     t.direct_conv_all = use_direct_conv;
     if (compile_plan(&r->m, mode, batch, &t, &r->p, &r->g, &r->f, &err) < 0)

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "cl_fixture.h"
+#include "compile.h"
 #include "executor.h"
 #include "graph_check.h"
 #include "loop_guard.h"
@@ -112,26 +113,31 @@ static void test_guard_on_device(void **s)
     }
 }
 
-/* The example CNN's dense layer at batch 128: with one work-item a block,
- * each runs 7 K blocks of 512 for each of its micro-tiles, far past
- * llvmpipe's limit. There the run fails naming the kernel; elsewhere it
- * runs. */
+/* The example CNN's dense layer at batch 128 compiled for a device without
+ * a loop limit: one work-item a block runs 7 K blocks of 512 for each of
+ * its micro-tiles, far past llvmpipe's limit. There the run fails naming
+ * the kernel; elsewhere it runs. */
 static void test_plan_refused_by_name(void **s)
 {
     (void)s;
     static const char dense[] = "name: wide\ninput: {shape: [3136]}\n"
                                 "layers:\n  - {op: dense, units: 256}\n";
-    gc_run r;
-    gc_setup(&r, dense, 128, MODE_INFER);
-    cl_env *env = tf_env();
     qsdc_error err = {""};
+    model m;
+    plan p;
+    graph g;
+    fusion f;
+    codegen_target t;
+    codegen_target_default(&t);
+    if (model_load_string("<test>", dense, strlen(dense), &m, &err) < 0 ||
+        compile_plan(&m, MODE_INFER, 128, &t, &p, &g, &f, &err) < 0)
+        fail_msg("%s", err.message);
+    cl_env *env = tf_env();
     model_state ms;
     executor ex;
-    if (model_state_create(env, r.p.param_elems, 0, &ms, &err) < 0 ||
-        model_state_write(env, &ms, r.params, NULL, &err) < 0 ||
-        exec_create(env, &r.p, &ms, &ex, &err) < 0)
+    if (model_state_create(env, p.param_elems, 0, &ms, &err) < 0 ||
+        exec_create(env, &p, &ms, &ex, &err) < 0)
         fail_msg("%s", err.message);
-    assert_int_equal(exec_set_batch(&ex, r.input, NULL, &err), 0);
     int rc = exec_run(&ex, 0, 0, 0.0f, &err);
     if (env->dev.loop_limit == 0) {
         assert_int_equal(rc, 0);
@@ -142,7 +148,19 @@ static void test_plan_refused_by_name(void **s)
     }
     exec_destroy(&ex);
     model_state_free(&ms);
-    gc_free(&r);
+    plan_free(&p);
+    graph_free(&g);
+    fusion_free(&f);
+    model_free(&m);
+}
+
+/* The same layer shaped for the device under test runs on every device,
+ * and matches the reference. */
+static void test_shaped_for_the_limit(void **s)
+{
+    (void)s;
+    gc_check_inference("name: wide\ninput: {shape: [3136]}\n"
+                       "layers:\n  - {op: dense, units: 256}\n", 128, 1e-4);
 }
 
 int main(void)
@@ -151,6 +169,7 @@ int main(void)
         cmocka_unit_test(test_instrumented_source),
         cmocka_unit_test(test_guard_on_device),
         cmocka_unit_test(test_plan_refused_by_name),
+        cmocka_unit_test(test_shaped_for_the_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
