@@ -312,9 +312,22 @@ static int gen_gemm(codegen_ctx *c, const kgroup *grp, const char *name, plan_la
                    .tile_values = tile_values,
                    .before = before ? sb_str(&phase) : NULL,
                    .after = after ? sb_str(&phase) : NULL};
+    char partials[64];
+    s.slice_len = s.epilogue || s.before || s.after ? 0 : gemm_reduce_slice_len(&s, &c->tuning);
+    if (s.slice_len > 0) {
+        snprintf(partials, sizeof partials, "(A + %lld)", (long long)c->scratch);
+        s.partials = partials;
+        int64_t need = gemm_slices(&s) * gemm_partial_span(&s);
+        c->scratch_needed = need > c->scratch_needed ? need : c->scratch_needed;
+    }
     int rc_ = sb_check(&epi, err) || sb_check(&tile, err) || sb_check(&fix, err) ||
                       sb_check(&phase, err)
                   ? -1 : codegen_gemm(c->src, &s, &c->tuning, l, err);
+    if (rc_ == 0 && s.slice_len > 0) {
+        rc_ = codegen_gemm_slice_sum(c->src, &s, &l[1], err);
+        describe(g, grp, &l[1]);
+        *n_launches = 2;
+    }
     sb_free(&phase);
     sb_free(&epi);
     sb_free(&tile);

@@ -44,6 +44,9 @@ typedef struct codegen_ctx {
     const codegen_target *target;
     gemm_tuning tuning;
     int64_t scratch;     /* arena offset of the update's scratch space */
+    /* scratch elements the kernels need beyond it (sliced products'
+     * partials; they and the update never run at once) */
+    int64_t scratch_needed;
     strbuf *src;
 } codegen_ctx;
 

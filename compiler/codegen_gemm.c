@@ -105,6 +105,12 @@ static int check_spec(const gemm_spec *s, const gemm_tuning *t, qsdc_error *err)
          s->tile_values > GEMM_TILE_VALUES))
         return qsdc_fail(err, "gemm %s: a tile pass needs an epilogue and 1..%d values",
                          n, GEMM_TILE_VALUES);
+    if (s->slice_len < 0 ||
+        (s->slice_len > 0 && (!s->reduce_batch || s->batch <= s->slice_len || !s->partials ||
+                              s->epilogue || s->before || s->after)))
+        return qsdc_fail(err, "gemm %s: only a reduced product without an epilogue "
+                         "splits into slices of %" PRId64 ", with a partials buffer", n,
+                         s->slice_len);
     if ((s->before || s->after) && (s->batch < 2 || s->reduce_batch))
         return qsdc_fail(err, "gemm %s: statements before or after need a batch of "
                          "independent products", n);
@@ -404,6 +410,8 @@ static void emit_kernel(strbuf *sb, const gemm_spec *s, const gemm_form *f,
 {
     bool blocked = g->kc < f->K;
     bool batched = f->batch > 1 && !f->reduce, reduced = f->batch > 1 && f->reduce;
+    bool sliced = s->slice_len > 0;
+    int64_t per_slice = s->slice_len;
     const char *in_type = "__global const float";
     sb_printf(sb,
         "/* %s: C[%" PRId64 ",%" PRId64 "] %s op(A) op(B), K=%" PRId64 ", A%s, B%s;%s"
@@ -422,7 +430,12 @@ static void emit_kernel(strbuf *sb, const gemm_spec *s, const gemm_form *f,
         f->c_trans ? " computed as C^T = op(B)^T op(A)^T;" : "", g->bm, g->bn, g->mr, g->nr, g->kc,
         reduced ? ", summed over batch " : batched ? ", batch " : ", batch ", f->batch,
         s->name, g->kc * g->nr, batched ? "get_group_id(2)" : "0u");
-    emit_pointer(sb, "    ", "__global float", "gm_c", f->c, "gm_bat", batched ? f->stride_c : 0);
+    if (sliced)
+        emit_pointer(sb, "    ", "__global float", "gm_c", s->partials, "get_group_id(2)",
+                     gemm_partial_span(s));
+    else
+        emit_pointer(sb, "    ", "__global float", "gm_c", f->c, "gm_bat",
+                     batched ? f->stride_c : 0);
     if (f->before)
         sb_printf(sb, "%s\n", f->before);
     sb_printf(sb,
@@ -432,7 +445,13 @@ static void emit_kernel(strbuf *sb, const gemm_spec *s, const gemm_form *f,
         "    const uint gm_j_end = min(gm_j_begin + %" PRId64 "u, %" PRId64 "u);\n",
         g->bm, g->bm, f->M, g->bn, g->bn, f->N);
     const char *index = "gm_bat";
-    if (reduced) {
+    if (sliced) {
+        sb_printf(sb,
+            "    const uint gm_rb0 = get_group_id(2) * %" PRId64 "u;\n"
+            "    for (uint gm_rb = gm_rb0; gm_rb < min(gm_rb0 + %" PRId64 "u, %" PRId64 "u); "
+            "++gm_rb) {\n", per_slice, per_slice, f->batch);
+        index = "gm_rb";
+    } else if (reduced) {
         sb_printf(sb, "    for (uint gm_rb = 0; gm_rb < %" PRId64 "u; ++gm_rb) {\n", f->batch);
         index = "gm_rb";
     } else {
@@ -456,10 +475,11 @@ static void emit_kernel(strbuf *sb, const gemm_spec *s, const gemm_form *f,
     /* C's old value is added after the first K block of the first batch
      * index; the epilogue runs after the last of both */
     char load_c[96], last[128];
-    if (f->accumulate)
+    if (f->accumulate && !sliced)
         snprintf(load_c, sizeof load_c, "1");
     else
-        snprintf(load_c, sizeof load_c, "%s%s%s", reduced ? "gm_rb > 0u" : "",
+        snprintf(load_c, sizeof load_c, "%s%s%s",
+                 sliced ? "gm_rb > gm_rb0" : reduced ? "gm_rb > 0u" : "",
                  reduced && blocked ? " || " : "", blocked ? "gm_k0 > 0u" : "");
     if (!load_c[0])
         snprintf(load_c, sizeof load_c, "0");
@@ -491,18 +511,73 @@ int codegen_gemm(strbuf *src, const gemm_spec *s, const gemm_tuning *t,
         return -1;
     memset(launch, 0, sizeof *launch);
     snprintf(launch->kernel, sizeof launch->kernel, "%s", s->name);
-    bool batched = f.batch > 1 && !f.reduce;
-    launch->work_dim = batched ? 3 : 2;
+    bool batched = f.batch > 1 && !f.reduce, sliced = s->slice_len > 0;
+    launch->work_dim = batched || sliced ? 3 : 2;
     launch->global[0] = (uint64_t)g.groups_n;
     launch->global[1] = (uint64_t)g.groups_m;
-    launch->global[2] = batched ? (uint64_t)f.batch : 0;
+    launch->global[2] = batched ? (uint64_t)f.batch : sliced ? (uint64_t)gemm_slices(s) : 0;
     launch->local[0] = launch->local[1] = 1;
-    launch->local[2] = batched ? 1 : 0;
+    launch->local[2] = batched || sliced ? 1 : 0;
     double nb = (double)f.batch;
     launch->flops = 2.0 * (double)s->M * (double)s->N * (double)s->K * nb;
     launch->bytes = 4.0 * ((double)s->M * (double)s->K * (s->stride_a ? nb : 1.0) +
                            (double)s->K * (double)s->N * (s->stride_b ? nb : 1.0) +
                            (double)s->M * (double)s->N * (batched ? nb : 1.0) *
                                (s->accumulate ? 2.0 : 1.0));
+    return 0;
+}
+
+int64_t gemm_reduce_slice_len(const gemm_spec *s, const gemm_tuning *t)
+{
+    if (!s->reduce_batch || s->batch < 2 || t->loop_budget <= 0)
+        return 0;
+    gemm_form f = make_form(s, t);
+    gemm_geom g = make_geom(&f, t);
+    int64_t per_index = ceil_div(work_item_loops(&f, &g), f.batch);
+    int64_t len = t->loop_budget / per_index > 1 ? t->loop_budget / per_index : 1;
+    return len < f.batch ? len : 0;
+}
+
+int64_t gemm_slices(const gemm_spec *s)
+{
+    return s->slice_len > 0 ? ceil_div(s->batch, s->slice_len) : 1;
+}
+
+int64_t gemm_partial_span(const gemm_spec *s)
+{
+    return (s->M - 1) * s->ldc + s->N;
+}
+
+int codegen_gemm_slice_sum(strbuf *src, const gemm_spec *s, plan_launch *launch,
+                           qsdc_error *err)
+{
+    int64_t n = s->M * s->N, span = gemm_partial_span(s);
+    if (strlen(s->name) + 4 >= sizeof launch->kernel)
+        return qsdc_fail(err, "gemm: kernel name '%s_sum' is too long", s->name);
+    char init[96];
+    snprintf(init, sizeof init, s->accumulate ? "%s[o]" : "0.0f", s->c);
+    sb_printf(src,
+        "/* %s_sum: C[%" PRId64 ",%" PRId64 "] %s the sum of %s's %" PRId64 " partials */\n"
+        "__kernel void %s_sum(__global float *P, __global float *G, __global float *S,\n"
+        "    __global float *A, __global const int *L, const uint seed,\n"
+        "    const uint step, const float lr, const uint sample0)\n"
+        "{\n"
+        "    const uint e = get_global_id(0);\n"
+        "    if (e >= %" PRId64 "u) return;\n"
+        "    const uint o = e / %" PRId64 "u * %" PRId64 "u + e %% %" PRId64 "u;\n"
+        "    float v = %s;\n"
+        "    for (uint s = 0; s < %" PRId64 "u; ++s)\n"
+        "        v += %s[s * %" PRId64 "u + o];\n"
+        "    %s[o] = v;\n"
+        "}\n\n",
+        s->name, s->M, s->N, s->accumulate ? "+=" : "=", s->name, gemm_slices(s), s->name, n,
+        s->N, s->ldc, s->N, init, gemm_slices(s), s->partials, span, s->c);
+    if (sb_check(src, err) < 0)
+        return -1;
+    memset(launch, 0, sizeof *launch);
+    snprintf(launch->kernel, sizeof launch->kernel, "%s_sum", s->name);
+    launch->work_dim = 1;
+    launch->global[0] = (uint64_t)n;
+    launch->bytes = 4.0 * (double)n * (double)(gemm_slices(s) + 1);
     return 0;
 }

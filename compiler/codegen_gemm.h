@@ -86,6 +86,13 @@ typedef struct gemm_spec {
      * per batch index, owning all of its C, so that what before writes and
      * after reads of that index is still in cache. */
     const char *before, *after;
+    /* A reduced product in slices of this many batch indices (0: one
+     * piece), each work-group of grid dimension 2 summing one slice into
+     * its own partial C at partials + slice * gemm_partial_span(s), in C's
+     * layout, for codegen_gemm_slice_sum to add up: for devices that cut
+     * long loops short (gemm_reduce_slice_len). Needs no epilogue. */
+    int64_t slice_len;
+    const char *partials;
 } gemm_spec;
 
 #define GEMM_TILE_VALUES 8
@@ -95,5 +102,16 @@ typedef struct gemm_spec {
  * tuning (non-positive sizes, strides too small, vec not 1/2/4/8/16, ...). */
 int codegen_gemm(strbuf *src, const gemm_spec *s, const gemm_tuning *t,
                  plan_launch *launch, qsdc_error *err);
+/* The batch indices a slice of a reduced product may hold for each
+ * work-item's loops to stay within t->loop_budget (0: no need to split). */
+int64_t gemm_reduce_slice_len(const gemm_spec *s, const gemm_tuning *t);
+/* The slices of a sliced product (1 when it is not). */
+int64_t gemm_slices(const gemm_spec *s);
+/* Elements of one partial C: C's extent, (M - 1) * ldc + N. */
+int64_t gemm_partial_span(const gemm_spec *s);
+/* Appends the kernel `NAME_sum` that adds a sliced product's partials into
+ * C (onto C's old value when accumulate), one work-item an element. */
+int codegen_gemm_slice_sum(strbuf *src, const gemm_spec *s, plan_launch *launch,
+                           qsdc_error *err);
 
 #endif

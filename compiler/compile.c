@@ -192,6 +192,8 @@ static int emit(const model *m, graph *g, const fusion *f, const codegen_target 
         return -1;
     }
     p->source = src.data;
+    if (p->arena_elems < scratch + c.scratch_needed)
+        p->arena_elems = scratch + c.scratch_needed;
     for (int i = 0; i < p->n_launches; i++)
         p->kernels += p->launches[i].kind == LAUNCH_KERNEL;
     return 0;
@@ -217,7 +219,7 @@ int compile_plan(const model *m, graph_mode mode, int64_t batch,
             g.t[g.n[i].out].observed = true;
     }
     if (rc == 0)
-        rc = graph_fuse(&g, &f, err);
+        rc = graph_fuse(&g, target->loop_limit == 0, &f, err);
     memplan_stats st = {0};
     if (rc == 0)
         rc = memplan_arena(&g, &f, &st, err);

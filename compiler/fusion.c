@@ -98,7 +98,7 @@ static bool can_pair_rows(const graph *g, const kgroup *k, const gnode *n)
            head->in[0] == n->in[0];
 }
 
-int graph_fuse(const graph *g, fusion *f, qsdc_error *err)
+int graph_fuse(const graph *g, bool join_conv, fusion *f, qsdc_error *err)
 {
     memset(f, 0, sizeof *f);
     f->groups = calloc((size_t)g->nn, sizeof *f->groups);
@@ -113,7 +113,7 @@ int graph_fuse(const graph *g, fusion *f, qsdc_error *err)
     for (int i = 0; i < g->nn; i++) {
         const gnode *n = &g->n[i];
         kgroup *cur = f->n_groups ? &f->groups[f->n_groups - 1] : NULL;
-        if (cur && can_join_conv(g, cur, n)) {
+        if (cur && join_conv && can_join_conv(g, cur, n)) {
             cur->kind = GROUP_GEMM;
         } else if (!cur || !(can_chain(g, cur, n) || can_pair_rows(g, cur, n))) {
             cur = &f->groups[f->n_groups++];

@@ -40,7 +40,11 @@ typedef struct fusion {
     int *last_use;     /* storage tensor -> last group reading it, -1 if none */
 } fusion;
 
-int graph_fuse(const graph *g, fusion *f, qsdc_error *err);
+/* Groups g's nodes into kernels. join_conv: a conv's im2col and its
+ * per-sample GEMM (and an input gradient's GEMM and col2im) form one group
+ * run one work-item a sample; off for devices that cut long loops short,
+ * where the GEMM then runs as blocks of its own (codegen_gemm). */
+int graph_fuse(const graph *g, bool join_conv, fusion *f, qsdc_error *err);
 void fusion_free(fusion *f);
 bool op_is_elementwise(op_kind op);
 

@@ -58,6 +58,40 @@ static cl_mem make_buffer(cl_env *env, float *host, size_t n)
     return m;
 }
 
+/* The spec of case c, its strings written into the buffers given. */
+static void make_spec(const gemm_case *c, int64_t lda, int64_t ldb,
+                      int64_t ldc, int64_t sa, int64_t sb, int64_t sc, int64_t bias_off,
+                      char *ptr_a, char *ptr_b, char *ptr_c, char *epilogue, char *tile_fix,
+                      gemm_spec *spec)
+{
+    int64_t N = c->N;
+    snprintf(ptr_a, 32, "(A + %d)", A_OFF);
+    snprintf(ptr_b, 32, "(P + %d)", B_OFF);
+    snprintf(ptr_c, 32, "(G + %d)", C_OFF);
+    if (c->tiled) {
+        /* the fix loop replaces the first loop's placeholder; columns past
+         * N on edge tiles must not read past the bias */
+        snprintf(tile_fix, 128,
+                 "if (gm_tile[1][gm_e] < 0.0f) gm_tile[1][gm_e] = P[%lldu + min(col, %lldu)];",
+                 (long long)bias_off, (long long)N - 1);
+        snprintf(epilogue, 128,
+                 "v += gm_tile[1][gm_e] + gm_tile[0][gm_e]; v = fmax(v, 0.0f);");
+    } else {
+        snprintf(epilogue, 128,
+                 "v += P[%lldu + col] + 0.25f * (float)bat; v = fmax(v, 0.0f);",
+                 (long long)bias_off);
+    }
+    *spec = (gemm_spec){.name = "gemm_case", .M = c->M, .N = N, .K = c->K, .trans_a = c->ta,
+                      .trans_b = c->tb, .a = ptr_a, .b = ptr_b, .c = ptr_c,
+                      .lda = lda, .ldb = ldb, .ldc = ldc, .accumulate = c->accumulate,
+                      .batch = c->batch, .stride_a = sa, .stride_b = sb, .stride_c = sc,
+                      .reduce_batch = c->reduce,
+                      .epilogue = c->bias_relu ? epilogue : NULL,
+                      .tile_pass = c->tiled ? "gm_tile[0][gm_e] = 0.25f * (float)bat;"
+                                              " gm_tile[1][gm_e] = -1.0f;" : NULL,
+                      .tile_fix = c->tiled ? tile_fix : NULL, .tile_values = 2};
+}
+
 static void run_case(const gemm_case *c, const gemm_tuning *t)
 {
     cl_env *env = tf_env();
@@ -68,10 +102,20 @@ static void run_case(const gemm_case *c, const gemm_tuning *t)
     int64_t nb = c->batch > 1 ? c->batch : 1, nc = c->reduce ? 1 : nb;
     int64_t sa = c->shared_a ? 0 : a_rows * lda + 3, sb = c->shared_b ? 0 : b_rows * ldb + 2;
     int64_t sc = c->reduce ? 0 : M * ldc + 1;
-    size_t na = (size_t)(A_OFF + (nb - 1) * sa + a_rows * lda + GUARD);
+    /* a sliced product (a loop budget) keeps its partials after A's data */
+    int64_t partials_off = A_OFF + (nb - 1) * sa + a_rows * lda + GUARD;
+    char ptr_partials[32];
+    snprintf(ptr_partials, sizeof ptr_partials, "(A + %lld)", (long long)partials_off);
     size_t np = (size_t)(B_OFF + (nb - 1) * sb + b_rows * ldb + N + GUARD);
     size_t ng = (size_t)(C_OFF + (nc - 1) * sc + M * ldc + GUARD);
     int64_t bias_off = B_OFF + (nb - 1) * sb + b_rows * ldb;
+    char ptr_a[32], ptr_b[32], ptr_c[32], epilogue[128], tile_fix[128];
+    gemm_spec spec;
+    make_spec(c, lda, ldb, ldc, sa, sb, sc, bias_off, ptr_a, ptr_b, ptr_c, epilogue,
+              tile_fix, &spec);
+    spec.slice_len = spec.epilogue ? 0 : gemm_reduce_slice_len(&spec, t);
+    spec.partials = spec.slice_len > 0 ? ptr_partials : NULL;
+    size_t na = (size_t)(partials_off + gemm_slices(&spec) * gemm_partial_span(&spec));
     float *ha = malloc(na * sizeof(float)), *hp = malloc(np * sizeof(float));
     float *hg = malloc(ng * sizeof(float)), *out = malloc(ng * sizeof(float));
     assert_non_null(ha);
@@ -82,42 +126,16 @@ static void run_case(const gemm_case *c, const gemm_tuning *t)
     ts_fill_uniform(hp, np, 2, -1.0f, 1.0f);
     ts_fill_uniform(hg, ng, 3, -1.0f, 1.0f);
 
-    char ptr_a[32], ptr_b[32], ptr_c[32], epilogue[128], tile_fix[128];
-    snprintf(ptr_a, sizeof ptr_a, "(A + %d)", A_OFF);
-    snprintf(ptr_b, sizeof ptr_b, "(P + %d)", B_OFF);
-    snprintf(ptr_c, sizeof ptr_c, "(G + %d)", C_OFF);
-    if (c->tiled) {
-        /* the fix loop replaces the first loop's placeholder; columns past
-         * N on edge tiles must not read past the bias */
-        snprintf(tile_fix, sizeof tile_fix,
-                 "if (gm_tile[1][gm_e] < 0.0f) gm_tile[1][gm_e] = P[%lldu + min(col, %lldu)];",
-                 (long long)bias_off, (long long)N - 1);
-        snprintf(epilogue, sizeof epilogue,
-                 "v += gm_tile[1][gm_e] + gm_tile[0][gm_e]; v = fmax(v, 0.0f);");
-    } else {
-        snprintf(epilogue, sizeof epilogue,
-                 "v += P[%lldu + col] + 0.25f * (float)bat; v = fmax(v, 0.0f);",
-                 (long long)bias_off);
-    }
-    gemm_spec spec = {.name = "gemm_case", .M = M, .N = N, .K = K, .trans_a = c->ta,
-                      .trans_b = c->tb, .a = ptr_a, .b = ptr_b, .c = ptr_c,
-                      .lda = lda, .ldb = ldb, .ldc = ldc, .accumulate = c->accumulate,
-                      .batch = c->batch, .stride_a = sa, .stride_b = sb, .stride_c = sc,
-                      .reduce_batch = c->reduce,
-                      .epilogue = c->bias_relu ? epilogue : NULL,
-                      .tile_pass = c->tiled ? "gm_tile[0][gm_e] = 0.25f * (float)bat;"
-                                              " gm_tile[1][gm_e] = -1.0f;" : NULL,
-                      .tile_fix = c->tiled ? tile_fix : NULL, .tile_values = 2};
     strbuf src;
     sb_init(&src);
-    plan_launch launch;
+    plan_launch launches[2];
+    int n_launches = spec.slice_len > 0 ? 2 : 1;
     qsdc_error err = {{0}};
-    if (codegen_gemm(&src, &spec, t, &launch, &err))
+    if (codegen_gemm(&src, &spec, t, &launches[0], &err) ||
+        (n_launches == 2 && codegen_gemm_slice_sum(&src, &spec, &launches[1], &err)))
         fail_msg("codegen_gemm: %s", err.message);
-    assert_string_equal(launch.kernel, "gemm_case");
-    assert_true(launch.flops == 2.0 * (double)M * (double)N * (double)K * (double)nb);
-    cl_kernel k = tf_kernel(sb_str(&src), "gemm_case");
-    sb_free(&src);
+    assert_string_equal(launches[0].kernel, "gemm_case");
+    assert_true(launches[0].flops == 2.0 * (double)M * (double)N * (double)K * (double)nb);
 
     cl_mem bp = make_buffer(env, hp, np), bg = make_buffer(env, hg, ng);
     cl_mem ba = make_buffer(env, ha, na), bs = make_buffer(env, hg, 1);
@@ -127,21 +145,30 @@ static void run_case(const gemm_case *c, const gemm_tuning *t)
                                sizeof labels, labels, &rc);
     assert_int_equal(rc, CL_SUCCESS);
     cl_mem args[5] = {bp, bg, bs, ba, bl};
-    for (cl_uint i = 0; i < 5; i++)
-        assert_int_equal(clSetKernelArg(k, i, sizeof(cl_mem), &args[i]), CL_SUCCESS);
-    cl_uint seed = 1, step = 0;
-    float lr = 0.0f;
-    assert_int_equal(clSetKernelArg(k, 5, sizeof seed, &seed), CL_SUCCESS);
-    assert_int_equal(clSetKernelArg(k, 6, sizeof step, &step), CL_SUCCESS);
-    assert_int_equal(clSetKernelArg(k, 7, sizeof lr, &lr), CL_SUCCESS);
-    assert_int_equal(clSetKernelArg(k, 8, sizeof step, &step), CL_SUCCESS);
-    size_t global[3], local[3];
-    for (int d = 0; d < 3; d++) {
-        local[d] = (size_t)(launch.local[d] ? launch.local[d] : 1);
-        global[d] = (size_t)launch.global[d] * local[d];
+    cl_kernel kernels[2] = {NULL, NULL};
+    for (int l = 0; l < n_launches; l++) {
+        const plan_launch *launch = &launches[l];
+        cl_kernel k = kernels[l] = tf_kernel(sb_str(&src), launch->kernel);
+        for (cl_uint i = 0; i < 5; i++)
+            assert_int_equal(clSetKernelArg(k, i, sizeof(cl_mem), &args[i]), CL_SUCCESS);
+        cl_uint seed = 1, step = 0;
+        float lr = 0.0f;
+        assert_int_equal(clSetKernelArg(k, 5, sizeof seed, &seed), CL_SUCCESS);
+        assert_int_equal(clSetKernelArg(k, 6, sizeof step, &step), CL_SUCCESS);
+        assert_int_equal(clSetKernelArg(k, 7, sizeof lr, &lr), CL_SUCCESS);
+        assert_int_equal(clSetKernelArg(k, 8, sizeof step, &step), CL_SUCCESS);
+        size_t global[3], local[3];
+        for (int d = 0; d < 3; d++) {
+            local[d] = (size_t)(launch->local[d] ? launch->local[d] : 1);
+            global[d] = (size_t)(launch->global[d] ? launch->global[d] : 1) * local[d];
+        }
+        assert_int_equal(clEnqueueNDRangeKernel(env->queue, k, (cl_uint)launch->work_dim,
+                                                NULL, global,
+                                                launch->local[0] ? local : NULL, 0, NULL,
+                                                NULL),
+                         CL_SUCCESS);
     }
-    assert_int_equal(clEnqueueNDRangeKernel(env->queue, k, (cl_uint)launch.work_dim, NULL,
-                                            global, local, 0, NULL, NULL), CL_SUCCESS);
+    sb_free(&src);
     assert_int_equal(clEnqueueReadBuffer(env->queue, bg, CL_TRUE, 0, ng * sizeof(float),
                                          out, 0, NULL, NULL), CL_SUCCESS);
 
@@ -185,7 +212,8 @@ static void run_case(const gemm_case *c, const gemm_tuning *t)
     clReleaseMemObject(ba);
     clReleaseMemObject(bs);
     clReleaseMemObject(bl);
-    clReleaseKernel(k);
+    for (int l = 0; l < n_launches; l++)
+        clReleaseKernel(kernels[l]);
     free(ha);
     free(hp);
     free(hg);
@@ -399,6 +427,23 @@ static void test_batched(void **state)
     run_case(&reduce_epilogue, &t);
 }
 
+/* Reduced products split into batch slices for a loop budget (devices
+ * that cut long loops short): partial sums in scratch, then their sum. */
+static void test_sliced_reduction(void **state)
+{
+    (void)state;
+    gemm_tuning t = device_default();
+    t.loop_budget = 3000;
+    for (int tr = 0; tr < 4; tr++) {
+        gemm_case dw = {.M = 9, .N = 37, .K = 50, .ta = tr & 1, .tb = tr >> 1, .batch = 11,
+                        .reduce = true, .pad = 2, .accumulate = tr == 3};
+        gemm_spec probe = {.M = dw.M, .N = dw.N, .K = dw.K, .batch = dw.batch,
+                           .reduce_batch = true, .trans_a = dw.ta, .trans_b = dw.tb};
+        assert_true(gemm_reduce_slice_len(&probe, &t) > 0);
+        run_case(&dw, &t);
+    }
+}
+
 /* Tunings other than this device's default: the non-CPU default, width-1
  * and width-16 vectors, tiny blocks that make many work-groups. */
 static void test_other_tunings(void **state)
@@ -509,6 +554,7 @@ int main(void)
         cmocka_unit_test(test_tile_pass),
         cmocka_unit_test(test_tile_pass_rejected),
         cmocka_unit_test(test_batched),
+        cmocka_unit_test(test_sliced_reduction),
         cmocka_unit_test(test_other_tunings),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
