@@ -93,7 +93,7 @@ static void make_graph(graph *g, fusion *f)
         assert_true(graph_add_node(g, &nodes[i]) >= 0);
     g->n_forward = g->nn;
     qsdc_error err = {{0}};
-    if (graph_fuse(g, f, &err))
+    if (graph_fuse(g, true, f, &err))
         fail_msg("%s", err.message);
     assert_int_equal(f->n_groups, 2);
 }
