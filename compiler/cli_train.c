@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "compile.h"
 #include "data.h"
+#include "device_check.h"
 #include "dist.h"
 #include "evaluate.h"
 #include "gemm_select.h"
@@ -163,7 +164,7 @@ static int session_open(infer_session *s, const model *m, int64_t batch, const c
                         qsdc_error *err)
 {
     memset(s, 0, sizeof *s);
-    if (cl_env_open(device, false, &s->env, err) < 0)
+    if (cl_env_open(device, false, &s->env, err) < 0 || device_self_check(&s->env, err) < 0)
         return -1;
     /* a prebuilt binary holds the generated GEMM kernels, as --emit-binary
      * compiles them: no CLBlast launches then */

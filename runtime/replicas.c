@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bundle_load.h"
+#include "device_check.h"
 
 static int parse_specs(replicas *r, const char *specs, qsdc_error *err)
 {
@@ -57,6 +58,7 @@ int replicas_attach(replicas *r, const model *m, const char *bundle, executor *e
     for (int i = 1; i < r->n; i++) {
         replica_device *d = &r->extra[i - 1];
         if (cl_env_open(r->specs[i], false, &d->env, err) < 0 ||
+            device_self_check(&d->env, err) < 0 ||
             plan_for_device(&d->env, m, bundle, MODE_TRAIN, r->batch, &d->p, err) < 0 ||
             model_state_create(&d->env, d->p.param_elems, d->p.state_elems, &d->ms, err) < 0 ||
             exec_create(&d->env, &d->p, &d->ms, &d->ex, err) < 0)

@@ -14,6 +14,7 @@
 #include "checkpoint.h"
 #include "compile.h"
 #include "data.h"
+#include "device_check.h"
 #include "device_lost.h"
 #include "evaluate.h"
 #include "gemm_select.h"
@@ -129,6 +130,7 @@ static int setup(trainer *t, qsdc_error *err)
          (t->checkpoint_lock = checkpoint_claim_dir(t->o->checkpoint_dir, err)) < 0) ||
         cl_env_open(t->o->devices ? t->rep.specs[0] : t->o->device,
                     dbg && strstr(dbg, "kernels"), &t->env, err) < 0 ||
+        device_self_check(&t->env, err) < 0 ||
         (t->o->check_finite
              ? compile_observed_for_device(&t->env, t->m, MODE_TRAIN, t->rep.batch, &t->tp,
                                            err)

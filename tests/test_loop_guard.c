@@ -1,7 +1,8 @@
-/* The loop guard (runtime/loop_guard.h) on the device under test
- * (QSDC_TEST_DEVICE): the probe, the instrumented source, and, on a device
- * that cuts loops short (rusticl on llvmpipe), a kernel that would have
- * returned a wrong answer refused by name. */
+/* The loop guard (runtime/loop_guard.h) and the start-up self-check on the
+ * device under test (QSDC_TEST_DEVICE): the probe, the instrumented source,
+ * and, on a device that cuts loops short (rusticl on llvmpipe), a kernel
+ * that would have returned a wrong answer refused by name, and the same
+ * layer shaped for the limit. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 
 #include "cl_fixture.h"
 #include "compile.h"
+#include "device_check.h"
 #include "executor.h"
 #include "graph_check.h"
 #include "loop_guard.h"
@@ -163,9 +165,19 @@ static void test_shaped_for_the_limit(void **s)
                        "layers:\n  - {op: dense, units: 256}\n", 128, 1e-4);
 }
 
+/* The start-up check (device_check.h) passes on the device under test. */
+static void test_self_check(void **s)
+{
+    (void)s;
+    qsdc_error err = {""};
+    if (device_self_check(tf_env(), &err) < 0)
+        fail_msg("%s", err.message);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_self_check),
         cmocka_unit_test(test_instrumented_source),
         cmocka_unit_test(test_guard_on_device),
         cmocka_unit_test(test_plan_refused_by_name),
