@@ -65,6 +65,7 @@ int bundle_verify_plan(const char *dir, const model *m, const plan *p, qsdc_erro
     memset(&target, 0, sizeof target);
     target.is_cpu = p->target_cpu;
     target.pref_vector_width = p->target_vector_width;
+    target.loop_limit = p->target_loop_limit;
     plan ref;
     if (compile_plan(m, p->loss_offset >= 0 ? MODE_TRAIN : MODE_INFER, p->batch, &target,
                      &ref, NULL, NULL, err) < 0)

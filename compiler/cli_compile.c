@@ -136,13 +136,15 @@ int cli_compile(int argc, char **argv)
         batch = m.train.batch;
     codegen_target target;
     codegen_target_default(&target);
-    cl_device_info_rec dev;
     if (device || emit) {
-        if (cl_select_device(device, &dev, &err) < 0) {
+        /* opened, not only listed: its loop limit is measured then */
+        cl_env env;
+        if (cl_env_open(device, false, &env, &err) < 0) {
             model_free(&m);
             return cli_error(err.message);
         }
-        exec_target(&dev, &target);
+        exec_target(&env.dev, &target);
+        cl_env_close(&env);
     }
     plan plans[2];
     graph g;

@@ -229,6 +229,7 @@ int compile_plan(const model *m, graph_mode mode, int64_t batch,
         out->batch = batch;
         out->target_cpu = target->is_cpu;
         out->target_vector_width = target->pref_vector_width;
+        out->target_loop_limit = target->loop_limit;
         out->param_elems = g.param_elems;
         out->grad_elems = g.grad_elems;
         out->state_elems = g.state_elems;

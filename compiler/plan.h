@@ -86,6 +86,7 @@ typedef struct plan {
      * bundle's plan can be compiled again from its model and compared */
     bool target_cpu;
     unsigned target_vector_width;
+    uint32_t target_loop_limit;  /* codegen_target.loop_limit, 0: none */
     /* source built for one device (--emit-binary), NULL when there is none */
     unsigned char *binary;
     size_t binary_len;

@@ -252,6 +252,8 @@ static void emit_plan(emitter *m, const plan *p)
     text(m, "cpu");
     scalar_styled(m, p->target_cpu ? "true" : "false", YAML_PLAIN_SCALAR_STYLE);
     kv_int(m, "vector_width", p->target_vector_width);
+    if (p->target_loop_limit)
+        kv_int(m, "loop_limit", p->target_loop_limit);
     end_map(m);
     kv_int(m, "batch", p->batch);
     emit_buffers(m, p);

@@ -394,14 +394,16 @@ static int read_binary(ydoc *d, yaml_node_t *plan_node, yaml_node_t *n, yaml_nod
 
 static int read_target(ydoc *d, yaml_node_t *n, plan *p)
 {
-    static const char *const keys[] = {"cpu", "vector_width", NULL};
-    yaml_node_t *v[2];
-    int64_t width;
-    if (read_map(d, n, "target", keys, ALL_REQUIRED, v) < 0 ||
+    static const char *const keys[] = {"cpu", "vector_width", "loop_limit", NULL};
+    yaml_node_t *v[3];
+    int64_t width, loop_limit = 0;
+    if (read_map(d, n, "target", keys, 2, v) < 0 ||
         ydoc_bool(d, v[0], "cpu", &p->target_cpu) < 0 ||
-        ydoc_int(d, v[1], "vector_width", 1, 16, &width) < 0)
+        ydoc_int(d, v[1], "vector_width", 1, 16, &width) < 0 ||
+        (v[2] && ydoc_int(d, v[2], "loop_limit", 1, UINT32_MAX, &loop_limit) < 0))
         return -1;
     p->target_vector_width = (unsigned)width;
+    p->target_loop_limit = (uint32_t)loop_limit;
     return 0;
 }
 
