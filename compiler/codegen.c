@@ -127,6 +127,19 @@ void codegen_render_chain(const codegen_ctx *c, const kgroup *k, int from, strbu
     render_chain(c, k, from, false, sb);
 }
 
+/* A GEMM's product, v before its epilogue, stored when read outside the
+ * group (a backward product that both feeds an activation's derivative
+ * in the chain and a sum elsewhere). */
+static void store_product(const codegen_ctx *c, const kgroup *k, strbuf *sb)
+{
+    int head = c->g->n[k->nodes[0]].out;
+    if (k->n > 1 && c->f->stored[graph_storage(c->g, head)]) {
+        char o[64];
+        codegen_ref(c->g, head, o, sizeof o);
+        sb_printf(sb, "    %s[idx] = v;\n", o);
+    }
+}
+
 /* A GEMM epilogue's tile passes: qsd_mask_try for each QSD node of the
  * chain into gm_tile (try), then qsd_mask_fix over it (fix), in the order
  * render_chain numbers their slots, each after idx_decl. The number of
@@ -211,6 +224,7 @@ static int gen_clblast(codegen_ctx *c, const kgroup *k, const char *name, plan_l
               "    const uint row = idx / %lldu, col = idx %% %lldu;\n"
               "    float v = %s[idx];\n",
               m * n, n, n, out);
+    store_product(c, k, c->src);
     codegen_render_chain(c, k, 1, c->src);
     sb_printf(c->src, "    %s[idx] = v;\n}\n\n", out);
     e->work_dim = 1;
@@ -283,6 +297,7 @@ static int gen_gemm(codegen_ctx *c, const kgroup *grp, const char *name, plan_la
     int tile_values = render_tile_passes(g, k, idx_decl, &tile, &fix);
     if (k->n > 1) {
         sb_printf(&epi, "{\n%s", idx_decl);
+        store_product(c, k, &epi);
         render_chain(c, k, 1, tile_values > 0, &epi);
         sb_append(&epi, "    }");
     }

@@ -63,6 +63,22 @@ static const char inner_softmax[] =
     "layers:\n  - {op: dense, units: 6}\n  - softmax\n  - {op: dense, units: 3, bias: false}\n"
     "train: {loss: mse, optimizer: {type: sgd, lr: 0.1, momentum: 0.5, weight_decay: 0.01}}\n";
 
+/* A skip connection around an activation: the backward product into bt
+ * feeds tanh's derivative in its epilogue and the sum into ar's gradient
+ * elsewhere, so the product itself must be stored too (it was not: ar's
+ * gradient read the forward sum left in that memory). */
+static const char skip_around_tanh[] =
+    "name: skip\ninput: {shape: [18]}\n"
+    "nodes:\n"
+    "  - {name: a, op: dense, inputs: input, units: 12}\n"
+    "  - {name: ar, op: relu, inputs: a}\n"
+    "  - {name: b, op: dense, inputs: ar, units: 12}\n"
+    "  - {name: bt, op: tanh, inputs: b}\n"
+    "  - {name: s, op: add, inputs: [bt, ar]}\n"
+    "  - {name: o, op: dense, inputs: s, units: 5}\n"
+    "train: {optimizer: {type: sgd, lr: 0.1}}\n";
+
+static void test_skip_around_tanh_step(void **s) { (void)s; check_step_against_reference(skip_around_tanh, 5); }
 static void test_mlp_qsd_step(void **s) { (void)s; check_step_against_reference(mlp_qsd, 8); }
 static void test_tanh_dropout_mse_step(void **s) { (void)s; check_step_against_reference(tanh_dropout_mse, 6); }
 static void test_residual_step(void **s) { (void)s; check_step_against_reference(residual_dag, 5); }
@@ -82,6 +98,7 @@ static void test_clblast_steps(void **s)
     gc_check_inference(mlp_qsd, 5, TOL);
     check_step_against_reference(mlp_qsd, 8);
     check_step_against_reference(residual_dag, 5);
+    check_step_against_reference(skip_around_tanh, 5);
 }
 
 static int clblast_on(void **s)
@@ -149,6 +166,7 @@ int main(void)
         cmocka_unit_test(test_mlp_qsd_step),
         cmocka_unit_test(test_tanh_dropout_mse_step),
         cmocka_unit_test(test_residual_step),
+        cmocka_unit_test(test_skip_around_tanh_step),
         cmocka_unit_test(test_inner_softmax_step),
         cmocka_unit_test_setup_teardown(test_clblast_steps, clblast_on, clblast_off),
         cmocka_unit_test(test_long_chains),
