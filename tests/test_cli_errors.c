@@ -300,9 +300,10 @@ static void test_crafted_checkpoints(void **state)
     free(out);
 }
 
-/* A test split too short for one batch has no perplexity: eval says so
- * instead of printing nan for 0 test tokens and exiting 0. */
-static void test_lm_eval_without_test_tokens(void **state)
+/* A validation or test split too short for one batch has no perplexity:
+ * train says so once at the start and leaves it out of the epoch lines,
+ * eval fails saying so, instead of printing nan (for 0 test tokens, exit 0). */
+static void test_lm_splits_without_a_batch(void **state)
 {
     (void)state;
     char text[100 * 26], *p = text;
@@ -318,8 +319,16 @@ static void test_lm_eval_without_test_tokens(void **state)
     const char *model = ts_write("few.yaml", yaml, sizeof yaml - 1);
     char dir[CLI_PATH_MAX];
     snprintf(dir, sizeof dir, "%s/few-ckpt", ts_tmpdir());
-    free(cli_run_expect(0, "train '%s' --checkpoint '%s'", model, dir));
-    char *out = cli_run_expect(1, "eval '%s' --checkpoint '%s'", model, dir);
+    char *out = cli_run_expect(0, "train '%s' --checkpoint '%s'", model, dir);
+    cli_expect(out, "qsdc: note: ");
+    cli_expect(out, "few.txt: the validation split holds 0 tokens, too few for one batch of 8 "
+                    "streams of 2 steps (at least 24 needed): no validation perplexity\n");
+    cli_expect(out, "few.txt: the test split holds 8 tokens, too few for one batch of 8 "
+                    "streams of 2 steps (at least 24 needed): no test perplexity\n");
+    cli_expect(out, "epoch 1/1");
+    cli_expect_not(out, "perplexity nan");
+    free(out);
+    out = cli_run_expect(1, "eval '%s' --checkpoint '%s'", model, dir);
     cli_expect(out, "few.txt: the test split holds 8 tokens, too few for one batch of 8 "
                     "streams of 2 steps (at least 24 needed): no perplexity to report");
     free(out);
@@ -402,7 +411,7 @@ int main(void)
         cmocka_unit_test(test_checkpoint_errors),
         cmocka_unit_test(test_crafted_checkpoints),
         cmocka_unit_test(test_fifo_inputs),
-        cmocka_unit_test(test_lm_eval_without_test_tokens),
+        cmocka_unit_test(test_lm_splits_without_a_batch),
         cmocka_unit_test(test_usage_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
