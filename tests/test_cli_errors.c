@@ -367,6 +367,22 @@ static void expect_usage_error(const char *args, const char *want)
     free(out);
 }
 
+/* Output lost to a full disk fails the command, with the reason. */
+static void test_stdout_write_failure(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    int status = ts_run(ts_fmt("{ '%s' --version >/dev/full; }", ts_qsdc()), &out);
+    cli_expect_status(status, 1, out);
+    cli_expect(out, "qsdc: cannot write the output: No space left on device");
+    free(out);
+    status = ts_run(ts_fmt("{ '%s' infer '%s' --data '%s' >/dev/full; }", ts_qsdc(), task.model,
+                           task.test_images), &out);
+    cli_expect_status(status, 1, out);
+    cli_expect(out, "qsdc: cannot write the output: No space left on device");
+    free(out);
+}
+
 static void test_usage_errors(void **state)
 {
     (void)state;
@@ -412,6 +428,7 @@ int main(void)
         cmocka_unit_test(test_crafted_checkpoints),
         cmocka_unit_test(test_fifo_inputs),
         cmocka_unit_test(test_lm_splits_without_a_batch),
+        cmocka_unit_test(test_stdout_write_failure),
         cmocka_unit_test(test_usage_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
