@@ -225,12 +225,8 @@ static int run_eval_lm(const model *m, const eval_args *a, qsdc_error *err)
     int rc = session_open(&s, m, a->batch, a->device, a->ckpt, a->binary, a->bundle, err);
     if (rc == 0)
         rc = lm_source_open(&lm, m, &s.p, err);
-    if (rc == 0 && lm_source_batches(&lm, TEXT_TEST) == 0)
-        rc = qsdc_fail(err, "%s: the test split holds %" PRId64 " tokens, too few for one "
-                       "batch of %" PRId64 " streams of %" PRId64 " steps (at least %" PRId64
-                       " needed): no perplexity to report", m->train.text_path,
-                       lm.corpus.split[TEXT_TEST].count, lm.batch, lm.steps,
-                       lm.batch * (lm.steps + 1));
+    if (rc == 0)
+        rc = lm_split_check(&lm, m->train.text_path, TEXT_TEST, "no perplexity to report", err);
     if (rc == 0)
         rc = lm_perplexity(&lm, &s.ex, &s.ms, TEXT_TEST, &ppl, err);
     if (rc == 0) {

@@ -75,7 +75,7 @@ static bool ends_with(const char *s, const char *suffix)
     return n >= k && !strcmp(s + n - k, suffix);
 }
 
-int main(int argc, char **argv)
+static int run_command(int argc, char **argv)
 {
     if (argc < 2) {
         fputs(usage, stderr);
@@ -112,4 +112,17 @@ int main(int argc, char **argv)
         return 2;
     }
     return cli_compile(argc, argv);
+}
+
+/* Results go to stdout: output lost to a full disk is a failure, not exit 0. */
+int main(int argc, char **argv)
+{
+    int rc = run_command(argc, argv);
+    errno = 0;
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "qsdc: cannot write the output%s%s\n", errno ? ": " : "",
+                errno ? strerror(errno) : "");
+        return rc ? rc : 1;
+    }
+    return rc;
 }

@@ -205,6 +205,9 @@ int conv_select(cl_env *env, const model *m, graph_mode mode, int64_t batch, boo
     if (!t || !chosen)
         rc = qsdc_fail(err, "out of memory");
     if (rc == 0 && missing) {
+        /* a large model's layers take a while: say why nothing else is printed */
+        fprintf(stderr, "qsdc: measuring conv2d kernels for this device (once per layer "
+                "shape and batch; the results are cached) ...\n");
         for (int i = 0; i < n; i++)
             t[i] = (conv_time){.batch = batch, .s = shapes[i]};
         rc = measure(env, m, batch, target, t, n, err);

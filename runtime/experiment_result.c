@@ -545,7 +545,8 @@ int result_read_metrics(const char *path, run_result *r, qsdc_error *err)
 {
     unsigned char *data;
     size_t len;
-    if (fs_read_file(path, &data, &len, err) < 0)
+    /* result.json holds the same epochs, in about as many bytes each */
+    if (fs_read_file_max(path, YDOC_MAX_BYTES, &data, &len, err) < 0)
         return -1;
     free(r->epochs);
     r->epochs = NULL;

@@ -1,4 +1,5 @@
 /* The experiment grid: settings x seeds, one directory per run, resumable. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,17 +71,19 @@ static bool exists(const char *path)
     return stat(path, &st) == 0;
 }
 
-/* The fingerprint a run directory's run.txt records (its first line). */
+/* The fingerprint a run directory's run.txt records (its first 16 bytes;
+ * nothing after them is read). */
 static int recorded_fingerprint(const char *path, char out[17], qsdc_error *err)
 {
-    unsigned char *data;
-    size_t len;
-    if (fs_read_file(path, &data, &len, err) < 0)
+    FILE *f = fs_fopen_regular(path, NULL, err);
+    if (!f)
         return -1;
-    int rc = len >= 16 ? 0 : qsdc_fail(err, "%s: damaged (no fingerprint)", path);
-    if (rc == 0)
-        snprintf(out, 17, "%.16s", (const char *)data);
-    free(data);
+    size_t len = fread(out, 1, 16, f);
+    int rc = ferror(f) ? qsdc_fail(err, "%s: read error: %s", path, strerror(errno))
+             : len < 16 ? qsdc_fail(err, "%s: damaged (no fingerprint)", path)
+                        : 0;
+    fclose(f);
+    out[len] = '\0';
     return rc;
 }
 

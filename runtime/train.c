@@ -72,11 +72,16 @@ static int load_corpus(trainer *t, qsdc_error *err)
     lm_source_limit(t->lm, t->o->train_samples, t->o->test_samples);
     t->steps = lm_source_batches(t->lm, TEXT_TRAIN);
     t->n_train = t->steps * t->lm->batch; /* sequences of `steps` tokens */
-    if (t->steps < 1)
-        return qsdc_fail(err, "%s: the training split has %" PRId64 " tokens, fewer than "
-                         "one batch of %" PRId64 " streams of %" PRId64 " steps",
-                         t->m->train.text_path, t->lm->corpus.split[TEXT_TRAIN].count,
-                         t->lm->batch, t->lm->steps + 1);
+    const char *path = t->m->train.text_path;
+    if (lm_split_check(t->lm, path, TEXT_TRAIN, "nothing to train on", err) < 0)
+        return -1;
+    /* a split without a whole batch has no perplexity: said once here, and
+     * the epoch lines leave it out rather than print nan */
+    qsdc_error note;
+    if (lm_split_check(t->lm, path, TEXT_VALID, "no validation perplexity", &note) < 0)
+        fprintf(stderr, "qsdc: note: %s\n", note.message);
+    if (lm_split_check(t->lm, path, TEXT_TEST, "no test perplexity", &note) < 0)
+        fprintf(stderr, "qsdc: note: %s\n", note.message);
     return 0;
 }
 
@@ -382,9 +387,10 @@ static int evaluate_epoch(trainer *t, train_summary *out, qsdc_error *err)
 
 static void print_scores(const trainer *t, const train_summary *out)
 {
-    if (t->lm)
-        printf("  val perplexity %.2f  test perplexity %.2f", out->val_perplexity,
-               out->test_perplexity);
+    if (t->lm && isfinite(out->val_perplexity))
+        printf("  val perplexity %.2f", out->val_perplexity);
+    if (t->lm && isfinite(out->test_perplexity))
+        printf("  test perplexity %.2f", out->test_perplexity);
     if (t->n_val > 0)
         printf("  val accuracy %.2f%%", out->val_accuracy);
     if (t->test.count > 0)

@@ -82,6 +82,20 @@ int64_t lm_source_batches(const lm_source *s, int split)
     return lm_batch_count(&s->corpus.split[split], s->batch, s->steps);
 }
 
+int lm_split_check(const lm_source *s, const char *path, int split, const char *consequence,
+                   qsdc_error *err)
+{
+    static const char *const names[] = {[TEXT_TRAIN] = "training", [TEXT_VALID] = "validation",
+                                        [TEXT_TEST] = "test"};
+    if (lm_source_batches(s, split) > 0)
+        return 0;
+    /* one token more per stream for the last target */
+    return qsdc_fail(err, "%s: the %s split holds %" PRId64 " tokens, too few for one batch of "
+                     "%" PRId64 " streams of %" PRId64 " steps (at least %" PRId64 " needed): %s",
+                     path, names[split], s->corpus.split[split].count, s->batch, s->steps,
+                     s->batch * (s->steps + 1), consequence);
+}
+
 int lm_source_batch(lm_source *s, int split, int64_t i, float *x, int32_t *y,
                     qsdc_error *err)
 {

@@ -40,6 +40,11 @@ void lm_source_free(lm_source *s);
 void lm_source_limit(lm_source *s, int64_t train_seqs, int64_t eval_seqs);
 /* Whole batches of `batch` streams of `steps` tokens in a split. */
 int64_t lm_source_batches(const lm_source *s, int split);
+/* 0 when the split holds a whole batch, else -1 with err saying "PATH: the
+ * SPLIT split holds N tokens, too few for one batch ... (at least M
+ * needed): " and then what follows from it, `consequence`. */
+int lm_split_check(const lm_source *s, const char *path, int split, const char *consequence,
+                   qsdc_error *err);
 /* Batch i of a split: ids as exact floats into x, next tokens into y. */
 int lm_source_batch(lm_source *s, int split, int64_t i, float *x, int32_t *y,
                     qsdc_error *err);

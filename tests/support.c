@@ -36,6 +36,32 @@ void ts_cleanup(void)
     }
 }
 
+static FILE *captured;
+static int saved_stderr = -1;
+
+void ts_stderr_begin(void)
+{
+    fflush(stderr);
+    saved_stderr = dup(2);
+    captured = tmpfile();
+    assert_true(saved_stderr >= 0 && captured);
+    dup2(fileno(captured), 2);
+}
+
+char *ts_stderr_end(void)
+{
+    fflush(stderr);
+    dup2(saved_stderr, 2);
+    close(saved_stderr);
+    saved_stderr = -1;
+    rewind(captured);
+    char *text = ts_read_stream(captured, NULL);
+    fclose(captured);
+    captured = NULL;
+    assert_non_null(text);
+    return text;
+}
+
 /* What ts_setenv changed, first change of each name only. */
 static struct {
     char *name, *old; /* old NULL: it was unset */

@@ -18,6 +18,10 @@ const char *ts_fifo(const char *name);
 /* Reads a whole stream into a NUL-terminated malloc'd buffer (NULL when out
  * of memory); *len receives its length when len is not NULL. */
 char *ts_read_stream(FILE *f, size_t *len);
+/* Sends stderr to a temporary file until ts_stderr_end, which puts it back
+ * and returns what was written (malloc'd). Captures do not nest. */
+void ts_stderr_begin(void);
+char *ts_stderr_end(void);
 /* setenv, or unsetenv when value is NULL, that ts_restore_env undoes. */
 void ts_setenv(const char *name, const char *value);
 /* cmocka teardown (it runs after a failed test too): puts every variable

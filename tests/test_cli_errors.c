@@ -300,9 +300,10 @@ static void test_crafted_checkpoints(void **state)
     free(out);
 }
 
-/* A test split too short for one batch has no perplexity: eval says so
- * instead of printing nan for 0 test tokens and exiting 0. */
-static void test_lm_eval_without_test_tokens(void **state)
+/* A validation or test split too short for one batch has no perplexity:
+ * train says so once at the start and leaves it out of the epoch lines,
+ * eval fails saying so, instead of printing nan (for 0 test tokens, exit 0). */
+static void test_lm_splits_without_a_batch(void **state)
 {
     (void)state;
     char text[100 * 26], *p = text;
@@ -318,8 +319,16 @@ static void test_lm_eval_without_test_tokens(void **state)
     const char *model = ts_write("few.yaml", yaml, sizeof yaml - 1);
     char dir[CLI_PATH_MAX];
     snprintf(dir, sizeof dir, "%s/few-ckpt", ts_tmpdir());
-    free(cli_run_expect(0, "train '%s' --checkpoint '%s'", model, dir));
-    char *out = cli_run_expect(1, "eval '%s' --checkpoint '%s'", model, dir);
+    char *out = cli_run_expect(0, "train '%s' --checkpoint '%s'", model, dir);
+    cli_expect(out, "qsdc: note: ");
+    cli_expect(out, "few.txt: the validation split holds 0 tokens, too few for one batch of 8 "
+                    "streams of 2 steps (at least 24 needed): no validation perplexity\n");
+    cli_expect(out, "few.txt: the test split holds 8 tokens, too few for one batch of 8 "
+                    "streams of 2 steps (at least 24 needed): no test perplexity\n");
+    cli_expect(out, "epoch 1/1");
+    cli_expect_not(out, "perplexity nan");
+    free(out);
+    out = cli_run_expect(1, "eval '%s' --checkpoint '%s'", model, dir);
     cli_expect(out, "few.txt: the test split holds 8 tokens, too few for one batch of 8 "
                     "streams of 2 steps (at least 24 needed): no perplexity to report");
     free(out);
@@ -355,6 +364,22 @@ static void expect_usage_error(const char *args, const char *want)
     if (status != 2)
         fail_msg("qsdc %s: exit status %d, expected 2:\n%s", args, status, out);
     cli_expect(out, want);
+    free(out);
+}
+
+/* Output lost to a full disk fails the command, with the reason. */
+static void test_stdout_write_failure(void **state)
+{
+    (void)state;
+    char *out = NULL;
+    int status = ts_run(ts_fmt("{ '%s' --version >/dev/full; }", ts_qsdc()), &out);
+    cli_expect_status(status, 1, out);
+    cli_expect(out, "qsdc: cannot write the output: No space left on device");
+    free(out);
+    status = ts_run(ts_fmt("{ '%s' infer '%s' --data '%s' >/dev/full; }", ts_qsdc(), task.model,
+                           task.test_images), &out);
+    cli_expect_status(status, 1, out);
+    cli_expect(out, "qsdc: cannot write the output: No space left on device");
     free(out);
 }
 
@@ -402,7 +427,8 @@ int main(void)
         cmocka_unit_test(test_checkpoint_errors),
         cmocka_unit_test(test_crafted_checkpoints),
         cmocka_unit_test(test_fifo_inputs),
-        cmocka_unit_test(test_lm_eval_without_test_tokens),
+        cmocka_unit_test(test_lm_splits_without_a_batch),
+        cmocka_unit_test(test_stdout_write_failure),
         cmocka_unit_test(test_usage_errors),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -72,15 +72,26 @@ static void fabricate(double direct, double im2col, double gemm)
     assert_int_equal(ts_run(cmd, NULL), 0);
 }
 
-/* The first selection measures both layers and writes one line each; the
- * choice follows the measured times. At batch 4 fusion joins each im2col
- * to its GEMM, whose launch then carries the whole time: im2col 0. */
+/* The first selection measures both layers and writes one line each,
+ * saying on stderr that it measures (a large model's layers take a
+ * while); the choice follows the measured times. At batch 4 fusion joins
+ * each im2col to its GEMM, whose launch then carries the whole time:
+ * im2col 0. A selection from the cache says nothing. */
 static void test_measures_and_caches(void **state)
 {
     (void)state;
     bool all;
+    ts_stderr_begin();
     int n = select_direct(MODE_TRAIN, false, &all);
+    char *said = ts_stderr_end();
+    assert_non_null(strstr(said, "qsdc: measuring conv2d kernels for this device"));
+    free(said);
     assert_false(all);
+    ts_stderr_begin();
+    assert_int_equal(select_direct(MODE_TRAIN, false, &all), n);
+    said = ts_stderr_end();
+    assert_null(strstr(said, "measuring"));
+    free(said);
     char pattern[1300];
     snprintf(pattern, sizeof pattern, "ls %s/cache/conv-*.txt", ts_tmpdir());
     char *out = NULL;

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <cmocka.h>
 
 #include "cl_fixture.h"
@@ -77,22 +76,12 @@ static int count_lines(const char *path)
     return n;
 }
 
-/* Runs select_clblast with stderr in a file; returns what it wrote. */
+/* Runs select_clblast; returns what it wrote to stderr. */
 static char *select_clblast_stderr(bool remeasure)
 {
-    fflush(stderr);
-    int saved = dup(2);
-    FILE *f = tmpfile();
-    assert_true(saved >= 0 && f);
-    dup2(fileno(f), 2);
+    ts_stderr_begin();
     select_clblast(remeasure);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    rewind(f);
-    char *text = ts_read_stream(f, NULL);
-    fclose(f);
-    return text;
+    return ts_stderr_end();
 }
 
 /* The first selection measures every distinct shape and writes the cache,

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli_fixture.h"
 #include "report.h"
@@ -384,6 +385,35 @@ static void test_values_out_of_range(void **state)
     report_free(&rep);
 }
 
+/* A report that cannot be written fails naming the file, not exit 0. */
+static void test_report_write_failure(void **state)
+{
+    (void)state;
+    const char *dir = write_hostile_grid("unwritable", "none");
+    char path[PATH_MAX_TEST];
+    snprintf(path, sizeof path, "%s/report.md", dir);
+    assert_int_equal(mkdir(path, 0777), 0);
+    qsdc_error err = {""};
+    assert_int_equal(report_write(dir, NULL, &err), -1);
+    if (!strstr(err.message, "report.md: cannot write: Is a directory"))
+        fail_msg("%s", err.message);
+}
+
+/* A metrics file is read whole only within the bound of result.json, which
+ * holds the same epochs: a huge one is refused by its size, unread. */
+static void test_metrics_file_bounded(void **state)
+{
+    (void)state;
+    const char *path = ts_write("huge.jsonl", "", 0);
+    assert_int_equal(truncate(path, (off_t)17 << 20), 0);
+    run_result r = {0};
+    qsdc_error err = {""};
+    assert_int_equal(result_read_metrics(path, &r, &err), -1);
+    if (!strstr(err.message, "huge.jsonl: file too large (17825792 bytes, limit 16 MiB)"))
+        fail_msg("%s", err.message);
+    result_free(&r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -394,6 +424,8 @@ int main(void)
         cmocka_unit_test(test_experiment_name_refused),
         cmocka_unit_test(test_duplicate_seed_refused),
         cmocka_unit_test(test_values_out_of_range),
+        cmocka_unit_test(test_report_write_failure),
+        cmocka_unit_test(test_metrics_file_bounded),
     };
     return cmocka_run_group_tests(tests, NULL, ts_teardown);
 }
