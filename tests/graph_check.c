@@ -24,6 +24,13 @@ static bool use_direct_conv;
 
 /* When set, token inputs have padding steps (gc_set_padding). */
 static bool use_padding;
+/* When set, plans list every node's output in plan.probes. */
+static bool use_observe_all;
+
+void gc_set_observe_all(bool on)
+{
+    use_observe_all = on;
+}
 
 void gc_set_padding(bool on)
 {
@@ -59,6 +66,7 @@ void gc_setup(gc_run *r, const char *yaml, int64_t batch, graph_mode mode)
     codegen_target t;
     codegen_target_default(&t);
     t.observe = mode == MODE_INFER;
+    t.observe_all = use_observe_all;
     t.direct_conv_all = use_direct_conv;
     if (compile_plan(&r->m, mode, batch, &t, &r->p, &r->g, &r->f, &err) < 0)
         fail_msg("%s", err.message);
@@ -115,6 +123,42 @@ void gc_free(gc_run *r)
     free(r->labels);
 }
 
+void gc_device_open(gc_device *d, const gc_run *r)
+{
+    cl_env *env = tf_env();
+    qsdc_error err = {""};
+    if (model_state_create(env, r->p.param_elems, r->p.state_elems, &d->ms, &err) < 0)
+        fail_msg("%s", err.message);
+    if (model_state_write(env, &d->ms, r->params, NULL, &err) < 0 ||
+        exec_create(env, &r->p, &d->ms, &d->ex, &err) < 0) {
+        model_state_free(&d->ms);
+        fail_msg("%s", err.message);
+    }
+}
+
+void gc_device_close(gc_device *d)
+{
+    exec_destroy(&d->ex);
+    model_state_free(&d->ms);
+}
+
+void gc_device_run(gc_device *d, const gc_run *r, const float *input, float lr)
+{
+    qsdc_error err = {""};
+    if (exec_set_batch(&d->ex, input, r->n_labels ? r->labels : NULL, &err) < 0 ||
+        exec_run(&d->ex, 11, 0, lr, &err) < 0)
+        fail_msg("%s", err.message);
+}
+
+float *gc_device_read(gc_device *d, int64_t offset, int64_t n)
+{
+    qsdc_error err = {""};
+    float *v = malloc((size_t)n * sizeof *v);
+    assert_non_null(v);
+    if (exec_read_arena(&d->ex, offset, n, v, &err) < 0)
+        fail_msg("%s", err.message);
+    return v;
+}
 
 /* What a training step leaves in the three allocations. */
 typedef struct step_result {
@@ -264,18 +308,10 @@ void gc_check_inference(const char *yaml, int64_t batch, double tol)
 {
     gc_run r;
     gc_setup(&r, yaml, batch, MODE_INFER);
-    cl_env *env = tf_env();
-    qsdc_error err = {""};
-    model_state ms;
-    executor ex;
-    if (model_state_create(env, r.p.param_elems, 0, &ms, &err) < 0 ||
-        model_state_write(env, &ms, r.params, NULL, &err) < 0 ||
-        exec_create(env, &r.p, &ms, &ex, &err) < 0)
-        fail_msg("%s", err.message);
-    assert_int_equal(exec_set_batch(&ex, r.input, NULL, &err), 0);
-    assert_int_equal(exec_run(&ex, 0, 0, 0.0f, &err), 0);
-    float *out = malloc((size_t)r.p.output_elems * sizeof *out);
-    assert_int_equal(exec_read_arena(&ex, r.p.output_offset, r.p.output_elems, out, &err), 0);
+    gc_device d;
+    gc_device_open(&d, &r);
+    gc_device_run(&d, &r, r.input, 0.0f);
+    float *out = gc_device_read(&d, r.p.output_offset, r.p.output_elems);
     ref_graph ref;
     assert_int_equal(ref_graph_init(&ref, &r.g, &r.m, r.params), 0);
     ref_graph_run(&ref, r.input, NULL, 0, 0, 0.0f, 0, r.g.nn);
@@ -289,8 +325,7 @@ void gc_check_inference(const char *yaml, int64_t batch, double tol)
             continue;
         int pt = plan_find_tensor(&r.p, r.g.t[t].name);
         assert_true(pt >= 0);
-        float *h = malloc((size_t)r.g.t[t].nelem * sizeof *h);
-        assert_int_equal(exec_read_arena(&ex, r.p.tensors[pt].offset, r.g.t[t].nelem, h, &err), 0);
+        float *h = gc_device_read(&d, r.p.tensors[pt].offset, r.g.t[t].nelem);
         assert_true(ts_max_err_scaled(h, ref.val[t], (size_t)r.g.t[t].nelem) < tol);
         free(h);
         observed++;
@@ -301,8 +336,7 @@ void gc_check_inference(const char *yaml, int64_t batch, double tol)
     assert_int_equal(observed, hidden);
     free(out);
     ref_graph_free(&ref);
-    exec_destroy(&ex);
-    model_state_free(&ms);
+    gc_device_close(&d);
     gc_free(&r);
 }
 

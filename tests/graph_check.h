@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "compile.h"
+#include "executor.h"
 
 /* Models with int32 token inputs get ids below this (and one past it). */
 #define GC_VOCAB 7
@@ -27,6 +28,20 @@ typedef struct gc_run {
 void gc_setup(gc_run *r, const char *yaml, int64_t batch, graph_mode mode);
 void gc_free(gc_run *r);
 
+/* r's plan on the test device (tf_env()) with r->params loaded; failures
+ * end the test. */
+typedef struct gc_device {
+    model_state ms;
+    executor ex;
+} gc_device;
+void gc_device_open(gc_device *d, const gc_run *r);
+void gc_device_close(gc_device *d);
+/* One pass of the plan on input (and r->labels in training) with seed 11
+ * at step 0 and learning rate lr. */
+void gc_device_run(gc_device *d, const gc_run *r, const float *input, float lr);
+/* n floats of the arena at offset, malloc'd. */
+float *gc_device_read(gc_device *d, int64_t offset, int64_t n);
+
 /* Two training steps of the model (YAML text) at batch on the device and
  * in the reference, from the same seeded parameters (zeros replaced by
  * small non-zero values) and input; the loss, and for each parameter tensor
@@ -39,6 +54,9 @@ void gc_check_inference(const char *yaml, int64_t batch, double tol);
 /* Whether the plans of the checks above run every GEMM through CLBlast
  * (epilogues as separate kernels), else all as generated kernels. */
 void gc_set_clblast(bool on);
+/* Whether gc_setup compiles plans with every node's output kept and listed
+ * in plan.probes (as --check-finite does). */
+void gc_set_observe_all(bool on);
 /* Whether they compile every conv2d layer as a direct convolution. */
 void gc_set_direct_conv(bool on);
 /* Whether int32 token inputs are padded: of T steps, sample b has b % T
