@@ -438,9 +438,9 @@ static void test_training_mask_is_not_one(void **s)
     gc_free(&r);
 }
 
-/* `qsdc infer` on a trained checkpoint (conv, batch norm with its running
- * statistics, pool, QSD) scores 100% on labels that are the oracle's
- * classes for the same images and parameters. */
+/* `qsdc infer` on a checkpoint (conv, batch norm with running statistics,
+ * pool, QSD) scores 100% on labels that are the oracle's classes for the
+ * same images and parameters. */
 static void test_qsdc_infer(void **s)
 {
     (void)s;
@@ -460,16 +460,22 @@ static void test_qsdc_infer(void **s)
     const char *model = ts_write("infer-e2e.yaml", text, strlen(text));
     char ckpt[CLI_PATH_MAX];
     snprintf(ckpt, sizeof ckpt, "%s/infer-ckpt", ts_tmpdir());
-    free(cli_run_expect(0, "train '%s' --checkpoint '%s'", model, ckpt));
+    free(cli_run_expect(0, "train '%s' --checkpoint '%s' --max-steps 1", model, ckpt));
+    /* the checkpoint's parameters replaced by seeded ones: a trained model
+     * predicts the task's classes whatever small error its pass makes, these
+     * make the classes hinge on every detail */
+    const int64_t N = CLI_TEST_N;
+    gc_run r;
+    gc_setup(&r, text, N, MODE_INFER);
+    seed_params(&r);
     checkpoint c;
     qsdc_error err = {""};
     if (checkpoint_load(ckpt, &c, &err) < 0)
         fail_msg("%s", err.message);
-
-    const int64_t N = CLI_TEST_N;
-    gc_run r;
-    gc_setup(&r, text, N, MODE_INFER);
     assert_int_equal(c.n_params, r.p.param_elems);
+    memcpy(c.params, r.params, (size_t)c.n_params * sizeof *c.params);
+    if (checkpoint_save(ckpt, &c, &err) < 0)
+        fail_msg("%s", err.message);
     size_t len;
     uint8_t *idx = cli_idx_images((int)N, CLI_SIDE, CLI_SIDE, 2, &len);
     double *x = zeros(N * 64), *a = zeros(N * 4 * 64), *p = zeros(N * 4 * 16);
@@ -477,33 +483,39 @@ static void test_qsdc_infer(void **s)
     for (int64_t i = 0; i < N * 64; i++)
         x[i] = (float)idx[16 + i] / 255.0f;
     free(idx);
-    or_map m1 = or_conv2d(x, (or_map){N, 1, 8, 8}, param(&r, c.params, "conv2d0.weight"),
-                          param(&r, c.params, "conv2d0.bias"), 4,
+    or_map m1 = or_conv2d(x, (or_map){N, 1, 8, 8}, param(&r, r.params, "conv2d0.weight"),
+                          param(&r, r.params, "conv2d0.bias"), 4,
                           (or_window){3, 3, 1, 1, 1, 1, 1, 1}, a);
-    or_batchnorm(a, N, 4, 64, param(&r, c.params, "batchnorm1.affine"),
-                 param(&r, c.params, "batchnorm1.running"), 1e-5);
+    or_batchnorm(a, N, 4, 64, param(&r, r.params, "batchnorm1.affine"),
+                 param(&r, r.params, "batchnorm1.running"), 1e-5);
     or_relu(a, N * 256);
     or_pool(a, m1, (or_window){2, 2, 2, 2, 0, 0, 1, 1}, true, p);
-    or_dense(p, N, 64, param(&r, c.params, "dense6.weight"),
-             param(&r, c.params, "dense6.bias"), 3, y);
+    or_dense(p, N, 64, param(&r, r.params, "dense6.weight"),
+             param(&r, r.params, "dense6.bias"), 3, y);
     or_softmax(y, N, 3);
-    /* IDX labels: the oracle's class of each image, clear of ties */
+    /* IDX labels: the oracle's class of each image; an image whose top two
+     * classes are within float rounding of each other may go either way */
     uint8_t labels[8 + CLI_TEST_N] = {0, 0, 8, 1, 0, 0, 0, CLI_TEST_N};
-    double margin = 1;
+    int ties = 0;
     for (int64_t i = 0; i < N; i++) {
         const double *q = y + 3 * i;
         int top = q[1] > q[0] ? 1 : 0;
         top = q[2] > q[top] ? 2 : top;
         labels[8 + i] = (uint8_t)top;
         for (int k = 0; k < 3; k++)
-            if (k != top)
-                margin = fmin(margin, q[top] - q[k]);
+            ties += k != top && q[top] - q[k] < 1e-5;
     }
-    assert_true(margin > 1e-4);
+    assert_true(ties < 3);
     const char *oracle_labels = ts_write("infer-oracle-labels.idx", labels, sizeof labels);
     char *out = cli_run_expect(0, "infer '%s' --data '%s' --labels '%s' --checkpoint '%s' "
                                "--batch 32", model, f.test_images, oracle_labels, ckpt);
-    cli_expect(out, "accuracy: 100.00% (96/96)");
+    const char *acc = strstr(out, "accuracy: ");
+    int correct = -1, count = -1;
+    if (!acc || sscanf(acc, "accuracy: %*f%% (%d/%d)", &correct, &count) != 2)
+        fail_msg("no accuracy in the output:\n%s", out);
+    if (count != N || correct < N - ties)
+        fail_msg("qsdc infer agrees with the oracle on %d of %d images (%d near ties):\n%s",
+                 correct, count, ties, out);
     free(out);
     checkpoint_free(&c);
     gc_free(&r);
