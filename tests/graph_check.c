@@ -12,13 +12,15 @@
 
 #include "cl_fixture.h"
 #include "compile.h"
+#include "conv_select.h"
 #include "executor.h"
+#include "gemm_select.h"
 #include "init.h"
 #include "ref_graph.h"
 #include "support.h"
 
-/* When set, every GEMM runs through CLBlast (epilogues as separate kernels). */
-static bool use_clblast;
+/* Where the plans' GEMMs and conv2d layers run (gc_set_backend). */
+static gc_backend backend = GC_OWN;
 /* When set, every conv2d layer is a direct convolution. */
 static bool use_direct_conv;
 
@@ -47,14 +49,36 @@ static void pad_rows(float *ids, int64_t batch, int64_t steps)
     }
 }
 
-void gc_set_clblast(bool on)
+void gc_set_backend(gc_backend b)
 {
-    use_clblast = on;
+    backend = b;
 }
 
 void gc_set_direct_conv(bool on)
 {
     use_direct_conv = on;
+}
+
+int gc_backend_reset(void **state)
+{
+    gc_set_backend(GC_OWN);
+    return ts_restore_env(state);
+}
+
+void gc_check_backends(const char *const *yamls, const int64_t *batches, int n, double tol)
+{
+    /* the suites pin the generated GEMMs and im2col; here qsdc chooses */
+    ts_setenv("QSDC_GEMM", NULL);
+    ts_setenv("QSDC_CONV", NULL);
+    const gc_backend backends[] = {GC_CLBLAST, GC_MEASURED};
+    for (int b = 0; b < 2; b++) {
+        gc_set_backend(backends[b]);
+        for (int i = 0; i < n; i++) {
+            gc_check_step(yamls[i], batches[i], tol);
+            gc_check_inference(yamls[i], batches[i], tol);
+        }
+    }
+    gc_backend_reset(NULL);
 }
 
 void gc_setup(gc_run *r, const char *yaml, int64_t batch, graph_mode mode)
@@ -65,18 +89,28 @@ void gc_setup(gc_run *r, const char *yaml, int64_t batch, graph_mode mode)
         fail_msg("%s", err.message);
     codegen_target t;
     codegen_target_default(&t);
+    if (backend == GC_MEASURED) {
+        exec_target(&tf_env()->dev, &t);
+        if (conv_select(tf_env(), &r->m, mode, batch, false, NULL, &t, &err) < 0)
+            fail_msg("%s", err.message);
+    }
     t.observe = mode == MODE_INFER;
     t.observe_all = use_observe_all;
-    t.direct_conv_all = use_direct_conv;
+    t.direct_conv_all = t.direct_conv_all || use_direct_conv;
     if (compile_plan(&r->m, mode, batch, &t, &r->p, &r->g, &r->f, &err) < 0)
         fail_msg("%s", err.message);
     plan_gemm shapes[32];
-    if (use_clblast) {
+    if (backend == GC_CLBLAST) {
         for (int i = 0; i < r->p.n_launches; i++)
             if (r->p.launches[i].gemm.m > 0 && t.n_clblast < 32)
                 shapes[t.n_clblast++] = r->p.launches[i].gemm;
         assert_true(t.n_clblast > 0);
         t.clblast = shapes;
+    } else if (backend == GC_MEASURED &&
+               gemm_select(tf_env(), &r->p, false, NULL, &t, &err) < 0) {
+        fail_msg("%s", err.message);
+    }
+    if (t.n_clblast > 0) {
         plan_free(&r->p);
         graph_free(&r->g);
         fusion_free(&r->f);
@@ -86,6 +120,12 @@ void gc_setup(gc_run *r, const char *yaml, int64_t batch, graph_mode mode)
         for (int i = 0; i < r->p.n_launches; i++)
             library += r->p.launches[i].kind == LAUNCH_CLBLAST_GEMM;
         assert_int_equal(library, t.n_clblast);
+    }
+    if (backend == GC_MEASURED) {
+        printf("  measured: %d GEMM shapes by CLBlast, %d conv2d layers direct\n",
+               t.n_clblast, t.n_direct_conv);
+        gemm_select_free(&t);
+        conv_select_free(&t);
     }
     r->params = malloc((size_t)r->p.param_elems * sizeof *r->params);
     r->input = malloc((size_t)r->p.input_elems * sizeof *r->input);

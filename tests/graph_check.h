@@ -51,9 +51,20 @@ float *gc_device_read(gc_device *d, int64_t offset, int64_t n);
 void gc_check_step(const char *yaml, int64_t batch, double tol);
 /* The inference plan's output against the reference, within tol. */
 void gc_check_inference(const char *yaml, int64_t batch, double tol);
-/* Whether the plans of the checks above run every GEMM through CLBlast
- * (epilogues as separate kernels), else all as generated kernels. */
-void gc_set_clblast(bool on);
+/* Where the plans of the checks above run their GEMMs and conv2d layers:
+ * generated GEMM kernels and im2col (the default); every GEMM through
+ * CLBlast (epilogues as separate kernels); or the device's measured choice
+ * per shape, as qsdc makes it (QSDC_GEMM and QSDC_CONV, when set, force
+ * it), with the device's own vector width. */
+typedef enum gc_backend { GC_OWN, GC_CLBLAST, GC_MEASURED } gc_backend;
+void gc_set_backend(gc_backend b);
+/* gc_check_step and gc_check_inference of each model at its batch with
+ * CLBlast doing every GEMM, then with the device's measured choices (the
+ * suites' QSDC_GEMM and QSDC_CONV pins lifted). */
+void gc_check_backends(const char *const *yamls, const int64_t *batches, int n, double tol);
+/* cmocka teardown after gc_check_backends, also when it failed: the
+ * default backend and the environment as it was. */
+int gc_backend_reset(void **state);
 /* Whether gc_setup compiles plans with every node's output kept and listed
  * in plan.probes (as --check-finite does). */
 void gc_set_observe_all(bool on);

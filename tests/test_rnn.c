@@ -152,6 +152,16 @@ static void test_inference(void **s)
     gc_check_inference(pooled, 3, TOL);
 }
 
+/* CLBlast doing every GEMM (the input projections, the per-step dense
+ * layers and their backward products), and the device's measured choice. */
+static void test_backends(void **s)
+{
+    (void)s;
+    const char *models[] = {lm, stacked, carried, pooled};
+    const int64_t batches[] = {3, 2, 3, 3};
+    gc_check_backends(models, batches, 4, TOL);
+}
+
 /* An embedding table starts standard normal (PyTorch's nn.Embedding), the
  * lstm Glorot uniform: mean, variance and the normal's 4.55% beyond two
  * standard deviations (a uniform of unit variance has none), over 16,000
@@ -428,6 +438,7 @@ int main(void)
         cmocka_unit_test(test_wide_step),
         cmocka_unit_test(test_lm_sized_step),
         cmocka_unit_test(test_carried_inference),
+        cmocka_unit_test_teardown(test_backends, gc_backend_reset),
         cmocka_unit_test_setup_teardown(test_padded_sequences, padding_on, padding_off),
         cmocka_unit_test_setup_teardown(test_padded_classifiers, padding_on, padding_off),
         cmocka_unit_test(test_padding_changes_nothing),
