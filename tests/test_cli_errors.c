@@ -419,23 +419,22 @@ static void test_documented_refusals(void **state)
     free(cli_run_expect(0, "'%s' -o '%s'", m, bundle));
     expect_refusal("the bundle holds no training plan", ts_fmt("train '%s'", bundle));
 
+    /* a token model reading its data file, the two written under name */
+#define TOKEN_MODEL(STEPS, OUT, DATA)                                                  \
+    "name: t\ninput: {shape: [" STEPS "], dtype: int32}\n"                              \
+    "layers: [{op: embedding, vocab: 20, dim: 3}, {op: lstm, units: 3}, " OUT "]\n"    \
+    "train: {data: " DATA ", batch: 2}\n"
     const char csv[] = "1,a good film\n-1,a bad film\n1,good\n-1,bad\n1,fine good\n";
+    const char sent[] = TOKEN_MODEL("4", "{op: pool_sequence, mode: last}, {op: dense, units: 1}",
+                                    "{format: sentiment, csv: refusal.csv, vocab: 10}");
     ts_write("refusal.csv", csv, strlen(csv));
-    const char sent[] =
-        "name: sent\ninput: {shape: [4], dtype: int32}\n"
-        "layers: [{op: embedding, vocab: 12, dim: 3}, {op: lstm, units: 3, return: last},"
-        " {op: dense, units: 1}]\n"
-        "train: {data: {format: sentiment, csv: refusal.csv, vocab: 10}, batch: 2}\n";
     expect_refusal("refusal.csv: sentiment data have 2 classes but the model's output has 1",
                    ts_fmt("train '%s'", ts_write("refusal-sent.yaml", sent, strlen(sent))));
-
     const char corpus[] = "in the beginning\nand the earth\nand god said\nlet there be\n";
+    const char lm[] = TOKEN_MODEL("3", "{op: dense, units: 20}",
+                                  "{format: text, corpus: refusal.txt, vocab: 10}");
     ts_write("refusal.txt", corpus, strlen(corpus));
-    const char lm[] =
-        "name: lm\ninput: {shape: [3], dtype: int32}\n"
-        "layers: [{op: embedding, vocab: 20, dim: 3}, {op: lstm, units: 3},"
-        " {op: dense, units: 20}]\n"
-        "train: {data: {format: text, corpus: refusal.txt, vocab: 10}, batch: 2}\n";
+#undef TOKEN_MODEL
     expect_refusal("a language model (data format text) trains on one device in one "
                    "process, not data parallel",
                    ts_fmt("train '%s' --devices 0,0",
