@@ -12,18 +12,27 @@
 
 #include "cl_fixture.h"
 #include "compile.h"
+#include "conv_select.h"
 #include "executor.h"
+#include "gemm_select.h"
 #include "init.h"
 #include "ref_graph.h"
 #include "support.h"
 
-/* When set, every GEMM runs through CLBlast (epilogues as separate kernels). */
-static bool use_clblast;
+/* Where the plans' GEMMs and conv2d layers run (gc_set_backend). */
+static gc_backend backend = GC_OWN;
 /* When set, every conv2d layer is a direct convolution. */
 static bool use_direct_conv;
 
 /* When set, token inputs have padding steps (gc_set_padding). */
 static bool use_padding;
+/* When set, plans list every node's output in plan.probes. */
+static bool use_observe_all;
+
+void gc_set_observe_all(bool on)
+{
+    use_observe_all = on;
+}
 
 void gc_set_padding(bool on)
 {
@@ -40,14 +49,36 @@ static void pad_rows(float *ids, int64_t batch, int64_t steps)
     }
 }
 
-void gc_set_clblast(bool on)
+void gc_set_backend(gc_backend b)
 {
-    use_clblast = on;
+    backend = b;
 }
 
 void gc_set_direct_conv(bool on)
 {
     use_direct_conv = on;
+}
+
+int gc_backend_reset(void **state)
+{
+    gc_set_backend(GC_OWN);
+    return ts_restore_env(state);
+}
+
+void gc_check_backends(const char *const *yamls, const int64_t *batches, int n, double tol)
+{
+    /* the suites pin the generated GEMMs and im2col; here qsdc chooses */
+    ts_setenv("QSDC_GEMM", NULL);
+    ts_setenv("QSDC_CONV", NULL);
+    const gc_backend backends[] = {GC_CLBLAST, GC_MEASURED};
+    for (int b = 0; b < 2; b++) {
+        gc_set_backend(backends[b]);
+        for (int i = 0; i < n; i++) {
+            gc_check_step(yamls[i], batches[i], tol);
+            gc_check_inference(yamls[i], batches[i], tol);
+        }
+    }
+    gc_backend_reset(NULL);
 }
 
 void gc_setup(gc_run *r, const char *yaml, int64_t batch, graph_mode mode)
@@ -60,17 +91,28 @@ void gc_setup(gc_run *r, const char *yaml, int64_t batch, graph_mode mode)
     codegen_target_default(&t);
     /* kernels shaped for the loop limit of the device under test */
     t.loop_limit = tf_env()->dev.loop_limit;
+    if (backend == GC_MEASURED) {
+        exec_target(&tf_env()->dev, &t);
+        if (conv_select(tf_env(), &r->m, mode, batch, false, NULL, &t, &err) < 0)
+            fail_msg("%s", err.message);
+    }
     t.observe = mode == MODE_INFER;
-    t.direct_conv_all = use_direct_conv;
+    t.observe_all = use_observe_all;
+    t.direct_conv_all = t.direct_conv_all || use_direct_conv;
     if (compile_plan(&r->m, mode, batch, &t, &r->p, &r->g, &r->f, &err) < 0)
         fail_msg("%s", err.message);
     plan_gemm shapes[32];
-    if (use_clblast) {
+    if (backend == GC_CLBLAST) {
         for (int i = 0; i < r->p.n_launches; i++)
             if (r->p.launches[i].gemm.m > 0 && t.n_clblast < 32)
                 shapes[t.n_clblast++] = r->p.launches[i].gemm;
         assert_true(t.n_clblast > 0);
         t.clblast = shapes;
+    } else if (backend == GC_MEASURED &&
+               gemm_select(tf_env(), &r->p, false, NULL, &t, &err) < 0) {
+        fail_msg("%s", err.message);
+    }
+    if (t.n_clblast > 0) {
         plan_free(&r->p);
         graph_free(&r->g);
         fusion_free(&r->f);
@@ -80,6 +122,12 @@ void gc_setup(gc_run *r, const char *yaml, int64_t batch, graph_mode mode)
         for (int i = 0; i < r->p.n_launches; i++)
             library += r->p.launches[i].kind == LAUNCH_CLBLAST_GEMM;
         assert_int_equal(library, t.n_clblast);
+    }
+    if (backend == GC_MEASURED) {
+        printf("  measured: %d GEMM shapes by CLBlast, %d conv2d layers direct\n",
+               t.n_clblast, t.n_direct_conv);
+        gemm_select_free(&t);
+        conv_select_free(&t);
     }
     r->params = malloc((size_t)r->p.param_elems * sizeof *r->params);
     r->input = malloc((size_t)r->p.input_elems * sizeof *r->input);
@@ -117,6 +165,42 @@ void gc_free(gc_run *r)
     free(r->labels);
 }
 
+void gc_device_open(gc_device *d, const gc_run *r)
+{
+    cl_env *env = tf_env();
+    qsdc_error err = {""};
+    if (model_state_create(env, r->p.param_elems, r->p.state_elems, &d->ms, &err) < 0)
+        fail_msg("%s", err.message);
+    if (model_state_write(env, &d->ms, r->params, NULL, &err) < 0 ||
+        exec_create(env, &r->p, &d->ms, &d->ex, &err) < 0) {
+        model_state_free(&d->ms);
+        fail_msg("%s", err.message);
+    }
+}
+
+void gc_device_close(gc_device *d)
+{
+    exec_destroy(&d->ex);
+    model_state_free(&d->ms);
+}
+
+void gc_device_run(gc_device *d, const gc_run *r, const float *input, float lr)
+{
+    qsdc_error err = {""};
+    if (exec_set_batch(&d->ex, input, r->n_labels ? r->labels : NULL, &err) < 0 ||
+        exec_run(&d->ex, 11, 0, lr, &err) < 0)
+        fail_msg("%s", err.message);
+}
+
+float *gc_device_read(gc_device *d, int64_t offset, int64_t n)
+{
+    qsdc_error err = {""};
+    float *v = malloc((size_t)n * sizeof *v);
+    assert_non_null(v);
+    if (exec_read_arena(&d->ex, offset, n, v, &err) < 0)
+        fail_msg("%s", err.message);
+    return v;
+}
 
 /* What a training step leaves in the three allocations. */
 typedef struct step_result {
@@ -266,18 +350,10 @@ void gc_check_inference(const char *yaml, int64_t batch, double tol)
 {
     gc_run r;
     gc_setup(&r, yaml, batch, MODE_INFER);
-    cl_env *env = tf_env();
-    qsdc_error err = {""};
-    model_state ms;
-    executor ex;
-    if (model_state_create(env, r.p.param_elems, 0, &ms, &err) < 0 ||
-        model_state_write(env, &ms, r.params, NULL, &err) < 0 ||
-        exec_create(env, &r.p, &ms, &ex, &err) < 0)
-        fail_msg("%s", err.message);
-    assert_int_equal(exec_set_batch(&ex, r.input, NULL, &err), 0);
-    assert_int_equal(exec_run(&ex, 0, 0, 0.0f, &err), 0);
-    float *out = malloc((size_t)r.p.output_elems * sizeof *out);
-    assert_int_equal(exec_read_arena(&ex, r.p.output_offset, r.p.output_elems, out, &err), 0);
+    gc_device d;
+    gc_device_open(&d, &r);
+    gc_device_run(&d, &r, r.input, 0.0f);
+    float *out = gc_device_read(&d, r.p.output_offset, r.p.output_elems);
     ref_graph ref;
     assert_int_equal(ref_graph_init(&ref, &r.g, &r.m, r.params), 0);
     ref_graph_run(&ref, r.input, NULL, 0, 0, 0.0f, 0, r.g.nn);
@@ -291,8 +367,7 @@ void gc_check_inference(const char *yaml, int64_t batch, double tol)
             continue;
         int pt = plan_find_tensor(&r.p, r.g.t[t].name);
         assert_true(pt >= 0);
-        float *h = malloc((size_t)r.g.t[t].nelem * sizeof *h);
-        assert_int_equal(exec_read_arena(&ex, r.p.tensors[pt].offset, r.g.t[t].nelem, h, &err), 0);
+        float *h = gc_device_read(&d, r.p.tensors[pt].offset, r.g.t[t].nelem);
         assert_true(ts_max_err_scaled(h, ref.val[t], (size_t)r.g.t[t].nelem) < tol);
         free(h);
         observed++;
@@ -303,8 +378,7 @@ void gc_check_inference(const char *yaml, int64_t batch, double tol)
     assert_int_equal(observed, hidden);
     free(out);
     ref_graph_free(&ref);
-    exec_destroy(&ex);
-    model_state_free(&ms);
+    gc_device_close(&d);
     gc_free(&r);
 }
 

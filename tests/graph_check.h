@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "compile.h"
+#include "executor.h"
 
 /* Models with int32 token inputs get ids below this (and one past it). */
 #define GC_VOCAB 7
@@ -27,6 +28,20 @@ typedef struct gc_run {
 void gc_setup(gc_run *r, const char *yaml, int64_t batch, graph_mode mode);
 void gc_free(gc_run *r);
 
+/* r's plan on the test device (tf_env()) with r->params loaded; failures
+ * end the test. */
+typedef struct gc_device {
+    model_state ms;
+    executor ex;
+} gc_device;
+void gc_device_open(gc_device *d, const gc_run *r);
+void gc_device_close(gc_device *d);
+/* One pass of the plan on input (and r->labels in training) with seed 11
+ * at step 0 and learning rate lr. */
+void gc_device_run(gc_device *d, const gc_run *r, const float *input, float lr);
+/* n floats of the arena at offset, malloc'd. */
+float *gc_device_read(gc_device *d, int64_t offset, int64_t n);
+
 /* Two training steps of the model (YAML text) at batch on the device and
  * in the reference, from the same seeded parameters (zeros replaced by
  * small non-zero values) and input; the loss, and for each parameter tensor
@@ -36,9 +51,23 @@ void gc_free(gc_run *r);
 void gc_check_step(const char *yaml, int64_t batch, double tol);
 /* The inference plan's output against the reference, within tol. */
 void gc_check_inference(const char *yaml, int64_t batch, double tol);
-/* Whether the plans of the checks above run every GEMM through CLBlast
- * (epilogues as separate kernels), else all as generated kernels. */
-void gc_set_clblast(bool on);
+/* Where the plans of the checks above run their GEMMs and conv2d layers:
+ * generated GEMM kernels and im2col (the default); every GEMM through
+ * CLBlast (epilogues as separate kernels); or the device's measured choice
+ * per shape, as qsdc makes it (QSDC_GEMM and QSDC_CONV, when set, force
+ * it), with the device's own vector width. */
+typedef enum gc_backend { GC_OWN, GC_CLBLAST, GC_MEASURED } gc_backend;
+void gc_set_backend(gc_backend b);
+/* gc_check_step and gc_check_inference of each model at its batch with
+ * CLBlast doing every GEMM, then with the device's measured choices (the
+ * suites' QSDC_GEMM and QSDC_CONV pins lifted). */
+void gc_check_backends(const char *const *yamls, const int64_t *batches, int n, double tol);
+/* cmocka teardown after gc_check_backends, also when it failed: the
+ * default backend and the environment as it was. */
+int gc_backend_reset(void **state);
+/* Whether gc_setup compiles plans with every node's output kept and listed
+ * in plan.probes (as --check-finite does). */
+void gc_set_observe_all(bool on);
 /* Whether they compile every conv2d layer as a direct convolution. */
 void gc_set_direct_conv(bool on);
 /* Whether int32 token inputs are padded: of T steps, sample b has b % T

@@ -462,6 +462,44 @@ static void test_profile_alone(void **state)
     free(out);
 }
 
+/* Lines of out that begin with prefix and hold want. */
+static int lines_with(const char *out, const char *prefix, const char *want)
+{
+    int n = 0;
+    for (const char *l = out; l; l = strchr(l, '\n')) {
+        l += *l == '\n';
+        const char *eol = strchr(l, '\n'), *w = strstr(l, want);
+        n += strncmp(l, prefix, strlen(prefix)) == 0 && w && (!eol || w < eol);
+    }
+    return n;
+}
+
+/* tune measures the conv2d layer both ways and each GEMM shape of both
+ * passes with both backends, prints each choice, and caches them: a
+ * training run after it measures nothing. */
+static void test_tune(void **state)
+{
+    (void)state;
+    ts_setenv("QSDC_GEMM", NULL);
+    ts_setenv("QSDC_CONV", NULL);
+    ts_setenv("QSDC_CACHE_DIR", ts_fmt("%s/tune-cache", ts_tmpdir()));
+    char model[CLI_PATH_MAX];
+    cli_model_variant(task.model, "tune.yaml", "  - flatten\n",
+                      "  - {op: conv2d, filters: 2, kernel: 3}\n  - flatten\n", model);
+    char *out = cli_run_expect(0, "tune '%s'", model);
+    cli_expect(out, "conv2d and GEMM backends for tiny on ");
+    /* the conv2d layer in training and in inference */
+    assert_int_equal(lines_with(out, "conv 1x8x8 -> 2, 3x3 stride 1x1: direct", " ms"), 2);
+    int own = lines_with(out, "gemm ", "-> own"), clblast = lines_with(out, "gemm ", "-> clblast");
+    /* training: 2 forward, 3 backward products of the dense layers at least */
+    if (own + clblast < 5)
+        fail_msg("%d GEMM choices printed:\n%s", own + clblast, out);
+    free(out);
+    out = cli_run_expect(0, "train '%s' --max-steps 2", model);
+    cli_expect_not(out, "measuring");
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -474,6 +512,7 @@ int main(void)
         cmocka_unit_test(test_emit_and_run_binary),
         cmocka_unit_test(test_compile_default_dir),
         cmocka_unit_test(test_profile_alone),
+        cmocka_unit_test_teardown(test_tune, ts_restore_env),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -414,9 +414,72 @@ static void test_usage_errors(void **state)
     expect_usage_error("devices extra", "devices takes no arguments");
 }
 
+/* Runs "qsdc ARGS", expecting exit status 1 and want in the output. */
+static void expect_refusal(const char *want, const char *args)
+{
+    char *out = cli_run_expect(1, "%s", args);
+    cli_expect(out, want);
+    cli_expect_not(out, "train loss");
+    free(out);
+}
+
+/* The documented refusals: malformed --devices lists, training data
+ * smaller than one batch, a bundle compiled without --train, sentiment data
+ * for a model that does not output two classes, a language model under
+ * --devices, an experiment on a model without test data. */
+static void test_documented_refusals(void **state)
+{
+    (void)state;
+    const char *m = task.model;
+    expect_refusal("--devices ,: expected device specs separated by commas",
+                   ts_fmt("train '%s' --devices ,", m));
+    expect_refusal("--devices 0,,1: expected device specs separated by commas",
+                   ts_fmt("train '%s' --devices 0,,1", m));
+    expect_refusal("--devices: no device given", ts_fmt("train '%s' --devices ''", m));
+    expect_refusal("432 training samples, fewer than one batch of 500",
+                   ts_fmt("train '%s' --batch 500", m));
+
+    char bundle[CLI_PATH_MAX];
+    snprintf(bundle, sizeof bundle, "%s/infer-only", ts_tmpdir());
+    free(cli_run_expect(0, "'%s' -o '%s'", m, bundle));
+    expect_refusal("the bundle holds no training plan", ts_fmt("train '%s'", bundle));
+
+    /* a token model reading its data file, the two written under name */
+#define TOKEN_MODEL(STEPS, OUT, DATA)                                                  \
+    "name: t\ninput: {shape: [" STEPS "], dtype: int32}\n"                              \
+    "layers: [{op: embedding, vocab: 20, dim: 3}, {op: lstm, units: 3}, " OUT "]\n"    \
+    "train: {data: " DATA ", batch: 2}\n"
+    const char csv[] = "1,a good film\n-1,a bad film\n1,good\n-1,bad\n1,fine good\n";
+    const char sent[] = TOKEN_MODEL("4", "{op: pool_sequence, mode: last}, {op: dense, units: 1}",
+                                    "{format: sentiment, csv: refusal.csv, vocab: 10}");
+    ts_write("refusal.csv", csv, strlen(csv));
+    expect_refusal("refusal.csv: sentiment data have 2 classes but the model's output has 1",
+                   ts_fmt("train '%s'", ts_write("refusal-sent.yaml", sent, strlen(sent))));
+    const char corpus[] = "in the beginning\nand the earth\nand god said\nlet there be\n";
+    const char lm[] = TOKEN_MODEL("3", "{op: dense, units: 20}",
+                                  "{format: text, corpus: refusal.txt, vocab: 10}");
+    ts_write("refusal.txt", corpus, strlen(corpus));
+#undef TOKEN_MODEL
+    expect_refusal("a language model (data format text) trains on one device in one "
+                   "process, not data parallel",
+                   ts_fmt("train '%s' --devices 0,0",
+                          ts_write("refusal-lm.yaml", lm, strlen(lm))));
+
+    char no_test[CLI_PATH_MAX];
+    cli_write_model("refusal-no-test.yaml", task.train_images, task.train_labels, NULL, NULL,
+                    no_test);
+    char exp[CLI_PATH_MAX + 100];
+    int n = snprintf(exp, sizeof exp, "name: e\nmodel: %s\nsettings: [none]\nseeds: 1\n",
+                     no_test);
+    expect_refusal("needs training and test data",
+                   ts_fmt("experiment '%s' -o '%s/refusal-results'",
+                          ts_write("refusal-exp.yaml", exp, (size_t)n), ts_tmpdir()));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_documented_refusals),
         cmocka_unit_test(test_missing_data_file),
         cmocka_unit_test(test_truncated_images),
         cmocka_unit_test(test_bad_magic),

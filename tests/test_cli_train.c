@@ -98,14 +98,13 @@ static void expect_same_file(const char *dir_a, const char *dir_b)
  * about 0.58 on the right class) and the test accuracy above 90%; a model
  * whose gradients are wrong or never applied stays near ln 3 and 33%. The
  * first epoch's mean includes the untrained start, so it is above the last. */
-static void test_loss_falls(void **state)
+static void expect_learned(const char *out)
 {
-    (void)state;
-    cli_expect(base_out, "432 samples (48 held out), batch 16, 27 steps/epoch");
+    cli_expect(out, "432 samples (48 held out), batch 16, 27 steps/epoch");
     cli_epoch e[8];
-    int n = cli_epochs(base_out, e, 8);
+    int n = cli_epochs(out, e, 8);
     if (n != CLI_EPOCHS)
-        fail_msg("expected %d epoch lines, found %d:\n%s", CLI_EPOCHS, n, base_out);
+        fail_msg("expected %d epoch lines, found %d:\n%s", CLI_EPOCHS, n, out);
     for (int i = 0; i < n; i++) {
         assert_int_equal(e[i].epoch, i + 1);
         assert_int_equal(e[i].of, CLI_EPOCHS);
@@ -113,8 +112,34 @@ static void test_loss_falls(void **state)
     }
     double last = e[n - 1].loss;
     if (!(last < 0.5 * log(3.0) && last < e[0].loss && e[n - 1].test_accuracy > 90.0))
-        fail_msg("training did not learn the task:\n%s", base_out);
-    cli_expect(base_out, "train: 81 steps, 1296 samples");
+        fail_msg("training did not learn the task:\n%s", out);
+    cli_expect(out, "train: 81 steps, 1296 samples");
+}
+
+static void test_loss_falls(void **state)
+{
+    (void)state;
+    expect_learned(base_out);
+}
+
+/* The run above with the GEMM backend and conv2d form qsdc measures and
+ * picks (the suites pin its generated GEMMs): it learns as well, and its
+ * epochs' losses stay within rounding of the pinned run's. */
+static void test_measured_backends_learn(void **state)
+{
+    (void)state;
+    ts_setenv("QSDC_GEMM", NULL);
+    ts_setenv("QSDC_CONV", NULL);
+    char *out = cli_run_expect(0, "train '%s'", task.model);
+    expect_learned(out);
+    cli_epoch want[8], got[8];
+    int n = cli_epochs(base_out, want, 8);
+    assert_int_equal(cli_epochs(out, got, 8), n);
+    for (int i = 0; i < n; i++)
+        if (!(fabs(got[i].loss - want[i].loss) <= 2e-3)) /* printed to 3 decimals */
+            fail_msg("epoch %d: loss %.6g with the measured backends, %.6g pinned:\n%s",
+                     i + 1, got[i].loss, want[i].loss, out);
+    free(out);
 }
 
 /* The value of "key": in a JSON line, or NAN when it is missing. */
@@ -392,6 +417,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_loss_falls),
+        cmocka_unit_test_teardown(test_measured_backends_learn, ts_restore_env),
         cmocka_unit_test(test_metrics_file),
         cmocka_unit_test(test_seed_reproduces_run),
         cmocka_unit_test(test_resume_matches_uninterrupted_run),

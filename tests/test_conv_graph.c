@@ -165,6 +165,16 @@ static void test_inference(void **s)
         gc_check_inference(models[i], 3, TOL);
 }
 
+/* CLBlast doing every GEMM, and the device's measured choices of GEMM
+ * backend and conv2d form. */
+static void test_backends(void **s)
+{
+    (void)s;
+    const char *models[] = {conv_pool_qsd, conv_bn_dropout, time_shared};
+    const int64_t batches[] = {4, 4, 3};
+    gc_check_backends(models, batches, 3, TOL);
+}
+
 /* Bounds as in test_train_graph (h = 1e-3: truncation O(h^2), rounding
  * 2^-24 |loss| / h); max pooling is piecewise linear like ReLU. */
 static void test_conv_pool_qsd_gradients(void **s) { (void)s; gc_check_gradients(conv_pool_qsd, 4, 1e-3, 2e-2, 2e-4, 40); }
@@ -288,6 +298,7 @@ int main(void)
         cmocka_unit_test(test_wide_strided_step),
         cmocka_unit_test(test_short_rows_step),
         cmocka_unit_test(test_joined_conv_kernels),
+        cmocka_unit_test_teardown(test_backends, gc_backend_reset),
         cmocka_unit_test_setup_teardown(test_direct_plan, direct_on, direct_off),
         cmocka_unit_test_setup_teardown(test_inference, direct_on, direct_off),
         cmocka_unit_test_setup_teardown(test_conv_pool_qsd_gradients, direct_on, direct_off),

@@ -177,12 +177,11 @@ static void test_two_devices_match_one(void **state)
     expect_close_to_one_device(two, "2 devices");
 }
 
-/* QSD shared per channel (one draw per sample and channel, by its own
- * kernel before the graph) and element-wise dropout, in a conv net: the
- * counters of both are offset by the shard's first sample. */
-static void test_two_devices_conv_masks(void **state)
+/* A conv net (QSD shared per channel, element-wise dropout) with extra
+ * train: keys, STEPS steps on one device and on two: each side's
+ * parameters within WEIGHT_TOL of the other's. */
+static void check_conv_net_on_two_devices(const char *name, const char *extra)
 {
-    (void)state;
     char text[2048], one_conv[CLI_PATH_MAX], two_conv[CLI_PATH_MAX];
     int n = snprintf(text, sizeof text,
                      "name: tinyconv\n"
@@ -199,13 +198,13 @@ static void test_two_devices_conv_masks(void **state)
                      "  data: {train_images: %s, train_labels: %s}\n"
                      "  batch: %d\n"
                      "  seed: %d\n"
-                     "  optimizer: {type: sgd, lr: 0.1, momentum: 0.9}\n",
+                     "  optimizer: {type: sgd, lr: 0.1, momentum: 0.9}\n%s",
                      CLI_SIDE, CLI_SIDE, CLI_CLASSES, task.train_images, task.train_labels,
-                     CLI_BATCH, CLI_SEED);
+                     CLI_BATCH, CLI_SEED, extra);
     assert_true(n > 0 && (size_t)n < sizeof text);
-    const char *model = ts_write("conv.yaml", text, (size_t)n);
-    snprintf(one_conv, sizeof one_conv, "%s/one-conv", ts_tmpdir());
-    snprintf(two_conv, sizeof two_conv, "%s/two-conv", ts_tmpdir());
+    const char *model = ts_write(ts_fmt("%s.yaml", name), text, (size_t)n);
+    snprintf(one_conv, sizeof one_conv, "%s/one-%s", ts_tmpdir(), name);
+    snprintf(two_conv, sizeof two_conv, "%s/two-%s", ts_tmpdir(), name);
     char *out = cli_run_expect(0, "train '%s' --checkpoint '%s' --max-steps %d", model,
                                one_conv, STEPS);
     free(out);
@@ -216,9 +215,23 @@ static void test_two_devices_conv_masks(void **state)
     ts_restore_env(NULL);
     double d = max_param_diff(one_conv, two_conv);
     if (!(d <= WEIGHT_TOL))
-        fail_msg("the conv net on 2 devices ends %g from 1 device (tolerance %g)", d,
-                 WEIGHT_TOL);
-    print_message("conv net, 2 devices vs 1 after %d steps: max |dw| = %.3g\n", STEPS, d);
+        fail_msg("%s on 2 devices ends %g from 1 device (tolerance %g)", name, d, WEIGHT_TOL);
+    print_message("%s, 2 devices vs 1 after %d steps: max |dw| = %.3g\n", name, STEPS, d);
+}
+
+/* the mask counters of both are offset by the shard's first sample */
+static void test_two_devices_conv_masks(void **state)
+{
+    (void)state;
+    check_conv_net_on_two_devices("conv", "");
+}
+
+/* each sample's crop and flip are drawn from its index in the data set,
+ * whichever device gathers it */
+static void test_two_devices_augmented(void **state)
+{
+    (void)state;
+    check_conv_net_on_two_devices("augmented", "  augment: {crop_pad: 2, flip: true}\n");
 }
 
 static void test_devices_must_divide_batch(void **state)
@@ -265,6 +278,7 @@ int main(void)
         cmocka_unit_test(test_ranks_need_mpi_build),
         cmocka_unit_test_teardown(test_two_devices_match_one, ts_restore_env),
         cmocka_unit_test_teardown(test_two_devices_conv_masks, ts_restore_env),
+        cmocka_unit_test_teardown(test_two_devices_augmented, ts_restore_env),
         cmocka_unit_test(test_devices_must_divide_batch),
     };
     return cmocka_run_group_tests(tests, setup, ts_teardown);

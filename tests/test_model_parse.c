@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include <dirent.h>
 
+#include "compile.h"
 #include "model.h"
 #include "support.h"
 
@@ -454,6 +455,48 @@ static void test_byte_flips(void **state)
     free(copy);
 }
 
+/* The training plan of text: whether it clips the gradient norm. */
+static bool plan_clips(const char *text, double *clip_norm)
+{
+    model m;
+    plan p;
+    codegen_target t;
+    qsdc_error err = {""};
+    codegen_target_default(&t);
+    load_ok(text, &m);
+    if (compile_plan(&m, MODE_TRAIN, 2, &t, &p, NULL, NULL, &err) < 0)
+        fail_msg("%s", err.message);
+    bool clips = false;
+    for (int i = 0; i < p.n_launches; i++)
+        clips = clips || strstr(p.launches[i].nodes, PLAN_NODES_CLIP) != NULL;
+    *clip_norm = m.train.clip_norm;
+    plan_free(&p);
+    model_free(&m);
+    return clips;
+}
+
+/* clip_norm defaults to 0.25 for a model with an lstm layer and to 0 (off)
+ * for any other; a value given, 0 included, wins. */
+static void test_clip_norm_default(void **state)
+{
+    (void)state;
+#define SEQ "name: s\ninput: {shape: [3, 2]}\nlayers: [{op: lstm, units: 4, return: last}, " \
+            "{op: dense, units: 2}]\n"
+    double c;
+    assert_true(plan_clips(SEQ, &c));
+    assert_true(c == 0.25);
+    assert_true(plan_clips(SEQ "train: {epochs: 2}\n", &c));
+    assert_true(c == 0.25);
+    assert_false(plan_clips(SEQ "train: {clip_norm: 0}\n", &c));
+    assert_true(c == 0);
+    assert_true(plan_clips(SEQ "train: {clip_norm: 1.5}\n", &c));
+    assert_true(c == 1.5);
+#undef SEQ
+    assert_false(plan_clips("name: d\ninput: {shape: [3]}\nlayers: [{op: dense, units: 2}]\n"
+                            "train: {}\n", &c));
+    assert_true(c == 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -463,6 +506,7 @@ int main(void)
         cmocka_unit_test(test_train_full),
         cmocka_unit_test(test_train_forms),
         cmocka_unit_test(test_sentiment_keep),
+        cmocka_unit_test(test_clip_norm_default),
         cmocka_unit_test(test_example_models),
         cmocka_unit_test(test_prefixes),
         cmocka_unit_test(test_byte_flips),

@@ -152,6 +152,16 @@ static void test_inference(void **s)
     gc_check_inference(pooled, 3, TOL);
 }
 
+/* CLBlast doing every GEMM (the input projections, the per-step dense
+ * layers and their backward products), and the device's measured choice. */
+static void test_backends(void **s)
+{
+    (void)s;
+    const char *models[] = {lm, stacked, carried, pooled};
+    const int64_t batches[] = {3, 2, 3, 3};
+    gc_check_backends(models, batches, 4, TOL);
+}
+
 /* An embedding table starts standard normal (PyTorch's nn.Embedding), the
  * lstm Glorot uniform: mean, variance and the normal's 4.55% beyond two
  * standard deviations (a uniform of unit variance has none), over 16,000
@@ -317,24 +327,21 @@ static const float padded[TEXTS * 6] = {1, 2, 3, P, P, P,
  * its gradients after one step, into out and grads. */
 static void run(gc_run *r, const float *input, const float *params, float *out, float *grads)
 {
-    cl_env *env = tf_env();
-    qsdc_error err = {""};
-    model_state ms;
-    executor ex;
-    if (model_state_create(env, r->p.param_elems, r->p.state_elems, &ms, &err) < 0 ||
-        model_state_write(env, &ms, params, NULL, &err) < 0 ||
-        exec_create(env, &r->p, &ms, &ex, &err) < 0 ||
-        exec_set_batch(&ex, input, r->n_labels ? r->labels : NULL, &err) < 0 || exec_run(&ex, 1, 0, 0.0f, &err) < 0)
-        fail_msg("%s", err.message);
-    if (out && exec_read_arena(&ex, r->p.output_offset, r->p.output_elems, out, &err) < 0)
-        fail_msg("%s", err.message);
+    memmove(r->params, params, (size_t)r->p.param_elems * sizeof *params);
+    gc_device d;
+    gc_device_open(&d, r);
+    gc_device_run(&d, r, input, 0.0f);
+    if (out) {
+        float *o = gc_device_read(&d, r->p.output_offset, r->p.output_elems);
+        memcpy(out, o, (size_t)r->p.output_elems * sizeof *o);
+        free(o);
+    }
     if (grads)
-        assert_int_equal(clEnqueueReadBuffer(env->queue, ms.G, CL_TRUE, 0,
+        assert_int_equal(clEnqueueReadBuffer(tf_env()->queue, d.ms.G, CL_TRUE, 0,
                                              (size_t)r->p.param_elems * sizeof *grads, grads,
                                              0, NULL, NULL),
                          CL_SUCCESS);
-    exec_destroy(&ex);
-    model_state_free(&ms);
+    gc_device_close(&d);
 }
 
 /* Model `body` over the texts padded and unpadded, from the same
@@ -431,6 +438,7 @@ int main(void)
         cmocka_unit_test(test_wide_step),
         cmocka_unit_test(test_lm_sized_step),
         cmocka_unit_test(test_carried_inference),
+        cmocka_unit_test_teardown(test_backends, gc_backend_reset),
         cmocka_unit_test_setup_teardown(test_padded_sequences, padding_on, padding_off),
         cmocka_unit_test_setup_teardown(test_padded_classifiers, padding_on, padding_off),
         cmocka_unit_test(test_padding_changes_nothing),

@@ -90,30 +90,16 @@ static void test_inference(void **s)
     for (int i = 0; i < 4; i++)
         gc_check_inference(models[i], 5, TOL);
 }
-/* The same steps with CLBlast doing every GEMM and the fused epilogues run
- * as separate in-place kernels. */
-static void test_clblast_steps(void **s)
+/* The same steps and inference with CLBlast doing every GEMM (the fused
+ * epilogues run as separate in-place kernels), and with the device's
+ * measured choice of backend. */
+static void test_backends(void **s)
 {
     (void)s;
-    gc_check_inference(mlp_qsd, 5, TOL);
-    check_step_against_reference(mlp_qsd, 8);
-    check_step_against_reference(residual_dag, 5);
-    check_step_against_reference(skip_around_tanh, 5);
-}
-
-static int clblast_on(void **s)
-{
-    (void)s;
-    gc_set_clblast(true);
-    return 0;
-}
-
-/* also after a failed test, so that the next ones run their own GEMMs */
-static int clblast_off(void **s)
-{
-    (void)s;
-    gc_set_clblast(false);
-    return 0;
+    const char *models[] = {mlp_qsd, tanh_dropout_mse, residual_dag, inner_softmax,
+                            skip_around_tanh};
+    const int64_t batches[] = {8, 6, 5, 4, 5};
+    gc_check_backends(models, batches, 5, TOL);
 }
 
 /* Chains longer than any fixed bound: 40 elementwise layers on the input
@@ -168,7 +154,7 @@ int main(void)
         cmocka_unit_test(test_residual_step),
         cmocka_unit_test(test_skip_around_tanh_step),
         cmocka_unit_test(test_inner_softmax_step),
-        cmocka_unit_test_setup_teardown(test_clblast_steps, clblast_on, clblast_off),
+        cmocka_unit_test_teardown(test_backends, gc_backend_reset),
         cmocka_unit_test(test_long_chains),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

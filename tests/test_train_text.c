@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "checkpoint.h"
+#include "cli_fixture.h"
 #include "support.h"
 #include "train.h"
 #include "train_lm.h"
@@ -159,6 +160,29 @@ static void test_perplexity_is_exp_of_mean_loss(void **s)
     assert_true(fabs(from_loss - r.val_perplexity) < 1e-4 * r.val_perplexity);
 }
 
+/* qsdc eval of a language model's checkpoint: the perplexity of the test
+ * split, from a zero state, that training reported after its last epoch. */
+static void test_lm_eval(void **s)
+{
+    (void)s;
+    cli_env_init();
+    write_memory_corpus();
+    const char *model = write_lm("evaluated", "memory.txt", true);
+    char dir[CLI_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/lm-eval-ckpt", ts_tmpdir());
+    train_options o = {.quiet = true, .epochs = 1, .checkpoint_dir = dir};
+    train_summary r;
+    train_file(model, &o, &r);
+    char *out = cli_run_expect(0, "eval '%s' --checkpoint '%s'", model, dir);
+    const char *at = strstr(out, "perplexity: ");
+    double ppl = at ? atof(at + strlen("perplexity: ")) : NAN;
+    printf("  eval %.4f, training's test perplexity %.4f\n", ppl, r.test_perplexity);
+    if (!(fabs(ppl - r.test_perplexity) <= 1e-4 * r.test_perplexity + 5e-5))
+        fail_msg("eval: perplexity %.6g, training's test perplexity %.6g:\n%s", ppl,
+                 r.test_perplexity, out);
+    free(out);
+}
+
 static checkpoint load_checkpoint(const char *dir)
 {
     checkpoint ck;
@@ -230,6 +254,7 @@ int main(void)
         cmocka_unit_test(test_lm_learns_repetitive_text),
         cmocka_unit_test(test_carried_state_predicts_across_batches),
         cmocka_unit_test(test_perplexity_is_exp_of_mean_loss),
+        cmocka_unit_test(test_lm_eval),
         cmocka_unit_test(test_resume_mid_epoch_is_exact),
         cmocka_unit_test(test_sentiment_separable),
     };
