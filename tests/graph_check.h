@@ -58,9 +58,9 @@ void gc_check_inference(const char *yaml, int64_t batch, double tol);
  * it), with the device's own vector width. */
 typedef enum gc_backend { GC_OWN, GC_CLBLAST, GC_MEASURED } gc_backend;
 void gc_set_backend(gc_backend b);
-/* gc_check_step and gc_check_inference of each model at its batch with
- * CLBlast doing every GEMM, then with the device's measured choices (the
- * suites' QSDC_GEMM and QSDC_CONV pins lifted). */
+/* gc_check_step of each model at its batch, and gc_check_inference of the
+ * first, with CLBlast doing every GEMM, then with the device's measured
+ * choices (the suites' QSDC_GEMM and QSDC_CONV pins lifted). */
 void gc_check_backends(const char *const *yamls, const int64_t *batches, int n, double tol);
 /* cmocka teardown after gc_check_backends, also when it failed: the
  * default backend and the environment as it was. */

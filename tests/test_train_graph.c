@@ -90,16 +90,15 @@ static void test_inference(void **s)
     for (int i = 0; i < 4; i++)
         gc_check_inference(models[i], 5, TOL);
 }
-/* The same steps and inference with CLBlast doing every GEMM (the fused
+/* Steps and inference with CLBlast doing every GEMM (the fused
  * epilogues run as separate in-place kernels), and with the device's
  * measured choice of backend. */
 static void test_backends(void **s)
 {
     (void)s;
-    const char *models[] = {mlp_qsd, tanh_dropout_mse, residual_dag, inner_softmax,
-                            skip_around_tanh};
-    const int64_t batches[] = {8, 6, 5, 4, 5};
-    gc_check_backends(models, batches, 5, TOL);
+    const char *models[] = {mlp_qsd, residual_dag, skip_around_tanh};
+    const int64_t batches[] = {8, 5, 5};
+    gc_check_backends(models, batches, 3, TOL);
 }
 
 /* Chains longer than any fixed bound: 40 elementwise layers on the input
