@@ -366,41 +366,6 @@ static void test_usage_and_errors(void **state)
     free(out);
 }
 
-/* report.md up to its figures (which need gnuplot) */
-static char *report_tables(char *md)
-{
-    char *end = strstr(md, "\n### Figures");
-    if (!end)
-        end = strstr(md, "\nNo figures");
-    if (end)
-        *end = '\0';
-    return md;
-}
-
-/* The committed MLP grid's result.json files were written before there
- * were metrics: they read as accuracy, into the report committed beside
- * them (rerun `qsdc report results/mlp_fashion` when the report changes). */
-static void test_report_of_older_results(void **state)
-{
-    (void)state;
-    char dir[CLI_PATH_MAX], cmd[12 * CLI_PATH_MAX], committed[2 * CLI_PATH_MAX];
-    snprintf(dir, sizeof dir, "%s/mlp_fashion", ts_tmpdir());
-    snprintf(committed, sizeof committed, "%s/results/mlp_fashion", ts_source_root());
-    snprintf(cmd, sizeof cmd, "mkdir '%s' && cd '%s' && cp -r *-seed* '%s'", dir, committed, dir);
-    char *out = NULL;
-    if (ts_run(cmd, &out) != 0)
-        fail_msg("%s: %s", cmd, out);
-    free(out);
-    char *md = report_tables(read_report(dir, "report.md: 25 runs of 1 task"));
-    char path[3 * CLI_PATH_MAX];
-    snprintf(path, sizeof path, "%s/report.md", committed);
-    char *want = cli_read_file(path, NULL);
-    assert_non_null(want);
-    assert_string_equal(md, report_tables(want));
-    free(md);
-    free(want);
-}
-
 /* ---- a language model ---------------------------------------------------- */
 
 static char lm_results[CLI_PATH_MAX];
@@ -612,7 +577,6 @@ int main(void)
         cmocka_unit_test(test_grid_shared),
         cmocka_unit_test(test_report),
         cmocka_unit_test(test_usage_and_errors),
-        cmocka_unit_test(test_report_of_older_results),
         cmocka_unit_test(test_language_model_grid),
         cmocka_unit_test(test_language_model_report),
         cmocka_unit_test(test_verdict_direction),

@@ -1,0 +1,161 @@
+/* The numbers of every committed experiment report (results/NAME/report.md)
+ * and of the report qsdc report writes now from the same result.json
+ * files, checked by tests/report_oracle.py, which recomputes each mean, sd,
+ * paired difference, interval, t, p and verdict without qsdc's code (its
+ * docstring says how). A report compared with a copy of itself would lock in
+ * a wrong statistic; this one is compared with the runs. Then the oracle
+ * itself must notice a wrong number or verdict. No device. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli_fixture.h"
+#include "support.h"
+
+#define MAX_DIRS 32
+
+static char *names[MAX_DIRS];
+static int n_names;
+
+/* The results/ folders with a report.md. */
+static int setup(void **state)
+{
+    (void)state;
+    char root[CLI_PATH_MAX], path[2 * CLI_PATH_MAX];
+    snprintf(root, sizeof root, "%s/results", ts_source_root());
+    DIR *d = opendir(root);
+    if (!d)
+        return -1;
+    for (struct dirent *e; (e = readdir(d)) && n_names < MAX_DIRS;) {
+        struct stat st;
+        snprintf(path, sizeof path, "%s/%s/report.md", root, e->d_name);
+        if (e->d_name[0] != '.' && stat(path, &st) == 0 && (names[n_names] = strdup(e->d_name)))
+            n_names++;
+    }
+    closedir(d);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    for (int i = 0; i < n_names; i++)
+        free(names[i]);
+    ts_cleanup();
+    return 0;
+}
+
+/* Runs the oracle on report against the runs in dir; its output (the
+ * caller frees) and exit status. */
+static int oracle(const char *dir, const char *report, char **out)
+{
+    char cmd[4 * CLI_PATH_MAX];
+    snprintf(cmd, sizeof cmd, "python3 '%s/tests/report_oracle.py' '%s' '%s'",
+             ts_source_root(), dir, report);
+    return ts_run(cmd, out);
+}
+
+static void expect_agrees(const char *dir, const char *report)
+{
+    char *out = NULL;
+    if (oracle(dir, report, &out) != 0)
+        fail_msg("%s", out ? out : "the oracle did not run");
+    cli_expect(out, "every number agrees");
+    free(out);
+}
+
+static void test_committed_reports(void **state)
+{
+    (void)state;
+    assert_true(n_names >= 1);
+    for (int i = 0; i < n_names; i++) {
+        char dir[CLI_PATH_MAX], report[2 * CLI_PATH_MAX];
+        snprintf(dir, sizeof dir, "%s/results/%s", ts_source_root(), names[i]);
+        snprintf(report, sizeof report, "%s/report.md", dir);
+        expect_agrees(dir, report);
+    }
+}
+
+/* The committed result.json files reported again by this build. */
+static void test_reports_written_now(void **state)
+{
+    (void)state;
+    for (int i = 0; i < n_names; i++) {
+        char dir[CLI_PATH_MAX], cmd[3 * CLI_PATH_MAX], report[2 * CLI_PATH_MAX];
+        snprintf(dir, sizeof dir, "%s/%s", ts_tmpdir(), names[i]);
+        snprintf(cmd, sizeof cmd, "mkdir '%s' && cp -r '%s/results/%s'/*-seed* '%s'", dir,
+                 ts_source_root(), names[i], dir);
+        char *out = NULL;
+        if (ts_run(cmd, &out) != 0)
+            fail_msg("%s: %s", cmd, out);
+        free(out);
+        out = cli_run_expect(0, "report '%s'", dir);
+        cli_expect(out, "report.md: ");
+        free(out);
+        snprintf(report, sizeof report, "%s/report.md", dir);
+        expect_agrees(dir, report);
+    }
+}
+
+/* The MLP grid's report with one thing changed: the oracle must say what. */
+static void test_oracle_notices_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *from, *to, *said;
+    } edits[] = {
+        {"| 0.19 | 4 | 0.861 |", "| 0.19 | 4 | 0.871 |",
+         "qsd_variance − dropout p: report says 0.871, recomputed 0.861"},
+        {"90.01 ± 0.08", "90.01 ± 0.07", "Test accuracy, none sd: report says 0.07"},
+        {"| -1.03 | -1.25 to -0.81 |", "| -1.03 | -1.21 to -0.85 |",
+         "qsd_silence − dropout interval low: report says -1.21, recomputed -1.249"},
+        {"**qsd_hetero did worse than none**", "**qsd_hetero beat none**",
+         "0 sentences begin '- **qsd_hetero did worse than none**"},
+        {"| 0.8416 ± 0.0091 | 0.7264 ± 0.0089 |", "| 0.8416 ± 0.0091 | 0.7264 ± 0.0090 |",
+         "dropout relu2 hoyer sd: report says 0.0090"},
+    };
+    char dir[CLI_PATH_MAX], path[2 * CLI_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/results/mlp_fashion", ts_source_root());
+    snprintf(path, sizeof path, "%s/report.md", dir);
+    char *md = cli_read_file(path, NULL);
+    assert_non_null(md);
+    for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
+        char *at = strstr(md, edits[i].from);
+        if (!at)
+            fail_msg("the committed report no longer holds '%s': update this test",
+                     edits[i].from);
+        size_t head = (size_t)(at - md), from = strlen(edits[i].from), to = strlen(edits[i].to);
+        char *edited = malloc(strlen(md) - from + to + 1);
+        assert_non_null(edited);
+        memcpy(edited, md, head);
+        memcpy(edited + head, edits[i].to, to);
+        strcpy(edited + head + to, at + from);
+        const char *report = ts_write("edited.md", edited, strlen(edited));
+        free(edited);
+        char *out = NULL;
+        int rc = oracle(dir, report, &out);
+        if (rc != 1)
+            fail_msg("the oracle exits %d on '%s' edited to '%s': %s", rc, edits[i].from,
+                     edits[i].to, out);
+        cli_expect(out, edits[i].said);
+        free(out);
+    }
+    free(md);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_committed_reports),
+        cmocka_unit_test(test_reports_written_now),
+        cmocka_unit_test(test_oracle_notices_errors),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
