@@ -2,6 +2,7 @@
  * layer): mpirun -np 2 on localhost, and --devices over two pocl devices in
  * one process, reach the weights one device reaches from the same seed and
  * global batch; a resumed 2-rank run ends where an uninterrupted one does;
+ * batch norm's running statistics are the average of the shards' updates;
  * shard counts that do not divide the batch are refused. The MPI tests are
  * skipped in builds without MPI or without mpirun; a build without MPI
  * checks instead that it refuses to run under mpirun. */
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "cli_fixture.h"
+#include "compile.h"
 #include "dist.h"
 #include "support.h"
 
@@ -234,6 +236,123 @@ static void test_two_devices_augmented(void **state)
     check_conv_net_on_two_devices("augmented", "  augment: {crop_pad: 2, flip: true}\n");
 }
 
+/* Where the model's training plan places parameter name in P. */
+static int64_t param_offset(const char *text, size_t len, const char *name)
+{
+    qsdc_error err = {{0}};
+    model m;
+    codegen_target target;
+    codegen_target_default(&target);
+    plan p;
+    if (model_load_string("<model>", text, len, &m, &err) < 0 ||
+        compile_plan(&m, MODE_TRAIN, 1, &target, &p, NULL, NULL, &err) < 0)
+        fail_msg("%s", err.message);
+    int i = plan_find_tensor(&p, name);
+    if (i < 0 || p.tensors[i].buffer != BUF_P)
+        fail_msg("the plan has no parameter %s", name);
+    int64_t offset = p.tensors[i].offset;
+    plan_free(&p);
+    model_free(&m);
+    return offset;
+}
+
+/* The running mean and variance of batchnorm0 in dir's checkpoint (at
+ * offset at of the parameters) against want. */
+static void expect_running(const char *dir, int64_t at, const double want[2], const char *what)
+{
+    int64_t count;
+    float *p = read_params(dir, &count);
+    assert_true(at + 2 <= count);
+    for (int k = 0; k < 2; k++)
+        if (!(fabs(p[at + k] - want[k]) <= 1e-5))
+            fail_msg("%s: running %s %.7f, want %.7f", what, k ? "variance" : "mean",
+                     p[at + k], want[k]);
+    free(p);
+}
+
+/* Each shard normalises with its own statistics, and the running
+ * statistics are averaged over the shards with the gradient
+ * (docs/scaling.md). One step of a batch norm on the input image, with a
+ * batch of the only 2 training images: one device updates the running
+ * mean and variance from both images; two devices, or two ranks, from one
+ * image each and then average, whichever order the shuffle puts the images
+ * in. Both are computed here from the pixels. */
+static void test_batch_norm_shards(void **state)
+{
+    (void)state;
+    enum { N = CLI_SIDE * CLI_SIDE };
+    size_t len;
+    uint8_t *images = cli_idx_images(2, CLI_SIDE, CLI_SIDE, 1, &len), *px = images + 16;
+    /* spread over 0..255 and a bright narrow band: means and variances apart */
+    for (int k = 0; k < N; k++) {
+        px[k] = (uint8_t)(k * 37 % 256);
+        px[N + k] = (uint8_t)(192 + k % 32);
+    }
+    char image_path[CLI_PATH_MAX], label_path[CLI_PATH_MAX], text[2048];
+    cli_write_file("bn-images", images, len, 0, image_path);
+    uint8_t *labels = cli_idx_labels(2, &len);
+    cli_write_file("bn-labels", labels, len, 0, label_path);
+    free(labels);
+    const double momentum = 0.25;
+    int n = snprintf(text, sizeof text,
+                     "name: tinybn\n"
+                     "input: {shape: [1, %d, %d]}\n"
+                     "layers:\n"
+                     "  - {op: batchnorm, momentum: %g}\n"
+                     "  - flatten\n"
+                     "  - {op: dense, units: %d}\n"
+                     "  - softmax\n"
+                     "train:\n"
+                     "  data: {train_images: %s, train_labels: %s}\n"
+                     "  batch: 2\n"
+                     "  optimizer: {type: sgd, lr: 0.1}\n",
+                     CLI_SIDE, CLI_SIDE, momentum, CLI_CLASSES, image_path, label_path);
+    assert_true(n > 0 && (size_t)n < sizeof text);
+    const char *model = ts_write("bn.yaml", text, (size_t)n);
+    int64_t at = param_offset(text, (size_t)n, "batchnorm0.running");
+
+    /* each image's mean and unbiased variance, and both images' together */
+    double mean[3] = {0}, var[3] = {0};
+    for (int i = 0; i < 3; i++) {
+        const uint8_t *from = px + (i == 1 ? N : 0);
+        int count = i == 2 ? 2 * N : N;
+        for (int k = 0; k < count; k++)
+            mean[i] += from[k] / 255.0 / count;
+        for (int k = 0; k < count; k++)
+            var[i] += (from[k] / 255.0 - mean[i]) * (from[k] / 255.0 - mean[i]) / (count - 1);
+    }
+    free(images);
+    /* running = (1 - momentum) * running + momentum * batch value, from 0 and 1 */
+    const double whole[2] = {momentum * mean[2], 1 - momentum + momentum * var[2]};
+    const double shards[2] = {momentum * (mean[0] + mean[1]) / 2,
+                              1 - momentum + momentum * (var[0] + var[1]) / 2};
+    print_message("running variance: %.6f from the whole batch, %.6f averaged over shards\n",
+                  whole[1], shards[1]);
+
+    char dir[CLI_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/bn-one", ts_tmpdir());
+    char *out = cli_run_expect(0, "train '%s' --checkpoint '%s' --max-steps 1", model, dir);
+    free(out);
+    expect_running(dir, at, whole, "1 device");
+
+    snprintf(dir, sizeof dir, "%s/bn-devices", ts_tmpdir());
+    two_pocl_devices();
+    out = cli_run_expect(0, "train '%s' --devices 0,1 --checkpoint '%s' --max-steps 1", model,
+                         dir);
+    free(out);
+    ts_restore_env(NULL);
+    expect_running(dir, at, shards, "2 devices");
+
+    if (dist_mpi_available() && have_mpirun()) {
+        snprintf(dir, sizeof dir, "%s/bn-ranks", ts_tmpdir());
+        int status = run_ranks(2, &out, "train '%s' --checkpoint '%s' --max-steps 1", model,
+                               dir);
+        cli_expect_status(status, 0, out);
+        free(out);
+        expect_running(dir, at, shards, "2 ranks");
+    }
+}
+
 static void test_devices_must_divide_batch(void **state)
 {
     (void)state;
@@ -276,6 +395,7 @@ int main(void)
         cmocka_unit_test(test_two_ranks_resume),
         cmocka_unit_test(test_ranks_must_divide_batch),
         cmocka_unit_test(test_ranks_need_mpi_build),
+        cmocka_unit_test_teardown(test_batch_norm_shards, ts_restore_env),
         cmocka_unit_test_teardown(test_two_devices_match_one, ts_restore_env),
         cmocka_unit_test_teardown(test_two_devices_conv_masks, ts_restore_env),
         cmocka_unit_test_teardown(test_two_devices_augmented, ts_restore_env),
