@@ -41,6 +41,14 @@ int replicas_open(replicas *r, int64_t global_batch, const char *specs, qsdc_err
     return 0;
 }
 
+int replicas_check_model(const replicas *r, const model *m, qsdc_error *err)
+{
+    if (m->train.format == DATA_TEXT && (r->n > 1 || r->ranks.size > 1))
+        return qsdc_fail(err, "%s: a language model (data format text) trains on one "
+                         "device in one process, not data parallel", m->path);
+    return 0;
+}
+
 int replicas_attach(replicas *r, const model *m, const char *bundle, executor *ex,
                     model_state *ms, qsdc_error *err)
 {

@@ -42,6 +42,10 @@ typedef struct replicas {
  * specs ("0,1": comma-separated device specs, NULL for one device); fails
  * when they do not divide it. r->specs[0] names the caller's device. */
 int replicas_open(replicas *r, int64_t global_batch, const char *specs, qsdc_error *err);
+/* Refuses a model that cannot train on r's shards: a language model (data
+ * format text), whose streams and carried lstm states are not sharded,
+ * trains on one device in one process. */
+int replicas_check_model(const replicas *r, const model *m, qsdc_error *err);
 /* Adds the caller's device (ex over the train plan at r->batch, on ms) as
  * replica 0 and opens and allocates the others, with their plans compiled
  * from m or read from the bundle folder (NULL: none). */

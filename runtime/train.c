@@ -60,10 +60,6 @@ typedef struct trainer {
 /* A language model's corpus: steps whole batches of contiguous streams. */
 static int load_corpus(trainer *t, qsdc_error *err)
 {
-    /* the streams and carried states are not sharded */
-    if (t->rep.n > 1 || t->rep.ranks.size > 1)
-        return qsdc_fail(err, "%s: a language model (data format text) trains on one "
-                         "device in one process, not data parallel", t->m->path);
     t->lm = malloc(sizeof *t->lm);
     if (!t->lm)
         return qsdc_fail(err, "out of memory");
@@ -131,6 +127,7 @@ static int setup(trainer *t, qsdc_error *err)
     const train_config *c = &t->m->train;
     const char *dbg = getenv("QSDC_DEBUG"), *bundle = t->o->bundle;
     if (replicas_open(&t->rep, c->batch, t->o->devices, err) < 0 ||
+        replicas_check_model(&t->rep, t->m, err) < 0 ||
         (t->o->checkpoint_dir && dist_is_root(&t->rep.ranks) &&
          (t->checkpoint_lock = checkpoint_claim_dir(t->o->checkpoint_dir, err)) < 0) ||
         cl_env_open(t->o->devices ? t->rep.specs[0] : t->o->device,

@@ -3,9 +3,10 @@
  * one process, reach the weights one device reaches from the same seed and
  * global batch; a resumed 2-rank run ends where an uninterrupted one does;
  * batch norm's running statistics are the average of the shards' updates;
- * shard counts that do not divide the batch are refused. The MPI tests are
- * skipped in builds without MPI or without mpirun; a build without MPI
- * checks instead that it refuses to run under mpirun. */
+ * shard counts that do not divide the batch, and a language model on
+ * several devices or ranks, are refused. The MPI tests are skipped in
+ * builds without MPI or without mpirun; a build without MPI checks instead
+ * that it refuses to run under mpirun. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -21,6 +22,7 @@
 #include "cli_fixture.h"
 #include "compile.h"
 #include "dist.h"
+#include "replicas.h"
 #include "support.h"
 
 #define CKPT_N_PARAMS 52    /* checkpoint.bin layout, as in test_cli_train.c */
@@ -353,6 +355,47 @@ static void test_batch_norm_shards(void **state)
     }
 }
 
+/* A language model's streams and carried lstm states are not sharded, so
+ * it is refused across MPI ranks as across devices. A build without MPI
+ * refuses every multi-rank run before this check (test_ranks_need_mpi_build),
+ * so it is called here with the ranks a 2-rank dist_open gives. */
+static void test_language_model_refused_on_ranks(void **state)
+{
+    (void)state;
+    const char lm[] = "name: lm\n"
+                      "input: {shape: [3], dtype: int32}\n"
+                      "layers: [{op: embedding, vocab: 20, dim: 3}, "
+                      "{op: lstm, units: 3, stateful: true}, {op: dense, units: 20}]\n"
+                      "train: {data: {format: text, corpus: lm.txt, vocab: 10}, batch: 2}\n";
+    qsdc_error err = {{0}};
+    model m, classifier;
+    if (model_load_string("lm.yaml", lm, strlen(lm), &m, &err) < 0 ||
+        model_load(task.model, &classifier, &err) < 0)
+        fail_msg("%s", err.message);
+    const char *said = "lm.yaml: a language model (data format text) trains on one device in "
+                       "one process, not data parallel";
+    /* {devices, ranks} and whether the language model is refused on them */
+    static const struct {
+        int devices, ranks;
+        bool refused;
+    } cases[] = {{1, 2, true}, {2, 1, true}, {2, 2, true}, {1, 1, false}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        replicas r = {.n = cases[i].devices, .ranks = {.rank = 0, .size = cases[i].ranks}};
+        err.message[0] = '\0';
+        int rc = replicas_check_model(&r, &m, &err);
+        if (rc != (cases[i].refused ? -1 : 0))
+            fail_msg("a language model on %d device(s) x %d rank(s): %s", cases[i].devices,
+                     cases[i].ranks, rc ? err.message : "accepted");
+        if (cases[i].refused)
+            cli_expect(err.message, said);
+        if (replicas_check_model(&r, &classifier, &err) != 0)
+            fail_msg("a classifier on %d device(s) x %d rank(s): %s", cases[i].devices,
+                     cases[i].ranks, err.message);
+    }
+    model_free(&m);
+    model_free(&classifier);
+}
+
 static void test_devices_must_divide_batch(void **state)
 {
     (void)state;
@@ -400,6 +443,7 @@ int main(void)
         cmocka_unit_test_teardown(test_two_devices_conv_masks, ts_restore_env),
         cmocka_unit_test_teardown(test_two_devices_augmented, ts_restore_env),
         cmocka_unit_test(test_devices_must_divide_batch),
+        cmocka_unit_test(test_language_model_refused_on_ranks),
     };
     return cmocka_run_group_tests(tests, setup, ts_teardown);
 }
