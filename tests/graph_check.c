@@ -88,12 +88,11 @@ void gc_setup(gc_run *r, const char *yaml, int64_t batch, graph_mode mode)
     memset(r, 0, sizeof *r);
     if (model_load_string("<test>", yaml, strlen(yaml), &r->m, &err) < 0)
         fail_msg("%s", err.message);
+    /* the kernels the device under test gets: its vector width, its loop
+     * limit */
     codegen_target t;
-    codegen_target_default(&t);
-    /* kernels shaped for the loop limit of the device under test */
-    t.loop_limit = tf_env()->dev.loop_limit;
+    exec_target(&tf_env()->dev, &t);
     if (backend == GC_MEASURED) {
-        exec_target(&tf_env()->dev, &t);
         if (conv_select(tf_env(), &r->m, mode, batch, false, NULL, &t, &err) < 0)
             fail_msg("%s", err.message);
     }

@@ -3,12 +3,14 @@
  * differences, and the parameter layout of batchnorm's running statistics. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 #include <cmocka.h>
 
 #include "compile.h"
+#include "cl_fixture.h"
 #include "graph_check.h"
 
 /* As in test_train_graph: float32 kernels against the double-accumulating
@@ -222,16 +224,19 @@ static int launches_of(const plan *p, const char *nodes)
 
 /* From batch 2 each im2col runs inside its GEMM's kernel and the input
  * gradient's col2im inside its GEMM's (conv_pool_qsd: two convs, only the
- * second's input needs a gradient); a batch of 1 keeps them apart. */
+ * second's input needs a gradient); a batch of 1 keeps them apart, and so
+ * does a device that cuts long loops short (loop_guard.h), where a joined
+ * kernel's loops would run past its limit. */
 static void test_joined_conv_kernels(void **s)
 {
     (void)s;
     gc_run r;
+    bool join = tf_env()->dev.loop_limit == 0;
     gc_setup(&r, conv_pool_qsd, 2, MODE_TRAIN);
-    assert_int_equal(launches_of(&r.p, "im2col+bmatmul"), 2);
-    assert_int_equal(launches_of(&r.p, "bmatmul+col2im"), 1);
+    assert_int_equal(launches_of(&r.p, "im2col+bmatmul"), join ? 2 : 0);
+    assert_int_equal(launches_of(&r.p, "bmatmul+col2im"), join ? 1 : 0);
     assert_int_equal(launches_of(&r.p, "im2col"), 2); /* the joined ones: none alone */
-    assert_int_equal(launches_of(&r.p, "col2im"), 0);
+    assert_int_equal(launches_of(&r.p, "col2im"), join ? 0 : 1);
     gc_free(&r);
     gc_setup(&r, conv_pool_qsd, 1, MODE_TRAIN);
     assert_int_equal(launches_of(&r.p, "im2col+bmatmul"), 0);
