@@ -5,9 +5,9 @@ usage: check_exports.py NM LIBQSDC.so QSDC.h
 
 Every symbol the shared library defines in its dynamic symbol table
 (nm -D --defined-only) must start with qsdc_ and be a function the header
-declares with QSDC_API, and every such function must be exported: the
-library is built with -fvisibility=hidden and the header's QSDC_API marks
-what a program linking it may call.
+declares with QSDC_API; every function the header declares must carry
+QSDC_API and be exported: the library is built with -fvisibility=hidden
+and the header's QSDC_API marks what a program linking it may call.
 """
 import re
 import subprocess
@@ -21,7 +21,12 @@ def declared(header_path):
     names = set(re.findall(r"\bQSDC_API\b[^;{]*?\b(qsdc_\w+)\s*\(", text))
     if not names:
         sys.exit(f"{header_path}: no QSDC_API declarations found")
-    return names
+    # every function the header declares is public: one without the mark
+    # would link in a test (static library) and not in a program
+    unmarked = set(re.findall(r"\b(qsdc_\w+)\s*\(", text)) - names
+    for name in sorted(unmarked):
+        print(f"{header_path}: {name} is declared without QSDC_API")
+    return names, bool(unmarked)
 
 
 def exported(nm, lib_path):
@@ -41,9 +46,9 @@ def main():
     if len(sys.argv) != 4:
         sys.exit(__doc__)
     nm, lib_path, header_path = sys.argv[1:]
-    api = declared(header_path)
+    api, unmarked = declared(header_path)
     syms = exported(nm, lib_path)
-    problems = []
+    problems = ["functions declared without QSDC_API"] if unmarked else []
     for name, kind in sorted(syms.items()):
         if not name.startswith("qsdc_"):
             problems.append(f"exported without the qsdc_ prefix: {name} ({kind})")
