@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """examples/predict.c against the installed library, as a user builds it.
 
-usage: test_predict.py MESON BUILD_DIR SOURCE_DIR
+usage: test_predict.py MESON BUILD_DIR SOURCE_DIR [CFLAGS]
 
 Installs the build into a temporary folder (meson install --destdir),
 compiles examples/predict.c with cc and `pkg-config --cflags --libs qsdc`
@@ -9,7 +9,8 @@ from that install, writes a tiny IDX task (8x8 images, 3 separable classes,
 as tests/cli_fixture.h's), trains a checkpoint on it with the installed
 qsdc, runs the example on the test images with the installed libqsdc.so and
 checks its accuracy against `qsdc eval` of the same checkpoint.
-QSDC_TEST_DEVICE, when set, picks the device.
+QSDC_TEST_DEVICE, when set, picks the device. CFLAGS (one argument, split
+at spaces) go to cc: a sanitizer build's -fsanitize=... .
 """
 import gzip
 import os
@@ -107,9 +108,10 @@ def accuracy_line(out, what):
 
 
 def main():
-    if len(sys.argv) != 4:
+    if len(sys.argv) not in (4, 5):
         sys.exit(__doc__)
-    meson, build, source = sys.argv[1:]
+    meson, build, source = sys.argv[1:4]
+    cflags = sys.argv[4].split() if len(sys.argv) == 5 else []
     with tempfile.TemporaryDirectory(prefix="qsdc-example-") as tmp:
         dest = os.path.join(tmp, "dest")
         run([meson, "install", "-C", build, "--no-rebuild", "--quiet", "--destdir", dest])
@@ -122,8 +124,8 @@ def main():
         if not os.path.exists(os.path.join(libdir, "libqsdc.so")):
             sys.exit(f"pkg-config's -L{libdir} holds no libqsdc.so: {flags}")
         exe = os.path.join(tmp, "predict")
-        run(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror",
-             os.path.join(source, "examples", "predict.c")] + flags + ["-o", exe])
+        run(["cc", "-std=c11", "-Wall", "-Wextra", "-Werror"] + cflags +
+            [os.path.join(source, "examples", "predict.c")] + flags + ["-o", exe])
 
         model, images, labels = write_task(tmp)
         ckpt = os.path.join(tmp, "ckpt")
