@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "checkpoint.h"
+
 void session_train_options(const qsdc_train_options *o, train_options *t)
 {
     memset(t, 0, sizeof *t);
@@ -48,6 +50,17 @@ static int take_trained(void *ctx, const train_context *tc, qsdc_error *err)
     if (!w->params || (w->n_state > 0 && !w->state))
         return qsdc_fail(err, "out of memory");
     return model_state_read(tc->env, tc->state, w->params, w->state, err);
+}
+
+static int saved_position(qsdc_session *s, const char *dir, qsdc_error *e)
+{
+    checkpoint ck;
+    if (checkpoint_load(dir, &ck, e) < 0)
+        return -1;
+    s->epoch = ck.epoch;
+    s->step = ck.step;
+    checkpoint_free(&ck);
+    return 0;
 }
 
 static int check_device(const qsdc_session *s, const qsdc_train_options *o, qsdc_error *e)
@@ -99,6 +112,12 @@ static int session_train(qsdc_session *s, const qsdc_train_options *o, qsdc_trai
     if (rc == 0) {
         s->epoch = (uint64_t)sum.epochs_done;
         s->step = (uint64_t)sum.steps;
+        /* a resumed run counted its steps from the checkpoint's: the one it
+         * saved last holds the total */
+        if (t.resume)
+            rc = saved_position(s, t.checkpoint_dir, e);
+    }
+    if (rc == 0) {
         if (out)
             session_train_result(&sum, out);
     }

@@ -342,6 +342,18 @@ static void test_train_on_model_data(void **state)
     assert_int_equal(tr.steps, 3);
     assert_true(tr.test_accuracy > 90.0);
     qsdc_session_close(s);
+
+    /* a resumed run leaves the session at the step it reached in all */
+    s = open_session(task.model, NULL);
+    qsdc_train_options resume = {.epochs = 3, .quiet = 1, .checkpoint_dir = run_dir,
+                                 .resume = 1, .max_steps = 2 * CLI_STEPS_PER_EPOCH + 4};
+    if (qsdc_session_train(s, &resume, &tr, &err) < 0)
+        fail_msg("resume: %s", err.message);
+    assert_int_equal(tr.steps, 4);
+    qsdc_session_info info;
+    assert_int_equal(qsdc_session_get_info(s, &info, NULL), 0);
+    assert_int_equal(info.steps, 2 * CLI_STEPS_PER_EPOCH + 4);
+    qsdc_session_close(s);
 }
 
 static void test_bundle(void **state)
