@@ -6,6 +6,7 @@
 #include "bundle.h"
 #include "cl_runtime.h"
 #include "compile.h"
+#include "session.h"
 #include "train.h"
 
 struct qsdc_model {
@@ -83,25 +84,10 @@ int qsdc_train(qsdc_model *q, const qsdc_train_options *o, qsdc_train_result *ou
                qsdc_error *err)
 {
     train_options t;
-    memset(&t, 0, sizeof t);
-    if (o) {
-        t.device = o->device;
-        t.epochs = o->epochs;
-        t.batch = o->batch;
-        t.seed_set = o->seed_set != 0;
-        t.seed = o->seed;
-        t.lr = o->lr;
-        t.checkpoint_dir = o->checkpoint_dir;
-        t.resume = o->resume != 0;
-        t.metrics_path = o->metrics_path;
-        t.max_steps = o->max_steps;
-        t.quiet = o->quiet != 0;
-        t.check_finite = o->check_finite != 0;
-    }
+    session_train_options(o, &t);
     train_summary s;
     int rc = train_model(&q->m, &t, &s, err);
     if (rc == 0 && out)
-        *out = (qsdc_train_result){s.epochs_done, s.steps, s.train_loss, s.val_accuracy,
-                                   s.test_accuracy, s.seconds, s.samples_per_s};
+        session_train_result(&s, out);
     return rc;
 }

@@ -242,7 +242,11 @@ static int init_state(trainer *t, uint64_t *epoch, uint64_t *step, qsdc_error *e
         checkpoint_free(&ck);
         return rc;
     }
-    params_init(&t->tp, c->seed, t->host_params);
+    if (t->o->init_params)
+        memcpy(t->host_params, t->o->init_params,
+               (size_t)t->tp.param_elems * sizeof *t->host_params);
+    else
+        params_init(&t->tp, c->seed, t->host_params);
     return model_state_write(&t->env, &t->ms, t->host_params, NULL, err);
 }
 

@@ -48,6 +48,9 @@ typedef struct train_options {
     int64_t test_samples;        /* and the first N test samples (0 = all); a
                                   * language model's samples are sequences
                                   * (lm_source_limit) */
+    const float *init_params;    /* NULL, or the parameters to start from instead of
+                                  * the seeded initialisation (a session's weights;
+                                  * ignored when resuming) */
     train_hook after_train;      /* after the last epoch, before teardown; not if stopped */
     void *hook_ctx;
     /* NULL, or a flag (signals.h) that, once nonzero, stops the run after

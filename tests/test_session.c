@@ -1,0 +1,391 @@
+/* The session API of include/qsdc.h, used as a program linking the
+ * installed library would use it (nothing but the public header), on the
+ * tiny task of tests/cli_fixture.h: 8x8 images in 3 separable classes. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "qsdc.h"
+#include "cli_fixture.h"
+#include "support.h"
+
+#define ELEMS (CLI_SIDE * CLI_SIDE)
+
+static cli_files task;
+static qsdc_data train, test;
+static const char *device; /* QSDC_TEST_DEVICE, else the default */
+
+static int setup(void **state)
+{
+    (void)state;
+    cli_env_init();
+    device = getenv("QSDC_TEST_DEVICE");
+    cli_write_task("session", &task);
+    qsdc_error err = {""};
+    if (qsdc_data_load_idx(task.train_images, task.train_labels, &train, &err) < 0 ||
+        qsdc_data_load_idx(task.test_images, task.test_labels, &test, &err) < 0) {
+        fprintf(stderr, "setup: %s\n", err.message);
+        return -1;
+    }
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    qsdc_data_free(&train);
+    qsdc_data_free(&test);
+    return ts_teardown(state);
+}
+
+static qsdc_session *open_session(const char *model, const char *checkpoint)
+{
+    qsdc_open_options o = {.device = device, .checkpoint = checkpoint};
+    qsdc_session *s = NULL;
+    qsdc_error err = {""};
+    if (qsdc_session_open(model, &o, &s, &err) < 0)
+        fail_msg("qsdc_session_open(%s): %s", model, err.message);
+    assert_non_null(s);
+    assert_string_equal(qsdc_session_last_error(s), "");
+    return s;
+}
+
+static const char *tmp_path(const char *name)
+{
+    return ts_fmt("%s/%s", ts_tmpdir(), name);
+}
+
+/* Fails unless the call failed with a message containing want, in err and
+ * as the session's last error. */
+static void expect_error(qsdc_session *s, int rc, const qsdc_error *err, const char *want)
+{
+    if (rc != -1 || !strstr(err->message, want))
+        fail_msg("rc %d, message \"%s\"; want -1 and \"%s\"", rc, err->message, want);
+    if (s)
+        assert_string_equal(qsdc_session_last_error(s), err->message);
+}
+
+static void test_data_files(void **state)
+{
+    (void)state;
+    assert_int_equal(train.count, CLI_TRAIN_N);
+    assert_int_equal(train.sample_size, ELEMS);
+    assert_non_null(train.labels);
+    for (int64_t i = 0; i < train.count * ELEMS; i++)
+        assert_true(train.x[i] >= 0.0f && train.x[i] <= 1.0f);
+    qsdc_data d;
+    qsdc_error err = {""};
+    expect_error(NULL, qsdc_data_load_idx("/nonexistent/images.idx", NULL, &d, &err), &err,
+                 "/nonexistent/images.idx");
+    assert_null(d.x);
+    expect_error(NULL, qsdc_data_load_idx(NULL, NULL, &d, &err), &err,
+                 "qsdc_data_load_idx: images is NULL");
+    qsdc_data_free(NULL);
+}
+
+static void test_open_errors(void **state)
+{
+    (void)state;
+    qsdc_error err = {""};
+    qsdc_session *s = (qsdc_session *)&err; /* overwritten with NULL on failure */
+    qsdc_open_options bad_device = {.device = "no-such-device-xyz"};
+    expect_error(NULL, qsdc_session_open(task.model, &bad_device, &s, &err), &err,
+                 "no-such-device-xyz");
+    assert_null(s);
+    expect_error(NULL, qsdc_session_open("/nonexistent/model.yaml", NULL, &s, &err), &err,
+                 "/nonexistent/model.yaml");
+    expect_error(NULL, qsdc_session_open(NULL, NULL, &s, &err), &err, "no model path given");
+    expect_error(NULL, qsdc_session_open(task.model, NULL, NULL, &err), &err, "out is NULL");
+    qsdc_open_options neg = {.device = device, .batch = -1};
+    expect_error(NULL, qsdc_session_open(task.model, &neg, &s, &err), &err,
+                 "batch -1 is negative");
+    qsdc_open_options no_ckpt = {.device = device, .checkpoint = tmp_path("nothing-here")};
+    expect_error(NULL, qsdc_session_open(task.model, &no_ckpt, &s, &err), &err,
+                 "nothing-here");
+    assert_null(s);
+    /* a NULL session is an error value too */
+    expect_error(NULL, qsdc_session_evaluate(NULL, NULL, &err), &err, "the session is NULL");
+    assert_non_null(strstr(qsdc_session_last_error(NULL), "NULL"));
+    qsdc_session_close(NULL);
+}
+
+static void test_calls_before_weights_and_bad_buffers(void **state)
+{
+    (void)state;
+    qsdc_session *s = open_session(task.model, NULL);
+    qsdc_session_info info;
+    qsdc_error err = {""};
+    assert_int_equal(qsdc_session_get_info(s, &info, &err), 0);
+    assert_string_equal(info.model, "tiny");
+    assert_int_equal(info.input_rank, 3);
+    assert_int_equal(info.input_shape[1], CLI_SIDE);
+    assert_int_equal(info.input_size, ELEMS);
+    assert_int_equal(info.output_size, CLI_CLASSES);
+    assert_int_equal(info.batch, CLI_BATCH);
+    assert_int_equal(info.output_is_probabilities, 1);
+    assert_int_equal(info.has_weights, 0);
+    assert_int_equal(info.seed, CLI_SEED);
+    assert_true(info.device[0] != '\0');
+
+    float out[4 * CLI_CLASSES];
+    qsdc_eval_result r;
+    expect_error(s, qsdc_session_predict(s, test.x, ELEMS, 1, out, CLI_CLASSES, &err), &err,
+                 "the session has no weights yet");
+    expect_error(s, qsdc_session_evaluate(s, &r, &err), &err, "no weights yet");
+    expect_error(s, qsdc_session_save(s, tmp_path("never"), &err), &err, "no weights yet");
+    assert_int_equal(qsdc_session_init_weights(s, CLI_SEED, &err), 0);
+    assert_string_equal(qsdc_session_last_error(s), "");
+
+    expect_error(s, qsdc_session_predict(s, test.x, ELEMS - 1, 1, out, CLI_CLASSES, &err), &err,
+                 "qsdc_session_predict: x holds 63 floats; 1 samples of 64 floats (the "
+                 "model's input) need 64");
+    expect_error(s, qsdc_session_predict(s, test.x, 4 * ELEMS, 4, out, 4 * CLI_CLASSES - 1,
+                                         &err), &err,
+                 "qsdc_session_predict: out holds 11 floats; 4 samples of 3 outputs need 12");
+    expect_error(s, qsdc_session_predict(s, test.x, ELEMS, 0, out, CLI_CLASSES, &err), &err,
+                 "n is 0; give at least 1 sample");
+    expect_error(s, qsdc_session_predict(s, test.x, ELEMS, -5, out, CLI_CLASSES, &err), &err,
+                 "n is -5");
+    expect_error(s, qsdc_session_predict(s, NULL, ELEMS, 1, out, CLI_CLASSES, &err), &err,
+                 "x is NULL");
+    expect_error(s, qsdc_session_predict(s, test.x, ELEMS, 1, NULL, CLI_CLASSES, &err), &err,
+                 "out is NULL");
+    int32_t labels[2] = {1, CLI_CLASSES};
+    expect_error(s, qsdc_session_evaluate_arrays(s, test.x, 2 * ELEMS, labels, 2, &r, &err),
+                 &err, "labels[1] is 3, outside the model's 3 classes [0, 3)");
+    labels[1] = -1;
+    expect_error(s, qsdc_session_train_arrays(s, test.x, 2 * ELEMS, labels, 2, NULL, NULL,
+                                              &err), &err, "labels[1] is -1");
+    expect_error(s, qsdc_session_evaluate_arrays(s, test.x, ELEMS, NULL, 1, &r, &err), &err,
+                 "labels is NULL");
+    expect_error(s, qsdc_session_train_arrays(s, train.x, 8 * ELEMS, train.labels, 8, NULL,
+                                              NULL, &err), &err,
+                 "8 samples, fewer than one batch of 16");
+    qsdc_fit_options neg_lr = {.lr = -1};
+    expect_error(s, qsdc_session_train_arrays(s, train.x, 16 * ELEMS, train.labels, 16,
+                                              &neg_lr, NULL, &err), &err,
+                 "lr -1 is not a finite rate");
+    qsdc_train_options other = {.device = "some-other-device"};
+    expect_error(s, qsdc_session_train(s, &other, NULL, &err), &err,
+                 "options.device is \"some-other-device\"");
+    expect_error(s, qsdc_session_load(s, tmp_path("no-checkpoint"), &err), &err,
+                 "no-checkpoint");
+    expect_error(s, qsdc_session_load(s, NULL, &err), &err, "no checkpoint folder given");
+    expect_error(s, qsdc_session_get_info(s, NULL, &err), &err, "out is NULL");
+    /* the session is still whole after all of that */
+    assert_int_equal(qsdc_session_predict(s, test.x, ELEMS, 1, out, CLI_CLASSES, NULL), 0);
+    assert_string_equal(qsdc_session_last_error(s), "");
+    qsdc_session_close(s);
+}
+
+/* The class with the largest output, the first one on ties. */
+static int argmax(const float *v, int n)
+{
+    int best = 0;
+    for (int i = 1; i < n; i++)
+        if (v[i] > v[best])
+            best = i;
+    return best;
+}
+
+static float *predict_test(qsdc_session *s)
+{
+    size_t n = (size_t)test.count * CLI_CLASSES;
+    float *out = malloc(n * sizeof *out);
+    assert_non_null(out);
+    qsdc_error err = {""};
+    if (qsdc_session_predict(s, test.x, (size_t)test.count * ELEMS, test.count, out, n, &err) < 0)
+        fail_msg("predict: %s", err.message);
+    return out;
+}
+
+static void test_train_arrays_predict_save_reload(void **state)
+{
+    (void)state;
+    qsdc_session *s = open_session(task.model, NULL);
+    qsdc_error err = {""};
+    qsdc_fit_options fo = {.epochs = 2};
+    qsdc_train_result tr;
+    if (qsdc_session_train_arrays(s, train.x, (size_t)train.count * ELEMS, train.labels,
+                                  train.count, &fo, &tr, &err) < 0)
+        fail_msg("train_arrays: %s", err.message);
+    int64_t per_epoch = CLI_TRAIN_N / CLI_BATCH;
+    assert_int_equal(tr.epochs_done, 2);
+    assert_int_equal(tr.steps, 2 * per_epoch);
+    assert_true(tr.train_loss > 0 && tr.train_loss < 0.5);
+
+    qsdc_eval_result ev;
+    if (qsdc_session_evaluate_arrays(s, test.x, (size_t)test.count * ELEMS, test.labels,
+                                     test.count, &ev, &err) < 0)
+        fail_msg("evaluate_arrays: %s", err.message);
+    assert_int_equal(ev.count, CLI_TEST_N);
+    assert_true(ev.accuracy > 90.0);
+    assert_true(ev.loss > 0 && ev.loss < 0.5);
+
+    /* the model's own test data are the same samples */
+    qsdc_eval_result ev_model;
+    if (qsdc_session_evaluate(s, &ev_model, &err) < 0)
+        fail_msg("evaluate: %s", err.message);
+    assert_int_equal(ev_model.correct, ev.correct);
+    assert_true(ev_model.loss == ev.loss);
+
+    float *p = predict_test(s);
+    int64_t correct = 0;
+    for (int64_t i = 0; i < test.count; i++) {
+        double sum = 0;
+        for (int c = 0; c < CLI_CLASSES; c++) {
+            assert_true(p[i * CLI_CLASSES + c] >= 0.0f);
+            sum += p[i * CLI_CLASSES + c];
+        }
+        assert_float_equal(sum, 1.0, 1e-5);
+        correct += argmax(p + i * CLI_CLASSES, CLI_CLASSES) == test.labels[i];
+    }
+    assert_int_equal(correct, ev.correct);
+
+    /* a checkpoint of the weights gives a new session the same outputs, bit
+     * for bit, and qsdc eval reads it */
+    const char *dir = tmp_path("arrays-ckpt");
+    if (qsdc_session_save(s, dir, &err) < 0)
+        fail_msg("save: %s", err.message);
+    qsdc_session *s2 = open_session(task.model, dir);
+    qsdc_session_info info;
+    assert_int_equal(qsdc_session_get_info(s2, &info, NULL), 0);
+    assert_int_equal(info.has_weights, 1);
+    assert_int_equal(info.steps, 2 * per_epoch);
+    float *p2 = predict_test(s2);
+    assert_memory_equal(p, p2, (size_t)test.count * CLI_CLASSES * sizeof *p);
+    char *out = cli_run_expect(0, "eval '%s' --checkpoint '%s'%s%s", task.model, dir,
+                               device ? " --device " : "", device ? device : "");
+    cli_expect(out, ts_fmt("accuracy: %.2f%% (%lld/%lld)", ev.accuracy, (long long)ev.correct,
+                           (long long)ev.count));
+    free(out);
+
+    /* training goes on from the weights, the optimiser state and the step
+     * (masks and shuffles are keyed by it): the saved session and the
+     * reopened one take the same steps */
+    qsdc_fit_options more = {.epochs = 1, .max_steps = 5, .seed_set = 1, .seed = 99};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(qsdc_session_train_arrays(i ? s2 : s, train.x,
+                                                   (size_t)train.count * ELEMS, train.labels,
+                                                   train.count, &more, &tr, NULL), 0);
+        assert_int_equal(tr.steps, 5);
+        assert_int_equal(tr.epochs_done, 0);
+    }
+    free(p);
+    p = predict_test(s);
+    float *p3 = predict_test(s2);
+    assert_memory_not_equal(p, p2, (size_t)test.count * CLI_CLASSES * sizeof *p);
+    assert_memory_equal(p, p3, (size_t)test.count * CLI_CLASSES * sizeof *p);
+    free(p);
+    free(p2);
+    free(p3);
+    qsdc_session_close(s);
+    qsdc_session_close(s2);
+}
+
+static void test_load_mismatched_checkpoint(void **state)
+{
+    (void)state;
+    char other[CLI_PATH_MAX];
+    cli_model_variant(task.model, "session-wide.yaml", "units: 32", "units: 24", other);
+    qsdc_session *w = open_session(other, NULL);
+    qsdc_error err = {""};
+    assert_int_equal(qsdc_session_init_weights(w, 1, &err), 0);
+    const char *dir = tmp_path("wide-ckpt");
+    assert_int_equal(qsdc_session_save(w, dir, &err), 0);
+    qsdc_session_close(w);
+    qsdc_session *s = open_session(task.model, NULL);
+    expect_error(s, qsdc_session_load(s, dir, &err), &err, "saved for a different model");
+    qsdc_session_info info;
+    assert_int_equal(qsdc_session_get_info(s, &info, NULL), 0);
+    assert_int_equal(info.has_weights, 0);
+    qsdc_session_close(s);
+}
+
+static void test_train_on_model_data(void **state)
+{
+    (void)state;
+    qsdc_session *s = open_session(task.model, NULL);
+    qsdc_error err = {""};
+    const char *run_dir = tmp_path("train-run");
+    qsdc_train_options o = {.epochs = 2, .quiet = 1, .checkpoint_dir = run_dir};
+    qsdc_train_result tr;
+    if (qsdc_session_train(s, &o, &tr, &err) < 0)
+        fail_msg("train: %s", err.message);
+    assert_int_equal(tr.epochs_done, 2);
+    assert_int_equal(tr.steps, 2 * CLI_STEPS_PER_EPOCH);
+    assert_true(tr.test_accuracy > 90.0);
+    /* the session holds what the run trained: its test accuracy, and the
+     * checkpoint the run wrote, byte for byte */
+    qsdc_eval_result ev;
+    assert_int_equal(qsdc_session_evaluate(s, &ev, &err), 0);
+    assert_true(ev.accuracy == tr.test_accuracy);
+    const char *mine = tmp_path("train-session");
+    assert_int_equal(qsdc_session_save(s, mine, &err), 0);
+    size_t la, lb;
+    char *a = cli_read_file(ts_fmt("%s/checkpoint.bin", run_dir), &la);
+    char *b = cli_read_file(ts_fmt("%s/checkpoint.bin", mine), &lb);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_int_equal(la, lb);
+    assert_memory_equal(a, b, la);
+    free(a);
+    free(b);
+    /* a second run starts from the session's weights: at a rate too small
+     * to move them it scores as they do, not as the seeded initialisation
+     * (a third of the samples) would */
+    qsdc_train_options again = {.quiet = 1, .max_steps = 3, .lr = 1e-12};
+    assert_int_equal(qsdc_session_train(s, &again, &tr, &err), 0);
+    assert_int_equal(tr.steps, 3);
+    assert_true(tr.test_accuracy > 90.0);
+    qsdc_session_close(s);
+
+    /* a resumed run leaves the session at the step it reached in all */
+    s = open_session(task.model, NULL);
+    qsdc_train_options resume = {.epochs = 3, .quiet = 1, .checkpoint_dir = run_dir,
+                                 .resume = 1, .max_steps = 2 * CLI_STEPS_PER_EPOCH + 4};
+    if (qsdc_session_train(s, &resume, &tr, &err) < 0)
+        fail_msg("resume: %s", err.message);
+    assert_int_equal(tr.steps, 4);
+    qsdc_session_info info;
+    assert_int_equal(qsdc_session_get_info(s, &info, NULL), 0);
+    assert_int_equal(info.steps, 2 * CLI_STEPS_PER_EPOCH + 4);
+    qsdc_session_close(s);
+}
+
+static void test_bundle(void **state)
+{
+    (void)state;
+    qsdc_error err = {""};
+    const char *dir = tmp_path("session.qsdc");
+    free(cli_run_expect(0, "'%s' -o '%s'", task.model, dir)); /* inference plan only */
+    qsdc_open_options o = {.device = device, .batch = 8};
+    qsdc_session *s = NULL;
+    expect_error(NULL, qsdc_session_open(dir, &o, &s, &err), &err, "recompile with --batch 8");
+    s = open_session(dir, NULL);
+    assert_int_equal(qsdc_session_init_weights(s, CLI_SEED, &err), 0);
+    /* the bundle holds no training plan */
+    expect_error(s, qsdc_session_train_arrays(s, train.x, (size_t)train.count * ELEMS,
+                                              train.labels, train.count, NULL, NULL, &err),
+                 &err, "the bundle holds no training plan");
+    float *p = predict_test(s);
+    free(p);
+    qsdc_session_close(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_data_files),
+        cmocka_unit_test(test_open_errors),
+        cmocka_unit_test(test_calls_before_weights_and_bad_buffers),
+        cmocka_unit_test(test_train_arrays_predict_save_reload),
+        cmocka_unit_test(test_load_mismatched_checkpoint),
+        cmocka_unit_test(test_train_on_model_data),
+        cmocka_unit_test(test_bundle),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
