@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "codegen.h"
+#include "codegen_int.h"
 
 #define NORM_PARTS 64
 
