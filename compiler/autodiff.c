@@ -91,7 +91,7 @@ static int backward_node(ad *s, int i, int dy)
     }
 }
 
-int graph_autodiff(graph *g, const model *m, qsdc_error *err)
+int graph_autodiff(graph *g, qsdc_error *err)
 {
     if (g->mode != MODE_TRAIN)
         return qsdc_fail(err, "autodiff needs a training graph");
@@ -146,8 +146,8 @@ int graph_autodiff(graph *g, const model *m, qsdc_error *err)
     g->label = graph_add_tensor(g, "labels", T_LABEL, 1, ld);
     g->loss = graph_add_tensor(g, "loss", T_LOSS, 1, ld);
     int dout = rc == 0 ? grad_tensor(g, logits, T_ACT) : -1;
-    op_kind lk = m->train.loss == LOSS_MSE ? OP_MSE : OP_SOFTMAX_XENT;
-    op_kind gk = m->train.loss == LOSS_MSE ? OP_MSE_GRAD : OP_XENT_GRAD;
+    op_kind lk = g->train.loss == LOSS_MSE ? OP_MSE : OP_SOFTMAX_XENT;
+    op_kind gk = g->train.loss == LOSS_MSE ? OP_MSE_GRAD : OP_XENT_GRAD;
     if (g->label < 0 || g->loss < 0 || dout < 0 ||
         graph_add_op(g, lk, logits, g->label, g->loss, -1) < 0 ||
         graph_add_op(g, gk, logits, g->label, dout, -1) < 0 ||
@@ -161,7 +161,7 @@ int graph_autodiff(graph *g, const model *m, qsdc_error *err)
     gnode up = {.op = OP_UPDATE, .n_in = 0, .out = -1, .layer = -1};
     if (rc == 0 && graph_add_node(g, &up) < 0)
         rc = -1;
-    int64_t per = m->train.optimizer == OPTIM_SGD ? 1 : 2;
+    int64_t per = g->train.optimizer == OPTIM_SGD ? 1 : 2;
     g->state_elems = per * g->grad_elems;
     free(s.grad);
     free(s.needs);

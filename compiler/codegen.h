@@ -12,7 +12,6 @@
 typedef struct codegen_ctx {
     const graph *g;
     const fusion *f;
-    const model *m;
     const codegen_target *target;
     gemm_tuning tuning;
     int64_t scratch;     /* arena offset of the update's scratch space */

@@ -192,6 +192,11 @@ int graph_lower(const model *m, graph_mode mode, int64_t batch, graph *g,
                 qsdc_error *err)
 {
     graph_init(g, mode, batch);
+    const train_config *t = &m->train;
+    g->train = (graph_train){.loss = t->loss, .optimizer = t->optimizer,
+                             .momentum = t->momentum, .nesterov = t->nesterov,
+                             .beta1 = t->beta1, .beta2 = t->beta2, .eps = t->eps,
+                             .weight_decay = t->weight_decay, .clip_norm = t->clip_norm};
     if (batch < 1 || batch > (1 << 20))
         return qsdc_fail(err, "batch size %lld is out of range [1, 1048576]",
                          (long long)batch);
