@@ -1,6 +1,6 @@
 /* Per-channel reductions (bias gradient, batchnorm statistics; one channel
- * per work-item) and the chain statements of the channel-indexed
- * elementwise ops. Shapes and offsets are constants; tests/ref_conv.c is
+ * per work-item); the channel-indexed elementwise ops are chain statements
+ * (codegen_chain.c). Shapes and offsets are constants; tests/ref_conv.c is
  * the plain C reference. */
 #include <stdio.h>
 #include <string.h>

@@ -1,3 +1,7 @@
+/* The kernels of one fused group (codegen_group): a GEMM's, generated
+ * (codegen_gemm.c) or run by CLBlast with its epilogue after it, and the
+ * elementwise, row-wise (softmax cross-entropy, MSE) and column-sum
+ * kernels; every other kind of group goes to its generator. */
 #include "codegen_int.h"
 
 #include <stdio.h>
