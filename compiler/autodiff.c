@@ -4,46 +4,7 @@
 #include <string.h>
 #include <stdio.h>
 
-#include "autodiff.h"
-
-int grad_tensor(graph *g, int of, tensor_kind kind)
-{
-    char name[2 * QSDC_NAME_MAX];
-    snprintf(name, sizeof name, "d.%.*s", QSDC_NAME_MAX, g->t[of].name);
-    int64_t dims[QSDC_MAX_RANK];
-    memcpy(dims, g->t[of].dims, sizeof dims);
-    return graph_add_tensor(g, name, kind, g->t[of].rank, dims);
-}
-
-/* Adds dx to x's gradient, mapping views back to their storage and summing
- * fan-out contributions. */
-int add_grad(ad *s, int x, int dx)
-{
-    graph *g = s->g;
-    while (g->t[x].alias >= 0) {
-        int src = g->t[x].alias;
-        int v = grad_tensor(g, src, T_ACT);
-        if (v < 0)
-            return -1;
-        g->t[v].alias = dx;
-        x = src;
-        dx = v;
-    }
-    if (s->grad[x] < 0) {
-        s->grad[x] = dx;
-        return 0;
-    }
-    int sum = grad_tensor(g, x, T_ACT);
-    if (sum < 0 || graph_add_op(g, OP_ADD, s->grad[x], dx, sum, -1) < 0)
-        return -1;
-    s->grad[x] = sum;
-    return 0;
-}
-
-bool needs_grad(const ad *s, int t)
-{
-    return s->needs[graph_storage(s->g, t)];
-}
+#include "autodiff_int.h"
 
 /* The tensor whose sign the backward of forward node i tests. For a ReLU
  * read only by a QSD node, its output h = m * relu(x) serves: where m > 0 it
@@ -130,7 +91,7 @@ static int backward_node(ad *s, int i, int dy)
     }
 }
 
-int graph_autodiff(graph *g, const model *m, qsdc_error *err)
+int graph_autodiff(graph *g, qsdc_error *err)
 {
     if (g->mode != MODE_TRAIN)
         return qsdc_fail(err, "autodiff needs a training graph");
@@ -185,8 +146,8 @@ int graph_autodiff(graph *g, const model *m, qsdc_error *err)
     g->label = graph_add_tensor(g, "labels", T_LABEL, 1, ld);
     g->loss = graph_add_tensor(g, "loss", T_LOSS, 1, ld);
     int dout = rc == 0 ? grad_tensor(g, logits, T_ACT) : -1;
-    op_kind lk = m->train.loss == LOSS_MSE ? OP_MSE : OP_SOFTMAX_XENT;
-    op_kind gk = m->train.loss == LOSS_MSE ? OP_MSE_GRAD : OP_XENT_GRAD;
+    op_kind lk = g->train.loss == LOSS_MSE ? OP_MSE : OP_SOFTMAX_XENT;
+    op_kind gk = g->train.loss == LOSS_MSE ? OP_MSE_GRAD : OP_XENT_GRAD;
     if (g->label < 0 || g->loss < 0 || dout < 0 ||
         graph_add_op(g, lk, logits, g->label, g->loss, -1) < 0 ||
         graph_add_op(g, gk, logits, g->label, dout, -1) < 0 ||
@@ -200,7 +161,7 @@ int graph_autodiff(graph *g, const model *m, qsdc_error *err)
     gnode up = {.op = OP_UPDATE, .n_in = 0, .out = -1, .layer = -1};
     if (rc == 0 && graph_add_node(g, &up) < 0)
         rc = -1;
-    int64_t per = m->train.optimizer == OPTIM_SGD ? 1 : 2;
+    int64_t per = g->train.optimizer == OPTIM_SGD ? 1 : 2;
     g->state_elems = per * g->grad_elems;
     free(s.grad);
     free(s.needs);

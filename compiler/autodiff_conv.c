@@ -2,7 +2,7 @@
  * batchnorm nodes. */
 #include <string.h>
 
-#include "autodiff.h"
+#include "autodiff_int.h"
 
 /* A node with up to five inputs (the rest -1) carrying the forward's window
  * and batchnorm constants. */

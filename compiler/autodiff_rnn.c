@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "autodiff.h"
+#include "autodiff_int.h"
 
 int backward_rnn(ad *s, int i, int dy)
 {

@@ -1,66 +1,15 @@
 /* Per-channel reductions (bias gradient, batchnorm statistics; one channel
- * per work-item) and the chain statements of the channel-indexed
- * elementwise ops. Shapes and offsets are constants; tests/ref_conv.c is
+ * per work-item); the channel-indexed elementwise ops are chain statements
+ * (codegen_chain.c). Shapes and offsets are constants; tests/ref_conv.c is
  * the plain C reference. */
 #include <stdio.h>
 #include <string.h>
 
-#include "codegen.h"
-
-/* A map as [n, c, pixels]: channel dims[1], pixels the rest (1 for [N, C]). */
-typedef struct map_shape {
-    long long n, c, px;
-} map_shape;
-
-static map_shape shape_of(const tensor *t)
-{
-    long long n = (long long)t->dims[0], c = (long long)t->dims[1];
-    return (map_shape){n, c, (long long)t->nelem / (n * c)};
-}
+#include "codegen_int.h"
 
 static void ref_of(const graph *g, int t, char *buf)
 {
     codegen_ref(g, t, buf, 64);
-}
-
-void codegen_conv_stmt(const graph *g, const gnode *n, strbuf *sb)
-{
-    map_shape s = shape_of(&g->t[n->out]);
-    char in[GRAPH_MAX_INPUTS][64], ch[64];
-    for (int i = 1; i < n->n_in; i++)
-        ref_of(g, n->in[i], in[i]);
-    if (s.px == 1)
-        snprintf(ch, sizeof ch, "idx %% %lldu", s.c);
-    else
-        snprintf(ch, sizeof ch, "(idx / %lldu) %% %lldu", s.px, s.c);
-    switch (n->op) {
-    case OP_CHANNEL_BIAS:
-        sb_printf(sb, "    v += %s[%s];\n", in[1], ch);
-        break;
-    case OP_BN_APPLY: /* in: x, stats (mean, var), affine (gamma, beta) */
-        sb_printf(sb,
-                  "    { const uint ch = %s;\n"
-                  "      v = (v - %s[ch]) * rsqrt(%s[%lldu + ch] + %s) * %s[ch] + %s[%lldu + ch]; }\n",
-                  ch, in[1], in[1], s.c, CG_F(n->eps), in[2], in[2], s.c);
-        break;
-    case OP_GROUP_SCALE: {
-        char grp[96];
-        codegen_qsd_group(g, n, grp, sizeof grp);
-        sb_printf(sb, "    v *= %s[%s];\n", in[1], grp);
-        break;
-    }
-    case OP_BN_GRAD_INPUT: /* v = dy; in: x, stats, affine, d.affine */
-        sb_printf(sb,
-                  "    { const uint ch = %s;\n"
-                  "      const float is = rsqrt(%s[%lldu + ch] + %s);\n"
-                  "      const float xh = (%s[idx] - %s[ch]) * is;\n"
-                  "      v = %s[ch] * is * (v - (%s[%lldu + ch] + xh * %s[ch]) * %s); }\n",
-                  ch, in[2], s.c, CG_F(n->eps), in[1], in[2], in[3], in[4], s.c, in[4],
-                  CG_F(1.0 / (double)(s.n * s.px)));
-        break;
-    default:
-        break;
-    }
 }
 
 /* Per channel ch of a [n, c, px] map: `sum` += f(e) over the channel's
@@ -98,7 +47,7 @@ int codegen_channels(codegen_ctx *c, const kgroup *k, const char *name, plan_lau
 {
     const graph *g = c->g;
     const gnode *nd = &g->n[k->nodes[0]];
-    map_shape s = shape_of(&g->t[nd->in[0]]);
+    map_shape s = codegen_map_shape(&g->t[nd->in[0]]);
     char a[64], b[64] = "", st[64] = "", o[64], f[160], f8[256];
     ref_of(g, nd->in[0], a);
     if (nd->n_in > 1)
@@ -154,37 +103,3 @@ int codegen_channels(codegen_ctx *c, const kgroup *k, const char *name, plan_lau
     return 0;
 }
 
-bool codegen_vector_chain(const codegen_ctx *c, const kgroup *k, int cw, strbuf *sb)
-{
-    const graph *g = c->g;
-    for (int i = 1; i < k->n; i++) {
-        const gnode *n = &g->n[k->nodes[i]];
-        if (!(n->op == OP_RELU || n->op == OP_RELU_GRAD || n->op == OP_CHANNEL_BIAS ||
-              (n->op == OP_GROUP_SCALE && n->qsd.share == SHARE_CHANNEL)))
-            return false;
-    }
-    for (int i = 0; i < k->n; i++) {
-        const gnode *n = &g->n[k->nodes[i]];
-        char b[64] = "", o[64];
-        if (i > 0 && n->n_in > 1)
-            ref_of(g, n->in[1], b);
-        if (n->op == OP_RELU) {
-            sb_printf(sb, "        vv = fmax(vv, (float%d)(0.0f));\n", cw);
-        } else if (n->op == OP_RELU_GRAD) {
-            sb_printf(sb, "        vv = select((float%d)(0.0f), vv, isgreater(vload%d(0, %s + idx), "
-                          "(float%d)(0.0f)));\n", cw, cw, b, cw);
-        } else if (n->op == OP_GROUP_SCALE) {
-            char grp[96];
-            codegen_qsd_group(g, n, grp, sizeof grp);
-            sb_printf(sb, "        vv *= %s[%s];\n", b, grp);
-        } else if (n->op == OP_CHANNEL_BIAS) {
-            map_shape s = shape_of(&g->t[n->out]);
-            sb_printf(sb, "        vv += %s[(idx / %lldu) %% %lldu];\n", b, s.px, s.c);
-        }
-        if (i == k->n - 1 || (k->n > 1 && c->f->stored[graph_storage(g, n->out)])) {
-            ref_of(g, n->out, o);
-            sb_printf(sb, "        vstore%d(vv, 0, %s + idx);\n", cw, o);
-        }
-    }
-    return true;
-}

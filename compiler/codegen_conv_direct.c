@@ -5,7 +5,7 @@
  * row 8 output columns at a time as float8, so that each input vector
  * loaded serves the whole channel block (the last vector overlaps the one
  * before, as in the window kernels). tests/ref_conv.c is the reference. */
-#include "codegen.h"
+#include "codegen_int.h"
 
 /* Output channels per work-item: the most, up to 8, that divide co. */
 static int channel_block(long long co)

@@ -14,7 +14,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "codegen.h"
+#include "codegen_int.h"
 
 /* Samples per work-group: each one's four gate sums are VW-wide
  * accumulators, and 5 x 4 of 16 floats still fit AVX-512's 32 registers. */

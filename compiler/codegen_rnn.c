@@ -4,26 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "codegen.h"
-
-void codegen_launch_1d(plan_launch *l, const char *name, const char *nodes, int64_t n,
-                       int64_t local, double bytes)
-{
-    memset(l, 0, sizeof *l);
-    snprintf(l->kernel, sizeof l->kernel, "%s", name);
-    snprintf(l->nodes, sizeof l->nodes, "%s", nodes);
-    l->work_dim = 1;
-    l->global[0] = (uint64_t)n;
-    l->local[0] = (uint64_t)local;
-    l->bytes = bytes;
-}
-
-void codegen_open_flat(strbuf *src, const char *name, int64_t n)
-{
-    codegen_signature(src, name);
-    sb_printf(src, "{\n    const uint idx = get_global_id(0);\n"
-                   "    if (idx >= %lldu) return;\n", (long long)n);
-}
+#include "codegen_int.h"
 
 /* out[R,D] = W[id]; ids outside [0, V) or not integers give zero rows */
 static void gen_embed(codegen_ctx *c, const gnode *n, const char *name, plan_launch *l)
@@ -44,24 +25,6 @@ static void gen_embed(codegen_ctx *c, const gnode *n, const char *name, plan_lau
               " : 0.0f;\n}\n\n",
               ids, d, out, v, rw, d, d);
     codegen_launch_1d(l, name, "embed", total, 0, 12.0 * (double)total);
-}
-
-void codegen_vector_macros(strbuf *src, long long vw)
-{
-    if (vw > 1)
-        sb_printf(src, "#define VT float%lld\n#define LD(p) vload%lld(0, (p))\n"
-                       "#define ST(v, p) vstore%lld((v), 0, (p))\n",
-                  vw, vw, vw);
-    else
-        sb_append(src, "#define VT float\n#define LD(p) (*(p))\n#define ST(v, p) (*(p) = (v))\n");
-}
-
-long long codegen_vector_width(long long n)
-{
-    long long vw = 16;
-    while (n % vw)
-        vw /= 2;
-    return vw;
 }
 
 /* dW[V,D]: zeroed, then each (first occurrence of an id, run of VW columns)

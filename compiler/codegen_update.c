@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "codegen.h"
+#include "codegen_int.h"
 
 #define NORM_PARTS 64
 
@@ -41,8 +41,8 @@ static void gen_clip(codegen_ctx *c, const char *name, plan_launch *l)
               "    for (uint w = 0; w < %du; w++) s += A[%lld + w];\n"
               "    const float norm = sqrt(s);\n"
               "    A[%lld] = norm > %s ? %s / norm : 1.0f;\n}\n\n",
-              NORM_PARTS, sc, sc + NORM_PARTS, CG_F(c->m->train.clip_norm),
-              CG_F(c->m->train.clip_norm));
+              NORM_PARTS, sc, sc + NORM_PARTS, CG_F(c->g->train.clip_norm),
+              CG_F(c->g->train.clip_norm));
     memset(l, 0, 2 * sizeof *l);
     snprintf(l[0].kernel, sizeof l[0].kernel, "%s", part);
     l[0].work_dim = 1;
@@ -59,7 +59,7 @@ static void gen_clip(codegen_ctx *c, const char *name, plan_launch *l)
 /* A[sc + NORM_PARTS + 1] = 1 - beta1^t, A[sc + NORM_PARTS + 2] = 1 - beta2^t */
 static void gen_adam_bias(codegen_ctx *c, const char *name, plan_launch *l)
 {
-    const train_config *t = &c->m->train;
+    const graph_train *t = &c->g->train;
     long long at = (long long)c->scratch + NORM_PARTS + 1;
     char kname[QSDC_NAME_MAX];
     snprintf(kname, sizeof kname, "%.50s_bias", name);
@@ -79,7 +79,7 @@ static void gen_adam_bias(codegen_ctx *c, const char *name, plan_launch *l)
 int codegen_update(codegen_ctx *c, const char *name, plan_launch *launches,
                    int *n_launches, qsdc_error *err)
 {
-    const train_config *t = &c->m->train;
+    const graph_train *t = &c->g->train;
     long long np = (long long)c->g->grad_elems, bias = (long long)c->scratch + NORM_PARTS + 1;
     int n = 0;
     if (t->clip_norm > 0) {

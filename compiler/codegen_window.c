@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "codegen.h"
+#include "codegen_int.h"
 
 #define CHUNK 8
 
@@ -322,20 +322,6 @@ static void chunk_pool_grad_2x2(row_code *rc, const win_geom *w, const char *arg
     else
         sb_append(rc->chunk, "        vv = in_row ? d8 * 0.25f : (float8)(0.0f);\n");
     rc->chunk_end = 2 * w->wo;
-}
-
-void codegen_chain_store(const codegen_ctx *c, const kgroup *k, strbuf *sb)
-{
-    const graph *g = c->g;
-    char o[64];
-    int head = g->n[k->nodes[0]].out;
-    if (k->n > 1 && c->f->stored[graph_storage(g, head)]) {
-        codegen_ref(g, head, o, sizeof o);
-        sb_printf(sb, "    %s[idx] = v;\n", o);
-    }
-    codegen_render_chain(c, k, 1, sb);
-    codegen_ref(g, g->n[k->nodes[k->n - 1]].out, o, sizeof o);
-    sb_printf(sb, "    %s[idx] = v;\n", o);
 }
 
 /* Fills rc for the group's head; returns the elements per row. */

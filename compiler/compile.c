@@ -169,7 +169,7 @@ static int emit(const model *m, graph *g, const fusion *f, const codegen_target 
         sb_append(&src, qsd);
         sb_append(&src, "\n");
     }
-    codegen_ctx c = {.g = g, .f = f, .m = m, .target = target, .scratch = scratch,
+    codegen_ctx c = {.g = g, .f = f, .target = target, .scratch = scratch,
                      .src = &src};
     gemm_tuning_default(&c.tuning, target->is_cpu, target->pref_vector_width);
     c.tuning.loop_budget = target->loop_limit / 2;
@@ -211,7 +211,7 @@ int compile_plan(const model *m, graph_mode mode, int64_t batch,
     if (rc == 0)
         graph_direct_conv(&g, target);
     if (rc == 0 && mode == MODE_TRAIN)
-        rc = graph_autodiff(&g, m, err);
+        rc = graph_autodiff(&g, err);
     for (int i = 0; rc == 0 && (target->observe || target->observe_all) && i < g.nn; i++) {
         op_kind op = g.n[i].op;
         bool hidden = g.n[i].layer >= 0 && (op == OP_RELU || op == OP_TANH || op == OP_SIGMOID);

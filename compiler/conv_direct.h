@@ -6,7 +6,7 @@
 #ifndef QSDC_CONV_DIRECT_H
 #define QSDC_CONV_DIRECT_H
 
-#include "codegen.h"
+#include "codegen_target.h"
 
 #define CONV_MAX_LAYERS 64
 

@@ -132,6 +132,21 @@ typedef struct gnode {
 
 typedef enum graph_mode { MODE_INFER, MODE_TRAIN } graph_mode;
 
+/* What a training graph's last nodes compute: the loss and the optimiser
+ * with its settings, copied from the model's train: section at lowering so
+ * that the passes after it (autodiff, the update's code) read the graph,
+ * not the front end's model. The schedule, data and epochs stay the
+ * runtime's, read from the model. */
+typedef struct graph_train {
+    loss_kind loss;
+    optim_kind optimizer;
+    double momentum;          /* sgd */
+    bool nesterov;            /* sgd */
+    double beta1, beta2, eps; /* adam(w) */
+    double weight_decay;      /* L2 for sgd/adam, decoupled for adamw */
+    double clip_norm;         /* global-norm clipping, 0 = off */
+} graph_train;
+
 typedef struct graph {
     tensor *t;
     int nt, t_cap;
@@ -144,6 +159,7 @@ typedef struct graph {
     /* parameters: the trainable ones first, grad_elems of them, then the
      * running statistics (param_elems in all) */
     int64_t param_elems, grad_elems, state_elems;
+    graph_train train;
 } graph;
 
 void graph_init(graph *g, graph_mode mode, int64_t batch);
@@ -168,7 +184,7 @@ int graph_pad_ids(const graph *g, const gnode *n);
 int graph_lower(const model *m, graph_mode mode, int64_t batch, graph *g,
                 qsdc_error *err);
 /* Appends loss, backward and optimiser nodes (MODE_TRAIN graphs). */
-int graph_autodiff(graph *g, const model *m, qsdc_error *err);
+int graph_autodiff(graph *g, qsdc_error *err);
 /* Human-readable IR with shapes, for --dump-graph. */
 void graph_dump(const graph *g, strbuf *out);
 

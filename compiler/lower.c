@@ -5,34 +5,8 @@
 #include <string.h>
 
 #include "graph.h"
-#include "lower.h"
+#include "lower_int.h"
 #include "strbuf.h"
-
-#define PARAM_ALIGN 16 /* elements: parameter offsets allow 64-byte vector loads */
-
-static void shape_str(const tensor *t, char *buf, size_t n)
-{
-    size_t len = 0;
-    len += (size_t)snprintf(buf, n, "[");
-    for (int i = 0; i < t->rank && len < n; i++)
-        len += (size_t)snprintf(buf + len, n - len, "%s%lld", i ? "," : "",
-                                (long long)t->dims[i]);
-    if (len < n)
-        snprintf(buf + len, n - len, "]");
-}
-
-int layer_fail(const model *m, const layer *l, qsdc_error *err,
-               const char *msg, const tensor *a, const tensor *b)
-{
-    char sa[96] = "", sb[96] = "";
-    if (a)
-        shape_str(a, sa, sizeof sa);
-    if (b)
-        shape_str(b, sb, sizeof sb);
-    return qsdc_fail_at(err, m->path, l->loc.line, l->loc.col,
-                        "%s '%s': %s%s%s%s%s", layer_kind_name(l->kind), l->name, msg,
-                        a ? " " : "", sa, b ? " and " : "", sb);
-}
 
 /* At the layer whose node makes or reads tensor t, else at input:. */
 static int tensor_too_large(const model *m, const graph *g, int t, qsdc_error *err)
@@ -56,34 +30,6 @@ static int tensor_too_large(const model *m, const graph *g, int t, qsdc_error *e
     return qsdc_fail_at(err, m->path, at.line ? at.line : 1, at.col ? at.col : 1,
                         "tensor '%s' has %lld elements, more than the 2^31-1 supported",
                         x->name, (long long)x->nelem);
-}
-
-init_kind auto_init(const model *m, int li)
-{
-    const layer *l = &m->layers[li];
-    if (l->init != INIT_AUTO)
-        return l->init;
-    for (int i = 0; i < m->n_layers; i++)
-        for (int j = 0; j < m->layers[i].n_inputs; j++)
-            if (strcmp(m->layers[i].inputs[j], l->name) == 0)
-                return m->layers[i].kind == LAYER_RELU ? INIT_HE : INIT_GLOROT;
-    return INIT_GLOROT;
-}
-
-int add_param(graph *g, const char *layer_name, const char *what, int rank,
-              const int64_t *dims, init_kind init, int64_t fan_in, int64_t fan_out)
-{
-    char name[2 * QSDC_NAME_MAX];
-    snprintf(name, sizeof name, "%s.%s", layer_name, what);
-    int t = graph_add_tensor(g, name, T_PARAM, rank, dims);
-    if (t < 0)
-        return -1;
-    g->t[t].init = init;
-    g->t[t].fan_in = fan_in;
-    g->t[t].fan_out = fan_out;
-    g->t[t].offset = g->param_elems;
-    g->param_elems += (g->t[t].nelem + PARAM_ALIGN - 1) / PARAM_ALIGN * PARAM_ALIGN;
-    return t;
 }
 
 static int act(graph *g, const char *name, const tensor *like)
@@ -136,14 +82,6 @@ static int lower_dense(const model *m, int li, graph *g, int x, qsdc_error *err)
     int v = lower_view(g, name, x, 2, xd);
     int y = v < 0 ? -1 : lower_dense_rows(m, li, g, v, yname);
     return y < 0 ? -1 : lower_view(g, l->name, y, 3, yd);
-}
-
-int lower_view(graph *g, const char *name, int x, int rank, const int64_t *dims)
-{
-    int v = graph_add_tensor(g, name, T_ACT, rank, dims);
-    if (v >= 0)
-        g->t[v].alias = x;
-    return v;
 }
 
 static int lower_qsd(const model *m, int li, graph *g, int x, qsdc_error *err)
@@ -254,6 +192,11 @@ int graph_lower(const model *m, graph_mode mode, int64_t batch, graph *g,
                 qsdc_error *err)
 {
     graph_init(g, mode, batch);
+    const train_config *t = &m->train;
+    g->train = (graph_train){.loss = t->loss, .optimizer = t->optimizer,
+                             .momentum = t->momentum, .nesterov = t->nesterov,
+                             .beta1 = t->beta1, .beta2 = t->beta2, .eps = t->eps,
+                             .weight_decay = t->weight_decay, .clip_norm = t->clip_norm};
     if (batch < 1 || batch > (1 << 20))
         return qsdc_fail(err, "batch size %lld is out of range [1, 1048576]",
                          (long long)batch);

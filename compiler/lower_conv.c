@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lower.h"
+#include "lower_int.h"
 
 /* The layer's window over x [N, C, H, W] and the output size, or -1 with err
  * set when it does not fit. Pools default the stride to the kernel. */

@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lower.h"
+#include "lower_int.h"
 
 static int add_act(graph *g, const char *layer_name, const char *what, int rank,
                    const int64_t *dims)

@@ -8,15 +8,10 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "source.h"
 
-#define QSDC_NAME_MAX 64
-#define QSDC_PATH_MAX 1024
 #define QSDC_MAX_INPUTS 4
 #define QSDC_MAX_RANK 4
-
-typedef struct src_loc {
-    int line, col; /* 1-based; 0 when the element is implicit */
-} src_loc;
 
 typedef enum layer_kind {
     LAYER_DENSE,

@@ -13,7 +13,8 @@
  * qsdc_error holds the call name and room for a caller's context prefix. */
 #define LOG_BUDGET 760
 
-char *cl_full_options(const char *options)
+/* "-cl-std=CL1.2 " followed by options (malloc'd; NULL when out of memory). */
+static char *cl_full_options(const char *options)
 {
     static const char std[] = "-cl-std=CL1.2";
     size_t n = sizeof std + 1 + (options ? strlen(options) : 0);
@@ -72,8 +73,9 @@ static int fail_with_log(cl_program prog, cl_device_id dev, cl_int rc, qsdc_erro
     return -1;
 }
 
-int cl_build_for_device(cl_env *env, cl_program prog, const char *full_options,
-                        qsdc_error *err)
+/* clBuildProgram for env's device; a failure carries the build log. */
+static int cl_build_for_device(cl_env *env, cl_program prog, const char *full_options,
+                               qsdc_error *err)
 {
     cl_int rc = clBuildProgram(prog, 1, &env->dev.device, full_options, NULL, NULL);
     if (rc == CL_BUILD_PROGRAM_FAILURE)
@@ -84,8 +86,9 @@ int cl_build_for_device(cl_env *env, cl_program prog, const char *full_options,
     return cl_check(rc, "clBuildProgram", err);
 }
 
-cl_program cl_program_from_binary(cl_env *env, const unsigned char *bin, size_t len,
-                                  const char *full_options, qsdc_error *err)
+/* clCreateProgramWithBinary + build; NULL with err set on failure. */
+static cl_program cl_program_from_binary(cl_env *env, const unsigned char *bin, size_t len,
+                                         const char *full_options, qsdc_error *err)
 {
     cl_int rc, status = CL_SUCCESS;
     cl_program prog = clCreateProgramWithBinary(env->ctx, 1, &env->dev.device, &len,
@@ -184,6 +187,31 @@ static cl_program build_source(cl_env *env, const char *source, const char *opts
     return prog;
 }
 
+/* The cached program for this source, or NULL when the cache holds none
+ * that loads (never an error). */
+static cl_program load_cached(cl_env *env, const char *path, const char *full_options)
+{
+    unsigned char *file;
+    const unsigned char *bin;
+    size_t len;
+    if (!cl_cache_load(path, &file, &bin, &len))
+        return NULL;
+    cl_program prog = cl_program_from_binary(env, bin, len, full_options, NULL);
+    free(file);
+    return prog;
+}
+
+/* Best effort: a failed write only costs a rebuild next time. */
+static void store_cached(cl_env *env, cl_program prog, const char *path)
+{
+    unsigned char *bin;
+    size_t len;
+    if (cl_program_binary(env, prog, &bin, &len, NULL))
+        return;
+    cl_cache_store(path, bin, len);
+    free(bin);
+}
+
 int cl_build_program(cl_env *env, const char *source, const char *options,
                      cl_build_result *out, qsdc_error *err)
 {
@@ -195,13 +223,13 @@ int cl_build_program(cl_env *env, const char *source, const char *options,
     bool cached = cl_cache_path(env, source, opts, out->cache_path,
                                 sizeof out->cache_path);
     if (cached) {
-        out->program = cl_cache_load(env, out->cache_path, opts);
+        out->program = load_cached(env, out->cache_path, opts);
         out->cache_hit = out->program != NULL;
     }
     if (!out->program) {
         out->program = build_source(env, source, opts, err);
         if (out->program && cached)
-            cl_cache_store(env, out->program, out->cache_path);
+            store_cached(env, out->program, out->cache_path);
     }
     free(opts);
     if (debug_build())

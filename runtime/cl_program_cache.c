@@ -119,32 +119,31 @@ static bool ours_alone(const char *path)
            (st.st_mode & (S_IWGRP | S_IWOTH)) == 0;
 }
 
-cl_program cl_cache_load(cl_env *env, const char *path, const char *full_options)
+bool cl_cache_load(const char *path, unsigned char **file, const unsigned char **bin,
+                   size_t *len)
 {
     unsigned char *data;
-    size_t len;
-    if (!ours_alone(path) || fs_read_file(path, &data, &len, NULL))
-        return NULL;
-    cl_program prog = NULL;
-    if (len > HEADER_LEN && memcmp(data, magic, sizeof magic) == 0 &&
-        get_le(data + 8, 8) == len - HEADER_LEN &&
+    size_t n;
+    if (!ours_alone(path) || fs_read_file(path, &data, &n, NULL))
+        return false;
+    if (n > HEADER_LEN && memcmp(data, magic, sizeof magic) == 0 &&
+        get_le(data + 8, 8) == n - HEADER_LEN &&
         get_le(data + CHECKED_HEADER_LEN, 8) ==
-            file_checksum(data, data + HEADER_LEN, len - HEADER_LEN))
-        prog = cl_program_from_binary(env, data + HEADER_LEN, len - HEADER_LEN,
-                                      full_options, NULL);
+            file_checksum(data, data + HEADER_LEN, n - HEADER_LEN)) {
+        *file = data;
+        *bin = data + HEADER_LEN;
+        *len = n - HEADER_LEN;
+        return true;
+    }
     free(data);
-    return prog;
+    return false;
 }
 
-void cl_cache_store(cl_env *env, cl_program prog, const char *path)
+void cl_cache_store(const char *path, const unsigned char *bin, size_t len)
 {
-    unsigned char *bin, header[HEADER_LEN] = {0};
-    size_t len;
-    if (cl_program_binary(env, prog, &bin, &len, NULL))
-        return;
+    unsigned char header[HEADER_LEN] = {0};
     memcpy(header, magic, sizeof magic);
     put_le(header + 8, len, 8);
     put_le(header + CHECKED_HEADER_LEN, file_checksum(header, bin, len), 8);
     fs_write_atomic(path, header, sizeof header, bin, len, NULL);
-    free(bin);
 }

@@ -1,17 +1,10 @@
-/* Internals shared by cl_program.c and cl_program_cache.c. */
+/* The on-disk cache of program binaries (and the per-device files beside
+ * it): bytes keyed by source, options and device. It knows files, not
+ * programs: cl_program.c builds, and hands it the binary to keep. */
 #ifndef QSDC_CL_PROGRAM_CACHE_H
 #define QSDC_CL_PROGRAM_CACHE_H
 
 #include "cl_runtime.h"
-
-/* "-cl-std=CL1.2 " followed by options (malloc'd; NULL when out of memory). */
-char *cl_full_options(const char *options);
-/* clBuildProgram for env's device; a failure carries the build log. */
-int cl_build_for_device(cl_env *env, cl_program prog, const char *full_options,
-                        qsdc_error *err);
-/* clCreateProgramWithBinary + build; NULL with err set on failure. */
-cl_program cl_program_from_binary(cl_env *env, const unsigned char *bin, size_t len,
-                                  const char *full_options, qsdc_error *err);
 
 /* Fills path with the cache file for this source, options and device, creating
  * the cache directory; false when caching is off or the directory is unusable. */
@@ -22,9 +15,12 @@ bool cl_cache_path(const cl_env *env, const char *source, const char *full_optio
  * off or the directory cannot be made. */
 bool cl_cache_device_file(const cl_env *env, const char *name, const char *ext, char *path,
                           size_t cap);
-/* The cached program, or NULL when absent or unusable (never an error). */
-cl_program cl_cache_load(cl_env *env, const char *path, const char *full_options);
+/* The cached binary at path: *bin, *len bytes inside *file (the caller
+ * frees *file); false when absent, damaged or writable by another user
+ * (never an error). */
+bool cl_cache_load(const char *path, unsigned char **file, const unsigned char **bin,
+                   size_t *len);
 /* Best effort: a failed write only costs a rebuild next time. */
-void cl_cache_store(cl_env *env, cl_program prog, const char *path);
+void cl_cache_store(const char *path, const unsigned char *bin, size_t len);
 
 #endif

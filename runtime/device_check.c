@@ -6,8 +6,8 @@
 
 #include <Random123/philox.h>
 
-#include "codegen.h"
 #include "codegen_gemm.h"
+#include "codegen_target.h"
 #include "executor.h"
 #include "kernel_sources.h"
 

@@ -5,7 +5,7 @@
 #define QSDC_EXECUTOR_H
 
 #include "cl_runtime.h"
-#include "codegen.h"
+#include "codegen_target.h"
 #include "plan.h"
 
 typedef struct model_state {

@@ -7,7 +7,7 @@ written from, recomputed here without qsdc's code:
 Means and sample standard deviations come from Python's statistics module
 (exact rational arithmetic); Student's t distribution from the closed forms
 for integer degrees of freedom (Abramowitz and Stegun 26.7.3 and 26.7.4),
-not from the incomplete beta function runtime/stats.c uses, and checked
+not from the incomplete beta function lab/stats.c uses, and checked
 here against the textbook table of t(0.975, df) before anything else. Each
 printed number must lie within half a unit of its last printed digit of
 the value computed here; every table row and verdict sentence the report

@@ -1,4 +1,4 @@
-/* runtime/stats.c against values known independently: closed forms, sums
+/* lab/stats.c against values known independently: closed forms, sums
  * worked here, and published tables.
  *
  * Tolerances: 1e-12 where the reference is exact arithmetic on a few

@@ -1,4 +1,4 @@
-/* libFuzzer harness: the experiment result readers (runtime/experiment_result.h)
+/* libFuzzer harness: the experiment result readers (lab/experiment_result.h)
  * on the input after its first byte, which picks the reader:
  *
  *   bit 0   metrics lines (result_read_metrics), else a result.json (result_read)
@@ -8,7 +8,7 @@
  * result.json must come back from result_write and result_read with the
  * same counts, names and numbers (to the 9 digits the file keeps), and
  * every name in it must reach gnuplot's script and report.md escaped
- * (runtime/report_escape.h); accepted metrics lines must give each epoch
+ * (lab/report_escape.h); accepted metrics lines must give each epoch
  * once. */
 #include <math.h>
 #include <stddef.h>

@@ -12,7 +12,8 @@
 
 #include <yaml.h>
 
-#include "model.h"
+#include "error.h"
+#include "source.h"
 
 #define YDOC_MAX_BYTES (16u << 20)
 #define YDOC_MAX_DEPTH 32

@@ -7,15 +7,11 @@
 #include <string.h>
 
 #include "bundle_load.h"
-#include "checkpoint.h"
 #include "cli.h"
-#include "compile.h"
 #include "data.h"
-#include "device_check.h"
 #include "dist.h"
 #include "evaluate.h"
-#include "gemm_select.h"
-#include "init.h"
+#include "infer_session.h"
 #include "progress.h"
 #include "signals.h"
 #include "train.h"
@@ -150,64 +146,6 @@ int cli_train(int argc, char **argv)
     return 0;
 }
 
-/* The inference plan on a device with parameters from a checkpoint, or
- * seeded from the model when there is none. */
-typedef struct infer_session {
-    cl_env env;
-    plan p;
-    model_state ms;
-    executor ex;
-} infer_session;
-
-static int session_open(infer_session *s, const model *m, int64_t batch, const char *device,
-                        const char *ckpt_dir, const char *binary, const char *bundle,
-                        qsdc_error *err)
-{
-    memset(s, 0, sizeof *s);
-    if (cl_env_open(device, false, &s->env, err) < 0 || device_self_check(&s->env, err) < 0)
-        return -1;
-    /* a prebuilt binary holds the generated GEMM kernels, as --emit-binary
-     * compiles them: no CLBlast launches then */
-    codegen_target target;
-    exec_target(&s->env.dev, &target);
-    if ((binary && !bundle
-             ? compile_plan(m, MODE_INFER, batch, &target, &s->p, NULL, NULL, err)
-             : plan_for_device(&s->env, m, bundle, MODE_INFER, batch, &s->p, err)) < 0 ||
-        model_state_create(&s->env, s->p.param_elems, 0, &s->ms, err) < 0)
-        return -1;
-    float *params = malloc((size_t)s->p.param_elems * sizeof *params);
-    if (!params)
-        return qsdc_fail(err, "out of memory");
-    int rc = 0;
-    if (ckpt_dir) {
-        checkpoint ck;
-        rc = checkpoint_load(ckpt_dir, &ck, err);
-        if (rc == 0) {
-            rc = checkpoint_check(&ck, train_model_hash(m, &s->p), s->p.param_elems,
-                                  ck.n_state, ckpt_dir, err);
-            if (rc == 0)
-                rc = checkpoint_check_finite(&ck, ckpt_dir, err);
-            if (rc == 0)
-                memcpy(params, ck.params, (size_t)s->p.param_elems * sizeof *params);
-            checkpoint_free(&ck);
-        }
-    } else {
-        params_init(&s->p, m->train.seed, params);
-    }
-    if (rc == 0)
-        rc = model_state_write(&s->env, &s->ms, params, NULL, err);
-    free(params);
-    return rc < 0 ? -1 : exec_create_from(&s->env, &s->p, &s->ms, binary, &s->ex, err);
-}
-
-static void session_close(infer_session *s)
-{
-    exec_destroy(&s->ex);
-    model_state_free(&s->ms);
-    plan_free(&s->p);
-    cl_env_close(&s->env);
-}
-
 typedef struct eval_args {
     const char *device, *ckpt, *binary, *bundle, *images, *labels;
     const train_config *test_data; /* eval: the model's test data, else NULL */
@@ -222,7 +160,7 @@ static int run_eval_lm(const model *m, const eval_args *a, qsdc_error *err)
     lm_source lm;
     memset(&lm, 0, sizeof lm);
     double t0 = now_seconds(), ppl = NAN;
-    int rc = session_open(&s, m, a->batch, a->device, a->ckpt, a->binary, a->bundle, err);
+    int rc = infer_session_open(&s, m, a->batch, a->device, a->ckpt, a->binary, a->bundle, err);
     if (rc == 0)
         rc = lm_source_open(&lm, m, &s.p, err);
     if (rc == 0)
@@ -236,7 +174,7 @@ static int run_eval_lm(const model *m, const eval_args *a, qsdc_error *err)
         printf("perplexity: %.4f\n", ppl);
     }
     lm_source_free(&lm);
-    session_close(&s);
+    infer_session_close(&s);
     return rc;
 }
 
@@ -249,7 +187,7 @@ static int run_eval(const model *m, const eval_args *a, qsdc_error *err)
     memset(&d, 0, sizeof d);
     int64_t batch = a->batch;
     const char *ckpt = a->ckpt, *labels = a->labels;
-    int rc = session_open(&s, m, batch, a->device, ckpt, a->binary, a->bundle, err);
+    int rc = infer_session_open(&s, m, batch, a->device, ckpt, a->binary, a->bundle, err);
     if (rc == 0 && a->test_data)
         rc = data_load(a->test_data, true, s.p.output_elems / batch, s.p.input_elems / batch,
                        &d, err);
@@ -280,7 +218,7 @@ static int run_eval(const model *m, const eval_args *a, qsdc_error *err)
         }
     }
     dataset_free(&d);
-    session_close(&s);
+    infer_session_close(&s);
     return rc;
 }
 

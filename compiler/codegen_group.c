@@ -1,173 +1,11 @@
-#include "codegen.h"
+/* The kernels of one fused group (codegen_group): a GEMM's, generated
+ * (codegen_gemm.c) or run by CLBlast with its epilogue after it, and the
+ * elementwise, row-wise (softmax cross-entropy, MSE) and column-sum
+ * kernels; every other kind of group goes to its generator. */
+#include "codegen_int.h"
 
 #include <stdio.h>
 #include <string.h>
-
-static const char buffer_letter[] = {[T_INPUT] = 'A', [T_LABEL] = 'L', [T_PARAM] = 'P',
-                                     [T_GRAD] = 'G', [T_ACT] = 'A', [T_LOSS] = 'A'};
-
-void codegen_ref(const graph *g, int t, char *buf, size_t n)
-{
-    int s = graph_storage(g, t);
-    snprintf(buf, n, "(%c + %lld)", buffer_letter[g->t[s].kind],
-             (long long)g->t[s].offset);
-}
-
-const char *codegen_float(char *buf, double x)
-{
-    int n = snprintf(buf, 32, "%.9g", x);
-    if (!strpbrk(buf, ".e"))
-        n += snprintf(buf + n, 8, ".0");
-    snprintf(buf + n, 4, "f");
-    return buf;
-}
-
-void codegen_signature(strbuf *src, const char *name)
-{
-    sb_printf(src,
-              "__kernel void %s(__global float *P, __global float *G, __global float *S,\n"
-              "    __global float *A, __global const int *L, const uint seed,\n"
-              "    const uint step, const float lr, const uint sample0)\n",
-              name);
-}
-
-void codegen_qsd_group(const graph *g, const gnode *n, char *buf, size_t len)
-{
-    const tensor *t = &g->t[n->out];
-    if (n->qsd.share == SHARE_CHANNEL)
-        snprintf(buf, len, "qsd_group_channel(idx, %lldu, %lldu)", (long long)t->dims[1],
-                 (long long)(t->dims[2] * t->dims[3]));
-    else if (n->qsd.share == SHARE_TIME)
-        snprintf(buf, len, "qsd_group_time(idx, %lldu, %lldu)", (long long)t->dims[1],
-                 (long long)t->dims[2]);
-    else
-        snprintf(buf, len, "idx");
-}
-
-void codegen_qsd_counter(const graph *g, const gnode *n, char *buf, size_t len)
-{
-    const tensor *t = &g->t[n->out];
-    int64_t per_sample = n->qsd.share == SHARE_CHANNEL ? t->dims[1]
-                         : n->qsd.share == SHARE_TIME  ? t->dims[2]
-                                                       : t->nelem / t->dims[0];
-    char grp[96];
-    codegen_qsd_group(g, n, grp, sizeof grp);
-    snprintf(buf, len, "%s + sample0 * %lldu", grp, (long long)per_sample);
-}
-
-/* "seed, 4u, step, idx, 0.5f, 6, 0.5f, 0.0f": qsd_mask's arguments for n. */
-static void qsd_args(const graph *g, const gnode *n, char *buf, size_t len)
-{
-    char grp[128];
-    codegen_qsd_counter(g, n, grp, sizeof grp);
-    snprintf(buf, len, "seed, %uu, step, %s, %s, %d, %s, %s", n->rng_id, grp,
-             CG_F(n->qsd.p), n->qsd.sites, CG_F(n->qsd.q_cv), CG_F(n->qsd.p_concentration));
-}
-
-/* One elementwise node as statements on the running value v at flat index
- * idx (and column col, for the bias). A QSD node with tile_slot >= 0 fixes
- * the draw its GEMM's tile pass tried (gm_tile[tile_slot][gm_e]). */
-static void chain_stmt(const graph *g, const fusion *f, const gnode *n, int tile_slot,
-                       strbuf *sb)
-{
-    char b[64] = "";
-    if (n->n_in > 1)
-        codegen_ref(g, n->in[1], b, sizeof b);
-    switch (n->op) {
-    case OP_BIAS_ADD: sb_printf(sb, "    v += %s[col];\n", b); break;
-    case OP_RELU: sb_append(sb, "    v = fmax(v, 0.0f);\n"); break;
-    case OP_TANH: sb_append(sb, "    v = tanh(v);\n"); break;
-    case OP_SIGMOID: sb_append(sb, "    v = 1.0f / (1.0f + exp(-v));\n"); break;
-    case OP_ADD: sb_printf(sb, "    v += %s[idx];\n", b); break;
-    case OP_MUL: sb_printf(sb, "    v *= %s[idx];\n", b); break;
-    case OP_RELU_GRAD: sb_printf(sb, "    v = %s[idx] > 0.0f ? v : 0.0f;\n", b); break;
-    case OP_TANH_GRAD:
-        sb_printf(sb, "    { const float t = %s[idx]; v *= 1.0f - t * t; }\n", b);
-        break;
-    case OP_SIGMOID_GRAD:
-        sb_printf(sb, "    { const float s = %s[idx]; v *= s * (1.0f - s); }\n", b);
-        break;
-    case OP_QSD: {
-        char args[256];
-        qsd_args(g, n, args, sizeof args);
-        if (tile_slot >= 0)
-            sb_printf(sb, "    { const float m = gm_tile[%d][gm_e];\n", tile_slot);
-        else
-            sb_printf(sb, "    { const float m = qsd_mask(%s);\n", args);
-        if (n->mask > 0 && f->stored[n->mask]) {
-            char mk[64];
-            codegen_ref(g, n->mask, mk, sizeof mk);
-            sb_printf(sb, "      %s[idx] = m;\n", mk);
-        }
-        sb_append(sb, "      v *= m; }\n");
-        break;
-    }
-    default: codegen_conv_stmt(g, n, sb); break;
-    }
-}
-
-static void render_chain(const codegen_ctx *c, const kgroup *k, int from, bool tiled,
-                         strbuf *sb)
-{
-    const graph *g = c->g;
-    int slot = 0;
-    for (int i = from; i < k->n; i++) {
-        const gnode *n = &g->n[k->nodes[i]];
-        chain_stmt(g, c->f, n, tiled && n->op == OP_QSD ? slot++ : -1, sb);
-        if (i < k->n - 1 && c->f->stored[graph_storage(g, n->out)]) {
-            char o[64];
-            codegen_ref(g, n->out, o, sizeof o);
-            sb_printf(sb, "    %s[idx] = v;\n", o);
-        }
-    }
-}
-
-void codegen_render_chain(const codegen_ctx *c, const kgroup *k, int from, strbuf *sb)
-{
-    render_chain(c, k, from, false, sb);
-}
-
-/* A GEMM's product, v before its epilogue, stored when read outside the
- * group (a backward product that both feeds an activation's derivative
- * in the chain and a sum elsewhere). */
-static void store_product(const codegen_ctx *c, const kgroup *k, strbuf *sb)
-{
-    int head = c->g->n[k->nodes[0]].out;
-    if (k->n > 1 && c->f->stored[graph_storage(c->g, head)]) {
-        char o[64];
-        codegen_ref(c->g, head, o, sizeof o);
-        sb_printf(sb, "    %s[idx] = v;\n", o);
-    }
-}
-
-/* A GEMM epilogue's tile passes: qsd_mask_try for each QSD node of the
- * chain into gm_tile (try), then qsd_mask_fix over it (fix), in the order
- * render_chain numbers their slots, each after idx_decl. The number of
- * slots filled (0: no passes), or -1 when there are more QSD nodes than a
- * tile pass holds. */
-static int render_tile_passes(const graph *g, const kgroup *k, const char *idx_decl,
-                              strbuf *try, strbuf *fix)
-{
-    int slots = 0;
-    for (int i = 1; i < k->n; i++)
-        slots += g->n[k->nodes[i]].op == OP_QSD;
-    if (slots == 0 || slots > GEMM_TILE_VALUES)
-        return slots ? -1 : 0;
-    sb_append(try, idx_decl);
-    sb_append(fix, idx_decl);
-    for (int i = 1, slot = 0; i < k->n; i++) {
-        const gnode *n = &g->n[k->nodes[i]];
-        if (n->op != OP_QSD)
-            continue;
-        char args[256];
-        qsd_args(g, n, args, sizeof args);
-        sb_printf(try, "    gm_tile[%d][gm_e] = qsd_mask_try(%s);\n", slot, args);
-        sb_printf(fix, "    gm_tile[%d][gm_e] = qsd_mask_fix(gm_tile[%d][gm_e], %s);\n",
-                  slot, slot, args);
-        slot++;
-    }
-    return slots;
-}
 
 static void describe(const graph *g, const kgroup *k, plan_launch *l)
 {
@@ -224,8 +62,8 @@ static int gen_clblast(codegen_ctx *c, const kgroup *k, const char *name, plan_l
               "    const uint row = idx / %lldu, col = idx %% %lldu;\n"
               "    float v = %s[idx];\n",
               m * n, n, n, out);
-    store_product(c, k, c->src);
-    codegen_render_chain(c, k, 1, c->src);
+    codegen_store_head(c, k, c->src);
+    codegen_render_chain(c, k, 1, false, c->src);
     sb_printf(c->src, "    %s[idx] = v;\n}\n\n", out);
     e->work_dim = 1;
     e->global[0] = (uint64_t)(m * n);
@@ -294,11 +132,11 @@ static int gen_gemm(codegen_ctx *c, const kgroup *grp, const char *name, plan_la
     char idx_decl[96];
     snprintf(idx_decl, sizeof idx_decl, "    const uint idx = bat * %lldu + row * %lldu + col;\n",
              (long long)(m * n), (long long)n);
-    int tile_values = render_tile_passes(g, k, idx_decl, &tile, &fix);
+    int tile_values = codegen_tile_passes(g, k, idx_decl, &tile, &fix);
     if (k->n > 1) {
         sb_printf(&epi, "{\n%s", idx_decl);
-        store_product(c, k, &epi);
-        render_chain(c, k, 1, tile_values > 0, &epi);
+        codegen_store_head(c, k, &epi);
+        codegen_render_chain(c, k, 1, tile_values > 0, &epi);
         sb_append(&epi, "    }");
     }
     plan_gemm gm = {.m = m, .n = n, .k = kk, .trans_a = mm->trans_a, .trans_b = mm->trans_b,
@@ -368,23 +206,12 @@ static int gen_elementwise(codegen_ctx *c, const kgroup *k, const char *name,
               "    const uint col = idx %% %lldu;\n"
               "    float v = %s[idx];\n",
               (long long)t->nelem, (long long)t->dims[t->rank - 1], in);
-    codegen_render_chain(c, k, 0, c->src);
+    codegen_render_chain(c, k, 0, false, c->src);
     sb_printf(c->src, "    %s[idx] = v;\n}\n\n", out);
     l->work_dim = 1;
     l->global[0] = (uint64_t)t->nelem;
     l->bytes = 4.0 * (double)t->nelem * (double)(k->n + 1);
     return 0;
-}
-
-void codegen_fold16(strbuf *src, const char *vec, const char *out, bool max)
-{
-    sb_printf(src, "    { float t16[16];\n      vstore16(%s, 0, t16);\n      %s = t16[0];\n",
-              vec, out);
-    if (max)
-        sb_printf(src, "      for (uint l = 1; l < 16; l++) %s = fmax(%s, t16[l]);\n    }\n",
-                  out, out);
-    else
-        sb_printf(src, "      for (uint l = 1; l < 16; l++) %s += t16[l];\n    }\n", out);
 }
 
 /* Statements of a softmax cross-entropy row x[N] (one of M): lse, and with

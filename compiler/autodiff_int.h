@@ -1,7 +1,9 @@
-/* Internal to autodiff: the state autodiff.c shares with the per-family
- * backward files (autodiff_rnn.c). */
-#ifndef QSDC_AUTODIFF_H
-#define QSDC_AUTODIFF_H
+/* Internal to autodiff: graph_autodiff (autodiff.c) writes the backward of
+ * the dense, activation and QSD nodes itself and hands the other families
+ * to autodiff_conv.c and autodiff_rnn.c; all of them build with
+ * autodiff_parts.c. Calls run that way only: autodiff.c -> family -> parts. */
+#ifndef QSDC_AUTODIFF_INT_H
+#define QSDC_AUTODIFF_INT_H
 
 #include "graph.h"
 
@@ -11,7 +13,7 @@ typedef struct ad {
     bool *needs;    /* forward tensor id -> depends on a parameter */
 } ad;
 
-/* A new tensor "d.NAME" shaped like tensor `of`. */
+/* autodiff_parts.c. A new tensor "d.NAME" shaped like tensor `of`. */
 int grad_tensor(graph *g, int of, tensor_kind kind);
 /* Adds dx to x's gradient (views map back to their storage, fan-out sums). */
 int add_grad(ad *s, int x, int dx);

@@ -1,0 +1,44 @@
+/* What the compiler is told about the device it generates code for: plain
+ * data that the runtime fills (the device's facts, the choices it measured:
+ * gemm_select.c, conv_select.c) and hands down to compile_plan. The
+ * compiler reads it and never asks a device itself. */
+#ifndef QSDC_CODEGEN_TARGET_H
+#define QSDC_CODEGEN_TARGET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "graph.h"
+#include "plan.h"
+
+/* A conv2d layer as the direct-or-GEMM choice keys it: input channels and
+ * size, output channels, window. */
+typedef struct conv_shape {
+    int64_t c, h, w, co;
+    window2d win;
+} conv_shape;
+
+typedef struct codegen_target {
+    bool is_cpu;
+    unsigned pref_vector_width;
+    /* GEMM shapes measured faster with CLBlast on this device (m, n, k and
+     * transposes are compared); the rest use generated kernels */
+    const plan_gemm *clblast;
+    int n_clblast;
+    /* keep each hidden activation (the output of every relu, tanh and
+     * sigmoid layer) to the end of the pass, host-visible by layer name */
+    bool observe;
+    /* keep every node's output to the end of the pass and list them in
+     * plan.probes, for --check-finite */
+    bool observe_all;
+    /* conv2d layers run as direct convolutions (conv_direct.c) instead of
+     * im2col + per-sample GEMM: every one, or those of the listed shapes */
+    bool direct_conv_all;
+    const conv_shape *direct_conv;
+    int n_direct_conv;
+    /* the device ends a work-item's loops after this many iterations (0:
+     * never); kernels are shaped to stay under half of it */
+    uint32_t loop_limit;
+} codegen_target;
+
+#endif
