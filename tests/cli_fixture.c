@@ -190,22 +190,31 @@ char *cli_run_expect(int want, const char *fmt, ...)
     return out;
 }
 
+/* The whole output on stderr, then the failure: cmocka cuts a failure
+ * message at 1,024 bytes, which would drop the end of a long run, where its
+ * error is. */
+static void fail_with_output(const char *out, const char *why)
+{
+    fprintf(stderr, "qsdc's output:\n%s\n", out ? out : "(none)");
+    fail_msg("%s", why);
+}
+
 void cli_expect(const char *out, const char *want)
 {
     if (!strstr(out, want))
-        fail_msg("expected \"%s\" in the output:\n%s", want, out);
+        fail_with_output(out, ts_fmt("expected \"%.200s\" in the output above", want));
 }
 
 void cli_expect_not(const char *out, const char *unwanted)
 {
     if (strstr(out, unwanted))
-        fail_msg("did not expect \"%s\" in the output:\n%s", unwanted, out);
+        fail_with_output(out, ts_fmt("did not expect \"%.200s\" in the output above", unwanted));
 }
 
 void cli_expect_status(int status, int want, const char *out)
 {
     if (status != want)
-        fail_msg("exit status %d, expected %d; output:\n%s", status, want, out);
+        fail_with_output(out, ts_fmt("exit status %d, expected %d (output above)", status, want));
 }
 
 int cli_epochs(const char *out, cli_epoch *e, int max)
