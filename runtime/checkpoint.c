@@ -433,6 +433,19 @@ int checkpoint_check_finite(const checkpoint *c, const char *dir, qsdc_error *er
     return 0;
 }
 
+int checkpoint_load_weights(const char *dir, uint64_t model_hash, int64_t n_params,
+                            checkpoint *out, qsdc_error *err)
+{
+    if (checkpoint_load(dir, out, err) < 0)
+        return -1;
+    if (checkpoint_check(out, model_hash, n_params, out->n_state, dir, err) < 0 ||
+        checkpoint_check_finite(out, dir, err) < 0) {
+        checkpoint_free(out);
+        return -1;
+    }
+    return 0;
+}
+
 void checkpoint_free(checkpoint *c)
 {
     free(c->params);

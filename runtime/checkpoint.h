@@ -50,6 +50,10 @@ int checkpoint_check(const checkpoint *c, uint64_t model_hash, int64_t n_params,
 /* Fails, naming dir and the first one, when a parameter is NaN or
  * infinite: a valid checksum only says the file holds what was saved. */
 int checkpoint_check_finite(const checkpoint *c, const char *dir, qsdc_error *err);
+/* checkpoint_load, then both checks, any optimiser state: the weights to
+ * evaluate or predict with; *out is freed on failure. */
+int checkpoint_load_weights(const char *dir, uint64_t model_hash, int64_t n_params,
+                            checkpoint *out, qsdc_error *err);
 void checkpoint_free(checkpoint *c);
 
 #endif

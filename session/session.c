@@ -155,14 +155,10 @@ static int load_weights(qsdc_session *s, const char *dir, qsdc_error *e)
     if (!dir || !dir[0])
         return qsdc_fail(e, "no checkpoint folder given");
     checkpoint ck;
-    if (checkpoint_load(dir, &ck, e) < 0)
+    if (checkpoint_load_weights(dir, train_model_hash(&s->m, &s->ep), s->ep.param_elems, &ck,
+                                e) < 0)
         return -1;
-    int rc = checkpoint_check(&ck, train_model_hash(&s->m, &s->ep), s->ep.param_elems,
-                              ck.n_state, dir, e);
-    if (rc == 0)
-        rc = checkpoint_check_finite(&ck, dir, e);
-    if (rc == 0)
-        rc = session_set_weights(s, ck.params, &ck.state, ck.n_state, e);
+    int rc = session_set_weights(s, ck.params, &ck.state, ck.n_state, e);
     if (rc == 0) {
         s->epoch = ck.epoch;
         s->step = ck.step;
