@@ -24,9 +24,12 @@ typedef struct codegen_ctx {
 /* "k3_matmul": the name of group k's kernel (the update's clipping kernels
  * add _norm and _scale). */
 void codegen_kernel_name(const graph *g, const fusion *f, int k, char *buf, size_t n);
-/* Appends the kernel(s) of group k and their launches (at most 3). A GEMM
- * group run by CLBlast is a library launch plus, when the group has an
- * epilogue, an in-place kernel for it. */
+/* Launches a group may have at most: an lstm cut into time slices has one
+ * per slice. */
+#define CODEGEN_MAX_GROUP_LAUNCHES 64
+/* Appends the kernel(s) of group k and their launches (at most
+ * CODEGEN_MAX_GROUP_LAUNCHES). A GEMM group run by CLBlast is a library
+ * launch plus, when the group has an epilogue, an in-place kernel for it. */
 int codegen_group(codegen_ctx *c, int k, plan_launch *launches, int *n_launches,
                   qsdc_error *err);
 /* Whether the target runs a GEMM of this shape with CLBlast. */

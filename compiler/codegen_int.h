@@ -14,7 +14,8 @@ int codegen_update(codegen_ctx *c, const char *name, plan_launch *launches,
 /* The kernels of a GROUP_SEQUENCE group (codegen_rnn.c): at most 2 launches. */
 int codegen_sequence(codegen_ctx *c, int k, const char *name, plan_launch *launches,
                      int *n_launches, qsdc_error *err);
-/* codegen_lstm.c: the kernels of an OP_LSTM (2 launches) or OP_LSTM_GRAD (1). */
+/* codegen_lstm.c: the kernels of an OP_LSTM (2 launches, one more per
+ * further time slice) or OP_LSTM_GRAD (1, likewise). */
 void codegen_lstm(codegen_ctx *c, const gnode *n, const char *name, plan_launch *l,
                   int *n_launches);
 /* codegen_window.c: the kernel of a GROUP_WINDOW group (im2col, col2im,

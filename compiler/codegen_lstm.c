@@ -10,7 +10,12 @@
  * forward's transpose, kept in saved) at [gate * H + j, q]. Gate columns are
  * ordered i, f, g, o. Over token ids, a padding step (QSDC_PAD_ID) leaves a
  * sample's h and c as they were, and the backward passes that step's
- * gradient of h back unchanged. */
+ * gradient of h back unchanged.
+ * On a device that cuts a work-item's loops short (runtime/loop_guard.h)
+ * the steps run in slices, one launch of the same kernel each, told apart
+ * by the launch's global offset: the forward starts a slice from the cell
+ * states the last one saved, the backward carries its gradients of c and
+ * h through the arena's scratch. */
 #include <stdio.h>
 #include <string.h>
 
@@ -30,6 +35,7 @@ typedef struct lstm_dims {
     long long groups;  /* work-groups: ceil(b / block) */
     long long wi, per; /* work-items per group, vector chunks of units each */
     long long h0; /* a stateful lstm's initial h [B,H] in saved, then c; -1 if not stateful */
+    long long steps, slices; /* time steps a launch runs, launches */
 } lstm_dims;
 
 /* From the sequence y[B,T,H] and the saved tensor, which holds the initial
@@ -47,6 +53,48 @@ static lstm_dims lstm_shape(const tensor *y, const tensor *saved)
     if (saved->nelem > h0)
         s.h0 = h0;
     return s;
+}
+
+/* Cuts the t steps into slices whose loops, per_step iterations a step,
+ * stay within budget (0: no limit), as even as they can be. */
+static void time_slices(lstm_dims *s, int64_t budget, long long per_step)
+{
+    long long steps = budget > 0 ? budget / per_step : s->t;
+    if (steps < 1)
+        steps = 1;
+    s->slices = (s->t + steps - 1) / steps;
+    if (s->slices > CODEGEN_MAX_GROUP_LAUNCHES - 1) /* the loop guard reports the rest */
+        s->slices = CODEGEN_MAX_GROUP_LAUNCHES - 1;
+    s->steps = (s->t + s->slices - 1) / s->slices;
+}
+
+/* t0 and t1, the steps [t0, t1) this launch runs: the slice its global
+ * offset names, counted from the first step forward and from the last one
+ * backward. */
+static void slice_bounds(strbuf *src, const lstm_dims *s, bool backward)
+{
+    if (s->slices == 1) {
+        sb_printf(src, "    const uint t0 = 0u, t1 = %lldu;\n", s->t);
+        return;
+    }
+    sb_printf(src, "    const uint slice = get_global_offset(0) / %lldu;\n", s->groups * s->wi);
+    if (backward)
+        sb_printf(src, "    const uint t1 = %lldu - slice * %lldu, t0 = t1 > %lldu ? t1 - %lldu : 0u;\n",
+                  s->t, s->steps, s->steps, s->steps);
+    else
+        sb_printf(src, "    const uint t0 = slice * %lldu, t1 = min(t0 + %lldu, %lldu);\n",
+                  s->steps, s->steps, s->t);
+}
+
+/* Launch 0's copies, one per further slice, each offset past the last. */
+static void slice_launches(plan_launch *l, const lstm_dims *s)
+{
+    l[0].flops /= (double)s->slices;
+    l[0].bytes /= (double)s->slices;
+    for (long long i = 1; i < s->slices; i++) {
+        l[i] = l[0];
+        l[i].offset[0] = (uint64_t)(i * s->groups * s->wi);
+    }
 }
 
 /* The kernel's vector type VT and its loads and stores LD(p), ST(v, p) at
@@ -110,9 +158,11 @@ static void gen_forward(codegen_ctx *c, const gnode *n, const char *name, plan_l
               ut, u, h, 4 * h, h);
     codegen_launch_1d(&l[0], tname, "lstm", 4 * h * h, 0, 8.0 * (double)(4 * h * h));
 
+    time_slices(&s, c->tuning.loop_budget, 1 + s.per * (1 + h));
     open_kernel(c->src, name, &s);
+    slice_bounds(c->src, &s, false);
     sb_printf(c->src, "    VT cs[%lld];\n", nb * s.per);
-    sb_append(c->src, "    {\n");
+    sb_append(c->src, s.slices > 1 ? "    if (t0 == 0u) {\n" : "    {\n");
     chunk_loop(c->src, &s);
     for (long long k = 0; k < nb; k++) {
         if (s.h0 < 0) {
@@ -132,7 +182,17 @@ static void gen_forward(codegen_ctx *c, const gnode *n, const char *name, plan_l
                   k, sv, s.h0, k, h, k, s.per, sv, s.h0 + s.b * h, k, h);
     }
     sb_append(c->src, "        }\n    }\n");
-    sb_printf(c->src, "    for (uint t = 0; t < %lldu; t++) {\n", t);
+    if (s.slices > 1) { /* a later slice starts from the cell states its last step saved */
+        sb_append(c->src, "    else {\n");
+        chunk_loop(c->src, &s);
+        for (long long k = 0; k < nb; k++)
+            sb_printf(c->src,
+                      "            cs[%lld * %lldu + k] = LD(%s + (rows[%lld] * %lldu + t0 - 1u) * %lldu"
+                      " + %lldu + j);\n",
+                      k, s.per, sv, k, t, 5 * h, 4 * h);
+        sb_append(c->src, "        }\n    }\n");
+    }
+    sb_append(c->src, "    for (uint t = t0; t < t1; t++) {\n");
     chunk_loop(c->src, &s);
     for (long long k = 0; k < nb; k++) {
         sb_printf(c->src,
@@ -194,6 +254,7 @@ static void gen_forward(codegen_ctx *c, const gnode *n, const char *name, plan_l
     }
     sb_append(c->src, "        }\n        barrier(CLK_GLOBAL_MEM_FENCE);\n    }\n");
     if (s.h0 >= 0) { /* every read of this block's carry was before the last barrier */
+        sb_printf(c->src, "    if (t1 == %lldu) {\n", t);
         chunk_loop(c->src, &s);
         for (long long k = 0; k < nb; k++) {
             stores_of(c->src, &s, k);
@@ -204,18 +265,45 @@ static void gen_forward(codegen_ctx *c, const gnode *n, const char *name, plan_l
                       "            }\n",
                       y, k, t, t - 1, h, carry, k, 2 * h, k, s.per, carry, k, 2 * h, h);
         }
-        sb_append(c->src, "        }\n");
+        sb_append(c->src, "        }\n    }\n");
     }
     close_kernel(c->src);
     codegen_launch_1d(&l[1], name, "lstm", s.groups * s.wi, s.wi,
                       4.0 * (double)(s.b * t * 10 * h) + 4.0 * (double)(s.groups * t * 4 * h * h));
     l[1].flops = 8.0 * (double)(s.b * t * h * h);
-    *n_launches = 2;
+    slice_launches(&l[1], &s);
+    *n_launches = 1 + (int)s.slices;
+}
+
+/* The backward's gradients of c and h at a slice's first step, for the
+ * slice after it: dc, then dp, [B,H] each, in the arena's scratch from
+ * scr. */
+static void carry_gradients(strbuf *src, const lstm_dims *s, long long scr, bool store)
+{
+    chunk_loop(src, s);
+    for (long long k = 0; k < s->block; k++) {
+        if (store)
+            stores_of(src, s, k);
+        for (long long v = 0; v < 2; v++) {
+            const char *name = v ? "dp" : "dc";
+            long long at = scr + v * s->b * s->h;
+            if (store)
+                sb_printf(src, "                ST(%s[%lld * %lldu + k], A + %lldu + rows[%lld] * %lldu"
+                               " + j);\n", name, k, s->per, at, k, s->h);
+            else
+                sb_printf(src, "            %s[%lld * %lldu + k] = LD(A + %lldu + rows[%lld] * %lldu"
+                               " + j);\n", name, k, s->per, at, k, s->h);
+        }
+        if (store)
+            sb_append(src, "            }\n");
+    }
+    sb_append(src, "        }\n");
 }
 
 /* dz[B*T,4H] from dh[B,T,H], saved (with U^T) and U: BPTT, dh and dc
  * carried backwards */
-static void gen_backward(codegen_ctx *c, const gnode *n, const char *name, plan_launch *l)
+static void gen_backward(codegen_ctx *c, const gnode *n, const char *name, plan_launch *l,
+                         int *n_launches)
 {
     const graph *g = c->g;
     lstm_dims s = lstm_shape(&g->t[n->in[0]], &g->t[n->in[1]]);
@@ -226,14 +314,26 @@ static void gen_backward(codegen_ctx *c, const gnode *n, const char *name, plan_
     codegen_ref(g, n->out, dz, sizeof dz);
     if (graph_pad_ids(g, n) >= 0)
         codegen_ref(g, graph_pad_ids(g, n), ids, sizeof ids);
+    time_slices(&s, c->tuning.loop_budget, 1 + s.per * (1 + 4 * h));
+    long long scr = (long long)c->scratch;
+    if (s.slices > 1 && c->scratch_needed < 2 * s.b * h)
+        c->scratch_needed = 2 * s.b * h;
     open_kernel(c->src, name, &s);
+    slice_bounds(c->src, &s, true);
     /* dp: the gradient of h that padding steps pass back unchanged */
     sb_printf(c->src,
               "    __global const float *ut = %s + %lldu;\n"
-              "    VT dc[%lld], dp[%lld];\n"
+              "    VT dc[%lld], dp[%lld];\n",
+              sv, s.b * t * 5 * h, nb * s.per, nb * s.per);
+    if (s.slices > 1) {
+        sb_printf(c->src, "    if (t1 < %lldu) {\n", t);
+        carry_gradients(c->src, &s, scr, false);
+        sb_append(c->src, "    } else\n");
+    }
+    sb_printf(c->src,
               "    for (uint k = 0; k < %lldu; k++) dc[k] = dp[k] = (VT)(0.0f);\n"
-              "    for (int t = %lld; t >= 0; t--) {\n",
-              sv, s.b * t * 5 * h, nb * s.per, nb * s.per, nb * s.per, t - 1);
+              "    for (int t = (int)t1 - 1; t >= (int)t0; t--) {\n",
+              nb * s.per);
     chunk_loop(c->src, &s);
     for (long long k = 0; k < nb; k++)
         sb_printf(c->src,
@@ -284,10 +384,17 @@ static void gen_backward(codegen_ctx *c, const gnode *n, const char *name, plan_
         sb_append(c->src, ids[0] ? "            }\n            }\n" : "            }\n");
     }
     sb_append(c->src, "        }\n        barrier(CLK_GLOBAL_MEM_FENCE);\n    }\n");
+    if (s.slices > 1) {
+        sb_append(c->src, "    if (t0 > 0u) {\n");
+        carry_gradients(c->src, &s, scr, true);
+        sb_append(c->src, "    }\n");
+    }
     close_kernel(c->src);
     codegen_launch_1d(l, name, "lstm_grad", s.groups * s.wi, s.wi,
                       4.0 * (double)(s.b * t * 14 * h) + 4.0 * (double)(s.groups * t * 4 * h * h));
     l->flops = 8.0 * (double)(s.b * t * h * h);
+    slice_launches(l, &s);
+    *n_launches = (int)s.slices;
 }
 
 void codegen_lstm(codegen_ctx *c, const gnode *n, const char *name, plan_launch *l,
@@ -296,5 +403,5 @@ void codegen_lstm(codegen_ctx *c, const gnode *n, const char *name, plan_launch 
     if (n->op == OP_LSTM)
         gen_forward(c, n, name, l, n_launches);
     else
-        gen_backward(c, n, name, l);
+        gen_backward(c, n, name, l, n_launches);
 }

@@ -173,14 +173,16 @@ static int emit(const model *m, graph *g, const fusion *f, const codegen_target 
                      .src = &src};
     gemm_tuning_default(&c.tuning, target->is_cpu, target->pref_vector_width);
     c.tuning.loop_budget = target->loop_limit / 2;
-    /* at most two launches a group, four for the update */
-    p->launches = calloc(2 * (size_t)f->n_groups + 2, sizeof *p->launches);
-    if (!p->launches) {
-        sb_free(&src);
-        return qsdc_fail(err, "out of memory");
-    }
     for (int k = 0; k < f->n_groups; k++) {
         int n = 0;
+        plan_launch *more = realloc(p->launches, (size_t)(p->n_launches +
+                                    CODEGEN_MAX_GROUP_LAUNCHES) * sizeof *more);
+        if (!more) {
+            sb_free(&src);
+            return qsdc_fail(err, "out of memory");
+        }
+        p->launches = more;
+        memset(more + p->n_launches, 0, CODEGEN_MAX_GROUP_LAUNCHES * sizeof *more);
         if (codegen_group(&c, k, p->launches + p->n_launches, &n, err) < 0) {
             sb_free(&src);
             return -1;

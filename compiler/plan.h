@@ -49,6 +49,10 @@ typedef struct plan_launch {
     int work_dim;
     uint64_t global[3];
     uint64_t local[3];   /* all zero: the runtime picks */
+    /* the global work offset: nonzero in the second and later of a run of
+     * launches of one kernel that each do a slice of its work (an lstm's
+     * time steps on a device that cuts long loops short) */
+    uint64_t offset[3];
     double flops;        /* for profiles */
     double bytes;
     char nodes[256];     /* which graph nodes it runs, for reports */

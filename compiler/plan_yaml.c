@@ -229,6 +229,8 @@ static void emit_launch(emitter *m, const plan_launch *l)
     kv_int(m, "work_dim", l->work_dim);
     int_list(m, "global", l->global, l->work_dim, true);
     int_list(m, "local", l->local, l->work_dim, true);
+    if (l->offset[0] || l->offset[1] || l->offset[2])
+        int_list(m, "offset", l->offset, l->work_dim, true);
     kv_text(m, "nodes", l->nodes);
     kv_real(m, "flops", l->flops);
     kv_real(m, "bytes", l->bytes);

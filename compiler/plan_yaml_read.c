@@ -237,10 +237,10 @@ static int read_gemm(ydoc *d, yaml_node_t *n, const plan *p, plan_gemm *g)
 static int read_launch(ydoc *d, yaml_node_t *n, const plan *p, plan_launch *l)
 {
     static const char *const keys[] = {"kind", "kernel", "work_dim", "global", "local",
-                                       "nodes", "flops", "bytes", "gemm", NULL};
-    enum { GEMM_KEY = 8 };
-    yaml_node_t *v[9];
-    int64_t wd, global[3], local[3];
+                                       "nodes", "flops", "bytes", "gemm", "offset", NULL};
+    enum { GEMM_KEY = 8, OFFSET_KEY = 9 };
+    yaml_node_t *v[10];
+    int64_t wd, global[3], local[3], offset[3] = {0, 0, 0};
     int count;
     if (read_map(d, n, "launch", keys, GEMM_KEY, v) < 0 ||
         ydoc_choice(d, v[0], "kind", plan_launch_kind_names, &l->kind) < 0 ||
@@ -251,7 +251,9 @@ static int read_launch(ydoc *d, yaml_node_t *n, const plan *p, plan_launch *l)
         read_text(d, v[5], "nodes", l->nodes, sizeof l->nodes) < 0 ||
         ydoc_float(d, v[6], "flops", 0, INFINITY, 0, &l->flops) < 0 ||
         ydoc_float(d, v[7], "bytes", 0, INFINITY, 0, &l->bytes) < 0 ||
-        (v[GEMM_KEY] && read_gemm(d, v[GEMM_KEY], p, &l->gemm) < 0))
+        (v[GEMM_KEY] && read_gemm(d, v[GEMM_KEY], p, &l->gemm) < 0) ||
+        (v[OFFSET_KEY] &&
+         read_ints(d, v[OFFSET_KEY], "offset", (int)wd, true, 0, offset, &count) < 0))
         return -1;
     if (l->kind == LAUNCH_CLBLAST_GEMM && !v[GEMM_KEY])
         return ydoc_fail(d, n, "a clblast_gemm launch needs its 'gemm' operands");
@@ -265,6 +267,7 @@ static int read_launch(ydoc *d, yaml_node_t *n, const plan *p, plan_launch *l)
                                       "every dimension (OpenCL 1.2)");
         l->global[i] = (uint64_t)global[i];
         l->local[i] = (uint64_t)local[i];
+        l->offset[i] = (uint64_t)offset[i];
     }
     return 0;
 }

@@ -311,13 +311,15 @@ static int enqueue(executor *ex, int i, cl_event *ev, qsdc_error *err)
     const plan_launch *l = &ex->p->launches[i];
     if (l->kind == LAUNCH_CLBLAST_GEMM)
         return exec_clblast_gemm(ex, &l->gemm, ev, err);
-    size_t global[3], local[3];
+    size_t global[3], local[3], offset[3];
     for (int d = 0; d < l->work_dim; d++) {
         global[d] = (size_t)l->global[d];
         local[d] = (size_t)l->local[d];
+        offset[d] = (size_t)l->offset[d];
     }
     cl_int rc = clEnqueueNDRangeKernel(ex->env->queue, ex->kernels[i], (cl_uint)l->work_dim,
-                                       NULL, global, l->local[0] ? local : NULL, 0, NULL, ev);
+                                       offset, global, l->local[0] ? local : NULL, 0, NULL,
+                                       ev);
     return step_check(ex, rc, "clEnqueueNDRangeKernel", err);
 }
 

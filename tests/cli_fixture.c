@@ -190,12 +190,15 @@ char *cli_run_expect(int want, const char *fmt, ...)
     return out;
 }
 
-/* The whole output on stderr, then the failure: cmocka cuts a failure
- * message at 1,024 bytes, which would drop the end of a long run, where its
- * error is. */
+/* The output's end, where a run's error is, then the whole output, on
+ * stderr; then the failure: cmocka cuts a failure message at 1,024 bytes,
+ * and a CI log shown in part may keep only the first lines of stderr. */
 static void fail_with_output(const char *out, const char *why)
 {
-    fprintf(stderr, "qsdc's output:\n%s\n", out ? out : "(none)");
+    size_t len = out ? strlen(out) : 0;
+    const char *tail = len > 600 ? out + len - 600 : out;
+    fprintf(stderr, "qsdc's output ends:\n%s\n--\nqsdc's whole output:\n%s\n",
+            tail ? tail : "(none)", out ? out : "(none)");
     fail_msg("%s", why);
 }
 

@@ -28,6 +28,13 @@ static bool use_direct_conv;
 static bool use_padding;
 /* When set, plans list every node's output in plan.probes. */
 static bool use_observe_all;
+/* When non-zero, the loop limit plans are shaped for (gc_set_loop_limit). */
+static uint32_t shape_loop_limit;
+
+void gc_set_loop_limit(uint32_t limit)
+{
+    shape_loop_limit = limit;
+}
 
 void gc_set_observe_all(bool on)
 {
@@ -92,6 +99,8 @@ void gc_setup(gc_run *r, const char *yaml, int64_t batch, graph_mode mode)
      * limit */
     codegen_target t;
     exec_target(&tf_env()->dev, &t);
+    if (shape_loop_limit)
+        t.loop_limit = shape_loop_limit;
     if (backend == GC_MEASURED) {
         if (conv_select(tf_env(), &r->m, mode, batch, false, NULL, &t, &err) < 0)
             fail_msg("%s", err.message);

@@ -68,6 +68,9 @@ int gc_backend_reset(void **state);
 /* Whether gc_setup compiles plans with every node's output kept and listed
  * in plan.probes (as --check-finite does). */
 void gc_set_observe_all(bool on);
+/* Plans shaped as for a device that cuts a work-item's loops short after
+ * limit iterations (loop_guard.h), on any device; 0: the device's own. */
+void gc_set_loop_limit(uint32_t limit);
 /* Whether they compile every conv2d layer as a direct convolution. */
 void gc_set_direct_conv(bool on);
 /* Whether int32 token inputs are padded: of T steps, sample b has b % T

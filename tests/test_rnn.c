@@ -420,6 +420,51 @@ static void test_mean_over_real_steps(void **s)
     gc_free(&r);
 }
 
+/* Launches of plan p that run a later time slice of their kernel. */
+static int later_slices(const char *yaml, uint32_t loop_limit)
+{
+    qsdc_error err = {""};
+    model m;
+    plan p;
+    codegen_target t;
+    codegen_target_default(&t);
+    t.loop_limit = loop_limit;
+    if (model_load_string("<test>", yaml, strlen(yaml), &m, &err) < 0 ||
+        compile_plan(&m, MODE_TRAIN, 3, &t, &p, NULL, NULL, &err) < 0)
+        fail_msg("%s", err.message);
+    int n = 0;
+    for (int i = 0; i < p.n_launches; i++)
+        n += p.launches[i].offset[0] > 0;
+    plan_free(&p);
+    model_free(&m);
+    return n;
+}
+
+/* Shaped for a device that cuts a work-item's loops short after 40
+ * iterations (llvmpipe's 65,535, scaled to these sizes), the recurrences
+ * run in time slices, a launch each: the forward of the 5-unit layer in 2,
+ * every backward a step a slice, the cell states and their gradients
+ * carried from slice to slice, with padding steps among them too. */
+static void test_time_slices(void **s)
+{
+    (void)s;
+    assert_int_equal(later_slices(carried, 0), 0);
+    assert_int_equal(later_slices(carried, 40), 1 + 2 + 2);
+    gc_set_loop_limit(40);
+    gc_check_step(carried, 3, TOL);
+    gc_check_step(wide, 7, TOL);
+    gc_check_inference(carried, 2, TOL);
+    gc_set_padding(true);
+    gc_check_step(lm, 4, TOL);
+    gc_check_step(carried, 4, TOL);
+}
+
+static int time_slices_off(void **s)
+{
+    gc_set_loop_limit(0);
+    return padding_off(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -443,6 +488,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_padded_classifiers, padding_on, padding_off),
         cmocka_unit_test(test_padding_changes_nothing),
         cmocka_unit_test(test_mean_over_real_steps),
+        cmocka_unit_test_teardown(test_time_slices, time_slices_off),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
