@@ -14,8 +14,10 @@
 #ifndef QSDC_H
 #define QSDC_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -41,6 +43,8 @@ typedef struct qsdc_error {
 /* A parsed and validated model file. */
 typedef struct qsdc_model qsdc_model;
 
+/* path: a model file, or a bundle folder (qsdc MODEL.yaml -o DIR), whose
+ * model.yaml is read. */
 QSDC_API int qsdc_model_load(const char *path, qsdc_model **out, qsdc_error *err);
 QSDC_API void qsdc_model_free(qsdc_model *m);
 
@@ -49,9 +53,71 @@ QSDC_API void qsdc_model_free(qsdc_model *m);
 QSDC_API int qsdc_compile(const qsdc_model *m, const char *dir, int64_t batch, int training,
                           qsdc_error *err);
 
+typedef struct qsdc_compile_options {
+    int64_t batch;       /* compiled in; 0: the model's */
+    int training;        /* also the training step (train.cl) */
+    const char *device;  /* specialise the kernels for this device (as
+                            qsdc_train_options.device names one); NULL: for a CPU with
+                            8-wide vectors, or with emit_binary the default device */
+    int emit_binary;     /* also build the programs for the device and store their
+                            binaries (kernels.bin, train.bin) */
+    FILE *graph_out;     /* NULL, or where to print the graph IR with shapes */
+} qsdc_compile_options;
+
+typedef struct qsdc_plan_summary {
+    int nodes, kernels;             /* graph nodes before fusion, kernels after */
+    int64_t arena_bytes;            /* the activations' arena, memory-planned */
+    int64_t arena_unplanned_bytes;  /* the same without planning: a slot per tensor */
+    int64_t memory_bytes;           /* device memory: parameters, gradients, optimiser
+                                       state, arena and labels */
+    int64_t memory_bound_bytes;     /* its lower bound: the same allocations with only
+                                       the activations live at once in the arena */
+    char binary[16];                /* emit_binary: the binary's file in the bundle */
+} qsdc_plan_summary;
+
+typedef struct qsdc_bundle_info {
+    char dir[1024];                 /* the folder written */
+    char model[64];                 /* the model's name */
+    int layers;
+    int64_t params, batch;          /* parameters (floats) and the batch compiled in */
+    int n_plans;                    /* 1, or 2 with training */
+    qsdc_plan_summary plans[2];     /* inference, then training */
+    char device[256];               /* the device compiled for, "" for none */
+} qsdc_bundle_info;
+
+/* qsdc_compile with options (o may be NULL), which also stores the model's
+ * text in dir as model.yaml, so that a session, qsdc_train and the qsdc
+ * commands run from the folder. dir NULL: NAME.qsdc, NAME the model's. */
+QSDC_API int qsdc_compile_bundle(const qsdc_model *m, const char *dir,
+                                 const qsdc_compile_options *o, qsdc_bundle_info *out,
+                                 qsdc_error *err);
+
+/* Measures every conv2d layer of m as a direct convolution and as im2col +
+ * GEMM, and every GEMM shape of its training and inference passes at batch
+ * (0: the model's) with the generated kernels and with CLBlast on device
+ * (NULL: the default), and caches the faster choices per device: training
+ * and inference then use them (untuned, a shape is measured the first time
+ * it is met). Prints a heading and the times to report (may be NULL). */
+QSDC_API int qsdc_tune(const qsdc_model *m, const char *device, int64_t batch, FILE *report,
+                       qsdc_error *err);
+
 /* The OpenCL devices, one per line as `qsdc devices` prints them, written to
  * buf (truncated to cap). Returns the number of devices, or -1. */
 QSDC_API int qsdc_list_devices(char *buf, size_t cap, qsdc_error *err);
+
+typedef struct qsdc_device_info {
+    int index;                /* its index as a device spec */
+    char name[256], vendor[128], version[128], platform[128];
+    char type[16];            /* "cpu", "gpu", "accelerator", "custom" or "other" */
+    unsigned compute_units;
+    uint64_t memory_bytes;    /* global memory */
+    int is_default;           /* the one a NULL device spec picks */
+} qsdc_device_info;
+
+/* Every OpenCL device of every platform, in index order, into out (the
+ * first cap of them). Returns their number; -1 also when there is none (the
+ * message then says how to install one). */
+QSDC_API int qsdc_get_devices(qsdc_device_info *out, int cap, qsdc_error *err);
 
 typedef struct qsdc_train_options {
     const char *device;          /* index, "cpu", "gpu" or part of a name; NULL: default */
@@ -66,17 +132,31 @@ typedef struct qsdc_train_options {
     int quiet;                   /* no progress bar */
     int check_finite;            /* stop at the first NaN or Inf, naming the node,
                                     op and step (qsdc train --check-finite) */
+    const char *devices;         /* NULL, or devices "D,D..." (each as device takes one):
+                                    data parallel, each on its shard of every batch (their
+                                    count must divide it); not with device */
+    volatile sig_atomic_t *stop; /* NULL, or a flag (a signal handler's) that, once
+                                    nonzero, stops the run after the current step, saved
+                                    to checkpoint_dir and resumable exactly */
 } qsdc_train_options;
 
 typedef struct qsdc_train_result {
     int64_t epochs_done, steps;
     double train_loss, val_accuracy, test_accuracy; /* accuracies in percent */
     double seconds, samples_per_s;
+    int interrupted;             /* stopped early by *stop */
 } qsdc_train_result;
 
-/* Trains with the model's train: section, overridden by o (may be NULL). */
+/* Trains with the model's train: section, overridden by o (may be NULL).
+ * A model loaded from a bundle trains on the bundle's plans and program
+ * binaries. Under mpirun -np N each rank trains on its shard of every batch
+ * and the gradients are summed across ranks each step; rank 0 alone prints,
+ * writes metrics and checkpoints. */
 QSDC_API int qsdc_train(qsdc_model *m, const qsdc_train_options *o, qsdc_train_result *out,
                         qsdc_error *err);
+/* This process's rank as mpirun's environment gives it, 0 outside mpirun:
+ * for a program to quieten the ranks above 0 before training. */
+QSDC_API int qsdc_launch_rank(void);
 
 /* ---- Sessions --------------------------------------------------------
  * A session is one model on one OpenCL device: its compiled inference plan
@@ -103,6 +183,10 @@ typedef struct qsdc_open_options {
                                 session has no weights until it loads, initialises or
                                 trains them */
     int64_t batch;           /* samples per pass of the device plans; 0: the model's */
+    const char *program_binary; /* NULL, or a program binary built for the device (qsdc
+                                   MODEL.yaml --emit-binary) to load the inference kernels
+                                   from instead of building them */
+    int profiling;           /* time kernel launches: qsdc_session_profile needs it */
 } qsdc_open_options;
 
 /* model: a model file (model.yaml) or a bundle folder (qsdc MODEL.yaml -o
@@ -126,9 +210,43 @@ typedef struct qsdc_session_info {
     int has_weights;
     int64_t steps;                /* optimiser steps behind the weights (0: initialised) */
     uint64_t seed;                /* the model's seed (train: seed) */
+    char program[16];             /* how the inference program was made: "built", "from
+                                     cache" or "from binary" */
 } qsdc_session_info;
 
 QSDC_API int qsdc_session_get_info(qsdc_session *s, qsdc_session_info *out, qsdc_error *err);
+
+typedef struct qsdc_kernel_info {
+    char name[64];        /* the kernel */
+    char nodes[256];      /* the graph nodes it runs */
+    double flops, bytes;  /* per launch: GEMM floating-point operations, else bytes moved */
+} qsdc_kernel_info;
+
+/* The launches of one pass of the session's inference plan, in order, into
+ * out (the first cap of them). Returns their number, or -1. */
+QSDC_API int qsdc_session_kernels(qsdc_session *s, qsdc_kernel_info *out, int cap,
+                                  qsdc_error *err);
+
+typedef struct qsdc_profile_options {
+    int64_t steps;   /* timed steps, after one untimed warm-up; 0: 10 */
+    int alone;       /* also each kernel's best time in a step and alone */
+} qsdc_profile_options;
+
+typedef struct qsdc_kernel_profile {
+    qsdc_kernel_info kernel;
+    double ms;        /* its time over all the timed steps */
+    double best_ms;   /* alone: its best time in one step */
+    double alone_ms;  /* alone: its best of 20 launches in a row on the step's buffers */
+} qsdc_kernel_profile;
+
+/* Times the launches of training steps of the session's model at its batch,
+ * on parameters seeded from the model's seed and a synthetic batch (an
+ * int32 input: token ids drawn from the first embedding's vocabulary), apart
+ * from the session's weights. The session must be open with profiling.
+ * Returns the number of launches, their times in *out (an array to free()),
+ * or -1. */
+QSDC_API int qsdc_session_profile(qsdc_session *s, const qsdc_profile_options *o,
+                                  qsdc_kernel_profile **out, qsdc_error *err);
 
 /* Weights: seeded initialisation (what training starts from; qsdc train
  * uses the model's seed, qsdc_session_info.seed), or the parameters of a
@@ -187,6 +305,10 @@ QSDC_API int qsdc_session_evaluate(qsdc_session *s, qsdc_eval_result *out, qsdc_
 QSDC_API int qsdc_session_evaluate_arrays(qsdc_session *s, const float *x, size_t x_len,
                                           const int32_t *labels, int64_t n,
                                           qsdc_eval_result *out, qsdc_error *err);
+/* The same on IDX files (as qsdc_data_load_idx reads them); without labels
+ * (NULL) only count and seconds are measured. */
+QSDC_API int qsdc_session_evaluate_idx(qsdc_session *s, const char *images, const char *labels,
+                                       qsdc_eval_result *out, qsdc_error *err);
 /* The model's outputs for n samples (x: n * input_size floats, x_len at
  * least that) into out (out_len at least n * output_size floats), sample
  * after sample: class probabilities when the model ends in softmax, else

@@ -53,7 +53,7 @@ typedef struct train_options {
                                   * ignored when resuming) */
     train_hook after_train;      /* after the last epoch, before teardown; not if stopped */
     void *hook_ctx;
-    /* NULL, or a flag (signals.h) that, once nonzero, stops the run after
+    /* NULL, or a flag (a signal handler's) that, once nonzero, stops the run after
      * the current step as --max-steps would: saved, and resumable exactly */
     volatile sig_atomic_t *stop;
 } train_options;
