@@ -48,6 +48,68 @@ typedef struct qsdc_model qsdc_model;
 QSDC_API int qsdc_model_load(const char *path, qsdc_model **out, qsdc_error *err);
 QSDC_API void qsdc_model_free(qsdc_model *m);
 
+typedef struct qsdc_model_info {
+    char name[64];
+    int n_layers;
+    int language_model;  /* trained on a text corpus (data format text): scored by
+                            perplexity, its samples are sequences of tokens */
+    int has_test_data;   /* its train: section names test data */
+    int64_t batch, epochs;
+    uint64_t seed;
+} qsdc_model_info;
+
+QSDC_API int qsdc_model_get_info(const qsdc_model *m, qsdc_model_info *out, qsdc_error *err);
+
+/* What one mask multiplier of a dropout or qsd layer covers. */
+enum { QSDC_SHARE_ELEMENT, QSDC_SHARE_CHANNEL, QSDC_SHARE_TIME };
+
+/* Below this release probability the masks' uniforms (steps of 2^-24) no
+ * longer give a mean of 1. */
+#define QSDC_QSD_MIN_P 0x1.0p-24
+
+/* QSD.md's parameters of a mask; dropout with keep probability p is sites 1,
+ * q_cv 0, homogeneous. */
+typedef struct qsdc_qsd_params {
+    double p;                /* release (keep) probability, [QSDC_QSD_MIN_P, 1] */
+    int sites;               /* n >= 1 */
+    double q_cv;             /* v >= 0 */
+    double p_concentration;  /* c > 0, or 0: homogeneous */
+    int share;               /* QSDC_SHARE_* */
+} qsdc_qsd_params;
+
+typedef struct qsdc_layer_info {
+    char name[64];
+    char op[24];             /* as model files name it: "dense", "relu", "qsd", ... */
+    char input[64];          /* the layer it reads (its first), "" for the model's input */
+    qsdc_qsd_params qsd;     /* dropout and qsd layers: their masks' */
+} qsdc_layer_info;
+
+/* m's layers in file order into out (the first cap of them). Returns their
+ * number, or -1. */
+QSDC_API int qsdc_model_layers(const qsdc_model *m, qsdc_layer_info *out, int cap,
+                               qsdc_error *err);
+
+/* Overrides m's train: settings with those of the mapping under key at the
+ * top level of the YAML file path, checked as a model file's train: section
+ * (relative data paths resolve against path's folder; errors name
+ * path:line:col). Without the key m stays as it is. */
+QSDC_API int qsdc_model_override_train(qsdc_model *m, const char *path, const char *key,
+                                       qsdc_error *err);
+
+enum { QSDC_REG_NONE, QSDC_REG_DROPOUT, QSDC_REG_QSD };
+
+/* A copy of m with every dropout and qsd layer removed (QSDC_REG_NONE: what
+ * read one reads its input), or made a dropout (QSDC_REG_DROPOUT) or qsd
+ * layer (QSDC_REG_QSD) with q's parameters (q may be NULL for none); each
+ * layer keeps its own share. Free it with qsdc_model_free. */
+QSDC_API int qsdc_model_regularised(const qsdc_model *m, int kind, const qsdc_qsd_params *q,
+                                    qsdc_model **out, qsdc_error *err);
+
+/* What training m depends on, as lines of text: its input, layers with
+ * their settings, data and optimiser; two models with the same text train
+ * alike. *out: the text, to free(). */
+QSDC_API int qsdc_model_describe(const qsdc_model *m, char **out, qsdc_error *err);
+
 /* Writes the compiled bundle (kernels.cl, plan.yaml, graph.dot, and with
  * training also train.cl) to dir, atomically. batch 0: the model's. */
 QSDC_API int qsdc_compile(const qsdc_model *m, const char *dir, int64_t batch, int training,
@@ -138,6 +200,9 @@ typedef struct qsdc_train_options {
     volatile sig_atomic_t *stop; /* NULL, or a flag (a signal handler's) that, once
                                     nonzero, stops the run after the current step, saved
                                     to checkpoint_dir and resumable exactly */
+    int64_t train_samples;       /* train on the first N samples of the training data
+                                    (a language model: sequences); 0: all */
+    int64_t test_samples;        /* and test on the first N; 0: all */
 } qsdc_train_options;
 
 typedef struct qsdc_train_result {
@@ -145,6 +210,10 @@ typedef struct qsdc_train_result {
     double train_loss, val_accuracy, test_accuracy; /* accuracies in percent */
     double seconds, samples_per_s;
     int interrupted;             /* stopped early by *stop */
+    int64_t train_samples;       /* of the training data (validation included) and */
+    int64_t test_samples;        /* of the test data; a language model's: sequences */
+    double test_perplexity;      /* a language model's after the last epoch (NaN when its
+                                    test split holds no batch), else 0 */
 } qsdc_train_result;
 
 /* Trains with the model's train: section, overridden by o (may be NULL).
@@ -193,6 +262,10 @@ typedef struct qsdc_open_options {
  * DIR: its plans and program binaries are used). o may be NULL. */
 QSDC_API int qsdc_session_open(const char *model, const qsdc_open_options *o,
                                qsdc_session **out, qsdc_error *err);
+/* The same on a model loaded (or made by qsdc_model_regularised) before;
+ * the session keeps a copy of it. */
+QSDC_API int qsdc_session_open_model(const qsdc_model *m, const qsdc_open_options *o,
+                                     qsdc_session **out, qsdc_error *err);
 QSDC_API void qsdc_session_close(qsdc_session *s);
 /* The message of the session's last call: "" when it succeeded. */
 QSDC_API const char *qsdc_session_last_error(const qsdc_session *s);
@@ -262,8 +335,10 @@ QSDC_API int qsdc_session_save(qsdc_session *s, const char *dir, qsdc_error *err
  * session's device (o->device must be NULL or the session's), starting from
  * the session's weights when it has them (the optimiser state from zero),
  * else from the seeded initialisation, or with o->resume from the
- * checkpoint in o->checkpoint_dir. The trained weights stay in the session.
- * Prints progress and one line per epoch to stdout as qsdc_train does. */
+ * checkpoint in o->checkpoint_dir. The trained weights stay in the session;
+ * a run stopped by o->stop leaves the session's weights as they were (the
+ * step reached is in the checkpoint). Prints progress and one line per
+ * epoch to stdout as qsdc_train does. */
 QSDC_API int qsdc_session_train(qsdc_session *s, const qsdc_train_options *o,
                                 qsdc_train_result *out, qsdc_error *err);
 
@@ -315,6 +390,46 @@ QSDC_API int qsdc_session_evaluate_idx(qsdc_session *s, const char *images, cons
  * its raw outputs. */
 QSDC_API int qsdc_session_predict(qsdc_session *s, const float *x, size_t x_len, int64_t n,
                                   float *out, size_t out_len, qsdc_error *err);
+
+/* ---- Inside a trained model -------------------------------------------
+ * What the experiment lab measures of a session's weights: the activity of
+ * the hidden layers on the test data, the parameter tensors, and masks
+ * drawn as training draws them. */
+
+typedef struct qsdc_activations {
+    int layer;             /* which hidden layer (relu, tanh, sigmoid), 0, 1, ... */
+    const char *name;      /* its name in the model */
+    int64_t units;         /* floats per sample */
+    int64_t first, count;  /* of samples [first, first + count) ... */
+    int64_t total;         /* ... of the total observed */
+    const float *x;        /* count * units activations, sample after sample */
+} qsdc_activations;
+
+/* Called per batch and hidden layer; returns 0, or -1 with err filled to
+ * stop the pass. */
+typedef int (*qsdc_activations_fn)(void *ctx, const qsdc_activations *a, qsdc_error *err);
+
+/* Scores the first n samples (0: all) of the model's test data as
+ * qsdc_session_evaluate does, through a plan that keeps the hidden layers'
+ * activations, and hands every batch's to fn (may be NULL). Classifiers
+ * only. */
+QSDC_API int qsdc_session_observe(qsdc_session *s, int64_t n, qsdc_activations_fn fn,
+                                  void *ctx, qsdc_eval_result *out, qsdc_error *err);
+
+/* Called per parameter tensor: its name ("dense1.weight") and n values. */
+typedef int (*qsdc_tensor_fn)(void *ctx, const char *name, const float *v, int64_t n,
+                              qsdc_error *err);
+
+/* Hands each parameter tensor of the session's weights to fn, in the
+ * plan's order; a stateful lstm's carried state is not a parameter. */
+QSDC_API int qsdc_session_weights(qsdc_session *s, qsdc_tensor_fn fn, void *ctx,
+                                  qsdc_error *err);
+
+/* n draws into out of the mask multiplier of the model's dropout or qsd
+ * layer `layer`, as a training step with seed draws them for its first n
+ * elements (kernels/qsd.cl's qsd_mask at step 0), on the session's device. */
+QSDC_API int qsdc_session_sample_masks(qsdc_session *s, const char *layer, uint64_t seed,
+                                       int64_t n, float *out, qsdc_error *err);
 
 /* ---- Data files ------------------------------------------------------ */
 

@@ -64,6 +64,9 @@ struct train_summary {
     double val_perplexity, test_perplexity; /* language models (text corpus) only */
     double seconds, samples_per_s;
     bool interrupted;            /* stopped early by *stop */
+    /* the samples trained on (validation included) and tested; a language
+     * model's: sequences of its batches */
+    int64_t train_samples, test_samples;
 };
 
 /* Applies the command-line overrides to m's train: section. */

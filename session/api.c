@@ -10,34 +10,6 @@
 #include "session.h"
 #include "train.h"
 
-int qsdc_model_load(const char *path, qsdc_model **out, qsdc_error *err)
-{
-    if (!path || !out)
-        return qsdc_fail(err, "qsdc_model_load: %s is NULL", path ? "out" : "path");
-    qsdc_model *q = calloc(1, sizeof *q);
-    if (!q)
-        return qsdc_fail(err, "out of memory");
-    char model_path[QSDC_PATH_MAX];
-    bool is_bundle;
-    if (session_model_path(path, model_path, &is_bundle, err) < 0 ||
-        model_load(model_path, &q->m, err) < 0) {
-        free(q);
-        return -1;
-    }
-    if (is_bundle)
-        snprintf(q->bundle, sizeof q->bundle, "%s", path);
-    *out = q;
-    return 0;
-}
-
-void qsdc_model_free(qsdc_model *m)
-{
-    if (m) {
-        model_free(&m->m);
-        free(m);
-    }
-}
-
 int qsdc_list_devices(char *buf, size_t cap, qsdc_error *err)
 {
     cl_device_info_rec *devs = NULL;

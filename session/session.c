@@ -191,10 +191,7 @@ static int load_model(qsdc_session *s, const char *path, qsdc_error *e)
         return -1;
     if (is_bundle)
         snprintf(s->bundle, sizeof s->bundle, "%s", path);
-    if (model_load(model_path, &s->m, e) < 0)
-        return -1;
-    s->model_loaded = true;
-    return 0;
+    return model_load(model_path, &s->m, e);
 }
 
 /* The inference plan at batch: the bundle's, or compiled for the device. A
@@ -210,10 +207,11 @@ static int inference_plan(qsdc_session *s, int64_t batch, qsdc_error *e)
     return compile_plan(&s->m, MODE_INFER, batch, &target, &s->ep, NULL, NULL, e);
 }
 
-static int session_setup(qsdc_session *s, const char *path, const qsdc_open_options *o,
-                         qsdc_error *e)
+/* path, or else (NULL) a copy of q, as the session's model. */
+static int session_setup(qsdc_session *s, const char *path, const qsdc_model *q,
+                         const qsdc_open_options *o, qsdc_error *e)
 {
-    if (!path || !path[0])
+    if (!q && (!path || !path[0]))
         return qsdc_fail(e, "qsdc_session_open: no model path given");
     if (o && o->batch < 0)
         return qsdc_fail(e, "qsdc_session_open: batch %lld is negative (0: the model's)",
@@ -227,8 +225,9 @@ static int session_setup(qsdc_session *s, const char *path, const qsdc_open_opti
     if (binary && strlen(binary) >= sizeof s->binary)
         return qsdc_fail(e, "%.64s...: path too long", binary);
     snprintf(s->binary, sizeof s->binary, "%s", binary ? binary : "");
-    if (load_model(s, path, e) < 0)
+    if ((q ? model_copy(&q->m, &s->m, e) : load_model(s, path, e)) < 0)
         return -1;
+    s->model_loaded = true;
     int64_t batch = o && o->batch > 0 ? o->batch : s->m.train.batch;
     s->profiling = o && o->profiling;
     if (cl_env_open(device, s->profiling, &s->env, e) < 0 || device_self_check(&s->env, e) < 0 ||
@@ -241,8 +240,8 @@ static int session_setup(qsdc_session *s, const char *path, const qsdc_open_opti
     return 0;
 }
 
-int qsdc_session_open(const char *path, const qsdc_open_options *o, qsdc_session **out,
-                      qsdc_error *err)
+static int session_open(const char *path, const qsdc_model *q, const qsdc_open_options *o,
+                        qsdc_session **out, qsdc_error *err)
 {
     qsdc_error e = {""};
     if (!out)
@@ -251,12 +250,29 @@ int qsdc_session_open(const char *path, const qsdc_open_options *o, qsdc_session
     qsdc_session *s = calloc(1, sizeof *s);
     if (!s)
         return session_finish(NULL, qsdc_fail(&e, "out of memory"), &e, err);
-    if (session_setup(s, path, o, &e) < 0) {
+    if (session_setup(s, path, q, o, &e) < 0) {
         qsdc_session_close(s);
         return session_finish(NULL, -1, &e, err);
     }
     *out = s;
     return session_finish(s, 0, &e, err);
+}
+
+int qsdc_session_open(const char *path, const qsdc_open_options *o, qsdc_session **out,
+                      qsdc_error *err)
+{
+    return session_open(path, NULL, o, out, err);
+}
+
+int qsdc_session_open_model(const qsdc_model *m, const qsdc_open_options *o,
+                            qsdc_session **out, qsdc_error *err)
+{
+    if (!m) {
+        qsdc_error e = {""};
+        return session_finish(NULL, qsdc_fail(&e, "qsdc_session_open_model: m is NULL"), &e,
+                              err);
+    }
+    return session_open(NULL, m, o, out, err);
 }
 
 void qsdc_session_close(qsdc_session *s)

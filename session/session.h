@@ -5,6 +5,9 @@
  *   session.c        open, close, info, weights (initialise, load, save)
  *   session_run.c    predict, evaluate, train on caller arrays, data files
  *   session_kernels.c  the kernels of its plans and their timings
+ *   session_measure.c  hidden-layer activity and parameter tensors (the lab's)
+ *   session_masks.c    QSD masks drawn on its device (the lab's)
+ *   api_model.c        models: info, layers, overrides, regularised copies
  *   bundle_compile.c   compiling a model to a bundle folder
  *   session_train.c  training on the model's data (train_model) and the
  *                    mapping of qsdc_train_options shared with qsdc_train
