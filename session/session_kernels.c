@@ -1,4 +1,5 @@
-/* Sessions (include/qsdc.h): the kernels of their plans. */
+/* Sessions (include/qsdc.h): the kernels of their plans, and the time each
+ * launch of a training step takes (qsdc profile). */
 #include "session.h"
 
 #include <stdio.h>
