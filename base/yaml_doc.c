@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "file_io.h"
 #include "strbuf.h"
 
 static int fail_mark(ydoc *d, yaml_mark_t m, const char *fmt, ...)
@@ -163,6 +164,17 @@ int ydoc_load(ydoc *d, const char *path, const char *text, size_t len,
     }
     if (rc < 0)
         memset(&d->doc, 0, sizeof d->doc);
+    return rc;
+}
+
+int ydoc_load_file(ydoc *d, const char *path, qsdc_error *err)
+{
+    unsigned char *text;
+    size_t len;
+    if (fs_read_file_max(path, YDOC_MAX_BYTES, &text, &len, err) < 0)
+        return -1;
+    int rc = ydoc_load(d, path, (const char *)text, len, err);
+    free(text);
     return rc;
 }
 

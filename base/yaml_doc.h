@@ -30,6 +30,8 @@ typedef struct ydoc {
  * the limits above. */
 int ydoc_load(ydoc *d, const char *path, const char *text, size_t len,
               qsdc_error *err);
+/* The same on the file at path, read whole up to YDOC_MAX_BYTES. */
+int ydoc_load_file(ydoc *d, const char *path, qsdc_error *err);
 void ydoc_free(ydoc *d);
 yaml_node_t *ydoc_root(ydoc *d);
 yaml_node_t *ydoc_node(ydoc *d, int id);

@@ -1,21 +1,15 @@
 /* qsdc train, eval and infer. */
 #include <getopt.h>
 #include <inttypes.h>
-#include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "bundle_load.h"
 #include "cli.h"
-#include "data.h"
-#include "dist.h"
-#include "evaluate.h"
-#include "infer_session.h"
-#include "progress.h"
+#include "error.h"
+#include "qsdc.h"
 #include "signals.h"
-#include "train.h"
-#include "train_lm.h"
 
 static const char train_usage[] =
     "usage: qsdc train MODEL.yaml|BUNDLE [OPTIONS]\n"
@@ -49,21 +43,6 @@ static const char train_usage[] =
     "(with --checkpoint) that --resume continues exactly; the exit status is\n"
     "then 130 (143 after SIGTERM). A second signal aborts at once.\n";
 
-/* The model file of arg: arg itself, or the model.yaml of the bundle arg
- * (then *bundle = arg). */
-static int model_source(const char *arg, char path[QSDC_PATH_MAX], const char **bundle,
-                        qsdc_error *err)
-{
-    *bundle = bundle_is_dir(arg) ? arg : NULL;
-    if (strlen(arg) + sizeof "/" BUNDLE_MODEL > QSDC_PATH_MAX)
-        return qsdc_fail(err, "%.64s...: path too long", arg);
-    if (*bundle)
-        bundle_model_path(arg, path, QSDC_PATH_MAX);
-    else
-        snprintf(path, QSDC_PATH_MAX, "%s", arg);
-    return 0;
-}
-
 int cli_train(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -74,7 +53,7 @@ int cli_train(int argc, char **argv)
         {"max-steps", required_argument, 0, 'x'}, {"help", no_argument, 0, 'h'},
         {"devices", required_argument, 0, 'D'}, {"check-finite", no_argument, 0, 'f'},
         {0, 0, 0, 0}};
-    train_options o;
+    qsdc_train_options o;
     memset(&o, 0, sizeof o);
     long long v;
     int c;
@@ -86,16 +65,16 @@ int cli_train(int argc, char **argv)
         case 's':
             if (cli_int("--seed", optarg, 0, &v) < 0) return 2;
             o.seed = (uint64_t)v;
-            o.seed_set = true;
+            o.seed_set = 1;
             break;
         case 'l': if (cli_double("--lr", optarg, &o.lr) < 0) return 2; break;
         case 'd': o.device = optarg; break;
         case 'D': o.devices = optarg; break;
         case 'c': o.checkpoint_dir = optarg; break;
-        case 'r': o.resume = true; break;
+        case 'r': o.resume = 1; break;
         case 'm': o.metrics_path = optarg; break;
         case 'x': if (cli_int("--max-steps", optarg, 1, &v) < 0) return 2; o.max_steps = v; break;
-        case 'f': o.check_finite = true; break;
+        case 'f': o.check_finite = 1; break;
         case 'h': fputs(train_usage, stdout); return 0;
         default: fputs(train_usage, stderr); return 2;
         }
@@ -112,23 +91,21 @@ int cli_train(int argc, char **argv)
         fprintf(stderr, "qsdc: --resume needs --checkpoint DIR\n");
         return 2;
     }
-    if (dist_launch_rank() > 0) { /* rank 0 speaks for all */
-        o.quiet = true;
+    if (qsdc_launch_rank() > 0) { /* rank 0 speaks for all */
+        o.quiet = 1;
         o.metrics_path = NULL;
         if (!freopen("/dev/null", "w", stdout))
             return cli_error("cannot silence the output of a rank > 0");
     }
     qsdc_error err = {""};
-    model m;
-    char model_path[QSDC_PATH_MAX];
-    if (model_source(argv[optind], model_path, &o.bundle, &err) < 0 ||
-        model_load(model_path, &m, &err) < 0)
+    qsdc_model *m;
+    if (qsdc_model_load(argv[optind], &m, &err) < 0)
         return cli_error(err.message);
-    train_summary s;
+    qsdc_train_result s;
     o.stop = stop_signals_install();
-    int rc = train_model(&m, &o, &s, &err);
+    int rc = qsdc_train(m, &o, &s, &err);
     stop_signals_restore();
-    model_free(&m);
+    qsdc_model_free(m);
     if (rc < 0)
         return cli_error(err.message);
     if (s.interrupted) {
@@ -146,80 +123,52 @@ int cli_train(int argc, char **argv)
     return 0;
 }
 
-typedef struct eval_args {
-    const char *device, *ckpt, *binary, *bundle, *images, *labels;
-    const train_config *test_data; /* eval: the model's test data, else NULL */
-    int64_t batch;
-    bool show_kernels;
-} eval_args;
-
-/* eval of a language model: perplexity on its corpus's test split */
-static int run_eval_lm(const model *m, const eval_args *a, qsdc_error *err)
+/* The kernels of s's inference plan and how its program was made. */
+static int print_kernels(qsdc_session *s, const char *program, qsdc_error *err)
 {
-    infer_session s;
-    lm_source lm;
-    memset(&lm, 0, sizeof lm);
-    double t0 = now_seconds(), ppl = NAN;
-    int rc = infer_session_open(&s, m, a->batch, a->device, a->ckpt, a->binary, a->bundle, err);
+    int n = qsdc_session_kernels(s, NULL, 0, err);
+    if (n < 0)
+        return -1;
+    qsdc_kernel_info *k = calloc((size_t)n + 1, sizeof *k);
+    if (!k)
+        return qsdc_fail(err, "out of memory");
+    int rc = qsdc_session_kernels(s, k, n, err) < 0 ? -1 : 0;
     if (rc == 0)
-        rc = lm_source_open(&lm, m, &s.p, err);
-    if (rc == 0)
-        rc = lm_split_check(&lm, m->train.text_path, TEXT_TEST, "no perplexity to report", err);
-    if (rc == 0)
-        rc = lm_perplexity(&lm, &s.ex, &s.ms, TEXT_TEST, &ppl, err);
-    if (rc == 0) {
-        int64_t tokens = lm_source_batches(&lm, TEXT_TEST) * lm.batch * lm.steps;
-        printf("device: %s (%s)\n", s.env.dev.name, s.env.dev.platform_name);
-        printf("%lld test tokens in %.3f s\n", (long long)tokens, now_seconds() - t0);
-        printf("perplexity: %.4f\n", ppl);
-    }
-    lm_source_free(&lm);
-    infer_session_close(&s);
+        printf("kernels (%d, program %s):\n", n, program);
+    for (int i = 0; rc == 0 && i < n; i++)
+        printf("  %-20s %s\n", k[i].name, k[i].nodes);
+    free(k);
     return rc;
 }
 
-static int run_eval(const model *m, const eval_args *a, qsdc_error *err)
+/* eval: the model's test data (a language model: the perplexity of its
+ * corpus's test split); infer: images, and labels when not NULL. */
+static int run_eval(qsdc_session *s, bool eval, bool trained, const char *images,
+                    const char *labels, qsdc_error *err)
 {
-    if (a->test_data && a->test_data->format == DATA_TEXT)
-        return run_eval_lm(m, a, err);
-    infer_session s;
-    dataset d;
-    memset(&d, 0, sizeof d);
-    int64_t batch = a->batch;
-    const char *ckpt = a->ckpt, *labels = a->labels;
-    int rc = infer_session_open(&s, m, batch, a->device, ckpt, a->binary, a->bundle, err);
-    if (rc == 0 && a->test_data)
-        rc = data_load(a->test_data, true, s.p.output_elems / batch, s.p.input_elems / batch,
-                       &d, err);
-    else if (rc == 0)
-        rc = idx_load(a->images, labels, s.p.input_elems / batch, &d, err);
-    if (rc == 0 && !a->test_data)
-        rc = dataset_check(&d, labels, s.p.output_elems / batch, a->images,
-                           s.p.input_elems / batch, err);
-    if (rc == 0) {
-        printf("device: %s (%s)\n", s.env.dev.name, s.env.dev.platform_name);
-        if (a->show_kernels) {
-            printf("kernels (%d, program %s):\n", s.p.n_launches,
-                   s.ex.from_binary ? "from binary" : s.ex.cache_hit ? "from cache" : "built");
-            for (int i = 0; i < s.p.n_launches; i++)
-                printf("  %-20s %s\n", s.p.launches[i].kernel, s.p.launches[i].nodes);
-        }
-        if (!ckpt)
-            printf("parameters: untrained, initialised from seed %" PRIu64 "\n",
-                   m->train.seed);
-        eval_result r;
-        rc = evaluate(&s.ex, &d, NULL, 0, &r, err);
-        if (rc == 0) {
-            printf("%lld samples in %.3f s: %.0f samples/s\n", (long long)r.count, r.seconds,
-                   (double)r.count / r.seconds);
-            if (labels)
-                printf("accuracy: %.2f%% (%lld/%lld)\n", eval_accuracy(&r),
-                       (long long)r.correct, (long long)r.count);
-        }
+    qsdc_session_info info;
+    qsdc_eval_result r;
+    if (qsdc_session_get_info(s, &info, err) < 0 ||
+        (!trained && qsdc_session_init_weights(s, info.seed, err) < 0) ||
+        (eval ? qsdc_session_evaluate(s, &r, err)
+              : qsdc_session_evaluate_idx(s, images, labels, &r, err)) < 0)
+        return -1;
+    printf("device: %s (%s)\n", info.device, info.platform);
+    if (r.perplexity > 0) {
+        printf("%lld test tokens in %.3f s\n", (long long)r.count, r.seconds);
+        printf("perplexity: %.4f\n", r.perplexity);
+        return 0;
     }
-    dataset_free(&d);
-    infer_session_close(&s);
-    return rc;
+    if (!eval && print_kernels(s, info.program, err) < 0)
+        return -1;
+    if (!trained)
+        printf("parameters: untrained, initialised from seed %" PRIu64 "\n", info.seed);
+    printf("%lld samples in %.3f s: %.0f samples/s\n", (long long)r.count, r.seconds,
+           (double)r.count / r.seconds);
+    if (eval || labels)
+        printf("accuracy: %.2f%% (%lld/%lld)\n", r.accuracy, (long long)r.correct,
+               (long long)r.count);
+    return 0;
 }
 
 static const char infer_usage[] =
@@ -264,23 +213,13 @@ static int infer_or_eval(int argc, char **argv, bool eval)
         return 2;
     }
     qsdc_error err = {""};
-    model m;
-    char model_path[QSDC_PATH_MAX];
-    const char *bundle;
-    if (model_source(argv[optind], model_path, &bundle, &err) < 0 ||
-        model_load(model_path, &m, &err) < 0)
+    qsdc_open_options o = {.device = device, .checkpoint = ckpt, .batch = batch,
+                           .program_binary = binary};
+    qsdc_session *s;
+    if (qsdc_session_open(argv[optind], &o, &s, &err) < 0)
         return cli_error(err.message);
-    /* eval: the model's test data, in its format, always labelled */
-    eval_args a = {.device = device, .ckpt = ckpt, .binary = binary, .bundle = bundle,
-                   .images = images,
-                   .labels = eval ? "" : labels && labels[0] ? labels : NULL,
-                   .test_data = eval ? &m.train : NULL,
-                   .batch = batch ? batch : m.train.batch, .show_kernels = !eval};
-    int rc = !eval || data_has_test(&m.train)
-                 ? run_eval(&m, &a, &err)
-                 : qsdc_fail(&err, "%s: the model's train: section names no test data",
-                             m.path);
-    model_free(&m);
+    int rc = run_eval(s, eval, ckpt != NULL, images, labels && labels[0] ? labels : NULL, &err);
+    qsdc_session_close(s);
     return rc < 0 ? cli_error(err.message) : 0;
 }
 

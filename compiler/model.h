@@ -187,6 +187,8 @@ int model_load(const char *path, model *out, qsdc_error *err);
 int model_load_string(const char *path, const char *text, size_t len,
                       model *out, qsdc_error *err);
 void model_free(model *m);
+/* A copy of src with its own layers. */
+int model_copy(const model *src, model *dst, qsdc_error *err);
 /* Index of the layer called name, or -1. */
 int model_find(const model *m, const char *name);
 /* Fills order[0..n_layers) with layer indices so that every layer comes

@@ -75,6 +75,17 @@ const char *layer_kind_name(layer_kind k)
     return (unsigned)k < LAYER_KIND_COUNT ? op_names[k] : "unknown";
 }
 
+int model_copy(const model *src, model *dst, qsdc_error *err)
+{
+    layer *layers = malloc(((size_t)src->n_layers + 1) * sizeof *layers);
+    if (!layers)
+        return qsdc_fail(err, "out of memory");
+    memcpy(layers, src->layers, (size_t)src->n_layers * sizeof *layers);
+    *dst = *src;
+    dst->layers = layers;
+    return 0;
+}
+
 int model_find(const model *m, const char *name)
 {
     for (int i = 0; i < m->n_layers; i++)

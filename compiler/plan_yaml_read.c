@@ -478,16 +478,10 @@ int plan_yaml_read(const char *path, plan **plans, int *n_plans, qsdc_error *err
 {
     *plans = NULL;
     *n_plans = 0;
-    unsigned char *text;
-    size_t len;
-    if (fs_read_file_max(path, YDOC_MAX_BYTES, &text, &len, err) < 0)
-        return -1;
     ydoc d;
-    int rc = ydoc_load(&d, path, (const char *)text, len, err);
-    free(text);
-    if (rc < 0)
+    if (ydoc_load_file(&d, path, err) < 0)
         return -1;
-    rc = read_root(&d, plans, n_plans);
+    int rc = read_root(&d, plans, n_plans);
     ydoc_free(&d);
     return rc;
 }

@@ -14,8 +14,10 @@
 #ifndef QSDC_H
 #define QSDC_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -41,17 +43,143 @@ typedef struct qsdc_error {
 /* A parsed and validated model file. */
 typedef struct qsdc_model qsdc_model;
 
+/* path: a model file, or a bundle folder (qsdc MODEL.yaml -o DIR), whose
+ * model.yaml is read. */
 QSDC_API int qsdc_model_load(const char *path, qsdc_model **out, qsdc_error *err);
 QSDC_API void qsdc_model_free(qsdc_model *m);
+
+typedef struct qsdc_model_info {
+    char name[64];
+    int n_layers;
+    int language_model;  /* trained on a text corpus (data format text): scored by
+                            perplexity, its samples are sequences of tokens */
+    int has_test_data;   /* its train: section names test data */
+    int64_t batch, epochs;
+    uint64_t seed;
+} qsdc_model_info;
+
+QSDC_API int qsdc_model_get_info(const qsdc_model *m, qsdc_model_info *out, qsdc_error *err);
+
+/* What one mask multiplier of a dropout or qsd layer covers. */
+enum { QSDC_SHARE_ELEMENT, QSDC_SHARE_CHANNEL, QSDC_SHARE_TIME };
+
+/* Below this release probability the masks' uniforms (steps of 2^-24) no
+ * longer give a mean of 1. */
+#define QSDC_QSD_MIN_P 0x1.0p-24
+
+/* QSD.md's parameters of a mask; dropout with keep probability p is sites 1,
+ * q_cv 0, homogeneous. */
+typedef struct qsdc_qsd_params {
+    double p;                /* release (keep) probability, [QSDC_QSD_MIN_P, 1] */
+    int sites;               /* n >= 1 */
+    double q_cv;             /* v >= 0 */
+    double p_concentration;  /* c > 0, or 0: homogeneous */
+    int share;               /* QSDC_SHARE_* */
+} qsdc_qsd_params;
+
+typedef struct qsdc_layer_info {
+    char name[64];
+    char op[24];             /* as model files name it: "dense", "relu", "qsd", ... */
+    char input[64];          /* the layer it reads (its first), "" for the model's input */
+    qsdc_qsd_params qsd;     /* dropout and qsd layers: their masks' */
+} qsdc_layer_info;
+
+/* m's layers in file order into out (the first cap of them). Returns their
+ * number, or -1. */
+QSDC_API int qsdc_model_layers(const qsdc_model *m, qsdc_layer_info *out, int cap,
+                               qsdc_error *err);
+
+/* Overrides m's train: settings with those of the mapping under key at the
+ * top level of the YAML file path, checked as a model file's train: section
+ * (relative data paths resolve against path's folder; errors name
+ * path:line:col). Without the key m stays as it is. */
+QSDC_API int qsdc_model_override_train(qsdc_model *m, const char *path, const char *key,
+                                       qsdc_error *err);
+
+enum { QSDC_REG_NONE, QSDC_REG_DROPOUT, QSDC_REG_QSD };
+
+/* A copy of m with every dropout and qsd layer removed (QSDC_REG_NONE: what
+ * read one reads its input), or made a dropout (QSDC_REG_DROPOUT) or qsd
+ * layer (QSDC_REG_QSD) with q's parameters (q may be NULL for none); each
+ * layer keeps its own share. Free it with qsdc_model_free. */
+QSDC_API int qsdc_model_regularised(const qsdc_model *m, int kind, const qsdc_qsd_params *q,
+                                    qsdc_model **out, qsdc_error *err);
+
+/* What training m depends on, as lines of text: its input, layers with
+ * their settings, data and optimiser; two models with the same text train
+ * alike. *out: the text, to free(). */
+QSDC_API int qsdc_model_describe(const qsdc_model *m, char **out, qsdc_error *err);
 
 /* Writes the compiled bundle (kernels.cl, plan.yaml, graph.dot, and with
  * training also train.cl) to dir, atomically. batch 0: the model's. */
 QSDC_API int qsdc_compile(const qsdc_model *m, const char *dir, int64_t batch, int training,
                           qsdc_error *err);
 
+typedef struct qsdc_compile_options {
+    int64_t batch;       /* compiled in; 0: the model's */
+    int training;        /* also the training step (train.cl) */
+    const char *device;  /* specialise the kernels for this device (as
+                            qsdc_train_options.device names one); NULL: for a CPU with
+                            8-wide vectors, or with emit_binary the default device */
+    int emit_binary;     /* also build the programs for the device and store their
+                            binaries (kernels.bin, train.bin) */
+    FILE *graph_out;     /* NULL, or where to print the graph IR with shapes */
+} qsdc_compile_options;
+
+typedef struct qsdc_plan_summary {
+    int nodes, kernels;             /* graph nodes before fusion, kernels after */
+    int64_t arena_bytes;            /* the activations' arena, memory-planned */
+    int64_t arena_unplanned_bytes;  /* the same without planning: a slot per tensor */
+    int64_t memory_bytes;           /* device memory: parameters, gradients, optimiser
+                                       state, arena and labels */
+    int64_t memory_bound_bytes;     /* its lower bound: the same allocations with only
+                                       the activations live at once in the arena */
+    char binary[16];                /* emit_binary: the binary's file in the bundle */
+} qsdc_plan_summary;
+
+typedef struct qsdc_bundle_info {
+    char dir[1024];                 /* the folder written */
+    char model[64];                 /* the model's name */
+    int layers;
+    int64_t params, batch;          /* parameters (floats) and the batch compiled in */
+    int n_plans;                    /* 1, or 2 with training */
+    qsdc_plan_summary plans[2];     /* inference, then training */
+    char device[256];               /* the device compiled for, "" for none */
+} qsdc_bundle_info;
+
+/* qsdc_compile with options (o may be NULL), which also stores the model's
+ * text in dir as model.yaml, so that a session, qsdc_train and the qsdc
+ * commands run from the folder. dir NULL: NAME.qsdc, NAME the model's. */
+QSDC_API int qsdc_compile_bundle(const qsdc_model *m, const char *dir,
+                                 const qsdc_compile_options *o, qsdc_bundle_info *out,
+                                 qsdc_error *err);
+
+/* Measures every conv2d layer of m as a direct convolution and as im2col +
+ * GEMM, and every GEMM shape of its training and inference passes at batch
+ * (0: the model's) with the generated kernels and with CLBlast on device
+ * (NULL: the default), and caches the faster choices per device: training
+ * and inference then use them (untuned, a shape is measured the first time
+ * it is met). Prints a heading and the times to report (may be NULL). */
+QSDC_API int qsdc_tune(const qsdc_model *m, const char *device, int64_t batch, FILE *report,
+                       qsdc_error *err);
+
 /* The OpenCL devices, one per line as `qsdc devices` prints them, written to
  * buf (truncated to cap). Returns the number of devices, or -1. */
 QSDC_API int qsdc_list_devices(char *buf, size_t cap, qsdc_error *err);
+
+typedef struct qsdc_device_info {
+    int index;                /* its index as a device spec */
+    char name[256], vendor[128], version[128], platform[128];
+    char type[16];            /* "cpu", "gpu", "accelerator", "custom" or "other" */
+    unsigned compute_units;
+    uint64_t memory_bytes;    /* global memory */
+    int is_default;           /* the one a NULL device spec picks */
+} qsdc_device_info;
+
+/* Every OpenCL device of every platform, in index order, into out (the
+ * first cap of them). Returns their number; -1 also when there is none (the
+ * message then says how to install one). */
+QSDC_API int qsdc_get_devices(qsdc_device_info *out, int cap, qsdc_error *err);
 
 typedef struct qsdc_train_options {
     const char *device;          /* index, "cpu", "gpu" or part of a name; NULL: default */
@@ -66,17 +194,38 @@ typedef struct qsdc_train_options {
     int quiet;                   /* no progress bar */
     int check_finite;            /* stop at the first NaN or Inf, naming the node,
                                     op and step (qsdc train --check-finite) */
+    const char *devices;         /* NULL, or devices "D,D..." (each as device takes one):
+                                    data parallel, each on its shard of every batch (their
+                                    count must divide it); not with device */
+    volatile sig_atomic_t *stop; /* NULL, or a flag (a signal handler's) that, once
+                                    nonzero, stops the run after the current step, saved
+                                    to checkpoint_dir and resumable exactly */
+    int64_t train_samples;       /* train on the first N samples of the training data
+                                    (a language model: sequences); 0: all */
+    int64_t test_samples;        /* and test on the first N; 0: all */
 } qsdc_train_options;
 
 typedef struct qsdc_train_result {
     int64_t epochs_done, steps;
     double train_loss, val_accuracy, test_accuracy; /* accuracies in percent */
     double seconds, samples_per_s;
+    int interrupted;             /* stopped early by *stop */
+    int64_t train_samples;       /* of the training data (validation included) and */
+    int64_t test_samples;        /* of the test data; a language model's: sequences */
+    double test_perplexity;      /* a language model's after the last epoch (NaN when its
+                                    test split holds no batch), else 0 */
 } qsdc_train_result;
 
-/* Trains with the model's train: section, overridden by o (may be NULL). */
+/* Trains with the model's train: section, overridden by o (may be NULL).
+ * A model loaded from a bundle trains on the bundle's plans and program
+ * binaries. Under mpirun -np N each rank trains on its shard of every batch
+ * and the gradients are summed across ranks each step; rank 0 alone prints,
+ * writes metrics and checkpoints. */
 QSDC_API int qsdc_train(qsdc_model *m, const qsdc_train_options *o, qsdc_train_result *out,
                         qsdc_error *err);
+/* This process's rank as mpirun's environment gives it, 0 outside mpirun:
+ * for a program to quieten the ranks above 0 before training. */
+QSDC_API int qsdc_launch_rank(void);
 
 /* ---- Sessions --------------------------------------------------------
  * A session is one model on one OpenCL device: its compiled inference plan
@@ -103,12 +252,20 @@ typedef struct qsdc_open_options {
                                 session has no weights until it loads, initialises or
                                 trains them */
     int64_t batch;           /* samples per pass of the device plans; 0: the model's */
+    const char *program_binary; /* NULL, or a program binary built for the device (qsdc
+                                   MODEL.yaml --emit-binary) to load the inference kernels
+                                   from instead of building them */
+    int profiling;           /* time kernel launches: qsdc_session_profile needs it */
 } qsdc_open_options;
 
 /* model: a model file (model.yaml) or a bundle folder (qsdc MODEL.yaml -o
  * DIR: its plans and program binaries are used). o may be NULL. */
 QSDC_API int qsdc_session_open(const char *model, const qsdc_open_options *o,
                                qsdc_session **out, qsdc_error *err);
+/* The same on a model loaded (or made by qsdc_model_regularised) before;
+ * the session keeps a copy of it. */
+QSDC_API int qsdc_session_open_model(const qsdc_model *m, const qsdc_open_options *o,
+                                     qsdc_session **out, qsdc_error *err);
 QSDC_API void qsdc_session_close(qsdc_session *s);
 /* The message of the session's last call: "" when it succeeded. */
 QSDC_API const char *qsdc_session_last_error(const qsdc_session *s);
@@ -126,9 +283,43 @@ typedef struct qsdc_session_info {
     int has_weights;
     int64_t steps;                /* optimiser steps behind the weights (0: initialised) */
     uint64_t seed;                /* the model's seed (train: seed) */
+    char program[16];             /* how the inference program was made: "built", "from
+                                     cache" or "from binary" */
 } qsdc_session_info;
 
 QSDC_API int qsdc_session_get_info(qsdc_session *s, qsdc_session_info *out, qsdc_error *err);
+
+typedef struct qsdc_kernel_info {
+    char name[64];        /* the kernel */
+    char nodes[256];      /* the graph nodes it runs */
+    double flops, bytes;  /* per launch: GEMM floating-point operations, else bytes moved */
+} qsdc_kernel_info;
+
+/* The launches of one pass of the session's inference plan, in order, into
+ * out (the first cap of them). Returns their number, or -1. */
+QSDC_API int qsdc_session_kernels(qsdc_session *s, qsdc_kernel_info *out, int cap,
+                                  qsdc_error *err);
+
+typedef struct qsdc_profile_options {
+    int64_t steps;   /* timed steps, after one untimed warm-up; 0: 10 */
+    int alone;       /* also each kernel's best time in a step and alone */
+} qsdc_profile_options;
+
+typedef struct qsdc_kernel_profile {
+    qsdc_kernel_info kernel;
+    double ms;        /* its time over all the timed steps */
+    double best_ms;   /* alone: its best time in one step */
+    double alone_ms;  /* alone: its best of 20 launches in a row on the step's buffers */
+} qsdc_kernel_profile;
+
+/* Times the launches of training steps of the session's model at its batch,
+ * on parameters seeded from the model's seed and a synthetic batch (an
+ * int32 input: token ids drawn from the first embedding's vocabulary), apart
+ * from the session's weights. The session must be open with profiling.
+ * Returns the number of launches, their times in *out (an array to free()),
+ * or -1. */
+QSDC_API int qsdc_session_profile(qsdc_session *s, const qsdc_profile_options *o,
+                                  qsdc_kernel_profile **out, qsdc_error *err);
 
 /* Weights: seeded initialisation (what training starts from; qsdc train
  * uses the model's seed, qsdc_session_info.seed), or the parameters of a
@@ -144,8 +335,10 @@ QSDC_API int qsdc_session_save(qsdc_session *s, const char *dir, qsdc_error *err
  * session's device (o->device must be NULL or the session's), starting from
  * the session's weights when it has them (the optimiser state from zero),
  * else from the seeded initialisation, or with o->resume from the
- * checkpoint in o->checkpoint_dir. The trained weights stay in the session.
- * Prints progress and one line per epoch to stdout as qsdc_train does. */
+ * checkpoint in o->checkpoint_dir. The trained weights stay in the session;
+ * a run stopped by o->stop leaves the session's weights as they were (the
+ * step reached is in the checkpoint). Prints progress and one line per
+ * epoch to stdout as qsdc_train does. */
 QSDC_API int qsdc_session_train(qsdc_session *s, const qsdc_train_options *o,
                                 qsdc_train_result *out, qsdc_error *err);
 
@@ -187,12 +380,56 @@ QSDC_API int qsdc_session_evaluate(qsdc_session *s, qsdc_eval_result *out, qsdc_
 QSDC_API int qsdc_session_evaluate_arrays(qsdc_session *s, const float *x, size_t x_len,
                                           const int32_t *labels, int64_t n,
                                           qsdc_eval_result *out, qsdc_error *err);
+/* The same on IDX files (as qsdc_data_load_idx reads them); without labels
+ * (NULL) only count and seconds are measured. */
+QSDC_API int qsdc_session_evaluate_idx(qsdc_session *s, const char *images, const char *labels,
+                                       qsdc_eval_result *out, qsdc_error *err);
 /* The model's outputs for n samples (x: n * input_size floats, x_len at
  * least that) into out (out_len at least n * output_size floats), sample
  * after sample: class probabilities when the model ends in softmax, else
  * its raw outputs. */
 QSDC_API int qsdc_session_predict(qsdc_session *s, const float *x, size_t x_len, int64_t n,
                                   float *out, size_t out_len, qsdc_error *err);
+
+/* ---- Inside a trained model -------------------------------------------
+ * What the experiment lab measures of a session's weights: the activity of
+ * the hidden layers on the test data, the parameter tensors, and masks
+ * drawn as training draws them. */
+
+typedef struct qsdc_activations {
+    int layer;             /* which hidden layer (relu, tanh, sigmoid), 0, 1, ... */
+    const char *name;      /* its name in the model */
+    int64_t units;         /* floats per sample */
+    int64_t first, count;  /* of samples [first, first + count) ... */
+    int64_t total;         /* ... of the total observed */
+    const float *x;        /* count * units activations, sample after sample */
+} qsdc_activations;
+
+/* Called per batch and hidden layer; returns 0, or -1 with err filled to
+ * stop the pass. */
+typedef int (*qsdc_activations_fn)(void *ctx, const qsdc_activations *a, qsdc_error *err);
+
+/* Scores the first n samples (0: all) of the model's test data as
+ * qsdc_session_evaluate does, through a plan that keeps the hidden layers'
+ * activations, and hands every batch's to fn (may be NULL). Classifiers
+ * only. */
+QSDC_API int qsdc_session_observe(qsdc_session *s, int64_t n, qsdc_activations_fn fn,
+                                  void *ctx, qsdc_eval_result *out, qsdc_error *err);
+
+/* Called per parameter tensor: its name ("dense1.weight") and n values. */
+typedef int (*qsdc_tensor_fn)(void *ctx, const char *name, const float *v, int64_t n,
+                              qsdc_error *err);
+
+/* Hands each parameter tensor of the session's weights to fn, in the
+ * plan's order; a stateful lstm's carried state is not a parameter. */
+QSDC_API int qsdc_session_weights(qsdc_session *s, qsdc_tensor_fn fn, void *ctx,
+                                  qsdc_error *err);
+
+/* n draws into out of the mask multiplier of the model's dropout or qsd
+ * layer `layer`, as a training step with seed draws them for its first n
+ * elements (kernels/qsd.cl's qsd_mask at step 0), on the session's device. */
+QSDC_API int qsdc_session_sample_masks(qsdc_session *s, const char *layer, uint64_t seed,
+                                       int64_t n, float *out, qsdc_error *err);
 
 /* ---- Data files ------------------------------------------------------ */
 

@@ -6,18 +6,18 @@
 #ifndef QSDC_EXPERIMENT_H
 #define QSDC_EXPERIMENT_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "experiment_result.h"
-#include "model.h"
-#include "train.h"
+#include "qsdc.h"
 
 typedef struct exp_setting {
     char name[QSDC_NAME_MAX];   /* an identifier: runs go to <name>-seed<N>/ */
     setting_kind kind;
     match_kind match;
-    qsd_params qsd;             /* resolved; share is the model layer's own */
+    qsdc_qsd_params qsd;        /* resolved; share is the model layer's own */
 } exp_setting;
 
 #define EXP_MAX_SETTINGS 32
@@ -35,7 +35,7 @@ typedef struct exp_grid {
 typedef struct experiment {
     char path[QSDC_PATH_MAX];
     char name[QSDC_NAME_MAX];
-    model base;               /* the task's model, train: overrides applied */
+    qsdc_model *base;         /* the task's model, train: overrides applied */
     result_metric metric;     /* perplexity for a language model (data format text) */
     double dropout_p;         /* p0: dropout's keep probability */
     int n_settings;
@@ -50,13 +50,13 @@ int experiment_load(const char *path, experiment *out, qsdc_error *err);
 void experiment_free(experiment *e);
 /* A copy of e's base model with setting s: every dropout/qsd layer removed
  * (none), made dropout at p0, or made QSD with s's parameters. */
-int experiment_model(const experiment *e, const exp_setting *s, model *out,
+int experiment_model(const experiment *e, const exp_setting *s, qsdc_model **out,
                      qsdc_error *err);
 
 /* QSD.md's analytic mask moments for q (homogeneous when
  * p_concentration is 0). */
-double qsd_mask_variance(const qsd_params *q);
-double qsd_mask_pr_zero(const qsd_params *q);
+double qsd_mask_variance(const qsdc_qsd_params *q);
+double qsd_mask_pr_zero(const qsdc_qsd_params *q);
 /* The release probability p in (0, 1] that gives QSD with these sites,
  * q_cv and concentration (0: homogeneous) the Pr[m = 0] (silence) or the
  * Var[m] (variance) of dropout with keep probability p0 in (0, 1];
@@ -64,22 +64,21 @@ double qsd_mask_pr_zero(const qsd_params *q);
 int qsd_match_silence(double p0, int sites, double q_cv, double conc, double *p);
 int qsd_match_variance(double p0, int sites, double q_cv, double conc, double *p);
 
-/* n draws of the QSD multiplier m with q's parameters on env's device, from
- * kernels/qsd.cl's qsd_mask with key (seed, rng_id), step 0 and groups
- * 0..n-1 (the masks of a training step's first n elements). */
-int qsd_sample_masks(cl_env *env, const qsd_params *q, uint32_t seed, uint32_t rng_id,
-                     int64_t n, float *out, qsdc_error *err);
-
-/* train_model's after_train hook: fills the run_result ctx points to with
- * the test accuracy and each hidden layer's activity on the test set (a
- * language model: the test perplexity, no activity), each
- * parameter tensor's distribution and, for every regularised layer,
- * mask_draws masks sampled on the device. */
+/* A run's trained model: its session (holding the trained weights), its
+ * model, and what its training reported. */
 typedef struct exp_measure {
-    run_result *r;
-    int64_t mask_draws;
+    qsdc_session *s;
+    const qsdc_model *m;
+    const qsdc_train_result *trained;
+    int64_t test_samples;     /* the first N test samples, 0 = all */
+    int64_t mask_draws;       /* per regularised layer */
 } exp_measure;
-int experiment_measure(void *ctx, const train_context *tc, qsdc_error *err);
+
+/* Fills r with what a run records of its trained model: the test accuracy
+ * and each hidden layer's activity on the test set (a language model: the
+ * test perplexity, no activity), each parameter tensor's distribution and,
+ * for every regularised layer, mask_draws masks sampled on the device. */
+int experiment_measure(const exp_measure *mc, run_result *r, qsdc_error *err);
 
 typedef struct exp_run_options {
     const char *results_dir;

@@ -5,10 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "data.h"
 #include "experiment.h"
 #include "file_io.h"
-#include "model_parse.h"
+#include "yaml_doc.h"
 
 #define QSD_MAX_SITES (1 << 20)
 
@@ -24,9 +23,9 @@ const char *match_kind_name(match_kind k)
     return (unsigned)k < 3 ? names[k] : "unknown";
 }
 
-static bool regularised(const layer *l)
+static bool regularised(const qsdc_layer_info *l)
 {
-    return l->kind == LAYER_DROPOUT || l->kind == LAYER_QSD;
+    return !strcmp(l->op, "dropout") || !strcmp(l->op, "qsd");
 }
 
 /* Relative paths resolve against the experiment file's folder. */
@@ -94,7 +93,7 @@ static int opt_float(ydoc *d, yaml_node_t *map, const char *key, double lo, doub
 static int parse_qsd(ydoc *d, yaml_node_t *n, double p0, exp_setting *s)
 {
     static const char *const matches[] = {"silence", "variance", NULL};
-    qsd_params *q = &s->qsd;
+    qsdc_qsd_params *q = &s->qsd;
     int64_t sites = 1;
     if (opt_int(d, n, "sites", 1, QSD_MAX_SITES, &sites) < 0 ||
         opt_float(d, n, "q_cv", 0, INFINITY, 0, &q->q_cv) < 0 ||
@@ -108,7 +107,7 @@ static int parse_qsd(ydoc *d, yaml_node_t *n, double p0, exp_setting *s)
                                "(silence or variance)");
     if (p) {
         s->match = MATCH_EXPLICIT;
-        return ydoc_float(d, p, "p", QSD_MIN_P, 1, 0, &q->p);
+        return ydoc_float(d, p, "p", QSDC_QSD_MIN_P, 1, 0, &q->p);
     }
     int which;
     if (ydoc_choice(d, m, "match", matches, &which) < 0)
@@ -156,7 +155,7 @@ static int parse_setting(ydoc *d, yaml_node_t *n, double p0, exp_setting *s)
     if (op == SETTING_DROPOUT) {
         s->qsd.p = p0;
         if (n->type == YAML_MAPPING_NODE &&
-            opt_float(d, n, "p", QSD_MIN_P, 1, 0, &s->qsd.p) < 0)
+            opt_float(d, n, "p", QSDC_QSD_MIN_P, 1, 0, &s->qsd.p) < 0)
             return -1;
     } else if (op == SETTING_QSD && parse_qsd(d, n, p0, s) < 0) {
         return -1;
@@ -219,29 +218,51 @@ static int parse_quick(ydoc *d, yaml_node_t *n, experiment *e)
     return (v = ydoc_get(d, n, "seeds")) ? parse_seeds(d, v, "seeds", q) : 0;
 }
 
+/* The first dropout or qsd layer of m into *first (-1: none). */
+static int first_regularised(const qsdc_model *m, qsdc_layer_info *first, int *index,
+                             qsdc_error *err)
+{
+    int n = qsdc_model_layers(m, NULL, 0, err);
+    qsdc_layer_info *layers = n < 0 ? NULL : calloc((size_t)n + 1, sizeof *layers);
+    if (n >= 0 && !layers)
+        return qsdc_fail(err, "out of memory");
+    if (n < 0 || qsdc_model_layers(m, layers, n, err) < 0) {
+        free(layers);
+        return -1;
+    }
+    *index = -1;
+    for (int i = 0; i < n && *index < 0; i++)
+        if (regularised(&layers[i])) {
+            *index = i;
+            *first = layers[i];
+        }
+    free(layers);
+    return 0;
+}
+
 /* The model file, with the experiment's train: overrides on top of its own
  * train: section; it must have a regularised layer and training data. */
 static int load_base(ydoc *d, yaml_node_t *root, experiment *e)
 {
     yaml_node_t *mn = ydoc_get(d, root, "model");
     char path[QSDC_PATH_MAX];
-    if (resolve(d, mn, "model", path) < 0 || model_load(path, &e->base, d->err) < 0)
+    if (resolve(d, mn, "model", path) < 0 || qsdc_model_load(path, &e->base, d->err) < 0 ||
+        qsdc_model_override_train(e->base, d->path, "train", d->err) < 0)
         return -1;
-    yaml_node_t *t = ydoc_get(d, root, "train");
-    if (t && model_parse_train(d, t, d->path, &e->base.train) < 0)
+    qsdc_model_info info;
+    qsdc_layer_info first;
+    int index;
+    if (qsdc_model_get_info(e->base, &info, d->err) < 0 ||
+        first_regularised(e->base, &first, &index, d->err) < 0)
         return -1;
-    int first = -1;
-    for (int i = 0; i < e->base.n_layers && first < 0; i++)
-        if (regularised(&e->base.layers[i]))
-            first = i;
-    if (first < 0)
+    if (index < 0)
         return ydoc_fail(d, mn, "model %s has no dropout or qsd layer to regularise", path);
-    e->metric = e->base.train.format == DATA_TEXT ? RESULT_PERPLEXITY : RESULT_ACCURACY;
-    if (!data_has_test(&e->base.train))
+    e->metric = info.language_model ? RESULT_PERPLEXITY : RESULT_ACCURACY;
+    if (!info.has_test_data)
         return ydoc_fail(d, mn, "model %s needs training and test data (train: data:)",
                          path);
-    e->dropout_p = e->base.layers[first].kind == LAYER_DROPOUT ? e->base.layers[first].qsd.p
-                                                               : 0;
+    e->dropout_p = !strcmp(first.op, "dropout") ? first.qsd.p : 0;
+    e->full.epochs = info.epochs;
     return 0;
 }
 
@@ -266,7 +287,6 @@ static int parse_experiment(ydoc *d, experiment *e)
     if (e->dropout_p == 0)
         return ydoc_fail(d, root, "missing key 'dropout_p': the model has no dropout "
                                   "layer to take dropout's keep probability from");
-    e->full.epochs = e->base.train.epochs;
     e->mask_draws = 100000;
     if (parse_settings(d, ydoc_get(d, root, "settings"), e) < 0 ||
         parse_seeds(d, ydoc_get(d, root, "seeds"), "seeds", &e->full) < 0 ||
@@ -301,53 +321,22 @@ int experiment_load(const char *path, experiment *out, qsdc_error *err)
     if (rc == 0)
         *out = *e;
     else
-        model_free(&e->base);
+        qsdc_model_free(e->base);
     free(e);
     return rc;
 }
 
 void experiment_free(experiment *e)
 {
-    model_free(&e->base);
+    qsdc_model_free(e->base);
+    e->base = NULL;
 }
 
-/* Removes layer i, reconnecting whatever read it to what it read. */
-static void remove_layer(model *m, int i)
+int experiment_model(const experiment *e, const exp_setting *s, qsdc_model **out,
+                     qsdc_error *err)
 {
-    const layer *x = &m->layers[i];
-    for (int j = 0; j < m->n_layers; j++)
-        for (int k = 0; k < m->layers[j].n_inputs; k++)
-            if (strcmp(m->layers[j].inputs[k], x->name) == 0)
-                memcpy(m->layers[j].inputs[k], x->inputs[0], QSDC_NAME_MAX);
-    if (strcmp(m->output, x->name) == 0)
-        memcpy(m->output, x->inputs[0], QSDC_NAME_MAX);
-    memmove(&m->layers[i], &m->layers[i + 1],
-            (size_t)(m->n_layers - i - 1) * sizeof m->layers[0]);
-    m->n_layers--;
-}
-
-int experiment_model(const experiment *e, const exp_setting *s, model *out, qsdc_error *err)
-{
-    *out = e->base;
-    out->layers = malloc((size_t)e->base.n_layers * sizeof *out->layers);
-    if (!out->layers)
-        return qsdc_fail(err, "out of memory");
-    memcpy(out->layers, e->base.layers, (size_t)e->base.n_layers * sizeof *out->layers);
-    for (int i = 0; i < out->n_layers;) {
-        layer *l = &out->layers[i];
-        if (!regularised(l)) {
-            i++;
-            continue;
-        }
-        if (s->kind == SETTING_NONE) {
-            remove_layer(out, i);
-            continue;
-        }
-        qsd_share share = l->qsd.share;
-        l->kind = s->kind == SETTING_DROPOUT ? LAYER_DROPOUT : LAYER_QSD;
-        l->qsd = s->qsd;
-        l->qsd.share = share;
-        i++;
-    }
-    return 0;
+    int kind = s->kind == SETTING_NONE      ? QSDC_REG_NONE
+               : s->kind == SETTING_DROPOUT ? QSDC_REG_DROPOUT
+                                            : QSDC_REG_QSD;
+    return qsdc_model_regularised(e->base, kind, &s->qsd, out, err);
 }

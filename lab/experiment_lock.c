@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "dir_lock.h"
-#include "model.h"
+#include "source.h"
 
 #define FP_LEN 16
 #define LOCK_NAME ".lock"

@@ -1,42 +1,16 @@
-/* What an experiment records of a trained model before train_model lets it
- * go: test accuracy and hidden-layer activity on the test set (through an
- * inference plan that keeps the activations), parameter distributions, and
- * masks drawn on the device for each regularised layer. A language model
- * records the test perplexity train_model measured after the last epoch,
- * and no activity (its test set is streams of tokens, not samples). */
+/* What an experiment records of a trained model, through its session: test
+ * accuracy and hidden-layer activity on the test set, parameter
+ * distributions, and masks drawn on the device for each regularised layer.
+ * A language model records the test perplexity its training measured after
+ * the last epoch, and no activity (its test set is streams of tokens, not
+ * samples). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "compile.h"
-#include "evaluate.h"
+#include "error.h"
 #include "experiment.h"
-#include "train_lm.h"
-
-static bool hidden(const layer *l)
-{
-    return l->kind == LAYER_RELU || l->kind == LAYER_TANH || l->kind == LAYER_SIGMOID;
-}
-
-/* The activity records' layers: plan tensor index per hidden layer. */
-static int find_hidden(const model *m, const plan *p, run_result *r, int *tensor,
-                       qsdc_error *err)
-{
-    r->activity = calloc((size_t)m->n_layers + 1, sizeof *r->activity);
-    if (!r->activity)
-        return qsdc_fail(err, "out of memory");
-    for (int i = 0; i < m->n_layers; i++) {
-        int t = hidden(&m->layers[i]) ? plan_find_tensor(p, m->layers[i].name) : -1;
-        if (t < 0 || p->tensors[t].buffer != BUF_A)
-            continue;
-        activity_record *a = &r->activity[r->n_activity];
-        snprintf(a->layer, sizeof a->layer, "%s", m->layers[i].name);
-        a->units = p->tensors[t].nelem / p->batch;
-        tensor[r->n_activity++] = t;
-    }
-    return 0;
-}
 
 /* Per sample of one batch (count samples of x [batch, units]): the zero
  * fraction into zero[], the Hoyer sparsity (NaN where undefined) into
@@ -74,76 +48,60 @@ static void summarise_values(const double *v, int64_t n, double *mean, histogram
     *defined = k;
 }
 
-/* The test set through plan p (observing the hidden layers). */
-static int measure_test(const train_context *tc, executor *ex, run_result *r,
-                        const int *tensor, qsdc_error *err)
+/* The activity records being filled: per hidden layer and test sample the
+ * zero fraction, then the Hoyer sparsity (vals[layer][2 * total]). */
+typedef struct activity {
+    run_result *r;
+    int cap;
+    double **vals;
+} activity;
+
+static int take_activations(void *ctx, const qsdc_activations *a, qsdc_error *err)
 {
-    const plan *p = ex->p;
-    const dataset *d = tc->test;
-    int64_t batch = p->batch, correct = 0, biggest = 0;
-    for (int i = 0; i < r->n_activity; i++)
-        if (p->tensors[tensor[i]].nelem > biggest)
-            biggest = p->tensors[tensor[i]].nelem;
-    float *x = malloc((size_t)p->input_elems * sizeof *x);
-    float *out = malloc((size_t)p->output_elems * sizeof *out);
-    float *h = malloc((size_t)(biggest > 0 ? biggest : 1) * sizeof *h);
-    int32_t *y = malloc((size_t)batch * sizeof *y);
-    /* per layer, per test sample: zero fraction, then Hoyer sparsity */
-    size_t n_vals = (size_t)d->count * 2;
-    double *vals = malloc(((size_t)r->n_activity * n_vals + 1) * sizeof *vals);
-    int rc = x && out && h && y && vals ? 0 : qsdc_fail(err, "out of memory");
-    for (int64_t i0 = 0; rc == 0 && i0 < d->count; i0 += batch) {
-        int64_t count = d->count - i0 < batch ? d->count - i0 : batch;
-        rc = eval_batch(ex, d, NULL, i0, count, x, out, y, &correct, err);
-        for (int i = 0; rc == 0 && i < r->n_activity; i++) {
-            const plan_tensor *pt = &p->tensors[tensor[i]];
-            rc = exec_read_arena(ex, pt->offset, pt->nelem, h, err);
-            double *zero = vals + (size_t)i * n_vals;
-            if (rc == 0)
-                sample_activity(&r->activity[i], h, count, zero + i0, zero + d->count + i0);
-        }
+    activity *act = ctx;
+    run_result *r = act->r;
+    if (a->layer >= act->cap)
+        return qsdc_fail(err, "hidden layer %d of a model of %d layers", a->layer, act->cap);
+    if (a->layer == r->n_activity) { /* first met */
+        activity_record *rec = &r->activity[r->n_activity++];
+        snprintf(rec->layer, sizeof rec->layer, "%s", a->name);
+        rec->units = a->units;
+        act->vals[a->layer] = malloc(((size_t)a->total * 2 + 1) * sizeof **act->vals);
+        if (!act->vals[a->layer])
+            return qsdc_fail(err, "out of memory");
     }
-    for (int i = 0; rc == 0 && i < r->n_activity; i++) {
-        activity_record *a = &r->activity[i];
-        const double *zero = vals + (size_t)i * n_vals;
-        int64_t defined;
-        summarise_values(zero, d->count, &a->zero_mean, &a->zero_hist, &a->samples);
-        summarise_values(zero + d->count, d->count, &a->hoyer_mean, &a->hoyer_hist, &defined);
-        a->all_zero = a->samples - defined;
-    }
-    r->test_samples = d->count;
-    r->test = d->count ? 100.0 * (double)correct / (double)d->count : 0;
-    free(x);
-    free(out);
-    free(h);
-    free(y);
-    free(vals);
-    return rc;
+    double *zero = act->vals[a->layer];
+    sample_activity(&r->activity[a->layer], a->x, a->count, zero + a->first,
+                    zero + a->total + a->first);
+    return 0;
 }
 
-static int measure_activity(const train_context *tc, run_result *r, qsdc_error *err)
+/* The test set through an observing plan: accuracy and activity. */
+static int measure_activity(qsdc_session *s, int64_t test_samples, int n_layers, run_result *r,
+                            qsdc_error *err)
 {
-    codegen_target target;
-    exec_target(&tc->env->dev, &target);
-    target.observe = true;
-    plan p;
-    executor ex;
-    memset(&ex, 0, sizeof ex);
-    int *tensor = calloc((size_t)tc->m->n_layers + 1, sizeof *tensor);
-    if (!tensor)
-        return qsdc_fail(err, "out of memory");
-    int rc = compile_plan(tc->m, MODE_INFER, tc->infer_plan->batch, &target, &p, NULL, NULL,
-                          err);
-    if (rc == 0) {
-        rc = find_hidden(tc->m, &p, r, tensor, err);
-        if (rc == 0)
-            rc = exec_create(tc->env, &p, tc->state, &ex, err);
-        if (rc == 0)
-            rc = measure_test(tc, &ex, r, tensor, err);
-        exec_destroy(&ex);
-        plan_free(&p);
+    activity act = {.r = r, .cap = n_layers};
+    r->activity = calloc((size_t)n_layers + 1, sizeof *r->activity);
+    act.vals = calloc((size_t)n_layers + 1, sizeof *act.vals);
+    qsdc_eval_result ev;
+    int rc = r->activity && act.vals ? 0 : qsdc_fail(err, "out of memory");
+    if (rc == 0)
+        rc = qsdc_session_observe(s, test_samples, take_activations, &act, &ev, err);
+    for (int i = 0; rc == 0 && i < r->n_activity; i++) {
+        activity_record *a = &r->activity[i];
+        const double *zero = act.vals[i];
+        int64_t defined;
+        summarise_values(zero, ev.count, &a->zero_mean, &a->zero_hist, &a->samples);
+        summarise_values(zero + ev.count, ev.count, &a->hoyer_mean, &a->hoyer_hist, &defined);
+        a->all_zero = a->samples - defined;
     }
-    free(tensor);
+    if (rc == 0) {
+        r->test_samples = ev.count;
+        r->test = ev.count ? 100.0 * (double)ev.correct / (double)ev.count : 0;
+    }
+    for (int i = 0; act.vals && i < n_layers; i++)
+        free(act.vals[i]);
+    free(act.vals);
     return rc;
 }
 
@@ -158,110 +116,119 @@ static void hist_sorted(const float *sorted, int64_t n, double qlo, double qhi,
         hist_add(h, sorted[i]);
 }
 
-/* A stateful lstm's carried state: in the parameter buffer, not a parameter. */
-static bool is_carry(const train_context *tc, const plan_tensor *pt)
+static int take_tensor(void *ctx, const char *name, const float *values, int64_t n,
+                       qsdc_error *err)
 {
-    for (int i = 0; tc->lm && i < tc->lm->n_carries; i++)
-        if (pt->offset == tc->lm->carry_offset[i])
-            return true;
-    return false;
-}
-
-static int measure_params(const train_context *tc, run_result *r, qsdc_error *err)
-{
-    const plan *p = tc->train_plan;
-    float *all = malloc((size_t)p->param_elems * sizeof *all);
-    float *v = malloc((size_t)p->param_elems * sizeof *v);
-    r->params = calloc((size_t)p->n_tensors + 1, sizeof *r->params);
-    int rc = all && v && r->params ? 0 : qsdc_fail(err, "out of memory");
-    if (rc == 0)
-        rc = model_state_read(tc->env, tc->state, all, NULL, err);
-    for (int t = 0; rc == 0 && t < p->n_tensors; t++) {
-        const plan_tensor *pt = &p->tensors[t];
-        if (pt->buffer != BUF_P || pt->nelem < 1 || is_carry(tc, pt))
-            continue;
-        param_record *pr = &r->params[r->n_params++];
-        snprintf(pr->tensor, sizeof pr->tensor, "%s", pt->name);
-        memcpy(v, all + pt->offset, (size_t)pt->nelem * sizeof *v);
-        stats_summarise(v, pt->nelem, &pr->s);
-        hist_sorted(v, pt->nelem, 0.001, 0.999, &pr->hist);
+    run_result *r = ctx;
+    param_record *more = realloc(r->params, ((size_t)r->n_params + 1) * sizeof *more);
+    float *v = malloc((size_t)n * sizeof *v);
+    if (more)
+        r->params = more;
+    if (!more || !v) {
+        free(v);
+        return qsdc_fail(err, "out of memory");
     }
-    free(all);
+    param_record *rec = &r->params[r->n_params++];
+    memset(rec, 0, sizeof *rec);
+    snprintf(rec->tensor, sizeof rec->tensor, "%s", name);
+    memcpy(v, values, (size_t)n * sizeof *v);
+    stats_summarise(v, n, &rec->s);
+    hist_sorted(v, n, 0.001, 0.999, &rec->hist);
     free(v);
-    return rc;
+    return 0;
 }
 
-static int measure_masks(const train_context *tc, const exp_measure *mc, qsdc_error *err)
+static void mask_moments(mask_record *k, float *v)
 {
-    run_result *r = mc->r;
-    const model *m = tc->m;
-    float *v = malloc((size_t)mc->mask_draws * sizeof *v);
-    r->masks = calloc((size_t)m->n_layers + 1, sizeof *r->masks);
+    double sum = 0, ss = 0;
+    int64_t zeros = 0, nz = 0;
+    for (int64_t j = 0; j < k->draws; j++) {
+        sum += v[j];
+        zeros += v[j] == 0.0f;
+    }
+    k->mean = sum / (double)k->draws;
+    for (int64_t j = 0; j < k->draws; j++)
+        ss += (v[j] - k->mean) * (v[j] - k->mean);
+    k->var = ss / (double)(k->draws - 1);
+    k->pr_zero = (double)zeros / (double)k->draws;
+    for (int64_t j = 0; j < k->draws; j++)
+        if (v[j] != 0.0f)
+            v[nz++] = v[j];
+    stats_sort(v, nz);
+    if (nz > 0)
+        hist_sorted(v, nz, 0, 0.999, &k->hist);
+    else
+        hist_init(&k->hist, 0, 1, RESULT_BINS);
+}
+
+static int measure_masks(qsdc_session *s, const qsdc_layer_info *layers, int n_layers,
+                         int64_t draws, run_result *r, qsdc_error *err)
+{
+    float *v = malloc((size_t)draws * sizeof *v);
+    r->masks = calloc((size_t)n_layers + 1, sizeof *r->masks);
     int rc = v && r->masks ? 0 : qsdc_fail(err, "out of memory");
-    for (int i = 0; rc == 0 && i < m->n_layers; i++) {
-        const layer *l = &m->layers[i];
-        if (l->kind != LAYER_QSD && l->kind != LAYER_DROPOUT)
+    for (int i = 0; rc == 0 && i < n_layers; i++) {
+        const qsdc_layer_info *l = &layers[i];
+        if (strcmp(l->op, "qsd") != 0 && strcmp(l->op, "dropout") != 0)
             continue;
-        /* the generated kernels key layer i's masks by rng_id i + 1 */
-        rc = qsd_sample_masks(tc->env, &l->qsd, (uint32_t)r->seed, (uint32_t)i + 1,
-                              mc->mask_draws, v, err);
+        rc = qsdc_session_sample_masks(s, l->name, r->seed, draws, v, err);
         if (rc < 0)
             break;
         mask_record *k = &r->masks[r->n_masks++];
         snprintf(k->layer, sizeof k->layer, "%s", l->name);
-        k->draws = mc->mask_draws;
+        k->draws = draws;
         k->want_mean = 1;
         k->want_var = qsd_mask_variance(&l->qsd);
         k->want_pr_zero = qsd_mask_pr_zero(&l->qsd);
-        double sum = 0, ss = 0;
-        int64_t zeros = 0, nz = 0;
-        for (int64_t j = 0; j < k->draws; j++) {
-            sum += v[j];
-            zeros += v[j] == 0.0f;
-        }
-        k->mean = sum / (double)k->draws;
-        for (int64_t j = 0; j < k->draws; j++)
-            ss += (v[j] - k->mean) * (v[j] - k->mean);
-        k->var = ss / (double)(k->draws - 1);
-        k->pr_zero = (double)zeros / (double)k->draws;
-        for (int64_t j = 0; j < k->draws; j++)
-            if (v[j] != 0.0f)
-                v[nz++] = v[j];
-        stats_sort(v, nz);
-        if (nz > 0)
-            hist_sorted(v, nz, 0, 0.999, &k->hist);
-        else
-            hist_init(&k->hist, 0, 1, RESULT_BINS);
+        mask_moments(k, v);
     }
     free(v);
     return rc;
 }
 
-/* A language model's test perplexity, and its sequences of `steps` tokens
- * as samples. */
-static int measure_perplexity(const train_context *tc, run_result *r, qsdc_error *err)
+/* A language model's test perplexity, and its sequences as samples. */
+static int measure_perplexity(const exp_measure *mc, const qsdc_session_info *info,
+                              run_result *r, qsdc_error *err)
 {
-    const lm_source *lm = tc->lm;
-    r->train_samples = lm_source_batches(lm, TEXT_TRAIN) * lm->batch;
-    r->test_samples = lm_source_batches(lm, TEXT_TEST) * lm->batch;
-    r->test = tc->summary->test_perplexity;
+    r->test_samples = mc->trained->test_samples;
+    r->test = mc->trained->test_perplexity;
     if (!isfinite(r->test))
         return qsdc_fail(err, "%s: an experiment needs a test split of at least one batch "
-                              "(%lld streams of %lld tokens)", tc->m->train.text_path,
-                         (long long)lm->batch, (long long)lm->steps + 1);
+                              "(%lld streams of %lld tokens)", info->model,
+                         (long long)info->batch, (long long)info->input_shape[0] + 1);
     return 0;
 }
 
-int experiment_measure(void *ctx, const train_context *tc, qsdc_error *err)
+static int measure(const exp_measure *mc, const qsdc_layer_info *layers, int n_layers,
+                   run_result *r, qsdc_error *err)
 {
-    exp_measure *mc = ctx;
-    snprintf(mc->r->device, sizeof mc->r->device, "%s", tc->env->dev.name);
-    mc->r->train_samples = tc->train->count;
-    if (!tc->lm && tc->test->count < 1)
-        return qsdc_fail(err, "%s: an experiment needs test data (train: data: "
-                              "test_images, test_labels)", tc->m->path);
-    if ((tc->lm ? measure_perplexity(tc, mc->r, err) : measure_activity(tc, mc->r, err)) < 0 ||
-        measure_params(tc, mc->r, err) < 0 || measure_masks(tc, mc, err) < 0)
-        return qsdc_error_wrap(err, "measuring the trained model");
-    return 0;
+    qsdc_session_info info;
+    qsdc_model_info mi;
+    if (qsdc_session_get_info(mc->s, &info, err) < 0 ||
+        qsdc_model_get_info(mc->m, &mi, err) < 0)
+        return -1;
+    snprintf(r->device, sizeof r->device, "%s", info.device);
+    r->train_samples = mc->trained->train_samples;
+    if (mi.language_model ? measure_perplexity(mc, &info, r, err) < 0
+                          : measure_activity(mc->s, mc->test_samples, n_layers, r, err) < 0)
+        return -1;
+    if (!mi.language_model && r->test_samples < 1)
+        return qsdc_fail(err, "%s: an experiment needs test data (train: data: test_images, "
+                              "test_labels)", info.model);
+    return qsdc_session_weights(mc->s, take_tensor, r, err) < 0 ||
+                   measure_masks(mc->s, layers, n_layers, mc->mask_draws, r, err) < 0
+               ? -1
+               : 0;
+}
+
+int experiment_measure(const exp_measure *mc, run_result *r, qsdc_error *err)
+{
+    int n = qsdc_model_layers(mc->m, NULL, 0, err);
+    qsdc_layer_info *layers = n < 0 ? NULL : calloc((size_t)n + 1, sizeof *layers);
+    int rc = n < 0 ? -1 : layers ? qsdc_model_layers(mc->m, layers, n, err)
+                                 : qsdc_fail(err, "out of memory");
+    if (rc >= 0)
+        rc = measure(mc, layers, n, r, err);
+    free(layers);
+    return rc < 0 ? qsdc_error_wrap(err, "measuring the trained model") : 0;
 }

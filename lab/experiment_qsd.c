@@ -9,7 +9,7 @@ static bool heterogeneous(double p, double conc)
     return conc > 0 && p < 1;
 }
 
-double qsd_mask_variance(const qsd_params *q)
+double qsd_mask_variance(const qsdc_qsd_params *q)
 {
     double n = q->sites, c = q->p_concentration;
     double rho = heterogeneous(q->p, c) ? (c + n) / (c + 1) : 1.0;
@@ -21,7 +21,7 @@ static double log_beta(double a, double b)
     return lgamma(a) + lgamma(b) - lgamma(a + b);
 }
 
-double qsd_mask_pr_zero(const qsd_params *q)
+double qsd_mask_pr_zero(const qsdc_qsd_params *q)
 {
     double p = q->p, c = q->p_concentration;
     if (!heterogeneous(p, c))
@@ -43,7 +43,7 @@ int qsd_match_silence(double p0, int sites, double q_cv, double conc, double *p)
         return 0;
     }
     /* Pr[m = 0] falls from 1 (p -> 0) to 0 (p -> 1): bisect for 1 - p0 */
-    qsd_params q = {.sites = sites, .q_cv = q_cv, .p_concentration = conc};
+    qsdc_qsd_params q = {.sites = sites, .q_cv = q_cv, .p_concentration = conc};
     double lo = 0, hi = 1;
     for (int i = 0; i < 200 && hi - lo > 1e-15; i++) {
         q.p = 0.5 * (lo + hi);

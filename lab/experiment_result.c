@@ -401,7 +401,7 @@ static int read_mask(ydoc *d, yaml_node_t *n, void *out, const void *unused)
                : 0;
 }
 
-static int read_qsd(ydoc *d, yaml_node_t *root, qsd_params *q)
+static int read_qsd(ydoc *d, yaml_node_t *root, qsdc_qsd_params *q)
 {
     static const char *const shares[] = {"element", "channel", "time", NULL};
     yaml_node_t *n = field(d, root, "qsd");
@@ -413,7 +413,7 @@ static int read_qsd(ydoc *d, yaml_node_t *root, qsd_params *q)
         choice(d, n, "share", shares, &share) < 0)
         return -1;
     q->sites = (int)sites;
-    q->share = (qsd_share)share;
+    q->share = share;
     return 0;
 }
 
@@ -481,17 +481,12 @@ static int read_result(ydoc *d, run_result *r)
 int result_read(const char *path, run_result *r, qsdc_error *err)
 {
     memset(r, 0, sizeof *r);
-    unsigned char *data;
-    size_t len;
-    if (fs_read_file_max(path, YDOC_MAX_BYTES, &data, &len, err) < 0)
-        return -1;
     ydoc d;
-    int rc = ydoc_load(&d, path, (const char *)data, len, err);
+    int rc = ydoc_load_file(&d, path, err);
     if (rc == 0) {
         rc = read_result(&d, r);
         ydoc_free(&d);
     }
-    free(data);
     if (rc < 0)
         result_free(r);
     return rc;

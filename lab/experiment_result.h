@@ -7,7 +7,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "model.h"
+#include "error.h"
+#include "qsdc.h"
+#include "source.h"
 #include "stats.h"
 
 typedef enum setting_kind { SETTING_NONE, SETTING_DROPOUT, SETTING_QSD } setting_kind;
@@ -68,7 +70,7 @@ typedef struct run_result {
     int setting_index;         /* position in the experiment file */
     setting_kind kind;
     match_kind match;
-    qsd_params qsd;
+    qsdc_qsd_params qsd;
     uint64_t seed;
     bool quick;
     char fingerprint[17];      /* of the run's model, training and grid */

@@ -7,54 +7,26 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "experiment.h"
 #include "experiment_lock.h"
 #include "file_io.h"
-#include "progress.h"
 #include "strbuf.h"
 
 /* What a run is: everything its numbers depend on, as text. Two runs with
  * the same description are the same run. */
-static void describe(const experiment *e, const model *m, const exp_grid *g, uint64_t seed,
-                     strbuf *sb)
+static int describe(const experiment *e, const qsdc_model *m, const exp_grid *g,
+                    uint64_t seed, strbuf *sb, qsdc_error *err)
 {
-    const train_config *t = &m->train;
+    char *model_text;
+    if (qsdc_model_describe(m, &model_text, err) < 0)
+        return -1;
     sb_printf(sb, "experiment %s seed %" PRIu64 " epochs %lld train_samples %lld "
-                  "test_samples %lld mask_draws %lld\ninput",
+                  "test_samples %lld mask_draws %lld\n%s",
               e->name, seed, (long long)g->epochs, (long long)g->train_samples,
-              (long long)g->test_samples, (long long)e->mask_draws);
-    for (int i = 0; i < m->input_rank; i++)
-        sb_printf(sb, " %lld", (long long)m->input_shape[i]);
-    sb_printf(sb, "\noutput %s\n", m->output);
-    for (int i = 0; i < m->n_layers; i++) {
-        const layer *l = &m->layers[i];
-        sb_printf(sb, "layer %s %s units %lld bias %d init %d", l->name,
-                  layer_kind_name(l->kind), (long long)l->units, l->bias, l->init);
-        if (l->kind == LAYER_DROPOUT || l->kind == LAYER_QSD)
-            sb_printf(sb, " p %.17g sites %d q_cv %.17g c %.17g share %d", l->qsd.p,
-                      l->qsd.sites, l->qsd.q_cv, l->qsd.p_concentration, l->qsd.share);
-        for (int k = 0; k < l->n_inputs; k++)
-            sb_printf(sb, " <- %s", l->inputs[k]);
-        sb_append(sb, "\n");
-    }
-    sb_printf(sb, "data %s %s %s %s\n", t->train_images, t->train_labels, t->test_images,
-              t->test_labels);
-    /* the text's file name only: the data cache's folder differs between
-     * machines, and a grid's record should resume on another */
-    const char *slash = strrchr(t->text_path, '/'), *text = slash ? slash + 1 : t->text_path;
-    if (t->format == DATA_TEXT)
-        sb_printf(sb, "text %s chars %d vocab %lld split %.17g %.17g\n", text, t->text_chars,
-                  (long long)t->vocab, t->text_split[0], t->text_split[1]);
-    if (t->format == DATA_SENTIMENT)
-        sb_printf(sb, "sentiment %s vocab %lld test_split %.17g keep_last %d\n", text,
-                  (long long)t->vocab, t->test_split, t->keep_last);
-    sb_printf(sb, "train batch %lld val_split %.17g loss %d optimizer %d lr %.17g "
-                  "momentum %.17g nesterov %d betas %.17g %.17g eps %.17g wd %.17g "
-                  "clip %.17g schedule %d warmup %.17g step %lld gamma %.17g min_lr %.17g\n",
-              (long long)t->batch, t->val_split, t->loss, t->optimizer, t->lr, t->momentum,
-              t->nesterov, t->beta1, t->beta2, t->eps, t->weight_decay, t->clip_norm,
-              t->schedule, t->warmup_epochs, (long long)t->step_epochs, t->step_gamma,
-              t->min_lr);
+              (long long)g->test_samples, (long long)e->mask_draws, model_text);
+    free(model_text);
+    return 0;
 }
 
 static void fingerprint(const char *text, char out[17])
@@ -147,10 +119,34 @@ static run_status run_status_of(const grid_run *gr, const char *fp, bool *resume
     return RUN_TO_TRAIN;
 }
 
+/* The run's model trained in a session of its own on the grid's device,
+ * then measured there (measuring it fills r). */
+static int train_and_measure(grid_run *gr, const qsdc_model *m, const char *metrics,
+                             bool resume, run_result *r, bool *stopped, qsdc_error *err)
+{
+    qsdc_open_options oo = {.device = gr->o->device};
+    qsdc_train_options to = {.epochs = gr->g->epochs, .seed_set = 1, .seed = gr->seed,
+                             .checkpoint_dir = gr->dir, .resume = resume,
+                             .metrics_path = metrics, .train_samples = gr->g->train_samples,
+                             .test_samples = gr->g->test_samples, .stop = gr->o->stop};
+    qsdc_train_result trained;
+    qsdc_session *s;
+    if (qsdc_session_open_model(m, &oo, &s, err) < 0)
+        return -1;
+    int rc = qsdc_session_train(s, &to, &trained, err);
+    *stopped = rc == 0 && trained.interrupted;
+    exp_measure mc = {.s = s, .m = m, .trained = &trained,
+                      .test_samples = gr->g->test_samples, .mask_draws = gr->e->mask_draws};
+    if (rc == 0 && !*stopped)
+        rc = experiment_measure(&mc, r, err);
+    qsdc_session_close(s);
+    return rc;
+}
+
 /* Trains the run into its directory and writes its result.json: 0, or 1
  * when the stop flag stopped it (its checkpoint then holds the step reached). */
-static int train_run(grid_run *gr, model *m, const char *fp, const char *text, bool resume,
-                     qsdc_error *err)
+static int train_run(grid_run *gr, const qsdc_model *m, const char *fp, const char *text,
+                     bool resume, qsdc_error *err)
 {
     char path[QSDC_PATH_MAX], metrics[QSDC_PATH_MAX];
     if (path_in(gr, "run.txt", path, err) < 0 || path_in(gr, "metrics.jsonl", metrics, err) < 0)
@@ -171,15 +167,9 @@ static int train_run(grid_run *gr, model *m, const char *fp, const char *text, b
     r.seed = gr->seed;
     r.quick = gr->o->quick;
     r.metric = gr->e->metric;
-    exp_measure mc = {.r = &r, .mask_draws = gr->e->mask_draws};
-    train_options to = {.device = gr->o->device, .epochs = gr->g->epochs, .seed_set = true,
-                        .seed = gr->seed, .checkpoint_dir = gr->dir, .resume = resume,
-                        .metrics_path = metrics, .train_samples = gr->g->train_samples,
-                        .test_samples = gr->g->test_samples, .after_train = experiment_measure,
-                        .hook_ctx = &mc, .stop = gr->o->stop};
-    train_summary sum;
-    int rc = train_model(m, &to, &sum, err);
-    if (rc == 0 && sum.interrupted) {
+    bool stopped;
+    int rc = train_and_measure(gr, m, metrics, resume, &r, &stopped, err);
+    if (rc == 0 && stopped) {
         result_free(&r);
         return 1;
     }
@@ -240,25 +230,22 @@ static void print_progress(const grid_clock *c, int index, const grid_run *gr)
     fflush(stdout);
 }
 
-/* The run's model, with the grid's epochs and seed, and its description. */
-static int run_model(const grid_run *gr, model *m, strbuf *text, qsdc_error *err)
+/* The run's model and its description. */
+static int run_model(const grid_run *gr, qsdc_model **m, strbuf *text, qsdc_error *err)
 {
     if (experiment_model(gr->e, gr->s, m, err) < 0)
         return -1;
-    m->train.epochs = gr->g->epochs;
-    m->train.seed = gr->seed;
     sb_init(text);
-    describe(gr->e, m, gr->g, gr->seed, text);
-    if (sb_check(text, err) == 0)
+    if (describe(gr->e, *m, gr->g, gr->seed, text, err) == 0 && sb_check(text, err) == 0)
         return 0;
     sb_free(text);
-    model_free(m);
+    qsdc_model_free(*m);
     return -1;
 }
 
 static int one_run(grid_run *gr, grid_clock *clock, int index, qsdc_error *err)
 {
-    model m;
+    qsdc_model *m;
     strbuf text;
     if (run_model(gr, &m, &text, err) < 0)
         return -1;
@@ -281,13 +268,13 @@ static int one_run(grid_run *gr, grid_clock *clock, int index, qsdc_error *err)
         print_progress(clock, index, gr);
         if (resume)
             printf("resuming from %s/checkpoint.bin\n", gr->dir);
-        rc = train_run(gr, &m, fp, sb_str(&text), resume, err);
+        rc = train_run(gr, m, fp, sb_str(&text), resume, err);
         clock->trained += rc == 0;
     }
     if (lock >= 0)
         close(lock);
     sb_free(&text);
-    model_free(&m);
+    qsdc_model_free(m);
     return status == RUN_FAILED ? -1 : rc;
 }
 
@@ -309,14 +296,14 @@ static int grid_fingerprint(const experiment *e, const exp_run_options *o, char 
     for (int k = 0; rc == 0 && k < g->n_seeds; k++)
         for (int i = 0; rc == 0 && i < e->n_settings; i++) {
             grid_run gr = grid_run_at(e, o, k, i);
-            model m;
+            qsdc_model *m;
             strbuf text;
             rc = run_model(&gr, &m, &text, err);
             if (rc < 0)
                 break;
             sb_append(&all, sb_str(&text));
             sb_free(&text);
-            model_free(&m);
+            qsdc_model_free(m);
         }
     if (rc == 0 && (rc = sb_check(&all, err)) == 0)
         fingerprint(sb_str(&all), fp);

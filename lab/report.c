@@ -183,7 +183,7 @@ void report_free(report *r)
 
 void report_describe(const run_result *r, char *buf, size_t n)
 {
-    const qsd_params *q = &r->qsd;
+    const qsdc_qsd_params *q = &r->qsd;
     if (r->kind == SETTING_NONE) {
         snprintf(buf, n, "none");
     } else if (r->kind == SETTING_DROPOUT) {

@@ -1,15 +1,7 @@
 #include "progress.h"
 
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
-
-double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 void progress_start(progress *p, FILE *out, const char *label, int64_t total, int64_t batch)
 {

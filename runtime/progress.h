@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "clock.h"
+
 typedef struct progress {
     FILE *out;
     bool tty;
@@ -16,7 +18,6 @@ typedef struct progress {
     int last_decile;
 } progress;
 
-double now_seconds(void);
 void progress_start(progress *p, FILE *out, const char *label, int64_t total, int64_t batch);
 /* done batches so far, and the running mean loss. */
 void progress_update(progress *p, int64_t done, double loss);

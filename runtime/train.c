@@ -513,6 +513,12 @@ int train_model(model *m, const train_options *o, train_summary *out, qsdc_error
     }
     out->epochs_done = (int64_t)epoch;
     out->interrupted = rc == 0 && stop_requested(&t) && (int64_t)epoch < c->epochs;
+    if (rc == 0) {
+        out->train_samples = t.lm ? lm_source_batches(t.lm, TEXT_TRAIN) * t.lm->batch
+                                  : t.train.count;
+        out->test_samples = t.lm ? lm_source_batches(t.lm, TEXT_TEST) * t.lm->batch
+                                 : t.test.count;
+    }
     if (rc == 0 && out->seconds > 0) {
         out->samples_per_s = (double)(out->steps * c->batch) / out->seconds;
         printf("train: %lld steps, %lld samples, %.2f s, %.0f samples/s (total %.1f s)\n",

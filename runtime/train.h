@@ -53,7 +53,7 @@ typedef struct train_options {
                                   * ignored when resuming) */
     train_hook after_train;      /* after the last epoch, before teardown; not if stopped */
     void *hook_ctx;
-    /* NULL, or a flag (signals.h) that, once nonzero, stops the run after
+    /* NULL, or a flag (a signal handler's) that, once nonzero, stops the run after
      * the current step as --max-steps would: saved, and resumable exactly */
     volatile sig_atomic_t *stop;
 } train_options;
@@ -64,6 +64,9 @@ struct train_summary {
     double val_perplexity, test_perplexity; /* language models (text corpus) only */
     double seconds, samples_per_s;
     bool interrupted;            /* stopped early by *stop */
+    /* the samples trained on (validation included) and tested; a language
+     * model's: sequences of its batches */
+    int64_t train_samples, test_samples;
 };
 
 /* Applies the command-line overrides to m's train: section. */

@@ -8,6 +8,7 @@
 #include "bundle.h"
 #include "bundle_load.h"
 #include "checkpoint.h"
+#include "compile.h"
 #include "device_check.h"
 #include "init.h"
 
@@ -144,7 +145,8 @@ int session_ensure_training(qsdc_session *s, qsdc_error *e)
     }
     free(params);
     if (rc == 0)
-        rc = exec_create(&s->env, &s->ep, &s->ms, &s->ex, e);
+        rc = exec_create_from(&s->env, &s->ep, &s->ms, s->binary[0] ? s->binary : NULL,
+                              &s->ex, e);
     if (rc == 0)
         rc = exec_create(&s->env, &s->tp, &s->ms, &s->tx, e);
     return rc < 0 ? session_break(s, e) : 0;
@@ -167,28 +169,49 @@ static int load_weights(qsdc_session *s, const char *dir, qsdc_error *e)
     return rc;
 }
 
+int session_model_path(const char *path, char out[QSDC_PATH_MAX], bool *is_bundle,
+                       qsdc_error *e)
+{
+    if (strlen(path) + sizeof "/" BUNDLE_MODEL > QSDC_PATH_MAX)
+        return qsdc_fail(e, "%.64s...: path too long", path);
+    *is_bundle = bundle_is_dir(path);
+    if (*is_bundle)
+        bundle_model_path(path, out, QSDC_PATH_MAX);
+    else
+        snprintf(out, QSDC_PATH_MAX, "%s", path);
+    return 0;
+}
+
 /* The model file of path (itself, or a bundle's model.yaml) into s. */
 static int load_model(qsdc_session *s, const char *path, qsdc_error *e)
 {
     char model_path[QSDC_PATH_MAX];
-    if (strlen(path) + sizeof "/" BUNDLE_MODEL > QSDC_PATH_MAX)
-        return qsdc_fail(e, "%.64s...: path too long", path);
-    if (bundle_is_dir(path)) {
-        snprintf(s->bundle, sizeof s->bundle, "%s", path);
-        bundle_model_path(path, model_path, sizeof model_path);
-    } else {
-        snprintf(model_path, sizeof model_path, "%s", path);
-    }
-    if (model_load(model_path, &s->m, e) < 0)
+    bool is_bundle;
+    if (session_model_path(path, model_path, &is_bundle, e) < 0)
         return -1;
-    s->model_loaded = true;
-    return 0;
+    if (is_bundle)
+        snprintf(s->bundle, sizeof s->bundle, "%s", path);
+    return model_load(model_path, &s->m, e);
 }
 
-static int session_setup(qsdc_session *s, const char *path, const qsdc_open_options *o,
-                         qsdc_error *e)
+/* The inference plan at batch: the bundle's, or compiled for the device. A
+ * program binary (without a bundle) holds the generated GEMM kernels, as
+ * --emit-binary compiles them: no CLBlast launches then. */
+static int inference_plan(qsdc_session *s, int64_t batch, qsdc_error *e)
 {
-    if (!path || !path[0])
+    const char *bundle = s->bundle[0] ? s->bundle : NULL;
+    if (!s->binary[0] || bundle)
+        return plan_for_device(&s->env, &s->m, bundle, MODE_INFER, batch, &s->ep, e);
+    codegen_target target;
+    exec_target(&s->env.dev, &target);
+    return compile_plan(&s->m, MODE_INFER, batch, &target, &s->ep, NULL, NULL, e);
+}
+
+/* path, or else (NULL) a copy of q, as the session's model. */
+static int session_setup(qsdc_session *s, const char *path, const qsdc_model *q,
+                         const qsdc_open_options *o, qsdc_error *e)
+{
+    if (!q && (!path || !path[0]))
         return qsdc_fail(e, "qsdc_session_open: no model path given");
     if (o && o->batch < 0)
         return qsdc_fail(e, "qsdc_session_open: batch %lld is negative (0: the model's)",
@@ -197,22 +220,28 @@ static int session_setup(qsdc_session *s, const char *path, const qsdc_open_opti
     if (device && strlen(device) >= sizeof s->device)
         return qsdc_fail(e, "device spec too long: %.64s...", device);
     snprintf(s->device, sizeof s->device, "%s", device ? device : "");
-    if (load_model(s, path, e) < 0)
+    const char *binary = o && o->program_binary && o->program_binary[0] ? o->program_binary
+                                                                          : NULL;
+    if (binary && strlen(binary) >= sizeof s->binary)
+        return qsdc_fail(e, "%.64s...: path too long", binary);
+    snprintf(s->binary, sizeof s->binary, "%s", binary ? binary : "");
+    if ((q ? model_copy(&q->m, &s->m, e) : load_model(s, path, e)) < 0)
         return -1;
+    s->model_loaded = true;
     int64_t batch = o && o->batch > 0 ? o->batch : s->m.train.batch;
-    if (cl_env_open(device, false, &s->env, e) < 0 || device_self_check(&s->env, e) < 0 ||
-        plan_for_device(&s->env, &s->m, s->bundle[0] ? s->bundle : NULL, MODE_INFER, batch,
-                        &s->ep, e) < 0 ||
+    s->profiling = o && o->profiling;
+    if (cl_env_open(device, s->profiling, &s->env, e) < 0 || device_self_check(&s->env, e) < 0 ||
+        inference_plan(s, batch, e) < 0 ||
         model_state_create(&s->env, s->ep.param_elems, 0, &s->ms, e) < 0 ||
-        exec_create(&s->env, &s->ep, &s->ms, &s->ex, e) < 0)
+        exec_create_from(&s->env, &s->ep, &s->ms, binary, &s->ex, e) < 0)
         return -1;
     if (o && o->checkpoint)
         return load_weights(s, o->checkpoint, e);
     return 0;
 }
 
-int qsdc_session_open(const char *path, const qsdc_open_options *o, qsdc_session **out,
-                      qsdc_error *err)
+static int session_open(const char *path, const qsdc_model *q, const qsdc_open_options *o,
+                        qsdc_session **out, qsdc_error *err)
 {
     qsdc_error e = {""};
     if (!out)
@@ -221,12 +250,29 @@ int qsdc_session_open(const char *path, const qsdc_open_options *o, qsdc_session
     qsdc_session *s = calloc(1, sizeof *s);
     if (!s)
         return session_finish(NULL, qsdc_fail(&e, "out of memory"), &e, err);
-    if (session_setup(s, path, o, &e) < 0) {
+    if (session_setup(s, path, q, o, &e) < 0) {
         qsdc_session_close(s);
         return session_finish(NULL, -1, &e, err);
     }
     *out = s;
     return session_finish(s, 0, &e, err);
+}
+
+int qsdc_session_open(const char *path, const qsdc_open_options *o, qsdc_session **out,
+                      qsdc_error *err)
+{
+    return session_open(path, NULL, o, out, err);
+}
+
+int qsdc_session_open_model(const qsdc_model *m, const qsdc_open_options *o,
+                            qsdc_session **out, qsdc_error *err)
+{
+    if (!m) {
+        qsdc_error e = {""};
+        return session_finish(NULL, qsdc_fail(&e, "qsdc_session_open_model: m is NULL"), &e,
+                              err);
+    }
+    return session_open(NULL, m, o, out, err);
 }
 
 void qsdc_session_close(qsdc_session *s)
@@ -271,6 +317,9 @@ int qsdc_session_get_info(qsdc_session *s, qsdc_session_info *out, qsdc_error *e
     out->has_weights = s->has_weights;
     out->steps = (int64_t)s->step;
     out->seed = s->m.train.seed;
+    snprintf(out->program, sizeof out->program, "%s", s->ex.from_binary ? "from binary"
+                                                      : s->ex.cache_hit ? "from cache"
+                                                                        : "built");
     return session_finish(s, 0, &e, err);
 }
 

@@ -4,6 +4,11 @@
  *
  *   session.c        open, close, info, weights (initialise, load, save)
  *   session_run.c    predict, evaluate, train on caller arrays, data files
+ *   session_kernels.c  the kernels of its plans and their timings
+ *   session_measure.c  hidden-layer activity and parameter tensors (the lab's)
+ *   session_masks.c    QSD masks drawn on its device (the lab's)
+ *   api_model.c        models: info, layers, overrides, regularised copies
+ *   bundle_compile.c   compiling a model to a bundle folder
  *   session_train.c  training on the model's data (train_model) and the
  *                    mapping of qsdc_train_options shared with qsdc_train
  *
@@ -24,11 +29,18 @@
 #include "plan.h"
 #include "train.h"
 
+struct qsdc_model {
+    model m;
+    char bundle[QSDC_PATH_MAX];  /* the bundle folder loaded, "" for a model file */
+};
+
 struct qsdc_session {
     model m;
     bool model_loaded;
     char bundle[QSDC_PATH_MAX];  /* the bundle folder opened, "" for a model file */
     char device[256];            /* the device spec given to open, "" for the default */
+    char binary[QSDC_PATH_MAX];  /* the inference program binary given to open, or "" */
+    bool profiling;              /* the device queue times launches */
     cl_env env;
     plan ep;                     /* inference plan at the session's batch */
     executor ex;
@@ -53,6 +65,10 @@ struct qsdc_session {
  * failure ("" on success), copies it to err (which may be NULL) and
  * returns rc. */
 int session_finish(qsdc_session *s, int rc, const qsdc_error *e, qsdc_error *err);
+/* The model file of path: path itself, or the model.yaml of the bundle
+ * folder path (then *is_bundle). */
+int session_model_path(const char *path, char out[QSDC_PATH_MAX], bool *is_bundle,
+                       qsdc_error *e);
 /* Fails when the session is unusable (s NULL or broken). */
 int session_usable(const qsdc_session *s, qsdc_error *e);
 /* Fails, saying how to get some, when the session has no weights. */
@@ -70,6 +86,9 @@ int session_ensure_training(qsdc_session *s, qsdc_error *e);
 bool session_ends_in_softmax(const qsdc_session *s);
 /* Seeded parameters in the session, step and epoch 0. */
 int session_init_weights(qsdc_session *s, uint64_t seed, qsdc_error *e);
+
+/* Launch l of a plan as qsdc_kernel_info describes it. */
+void session_kernel_info(const plan_launch *l, qsdc_kernel_info *k);
 
 /* qsdc_train_options to train_options (o may be NULL), and a train_summary
  * to qsdc_train_result: shared by qsdc_train and qsdc_session_train. */

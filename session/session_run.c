@@ -150,6 +150,37 @@ int qsdc_session_evaluate_arrays(qsdc_session *s, const float *x, size_t x_len,
     return session_finish(s, rc, &e, err);
 }
 
+static int evaluate_idx(qsdc_session *s, const char *images, const char *labels,
+                        qsdc_eval_result *r, qsdc_error *e)
+{
+    if (!images)
+        return qsdc_fail(e, "qsdc_session_evaluate_idx: images is NULL");
+    if (session_need_weights(s, e) < 0)
+        return -1;
+    dataset d;
+    memset(&d, 0, sizeof d);
+    int rc = idx_load(images, labels, sample_size(s), &d, e);
+    if (rc == 0)
+        rc = dataset_check(&d, labels, output_size(s), images, sample_size(s), e);
+    if (rc == 0)
+        rc = forward(s, &d, NULL, r, e);
+    dataset_free(&d);
+    return rc;
+}
+
+int qsdc_session_evaluate_idx(qsdc_session *s, const char *images, const char *labels,
+                              qsdc_eval_result *out, qsdc_error *err)
+{
+    qsdc_error e = {""};
+    qsdc_eval_result r;
+    int rc = session_usable(s, &e);
+    if (rc == 0)
+        rc = evaluate_idx(s, images, labels, &r, &e);
+    if (rc == 0 && out)
+        *out = r;
+    return session_finish(s, rc, &e, err);
+}
+
 /* A language model: the perplexity of its corpus's test split. */
 static int evaluate_corpus(qsdc_session *s, qsdc_eval_result *r, qsdc_error *e)
 {
@@ -176,10 +207,10 @@ static int evaluate_test(qsdc_session *s, qsdc_eval_result *r, qsdc_error *e)
 {
     if (session_need_weights(s, e) < 0)
         return -1;
-    if (s->m.train.format == DATA_TEXT)
-        return evaluate_corpus(s, r, e);
     if (!data_has_test(&s->m.train))
         return qsdc_fail(e, "%s: the model's train: section names no test data", s->m.path);
+    if (s->m.train.format == DATA_TEXT)
+        return evaluate_corpus(s, r, e);
     dataset d;
     memset(&d, 0, sizeof d);
     int rc = data_load(&s->m.train, true, output_size(s), sample_size(s), &d, e);

@@ -26,12 +26,18 @@ void session_train_options(const qsdc_train_options *o, train_options *t)
     t->max_steps = o->max_steps;
     t->quiet = o->quiet != 0;
     t->check_finite = o->check_finite != 0;
+    t->devices = o->devices;
+    t->stop = o->stop;
+    t->train_samples = o->train_samples;
+    t->test_samples = o->test_samples;
 }
 
 void session_train_result(const train_summary *s, qsdc_train_result *out)
 {
     *out = (qsdc_train_result){s->epochs_done, s->steps, s->train_loss, s->val_accuracy,
-                               s->test_accuracy, s->seconds, s->samples_per_s};
+                               s->test_accuracy, s->seconds, s->samples_per_s,
+                               s->interrupted, s->train_samples, s->test_samples,
+                               s->test_perplexity};
 }
 
 /* What the after_train hook copies out of the finished run. */
@@ -65,6 +71,10 @@ static int saved_position(qsdc_session *s, const char *dir, qsdc_error *e)
 
 static int check_device(const qsdc_session *s, const qsdc_train_options *o, qsdc_error *e)
 {
+    if (o && o->devices)
+        return qsdc_fail(e, "qsdc_session_train: options.devices is \"%s\": a session "
+                         "trains on its own device (qsdc_train trains on several)",
+                         o->devices);
     if (!o || !o->device || strcmp(o->device, s->device) == 0)
         return 0;
     return qsdc_fail(e, "qsdc_session_train: options.device is \"%s\" but the session runs "
@@ -101,6 +111,12 @@ static int session_train(qsdc_session *s, const qsdc_train_options *o, qsdc_trai
     int rc = train_model(&s->m, &t, &sum, e);
     s->m.train = saved;
     free(start);
+    if (rc == 0 && sum.interrupted) {
+        /* no trained weights come back: the session keeps its own */
+        if (out)
+            session_train_result(&sum, out);
+        return 0;
+    }
     if (rc == 0 && !w.params)
         rc = qsdc_fail(e, "qsdc_session_train: the run ended without trained weights");
     if (rc == 0 && w.n_params != s->ep.param_elems)

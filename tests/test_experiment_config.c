@@ -20,6 +20,7 @@
 
 #include "experiment.h"
 #include "report.h"
+#include "session.h"
 #include "support.h"
 
 /* QSD.md, "Worked values". */
@@ -39,7 +40,7 @@ static void test_analytic_table(void **state)
 {
     (void)state;
     for (size_t i = 0; i < N_TABLE; i++) {
-        qsd_params q = {.p = table[i].p, .sites = table[i].n, .q_cv = table[i].v,
+        qsdc_qsd_params q = {.p = table[i].p, .sites = table[i].n, .q_cv = table[i].v,
                         .p_concentration = table[i].c};
         double var = qsd_mask_variance(&q), pz = qsd_mask_pr_zero(&q);
         if (fabs(var - table[i].var) > 5e-5 || fabs(pz - table[i].pr_zero) > 5e-5)
@@ -58,7 +59,7 @@ static void test_matched_closed_forms(void **state)
     assert_true(fabs(p - 0.25) < 1e-12);
     assert_int_equal(qsd_match_silence(0.5, 4, 0.5, 0, &p), 0);
     assert_true(fabs(p - (1 - pow(0.5, 0.25))) < 1e-12);
-    qsd_params q = {.p = p, .sites = 4, .q_cv = 0.5};
+    qsdc_qsd_params q = {.p = p, .sites = 4, .q_cv = 0.5};
     assert_true(fabs(qsd_mask_pr_zero(&q) - 0.5) < 1e-12);
     /* one site, no quantal noise: dropout itself, both ways */
     assert_int_equal(qsd_match_variance(0.7, 1, 0, 0, &p), 0);
@@ -76,7 +77,7 @@ static void test_matched_round_trip(void **state)
 {
     (void)state;
     for (size_t i = 0; i < N_TABLE; i++) {
-        qsd_params q = {.p = table[i].p, .sites = table[i].n, .q_cv = table[i].v,
+        qsdc_qsd_params q = {.p = table[i].p, .sites = table[i].n, .q_cv = table[i].v,
                         .p_concentration = table[i].c};
         double p;
         assert_int_equal(qsd_match_silence(1 - qsd_mask_pr_zero(&q), q.sites, q.q_cv,
@@ -171,30 +172,30 @@ static void test_load(void **state)
     assert_int_equal(e.full.n_seeds, 3);
     assert_true(e.full.seeds[0] == 1 && e.full.seeds[2] == 3);
     assert_int_equal(e.full.epochs, 7);
-    assert_int_equal(e.base.train.batch, 32);
+    assert_int_equal(e.base->m.train.batch, 32);
     assert_int_equal(e.quick.epochs, 1);
     assert_int_equal(e.quick.n_seeds, 1);
     assert_true(e.quick.seeds[0] == 5);
     assert_int_equal(e.mask_draws, 100000);
     char want[1200];
     snprintf(want, sizeof want, "%s/te.idx", ts_tmpdir());
-    assert_string_equal(e.base.train.test_images, want);
+    assert_string_equal(e.base->m.train.test_images, want);
 
     /* none: the dropout layer gone, the dense after it reading the relu */
-    model m;
+    qsdc_model *m;
     assert_int_equal(experiment_model(&e, &e.settings[0], &m, &err), 0);
-    assert_int_equal(m.n_layers, 4);
-    assert_string_equal(m.layers[2].name, "dense3");
-    assert_string_equal(m.layers[2].inputs[0], "relu1");
-    model_free(&m);
+    assert_int_equal(m->m.n_layers, 4);
+    assert_string_equal(m->m.layers[2].name, "dense3");
+    assert_string_equal(m->m.layers[2].inputs[0], "relu1");
+    qsdc_model_free(m);
     /* qsd: the layer's kind and parameters, its sharing kept */
     assert_int_equal(experiment_model(&e, &e.settings[4], &m, &err), 0);
-    assert_int_equal(m.n_layers, 5);
-    assert_int_equal(m.layers[2].kind, LAYER_QSD);
-    assert_true(m.layers[2].qsd.p == 0.3 && m.layers[2].qsd.sites == 8 &&
-                m.layers[2].qsd.q_cv == 0.3 && m.layers[2].qsd.share == SHARE_ELEMENT);
-    model_free(&m);
-    assert_int_equal(e.base.n_layers, 5); /* the base is untouched */
+    assert_int_equal(m->m.n_layers, 5);
+    assert_int_equal(m->m.layers[2].kind, LAYER_QSD);
+    assert_true(m->m.layers[2].qsd.p == 0.3 && m->m.layers[2].qsd.sites == 8 &&
+                m->m.layers[2].qsd.q_cv == 0.3 && m->m.layers[2].qsd.share == SHARE_ELEMENT);
+    qsdc_model_free(m);
+    assert_int_equal(e.base->m.n_layers, 5); /* the base is untouched */
     experiment_free(&e);
 }
 

@@ -64,7 +64,7 @@ static void make_run(test_run *t, const char *setting, setting_kind kind, uint64
     hist_init(&t->mask.hist, 0, 2, 4);
     t->mask.hist.counts[3] = 50;
     t->r = (run_result){.experiment = "exp", .kind = kind, .seed = seed,
-                        .qsd = {0.5, 1, 0, 0, SHARE_ELEMENT}, .fingerprint = "f",
+                        .qsd = {0.5, 1, 0, 0, QSDC_SHARE_ELEMENT}, .fingerprint = "f",
                         .device = "dev | with\na newline", .train_samples = 100,
                         .test_samples = 10, .train_seconds = 2, .test = test, .n_epochs = 2,
                         .n_activity = 1, .n_params = 1, .n_masks = 1, .epochs = t->epochs,

@@ -1,10 +1,12 @@
-/* QSD masks sampled on the device by the generated kernels' own sampler
- * (kernels/qsd.cl), to compare with QSD.md's analytic moments. */
+/* Sessions (include/qsdc.h): QSD masks sampled on the device by the
+ * generated kernels' own sampler (kernels/qsd.cl), for the experiment lab to
+ * compare with QSD.md's analytic moments. */
+#include "session.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "experiment.h"
 #include "kernel_sources.h"
 
 /* philox.cl, qsd.cl and one kernel calling qsd_mask with literal parameters,
@@ -34,8 +36,11 @@ static char *sampler_source(const qsd_params *q, qsdc_error *err)
     return src;
 }
 
-int qsd_sample_masks(cl_env *env, const qsd_params *q, uint32_t seed, uint32_t rng_id,
-                     int64_t n, float *out, qsdc_error *err)
+/* n draws of the QSD multiplier m with q's parameters on env's device, from
+ * qsd_mask with key (seed, rng_id), step 0 and groups 0..n-1 (the masks of
+ * a training step's first n elements). */
+static int sample_masks(cl_env *env, const qsd_params *q, uint32_t seed, uint32_t rng_id,
+                        int64_t n, float *out, qsdc_error *err)
 {
     if (n < 1 || n > INT32_MAX)
         return qsdc_fail(err, "mask draws must be in [1, 2^31), got %lld", (long long)n);
@@ -78,4 +83,27 @@ int qsd_sample_masks(cl_env *env, const qsd_params *q, uint32_t seed, uint32_t r
         clReleaseKernel(k);
     clReleaseProgram(b.program);
     return rc;
+}
+
+static int layer_masks(qsdc_session *s, const char *name, uint64_t seed, int64_t n,
+                       float *out, qsdc_error *e)
+{
+    if (!name || !out)
+        return qsdc_fail(e, "qsdc_session_sample_masks: %s is NULL", name ? "out" : "layer");
+    int i = model_find(&s->m, name);
+    if (i < 0 || (s->m.layers[i].kind != LAYER_QSD && s->m.layers[i].kind != LAYER_DROPOUT))
+        return qsdc_fail(e, "%s: the model has no dropout or qsd layer '%s'", s->m.path, name);
+    /* the generated kernels key layer i's masks by rng_id i + 1 */
+    return sample_masks(&s->env, &s->m.layers[i].qsd, (uint32_t)seed, (uint32_t)i + 1, n, out,
+                        e);
+}
+
+int qsdc_session_sample_masks(qsdc_session *s, const char *layer, uint64_t seed, int64_t n,
+                              float *out, qsdc_error *err)
+{
+    qsdc_error e = {""};
+    int rc = session_usable(s, &e);
+    if (rc == 0)
+        rc = layer_masks(s, layer, seed, n, out, &e);
+    return session_finish(s, rc, &e, err);
 }

@@ -8,7 +8,7 @@
 #include <signal.h>
 
 /* Installs the SIGINT and SIGTERM handlers and returns the flag they set,
- * for train_options.stop: 0 until the first signal, then its number. The
+ * for qsdc_train_options.stop: 0 until the first signal, then its number. The
  * first signal also prints a line to stderr saying what happens next. */
 volatile sig_atomic_t *stop_signals_install(void);
 /* Puts back the default actions. */
