@@ -209,7 +209,7 @@ typedef struct qsdc_train_result {
     int64_t epochs_done, steps;
     double train_loss, val_accuracy, test_accuracy; /* accuracies in percent */
     double seconds, samples_per_s;
-    int interrupted;             /* stopped early by *stop */
+    int interrupted;             /* stopped early by *stop or a fit progress callback */
     int64_t train_samples;       /* of the training data (validation included) and */
     int64_t test_samples;        /* of the test data; a language model's: sequences */
     double test_perplexity;      /* a language model's after the last epoch (NaN when its
@@ -349,6 +349,12 @@ typedef struct qsdc_fit_options {
     int seed_set;
     uint64_t seed;      /* of the shuffles and QSD masks; default: the model's seed */
     int64_t max_steps;  /* stop after this many optimiser steps; 0: no limit */
+    /* NULL, or called after every step, for a progress bar: the epoch
+     * (from 0), the steps done in it of steps_per_epoch and their mean
+     * loss; a non-zero return stops training there (out->interrupted). */
+    int (*progress)(void *ctx, int64_t epoch, int64_t step, int64_t steps_per_epoch,
+                    double loss);
+    void *progress_ctx;
 } qsdc_fit_options;
 
 /* Trains a classifier on n caller samples: x holds n * input_size floats

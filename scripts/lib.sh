@@ -7,10 +7,28 @@ QSDC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # Debian 12 packages needed to build qsdc and run its tests on pocl.
 QSDC_PACKAGES=(build-essential pkg-config meson ninja-build ocl-icd-opencl-dev
   opencl-c-headers pocl-opencl-icd libclblast-dev libyaml-dev libcmocka-dev
-  librandom123-dev zlib1g-dev python3 clinfo oclgrind gnuplot-nox clang
+  librandom123-dev zlib1g-dev python3 python3-venv clinfo oclgrind gnuplot-nox clang
   libclang-rt-14-dev libopenmpi-dev openmpi-bin mesa-opencl-icd)
 
 qsdc_log() { printf '==> %s\n' "$*" >&2; }
+
+# The Python package (pyproject.toml) installed the way the README says,
+# `pip install .`, into the virtual environment build/python-venv, with
+# numpy, pytest and meson-python from PyPI; the wheel's meson build stays in
+# build-python for the next run. Then its tests (tests/python), which also
+# run the qsdc command of build/.
+qsdc_python_tests() {
+  local venv="$QSDC_ROOT/build/python-venv"
+  if [ ! -x "$venv/bin/python" ]; then
+    python3 -m venv "$venv" || return 1
+  fi
+  "$venv/bin/pip" install -q meson-python meson ninja numpy pytest &&
+    "$venv/bin/pip" install -q --no-build-isolation -Cbuild-dir="$QSDC_ROOT/build-python" \
+      "$QSDC_ROOT" &&
+    (cd "$QSDC_ROOT/tests/python" &&
+      QSDC_EXE="$QSDC_ROOT/build/qsdc" QSDC_SOURCE_ROOT="$QSDC_ROOT" \
+        "$venv/bin/python" -m pytest -q -p no:cacheprovider)
+}
 
 # Runs a command as root: directly when we are root, else through sudo.
 qsdc_as_root() {

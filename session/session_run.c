@@ -242,6 +242,7 @@ typedef struct fit {
     train_config cfg;      /* the model's, with the options' epochs and lr */
     uint64_t seed;
     int64_t steps_per_epoch, max_steps, done;
+    const qsdc_fit_options *o;  /* for its progress callback; may be NULL */
     int64_t *order;
     float *x, *loss;
     int32_t *y;
@@ -274,7 +275,7 @@ static int fit_epochs(fit *f, qsdc_train_result *r, qsdc_error *e)
     qsdc_session *s = f->s;
     double t0 = now_seconds();
     int rc = 0;
-    for (int64_t ep = 0; rc == 0 && ep < f->cfg.epochs; ep++) {
+    for (int64_t ep = 0; rc == 0 && ep < f->cfg.epochs && !r->interrupted; ep++) {
         if (f->max_steps > 0 && f->done >= f->max_steps)
             break;
         /* keyed by the step reached, which a checkpoint keeps: a session
@@ -283,10 +284,13 @@ static int fit_epochs(fit *f, qsdc_train_result *r, qsdc_error *e)
                            f->d->count);
         double loss = 0;
         int64_t b = 0;
-        for (; rc == 0 && b < f->steps_per_epoch; b++) {
+        for (; rc == 0 && b < f->steps_per_epoch && !r->interrupted; b++) {
             if (f->max_steps > 0 && f->done >= f->max_steps)
                 break;
             rc = fit_step(f, b, &loss, e);
+            if (rc == 0 && f->o && f->o->progress)
+                r->interrupted = f->o->progress(f->o->progress_ctx, ep, b + 1,
+                                                f->steps_per_epoch, loss / (double)(b + 1)) != 0;
         }
         if (rc == 0 && b > 0)
             r->train_loss = loss / (double)b;
@@ -330,7 +334,7 @@ static int train_arrays(qsdc_session *s, const float *x, size_t x_len, const int
         (!s->has_weights && session_init_weights(s, s->m.train.seed, e) < 0))
         return -1;
     fit f = {.s = s, .d = &d, .cfg = s->m.train, .seed = s->m.train.seed,
-             .steps_per_epoch = n / s->tp.batch, .max_steps = o ? o->max_steps : 0};
+             .steps_per_epoch = n / s->tp.batch, .max_steps = o ? o->max_steps : 0, .o = o};
     f.cfg.epochs = o && o->epochs > 0 ? o->epochs : 1;
     if (o && o->lr > 0)
         f.cfg.lr = o->lr;

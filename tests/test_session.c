@@ -286,6 +286,51 @@ static void test_train_arrays_predict_save_reload(void **state)
     qsdc_session_close(s2);
 }
 
+typedef struct progress_log {
+    int64_t calls, last_epoch, last_step, steps_per_epoch, stop_at;
+    double last_loss;
+} progress_log;
+
+static int log_progress(void *ctx, int64_t epoch, int64_t step, int64_t steps_per_epoch,
+                        double loss)
+{
+    progress_log *l = ctx;
+    l->calls++;
+    l->last_epoch = epoch;
+    l->last_step = step;
+    l->steps_per_epoch = steps_per_epoch;
+    l->last_loss = loss;
+    return l->calls == l->stop_at;
+}
+
+/* The progress callback sees every step, and its non-zero return stops
+ * training after that step. */
+static void test_fit_progress_and_stop(void **state)
+{
+    (void)state;
+    qsdc_session *s = open_session(task.model, NULL);
+    int64_t per_epoch = CLI_TRAIN_N / CLI_BATCH;
+    progress_log log = {.stop_at = per_epoch + 3};
+    qsdc_fit_options fo = {.epochs = 3, .progress = log_progress, .progress_ctx = &log};
+    qsdc_train_result tr;
+    qsdc_error err = {""};
+    if (qsdc_session_train_arrays(s, train.x, (size_t)train.count * ELEMS, train.labels,
+                                  train.count, &fo, &tr, &err) < 0)
+        fail_msg("train_arrays: %s", err.message);
+    assert_int_equal(log.calls, per_epoch + 3);
+    assert_int_equal(log.last_epoch, 1);
+    assert_int_equal(log.last_step, 3);
+    assert_int_equal(log.steps_per_epoch, per_epoch);
+    assert_true(log.last_loss > 0 && log.last_loss == tr.train_loss);
+    assert_int_equal(tr.interrupted, 1);
+    assert_int_equal(tr.steps, per_epoch + 3);
+    assert_int_equal(tr.epochs_done, 1);
+    qsdc_session_info info;
+    assert_int_equal(qsdc_session_get_info(s, &info, NULL), 0);
+    assert_int_equal(info.steps, per_epoch + 3);
+    qsdc_session_close(s);
+}
+
 static void test_load_mismatched_checkpoint(void **state)
 {
     (void)state;
@@ -383,6 +428,7 @@ int main(void)
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_calls_before_weights_and_bad_buffers),
         cmocka_unit_test(test_train_arrays_predict_save_reload),
+        cmocka_unit_test(test_fit_progress_and_stop),
         cmocka_unit_test(test_load_mismatched_checkpoint),
         cmocka_unit_test(test_train_on_model_data),
         cmocka_unit_test(test_bundle),
