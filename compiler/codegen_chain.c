@@ -18,6 +18,19 @@ static void qsd_args(const graph *g, const gnode *n, char *buf, size_t len)
              CG_F(n->qsd.p), n->qsd.sites, CG_F(n->qsd.q_cv), CG_F(n->qsd.p_concentration));
 }
 
+/* The draw of n's mask: qsd_mask(...), or qsd_mask_unit(...) for hetero: unit. */
+static void qsd_call(const graph *g, const gnode *n, char *buf, size_t len)
+{
+    char args[256];
+    if (n->qsd.hetero == HETERO_UNIT) {
+        codegen_qsd_counter(g, n, args, sizeof args);
+        codegen_qsd_unit_call(g, n, args, buf, len);
+        return;
+    }
+    qsd_args(g, n, args, sizeof args);
+    snprintf(buf, len, "qsd_mask(%s)", args);
+}
+
 /* The channel-indexed elementwise ops: channel bias, batchnorm's apply and
  * input gradient, a QSD scale shared per channel or time step. */
 static void channel_stmt(const graph *g, const gnode *n, strbuf *sb)
@@ -84,12 +97,12 @@ static void chain_stmt(const graph *g, const fusion *f, const gnode *n, int tile
         sb_printf(sb, "    { const float s = %s[idx]; v *= s * (1.0f - s); }\n", b);
         break;
     case OP_QSD: {
-        char args[256];
-        qsd_args(g, n, args, sizeof args);
+        char call[512];
+        qsd_call(g, n, call, sizeof call);
         if (tile_slot >= 0)
             sb_printf(sb, "    { const float m = gm_tile[%d][gm_e];\n", tile_slot);
         else
-            sb_printf(sb, "    { const float m = qsd_mask(%s);\n", args);
+            sb_printf(sb, "    { const float m = %s;\n", call);
         if (n->mask > 0 && f->stored[n->mask]) {
             char mk[64];
             codegen_ref(g, n->mask, mk, sizeof mk);
@@ -142,7 +155,13 @@ int codegen_tile_passes(const graph *g, const kgroup *k, const char *idx_decl,
         const gnode *n = &g->n[k->nodes[i]];
         if (n->op != OP_QSD)
             continue;
-        char args[256];
+        char args[512];
+        if (n->qsd.hetero == HETERO_UNIT) { /* no split: its unit draws hold loops */
+            qsd_call(g, n, args, sizeof args);
+            sb_printf(try, "    gm_tile[%d][gm_e] = %s;\n", slot, args);
+            slot++;
+            continue;
+        }
         qsd_args(g, n, args, sizeof args);
         sb_printf(try, "    gm_tile[%d][gm_e] = qsd_mask_try(%s);\n", slot, args);
         sb_printf(fix, "    gm_tile[%d][gm_e] = qsd_mask_fix(gm_tile[%d][gm_e], %s);\n",

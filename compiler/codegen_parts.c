@@ -59,6 +59,25 @@ void codegen_qsd_counter(const graph *g, const gnode *n, char *buf, size_t len)
     snprintf(buf, len, "%s + sample0 * %lldu", grp, (long long)per_sample);
 }
 
+void codegen_qsd_unit_call(const graph *g, const gnode *n, const char *grp, char *buf,
+                           size_t len)
+{
+    const tensor *t = &g->t[n->out];
+    char unit[192];
+    if (n->op == OP_QSD_DRAW || n->qsd.share == SHARE_CHANNEL)
+        snprintf(unit, sizeof unit, "(%s) %% %lldu", grp, (long long)t->dims[1]);
+    else if (n->qsd.share == SHARE_TIME)
+        snprintf(unit, sizeof unit, "(%s) %% %lldu", grp, (long long)t->dims[2]);
+    else if (t->rank == 4)
+        snprintf(unit, sizeof unit, "(%s) / %lldu %% %lldu", grp,
+                 (long long)(t->dims[2] * t->dims[3]), (long long)t->dims[1]);
+    else
+        snprintf(unit, sizeof unit, "(%s) %% %lldu", grp, (long long)t->dims[t->rank - 1]);
+    snprintf(buf, len, "qsd_mask_unit(seed, %uu, step, %s, %s, %s, %d, %s, %s, %s)", n->rng_id,
+             grp, unit, CG_F(n->qsd.p), n->qsd.sites, CG_F(n->qsd.q_cv),
+             CG_F(n->qsd.p_concentration), CG_F(n->qsd.anneal));
+}
+
 void codegen_fold16(strbuf *src, const char *vec, const char *out, bool max)
 {
     sb_printf(src, "    { float t16[16];\n      vstore16(%s, 0, t16);\n      %s = t16[0];\n",

@@ -370,10 +370,17 @@ static long long row_bodies(const codegen_ctx *c, const gnode *head, row_code *r
         sb_append(rc->pro, "    const uint row = r0;\n");
         rc->dims[0] = n;
         /* the mask is [N, C]: C draws per sample */
-        sb_printf(rc->elem,
-                  "        v = qsd_mask(seed, %uu, step, idx + sample0 * %lldu, %s, %d, %s, %s);\n",
-                  head->rng_id, (long long)out->dims[1], CG_F(head->qsd.p), head->qsd.sites, CG_F(head->qsd.q_cv),
-                  CG_F(head->qsd.p_concentration));
+        if (head->qsd.hetero == HETERO_UNIT) {
+            char grp[64], call[512];
+            snprintf(grp, sizeof grp, "idx + sample0 * %lldu", (long long)out->dims[1]);
+            codegen_qsd_unit_call(g, head, grp, call, sizeof call);
+            sb_printf(rc->elem, "        v = %s;\n", call);
+        } else {
+            sb_printf(rc->elem,
+                      "        v = qsd_mask(seed, %uu, step, idx + sample0 * %lldu, %s, %d, %s, %s);\n",
+                      head->rng_id, (long long)out->dims[1], CG_F(head->qsd.p), head->qsd.sites,
+                      CG_F(head->qsd.q_cv), CG_F(head->qsd.p_concentration));
+        }
         break;
     }
     return (long long)out->dims[out->rank - 1];

@@ -154,8 +154,11 @@ void graph_dump(const graph *g, strbuf *out)
         if (n->accumulate)
             sb_append(out, " +=");
         if (n->op == OP_QSD)
-            sb_printf(out, " p=%g n=%d v=%g c=%g rng=%u", n->qsd.p, n->qsd.sites,
-                      n->qsd.q_cv, n->qsd.p_concentration, n->rng_id);
+            sb_printf(out, " p=%g n=%d v=%g c=%g%s rng=%u", n->qsd.p, n->qsd.sites,
+                      n->qsd.q_cv, n->qsd.p_concentration,
+                      n->qsd.hetero == HETERO_UNIT ? " unit" : "", n->rng_id);
+        if (n->op == OP_QSD && n->qsd.anneal > 0)
+            sb_printf(out, " anneal=%g", n->qsd.anneal);
         if (n->mask > 0)
             sb_printf(out, " mask->t%d", n->mask);
         if (n->win.kh > 0)

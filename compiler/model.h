@@ -37,6 +37,9 @@ typedef enum layer_kind {
 } layer_kind;
 
 typedef enum qsd_share { SHARE_ELEMENT, SHARE_CHANNEL, SHARE_TIME } qsd_share;
+/* element: QSD.md's per-draw P and quantal sizes; unit: per-unit P and gain,
+ * shared by the batch (the author's formulation) */
+typedef enum qsd_hetero { HETERO_ELEMENT, HETERO_UNIT } qsd_hetero;
 
 /* QSD.md's parameters. Dropout with keep probability p is the special case
  * sites = 1, q_cv = 0, homogeneous, so both nodes carry this record. */
@@ -46,6 +49,8 @@ typedef struct qsd_params {
     double q_cv;            /* v >= 0 */
     double p_concentration; /* c > 0, or 0 when absent (homogeneous) */
     qsd_share share;
+    qsd_hetero hetero;
+    double anneal;          /* s >= 0: hetero: unit's c grows as c (1 + s step) */
 } qsd_params;
 
 /* The masks compare p with uniforms drawn in steps of 2^-24 (qsd_uniform in

@@ -35,7 +35,7 @@ static const char *const no_params[] = {NULL};
 static const char *const dense_params[] = {"units", "bias", "init", NULL};
 static const char *const dropout_params[] = {"p", "share", NULL};
 static const char *const qsd_params_keys[] = {
-    "p", "sites", "q_cv", "p_concentration", "share", NULL};
+    "p", "sites", "q_cv", "p_concentration", "share", "hetero", "anneal", NULL};
 static const char *const embedding_params[] = {"vocab", "dim", "init", NULL};
 static const char *const lstm_params[] = {"units", "return", "init", "stateful", NULL};
 static const char *const pool_params[] = {"mode", NULL};
@@ -155,6 +155,15 @@ static int parse_param(ydoc *d, yaml_node_t *v, const char *key, layer *l)
     if (strcmp(key, "p_concentration") == 0)
         return ydoc_float(d, v, key, 0, INFINITY, YDOC_LO_OPEN,
                           &l->qsd.p_concentration);
+    if (strcmp(key, "hetero") == 0) {
+        static const char *const heteros[] = {"element", "unit", NULL};
+        if (ydoc_choice(d, v, key, heteros, &choice) < 0)
+            return -1;
+        l->qsd.hetero = (qsd_hetero)choice;
+        return 0;
+    }
+    if (strcmp(key, "anneal") == 0)
+        return ydoc_float(d, v, key, 0, INFINITY, 0, &l->qsd.anneal);
     /* share: the op's key list admits nothing else */
     if (ydoc_choice(d, v, key, shares, &choice) < 0)
         return -1;
@@ -249,6 +258,10 @@ static int parse_layer_map(ydoc *d, yaml_node_t *n, bool nodes_form,
         if (!ydoc_get(d, n, *r))
             return ydoc_fail(d, n, "missing required parameter '%s' for op '%s'",
                              *r, layer_kind_name(l->kind));
+    v = ydoc_get(d, n, "anneal");
+    if (v && (l->qsd.hetero != HETERO_UNIT || l->qsd.p_concentration <= 0))
+        return ydoc_fail(d, v, "'anneal' needs hetero: unit and a p_concentration: it "
+                         "grows the concentration of the per-unit release probabilities");
     return 0;
 }
 

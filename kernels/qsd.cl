@@ -33,26 +33,35 @@ inline uint4 qsd_philox(uint c0, uint c1, uint c2, uint c3, uint k0, uint k1)
 }
 
 /* The word stream of one draw: Philox output block `block` of counter
- * {group, step, 0, block} under key {seed, rng_id}. */
+ * {group, step, space, block} under key {seed, rng_id}; space 0 holds the
+ * per-element draws, space 1 hetero: unit's per-unit ones (group: the unit). */
 typedef struct qsd_stream {
-    uint seed, rng_id, group, step, block;
+    uint seed, rng_id, group, step, space, block;
     uint4 out;              /* Philox output for the current block */
     uint used;              /* words of out already consumed */
 } qsd_stream;
 
-inline qsd_stream qsd_stream_start(uint seed, uint rng_id, uint step, uint group)
+inline qsd_stream qsd_stream_in(uint seed, uint rng_id, uint step, uint group, uint space)
     __attribute__((always_inline));
-inline qsd_stream qsd_stream_start(uint seed, uint rng_id, uint step, uint group)
+inline qsd_stream qsd_stream_in(uint seed, uint rng_id, uint step, uint group, uint space)
 {
     qsd_stream s;
     s.seed = seed;
     s.rng_id = rng_id;
     s.group = group;
     s.step = step;
+    s.space = space;
     s.block = 0u;
-    s.out = qsd_philox(group, step, 0u, 0u, seed, rng_id);
+    s.out = qsd_philox(group, step, space, 0u, seed, rng_id);
     s.used = 0u;
     return s;
+}
+
+inline qsd_stream qsd_stream_start(uint seed, uint rng_id, uint step, uint group)
+    __attribute__((always_inline));
+inline qsd_stream qsd_stream_start(uint seed, uint rng_id, uint step, uint group)
+{
+    return qsd_stream_in(seed, rng_id, step, group, 0u);
 }
 
 inline uint qsd_next_word(qsd_stream *s) __attribute__((always_inline));
@@ -60,7 +69,7 @@ inline uint qsd_next_word(qsd_stream *s)
 {
     if (s->used == 4u) {
         s->block += 1u;
-        s->out = qsd_philox(s->group, s->step, 0u, s->block, s->seed, s->rng_id);
+        s->out = qsd_philox(s->group, s->step, s->space, s->block, s->seed, s->rng_id);
         s->used = 0u;
     }
     uint i = s->used++;
@@ -329,6 +338,28 @@ inline float qsd_mask(uint seed, uint rng_id, uint step, uint group,
 {
     return qsd_mask_fix(qsd_mask_try(seed, rng_id, step, group, p, sites, q_cv, conc),
                         seed, rng_id, step, group, p, sites, q_cv, conc);
+}
+
+/* hetero: unit (QSD.md): unit's release probability P_j ~ Beta(p c_t,
+ * (1-p) c_t), c_t = conc (1 + anneal step), and quantal gain A_j ~
+ * Gamma(1/v^2, v^2), from the unit's stream (space 1), shared by every
+ * sample of the step; then this group's K ~ Binomial(sites, P_j) from its
+ * own stream, and m = K A_j / (sites p). */
+inline float qsd_mask_unit(uint seed, uint rng_id, uint step, uint group, uint unit,
+                           float p, int sites, float q_cv, float conc, float anneal)
+    __attribute__((always_inline));
+inline float qsd_mask_unit(uint seed, uint rng_id, uint step, uint group, uint unit,
+                           float p, int sites, float q_cv, float conc, float anneal)
+{
+#pragma OPENCL FP_CONTRACT OFF
+    qsd_stream u = qsd_stream_in(seed, rng_id, step, unit, 1u);
+    float c = conc * (1.0f + anneal * (float)step);
+    float P = (conc > 0.0f && p < 1.0f) ? qsd_beta(&u, p, c) : p;
+    float v2 = q_cv * q_cv;
+    float gain = q_cv > 0.0f ? qsd_gamma(&u, 1.0f / v2) * v2 : 1.0f;
+    qsd_stream s = qsd_stream_start(seed, rng_id, step, group);
+    int k = qsd_binomial(&s, sites, P);
+    return (float)k * gain * (1.0f / ((float)sites * p));
 }
 
 /* Sharing groups: the group argument of qsd_mask for element idx of the

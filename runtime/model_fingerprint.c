@@ -45,6 +45,10 @@ static void mix_layer(fnv *f, const layer *l)
     mix_double(f, l->qsd.q_cv);
     mix_double(f, l->qsd.p_concentration);
     mix(f, l->qsd.share);
+    if (l->qsd.hetero != HETERO_ELEMENT) { /* leaves older models' fingerprints as they were */
+        mix(f, l->qsd.hetero);
+        mix_double(f, l->qsd.anneal);
+    }
     mix(f, (uint64_t)l->vocab);
     mix(f, l->seq);
     mix(f, l->stateful);

@@ -230,9 +230,7 @@ static void shared_qsd(const ref_graph *r, const gnode *n, uint32_t seed, uint32
     float *y = r->val[n->out];
     if (n->op == OP_QSD_DRAW) {
         for (int64_t i = 0; i < t->nelem; i++)
-            y[i] = ref_qsd_mask(seed, n->rng_id, step, (uint32_t)i, (float)n->qsd.p,
-                                n->qsd.sites, (float)n->qsd.q_cv,
-                                (float)n->qsd.p_concentration);
+            y[i] = ref_qsd_node_mask(n, t, seed, step, (uint32_t)i);
         return;
     }
     const float *a = r->val[n->in[0]], *m = r->val[n->in[1]];

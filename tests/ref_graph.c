@@ -65,6 +65,26 @@ uint32_t ref_qsd_group(const tensor *t, uint32_t idx, qsd_share share)
     return idx;
 }
 
+float ref_qsd_node_mask(const gnode *n, const tensor *t, uint32_t seed, uint32_t step,
+                        uint32_t group)
+{
+    const qsd_params *q = &n->qsd;
+    if (q->hetero != HETERO_UNIT)
+        return ref_qsd_mask(seed, n->rng_id, step, group, (float)q->p, q->sites,
+                            (float)q->q_cv, (float)q->p_concentration);
+    uint32_t unit;
+    if (n->op == OP_QSD_DRAW || q->share == SHARE_CHANNEL)
+        unit = group % (uint32_t)t->dims[1];
+    else if (q->share == SHARE_TIME)
+        unit = group % (uint32_t)t->dims[2];
+    else if (t->rank == 4)
+        unit = group / (uint32_t)(t->dims[2] * t->dims[3]) % (uint32_t)t->dims[1];
+    else
+        unit = group % (uint32_t)t->dims[t->rank - 1];
+    return ref_qsd_mask_unit(seed, n->rng_id, step, group, unit, (float)q->p, q->sites,
+                             (float)q->q_cv, (float)q->p_concentration, (float)q->anneal);
+}
+
 /* out[M,N] (+)= op(a)[M,K] op(b)[K,N], accumulated in double */
 static void matmul(const ref_graph *r, const gnode *n)
 {
@@ -194,9 +214,8 @@ static void elementwise(const ref_graph *r, const gnode *n, uint32_t seed, uint3
         case OP_TANH_GRAD: v *= 1 - (double)b[i] * b[i]; break;
         case OP_SIGMOID_GRAD: v *= (double)b[i] * (1 - b[i]); break;
         case OP_QSD: {
-            float m = ref_qsd_mask(seed, n->rng_id, step, ref_qsd_group(o, (uint32_t)i, n->qsd.share),
-                                   (float)n->qsd.p, n->qsd.sites, (float)n->qsd.q_cv,
-                                   (float)n->qsd.p_concentration);
+            float m = ref_qsd_node_mask(n, o, seed, step,
+                                        ref_qsd_group(o, (uint32_t)i, n->qsd.share));
             if (n->mask > 0)
                 r->val[n->mask][i] = m;
             v *= m;

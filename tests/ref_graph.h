@@ -21,6 +21,12 @@ int ref_graph_init(ref_graph *r, const graph *g, const model *m, const float *pa
 void ref_graph_free(ref_graph *r);
 /* The mask group of element idx of t under share (QSD.md's sharing). */
 uint32_t ref_qsd_group(const tensor *t, uint32_t idx, qsd_share share);
+/* Node n's mask for draw group `group`: QSD.md's per-element draw, or with
+ * hetero: unit the draw of the unit the group belongs to (the channel of a
+ * map [N, C, H, W], the last dimension's index of [N, ..., U], k of a
+ * shared [N, K] mask). */
+float ref_qsd_node_mask(const gnode *n, const tensor *t, uint32_t seed, uint32_t step,
+                        uint32_t group);
 /* Runs nodes [from, to) for one step. */
 void ref_graph_run(ref_graph *r, const float *input, const int32_t *labels, uint32_t seed,
                    uint32_t step, float lr, int from, int to);

@@ -17,11 +17,12 @@ typedef struct stream {
     unsigned used;
 } stream;
 
-static stream stream_start(uint32_t seed, uint32_t rng_id, uint32_t step, uint32_t group)
+static stream stream_in(uint32_t seed, uint32_t rng_id, uint32_t step, uint32_t group,
+                        uint32_t space)
 {
     stream s = {
         .key = {{seed, rng_id}},
-        .ctr = {{group, step, 0, 0}},
+        .ctr = {{group, step, space, 0}},
     };
     s.out = philox4x32_R(10, s.ctr, s.key);
     return s;
@@ -166,7 +167,7 @@ static int binomial(stream *s, int n, float P)
 float ref_qsd_mask(uint32_t seed, uint32_t rng_id, uint32_t step, uint32_t group,
                    float p, int sites, float q_cv, float conc)
 {
-    stream s = stream_start(seed, rng_id, step, group);
+    stream s = stream_in(seed, rng_id, step, group, 0);
     float P = (conc > 0.0f && p < 1.0f) ? beta_draw(&s, p, conc) : p;
     int k = binomial(&s, sites, P);
     float scale = 1.0f / ((float)sites * p);
@@ -174,6 +175,20 @@ float ref_qsd_mask(uint32_t seed, uint32_t rng_id, uint32_t step, uint32_t group
         return (float)k * scale;
     float v2 = q_cv * q_cv;
     return gamma_draw(&s, (float)k / v2) * (v2 * scale);
+}
+
+float ref_qsd_mask_unit(uint32_t seed, uint32_t rng_id, uint32_t step, uint32_t group,
+                        uint32_t unit, float p, int sites, float q_cv, float conc,
+                        float anneal)
+{
+    stream u = stream_in(seed, rng_id, step, unit, 1);
+    float c = conc * (1.0f + anneal * (float)step);
+    float P = (conc > 0.0f && p < 1.0f) ? beta_draw(&u, p, c) : p;
+    float v2 = q_cv * q_cv;
+    float gain = q_cv > 0.0f ? gamma_draw(&u, 1.0f / v2) * v2 : 1.0f;
+    stream s = stream_in(seed, rng_id, step, group, 0);
+    int k = binomial(&s, sites, P);
+    return (float)k * gain * (1.0f / ((float)sites * p));
 }
 
 uint32_t ref_qsd_group_channel(uint32_t idx, uint32_t C, uint32_t HW)

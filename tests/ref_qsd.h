@@ -13,6 +13,13 @@
 float ref_qsd_mask(uint32_t seed, uint32_t rng_id, uint32_t step, uint32_t group,
                    float p, int sites, float q_cv, float conc);
 
+/* hetero: unit's multiplier (qsd_mask_unit): the unit's P and gain from
+ * counter (unit, step, 1, block), then the group's binomial count from
+ * (group, step, 0, block); anneal >= 0 grows conc with the step. */
+float ref_qsd_mask_unit(uint32_t seed, uint32_t rng_id, uint32_t step, uint32_t group,
+                        uint32_t unit, float p, int sites, float q_cv, float conc,
+                        float anneal);
+
 /* qsd_binomial_chunk: Binomial(m, P), 1 <= m <= 32, by inversion of the
  * word w, as the device computes it. */
 int ref_qsd_binomial_chunk(uint32_t w, int m, float P);

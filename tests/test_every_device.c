@@ -15,8 +15,9 @@
 
 #define TOL 1e-4
 
-/* dense, relu, tanh, sigmoid, add, softmax, QSD (element, heterogeneous),
- * dropout, Nesterov SGD with weight decay, clipping */
+/* dense, relu, tanh, sigmoid, add, softmax, QSD (element, heterogeneous;
+ * hetero: unit with annealing in a GEMM's epilogue), dropout, Nesterov SGD
+ * with weight decay, clipping */
 static const char dense_ops[] =
     "name: dense_ops\ninput: {shape: [2, 3, 3]}\n"
     "nodes:\n"
@@ -30,29 +31,34 @@ static const char dense_ops[] =
     "  - {name: s, op: add, inputs: [d, ar]}\n"
     "  - {name: c, op: dense, inputs: s, units: 6}\n"
     "  - {name: cs, op: sigmoid, inputs: c}\n"
-    "  - {name: o, op: dense, inputs: cs, units: 5}\n"
+    "  - {name: h, op: qsd, inputs: cs, p: 0.8, sites: 1, q_cv: 0.3, p_concentration: 2,"
+    " hetero: unit, anneal: 0.5}\n"
+    "  - {name: o, op: dense, inputs: h, units: 5}\n"
     "  - {name: p, op: softmax, inputs: o}\n"
     "train: {optimizer: {type: sgd, lr: 0.1, momentum: 0.9, nesterov: true,"
     " weight_decay: 0.01}, clip_norm: 0.5}\n";
 
 /* conv2d (padded; the first without a bias, whose gradient before a batch
- * norm is rounding noise), batch norm, max and average pooling, QSD and
- * dropout shared per channel, Adam */
+ * norm is rounding noise), batch norm, max and average pooling, QSD
+ * (hetero: unit) and dropout shared per channel, QSD per element with
+ * hetero: unit (a unit per channel), Adam */
 static const char conv_ops[] =
     "name: conv_ops\ninput: {shape: [2, 7, 7]}\n"
     "layers:\n"
     "  - {op: conv2d, filters: 3, kernel: 3, padding: same, bias: false}\n"
     "  - batchnorm\n  - relu\n"
     "  - {op: maxpool, kernel: 2}\n"
-    "  - {op: qsd, p: 0.6, sites: 3, q_cv: 0.4, share: channel}\n"
+    "  - {op: qsd, p: 0.6, sites: 3, q_cv: 0.4, p_concentration: 3, share: channel,"
+    " hetero: unit}\n"
     "  - {op: conv2d, filters: 2, kernel: 2, stride: 1, bias: false}\n"
     "  - {op: dropout, p: 0.8, share: channel}\n"
     "  - {op: avgpool, kernel: 2}\n"
+    "  - {op: qsd, p: 0.5, sites: 2, q_cv: 0.5, hetero: unit}\n"
     "  - flatten\n  - {op: dense, units: 3}\n"
     "train: {optimizer: {type: adam, eps: 0.001}}\n";
 
-/* embedding, stateful stacked lstm, QSD and dropout shared over time,
- * sequence pooling */
+/* embedding, stateful stacked lstm, QSD and dropout shared over time, QSD
+ * per element with hetero: unit, sequence pooling */
 static const char sequence_ops[] =
     "name: sequence_ops\ninput: {shape: [4], dtype: int32}\n"
     "layers:\n  - {op: embedding, vocab: 7, dim: 5}\n"
@@ -60,6 +66,7 @@ static const char sequence_ops[] =
     "  - {op: lstm, units: 4, stateful: true}\n"
     "  - {op: dropout, p: 0.5, share: time}\n"
     "  - {op: lstm, units: 3}\n"
+    "  - {op: qsd, p: 0.6, sites: 2, q_cv: 0.4, hetero: unit}\n"
     "  - {op: pool_sequence, mode: mean}\n"
     "  - {op: dense, units: 3}\n"
     "train: {optimizer: {type: sgd, lr: 0.3, momentum: 0.9}}\n";
