@@ -181,10 +181,11 @@ static void test_two_devices_match_one(void **state)
     expect_close_to_one_device(two, "2 devices");
 }
 
-/* A conv net (QSD shared per channel, element-wise dropout) with extra
+/* A conv net (the qsd layer given, element-wise dropout) with extra
  * train: keys, STEPS steps on one device and on two: each side's
  * parameters within WEIGHT_TOL of the other's. */
-static void check_conv_net_on_two_devices(const char *name, const char *extra)
+static void check_conv_net_on_two_devices(const char *name, const char *qsd,
+                                          const char *extra)
 {
     char text[2048], one_conv[CLI_PATH_MAX], two_conv[CLI_PATH_MAX];
     int n = snprintf(text, sizeof text,
@@ -193,7 +194,7 @@ static void check_conv_net_on_two_devices(const char *name, const char *extra)
                      "layers:\n"
                      "  - {op: conv2d, filters: 4, kernel: 3, padding: same}\n"
                      "  - relu\n"
-                     "  - {op: qsd, p: 0.5, sites: 2, q_cv: 0.3, share: channel}\n"
+                     "  - %s\n"
                      "  - flatten\n"
                      "  - {op: dropout, p: 0.3}\n"
                      "  - {op: dense, units: %d}\n"
@@ -203,8 +204,8 @@ static void check_conv_net_on_two_devices(const char *name, const char *extra)
                      "  batch: %d\n"
                      "  seed: %d\n"
                      "  optimizer: {type: sgd, lr: 0.1, momentum: 0.9}\n%s",
-                     CLI_SIDE, CLI_SIDE, CLI_CLASSES, task.train_images, task.train_labels,
-                     CLI_BATCH, CLI_SEED, extra);
+                     CLI_SIDE, CLI_SIDE, qsd, CLI_CLASSES, task.train_images,
+                     task.train_labels, CLI_BATCH, CLI_SEED, extra);
     assert_true(n > 0 && (size_t)n < sizeof text);
     const char *model = ts_write(ts_fmt("%s.yaml", name), text, (size_t)n);
     snprintf(one_conv, sizeof one_conv, "%s/one-%s", ts_tmpdir(), name);
@@ -223,11 +224,22 @@ static void check_conv_net_on_two_devices(const char *name, const char *extra)
     print_message("%s, 2 devices vs 1 after %d steps: max |dw| = %.3g\n", name, STEPS, d);
 }
 
+static const char shared_qsd[] = "{op: qsd, p: 0.5, sites: 2, q_cv: 0.3, share: channel}";
+
 /* the mask counters of both are offset by the shard's first sample */
 static void test_two_devices_conv_masks(void **state)
 {
     (void)state;
-    check_conv_net_on_two_devices("conv", "");
+    check_conv_net_on_two_devices("conv", shared_qsd, "");
+}
+
+/* hetero: unit's per-unit draws are the same on every shard */
+static void test_two_devices_unit_masks(void **state)
+{
+    (void)state;
+    check_conv_net_on_two_devices("unit",
+                                  "{op: qsd, p: 0.5, sites: 1, q_cv: 0.5, p_concentration: 2, "
+                                  "hetero: unit, anneal: 0.1}", "");
 }
 
 /* each sample's crop and flip are drawn from its index in the data set,
@@ -235,7 +247,8 @@ static void test_two_devices_conv_masks(void **state)
 static void test_two_devices_augmented(void **state)
 {
     (void)state;
-    check_conv_net_on_two_devices("augmented", "  augment: {crop_pad: 2, flip: true}\n");
+    check_conv_net_on_two_devices("augmented", shared_qsd,
+                                  "  augment: {crop_pad: 2, flip: true}\n");
 }
 
 /* Where the model's training plan places parameter name in P. */
@@ -441,6 +454,7 @@ int main(void)
         cmocka_unit_test_teardown(test_batch_norm_shards, ts_restore_env),
         cmocka_unit_test_teardown(test_two_devices_match_one, ts_restore_env),
         cmocka_unit_test_teardown(test_two_devices_conv_masks, ts_restore_env),
+        cmocka_unit_test_teardown(test_two_devices_unit_masks, ts_restore_env),
         cmocka_unit_test_teardown(test_two_devices_augmented, ts_restore_env),
         cmocka_unit_test(test_devices_must_divide_batch),
         cmocka_unit_test(test_language_model_refused_on_ranks),
