@@ -62,6 +62,9 @@ QSDC_API int qsdc_model_get_info(const qsdc_model *m, qsdc_model_info *out, qsdc
 
 /* What one mask multiplier of a dropout or qsd layer covers. */
 enum { QSDC_SHARE_ELEMENT, QSDC_SHARE_CHANNEL, QSDC_SHARE_TIME };
+/* Where a qsd layer's heterogeneity lies: in each draw (QSD.md's model), or
+ * in each unit, shared by the batch (hetero: unit, the author's draft). */
+enum { QSDC_HETERO_ELEMENT, QSDC_HETERO_UNIT };
 
 /* Below this release probability the masks' uniforms (steps of 2^-24) no
  * longer give a mean of 1. */
@@ -75,6 +78,8 @@ typedef struct qsdc_qsd_params {
     double q_cv;             /* v >= 0 */
     double p_concentration;  /* c > 0, or 0: homogeneous */
     int share;               /* QSDC_SHARE_* */
+    int hetero;              /* QSDC_HETERO_* */
+    double anneal;           /* s >= 0 (hetero unit, c > 0): c grows as c (1 + s step) */
 } qsdc_qsd_params;
 
 typedef struct qsdc_layer_info {

@@ -54,15 +54,15 @@ int experiment_model(const experiment *e, const exp_setting *s, qsdc_model **out
                      qsdc_error *err);
 
 /* QSD.md's analytic mask moments for q (homogeneous when
- * p_concentration is 0). */
+ * p_concentration is 0; hetero: unit's where q says so). */
 double qsd_mask_variance(const qsdc_qsd_params *q);
 double qsd_mask_pr_zero(const qsdc_qsd_params *q);
-/* The release probability p in (0, 1] that gives QSD with these sites,
- * q_cv and concentration (0: homogeneous) the Pr[m = 0] (silence) or the
- * Var[m] (variance) of dropout with keep probability p0 in (0, 1];
- * -1 when no p in (0, 1] does. */
-int qsd_match_silence(double p0, int sites, double q_cv, double conc, double *p);
-int qsd_match_variance(double p0, int sites, double q_cv, double conc, double *p);
+/* The release probability p in (0, 1] that gives QSD with shape's sites,
+ * q_cv, concentration (0: homogeneous) and heterogeneity (shape's p is not
+ * read) the Pr[m = 0] (silence) or the Var[m] (variance) of dropout with
+ * keep probability p0 in (0, 1]; -1 when no p in (0, 1] does. */
+int qsd_match_silence(double p0, const qsdc_qsd_params *shape, double *p);
+int qsd_match_variance(double p0, const qsdc_qsd_params *shape, double *p);
 
 /* A run's trained model: its session (holding the trained weights), its
  * model, and what its training reported. */

@@ -88,18 +88,24 @@ static int opt_float(ydoc *d, yaml_node_t *map, const char *key, double lo, doub
     return v ? ydoc_float(d, v, key, lo, hi, open, out) : 0;
 }
 
-/* A QSD setting: match: silence|variance with sites, q_cv and
- * p_concentration, or p given. */
+/* A QSD setting: match: silence|variance with sites, q_cv,
+ * p_concentration, hetero and anneal, or p given. */
 static int parse_qsd(ydoc *d, yaml_node_t *n, double p0, exp_setting *s)
 {
     static const char *const matches[] = {"silence", "variance", NULL};
+    static const char *const heteros[] = {"element", "unit", NULL};
     qsdc_qsd_params *q = &s->qsd;
     int64_t sites = 1;
+    yaml_node_t *h = ydoc_get(d, n, "hetero"), *a = ydoc_get(d, n, "anneal");
     if (opt_int(d, n, "sites", 1, QSD_MAX_SITES, &sites) < 0 ||
         opt_float(d, n, "q_cv", 0, INFINITY, 0, &q->q_cv) < 0 ||
         opt_float(d, n, "p_concentration", 0, INFINITY, YDOC_LO_OPEN,
-                  &q->p_concentration) < 0)
+                  &q->p_concentration) < 0 ||
+        (h && ydoc_choice(d, h, "hetero", heteros, &q->hetero) < 0) ||
+        opt_float(d, n, "anneal", 0, INFINITY, 0, &q->anneal) < 0)
         return -1;
+    if (a && (q->hetero != QSDC_HETERO_UNIT || !(q->p_concentration > 0)))
+        return ydoc_fail(d, a, "'anneal' needs hetero: unit and a p_concentration");
     q->sites = (int)sites;
     yaml_node_t *p = ydoc_get(d, n, "p"), *m = ydoc_get(d, n, "match");
     if (!p == !m)
@@ -113,8 +119,7 @@ static int parse_qsd(ydoc *d, yaml_node_t *n, double p0, exp_setting *s)
     if (ydoc_choice(d, m, "match", matches, &which) < 0)
         return -1;
     s->match = which == 0 ? MATCH_SILENCE : MATCH_VARIANCE;
-    int rc = which == 0 ? qsd_match_silence(p0, q->sites, q->q_cv, q->p_concentration, &q->p)
-                        : qsd_match_variance(p0, q->sites, q->q_cv, q->p_concentration, &q->p);
+    int rc = which == 0 ? qsd_match_silence(p0, q, &q->p) : qsd_match_variance(p0, q, &q->p);
     if (rc < 0)
         return ydoc_fail(d, m,
                          "no release probability in (0, 1] gives QSD with sites %d, "
@@ -129,7 +134,8 @@ static int parse_setting(ydoc *d, yaml_node_t *n, double p0, exp_setting *s)
     static const char *const none_keys[] = {"op", "name", NULL};
     static const char *const dropout_keys[] = {"op", "name", "p", NULL};
     static const char *const qsd_keys[] = {"op",   "name", "p", "match", "sites",
-                                           "q_cv", "p_concentration", NULL};
+                                           "q_cv", "p_concentration", "hetero", "anneal",
+                                           NULL};
     static const char *const *const keys[] = {none_keys, dropout_keys, qsd_keys};
     memset(s, 0, sizeof *s);
     int op = SETTING_QSD;

@@ -153,7 +153,12 @@ int result_write(const char *path, const run_result *r, qsdc_error *err)
     sb_printf(&sb, ", \"sites\": %d", r->qsd.sites);
     put_field(&sb, "q_cv", r->qsd.q_cv);
     put_field(&sb, "p_concentration", r->qsd.p_concentration);
-    sb_printf(&sb, ", \"share\": \"%s\"},\n", shares[r->qsd.share]);
+    sb_printf(&sb, ", \"share\": \"%s\"", shares[r->qsd.share]);
+    if (r->qsd.hetero == QSDC_HETERO_UNIT) { /* absent: element, as before it existed */
+        sb_append(&sb, ", \"hetero\": \"unit\"");
+        put_field(&sb, "anneal", r->qsd.anneal);
+    }
+    sb_append(&sb, "},\n");
     sb_printf(&sb, "  \"seed\": %llu,\n  \"quick\": %s,\n  \"fingerprint\": ",
               (unsigned long long)r->seed, r->quick ? "true" : "false");
     json_put_string(&sb, r->fingerprint);
@@ -414,7 +419,13 @@ static int read_qsd(ydoc *d, yaml_node_t *root, qsdc_qsd_params *q)
         return -1;
     q->sites = (int)sites;
     q->share = share;
-    return 0;
+    if (!ydoc_get(d, n, "hetero"))
+        return 0;
+    static const char *const heteros[] = {"element", "unit", NULL};
+    return choice(d, n, "hetero", heteros, &q->hetero) < 0 ||
+                   num_in(d, n, "anneal", 0, HUGE_VAL, &q->anneal) < 0
+               ? -1
+               : 0;
 }
 
 /* "metric": accuracy or perplexity; files written before language models

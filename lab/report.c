@@ -192,6 +192,10 @@ void report_describe(const run_result *r, char *buf, size_t n)
         int len = snprintf(buf, n, "QSD p=%.4g n=%d v=%.4g", q->p, q->sites, q->q_cv);
         if (q->p_concentration > 0 && len > 0 && (size_t)len < n)
             len += snprintf(buf + len, n - (size_t)len, " c=%.4g", q->p_concentration);
+        if (q->hetero == QSDC_HETERO_UNIT && len > 0 && (size_t)len < n)
+            len += snprintf(buf + len, n - (size_t)len, " unit");
+        if (q->anneal > 0 && len > 0 && (size_t)len < n)
+            len += snprintf(buf + len, n - (size_t)len, " s=%.4g", q->anneal);
         if (r->match != MATCH_EXPLICIT && len > 0 && (size_t)len < n)
             snprintf(buf + len, n - (size_t)len, " (matched %s)", match_kind_name(r->match));
     }

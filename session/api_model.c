@@ -2,6 +2,7 @@
  * overridden from another file, copies with other regularisers, and the
  * text of what training them depends on. */
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +58,8 @@ int qsdc_model_get_info(const qsdc_model *q, qsdc_model_info *out, qsdc_error *e
 static qsdc_qsd_params public_qsd(const qsd_params *p)
 {
     return (qsdc_qsd_params){.p = p->p, .sites = p->sites, .q_cv = p->q_cv,
-                             .p_concentration = p->p_concentration, .share = (int)p->share};
+                             .p_concentration = p->p_concentration, .share = (int)p->share,
+                             .hetero = (int)p->hetero, .anneal = p->anneal};
 }
 
 int qsdc_model_layers(const qsdc_model *q, qsdc_layer_info *out, int cap, qsdc_error *err)
@@ -130,6 +132,8 @@ static void regularise(model *m, int kind, const qsdc_qsd_params *q)
         l->qsd.sites = q->sites;
         l->qsd.q_cv = q->q_cv;
         l->qsd.p_concentration = q->p_concentration;
+        l->qsd.hetero = kind == QSDC_REG_DROPOUT ? HETERO_ELEMENT : (qsd_hetero)q->hetero;
+        l->qsd.anneal = kind == QSDC_REG_DROPOUT ? 0 : q->anneal;
         i++;
     }
 }
@@ -144,6 +148,12 @@ int qsdc_model_regularised(const qsdc_model *m, int kind, const qsdc_qsd_params 
                          "_DROPOUT or _QSD", kind);
     if (kind != QSDC_REG_NONE && !q)
         return qsdc_fail(err, "qsdc_model_regularised: q is NULL");
+    if (kind == QSDC_REG_QSD &&
+        ((q->hetero != QSDC_HETERO_ELEMENT && q->hetero != QSDC_HETERO_UNIT) ||
+         !(q->anneal >= 0 && q->anneal < INFINITY) ||
+         (q->anneal > 0 && (q->hetero != QSDC_HETERO_UNIT || !(q->p_concentration > 0)))))
+        return qsdc_fail(err, "qsdc_model_regularised: hetero %d with anneal %g (anneal needs "
+                         "QSDC_HETERO_UNIT and a p_concentration)", q->hetero, q->anneal);
     qsdc_model *c = calloc(1, sizeof *c);
     if (!c)
         return qsdc_fail(err, "out of memory");
@@ -169,6 +179,9 @@ static void describe_layers(const model *m, strbuf *sb)
         if (regularising(l))
             sb_printf(sb, " p %.17g sites %d q_cv %.17g c %.17g share %d", l->qsd.p,
                       l->qsd.sites, l->qsd.q_cv, l->qsd.p_concentration, l->qsd.share);
+        /* only when set: earlier runs' descriptions, and so fingerprints, stay */
+        if (regularising(l) && l->qsd.hetero == HETERO_UNIT)
+            sb_printf(sb, " hetero unit anneal %.17g", l->qsd.anneal);
         for (int k = 0; k < l->n_inputs; k++)
             sb_printf(sb, " <- %s", l->inputs[k]);
         sb_append(sb, "\n");

@@ -10,7 +10,9 @@
 #include "kernel_sources.h"
 
 /* philox.cl, qsd.cl and one kernel calling qsd_mask with literal parameters,
- * as generated kernels do (the branches on them then fold). */
+ * as generated kernels do (the branches on them then fold); with hetero:
+ * unit, qsd_mask_unit with a unit of its own for every draw, so that the
+ * draws are independent samples of m's distribution. */
 static char *sampler_source(const qsd_params *q, qsdc_error *err)
 {
     const char *philox = kernel_source("philox.cl"), *qsd = kernel_source("qsd.cl");
@@ -24,15 +26,21 @@ static char *sampler_source(const qsd_params *q, qsdc_error *err)
         qsdc_fail(err, "out of memory");
         return NULL;
     }
+    char draw[256];
+    if (q->hetero == HETERO_UNIT)
+        snprintf(draw, sizeof draw, "qsd_mask_unit(seed, rng_id, 0u, i, i, %#.9gf, %d, %#.9gf, "
+                 "%#.9gf, %#.9gf)", q->p, q->sites, q->q_cv, q->p_concentration, q->anneal);
+    else
+        snprintf(draw, sizeof draw, "qsd_mask(seed, rng_id, 0u, qsd_group_element(i), %#.9gf, "
+                 "%d, %#.9gf, %#.9gf)", q->p, q->sites, q->q_cv, q->p_concentration);
     snprintf(src, cap,
              "%s\n%s\n"
              "__kernel void qsd_sample(__global float *out, uint seed, uint rng_id)\n"
              "{\n"
              "    uint i = get_global_id(0);\n"
-             "    out[i] = qsd_mask(seed, rng_id, 0u, qsd_group_element(i),\n"
-             "                      %#.9gf, %d, %#.9gf, %#.9gf);\n"
+             "    out[i] = %s;\n"
              "}\n",
-             philox, qsd, q->p, q->sites, q->q_cv, q->p_concentration);
+             philox, qsd, draw);
     return src;
 }
 

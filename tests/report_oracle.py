@@ -109,6 +109,10 @@ def describe(r):
     s = f"QSD p={q['p']:.4g} n={q['sites']} v={q['q_cv']:.4g}"
     if q["p_concentration"] > 0:
         s += f" c={q['p_concentration']:.4g}"
+    if q.get("hetero") == "unit":
+        s += " unit"
+    if q.get("anneal", 0) > 0:
+        s += f" s={q['anneal']:.4g}"
     if r["match"] != "explicit":
         s += f" (matched {r['match']})"
     return s

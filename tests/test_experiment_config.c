@@ -55,20 +55,22 @@ static void test_matched_closed_forms(void **state)
 {
     (void)state;
     double p;
-    assert_int_equal(qsd_match_variance(0.5, 4, 0.5, 0, &p), 0);
+    const qsdc_qsd_params n4 = {.sites = 4, .q_cv = 0.5}, n1 = {.sites = 1},
+                          v2 = {.sites = 1, .q_cv = 2};
+    assert_int_equal(qsd_match_variance(0.5, &n4, &p), 0);
     assert_true(fabs(p - 0.25) < 1e-12);
-    assert_int_equal(qsd_match_silence(0.5, 4, 0.5, 0, &p), 0);
+    assert_int_equal(qsd_match_silence(0.5, &n4, &p), 0);
     assert_true(fabs(p - (1 - pow(0.5, 0.25))) < 1e-12);
     qsdc_qsd_params q = {.p = p, .sites = 4, .q_cv = 0.5};
     assert_true(fabs(qsd_mask_pr_zero(&q) - 0.5) < 1e-12);
     /* one site, no quantal noise: dropout itself, both ways */
-    assert_int_equal(qsd_match_variance(0.7, 1, 0, 0, &p), 0);
+    assert_int_equal(qsd_match_variance(0.7, &n1, &p), 0);
     assert_true(fabs(p - 0.7) < 1e-12);
-    assert_int_equal(qsd_match_silence(0.7, 1, 0, 0, &p), 0);
+    assert_int_equal(qsd_match_silence(0.7, &n1, &p), 0);
     assert_true(fabs(p - 0.7) < 1e-12);
     /* (1 + 4) / (1 + 1) > 1: no p gives one site with v = 2 dropout's variance */
-    assert_int_equal(qsd_match_variance(0.5, 1, 2, 0, &p), -1);
-    assert_int_equal(qsd_match_variance(0, 4, 0.5, 0, &p), -1);
+    assert_int_equal(qsd_match_variance(0.5, &v2, &p), -1);
+    assert_int_equal(qsd_match_variance(0, &n4, &p), -1);
 }
 
 /* Each table row is the matched setting of the dropout with its Pr[m=0]
@@ -80,14 +82,39 @@ static void test_matched_round_trip(void **state)
         qsdc_qsd_params q = {.p = table[i].p, .sites = table[i].n, .q_cv = table[i].v,
                         .p_concentration = table[i].c};
         double p;
-        assert_int_equal(qsd_match_silence(1 - qsd_mask_pr_zero(&q), q.sites, q.q_cv,
-                                           q.p_concentration, &p), 0);
+        assert_int_equal(qsd_match_silence(1 - qsd_mask_pr_zero(&q), &q, &p), 0);
         if (fabs(p - q.p) > 1e-9)
             fail_msg("row %zu: matched silence p %.12f, want %g", i, p, q.p);
-        assert_int_equal(qsd_match_variance(1 / (1 + qsd_mask_variance(&q)), q.sites, q.q_cv,
-                                            q.p_concentration, &p), 0);
+        assert_int_equal(qsd_match_variance(1 / (1 + qsd_mask_variance(&q)), &q, &p), 0);
         if (fabs(p - q.p) > 1e-12)
             fail_msg("row %zu: matched variance p %.15f, want %g", i, p, q.p);
+    }
+}
+
+/* QSD.md's table for hetero: unit: its variance and Pr[m = 0], and each row
+ * the matched setting of the dropout with its silence and its variance. */
+static void test_unit_table(void **state)
+{
+    (void)state;
+    static const struct { double p, n, v, c, var, pr_zero; } unit_table[] = {
+        {0.5, 1, 0, 0, 1.0000, 0.5000},   {0.5, 1, 0.5, 4, 1.5000, 0.5000},
+        {0.8, 1, 0.3, 2, 0.3625, 0.2000}, {0.25, 4, 0.5, 0, 1.1875, 0.3164},
+        {0.5, 4, 0.5, 4, 0.7500, 0.1429}, {0.3, 8, 0.3, 2, 1.1497, 0.2976},
+    };
+    for (size_t i = 0; i < sizeof unit_table / sizeof unit_table[0]; i++) {
+        qsdc_qsd_params q = {.p = unit_table[i].p, .sites = (int)unit_table[i].n,
+                             .q_cv = unit_table[i].v, .p_concentration = unit_table[i].c,
+                             .hetero = QSDC_HETERO_UNIT};
+        double var = qsd_mask_variance(&q), pz = qsd_mask_pr_zero(&q), p;
+        if (fabs(var - unit_table[i].var) > 5e-5 || fabs(pz - unit_table[i].pr_zero) > 5e-5)
+            fail_msg("unit row %zu: Var %.5f Pr0 %.5f, QSD.md %.4f %.4f", i, var, pz,
+                     unit_table[i].var, unit_table[i].pr_zero);
+        assert_int_equal(qsd_match_silence(1 - pz, &q, &p), 0);
+        if (fabs(p - q.p) > 1e-9)
+            fail_msg("unit row %zu: matched silence p %.12f, want %g", i, p, q.p);
+        assert_int_equal(qsd_match_variance(1 / (1 + var), &q, &p), 0);
+        if (fabs(p - q.p) > 1e-12)
+            fail_msg("unit row %zu: matched variance p %.15f, want %g", i, p, q.p);
     }
 }
 
@@ -139,6 +166,8 @@ static const char good[] = "name: exp\n"
                            "  - {name: qs, match: silence, sites: 4, q_cv: 0.5}\n"
                            "  - {match: variance, sites: 4, q_cv: 0.5}\n"
                            "  - {p: 0.3, sites: 8, q_cv: 0.3, p_concentration: 2}\n"
+                           "  - {name: unit, match: silence, q_cv: 0.5, p_concentration: 4,"
+                           " hetero: unit, anneal: 0.1}\n"
                            "seeds: 3\n"
                            "train: {batch: 32}\n"
                            "quick: {seeds: [5]}\n";
@@ -155,9 +184,9 @@ static void test_load(void **state)
     assert_string_equal(e.name, "exp");
     assert_int_equal(e.metric, RESULT_ACCURACY);
     assert_true(e.dropout_p == 0.8); /* from the model's dropout layer */
-    assert_int_equal(e.n_settings, 5);
-    static const char *const names[] = {"none", "dropout", "qs", "qsd_variance", "qsd"};
-    for (int i = 0; i < 5; i++)
+    assert_int_equal(e.n_settings, 6);
+    static const char *const names[] = {"none", "dropout", "qs", "qsd_variance", "qsd", "unit"};
+    for (int i = 0; i < 6; i++)
         assert_string_equal(e.settings[i].name, names[i]);
     assert_int_equal(e.settings[0].kind, SETTING_NONE);
     assert_int_equal(e.settings[1].kind, SETTING_DROPOUT);
@@ -194,6 +223,13 @@ static void test_load(void **state)
     assert_int_equal(m->m.layers[2].kind, LAYER_QSD);
     assert_true(m->m.layers[2].qsd.p == 0.3 && m->m.layers[2].qsd.sites == 8 &&
                 m->m.layers[2].qsd.q_cv == 0.3 && m->m.layers[2].qsd.share == SHARE_ELEMENT);
+    assert_int_equal(m->m.layers[2].qsd.hetero, HETERO_ELEMENT);
+    qsdc_model_free(m);
+    /* hetero: unit at one site: dropout's silence at dropout's p, whatever c */
+    assert_true(fabs(e.settings[5].qsd.p - 0.8) < 1e-12);
+    assert_int_equal(experiment_model(&e, &e.settings[5], &m, &err), 0);
+    assert_true(m->m.layers[2].qsd.hetero == HETERO_UNIT && m->m.layers[2].qsd.anneal == 0.1 &&
+                m->m.layers[2].qsd.p_concentration == 4);
     qsdc_model_free(m);
     assert_int_equal(e.base->m.n_layers, 5); /* the base is untouched */
     experiment_free(&e);
@@ -256,6 +292,10 @@ static void test_errors(void **state)
     expect_error(text, 1, 1, "missing required key 'settings'");
     snprintf(text, sizeof text, "%ssettings: [none]\nquick: {epochs: 0}\n", head);
     expect_error(text, 5, 17, "'epochs' must be");
+    snprintf(text, sizeof text, "%ssettings:\n  - {p: 0.5, q_cv: 0.5, anneal: 0.1}\n", head);
+    expect_error(text, 5, 33, "'anneal' needs hetero: unit and a p_concentration");
+    snprintf(text, sizeof text, "%ssettings:\n  - {p: 0.5, hetero: cell}\n", head);
+    expect_error(text, 5, 22, "unknown hetero 'cell'");
 }
 
 static void check_close(double got, double want)
@@ -319,6 +359,7 @@ static void test_result_round_trip(void **state)
     assert_int_equal(b.kind, SETTING_QSD);
     assert_int_equal(b.match, MATCH_VARIANCE);
     assert_true(b.qsd.sites == 4 && b.qsd.share == SHARE_TIME);
+    assert_true(b.qsd.hetero == QSDC_HETERO_ELEMENT && b.qsd.anneal == 0);
     check_close(b.qsd.p, 0.625);
     assert_true(b.seed == 4000000000u && b.quick);
     assert_int_equal(b.train_samples, 6000);
@@ -343,6 +384,22 @@ static void test_result_round_trip(void **state)
     check_close(b.masks[0].var, 0.98);
     assert_true(isnan(b.masks[0].want_pr_zero)); /* written as null */
     result_free(&b);
+
+    /* hetero: unit and its annealing, written only when set */
+    char *element_json = read_text(path);
+    assert_null(strstr(element_json, "hetero"));
+    free(element_json);
+    r.qsd.hetero = QSDC_HETERO_UNIT;
+    r.qsd.p_concentration = 4;
+    r.qsd.anneal = 0.125;
+    if (result_write(path, &r, &err) < 0 || result_read(path, &b, &err) < 0)
+        fail_msg("%s", err.message);
+    assert_int_equal(b.qsd.hetero, QSDC_HETERO_UNIT);
+    check_close(b.qsd.anneal, 0.125);
+    result_free(&b);
+    r.qsd.hetero = QSDC_HETERO_ELEMENT;
+    r.qsd.p_concentration = 0;
+    r.qsd.anneal = 0;
 
     /* a language model's: perplexity under its own keys, read back as such */
     r.metric = RESULT_PERPLEXITY;
@@ -489,7 +546,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_analytic_table),     cmocka_unit_test(test_matched_closed_forms),
-        cmocka_unit_test(test_matched_round_trip), cmocka_unit_test(test_load),
+        cmocka_unit_test(test_matched_round_trip), cmocka_unit_test(test_unit_table),
+        cmocka_unit_test(test_load),
         cmocka_unit_test(test_errors),             cmocka_unit_test(test_result_round_trip),
         cmocka_unit_test(test_metrics_resume),     cmocka_unit_test(test_load_language_model),
         cmocka_unit_test(test_report_mixed_metrics),
