@@ -195,25 +195,13 @@ static void fill_shape(dataset *d, const idx_header *h)
     }
 }
 
-static void format_shape(const int64_t *dims, int rank, char *buf, size_t len)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (int i = 0; i < rank && used < len; i++) {
-        int n = snprintf(buf + used, len - used, "%s%" PRId64, i ? "x" : "", dims[i]);
-        if (n < 0)
-            break;
-        used += (size_t)n;
-    }
-}
-
 static int check_sample_elems(const char *path, const int64_t *dims, int rank,
                               int64_t elems, int64_t want_elems, qsdc_error *err)
 {
     if (elems == want_elems)
         return 0;
     char shape[96];
-    format_shape(dims, rank, shape, sizeof shape);
+    dataset_format_shape(dims, rank, shape, sizeof shape);
     return qsdc_fail(err, "%s: samples are %s (%" PRId64 " elements) but the model "
                      "expects %" PRId64 " elements per sample", path, shape, elems,
                      want_elems);

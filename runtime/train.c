@@ -98,12 +98,13 @@ static int load_data(trainer *t, qsdc_error *err)
                             "%lld); training it needs data: {format: text, ...}",
                             (long long)t->tp.label_elems, (long long)c->batch);
     int64_t classes = t->ep.output_elems / t->ep.batch;
-    int64_t elems = t->ep.input_elems / t->ep.batch;
-    if (data_load(c, false, classes, elems, &t->train, err) < 0)
+    const model *m = t->m;
+    if (data_load(c, false, classes, m->input_shape, m->input_rank, &t->train, err) < 0)
         return -1;
     if (t->o->train_samples > 0 && t->o->train_samples < t->train.count)
         t->train.count = t->o->train_samples;
-    if (data_has_test(c) && data_load(c, true, classes, elems, &t->test, err) < 0)
+    if (data_has_test(c) &&
+        data_load(c, true, classes, m->input_shape, m->input_rank, &t->test, err) < 0)
         return -1;
     if (t->o->test_samples > 0 && t->o->test_samples < t->test.count)
         t->test.count = t->o->test_samples;

@@ -213,7 +213,8 @@ static int evaluate_test(qsdc_session *s, qsdc_eval_result *r, qsdc_error *e)
         return evaluate_corpus(s, r, e);
     dataset d;
     memset(&d, 0, sizeof d);
-    int rc = data_load(&s->m.train, true, output_size(s), sample_size(s), &d, e);
+    int rc = data_load(&s->m.train, true, output_size(s), s->m.input_shape, s->m.input_rank,
+                       &d, e);
     if (rc == 0 && d.count < 1)
         rc = qsdc_fail(e, "%s: the model's test data hold no samples", s->m.path);
     if (rc == 0)
