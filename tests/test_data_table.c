@@ -38,31 +38,35 @@ static void test_rows(void **state)
     dataset_free(&d);
 }
 
-static void expect_error(const char *text, bool need_labels, const char *want)
-{
-    const char *p = write_csv(text);
-    dataset d;
-    qsdc_error err = {""};
-    ts_expect_failure_prefix(table_load(p, "label", need_labels, &d, &err), err.message,
-                             ts_fmt("%s: offset %s", p, want));
-}
-
 static void test_errors(void **state)
 {
     (void)state;
-    expect_error("", false, "0 (line 1): empty file");
-    expect_error("x,y\n1,2\n", true, "0 (line 1): the header names no label column 'label'");
-    expect_error("label\n1\n", false, "0 (line 1): no feature columns");
-    expect_error("x,,label\n", false, "2 (line 1): an empty column name");
-    expect_error("label,x,label\n", false, "8 (line 1): the label column is named twice");
-    expect_error("label,x\n1,abc\n", false, "10 (line 2): 'abc' is not a finite number");
-    expect_error("label,x\n1,nan\n", false, "10 (line 2): 'nan' is not a finite number");
-    expect_error("label,x\n1,\n", false, "10 (line 2): an empty field");
-    expect_error("label,x\n1.5,2\n", false, "8 (line 2): a label that is not a class id");
-    expect_error("label,x\n-1,2\n", false, "8 (line 2): a label that is not a class id");
-    expect_error("label,x\n1,2,3\n", false, "11 (line 2): too many fields");
-    expect_error("label,x\n1\n", false, "9 (line 2): too few fields");
-    expect_error("label,x\n\n", false, "9: no rows after the header");
+    static const struct {
+        const char *text;
+        bool need_labels;
+        const char *want;  /* after "PATH: offset " */
+    } cases[] = {
+        {"", false, "0 (line 1): empty file"},
+        {"x,y\n1,2\n", true, "0 (line 1): the header names no label column 'label'"},
+        {"label\n1\n", false, "0 (line 1): no feature columns"},
+        {"x,,label\n", false, "2 (line 1): an empty column name"},
+        {"label,x,label\n", false, "8 (line 1): the label column is named twice"},
+        {"label,x\n1,abc\n", false, "10 (line 2): 'abc' is not a finite number"},
+        {"label,x\n1,nan\n", false, "10 (line 2): 'nan' is not a finite number"},
+        {"label,x\n1,\n", false, "10 (line 2): an empty field"},
+        {"label,x\n1.5,2\n", false, "8 (line 2): a label that is not a class id"},
+        {"label,x\n-1,2\n", false, "8 (line 2): a label that is not a class id"},
+        {"label,x\n1,2,3\n", false, "11 (line 2): too many fields"},
+        {"label,x\n1\n", false, "9 (line 2): too few fields"},
+        {"label,x\n\n", false, "9: no rows after the header"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *p = write_csv(cases[i].text);
+        dataset d;
+        qsdc_error err = {""};
+        ts_expect_failure_prefix(table_load(p, "label", cases[i].need_labels, &d, &err),
+                                 err.message, ts_fmt("%s: offset %s", p, cases[i].want));
+    }
 }
 
 static void load_anything(const unsigned char *data, size_t len)
