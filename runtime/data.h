@@ -19,14 +19,17 @@ typedef struct dataset {
     int32_t *y;             /* count labels, or NULL */
     int32_t n_classes;      /* 1 + max label, 0 without labels */
     bool integers;          /* read from integers kept exact (token ids), not scaled */
+    int label_bytes;        /* of each label in an IDX label file (0: 1), for offsets */
 } dataset;
 
-/* Reads IDX images (uint8, rank 2 to 4 counting the leading sample count:
- * idx3 gives 28x28 samples, idx2 flat vectors) and, when labels_path is not
- * NULL, IDX labels (idx1, uint8). Both may be gzip-compressed or plain
+/* Reads IDX images (rank 2 to 4 counting the leading sample count: idx3
+ * gives 28x28 samples, idx2 flat vectors; unsigned bytes scaled to [0, 1],
+ * the other element types kept as they are) and, when labels_path is not
+ * NULL, IDX labels (idx1, of an integer type). Both may be gzip-compressed or plain
  * (detected by content, not name); offsets in messages are offsets in the
  * uncompressed stream. Errors: missing or unreadable file, truncated data,
- * bad magic, unsupported type, count mismatch between images and labels,
+ * bad magic, a type IDX does not define (or float labels), a float that is
+ * not finite, count mismatch between images and labels,
  * zero or absurd dimensions (over 4 GiB of data), data after the last
  * declared sample or after the gzip stream, and, decided by the headers
  * before any data is read, samples of other than want_elems elements (when

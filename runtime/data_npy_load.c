@@ -4,6 +4,7 @@
 #include "data.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,8 +43,12 @@ static int fill_samples(const char *path, const npy_array *a, dataset *d, qsdc_e
     if (!(d->x = malloc((size_t)a->count * sizeof *d->x)))
         return qsdc_fail(err, "%s: out of memory", path);
     float scale = a->kind == 'u' ? 1.0f / 255.0f : 1.0f;
-    for (uint64_t i = 0; i < a->count; i++)
+    for (uint64_t i = 0; i < a->count; i++) {
         d->x[i] = a->kind == 'u' ? (float)npy_element(a, i) * scale : (float)npy_element(a, i);
+        if (!isfinite(d->x[i]))
+            return qsdc_fail(err, "%s: offset %zu: element %" PRIu64 " is not a finite "
+                             "float32", path, a->data_offset + (size_t)i * (size_t)a->size, i);
+    }
     return 0;
 }
 
