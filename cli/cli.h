@@ -38,8 +38,9 @@ typedef struct cli_data_args {
     "\n"                                                                                    \
     "--data FILE reads by its name: .npy (float32, float64, uint8 scaled to [0, 1];\n"      \
     "int32/int64 token ids for a text model), .csv (numeric, a header row; the\n"           \
-    "column --label-column, default label, holds the classes), anything else\n"          \
-    "IDX (gzip or plain).\n"                                                               \
+    "column --label-column, default label, holds the classes), .txt (a text\n"            \
+    "model's raw text, one text per line, tokenised with the vocabulary its\n"            \
+    "checkpoint holds), anything else IDX (gzip or plain).\n"                             \
     "--labels FILE: .npy or IDX labels, one per sample. Samples are checked\n"            \
     "dimension by dimension against the model's input; --layout nhwc reads\n"             \
     "images stored height-width-channel into a [C, H, W] model.\n"                        \

@@ -86,6 +86,17 @@ int data_load(const train_config *t, bool test, int64_t classes, const int64_t *
  * fewer than 2 classes. */
 int sentiment_dataset_load(const train_config *t, bool test, int64_t classes,
                            int64_t steps, dataset *out, qsdc_error *err);
+/* Writes dir/vocab.txt for a text model training on t's data (format text
+ * or sentiment; samples of `steps` tokens): the vocabulary and tokeniser
+ * settings its training data were read with. */
+int vocab_file_save_for(const train_config *t, int64_t steps, const char *dir,
+                        qsdc_error *err);
+/* Raw text, one text per line, as samples of `steps` token ids (integers),
+ * tokenised with the vocabulary saved in vocab_dir as training tokenised
+ * its data. Errors: no or a damaged vocabulary, invalid UTF-8
+ * (path:line:col), a line without tokens (path:line and offset). */
+int text_lines_load(const char *path, const char *vocab_dir, int64_t steps, dataset *out,
+                    qsdc_error *err);
 /* The most bytes a data set may take in memory: QSDC_MAX_DATA_MIB MiB,
  * 4096 MiB when unset; an invalid value is an error. */
 int data_max_bytes(uint64_t *out, qsdc_error *err);

@@ -144,6 +144,12 @@ static int setup(trainer *t, qsdc_error *err)
         return -1;
     if (load_data(t, err) < 0)
         return -1;
+    /* raw text is tokenised later with the vocabulary training used */
+    bool text = c->format == DATA_TEXT || c->format == DATA_SENTIMENT;
+    if (text && t->o->checkpoint_dir && dist_is_root(&t->rep.ranks) &&
+        vocab_file_save_for(c, t->ep.input_elems / t->ep.batch, t->o->checkpoint_dir,
+                            err) < 0)
+        return -1;
     if (model_state_create(&t->env, t->tp.param_elems, t->tp.state_elems, &t->ms, err) < 0 ||
         exec_create(&t->env, &t->tp, &t->ms, &t->tx, err) < 0 ||
         exec_create(&t->env, &t->ep, &t->ms, &t->ex, err) < 0 ||

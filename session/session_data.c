@@ -43,6 +43,17 @@ static int read_file(qsdc_session *s, const char *path, const qsdc_data_options 
                      dataset *d, qsdc_error *e)
 {
     bool text = s->m.dtype == DTYPE_INT32;
+    if (ends_with(path, ".txt")) {
+        if (!text)
+            return qsdc_fail(e, "%s: raw text is input for a text model; %s takes numbers",
+                             path, s->m.path);
+        if (!s->checkpoint[0])
+            return qsdc_fail(e, "%s: raw text is tokenised with the vocabulary saved with a "
+                             "checkpoint; open the session with one", path);
+        if (o->labels)
+            return qsdc_fail(e, "%s: raw text takes no labels", path);
+        return text_lines_load(path, s->checkpoint, s->ep.input_elems / s->ep.batch, d, e);
+    }
     if (ends_with(path, ".csv") && o->labels)
         return qsdc_fail(e, "%s: a CSV's labels are its label column, not another file",
                          path);

@@ -240,6 +240,21 @@ def table_seeds():
     put("table", "bad_number", b"\x00" + b"a,label\n1,x\n")
 
 
+def text_lines_seeds():
+    """fuzz_text_lines's input: a length byte, the vocabulary's length, then
+    vocab.txt and the text."""
+    tokens = "<pad>\n<unk>\ngood\nfilm\nbad\n,\n"
+    fnv = 0xcbf29ce484222325
+    for b in tokens.encode():
+        fnv = ((fnv ^ b) * 0x100000001b3) % (1 << 64)
+    for level, keep in (("word", "first"), ("char", "last")):
+        vocab = ("qsdc vocab 1\nlevel %s\nkeep %s\nunk 1\ntokens 6\nchecksum %016x\n%s"
+                 % (level, keep, fnv, tokens)).encode()
+        text = b"Good film, bad plot\r\nfilm\n"
+        put("text_lines", level, b"\x03" + struct.pack("<H", len(vocab)) + vocab + text)
+    put("text_lines", "no_vocab", b"\x03\x00\x00good\n")
+
+
 def result_seeds():
     """fuzz_result's input: a reader byte (see fuzz_result.c), then the file:
     result.json and metrics.jsonl files of the committed experiments, one
@@ -269,7 +284,8 @@ def result_seeds():
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: make_corpus.py QSDC_EXE")
-    for harness in ("idx", "checkpoint", "model", "plan", "result", "text", "npy", "table"):
+    for harness in ("idx", "checkpoint", "model", "plan", "result", "text", "npy", "table",
+                    "text_lines"):
         shutil.rmtree(os.path.join(CORPUS, harness), ignore_errors=True)
     idx_seeds()
     cifar_seeds()
@@ -278,6 +294,7 @@ def main():
     text_seeds()
     npy_seeds()
     table_seeds()
+    text_lines_seeds()
     result_seeds()
     plan_seeds(os.path.abspath(sys.argv[1]))
 
