@@ -97,9 +97,10 @@ static int parse_number(const table_reader *r, size_t a, size_t b, double *v, qs
     char *end;
     errno = 0;
     *v = strtod(buf, &end);
-    if (*end || !isfinite(*v) || (errno == ERANGE && fabs(*v) > 1))
-        return qsdc_fail(err, "%s: offset %zu (line %d): '%s' is not a finite number",
-                         r->path, a, r->line, buf);
+    /* the samples are float32: a double beyond its range would be infinite */
+    if (*end || !isfinite((float)*v) || (errno == ERANGE && fabs(*v) > 1))
+        return qsdc_fail(err, "%s: offset %zu (line %d): '%s' is not a finite float32 "
+                         "number", r->path, a, r->line, buf);
     return 0;
 }
 
