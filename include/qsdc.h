@@ -386,8 +386,9 @@ QSDC_API int qsdc_session_evaluate(qsdc_session *s, qsdc_eval_result *out, qsdc_
 QSDC_API int qsdc_session_evaluate_arrays(qsdc_session *s, const float *x, size_t x_len,
                                           const int32_t *labels, int64_t n,
                                           qsdc_eval_result *out, qsdc_error *err);
-/* The same on IDX files (as qsdc_data_load_idx reads them); without labels
- * (NULL) only count and seconds are measured. */
+/* The same on a data file and its labels, read as qsdc_session_load_data
+ * reads them (IDX, .npy, CSV; a text model: token ids or raw text); without
+ * labels (NULL) only count and seconds are measured. */
 QSDC_API int qsdc_session_evaluate_idx(qsdc_session *s, const char *images, const char *labels,
                                        qsdc_eval_result *out, qsdc_error *err);
 /* The model's outputs for n samples (x: n * input_size floats, x_len at

@@ -70,8 +70,8 @@ static int read_file(qsdc_session *s, const char *path, const qsdc_data_options 
     return rc;
 }
 
-static int load_data(qsdc_session *s, const char *path, const qsdc_data_options *o,
-                     dataset *d, qsdc_error *e)
+int session_load_data(qsdc_session *s, const char *path, const qsdc_data_options *o,
+                      dataset *d, qsdc_error *e)
 {
     if (!path)
         return qsdc_fail(e, "qsdc_session_load_data: path is NULL");
@@ -105,7 +105,7 @@ int qsdc_session_load_data(qsdc_session *s, const char *path, const qsdc_data_op
     if (rc == 0 && !out)
         rc = qsdc_fail(&e, "qsdc_session_load_data: out is NULL");
     if (rc == 0)
-        rc = load_data(s, path, o ? o : &none, &d, &e);
+        rc = session_load_data(s, path, o ? o : &none, &d, &e);
     if (rc == 0)
         *out = (qsdc_data){.count = d.count, .sample_size = d.sample_elems, .x = d.x,
                            .labels = d.y};

@@ -158,10 +158,9 @@ static int evaluate_idx(qsdc_session *s, const char *images, const char *labels,
     if (session_need_weights(s, e) < 0)
         return -1;
     dataset d;
+    qsdc_data_options o = {.labels = labels};
     memset(&d, 0, sizeof d);
-    int rc = idx_load(images, labels, sample_size(s), &d, e);
-    if (rc == 0)
-        rc = dataset_check(&d, labels, output_size(s), images, sample_size(s), e);
+    int rc = session_load_data(s, images, &o, &d, e);
     if (rc == 0)
         rc = forward(s, &d, NULL, r, e);
     dataset_free(&d);
