@@ -76,7 +76,8 @@ int session_load_data(qsdc_session *s, const char *path, const qsdc_data_options
     if (!path)
         return qsdc_fail(e, "qsdc_session_load_data: path is NULL");
     if (o->layout < QSDC_LAYOUT_AUTO || o->layout > QSDC_LAYOUT_NHWC)
-        return qsdc_fail(e, "qsdc_session_load_data: layout %d is not a QSDC_LAYOUT_", o->layout);
+        return qsdc_fail(e, "qsdc_session_load_data: layout %d is none of QSDC_LAYOUT_AUTO, "
+                         "QSDC_LAYOUT_NCHW and QSDC_LAYOUT_NHWC", o->layout);
     if (read_file(s, path, o, d, e) < 0)
         return -1;
     int64_t classes = s->ep.output_elems / s->ep.batch;
