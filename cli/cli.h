@@ -43,7 +43,8 @@ typedef struct cli_data_args {
     "checkpoint holds), anything else IDX (gzip or plain).\n"                             \
     "--labels FILE: .npy or IDX labels, one per sample. Samples are checked\n"            \
     "dimension by dimension against the model's input; --layout nhwc reads\n"             \
-    "images stored height-width-channel into a [C, H, W] model.\n"                        \
+    "images stored height-width-channel into a [C, H, W] model (default: the\n"           \
+    "layout of the model's train: data: section).\n"                                      \
     "\n"
 
 /* Parses a command's arguments: MODEL then the data options, with -o OUT

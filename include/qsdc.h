@@ -454,9 +454,10 @@ QSDC_API int qsdc_data_load_idx(const char *images, const char *labels, qsdc_dat
                                 qsdc_error *err);
 QSDC_API void qsdc_data_free(qsdc_data *d);
 
-/* How image samples are stored: AUTO as the model's input shape (channels
- * first), NCHW the same said explicitly, NHWC height-width-channel,
- * transposed to the model's [C, H, W] on load. */
+/* How image samples are stored: AUTO as the model's train: data: layout
+ * says (none: as its input shape, channels first), NCHW as the input
+ * shape, NHWC height-width-channel, transposed to the model's [C, H, W] on
+ * load. */
 enum { QSDC_LAYOUT_AUTO, QSDC_LAYOUT_NCHW, QSDC_LAYOUT_NHWC };
 
 typedef struct qsdc_data_options {

@@ -83,8 +83,10 @@ int session_load_data(qsdc_session *s, const char *path, const qsdc_data_options
     int64_t classes = s->ep.output_elems / s->ep.batch;
     const char *labels = o->labels ? o->labels : path;
     bool idx_labels = d->y && o->labels && !ends_with(o->labels, ".npy");
-    int rc = dataset_fit_input(d, path, s->m.input_shape, s->m.input_rank,
-                               (data_layout)o->layout, e);
+    /* files laid out as the model's training data need no option */
+    data_layout layout = o->layout == QSDC_LAYOUT_AUTO ? s->m.train.layout
+                                                       : (data_layout)o->layout;
+    int rc = dataset_fit_input(d, path, s->m.input_shape, s->m.input_rank, layout, e);
     if (rc == 0 && d->y)
         rc = idx_labels ? dataset_check(d, labels, classes, path, d->sample_elems, e)
                         : dataset_check_labels(d, labels, classes, e);

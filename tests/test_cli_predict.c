@@ -287,6 +287,13 @@ static void test_layout(void **state)
              "train_labels: %s}", x, y);
     write_model("nhwc.yaml", "[2, 8, 8]", data, nhwc);
     free(cli_run_expect(0, "train '%s' --max-steps 2", nhwc));
+    /* files laid out as the model's training data need no --layout */
+    out = cli_run_expect(0, "infer '%s' --data '%s'", nhwc, x);
+    cli_expect(out, ts_fmt("%d samples in", CLI_TRAIN_N));
+    free(out);
+    out = cli_run_expect(1, "infer '%s' --data '%s' --layout nchw", nhwc, x);
+    cli_expect(out, ts_fmt("%s: samples are 8x8x2 but the model's input is 2x8x8", x));
+    free(out);
 }
 
 static void test_usage(void **state)
