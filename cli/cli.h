@@ -3,11 +3,16 @@
 #ifndef QSDC_CLI_H
 #define QSDC_CLI_H
 
+#include <stdbool.h>
+
+#include "qsdc.h"
+
 int cli_compile(int argc, char **argv);
 int cli_devices(int argc, char **argv);
 int cli_train(int argc, char **argv);
 int cli_eval(int argc, char **argv);
 int cli_infer(int argc, char **argv);
+int cli_predict(int argc, char **argv);
 int cli_profile(int argc, char **argv);
 int cli_tune(int argc, char **argv);
 int cli_experiment(int argc, char **argv);
@@ -19,5 +24,34 @@ int cli_error(const char *message);
  * -1 when it is not one. */
 int cli_int(const char *opt, const char *text, long long min, long long *out);
 int cli_double(const char *opt, const char *text, double *out);
+
+/* The data-file options of eval, infer and predict. */
+typedef struct cli_data_args {
+    const char *model, *data, *labels, *label_column, *ckpt, *device;
+    const char *binary;   /* eval, infer: --program-binary */
+    const char *out;      /* predict: -o */
+    int layout;           /* QSDC_LAYOUT_* */
+    long long batch;
+} cli_data_args;
+
+#define CLI_DATA_HELP                                                                       \
+    "\n"                                                                                    \
+    "--data FILE reads by its name: .npy (float32, float64, uint8 scaled to [0, 1];\n"      \
+    "int32/int64 token ids for a text model), .csv (numeric, a header row; the\n"           \
+    "column --label-column, default label, holds the classes), .txt (a text\n"            \
+    "model's raw text, one text per line, tokenised with the vocabulary its\n"            \
+    "checkpoint holds), anything else IDX (gzip or plain).\n"                             \
+    "--labels FILE: .npy or IDX labels, one per sample. Samples are checked\n"            \
+    "dimension by dimension against the model's input; --layout nhwc reads\n"             \
+    "images stored height-width-channel into a [C, H, W] model (default: the\n"           \
+    "layout of the model's train: data: section).\n"                                      \
+    "\n"
+
+/* Parses a command's arguments: MODEL then the data options, with -o OUT
+ * for predict and --program-binary FILE otherwise. Returns 0, 1 after
+ * printing usage for --help, or 2 after a usage error. */
+int cli_data_parse(int argc, char **argv, bool predict, const char *usage, cli_data_args *a);
+/* a's --data, through qsdc_session_load_data. */
+int cli_load_data(qsdc_session *s, const cli_data_args *a, qsdc_data *out, qsdc_error *err);
 
 #endif

@@ -22,7 +22,8 @@ static const char usage[] =
     "  devices      list OpenCL platforms and devices\n"
     "  train        train a model on its data (train: section of the model)\n"
     "  eval         test accuracy of a trained checkpoint\n"
-    "  infer        forward pass over an IDX file, accuracy and throughput\n"
+    "  infer        forward pass over a data file, accuracy and throughput\n"
+    "  predict      class probabilities (or outputs) of a data file, to .npy or CSV\n"
     "  profile      time each kernel of one training step\n"
     "  tune         measure generated GEMMs against CLBlast, cache the choice\n"
     "  experiment   train a grid of regulariser settings x seeds (QSD vs dropout)\n"
@@ -57,6 +58,7 @@ static int run_command(int argc, char **argv)
         int (*run)(int, char **);
     } commands[] = {{"devices", cli_devices}, {"train", cli_train},
                     {"eval", cli_eval},       {"infer", cli_infer},
+                    {"predict", cli_predict},
                     {"compile", cli_compile}, {"profile", cli_profile},
                     {"tune", cli_tune},       {"experiment", cli_experiment},
                     {"report", cli_report}};

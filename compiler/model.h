@@ -120,8 +120,16 @@ typedef enum loss_kind { LOSS_XENT, LOSS_MSE } loss_kind;
 
 #define QSDC_MAX_DATA_FILES 8
 
-/* DATA_TEXT: a language-modelling corpus; DATA_SENTIMENT: a (label, text) CSV */
-typedef enum data_format { DATA_IDX, DATA_CIFAR10, DATA_TEXT, DATA_SENTIMENT } data_format;
+/* DATA_TEXT: a language-modelling corpus; DATA_SENTIMENT: a (label, text) CSV;
+ * DATA_NPY: .npy arrays; DATA_TABLE: a numeric CSV with a header */
+typedef enum data_format {
+    DATA_IDX, DATA_CIFAR10, DATA_TEXT, DATA_SENTIMENT, DATA_NPY, DATA_TABLE
+} data_format;
+
+/* How image samples are stored: LAYOUT_AUTO takes them as the model's input
+ * shape (channels first); LAYOUT_NHWC transposes height-width-channel
+ * samples to it. */
+typedef enum data_layout { LAYOUT_AUTO, LAYOUT_NCHW, LAYOUT_NHWC } data_layout;
 
 /* The default global-norm clip of models with an lstm layer (the classic
  * word-level LSTM language model's); clip_norm: 0 turns it off. */
@@ -130,7 +138,8 @@ typedef enum data_format { DATA_IDX, DATA_CIFAR10, DATA_TEXT, DATA_SENTIMENT } d
 typedef struct train_config {
     /* data: relative paths resolve against the model's folder */
     data_format format;
-    /* IDX */
+    /* IDX and npy (samples and labels); numeric CSV (train_images and
+     * test_images, labels in the column label_column) */
     char train_images[QSDC_PATH_MAX], train_labels[QSDC_PATH_MAX];
     char test_images[QSDC_PATH_MAX], test_labels[QSDC_PATH_MAX];
     /* CIFAR-10 binary: training files and an optional test file */
@@ -146,6 +155,8 @@ typedef struct train_config {
     double text_split[2];   /* text: train, validation fractions (0.9, 0.05) */
     double test_split;      /* sentiment: default 0.2 */
     bool keep_last;         /* sentiment: longer texts keep their last tokens */
+    char label_column[64];  /* numeric CSV: default "label" */
+    data_layout layout;     /* IDX, npy */
     src_loc data_loc;
     /* augment: of training batches (never evaluation data) */
     int64_t crop_pad;       /* random crop of the zero-padded image, 0 = off */

@@ -27,6 +27,7 @@ void train_config_defaults(train_config *t)
     t->text_split[0] = 0.9;
     t->text_split[1] = 0.05;
     t->test_split = 0.2;
+    snprintf(t->label_column, sizeof t->label_column, "label");
 }
 
 int64_t train_step_epochs(const train_config *t)
@@ -288,16 +289,57 @@ static int parse_text(ydoc *d, yaml_node_t *n, const char *model_path,
     return 0;
 }
 
-/* data: fashion-mnist, or a mapping of IDX paths (format: idx, the default)
- * or CIFAR-10 files. The IDX training pair is required, the test pair
- * optional but all or nothing. */
+/* layout: nchw | nhwc, for formats whose samples have a shape. */
+static int parse_layout(ydoc *d, yaml_node_t *n, train_config *t)
+{
+    static const char *const layouts[] = {"nchw", "nhwc", NULL};
+    yaml_node_t *v = ydoc_get(d, n, "layout");
+    int layout;
+    if (!v)
+        return 0;
+    if (ydoc_choice(d, v, "layout", layouts, &layout) < 0)
+        return -1;
+    t->layout = layout == 0 ? LAYOUT_NCHW : LAYOUT_NHWC;
+    return 0;
+}
+
+/* format: csv, train: PATH, test: PATH, label: COLUMN */
+static int parse_table(ydoc *d, yaml_node_t *n, const char *model_path, train_config *t)
+{
+    static const char *const keys[] = {"format", "train", "test", "label", NULL};
+    if (ydoc_check_keys(d, n, keys, "key", " in 'data' (format csv)") < 0)
+        return -1;
+    yaml_node_t *v = ydoc_get(d, n, "train");
+    if (!v)
+        return ydoc_fail(d, n, "missing required key 'train' in 'data'");
+    if (resolve_path(d, v, "train", model_path, t->train_images) < 0)
+        return -1;
+    if ((v = ydoc_get(d, n, "test")) && resolve_path(d, v, "test", model_path,
+                                                     t->test_images) < 0)
+        return -1;
+    const char *label;
+    if (!(v = ydoc_get(d, n, "label")))
+        return 0;
+    if (ydoc_string(d, v, "label", &label) < 0)
+        return -1;
+    if (!label[0] || strlen(label) >= sizeof t->label_column || strchr(label, ','))
+        return ydoc_fail(d, v, "'label' must name a column: 1 to %zu bytes, no comma",
+                         sizeof t->label_column - 1);
+    snprintf(t->label_column, sizeof t->label_column, "%s", label);
+    return 0;
+}
+
+/* data: fashion-mnist, or a mapping of IDX or .npy paths (format: idx, the
+ * default, or npy), CIFAR-10 files, a numeric CSV or text. The training
+ * pair is required, the test pair optional but all or nothing. */
 static int parse_data(ydoc *d, yaml_node_t *n, const char *model_path,
                       train_config *t)
 {
     static const char *const sets[] = {"fashion-mnist", NULL};
-    static const char *const formats[] = {"idx", "cifar10", "text", "sentiment", NULL};
-    static const char *const keys[] = {"train_images", "train_labels",
-                                       "test_images", "test_labels", "format", NULL};
+    static const char *const formats[] = {"idx", "cifar10", "text", "sentiment", "npy", "csv",
+                                          NULL};
+    static const char *const keys[] = {"train_images", "train_labels", "test_images",
+                                       "test_labels", "format", "layout", NULL};
     t->data_loc = ydoc_loc(n);
     if (n->type == YAML_SCALAR_NODE) {
         int unused;
@@ -319,7 +361,9 @@ static int parse_data(ydoc *d, yaml_node_t *n, const char *model_path,
         return parse_cifar(d, n, model_path, t);
     if (t->format == DATA_TEXT || t->format == DATA_SENTIMENT)
         return parse_text(d, n, model_path, t);
-    if (ydoc_check_keys(d, n, keys, "key", " in 'data'") < 0)
+    if (t->format == DATA_TABLE)
+        return parse_table(d, n, model_path, t);
+    if (ydoc_check_keys(d, n, keys, "key", " in 'data'") < 0 || parse_layout(d, n, t) < 0)
         return -1;
     char *dest[] = {t->train_images, t->train_labels, t->test_images,
                     t->test_labels};

@@ -391,8 +391,9 @@ QSDC_API int qsdc_session_evaluate(qsdc_session *s, qsdc_eval_result *out, qsdc_
 QSDC_API int qsdc_session_evaluate_arrays(qsdc_session *s, const float *x, size_t x_len,
                                           const int32_t *labels, int64_t n,
                                           qsdc_eval_result *out, qsdc_error *err);
-/* The same on IDX files (as qsdc_data_load_idx reads them); without labels
- * (NULL) only count and seconds are measured. */
+/* The same on a data file and its labels, read as qsdc_session_load_data
+ * reads them (IDX, .npy, CSV; a text model: token ids or raw text); without
+ * labels (NULL) only count and seconds are measured. */
 QSDC_API int qsdc_session_evaluate_idx(qsdc_session *s, const char *images, const char *labels,
                                        qsdc_eval_result *out, qsdc_error *err);
 /* The model's outputs for n samples (x: n * input_size floats, x_len at
@@ -457,6 +458,40 @@ typedef struct qsdc_data {
 QSDC_API int qsdc_data_load_idx(const char *images, const char *labels, qsdc_data *out,
                                 qsdc_error *err);
 QSDC_API void qsdc_data_free(qsdc_data *d);
+
+/* How image samples are stored: AUTO as the model's train: data: layout
+ * says (none: as its input shape, channels first), NCHW as the input
+ * shape, NHWC height-width-channel, transposed to the model's [C, H, W] on
+ * load. */
+enum { QSDC_LAYOUT_AUTO, QSDC_LAYOUT_NCHW, QSDC_LAYOUT_NHWC };
+
+typedef struct qsdc_data_options {
+    const char *labels;        /* NULL, or the samples' labels: IDX or .npy (a CSV's labels
+                                  are its label column) */
+    const char *label_column;  /* a CSV's label column; NULL: "label" (optional here) */
+    int layout;                /* QSDC_LAYOUT_* */
+} qsdc_data_options;
+
+/* Reads a data file of samples for the session's model, chosen by its name:
+ * .npy (float32, float64, uint8 scaled to [0, 1], or int32/int64 token
+ * ids), .csv (numeric, a header row; floats kept as they are), .txt (a text
+ * model's raw text, one text per line, tokenised as training tokenised it
+ * with the vocabulary saved in the session's checkpoint), anything else IDX
+ * (every element type; gzip-compressed or plain). The samples' shape is
+ * checked dimension by dimension against the model's input (an error names
+ * both shapes). A text model takes only token ids (an integer .npy) or raw
+ * text. o may be NULL. Free with qsdc_data_free. */
+QSDC_API int qsdc_session_load_data(qsdc_session *s, const char *path,
+                                    const qsdc_data_options *o, qsdc_data *out,
+                                    qsdc_error *err);
+
+/* Writes n rows of `outputs` floats (qsdc_session_predict's out) to path,
+ * atomically, in the format its name ends with: .npy, a float32 [n,
+ * outputs] array; .csv, a header "class,p0,p1,..." (with probabilities 0,
+ * else "class,y0,y1,...": raw outputs) and per row the class id (the
+ * largest output's index, the first on a tie) then the outputs. */
+QSDC_API int qsdc_predictions_write(const char *path, const float *out, int64_t n,
+                                    int64_t outputs, int probabilities, qsdc_error *err);
 
 #ifdef __cplusplus
 }

@@ -18,14 +18,18 @@ typedef struct dataset {
     float *x;               /* count * sample_elems, scaled to [0, 1] */
     int32_t *y;             /* count labels, or NULL */
     int32_t n_classes;      /* 1 + max label, 0 without labels */
+    bool integers;          /* read from integers kept exact (token ids), not scaled */
+    int label_bytes;        /* of each label in an IDX label file (0: 1), for offsets */
 } dataset;
 
-/* Reads IDX images (uint8, rank 2 to 4 counting the leading sample count:
- * idx3 gives 28x28 samples, idx2 flat vectors) and, when labels_path is not
- * NULL, IDX labels (idx1, uint8). Both may be gzip-compressed or plain
+/* Reads IDX images (rank 2 to 4 counting the leading sample count: idx3
+ * gives 28x28 samples, idx2 flat vectors; unsigned bytes scaled to [0, 1],
+ * the other element types kept as they are) and, when labels_path is not
+ * NULL, IDX labels (idx1, of an integer type). Both may be gzip-compressed or plain
  * (detected by content, not name); offsets in messages are offsets in the
  * uncompressed stream. Errors: missing or unreadable file, truncated data,
- * bad magic, unsupported type, count mismatch between images and labels,
+ * bad magic, a type IDX does not define (or float labels), a float that is
+ * not finite, count mismatch between images and labels,
  * zero or absurd dimensions (over 4 GiB of data), data after the last
  * declared sample or after the gzip stream, and, decided by the headers
  * before any data is read, samples of other than want_elems elements (when
@@ -37,7 +41,14 @@ int idx_load(const char *images_path, const char *labels_path, int64_t want_elem
  * byte offset in an idx1 label file. */
 int dataset_check(const dataset *d, const char *labels_path, int64_t classes,
                   const char *images_path, int64_t want_elems, qsdc_error *err);
+/* Checks every label is below classes, naming path and the first bad
+ * sample (IDX labels: dataset_check names their offsets; CIFAR's:
+ * cifar_load). */
+int dataset_check_labels(const dataset *d, const char *path, int64_t classes,
+                         qsdc_error *err);
 void dataset_free(dataset *d);
+/* dims[rank] as "28x28" into buf. */
+void dataset_format_shape(const int64_t *dims, int rank, char *buf, size_t len);
 
 /* Reads CIFAR-10 binary files (records of one label byte, 0 to 9, then 3072
  * pixel bytes: the red, green and blue 32x32 planes) into one data set of
@@ -48,17 +59,44 @@ void dataset_free(dataset *d);
 int cifar_load(const char *const *paths, int n_paths, int64_t classes, dataset *out,
                qsdc_error *err);
 
+/* .npy samples (float32, float64 and uint8, scaled to [0, 1]; int32 and
+ * int64 kept as exact floats) and, when labels_path is not NULL, .npy
+ * labels (uint8, int32 or int64, one per sample). Errors name the path and
+ * the offset. */
+int npy_load(const char *x_path, const char *labels_path, dataset *out, qsdc_error *err);
+/* A numeric CSV: a header naming the columns, then rows of numbers; the
+ * column named label holds class ids (required when need_labels), the
+ * others are the features of a flat sample, kept unscaled. */
+int table_load(const char *path, const char *label, bool need_labels, dataset *out,
+               qsdc_error *err);
+/* Checks d's sample shape against the model's input shape[rank] (data_shape.c
+ * has the rule) and takes it as d's, transposing [H, W, C] samples to
+ * [C, H, W] with LAYOUT_NHWC. The error names path and both shapes. */
+int dataset_fit_input(dataset *d, const char *path, const int64_t *shape, int rank,
+                      data_layout layout, qsdc_error *err);
+
 /* The training (test false) or test data of a train: section, in its
- * format, checked to have sample_elems elements per sample and labels
- * below classes. */
-int data_load(const train_config *t, bool test, int64_t classes, int64_t sample_elems,
-              dataset *out, qsdc_error *err);
+ * format, fitted to the model's input shape[rank] and checked to have
+ * labels below classes. */
+int data_load(const train_config *t, bool test, int64_t classes, const int64_t *shape,
+              int rank, dataset *out, qsdc_error *err);
 /* The training (test false) or test rows of a sentiment CSV (format:
  * sentiment) as samples of `steps` token ids, padded at the end with
  * QSDC_PAD_ID, labels 0 negative and 1 positive. Fails when the model has
  * fewer than 2 classes. */
 int sentiment_dataset_load(const train_config *t, bool test, int64_t classes,
                            int64_t steps, dataset *out, qsdc_error *err);
+/* Writes dir/vocab.txt for a text model training on t's data (format text
+ * or sentiment; samples of `steps` tokens): the vocabulary and tokeniser
+ * settings its training data were read with. */
+int vocab_file_save_for(const train_config *t, int64_t steps, const char *dir,
+                        qsdc_error *err);
+/* Raw text, one text per line, as samples of `steps` token ids (integers),
+ * tokenised with the vocabulary saved in vocab_dir as training tokenised
+ * its data. Errors: no or a damaged vocabulary, invalid UTF-8
+ * (path:line:col), a line without tokens (path:line and offset). */
+int text_lines_load(const char *path, const char *vocab_dir, int64_t steps, dataset *out,
+                    qsdc_error *err);
 /* The most bytes a data set may take in memory: QSDC_MAX_DATA_MIB MiB,
  * 4096 MiB when unset; an invalid value is an error. */
 int data_max_bytes(uint64_t *out, qsdc_error *err);

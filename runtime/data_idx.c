@@ -1,6 +1,9 @@
 /* IDX loader (the MNIST file format): a big-endian header "0 0 type rank",
- * rank uint32 dimensions, then the elements. Only type 0x08 (uint8) is
- * supported. Files go through gz_stream, which decompresses gzip and passes
+ * rank uint32 dimensions, then the elements, big-endian, of the type the
+ * format defines: 0x08 unsigned byte (samples scaled to [0, 1]), 0x09
+ * signed byte, 0x0B int16, 0x0C int32 (kept as exact floats), 0x0D
+ * float32, 0x0E float64 (kept as they are); labels are of the four integer
+ * types. Files go through gz_stream, which decompresses gzip and passes
  * plain files through, so every offset in a message is an offset in the
  * uncompressed stream. Data after the last declared element is an error: a
  * header that declares fewer samples than the file holds usually means the
@@ -10,6 +13,7 @@
 #include "data.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +21,7 @@
 #include "gz_stream.h"
 
 #define IDX_TYPE_UBYTE 0x08
+#define IDX_TYPE_FLOAT 0x0D
 #define IDX_MAX_RANK 4
 #define IDX_MAX_DATA_BYTES (UINT64_C(4) << 30)
 #define IDX_LABEL_HEADER_BYTES 8   /* magic + one dimension */
@@ -26,9 +31,12 @@
 typedef gz_stream idx_stream;
 
 typedef struct idx_header {
+    int type;                     /* IDX_TYPE_* */
+    int elem_bytes;               /* of one element of that type */
     int rank;                     /* dims including the leading count */
     int64_t dims[IDX_MAX_RANK];
-    uint64_t data_bytes;          /* product of dims */
+    uint64_t elems;               /* product of dims */
+    uint64_t data_bytes;          /* elems * elem_bytes */
 } idx_header;
 
 /* Reads exactly n bytes; `what` and `section` describe the part of the
@@ -51,15 +59,27 @@ static uint32_t be32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
+/* The bytes of an element of type, 0 for a type IDX does not define. */
+static int idx_type_bytes(int type)
+{
+    switch (type) {
+    case 0x08: case 0x09: return 1;
+    case 0x0B: return 2;
+    case 0x0C: case 0x0D: return 4;
+    case 0x0E: return 8;
+    default: return 0;
+    }
+}
+
 static const char *idx_type_name(int type)
 {
     switch (type) {
+    case 0x08: return "unsigned byte";
     case 0x09: return "signed byte";
     case 0x0B: return "int16";
     case 0x0C: return "int32";
     case 0x0D: return "float32";
-    case 0x0E: return "float64";
-    default: return "not an IDX type";
+    default: return "float64";
     }
 }
 
@@ -75,15 +95,19 @@ static int read_header(idx_stream *s, const char *kind, idx_header *h,
         return qsdc_fail(err, "%s: offset 0: bad magic 0x%02x%02x%02x%02x: not "
                          "an IDX file (the first two bytes must be zero)", s->path,
                          magic[0], magic[1], magic[2], magic[3]);
-    if (magic[2] != IDX_TYPE_UBYTE)
-        return qsdc_fail(err, "%s: offset 2: unsupported IDX element type 0x%02x "
-                         "(%s); only 0x08 (unsigned byte) is supported", s->path,
-                         magic[2], idx_type_name(magic[2]));
+    h->type = magic[2];
+    h->elem_bytes = idx_type_bytes(h->type);
+    if (h->elem_bytes == 0)
+        return qsdc_fail(err, "%s: offset 2: IDX element type 0x%02x is not one the format "
+                         "defines (0x08, 0x09, 0x0B, 0x0C, 0x0D, 0x0E)", s->path, h->type);
     h->rank = magic[3];
     if (h->rank == 0 || h->rank > IDX_MAX_RANK)
         return qsdc_fail(err, "%s: offset 3: IDX rank %d is not supported "
                          "(must be 1 to %d)", s->path, h->rank, IDX_MAX_RANK);
     int is_label = strcmp(kind, "label") == 0;
+    if (is_label && h->type >= IDX_TYPE_FLOAT)
+        return qsdc_fail(err, "%s: offset 2: label file of %s elements; labels are "
+                         "integers (types 0x08 to 0x0C)", s->path, idx_type_name(h->type));
     if (is_label && h->rank != 1)
         return qsdc_fail(err, "%s: offset 3: label file has rank %d; expected 1 "
                          "(one label per sample)", s->path, h->rank);
@@ -96,7 +120,7 @@ static int read_header(idx_stream *s, const char *kind, idx_header *h,
     size_t dim_bytes = 4 * (size_t)h->rank;
     if (stream_read(s, raw, dim_bytes, dim_bytes, "dimensions", err) != 0)
         return -1;
-    h->data_bytes = 1;
+    h->data_bytes = (uint64_t)h->elem_bytes;
     for (int i = 0; i < h->rank; i++) {
         h->dims[i] = be32(raw + 4 * i);
         if (h->dims[i] == 0)
@@ -110,34 +134,64 @@ static int read_header(idx_stream *s, const char *kind, idx_header *h,
                              "takes the data past the 4 GiB limit", s->path,
                              4 + 4 * i, i + 1, h->dims[i]);
     }
+    h->elems = h->data_bytes / (uint64_t)h->elem_bytes;
     return 0;
 }
 
-typedef void convert_fn(const uint8_t *in, size_t n, void *out);
+/* Element i of in, of type, as a double (exact for every IDX type). */
+static double idx_element(const uint8_t *in, size_t i, int type)
+{
+    const uint8_t *p = in + i * (size_t)idx_type_bytes(type);
+    uint32_t u;
+    switch (type) {
+    case 0x08: return p[0];
+    case 0x09: return (int8_t)p[0];
+    case 0x0B: return (int16_t)(uint16_t)(p[0] << 8 | p[1]);
+    case 0x0C: return (int32_t)be32(p);
+    case 0x0D: {
+        float f;
+        u = be32(p);
+        memcpy(&f, &u, sizeof f);
+        return f;
+    }
+    default: {
+        uint64_t v = (uint64_t)be32(p) << 32 | be32(p + 4);
+        double d;
+        memcpy(&d, &v, sizeof d);
+        return d;
+    }
+    }
+}
 
-static void convert_pixels(const uint8_t *in, size_t n, void *out)
+typedef void convert_fn(const uint8_t *in, size_t n, int type, void *out);
+
+static void convert_pixels(const uint8_t *in, size_t n, int type, void *out)
 {
     float *x = out;
     for (size_t i = 0; i < n; i++)
-        x[i] = (float)in[i] / 255.0f;
+        x[i] = type == IDX_TYPE_UBYTE ? (float)in[i] / 255.0f
+                                      : (float)idx_element(in, i, type);
 }
 
-static void convert_labels(const uint8_t *in, size_t n, void *out)
+static void convert_labels(const uint8_t *in, size_t n, int type, void *out)
 {
     int32_t *y = out;
     for (size_t i = 0; i < n; i++)
-        y[i] = in[i];
+        y[i] = (int32_t)idx_element(in, i, type);
 }
 
-/* Reads n bytes and converts them to elements of elem_size bytes. The
- * buffer grows with the data actually read, so a header that claims
- * gigabytes in a small file costs no more memory than the file's size. */
-static int read_elements(idx_stream *s, uint64_t n, size_t elem_size,
+/* Reads the h->elems elements of the data and converts them to elements of
+ * elem_size bytes. The buffer grows with the data actually read, so a
+ * header that claims gigabytes in a small file costs no more memory than
+ * the file's size. */
+static int read_elements(idx_stream *s, const idx_header *h, size_t elem_size,
                          convert_fn *convert, const char *what, void **out,
                          qsdc_error *err)
 {
+    uint64_t n = h->elems;
+    size_t in_bytes = (size_t)h->elem_bytes, per_chunk = READ_CHUNK / in_bytes;
     if (n > SIZE_MAX / elem_size)
-        return qsdc_fail(err, "%s: %" PRIu64 " bytes of %s do not fit in "
+        return qsdc_fail(err, "%s: %" PRIu64 " elements of %s do not fit in "
                          "memory", s->path, n, what);
     size_t cap = n < INITIAL_ELEMS ? (size_t)n : INITIAL_ELEMS;
     uint8_t *data = malloc(cap * elem_size);
@@ -145,8 +199,8 @@ static int read_elements(idx_stream *s, uint64_t n, size_t elem_size,
     if (!data || !chunk)
         goto oom;
     for (uint64_t done = 0; done < n;) {
-        size_t want = n - done < READ_CHUNK ? (size_t)(n - done) : READ_CHUNK;
-        if (stream_read(s, chunk, want, n, what, err) != 0)
+        size_t want = n - done < per_chunk ? (size_t)(n - done) : per_chunk;
+        if (stream_read(s, chunk, want * in_bytes, h->data_bytes, what, err) != 0)
             goto fail;
         if (done + want > cap) {
             cap = (uint64_t)cap * 2 < n ? cap * 2 : (size_t)n;
@@ -155,19 +209,31 @@ static int read_elements(idx_stream *s, uint64_t n, size_t elem_size,
                 goto oom;
             data = grown;
         }
-        convert(chunk, want, data + done * elem_size);
+        convert(chunk, want, h->type, data + done * elem_size);
         done += want;
     }
     free(chunk);
     *out = data;
     return 0;
 oom:
-    qsdc_fail(err, "%s: out of memory reading %" PRIu64 " bytes of %s",
+    qsdc_fail(err, "%s: out of memory reading %" PRIu64 " elements of %s",
               s->path, n, what);
 fail:
     free(chunk);
     free(data);
     return -1;
+}
+
+/* NaN or an infinity would poison every step that reads them. */
+static int check_finite(const char *path, const idx_header *h, const float *x,
+                        qsdc_error *err)
+{
+    for (uint64_t i = 0; h->type >= IDX_TYPE_FLOAT && i < h->elems; i++)
+        if (!isfinite(x[i]))
+            return qsdc_fail(err, "%s: offset %" PRIu64 ": element %" PRIu64 " is not a "
+                             "finite number", path,
+                             (uint64_t)(4 + 4 * h->rank) + i * (uint64_t)h->elem_bytes, i);
+    return 0;
 }
 
 static int expect_end(idx_stream *s, int64_t count, qsdc_error *err)
@@ -195,25 +261,13 @@ static void fill_shape(dataset *d, const idx_header *h)
     }
 }
 
-static void format_shape(const int64_t *dims, int rank, char *buf, size_t len)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (int i = 0; i < rank && used < len; i++) {
-        int n = snprintf(buf + used, len - used, "%s%" PRId64, i ? "x" : "", dims[i]);
-        if (n < 0)
-            break;
-        used += (size_t)n;
-    }
-}
-
 static int check_sample_elems(const char *path, const int64_t *dims, int rank,
                               int64_t elems, int64_t want_elems, qsdc_error *err)
 {
     if (elems == want_elems)
         return 0;
     char shape[96];
-    format_shape(dims, rank, shape, sizeof shape);
+    dataset_format_shape(dims, rank, shape, sizeof shape);
     return qsdc_fail(err, "%s: samples are %s (%" PRId64 " elements) but the model "
                      "expects %" PRId64 " elements per sample", path, shape, elems,
                      want_elems);
@@ -224,7 +278,7 @@ static int check_header_fits(const char *path, const idx_header *h, int64_t want
                              bool labels, qsdc_error *err)
 {
     int64_t count = h->dims[0];
-    int64_t elems = (int64_t)(h->data_bytes / (uint64_t)count);
+    int64_t elems = (int64_t)(h->elems / (uint64_t)count);
     if (want_elems > 0 &&
         check_sample_elems(path, h->dims + 1, h->rank - 1, elems, want_elems, err) < 0)
         return -1;
@@ -267,17 +321,20 @@ int idx_load(const char *images_path, const char *labels_path, int64_t want_elem
         }
     }
     if (check_header_fits(images_path, &ih, want_elems, labels_path != NULL, err) != 0 ||
-        read_elements(&img, ih.data_bytes, sizeof(float), convert_pixels,
+        read_elements(&img, &ih, sizeof(float), convert_pixels,
                       "image data", &x, err) != 0 ||
+        check_finite(images_path, &ih, x, err) != 0 ||
         expect_end(&img, ih.dims[0], err) != 0)
         goto done;
     if (labels_path &&
-        (read_elements(&lab, lh.data_bytes, sizeof(int32_t), convert_labels,
+        (read_elements(&lab, &lh, sizeof(int32_t), convert_labels,
                        "label data", &y, err) != 0 ||
          expect_end(&lab, lh.dims[0], err) != 0))
         goto done;
 
     fill_shape(&d, &ih);
+    d.integers = ih.type != IDX_TYPE_UBYTE && ih.type < IDX_TYPE_FLOAT;
+    d.label_bytes = labels_path ? lh.elem_bytes : 0;
     d.x = x;
     d.y = y;
     for (int64_t i = 0; d.y && i < d.count; i++)
@@ -307,7 +364,8 @@ int dataset_check(const dataset *d, const char *labels_path, int64_t classes,
             return qsdc_fail(err, "%s: label %" PRId32 " at index %" PRId64
                              " (offset %" PRId64 ") is outside the model's %"
                              PRId64 " classes", labels_path, d->y[i], i,
-                             IDX_LABEL_HEADER_BYTES + i, classes);
+                             IDX_LABEL_HEADER_BYTES + i * (d->label_bytes ? d->label_bytes : 1),
+                             classes);
     return 0;
 }
 

@@ -12,31 +12,59 @@ bool data_has_test(const train_config *t)
     return t->format == DATA_CIFAR10 ? t->test_file[0] != '\0' : t->test_images[0] != '\0';
 }
 
-int data_load(const train_config *t, bool test, int64_t classes, int64_t sample_elems,
-              dataset *out, qsdc_error *err)
+static int load_cifar(const train_config *t, bool test, int64_t classes, dataset *out,
+                      qsdc_error *err)
 {
-    if (t->format == DATA_SENTIMENT)
-        return sentiment_dataset_load(t, test, classes, sample_elems, out, err);
-    if (t->format == DATA_CIFAR10) {
-        const char *paths[QSDC_MAX_DATA_FILES];
-        int n = test ? 1 : t->n_train_files;
-        for (int i = 0; i < n; i++)
-            paths[i] = test ? t->test_file : t->train_files[i];
-        if (cifar_load(paths, n, classes, out, err) < 0)
-            return -1;
-        if (out->sample_elems == sample_elems)
-            return 0;
-        dataset_free(out);
-        return qsdc_fail(err, "%s: CIFAR-10 samples are 3x32x32 (3072 elements) but the "
-                         "model expects %" PRId64 " elements per sample", paths[0],
-                         sample_elems);
-    }
-    const char *images = test ? t->test_images : t->train_images;
+    const char *paths[QSDC_MAX_DATA_FILES];
+    int n = test ? 1 : t->n_train_files;
+    for (int i = 0; i < n; i++)
+        paths[i] = test ? t->test_file : t->train_files[i];
+    return cifar_load(paths, n, classes, out, err);
+}
+
+static int load_samples(const train_config *t, bool test, int64_t classes, int64_t elems,
+                        dataset *out, qsdc_error *err)
+{
+    const char *samples = test ? t->test_images : t->train_images;
     const char *labels = test ? t->test_labels : t->train_labels;
-    if (idx_load(images, labels, sample_elems, out, err) < 0)
+    if (t->format == DATA_CIFAR10)
+        return load_cifar(t, test, classes, out, err);
+    if (t->format == DATA_NPY)
+        return npy_load(samples, labels, out, err);
+    if (t->format == DATA_TABLE)
+        return table_load(samples, t->label_column, true, out, err);
+    return idx_load(samples, labels, elems, out, err);
+}
+
+int dataset_check_labels(const dataset *d, const char *path, int64_t classes, qsdc_error *err)
+{
+    for (int64_t i = 0; i < d->count; i++)
+        if (d->y[i] >= classes)
+            return qsdc_fail(err, "%s: label %" PRId32 " of sample %" PRId64 " is outside the "
+                             "model's %" PRId64 " classes", path, d->y[i], i, classes);
+    return 0;
+}
+
+int data_load(const train_config *t, bool test, int64_t classes, const int64_t *shape,
+              int rank, dataset *out, qsdc_error *err)
+{
+    int64_t elems = 1;
+    for (int i = 0; i < rank; i++)
+        elems *= shape[i];
+    if (t->format == DATA_SENTIMENT)
+        return sentiment_dataset_load(t, test, classes, elems, out, err);
+    const char *samples = t->format == DATA_CIFAR10 ? (test ? t->test_file : t->train_files[0])
+                        : test ? t->test_images : t->train_images;
+    const char *labels = t->format == DATA_TABLE ? samples : test ? t->test_labels
+                                                                  : t->train_labels;
+    if (load_samples(t, test, classes, elems, out, err) < 0)
         return -1;
-    if (dataset_check(out, labels, classes, images, sample_elems, err) == 0)
-        return 0;
-    dataset_free(out);
-    return -1;
+    int rc = dataset_fit_input(out, samples, shape, rank, t->layout, err);
+    if (rc == 0 && t->format == DATA_IDX)
+        rc = dataset_check(out, labels, classes, samples, elems, err);
+    else if (rc == 0 && t->format != DATA_CIFAR10)
+        rc = dataset_check_labels(out, labels, classes, err);
+    if (rc < 0)
+        dataset_free(out);
+    return rc;
 }

@@ -24,7 +24,7 @@ void gather_batch(const dataset *d, const int64_t *idx, int64_t i0, int64_t coun
 }
 
 /* The index of the largest of v[0..n), the first one on ties: a predicted class. */
-static int64_t eval_argmax(const float *v, int64_t n)
+int64_t eval_argmax(const float *v, int64_t n)
 {
     int64_t best = 0;
     for (int64_t i = 1; i < n; i++)

@@ -16,6 +16,9 @@ typedef struct eval_result {
 int evaluate(executor *ex, const dataset *d, const int64_t *idx, int64_t n,
              eval_result *r, qsdc_error *err);
 double eval_accuracy(const eval_result *r);
+/* The index of v's largest of n values, the first on a tie: the class a
+ * sample's outputs predict. */
+int64_t eval_argmax(const float *v, int64_t n);
 /* One batch, samples idx[i0..i0+count) of d, through ex's inference plan
  * (x, out and y sized for its input, output and labels); the outputs stay in
  * out and the correctly classified samples are added to *correct. */

@@ -175,4 +175,23 @@ int sentiment_load(const char *path, const sentiment_options *opt,
                    sentiment_data *out, qsdc_error *err);
 void sentiment_free(sentiment_data *d);
 
+/* ---- the vocabulary saved with a checkpoint ------------------------------ */
+
+/* How a model's training data were tokenised: the level (words are
+ * lower-cased), which tokens a long text kept, and the id of unknown
+ * tokens. */
+typedef struct vocab_settings {
+    text_level level;
+    bool keep_last;
+    int32_t unk;
+} vocab_settings;
+
+/* Writes v and s to dir/vocab.txt, atomically, with a checksum of the
+ * tokens (vocab_file.c has the format). */
+int vocab_file_write(const char *dir, const text_vocab *v, const vocab_settings *s,
+                     qsdc_error *err);
+/* Reads dir/vocab.txt; errors name the path and the offset, a damaged file
+ * by its checksum. */
+int vocab_file_read(const char *dir, text_vocab *v, vocab_settings *s, qsdc_error *err);
+
 #endif

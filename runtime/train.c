@@ -98,12 +98,13 @@ static int load_data(trainer *t, qsdc_error *err)
                             "%lld); training it needs data: {format: text, ...}",
                             (long long)t->tp.label_elems, (long long)c->batch);
     int64_t classes = t->ep.output_elems / t->ep.batch;
-    int64_t elems = t->ep.input_elems / t->ep.batch;
-    if (data_load(c, false, classes, elems, &t->train, err) < 0)
+    const model *m = t->m;
+    if (data_load(c, false, classes, m->input_shape, m->input_rank, &t->train, err) < 0)
         return -1;
     if (t->o->train_samples > 0 && t->o->train_samples < t->train.count)
         t->train.count = t->o->train_samples;
-    if (data_has_test(c) && data_load(c, true, classes, elems, &t->test, err) < 0)
+    if (data_has_test(c) &&
+        data_load(c, true, classes, m->input_shape, m->input_rank, &t->test, err) < 0)
         return -1;
     if (t->o->test_samples > 0 && t->o->test_samples < t->test.count)
         t->test.count = t->o->test_samples;
@@ -142,6 +143,12 @@ static int setup(trainer *t, qsdc_error *err)
         exec_check_memory(&t->env.dev, (const plan *[]){&t->tp, &t->ep}, 2, err) < 0)
         return -1;
     if (load_data(t, err) < 0)
+        return -1;
+    /* raw text is tokenised later with the vocabulary training used */
+    bool text = c->format == DATA_TEXT || c->format == DATA_SENTIMENT;
+    if (text && t->o->checkpoint_dir && dist_is_root(&t->rep.ranks) &&
+        vocab_file_save_for(c, t->ep.input_elems / t->ep.batch, t->o->checkpoint_dir,
+                            err) < 0)
         return -1;
     if (model_state_create(&t->env, t->tp.param_elems, t->tp.state_elems, &t->ms, err) < 0 ||
         exec_create(&t->env, &t->tp, &t->ms, &t->tx, err) < 0 ||

@@ -164,6 +164,7 @@ static int load_weights(qsdc_session *s, const char *dir, qsdc_error *e)
     if (rc == 0) {
         s->epoch = ck.epoch;
         s->step = ck.step;
+        snprintf(s->checkpoint, sizeof s->checkpoint, "%s", dir);
     }
     checkpoint_free(&ck);
     return rc;

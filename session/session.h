@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "cl_runtime.h"
+#include "data.h"
 #include "executor.h"
 #include "model.h"
 #include "plan.h"
@@ -49,6 +50,8 @@ struct qsdc_session {
     bool train_ready;
     model_state ms;
     bool has_weights;
+    char checkpoint[QSDC_PATH_MAX]; /* the folder the weights came from, or "": a text
+                                       model's vocabulary is there */
     uint64_t epoch, step;        /* behind the weights: saved with them */
     /* optimiser state loaded or trained before the session's state had room
      * for it (no training plan yet): written when it gets one */
@@ -86,6 +89,11 @@ int session_ensure_training(qsdc_session *s, qsdc_error *e);
 bool session_ends_in_softmax(const qsdc_session *s);
 /* Seeded parameters in the session, step and epoch 0. */
 int session_init_weights(qsdc_session *s, uint64_t seed, qsdc_error *e);
+
+/* qsdc_session_load_data's data set: path read for s's model, fitted to its
+ * input and checked against its classes. */
+int session_load_data(qsdc_session *s, const char *path, const qsdc_data_options *o,
+                      dataset *d, qsdc_error *e);
 
 /* Launch l of a plan as qsdc_kernel_info describes it. */
 void session_kernel_info(const plan_launch *l, qsdc_kernel_info *k);

@@ -117,8 +117,8 @@ static int observe(qsdc_session *s, int64_t n, qsdc_activations_fn fn, void *ctx
     observer o;
     memset(&o, 0, sizeof o);
     int64_t batch = s->ep.batch;
-    int rc = data_load(&s->m.train, true, s->ep.output_elems / batch,
-                       s->ep.input_elems / batch, &d, e);
+    int rc = data_load(&s->m.train, true, s->ep.output_elems / batch, s->m.input_shape,
+                       s->m.input_rank, &d, e);
     if (rc == 0 && n > 0 && n < d.count)
         d.count = n;
     if (rc == 0)

@@ -158,10 +158,9 @@ static int evaluate_idx(qsdc_session *s, const char *images, const char *labels,
     if (session_need_weights(s, e) < 0)
         return -1;
     dataset d;
+    qsdc_data_options o = {.labels = labels};
     memset(&d, 0, sizeof d);
-    int rc = idx_load(images, labels, sample_size(s), &d, e);
-    if (rc == 0)
-        rc = dataset_check(&d, labels, output_size(s), images, sample_size(s), e);
+    int rc = session_load_data(s, images, &o, &d, e);
     if (rc == 0)
         rc = forward(s, &d, NULL, r, e);
     dataset_free(&d);
@@ -213,7 +212,8 @@ static int evaluate_test(qsdc_session *s, qsdc_eval_result *r, qsdc_error *e)
         return evaluate_corpus(s, r, e);
     dataset d;
     memset(&d, 0, sizeof d);
-    int rc = data_load(&s->m.train, true, output_size(s), sample_size(s), &d, e);
+    int rc = data_load(&s->m.train, true, output_size(s), s->m.input_shape, s->m.input_rank,
+                       &d, e);
     if (rc == 0 && d.count < 1)
         rc = qsdc_fail(e, "%s: the model's test data hold no samples", s->m.path);
     if (rc == 0)

@@ -50,6 +50,8 @@ const char *ts_fmt(const char *f, ...) __attribute__((format(printf, 1, 2)));
 /* Fails the running cmocka test unless a call (named by what) returned -1
  * with exactly the message want. */
 void ts_expect_failure(const char *what, int rc, const char *message, const char *want);
+/* The same where want is the message's beginning. */
+void ts_expect_failure_prefix(int rc, const char *message, const char *want);
 
 /* max |a-b| / max |b| over n elements (0 when b is all zero and a == b). */
 double ts_max_err_scaled(const float *a, const float *b, size_t n);

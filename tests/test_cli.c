@@ -105,8 +105,8 @@ static void test_help_matches_manual(void **state)
     synopsis syn[16];
     int n = read_synopses(syn, 16);
     static const char *const expected[] = {"compile", "devices", "train", "eval", "infer",
-                                           "profile", "tune", "experiment", "report",
-                                           "qsdc"};
+                                           "predict", "profile", "tune", "experiment",
+                                           "report", "qsdc"};
     for (size_t e = 0; e < sizeof expected / sizeof expected[0]; e++) {
         int found = 0;
         for (int i = 0; i < n; i++)
@@ -133,7 +133,8 @@ static void test_help_matches_manual(void **state)
     /* the top-level help also lists the commands */
     char *out;
     out = cli_run_expect(0, "-h");
-    static const char *const commands[] = {"devices", "train", "eval", "infer", "profile",
+    static const char *const commands[] = {"devices", "train", "eval", "infer", "predict",
+                                           "profile",
                                            "experiment", "report", "MODEL.yaml",
                                            "QSDC_CACHE_DIR"};
     for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++)

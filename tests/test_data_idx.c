@@ -314,6 +314,65 @@ static void test_corrupt_gzip(void **state)
                                          "incorrect data check", p));
 }
 
+/* Every element type the format defines, big-endian: bytes scaled, the
+ * other types kept as they are, integer labels of any width. */
+static void test_element_types(void **state)
+{
+    (void)state;
+    uint32_t dims[2] = {2, 2};
+    bytes b = idx_header(0x0B, 2, dims);
+    static const uint8_t shorts[8] = {0x7f, 0xff, 0x80, 0x00, 0x00, 0x01, 0xff, 0xff};
+    put(&b, shorts, sizeof shorts);
+    uint32_t one[1] = {2};
+    bytes lab = idx_header(0x0C, 1, one);
+    put_be32(&lab, 1);
+    put_be32(&lab, 70000);
+    dataset d;
+    qsdc_error err = {{0}};
+    const char *lp = write_plain("l32", &lab);
+    assert_int_equal(idx_load(write_plain("i16", &b), lp, 0, &d, &err), 0);
+    assert_true(d.x[0] == 32767.0f && d.x[1] == -32768.0f && d.x[2] == 1.0f &&
+                d.x[3] == -1.0f);
+    assert_true(d.integers);
+    assert_int_equal(d.y[1], 70000);
+    /* the offset of an out-of-range label counts four bytes a label */
+    assert_int_equal(dataset_check(&d, lp, 10, "i16", 2, &err), -1);
+    assert_non_null(strstr(err.message, "label 70000 at index 1 (offset 12)"));
+    dataset_free(&d);
+    b = idx_header(0x09, 2, dims);
+    static const uint8_t sbytes[4] = {0x80, 0x7f, 0x00, 0xff};
+    put(&b, sbytes, sizeof sbytes);
+    assert_int_equal(idx_load(write_plain("i8", &b), NULL, 0, &d, &err), 0);
+    assert_true(d.x[0] == -128.0f && d.x[1] == 127.0f && d.x[3] == -1.0f);
+    dataset_free(&d);
+    b = idx_header(0x0D, 2, dims);
+    put_be32(&b, 0x3fc00000);  /* 1.5 */
+    put_be32(&b, 0xc2c80000);  /* -100 */
+    put_be32(&b, 0);
+    put_be32(&b, 0x437f0000);  /* 255, not scaled */
+    assert_int_equal(idx_load(write_plain("f32", &b), NULL, 0, &d, &err), 0);
+    assert_true(d.x[0] == 1.5f && d.x[1] == -100.0f && d.x[3] == 255.0f && !d.integers);
+    dataset_free(&d);
+    b = idx_header(0x0E, 2, (uint32_t[]){1, 1});
+    put_be32(&b, 0x3fd00000);  /* 0.25 */
+    put_be32(&b, 0);
+    assert_int_equal(idx_load(write_plain("f64", &b), NULL, 0, &d, &err), 0);
+    assert_true(d.x[0] == 0.25f);
+    dataset_free(&d);
+    b = idx_header(0x0D, 2, (uint32_t[]){1, 2});
+    put_be32(&b, 0);
+    put_be32(&b, 0x7fc00000);  /* NaN */
+    const char *p = write_plain("nan", &b);
+    expect_load_error(p, NULL, ts_fmt("%s: offset 16: element 1 is not a finite number", p));
+    lab = idx_header(0x0D, 1, one);
+    put_be32(&lab, 0);
+    put_be32(&lab, 0);
+    lp = write_plain("lf", &lab);
+    expect_load_error(write_plain("i16", &b), lp,
+                      ts_fmt("%s: offset 2: label file of float32 elements; labels are "
+                             "integers (types 0x08 to 0x0C)", lp));
+}
+
 static void test_bad_magic(void **state)
 {
     (void)state;
@@ -324,11 +383,16 @@ static void test_bad_magic(void **state)
     expect_load_error(p, NULL, ts_fmt("%s: offset 0: bad magic 0x00010803: not an "
                                    "IDX file (the first two bytes must be zero)", p));
     b = img;
+    b.data[2] = 0x0A;
+    p = write_plain("ty", &b);
+    expect_load_error(p, NULL, ts_fmt("%s: offset 2: IDX element type 0x0a is not one the "
+                                   "format defines (0x08, 0x09, 0x0B, 0x0C, 0x0D, 0x0E)",
+                                   p));
+    b = img;
     b.data[2] = 0x0D;
     p = write_plain("ty", &b);
-    expect_load_error(p, NULL, ts_fmt("%s: offset 2: unsupported IDX element type "
-                                   "0x0d (float32); only 0x08 (unsigned byte) is "
-                                   "supported", p));
+    expect_load_error(p, NULL, ts_fmt("%s: offset 76: unexpected end of file, expected 240 "
+                                   "bytes of image data", p));
     b = img;
     b.data[3] = 0;
     p = write_plain("r0", &b);
@@ -515,6 +579,7 @@ int main(void)
         cmocka_unit_test(test_truncated_data),
         cmocka_unit_test(test_truncated_gzip_stream),
         cmocka_unit_test(test_corrupt_gzip),
+        cmocka_unit_test(test_element_types),
         cmocka_unit_test(test_bad_magic),
         cmocka_unit_test(test_zero_dimension),
         cmocka_unit_test(test_absurd_dimensions),

@@ -86,6 +86,55 @@ static void test_data_files(void **state)
     qsdc_data_free(NULL);
 }
 
+/* qsdc_session_load_data reads the task's IDX files for the model as
+ * qsdc_data_load_idx does, refuses bad arguments; qsdc_predictions_write
+ * writes what its name says. */
+static void test_load_data_and_write_predictions(void **state)
+{
+    (void)state;
+    qsdc_session *s = open_session(task.model, NULL);
+    qsdc_data d;
+    qsdc_error err = {""};
+    qsdc_data_options o = {.labels = task.test_labels};
+    assert_int_equal(qsdc_session_load_data(s, task.test_images, &o, &d, &err), 0);
+    assert_int_equal(d.count, test.count);
+    assert_int_equal(d.sample_size, ELEMS);
+    assert_memory_equal(d.x, test.x, (size_t)(test.count * ELEMS) * sizeof *d.x);
+    assert_memory_equal(d.labels, test.labels, (size_t)test.count * sizeof *d.labels);
+    qsdc_data_free(&d);
+    assert_int_equal(qsdc_session_load_data(s, task.test_images, NULL, &d, &err), 0);
+    assert_null(d.labels);
+    qsdc_data_free(&d);
+    o.layout = 7;
+    expect_error(s, qsdc_session_load_data(s, task.test_images, &o, &d, &err), &err,
+                 "layout 7 is none of QSDC_LAYOUT_AUTO");
+    expect_error(s, qsdc_session_load_data(s, NULL, NULL, &d, &err), &err, "path is NULL");
+    expect_error(s, qsdc_session_load_data(s, task.test_images, NULL, NULL, &err), &err,
+                 "out is NULL");
+    o = (qsdc_data_options){.layout = QSDC_LAYOUT_NHWC};
+    expect_error(s, qsdc_session_load_data(s, task.test_images, &o, &d, &err), &err,
+                 "samples are 8x8 but layout nhwc needs");
+    qsdc_session_close(s);
+
+    static const float out[6] = {0.25f, 0.75f, 0, 2, -1, 0.5f};
+    assert_int_equal(qsdc_predictions_write(tmp_path("p.csv"), out, 2, 3, 0, &err), 0);
+    char *csv = cli_read_file(tmp_path("p.csv"), NULL);
+    assert_string_equal(csv, "class,y0,y1,y2\n1,0.25,0.75,0\n0,2,-1,0.5\n");
+    free(csv);
+    assert_int_equal(qsdc_predictions_write(tmp_path("p.npy"), out, 2, 3, 1, &err), 0);
+    size_t len;
+    char *npy = cli_read_file(tmp_path("p.npy"), &len);
+    assert_int_equal(len, 128 + sizeof out);
+    assert_memory_equal(npy + 128, out, sizeof out);  /* little-endian, as on this host */
+    free(npy);
+    expect_error(NULL, qsdc_predictions_write(tmp_path("p.txt"), out, 2, 3, 1, &err), &err,
+                 "predictions are written as .npy or .csv");
+    expect_error(NULL, qsdc_predictions_write(tmp_path("p.csv"), out, 0, 3, 1, &err), &err,
+                 "0 rows of 3 outputs");
+    expect_error(NULL, qsdc_predictions_write(NULL, out, 2, 3, 1, &err), &err,
+                 "path is NULL");
+}
+
 static void test_open_errors(void **state)
 {
     (void)state;
@@ -425,6 +474,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_data_files),
+        cmocka_unit_test(test_load_data_and_write_predictions),
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_calls_before_weights_and_bad_buffers),
         cmocka_unit_test(test_train_arrays_predict_save_reload),

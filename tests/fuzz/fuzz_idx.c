@@ -6,10 +6,12 @@
  *               reduced modulo what is left)
  *   the rest    the image file, then the label file
  *
- * The files are written to a private directory (the loader reads paths and
- * detects gzip by content). A loaded set must be self-consistent and pass
+ * Every element type the format defines is read. The files are written to
+ * a private directory (the loader reads paths and detects gzip by
+ * content). A loaded set must be self-consistent and pass
  * or fail dataset_check with a message naming a path; a rejected one must
  * fail with a message naming one of the two files. */
+#include <math.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -28,8 +30,9 @@ static void check_loaded(const dataset *d, const char *images, const char *label
     if (d->count < 1 || d->rank < 1 || d->rank > 3 || elems != d->sample_elems ||
         (labels && !d->y) || (!labels && d->y))
         abort();
+    /* bytes scale to [0, 1]; the other types keep their values, all finite */
     for (int64_t i = 0; i < d->count * d->sample_elems; i++)
-        if (!(d->x[i] >= 0.0f && d->x[i] <= 1.0f))
+        if (!isfinite(d->x[i]))
             abort();
     qsdc_error err = {{0}};
     if (dataset_check(d, labels, 10, images, d->sample_elems, &err) < 0)

@@ -212,6 +212,49 @@ def text_seeds():
     put("text", "open_quote", b"\x01" + b'1,"never closed\n')
 
 
+def npy(descr, shape, payload):
+    """A version 1.0 .npy file as numpy writes it."""
+    dims = ", ".join(str(d) for d in shape) + ("," if len(shape) == 1 else "")
+    head = "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }" % (descr, dims)
+    total = (10 + len(head) + 1 + 63) // 64 * 64
+    head += " " * (total - 10 - len(head) - 1) + "\n"
+    return b"\x93NUMPY\x01\x00" + struct.pack("<H", len(head)) + head.encode() + payload
+
+
+def npy_seeds():
+    """fuzz_npy's input: a flag byte, the samples' length, then both files."""
+    x = npy("<f4", [2, 2, 2, 1], struct.pack("<8f", *range(8)))
+    y = npy("<i8", [2], struct.pack("<2q", 0, 1))
+    put("npy", "samples_labels", b"\x01" + struct.pack("<H", len(x)) + x + y)
+    put("npy", "nhwc", b"\x02" + x)
+    put("npy", "uint8", b"\x00" + npy("|u1", [3, 2], bytes(range(6))))
+    put("npy", "float64_be", b"\x00" + npy(">f8", [1, 2], struct.pack(">2d", 0.5, -1)))
+    put("npy", "fortran", b"\x00" + x.replace(b"False", b"True ", 1))
+    put("npy", "truncated", b"\x00" + x[:-1])
+
+
+def table_seeds():
+    """fuzz_table's input: a flag byte (bit 0: labels required), then the file."""
+    put("table", "labelled", b"\x01" + b"f0,label,f1\n0.5,1,2\n-1e3,0,4.25\r\n\n")
+    put("table", "features", b"\x00" + b"a,b\n1,2\n3,4\n")
+    put("table", "bad_number", b"\x00" + b"a,label\n1,x\n")
+
+
+def text_lines_seeds():
+    """fuzz_text_lines's input: a length byte, the vocabulary's length, then
+    vocab.txt and the text."""
+    tokens = "<pad>\n<unk>\ngood\nfilm\nbad\n,\n"
+    fnv = 0xcbf29ce484222325
+    for b in tokens.encode():
+        fnv = ((fnv ^ b) * 0x100000001b3) % (1 << 64)
+    for level, keep in (("word", "first"), ("char", "last")):
+        vocab = ("qsdc vocab 1\nlevel %s\nkeep %s\nunk 1\ntokens 6\nchecksum %016x\n%s"
+                 % (level, keep, fnv, tokens)).encode()
+        text = b"Good film, bad plot\r\nfilm\n"
+        put("text_lines", level, b"\x03" + struct.pack("<H", len(vocab)) + vocab + text)
+    put("text_lines", "no_vocab", b"\x03\x00\x00good\n")
+
+
 def result_seeds():
     """fuzz_result's input: a reader byte (see fuzz_result.c), then the file:
     result.json and metrics.jsonl files of the committed experiments, one
@@ -241,13 +284,17 @@ def result_seeds():
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: make_corpus.py QSDC_EXE")
-    for harness in ("idx", "checkpoint", "model", "plan", "result", "text"):
+    for harness in ("idx", "checkpoint", "model", "plan", "result", "text", "npy", "table",
+                    "text_lines"):
         shutil.rmtree(os.path.join(CORPUS, harness), ignore_errors=True)
     idx_seeds()
     cifar_seeds()
     checkpoint_seeds()
     model_seeds()
     text_seeds()
+    npy_seeds()
+    table_seeds()
+    text_lines_seeds()
     result_seeds()
     plan_seeds(os.path.abspath(sys.argv[1]))
 

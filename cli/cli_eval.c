@@ -1,0 +1,141 @@
+/* qsdc eval and infer: a checkpoint's accuracy on the model's test data or
+ * on a data file, and the forward pass's throughput. */
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "clock.h"
+#include "error.h"
+#include "qsdc.h"
+
+/* The kernels of s's inference plan and how its program was made. */
+static int print_kernels(qsdc_session *s, const char *program, qsdc_error *err)
+{
+    int n = qsdc_session_kernels(s, NULL, 0, err);
+    if (n < 0)
+        return -1;
+    qsdc_kernel_info *k = calloc((size_t)n + 1, sizeof *k);
+    if (!k)
+        return qsdc_fail(err, "out of memory");
+    int rc = qsdc_session_kernels(s, k, n, err) < 0 ? -1 : 0;
+    if (rc == 0)
+        printf("kernels (%d, program %s):\n", n, program);
+    for (int i = 0; rc == 0 && i < n; i++)
+        printf("  %-20s %s\n", k[i].name, k[i].nodes);
+    free(k);
+    return rc;
+}
+
+/* Without labels only the count and the time are measured. */
+static int run_data(qsdc_session *s, const cli_data_args *a, const qsdc_session_info *info,
+                    qsdc_eval_result *r, bool *labelled, qsdc_error *err)
+{
+    qsdc_data d;
+    if (cli_load_data(s, a, &d, err) < 0)
+        return -1;
+    size_t x_len = (size_t)(d.count * d.sample_size);
+    int rc = 0;
+    *labelled = d.labels != NULL;
+    if (d.labels) {
+        rc = qsdc_session_evaluate_arrays(s, d.x, x_len, d.labels, d.count, r, err);
+    } else {
+        size_t out_len = (size_t)(d.count * info->output_size);
+        float *out = malloc(out_len * sizeof *out);
+        double t0 = now_seconds();
+        rc = out ? qsdc_session_predict(s, d.x, x_len, d.count, out, out_len, err)
+                 : qsdc_fail(err, "out of memory");
+        memset(r, 0, sizeof *r);
+        r->count = d.count;
+        r->seconds = now_seconds() - t0;
+        free(out);
+    }
+    qsdc_data_free(&d);
+    return rc;
+}
+
+/* eval: the model's test data (a language model: the perplexity of its
+ * corpus's test split) or a data file; infer: a data file. */
+static int run_eval(qsdc_session *s, bool eval, bool trained, const cli_data_args *a,
+                    qsdc_error *err)
+{
+    qsdc_session_info info;
+    qsdc_eval_result r;
+    bool labelled = eval;
+    if (qsdc_session_get_info(s, &info, err) < 0 ||
+        (!trained && qsdc_session_init_weights(s, info.seed, err) < 0) ||
+        (a->data ? run_data(s, a, &info, &r, &labelled, err)
+                 : qsdc_session_evaluate(s, &r, err)) < 0)
+        return -1;
+    if (eval && !labelled)
+        return qsdc_fail(err, "%s: no labels to score; give --labels (a CSV: a label "
+                         "column)", a->data);
+    printf("device: %s (%s)\n", info.device, info.platform);
+    if (r.perplexity > 0) {
+        printf("%lld test tokens in %.3f s\n", (long long)r.count, r.seconds);
+        printf("perplexity: %.4f\n", r.perplexity);
+        return 0;
+    }
+    if (!eval && print_kernels(s, info.program, err) < 0)
+        return -1;
+    if (!trained)
+        printf("parameters: untrained, initialised from seed %" PRIu64 "\n", info.seed);
+    printf("%lld samples in %.3f s: %.0f samples/s\n", (long long)r.count, r.seconds,
+           (double)r.count / r.seconds);
+    if (labelled)
+        printf("accuracy: %.2f%% (%lld/%lld)\n", r.accuracy, (long long)r.correct,
+               (long long)r.count);
+    return 0;
+}
+
+static const char infer_usage[] =
+    "usage: qsdc infer MODEL.yaml|BUNDLE --data FILE [--labels FILE] [--checkpoint DIR]\n"
+    "                  [--label-column NAME] [--layout nchw|nhwc] [--batch N]\n"
+    "                  [--device D] [--program-binary FILE]\n"
+    "       qsdc eval MODEL.yaml|BUNDLE --checkpoint DIR [--data FILE [--labels FILE]]\n"
+    "                  [--label-column NAME] [--layout nchw|nhwc] [--batch N] [--device D]\n"
+    "\n"
+    "infer runs the forward pass over a data file and prints throughput and,\n"
+    "with labels, accuracy; without --checkpoint the parameters are the seeded\n"
+    "initialisation. eval prints the test accuracy of a checkpoint on the\n"
+    "model's test data, or on --data (a language model: the perplexity of its\n"
+    "corpus's test split, at the training batch).\n"
+    CLI_DATA_HELP
+    "--program-binary loads the inference kernels from a binary built for the\n"
+    "device (qsdc MODEL.yaml --emit-binary writes one) instead of compiling\n"
+    "kernels.cl; from a bundle (qsdc MODEL.yaml -o BUNDLE) the bundle's plan and\n"
+    "kernels.bin, if it holds one, are used.\n";
+
+static int infer_or_eval(int argc, char **argv, bool eval)
+{
+    cli_data_args a;
+    int rc = cli_data_parse(argc, argv, false, infer_usage, &a);
+    if (rc != 0)
+        return rc == 1 ? 0 : 2;
+    if ((eval && !a.ckpt) || (!eval && !a.data) ||
+        (!a.data && (a.labels || a.label_column || a.layout))) {
+        fputs(infer_usage, stderr);
+        return 2;
+    }
+    qsdc_error err = {""};
+    qsdc_open_options o = {.device = a.device, .checkpoint = a.ckpt, .batch = a.batch,
+                           .program_binary = a.binary};
+    qsdc_session *s;
+    if (qsdc_session_open(a.model, &o, &s, &err) < 0)
+        return cli_error(err.message);
+    rc = run_eval(s, eval, a.ckpt != NULL, &a, &err);
+    qsdc_session_close(s);
+    return rc < 0 ? cli_error(err.message) : 0;
+}
+
+int cli_infer(int argc, char **argv)
+{
+    return infer_or_eval(argc, argv, false);
+}
+
+int cli_eval(int argc, char **argv)
+{
+    return infer_or_eval(argc, argv, true);
+}

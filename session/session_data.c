@@ -1,0 +1,159 @@
+/* Data files for a session's model (qsdc_session_load_data) and the
+ * predictions file (qsdc_predictions_write). */
+#include "session.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data.h"
+#include "evaluate.h"
+#include "file_io.h"
+#include "npy.h"
+#include "strbuf.h"
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+static int64_t first_vocab(const model *m)
+{
+    for (int i = 0; i < m->n_layers; i++)
+        if (m->layers[i].kind == LAYER_EMBEDDING)
+            return m->layers[i].vocab;
+    return 0;
+}
+
+/* Token ids must be ids of the model's embedding, or QSDC_PAD_ID. */
+static int check_token_ids(const qsdc_session *s, const dataset *d, const char *path,
+                           qsdc_error *e)
+{
+    int64_t vocab = first_vocab(&s->m), n = d->count * d->sample_elems;
+    for (int64_t i = 0; i < n; i++)
+        if (!(d->x[i] >= QSDC_PAD_ID && d->x[i] < (float)vocab))
+            return qsdc_fail(e, "%s: token id %.0f of sample %" PRId64 " is outside the "
+                             "model's vocabulary of %" PRId64 " (or %d for padding)", path,
+                             (double)d->x[i], i / d->sample_elems, vocab, QSDC_PAD_ID);
+    return 0;
+}
+
+static int read_file(qsdc_session *s, const char *path, const qsdc_data_options *o,
+                     dataset *d, qsdc_error *e)
+{
+    bool text = s->m.dtype == DTYPE_INT32;
+    if (ends_with(path, ".txt")) {
+        if (!text)
+            return qsdc_fail(e, "%s: raw text is input for a text model; %s takes numbers",
+                             path, s->m.path);
+        if (!s->checkpoint[0])
+            return qsdc_fail(e, "%s: raw text is tokenised with the vocabulary saved with a "
+                             "checkpoint; open the session with one", path);
+        if (o->labels)
+            return qsdc_fail(e, "%s: raw text takes no labels", path);
+        return text_lines_load(path, s->checkpoint, s->ep.input_elems / s->ep.batch, d, e);
+    }
+    if (ends_with(path, ".csv") && o->labels)
+        return qsdc_fail(e, "%s: a CSV's labels are its label column, not another file",
+                         path);
+    int rc = ends_with(path, ".npy") ? npy_load(path, o->labels, d, e)
+           : ends_with(path, ".csv")
+               ? table_load(path, o->label_column ? o->label_column : "label", false, d, e)
+               : idx_load(path, o->labels, s->ep.input_elems / s->ep.batch, d, e);
+    if (rc == 0 && text && !d->integers) {
+        dataset_free(d);
+        return qsdc_fail(e, "%s: %s is a text model: it takes token ids (an int32 or int64 "
+                         ".npy) or raw text (.txt, one text per line), not %s", path,
+                         s->m.path, ends_with(path, ".npy") ? "floats or bytes" : "numbers");
+    }
+    return rc;
+}
+
+int session_load_data(qsdc_session *s, const char *path, const qsdc_data_options *o,
+                      dataset *d, qsdc_error *e)
+{
+    if (!path)
+        return qsdc_fail(e, "qsdc_session_load_data: path is NULL");
+    if (o->layout < QSDC_LAYOUT_AUTO || o->layout > QSDC_LAYOUT_NHWC)
+        return qsdc_fail(e, "qsdc_session_load_data: layout %d is none of QSDC_LAYOUT_AUTO, "
+                         "QSDC_LAYOUT_NCHW and QSDC_LAYOUT_NHWC", o->layout);
+    if (read_file(s, path, o, d, e) < 0)
+        return -1;
+    int64_t classes = s->ep.output_elems / s->ep.batch;
+    const char *labels = o->labels ? o->labels : path;
+    bool idx_labels = d->y && o->labels && !ends_with(o->labels, ".npy");
+    /* files laid out as the model's training data need no option */
+    data_layout layout = o->layout == QSDC_LAYOUT_AUTO ? s->m.train.layout
+                                                       : (data_layout)o->layout;
+    int rc = dataset_fit_input(d, path, s->m.input_shape, s->m.input_rank, layout, e);
+    if (rc == 0 && d->y)
+        rc = idx_labels ? dataset_check(d, labels, classes, path, d->sample_elems, e)
+                        : dataset_check_labels(d, labels, classes, e);
+    if (rc == 0 && s->m.dtype == DTYPE_INT32)
+        rc = check_token_ids(s, d, path, e);
+    if (rc < 0)
+        dataset_free(d);
+    return rc;
+}
+
+int qsdc_session_load_data(qsdc_session *s, const char *path, const qsdc_data_options *o,
+                           qsdc_data *out, qsdc_error *err)
+{
+    qsdc_error e = {""};
+    qsdc_data_options none = {0};
+    dataset d;
+    memset(&d, 0, sizeof d);
+    int rc = session_usable(s, &e);
+    if (rc == 0 && !out)
+        rc = qsdc_fail(&e, "qsdc_session_load_data: out is NULL");
+    if (rc == 0)
+        rc = session_load_data(s, path, o ? o : &none, &d, &e);
+    if (rc == 0)
+        *out = (qsdc_data){.count = d.count, .sample_size = d.sample_elems, .x = d.x,
+                           .labels = d.y};
+    return session_finish(s, rc, &e, err);
+}
+
+static int write_csv(const char *path, const float *out, int64_t n, int64_t outputs,
+                     bool probabilities, qsdc_error *e)
+{
+    strbuf sb;
+    sb_init(&sb);
+    sb_append(&sb, "class");
+    for (int64_t c = 0; c < outputs; c++)
+        sb_printf(&sb, ",%c%" PRId64, probabilities ? 'p' : 'y', c);
+    sb_append(&sb, "\n");
+    for (int64_t i = 0; i < n; i++) {
+        const float *row = out + i * outputs;
+        sb_printf(&sb, "%" PRId64, eval_argmax(row, outputs));
+        for (int64_t c = 0; c < outputs; c++)
+            sb_printf(&sb, ",%.9g", (double)row[c]);
+        sb_append(&sb, "\n");
+    }
+    int rc = sb_check(&sb, e);
+    if (rc == 0)
+        rc = fs_write_atomic(path, NULL, 0, sb_str(&sb), strlen(sb_str(&sb)), e);
+    sb_free(&sb);
+    return rc;
+}
+
+int qsdc_predictions_write(const char *path, const float *out, int64_t n, int64_t outputs,
+                           int probabilities, qsdc_error *err)
+{
+    qsdc_error e = {""};
+    int rc = 0;
+    if (!path || !out)
+        rc = qsdc_fail(&e, "qsdc_predictions_write: %s is NULL", path ? "out" : "path");
+    else if (n < 1 || outputs < 1)
+        rc = qsdc_fail(&e, "qsdc_predictions_write: %" PRId64 " rows of %" PRId64 " outputs; "
+                       "give at least one of each", n, outputs);
+    else if (ends_with(path, ".npy"))
+        rc = npy_write_f32(path, out, n, outputs, &e);
+    else if (ends_with(path, ".csv"))
+        rc = write_csv(path, out, n, outputs, probabilities != 0, &e);
+    else
+        rc = qsdc_fail(&e, "%s: predictions are written as .npy or .csv; name the file so",
+                       path);
+    return session_finish(NULL, rc, &e, err);
+}

@@ -1,0 +1,335 @@
+/* qsdc predict and the data-file options of eval and infer, end to end on
+ * the fixture's task saved as .npy and as a numeric CSV: models trained on
+ * either predict files of probabilities whose accuracy is eval's, as .npy
+ * and as CSV; a channels-last file against a channels-first model is an
+ * error naming both shapes unless --layout nhwc; and each option's
+ * misuse is a usage error. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_fixture.h"
+#include "npy.h"
+#include "support.h"
+
+#define IDX_HEADER 16  /* an idx3 file's magic and three dimensions */
+
+/* A .npy file of descr with the dims and the bytes of data. */
+static void write_npy(const char *name, const char *descr, const char *dims,
+                      const void *data, size_t len, char out[CLI_PATH_MAX])
+{
+    char dict[128];
+    int n = snprintf(dict, sizeof dict, "{'descr': '%s', 'fortran_order': False, "
+                     "'shape': (%s), }", descr, dims);
+    size_t total = ((size_t)n + 10 + 1 + 63) / 64 * 64;
+    uint8_t *b = malloc(total + len);
+    memcpy(b, "\x93NUMPY\x01\x00", 8);
+    b[8] = (uint8_t)(total - 10);
+    b[9] = 0;
+    memcpy(b + 10, dict, (size_t)n);
+    memset(b + 10 + n, ' ', total - 11 - (size_t)n);
+    b[total - 1] = '\n';
+    memcpy(b + total, data, len);
+    cli_write_file(name, b, total + len, 0, out);
+    free(b);
+}
+
+/* The task's n images as float32 [n, 1, 8, 8] in [0, 1] (channels_last:
+ * [n, 8, 8, 2], each pixel twice) and labels as int64. */
+static void write_npy_task(const char *prefix, int n, uint32_t seed, bool channels_last,
+                           char x[CLI_PATH_MAX], char y[CLI_PATH_MAX])
+{
+    size_t len;
+    uint8_t *img = cli_idx_images(n, CLI_SIDE, CLI_SIDE, seed, &len);
+    int copies = channels_last ? 2 : 1, px = CLI_SIDE * CLI_SIDE;
+    float *f = malloc((size_t)(n * px * copies) * sizeof *f);
+    int64_t *labels = malloc((size_t)n * sizeof *labels);
+    for (int i = 0; i < n * px; i++)
+        for (int k = 0; k < copies; k++)
+            f[i * copies + k] = img[IDX_HEADER + i] / 255.0f;
+    for (int i = 0; i < n; i++)
+        labels[i] = i % CLI_CLASSES;
+    char name[64], dims[64];
+    snprintf(name, sizeof name, "%s-x.npy", prefix);
+    if (channels_last)
+        snprintf(dims, sizeof dims, "%d, %d, %d, 2", n, CLI_SIDE, CLI_SIDE);
+    else
+        snprintf(dims, sizeof dims, "%d, 1, %d, %d", n, CLI_SIDE, CLI_SIDE);
+    write_npy(name, "<f4", dims, f, (size_t)(n * px * copies) * sizeof *f, x);
+    snprintf(name, sizeof name, "%s-y.npy", prefix);
+    snprintf(dims, sizeof dims, "%d,", n);
+    write_npy(name, "<i8", dims, labels, (size_t)n * sizeof *labels, y);
+    free(img);
+    free(f);
+    free(labels);
+}
+
+/* The task as a CSV: a header f0..f63 with the label column "digit" after
+ * f1, pixels as decimal fractions of 255 (the reader keeps them unscaled). */
+static void write_csv_task(const char *name, int n, uint32_t seed, char out[CLI_PATH_MAX])
+{
+    size_t len;
+    uint8_t *img = cli_idx_images(n, CLI_SIDE, CLI_SIDE, seed, &len);
+    int px = CLI_SIDE * CLI_SIDE;
+    size_t cap = (size_t)(n + 1) * (size_t)px * 12 + 64, used = 0;
+    char *text = malloc(cap);
+    for (int c = 0; c < px; c++)
+        used += (size_t)snprintf(text + used, cap - used, "%sf%d%s", c ? "," : "", c,
+                                 c == 1 ? ",digit" : "");
+    for (int i = 0; i < n; i++) {
+        text[used++] = '\n';
+        for (int c = 0; c < px; c++) {
+            used += (size_t)snprintf(text + used, cap - used, "%s%.6g", c ? "," : "",
+                                     img[IDX_HEADER + i * px + c] / 255.0);
+            if (c == 1)
+                used += (size_t)snprintf(text + used, cap - used, ",%d", i % CLI_CLASSES);
+        }
+    }
+    text[used++] = '\n';
+    cli_write_file(name, (const uint8_t *)text, used, 0, out);
+    free(text);
+    free(img);
+}
+
+/* The fixture's model (input [1, 8, 8] or shape) on the data section data. */
+static void write_model(const char *name, const char *shape, const char *data,
+                        char out[CLI_PATH_MAX])
+{
+    char text[2048];
+    int n = snprintf(text, sizeof text,
+                     "name: tiny\n"
+                     "input: {shape: %s}\n"
+                     "layers:\n"
+                     "  - flatten\n"
+                     "  - {op: dense, units: 32}\n"
+                     "  - relu\n"
+                     "  - {op: dense, units: %d}\n"
+                     "  - softmax\n"
+                     "train:\n"
+                     "  data: %s\n"
+                     "  batch: %d\n"
+                     "  epochs: 2\n"
+                     "  seed: %d\n"
+                     "  optimizer: {type: sgd, lr: 0.05, momentum: 0.9}\n",
+                     shape, CLI_CLASSES, data, CLI_BATCH, CLI_SEED);
+    cli_write_file(name, (const uint8_t *)text, (size_t)n, 0, out);
+}
+
+static long long printed_correct(const char *out)
+{
+    const char *a = strstr(out, "accuracy: ");
+    double pct;
+    long long correct, n;
+    if (!a || sscanf(a, "accuracy: %lf%% (%lld/%lld)", &pct, &correct, &n) != 3)
+        fail_msg("no accuracy in:\n%s", out);
+    return correct;
+}
+
+/* Trains model into ckpt; returns eval's count of correct test samples,
+ * which must be most of them. */
+static long long train_and_eval(const char *model, const char *ckpt)
+{
+    free(cli_run_expect(0, "train '%s' --checkpoint '%s'", model, ckpt));
+    char *out = cli_run_expect(0, "eval '%s' --checkpoint '%s'", model, ckpt);
+    long long correct = printed_correct(out);
+    free(out);
+    assert_true(correct > CLI_TEST_N / 2);
+    return correct;
+}
+
+/* Reads a predictions CSV: checks its header and rows, returns the rows
+ * whose class is label i % 3. */
+static long long csv_correct(const char *path, int n)
+{
+    char *text = cli_read_file(path, NULL);
+    assert_non_null(text);
+    assert_int_equal(strncmp(text, "class,p0,p1,p2\n", 15), 0);
+    long long correct = 0;
+    const char *line = strchr(text, '\n') + 1;
+    for (int i = 0; i < n; i++) {
+        int cls;
+        double p[3];
+        assert_int_equal(sscanf(line, "%d,%lf,%lf,%lf", &cls, &p[0], &p[1], &p[2]), 4);
+        assert_true(p[cls] >= p[0] && p[cls] >= p[1] && p[cls] >= p[2]);
+        assert_true(p[0] + p[1] + p[2] > 0.999 && p[0] + p[1] + p[2] < 1.001);
+        correct += cls == i % CLI_CLASSES;
+        line = strchr(line, '\n') + 1;
+    }
+    assert_int_equal(*line, '\0');
+    free(text);
+    return correct;
+}
+
+/* A predictions .npy: a float32 [n, 3] array whose rows' largest outputs
+ * are the CSV's classes. */
+static long long npy_correct(const char *path, int n)
+{
+    size_t len;
+    char *b = cli_read_file(path, &len);
+    assert_non_null(b);
+    npy_array a;
+    qsdc_error err = {""};
+    if (npy_parse(path, (const unsigned char *)b, len, &a, &err) < 0)
+        fail_msg("%s", err.message);
+    assert_int_equal(a.rank, 2);
+    assert_int_equal(a.dims[0], n);
+    assert_int_equal(a.dims[1], CLI_CLASSES);
+    assert_true(a.kind == 'f' && a.size == 4);
+    long long correct = 0;
+    for (int i = 0; i < n; i++) {
+        int best = 0;
+        for (int c = 1; c < CLI_CLASSES; c++)
+            if (npy_element(&a, (uint64_t)(i * 3 + c)) > npy_element(&a, (uint64_t)(i * 3 + best)))
+                best = c;
+        correct += best == i % CLI_CLASSES;
+    }
+    free(b);
+    return correct;
+}
+
+static void test_npy_model_predicts(void **state)
+{
+    (void)state;
+    char tx[CLI_PATH_MAX], ty[CLI_PATH_MAX], sx[CLI_PATH_MAX], sy[CLI_PATH_MAX];
+    char model[CLI_PATH_MAX], data[4 * CLI_PATH_MAX + 128];
+    write_npy_task("npy-train", CLI_TRAIN_N, 1, false, tx, ty);
+    write_npy_task("npy-test", CLI_TEST_N, 2, false, sx, sy);
+    snprintf(data, sizeof data, "{format: npy, layout: nchw, train_images: %s, "
+             "train_labels: %s, test_images: %s, test_labels: %s}", tx, ty, sx, sy);
+    write_model("npy.yaml", "[1, 8, 8]", data, model);
+    const char *ckpt = ts_fmt("%s/npy-ckpt", ts_tmpdir());
+    long long eval = train_and_eval(model, ckpt);
+    const char *csv = ts_fmt("%s/npy-pred.csv", ts_tmpdir());
+    char *out = cli_run_expect(0, "predict '%s' --checkpoint '%s' --data '%s' --labels '%s' "
+                               "-o '%s'", model, ckpt, sx, sy, csv);
+    cli_expect(out, ts_fmt("%d samples: class probabilities to %s", CLI_TEST_N, csv));
+    assert_int_equal(printed_correct(out), eval);
+    free(out);
+    assert_int_equal(csv_correct(csv, CLI_TEST_N), eval);
+    const char *npy = ts_fmt("%s/npy-pred.npy", ts_tmpdir());
+    free(cli_run_expect(0, "predict '%s' --checkpoint '%s' --data '%s' -o '%s' --batch 7",
+                        model, ckpt, sx, npy));
+    assert_int_equal(npy_correct(npy, CLI_TEST_N), eval);
+    /* eval --data scores a file as eval scores the model's test data */
+    out = cli_run_expect(0, "eval '%s' --checkpoint '%s' --data '%s' --labels '%s'", model,
+                         ckpt, sx, sy);
+    assert_int_equal(printed_correct(out), eval);
+    free(out);
+    out = cli_run_expect(1, "eval '%s' --checkpoint '%s' --data '%s'", model, ckpt, sx);
+    cli_expect(out, ts_fmt("%s: no labels to score", sx));
+    free(out);
+}
+
+static void test_csv_model_predicts(void **state)
+{
+    (void)state;
+    char train[CLI_PATH_MAX], test[CLI_PATH_MAX], model[CLI_PATH_MAX];
+    char data[2 * CLI_PATH_MAX + 128];
+    write_csv_task("train.csv", CLI_TRAIN_N, 1, train);
+    write_csv_task("test.csv", CLI_TEST_N, 2, test);
+    snprintf(data, sizeof data, "{format: csv, train: %s, test: %s, label: digit}", train,
+             test);
+    write_model("csv.yaml", "[64]", data, model);
+    const char *ckpt = ts_fmt("%s/csv-ckpt", ts_tmpdir());
+    long long eval = train_and_eval(model, ckpt);
+    const char *csv = ts_fmt("%s/csv-pred.csv", ts_tmpdir());
+    char *out = cli_run_expect(0, "predict '%s' --checkpoint '%s' --data '%s' --label-column digit "
+                         "-o '%s'", model, ckpt, test, csv);
+    assert_int_equal(printed_correct(out), eval);
+    free(out);
+    assert_int_equal(csv_correct(csv, CLI_TEST_N), eval);
+    /* without --label-column, "digit" is a feature: 65 of them, not the model's 64 */
+    out = cli_run_expect(1, "predict '%s' --checkpoint '%s' --data '%s' -o '%s'", model, ckpt,
+                         test, csv);
+    cli_expect(out, ts_fmt("%s: samples are 65 but the model's input is 64", test));
+    free(out);
+    out = cli_run_expect(1, "predict '%s' --checkpoint '%s' --data '%s' --labels x.npy -o '%s'",
+                         model, ckpt, test, csv);
+    cli_expect(out, "a CSV's labels are its label column");
+    free(out);
+    out = cli_run_expect(1, "predict '%s' --checkpoint '%s' --data '%s' --label-column digit "
+                         "-o '%s/p.txt'", model, ckpt, test, ts_tmpdir());
+    cli_expect(out, "predictions are written as .npy or .csv");
+    free(out);
+}
+
+/* [N, 8, 8, 2] against a [2, 8, 8] model: an error naming both shapes in
+ * training and in infer, unless the layout says nhwc. */
+static void test_layout(void **state)
+{
+    (void)state;
+    char x[CLI_PATH_MAX], y[CLI_PATH_MAX], model[CLI_PATH_MAX], data[2 * CLI_PATH_MAX + 64];
+    write_npy_task("hwc", CLI_TRAIN_N, 1, true, x, y);
+    snprintf(data, sizeof data, "{format: npy, train_images: %s, train_labels: %s}", x, y);
+    write_model("chw.yaml", "[2, 8, 8]", data, model);
+    const char *want = ts_fmt("%s: samples are 8x8x2 but the model's input is 2x8x8 (channels "
+                              "first); samples stored height-width-channel need layout nhwc",
+                              x);
+    char *out = cli_run_expect(1, "train '%s' --max-steps 1", model);
+    cli_expect(out, want);
+    free(out);
+    out = cli_run_expect(1, "infer '%s' --data '%s'", model, x);
+    cli_expect(out, want);
+    free(out);
+    out = cli_run_expect(0, "infer '%s' --data '%s' --labels '%s' --layout nhwc", model, x, y);
+    cli_expect(out, ts_fmt("%d samples in", CLI_TRAIN_N));
+    free(out);
+    out = cli_run_expect(1, "infer '%s' --data '%s' --layout nchw", model, x);
+    cli_expect(out, ts_fmt("%s: samples are 8x8x2 but the model's input is 2x8x8", x));
+    free(out);
+    char nhwc[CLI_PATH_MAX];
+    snprintf(data, sizeof data, "{format: npy, layout: nhwc, train_images: %s, "
+             "train_labels: %s}", x, y);
+    write_model("nhwc.yaml", "[2, 8, 8]", data, nhwc);
+    free(cli_run_expect(0, "train '%s' --max-steps 2", nhwc));
+    /* files laid out as the model's training data need no --layout */
+    out = cli_run_expect(0, "infer '%s' --data '%s'", nhwc, x);
+    cli_expect(out, ts_fmt("%d samples in", CLI_TRAIN_N));
+    free(out);
+    out = cli_run_expect(1, "infer '%s' --data '%s' --layout nchw", nhwc, x);
+    cli_expect(out, ts_fmt("%s: samples are 8x8x2 but the model's input is 2x8x8", x));
+    free(out);
+}
+
+static void test_usage(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *args, *want;
+    } cases[] = {
+        {"predict m.yaml --checkpoint c --data d.npy", "usage: qsdc predict"},
+        {"predict m.yaml --checkpoint c -o p.csv", "usage: qsdc predict"},
+        {"predict m.yaml --data d.npy -o p.csv", "usage: qsdc predict"},
+        {"predict m.yaml --checkpoint c --data d.npy -o p.csv --layout hwc",
+         "--layout expects nchw or nhwc, got 'hwc'"},
+        {"predict m.yaml --checkpoint c --data d.npy -o p.csv --program-binary b",
+         "usage: qsdc predict"},
+        {"eval m.yaml --checkpoint c --layout nhwc", "usage: qsdc infer"},
+        {"eval m.yaml --checkpoint c -o p.csv", "usage: qsdc infer"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *out = cli_run_expect(2, "%s", cases[i].args);
+        cli_expect(out, cases[i].want);
+        free(out);
+    }
+    char *out = cli_run_expect(0, "predict --help");
+    cli_expect(out, "--label-column");
+    free(out);
+}
+
+int main(void)
+{
+    cli_env_init();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_npy_model_predicts),
+        cmocka_unit_test(test_csv_model_predicts),
+        cmocka_unit_test(test_layout),
+        cmocka_unit_test(test_usage),
+    };
+    return cmocka_run_group_tests(tests, NULL, ts_teardown);
+}
