@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "gemm_family.h"
 #include "plan.h"
 #include "strbuf.h"
 
@@ -41,6 +42,10 @@ typedef struct gemm_tuning {
     /* loop iterations a work-item may run (loop_guard.h), 0 for no bound:
      * blocks shrink until they fit */
     int64_t loop_budget;
+    /* nonzero: the tiled family (codegen_gemm_tiled.c) with these tiles,
+     * and the fields above but loop_budget unused; products with
+     * statements before or after them stay in the panel family */
+    gemm_tiles tiles;
 } gemm_tuning;
 
 /* CPUs: micro-tile 6 x (2 vectors of the preferred width), blocks of

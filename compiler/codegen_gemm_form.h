@@ -1,11 +1,13 @@
-/* What codegen_gemm.c and its pack emitters (codegen_gemm_pack.c) share:
- * the problem as the kernel computes it and the tuning fitted to it. */
+/* What the GEMM generators (codegen_gemm.c, codegen_gemm_tiled.c) and
+ * their emitters (codegen_gemm_pack.c, codegen_gemm_store.c) share: the
+ * problem as the kernel computes it and the tuning fitted to it. */
 #ifndef QSDC_CODEGEN_GEMM_FORM_H
 #define QSDC_CODEGEN_GEMM_FORM_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "codegen_gemm.h"
 #include "strbuf.h"
 
 /* The problem as the kernel computes it: C(i,j) = sum_k A(i,k) B(k,j) over
@@ -35,6 +37,21 @@ typedef struct gemm_geom {
     int64_t groups_m, groups_n;
 } gemm_geom;
 
+/* The problem as the kernel computes it, as C^T = op(B)^T op(A)^T when
+ * swap (codegen_gemm.c). */
+gemm_form gemm_form_of(const gemm_spec *s, bool swap);
+/* "void NAME(the nine arguments of every generated kernel) {", each
+ * argument marked used. */
+void gemm_emit_signature(strbuf *sb, const char *name);
+/* The matrix pointer `name` = base + index * stride (stride 0: base). */
+void gemm_emit_pointer(strbuf *sb, const char *indent, const char *type, const char *name,
+                       const char *base, const char *index, int64_t stride);
+/* The tiled family's kernel (codegen_gemm_tiled.c), with its launch's
+ * work_dim, global and local sizes. */
+void gemm_emit_tiled(strbuf *sb, const gemm_spec *s, const gemm_form *f, const gemm_tiles *t,
+                     plan_launch *launch);
+/* An upper bound on the loop iterations of one of its work-items. */
+int64_t gemm_tiled_loops(const gemm_form *f, const gemm_tiles *t);
 /* "float8", or "float" for width 1. */
 const char *gemm_vtype(int vec);
 /* Appends vloadN(off, p), or p[off] for width 1. */
@@ -42,6 +59,20 @@ void gemm_emit_vload(strbuf *sb, int vec, const char *off, const char *p);
 /* Appends vstoreN(val, off, p);, or p[off] = val; for width 1. */
 void gemm_emit_vstore(strbuf *sb, int vec, const char *val, const char *off,
                       const char *p);
+/* How a work-item's tile of C is stored element by element: rows x cols
+ * elements, gm_t[r * cols + q] holding C(gm_i0 + r * row_step, gm_j0 + q *
+ * col_step) (gm_i0, gm_j0, gm_bat and gm_c in scope). load_c: whether C's
+ * old value is added ("1", "gm_k0 > 0u", "0" for never); last_block: when
+ * the epilogue and tile passes run; checked: skip elements outside C. */
+typedef struct gemm_store {
+    int rows, cols, row_step, col_step;
+    const char *load_c, *last_block;
+    bool checked;
+} gemm_store;
+
+/* The tile passes, then each element's load of C, epilogue and store
+ * (codegen_gemm_store.c). */
+void gemm_emit_element_store(strbuf *sb, const gemm_form *f, const gemm_store *st);
 /* Packs op(B)[k0 .. k0+kn, j0 .. j0+nr] into gm_bp as [kn][nr]; columns past
  * N repeat column N-1 (their results are never stored). */
 void gemm_emit_pack(strbuf *sb, const gemm_form *f, const gemm_geom *g);
