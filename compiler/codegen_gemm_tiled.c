@@ -52,25 +52,27 @@ static void emit_copy(strbuf *sb, const gemm_form *f, const tile_copy *c, int it
             sb_printf(sb, "%s    const uint gm_x = gm_e / %du, gm_k = gm_e %% %du;\n", ind, kt, kt);
         /* the last share may run past the tile when items do not divide it */
         bool partial = (p + 1) * items > total;
-        sb_printf(sb, "%s    float gm_v = 0.0f;\n%s    if (", ind, ind);
-        const char *and = "";
-        if (partial) {
-            sb_printf(sb, "gm_e < %" PRId64 "u", total);
-            and = " && ";
+        sb_printf(sb, "%s    float gm_v = 0.0f;\n", ind);
+        if (partial || ragged_rows || ragged_k) {
+            const char *and = "";
+            sb_printf(sb, "%s    if (", ind);
+            if (partial) {
+                sb_printf(sb, "gm_e < %" PRId64 "u", total);
+                and = " && ";
+            }
+            if (ragged_rows) {
+                sb_printf(sb, "%s%s + gm_x < %" PRId64 "u", and, c->row0, c->extent);
+                and = " && ";
+            }
+            if (ragged_k)
+                sb_printf(sb, "%sgm_k0 + gm_k < %" PRId64 "u", and, f->K);
+            sb_append(sb, ")\n    ");
         }
-        if (ragged_rows) {
-            sb_printf(sb, "%s%s + gm_x < %" PRId64 "u", and, c->row0, c->extent);
-            and = " && ";
-        }
-        if (ragged_k)
-            sb_printf(sb, "%sgm_k0 + gm_k < %" PRId64 "u", and, f->K);
-        else if (!partial && !ragged_rows)
-            sb_append(sb, "1");
         if (c->k_major)
-            sb_printf(sb, ")\n%s        gm_v = %s[(gm_k0 + gm_k) * %" PRId64 "u + %s + gm_x];\n",
+            sb_printf(sb, "%s    gm_v = %s[(gm_k0 + gm_k) * %" PRId64 "u + %s + gm_x];\n",
                       ind, c->src, c->ld, c->row0);
         else
-            sb_printf(sb, ")\n%s        gm_v = %s[(%s + gm_x) * %" PRId64 "u + gm_k0 + gm_k];\n",
+            sb_printf(sb, "%s    gm_v = %s[(%s + gm_x) * %" PRId64 "u + gm_k0 + gm_k];\n",
                       ind, c->src, c->row0, c->ld);
         if (partial)
             sb_printf(sb, "%s    if (gm_e < %" PRId64 "u)\n    ", ind, total);
