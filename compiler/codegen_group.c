@@ -46,9 +46,9 @@ static gemm_tuning tuning_for(const codegen_ctx *c, const plan_gemm *gm)
 {
     gemm_tuning t = c->tuning;
     t.tiles = c->target->gemm_tiles;
-    for (int i = 0; i < c->target->n_tiled; i++)
-        if (same_shape(&c->target->tiled[i].shape, gm))
-            t.tiles = c->target->tiled[i].tiles;
+    for (int i = 0; i < c->target->n_picks; i++)
+        if (same_shape(&c->target->picks[i].shape, gm))
+            t.tiles = c->target->picks[i].tiles;
     return t;
 }
 

@@ -27,10 +27,10 @@ typedef struct codegen_target {
     /* the GEMM family of the shapes neither list below names: the panel
      * family when zero, else the tiled family with these tiles */
     gemm_tiles gemm_tiles;
-    /* GEMM shapes measured fastest tiled (m, n, k and transposes are
-     * compared), each with its tiles */
-    const gemm_pick *tiled;
-    int n_tiled;
+    /* GEMM shapes whose family was measured (m, n, k and transposes are
+     * compared), each with its tiles (zero: the panel family) */
+    const gemm_pick *picks;
+    int n_picks;
     /* GEMM shapes measured faster with CLBlast on this device (m, n, k and
      * transposes are compared); the rest use generated kernels */
     const plan_gemm *clblast;

@@ -24,7 +24,8 @@ static inline bool gemm_tiled(const gemm_tiles *t)
     return t->items_m > 0;
 }
 
-/* A GEMM shape measured fastest with the tiled family, and its tiles. */
+/* A GEMM shape and the family measured fastest for it: the tiled family
+ * with these tiles, or the panel family when they are zero. */
 typedef struct gemm_pick {
     plan_gemm shape;
     gemm_tiles tiles;
