@@ -384,6 +384,35 @@ void gemm_emit_signature(strbuf *sb, const char *name)
         "    (void)sample0;\n", name);
 }
 
+void gemm_emit_c_pointer(strbuf *sb, const gemm_spec *s, const gemm_form *f)
+{
+    if (s->slice_len > 0)
+        gemm_emit_pointer(sb, "    ", "__global float", "gm_c", s->partials, "get_group_id(2)",
+                          gemm_partial_span(s));
+    else
+        gemm_emit_pointer(sb, "    ", "__global float", "gm_c", f->c, "gm_bat",
+                          f->batch > 1 && !f->reduce ? f->stride_c : 0);
+}
+
+void gemm_emit_batch_loop(strbuf *sb, const gemm_spec *s, const gemm_form *f)
+{
+    const char *index = "gm_rb";
+    if (s->slice_len > 0)
+        sb_printf(sb,
+            "    const uint gm_rb0 = get_group_id(2) * %" PRId64 "u;\n"
+            "    for (uint gm_rb = gm_rb0; gm_rb < min(gm_rb0 + %" PRId64 "u, %" PRId64 "u); "
+            "++gm_rb) {\n", s->slice_len, s->slice_len, f->batch);
+    else if (f->batch > 1 && f->reduce)
+        sb_printf(sb, "    for (uint gm_rb = 0; gm_rb < %" PRId64 "u; ++gm_rb) {\n", f->batch);
+    else {
+        sb_append(sb, "    {\n");
+        index = "gm_bat";
+    }
+    const char *in_type = "__global const float";
+    gemm_emit_pointer(sb, "    ", in_type, "gm_a", f->a, index, f->stride_a);
+    gemm_emit_pointer(sb, "    ", in_type, "gm_b", f->b, index, f->stride_b);
+}
+
 void gemm_emit_pointer(strbuf *sb, const char *indent, const char *type, const char *name,
                          const char *base, const char *index, int64_t stride)
 {
@@ -400,8 +429,6 @@ static void emit_kernel(strbuf *sb, const gemm_spec *s, const gemm_form *f,
     bool blocked = g->kc < f->K;
     bool batched = f->batch > 1 && !f->reduce, reduced = f->batch > 1 && f->reduce;
     bool sliced = s->slice_len > 0;
-    int64_t per_slice = s->slice_len;
-    const char *in_type = "__global const float";
     sb_printf(sb,
         "/* %s: C[%" PRId64 ",%" PRId64 "] %s op(A) op(B), K=%" PRId64 ", A%s, B%s;%s"
         " blocks %" PRId64 "x%" PRId64 ", micro-tile %dx%d, kc %" PRId64 "%s%" PRId64 " */\n"
@@ -415,12 +442,7 @@ static void emit_kernel(strbuf *sb, const gemm_spec *s, const gemm_form *f,
         "    __local float gm_bp[%" PRId64 "];\n"
         "    const uint gm_bat = %s;\n",
         g->kc * g->nr, batched ? "get_group_id(2)" : "0u");
-    if (sliced)
-        gemm_emit_pointer(sb, "    ", "__global float", "gm_c", s->partials, "get_group_id(2)",
-                     gemm_partial_span(s));
-    else
-        gemm_emit_pointer(sb, "    ", "__global float", "gm_c", f->c, "gm_bat",
-                     batched ? f->stride_c : 0);
+    gemm_emit_c_pointer(sb, s, f);
     if (f->before)
         sb_printf(sb, "%s\n", f->before);
     sb_printf(sb,
@@ -429,21 +451,7 @@ static void emit_kernel(strbuf *sb, const gemm_spec *s, const gemm_form *f,
         "    const uint gm_j_begin = get_group_id(0) * %" PRId64 "u;\n"
         "    const uint gm_j_end = min(gm_j_begin + %" PRId64 "u, %" PRId64 "u);\n",
         g->bm, g->bm, f->M, g->bn, g->bn, f->N);
-    const char *index = "gm_bat";
-    if (sliced) {
-        sb_printf(sb,
-            "    const uint gm_rb0 = get_group_id(2) * %" PRId64 "u;\n"
-            "    for (uint gm_rb = gm_rb0; gm_rb < min(gm_rb0 + %" PRId64 "u, %" PRId64 "u); "
-            "++gm_rb) {\n", per_slice, per_slice, f->batch);
-        index = "gm_rb";
-    } else if (reduced) {
-        sb_printf(sb, "    for (uint gm_rb = 0; gm_rb < %" PRId64 "u; ++gm_rb) {\n", f->batch);
-        index = "gm_rb";
-    } else {
-        sb_append(sb, "    {\n");
-    }
-    gemm_emit_pointer(sb, "    ", in_type, "gm_a", f->a, index, f->stride_a);
-    gemm_emit_pointer(sb, "    ", in_type, "gm_b", f->b, index, f->stride_b);
+    gemm_emit_batch_loop(sb, s, f);
     if (blocked)
         sb_printf(sb,
             "    for (uint gm_k0 = 0; gm_k0 < %" PRId64 "u; gm_k0 += %" PRId64 "u) {\n"

@@ -46,6 +46,12 @@ void gemm_emit_signature(strbuf *sb, const char *name);
 /* The matrix pointer `name` = base + index * stride (stride 0: base). */
 void gemm_emit_pointer(strbuf *sb, const char *indent, const char *type, const char *name,
                        const char *base, const char *index, int64_t stride);
+/* The pointer gm_c to the work-group's C: its batch index's, or its
+ * slice's partial C. */
+void gemm_emit_c_pointer(strbuf *sb, const gemm_spec *s, const gemm_form *f);
+/* Opens the loop over the batch indices a work-group sums (a block of one
+ * pass when it sums none) and points gm_a and gm_b at their operands. */
+void gemm_emit_batch_loop(strbuf *sb, const gemm_spec *s, const gemm_form *f);
 /* The tiled family's kernel (codegen_gemm_tiled.c), with its launch's
  * work_dim, global and local sizes. */
 void gemm_emit_tiled(strbuf *sb, const gemm_spec *s, const gemm_form *f, const gemm_tiles *t,

@@ -132,32 +132,14 @@ void gemm_emit_tiled(strbuf *sb, const gemm_spec *s, const gemm_form *f, const g
         "    const uint gm_bi = get_group_id(1) * %" PRId64 "u, gm_bj = get_group_id(0) * %" PRId64 "u;\n"
         "    const uint gm_i0 = gm_bi + gm_ty, gm_j0 = gm_bj + gm_tx;\n",
         bm * t->k, bn * t->k, batched ? "get_group_id(2)" : "0u", t->items_n, bm, bn);
-    if (sliced)
-        gemm_emit_pointer(sb, "    ", "__global float", "gm_c", s->partials, "get_group_id(2)",
-                          gemm_partial_span(s));
-    else
-        gemm_emit_pointer(sb, "    ", "__global float", "gm_c", f->c, "gm_bat",
-                          batched ? f->stride_c : 0);
+    gemm_emit_c_pointer(sb, s, f);
     for (int r = 0; r < t->block_m; r++) {
         sb_append(sb, "    float");
         for (int q = 0; q < t->block_n; q++)
             sb_printf(sb, "%s gm_c%d_%d = 0.0f", q ? "," : "", r, q);
         sb_append(sb, ";\n");
     }
-    const char *index = "gm_bat";
-    if (sliced)
-        sb_printf(sb,
-            "    const uint gm_rb0 = get_group_id(2) * %" PRId64 "u;\n"
-            "    for (uint gm_rb = gm_rb0; gm_rb < min(gm_rb0 + %" PRId64 "u, %" PRId64 "u); "
-            "++gm_rb) {\n", s->slice_len, s->slice_len, f->batch);
-    else if (reduced)
-        sb_printf(sb, "    for (uint gm_rb = 0; gm_rb < %" PRId64 "u; ++gm_rb) {\n", f->batch);
-    else
-        sb_append(sb, "    {\n");
-    if (sliced || reduced)
-        index = "gm_rb";
-    gemm_emit_pointer(sb, "        ", "__global const float", "gm_a", f->a, index, f->stride_a);
-    gemm_emit_pointer(sb, "        ", "__global const float", "gm_b", f->b, index, f->stride_b);
+    gemm_emit_batch_loop(sb, s, f);
     sb_printf(sb, "        for (uint gm_k0 = 0; gm_k0 < %" PRId64 "u; gm_k0 += %du) {\n", f->K,
               t->k);
     tile_copy a = {"gm_as", "gm_a", bm, "gm_bi", f->M, f->lda, f->a_kmajor};
