@@ -62,6 +62,11 @@ static int64_t last_index(int64_t rows, int64_t cols, int64_t ld)
     return (rows - 1) * ld + cols - 1;
 }
 
+static bool vector_width(int w)
+{
+    return w == 1 || w == 2 || w == 4 || w == 8 || w == 16;
+}
+
 static int check_spec(const gemm_spec *s, const gemm_tuning *t, qsdc_error *err)
 {
     if (!is_identifier(s->name))
@@ -91,7 +96,7 @@ static int check_spec(const gemm_spec *s, const gemm_tuning *t, qsdc_error *err)
         last_index(b_rows, b_cols, s->ldb) + (nb - 1) * s->stride_b > limit ||
         last_index(s->M, s->N, s->ldc) + c_batches * s->stride_c > limit || s->K > limit)
         return qsdc_fail(err, "gemm %s: a matrix spans more than 2^31 elements", n);
-    if (t->vec != 1 && t->vec != 2 && t->vec != 4 && t->vec != 8 && t->vec != 16)
+    if (!vector_width(t->vec))
         return qsdc_fail(err, "gemm %s: vector width %d is not 1, 2, 4, 8 or 16",
                          n, t->vec);
     if (t->mr < 1 || t->mr > 16 || t->nv < 1 || t->nv > 8)
@@ -119,11 +124,12 @@ static int check_spec(const gemm_spec *s, const gemm_tuning *t, qsdc_error *err)
         return qsdc_fail(err, "gemm %s: min_group_flops must be >= 0", n);
     const gemm_tiles *tl = &t->tiles;
     if (gemm_tiled(tl) &&
-        (tl->items_n < 1 || tl->items_m * tl->items_n > 1024 || tl->block_m < 1 ||
-         tl->block_m > 8 || tl->block_n < 1 || tl->block_n > 8 || tl->k < 1 || tl->k > 64))
+        (tl->items_n < 1 || tl->items_m * tl->items_n > 1024 || !vector_width(tl->block_m) ||
+         tl->block_m > 8 || !vector_width(tl->block_n) || tl->block_n > 8 || tl->k < 1 ||
+         tl->k > 64))
         return qsdc_fail(err, "gemm %s: tiles of %dx%d work-items of %dx%d, k %d, out of "
-                         "range (up to 1024 work-items of 8x8, k 1..64)", n, tl->items_m,
-                         tl->items_n, tl->block_m, tl->block_n, tl->k);
+                         "range (up to 1024 work-items of 1, 2, 4 or 8 x 1, 2, 4 or 8, k "
+                         "1..64)", n, tl->items_m, tl->items_n, tl->block_m, tl->block_n, tl->k);
     /* The packed panel must fit the smallest __local memory OpenCL allows. */
     const int panel_floats = 32 * 1024 / 4;
     if (t->kc < 1 || (int64_t)t->kc * nr > panel_floats)
@@ -298,81 +304,6 @@ static void emit_micro(strbuf *sb, const gemm_form *f, const gemm_geom *g)
     sb_append(sb, "                }\n");
 }
 
-/* Stores the accumulators of a full tile as vectors. load_c: the
- * expression saying whether C's current value is added ("1", "gm_k0 > 0u"),
- * "0" for never. */
-static void emit_vector_store(strbuf *sb, const gemm_form *f, const gemm_geom *g,
-                              const char *load_c)
-{
-    const char *ind = "                    ";
-    for (int r = 0; r < g->mr; r++) {
-        sb_printf(sb, "%s__global float *gm_cp%d = gm_c + (gm_i0 + %du) * %" PRId64 "u + gm_j0;\n",
-                  ind, r, r, f->ldc);
-        for (int q = 0; q < g->nv; q++) {
-            char acc[32], off[16], cp[16];
-            snprintf(acc, sizeof acc, "gm_c%d_%d", r, q);
-            snprintf(off, sizeof off, "%du", q);
-            snprintf(cp, sizeof cp, "gm_cp%d", r);
-            if (strcmp(load_c, "0") != 0) {
-                sb_printf(sb, "%sif (%s) %s += ", ind, load_c, acc);
-                gemm_emit_vload(sb, g->vec, off, cp);
-                sb_append(sb, ";\n");
-            }
-            sb_append(sb, ind);
-            gemm_emit_vstore(sb, g->vec, acc, off, cp);
-            sb_append(sb, "\n");
-        }
-    }
-}
-
-/* Stores the accumulators element by element through a private array
- * (gemm_emit_element_store); checked: skip elements outside C (edge
- * tiles). Full tiles get simple constant-trip loops the compiler can
- * vectorise. */
-static void emit_element_store(strbuf *sb, const gemm_form *f, const gemm_geom *g,
-                               const char *load_c, const char *last_block, bool checked)
-{
-    const char *ind = "                    ";
-    sb_printf(sb, "%sfloat gm_t[%d];\n", ind, g->mr * g->nr);
-    for (int r = 0; r < g->mr; r++)
-        for (int q = 0; q < g->nv; q++) {
-            char acc[32], off[16];
-            snprintf(acc, sizeof acc, "gm_c%d_%d", r, q);
-            snprintf(off, sizeof off, "%du", r * g->nv + q);
-            sb_append(sb, ind);
-            gemm_emit_vstore(sb, g->vec, acc, off, "gm_t");
-            sb_append(sb, "\n");
-        }
-    gemm_store st = {.rows = g->mr, .cols = g->nr, .row_step = 1, .col_step = 1,
-                     .load_c = load_c, .last_block = last_block, .checked = checked};
-    gemm_emit_element_store(sb, f, &st);
-}
-
-/* Writes the micro-tile: vectors when nothing runs per element and C is not
- * transposed, else element by element; edge tiles (only when M or N is not
- * a multiple of the tile) always element by element with bounds checks. */
-static void emit_store(strbuf *sb, const gemm_form *f, const gemm_geom *g,
-                       const char *load_c, const char *last_block)
-{
-    bool ragged = f->M % g->mr != 0 || f->N % g->nr != 0;
-    const char *ind = "                ";
-    if (ragged)
-        sb_printf(sb, "%sif (gm_i0 + %du <= %" PRId64 "u && gm_j0 + %du <= %" PRId64 "u) {\n",
-                  ind, g->mr, f->M, g->nr, f->N);
-    else
-        sb_printf(sb, "%s{\n", ind);
-    if (!f->epilogue && !f->c_trans)
-        emit_vector_store(sb, f, g, load_c);
-    else
-        emit_element_store(sb, f, g, load_c, last_block, false);
-    sb_printf(sb, "%s}\n", ind);
-    if (ragged) {
-        sb_printf(sb, "%selse {\n", ind);
-        emit_element_store(sb, f, g, load_c, last_block, true);
-        sb_printf(sb, "%s}\n", ind);
-    }
-}
-
 void gemm_emit_signature(strbuf *sb, const char *name)
 {
     sb_printf(sb,
@@ -483,7 +414,8 @@ static void emit_kernel(strbuf *sb, const gemm_spec *s, const gemm_form *f,
     if (blocked)
         snprintf(last + strlen(last), sizeof last - strlen(last),
                  "gm_k0 + %" PRId64 "u >= %" PRId64 "u", g->kc, f->K);
-    emit_store(sb, f, g, load_c, last[0] ? last : "1");
+    bool ragged = f->M % g->mr != 0 || f->N % g->nr != 0;
+    gemm_emit_store(sb, f, g, ragged, load_c, last[0] ? last : "1");
     sb_append(sb, "            }\n        }\n    }\n    }\n");
     if (f->after)
         sb_printf(sb, "%s\n", f->after);

@@ -48,11 +48,12 @@ typedef struct gemm_tuning {
     gemm_tiles tiles;
 } gemm_tuning;
 
-/* CPUs: micro-tile 6 x (2 vectors of the preferred width), blocks of
- * 132 x 16 vectors, kc 512, up to 8 work-groups of at least 1 MFLOP each:
- * the best measured on pocl (AVX2 and AVX-512, 2 cores). Other devices get a small correct
- * configuration, not a fast one: one work-item per group suits CPUs only,
- * so GPUs are better served by CLBlast. */
+/* The panel family's tuning. CPUs: micro-tile 6 x (2 vectors of the
+ * preferred width), blocks of 132 x 16 vectors, kc 512, up to 8
+ * work-groups of at least 1 MFLOP each: the best measured on pocl (AVX2
+ * and AVX-512, 2 cores). Other devices get a small correct configuration,
+ * not a fast one: one work-item per group suits CPUs only, and devices
+ * that run work-items in lanes get the tiled family (tiles zero here). */
 void gemm_tuning_default(gemm_tuning *t, bool is_cpu, unsigned pref_vector_width);
 
 typedef struct gemm_spec {

@@ -65,20 +65,15 @@ void gemm_emit_vload(strbuf *sb, int vec, const char *off, const char *p);
 /* Appends vstoreN(val, off, p);, or p[off] = val; for width 1. */
 void gemm_emit_vstore(strbuf *sb, int vec, const char *val, const char *off,
                       const char *p);
-/* How a work-item's tile of C is stored element by element: rows x cols
- * elements, gm_t[r * cols + q] holding C(gm_i0 + r * row_step, gm_j0 + q *
- * col_step) (gm_i0, gm_j0, gm_bat and gm_c in scope). load_c: whether C's
- * old value is added ("1", "gm_k0 > 0u", "0" for never); last_block: when
- * the epilogue and tile passes run; checked: skip elements outside C. */
-typedef struct gemm_store {
-    int rows, cols, row_step, col_step;
-    const char *load_c, *last_block;
-    bool checked;
-} gemm_store;
-
-/* The tile passes, then each element's load of C, epilogue and store
- * (codegen_gemm_store.c). */
-void gemm_emit_element_store(strbuf *sb, const gemm_form *f, const gemm_store *st);
+/* Writes the mr x nr micro-tile of accumulators gm_c{r}_{q} (vectors of
+ * width vec) at C(gm_i0 + r, gm_j0 + q) (gm_bat and gm_c in scope; C^T
+ * when c_trans): whole vectors when nothing runs per element and C is not
+ * transposed, else element by element; with ragged (some micro-tiles
+ * reach past M or N), those with bounds checks. load_c: whether C's old
+ * value is added ("1", "gm_k0 > 0u", "0" for never); last_block: when the
+ * epilogue and tile passes run (codegen_gemm_store.c). */
+void gemm_emit_store(strbuf *sb, const gemm_form *f, const gemm_geom *g, bool ragged,
+                     const char *load_c, const char *last_block);
 /* Packs op(B)[k0 .. k0+kn, j0 .. j0+nr] into gm_bp as [kn][nr]; columns past
  * N repeat column N-1 (their results are never stored). */
 void gemm_emit_pack(strbuf *sb, const gemm_form *f, const gemm_geom *g);

@@ -17,7 +17,7 @@ bool gemm_tiles_fit(const gemm_tiles *t, const device_profile *d)
 
 gemm_tiles gemm_tiles_default(const device_profile *d)
 {
-    gemm_tiles t = {16, 16, 4, 4, 16};
+    gemm_tiles t = {8, 8, 8, 8, 16};
     while (!gemm_tiles_fit(&t, d) && t.items_m * t.items_n > 1) {
         if (t.items_n >= t.items_m)
             t.items_n /= 2;
@@ -31,11 +31,14 @@ gemm_tiles gemm_tiles_default(const device_profile *d)
 
 int gemm_tiles_candidates(const device_profile *d, gemm_tiles *out, int max)
 {
-    /* 64 x 64 blocks of C in 256 work-items; 32 x 32 in 64 (more
-     * work-groups for small products) or in 256 of 2 x 2; and 64 x 16 for
-     * C narrower than a block (the output layer's 10 columns) */
+    /* 64 x 64 blocks of C in 64 work-items of 8 x 8 (on llvmpipe 1.3-1.7x
+     * CLBlast at the MLP's 1024-wide products, where 256 of 4 x 4 ran 2.5x
+     * slower) or in 256 of 4 x 4 (GPUs' usual work-group); 32 x 32 in 64
+     * (more work-groups for small products); 32 x 16 in 16 work-items for
+     * C narrower than a block (the output layer's 10 columns: 1.5x CLBlast
+     * there, 64 x 64 blocks 0.5x) */
     static const gemm_tiles all[] = {
-        {16, 16, 4, 4, 16}, {8, 8, 4, 4, 16}, {16, 16, 2, 2, 16}, {32, 8, 2, 2, 16},
+        {8, 8, 8, 8, 16}, {16, 16, 4, 4, 16}, {8, 8, 4, 4, 16}, {4, 4, 8, 4, 16},
     };
     int n = 0;
     for (int i = 0; i < (int)(sizeof all / sizeof *all) && n < max; i++)

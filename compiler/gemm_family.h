@@ -12,9 +12,9 @@
 #include "plan.h"
 
 /* A tiled GEMM's work-group: items_m x items_n work-items, each owning a
- * block_m x block_n register block of C (rows items_m apart, columns
- * items_n apart, so that consecutive work-items own consecutive columns),
- * with op(A) and op(B) staged through __local memory k deep. */
+ * block_m x block_n register block of C (consecutive work-items own
+ * consecutive column blocks), with op(A) and op(B) staged through __local
+ * memory k deep. block_m and block_n are 1, 2, 4 or 8. */
 typedef struct gemm_tiles {
     int items_m, items_n, block_m, block_n, k;
 } gemm_tiles;
@@ -34,8 +34,8 @@ typedef struct gemm_pick {
 /* Whether tiles fit the device: the work-group within its work-item
  * limits, the staged tiles within its __local memory. */
 bool gemm_tiles_fit(const gemm_tiles *t, const device_profile *d);
-/* The tiles a device gets when nothing was measured: 16 x 16 work-items
- * of 4 x 4 outputs, k 16 (8 KiB of __local memory), halved until they fit. */
+/* The tiles a device gets when nothing was measured: 8 x 8 work-items of
+ * 8 x 8 outputs, k 16 (8 KiB of __local memory), halved until they fit. */
 gemm_tiles gemm_tiles_default(const device_profile *d);
 /* The candidates measured per shape (gemm_select.c), those that fit d:
  * up to max of them into out; returns how many. */

@@ -483,7 +483,7 @@ static void test_other_tunings(void **state)
 static void test_tiled_family(void **state)
 {
     (void)state;
-    gemm_tiles tiles[8] = {{3, 5, 2, 3, 7}, {1, 1, 1, 1, 1}, {4, 8, 2, 1, 5}};
+    gemm_tiles tiles[8] = {{3, 5, 2, 4, 7}, {1, 1, 1, 1, 1}, {4, 8, 8, 1, 5}};
     codegen_target target;
     exec_target(&tf_env()->dev, &target);
     int n = 3 + gemm_tiles_candidates(&target.profile, tiles + 3, 5);
