@@ -204,10 +204,12 @@ static int bench_one(cl_env *env, const bench_shape *s, const gemm_tuning *t,
         diff = max_rel_diff(own_c, ref_c, nc);
     }
     double flops = 2.0 * (double)s->M * (double)s->N * (double)s->K;
-    printf("RESULT %-18s %8.1f %8.1f %9.2e %8.1f %8.1f  (own %.3f ms, %llux%llu groups)\n",
+    printf("RESULT %-18s %8.1f %8.1f %9.2e %8.1f %8.1f  (own %.3f ms, CLBlast %.3f ms, "
+           "%llux%llu work-items)\n",
            s->label, gflops(flops, t_own.wall), gflops(flops, t_blast.wall), diff,
            gflops(flops, t_own.cpu), gflops(flops, t_blast.cpu), t_own.wall * 1e3,
-           (unsigned long long)r.launch.global[0], (unsigned long long)r.launch.global[1]);
+           t_blast.wall * 1e3, (unsigned long long)r.launch.global[0],
+           (unsigned long long)r.launch.global[1]);
     fflush(stdout);
     status = t_own.wall > 0 ? 0 : -1;
 out:

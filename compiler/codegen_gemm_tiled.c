@@ -127,7 +127,7 @@ static void emit_copy(strbuf *sb, const gemm_form *f, const tile_copy *c, int it
 /* The k steps of the micro-tile from the staged tiles, into accumulators
  * gm_c{r}_0, vectors of block_n. As c += a * b, not fma(a, b, c): fma must
  * round once even where the device has no fused multiply-add to offer
- * (llvmpipe computes it in software: the 128x1024x1024 product ran 3x
+ * (llvmpipe computes it in software: the 128x1024x1024 product ran 3 to 4x
  * slower with it), while OpenCL C contracts c += a * b into one where
  * that is fast; rounding twice otherwise keeps the dot product's error
  * bound. */
