@@ -3,7 +3,7 @@
  *
  *   gemm_bench [--device SPEC] [--reps N] [--shape MxNxK[:T][:T]]...
  *              [--tune vec,mr,nv,bm,bn,kc,min_groups[,min_group_flops]] [--epilogue CODE]
- *              [--no-clblast]
+ *              [--tiles items_m,items_n,block_m,block_n,k] [--no-clblast]
  *
  * A shape suffix ":TN" style is written as two letters after a colon, e.g.
  * "784x1024x128:TN" (trans_a) or "128x784x1024:NT" (trans_b). Each timing is
@@ -11,7 +11,11 @@
  *   RESULT <label> <own GFLOP/s> <CLBlast GFLOP/s> <max rel diff>
  *          <own GFLOP per CPU-second> <CLBlast GFLOP per CPU-second>
  * --epilogue times the kernel with that per-element epilogue (e.g.
- * "v += P[col]; v = fmax(v, 0.0f);"), CLBlast without it. Never a test: timings on shared machines are noise-prone. */
+ * "v += P[col]; v = fmax(v, 0.0f);"), CLBlast without it. --tiles times
+ * the tiled family with those tiles instead of the panel family. On a
+ * device that cuts loops short the panel family is shaped for it, as qsdc
+ * shapes it (loop_guard.h). Never a test: timings on shared machines are
+ * noise-prone. */
 #include "cl_runtime.h"
 
 #include <clblast_c.h>
@@ -103,7 +107,7 @@ static int enqueue_own(void *p)
     run_ctx *r = p;
     size_t g[3], l[3];
     for (int d = 0; d < 3; d++) {
-        g[d] = (size_t)(r->launch.global[d] * r->launch.local[d]);
+        g[d] = (size_t)r->launch.global[d];
         l[d] = (size_t)r->launch.local[d];
     }
     return clEnqueueNDRangeKernel(r->queue, r->kernel, (cl_uint)r->launch.work_dim, NULL,
@@ -200,10 +204,12 @@ static int bench_one(cl_env *env, const bench_shape *s, const gemm_tuning *t,
         diff = max_rel_diff(own_c, ref_c, nc);
     }
     double flops = 2.0 * (double)s->M * (double)s->N * (double)s->K;
-    printf("RESULT %-18s %8.1f %8.1f %9.2e %8.1f %8.1f  (own %.3f ms, %llux%llu groups)\n",
+    printf("RESULT %-18s %8.1f %8.1f %9.2e %8.1f %8.1f  (own %.3f ms, CLBlast %.3f ms, "
+           "%llux%llu work-items)\n",
            s->label, gflops(flops, t_own.wall), gflops(flops, t_blast.wall), diff,
            gflops(flops, t_own.cpu), gflops(flops, t_blast.cpu), t_own.wall * 1e3,
-           (unsigned long long)r.launch.global[0], (unsigned long long)r.launch.global[1]);
+           t_blast.wall * 1e3, (unsigned long long)r.launch.global[0],
+           (unsigned long long)r.launch.global[1]);
     fflush(stdout);
     status = t_own.wall > 0 ? 0 : -1;
 out:
@@ -222,7 +228,7 @@ out:
 
 int main(int argc, char **argv)
 {
-    const char *device = NULL, *epilogue = NULL, *tune_arg = NULL;
+    const char *device = NULL, *epilogue = NULL, *tune_arg = NULL, *tiles_arg = NULL;
     int reps = 20;
     bool clblast = true;
     gemm_tuning tune;
@@ -245,6 +251,9 @@ int main(int argc, char **argv)
         } else if (!strcmp(arg, "--tune") && val) {
             tune_arg = val;
             i++;
+        } else if (!strcmp(arg, "--tiles") && val) {
+            tiles_arg = val;
+            i++;
         } else if (!strcmp(arg, "--epilogue") && val) {
             epilogue = val;
             i++;
@@ -253,7 +262,7 @@ int main(int argc, char **argv)
         } else {
             fprintf(stderr, "usage: gemm_bench [--device SPEC] [--reps N] "
                             "[--shape MxNxK[:TN]]... [--tune vec,mr,nv,bm,bn,kc,min_groups[,min_group_flops]] "
-                            "[--epilogue CODE] [--no-clblast]\n");
+                            "[--epilogue CODE] [--tiles im,in,bm,bn,k] [--no-clblast]\n");
             return 2;
         }
     }
@@ -267,8 +276,12 @@ int main(int argc, char **argv)
         return 1;
     }
     gemm_tuning_default(&tune, env.dev.type & CL_DEVICE_TYPE_CPU, env.dev.pref_vector_float);
-    if (tune_arg && parse_tune(tune_arg, &tune)) {
-        fprintf(stderr, "gemm_bench: bad tuning '%s'\n", tune_arg);
+    tune.loop_budget = env.dev.loop_limit / 2;
+    gemm_tiles *tl = &tune.tiles;
+    if ((tune_arg && parse_tune(tune_arg, &tune)) ||
+        (tiles_arg && sscanf(tiles_arg, "%d,%d,%d,%d,%d", &tl->items_m, &tl->items_n,
+                             &tl->block_m, &tl->block_n, &tl->k) != 5)) {
+        fprintf(stderr, "gemm_bench: bad tuning or tiles\n");
         cl_env_close(&env);
         return 2;
     }
@@ -276,6 +289,9 @@ int main(int argc, char **argv)
            "min groups %d of %g+ FLOP\n",
            env.dev.name, tune.vec, tune.mr, tune.nv * tune.vec, tune.bm, tune.bn, tune.kc,
            tune.min_groups, tune.min_group_flops);
+    if (gemm_tiled(tl))
+        printf("tiled: %dx%d work-items of %dx%d, k %d\n", tl->items_m, tl->items_n,
+               tl->block_m, tl->block_n, tl->k);
     printf("GFLOP/s by wall time, then per CPU-second (immune to other load)\n");
     printf("%-25s %8s %8s %9s %8s %8s\n", "       shape", "own", "CLBlast", "max rel",
            "own/cpu", "CLB/cpu");

@@ -124,10 +124,13 @@ static const char tune_usage[] =
     "\n"
     "Measures every conv2d layer of the model as a direct convolution and as\n"
     "im2col + GEMM, and every GEMM shape of its training and inference passes\n"
-    "with the generated kernels and with CLBlast on the device, prints the\n"
-    "times, and caches the faster choices per device (training and inference\n"
-    "then use them). Without tuning, a shape is measured the first time it is\n"
-    "met. QSDC_CONV=direct|gemm and QSDC_GEMM=own|clblast override them.\n";
+    "with both families of generated kernels (panel: one work-item per\n"
+    "work-group, for CPUs; tiled: work-groups of work-items sharing tiles in\n"
+    "local memory, for devices that run work-items in lanes; the fastest of\n"
+    "its candidate tiles) and with CLBlast on the device, prints the times,\n"
+    "and caches the fastest choices per device (training and inference then\n"
+    "use them). Without tuning, a shape is measured the first time it is met.\n"
+    "QSDC_CONV=direct|gemm and QSDC_GEMM=own|panel|tiled|clblast override them.\n";
 
 int cli_tune(int argc, char **argv)
 {

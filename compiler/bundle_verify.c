@@ -66,6 +66,8 @@ int bundle_verify_plan(const char *dir, const model *m, const plan *p, qsdc_erro
     target.is_cpu = p->target_cpu;
     target.pref_vector_width = p->target_vector_width;
     target.loop_limit = p->target_loop_limit;
+    const int64_t *tl = p->target_gemm_tiles;
+    target.gemm_tiles = (gemm_tiles){(int)tl[0], (int)tl[1], (int)tl[2], (int)tl[3], (int)tl[4]};
     plan ref;
     if (compile_plan(m, p->loss_offset >= 0 ? MODE_TRAIN : MODE_INFER, p->batch, &target,
                      &ref, NULL, NULL, err) < 0)

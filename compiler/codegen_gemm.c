@@ -15,6 +15,7 @@ static int64_t ceil_div(int64_t x, int64_t m)
 void gemm_tuning_default(gemm_tuning *t, bool is_cpu, unsigned pref_vector_width)
 {
     t->loop_budget = 0;
+    t->tiles = (gemm_tiles){0, 0, 0, 0, 0};
     int vec = 1;
     while (vec * 2 <= 16 && (unsigned)(vec * 2) <= pref_vector_width)
         vec *= 2;
@@ -61,6 +62,11 @@ static int64_t last_index(int64_t rows, int64_t cols, int64_t ld)
     return (rows - 1) * ld + cols - 1;
 }
 
+static bool vector_width(int w)
+{
+    return w == 1 || w == 2 || w == 4 || w == 8 || w == 16;
+}
+
 static int check_spec(const gemm_spec *s, const gemm_tuning *t, qsdc_error *err)
 {
     if (!is_identifier(s->name))
@@ -90,7 +96,7 @@ static int check_spec(const gemm_spec *s, const gemm_tuning *t, qsdc_error *err)
         last_index(b_rows, b_cols, s->ldb) + (nb - 1) * s->stride_b > limit ||
         last_index(s->M, s->N, s->ldc) + c_batches * s->stride_c > limit || s->K > limit)
         return qsdc_fail(err, "gemm %s: a matrix spans more than 2^31 elements", n);
-    if (t->vec != 1 && t->vec != 2 && t->vec != 4 && t->vec != 8 && t->vec != 16)
+    if (!vector_width(t->vec))
         return qsdc_fail(err, "gemm %s: vector width %d is not 1, 2, 4, 8 or 16",
                          n, t->vec);
     if (t->mr < 1 || t->mr > 16 || t->nv < 1 || t->nv > 8)
@@ -116,6 +122,14 @@ static int check_spec(const gemm_spec *s, const gemm_tuning *t, qsdc_error *err)
                          "independent products", n);
     if (!(t->min_group_flops >= 0))
         return qsdc_fail(err, "gemm %s: min_group_flops must be >= 0", n);
+    const gemm_tiles *tl = &t->tiles;
+    if (gemm_tiled(tl) &&
+        (tl->items_n < 1 || tl->items_m * tl->items_n > 1024 || !vector_width(tl->block_m) ||
+         tl->block_m > 8 || !vector_width(tl->block_n) || tl->block_n > 8 || tl->k < 1 ||
+         tl->k > 64))
+        return qsdc_fail(err, "gemm %s: tiles of %dx%d work-items of %dx%d, k %d, out of "
+                         "range (up to 1024 work-items of 1, 2, 4 or 8 x 1, 2, 4 or 8, k "
+                         "1..64)", n, tl->items_m, tl->items_n, tl->block_m, tl->block_n, tl->k);
     /* The packed panel must fit the smallest __local memory OpenCL allows. */
     const int panel_floats = 32 * 1024 / 4;
     if (t->kc < 1 || (int64_t)t->kc * nr > panel_floats)
@@ -138,7 +152,7 @@ static bool swap_operands(const gemm_spec *s, int nr)
     return s->trans_a && s->trans_b;
 }
 
-static gemm_form make_form(const gemm_spec *s, const gemm_tuning *t)
+gemm_form gemm_form_of(const gemm_spec *s, bool swap)
 {
     gemm_form f = {
         .M = s->M, .N = s->N, .K = s->K,
@@ -150,7 +164,7 @@ static gemm_form make_form(const gemm_spec *s, const gemm_tuning *t)
         .before = s->before, .after = s->after, .batch = s->batch > 1 ? s->batch : 1, .stride_a = s->stride_a,
         .stride_b = s->stride_b, .stride_c = s->stride_c, .reduce = s->reduce_batch,
     };
-    if (swap_operands(s, t->nv * t->vec)) {
+    if (swap) {
         /* C^T[N,M] = op(B)^T[N,K] op(A)^T[K,M]: B stored [K,N] is k-major
          * as the left operand, A stored [M,K] n-major as the right one */
         f.M = s->N;
@@ -290,112 +304,47 @@ static void emit_micro(strbuf *sb, const gemm_form *f, const gemm_geom *g)
     sb_append(sb, "                }\n");
 }
 
-/* Stores the accumulators of a full tile as vectors. load_c: the
- * expression saying whether C's current value is added ("1", "gm_k0 > 0u"),
- * "0" for never. */
-static void emit_vector_store(strbuf *sb, const gemm_form *f, const gemm_geom *g,
-                              const char *load_c)
+void gemm_emit_signature(strbuf *sb, const char *name)
 {
-    const char *ind = "                    ";
-    for (int r = 0; r < g->mr; r++) {
-        sb_printf(sb, "%s__global float *gm_cp%d = gm_c + (gm_i0 + %du) * %" PRId64 "u + gm_j0;\n",
-                  ind, r, r, f->ldc);
-        for (int q = 0; q < g->nv; q++) {
-            char acc[32], off[16], cp[16];
-            snprintf(acc, sizeof acc, "gm_c%d_%d", r, q);
-            snprintf(off, sizeof off, "%du", q);
-            snprintf(cp, sizeof cp, "gm_cp%d", r);
-            if (strcmp(load_c, "0") != 0) {
-                sb_printf(sb, "%sif (%s) %s += ", ind, load_c, acc);
-                gemm_emit_vload(sb, g->vec, off, cp);
-                sb_append(sb, ";\n");
-            }
-            sb_append(sb, ind);
-            gemm_emit_vstore(sb, g->vec, acc, off, cp);
-            sb_append(sb, "\n");
-        }
-    }
+    sb_printf(sb,
+        "void %s(__global float *P, __global float *G, __global float *S, __global float *A,\n"
+        "        __global const int *L, const uint seed, const uint step, const float lr,\n"
+        "        const uint sample0)\n"
+        "{\n"
+        "    (void)P; (void)G; (void)S; (void)A; (void)L; (void)seed; (void)step; (void)lr;\n"
+        "    (void)sample0;\n", name);
 }
 
-/* Stores the accumulators element by element through a private array,
- * running the epilogue on the last K block (last_block); checked: skip
- * elements outside C (edge tiles). Full tiles get simple constant-trip loops
- * the compiler can vectorise. */
-static void emit_element_store(strbuf *sb, const gemm_form *f, const gemm_geom *g,
-                               const char *load_c, const char *last_block, bool checked)
+void gemm_emit_c_pointer(strbuf *sb, const gemm_spec *s, const gemm_form *f)
 {
-    const char *ind = "                    ";
-    sb_printf(sb, "%sfloat gm_t[%d];\n", ind, g->mr * g->nr);
-    for (int r = 0; r < g->mr; r++)
-        for (int q = 0; q < g->nv; q++) {
-            char acc[32], off[16];
-            snprintf(acc, sizeof acc, "gm_c%d_%d", r, q);
-            snprintf(off, sizeof off, "%du", r * g->nv + q);
-            sb_append(sb, ind);
-            gemm_emit_vstore(sb, g->vec, acc, off, "gm_t");
-            sb_append(sb, "\n");
-        }
-    const char *row = f->c_trans ? "gm_j" : "gm_i", *col = f->c_trans ? "gm_i" : "gm_j";
-    if (f->tile_pass)
-        sb_printf(sb, "%sfloat gm_tile[%d][%d];\n", ind, f->tile_values, g->mr * g->nr);
-    const char *passes[2] = {f->tile_pass, f->tile_fix};
-    for (int p = 0; p < 2 && passes[p]; p++)
+    if (s->slice_len > 0)
+        gemm_emit_pointer(sb, "    ", "__global float", "gm_c", s->partials, "get_group_id(2)",
+                          gemm_partial_span(s));
+    else
+        gemm_emit_pointer(sb, "    ", "__global float", "gm_c", f->c, "gm_bat",
+                          f->batch > 1 && !f->reduce ? f->stride_c : 0);
+}
+
+void gemm_emit_batch_loop(strbuf *sb, const gemm_spec *s, const gemm_form *f)
+{
+    const char *index = "gm_rb";
+    if (s->slice_len > 0)
         sb_printf(sb,
-            "%sif (%s)\n"
-            "%sfor (uint gm_e = 0; gm_e < %du; ++gm_e) {\n"
-            "%s    const uint gm_i = gm_i0 + gm_e / %du, gm_j = gm_j0 + gm_e %% %du;\n"
-            "%s    const uint row = %s, col = %s, bat = gm_bat;\n"
-            "%s"
-            "%s}\n",
-            ind, last_block, ind, g->mr * g->nr, ind, g->nr, g->nr, ind, row, col,
-            passes[p], ind);
-    sb_printf(sb,
-        "%sfor (uint gm_r = 0; gm_r < %du; ++gm_r)\n"
-        "%sfor (uint gm_q = 0; gm_q < %du; ++gm_q) {\n"
-        "%s    const uint gm_i = gm_i0 + gm_r, gm_j = gm_j0 + gm_q, gm_e = gm_r * %du + gm_q;\n",
-        ind, g->mr, ind, g->nr, ind, g->nr);
-    if (checked)
-        sb_printf(sb, "%s    if (gm_i >= %" PRId64 "u || gm_j >= %" PRId64 "u) continue;\n",
-                  ind, f->M, f->N);
-    sb_printf(sb,
-        "%s    const uint row = %s, col = %s, bat = gm_bat;\n"
-        "%s    __global float *gm_cp = gm_c + row * %" PRId64 "u + col;\n"
-        "%s    float v = gm_t[gm_e];\n",
-        ind, row, col, ind, f->ldc, ind);
-    if (strcmp(load_c, "0") != 0)
-        sb_printf(sb, "%s    if (%s) v += *gm_cp;\n", ind, load_c);
-    if (f->epilogue)
-        sb_printf(sb, "%s    if (%s) {\n%s\n%s    }\n", ind, last_block, f->epilogue, ind);
-    sb_printf(sb, "%s    *gm_cp = v;\n%s}\n", ind, ind);
-}
-
-/* Writes the micro-tile: vectors when nothing runs per element and C is not
- * transposed, else element by element; edge tiles (only when M or N is not
- * a multiple of the tile) always element by element with bounds checks. */
-static void emit_store(strbuf *sb, const gemm_form *f, const gemm_geom *g,
-                       const char *load_c, const char *last_block)
-{
-    bool ragged = f->M % g->mr != 0 || f->N % g->nr != 0;
-    const char *ind = "                ";
-    if (ragged)
-        sb_printf(sb, "%sif (gm_i0 + %du <= %" PRId64 "u && gm_j0 + %du <= %" PRId64 "u) {\n",
-                  ind, g->mr, f->M, g->nr, f->N);
-    else
-        sb_printf(sb, "%s{\n", ind);
-    if (!f->epilogue && !f->c_trans)
-        emit_vector_store(sb, f, g, load_c);
-    else
-        emit_element_store(sb, f, g, load_c, last_block, false);
-    sb_printf(sb, "%s}\n", ind);
-    if (ragged) {
-        sb_printf(sb, "%selse {\n", ind);
-        emit_element_store(sb, f, g, load_c, last_block, true);
-        sb_printf(sb, "%s}\n", ind);
+            "    const uint gm_rb0 = get_group_id(2) * %" PRId64 "u;\n"
+            "    for (uint gm_rb = gm_rb0; gm_rb < min(gm_rb0 + %" PRId64 "u, %" PRId64 "u); "
+            "++gm_rb) {\n", s->slice_len, s->slice_len, f->batch);
+    else if (f->batch > 1 && f->reduce)
+        sb_printf(sb, "    for (uint gm_rb = 0; gm_rb < %" PRId64 "u; ++gm_rb) {\n", f->batch);
+    else {
+        sb_append(sb, "    {\n");
+        index = "gm_bat";
     }
+    const char *in_type = "__global const float";
+    gemm_emit_pointer(sb, "    ", in_type, "gm_a", f->a, index, f->stride_a);
+    gemm_emit_pointer(sb, "    ", in_type, "gm_b", f->b, index, f->stride_b);
 }
 
-/* The matrix pointer `name` = base + index * stride (stride 0: base). */
-static void emit_pointer(strbuf *sb, const char *indent, const char *type, const char *name,
+void gemm_emit_pointer(strbuf *sb, const char *indent, const char *type, const char *name,
                          const char *base, const char *index, int64_t stride)
 {
     if (stride > 0)
@@ -411,31 +360,20 @@ static void emit_kernel(strbuf *sb, const gemm_spec *s, const gemm_form *f,
     bool blocked = g->kc < f->K;
     bool batched = f->batch > 1 && !f->reduce, reduced = f->batch > 1 && f->reduce;
     bool sliced = s->slice_len > 0;
-    int64_t per_slice = s->slice_len;
-    const char *in_type = "__global const float";
     sb_printf(sb,
         "/* %s: C[%" PRId64 ",%" PRId64 "] %s op(A) op(B), K=%" PRId64 ", A%s, B%s;%s"
         " blocks %" PRId64 "x%" PRId64 ", micro-tile %dx%d, kc %" PRId64 "%s%" PRId64 " */\n"
-        "__kernel __attribute__((reqd_work_group_size(1, 1, 1)))\n"
-        "void %s(__global float *P, __global float *G, __global float *S, __global float *A,\n"
-        "        __global const int *L, const uint seed, const uint step, const float lr,\n"
-        "        const uint sample0)\n"
-        "{\n"
-        "    (void)P; (void)G; (void)S; (void)A; (void)L; (void)seed; (void)step; (void)lr;\n"
-        "    (void)sample0;\n"
-        "    __local float gm_bp[%" PRId64 "];\n"
-        "    const uint gm_bat = %s;\n",
+        "__kernel __attribute__((reqd_work_group_size(1, 1, 1)))\n",
         s->name, s->M, s->N, s->accumulate ? "+=" : "=", s->K,
         s->trans_a ? "^T" : "", s->trans_b ? "^T" : "",
         f->c_trans ? " computed as C^T = op(B)^T op(A)^T;" : "", g->bm, g->bn, g->mr, g->nr, g->kc,
-        reduced ? ", summed over batch " : batched ? ", batch " : ", batch ", f->batch,
-        s->name, g->kc * g->nr, batched ? "get_group_id(2)" : "0u");
-    if (sliced)
-        emit_pointer(sb, "    ", "__global float", "gm_c", s->partials, "get_group_id(2)",
-                     gemm_partial_span(s));
-    else
-        emit_pointer(sb, "    ", "__global float", "gm_c", f->c, "gm_bat",
-                     batched ? f->stride_c : 0);
+        reduced ? ", summed over batch " : batched ? ", batch " : ", batch ", f->batch);
+    gemm_emit_signature(sb, s->name);
+    sb_printf(sb,
+        "    __local float gm_bp[%" PRId64 "];\n"
+        "    const uint gm_bat = %s;\n",
+        g->kc * g->nr, batched ? "get_group_id(2)" : "0u");
+    gemm_emit_c_pointer(sb, s, f);
     if (f->before)
         sb_printf(sb, "%s\n", f->before);
     sb_printf(sb,
@@ -444,21 +382,7 @@ static void emit_kernel(strbuf *sb, const gemm_spec *s, const gemm_form *f,
         "    const uint gm_j_begin = get_group_id(0) * %" PRId64 "u;\n"
         "    const uint gm_j_end = min(gm_j_begin + %" PRId64 "u, %" PRId64 "u);\n",
         g->bm, g->bm, f->M, g->bn, g->bn, f->N);
-    const char *index = "gm_bat";
-    if (sliced) {
-        sb_printf(sb,
-            "    const uint gm_rb0 = get_group_id(2) * %" PRId64 "u;\n"
-            "    for (uint gm_rb = gm_rb0; gm_rb < min(gm_rb0 + %" PRId64 "u, %" PRId64 "u); "
-            "++gm_rb) {\n", per_slice, per_slice, f->batch);
-        index = "gm_rb";
-    } else if (reduced) {
-        sb_printf(sb, "    for (uint gm_rb = 0; gm_rb < %" PRId64 "u; ++gm_rb) {\n", f->batch);
-        index = "gm_rb";
-    } else {
-        sb_append(sb, "    {\n");
-    }
-    emit_pointer(sb, "    ", in_type, "gm_a", f->a, index, f->stride_a);
-    emit_pointer(sb, "    ", in_type, "gm_b", f->b, index, f->stride_b);
+    gemm_emit_batch_loop(sb, s, f);
     if (blocked)
         sb_printf(sb,
             "    for (uint gm_k0 = 0; gm_k0 < %" PRId64 "u; gm_k0 += %" PRId64 "u) {\n"
@@ -490,11 +414,19 @@ static void emit_kernel(strbuf *sb, const gemm_spec *s, const gemm_form *f,
     if (blocked)
         snprintf(last + strlen(last), sizeof last - strlen(last),
                  "gm_k0 + %" PRId64 "u >= %" PRId64 "u", g->kc, f->K);
-    emit_store(sb, f, g, load_c, last[0] ? last : "1");
+    bool ragged = f->M % g->mr != 0 || f->N % g->nr != 0;
+    gemm_emit_store(sb, f, g, ragged, load_c, last[0] ? last : "1");
     sb_append(sb, "            }\n        }\n    }\n    }\n");
     if (f->after)
         sb_printf(sb, "%s\n", f->after);
     sb_append(sb, "}\n\n");
+}
+
+/* Products with statements before or after them need one work-item to
+ * own all of a batch index's C: the panel family. */
+static bool runs_tiled(const gemm_spec *s, const gemm_tuning *t)
+{
+    return gemm_tiled(&t->tiles) && !s->before && !s->after;
 }
 
 int codegen_gemm(strbuf *src, const gemm_spec *s, const gemm_tuning *t,
@@ -504,20 +436,25 @@ int codegen_gemm(strbuf *src, const gemm_spec *s, const gemm_tuning *t,
         return -1;
     if (strlen(s->name) >= sizeof launch->kernel)
         return qsdc_fail(err, "gemm: kernel name '%s' is too long", s->name);
-    gemm_form f = make_form(s, t);
-    gemm_geom g = make_geom(&f, t);
-    emit_kernel(src, s, &f, &g);
+    memset(launch, 0, sizeof *launch);
+    bool tiled = runs_tiled(s, t);
+    gemm_form f = gemm_form_of(s, !tiled && swap_operands(s, t->nv * t->vec));
+    bool batched = f.batch > 1 && !f.reduce, sliced = s->slice_len > 0;
+    if (tiled) {
+        gemm_emit_tiled(src, s, &f, &t->tiles, launch);
+    } else {
+        gemm_geom g = make_geom(&f, t);
+        emit_kernel(src, s, &f, &g);
+        launch->work_dim = batched || sliced ? 3 : 2;
+        launch->global[0] = (uint64_t)g.groups_n;
+        launch->global[1] = (uint64_t)g.groups_m;
+        launch->global[2] = batched ? (uint64_t)f.batch : sliced ? (uint64_t)gemm_slices(s) : 0;
+        launch->local[0] = launch->local[1] = 1;
+        launch->local[2] = batched || sliced ? 1 : 0;
+    }
     if (sb_check(src, err) < 0)
         return -1;
-    memset(launch, 0, sizeof *launch);
     snprintf(launch->kernel, sizeof launch->kernel, "%s", s->name);
-    bool batched = f.batch > 1 && !f.reduce, sliced = s->slice_len > 0;
-    launch->work_dim = batched || sliced ? 3 : 2;
-    launch->global[0] = (uint64_t)g.groups_n;
-    launch->global[1] = (uint64_t)g.groups_m;
-    launch->global[2] = batched ? (uint64_t)f.batch : sliced ? (uint64_t)gemm_slices(s) : 0;
-    launch->local[0] = launch->local[1] = 1;
-    launch->local[2] = batched || sliced ? 1 : 0;
     double nb = (double)f.batch;
     launch->flops = 2.0 * (double)s->M * (double)s->N * (double)s->K * nb;
     launch->bytes = 4.0 * ((double)s->M * (double)s->K * (s->stride_a ? nb : 1.0) +
@@ -531,11 +468,18 @@ int64_t gemm_reduce_slice_len(const gemm_spec *s, const gemm_tuning *t)
 {
     if (!s->reduce_batch || s->batch < 2 || t->loop_budget <= 0)
         return 0;
-    gemm_form f = make_form(s, t);
-    gemm_geom g = make_geom(&f, t);
-    int64_t per_index = ceil_div(work_item_loops(&f, &g), f.batch);
+    int64_t loops;
+    if (runs_tiled(s, t)) {
+        gemm_form f = gemm_form_of(s, false);
+        loops = gemm_tiled_loops(&f, &t->tiles);
+    } else {
+        gemm_form f = gemm_form_of(s, swap_operands(s, t->nv * t->vec));
+        gemm_geom g = make_geom(&f, t);
+        loops = work_item_loops(&f, &g);
+    }
+    int64_t per_index = ceil_div(loops, s->batch);
     int64_t len = t->loop_budget / per_index > 1 ? t->loop_budget / per_index : 1;
-    return len < f.batch ? len : 0;
+    return len < s->batch ? len : 0;
 }
 
 int64_t gemm_slices(const gemm_spec *s)

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "gemm_family.h"
 #include "plan.h"
 #include "strbuf.h"
 
@@ -41,13 +42,18 @@ typedef struct gemm_tuning {
     /* loop iterations a work-item may run (loop_guard.h), 0 for no bound:
      * blocks shrink until they fit */
     int64_t loop_budget;
+    /* nonzero: the tiled family (codegen_gemm_tiled.c) with these tiles,
+     * and the fields above but loop_budget unused; products with
+     * statements before or after them stay in the panel family */
+    gemm_tiles tiles;
 } gemm_tuning;
 
-/* CPUs: micro-tile 6 x (2 vectors of the preferred width), blocks of
- * 132 x 16 vectors, kc 512, up to 8 work-groups of at least 1 MFLOP each:
- * the best measured on pocl (AVX2 and AVX-512, 2 cores). Other devices get a small correct
- * configuration, not a fast one: one work-item per group suits CPUs only,
- * so GPUs are better served by CLBlast. */
+/* The panel family's tuning. CPUs: micro-tile 6 x (2 vectors of the
+ * preferred width), blocks of 132 x 16 vectors, kc 512, up to 8
+ * work-groups of at least 1 MFLOP each: the best measured on pocl (AVX2
+ * and AVX-512, 2 cores). Other devices get a small correct configuration,
+ * not a fast one: one work-item per group suits CPUs only, and devices
+ * that run work-items in lanes get the tiled family (tiles zero here). */
 void gemm_tuning_default(gemm_tuning *t, bool is_cpu, unsigned pref_vector_width);
 
 typedef struct gemm_spec {

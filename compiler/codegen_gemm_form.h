@@ -1,11 +1,13 @@
-/* What codegen_gemm.c and its pack emitters (codegen_gemm_pack.c) share:
- * the problem as the kernel computes it and the tuning fitted to it. */
+/* What the GEMM generators (codegen_gemm.c, codegen_gemm_tiled.c) and
+ * their emitters (codegen_gemm_pack.c, codegen_gemm_store.c) share: the
+ * problem as the kernel computes it and the tuning fitted to it. */
 #ifndef QSDC_CODEGEN_GEMM_FORM_H
 #define QSDC_CODEGEN_GEMM_FORM_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "codegen_gemm.h"
 #include "strbuf.h"
 
 /* The problem as the kernel computes it: C(i,j) = sum_k A(i,k) B(k,j) over
@@ -35,6 +37,27 @@ typedef struct gemm_geom {
     int64_t groups_m, groups_n;
 } gemm_geom;
 
+/* The problem as the kernel computes it, as C^T = op(B)^T op(A)^T when
+ * swap (codegen_gemm.c). */
+gemm_form gemm_form_of(const gemm_spec *s, bool swap);
+/* "void NAME(the nine arguments of every generated kernel) {", each
+ * argument marked used. */
+void gemm_emit_signature(strbuf *sb, const char *name);
+/* The matrix pointer `name` = base + index * stride (stride 0: base). */
+void gemm_emit_pointer(strbuf *sb, const char *indent, const char *type, const char *name,
+                       const char *base, const char *index, int64_t stride);
+/* The pointer gm_c to the work-group's C: its batch index's, or its
+ * slice's partial C. */
+void gemm_emit_c_pointer(strbuf *sb, const gemm_spec *s, const gemm_form *f);
+/* Opens the loop over the batch indices a work-group sums (a block of one
+ * pass when it sums none) and points gm_a and gm_b at their operands. */
+void gemm_emit_batch_loop(strbuf *sb, const gemm_spec *s, const gemm_form *f);
+/* The tiled family's kernel (codegen_gemm_tiled.c), with its launch's
+ * work_dim, global and local sizes. */
+void gemm_emit_tiled(strbuf *sb, const gemm_spec *s, const gemm_form *f, const gemm_tiles *t,
+                     plan_launch *launch);
+/* An upper bound on the loop iterations of one of its work-items. */
+int64_t gemm_tiled_loops(const gemm_form *f, const gemm_tiles *t);
 /* "float8", or "float" for width 1. */
 const char *gemm_vtype(int vec);
 /* Appends vloadN(off, p), or p[off] for width 1. */
@@ -42,6 +65,15 @@ void gemm_emit_vload(strbuf *sb, int vec, const char *off, const char *p);
 /* Appends vstoreN(val, off, p);, or p[off] = val; for width 1. */
 void gemm_emit_vstore(strbuf *sb, int vec, const char *val, const char *off,
                       const char *p);
+/* Writes the mr x nr micro-tile of accumulators gm_c{r}_{q} (vectors of
+ * width vec) at C(gm_i0 + r, gm_j0 + q) (gm_bat and gm_c in scope; C^T
+ * when c_trans): whole vectors when nothing runs per element and C is not
+ * transposed, else element by element; with ragged (some micro-tiles
+ * reach past M or N), those with bounds checks. load_c: whether C's old
+ * value is added ("1", "gm_k0 > 0u", "0" for never); last_block: when the
+ * epilogue and tile passes run (codegen_gemm_store.c). */
+void gemm_emit_store(strbuf *sb, const gemm_form *f, const gemm_geom *g, bool ragged,
+                     const char *load_c, const char *last_block);
 /* Packs op(B)[k0 .. k0+kn, j0 .. j0+nr] into gm_bp as [kn][nr]; columns past
  * N repeat column N-1 (their results are never stored). */
 void gemm_emit_pack(strbuf *sb, const gemm_form *f, const gemm_geom *g);

@@ -26,15 +26,30 @@ static void operand(const graph *g, int t, int *buf, int64_t *off)
     *off = g->t[s].offset;
 }
 
+static bool same_shape(const plan_gemm *x, const plan_gemm *y)
+{
+    return x->m == y->m && x->n == y->n && x->k == y->k && x->trans_a == y->trans_a &&
+           x->trans_b == y->trans_b;
+}
+
 bool codegen_uses_clblast(const codegen_target *t, const plan_gemm *gm)
 {
-    for (int i = 0; i < t->n_clblast; i++) {
-        const plan_gemm *x = &t->clblast[i];
-        if (x->m == gm->m && x->n == gm->n && x->k == gm->k && x->trans_a == gm->trans_a &&
-            x->trans_b == gm->trans_b)
+    for (int i = 0; i < t->n_clblast; i++)
+        if (same_shape(&t->clblast[i], gm))
             return true;
-    }
     return false;
+}
+
+/* The tuning of a generated GEMM: the tiles measured for its shape, else
+ * the target's family for shapes measured or not. */
+static gemm_tuning tuning_for(const codegen_ctx *c, const plan_gemm *gm)
+{
+    gemm_tuning t = c->tuning;
+    t.tiles = c->target->gemm_tiles;
+    for (int i = 0; i < c->target->n_picks; i++)
+        if (same_shape(&c->target->picks[i].shape, gm))
+            t.tiles = c->target->picks[i].tiles;
+    return t;
 }
 
 /* CLBlast computes the product into the group's result; the epilogue chain,
@@ -166,7 +181,8 @@ static int gen_gemm(codegen_ctx *c, const kgroup *grp, const char *name, plan_la
                    .before = before ? sb_str(&phase) : NULL,
                    .after = after ? sb_str(&phase) : NULL};
     char partials[64];
-    s.slice_len = s.epilogue || s.before || s.after ? 0 : gemm_reduce_slice_len(&s, &c->tuning);
+    gemm_tuning tuning = tuning_for(c, &gm);
+    s.slice_len = s.epilogue || s.before || s.after ? 0 : gemm_reduce_slice_len(&s, &tuning);
     if (s.slice_len > 0) {
         snprintf(partials, sizeof partials, "(A + %lld)", (long long)c->scratch);
         s.partials = partials;
@@ -175,7 +191,7 @@ static int gen_gemm(codegen_ctx *c, const kgroup *grp, const char *name, plan_la
     }
     int rc_ = sb_check(&epi, err) || sb_check(&tile, err) || sb_check(&fix, err) ||
                       sb_check(&phase, err)
-                  ? -1 : codegen_gemm(c->src, &s, &c->tuning, l, err);
+                  ? -1 : codegen_gemm(c->src, &s, &tuning, l, err);
     if (rc_ == 0 && s.slice_len > 0) {
         rc_ = codegen_gemm_slice_sum(c->src, &s, &l[1], err);
         describe(g, grp, &l[1]);

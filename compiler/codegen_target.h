@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "device_profile.h"
+#include "gemm_family.h"
 #include "graph.h"
 #include "plan.h"
 
@@ -21,6 +23,14 @@ typedef struct conv_shape {
 typedef struct codegen_target {
     bool is_cpu;
     unsigned pref_vector_width;
+    device_profile profile;
+    /* the GEMM family of the shapes neither list below names: the panel
+     * family when zero, else the tiled family with these tiles */
+    gemm_tiles gemm_tiles;
+    /* GEMM shapes whose family was measured (m, n, k and transposes are
+     * compared), each with its tiles (zero: the panel family) */
+    const gemm_pick *picks;
+    int n_picks;
     /* GEMM shapes measured faster with CLBlast on this device (m, n, k and
      * transposes are compared); the rest use generated kernels */
     const plan_gemm *clblast;

@@ -232,6 +232,9 @@ int compile_plan(const model *m, graph_mode mode, int64_t batch,
         out->target_cpu = target->is_cpu;
         out->target_vector_width = target->pref_vector_width;
         out->target_loop_limit = target->loop_limit;
+        const gemm_tiles *tl = &target->gemm_tiles;
+        int64_t tiles[5] = {tl->items_m, tl->items_n, tl->block_m, tl->block_n, tl->k};
+        memcpy(out->target_gemm_tiles, tiles, sizeof tiles);
         out->param_elems = g.param_elems;
         out->grad_elems = g.grad_elems;
         out->state_elems = g.state_elems;

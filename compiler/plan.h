@@ -91,6 +91,9 @@ typedef struct plan {
     bool target_cpu;
     unsigned target_vector_width;
     uint32_t target_loop_limit;  /* codegen_target.loop_limit, 0: none */
+    /* codegen_target.gemm_tiles (items_m, items_n, block_m, block_n, k),
+     * all 0 for the panel family */
+    int64_t target_gemm_tiles[5];
     /* source built for one device (--emit-binary), NULL when there is none */
     unsigned char *binary;
     size_t binary_len;

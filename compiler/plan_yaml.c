@@ -256,6 +256,8 @@ static void emit_plan(emitter *m, const plan *p)
     kv_int(m, "vector_width", p->target_vector_width);
     if (p->target_loop_limit)
         kv_int(m, "loop_limit", p->target_loop_limit);
+    if (p->target_gemm_tiles[0])
+        int_list(m, "gemm_tiles", p->target_gemm_tiles, 5, false);
     end_map(m);
     kv_int(m, "batch", p->batch);
     emit_buffers(m, p);

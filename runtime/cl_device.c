@@ -72,11 +72,45 @@ static int device_scalar(cl_device_id d, cl_device_info param, void *value, size
     return cl_check(clGetDeviceInfo(d, param, size, value, NULL), "clGetDeviceInfo", err);
 }
 
+/* The widest subgroup that one of the vendor extensions reports, 0 when
+ * none does; a failing query counts as none (the extension is absent). */
+static unsigned subgroup_size(cl_device_id d)
+{
+    cl_uint width = 0;
+    if (clGetDeviceInfo(d, CL_DEVICE_WARP_SIZE_NV, sizeof width, &width, NULL) == CL_SUCCESS &&
+        width)
+        return width;
+    if (clGetDeviceInfo(d, CL_DEVICE_WAVEFRONT_WIDTH_AMD, sizeof width, &width, NULL) ==
+            CL_SUCCESS && width)
+        return width;
+    size_t sizes[16], bytes = 0, widest = 0;
+    if (clGetDeviceInfo(d, CL_DEVICE_SUB_GROUP_SIZES_INTEL, sizeof sizes, sizes, &bytes) !=
+        CL_SUCCESS)
+        return 0;
+    for (size_t i = 0; i < bytes / sizeof *sizes; i++)
+        widest = sizes[i] > widest ? sizes[i] : widest;
+    return (unsigned)widest;
+}
+
+/* CL_DEVICE_MAX_WORK_ITEM_SIZES has one entry per dimension the device
+ * has (at least three). */
+static int max_items(cl_device_id d, size_t out[3], qsdc_error *err)
+{
+    size_t sizes[16], bytes = 0;
+    if (cl_check(clGetDeviceInfo(d, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof sizes, sizes, &bytes),
+                 "clGetDeviceInfo", err))
+        return -1;
+    for (size_t i = 0; i < 3; i++)
+        out[i] = i < bytes / sizeof *sizes ? sizes[i] : 1;
+    return 0;
+}
+
 static int describe_device(cl_platform_id p, cl_device_id d, cl_device_info_rec *r,
                            qsdc_error *err)
 {
-    cl_uint units = 0, vec = 0;
-    cl_ulong mem = 0, alloc = 0;
+    cl_uint units = 0, vec = 0, vec_int = 0;
+    cl_ulong mem = 0, alloc = 0, local = 0;
+    cl_device_local_mem_type local_type = CL_GLOBAL;
     memset(r, 0, sizeof *r);
     r->platform = p;
     r->device = d;
@@ -92,8 +126,16 @@ static int describe_device(cl_platform_id p, cl_device_id d, cl_device_info_rec 
         device_scalar(d, CL_DEVICE_MAX_MEM_ALLOC_SIZE, &alloc, sizeof alloc, err) ||
         device_scalar(d, CL_DEVICE_MAX_WORK_GROUP_SIZE, &r->max_work_group,
                       sizeof r->max_work_group, err) ||
-        device_scalar(d, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, &vec, sizeof vec, err))
+        device_scalar(d, CL_DEVICE_PREFERRED_VECTOR_WIDTH_FLOAT, &vec, sizeof vec, err) ||
+        device_scalar(d, CL_DEVICE_PREFERRED_VECTOR_WIDTH_INT, &vec_int, sizeof vec_int, err) ||
+        device_scalar(d, CL_DEVICE_LOCAL_MEM_SIZE, &local, sizeof local, err) ||
+        device_scalar(d, CL_DEVICE_LOCAL_MEM_TYPE, &local_type, sizeof local_type, err) ||
+        max_items(d, r->max_items, err))
         return -1;
+    r->pref_vector_int = vec_int;
+    r->local_mem = local;
+    r->local_mem_dedicated = local_type == CL_LOCAL;
+    r->subgroup_size = subgroup_size(d);
     r->compute_units = units;
     r->global_mem = mem;
     r->max_alloc = alloc;

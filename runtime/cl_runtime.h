@@ -25,7 +25,13 @@ typedef struct cl_device_info_rec {
     uint64_t global_mem;
     uint64_t max_alloc;
     size_t max_work_group;
-    unsigned pref_vector_float;
+    size_t max_items[3];     /* CL_DEVICE_MAX_WORK_ITEM_SIZES, first three */
+    uint64_t local_mem;
+    bool local_mem_dedicated; /* CL_DEVICE_LOCAL_MEM_TYPE is CL_LOCAL */
+    unsigned pref_vector_float, pref_vector_int;
+    /* the widest subgroup an extension reports (Intel's subgroup sizes,
+     * NVIDIA's warp, AMD's wavefront), 0 when none does */
+    unsigned subgroup_size;
     /* loop iterations a work-item runs before the device cuts its loops
      * short (loop_guard.h), 0 for none; measured by cl_env_open */
     uint32_t loop_limit;

@@ -115,6 +115,25 @@ void exec_target(const cl_device_info_rec *dev, codegen_target *t)
     t->is_cpu = (dev->type & CL_DEVICE_TYPE_CPU) != 0;
     t->pref_vector_width = dev->pref_vector_float ? dev->pref_vector_float : 1;
     t->loop_limit = dev->loop_limit;
+    device_profile *d = &t->profile;
+    d->is_cpu = t->is_cpu;
+    d->is_gpu = (dev->type & CL_DEVICE_TYPE_GPU) != 0;
+    d->compute_units = dev->compute_units;
+    d->max_work_group = dev->max_work_group;
+    for (int i = 0; i < 3; i++)
+        d->max_items[i] = dev->max_items[i];
+    d->local_mem = dev->local_mem;
+    d->local_mem_dedicated = dev->local_mem_dedicated;
+    d->pref_vector_float = dev->pref_vector_float;
+    d->pref_vector_int = dev->pref_vector_int;
+    d->subgroup_size = dev->subgroup_size;
+    d->max_alloc = dev->max_alloc;
+    /* GPUs run the tiled family unless measured otherwise, CPUs the panel
+     * family; QSDC_GEMM=tiled or =panel forces one (gemm_select.h) */
+    const char *force = getenv("QSDC_GEMM");
+    bool tiled = force && !strcmp(force, "tiled"), panel = force && !strcmp(force, "panel");
+    if (tiled || (d->is_gpu && !panel))
+        t->gemm_tiles = gemm_tiles_default(d);
 }
 
 static bool debug_kernels(void)

@@ -1,5 +1,6 @@
 #include "gemm_select.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,11 +11,24 @@
 #include "file_io.h"
 
 #define REPS 5
+#define MAX_CANDIDATES 4
 
+/* One shape's measurements: the panel family, the fastest tiles of the
+ * tiled family, and CLBlast (< 0: not a candidate on this device). */
 typedef struct choice {
     plan_gemm shape;
-    double own_ms, clblast_ms;
+    double panel_ms, clblast_ms, tiled_ms;
+    gemm_tiles tiles;
 } choice;
+
+typedef enum backend { PANEL, TILED, CLBLAST } backend;
+
+static backend fastest(const choice *c)
+{
+    backend b = c->tiled_ms < c->panel_ms ? TILED : PANEL;
+    double best = b == TILED ? c->tiled_ms : c->panel_ms;
+    return c->clblast_ms >= 0 && c->clblast_ms < best ? CLBLAST : b;
+}
 
 static bool same_shape(const plan_gemm *a, const plan_gemm *b)
 {
@@ -23,7 +37,9 @@ static bool same_shape(const plan_gemm *a, const plan_gemm *b)
 }
 
 /* The cache file: one line per shape, "m n k trans_a trans_b accumulate
- * own_ms clblast_ms". */
+ * panel_ms clblast_ms tiled_ms items_m items_n block_m block_n k" (the
+ * tiled family's fastest tiles); lines of older qsdc, without the tiled
+ * family, are measured again. */
 static int load_cache(const char *path, choice **out, int *n)
 {
     *out = NULL;
@@ -35,8 +51,13 @@ static int load_cache(const char *path, choice **out, int *n)
     memset(&c, 0, sizeof c);
     long long m, nn, k;
     int ta, tb, acc, cap = 0;
-    while (fscanf(f, "%lld %lld %lld %d %d %d %lf %lf", &m, &nn, &k, &ta, &tb, &acc,
-                  &c.own_ms, &c.clblast_ms) == 8) {
+    char line[512];
+    while (fgets(line, sizeof line, f)) {
+        gemm_tiles *t = &c.tiles;
+        if (sscanf(line, "%lld %lld %lld %d %d %d %lf %lf %lf %d %d %d %d %d", &m, &nn, &k,
+                   &ta, &tb, &acc, &c.panel_ms, &c.clblast_ms, &c.tiled_ms, &t->items_m,
+                   &t->items_n, &t->block_m, &t->block_n, &t->k) != 14)
+            continue;
         if (*n == cap) {
             cap = cap ? 2 * cap : 16;
             choice *p = realloc(*out, (size_t)cap * sizeof *p);
@@ -59,17 +80,20 @@ static void save_cache(const char *path, const choice *c, int n)
     strbuf sb;
     sb_init(&sb);
     for (int i = 0; i < n; i++)
-        sb_printf(&sb, "%lld %lld %lld %d %d %d %.6f %.6f\n", (long long)c[i].shape.m,
-                  (long long)c[i].shape.n, (long long)c[i].shape.k, c[i].shape.trans_a,
-                  c[i].shape.trans_b, c[i].shape.accumulate, c[i].own_ms, c[i].clblast_ms);
+        sb_printf(&sb, "%lld %lld %lld %d %d %d %.6f %.6f %.6f %d %d %d %d %d\n",
+                  (long long)c[i].shape.m, (long long)c[i].shape.n, (long long)c[i].shape.k,
+                  c[i].shape.trans_a, c[i].shape.trans_b, c[i].shape.accumulate,
+                  c[i].panel_ms, c[i].clblast_ms, c[i].tiled_ms, c[i].tiles.items_m,
+                  c[i].tiles.items_n, c[i].tiles.block_m, c[i].tiles.block_n, c[i].tiles.k);
     if (!sb.oom)
         fs_write_atomic(path, NULL, 0, sb_str(&sb), sb.len, NULL);
     sb_free(&sb);
 }
 
-/* Times the generated kernel and CLBlast on scratch operands of this shape. */
+/* Times the panel family, the tiled family's candidate tiles and (with
+ * clblast) CLBlast on scratch operands of this shape, all in one program. */
 static int measure(cl_env *env, const codegen_target *target, const plan_gemm *shape,
-                   choice *c, qsdc_error *err)
+                   bool clblast, choice *c, qsdc_error *err)
 {
     plan_gemm g = *shape;
     int64_t ar = g.trans_a ? g.k : g.m, ac = g.trans_a ? g.m : g.k;
@@ -85,23 +109,32 @@ static int measure(cl_env *env, const codegen_target *target, const plan_gemm *s
     /* A in the arena, B in P and C in G, which model_state sizes alike */
     p.arena_elems = ar * ac;
     p.param_elems = p.grad_elems = br * bc > g.m * g.n ? br * bc : g.m * g.n;
-    plan_launch l[2];
+    plan_launch l[MAX_CANDIDATES + 2];
     memset(l, 0, sizeof l);
+    gemm_tiles tiles[MAX_CANDIDATES];
+    int n_tiles = gemm_tiles_candidates(&target->profile, tiles, MAX_CANDIDATES);
     gemm_tuning t;
     gemm_tuning_default(&t, target->is_cpu, target->pref_vector_width);
     t.loop_budget = target->loop_limit / 2;
-    gemm_spec s = {.name = "gemm_tune", .M = g.m, .N = g.n, .K = g.k,
+    gemm_spec s = {.M = g.m, .N = g.n, .K = g.k,
                    .trans_a = g.trans_a, .trans_b = g.trans_b, .a = "(A + 0)",
                    .b = "(P + 0)", .c = "(G + 0)", .lda = g.lda, .ldb = g.ldb,
                    .ldc = g.ldc, .accumulate = g.accumulate};
     strbuf src;
     sb_init(&src);
-    int rc = codegen_gemm(&src, &s, &t, &l[0], err);
-    l[1] = l[0];
-    l[1].kind = LAUNCH_CLBLAST_GEMM;
-    l[1].gemm = g;
+    int rc = 0;
+    for (int i = 0; i <= n_tiles && rc == 0; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "gemm_tune%d", i);
+        s.name = name;
+        t.tiles = i ? tiles[i - 1] : (gemm_tiles){0, 0, 0, 0, 0};
+        rc = codegen_gemm(&src, &s, &t, &l[i], err);
+    }
+    l[n_tiles + 1] = l[0];
+    l[n_tiles + 1].kind = LAUNCH_CLBLAST_GEMM;
+    l[n_tiles + 1].gemm = g;
     p.launches = l;
-    p.n_launches = 2;
+    p.n_launches = n_tiles + 1 + clblast;
     p.source = src.data;
     model_state ms;
     executor ex;
@@ -114,10 +147,28 @@ static int measure(cl_env *env, const codegen_target *target, const plan_gemm *s
     c->shape = *shape;
     if (rc == 0)
         rc = exec_run(&ex, 0, 0, 0, err);
-    if (rc == 0 && (c->own_ms = exec_launch_ms(&ex, 0, REPS, err)) < 0)
-        rc = -1;
-    if (rc == 0 && (c->clblast_ms = exec_launch_ms(&ex, 1, REPS, err)) < 0)
-        rc = -1;
+    /* every candidate once, then again those within 2x of the best: the
+     * tiled family on pocl runs 100x the panel family, the panel family on
+     * llvmpipe up to 50x the tiled one, and their repetitions would take
+     * minutes */
+    double took[MAX_CANDIDATES + 2], best = INFINITY;
+    for (int i = 0; i < p.n_launches && rc == 0; i++)
+        if ((took[i] = exec_launch_ms(&ex, i, 1, err)) < 0)
+            rc = -1;
+        else
+            best = fmin(best, took[i]);
+    for (int i = 0; i < p.n_launches && rc == 0; i++)
+        if (took[i] < 2 * best && (took[i] = exec_launch_ms(&ex, i, REPS, err)) < 0)
+            rc = -1;
+    c->panel_ms = rc == 0 ? took[0] : -1;
+    c->tiled_ms = INFINITY;
+    memset(&c->tiles, 0, sizeof c->tiles);
+    for (int i = 1; i <= n_tiles && rc == 0; i++)
+        if (took[i] < c->tiled_ms) {
+            c->tiled_ms = took[i];
+            c->tiles = tiles[i - 1];
+        }
+    c->clblast_ms = rc == 0 && clblast ? took[n_tiles + 1] : -1;
     exec_destroy(&ex);
     model_state_free(&ms);
     sb_free(&src);
@@ -134,19 +185,46 @@ static int add_clblast(codegen_target *t, const plan_gemm *g)
     return 0;
 }
 
+static int add_pick(codegen_target *t, const plan_gemm *shape, gemm_tiles tiles)
+{
+    gemm_pick *p = realloc((void *)t->picks, (size_t)(t->n_picks + 1) * sizeof *p);
+    if (!p)
+        return -1;
+    p[t->n_picks++] = (gemm_pick){*shape, tiles};
+    t->picks = p;
+    return 0;
+}
+
+static void print_choice(FILE *report, const choice *c)
+{
+    const plan_gemm *g = &c->shape;
+    static const char *const names[] = {"panel", "tiled", "clblast"};
+    fprintf(report, "gemm %5lldx%-5lldx%5lld %s%s  panel %8.3f ms  tiled %8.3f ms "
+            "(%dx%d of %dx%d, k %2d)  clblast ", (long long)g->m, (long long)g->n,
+            (long long)g->k, g->trans_a ? "T" : "N", g->trans_b ? "T" : "N", c->panel_ms,
+            c->tiled_ms, c->tiles.items_m, c->tiles.items_n, c->tiles.block_m,
+            c->tiles.block_n, c->tiles.k);
+    if (c->clblast_ms >= 0)
+        fprintf(report, "%8.3f ms", c->clblast_ms);
+    else
+        fprintf(report, "%11s", "-");
+    fprintf(report, "  -> %s\n", names[fastest(c)]);
+}
+
 int gemm_select(cl_env *env, const plan *p, bool remeasure, FILE *report,
                 codegen_target *target, qsdc_error *err)
 {
     const char *force = getenv("QSDC_GEMM");
-    bool own = force && !strcmp(force, "own"), all = force && !strcmp(force, "clblast");
+    /* own, panel, tiled: generated kernels of the target's family, which
+     * exec_target set */
+    bool own = force && (!strcmp(force, "own") || !strcmp(force, "panel") ||
+                         !strcmp(force, "tiled"));
+    bool all = force && !strcmp(force, "clblast");
     /* the loop guard cannot see into CLBlast's kernels (loop_guard.h) */
-    if (target->loop_limit) {
-        if (all)
-            return qsdc_fail(err, "QSDC_GEMM=clblast: %s ends a work-item's loops after %u "
-                             "iterations, which qsdc can check only in its own kernels",
-                             env->dev.name, target->loop_limit);
-        own = true;
-    }
+    if (target->loop_limit && all)
+        return qsdc_fail(err, "QSDC_GEMM=clblast: %s ends a work-item's loops after %u "
+                         "iterations, which qsdc can check only in its own kernels",
+                         env->dev.name, target->loop_limit);
     char path[1024];
     choice *cache = NULL;
     int n_cache = 0, rc = 0;
@@ -181,7 +259,7 @@ int gemm_select(cl_env *env, const plan *p, bool remeasure, FILE *report,
             if (!dirty)
                 fprintf(stderr, "qsdc: measuring GEMM kernels for this device (once per "
                         "shape; the results are cached) ...\n");
-            if (measure(env, target, g, &c, err) < 0) {
+            if (measure(env, target, g, !target->loop_limit, &c, err) < 0) {
                 rc = qsdc_error_wrap(err, "measuring GEMM %lldx%lldx%lld",
                                      (long long)g->m, (long long)g->n, (long long)g->k);
                 break;
@@ -191,11 +269,16 @@ int gemm_select(cl_env *env, const plan *p, bool remeasure, FILE *report,
         }
         const choice *c = &cache[j];
         if (report)
-            fprintf(report, "gemm %5lldx%-5lldx%5lld %s%s  own %8.3f ms  clblast %8.3f ms  -> %s\n",
-                    (long long)g->m, (long long)g->n, (long long)g->k, g->trans_a ? "T" : "N",
-                    g->trans_b ? "T" : "N", c->own_ms, c->clblast_ms,
-                    c->clblast_ms < c->own_ms ? "clblast" : "own");
-        if (c->clblast_ms < c->own_ms && add_clblast(target, g) < 0)
+            print_choice(report, c);
+        /* a cache written where CLBlast was a candidate, read where it is not */
+        backend b = fastest(c);
+        if (b == CLBLAST && target->loop_limit)
+            b = c->tiled_ms < c->panel_ms ? TILED : PANEL;
+        /* the panel family needs naming only where the target's is tiled */
+        if ((b == CLBLAST && add_clblast(target, g) < 0) ||
+            (b == TILED && add_pick(target, g, c->tiles) < 0) ||
+            (b == PANEL && gemm_tiled(&target->gemm_tiles) &&
+             add_pick(target, g, (gemm_tiles){0, 0, 0, 0, 0}) < 0))
             rc = qsdc_fail(err, "out of memory");
     }
     if (dirty)
@@ -209,6 +292,9 @@ void gemm_select_free(codegen_target *target)
     free((void *)target->clblast);
     target->clblast = NULL;
     target->n_clblast = 0;
+    free((void *)target->picks);
+    target->picks = NULL;
+    target->n_picks = 0;
 }
 
 static int compile_with(cl_env *env, const model *m, graph_mode mode, int64_t batch,
@@ -233,7 +319,7 @@ static int compile_with(cl_env *env, const model *m, graph_mode mode, int64_t ba
         return -1;
     }
     int rc = gemm_select(env, out, remeasure, report, &target, err);
-    if (rc == 0 && target.n_clblast > 0) {
+    if (rc == 0 && (target.n_clblast > 0 || target.n_picks > 0)) {
         plan_free(out);
         rc = compile_plan(m, mode, batch, &target, out, NULL, NULL, err);
     } else if (rc < 0) {

@@ -8,11 +8,15 @@
 #include "cl_runtime.h"
 #include "compile.h"
 
-/* Fills target->clblast with the GEMM shapes of p that run faster with
- * CLBlast on env's device. QSDC_GEMM=own or =clblast forces one backend;
- * otherwise each shape's measured choice is read from the per-device cache
- * and measured when absent (always, with remeasure). Measurements are
- * printed to report when not NULL. Free with gemm_select_free. */
+/* Fills target->clblast with the GEMM shapes of p that run fastest with
+ * CLBlast on env's device, and target->picks with those whose fastest
+ * generated family differs from the target's (the tiled family's with its
+ * fastest tiles). QSDC_GEMM=own (the target's family), =panel or =tiled
+ * (that family: exec_target reads it) or =clblast forces a backend;
+ * otherwise each shape's measured choice is read from the per-device
+ * cache and measured when absent (always, with remeasure). CLBlast is no
+ * candidate on a device that cuts loops short (loop_guard.h). Measurements
+ * are printed to report when not NULL. Free with gemm_select_free. */
 int gemm_select(cl_env *env, const plan *p, bool remeasure, FILE *report,
                 codegen_target *target, qsdc_error *err);
 void gemm_select_free(codegen_target *target);

@@ -16,6 +16,7 @@
 
 #include "bundle.h"
 #include "bundle_fixture.h"
+#include "bundle_verify.h"
 #include "cl_fixture.h"
 #include "compile.h"
 #include "file_io.h"
@@ -300,15 +301,22 @@ static void build_every_launch(const plan *p)
     clReleaseProgram(b.program);
 }
 
+/* The tiny model and the default target it is compiled for. */
+static void load_tiny(model *m, codegen_target *target)
+{
+    qsdc_error err = {{0}};
+    if (model_load_string("<tiny>", tiny_model, strlen(tiny_model), m, &err))
+        fail_msg("%s", err.message);
+    codegen_target_default(target);
+}
+
 static void test_compiled_bundle(void **state)
 {
     (void)state;
     qsdc_error err = {{0}};
     model m;
-    if (model_load_string("<tiny>", tiny_model, strlen(tiny_model), &m, &err))
-        fail_msg("%s", err.message);
     codegen_target target;
-    codegen_target_default(&target);
+    load_tiny(&m, &target);
     plan infer, train;
     graph g;
     fusion f;
@@ -346,6 +354,37 @@ static void test_compiled_bundle(void **state)
     model_free(&m);
 }
 
+/* A plan made for the tiled GEMM family keeps its tiles in plan.yaml, so
+ * that the bundle's plan compiles again to the same kernels; without
+ * them it would compile to the panel family's and be refused. */
+static void test_tiled_target_verified(void **state)
+{
+    (void)state;
+    qsdc_error err = {{0}};
+    model m;
+    codegen_target target;
+    load_tiny(&m, &target);
+    target.gemm_tiles = (gemm_tiles){4, 8, 2, 4, 8};
+    plan infer;
+    if (compile_plan(&m, MODE_INFER, 5, &target, &infer, NULL, NULL, &err))
+        fail_msg("%s", err.message);
+    assert_non_null(strstr(infer.source, "tiled: 4x8 work-items of 2x4, k 8"));
+    const char *dir = bundle_dir("tiled.qsdc");
+    write_bundle(dir, &infer, NULL, NULL, NULL);
+    plan *back;
+    int n;
+    if (plan_yaml_read(path_in(dir, "plan.yaml"), &back, &n, &err))
+        fail_msg("%s", err.message);
+    assert_int_equal(back[0].target_gemm_tiles[1], 8);
+    if (bundle_verify_plan(dir, &m, &back[0], &err) < 0)
+        fail_msg("%s", err.message);
+    back[0].target_gemm_tiles[0] = 0;
+    assert_int_equal(bundle_verify_plan(dir, &m, &back[0], &err), -1);
+    plan_yaml_free(back, n);
+    plan_free(&infer);
+    model_free(&m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -354,6 +393,7 @@ int main(void)
         cmocka_unit_test(test_overwrite),
         cmocka_unit_test(test_refuses_foreign_paths),
         cmocka_unit_test(test_compiled_bundle),
+        cmocka_unit_test(test_tiled_target_verified),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     ts_cleanup();

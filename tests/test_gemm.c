@@ -24,6 +24,7 @@
 
 #include "cl_fixture.h"
 #include "codegen_gemm.h"
+#include "executor.h"
 #include "support.h"
 
 typedef struct gemm_case {
@@ -160,7 +161,7 @@ static void run_case(const gemm_case *c, const gemm_tuning *t)
         size_t global[3], local[3];
         for (int d = 0; d < 3; d++) {
             local[d] = (size_t)(launch->local[d] ? launch->local[d] : 1);
-            global[d] = (size_t)(launch->global[d] ? launch->global[d] : 1) * local[d];
+            global[d] = (size_t)(launch->global[d] ? launch->global[d] : 1);
         }
         assert_int_equal(clEnqueueNDRangeKernel(env->queue, k, (cl_uint)launch->work_dim,
                                                 NULL, global,
@@ -220,11 +221,16 @@ static void run_case(const gemm_case *c, const gemm_tuning *t)
     free(out);
 }
 
+/* The device's default tuning, in the family its target runs
+ * (QSDC_GEMM=tiled or =panel forces one). */
 static gemm_tuning device_default(void)
 {
     cl_env *env = tf_env();
     gemm_tuning t;
     gemm_tuning_default(&t, env->dev.type & CL_DEVICE_TYPE_CPU, env->dev.pref_vector_float);
+    codegen_target target;
+    exec_target(&env->dev, &target);
+    t.tiles = target.gemm_tiles;
     return t;
 }
 
@@ -433,7 +439,8 @@ static void test_sliced_reduction(void **state)
 {
     (void)state;
     gemm_tuning t = device_default();
-    t.loop_budget = 3000;
+    /* a tiled work-item loops over far fewer iterations than a panel one */
+    t.loop_budget = gemm_tiled(&t.tiles) ? 300 : 3000;
     for (int tr = 0; tr < 4; tr++) {
         gemm_case dw = {.M = 9, .N = 37, .K = 50, .ta = tr & 1, .tb = tr >> 1, .batch = 11,
                         .reduce = true, .pad = 2, .accumulate = tr == 3};
@@ -465,6 +472,40 @@ static void test_other_tunings(void **state)
         gemm_case tx = {.M = 23, .N = 41, .K = 57, .ta = true, .tb = i % 2,
                         .accumulate = true};
         run_case(&tx, &tunings[i]);
+    }
+}
+
+/* The tiled family on any device, with tiles that divide nothing (the
+ * copies' last shares run past the tile), one work-item of one element,
+ * and the candidates selection measures: every transpose at ragged sizes,
+ * batches, reductions (sliced for a loop budget), accumulation, the
+ * epilogue and tile passes. */
+static void test_tiled_family(void **state)
+{
+    (void)state;
+    gemm_tiles tiles[8] = {{3, 5, 2, 4, 7}, {1, 1, 1, 1, 1}, {4, 8, 8, 1, 5}};
+    codegen_target target;
+    exec_target(&tf_env()->dev, &target);
+    int n = 3 + gemm_tiles_candidates(&target.profile, tiles + 3, 5);
+    gemm_case cases[] = {
+        {.M = 17, .N = 33, .K = 65, .bias_relu = true},
+        {.M = 17, .N = 33, .K = 65, .ta = true, .accumulate = true, .pad = 1},
+        {.M = 45, .N = 10, .K = 70, .tb = true, .bias_relu = true, .tiled = true},
+        {.M = 13, .N = 21, .K = 30, .ta = true, .tb = true, .bias_relu = true},
+        {.M = 7, .N = 45, .K = 50, .tb = true, .batch = 5, .shared_a = true,
+         .bias_relu = true, .tiled = true},
+        {.M = 12, .N = 32, .K = 90, .ta = true, .batch = 3, .reduce = true,
+         .bias_relu = true},
+        {.M = 9, .N = 37, .K = 50, .batch = 11, .reduce = true, .pad = 2, .accumulate = true},
+    };
+    for (int i = 0; i < n; i++) {
+        gemm_tuning t = device_default();
+        t.tiles = tiles[i];
+        for (size_t j = 0; j < sizeof cases / sizeof *cases; j++) {
+            /* the last case again in slices of a loop budget */
+            t.loop_budget = j + 1 == sizeof cases / sizeof *cases ? 600 : 0;
+            run_case(&cases[j], &t);
+        }
     }
 }
 
@@ -556,6 +597,7 @@ int main(void)
         cmocka_unit_test(test_batched),
         cmocka_unit_test(test_sliced_reduction),
         cmocka_unit_test(test_other_tunings),
+        cmocka_unit_test(test_tiled_family),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

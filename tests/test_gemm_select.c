@@ -1,5 +1,6 @@
-/* The GEMM backend choice: measured once per device and shape, cached in a
- * per-device file that later runs read, and overridable by QSDC_GEMM. */
+/* The GEMM backend choice (the panel or tiled family of generated kernels,
+ * or CLBlast): measured once per device and shape, cached in a per-device
+ * file that later runs read, and overridable by QSDC_GEMM. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -52,7 +53,8 @@ static int gemm_launches(void)
     return n;
 }
 
-static int select_clblast(bool remeasure)
+/* The GEMMs selected for CLBlast; *tiled: those for the tiled family. */
+static int select_backends(bool remeasure, int *tiled)
 {
     qsdc_error err = {""};
     codegen_target t;
@@ -60,8 +62,27 @@ static int select_clblast(bool remeasure)
     if (gemm_select(tf_env(), &p, remeasure, NULL, &t, &err) < 0)
         fail_msg("%s", err.message);
     int n = t.n_clblast;
+    *tiled = 0;
+    for (int i = 0; i < t.n_picks; i++)
+        *tiled += gemm_tiled(&t.picks[i].tiles);
     gemm_select_free(&t);
     return n;
+}
+
+static int select_clblast(bool remeasure)
+{
+    int tiled;
+    return select_backends(remeasure, &tiled);
+}
+
+/* Rewrites the cache's times: panel, CLBlast, tiled. */
+static void fake_times(const char *panel, const char *clblast, const char *tiled)
+{
+    char cmd[5300];
+    snprintf(cmd, sizeof cmd, "awk '{ $7 = %s; $8 = %s; $9 = %s; print }' '%s' > '%s.new' && "
+             "mv '%s.new' '%s'", panel, clblast, tiled, cache_file, cache_file, cache_file,
+             cache_file);
+    assert_int_equal(ts_run(cmd, NULL), 0);
 }
 
 static int count_lines(const char *path)
@@ -112,31 +133,65 @@ static void test_measures_and_caches(void **state)
 static void test_reads_the_cache(void **state)
 {
     (void)state;
-    char cmd[5200];
-    snprintf(cmd, sizeof cmd, "awk '{ $7 = 1000000; $8 = 1; print }' '%s' > '%s.new' && "
-             "mv '%s.new' '%s'", cache_file, cache_file, cache_file, cache_file);
-    assert_int_equal(ts_run(cmd, NULL), 0);
-    assert_int_equal(select_clblast(false), 5);
+    int tiled;
+    /* where loops are cut short CLBlast is no candidate (loop_guard.h) */
+    bool library = !tf_env()->dev.loop_limit;
+    fake_times("1000000", "1", "1000000");
+    assert_int_equal(select_backends(false, &tiled), library ? 5 : 0);
+    fake_times("1000000", "1000000", "1");
+    assert_int_equal(select_backends(false, &tiled), 0);
+    assert_int_equal(tiled, 5);
     /* measuring again replaces the fabricated times */
     select_clblast(true);
     FILE *f = fopen(cache_file, "r");
     assert_non_null(f);
-    double own, lib;
+    double panel, lib, tiles;
     long long a, b, c;
-    int ta, tb, acc;
-    while (fscanf(f, "%lld %lld %lld %d %d %d %lf %lf", &a, &b, &c, &ta, &tb, &acc, &own,
-                  &lib) == 8)
-        assert_true(own < 1000000 && lib > 0);
+    int ta, tb, acc, lines = 0;
+    char line[512];
+    while (fgets(line, sizeof line, f) &&
+           sscanf(line, "%lld %lld %lld %d %d %d %lf %lf %lf", &a, &b, &c, &ta, &tb, &acc,
+                  &panel, &lib, &tiles) == 9) {
+        assert_true(panel < 1000000 && tiles < 1000000 && (lib > 0 || !library));
+        lines++;
+    }
+    assert_int_equal(lines, 5);
     fclose(f);
+}
+
+/* A cache line of an older qsdc (no tiled family) is measured again. */
+static void test_old_cache_lines_measured_again(void **state)
+{
+    (void)state;
+    char cmd[5300];
+    snprintf(cmd, sizeof cmd, "awk '{ print $1, $2, $3, $4, $5, $6, $7, $8 }' '%s' > '%s.new' "
+             "&& mv '%s.new' '%s'", cache_file, cache_file, cache_file, cache_file);
+    assert_int_equal(ts_run(cmd, NULL), 0);
+    char *said = select_clblast_stderr(false);
+    assert_non_null(strstr(said, "measuring"));
+    free(said);
+    assert_int_equal(count_lines(cache_file), 5);
 }
 
 static void test_environment_overrides(void **state)
 {
     (void)state;
+    int tiled;
     ts_setenv("QSDC_GEMM", "own");
-    assert_int_equal(select_clblast(false), 0);
-    ts_setenv("QSDC_GEMM", "clblast");
-    assert_int_equal(select_clblast(false), 5);
+    assert_int_equal(select_backends(false, &tiled), 0);
+    assert_int_equal(tiled, 0);
+    ts_setenv("QSDC_GEMM", "tiled");
+    assert_int_equal(select_backends(false, &tiled), 0);
+    codegen_target t;
+    exec_target(&tf_env()->dev, &t);
+    assert_true(gemm_tiled(&t.gemm_tiles));
+    ts_setenv("QSDC_GEMM", "panel");
+    exec_target(&tf_env()->dev, &t);
+    assert_false(gemm_tiled(&t.gemm_tiles));
+    if (!tf_env()->dev.loop_limit) {
+        ts_setenv("QSDC_GEMM", "clblast");
+        assert_int_equal(select_clblast(false), 5);
+    }
 }
 
 int main(void)
@@ -144,6 +199,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_measures_and_caches),
         cmocka_unit_test(test_reads_the_cache),
+        cmocka_unit_test(test_old_cache_lines_measured_again),
         cmocka_unit_test_teardown(test_environment_overrides, ts_restore_env),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -169,6 +169,12 @@ static const variant variants[] = {
      "cpu"},
     {"target: {cpu: true, vector_width: 8}", "target: {cpu: true, vector_width: 0}", "0}",
      "'vector_width' must be in [1, 16]"},
+    {"target: {cpu: true, vector_width: 8}",
+     "target: {cpu: true, vector_width: 8, gemm_tiles: [8, 8, 8, 8]}", "[8, 8, 8, 8]",
+     "'gemm_tiles' needs 5 entries, found 4"},
+    {"target: {cpu: true, vector_width: 8}",
+     "target: {cpu: true, vector_width: 8, gemm_tiles: [2048, 8, 8, 8, 16]}", "[2048",
+     "'gemm_tiles' entries must be at most 1024"},
 };
 
 static void test_malformed(void **state)
