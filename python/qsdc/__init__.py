@@ -112,8 +112,9 @@ class Model:
 
     def close(self):
         """Releases the device's buffers and programs; the model is unusable after."""
-        if getattr(self, "_s", None):
-            _library().qsdc_session_close(self._s)
+        # _lib is None only when no Model was ever opened, or at interpreter exit
+        if getattr(self, "_s", None) and _lib is not None:
+            _lib.qsdc_session_close(self._s)
             self._s = None
 
     def __enter__(self):
