@@ -17,7 +17,7 @@
 #include "device_check.h"
 #include "device_lost.h"
 #include "evaluate.h"
-#include "gemm_select.h"
+#include "device_tuner.h"
 #include "init.h"
 #include "progress.h"
 #include "replicas.h"
