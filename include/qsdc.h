@@ -208,6 +208,10 @@ typedef struct qsdc_train_options {
     int64_t train_samples;       /* train on the first N samples of the training data
                                     (a language model: sequences); 0: all */
     int64_t test_samples;        /* and test on the first N; 0: all */
+    int64_t train_subset;        /* train on N samples drawn at random, keyed by the seed,
+                                    from the training data (its first train_samples when
+                                    set), the validation split taken from them; 0: all.
+                                    Not for a language model */
 } qsdc_train_options;
 
 typedef struct qsdc_train_result {
