@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "experiment_plan.h"
 #include "experiment_result.h"
 #include "qsdc.h"
 
@@ -29,6 +30,7 @@ typedef struct exp_grid {
     int n_seeds;
     uint64_t seeds[EXP_MAX_SEEDS];
     int64_t train_samples, test_samples; /* first N of each file, 0 = all */
+    int64_t train_subset;                /* then N training samples drawn by the seed */
     double expected_minutes;             /* on a 2-core machine, 0 = not stated */
 } exp_grid;
 
@@ -42,6 +44,7 @@ typedef struct experiment {
     exp_setting settings[EXP_MAX_SETTINGS];
     exp_grid full, quick;
     int64_t mask_draws;       /* per regularised layer, default 100000 */
+    exp_plan plan;            /* n_primary 0: none stated */
 } experiment;
 
 /* Reads an experiment file and the model it names; errors name

@@ -272,11 +272,21 @@ static int load_base(ydoc *d, yaml_node_t *root, experiment *e)
     return 0;
 }
 
+static int parse_plan(ydoc *d, yaml_node_t *root, experiment *e)
+{
+    char names[EXP_MAX_SETTINGS][QSDC_NAME_MAX];
+    for (int i = 0; i < e->n_settings; i++)
+        memcpy(names[i], e->settings[i].name, QSDC_NAME_MAX);
+    snprintf(e->plan.experiment, sizeof e->plan.experiment, "%s", e->name);
+    return plan_parse(d, root, names, e->n_settings, &e->plan);
+}
+
 static int parse_experiment(ydoc *d, experiment *e)
 {
     static const char *const keys[] = {"name",       "model",  "settings", "seeds",
                                        "epochs",     "train",  "dropout_p", "mask_draws",
-                                       "quick",      "expected_minutes", NULL};
+                                       "quick",      "expected_minutes", "train_subset",
+                                       "primary",    "equivalence_margin", NULL};
     yaml_node_t *root = ydoc_root(d), *v;
     if (root->type != YAML_MAPPING_NODE)
         return ydoc_fail_found(d, root, "a mapping at the top level");
@@ -298,8 +308,10 @@ static int parse_experiment(ydoc *d, experiment *e)
         parse_seeds(d, ydoc_get(d, root, "seeds"), "seeds", &e->full) < 0 ||
         opt_int(d, root, "epochs", 1, INT32_MAX, &e->full.epochs) < 0 ||
         opt_int(d, root, "mask_draws", 1000, 100000000, &e->mask_draws) < 0 ||
+        opt_int(d, root, "train_subset", 1, INT64_MAX, &e->full.train_subset) < 0 ||
         opt_float(d, root, "expected_minutes", 0, INFINITY, YDOC_LO_OPEN,
-                  &e->full.expected_minutes) < 0)
+                  &e->full.expected_minutes) < 0 ||
+        parse_plan(d, root, e) < 0)
         return -1;
     v = ydoc_get(d, root, "quick");
     return parse_quick(d, v, e);

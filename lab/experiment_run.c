@@ -22,9 +22,13 @@ static int describe(const experiment *e, const qsdc_model *m, const exp_grid *g,
     if (qsdc_model_describe(m, &model_text, err) < 0)
         return -1;
     sb_printf(sb, "experiment %s seed %" PRIu64 " epochs %lld train_samples %lld "
-                  "test_samples %lld mask_draws %lld\n%s",
+                  "test_samples %lld mask_draws %lld",
               e->name, seed, (long long)g->epochs, (long long)g->train_samples,
-              (long long)g->test_samples, (long long)e->mask_draws, model_text);
+              (long long)g->test_samples, (long long)e->mask_draws);
+    /* only when set: the runs of earlier grids keep their fingerprints */
+    if (g->train_subset > 0)
+        sb_printf(sb, " train_subset %lld", (long long)g->train_subset);
+    sb_printf(sb, "\n%s", model_text);
     free(model_text);
     return 0;
 }
@@ -128,7 +132,8 @@ static int train_and_measure(grid_run *gr, const qsdc_model *m, const char *metr
     qsdc_train_options to = {.epochs = gr->g->epochs, .seed_set = 1, .seed = gr->seed,
                              .checkpoint_dir = gr->dir, .resume = resume,
                              .metrics_path = metrics, .train_samples = gr->g->train_samples,
-                             .test_samples = gr->g->test_samples, .stop = gr->o->stop};
+                             .test_samples = gr->g->test_samples,
+                             .train_subset = gr->g->train_subset, .stop = gr->o->stop};
     qsdc_train_result trained;
     qsdc_session *s;
     if (qsdc_session_open_model(m, &oo, &s, err) < 0)
@@ -360,10 +365,32 @@ static int run_grid(const experiment *e, const exp_run_options *o, qsdc_error *e
     return 0;
 }
 
+/* The experiment's plan into results_dir/plan.json before the first run;
+ * a plan there already must be the same: primary contrasts are stated
+ * before the results, not chosen after them. */
+static int state_plan(const experiment *e, const char *results_dir, qsdc_error *err)
+{
+    char path[QSDC_PATH_MAX];
+    if (result_path(path, err, "%s/plan.json", results_dir) < 0)
+        return -1;
+    if (!exists(path))
+        return e->plan.n_primary > 0 ? plan_write(path, &e->plan, err) : 0;
+    exp_plan had;
+    if (plan_read(path, &had, err) < 0)
+        return -1;
+    if (!plan_equal(&had, &e->plan))
+        return qsdc_fail(err, "%s states other primary contrasts or another equivalence "
+                              "margin than %s: a plan is stated before the runs, not changed "
+                              "after them; use another results directory (-o) for a new plan",
+                         path, e->path);
+    return 0;
+}
+
 int experiment_run(const experiment *e, const exp_run_options *o, qsdc_error *err)
 {
     char fp[17];
-    if (grid_fingerprint(e, o, fp, err) < 0 || fs_make_dirs(o->results_dir, err) < 0)
+    if (grid_fingerprint(e, o, fp, err) < 0 || fs_make_dirs(o->results_dir, err) < 0 ||
+        state_plan(e, o->results_dir, err) < 0)
         return -1;
     int lock = grid_lock_join(o->results_dir, fp, err);
     if (lock < 0)

@@ -148,6 +148,16 @@ static int group(report *r, qsdc_error *err)
     return 0;
 }
 
+/* DIR/plan.json, when the grid stated one. */
+static int read_plan(report *r, qsdc_error *err)
+{
+    char path[QSDC_PATH_MAX];
+    struct stat st;
+    if (result_path(path, err, "%s/plan.json", r->dir) < 0)
+        return -1;
+    return stat(path, &st) == 0 ? plan_read(path, &r->plan, err) : 0;
+}
+
 int report_load(const char *dir, report *out, qsdc_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -159,6 +169,8 @@ int report_load(const char *dir, report *out, qsdc_error *err)
         rc = read_runs(out, names, n, err);
     if (rc == 0)
         rc = group(out, err);
+    if (rc == 0)
+        rc = read_plan(out, err);
     for (int i = 0; i < n; i++)
         free(names[i]);
     free(names);
@@ -460,6 +472,7 @@ int report_write(const char *dir, FILE *log, qsdc_error *err)
     for (int t = 0; t < r.n_tasks; t++) {
         const rep_task *task = &r.tasks[t];
         put_task_header(&sb, task);
+        report_put_primary(&sb, &r, task);
         put_scores(&sb, task);
         put_comparisons(&sb, task);
         put_sparsity(&sb, task);

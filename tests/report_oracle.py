@@ -13,6 +13,12 @@ printed number must lie within half a unit of its last printed digit of
 the value computed here; every table row and verdict sentence the report
 should hold must be there, in order, and no other. Prints each mismatch;
 exits 1 if there is one.
+
+With a plan.json in RESULTS_DIR, the primary contrasts' table is checked
+too: Holm's step-down adjustment and the two one-sided tests (TOST) of
+equivalence within the plan's margin are computed here from their
+definitions (Holm 1979; Schuirmann 1987) on the same closed-form t, and
+each verdict from them.
 """
 import glob
 import json
@@ -63,6 +69,27 @@ TEXTBOOK = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 9: 2.262, 10: 2.2
 for _df, _q in TEXTBOOK.items():
     assert abs(t_975(_df) - _q) < 5e-4, f"the oracle's t({_df}) is {t_975(_df)}, not {_q}"
     assert abs(t_p(_q, _df) - 0.05) < 1e-4
+
+
+def t_cdf(t, df):
+    """P(T < t)."""
+    c = t_central(t, df)
+    return 0.5 + c / 2 if t >= 0 else 0.5 - c / 2
+
+
+def holm(ps):
+    """Holm's adjusted p-values; None (no test) counts as p = 1 and stays None."""
+    m = len(ps)
+    order = sorted(range(m), key=lambda i: 1.0 if ps[i] is None else ps[i])
+    adj, running = [None] * m, 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * (1.0 if ps[i] is None else ps[i])))
+        adj[i] = None if ps[i] is None else running
+    return adj
+
+
+# Holm on a worked family: sorted .005 .01 .03 .04 times 4 3 2 1, kept monotone
+assert [round(x, 12) for x in holm([0.01, 0.04, 0.03, 0.005])] == [0.03, 0.06, 0.06, 0.02]
 
 
 class Check:
@@ -145,7 +172,8 @@ def sections(md):
                 tables[head].append([c.strip() for c in line.strip().strip("|").split("|")])
     # the header rows: the first row of each table
     for head, rows in tables.items():
-        tables[head] = [r for r in rows if r[0] not in ("setting", "comparison", "tensor")]
+        tables[head] = [r for r in rows
+                        if r[0] not in ("setting", "comparison", "tensor", "contrast")]
     return tables, texts
 
 
@@ -337,6 +365,43 @@ def check_masks(c, tables, settings):
         c.near(row[7], ms[0]["expected"]["pr_zero"], what + " expected Pr[m=0]", 4)
 
 
+def check_primary(c, tables, settings, metric, plan):
+    """The plan's contrasts: paired t, Holm across them, TOST within the
+    margin (Holm-adjusted too), and the verdict each gives."""
+    title, score, alpha = "Primary contrasts", f"test_{metric}", 0.05
+    rows = tables.get(title, [])
+    by_name = {s[0]["setting"]: s for s in settings}
+    pairs = [tuple(x.split(" vs ")) for x in plan["primary"]]
+    c.same([r[0] for r in rows], [f"{a} − {b}" for a, b in pairs], f"{title} rows")
+    comps = [Comparison(by_name[a], by_name[b], lambda r: r[score]) for a, b in pairs]
+    margin = plan["equivalence_margin"]
+    tost = []
+    for k in comps:
+        se = k.sd / math.sqrt(k.n)
+        tost.append(max(1 - t_cdf((k.mean + margin) / se, k.df),
+                        t_cdf((k.mean - margin) / se, k.df)))
+    p_holm, tost_holm = holm([k.p for k in comps]), holm(tost)
+    for row, k, ph, th in zip(rows, comps, p_holm, tost_holm):
+        what = f"{title}, {row[0]}"
+        if len(row) != 10:
+            c.fail(f"{what}: {len(row)} columns, not 10")
+            continue
+        k.check_row(c, row[1:7], what, 2)
+        c.p_value(row[7], ph, what + " Holm")
+        c.p_value(row[8], th, what + " TOST")
+        m = f"{margin:.2f}"
+        if ph < alpha and k.mean != 0:
+            better = (k.mean > 0) != (metric == "perplexity")
+            want = f"**{k.a} {'beat' if better else 'did worse than'} {k.b}**"
+            if th < alpha:
+                want += f", within ±{m}"
+        elif th < alpha:
+            want = f"**equivalent** within ±{m}"
+        else:
+            want = "**undetermined**"
+        c.same(row[9], want, what + " verdict")
+
+
 def check_report(results, report):
     runs, settings = load(results)
     with open(report, encoding="utf-8") as f:
@@ -344,6 +409,12 @@ def check_report(results, report):
     metric = settings[0][0].get("metric", "accuracy")
     c = Check()
     check_header(c, texts, runs, settings)
+    plan_path = os.path.join(results, "plan.json")
+    if os.path.exists(plan_path):
+        with open(plan_path, encoding="utf-8") as f:
+            check_primary(c, tables, settings, metric, json.load(f))
+    elif "Primary contrasts" in tables:
+        c.fail("a Primary contrasts section without a plan.json")
     check_scores(c, tables, settings, metric)
     check_comparisons(c, tables, texts, settings, metric)
     check_sparsity(c, tables, texts, settings)

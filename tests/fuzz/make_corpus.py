@@ -259,8 +259,8 @@ def result_seeds():
     """fuzz_result's input: a reader byte (see fuzz_result.c), then the file:
     result.json and metrics.jsonl files of the committed experiments, one
     with a setting name that would run a command in gnuplot's script and
-    split report.md's tables, and metrics lines of an epoch stopped and
-    resumed."""
+    split report.md's tables, metrics lines of an epoch stopped and
+    resumed, and an analysis plan (plan.json)."""
     for task in ("mlp_fashion/dropout-seed1", "lstm_kjv/qsd_variance-seed1"):
         run = os.path.join(ROOT, "results", task)
         lm = b"\x02" if task.startswith("lstm") else b"\x00"
@@ -279,6 +279,9 @@ def result_seeds():
     joined = line.format(1, 0, 4) + line.format(1, 4, 6) + line.format(2, 0, 10)
     put("result", "joined.jsonl", b"\x01" + joined.encode())
     put("result", "truncated.json", b"\x00" + b'{"experiment": "mlp", "setting": ')
+    plan = (b'{"format": "qsdc-experiment-plan-1", "experiment": "gate_mlp", "primary": '
+            b'["unit vs dropout", "dropout vs none"], "equivalence_margin": 0.5}\n')
+    put("result", "plan.json", b"\x04" + plan)
 
 
 def main():
