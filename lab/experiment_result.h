@@ -26,6 +26,8 @@ typedef enum result_metric { RESULT_ACCURACY, RESULT_PERPLEXITY } result_metric;
 const char *setting_kind_name(setting_kind k);
 const char *match_kind_name(match_kind k);
 const char *result_metric_name(result_metric m);
+/* "val_accuracy", "test_perplexity", ...: where a split's score is. */
+void result_metric_key(char out[32], const char *split, result_metric m);
 
 #define RESULT_FORMAT "qsdc-experiment-result-1"
 #define RESULT_BINS 50
