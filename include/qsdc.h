@@ -56,6 +56,8 @@ typedef struct qsdc_model_info {
     int has_test_data;   /* its train: section names test data */
     int64_t batch, epochs;
     uint64_t seed;
+    int has_validation;  /* scored on a validation split as it trains: val_split > 0, or
+                            a language model's corpus (its validation split) */
 } qsdc_model_info;
 
 QSDC_API int qsdc_model_get_info(const qsdc_model *m, qsdc_model_info *out, qsdc_error *err);

@@ -276,6 +276,40 @@ static int read_metric(ydoc *d, yaml_node_t *root, result_metric *m)
     return 0;
 }
 
+/* A strength sweep's record: 1 to RESULT_MAX_CANDIDATES candidates,
+ * strengths in (0, 1], and the chosen one among them. */
+static int read_selection(ydoc *d, yaml_node_t *n, run_result *r)
+{
+    static const char *const swept[] = {"p", "dropout_p", NULL};
+    selection_record *s = &r->selection;
+    char val[32];
+    int which, k;
+    int64_t chosen;
+    result_metric_key(val, "val", r->metric);
+    yaml_node_item_t *c;
+    if (choice(d, n, "swept", swept, &which) < 0 || count(d, n, "chosen", &chosen) < 0 ||
+        !(c = list(d, n, "candidates", &k)))
+        return -1;
+    if (k < 1 || k > RESULT_MAX_CANDIDATES)
+        return ydoc_fail(d, n, "a selection has 1 to %d candidates, not %d",
+                         RESULT_MAX_CANDIDATES, k);
+    if (chosen >= k)
+        return ydoc_fail(d, ydoc_get(d, n, "chosen"), "'chosen' is %lld of %d candidates",
+                         (long long)chosen, k);
+    s->swept_p0 = which == 1;
+    s->n = k;
+    s->chosen = (int)chosen;
+    for (int i = 0; i < k; i++) {
+        yaml_node_t *e = ydoc_node(d, c[i]);
+        if (num_in(d, e, "strength", 1e-300, 1, &s->strength[i]) < 0 ||
+            score(d, e, val, r->metric, &s->val[i]) < 0)
+            return -1;
+        if (!isfinite(s->strength[i]))
+            return ydoc_fail(d, e, "a candidate's strength is a number in (0, 1]");
+    }
+    return 0;
+}
+
 static int read_result(ydoc *d, run_result *r)
 {
     static const char *const kinds[] = {"none", "dropout", "qsd", NULL};
@@ -306,7 +340,8 @@ static int read_result(ydoc *d, run_result *r)
         read_metric(d, root, &r->metric) < 0)
         return -1;
     result_metric_key(test, "test", r->metric);
-    if (score(d, root, test, r->metric, &r->test) < 0)
+    if (score(d, root, test, r->metric, &r->test) < 0 ||
+        ((v = ydoc_get(d, root, "selection")) && read_selection(d, v, r) < 0))
         return -1;
     r->setting_index = (int)index;
     r->kind = (setting_kind)kind;

@@ -121,6 +121,26 @@ static void put_masks(strbuf *sb, const run_result *r)
     sb_append(sb, "\n  ]\n");
 }
 
+/* Only when the setting swept strengths: other files stay as they were. */
+static void put_selection(strbuf *sb, const run_result *r)
+{
+    const selection_record *s = &r->selection;
+    if (s->n == 0)
+        return;
+    char val[32];
+    result_metric_key(val, "val", r->metric);
+    sb_printf(sb, "  \"selection\": {\"swept\": \"%s\", \"by\": \"%s\", \"chosen\": %d, "
+                  "\"candidates\": [",
+              s->swept_p0 ? "dropout_p" : "p", val, s->chosen);
+    for (int i = 0; i < s->n; i++) {
+        sb_append(sb, i ? ", {\"strength\": " : "{\"strength\": ");
+        put_num(sb, s->strength[i]);
+        put_field(sb, val, s->val[i]);
+        sb_append(sb, "}");
+    }
+    sb_append(sb, "]},\n");
+}
+
 int result_write(const char *path, const run_result *r, qsdc_error *err)
 {
     static const char *const shares[] = {"element", "channel", "time"};
@@ -158,6 +178,7 @@ int result_write(const char *path, const run_result *r, qsdc_error *err)
               test);
     put_num(&sb, r->test);
     sb_append(&sb, ",\n");
+    put_selection(&sb, r);
     put_epochs(&sb, r);
     put_activity(&sb, r);
     put_params(&sb, r);

@@ -290,6 +290,24 @@ static grid_run grid_run_at(const experiment *e, const exp_run_options *o, int k
                       .seed = g->seeds[k]};
 }
 
+/* A setting's runs per seed: one, or one per strength it sweeps. */
+static int n_runs_of(const exp_setting *s)
+{
+    return s->n_strengths > 0 ? s->n_strengths : 1;
+}
+
+/* Run c of setting s: s itself, or its candidate c as a setting of one
+ * strength in *cand. */
+static const exp_setting *candidate(const exp_setting *s, int c, exp_setting *cand)
+{
+    if (s->n_strengths == 0)
+        return s;
+    *cand = *s;
+    cand->qsd = s->candidates[c];
+    cand->n_strengths = 0;
+    return cand;
+}
+
 /* The grid's fingerprint: that of its runs' descriptions, in order. */
 static int grid_fingerprint(const experiment *e, const exp_run_options *o, char fp[17],
                             qsdc_error *err)
@@ -299,27 +317,87 @@ static int grid_fingerprint(const experiment *e, const exp_run_options *o, char 
     sb_init(&all);
     int rc = 0;
     for (int k = 0; rc == 0 && k < g->n_seeds; k++)
-        for (int i = 0; rc == 0 && i < e->n_settings; i++) {
-            grid_run gr = grid_run_at(e, o, k, i);
-            qsdc_model *m;
-            strbuf text;
-            rc = run_model(&gr, &m, &text, err);
-            if (rc < 0)
-                break;
-            sb_append(&all, sb_str(&text));
-            sb_free(&text);
-            qsdc_model_free(m);
-        }
+        for (int i = 0; rc == 0 && i < e->n_settings; i++)
+            for (int c = 0; rc == 0 && c < n_runs_of(&e->settings[i]); c++) {
+                exp_setting cand;
+                grid_run gr = grid_run_at(e, o, k, i);
+                gr.s = candidate(gr.s, c, &cand);
+                qsdc_model *m;
+                strbuf text;
+                rc = run_model(&gr, &m, &text, err);
+                if (rc < 0)
+                    break;
+                sb_append(&all, sb_str(&text));
+                sb_free(&text);
+                qsdc_model_free(m);
+            }
     if (rc == 0 && (rc = sb_check(&all, err)) == 0)
         fingerprint(sb_str(&all), fp);
     sb_free(&all);
     return rc;
 }
 
+/* Run index of the grid, in gr->dir: 0, or 1 when the stop flag stopped
+ * the grid before or in it. */
+static int grid_step(grid_run *gr, grid_clock *clock, int index, qsdc_error *err)
+{
+    const exp_run_options *o = gr->o;
+    if (o->stop && *o->stop) {
+        printf("grid stopped before run %d/%d (%d trained, %d skipped); the same command "
+               "resumes it\n",
+               index + 1, clock->total, clock->trained, clock->skipped);
+        return 1;
+    }
+    int rc = one_run(gr, clock, index, err);
+    if (rc == 1) {
+        char ck[QSDC_PATH_MAX];
+        bool saved = path_in(gr, "checkpoint.bin", ck, err) == 0 && exists(ck);
+        printf("grid stopped in run %d/%d (%d trained, %d skipped)%s%s%s; the same command "
+               "resumes the grid there\n",
+               index + 1, clock->total, clock->trained, clock->skipped, saved ? ": " : "",
+               saved ? ck : "", saved ? " holds the step reached" : "");
+    }
+    return rc;
+}
+
+/* Setting i's runs of seed k: the setting's own, or each strength it
+ * sweeps, then the one chosen on validation. */
+static int setting_runs(const experiment *e, const exp_run_options *o, int k, int i,
+                        grid_clock *clock, int *index, qsdc_error *err)
+{
+    grid_run gr = grid_run_at(e, o, k, i);
+    const exp_setting *s = gr.s;
+    char dir[QSDC_PATH_MAX];
+    if (result_path(dir, err, "%s/%s-seed%" PRIu64, o->results_dir, s->name, gr.seed) < 0)
+        return -1;
+    for (int c = 0; c < n_runs_of(s); c++) {
+        exp_setting cand;
+        gr.s = candidate(s, c, &cand);
+        char sub[48] = "";
+        if (s->n_strengths > 0)
+            experiment_candidate_dir(s, c, sub);
+        int rc = result_path(gr.dir, err, "%s%s%s", dir, sub[0] ? "/" : "", sub);
+        if (rc == 0)
+            rc = grid_step(&gr, clock, (*index)++, err);
+        if (rc != 0)
+            return rc;
+    }
+    if (s->n_strengths == 0)
+        return 0;
+    int rc = experiment_select(s, i, dir, err);
+    if (rc == 0)
+        printf("%s: %s chosen on validation\n", dir,
+               s->swept_p0 ? "dropout_p" : "p");
+    return rc < 0 ? -1 : 0;
+}
+
 static int run_grid(const experiment *e, const exp_run_options *o, qsdc_error *err)
 {
     const exp_grid *g = o->quick ? &e->quick : &e->full;
-    grid_clock clock = {.total = g->n_seeds * e->n_settings, .t0 = now_seconds(),
+    int per_seed = 0;
+    for (int i = 0; i < e->n_settings; i++)
+        per_seed += n_runs_of(&e->settings[i]);
+    grid_clock clock = {.total = g->n_seeds * per_seed, .t0 = now_seconds(),
                         .expected_s = 60 * g->expected_minutes};
     printf("experiment %s%s: %d settings x %d seeds, %lld epochs each", e->name,
            o->quick ? " (quick)" : "", e->n_settings, g->n_seeds, (long long)g->epochs);
@@ -328,29 +406,12 @@ static int run_grid(const experiment *e, const exp_run_options *o, qsdc_error *e
     printf("\nresults in %s\n", o->results_dir);
     fflush(stdout);
     /* seed by seed, so that an interrupted grid already pairs whole seeds */
+    int index = 0;
     for (int k = 0; k < g->n_seeds; k++)
         for (int i = 0; i < e->n_settings; i++) {
-            grid_run gr = grid_run_at(e, o, k, i);
-            int index = k * e->n_settings + i, rc = 0;
-            if (o->stop && *o->stop) {
-                printf("grid stopped before run %d/%d (%d trained, %d skipped); the same "
-                       "command resumes it\n",
-                       index + 1, clock.total, clock.trained, clock.skipped);
-                return 1;
-            }
-            if (result_path(gr.dir, err, "%s/%s-seed%" PRIu64, o->results_dir, gr.s->name,
-                            gr.seed) < 0 ||
-                (rc = one_run(&gr, &clock, index, err)) < 0)
-                return -1;
-            if (rc == 1) {
-                char ck[QSDC_PATH_MAX];
-                bool saved = path_in(&gr, "checkpoint.bin", ck, err) == 0 && exists(ck);
-                printf("grid stopped in run %d/%d (%d trained, %d skipped)%s%s%s; the same "
-                       "command resumes the grid there\n",
-                       index + 1, clock.total, clock.trained, clock.skipped,
-                       saved ? ": " : "", saved ? ck : "", saved ? " holds the step reached" : "");
-                return 1;
-            }
+            int rc = setting_runs(e, o, k, i, &clock, &index, err);
+            if (rc != 0)
+                return rc;
         }
     char el[32];
     print_duration(el, sizeof el, now_seconds() - clock.t0);

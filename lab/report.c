@@ -196,12 +196,16 @@ void report_free(report *r)
 void report_describe(const run_result *r, char *buf, size_t n)
 {
     const qsdc_qsd_params *q = &r->qsd;
+    /* a swept setting's p differs by seed: the sweep is said instead */
+    char p[32] = "";
+    if (r->selection.n == 0)
+        snprintf(p, sizeof p, " p=%.4g", q->p);
     if (r->kind == SETTING_NONE) {
         snprintf(buf, n, "none");
     } else if (r->kind == SETTING_DROPOUT) {
-        snprintf(buf, n, "dropout p=%.4g", q->p);
+        snprintf(buf, n, "dropout%s", p);
     } else {
-        int len = snprintf(buf, n, "QSD p=%.4g n=%d v=%.4g", q->p, q->sites, q->q_cv);
+        int len = snprintf(buf, n, "QSD%s n=%d v=%.4g", p, q->sites, q->q_cv);
         if (q->p_concentration > 0 && len > 0 && (size_t)len < n)
             len += snprintf(buf + len, n - (size_t)len, " c=%.4g", q->p_concentration);
         if (q->hetero == QSDC_HETERO_UNIT && len > 0 && (size_t)len < n)
@@ -211,6 +215,10 @@ void report_describe(const run_result *r, char *buf, size_t n)
         if (r->match != MATCH_EXPLICIT && len > 0 && (size_t)len < n)
             snprintf(buf + len, n - (size_t)len, " (matched %s)", match_kind_name(r->match));
     }
+    size_t len = strlen(buf);
+    if (r->selection.n > 0 && len < n)
+        snprintf(buf + len, n - len, ", %s chosen on validation",
+                 r->selection.swept_p0 ? "dropout_p" : "p");
 }
 
 static const char cmp_header[] = "| comparison | seeds | difference | 95% interval | t | df | "
@@ -474,6 +482,7 @@ int report_write(const char *dir, FILE *log, qsdc_error *err)
         put_task_header(&sb, task);
         report_put_primary(&sb, &r, task);
         put_scores(&sb, task);
+        report_put_selection(&sb, task);
         put_comparisons(&sb, task);
         put_sparsity(&sb, task);
         put_params(&sb, task);

@@ -38,7 +38,9 @@ typedef struct report {
 int report_load(const char *dir, report *out, qsdc_error *err);
 void report_free(report *r);
 
-/* "dropout p=0.5", "QSD p=0.25 n=4 v=0.5 (matched variance)". */
+/* "dropout p=0.5", "QSD p=0.25 n=4 v=0.5 (matched variance)"; a setting
+ * that swept strengths: "dropout, p chosen on validation", "QSD n=4 v=0.5
+ * (matched variance), dropout_p chosen on validation". */
 void report_describe(const run_result *r, char *buf, size_t n);
 
 /* What a comparison compares: the task's test metric (accuracy or
@@ -75,6 +77,10 @@ int report_digits(rep_measure k, result_metric metric);
 void report_put_p(strbuf *sb, double p);
 void report_put_interval(strbuf *sb, double lo, double hi, int digits);
 void report_put_t(strbuf *sb, double t);
+
+/* The strength each swept setting chose per seed, and every candidate's
+ * validation score; nothing when no setting swept. */
+void report_put_selection(strbuf *sb, const rep_task *t);
 
 /* The task's primary contrasts, when the report's plan is the task's:
  * their paired tests, Holm-adjusted p, TOST against the plan's margin and

@@ -18,7 +18,8 @@ With a plan.json in RESULTS_DIR, the primary contrasts' table is checked
 too: Holm's step-down adjustment and the two one-sided tests (TOST) of
 equivalence within the plan's margin are computed here from their
 definitions (Holm 1979; Schuirmann 1987) on the same closed-form t, and
-each verdict from them.
+each verdict from them. A setting that swept strengths has its choice
+made again here, per seed, from its candidates' own result.json files.
 """
 import glob
 import json
@@ -128,12 +129,14 @@ class Check:
 
 
 def describe(r):
-    q = r["qsd"]
+    q, sel = r["qsd"], r.get("selection")
+    p = "" if sel else f" p={q['p']:.4g}"
+    chosen = f", {sel['swept']} chosen on validation" if sel else ""
     if r["kind"] == "none":
         return "none"
     if r["kind"] == "dropout":
-        return f"dropout p={q['p']:.4g}"
-    s = f"QSD p={q['p']:.4g} n={q['sites']} v={q['q_cv']:.4g}"
+        return f"dropout{p}{chosen}"
+    s = f"QSD{p} n={q['sites']} v={q['q_cv']:.4g}"
     if q["p_concentration"] > 0:
         s += f" c={q['p_concentration']:.4g}"
     if q.get("hetero") == "unit":
@@ -142,7 +145,7 @@ def describe(r):
         s += f" s={q['anneal']:.4g}"
     if r["match"] != "explicit":
         s += f" (matched {r['match']})"
-    return s
+    return s + chosen
 
 
 def load(results):
@@ -365,6 +368,45 @@ def check_masks(c, tables, settings):
         c.near(row[7], ms[0]["expected"]["pr_zero"], what + " expected Pr[m=0]", 4)
 
 
+def check_selection(c, tables, results, settings, metric):
+    """Each swept setting's choice per seed, made again here from its
+    candidates' own result.json files: the best validation score after
+    the last epoch (highest accuracy, lowest perplexity, the first listed
+    on a tie); the setting's run must be the chosen candidate's."""
+    title, val, score = "Strengths chosen on validation", f"val_{metric}", f"test_{metric}"
+    rows = tables.get(title, [])
+    want = [r for s in settings for r in s if "selection" in r]
+    c.same([tuple(row[:2]) for row in rows], [(r["setting"], str(r["seed"])) for r in want],
+           f"{title} rows")
+    for row, r in zip(rows, want):
+        what = f"{title}, {r['setting']} seed {r['seed']}"
+        sel = r["selection"]
+        cands = []
+        for cand in sel["candidates"]:
+            path = os.path.join(results, f"{r['setting']}-seed{r['seed']}",
+                                f"{sel['swept']}{cand['strength']:.6g}", "result.json")
+            with open(path, encoding="utf-8") as f:
+                cands.append(json.load(f))
+        vals = [x["epochs"][-1][val] for x in cands]
+        best = 0
+        for i, v in enumerate(vals):
+            if (v < vals[best]) if metric == "perplexity" else (v > vals[best]):
+                best = i
+        if len(row) != 5:
+            c.fail(f"{what}: {len(row)} columns, not 5")
+            continue
+        c.same(row[2], sel["swept"], what + " swept")
+        c.same(row[3], f"{sel['candidates'][best]['strength']:.6g}", what + " chosen")
+        c.same(r[score], cands[best][score], what + " test score of the chosen candidate")
+        c.same(r["qsd"], cands[best]["qsd"], what + " parameters of the chosen candidate")
+        cells = row[4].split(", ")
+        c.same(len(cells), len(vals), what + " candidates")
+        for cell, cand, v in zip(cells, sel["candidates"], vals):
+            strength, _, printed = cell.partition(": ")
+            c.same(strength, f"{cand['strength']:.6g}", what + " strength")
+            c.near(printed, v, f"{what} validation score of {strength}", 2)
+
+
 def check_primary(c, tables, settings, metric, plan):
     """The plan's contrasts: paired t, Holm across them, TOST within the
     margin (Holm-adjusted too), and the verdict each gives."""
@@ -416,6 +458,7 @@ def check_report(results, report):
     elif "Primary contrasts" in tables:
         c.fail("a Primary contrasts section without a plan.json")
     check_scores(c, tables, settings, metric)
+    check_selection(c, tables, results, settings, metric)
     check_comparisons(c, tables, texts, settings, metric)
     check_sparsity(c, tables, texts, settings)
     check_params(c, tables, settings)

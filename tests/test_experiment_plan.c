@@ -9,36 +9,29 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cli_fixture.h"
 #include "experiment.h"
 #include "support.h"
 
-static const char base_model[] =
-    "name: base\n"
-    "input: {shape: [4]}\n"
-    "layers:\n"
-    "  - {op: dense, units: 8}\n"
-    "  - relu\n"
-    "  - {op: dropout, p: 0.8}\n"
-    "  - {op: dense, units: 3}\n"
-    "  - softmax\n"
-    "train:\n"
-    "  data: {train_images: tr.idx, train_labels: trl.idx, test_images: te.idx,\n"
-    "         test_labels: tel.idx}\n";
+static cli_files task;
 
-static const char head[] = "name: gate\n"
-                           "model: base.yaml\n"
-                           "seeds: 12\n"
-                           "settings:\n"
-                           "  - none\n"
-                           "  - dropout\n"
-                           "  - {name: unit, match: silence, q_cv: 0.5, p_concentration: 4,"
-                           " hetero: unit}\n";
-
+/* The experiment file: its first 8 lines, then tail. */
 static int load(const char *tail, experiment *e, qsdc_error *err)
 {
-    ts_write("base.yaml", base_model, strlen(base_model));
-    char text[2048];
-    snprintf(text, sizeof text, "%s%s", head, tail);
+    if (!task.model[0])
+        cli_write_task("plan", &task);
+    char text[4096];
+    snprintf(text, sizeof text,
+             "name: gate\n"
+             "model: %s\n"
+             "dropout_p: 0.5\n"
+             "seeds: 12\n"
+             "settings:\n"
+             "  - none\n"
+             "  - dropout\n"
+             "  - {name: unit, match: silence, q_cv: 0.5, p_concentration: 4, hetero: unit}\n"
+             "%s",
+             task.model, tail);
     return experiment_load(ts_write("gate.yaml", text, strlen(text)), e, err);
 }
 
@@ -83,21 +76,21 @@ static void expect_error(const char *tail, int line, int col, const char *want)
 static void test_plan_errors(void **state)
 {
     (void)state;
-    expect_error("primary: [unit vs dropout]\n", 8, 10, "needs 'equivalence_margin'");
-    expect_error("equivalence_margin: 1\n", 8, 21, "there is no 'primary'");
-    expect_error("primary: [unit vs qsd]\nequivalence_margin: 1\n", 8, 11,
+    expect_error("primary: [unit vs dropout]\n", 9, 10, "needs 'equivalence_margin'");
+    expect_error("equivalence_margin: 1\n", 9, 21, "there is no 'primary'");
+    expect_error("primary: [unit vs qsd]\nequivalence_margin: 1\n", 9, 11,
                  "names 'qsd', which is not a setting");
-    expect_error("primary: [unit against dropout]\nequivalence_margin: 1\n", 8, 11,
+    expect_error("primary: [unit against dropout]\nequivalence_margin: 1\n", 9, 11,
                  "SETTING vs SETTING");
-    expect_error("primary: [unit vs unit]\nequivalence_margin: 1\n", 8, 11,
+    expect_error("primary: [unit vs unit]\nequivalence_margin: 1\n", 9, 11,
                  "compares a setting with itself");
-    expect_error("primary: [unit vs none, unit vs none]\nequivalence_margin: 1\n", 8, 25,
+    expect_error("primary: [unit vs none, unit vs none]\nequivalence_margin: 1\n", 9, 25,
                  "listed twice");
-    expect_error("primary: [unit vs none]\nequivalence_margin: 0\n", 9, 21,
+    expect_error("primary: [unit vs none]\nequivalence_margin: 0\n", 10, 21,
                  "'equivalence_margin'");
-    expect_error("primary: []\nequivalence_margin: 1\n", 8, 10, "lists no contrast");
-    expect_error("primary: unit vs none\nequivalence_margin: 1\n", 8, 10, "'primary'");
-    expect_error("train_subset: 0\n", 8, 15, "'train_subset'");
+    expect_error("primary: []\nequivalence_margin: 1\n", 9, 10, "lists no contrast");
+    expect_error("primary: unit vs none\nequivalence_margin: 1\n", 9, 10, "'primary'");
+    expect_error("train_subset: 0\n", 9, 15, "'train_subset'");
 }
 
 static void test_plan_file(void **state)

@@ -117,6 +117,13 @@ static void check_rewrite(const run_result *r)
         strcmp(back.device, r->device) != 0)
         abort();
     same_number(back.test, r->test);
+    if (back.selection.n != r->selection.n || back.selection.chosen != r->selection.chosen ||
+        back.selection.swept_p0 != r->selection.swept_p0)
+        abort();
+    for (int i = 0; i < r->selection.n; i++) {
+        same_number(back.selection.strength[i], r->selection.strength[i]);
+        same_number(back.selection.val[i], r->selection.val[i]);
+    }
     for (int i = 0; i < r->n_epochs; i++) {
         same_number(back.epochs[i].train_loss, r->epochs[i].train_loss);
         same_number(back.epochs[i].test, r->epochs[i].test);
