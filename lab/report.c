@@ -171,6 +171,9 @@ int report_load(const char *dir, report *out, qsdc_error *err)
         rc = group(out, err);
     if (rc == 0)
         rc = read_plan(out, err);
+    for (int t = 0; rc == 0 && t < out->n_tasks; t++)
+        if (report_has_primary(out, &out->tasks[t]))
+            out->tasks[t].margin = out->plan.margin;
     for (int i = 0; i < n; i++)
         free(names[i]);
     free(names);

@@ -21,6 +21,7 @@ typedef struct rep_setting {
 typedef struct rep_task {
     const char *name;
     result_metric metric;      /* every run's (report_load checks) */
+    double margin;             /* the plan's equivalence margin, 0 without a plan */
     int n_settings;
     rep_setting *settings;     /* in the experiment file's order */
 } rep_task;
@@ -64,6 +65,8 @@ typedef struct rep_comparison {
     const char *layer;         /* NULL for the test metric */
     rep_measure measure;
     result_metric metric;      /* the task's: which way is better */
+    double margin;             /* > 0: a difference not shown is tested for
+                                  equivalence within ±margin (TOST) */
 } rep_comparison;
 
 /* a − b paired by seed on measure k (of layer): -1, with t->n the seeds
@@ -93,7 +96,9 @@ bool report_has_primary(const report *r, const rep_task *t);
 /* The sentence for the paired test t of c: "**a beat b** on task: test
  * perplexity lower by ..." when p < 0.05 (beat: higher accuracy, lower
  * perplexity), "**Undetermined** ..." when the differences have zero
- * spread (p NaN), else "**No significant difference** ...". */
+ * spread (p NaN), else "**No significant difference** ...", which with a
+ * margin ends in its TOST: "...; TOST within ±0.50: p = 0.012, so
+ * **equivalent**" (or **undetermined**). */
 void report_verdict(strbuf *sb, const rep_comparison *c, const paired_test *t);
 /* The table row "| a − b | [layer |] seeds | difference | interval | t | df
  * | p |" of a and b paired by seed and, when verdict is not NULL, its

@@ -169,7 +169,15 @@ void report_verdict(strbuf *sb, const rep_comparison *c, const paired_test *t)
     report_put_t(sb, t->t);
     sb_printf(sb, ", df = %.0f, p %s", t->df, t->p < 0.001 ? "" : "= ");
     report_put_p(sb, t->p);
-    sb_printf(sb, ", %d seeds).\n", t->n);
+    sb_printf(sb, ", %d seeds)", t->n);
+    if (c->margin > 0 && !(t->p < 0.05 && t->mean != 0)) {
+        tost_test e;
+        stats_tost(t, c->margin, 0.05, &e);
+        sb_printf(sb, "; TOST within ±%.*f: p %s", w.digits, c->margin, e.p < 0.001 ? "" : "= ");
+        report_put_p(sb, e.p);
+        sb_printf(sb, ", so **%s**", e.p < 0.05 ? "equivalent" : "undetermined");
+    }
+    sb_append(sb, ".\n");
 }
 
 void report_compare_row(strbuf *sb, strbuf *verdict, const rep_task *task, const rep_setting *a,
@@ -180,7 +188,8 @@ void report_compare_row(strbuf *sb, strbuf *verdict, const rep_task *task, const
                         .a = report_markdown(a->first->setting, a_md, sizeof a_md),
                         .b = report_markdown(b->first->setting, b_md, sizeof b_md),
                         .layer = layer ? report_markdown(layer, layer_md, sizeof layer_md) : NULL,
-                        .measure = k, .metric = task->metric};
+                        .measure = k, .metric = task->metric,
+                        .margin = k == MEASURE_SCORE ? task->margin : 0};
     int digits = report_digits(k, task->metric);
     paired_test t;
     int rc = report_pair(a, b, k, layer, &t);

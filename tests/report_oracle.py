@@ -213,12 +213,21 @@ class Comparison:
 
 
 SENTENCE = re.compile(r"(\S+)(?: points)? \(95% interval (\S+) to (\S+), paired t = (\S+), "
-                      r"df = (\d+), p (?:= )?(< 0\.001|\S+), (\d+) seeds\)\.$")
+                      r"df = (\d+), p (?:= )?(< 0\.001|\S+), (\d+) seeds\)"
+                      r"(?:; TOST within ±(\S+): p (?:= )?(< 0\.001|\S+), so \*\*(\w+)\*\*)?\.$")
 
 
-def check_verdicts(c, text, comparisons, task, what, digits, verb):
+def tost_p(k, margin):
+    """The larger p of the two one-sided paired tests of |a − b| < margin."""
+    se = k.sd / math.sqrt(k.n)
+    return max(1 - t_cdf((k.mean + margin) / se, k.df), t_cdf((k.mean - margin) / se, k.df))
+
+
+def check_verdicts(c, text, comparisons, task, what, digits, verb, margin=None):
     """One sentence per comparison: its verdict from p < 0.05 and the sign
-    (verb(mean) names a significant one), its numbers the comparison's."""
+    (verb(mean) names a significant one), its numbers the comparison's;
+    with a margin, one without a significant difference ends in its TOST
+    and whether that showed equivalence."""
     lines = [ln for ln in text.splitlines() if ln.startswith("- **")]
     c.same(len(lines), len(comparisons), f"{task}: sentences on {what}")
     for k in comparisons:
@@ -239,9 +248,19 @@ def check_verdicts(c, text, comparisons, task, what, digits, verb):
         if not m:
             c.fail(f"{label}: cannot read '{found[0]}'")
             continue
-        diff, lo, hi, t, df, p, n = m.groups()
+        diff, lo, hi, t, df, p, n, t_margin, t_p, t_verdict = m.groups()
         k.check_numbers(c, label, digits, n, diff, lo, hi, t, df, p,
                         abs(k.mean) if significant else k.mean)
+        if margin is None or significant:
+            c.same(t_margin, None, label + " TOST")
+            continue
+        if t_margin is None:
+            c.fail(f"{label}: no TOST within ±{margin} after a difference not shown")
+            continue
+        c.same(t_margin, f"{margin:.{digits}f}", label + " TOST margin")
+        tp = tost_p(k, margin)
+        c.p_value(t_p, tp, label + " TOST")
+        c.same(t_verdict, "equivalent" if tp < 0.05 else "undetermined", label + " TOST verdict")
 
 
 def of_kind(settings, kind):
@@ -282,7 +301,7 @@ def check_scores(c, tables, settings, metric):
         c.near(row[5], statistics.mean(r["train_seconds"] for r in s), what + " s/run")
 
 
-def check_comparisons(c, tables, texts, settings, metric):
+def check_comparisons(c, tables, texts, settings, metric, margin):
     """QSD against dropout, then every regularised setting against none."""
     task, score = settings[0][0]["experiment"], f"test_{metric}"
 
@@ -300,7 +319,7 @@ def check_comparisons(c, tables, texts, settings, metric):
         c.same([r[0] for r in rows], [f"{k.a} − {k.b}" for k in comps], f"{title} rows")
         for row, k in zip(rows, comps):
             k.check_row(c, row[1:], f"{title}, {row[0]}", 2)
-        check_verdicts(c, texts.get(title, ""), comps, task, f"test {metric}", 2, verb)
+        check_verdicts(c, texts.get(title, ""), comps, task, f"test {metric}", 2, verb, margin)
 
 
 def check_sparsity(c, tables, texts, settings):
@@ -417,11 +436,7 @@ def check_primary(c, tables, settings, metric, plan):
     c.same([r[0] for r in rows], [f"{a} − {b}" for a, b in pairs], f"{title} rows")
     comps = [Comparison(by_name[a], by_name[b], lambda r: r[score]) for a, b in pairs]
     margin = plan["equivalence_margin"]
-    tost = []
-    for k in comps:
-        se = k.sd / math.sqrt(k.n)
-        tost.append(max(1 - t_cdf((k.mean + margin) / se, k.df),
-                        t_cdf((k.mean - margin) / se, k.df)))
+    tost = [tost_p(k, margin) for k in comps]
     p_holm, tost_holm = holm([k.p for k in comps]), holm(tost)
     for row, k, ph, th in zip(rows, comps, p_holm, tost_holm):
         what = f"{title}, {row[0]}"
@@ -451,15 +466,17 @@ def check_report(results, report):
     metric = settings[0][0].get("metric", "accuracy")
     c = Check()
     check_header(c, texts, runs, settings)
-    plan_path = os.path.join(results, "plan.json")
+    plan_path, margin = os.path.join(results, "plan.json"), None
     if os.path.exists(plan_path):
         with open(plan_path, encoding="utf-8") as f:
-            check_primary(c, tables, settings, metric, json.load(f))
+            plan = json.load(f)
+        check_primary(c, tables, settings, metric, plan)
+        margin = plan["equivalence_margin"]
     elif "Primary contrasts" in tables:
         c.fail("a Primary contrasts section without a plan.json")
     check_scores(c, tables, settings, metric)
     check_selection(c, tables, results, settings, metric)
-    check_comparisons(c, tables, texts, settings, metric)
+    check_comparisons(c, tables, texts, settings, metric, margin)
     check_sparsity(c, tables, texts, settings)
     check_params(c, tables, settings)
     check_masks(c, tables, settings)

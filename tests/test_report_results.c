@@ -199,6 +199,12 @@ static void test_primary_contrasts(void **state)
          "dropout − none TOST p: report says 0.037"},
         {"| **equivalent** within ±0.50 |", "| **undetermined** |",
          "qsd_variance − dropout verdict: report has **undetermined**"},
+        /* an exploratory difference not shown, tested for equivalence too */
+        {"5 seeds); TOST within ±0.50: p = 0.001, so **equivalent**.",
+         "5 seeds); TOST within ±0.50: p = 0.001, so **undetermined**.",
+         "qsd_hetero − dropout TOST verdict: report has undetermined, want equivalent"},
+        {"5 seeds); TOST within ±0.50: p = 0.001,", "5 seeds); TOST within ±0.50: p = 0.011,",
+         "qsd_hetero − dropout TOST p: report says 0.011"},
     };
     for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++)
         expect_noticed(dir, md, edits[i].from, edits[i].to, edits[i].said);
