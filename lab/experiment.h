@@ -70,10 +70,11 @@ void experiment_candidate_dir(const exp_setting *s, int c, char out[48]);
  * result.json under dir (<name>-seed<N>/), writes dir/result.json: the
  * candidate with the best validation score after its last epoch (highest
  * accuracy, lowest perplexity; the first listed on a tie), its selection
- * recorded. Returns 0 when written, 1 when a candidate is not finished
- * (trained by another process), -1 on error (a candidate without a
- * validation score among them). */
-int experiment_select(const exp_setting *s, int i, const char *dir, qsdc_error *err);
+ * recorded, and its strength in *chosen. Returns 0 when written, 1 when a
+ * candidate is not finished (trained by another process), -1 on error (a
+ * candidate without a validation score among them). */
+int experiment_select(const exp_setting *s, int i, const char *dir, double *chosen,
+                      qsdc_error *err);
 /* A copy of e's base model with setting s: every dropout/qsd layer removed
  * (none), made dropout at p0, or made QSD with s's parameters. */
 int experiment_model(const experiment *e, const exp_setting *s, qsdc_model **out,

@@ -337,8 +337,9 @@ static int grid_fingerprint(const experiment *e, const exp_run_options *o, char 
     return rc;
 }
 
-/* Run index of the grid, in gr->dir: 0, or 1 when the stop flag stopped
- * the grid before or in it. */
+/* Trains (or skips, or leaves to another process) run `index` of the grid
+ * into gr->dir: 0, 1 when the stop flag stopped the grid before or in it,
+ * -1 on error. */
 static int grid_step(grid_run *gr, grid_clock *clock, int index, qsdc_error *err)
 {
     const exp_run_options *o = gr->o;
@@ -384,10 +385,11 @@ static int setting_runs(const experiment *e, const exp_run_options *o, int k, in
     }
     if (s->n_strengths == 0)
         return 0;
-    int rc = experiment_select(s, i, dir, err);
+    double chosen;
+    int rc = experiment_select(s, i, dir, &chosen, err);
     if (rc == 0)
-        printf("%s: %s chosen on validation\n", dir,
-               s->swept_p0 ? "dropout_p" : "p");
+        printf("%s: %s %g chosen on validation\n", dir, s->swept_p0 ? "dropout_p" : "p",
+               chosen);
     return rc < 0 ? -1 : 0;
 }
 

@@ -22,7 +22,8 @@ static double last_val(const run_result *r)
     return r->n_epochs > 0 ? r->epochs[r->n_epochs - 1].val : NAN;
 }
 
-int experiment_select(const exp_setting *s, int i, const char *dir, qsdc_error *err)
+int experiment_select(const exp_setting *s, int i, const char *dir, double *chosen_strength,
+                      qsdc_error *err)
 {
     run_result runs[EXP_MAX_STRENGTHS];
     int n = 0, rc = 0, best = -1;
@@ -63,6 +64,7 @@ int experiment_select(const exp_setting *s, int i, const char *dir, qsdc_error *
         rc = result_path(path, err, "%s/result.json", dir);
         if (rc == 0)
             rc = result_write(path, &chosen, err);
+        *chosen_strength = s->strengths[best];
     }
     for (int c = 0; c < n; c++)
         result_free(&runs[c]);

@@ -69,8 +69,9 @@ static void test_sweep_grid(void **state)
     char *out = cli_run_expect(0, "experiment '%s' -o '%s' --quick", exp_path, results);
     /* per seed: none, two dropout strengths, two matched QSD strengths */
     cli_expect(out, "grid done: 15 runs (15 trained, 0 skipped)");
-    cli_expect(out, "dropout-seed3: p chosen on validation");
-    cli_expect(out, "qv-seed3: dropout_p chosen on validation");
+    cli_expect(out, "dropout-seed3: p 0.");
+    cli_expect(out, "qv-seed3: dropout_p 0.");
+    cli_expect(out, " chosen on validation");
     free(out);
     char *plan = cli_read_file(ts_fmt("%s/plan.json", results), NULL);
     assert_non_null(plan);
@@ -272,8 +273,10 @@ static void test_select(void **state)
             /* test scores ranked against validation: the choice must not see them */
             write_candidate(&s, c, dir, cases[k].m, cases[k].val[c],
                             cases[k].m == RESULT_ACCURACY ? 100 - c : 2 + c);
-        if (experiment_select(&s, 2, dir, &err) != 0)
+        double chosen;
+        if (experiment_select(&s, 2, dir, &chosen, &err) != 0)
             fail_msg("case %zu: %s", k, err.message);
+        assert_true(chosen == s.strengths[cases[k].chosen]);
         run_result r;
         if (result_read(ts_fmt("%s/result.json", dir), &r, &err) < 0)
             fail_msg("%s", err.message);
@@ -293,9 +296,10 @@ static void test_select(void **state)
     snprintf(dir, sizeof dir, "%s/unfinished", ts_tmpdir());
     write_candidate(&s, 0, dir, RESULT_ACCURACY, 80, 80);
     write_candidate(&s, 2, dir, RESULT_ACCURACY, 80, 80);
-    assert_int_equal(experiment_select(&s, 0, dir, &err), 1);
+    double chosen;
+    assert_int_equal(experiment_select(&s, 0, dir, &chosen, &err), 1);
     write_candidate(&s, 1, dir, RESULT_ACCURACY, NAN, 80);
-    assert_int_equal(experiment_select(&s, 0, dir, &err), -1);
+    assert_int_equal(experiment_select(&s, 0, dir, &chosen, &err), -1);
     cli_expect(err.message, "p0.7/result.json: no validation score");
 }
 
