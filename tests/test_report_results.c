@@ -222,6 +222,48 @@ static void test_primary_contrasts(void **state)
     free(out);
 }
 
+/* Twelve seeds (the MLP grid's five, each again as seeds +5 and +10 with
+ * its accuracy shifted, up to seed 12) and a plan: the report's tables,
+ * figures and primary contrasts over them, checked by the oracle. */
+static void test_twelve_seeds(void **state)
+{
+    (void)state;
+    char dir[CLI_PATH_MAX], report[2 * CLI_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/seeds12", ts_tmpdir());
+    static const char make[] =
+        "import glob, json, os, sys\n"
+        "src, out = sys.argv[1:]\n"
+        "for d in glob.glob(src + '/*-seed*'):\n"
+        "    setting, seed = os.path.basename(d).rsplit('-seed', 1)\n"
+        "    r = json.load(open(d + '/result.json'))\n"
+        "    for k in range(3):\n"
+        "        s = int(seed) + 5 * k\n"
+        "        if s <= 12:\n"
+        "            os.makedirs(f'{out}/{setting}-seed{s}')\n"
+        "            r2 = dict(r, seed=s, test_accuracy=r['test_accuracy'] + 0.013 * k * s)\n"
+        "            json.dump(r2, open(f'{out}/{setting}-seed{s}/result.json', 'w'))\n"
+        "json.dump({'format': 'qsdc-experiment-plan-1', 'experiment': 'mlp_fashion',\n"
+        "           'primary': ['qsd_variance vs dropout', 'dropout vs none'],\n"
+        "           'equivalence_margin': 0.5}, open(out + '/plan.json', 'w'))\n";
+    const char *script = ts_write("seeds12.py", make, strlen(make));
+    char *out = NULL;
+    if (ts_run(ts_fmt("python3 '%s' '%s/results/mlp_fashion' '%s'", script, ts_source_root(),
+                      dir),
+               &out) != 0)
+        fail_msg("%s", out);
+    free(out);
+    out = cli_run_expect(0, "report '%s'", dir);
+    cli_expect(out, "60 runs of 1 task");
+    free(out);
+    snprintf(report, sizeof report, "%s/report.md", dir);
+    expect_agrees(dir, report);
+    char *md = cli_read_file(report, NULL);
+    assert_non_null(md);
+    cli_expect(md, "| qsd_variance − dropout | 12 |");
+    cli_expect(md, "| dropout | dropout p=0.8 | 12 |");
+    free(md);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -229,6 +271,7 @@ int main(void)
         cmocka_unit_test(test_reports_written_now),
         cmocka_unit_test(test_oracle_notices_errors),
         cmocka_unit_test(test_primary_contrasts),
+        cmocka_unit_test(test_twelve_seeds),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
