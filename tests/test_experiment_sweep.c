@@ -111,10 +111,7 @@ static void test_sweep_grid(void **state)
     cli_expect(out, "grid done: 15 runs (0 trained, 15 skipped)");
     free(out);
 
-    out = cli_run_expect(0, "report '%s'", results);
-    free(out);
-    char *md = cli_read_file(ts_fmt("%s/report.md", results), NULL);
-    assert_non_null(md);
+    char *md = cli_report(results, "report.md: 9 runs of 1 task");
     cli_expect(md, "### Primary contrasts");
     cli_expect(md, "### Strengths chosen on validation");
     cli_expect(md, "| dropout | dropout, p chosen on validation |");

@@ -83,12 +83,23 @@ static void test_committed_reports(void **state)
     }
 }
 
+/* qsdc report on dir, saying `said`, then the oracle on its report.md:
+ * that report's text (the caller frees). */
+static char *report_agrees(const char *dir, const char *said)
+{
+    char *md = cli_report(dir, said);
+    char report[2 * CLI_PATH_MAX];
+    snprintf(report, sizeof report, "%s/report.md", dir);
+    expect_agrees(dir, report);
+    return md;
+}
+
 /* The committed result.json files reported again by this build. */
 static void test_reports_written_now(void **state)
 {
     (void)state;
     for (int i = 0; i < n_names; i++) {
-        char dir[CLI_PATH_MAX], cmd[3 * CLI_PATH_MAX], report[2 * CLI_PATH_MAX];
+        char dir[CLI_PATH_MAX], cmd[3 * CLI_PATH_MAX];
         snprintf(dir, sizeof dir, "%s/%s", ts_tmpdir(), names[i]);
         snprintf(cmd, sizeof cmd, "mkdir '%s' && cp -r '%s/results/%s'/*-seed* '%s'", dir,
                  ts_source_root(), names[i], dir);
@@ -96,11 +107,7 @@ static void test_reports_written_now(void **state)
         if (ts_run(cmd, &out) != 0)
             fail_msg("%s: %s", cmd, out);
         free(out);
-        out = cli_run_expect(0, "report '%s'", dir);
-        cli_expect(out, "report.md: ");
-        free(out);
-        snprintf(report, sizeof report, "%s/report.md", dir);
-        expect_agrees(dir, report);
+        free(report_agrees(dir, "report.md: "));
     }
 }
 
@@ -178,12 +185,7 @@ static void test_primary_contrasts(void **state)
     assert_non_null(f);
     fputs(plan, f);
     fclose(f);
-    out = cli_run_expect(0, "report '%s'", dir);
-    free(out);
-    snprintf(report, sizeof report, "%s/report.md", dir);
-    expect_agrees(dir, report);
-    char *md = cli_read_file(report, NULL);
-    assert_non_null(md);
+    char *md = report_agrees(dir, "report.md: ");
     /* first in the task, before the exploratory sections */
     char *primary = strstr(md, "### Primary contrasts");
     assert_non_null(primary);
@@ -228,7 +230,7 @@ static void test_primary_contrasts(void **state)
 static void test_twelve_seeds(void **state)
 {
     (void)state;
-    char dir[CLI_PATH_MAX], report[2 * CLI_PATH_MAX];
+    char dir[CLI_PATH_MAX];
     snprintf(dir, sizeof dir, "%s/seeds12", ts_tmpdir());
     static const char make[] =
         "import glob, json, os, sys\n"
@@ -252,13 +254,7 @@ static void test_twelve_seeds(void **state)
                &out) != 0)
         fail_msg("%s", out);
     free(out);
-    out = cli_run_expect(0, "report '%s'", dir);
-    cli_expect(out, "60 runs of 1 task");
-    free(out);
-    snprintf(report, sizeof report, "%s/report.md", dir);
-    expect_agrees(dir, report);
-    char *md = cli_read_file(report, NULL);
-    assert_non_null(md);
+    char *md = report_agrees(dir, "60 runs of 1 task");
     cli_expect(md, "| qsd_variance − dropout | 12 |");
     cli_expect(md, "| dropout | dropout p=0.8 | 12 |");
     free(md);
