@@ -37,5 +37,11 @@ int codegen_group(codegen_ctx *c, int k, plan_launch *launches, int *n_launches,
  * f->n_groups); returns how many. */
 int codegen_gemm_shapes(const graph *g, const fusion *f, plan_gemm *out);
 #define UPDATE_SCRATCH 80 /* arena elements the update's reductions need */
+/* codegen_qsd_unit.c: places the per-unit draws of every QSD node with
+ * hetero: unit in the arena from offset at (gnode.unit_params) and
+ * returns the elements they take; then appends their kernels, which run
+ * before every other launch, into l (at most max), returning how many. */
+int64_t codegen_qsd_units_place(graph *g, int64_t at);
+int codegen_qsd_unit_kernels(codegen_ctx *c, plan_launch *l, int max, qsdc_error *err);
 
 #endif

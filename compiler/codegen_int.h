@@ -84,11 +84,15 @@ void codegen_qsd_group(const graph *g, const gnode *n, char *buf, size_t len);
  * sample0 times the groups per sample, so that a shard of the batch draws
  * what the whole batch draws for its samples. */
 void codegen_qsd_counter(const graph *g, const gnode *n, char *buf, size_t len);
-/* "qsd_mask_unit(seed, 4u, step, GRP, UNIT, ...)": node n's draw with hetero:
- * unit for the group expression grp, UNIT the feature the group belongs to
- * (a map's channel, a sequence's or a layer's unit, a [N, K] mask's k). */
+/* "qsd_mask_given(seed, 4u, step, GRP, A[P + UNIT], A[gain + UNIT], ...)":
+ * node n's draw with hetero: unit for the group expression grp, UNIT the
+ * feature the group belongs to (a map's channel, a sequence's or a layer's
+ * unit, a [N, K] mask's k), reading the unit's P and gain that the node's
+ * unit kernel (codegen_qsd_unit.c) left at n->unit_params. */
 void codegen_qsd_unit_call(const graph *g, const gnode *n, const char *grp, char *buf,
                            size_t len);
+/* The units of a hetero: unit node: the modulus of its UNIT expression. */
+int64_t codegen_qsd_units(const graph *g, const gnode *n);
 /* Statements folding the 16 lanes of the float16 vec into the float out
  * (declared by the caller): their sum, or with max their largest. Through
  * private memory: oclgrind 21.10's uninitialised-value check crashes on

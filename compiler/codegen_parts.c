@@ -59,23 +59,30 @@ void codegen_qsd_counter(const graph *g, const gnode *n, char *buf, size_t len)
     snprintf(buf, len, "%s + sample0 * %lldu", grp, (long long)per_sample);
 }
 
+int64_t codegen_qsd_units(const graph *g, const gnode *n)
+{
+    const tensor *t = &g->t[n->out];
+    if (n->op == OP_QSD_DRAW || n->qsd.share == SHARE_CHANNEL)
+        return t->dims[1];
+    if (n->qsd.share == SHARE_TIME)
+        return t->dims[2];
+    return t->rank == 4 ? t->dims[1] : t->dims[t->rank - 1];
+}
+
 void codegen_qsd_unit_call(const graph *g, const gnode *n, const char *grp, char *buf,
                            size_t len)
 {
     const tensor *t = &g->t[n->out];
+    long long units = (long long)codegen_qsd_units(g, n);
     char unit[192];
-    if (n->op == OP_QSD_DRAW || n->qsd.share == SHARE_CHANNEL)
-        snprintf(unit, sizeof unit, "(%s) %% %lldu", grp, (long long)t->dims[1]);
-    else if (n->qsd.share == SHARE_TIME)
-        snprintf(unit, sizeof unit, "(%s) %% %lldu", grp, (long long)t->dims[2]);
-    else if (t->rank == 4)
+    if (t->rank == 4 && n->op != OP_QSD_DRAW && n->qsd.share == SHARE_ELEMENT)
         snprintf(unit, sizeof unit, "(%s) / %lldu %% %lldu", grp,
-                 (long long)(t->dims[2] * t->dims[3]), (long long)t->dims[1]);
+                 (long long)(t->dims[2] * t->dims[3]), units);
     else
-        snprintf(unit, sizeof unit, "(%s) %% %lldu", grp, (long long)t->dims[t->rank - 1]);
-    snprintf(buf, len, "qsd_mask_unit(seed, %uu, step, %s, %s, %s, %d, %s, %s, %s)", n->rng_id,
-             grp, unit, CG_F(n->qsd.p), n->qsd.sites, CG_F(n->qsd.q_cv),
-             CG_F(n->qsd.p_concentration), CG_F(n->qsd.anneal));
+        snprintf(unit, sizeof unit, "(%s) %% %lldu", grp, units);
+    long long at = (long long)n->unit_params;
+    snprintf(buf, len, "qsd_mask_given(seed, %uu, step, %s, A[%lldu + %s], A[%lldu + %s], %s, %d)",
+             n->rng_id, grp, at, unit, at + units, unit, CG_F(n->qsd.p), n->qsd.sites);
 }
 
 void codegen_fold16(strbuf *src, const char *vec, const char *out, bool max)

@@ -170,10 +170,22 @@ static int emit(const model *m, graph *g, const fusion *f, const codegen_target 
         sb_append(&src, qsd);
         sb_append(&src, "\n");
     }
-    codegen_ctx c = {.g = g, .f = f, .target = target, .scratch = scratch,
+    /* the per-unit draws stay the whole pass, the scratch after them */
+    int64_t units = codegen_qsd_units_place(g, scratch);
+    p->arena_elems += units;
+    codegen_ctx c = {.g = g, .f = f, .target = target, .scratch = scratch + units,
                      .src = &src};
     gemm_tuning_default(&c.tuning, target->is_cpu, target->pref_vector_width);
     c.tuning.loop_budget = target->loop_limit / 2;
+    p->launches = calloc(CODEGEN_MAX_GROUP_LAUNCHES, sizeof *p->launches);
+    int n_units = p->launches ? codegen_qsd_unit_kernels(&c, p->launches,
+                                                         CODEGEN_MAX_GROUP_LAUNCHES, err)
+                              : qsdc_fail(err, "out of memory");
+    if (n_units < 0) {
+        sb_free(&src);
+        return -1;
+    }
+    p->n_launches = n_units;
     for (int k = 0; k < f->n_groups; k++) {
         int n = 0;
         plan_launch *more = realloc(p->launches, (size_t)(p->n_launches +
@@ -195,8 +207,8 @@ static int emit(const model *m, graph *g, const fusion *f, const codegen_target 
         return -1;
     }
     p->source = src.data;
-    if (p->arena_elems < scratch + c.scratch_needed)
-        p->arena_elems = scratch + c.scratch_needed;
+    if (p->arena_elems < c.scratch + c.scratch_needed)
+        p->arena_elems = c.scratch + c.scratch_needed;
     for (int i = 0; i < p->n_launches; i++)
         p->kernels += p->launches[i].kind == LAUNCH_KERNEL;
     return 0;

@@ -125,6 +125,10 @@ typedef struct gnode {
                          backward, 0 for none (tensor 0 is the input);
                          OP_CONV2D: its im2col tensor for the backward;
                          OP_LSTM: its second output; OP_MAXPOOL: the argmax */
+    /* OP_QSD, OP_QSD_DRAW with hetero: unit: the arena offset of the
+     * step's per-unit release probabilities [units] and gains [units] that
+     * its element draws read (codegen_qsd_units places them) */
+    int64_t unit_params;
     seq_mode seq;     /* OP_SEQ_POOL(_GRAD): SEQ_LAST or SEQ_MEAN */
     window2d win;     /* OP_IM2COL, OP_CONV2D, OP_COL2IM, pooling and their gradients */
     double eps, momentum; /* batchnorm */

@@ -343,23 +343,46 @@ inline float qsd_mask(uint seed, uint rng_id, uint step, uint group,
 /* hetero: unit (QSD.md): unit's release probability P_j ~ Beta(p c_t,
  * (1-p) c_t), c_t = conc (1 + anneal step), and quantal gain A_j ~
  * Gamma(1/v^2, v^2), from the unit's stream (space 1), shared by every
- * sample of the step; then this group's K ~ Binomial(sites, P_j) from its
- * own stream, and m = K A_j / (sites p). */
+ * sample of the step. Generated plans draw them once per unit and step
+ * (one kernel per QSD node) and keep them in the arena for the elements. */
+inline void qsd_unit_draw(uint seed, uint rng_id, uint step, uint unit, float p, float q_cv,
+                          float conc, float anneal, float *P, float *gain)
+    __attribute__((always_inline));
+inline void qsd_unit_draw(uint seed, uint rng_id, uint step, uint unit, float p, float q_cv,
+                          float conc, float anneal, float *P, float *gain)
+{
+#pragma OPENCL FP_CONTRACT OFF
+    qsd_stream u = qsd_stream_in(seed, rng_id, step, unit, 1u);
+    float c = conc * (1.0f + anneal * (float)step);
+    *P = (conc > 0.0f && p < 1.0f) ? qsd_beta(&u, p, c) : p;
+    float v2 = q_cv * q_cv;
+    *gain = q_cv > 0.0f ? qsd_gamma(&u, 1.0f / v2) * v2 : 1.0f;
+}
+
+/* An element's multiplier given its unit's P and gain: K ~ Binomial(sites,
+ * P) from the group's own stream, and m = K gain / (sites p). */
+inline float qsd_mask_given(uint seed, uint rng_id, uint step, uint group, float P,
+                            float gain, float p, int sites) __attribute__((always_inline));
+inline float qsd_mask_given(uint seed, uint rng_id, uint step, uint group, float P,
+                            float gain, float p, int sites)
+{
+#pragma OPENCL FP_CONTRACT OFF
+    qsd_stream s = qsd_stream_start(seed, rng_id, step, group);
+    int k = qsd_binomial(&s, sites, P);
+    return (float)k * gain * (1.0f / ((float)sites * p));
+}
+
+/* The whole hetero: unit draw of one element: its unit's P and gain, then
+ * its own K (for samplers that draw few elements per unit). */
 inline float qsd_mask_unit(uint seed, uint rng_id, uint step, uint group, uint unit,
                            float p, int sites, float q_cv, float conc, float anneal)
     __attribute__((always_inline));
 inline float qsd_mask_unit(uint seed, uint rng_id, uint step, uint group, uint unit,
                            float p, int sites, float q_cv, float conc, float anneal)
 {
-#pragma OPENCL FP_CONTRACT OFF
-    qsd_stream u = qsd_stream_in(seed, rng_id, step, unit, 1u);
-    float c = conc * (1.0f + anneal * (float)step);
-    float P = (conc > 0.0f && p < 1.0f) ? qsd_beta(&u, p, c) : p;
-    float v2 = q_cv * q_cv;
-    float gain = q_cv > 0.0f ? qsd_gamma(&u, 1.0f / v2) * v2 : 1.0f;
-    qsd_stream s = qsd_stream_start(seed, rng_id, step, group);
-    int k = qsd_binomial(&s, sites, P);
-    return (float)k * gain * (1.0f / ((float)sites * p));
+    float P, gain;
+    qsd_unit_draw(seed, rng_id, step, unit, p, q_cv, conc, anneal, &P, &gain);
+    return qsd_mask_given(seed, rng_id, step, group, P, gain, p, sites);
 }
 
 /* Sharing groups: the group argument of qsd_mask for element idx of the
