@@ -53,7 +53,7 @@
 
 /* The ops, losses and optimisers the examples (dense, relu, qsd, dropout,
  * softmax + cross-entropy, SGD with Nesterov momentum, cosine schedule)
- * leave out. */
+ * leave out, and hetero: unit QSD. */
 static const char *const extra_models[][2] = {
     {"graph_adamw_mse",
      "name: graph_adamw_mse\n"
@@ -85,6 +85,17 @@ static const char *const extra_models[][2] = {
      "train:\n"
      "  optimizer: {type: adam, weight_decay: 0.01}\n"
      "  schedule: {type: step, warmup_epochs: 1}\n"},
+    /* hetero: unit's per-unit kernels, read by a GEMM's epilogue */
+    {"unit_qsd",
+     "name: unit_qsd\n"
+     "input: {shape: [6]}\n"
+     "layers:\n"
+     "  - {op: dense, units: 8}\n"
+     "  - relu\n"
+     "  - {op: qsd, p: 0.5, sites: 3, q_cv: 0.5, p_concentration: 4, hetero: unit,"
+     " anneal: 0.1}\n"
+     "  - {op: dense, units: 3}\n"
+     "  - softmax\n"},
 };
 
 /* ---- the workload, run under oclgrind ---- */
