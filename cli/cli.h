@@ -54,4 +54,11 @@ int cli_data_parse(int argc, char **argv, bool predict, const char *usage, cli_d
 /* a's --data, through qsdc_session_load_data. */
 int cli_load_data(qsdc_session *s, const cli_data_args *a, qsdc_data *out, qsdc_error *err);
 
+/* "accuracy: P% (correct/n)" of outputs (d->count rows) against d's labels. */
+void cli_print_accuracy(const float *out, const qsdc_data *d, int64_t outputs);
+/* The confusion matrix (up to 20 classes) and per-class precision, recall
+ * and F1 with their macro averages, of outputs against d's labels. */
+int cli_print_class_scores(const float *out, const qsdc_data *d, int64_t classes,
+                           qsdc_error *err);
+
 #endif

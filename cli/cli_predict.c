@@ -21,21 +21,6 @@ static const char predict_usage[] =
     "it also prints the accuracy.\n"
     CLI_DATA_HELP;
 
-static void print_accuracy(const float *out, const qsdc_data *d, int64_t outputs)
-{
-    int64_t correct = 0;
-    for (int64_t i = 0; i < d->count; i++) {
-        const float *row = out + i * outputs;
-        int64_t best = 0;
-        for (int64_t c = 1; c < outputs; c++)
-            if (row[c] > row[best])
-                best = c;
-        correct += best == d->labels[i];
-    }
-    printf("accuracy: %.2f%% (%lld/%lld)\n", 100.0 * (double)correct / (double)d->count,
-           (long long)correct, (long long)d->count);
-}
-
 static int predict(qsdc_session *s, const cli_data_args *a, qsdc_error *err)
 {
     qsdc_session_info info;
@@ -55,7 +40,7 @@ static int predict(qsdc_session *s, const cli_data_args *a, qsdc_error *err)
         printf("%lld samples: %s to %s\n", (long long)d.count,
                info.output_is_probabilities ? "class probabilities" : "outputs", a->out);
         if (d.labels)
-            print_accuracy(out, &d, info.output_size);
+            cli_print_accuracy(out, &d, info.output_size);
     }
     free(out);
     qsdc_data_free(&d);

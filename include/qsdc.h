@@ -485,6 +485,12 @@ QSDC_API int qsdc_session_load_data(qsdc_session *s, const char *path,
                                     const qsdc_data_options *o, qsdc_data *out,
                                     qsdc_error *err);
 
+/* The model's test data (its train: section's test files) as
+ * qsdc_session_load_data reads a file: what qsdc_session_evaluate scores.
+ * A language model's test data is a corpus, not samples: an error. Free
+ * with qsdc_data_free. */
+QSDC_API int qsdc_session_load_test_data(qsdc_session *s, qsdc_data *out, qsdc_error *err);
+
 /* Writes n rows of `outputs` floats (qsdc_session_predict's out) to path,
  * atomically, in the format its name ends with: .npy, a float32 [n,
  * outputs] array; .csv, a header "class,p0,p1,..." (with probabilities 0,
@@ -492,6 +498,33 @@ QSDC_API int qsdc_session_load_data(qsdc_session *s, const char *path,
  * largest output's index, the first on a tie) then the outputs. */
 QSDC_API int qsdc_predictions_write(const char *path, const float *out, int64_t n,
                                     int64_t outputs, int probabilities, qsdc_error *err);
+
+/* ---- Scoring predictions --------------------------------------------- */
+
+/* Counts n predictions of a classifier by true and predicted class into
+ * counts[label * classes + predicted] (zeroed first; counts_len at least
+ * classes * classes). outputs: n rows of `classes` floats (qsdc_session_predict's
+ * out); a row predicts its largest output's index, the first on a tie (the
+ * class column of qsdc_predictions_write). labels: n classes in [0, classes). */
+QSDC_API int qsdc_confusion_matrix(const float *outputs, int64_t n, int64_t classes,
+                                   const int32_t *labels, int64_t *counts, size_t counts_len,
+                                   qsdc_error *err);
+
+typedef struct qsdc_class_score {
+    int64_t support;    /* samples of the class: its row of the matrix */
+    int64_t predicted;  /* samples predicted as the class: its column */
+    int64_t correct;    /* both: the diagonal */
+    double precision;   /* correct / predicted, 0 when nothing is predicted as it */
+    double recall;      /* correct / support, 0 when it has no samples */
+    double f1;          /* 2 precision recall / (precision + recall), 0 when both are 0 */
+} qsdc_class_score;
+
+/* Per-class scores of a confusion matrix (qsdc_confusion_matrix's) into
+ * out[0..classes), and in out[classes] their macro averages: the means of
+ * precision, recall and f1 over all classes, with the total support,
+ * predicted and correct (out_len at least classes + 1). */
+QSDC_API int qsdc_class_scores(const int64_t *counts, int64_t classes, qsdc_class_score *out,
+                               size_t out_len, qsdc_error *err);
 
 #ifdef __cplusplus
 }

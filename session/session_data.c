@@ -115,6 +115,39 @@ int qsdc_session_load_data(qsdc_session *s, const char *path, const qsdc_data_op
     return session_finish(s, rc, &e, err);
 }
 
+int session_load_test_data(qsdc_session *s, dataset *d, qsdc_error *e)
+{
+    memset(d, 0, sizeof *d);
+    if (!data_has_test(&s->m.train))
+        return qsdc_fail(e, "%s: the model's train: section names no test data", s->m.path);
+    if (s->m.train.format == DATA_TEXT)
+        return qsdc_fail(e, "%s: a language model's test data is its corpus's test split, "
+                         "not samples; qsdc_session_evaluate scores its perplexity",
+                         s->m.path);
+    int rc = data_load(&s->m.train, true, s->ep.output_elems / s->ep.batch, s->m.input_shape,
+                       s->m.input_rank, d, e);
+    if (rc == 0 && d->count < 1)
+        rc = qsdc_fail(e, "%s: the model's test data hold no samples", s->m.path);
+    if (rc < 0)
+        dataset_free(d);
+    return rc;
+}
+
+int qsdc_session_load_test_data(qsdc_session *s, qsdc_data *out, qsdc_error *err)
+{
+    qsdc_error e = {""};
+    dataset d;
+    int rc = session_usable(s, &e);
+    if (rc == 0 && !out)
+        rc = qsdc_fail(&e, "qsdc_session_load_test_data: out is NULL");
+    if (rc == 0)
+        rc = session_load_test_data(s, &d, &e);
+    if (rc == 0)
+        *out = (qsdc_data){.count = d.count, .sample_size = d.sample_elems, .x = d.x,
+                           .labels = d.y};
+    return session_finish(s, rc, &e, err);
+}
+
 static int write_csv(const char *path, const float *out, int64_t n, int64_t outputs,
                      bool probabilities, qsdc_error *e)
 {

@@ -206,16 +206,10 @@ static int evaluate_test(qsdc_session *s, qsdc_eval_result *r, qsdc_error *e)
 {
     if (session_need_weights(s, e) < 0)
         return -1;
-    if (!data_has_test(&s->m.train))
-        return qsdc_fail(e, "%s: the model's train: section names no test data", s->m.path);
-    if (s->m.train.format == DATA_TEXT)
+    if (s->m.train.format == DATA_TEXT && data_has_test(&s->m.train))
         return evaluate_corpus(s, r, e);
     dataset d;
-    memset(&d, 0, sizeof d);
-    int rc = data_load(&s->m.train, true, output_size(s), s->m.input_shape, s->m.input_rank,
-                       &d, e);
-    if (rc == 0 && d.count < 1)
-        rc = qsdc_fail(e, "%s: the model's test data hold no samples", s->m.path);
+    int rc = session_load_test_data(s, &d, e);
     if (rc == 0)
         rc = forward(s, &d, NULL, r, e);
     dataset_free(&d);

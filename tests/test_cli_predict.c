@@ -2,7 +2,8 @@
  * the fixture's task saved as .npy and as a numeric CSV: models trained on
  * either predict files of probabilities whose accuracy is eval's, as .npy
  * and as CSV; a channels-last file against a channels-first model is an
- * error naming both shapes unless --layout nhwc; and each option's
+ * error naming both shapes unless --layout nhwc; eval's confusion matrix
+ * and per-class scores are those of predict's classes; and each option's
  * misuse is a usage error. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -192,6 +193,50 @@ static long long npy_correct(const char *path, int n)
     return correct;
 }
 
+/* The confusion matrix of a predictions CSV's class column against labels
+ * i % 3, counted here, as eval prints it: its rows, then per class and
+ * macro-averaged precision, recall, F1 and support. */
+static void expect_scores(const char *eval_out, const char *csv, int n)
+{
+    char *text = cli_read_file(csv, NULL);
+    assert_non_null(text);
+    long long m[CLI_CLASSES][CLI_CLASSES] = {{0}};
+    const char *line = strchr(text, '\n') + 1;
+    for (int i = 0; i < n; i++, line = strchr(line, '\n') + 1)
+        m[i % CLI_CLASSES][atoi(line)]++;
+    free(text);
+    char want[512];
+    int used = snprintf(want, sizeof want, "confusion matrix (rows: true class, columns: "
+                        "predicted class):\n%6s", "");
+    for (int j = 0; j < CLI_CLASSES; j++)
+        used += snprintf(want + used, sizeof want - (size_t)used, " %7d", j);
+    for (int i = 0; i < CLI_CLASSES; i++) {
+        used += snprintf(want + used, sizeof want - (size_t)used, "\n%6d", i);
+        for (int j = 0; j < CLI_CLASSES; j++)
+            used += snprintf(want + used, sizeof want - (size_t)used, " %7lld", m[i][j]);
+    }
+    cli_expect(eval_out, want);
+    double sum_p = 0, sum_r = 0, sum_f = 0;
+    for (int c = 0; c < CLI_CLASSES; c++) {
+        long long support = 0, predicted = 0;
+        for (int j = 0; j < CLI_CLASSES; j++) {
+            support += m[c][j];
+            predicted += m[j][c];
+        }
+        double p = predicted ? (double)m[c][c] / (double)predicted : 0;
+        double r = support ? (double)m[c][c] / (double)support : 0;
+        double f = p + r > 0 ? 2 * p * r / (p + r) : 0;
+        sum_p += p;
+        sum_r += r;
+        sum_f += f;
+        snprintf(want, sizeof want, "\n%-6d %9.4f %9.4f %9.4f %9lld\n", c, p, r, f, support);
+        cli_expect(eval_out, want);
+    }
+    snprintf(want, sizeof want, "\nmacro  %9.4f %9.4f %9.4f %9d\n", sum_p / CLI_CLASSES,
+             sum_r / CLI_CLASSES, sum_f / CLI_CLASSES, n);
+    cli_expect(eval_out, want);
+}
+
 static void test_npy_model_predicts(void **state)
 {
     (void)state;
@@ -211,6 +256,9 @@ static void test_npy_model_predicts(void **state)
     assert_int_equal(printed_correct(out), eval);
     free(out);
     assert_int_equal(csv_correct(csv, CLI_TEST_N), eval);
+    out = cli_run_expect(0, "eval '%s' --checkpoint '%s'", model, ckpt);
+    expect_scores(out, csv, CLI_TEST_N);
+    free(out);
     const char *npy = ts_fmt("%s/npy-pred.npy", ts_tmpdir());
     free(cli_run_expect(0, "predict '%s' --checkpoint '%s' --data '%s' -o '%s' --batch 7",
                         model, ckpt, sx, npy));
@@ -219,6 +267,7 @@ static void test_npy_model_predicts(void **state)
     out = cli_run_expect(0, "eval '%s' --checkpoint '%s' --data '%s' --labels '%s'", model,
                          ckpt, sx, sy);
     assert_int_equal(printed_correct(out), eval);
+    expect_scores(out, csv, CLI_TEST_N);
     free(out);
     out = cli_run_expect(1, "eval '%s' --checkpoint '%s' --data '%s'", model, ckpt, sx);
     cli_expect(out, ts_fmt("%s: no labels to score", sx));
