@@ -208,6 +208,15 @@ typedef struct qsdc_train_options {
     int64_t train_samples;       /* train on the first N samples of the training data
                                     (a language model: sequences); 0: all */
     int64_t test_samples;        /* and test on the first N; 0: all */
+    int keep_existing;           /* refuse a checkpoint_dir that already holds a
+                                    checkpoint unless resuming (qsdc train without
+                                    --overwrite); 0: start over in it */
+    int64_t early_stop;          /* stop once this many epochs in a row have not bettered
+                                    the best validation score (accuracy; a language model:
+                                    perplexity); 0: never. Needs a validation split */
+    int keep_best;               /* also save the best validation epoch's checkpoint in
+                                    checkpoint_dir/best (needs checkpoint_dir and a
+                                    validation split) */
 } qsdc_train_options;
 
 typedef struct qsdc_train_result {

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cl_program_cache.h"
+#include "clock.h"
 #include "conv_direct.h"
 #include "executor.h"
 #include "file_io.h"
@@ -210,7 +211,9 @@ int conv_select(cl_env *env, const model *m, graph_mode mode, int64_t batch, boo
                 "shape and batch; the results are cached) ...\n");
         for (int i = 0; i < n; i++)
             t[i] = (conv_time){.batch = batch, .s = shapes[i]};
+        double t0 = now_seconds();
         rc = measure(env, m, batch, target, t, n, err);
+        env->measure_s += now_seconds() - t0;
         conv_time *grown = rc == 0 ? realloc(cache, (size_t)(n_cache + n) * sizeof *grown)
                                    : cache;
         if (!grown)
