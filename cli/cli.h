@@ -17,6 +17,7 @@ int cli_profile(int argc, char **argv);
 int cli_tune(int argc, char **argv);
 int cli_experiment(int argc, char **argv);
 int cli_report(int argc, char **argv);
+int cli_summary(int argc, char **argv);
 
 /* Prints "qsdc: message" to stderr and returns 1. */
 int cli_error(const char *message);

@@ -94,6 +94,21 @@ typedef struct qsdc_layer_info {
 QSDC_API int qsdc_model_layers(const qsdc_model *m, qsdc_layer_info *out, int cap,
                                qsdc_error *err);
 
+typedef struct qsdc_layer_summary {
+    char name[64];
+    char op[24];             /* as model files name it */
+    int rank;                /* dims of one sample's output */
+    int64_t shape[4];        /* its output shape, without the batch */
+    int64_t params;          /* trainable parameters (floats) */
+    int64_t stats;           /* running statistics (batchnorm's), kept but not trained */
+} qsdc_layer_summary;
+
+/* m's layers in file order with their output shapes and parameter counts,
+ * as the compiler lowers them (no device), into out (the first cap of
+ * them). Returns their number, or -1. */
+QSDC_API int qsdc_model_summary(const qsdc_model *m, qsdc_layer_summary *out, int cap,
+                                qsdc_error *err);
+
 /* Overrides m's train: settings with those of the mapping under key at the
  * top level of the YAML file path, checked as a model file's train: section
  * (relative data paths resolve against path's folder; errors name
