@@ -125,13 +125,8 @@ static int infer_or_eval(int argc, char **argv, bool eval)
         return 2;
     }
     qsdc_error err = {""};
-    qsdc_model *m;
     qsdc_model_info mi;
-    if (qsdc_model_load(a.model, &m, &err) < 0)
-        return cli_error(err.message);
-    rc = qsdc_model_get_info(m, &mi, &err);
-    qsdc_model_free(m);
-    if (rc < 0)
+    if (cli_model_info(a.model, &mi, &err) < 0)
         return cli_error(err.message);
     qsdc_open_options o = {.device = a.device, .checkpoint = a.ckpt, .batch = a.batch,
                            .program_binary = a.binary};

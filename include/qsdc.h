@@ -522,6 +522,13 @@ QSDC_API int qsdc_session_load_test_data(qsdc_session *s, qsdc_data *out, qsdc_e
  * largest output's index, the first on a tie) then the outputs. */
 QSDC_API int qsdc_predictions_write(const char *path, const float *out, int64_t n,
                                     int64_t outputs, int probabilities, qsdc_error *err);
+/* The same for outputs that are a sequence (a language model's): each row
+ * holds steps x classes outputs, step after step, and a CSV's class column
+ * holds the class of every step (its largest output, the first on a tie),
+ * separated by spaces ("12 5 7"). steps 1 is qsdc_predictions_write. */
+QSDC_API int qsdc_predictions_write_steps(const char *path, const float *out, int64_t n,
+                                          int64_t steps, int64_t classes, int probabilities,
+                                          qsdc_error *err);
 
 /* ---- Scoring predictions --------------------------------------------- */
 

@@ -112,9 +112,9 @@ void train_print_best(const trainer *t, bool stopped)
 {
     const char *what = t->lm ? "perplexity" : "accuracy", *unit = t->lm ? "" : "%";
     if (stopped)
-        printf("early stop: no better validation %s in %lld epochs than epoch %" PRIu64
-               "'s %.2f%s\n", what, (long long)t->o->early_stop, t->best.epoch,
-               t->best.score, unit);
+        printf("early stop: no better validation %s in %lld epoch%s than epoch %" PRIu64
+               "'s %.2f%s\n", what, (long long)t->o->early_stop,
+               t->o->early_stop == 1 ? "" : "s", t->best.epoch, t->best.score, unit);
     if (t->o->keep_best && t->best.known)
         printf("best: epoch %" PRIu64 ", validation %s %.2f%s, in %s\n", t->best.epoch, what,
                t->best.score, unit, t->best_dir);
@@ -133,8 +133,8 @@ bool train_already_done(const trainer *t, uint64_t epoch, uint64_t step)
                o->checkpoint_dir, step, (long long)o->max_steps);
     else if (best_epoch_patience_out(&t->best, epoch, o->early_stop))
         printf("%s: the run already stopped early: no better validation score in %lld "
-               "epochs after epoch %" PRIu64 "\n", o->checkpoint_dir,
-               (long long)o->early_stop, t->best.epoch);
+               "epoch%s after epoch %" PRIu64 "\n", o->checkpoint_dir,
+               (long long)o->early_stop, o->early_stop == 1 ? "" : "s", t->best.epoch);
     else
         return false;
     return true;

@@ -148,9 +148,10 @@ int qsdc_session_load_test_data(qsdc_session *s, qsdc_data *out, qsdc_error *err
     return session_finish(s, rc, &e, err);
 }
 
-static int write_csv(const char *path, const float *out, int64_t n, int64_t outputs,
-                     bool probabilities, qsdc_error *e)
+static int write_csv(const char *path, const float *out, int64_t n, int64_t steps,
+                     int64_t classes, bool probabilities, qsdc_error *e)
 {
+    int64_t outputs = steps * classes;
     strbuf sb;
     sb_init(&sb);
     sb_append(&sb, "class");
@@ -159,7 +160,8 @@ static int write_csv(const char *path, const float *out, int64_t n, int64_t outp
     sb_append(&sb, "\n");
     for (int64_t i = 0; i < n; i++) {
         const float *row = out + i * outputs;
-        sb_printf(&sb, "%" PRId64, eval_argmax(row, outputs));
+        for (int64_t t = 0; t < steps; t++)
+            sb_printf(&sb, "%s%" PRId64, t ? " " : "", eval_argmax(row + t * classes, classes));
         for (int64_t c = 0; c < outputs; c++)
             sb_printf(&sb, ",%.9g", (double)row[c]);
         sb_append(&sb, "\n");
@@ -171,22 +173,34 @@ static int write_csv(const char *path, const float *out, int64_t n, int64_t outp
     return rc;
 }
 
-int qsdc_predictions_write(const char *path, const float *out, int64_t n, int64_t outputs,
-                           int probabilities, qsdc_error *err)
+int qsdc_predictions_write_steps(const char *path, const float *out, int64_t n,
+                                 int64_t steps, int64_t classes, int probabilities,
+                                 qsdc_error *err)
 {
     qsdc_error e = {""};
+    char row[64];
+    if (steps == 1)
+        snprintf(row, sizeof row, "%" PRId64, classes);
+    else
+        snprintf(row, sizeof row, "%" PRId64 " steps x %" PRId64, steps, classes);
     int rc = 0;
     if (!path || !out)
         rc = qsdc_fail(&e, "qsdc_predictions_write: %s is NULL", path ? "out" : "path");
-    else if (n < 1 || outputs < 1)
-        rc = qsdc_fail(&e, "qsdc_predictions_write: %" PRId64 " rows of %" PRId64 " outputs; "
-                       "give at least one of each", n, outputs);
+    else if (n < 1 || steps < 1 || classes < 1 || classes > INT64_MAX / steps)
+        rc = qsdc_fail(&e, "qsdc_predictions_write: %" PRId64 " rows of %s outputs; give at "
+                       "least one of each", n, row);
     else if (ends_with(path, ".npy"))
-        rc = npy_write_f32(path, out, n, outputs, &e);
+        rc = npy_write_f32(path, out, n, steps * classes, &e);
     else if (ends_with(path, ".csv"))
-        rc = write_csv(path, out, n, outputs, probabilities != 0, &e);
+        rc = write_csv(path, out, n, steps, classes, probabilities != 0, &e);
     else
         rc = qsdc_fail(&e, "%s: predictions are written as .npy or .csv; name the file so",
                        path);
     return session_finish(NULL, rc, &e, err);
+}
+
+int qsdc_predictions_write(const char *path, const float *out, int64_t n, int64_t outputs,
+                           int probabilities, qsdc_error *err)
+{
+    return qsdc_predictions_write_steps(path, out, n, 1, outputs, probabilities, err);
 }
