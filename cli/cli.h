@@ -38,7 +38,8 @@ typedef struct cli_data_args {
 #define CLI_DATA_HELP                                                                       \
     "\n"                                                                                    \
     "--data FILE reads by its name: .npy (float32, float64, uint8 scaled to [0, 1];\n"      \
-    "int32/int64 token ids for a text model), .csv (numeric, a header row; the\n"           \
+    "int32/int64 token ids for a text model), .npz (numpy.savez: samples x or\n"         \
+    "arr_0, labels y or arr_1), .csv (numeric, a header row; the\n"                       \
     "column --label-column, default label, holds the classes), .txt (a text\n"            \
     "model's raw text, one text per line, tokenised with the vocabulary its\n"            \
     "checkpoint holds), anything else IDX (gzip or plain).\n"                             \

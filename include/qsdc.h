@@ -498,7 +498,8 @@ typedef struct qsdc_data_options {
 
 /* Reads a data file of samples for the session's model, chosen by its name:
  * .npy (float32, float64, uint8 scaled to [0, 1], or int32/int64 token
- * ids), .csv (numeric, a header row; floats kept as they are), .txt (a text
+ * ids), .npz (numpy.savez: the samples its array x or arr_0, read as a
+ * .npy, the labels its array y or arr_1 when present), .csv (numeric, a header row; floats kept as they are), .txt (a text
  * model's raw text, one text per line, tokenised as training tokenised it
  * with the vocabulary saved in the session's checkpoint), anything else IDX
  * (every element type; gzip-compressed or plain). The samples' shape is

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zip.h>
 
 #include "cli_fixture.h"
 #include "npy.h"
@@ -237,6 +238,24 @@ static void expect_scores(const char *eval_out, const char *csv, int n)
     cli_expect(eval_out, want);
 }
 
+/* ts_tmpdir()/name: an .npz of the .npy files x and y, as numpy.savez(x=, y=). */
+static const char *write_npz(const char *name, const char *x, const char *y)
+{
+    static char path[CLI_PATH_MAX];  /* not ts_fmt's: the caller holds its paths */
+    snprintf(path, sizeof path, "%s/%s", ts_tmpdir(), name);
+    int code;
+    zip_t *z = zip_open(path, ZIP_CREATE | ZIP_TRUNCATE, &code);
+    assert_non_null(z);
+    const char *files[2] = {x, y}, *members[2] = {"x.npy", "y.npy"};
+    for (int i = 0; i < 2; i++) {
+        zip_source_t *src = zip_source_file(z, files[i], 0, -1);
+        assert_non_null(src);
+        assert_true(zip_file_add(z, members[i], src, 0) >= 0);
+    }
+    assert_int_equal(zip_close(z), 0);
+    return path;
+}
+
 static void test_npy_model_predicts(void **state)
 {
     (void)state;
@@ -268,6 +287,11 @@ static void test_npy_model_predicts(void **state)
                          ckpt, sx, sy);
     assert_int_equal(printed_correct(out), eval);
     expect_scores(out, csv, CLI_TEST_N);
+    free(out);
+    /* the same arrays in an .npz */
+    const char *npz = write_npz("npy-test.npz", sx, sy);
+    out = cli_run_expect(0, "eval '%s' --checkpoint '%s' --data '%s'", model, ckpt, npz);
+    assert_int_equal(printed_correct(out), eval);
     free(out);
     out = cli_run_expect(1, "eval '%s' --checkpoint '%s' --data '%s'", model, ckpt, sx);
     cli_expect(out, ts_fmt("%s: no labels to score", sx));

@@ -111,6 +111,9 @@ static void test_load_data_and_write_predictions(void **state)
     expect_error(s, qsdc_session_load_data(s, NULL, NULL, &d, &err), &err, "path is NULL");
     expect_error(s, qsdc_session_load_data(s, task.test_images, NULL, NULL, &err), &err,
                  "out is NULL");
+    o = (qsdc_data_options){.labels = task.test_labels};
+    expect_error(s, qsdc_session_load_data(s, "d.npz", &o, &d, &err), &err,
+                 "d.npz: an .npz's labels are its array y, not another file");
     o = (qsdc_data_options){.layout = QSDC_LAYOUT_NHWC};
     expect_error(s, qsdc_session_load_data(s, task.test_images, &o, &d, &err), &err,
                  "samples are 8x8 but layout nhwc needs");
