@@ -369,7 +369,8 @@ static int finish_epoch(trainer *t, uint64_t *epoch, uint64_t step, int64_t firs
     epoch_report r = {.epochs = c->epochs, .first = first, .done = done, .steps = t->steps,
                       .train_loss = loss, .has_val = !t->lm && t->n_val > 0,
                       .has_test = !t->lm && t->test.count > 0, .language_model = t->lm != NULL,
-                      .lr = train_lr_at(c, (int64_t)step - 1, t->steps), .seconds = secs,
+                      .lr = train_lr_at(c, step > 0 ? (int64_t)step - 1 : 0, t->steps),
+                      .seconds = secs,
                       .samples_per_s = (double)(done * c->batch) / secs,
                       .tokens_per_sample = t->lm ? t->lm->steps : 0};
     if (evaluate_epoch(t, &r, err) < 0)
