@@ -32,8 +32,10 @@ void codegen_kernel_name(const graph *g, const fusion *f, int k, char *buf, size
  * launch plus, when the group has an epilogue, an in-place kernel for it. */
 int codegen_group(codegen_ctx *c, int k, plan_launch *launches, int *n_launches,
                   qsdc_error *err);
-/* Whether the target runs a GEMM of this shape with CLBlast. */
-bool codegen_uses_clblast(const codegen_target *t, const plan_gemm *gm);
+/* The products codegen_group will generate or hand to CLBlast, one per
+ * GEMM group that is not per sample, in launch order, into out (room for
+ * f->n_groups); returns how many. */
+int codegen_gemm_shapes(const graph *g, const fusion *f, plan_gemm *out);
 #define UPDATE_SCRATCH 80 /* arena elements the update's reductions need */
 
 #endif

@@ -32,22 +32,22 @@ static bool same_shape(const plan_gemm *x, const plan_gemm *y)
            x->trans_b == y->trans_b;
 }
 
-bool codegen_uses_clblast(const codegen_target *t, const plan_gemm *gm)
+static bool uses_clblast(const codegen_target *t, const plan_gemm *gm)
 {
-    for (int i = 0; i < t->n_clblast; i++)
-        if (same_shape(&t->clblast[i], gm))
+    for (int i = 0; i < t->n_picks; i++)
+        if (t->picks[i].clblast && same_shape(&t->picks[i].shape, gm))
             return true;
     return false;
 }
 
-/* The tuning of a generated GEMM: the tiles measured for its shape, else
- * the target's family for shapes measured or not. */
+/* The tuning of a generated GEMM: the tiles chosen for its shape, else the
+ * target's family. */
 static gemm_tuning tuning_for(const codegen_ctx *c, const plan_gemm *gm)
 {
     gemm_tuning t = c->tuning;
     t.tiles = c->target->gemm_tiles;
     for (int i = 0; i < c->target->n_picks; i++)
-        if (same_shape(&c->target->picks[i].shape, gm))
+        if (!c->target->picks[i].clblast && same_shape(&c->target->picks[i].shape, gm))
             t.tiles = c->target->picks[i].tiles;
     return t;
 }
@@ -102,43 +102,90 @@ static gemm_matrix matrix_of(const tensor *t, bool per_sample_op)
     return (gemm_matrix){rows, cols, rows * cols, t->dims[0]};
 }
 
+/* A GEMM group without the window node fusion may have joined to it
+ * (fusion.c: im2col first, or col2im second with its chain): *window
+ * holds that node and its chain; before and after say which. */
+static kgroup gemm_part(const graph *g, const kgroup *grp, kgroup *window, bool *before,
+                        bool *after)
+{
+    kgroup gemm = *grp;
+    *window = *grp;
+    *before = g->n[grp->nodes[0]].op == OP_IM2COL;
+    *after = !*before && grp->n > 1 && g->n[grp->nodes[1]].op == OP_COL2IM;
+    if (*before) {
+        window->n = 1;
+        gemm.nodes++;
+        gemm.n--;
+    } else if (*after) {
+        gemm.n = 1;
+        window->nodes++;
+        window->n--;
+    }
+    return gemm;
+}
+
+/* The product of GEMM part k, its operands and its result (the last
+ * node's output) as stored; a, b and out receive the operands' layouts. */
+static plan_gemm product_of(const graph *g, const kgroup *k, gemm_matrix *a, gemm_matrix *b,
+                            gemm_matrix *out)
+{
+    const gnode *mm = &g->n[k->nodes[0]];
+    bool bmm = mm->op == OP_BMATMUL;
+    *a = matrix_of(&g->t[mm->in[0]], bmm);
+    *b = matrix_of(&g->t[mm->in[1]], bmm);
+    *out = matrix_of(&g->t[mm->out], bmm);
+    int64_t n = mm->trans_b ? b->rows : b->cols;
+    plan_gemm gm = {.m = mm->trans_a ? a->cols : a->rows, .n = n,
+                    .k = mm->trans_a ? a->rows : a->cols, .trans_a = mm->trans_a,
+                    .trans_b = mm->trans_b, .lda = a->cols, .ldb = b->cols, .ldc = n,
+                    .accumulate = mm->accumulate};
+    operand(g, mm->in[0], &gm.a_buf, &gm.a_off);
+    operand(g, mm->in[1], &gm.b_buf, &gm.b_off);
+    operand(g, g->n[k->nodes[k->n - 1]].out, &gm.c_buf, &gm.c_off);
+    return gm;
+}
+
+int codegen_gemm_shapes(const graph *g, const fusion *f, plan_gemm *out)
+{
+    int n = 0;
+    for (int k = 0; k < f->n_groups; k++) {
+        if (f->groups[k].kind != GROUP_GEMM)
+            continue;
+        kgroup window;
+        bool before, after;
+        kgroup gemm = gemm_part(g, &f->groups[k], &window, &before, &after);
+        gemm_matrix a, b, o;
+        if (g->n[gemm.nodes[0]].op != OP_BMATMUL)
+            out[n++] = product_of(g, &gemm, &a, &b, &o);
+    }
+    return n;
+}
+
 /* Per-sample products (OP_BMATMUL) always run as generated kernels; a
- * window node joined to one (fusion.c: im2col first, or col2im second with
- * its chain) runs for each sample in the same work-group, before or after
- * the product. */
+ * window node joined to one runs for each sample in the same work-group,
+ * before or after the product. */
 static int gen_gemm(codegen_ctx *c, const kgroup *grp, const char *name, plan_launch *l,
                     int *n_launches, qsdc_error *err)
 {
     const graph *g = c->g;
     strbuf phase;
     sb_init(&phase);
-    kgroup gemm_part = *grp, window_part = *grp;
-    bool before = g->n[grp->nodes[0]].op == OP_IM2COL;
-    bool after = !before && grp->n > 1 && g->n[grp->nodes[1]].op == OP_COL2IM;
-    if (before) {
-        window_part.n = 1;
-        gemm_part.nodes++;
-        gemm_part.n--;
-    } else if (after) {
-        gemm_part.n = 1;
-        window_part.nodes++;
-        window_part.n--;
-    }
+    kgroup window_part;
+    bool before, after;
+    kgroup gemm = gemm_part(g, grp, &window_part, &before, &after);
     if (before || after)
         codegen_window_phase(c, &window_part, &phase);
-    const kgroup *k = &gemm_part;
+    const kgroup *k = &gemm;
     const gnode *mm = &g->n[k->nodes[0]];
     bool bmm = mm->op == OP_BMATMUL;
-    gemm_matrix a = matrix_of(&g->t[mm->in[0]], bmm), b = matrix_of(&g->t[mm->in[1]], bmm);
-    gemm_matrix out = matrix_of(&g->t[mm->out], bmm);
+    gemm_matrix a, b, out;
+    plan_gemm gm = product_of(g, k, &a, &b, &out);
     int last = g->n[k->nodes[k->n - 1]].out;
     char ra[64], rb[64], rc[64];
     codegen_ref(g, mm->in[0], ra, sizeof ra);
     codegen_ref(g, mm->in[1], rb, sizeof rb);
     codegen_ref(g, last, rc, sizeof rc);
-    int64_t m = mm->trans_a ? a.cols : a.rows;
-    int64_t kk = mm->trans_a ? a.rows : a.cols;
-    int64_t n = mm->trans_b ? b.rows : b.cols;
+    int64_t m = gm.m, kk = gm.k, n = gm.n;
     int64_t batch = a.samples > b.samples ? a.samples : b.samples;
     strbuf epi, tile, fix;
     sb_init(&epi);
@@ -154,12 +201,7 @@ static int gen_gemm(codegen_ctx *c, const kgroup *grp, const char *name, plan_la
         codegen_render_chain(c, k, 1, tile_values > 0, &epi);
         sb_append(&epi, "    }");
     }
-    plan_gemm gm = {.m = m, .n = n, .k = kk, .trans_a = mm->trans_a, .trans_b = mm->trans_b,
-                    .lda = a.cols, .ldb = b.cols, .ldc = n, .accumulate = mm->accumulate};
-    operand(g, mm->in[0], &gm.a_buf, &gm.a_off);
-    operand(g, mm->in[1], &gm.b_buf, &gm.b_off);
-    operand(g, last, &gm.c_buf, &gm.c_off);
-    if (!bmm && codegen_uses_clblast(c->target, &gm)) {
+    if (!bmm && uses_clblast(c->target, &gm)) {
         sb_free(&phase);
         sb_free(&epi);
         sb_free(&tile);

@@ -1,7 +1,7 @@
 /* What the compiler is told about the device it generates code for: plain
- * data that the runtime fills (the device's facts, the choices it measured:
- * gemm_select.c, conv_select.c) and hands down to compile_plan. The
- * compiler reads it and never asks a device itself. */
+ * data that the runtime fills (the device's facts) and hands down to
+ * compile_plan, with the tuner the pipeline asks for the choices that need
+ * measuring (compile_tuner.h). The compiler never asks a device itself. */
 #ifndef QSDC_CODEGEN_TARGET_H
 #define QSDC_CODEGEN_TARGET_H
 
@@ -27,14 +27,11 @@ typedef struct codegen_target {
     /* the GEMM family of the shapes neither list below names: the panel
      * family when zero, else the tiled family with these tiles */
     gemm_tiles gemm_tiles;
-    /* GEMM shapes whose family was measured (m, n, k and transposes are
-     * compared), each with its tiles (zero: the panel family) */
+    /* GEMM shapes whose backend was chosen (m, n, k and transposes are
+     * compared): CLBlast, or a family by its tiles (zero: panel); compile_plan
+     * fills them from the tuner */
     const gemm_pick *picks;
     int n_picks;
-    /* GEMM shapes measured faster with CLBlast on this device (m, n, k and
-     * transposes are compared); the rest use generated kernels */
-    const plan_gemm *clblast;
-    int n_clblast;
     /* keep each hidden activation (the output of every relu, tanh and
      * sigmoid layer) to the end of the pass, host-visible by layer name */
     bool observe;
@@ -49,6 +46,9 @@ typedef struct codegen_target {
     /* the device ends a work-item's loops after this many iterations (0:
      * never); kernels are shaped to stay under half of it */
     uint32_t loop_limit;
+    /* asked for the choices above that are not set, once per compilation
+     * (NULL: none are made) */
+    const struct compile_tuner *tuner;
 } codegen_target;
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "compile_tuner.h"
 #include "kernel_sources.h"
 #include "conv_direct.h"
 #include "memplan.h"
@@ -201,15 +202,65 @@ static int emit(const model *m, graph *g, const fusion *f, const codegen_target 
     return 0;
 }
 
+/* The tuner's conv2d choices: the layers it runs directly join the
+ * target's list (*chosen, which the caller frees). */
+static int decide_convs(const graph *g, graph_mode mode, int64_t batch, codegen_target *t,
+                        conv_shape **chosen, qsdc_error *err)
+{
+    int nodes[CONV_MAX_LAYERS];
+    conv_shape shapes[CONV_MAX_LAYERS];
+    bool direct[CONV_MAX_LAYERS];
+    int n = graph_conv_layers(g, nodes, shapes, CONV_MAX_LAYERS);
+    if (n == 0 || t->direct_conv_all)
+        return 0;
+    if (t->tuner->convs(t->tuner->ctx, mode, batch, shapes, n, direct, err) < 0)
+        return -1;
+    *chosen = malloc((size_t)(t->n_direct_conv + n) * sizeof **chosen);
+    if (!*chosen)
+        return qsdc_fail(err, "out of memory");
+    memcpy(*chosen, t->direct_conv, (size_t)t->n_direct_conv * sizeof **chosen);
+    int k = t->n_direct_conv;
+    for (int i = 0; i < n; i++)
+        if (direct[i])
+            (*chosen)[k++] = shapes[i];
+    t->direct_conv = *chosen;
+    t->n_direct_conv = k;
+    return 0;
+}
+
+/* The tuner's GEMM backends, given p's sizes: the target's picks become
+ * *picks (which the caller frees). */
+static int decide_gemms(const graph *g, const fusion *f, const plan *p, codegen_target *t,
+                        gemm_pick **picks, qsdc_error *err)
+{
+    plan_gemm *shapes = malloc((size_t)(f->n_groups + 1) * sizeof *shapes);
+    *picks = malloc((size_t)(f->n_groups + 1) * sizeof **picks);
+    if (!shapes || !*picks) {
+        free(shapes);
+        return qsdc_fail(err, "out of memory");
+    }
+    int n = codegen_gemm_shapes(g, f, shapes);
+    int rc = t->tuner->gemms(t->tuner->ctx, p, shapes, n, *picks, err);
+    free(shapes);
+    t->picks = *picks;
+    t->n_picks = rc == 0 ? n : 0;
+    return rc;
+}
+
 int compile_plan(const model *m, graph_mode mode, int64_t batch,
-                 const codegen_target *target, plan *out, graph *gout, fusion *fout,
+                 const codegen_target *given, plan *out, graph *gout, fusion *fout,
                  qsdc_error *err)
 {
     graph g;
     fusion f;
     memset(&f, 0, sizeof f);
     memset(out, 0, sizeof *out);
+    codegen_target decided = *given, *target = &decided;
+    conv_shape *direct = NULL;
+    gemm_pick *picks = NULL;
     int rc = graph_lower(m, mode, batch, &g, err);
+    if (rc == 0 && target->tuner)
+        rc = decide_convs(&g, mode, batch, target, &direct, err);
     if (rc == 0)
         graph_direct_conv(&g, target);
     if (rc == 0 && mode == MODE_TRAIN)
@@ -249,9 +300,15 @@ int compile_plan(const model *m, graph_mode mode, int64_t batch,
         out->arena_unplanned_elems = st.unplanned_elems;
         out->arena_live_peak_elems = st.live_peak_elems;
         out->tensors = calloc((size_t)g.nt, sizeof *out->tensors);
-        rc = out->tensors ? emit(m, &g, &f, target, scratch, out, err)
-                          : qsdc_fail(err, "out of memory");
+        if (!out->tensors)
+            rc = qsdc_fail(err, "out of memory");
+        if (rc == 0 && target->tuner)
+            rc = decide_gemms(&g, &f, out, target, &picks, err);
+        if (rc == 0)
+            rc = emit(m, &g, &f, target, scratch, out, err);
     }
+    free(direct);
+    free(picks);
     if (rc == 0 && target->observe_all)
         rc = fill_probes(m, &g, &f, out, err);
     if (rc < 0)

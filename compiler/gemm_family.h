@@ -24,11 +24,12 @@ static inline bool gemm_tiled(const gemm_tiles *t)
     return t->items_m > 0;
 }
 
-/* A GEMM shape and the family measured fastest for it: the tiled family
- * with these tiles, or the panel family when they are zero. */
+/* A GEMM shape and the backend chosen for it: CLBlast, or else the tiled
+ * family with these tiles, or the panel family when they are zero. */
 typedef struct gemm_pick {
     plan_gemm shape;
     gemm_tiles tiles;
+    bool clblast;
 } gemm_pick;
 
 /* Whether tiles fit the device: the work-group within its work-item

@@ -56,6 +56,8 @@ typedef struct qsdc_model_info {
     int has_test_data;   /* its train: section names test data */
     int64_t batch, epochs;
     uint64_t seed;
+    int has_validation;  /* scored on a validation split as it trains: val_split > 0, or
+                            a language model's corpus (its validation split) */
 } qsdc_model_info;
 
 QSDC_API int qsdc_model_get_info(const qsdc_model *m, qsdc_model_info *out, qsdc_error *err);
@@ -223,6 +225,10 @@ typedef struct qsdc_train_options {
     int64_t train_samples;       /* train on the first N samples of the training data
                                     (a language model: sequences); 0: all */
     int64_t test_samples;        /* and test on the first N; 0: all */
+    int64_t train_subset;        /* train on N samples drawn at random, keyed by the seed,
+                                    from the training data (its first train_samples when
+                                    set), the validation split taken from them; 0: all.
+                                    Not for a language model */
     int keep_existing;           /* refuse a checkpoint_dir that already holds a
                                     checkpoint unless resuming (qsdc train without
                                     --overwrite); 0: start over in it */

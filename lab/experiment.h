@@ -10,14 +10,26 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "experiment_plan.h"
 #include "experiment_result.h"
 #include "qsdc.h"
+
+#define EXP_MAX_STRENGTHS RESULT_MAX_CANDIDATES
 
 typedef struct exp_setting {
     char name[QSDC_NAME_MAX];   /* an identifier: runs go to <name>-seed<N>/ */
     setting_kind kind;
     match_kind match;
     qsdc_qsd_params qsd;        /* resolved; share is the model layer's own */
+    /* A strength sweep (n_strengths >= 2, else 0): the p values listed (or,
+     * swept_p0, the dropout_p values a matched QSD setting is matched to),
+     * each candidate's resolved parameters, qsd the first's. Each is
+     * trained into <name>-seed<N>/<candidate>/ and the best on validation
+     * becomes the setting's run of that seed (experiment_select). */
+    int n_strengths;
+    bool swept_p0;
+    double strengths[EXP_MAX_STRENGTHS];
+    qsdc_qsd_params candidates[EXP_MAX_STRENGTHS];
 } exp_setting;
 
 #define EXP_MAX_SETTINGS 32
@@ -29,6 +41,7 @@ typedef struct exp_grid {
     int n_seeds;
     uint64_t seeds[EXP_MAX_SEEDS];
     int64_t train_samples, test_samples; /* first N of each file, 0 = all */
+    int64_t train_subset;                /* then N training samples drawn by the seed */
     double expected_minutes;             /* on a 2-core machine, 0 = not stated */
 } exp_grid;
 
@@ -37,17 +50,31 @@ typedef struct experiment {
     char name[QSDC_NAME_MAX];
     qsdc_model *base;         /* the task's model, train: overrides applied */
     result_metric metric;     /* perplexity for a language model (data format text) */
+    bool has_validation;      /* the model is scored on a validation split */
     double dropout_p;         /* p0: dropout's keep probability */
     int n_settings;
     exp_setting settings[EXP_MAX_SETTINGS];
     exp_grid full, quick;
     int64_t mask_draws;       /* per regularised layer, default 100000 */
+    exp_plan plan;            /* n_primary 0: none stated */
 } experiment;
 
 /* Reads an experiment file and the model it names; errors name
  * file:line:col. */
 int experiment_load(const char *path, experiment *out, qsdc_error *err);
 void experiment_free(experiment *e);
+/* The directory name of candidate c of a swept setting: "p0.7",
+ * "dropout_p0.5". */
+void experiment_candidate_dir(const exp_setting *s, int c, char out[48]);
+/* Once every candidate of swept setting s (index i in the file) has a
+ * result.json under dir (<name>-seed<N>/), writes dir/result.json: the
+ * candidate with the best validation score after its last epoch (highest
+ * accuracy, lowest perplexity; the first listed on a tie), its selection
+ * recorded, and its strength in *chosen. Returns 0 when written, 1 when a
+ * candidate is not finished (trained by another process), -1 on error (a
+ * candidate without a validation score among them). */
+int experiment_select(const exp_setting *s, int i, const char *dir, double *chosen,
+                      qsdc_error *err);
 /* A copy of e's base model with setting s: every dropout/qsd layer removed
  * (none), made dropout at p0, or made QSD with s's parameters. */
 int experiment_model(const experiment *e, const exp_setting *s, qsdc_model **out,

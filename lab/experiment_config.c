@@ -88,8 +88,54 @@ static int opt_float(ydoc *d, yaml_node_t *map, const char *key, double lo, doub
     return v ? ydoc_float(d, v, key, lo, hi, open, out) : 0;
 }
 
+/* key's value (v, NULL: absent, *n = 0): one number in [QSDC_QSD_MIN_P, 1]
+ * (*n = 1), or a list of 2 to EXP_MAX_STRENGTHS distinct ones to sweep;
+ * their nodes into at[] for messages. */
+static int parse_strengths(ydoc *d, yaml_node_t *v, const char *key, double *out,
+                           yaml_node_t **at, int *n)
+{
+    *n = 0;
+    if (!v)
+        return 0;
+    if (v->type != YAML_SEQUENCE_NODE) {
+        at[0] = v;
+        *n = 1;
+        return ydoc_float(d, v, key, QSDC_QSD_MIN_P, 1, 0, &out[0]);
+    }
+    for (yaml_node_item_t *it = v->data.sequence.items.start;
+         it < v->data.sequence.items.top; it++) {
+        yaml_node_t *item = ydoc_node(d, *it);
+        if (*n == EXP_MAX_STRENGTHS)
+            return ydoc_fail(d, item, "at most %d strengths to sweep", EXP_MAX_STRENGTHS);
+        if (ydoc_float(d, item, key, QSDC_QSD_MIN_P, 1, 0, &out[*n]) < 0)
+            return -1;
+        for (int i = 0; i < *n; i++)
+            if (out[i] == out[*n])
+                return ydoc_fail(d, item, "%s %g is listed twice", key, out[i]);
+        at[(*n)++] = item;
+    }
+    if (*n < 2)
+        return ydoc_fail(d, v, "a sweep of '%s' lists at least two strengths (or give one "
+                               "number)",
+                         key);
+    return 0;
+}
+
+/* The setting's candidates from the strengths parsed: a sweep when there
+ * are several, else the one strength as the setting's own. */
+static void set_strengths(exp_setting *s, const double *v, int n, bool p0)
+{
+    s->qsd = s->candidates[0];
+    if (n < 2)
+        return;
+    s->n_strengths = n;
+    s->swept_p0 = p0;
+    memcpy(s->strengths, v, (size_t)n * sizeof *v);
+}
+
 /* A QSD setting: match: silence|variance with sites, q_cv,
- * p_concentration, hetero and anneal, or p given. */
+ * p_concentration, hetero and anneal (matched to dropout at p0, or at
+ * each of dropout_p's), or p given (one, or several to sweep). */
 static int parse_qsd(ydoc *d, yaml_node_t *n, double p0, exp_setting *s)
 {
     static const char *const matches[] = {"silence", "variance", NULL};
@@ -108,23 +154,48 @@ static int parse_qsd(ydoc *d, yaml_node_t *n, double p0, exp_setting *s)
         return ydoc_fail(d, a, "'anneal' needs hetero: unit and a p_concentration");
     q->sites = (int)sites;
     yaml_node_t *p = ydoc_get(d, n, "p"), *m = ydoc_get(d, n, "match");
+    yaml_node_t *p0s = ydoc_get(d, n, "dropout_p"), *at[EXP_MAX_STRENGTHS];
+    double v[EXP_MAX_STRENGTHS];
+    int k;
     if (!p == !m)
         return ydoc_fail(d, n, "a qsd setting takes either 'p' or 'match' "
                                "(silence or variance)");
+    if (p && p0s)
+        return ydoc_fail(d, p0s, "'dropout_p' is the dropout a 'match' is matched to; this "
+                                 "setting gives 'p'");
     if (p) {
         s->match = MATCH_EXPLICIT;
-        return ydoc_float(d, p, "p", QSDC_QSD_MIN_P, 1, 0, &q->p);
+        if (parse_strengths(d, p, "p", v, at, &k) < 0)
+            return -1;
+        for (int i = 0; i < k; i++) {
+            s->candidates[i] = *q;
+            s->candidates[i].p = v[i];
+        }
+        set_strengths(s, v, k, false);
+        return 0;
     }
     int which;
-    if (ydoc_choice(d, m, "match", matches, &which) < 0)
+    if (ydoc_choice(d, m, "match", matches, &which) < 0 ||
+        parse_strengths(d, p0s, "dropout_p", v, at, &k) < 0)
         return -1;
+    if (k == 0) {
+        v[0] = p0;
+        at[0] = m;
+        k = 1;
+    }
     s->match = which == 0 ? MATCH_SILENCE : MATCH_VARIANCE;
-    int rc = which == 0 ? qsd_match_silence(p0, q, &q->p) : qsd_match_variance(p0, q, &q->p);
-    if (rc < 0)
-        return ydoc_fail(d, m,
-                         "no release probability in (0, 1] gives QSD with sites %d, "
-                         "q_cv %g the %s of dropout at p %g",
-                         q->sites, q->q_cv, which == 0 ? "Pr[m = 0]" : "variance", p0);
+    for (int i = 0; i < k; i++) {
+        qsdc_qsd_params *c = &s->candidates[i];
+        *c = *q;
+        int rc = which == 0 ? qsd_match_silence(v[i], q, &c->p)
+                            : qsd_match_variance(v[i], q, &c->p);
+        if (rc < 0)
+            return ydoc_fail(d, at[i],
+                             "no release probability in (0, 1] gives QSD with sites %d, "
+                             "q_cv %g the %s of dropout at p %g",
+                             q->sites, q->q_cv, which == 0 ? "Pr[m = 0]" : "variance", v[i]);
+    }
+    set_strengths(s, v, k, true);
     return 0;
 }
 
@@ -133,9 +204,9 @@ static int parse_setting(ydoc *d, yaml_node_t *n, double p0, exp_setting *s)
     static const char *const ops[] = {"none", "dropout", "qsd", NULL};
     static const char *const none_keys[] = {"op", "name", NULL};
     static const char *const dropout_keys[] = {"op", "name", "p", NULL};
-    static const char *const qsd_keys[] = {"op",   "name", "p", "match", "sites",
-                                           "q_cv", "p_concentration", "hetero", "anneal",
-                                           NULL};
+    static const char *const qsd_keys[] = {"op",     "name",   "p",    "match",
+                                           "sites",  "q_cv",   "p_concentration",
+                                           "hetero", "anneal", "dropout_p", NULL};
     static const char *const *const keys[] = {none_keys, dropout_keys, qsd_keys};
     memset(s, 0, sizeof *s);
     int op = SETTING_QSD;
@@ -159,10 +230,15 @@ static int parse_setting(ydoc *d, yaml_node_t *n, double p0, exp_setting *s)
     s->qsd.p = 1;
     s->qsd.sites = 1;
     if (op == SETTING_DROPOUT) {
-        s->qsd.p = p0;
+        yaml_node_t *at[EXP_MAX_STRENGTHS];
+        double v[EXP_MAX_STRENGTHS] = {p0};
+        int k = 0;
         if (n->type == YAML_MAPPING_NODE &&
-            opt_float(d, n, "p", QSDC_QSD_MIN_P, 1, 0, &s->qsd.p) < 0)
+            parse_strengths(d, ydoc_get(d, n, "p"), "p", v, at, &k) < 0)
             return -1;
+        for (int i = 0; i < (k ? k : 1); i++)
+            s->candidates[i] = (qsdc_qsd_params){.p = v[i], .sites = 1};
+        set_strengths(s, v, k, false);
     } else if (op == SETTING_QSD && parse_qsd(d, n, p0, s) < 0) {
         return -1;
     }
@@ -185,6 +261,11 @@ static int parse_settings(ydoc *d, yaml_node_t *n, experiment *e)
         exp_setting *s = &e->settings[e->n_settings];
         if (parse_setting(d, item, e->dropout_p, s) < 0)
             return -1;
+        if (s->n_strengths > 0 && !e->has_validation)
+            return ydoc_fail(d, item, "setting '%s' sweeps strengths, chosen on validation, "
+                                      "and the model has no validation split: give it one "
+                                      "(train: {val_split: 0.1})",
+                             s->name);
         for (int i = 0; i < e->n_settings; i++)
             if (strcmp(e->settings[i].name, s->name) == 0)
                 return ydoc_fail(d, item,
@@ -264,6 +345,7 @@ static int load_base(ydoc *d, yaml_node_t *root, experiment *e)
     if (index < 0)
         return ydoc_fail(d, mn, "model %s has no dropout or qsd layer to regularise", path);
     e->metric = info.language_model ? RESULT_PERPLEXITY : RESULT_ACCURACY;
+    e->has_validation = info.has_validation != 0;
     if (!info.has_test_data)
         return ydoc_fail(d, mn, "model %s needs training and test data (train: data:)",
                          path);
@@ -272,11 +354,21 @@ static int load_base(ydoc *d, yaml_node_t *root, experiment *e)
     return 0;
 }
 
+static int parse_plan(ydoc *d, yaml_node_t *root, experiment *e)
+{
+    char names[EXP_MAX_SETTINGS][QSDC_NAME_MAX];
+    for (int i = 0; i < e->n_settings; i++)
+        memcpy(names[i], e->settings[i].name, QSDC_NAME_MAX);
+    snprintf(e->plan.experiment, sizeof e->plan.experiment, "%s", e->name);
+    return plan_parse(d, root, names, e->n_settings, &e->plan);
+}
+
 static int parse_experiment(ydoc *d, experiment *e)
 {
     static const char *const keys[] = {"name",       "model",  "settings", "seeds",
                                        "epochs",     "train",  "dropout_p", "mask_draws",
-                                       "quick",      "expected_minutes", NULL};
+                                       "quick",      "expected_minutes", "train_subset",
+                                       "primary",    "equivalence_margin", NULL};
     yaml_node_t *root = ydoc_root(d), *v;
     if (root->type != YAML_MAPPING_NODE)
         return ydoc_fail_found(d, root, "a mapping at the top level");
@@ -298,8 +390,10 @@ static int parse_experiment(ydoc *d, experiment *e)
         parse_seeds(d, ydoc_get(d, root, "seeds"), "seeds", &e->full) < 0 ||
         opt_int(d, root, "epochs", 1, INT32_MAX, &e->full.epochs) < 0 ||
         opt_int(d, root, "mask_draws", 1000, 100000000, &e->mask_draws) < 0 ||
+        opt_int(d, root, "train_subset", 1, INT64_MAX, &e->full.train_subset) < 0 ||
         opt_float(d, root, "expected_minutes", 0, INFINITY, YDOC_LO_OPEN,
-                  &e->full.expected_minutes) < 0)
+                  &e->full.expected_minutes) < 0 ||
+        parse_plan(d, root, e) < 0)
         return -1;
     v = ydoc_get(d, root, "quick");
     return parse_quick(d, v, e);

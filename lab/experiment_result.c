@@ -1,7 +1,6 @@
-/* result.json: written with a string buffer, read with the YAML reader
- * (JSON is YAML's flow style), so a damaged file is reported at its line
- * and column. Numbers are written with 9 significant digits (%.9g), which
- * the reader gets back to within 1 part in 10^9; counts exactly. */
+/* result.json's reading side (experiment_result_write.c writes it): the
+ * YAML reader (JSON is YAML's flow style), so a damaged file is reported at
+ * its line and column; and a run's metrics lines. */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,180 +9,16 @@
 
 #include "experiment_result.h"
 #include "file_io.h"
-#include "json_string.h"
-#include "strbuf.h"
 #include "yaml_doc.h"
-
-/* A finite number, or null (read back as NaN). */
-static void put_num(strbuf *sb, double x)
-{
-    if (isfinite(x))
-        sb_printf(sb, "%.9g", x);
-    else
-        sb_append(sb, "null");
-}
-
-static void put_hist(strbuf *sb, const char *key, const histogram *h)
-{
-    sb_printf(sb, "\"%s\": {\"lo\": ", key);
-    put_num(sb, h->lo);
-    sb_append(sb, ", \"hi\": ");
-    put_num(sb, h->hi);
-    sb_printf(sb, ", \"outside\": %lld, \"counts\": [", (long long)h->outside);
-    for (int i = 0; i < h->bins; i++)
-        sb_printf(sb, "%s%lld", i ? ", " : "", (long long)h->counts[i]);
-    sb_append(sb, "]}");
-}
-
-/* , "key": x */
-static void put_field(strbuf *sb, const char *key, double x)
-{
-    sb_printf(sb, ", \"%s\": ", key);
-    put_num(sb, x);
-}
 
 const char *result_metric_name(result_metric m)
 {
     return m == RESULT_PERPLEXITY ? "perplexity" : "accuracy";
 }
 
-/* "val_accuracy", "test_perplexity", ...: where a split's score is. */
-static void metric_key(char out[32], const char *split, result_metric m)
+void result_metric_key(char out[32], const char *split, result_metric m)
 {
     snprintf(out, 32, "%s_%s", split, result_metric_name(m));
-}
-
-static void put_epochs(strbuf *sb, const run_result *r)
-{
-    char val[32], test[32];
-    metric_key(val, "val", r->metric);
-    metric_key(test, "test", r->metric);
-    sb_append(sb, "  \"epochs\": [");
-    for (int i = 0; i < r->n_epochs; i++) {
-        const epoch_record *e = &r->epochs[i];
-        sb_printf(sb, "%s\n    {\"epoch\": %lld", i ? "," : "", (long long)e->epoch);
-        put_field(sb, "train_loss", e->train_loss);
-        put_field(sb, val, e->val);
-        put_field(sb, test, e->test);
-        put_field(sb, "seconds", e->seconds);
-        sb_append(sb, "}");
-    }
-    sb_append(sb, "\n  ],\n");
-}
-
-static void put_activity(strbuf *sb, const run_result *r)
-{
-    sb_append(sb, "  \"activity\": [");
-    for (int i = 0; i < r->n_activity; i++) {
-        const activity_record *a = &r->activity[i];
-        sb_printf(sb, "%s\n    {\"layer\": ", i ? "," : "");
-        json_put_string(sb, a->layer);
-        sb_printf(sb, ", \"units\": %lld, \"samples\": %lld, \"all_zero\": %lld",
-                  (long long)a->units, (long long)a->samples, (long long)a->all_zero);
-        put_field(sb, "zero_fraction", a->zero_mean);
-        put_field(sb, "hoyer", a->hoyer_mean);
-        sb_append(sb, ",\n     ");
-        put_hist(sb, "zero_hist", &a->zero_hist);
-        sb_append(sb, ",\n     ");
-        put_hist(sb, "hoyer_hist", &a->hoyer_hist);
-        sb_append(sb, "}");
-    }
-    sb_append(sb, "\n  ],\n");
-}
-
-static void put_params(strbuf *sb, const run_result *r)
-{
-    sb_append(sb, "  \"parameters\": [");
-    for (int i = 0; i < r->n_params; i++) {
-        const param_record *p = &r->params[i];
-        sb_printf(sb, "%s\n    {\"tensor\": ", i ? "," : "");
-        json_put_string(sb, p->tensor);
-        sb_printf(sb, ", \"count\": %lld", (long long)p->s.n);
-        put_field(sb, "mean", p->s.mean);
-        put_field(sb, "sd", p->s.sd);
-        put_field(sb, "min", p->s.min);
-        put_field(sb, "max", p->s.max);
-        sb_append(sb, ", \"quantiles\": [");
-        for (int q = 0; q < STATS_N_QUANTILES; q++) {
-            sb_append(sb, q ? ", " : "");
-            put_num(sb, p->s.q[q]);
-        }
-        sb_append(sb, "],\n     ");
-        put_hist(sb, "hist", &p->hist);
-        sb_append(sb, "}");
-    }
-    sb_append(sb, "\n  ],\n");
-}
-
-static void put_masks(strbuf *sb, const run_result *r)
-{
-    sb_append(sb, "  \"masks\": [");
-    for (int i = 0; i < r->n_masks; i++) {
-        const mask_record *m = &r->masks[i];
-        sb_printf(sb, "%s\n    {\"layer\": ", i ? "," : "");
-        json_put_string(sb, m->layer);
-        sb_printf(sb, ", \"draws\": %lld", (long long)m->draws);
-        put_field(sb, "mean", m->mean);
-        put_field(sb, "var", m->var);
-        put_field(sb, "pr_zero", m->pr_zero);
-        sb_append(sb, ",\n     \"expected\": {\"mean\": ");
-        put_num(sb, m->want_mean);
-        put_field(sb, "var", m->want_var);
-        put_field(sb, "pr_zero", m->want_pr_zero);
-        sb_append(sb, "},\n     ");
-        put_hist(sb, "hist", &m->hist);
-        sb_append(sb, "}");
-    }
-    sb_append(sb, "\n  ]\n");
-}
-
-int result_write(const char *path, const run_result *r, qsdc_error *err)
-{
-    static const char *const shares[] = {"element", "channel", "time"};
-    strbuf sb;
-    sb_init(&sb);
-    sb_printf(&sb, "{\n  \"format\": \"%s\",\n  \"experiment\": ", RESULT_FORMAT);
-    json_put_string(&sb, r->experiment);
-    sb_append(&sb, ",\n  \"setting\": ");
-    json_put_string(&sb, r->setting);
-    sb_printf(&sb, ",\n  \"setting_index\": %d,\n  \"kind\": \"%s\",\n  \"match\": \"%s\",\n",
-              r->setting_index, setting_kind_name(r->kind), match_kind_name(r->match));
-    sb_append(&sb, "  \"qsd\": {\"p\": ");
-    put_num(&sb, r->qsd.p);
-    sb_printf(&sb, ", \"sites\": %d", r->qsd.sites);
-    put_field(&sb, "q_cv", r->qsd.q_cv);
-    put_field(&sb, "p_concentration", r->qsd.p_concentration);
-    sb_printf(&sb, ", \"share\": \"%s\"", shares[r->qsd.share]);
-    if (r->qsd.hetero == QSDC_HETERO_UNIT) { /* absent: element, as before it existed */
-        sb_append(&sb, ", \"hetero\": \"unit\"");
-        put_field(&sb, "anneal", r->qsd.anneal);
-    }
-    sb_append(&sb, "},\n");
-    sb_printf(&sb, "  \"seed\": %llu,\n  \"quick\": %s,\n  \"fingerprint\": ",
-              (unsigned long long)r->seed, r->quick ? "true" : "false");
-    json_put_string(&sb, r->fingerprint);
-    sb_append(&sb, ",\n  \"device\": ");
-    json_put_string(&sb, r->device[0] ? r->device : "unknown");
-    sb_printf(&sb, ",\n  \"train_samples\": %lld,\n  \"test_samples\": %lld,\n",
-              (long long)r->train_samples, (long long)r->test_samples);
-    sb_append(&sb, "  \"train_seconds\": ");
-    put_num(&sb, r->train_seconds);
-    char test[32];
-    metric_key(test, "test", r->metric);
-    sb_printf(&sb, ",\n  \"metric\": \"%s\",\n  \"%s\": ", result_metric_name(r->metric),
-              test);
-    put_num(&sb, r->test);
-    sb_append(&sb, ",\n");
-    put_epochs(&sb, r);
-    put_activity(&sb, r);
-    put_params(&sb, r);
-    put_masks(&sb, r);
-    sb_append(&sb, "}\n");
-    int rc = sb_check(&sb, err);
-    if (rc == 0)
-        rc = fs_write_atomic(path, NULL, 0, sb_str(&sb), sb.len, err);
-    sb_free(&sb);
-    return rc;
 }
 
 int result_path(char out[QSDC_PATH_MAX], qsdc_error *err, const char *fmt, ...)
@@ -340,8 +175,8 @@ static int read_epoch(ydoc *d, yaml_node_t *n, void *out, const void *metric)
     epoch_record *e = out;
     result_metric m = *(const result_metric *)metric;
     char val[32], test[32];
-    metric_key(val, "val", m);
-    metric_key(test, "test", m);
+    result_metric_key(val, "val", m);
+    result_metric_key(test, "test", m);
     return count(d, n, "epoch", &e->epoch) < 0 ||
                    non_negative(d, n, "train_loss", &e->train_loss) < 0 ||
                    score(d, n, val, m, &e->val) < 0 || score(d, n, test, m, &e->test) < 0 ||
@@ -441,6 +276,40 @@ static int read_metric(ydoc *d, yaml_node_t *root, result_metric *m)
     return 0;
 }
 
+/* A strength sweep's record: 1 to RESULT_MAX_CANDIDATES candidates,
+ * strengths in (0, 1], and the chosen one among them. */
+static int read_selection(ydoc *d, yaml_node_t *n, run_result *r)
+{
+    static const char *const swept[] = {"p", "dropout_p", NULL};
+    selection_record *s = &r->selection;
+    char val[32];
+    int which, k;
+    int64_t chosen;
+    result_metric_key(val, "val", r->metric);
+    yaml_node_item_t *c;
+    if (choice(d, n, "swept", swept, &which) < 0 || count(d, n, "chosen", &chosen) < 0 ||
+        !(c = list(d, n, "candidates", &k)))
+        return -1;
+    if (k < 1 || k > RESULT_MAX_CANDIDATES)
+        return ydoc_fail(d, n, "a selection has 1 to %d candidates, not %d",
+                         RESULT_MAX_CANDIDATES, k);
+    if (chosen >= k)
+        return ydoc_fail(d, ydoc_get(d, n, "chosen"), "'chosen' is %lld of %d candidates",
+                         (long long)chosen, k);
+    s->swept_p0 = which == 1;
+    s->n = k;
+    s->chosen = (int)chosen;
+    for (int i = 0; i < k; i++) {
+        yaml_node_t *e = ydoc_node(d, c[i]);
+        if (num_in(d, e, "strength", 1e-300, 1, &s->strength[i]) < 0 ||
+            score(d, e, val, r->metric, &s->val[i]) < 0)
+            return -1;
+        if (!isfinite(s->strength[i]))
+            return ydoc_fail(d, e, "a candidate's strength is a number in (0, 1]");
+    }
+    return 0;
+}
+
 static int read_result(ydoc *d, run_result *r)
 {
     static const char *const kinds[] = {"none", "dropout", "qsd", NULL};
@@ -470,8 +339,9 @@ static int read_result(ydoc *d, run_result *r)
         non_negative(d, root, "train_seconds", &r->train_seconds) < 0 ||
         read_metric(d, root, &r->metric) < 0)
         return -1;
-    metric_key(test, "test", r->metric);
-    if (score(d, root, test, r->metric, &r->test) < 0)
+    result_metric_key(test, "test", r->metric);
+    if (score(d, root, test, r->metric, &r->test) < 0 ||
+        ((v = ydoc_get(d, root, "selection")) && read_selection(d, v, r) < 0))
         return -1;
     r->setting_index = (int)index;
     r->kind = (setting_kind)kind;

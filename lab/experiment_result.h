@@ -26,6 +26,8 @@ typedef enum result_metric { RESULT_ACCURACY, RESULT_PERPLEXITY } result_metric;
 const char *setting_kind_name(setting_kind k);
 const char *match_kind_name(match_kind k);
 const char *result_metric_name(result_metric m);
+/* "val_accuracy", "test_perplexity", ...: where a split's score is. */
+void result_metric_key(char out[32], const char *split, result_metric m);
 
 #define RESULT_FORMAT "qsdc-experiment-result-1"
 #define RESULT_BINS 50
@@ -64,6 +66,19 @@ typedef struct mask_record {
     histogram hist;            /* of the non-zero draws */
 } mask_record;
 
+#define RESULT_MAX_CANDIDATES 8
+
+/* A strength chosen on validation: the candidates a setting swept (its
+ * keep probability p, or the dropout_p a QSD setting is matched to), each
+ * one's validation score after its last epoch, and the one kept. */
+typedef struct selection_record {
+    int n;                     /* 0: the setting had one strength */
+    bool swept_p0;             /* dropout_p swept, else p */
+    double strength[RESULT_MAX_CANDIDATES];
+    double val[RESULT_MAX_CANDIDATES];
+    int chosen;
+} selection_record;
+
 typedef struct run_result {
     char experiment[QSDC_NAME_MAX];
     char setting[QSDC_NAME_MAX];
@@ -79,6 +94,7 @@ typedef struct run_result {
     double train_seconds;
     result_metric metric;      /* "metric" in the file; accuracy when absent */
     double test;               /* the metric on the test set after training */
+    selection_record selection; /* "selection" in the file, absent when n is 0 */
     int n_epochs, n_activity, n_params, n_masks;
     epoch_record *epochs;
     activity_record *activity;

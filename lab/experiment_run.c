@@ -22,9 +22,13 @@ static int describe(const experiment *e, const qsdc_model *m, const exp_grid *g,
     if (qsdc_model_describe(m, &model_text, err) < 0)
         return -1;
     sb_printf(sb, "experiment %s seed %" PRIu64 " epochs %lld train_samples %lld "
-                  "test_samples %lld mask_draws %lld\n%s",
+                  "test_samples %lld mask_draws %lld",
               e->name, seed, (long long)g->epochs, (long long)g->train_samples,
-              (long long)g->test_samples, (long long)e->mask_draws, model_text);
+              (long long)g->test_samples, (long long)e->mask_draws);
+    /* only when set: the runs of earlier grids keep their fingerprints */
+    if (g->train_subset > 0)
+        sb_printf(sb, " train_subset %lld", (long long)g->train_subset);
+    sb_printf(sb, "\n%s", model_text);
     free(model_text);
     return 0;
 }
@@ -128,7 +132,8 @@ static int train_and_measure(grid_run *gr, const qsdc_model *m, const char *metr
     qsdc_train_options to = {.epochs = gr->g->epochs, .seed_set = 1, .seed = gr->seed,
                              .checkpoint_dir = gr->dir, .resume = resume,
                              .metrics_path = metrics, .train_samples = gr->g->train_samples,
-                             .test_samples = gr->g->test_samples, .stop = gr->o->stop};
+                             .test_samples = gr->g->test_samples,
+                             .train_subset = gr->g->train_subset, .stop = gr->o->stop};
     qsdc_train_result trained;
     qsdc_session *s;
     if (qsdc_session_open_model(m, &oo, &s, err) < 0)
@@ -285,6 +290,24 @@ static grid_run grid_run_at(const experiment *e, const exp_run_options *o, int k
                       .seed = g->seeds[k]};
 }
 
+/* A setting's runs per seed: one, or one per strength it sweeps. */
+static int n_runs_of(const exp_setting *s)
+{
+    return s->n_strengths > 0 ? s->n_strengths : 1;
+}
+
+/* Run c of setting s: s itself, or its candidate c as a setting of one
+ * strength in *cand. */
+static const exp_setting *candidate(const exp_setting *s, int c, exp_setting *cand)
+{
+    if (s->n_strengths == 0)
+        return s;
+    *cand = *s;
+    cand->qsd = s->candidates[c];
+    cand->n_strengths = 0;
+    return cand;
+}
+
 /* The grid's fingerprint: that of its runs' descriptions, in order. */
 static int grid_fingerprint(const experiment *e, const exp_run_options *o, char fp[17],
                             qsdc_error *err)
@@ -294,27 +317,89 @@ static int grid_fingerprint(const experiment *e, const exp_run_options *o, char 
     sb_init(&all);
     int rc = 0;
     for (int k = 0; rc == 0 && k < g->n_seeds; k++)
-        for (int i = 0; rc == 0 && i < e->n_settings; i++) {
-            grid_run gr = grid_run_at(e, o, k, i);
-            qsdc_model *m;
-            strbuf text;
-            rc = run_model(&gr, &m, &text, err);
-            if (rc < 0)
-                break;
-            sb_append(&all, sb_str(&text));
-            sb_free(&text);
-            qsdc_model_free(m);
-        }
+        for (int i = 0; rc == 0 && i < e->n_settings; i++)
+            for (int c = 0; rc == 0 && c < n_runs_of(&e->settings[i]); c++) {
+                exp_setting cand;
+                grid_run gr = grid_run_at(e, o, k, i);
+                gr.s = candidate(gr.s, c, &cand);
+                qsdc_model *m;
+                strbuf text;
+                rc = run_model(&gr, &m, &text, err);
+                if (rc < 0)
+                    break;
+                sb_append(&all, sb_str(&text));
+                sb_free(&text);
+                qsdc_model_free(m);
+            }
     if (rc == 0 && (rc = sb_check(&all, err)) == 0)
         fingerprint(sb_str(&all), fp);
     sb_free(&all);
     return rc;
 }
 
+/* Trains (or skips, or leaves to another process) run `index` of the grid
+ * into gr->dir: 0, 1 when the stop flag stopped the grid before or in it,
+ * -1 on error. */
+static int grid_step(grid_run *gr, grid_clock *clock, int index, qsdc_error *err)
+{
+    const exp_run_options *o = gr->o;
+    if (o->stop && *o->stop) {
+        printf("grid stopped before run %d/%d (%d trained, %d skipped); the same command "
+               "resumes it\n",
+               index + 1, clock->total, clock->trained, clock->skipped);
+        return 1;
+    }
+    int rc = one_run(gr, clock, index, err);
+    if (rc == 1) {
+        char ck[QSDC_PATH_MAX];
+        bool saved = path_in(gr, "checkpoint.bin", ck, err) == 0 && exists(ck);
+        printf("grid stopped in run %d/%d (%d trained, %d skipped)%s%s%s; the same command "
+               "resumes the grid there\n",
+               index + 1, clock->total, clock->trained, clock->skipped, saved ? ": " : "",
+               saved ? ck : "", saved ? " holds the step reached" : "");
+    }
+    return rc;
+}
+
+/* Setting i's runs of seed k: the setting's own, or each strength it
+ * sweeps, then the one chosen on validation. */
+static int setting_runs(const experiment *e, const exp_run_options *o, int k, int i,
+                        grid_clock *clock, int *index, qsdc_error *err)
+{
+    grid_run gr = grid_run_at(e, o, k, i);
+    const exp_setting *s = gr.s;
+    char dir[QSDC_PATH_MAX];
+    if (result_path(dir, err, "%s/%s-seed%" PRIu64, o->results_dir, s->name, gr.seed) < 0)
+        return -1;
+    for (int c = 0; c < n_runs_of(s); c++) {
+        exp_setting cand;
+        gr.s = candidate(s, c, &cand);
+        char sub[48] = "";
+        if (s->n_strengths > 0)
+            experiment_candidate_dir(s, c, sub);
+        int rc = result_path(gr.dir, err, "%s%s%s", dir, sub[0] ? "/" : "", sub);
+        if (rc == 0)
+            rc = grid_step(&gr, clock, (*index)++, err);
+        if (rc != 0)
+            return rc;
+    }
+    if (s->n_strengths == 0)
+        return 0;
+    double chosen;
+    int rc = experiment_select(s, i, dir, &chosen, err);
+    if (rc == 0)
+        printf("%s: %s %g chosen on validation\n", dir, s->swept_p0 ? "dropout_p" : "p",
+               chosen);
+    return rc < 0 ? -1 : 0;
+}
+
 static int run_grid(const experiment *e, const exp_run_options *o, qsdc_error *err)
 {
     const exp_grid *g = o->quick ? &e->quick : &e->full;
-    grid_clock clock = {.total = g->n_seeds * e->n_settings, .t0 = now_seconds(),
+    int per_seed = 0;
+    for (int i = 0; i < e->n_settings; i++)
+        per_seed += n_runs_of(&e->settings[i]);
+    grid_clock clock = {.total = g->n_seeds * per_seed, .t0 = now_seconds(),
                         .expected_s = 60 * g->expected_minutes};
     printf("experiment %s%s: %d settings x %d seeds, %lld epochs each", e->name,
            o->quick ? " (quick)" : "", e->n_settings, g->n_seeds, (long long)g->epochs);
@@ -323,29 +408,12 @@ static int run_grid(const experiment *e, const exp_run_options *o, qsdc_error *e
     printf("\nresults in %s\n", o->results_dir);
     fflush(stdout);
     /* seed by seed, so that an interrupted grid already pairs whole seeds */
+    int index = 0;
     for (int k = 0; k < g->n_seeds; k++)
         for (int i = 0; i < e->n_settings; i++) {
-            grid_run gr = grid_run_at(e, o, k, i);
-            int index = k * e->n_settings + i, rc = 0;
-            if (o->stop && *o->stop) {
-                printf("grid stopped before run %d/%d (%d trained, %d skipped); the same "
-                       "command resumes it\n",
-                       index + 1, clock.total, clock.trained, clock.skipped);
-                return 1;
-            }
-            if (result_path(gr.dir, err, "%s/%s-seed%" PRIu64, o->results_dir, gr.s->name,
-                            gr.seed) < 0 ||
-                (rc = one_run(&gr, &clock, index, err)) < 0)
-                return -1;
-            if (rc == 1) {
-                char ck[QSDC_PATH_MAX];
-                bool saved = path_in(&gr, "checkpoint.bin", ck, err) == 0 && exists(ck);
-                printf("grid stopped in run %d/%d (%d trained, %d skipped)%s%s%s; the same "
-                       "command resumes the grid there\n",
-                       index + 1, clock.total, clock.trained, clock.skipped,
-                       saved ? ": " : "", saved ? ck : "", saved ? " holds the step reached" : "");
-                return 1;
-            }
+            int rc = setting_runs(e, o, k, i, &clock, &index, err);
+            if (rc != 0)
+                return rc;
         }
     char el[32];
     print_duration(el, sizeof el, now_seconds() - clock.t0);
@@ -360,10 +428,32 @@ static int run_grid(const experiment *e, const exp_run_options *o, qsdc_error *e
     return 0;
 }
 
+/* The experiment's plan into results_dir/plan.json before the first run;
+ * a plan there already must be the same: primary contrasts are stated
+ * before the results, not chosen after them. */
+static int state_plan(const experiment *e, const char *results_dir, qsdc_error *err)
+{
+    char path[QSDC_PATH_MAX];
+    if (result_path(path, err, "%s/plan.json", results_dir) < 0)
+        return -1;
+    if (!exists(path))
+        return e->plan.n_primary > 0 ? plan_write(path, &e->plan, err) : 0;
+    exp_plan had;
+    if (plan_read(path, &had, err) < 0)
+        return -1;
+    if (!plan_equal(&had, &e->plan))
+        return qsdc_fail(err, "%s states other primary contrasts or another equivalence "
+                              "margin than %s: a plan is stated before the runs, not changed "
+                              "after them; use another results directory (-o) for a new plan",
+                         path, e->path);
+    return 0;
+}
+
 int experiment_run(const experiment *e, const exp_run_options *o, qsdc_error *err)
 {
     char fp[17];
-    if (grid_fingerprint(e, o, fp, err) < 0 || fs_make_dirs(o->results_dir, err) < 0)
+    if (grid_fingerprint(e, o, fp, err) < 0 || fs_make_dirs(o->results_dir, err) < 0 ||
+        state_plan(e, o->results_dir, err) < 0)
         return -1;
     int lock = grid_lock_join(o->results_dir, fp, err);
     if (lock < 0)

@@ -148,6 +148,16 @@ static int group(report *r, qsdc_error *err)
     return 0;
 }
 
+/* DIR/plan.json, when the grid stated one. */
+static int read_plan(report *r, qsdc_error *err)
+{
+    char path[QSDC_PATH_MAX];
+    struct stat st;
+    if (result_path(path, err, "%s/plan.json", r->dir) < 0)
+        return -1;
+    return stat(path, &st) == 0 ? plan_read(path, &r->plan, err) : 0;
+}
+
 int report_load(const char *dir, report *out, qsdc_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -159,6 +169,11 @@ int report_load(const char *dir, report *out, qsdc_error *err)
         rc = read_runs(out, names, n, err);
     if (rc == 0)
         rc = group(out, err);
+    if (rc == 0)
+        rc = read_plan(out, err);
+    for (int t = 0; rc == 0 && t < out->n_tasks; t++)
+        if (report_has_primary(out, &out->tasks[t]))
+            out->tasks[t].margin = out->plan.margin;
     for (int i = 0; i < n; i++)
         free(names[i]);
     free(names);
@@ -184,12 +199,16 @@ void report_free(report *r)
 void report_describe(const run_result *r, char *buf, size_t n)
 {
     const qsdc_qsd_params *q = &r->qsd;
+    /* a swept setting's p differs by seed: the sweep is said instead */
+    char p[32] = "";
+    if (r->selection.n == 0)
+        snprintf(p, sizeof p, " p=%.4g", q->p);
     if (r->kind == SETTING_NONE) {
         snprintf(buf, n, "none");
     } else if (r->kind == SETTING_DROPOUT) {
-        snprintf(buf, n, "dropout p=%.4g", q->p);
+        snprintf(buf, n, "dropout%s", p);
     } else {
-        int len = snprintf(buf, n, "QSD p=%.4g n=%d v=%.4g", q->p, q->sites, q->q_cv);
+        int len = snprintf(buf, n, "QSD%s n=%d v=%.4g", p, q->sites, q->q_cv);
         if (q->p_concentration > 0 && len > 0 && (size_t)len < n)
             len += snprintf(buf + len, n - (size_t)len, " c=%.4g", q->p_concentration);
         if (q->hetero == QSDC_HETERO_UNIT && len > 0 && (size_t)len < n)
@@ -199,6 +218,10 @@ void report_describe(const run_result *r, char *buf, size_t n)
         if (r->match != MATCH_EXPLICIT && len > 0 && (size_t)len < n)
             snprintf(buf + len, n - (size_t)len, " (matched %s)", match_kind_name(r->match));
     }
+    size_t len = strlen(buf);
+    if (r->selection.n > 0 && len < n)
+        snprintf(buf + len, n - len, ", %s chosen on validation",
+                 r->selection.swept_p0 ? "dropout_p" : "p");
 }
 
 static const char cmp_header[] = "| comparison | seeds | difference | 95% interval | t | df | "
@@ -460,7 +483,9 @@ int report_write(const char *dir, FILE *log, qsdc_error *err)
     for (int t = 0; t < r.n_tasks; t++) {
         const rep_task *task = &r.tasks[t];
         put_task_header(&sb, task);
+        report_put_primary(&sb, &r, task);
         put_scores(&sb, task);
+        report_put_selection(&sb, task);
         put_comparisons(&sb, task);
         put_sparsity(&sb, task);
         put_params(&sb, task);

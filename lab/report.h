@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "experiment_plan.h"
 #include "experiment_result.h"
 #include "strbuf.h"
 
@@ -20,6 +21,7 @@ typedef struct rep_setting {
 typedef struct rep_task {
     const char *name;
     result_metric metric;      /* every run's (report_load checks) */
+    double margin;             /* the plan's equivalence margin, 0 without a plan */
     int n_settings;
     rep_setting *settings;     /* in the experiment file's order */
 } rep_task;
@@ -29,13 +31,17 @@ typedef struct report {
     int n_runs, n_tasks;
     run_result *runs;
     rep_task *tasks;
+    exp_plan plan;             /* DIR/plan.json's; n_primary 0 without one */
 } report;
 
-/* Reads every DIR/<run>/result.json and groups them. At least one run. */
+/* Reads every DIR/<run>/result.json and groups them (at least one run),
+ * and DIR/plan.json when there is one. */
 int report_load(const char *dir, report *out, qsdc_error *err);
 void report_free(report *r);
 
-/* "dropout p=0.5", "QSD p=0.25 n=4 v=0.5 (matched variance)". */
+/* "dropout p=0.5", "QSD p=0.25 n=4 v=0.5 (matched variance)"; a setting
+ * that swept strengths: "dropout, p chosen on validation", "QSD n=4 v=0.5
+ * (matched variance), dropout_p chosen on validation". */
 void report_describe(const run_result *r, char *buf, size_t n);
 
 /* What a comparison compares: the task's test metric (accuracy or
@@ -59,12 +65,40 @@ typedef struct rep_comparison {
     const char *layer;         /* NULL for the test metric */
     rep_measure measure;
     result_metric metric;      /* the task's: which way is better */
+    double margin;             /* > 0: a difference not shown is tested for
+                                  equivalence within ±margin (TOST) */
 } rep_comparison;
+
+/* a − b paired by seed on measure k (of layer): -1, with t->n the seeds
+ * they share, when fewer than 2 have finite values. */
+int report_pair(const rep_setting *a, const rep_setting *b, rep_measure k, const char *layer,
+                paired_test *t);
+/* Digits the report prints a measure's differences with. */
+int report_digits(rep_measure k, result_metric metric);
+/* p to 3 decimals ("< 0.001", "n/a" for NaN), 5 near 0.05; an interval
+ * "lo to hi" with signs; t to 2 decimals. */
+void report_put_p(strbuf *sb, double p);
+void report_put_interval(strbuf *sb, double lo, double hi, int digits);
+void report_put_t(strbuf *sb, double t);
+
+/* The strength each swept setting chose per seed, and every candidate's
+ * validation score; nothing when no setting swept. */
+void report_put_selection(strbuf *sb, const rep_task *t);
+
+/* The task's primary contrasts, when the report's plan is the task's:
+ * their paired tests, Holm-adjusted p, TOST against the plan's margin and
+ * the verdict of each. */
+void report_put_primary(strbuf *sb, const report *r, const rep_task *t);
+/* Whether the report states primary contrasts for task t (its other
+ * comparisons are then exploratory). */
+bool report_has_primary(const report *r, const rep_task *t);
 
 /* The sentence for the paired test t of c: "**a beat b** on task: test
  * perplexity lower by ..." when p < 0.05 (beat: higher accuracy, lower
  * perplexity), "**Undetermined** ..." when the differences have zero
- * spread (p NaN), else "**No significant difference** ...". */
+ * spread (p NaN), else "**No significant difference** ...", which with a
+ * margin ends in its TOST: "...; TOST within ±0.50: p = 0.012, so
+ * **equivalent**" (or **undetermined**). */
 void report_verdict(strbuf *sb, const rep_comparison *c, const paired_test *t);
 /* The table row "| a − b | [layer |] seeds | difference | interval | t | df
  * | p |" of a and b paired by seed and, when verdict is not NULL, its

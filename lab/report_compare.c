@@ -44,9 +44,8 @@ void report_put_mean_sd(strbuf *sb, double mean, double sd, int n, int digits)
         sb_printf(sb, "%.*f ± %.*f", digits, mean, digits, sd);
 }
 
-/* Pairs a's and b's runs by seed: a - b on their common seeds. */
-static int pair_runs(const rep_setting *a, const rep_setting *b, rep_measure k,
-                     const char *layer, paired_test *t)
+int report_pair(const rep_setting *a, const rep_setting *b, rep_measure k, const char *layer,
+                paired_test *t)
 {
     int n = a->n < b->n ? a->n : b->n, m = 0;
     double *x = malloc((size_t)(n + 1) * sizeof *x), *y = malloc((size_t)(n + 1) * sizeof *y);
@@ -70,9 +69,9 @@ static int pair_runs(const rep_setting *a, const rep_setting *b, rep_measure k,
     return rc;
 }
 
-/* p to 3 decimals, or to 5 where 3 would print 0.050 and hide on which side
- * of the 0.05 that the verdicts use it lies. */
-static void put_p(strbuf *sb, double p)
+/* 5 decimals where 3 would print 0.050 and hide on which side of the 0.05
+ * that the verdicts use it lies. */
+void report_put_p(strbuf *sb, double p)
 {
     if (isnan(p))
         sb_append(sb, "n/a");
@@ -82,10 +81,10 @@ static void put_p(strbuf *sb, double p)
         sb_printf(sb, fabs(p - 0.05) < 0.0005 ? "%.5f" : "%.3f", p);
 }
 
-/* "lo to hi" with a sign, to digits decimals; a bound that would round to
- * 0 without being 0 gets two significant digits, so that an interval that
- * only just excludes 0 does not read as touching it. */
-static void put_interval(strbuf *sb, double lo, double hi, int digits)
+/* A bound that would round to 0 without being 0 gets two significant
+ * digits, so that an interval that only just excludes 0 does not read as
+ * touching it. */
+void report_put_interval(strbuf *sb, double lo, double hi, int digits)
 {
     if (isnan(lo)) {
         sb_append(sb, "n/a");
@@ -103,7 +102,7 @@ static void put_interval(strbuf *sb, double lo, double hi, int digits)
     }
 }
 
-static void put_t(strbuf *sb, double t)
+void report_put_t(strbuf *sb, double t)
 {
     if (isnan(t))
         sb_append(sb, "n/a");
@@ -126,6 +125,11 @@ static measure_words words_for(rep_measure k, result_metric metric)
     if (metric == RESULT_PERPLEXITY)
         return (measure_words){"test perplexity", "", 2};
     return (measure_words){"test accuracy", " points", 2};
+}
+
+int report_digits(rep_measure k, result_metric metric)
+{
+    return words_for(k, metric).digits;
 }
 
 /* What a significant difference a − b > 0 (up) or < 0 says a did. */
@@ -160,12 +164,20 @@ void report_verdict(strbuf *sb, const rep_comparison *c, const paired_test *t)
         sb_printf(sb, "- **No significant difference** between %s and %s%s on %s: %s "
                       "differs by %+.*f%s (95%% interval ",
                   c->a, c->b, where, c->task, w.what, w.digits, t->mean, w.unit);
-    put_interval(sb, t->lo, t->hi, w.digits);
+    report_put_interval(sb, t->lo, t->hi, w.digits);
     sb_append(sb, ", paired t = ");
-    put_t(sb, t->t);
+    report_put_t(sb, t->t);
     sb_printf(sb, ", df = %.0f, p %s", t->df, t->p < 0.001 ? "" : "= ");
-    put_p(sb, t->p);
-    sb_printf(sb, ", %d seeds).\n", t->n);
+    report_put_p(sb, t->p);
+    sb_printf(sb, ", %d seeds)", t->n);
+    if (c->margin > 0 && !(t->p < 0.05 && t->mean != 0)) {
+        tost_test e;
+        stats_tost(t, c->margin, 0.05, &e);
+        sb_printf(sb, "; TOST within ±%.*f: p %s", w.digits, c->margin, e.p < 0.001 ? "" : "= ");
+        report_put_p(sb, e.p);
+        sb_printf(sb, ", so **%s**", e.p < 0.05 ? "equivalent" : "undetermined");
+    }
+    sb_append(sb, ".\n");
 }
 
 void report_compare_row(strbuf *sb, strbuf *verdict, const rep_task *task, const rep_setting *a,
@@ -176,10 +188,11 @@ void report_compare_row(strbuf *sb, strbuf *verdict, const rep_task *task, const
                         .a = report_markdown(a->first->setting, a_md, sizeof a_md),
                         .b = report_markdown(b->first->setting, b_md, sizeof b_md),
                         .layer = layer ? report_markdown(layer, layer_md, sizeof layer_md) : NULL,
-                        .measure = k, .metric = task->metric};
-    int digits = words_for(k, task->metric).digits;
+                        .measure = k, .metric = task->metric,
+                        .margin = k == MEASURE_SCORE ? task->margin : 0};
+    int digits = report_digits(k, task->metric);
     paired_test t;
-    int rc = pair_runs(a, b, k, layer, &t);
+    int rc = report_pair(a, b, k, layer, &t);
     sb_printf(sb, "| %s − %s | ", c.a, c.b);
     if (layer)
         sb_printf(sb, "%s | ", c.layer);
@@ -192,11 +205,11 @@ void report_compare_row(strbuf *sb, strbuf *verdict, const rep_task *task, const
         return;
     }
     sb_printf(sb, "%+.*f | ", digits, t.mean);
-    put_interval(sb, t.lo, t.hi, digits);
+    report_put_interval(sb, t.lo, t.hi, digits);
     sb_append(sb, " | ");
-    put_t(sb, t.t);
+    report_put_t(sb, t.t);
     sb_printf(sb, " | %.0f | ", t.df);
-    put_p(sb, t.p);
+    report_put_p(sb, t.p);
     sb_append(sb, " |\n");
     if (verdict)
         report_verdict(verdict, &c, &t);

@@ -1,6 +1,7 @@
 /* Statistics for experiments: descriptive summaries, histograms, the
- * sparsity of activation vectors, Student's t distribution and the paired
- * t-test. Plain C, no device. */
+ * sparsity of activation vectors, Student's t distribution, the paired
+ * t-test, and the decisions over pre-stated contrasts: Holm's correction
+ * and equivalence tests (stats_decide.c). Plain C, no device. */
 #ifndef QSDC_STATS_H
 #define QSDC_STATS_H
 
@@ -76,5 +77,24 @@ typedef struct paired_test {
 
 /* Returns -1 (and leaves *out alone) when n < 2. */
 int stats_paired_t(const double *x, const double *y, int n, paired_test *out);
+
+/* Holm's step-down adjustment of m p-values for the family-wise error
+ * rate: sorted ascending, adj_(i) = max over j <= i of min(1, (m - j + 1)
+ * p_(j)) (R's p.adjust(p, "holm")). A NaN p (a test that could not be
+ * made) counts in m as p = 1 and is adjusted to NaN. */
+void stats_holm(const double *p, int m, double *adj);
+
+/* Two one-sided tests (TOST) of a paired difference against the
+ * equivalence margin > 0: H0 mean <= -margin, by t = (mean + margin) / se,
+ * and H0 mean >= margin, by t = (mean - margin) / se, each on t's df. p is
+ * the larger one-sided p: below alpha, the difference lies within
+ * ±margin at level alpha; lo and hi are the 1 - 2 alpha interval of the
+ * mean (90% for alpha 0.05), inside ±margin exactly when p < alpha. NaN
+ * where the paired test is undetermined (zero spread). */
+typedef struct tost_test {
+    double margin, t_lower, t_upper, p, lo, hi;
+} tost_test;
+
+void stats_tost(const paired_test *t, double margin, double alpha, tost_test *out);
 
 #endif

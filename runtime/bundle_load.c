@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 
 #include "bundle.h"
-#include "gemm_select.h"
+#include "device_tuner.h"
 
 static bool is_file(const char *path, bool dir)
 {

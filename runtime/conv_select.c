@@ -5,9 +5,10 @@
 
 #include "cl_program_cache.h"
 #include "clock.h"
+#include "compile.h"
 #include "conv_direct.h"
-#include "executor.h"
 #include "file_io.h"
+#include "plan_run.h"
 
 #define REPS 5
 
@@ -68,85 +69,89 @@ static void save_cache(const char *path, const conv_time *t, int n)
     sb_free(&sb);
 }
 
-/* The index of the n-th (0-based) launch whose nodes begin with op. */
-static int nth_launch(const plan *p, const char *op, int n)
+/* The index of the first launch whose nodes begin with op. */
+static int launch_of(const plan *p, const char *op)
 {
     size_t len = strlen(op);
     for (int i = 0; i < p->n_launches; i++) {
         const char *s = p->launches[i].nodes;
-        if (strncmp(s, op, len) == 0 && (s[len] == '\0' || s[len] == '+') && n-- == 0)
+        if (strncmp(s, op, len) == 0 && (s[len] == '\0' || s[len] == '+'))
             return i;
     }
     return -1;
 }
 
-/* Runs plan p once on scratch state, then times the given launches. */
-static int time_launches(cl_env *env, const plan *p, const int *launch, int n, double *ms,
+/* Runs plan p (which it takes) once on scratch state, then times the
+ * given launches. */
+static int time_launches(cl_env *env, plan *p, const int *launch, int n, double *ms,
                          qsdc_error *err)
 {
-    model_state st;
-    executor ex;
-    memset(&st, 0, sizeof st);
-    memset(&ex, 0, sizeof ex);
-    int rc = model_state_create(env, p->param_elems, 0, &st, err);
+    plan_run r;
+    int rc = plan_run_open(env, p, &r, err);
     if (rc == 0)
-        rc = exec_create(env, p, &st, &ex, err);
-    if (rc == 0)
-        rc = exec_run(&ex, 0, 0, 0, err);
+        rc = exec_run(&r.ex, 0, 0, 0, err);
     for (int i = 0; i < n && rc == 0; i++)
-        if ((ms[i] = exec_launch_ms(&ex, launch[i], REPS, err)) < 0)
+        if ((ms[i] = exec_launch_ms(&r.ex, launch[i], REPS, err)) < 0)
             rc = -1;
-    exec_destroy(&ex);
-    model_state_free(&st);
+    plan_run_close(&r);
     return rc;
 }
 
-/* Times every conv2d layer of m at batch both ways: the inference plan's
- * im2col and GEMM launches (one launch where fusion joined them), and its
- * direct convolutions. */
-static int measure(cl_env *env, const model *m, int64_t batch, const codegen_target *base,
-                   conv_time *t, int n, qsdc_error *err)
+/* A model of one conv2d layer of shape s (with its bias) over an input of
+ * s's size: what the layer's measurements compile. */
+static void one_layer(const conv_shape *s, layer *l, model *m)
 {
+    memset(l, 0, sizeof *l);
+    snprintf(l->name, sizeof l->name, "conv");
+    l->kind = LAYER_CONV2D;
+    l->n_inputs = 1;
+    snprintf(l->inputs[0], sizeof l->inputs[0], "input");
+    l->filters = s->co;
+    l->bias = true;
+    const window2d *w = &s->win;
+    l->win = (window_params){.kernel = {w->kh, w->kw}, .stride = {w->sh, w->sw},
+                             .dilation = {w->dh, w->dw}, .pad = PAD_EXPLICIT,
+                             .padding = {w->ph, w->pw}};
+    memset(m, 0, sizeof *m);
+    snprintf(m->path, sizeof m->path, "<conv2d measurement>");
+    snprintf(m->name, sizeof m->name, "conv_tune");
+    m->input_rank = 3;
+    m->input_shape[0] = s->c, m->input_shape[1] = s->h, m->input_shape[2] = s->w;
+    m->layers = l;
+    m->n_layers = 1;
+}
+
+/* Times conv2d layer t->s at t->batch both ways, as one layer's inference
+ * plans: its im2col and GEMM launches (one launch where fusion joined
+ * them), and its direct convolution. */
+static int measure(cl_env *env, const codegen_target *base, conv_time *t, qsdc_error *err)
+{
+    layer l;
+    model m;
+    one_layer(&t->s, &l, &m);
     codegen_target target = *base;
+    target.tuner = NULL;
+    target.n_direct_conv = 0;
+    target.direct_conv_all = false;
     plan gemm, direct;
     memset(&direct, 0, sizeof direct);
-    target.direct_conv_all = false;
-    if (compile_plan(m, MODE_INFER, batch, &target, &gemm, NULL, NULL, err) < 0)
+    if (compile_plan(&m, MODE_INFER, t->batch, &target, &gemm, NULL, NULL, err) < 0)
         return -1;
     target.direct_conv_all = true;
-    int rc = compile_plan(m, MODE_INFER, batch, &target, &direct, NULL, NULL, err);
-    int *launch = malloc(2 * (size_t)n * sizeof *launch);
-    double *ms = malloc(2 * (size_t)n * sizeof *ms);
-    if (rc == 0 && (!launch || !ms))
-        rc = qsdc_fail(err, "out of memory");
-    bool *joined = calloc((size_t)n, sizeof *joined);
-    if (rc == 0 && !joined)
-        rc = qsdc_fail(err, "out of memory");
-    for (int i = 0; i < n && rc == 0; i++) {
-        launch[2 * i] = nth_launch(&gemm, "im2col", i);
-        if (launch[2 * i] < 0 || nth_launch(&direct, "conv2d", i) < 0) {
-            rc = qsdc_fail(err, "conv2d layer %d has no im2col or direct launch", i);
-            break;
-        }
-        /* the GEMM reading its col: the next launch, or this one when fusion
-         * joined them (then all of its time counts as the GEMM's) */
-        joined[i] = strstr(gemm.launches[launch[2 * i]].nodes, "+bmatmul") != NULL;
-        launch[2 * i + 1] = launch[2 * i] + !joined[i];
-    }
+    int rc = compile_plan(&m, MODE_INFER, t->batch, &target, &direct, NULL, NULL, err);
+    int im2col = launch_of(&gemm, "im2col"), conv = launch_of(&direct, "conv2d");
+    if (rc == 0 && (im2col < 0 || conv < 0))
+        rc = qsdc_fail(err, "a conv2d layer compiled without an im2col or direct launch");
+    /* the GEMM reading its col: the next launch, or this one when fusion
+     * joined them (then all of its time counts as the GEMM's) */
+    bool joined = rc == 0 && strstr(gemm.launches[im2col].nodes, "+bmatmul") != NULL;
+    double ms[2] = {0, 0};
     if (rc == 0)
-        rc = time_launches(env, &gemm, launch, 2 * n, ms, err);
-    for (int i = 0; i < n && rc == 0; i++) {
-        t[i].im2col_ms = joined[i] ? 0.0 : ms[2 * i];
-        t[i].gemm_ms = ms[2 * i + 1];
-        launch[i] = nth_launch(&direct, "conv2d", i);
-    }
+        rc = time_launches(env, &gemm, (int[]){im2col, im2col + !joined}, 2, ms, err);
+    t->im2col_ms = joined ? 0.0 : ms[0];
+    t->gemm_ms = ms[1];
     if (rc == 0)
-        rc = time_launches(env, &direct, launch, n, ms, err);
-    for (int i = 0; i < n && rc == 0; i++)
-        t[i].direct_ms = ms[i];
-    free(joined);
-    free(launch);
-    free(ms);
+        rc = time_launches(env, &direct, &conv, 1, &t->direct_ms, err);
     plan_free(&gemm);
     plan_free(&direct);
     return rc;
@@ -168,92 +173,59 @@ static int find(const conv_time *cache, int n, int64_t batch, const conv_shape *
     return -1;
 }
 
-/* The conv2d layers of m as the GEMM lowering has them. */
-static int conv_layers(const model *m, int64_t batch, conv_shape *shapes, qsdc_error *err)
-{
-    graph g;
-    int nodes[CONV_MAX_LAYERS];
-    if (graph_lower(m, MODE_INFER, batch, &g, err) < 0) {
-        graph_free(&g);
-        return -1;
-    }
-    int n = graph_conv_layers(&g, nodes, shapes, CONV_MAX_LAYERS);
-    graph_free(&g);
-    return n;
-}
-
-int conv_select(cl_env *env, const model *m, graph_mode mode, int64_t batch, bool remeasure,
-                FILE *report, codegen_target *target, qsdc_error *err)
+int conv_select(cl_env *env, const codegen_target *target, graph_mode mode, int64_t batch,
+                const conv_shape *shapes, int n, bool remeasure, FILE *report, bool *direct,
+                qsdc_error *err)
 {
     const char *force = getenv("QSDC_CONV");
     if (force && (!strcmp(force, "direct") || !strcmp(force, "gemm"))) {
-        target->direct_conv_all = !strcmp(force, "direct");
+        for (int i = 0; i < n; i++)
+            direct[i] = !strcmp(force, "direct");
         return 0;
     }
-    conv_shape shapes[CONV_MAX_LAYERS];
-    int n = conv_layers(m, batch, shapes, err);
-    if (n <= 0)
-        return n;
     char path[1024];
     conv_time *cache = NULL;
-    int n_cache = 0, missing = 0, rc = 0;
+    int n_cache = 0, rc = 0;
+    bool said = false;
     cl_cache_device_file(env, "conv", "txt", path, sizeof path);
     load_cache(path, &cache, &n_cache);
-    for (int i = 0; i < n; i++)
-        missing += remeasure || find(cache, n_cache, batch, &shapes[i]) < 0;
-    conv_time *t = calloc((size_t)n, sizeof *t);
-    conv_shape *chosen = calloc((size_t)n, sizeof *chosen);
-    if (!t || !chosen)
-        rc = qsdc_fail(err, "out of memory");
-    if (rc == 0 && missing) {
-        /* a large model's layers take a while: say why nothing else is printed */
-        fprintf(stderr, "qsdc: measuring conv2d kernels for this device (once per layer "
-                "shape and batch; the results are cached) ...\n");
-        for (int i = 0; i < n; i++)
-            t[i] = (conv_time){.batch = batch, .s = shapes[i]};
-        double t0 = now_seconds();
-        rc = measure(env, m, batch, target, t, n, err);
-        env->measure_s += now_seconds() - t0;
-        conv_time *grown = rc == 0 ? realloc(cache, (size_t)(n_cache + n) * sizeof *grown)
-                                   : cache;
-        if (!grown)
-            rc = qsdc_fail(err, "out of memory");
-        else
-            cache = grown;
-        for (int i = 0; i < n && rc == 0; i++) {
-            int j = find(cache, n_cache, batch, &shapes[i]);
-            cache[j >= 0 ? j : n_cache++] = t[i];
-        }
-        if (rc == 0)
-            save_cache(path, cache, n_cache);
-    }
-    int n_chosen = 0;
     for (int i = 0; i < n && rc == 0; i++) {
-        const conv_time *c = &cache[find(cache, n_cache, batch, &shapes[i])];
-        bool direct = direct_wins(c, mode);
+        int j = find(cache, n_cache, batch, &shapes[i]);
+        if (j < 0 || remeasure) {
+            /* a large model's layers take a while: say why nothing else is printed */
+            if (!said)
+                fprintf(stderr, "qsdc: measuring conv2d kernels for this device (once per "
+                        "layer shape and batch; the results are cached) ...\n");
+            said = true;
+            conv_time t = {.batch = batch, .s = shapes[i]};
+            conv_time *grown = j >= 0 ? cache
+                                      : realloc(cache, (size_t)(n_cache + 1) * sizeof *grown);
+            if (!grown) {
+                rc = qsdc_fail(err, "out of memory");
+                break;
+            }
+            cache = grown;
+            double t0 = now_seconds();
+            int measured = measure(env, target, &t, err);
+            env->measure_s += now_seconds() - t0;
+            if (measured < 0) {
+                rc = qsdc_error_wrap(err, "measuring conv2d layers");
+                break;
+            }
+            cache[j >= 0 ? j : n_cache++] = t;
+            j = find(cache, n_cache, batch, &shapes[i]);
+        }
+        const conv_time *c = &cache[j];
+        direct[i] = direct_wins(c, mode);
         if (report)
             fprintf(report, "conv %lldx%lldx%lld -> %lld, %dx%d stride %dx%d: direct %8.3f ms"
                             "  im2col %8.3f + gemm %8.3f ms  -> %s\n",
                     (long long)c->s.c, (long long)c->s.h, (long long)c->s.w,
                     (long long)c->s.co, c->s.win.kh, c->s.win.kw, c->s.win.sh, c->s.win.sw,
-                    c->direct_ms, c->im2col_ms, c->gemm_ms, direct ? "direct" : "gemm");
-        if (direct)
-            chosen[n_chosen++] = shapes[i];
+                    c->direct_ms, c->im2col_ms, c->gemm_ms, direct[i] ? "direct" : "gemm");
     }
+    if (said && rc == 0)
+        save_cache(path, cache, n_cache);
     free(cache);
-    free(t);
-    if (rc < 0 || n_chosen == 0) {
-        free(chosen);
-        return rc < 0 ? qsdc_error_wrap(err, "measuring conv2d layers") : 0;
-    }
-    target->direct_conv = chosen;
-    target->n_direct_conv = n_chosen;
-    return 0;
-}
-
-void conv_select_free(codegen_target *target)
-{
-    free((void *)target->direct_conv);
-    target->direct_conv = NULL;
-    target->n_direct_conv = 0;
+    return rc;
 }

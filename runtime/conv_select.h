@@ -7,20 +7,20 @@
 #include <stdio.h>
 
 #include "cl_runtime.h"
-#include "compile.h"
+#include "codegen_target.h"
 
-/* Fills target->direct_conv with the conv2d layers of m (at batch) that run
- * faster as direct convolutions on env's device, for plans of mode: in
+/* direct[i]: whether conv2d layer shapes[i] (of n) runs faster as a direct
+ * convolution on env's device for target, in plans of mode at batch: in
  * training the backward recomputes a direct layer's im2col, so the direct
  * kernel competes with the GEMM alone; in inference with im2col + GEMM.
- * Where fusion runs a layer's im2col inside its GEMM kernel (batches of 2
- * or more) the GEMM's time includes it and the im2col's is 0.
- * QSDC_CONV=direct or =gemm forces one way for every layer; otherwise the
- * times come from the per-device cache, measured when absent (always, with
- * remeasure), and are printed to report when not NULL. Free with
- * conv_select_free. */
-int conv_select(cl_env *env, const model *m, graph_mode mode, int64_t batch, bool remeasure,
-                FILE *report, codegen_target *target, qsdc_error *err);
-void conv_select_free(codegen_target *target);
+ * Each layer is measured alone, as a one-layer model's inference plans;
+ * where fusion runs its im2col inside its GEMM kernel (batches of 2 or
+ * more) the GEMM's time includes it and the im2col's is 0. QSDC_CONV=direct
+ * or =gemm forces one way for every layer; otherwise the times come from
+ * the per-device cache, measured when absent (always, with remeasure), and
+ * are printed to report when not NULL. */
+int conv_select(cl_env *env, const codegen_target *target, graph_mode mode, int64_t batch,
+                const conv_shape *shapes, int n, bool remeasure, FILE *report, bool *direct,
+                qsdc_error *err);
 
 #endif

@@ -7,9 +7,9 @@
 
 #include "cl_program_cache.h"
 #include "clock.h"
-#include "conv_select.h"
-#include "executor.h"
+#include "codegen_gemm.h"
 #include "file_io.h"
+#include "plan_run.h"
 
 #define REPS 5
 #define MAX_CANDIDATES 4
@@ -110,8 +110,9 @@ static int measure(cl_env *env, const codegen_target *target, const plan_gemm *s
     /* A in the arena, B in P and C in G, which model_state sizes alike */
     p.arena_elems = ar * ac;
     p.param_elems = p.grad_elems = br * bc > g.m * g.n ? br * bc : g.m * g.n;
-    plan_launch l[MAX_CANDIDATES + 2];
-    memset(l, 0, sizeof l);
+    plan_launch *l = calloc(MAX_CANDIDATES + 2, sizeof *l);
+    if (!l)
+        return qsdc_fail(err, "out of memory");
     gemm_tiles tiles[MAX_CANDIDATES];
     int n_tiles = gemm_tiles_candidates(&target->profile, tiles, MAX_CANDIDATES);
     gemm_tuning t;
@@ -137,29 +138,28 @@ static int measure(cl_env *env, const codegen_target *target, const plan_gemm *s
     p.launches = l;
     p.n_launches = n_tiles + 1 + clblast;
     p.source = src.data;
-    model_state ms;
-    executor ex;
-    memset(&ms, 0, sizeof ms);
-    memset(&ex, 0, sizeof ex);
-    if (rc == 0)
-        rc = model_state_create(env, p.param_elems, 0, &ms, err);
-    if (rc == 0)
-        rc = exec_create(env, &p, &ms, &ex, err);
+    plan_run r;
     c->shape = *shape;
+    if (rc < 0) {
+        plan_free(&p);
+        return -1;
+    }
+    rc = plan_run_open(env, &p, &r, err);
+    executor *ex = &r.ex;
     if (rc == 0)
-        rc = exec_run(&ex, 0, 0, 0, err);
+        rc = exec_run(ex, 0, 0, 0, err);
     /* every candidate once, then again those within 2x of the best: the
      * tiled family on pocl runs 100x the panel family, the panel family on
      * llvmpipe up to 50x the tiled one, and their repetitions would take
      * minutes */
     double took[MAX_CANDIDATES + 2], best = INFINITY;
-    for (int i = 0; i < p.n_launches && rc == 0; i++)
-        if ((took[i] = exec_launch_ms(&ex, i, 1, err)) < 0)
+    for (int i = 0; i < r.p.n_launches && rc == 0; i++)
+        if ((took[i] = exec_launch_ms(ex, i, 1, err)) < 0)
             rc = -1;
         else
             best = fmin(best, took[i]);
-    for (int i = 0; i < p.n_launches && rc == 0; i++)
-        if (took[i] < 2 * best && (took[i] = exec_launch_ms(&ex, i, REPS, err)) < 0)
+    for (int i = 0; i < r.p.n_launches && rc == 0; i++)
+        if (took[i] < 2 * best && (took[i] = exec_launch_ms(ex, i, REPS, err)) < 0)
             rc = -1;
     c->panel_ms = rc == 0 ? took[0] : -1;
     c->tiled_ms = INFINITY;
@@ -170,30 +170,8 @@ static int measure(cl_env *env, const codegen_target *target, const plan_gemm *s
             c->tiles = tiles[i - 1];
         }
     c->clblast_ms = rc == 0 && clblast ? took[n_tiles + 1] : -1;
-    exec_destroy(&ex);
-    model_state_free(&ms);
-    sb_free(&src);
+    plan_run_close(&r);
     return rc;
-}
-
-static int add_clblast(codegen_target *t, const plan_gemm *g)
-{
-    plan_gemm *p = realloc((void *)t->clblast, (size_t)(t->n_clblast + 1) * sizeof *p);
-    if (!p)
-        return -1;
-    p[t->n_clblast++] = *g;
-    t->clblast = p;
-    return 0;
-}
-
-static int add_pick(codegen_target *t, const plan_gemm *shape, gemm_tiles tiles)
-{
-    gemm_pick *p = realloc((void *)t->picks, (size_t)(t->n_picks + 1) * sizeof *p);
-    if (!p)
-        return -1;
-    p[t->n_picks++] = (gemm_pick){*shape, tiles};
-    t->picks = p;
-    return 0;
 }
 
 static void print_choice(FILE *report, const choice *c)
@@ -212,8 +190,21 @@ static void print_choice(FILE *report, const choice *c)
     fprintf(report, "  -> %s\n", names[fastest(c)]);
 }
 
-int gemm_select(cl_env *env, const plan *p, bool remeasure, FILE *report,
-                codegen_target *target, qsdc_error *err)
+/* The backend a measured choice makes on a target: a cache written where
+ * CLBlast was a candidate may be read where it is not. */
+static gemm_pick pick_of(const choice *c, const codegen_target *target)
+{
+    backend b = fastest(c);
+    if (b == CLBLAST && target->loop_limit)
+        b = c->tiled_ms < c->panel_ms ? TILED : PANEL;
+    gemm_pick pk = {.shape = c->shape, .clblast = b == CLBLAST};
+    if (b == TILED)
+        pk.tiles = c->tiles;
+    return pk;
+}
+
+int gemm_select(cl_env *env, const codegen_target *target, const plan_gemm *shapes, int n,
+                bool remeasure, FILE *report, gemm_pick *picks, qsdc_error *err)
 {
     const char *force = getenv("QSDC_GEMM");
     /* own, panel, tiled: generated kernels of the target's family, which
@@ -226,22 +217,19 @@ int gemm_select(cl_env *env, const plan *p, bool remeasure, FILE *report,
         return qsdc_fail(err, "QSDC_GEMM=clblast: %s ends a work-item's loops after %u "
                          "iterations, which qsdc can check only in its own kernels",
                          env->dev.name, target->loop_limit);
+    for (int i = 0; i < n && (own || all); i++)
+        picks[i] = (gemm_pick){.shape = shapes[i], .tiles = target->gemm_tiles,
+                               .clblast = all};
+    if (own || all)
+        return 0;
     char path[1024];
     choice *cache = NULL;
     int n_cache = 0, rc = 0;
     bool dirty = false;
-    if (!own && !all) {
-        cl_cache_device_file(env, "gemm", "txt", path, sizeof path);
-        load_cache(path, &cache, &n_cache);
-    }
-    for (int i = 0; i < p->n_launches && rc == 0 && !own; i++) {
-        const plan_gemm *g = &p->launches[i].gemm;
-        if (g->m <= 0 || codegen_uses_clblast(target, g))
-            continue;
-        if (all) {
-            rc = add_clblast(target, g) < 0 ? qsdc_fail(err, "out of memory") : 0;
-            continue;
-        }
+    cl_cache_device_file(env, "gemm", "txt", path, sizeof path);
+    load_cache(path, &cache, &n_cache);
+    for (int i = 0; i < n && rc == 0; i++) {
+        const plan_gemm *g = &shapes[i];
         int j = 0;
         while (j < n_cache && !same_shape(&cache[j].shape, g))
             j++;
@@ -271,77 +259,13 @@ int gemm_select(cl_env *env, const plan *p, bool remeasure, FILE *report,
             cache[j] = c;
             dirty = true;
         }
-        const choice *c = &cache[j];
         if (report)
-            print_choice(report, c);
-        /* a cache written where CLBlast was a candidate, read where it is not */
-        backend b = fastest(c);
-        if (b == CLBLAST && target->loop_limit)
-            b = c->tiled_ms < c->panel_ms ? TILED : PANEL;
-        /* the panel family needs naming only where the target's is tiled */
-        if ((b == CLBLAST && add_clblast(target, g) < 0) ||
-            (b == TILED && add_pick(target, g, c->tiles) < 0) ||
-            (b == PANEL && gemm_tiled(&target->gemm_tiles) &&
-             add_pick(target, g, (gemm_tiles){0, 0, 0, 0, 0}) < 0))
-            rc = qsdc_fail(err, "out of memory");
+            print_choice(report, &cache[j]);
+        picks[i] = pick_of(&cache[j], target);
+        picks[i].shape = *g;
     }
     if (dirty)
         save_cache(path, cache, n_cache);
     free(cache);
     return rc;
-}
-
-void gemm_select_free(codegen_target *target)
-{
-    free((void *)target->clblast);
-    target->clblast = NULL;
-    target->n_clblast = 0;
-    free((void *)target->picks);
-    target->picks = NULL;
-    target->n_picks = 0;
-}
-
-static int compile_with(cl_env *env, const model *m, graph_mode mode, int64_t batch,
-                        bool remeasure, FILE *report, bool observe_all, plan *out,
-                        qsdc_error *err)
-{
-    codegen_target target;
-    exec_target(&env->dev, &target);
-    target.observe_all = observe_all;
-    /* before measuring convolutions and GEMMs of a size the device cannot
-     * hold: the plan as compiled without measurements (im2col throughout) */
-    if (compile_plan(m, mode, batch, &target, out, NULL, NULL, err) < 0)
-        return -1;
-    int fits = exec_check_memory(&env->dev, (const plan *[]){out}, 1, err);
-    plan_free(out);
-    if (fits < 0)
-        return -1;
-    if (conv_select(env, m, mode, batch, remeasure, report, &target, err) < 0)
-        return -1;
-    if (compile_plan(m, mode, batch, &target, out, NULL, NULL, err) < 0) {
-        conv_select_free(&target);
-        return -1;
-    }
-    int rc = gemm_select(env, out, remeasure, report, &target, err);
-    if (rc == 0 && (target.n_clblast > 0 || target.n_picks > 0)) {
-        plan_free(out);
-        rc = compile_plan(m, mode, batch, &target, out, NULL, NULL, err);
-    } else if (rc < 0) {
-        plan_free(out);
-    }
-    gemm_select_free(&target);
-    conv_select_free(&target);
-    return rc;
-}
-
-int compile_for_device(cl_env *env, const model *m, graph_mode mode, int64_t batch,
-                       bool remeasure, FILE *report, plan *out, qsdc_error *err)
-{
-    return compile_with(env, m, mode, batch, remeasure, report, false, out, err);
-}
-
-int compile_observed_for_device(cl_env *env, const model *m, graph_mode mode, int64_t batch,
-                                plan *out, qsdc_error *err)
-{
-    return compile_with(env, m, mode, batch, false, NULL, true, out, err);
 }

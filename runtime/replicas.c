@@ -65,16 +65,17 @@ int replicas_attach(replicas *r, const model *m, const char *bundle, executor *e
     }
     for (int i = 1; i < r->n; i++) {
         replica_device *d = &r->extra[i - 1];
+        plan p;
+        memset(&p, 0, sizeof p);
         if (cl_env_open(r->specs[i], false, &d->env, err) < 0 ||
             device_self_check(&d->env, err) < 0 ||
-            plan_for_device(&d->env, m, bundle, MODE_TRAIN, r->batch, &d->p, err) < 0 ||
-            model_state_create(&d->env, d->p.param_elems, d->p.state_elems, &d->ms, err) < 0 ||
-            exec_create(&d->env, &d->p, &d->ms, &d->ex, err) < 0)
+            plan_for_device(&d->env, m, bundle, MODE_TRAIN, r->batch, &p, err) < 0 ||
+            plan_run_open(&d->env, &p, &d->run, err) < 0)
             return qsdc_error_wrap(err, "replica on device %s", r->specs[i]);
-        if (d->p.param_elems != r->n_params)
+        if (d->run.p.param_elems != r->n_params)
             return qsdc_fail(err, "device %s lays the parameters out differently", r->specs[i]);
-        r->ex[i] = &d->ex;
-        r->ms[i] = &d->ms;
+        r->ex[i] = &d->run.ex;
+        r->ms[i] = &d->run.ms;
     }
     int64_t first = (int64_t)r->ranks.rank * r->n * r->batch;
     for (int i = 0; i < r->n; i++)
@@ -171,9 +172,7 @@ void replicas_close(replicas *r, int rc, const qsdc_error *err)
 {
     for (int i = 1; r->extra && i < r->n; i++) {
         replica_device *d = &r->extra[i - 1];
-        exec_destroy(&d->ex);
-        model_state_free(&d->ms);
-        plan_free(&d->p);
+        plan_run_close(&d->run);
         cl_env_close(&d->env);
     }
     free(r->extra);

@@ -15,15 +15,14 @@
 #include "dist.h"
 #include "executor.h"
 #include "model.h"
+#include "plan_run.h"
 
 #define REPLICAS_MAX 8
 
 /* A device beyond the first, owned by the set. */
 typedef struct replica_device {
     cl_env env;
-    plan p;
-    model_state ms;
-    executor ex;
+    plan_run run;
 } replica_device;
 
 typedef struct replicas {

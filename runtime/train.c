@@ -18,7 +18,7 @@
 #include "device_check.h"
 #include "device_lost.h"
 #include "evaluate.h"
-#include "gemm_select.h"
+#include "device_tuner.h"
 #include "init.h"
 #include "progress.h"
 #include "replicas.h"
@@ -47,6 +47,11 @@ static int load_corpus(trainer *t, qsdc_error *err)
         return qsdc_fail(err, "out of memory");
     if (lm_source_open(t->lm, t->m, &t->tp, err) < 0)
         return -1;
+    if (t->o->train_subset > 0)
+        return qsdc_fail(err, "%s: a training subset draws samples, and a language model's "
+                              "corpus is streams of tokens: limit it to its first sequences "
+                              "instead (train_samples)",
+                         t->m->train.text_path);
     lm_source_limit(t->lm, t->o->train_samples, t->o->test_samples);
     t->steps = lm_source_batches(t->lm, TEXT_TRAIN);
     t->n_train = t->steps * t->lm->batch; /* sequences of `steps` tokens */
@@ -60,6 +65,39 @@ static int load_corpus(trainer *t, qsdc_error *err)
         fprintf(stderr, "qsdc: note: %s\n", note.message);
     if (lm_split_check(t->lm, path, TEXT_TEST, "no test perplexity", &note) < 0)
         fprintf(stderr, "qsdc: note: %s\n", note.message);
+    return 0;
+}
+
+/* Keeps n of d's samples, drawn by the seed (their order in d kept): the
+ * small-data regime from a larger file, the same samples for every run of
+ * one seed. */
+static int keep_subset(dataset *d, uint64_t seed, int64_t n, qsdc_error *err)
+{
+    int64_t *perm = malloc((size_t)d->count * sizeof *perm);
+    bool *kept = calloc((size_t)d->count, sizeof *kept);
+    if (!perm || !kept) {
+        free(perm);
+        free(kept);
+        return qsdc_fail(err, "out of memory");
+    }
+    philox_permutation(seed, 0x5b5e7u, perm, d->count);
+    for (int64_t i = 0; i < n; i++)
+        kept[perm[i]] = true;
+    int64_t to = 0;
+    size_t elems = (size_t)d->sample_elems;
+    for (int64_t from = 0; from < d->count; from++) {
+        if (!kept[from])
+            continue;
+        /* to <= from: moving down in place never overwrites a sample to keep */
+        memmove(d->x + (size_t)to * elems, d->x + (size_t)from * elems,
+                elems * sizeof *d->x);
+        if (d->y)
+            d->y[to] = d->y[from];
+        to++;
+    }
+    d->count = n;
+    free(perm);
+    free(kept);
     return 0;
 }
 
@@ -85,6 +123,9 @@ static int load_data(trainer *t, qsdc_error *err)
         return -1;
     if (t->o->train_samples > 0 && t->o->train_samples < t->train.count)
         t->train.count = t->o->train_samples;
+    if (t->o->train_subset > 0 && t->o->train_subset < t->train.count &&
+        keep_subset(&t->train, c->seed, t->o->train_subset, err) < 0)
+        return -1;
     if (data_has_test(c) &&
         data_load(c, true, classes, m->input_shape, m->input_rank, &t->test, err) < 0)
         return -1;

@@ -54,6 +54,8 @@ typedef struct train_options {
     int64_t test_samples;        /* and the first N test samples (0 = all); a
                                   * language model's samples are sequences
                                   * (lm_source_limit) */
+    int64_t train_subset;        /* then N of those drawn by the seed (0 = all);
+                                  * not for a language model */
     const float *init_params;    /* NULL, or the parameters to start from instead of
                                   * the seeded initialisation (a session's weights;
                                   * ignored when resuming) */

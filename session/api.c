@@ -6,7 +6,7 @@
 #include "cl_runtime.h"
 #include "compile.h"
 #include "dist.h"
-#include "gemm_select.h"
+#include "device_tuner.h"
 #include "session.h"
 #include "train.h"
 

@@ -52,6 +52,7 @@ int qsdc_model_get_info(const qsdc_model *q, qsdc_model_info *out, qsdc_error *e
     out->batch = q->m.train.batch;
     out->epochs = q->m.train.epochs;
     out->seed = q->m.train.seed;
+    out->has_validation = q->m.train.val_split > 0 || q->m.train.format == DATA_TEXT;
     return 0;
 }
 

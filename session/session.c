@@ -142,12 +142,24 @@ int session_ensure_training(qsdc_session *s, qsdc_error *e)
         free(state);
     }
     free(params);
-    if (rc == 0)
-        rc = exec_create_from(&s->env, &s->ep, &s->ms, s->binary[0] ? s->binary : NULL,
-                              &s->ex, e);
+    bool inference = s->ex_ready;
+    s->ex_ready = false;
+    if (rc == 0 && inference)
+        rc = session_ensure_inference(s, e);
     if (rc == 0)
         rc = exec_create(&s->env, &s->tp, &s->ms, &s->tx, e);
     return rc < 0 ? session_break(s, e) : 0;
+}
+
+int session_ensure_inference(qsdc_session *s, qsdc_error *e)
+{
+    if (s->ex_ready)
+        return 0;
+    if (exec_create_from(&s->env, &s->ep, &s->ms, s->binary[0] ? s->binary : NULL, &s->ex,
+                         e) < 0)
+        return -1;
+    s->ex_ready = true;
+    return 0;
 }
 
 static int load_weights(qsdc_session *s, const char *dir, qsdc_error *e)
@@ -232,7 +244,7 @@ static int session_setup(qsdc_session *s, const char *path, const qsdc_model *q,
     if (cl_env_open(device, s->profiling, &s->env, e) < 0 || device_self_check(&s->env, e) < 0 ||
         inference_plan(s, batch, e) < 0 ||
         model_state_create(&s->env, s->ep.param_elems, 0, &s->ms, e) < 0 ||
-        exec_create_from(&s->env, &s->ep, &s->ms, binary, &s->ex, e) < 0)
+        (binary && session_ensure_inference(s, e) < 0)) /* a bad binary fails here */
         return -1;
     if (o && o->checkpoint)
         return load_weights(s, o->checkpoint, e);
@@ -316,6 +328,8 @@ int qsdc_session_get_info(qsdc_session *s, qsdc_session_info *out, qsdc_error *e
     out->has_weights = s->has_weights;
     out->steps = (int64_t)s->step;
     out->seed = s->m.train.seed;
+    if (session_ensure_inference(s, &e) < 0)
+        return session_finish(s, -1, &e, err);
     snprintf(out->program, sizeof out->program, "%s", s->ex.from_binary ? "from binary"
                                                       : s->ex.cache_hit ? "from cache"
                                                                         : "built");

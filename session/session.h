@@ -44,7 +44,8 @@ struct qsdc_session {
     bool profiling;              /* the device queue times launches */
     cl_env env;
     plan ep;                     /* inference plan at the session's batch */
-    executor ex;
+    executor ex;                 /* its program, built on first use (ex_ready) */
+    bool ex_ready;
     plan tp;                     /* training plan, once train_ready */
     executor tx;
     bool train_ready;
@@ -72,6 +73,9 @@ int session_finish(qsdc_session *s, int rc, const qsdc_error *e, qsdc_error *err
  * folder path (then *is_bundle). */
 int session_model_path(const char *path, char out[QSDC_PATH_MAX], bool *is_bundle,
                        qsdc_error *e);
+/* Builds the inference plan's program unless it is built: a session that
+ * only profiles or trains never builds it. */
+int session_ensure_inference(qsdc_session *s, qsdc_error *e);
 /* Fails when the session is unusable (s NULL or broken). */
 int session_usable(const qsdc_session *s, qsdc_error *e);
 /* Fails, saying how to get some, when the session has no weights. */

@@ -8,6 +8,7 @@
 
 #include "bundle_load.h"
 #include "init.h"
+#include "plan_run.h"
 
 void session_kernel_info(const plan_launch *l, qsdc_kernel_info *k)
 {
@@ -33,9 +34,7 @@ int qsdc_session_kernels(qsdc_session *s, qsdc_kernel_info *out, int cap, qsdc_e
  * device, over seeded parameters and a synthetic batch. */
 typedef struct profile_run {
     qsdc_session *s;
-    plan p;
-    model_state ms;
-    executor ex;
+    plan_run run;
     float *params, *x;
     int32_t *y;
     double *before;  /* per launch: its accumulated time before the launch timed */
@@ -55,12 +54,13 @@ static float input_value(const model *m, double u)
 static int profile_setup(profile_run *r, qsdc_error *e)
 {
     qsdc_session *s = r->s;
-    const plan *p = &r->p;
+    const plan *p = &r->run.p;
     if (!s->profiling)
         return qsdc_fail(e, "qsdc_session_profile: open the session with profiling");
+    plan compiled;
     if (plan_for_device(&s->env, &s->m, s->bundle[0] ? s->bundle : NULL, MODE_TRAIN,
-                        s->ep.batch, &r->p, e) < 0 ||
-        model_state_create(&s->env, p->param_elems, p->state_elems, &r->ms, e) < 0)
+                        s->ep.batch, &compiled, e) < 0 ||
+        plan_run_open(&s->env, &compiled, &r->run, e) < 0)
         return -1;
     r->params = malloc((size_t)p->param_elems * sizeof *r->params);
     r->x = malloc((size_t)p->input_elems * sizeof *r->x);
@@ -72,11 +72,10 @@ static int profile_setup(profile_run *r, qsdc_error *e)
     params_init(p, s->m.train.seed, r->params);
     for (int64_t i = 0; i < p->input_elems; i++)
         r->x[i] = input_value(&s->m, philox_uniform(1, 9, (uint64_t)i));
-    if (model_state_write(&s->env, &r->ms, r->params, NULL, e) < 0 ||
-        exec_create(&s->env, p, &r->ms, &r->ex, e) < 0 ||
-        exec_set_batch(&r->ex, r->x, r->y, e) < 0)
+    if (model_state_write(&s->env, &r->run.ms, r->params, NULL, e) < 0 ||
+        exec_set_batch(&r->run.ex, r->x, r->y, e) < 0)
         return -1;
-    return exec_run(&r->ex, 1, 0, 0.0f, e); /* warm-up, untimed */
+    return exec_run(&r->run.ex, 1, 0, 0.0f, e); /* warm-up, untimed */
 }
 
 /* Launches [from, to): best[i] = their time since before[i] if first or
@@ -96,8 +95,8 @@ static void keep_best(const executor *ex, int from, int to, bool first, double *
  * step (best[i]) and by itself (best[n_launches + i]), in ms. */
 static int profile_steps(profile_run *r, int64_t steps, double *best, qsdc_error *e)
 {
-    executor *ex = &r->ex;
-    int n = r->p.n_launches, rc = 0;
+    executor *ex = &r->run.ex;
+    int n = r->run.p.n_launches, rc = 0;
     ex->timing = true;
     memset(ex->launch_ms, 0, (size_t)n * sizeof *ex->launch_ms);
     for (int64_t s = 1; s <= steps && rc == 0; s++) {
@@ -137,28 +136,26 @@ static int profile(qsdc_session *s, const qsdc_profile_options *o, qsdc_kernel_p
     double *best = NULL;
     int rc = profile_setup(&r, e);
     if (rc == 0 && alone) {
-        best = malloc(2 * ((size_t)r.p.n_launches + 1) * sizeof *best);
+        best = malloc(2 * ((size_t)r.run.p.n_launches + 1) * sizeof *best);
         if (!best)
             rc = qsdc_fail(e, "out of memory");
     }
     if (rc == 0)
         rc = profile_steps(&r, steps, best, e);
-    qsdc_kernel_profile *k = rc == 0 ? calloc((size_t)r.p.n_launches + 1, sizeof *k) : NULL;
+    int n = r.run.p.n_launches;
+    qsdc_kernel_profile *k = rc == 0 ? calloc((size_t)n + 1, sizeof *k) : NULL;
     if (rc == 0 && !k)
         rc = qsdc_fail(e, "out of memory");
-    for (int i = 0; rc == 0 && i < r.p.n_launches; i++) {
-        session_kernel_info(&r.p.launches[i], &k[i].kernel);
-        k[i].ms = r.ex.launch_ms[i];
+    for (int i = 0; rc == 0 && i < r.run.p.n_launches; i++) {
+        session_kernel_info(&r.run.p.launches[i], &k[i].kernel);
+        k[i].ms = r.run.ex.launch_ms[i];
         if (best) {
             k[i].best_ms = best[i];
-            k[i].alone_ms = best[r.p.n_launches + i];
+            k[i].alone_ms = best[r.run.p.n_launches + i];
         }
     }
     *out = k;
-    int n = r.p.n_launches;
-    exec_destroy(&r.ex);
-    model_state_free(&r.ms);
-    plan_free(&r.p);
+    plan_run_close(&r.run);
     free(r.params);
     free(r.x);
     free(r.y);

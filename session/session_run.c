@@ -67,7 +67,7 @@ static int forward(qsdc_session *s, const dataset *d, float *out, qsdc_eval_resu
     float *x = malloc((size_t)s->ep.input_elems * sizeof *x);
     float *o = malloc((size_t)s->ep.output_elems * sizeof *o);
     int32_t *y = malloc((size_t)batch * sizeof *y);
-    int rc = x && o && y ? 0 : qsdc_fail(e, "out of memory");
+    int rc = x && o && y ? session_ensure_inference(s, e) : qsdc_fail(e, "out of memory");
     bool probs = session_ends_in_softmax(s);
     double t0 = now_seconds(), loss = 0;
     int64_t correct = 0;
@@ -174,6 +174,8 @@ static int evaluate_corpus(qsdc_session *s, qsdc_eval_result *r, qsdc_error *e)
     int rc = lm_source_open(&lm, &s->m, &s->ep, e);
     if (rc == 0)
         rc = lm_split_check(&lm, s->m.train.text_path, TEXT_TEST, "no perplexity to report", e);
+    if (rc == 0)
+        rc = session_ensure_inference(s, e);
     if (rc == 0)
         rc = lm_perplexity(&lm, &s->ex, &s->ms, TEXT_TEST, &ppl, e);
     if (rc == 0) {

@@ -266,3 +266,15 @@ void cli_model_variant(const char *path, const char *name, const char *from, con
     assert_true(n > 0 && (size_t)n < sizeof text);
     snprintf(out, CLI_PATH_MAX, "%s", ts_write(name, text, (size_t)n));
 }
+
+char *cli_report(const char *dir, const char *said)
+{
+    char *out = cli_run_expect(0, "report '%s'", dir);
+    cli_expect(out, said);
+    free(out);
+    char path[2 * CLI_PATH_MAX];
+    snprintf(path, sizeof path, "%s/report.md", dir);
+    char *md = cli_read_file(path, NULL);
+    assert_non_null(md);
+    return md;
+}

@@ -87,5 +87,8 @@ int cli_epochs(const char *out, cli_epoch *e, int max);
 
 /* The whole file (malloc'd, NUL-terminated), or NULL when unreadable. */
 char *cli_read_file(const char *path, size_t *len);
+/* Runs "qsdc report DIR", failing unless it exits 0 saying `said`; returns
+ * DIR/report.md's text (the caller frees). */
+char *cli_report(const char *dir, const char *said);
 
 #endif

@@ -11,10 +11,9 @@
 #include <cmocka.h>
 
 #include "cl_fixture.h"
-#include "compile.h"
-#include "conv_select.h"
+#include "compile_tuner.h"
+#include "device_tuner.h"
 #include "executor.h"
-#include "gemm_select.h"
 #include "init.h"
 #include "ref_graph.h"
 #include "support.h"
@@ -89,6 +88,24 @@ void gc_check_backends(const char *const *yamls, const int64_t *batches, int n, 
     gc_backend_reset(NULL);
 }
 
+/* The tuner of GC_CLBLAST: CLBlast for every GEMM, conv2d as im2col. */
+static int no_direct_conv(void *ctx, graph_mode mode, int64_t batch, const conv_shape *shapes,
+                          int n, bool *direct, qsdc_error *err)
+{
+    (void)ctx, (void)mode, (void)batch, (void)shapes, (void)err;
+    memset(direct, 0, (size_t)n * sizeof *direct);
+    return 0;
+}
+
+static int every_gemm_clblast(void *ctx, const plan *sizes, const plan_gemm *shapes, int n,
+                              gemm_pick *picks, qsdc_error *err)
+{
+    (void)ctx, (void)sizes, (void)err;
+    for (int i = 0; i < n; i++)
+        picks[i] = (gemm_pick){.shape = shapes[i], .clblast = true};
+    return 0;
+}
+
 void gc_setup(gc_run *r, const char *yaml, int64_t batch, graph_mode mode)
 {
     qsdc_error err = {""};
@@ -101,43 +118,30 @@ void gc_setup(gc_run *r, const char *yaml, int64_t batch, graph_mode mode)
     exec_target(&tf_env()->dev, &t);
     if (shape_loop_limit)
         t.loop_limit = shape_loop_limit;
-    if (backend == GC_MEASURED) {
-        if (conv_select(tf_env(), &r->m, mode, batch, false, NULL, &t, &err) < 0)
-            fail_msg("%s", err.message);
-    }
     t.observe = mode == MODE_INFER;
     t.observe_all = use_observe_all;
-    t.direct_conv_all = t.direct_conv_all || use_direct_conv;
-    if (compile_plan(&r->m, mode, batch, &t, &r->p, &r->g, &r->f, &err) < 0)
+    t.direct_conv_all = use_direct_conv;
+    const compile_tuner library = {.convs = no_direct_conv, .gemms = every_gemm_clblast};
+    if (backend == GC_CLBLAST)
+        t.tuner = &library;
+    if ((backend == GC_MEASURED
+             ? compile_tuned(tf_env(), &r->m, mode, batch, &t, false, NULL, &r->p, &r->g,
+                             &r->f, &err)
+             : compile_plan(&r->m, mode, batch, &t, &r->p, &r->g, &r->f, &err)) < 0)
         fail_msg("%s", err.message);
-    plan_gemm shapes[32];
+    int gemms = 0, by_library = 0, direct = 0;
+    for (int i = 0; i < r->p.n_launches; i++) {
+        gemms += r->p.launches[i].gemm.m > 0;
+        by_library += r->p.launches[i].kind == LAUNCH_CLBLAST_GEMM;
+        direct += strncmp(r->p.launches[i].nodes, "conv2d", 6) == 0;
+    }
     if (backend == GC_CLBLAST) {
-        for (int i = 0; i < r->p.n_launches; i++)
-            if (r->p.launches[i].gemm.m > 0 && t.n_clblast < 32)
-                shapes[t.n_clblast++] = r->p.launches[i].gemm;
-        assert_true(t.n_clblast > 0);
-        t.clblast = shapes;
-    } else if (backend == GC_MEASURED &&
-               gemm_select(tf_env(), &r->p, false, NULL, &t, &err) < 0) {
-        fail_msg("%s", err.message);
+        assert_true(gemms > 0);
+        assert_int_equal(by_library, gemms);
     }
-    if (t.n_clblast > 0) {
-        plan_free(&r->p);
-        graph_free(&r->g);
-        fusion_free(&r->f);
-        if (compile_plan(&r->m, mode, batch, &t, &r->p, &r->g, &r->f, &err) < 0)
-            fail_msg("%s", err.message);
-        int library = 0;
-        for (int i = 0; i < r->p.n_launches; i++)
-            library += r->p.launches[i].kind == LAUNCH_CLBLAST_GEMM;
-        assert_int_equal(library, t.n_clblast);
-    }
-    if (backend == GC_MEASURED) {
-        printf("  measured: %d GEMM shapes by CLBlast, %d conv2d layers direct\n",
-               t.n_clblast, t.n_direct_conv);
-        gemm_select_free(&t);
-        conv_select_free(&t);
-    }
+    if (backend == GC_MEASURED)
+        printf("  measured: %d GEMMs by CLBlast, %d conv2d layers direct\n", by_library,
+               direct);
     r->params = malloc((size_t)r->p.param_elems * sizeof *r->params);
     r->input = malloc((size_t)r->p.input_elems * sizeof *r->input);
     /* one label per sample, or per (sample, step) for sequence outputs */

@@ -13,6 +13,13 @@ printed number must lie within half a unit of its last printed digit of
 the value computed here; every table row and verdict sentence the report
 should hold must be there, in order, and no other. Prints each mismatch;
 exits 1 if there is one.
+
+With a plan.json in RESULTS_DIR, the primary contrasts' table is checked
+too: Holm's step-down adjustment and the two one-sided tests (TOST) of
+equivalence within the plan's margin are computed here from their
+definitions (Holm 1979; Schuirmann 1987) on the same closed-form t, and
+each verdict from them. A setting that swept strengths has its choice
+made again here, per seed, from its candidates' own result.json files.
 """
 import glob
 import json
@@ -65,6 +72,27 @@ for _df, _q in TEXTBOOK.items():
     assert abs(t_p(_q, _df) - 0.05) < 1e-4
 
 
+def t_cdf(t, df):
+    """P(T < t)."""
+    c = t_central(t, df)
+    return 0.5 + c / 2 if t >= 0 else 0.5 - c / 2
+
+
+def holm(ps):
+    """Holm's adjusted p-values; None (no test) counts as p = 1 and stays None."""
+    m = len(ps)
+    order = sorted(range(m), key=lambda i: 1.0 if ps[i] is None else ps[i])
+    adj, running = [None] * m, 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * (1.0 if ps[i] is None else ps[i])))
+        adj[i] = None if ps[i] is None else running
+    return adj
+
+
+# Holm on a worked family: sorted .005 .01 .03 .04 times 4 3 2 1, kept monotone
+assert [round(x, 12) for x in holm([0.01, 0.04, 0.03, 0.005])] == [0.03, 0.06, 0.06, 0.02]
+
+
 class Check:
     def __init__(self):
         self.errors = []
@@ -101,12 +129,14 @@ class Check:
 
 
 def describe(r):
-    q = r["qsd"]
+    q, sel = r["qsd"], r.get("selection")
+    p = "" if sel else f" p={q['p']:.4g}"
+    chosen = f", {sel['swept']} chosen on validation" if sel else ""
     if r["kind"] == "none":
         return "none"
     if r["kind"] == "dropout":
-        return f"dropout p={q['p']:.4g}"
-    s = f"QSD p={q['p']:.4g} n={q['sites']} v={q['q_cv']:.4g}"
+        return f"dropout{p}{chosen}"
+    s = f"QSD{p} n={q['sites']} v={q['q_cv']:.4g}"
     if q["p_concentration"] > 0:
         s += f" c={q['p_concentration']:.4g}"
     if q.get("hetero") == "unit":
@@ -115,7 +145,7 @@ def describe(r):
         s += f" s={q['anneal']:.4g}"
     if r["match"] != "explicit":
         s += f" (matched {r['match']})"
-    return s
+    return s + chosen
 
 
 def load(results):
@@ -145,7 +175,8 @@ def sections(md):
                 tables[head].append([c.strip() for c in line.strip().strip("|").split("|")])
     # the header rows: the first row of each table
     for head, rows in tables.items():
-        tables[head] = [r for r in rows if r[0] not in ("setting", "comparison", "tensor")]
+        tables[head] = [r for r in rows
+                        if r[0] not in ("setting", "comparison", "tensor", "contrast")]
     return tables, texts
 
 
@@ -182,12 +213,21 @@ class Comparison:
 
 
 SENTENCE = re.compile(r"(\S+)(?: points)? \(95% interval (\S+) to (\S+), paired t = (\S+), "
-                      r"df = (\d+), p (?:= )?(< 0\.001|\S+), (\d+) seeds\)\.$")
+                      r"df = (\d+), p (?:= )?(< 0\.001|\S+), (\d+) seeds\)"
+                      r"(?:; TOST within ±(\S+): p (?:= )?(< 0\.001|\S+), so \*\*(\w+)\*\*)?\.$")
 
 
-def check_verdicts(c, text, comparisons, task, what, digits, verb):
+def tost_p(k, margin):
+    """The larger p of the two one-sided paired tests of |a − b| < margin."""
+    se = k.sd / math.sqrt(k.n)
+    return max(1 - t_cdf((k.mean + margin) / se, k.df), t_cdf((k.mean - margin) / se, k.df))
+
+
+def check_verdicts(c, text, comparisons, task, what, digits, verb, margin=None):
     """One sentence per comparison: its verdict from p < 0.05 and the sign
-    (verb(mean) names a significant one), its numbers the comparison's."""
+    (verb(mean) names a significant one), its numbers the comparison's;
+    with a margin, one without a significant difference ends in its TOST
+    and whether that showed equivalence."""
     lines = [ln for ln in text.splitlines() if ln.startswith("- **")]
     c.same(len(lines), len(comparisons), f"{task}: sentences on {what}")
     for k in comparisons:
@@ -208,9 +248,19 @@ def check_verdicts(c, text, comparisons, task, what, digits, verb):
         if not m:
             c.fail(f"{label}: cannot read '{found[0]}'")
             continue
-        diff, lo, hi, t, df, p, n = m.groups()
+        diff, lo, hi, t, df, p, n, t_margin, t_p, t_verdict = m.groups()
         k.check_numbers(c, label, digits, n, diff, lo, hi, t, df, p,
                         abs(k.mean) if significant else k.mean)
+        if margin is None or significant:
+            c.same(t_margin, None, label + " TOST")
+            continue
+        if t_margin is None:
+            c.fail(f"{label}: no TOST within ±{margin} after a difference not shown")
+            continue
+        c.same(t_margin, f"{margin:.{digits}f}", label + " TOST margin")
+        tp = tost_p(k, margin)
+        c.p_value(t_p, tp, label + " TOST")
+        c.same(t_verdict, "equivalent" if tp < 0.05 else "undetermined", label + " TOST verdict")
 
 
 def of_kind(settings, kind):
@@ -251,7 +301,7 @@ def check_scores(c, tables, settings, metric):
         c.near(row[5], statistics.mean(r["train_seconds"] for r in s), what + " s/run")
 
 
-def check_comparisons(c, tables, texts, settings, metric):
+def check_comparisons(c, tables, texts, settings, metric, margin):
     """QSD against dropout, then every regularised setting against none."""
     task, score = settings[0][0]["experiment"], f"test_{metric}"
 
@@ -269,7 +319,7 @@ def check_comparisons(c, tables, texts, settings, metric):
         c.same([r[0] for r in rows], [f"{k.a} − {k.b}" for k in comps], f"{title} rows")
         for row, k in zip(rows, comps):
             k.check_row(c, row[1:], f"{title}, {row[0]}", 2)
-        check_verdicts(c, texts.get(title, ""), comps, task, f"test {metric}", 2, verb)
+        check_verdicts(c, texts.get(title, ""), comps, task, f"test {metric}", 2, verb, margin)
 
 
 def check_sparsity(c, tables, texts, settings):
@@ -337,6 +387,78 @@ def check_masks(c, tables, settings):
         c.near(row[7], ms[0]["expected"]["pr_zero"], what + " expected Pr[m=0]", 4)
 
 
+def check_selection(c, tables, results, settings, metric):
+    """Each swept setting's choice per seed, made again here from its
+    candidates' own result.json files: the best validation score after
+    the last epoch (highest accuracy, lowest perplexity, the first listed
+    on a tie); the setting's run must be the chosen candidate's."""
+    title, val, score = "Strengths chosen on validation", f"val_{metric}", f"test_{metric}"
+    rows = tables.get(title, [])
+    want = [r for s in settings for r in s if "selection" in r]
+    c.same([tuple(row[:2]) for row in rows], [(r["setting"], str(r["seed"])) for r in want],
+           f"{title} rows")
+    for row, r in zip(rows, want):
+        what = f"{title}, {r['setting']} seed {r['seed']}"
+        sel = r["selection"]
+        cands = []
+        for cand in sel["candidates"]:
+            path = os.path.join(results, f"{r['setting']}-seed{r['seed']}",
+                                f"{sel['swept']}{cand['strength']:.6g}", "result.json")
+            with open(path, encoding="utf-8") as f:
+                cands.append(json.load(f))
+        vals = [x["epochs"][-1][val] for x in cands]
+        best = 0
+        for i, v in enumerate(vals):
+            if (v < vals[best]) if metric == "perplexity" else (v > vals[best]):
+                best = i
+        if len(row) != 5:
+            c.fail(f"{what}: {len(row)} columns, not 5")
+            continue
+        c.same(row[2], sel["swept"], what + " swept")
+        c.same(row[3], f"{sel['candidates'][best]['strength']:.6g}", what + " chosen")
+        c.same(r[score], cands[best][score], what + " test score of the chosen candidate")
+        c.same(r["qsd"], cands[best]["qsd"], what + " parameters of the chosen candidate")
+        cells = row[4].split(", ")
+        c.same(len(cells), len(vals), what + " candidates")
+        for cell, cand, v in zip(cells, sel["candidates"], vals):
+            strength, _, printed = cell.partition(": ")
+            c.same(strength, f"{cand['strength']:.6g}", what + " strength")
+            c.near(printed, v, f"{what} validation score of {strength}", 2)
+
+
+def check_primary(c, tables, settings, metric, plan):
+    """The plan's contrasts: paired t, Holm across them, TOST within the
+    margin (Holm-adjusted too), and the verdict each gives."""
+    title, score, alpha = "Primary contrasts", f"test_{metric}", 0.05
+    rows = tables.get(title, [])
+    by_name = {s[0]["setting"]: s for s in settings}
+    pairs = [tuple(x.split(" vs ")) for x in plan["primary"]]
+    c.same([r[0] for r in rows], [f"{a} − {b}" for a, b in pairs], f"{title} rows")
+    comps = [Comparison(by_name[a], by_name[b], lambda r: r[score]) for a, b in pairs]
+    margin = plan["equivalence_margin"]
+    tost = [tost_p(k, margin) for k in comps]
+    p_holm, tost_holm = holm([k.p for k in comps]), holm(tost)
+    for row, k, ph, th in zip(rows, comps, p_holm, tost_holm):
+        what = f"{title}, {row[0]}"
+        if len(row) != 10:
+            c.fail(f"{what}: {len(row)} columns, not 10")
+            continue
+        k.check_row(c, row[1:7], what, 2)
+        c.p_value(row[7], ph, what + " Holm")
+        c.p_value(row[8], th, what + " TOST")
+        m = f"{margin:.2f}"
+        if ph < alpha and k.mean != 0:
+            better = (k.mean > 0) != (metric == "perplexity")
+            want = f"**{k.a} {'beat' if better else 'did worse than'} {k.b}**"
+            if th < alpha:
+                want += f", within ±{m}"
+        elif th < alpha:
+            want = f"**equivalent** within ±{m}"
+        else:
+            want = "**undetermined**"
+        c.same(row[9], want, what + " verdict")
+
+
 def check_report(results, report):
     runs, settings = load(results)
     with open(report, encoding="utf-8") as f:
@@ -344,8 +466,17 @@ def check_report(results, report):
     metric = settings[0][0].get("metric", "accuracy")
     c = Check()
     check_header(c, texts, runs, settings)
+    plan_path, margin = os.path.join(results, "plan.json"), None
+    if os.path.exists(plan_path):
+        with open(plan_path, encoding="utf-8") as f:
+            plan = json.load(f)
+        check_primary(c, tables, settings, metric, plan)
+        margin = plan["equivalence_margin"]
+    elif "Primary contrasts" in tables:
+        c.fail("a Primary contrasts section without a plan.json")
     check_scores(c, tables, settings, metric)
-    check_comparisons(c, tables, texts, settings, metric)
+    check_selection(c, tables, results, settings, metric)
+    check_comparisons(c, tables, texts, settings, metric, margin)
     check_sparsity(c, tables, texts, settings)
     check_params(c, tables, settings)
     check_masks(c, tables, settings)

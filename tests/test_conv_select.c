@@ -10,9 +10,10 @@
 #include <cmocka.h>
 
 #include "cl_fixture.h"
+#include "conv_direct.h"
 #include "conv_select.h"
+#include "device_tuner.h"
 #include "executor.h"
-#include "gemm_select.h"
 #include "support.h"
 
 static const char cnn[] =
@@ -54,12 +55,22 @@ static int select_direct(graph_mode mode, bool remeasure, bool *all)
     qsdc_error err = {""};
     codegen_target t;
     exec_target(&tf_env()->dev, &t);
-    if (conv_select(tf_env(), &m, mode, 4, remeasure, NULL, &t, &err) < 0)
+    graph g;
+    int nodes[CONV_MAX_LAYERS];
+    conv_shape shapes[CONV_MAX_LAYERS];
+    bool direct[CONV_MAX_LAYERS];
+    if (graph_lower(&m, mode, 4, &g, &err) < 0)
         fail_msg("%s", err.message);
-    int n = t.n_direct_conv;
-    *all = t.direct_conv_all;
-    conv_select_free(&t);
-    return n;
+    int n = graph_conv_layers(&g, nodes, shapes, CONV_MAX_LAYERS);
+    graph_free(&g);
+    assert_int_equal(n, 2);
+    if (conv_select(tf_env(), &t, mode, 4, shapes, n, remeasure, NULL, direct, &err) < 0)
+        fail_msg("%s", err.message);
+    int chosen = 0;
+    for (int i = 0; i < n; i++)
+        chosen += direct[i];
+    *all = chosen == n;
+    return chosen;
 }
 
 /* Rewrites every cache line's times (direct, im2col, GEMM ms). */
@@ -86,7 +97,6 @@ static void test_measures_and_caches(void **state)
     char *said = ts_stderr_end();
     assert_non_null(strstr(said, "qsdc: measuring conv2d kernels for this device"));
     free(said);
-    assert_false(all);
     ts_stderr_begin();
     assert_int_equal(select_direct(MODE_TRAIN, false, &all), n);
     said = ts_stderr_end();

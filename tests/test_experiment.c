@@ -124,19 +124,6 @@ static void mean_sd_text(double a, double b, int digits, char *buf, size_t n)
     snprintf(buf, n, "%.*f ± %.*f", digits, m, digits, sd);
 }
 
-/* report.md of a results directory, after checking what qsdc report said. */
-static char *read_report(const char *dir, const char *said)
-{
-    char *out = cli_run_expect(0, "report '%s'", dir);
-    cli_expect(out, said);
-    free(out);
-    char path[2 * CLI_PATH_MAX];
-    snprintf(path, sizeof path, "%s/report.md", dir);
-    char *md = cli_read_file(path, NULL);
-    assert_non_null(md);
-    return md;
-}
-
 /* The table row "| name | desc | 2 | mean ± sd |" of each of n settings,
  * from key in its two seeds' result.json (the values into v), and the row
  * of setting a − b paired by seed. */
@@ -304,7 +291,7 @@ static void test_grid_shared(void **state)
 static void test_report(void **state)
 {
     (void)state;
-    char *md = read_report(results, "report.md: 4 runs of 1 task");
+    char *md = cli_report(results, "report.md: 4 runs of 1 task");
     char path[2 * CLI_PATH_MAX], want[512], ms[128];
     /* every setting's test accuracy, mean ± sd over the two seeds, and QSD
      * minus dropout paired by seed */
@@ -461,7 +448,7 @@ static void test_language_model_grid(void **state)
 static void test_language_model_report(void **state)
 {
     (void)state;
-    char *md = read_report(lm_results, "report.md: 6 runs of 1 task");
+    char *md = cli_report(lm_results, "report.md: 6 runs of 1 task");
     cli_expect(md, "48 training sequences, 8 test sequences");
     cli_expect(md, "### Test perplexity\n\nLower is better.");
     cli_expect(md, "| test perplexity (mean ± sd) |");

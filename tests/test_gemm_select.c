@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "cl_fixture.h"
+#include "compile.h"
 #include "executor.h"
 #include "gemm_select.h"
 #include "support.h"
@@ -59,14 +60,21 @@ static int select_backends(bool remeasure, int *tiled)
     qsdc_error err = {""};
     codegen_target t;
     exec_target(&tf_env()->dev, &t);
-    if (gemm_select(tf_env(), &p, remeasure, NULL, &t, &err) < 0)
+    plan_gemm shapes[16];
+    gemm_pick picks[16];
+    int n = 0;
+    for (int i = 0; i < p.n_launches && n < 16; i++)
+        if (p.launches[i].gemm.m > 0)
+            shapes[n++] = p.launches[i].gemm;
+    if (gemm_select(tf_env(), &t, shapes, n, remeasure, NULL, picks, &err) < 0)
         fail_msg("%s", err.message);
-    int n = t.n_clblast;
+    int library = 0;
     *tiled = 0;
-    for (int i = 0; i < t.n_picks; i++)
-        *tiled += gemm_tiled(&t.picks[i].tiles);
-    gemm_select_free(&t);
-    return n;
+    for (int i = 0; i < n; i++) {
+        library += picks[i].clblast;
+        *tiled += !picks[i].clblast && gemm_tiled(&picks[i].tiles);
+    }
+    return library;
 }
 
 static int select_clblast(bool remeasure)

@@ -83,12 +83,23 @@ static void test_committed_reports(void **state)
     }
 }
 
+/* qsdc report on dir, saying `said`, then the oracle on its report.md:
+ * that report's text (the caller frees). */
+static char *report_agrees(const char *dir, const char *said)
+{
+    char *md = cli_report(dir, said);
+    char report[2 * CLI_PATH_MAX];
+    snprintf(report, sizeof report, "%s/report.md", dir);
+    expect_agrees(dir, report);
+    return md;
+}
+
 /* The committed result.json files reported again by this build. */
 static void test_reports_written_now(void **state)
 {
     (void)state;
     for (int i = 0; i < n_names; i++) {
-        char dir[CLI_PATH_MAX], cmd[3 * CLI_PATH_MAX], report[2 * CLI_PATH_MAX];
+        char dir[CLI_PATH_MAX], cmd[3 * CLI_PATH_MAX];
         snprintf(dir, sizeof dir, "%s/%s", ts_tmpdir(), names[i]);
         snprintf(cmd, sizeof cmd, "mkdir '%s' && cp -r '%s/results/%s'/*-seed* '%s'", dir,
                  ts_source_root(), names[i], dir);
@@ -96,12 +107,32 @@ static void test_reports_written_now(void **state)
         if (ts_run(cmd, &out) != 0)
             fail_msg("%s: %s", cmd, out);
         free(out);
-        out = cli_run_expect(0, "report '%s'", dir);
-        cli_expect(out, "report.md: ");
-        free(out);
-        snprintf(report, sizeof report, "%s/report.md", dir);
-        expect_agrees(dir, report);
+        free(report_agrees(dir, "report.md: "));
     }
+}
+
+/* The report md of the runs in dir with its text `from` changed to `to`:
+ * the oracle must fail, saying `said`. */
+static void expect_noticed(const char *dir, const char *md, const char *from, const char *to,
+                           const char *said)
+{
+    const char *at = strstr(md, from);
+    if (!at)
+        fail_msg("the report no longer holds '%s': update this test", from);
+    size_t head = (size_t)(at - md), from_len = strlen(from), to_len = strlen(to);
+    char *edited = malloc(strlen(md) - from_len + to_len + 1);
+    assert_non_null(edited);
+    memcpy(edited, md, head);
+    memcpy(edited + head, to, to_len);
+    strcpy(edited + head + to_len, at + from_len);
+    const char *report = ts_write("edited.md", edited, strlen(edited));
+    free(edited);
+    char *out = NULL;
+    int rc = oracle(dir, report, &out);
+    if (rc != 1)
+        fail_msg("the oracle exits %d on '%s' edited to '%s': %s", rc, from, to, out);
+    cli_expect(out, said);
+    free(out);
 }
 
 /* The MLP grid's report with one thing changed: the oracle must say what. */
@@ -126,27 +157,106 @@ static void test_oracle_notices_errors(void **state)
     snprintf(path, sizeof path, "%s/report.md", dir);
     char *md = cli_read_file(path, NULL);
     assert_non_null(md);
-    for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
-        char *at = strstr(md, edits[i].from);
-        if (!at)
-            fail_msg("the committed report no longer holds '%s': update this test",
-                     edits[i].from);
-        size_t head = (size_t)(at - md), from = strlen(edits[i].from), to = strlen(edits[i].to);
-        char *edited = malloc(strlen(md) - from + to + 1);
-        assert_non_null(edited);
-        memcpy(edited, md, head);
-        memcpy(edited + head, edits[i].to, to);
-        strcpy(edited + head + to, at + from);
-        const char *report = ts_write("edited.md", edited, strlen(edited));
-        free(edited);
-        char *out = NULL;
-        int rc = oracle(dir, report, &out);
-        if (rc != 1)
-            fail_msg("the oracle exits %d on '%s' edited to '%s': %s", rc, edits[i].from,
-                     edits[i].to, out);
-        cli_expect(out, edits[i].said);
-        free(out);
-    }
+    for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++)
+        expect_noticed(dir, md, edits[i].from, edits[i].to, edits[i].said);
+    free(md);
+}
+
+/* The MLP grid's runs with a plan stated beside them: the primary
+ * contrasts' table must agree with the oracle's Holm and TOST, and the
+ * oracle must notice a wrong adjusted p, TOST p or verdict. */
+static void test_primary_contrasts(void **state)
+{
+    (void)state;
+    char dir[CLI_PATH_MAX], cmd[3 * CLI_PATH_MAX], report[2 * CLI_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/primary", ts_tmpdir());
+    snprintf(cmd, sizeof cmd, "mkdir '%s' && cp -r '%s/results/mlp_fashion'/*-seed* '%s'", dir,
+             ts_source_root(), dir);
+    char *out = NULL;
+    if (ts_run(cmd, &out) != 0)
+        fail_msg("%s: %s", cmd, out);
+    free(out);
+    static const char plan[] =
+        "{\"format\": \"qsdc-experiment-plan-1\", \"experiment\": \"mlp_fashion\", "
+        "\"primary\": [\"qsd_variance vs dropout\", \"qsd_silence vs dropout\", "
+        "\"dropout vs none\"], \"equivalence_margin\": 0.5}\n";
+    snprintf(report, sizeof report, "%s/plan.json", dir);
+    FILE *f = fopen(report, "w");
+    assert_non_null(f);
+    fputs(plan, f);
+    fclose(f);
+    char *md = report_agrees(dir, "report.md: ");
+    /* first in the task, before the exploratory sections */
+    char *primary = strstr(md, "### Primary contrasts");
+    assert_non_null(primary);
+    assert_true(primary < strstr(md, "### Test accuracy"));
+    static const struct {
+        const char *from, *to, *said;
+    } edits[] = {
+        /* Holm: 0.861 is the largest of three, adjusted to itself */
+        {"| 0.861 | 0.861 | < 0.001 | **equivalent** within ±0.50 |",
+         "| 0.861 | 0.900 | < 0.001 | **equivalent** within ±0.50 |",
+         "qsd_variance − dropout Holm p: report says 0.900, recomputed 0.861"},
+        {"| < 0.001 | < 0.001 | 0.137 |", "| < 0.001 | < 0.001 | 0.037 |",
+         "dropout − none TOST p: report says 0.037"},
+        {"| **equivalent** within ±0.50 |", "| **undetermined** |",
+         "qsd_variance − dropout verdict: report has **undetermined**"},
+        /* an exploratory difference not shown, tested for equivalence too */
+        {"5 seeds); TOST within ±0.50: p = 0.001, so **equivalent**.",
+         "5 seeds); TOST within ±0.50: p = 0.001, so **undetermined**.",
+         "qsd_hetero − dropout TOST verdict: report has undetermined, want equivalent"},
+        {"5 seeds); TOST within ±0.50: p = 0.001,", "5 seeds); TOST within ±0.50: p = 0.011,",
+         "qsd_hetero − dropout TOST p: report says 0.011"},
+    };
+    for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++)
+        expect_noticed(dir, md, edits[i].from, edits[i].to, edits[i].said);
+    free(md);
+    /* a damaged plan is refused, naming it */
+    f = fopen(ts_fmt("%s/plan.json", dir), "w");
+    assert_non_null(f);
+    fputs("{\"format\": \"qsdc-experiment-plan-1\", \"experiment\": \"mlp_fashion\", "
+          "\"primary\": [\"qsd_variance against dropout\"], \"equivalence_margin\": 0.5}\n",
+          f);
+    fclose(f);
+    out = cli_run_expect(1, "report '%s'", dir);
+    cli_expect(out, "plan.json:1:");
+    cli_expect(out, "SETTING vs SETTING");
+    free(out);
+}
+
+/* Twelve seeds (the MLP grid's five, each again as seeds +5 and +10 with
+ * its accuracy shifted, up to seed 12) and a plan: the report's tables,
+ * figures and primary contrasts over them, checked by the oracle. */
+static void test_twelve_seeds(void **state)
+{
+    (void)state;
+    char dir[CLI_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/seeds12", ts_tmpdir());
+    static const char make[] =
+        "import glob, json, os, sys\n"
+        "src, out = sys.argv[1:]\n"
+        "for d in glob.glob(src + '/*-seed*'):\n"
+        "    setting, seed = os.path.basename(d).rsplit('-seed', 1)\n"
+        "    r = json.load(open(d + '/result.json'))\n"
+        "    for k in range(3):\n"
+        "        s = int(seed) + 5 * k\n"
+        "        if s <= 12:\n"
+        "            os.makedirs(f'{out}/{setting}-seed{s}')\n"
+        "            r2 = dict(r, seed=s, test_accuracy=r['test_accuracy'] + 0.013 * k * s)\n"
+        "            json.dump(r2, open(f'{out}/{setting}-seed{s}/result.json', 'w'))\n"
+        "json.dump({'format': 'qsdc-experiment-plan-1', 'experiment': 'mlp_fashion',\n"
+        "           'primary': ['qsd_variance vs dropout', 'dropout vs none'],\n"
+        "           'equivalence_margin': 0.5}, open(out + '/plan.json', 'w'))\n";
+    const char *script = ts_write("seeds12.py", make, strlen(make));
+    char *out = NULL;
+    if (ts_run(ts_fmt("python3 '%s' '%s/results/mlp_fashion' '%s'", script, ts_source_root(),
+                      dir),
+               &out) != 0)
+        fail_msg("%s", out);
+    free(out);
+    char *md = report_agrees(dir, "60 runs of 1 task");
+    cli_expect(md, "| qsd_variance − dropout | 12 |");
+    cli_expect(md, "| dropout | dropout p=0.8 | 12 |");
     free(md);
 }
 
@@ -156,6 +266,8 @@ int main(void)
         cmocka_unit_test(test_committed_reports),
         cmocka_unit_test(test_reports_written_now),
         cmocka_unit_test(test_oracle_notices_errors),
+        cmocka_unit_test(test_primary_contrasts),
+        cmocka_unit_test(test_twelve_seeds),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -460,6 +460,45 @@ static void test_train_on_model_data(void **state)
     qsdc_session_close(s);
 }
 
+/* The training loss of one epoch on the tiny task under o's data options. */
+static double one_epoch_loss(qsdc_train_options o, int64_t want_samples)
+{
+    qsdc_session *s = open_session(task.model, NULL);
+    qsdc_error err = {""};
+    qsdc_train_result tr;
+    o.epochs = 1;
+    o.quiet = 1;
+    if (qsdc_session_train(s, &o, &tr, &err) < 0)
+        fail_msg("train: %s", err.message);
+    qsdc_session_close(s);
+    assert_int_equal(tr.train_samples, want_samples);
+    /* 10% of them held out for validation, whole batches of 16 of the rest */
+    assert_int_equal(tr.steps, (want_samples - want_samples / 10) / 16);
+    return tr.train_loss;
+}
+
+/* train_subset: N samples drawn by the seed, not the file's first N; the
+ * same ones again for the same seed, others for another. */
+static void test_train_subset(void **state)
+{
+    (void)state;
+    double first = one_epoch_loss((qsdc_train_options){.train_samples = 200}, 200);
+    double drawn = one_epoch_loss((qsdc_train_options){.train_subset = 200}, 200);
+    double again = one_epoch_loss((qsdc_train_options){.train_subset = 200}, 200);
+    double other = one_epoch_loss(
+        (qsdc_train_options){.train_subset = 200, .seed_set = 1, .seed = 99}, 200);
+    double other_first = one_epoch_loss(
+        (qsdc_train_options){.train_samples = 200, .seed_set = 1, .seed = 99}, 200);
+    assert_true(drawn == again);
+    assert_true(drawn != first);
+    assert_true(other != drawn && other != other_first);
+    /* drawn from the first train_samples; a subset of all of them is all */
+    one_epoch_loss((qsdc_train_options){.train_samples = 300, .train_subset = 200}, 200);
+    double all = one_epoch_loss((qsdc_train_options){0}, CLI_TRAIN_N);
+    assert_true(one_epoch_loss((qsdc_train_options){.train_subset = CLI_TRAIN_N}, CLI_TRAIN_N) ==
+                all);
+}
+
 static void test_bundle(void **state)
 {
     (void)state;
@@ -491,6 +530,7 @@ int main(void)
         cmocka_unit_test(test_fit_progress_and_stop),
         cmocka_unit_test(test_load_mismatched_checkpoint),
         cmocka_unit_test(test_train_on_model_data),
+        cmocka_unit_test(test_train_subset),
         cmocka_unit_test(test_bundle),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -222,6 +222,67 @@ static void test_paired_t_zero_spread(void **state)
     assert_true(isfinite(u.t) && u.p > 0 && u.p < 0.001 && u.lo < u.mean && u.hi > u.mean);
 }
 
+/* Holm's step-down on a worked family (R: p.adjust(c(.01, .04, .03, .005),
+ * "holm") = .03 .06 .06 .02): sorted .005 .01 .03 .04 times 4 3 2 1 are
+ * .02 .03 .06 .04, and the last is raised to .06 to keep the order. */
+static void test_holm(void **state)
+{
+    (void)state;
+    const double p[] = {0.01, 0.04, 0.03, 0.005}, want[] = {0.03, 0.06, 0.06, 0.02};
+    double adj[4];
+    stats_holm(p, 4, adj);
+    for (int i = 0; i < 4; i++)
+        if (fabs(adj[i] - want[i]) > EXACT)
+            fail_msg("Holm of p[%d] = %g is %.15g, want %g", i, p[i], adj[i], want[i]);
+    /* capped at 1; one test alone is its own p */
+    const double big[] = {0.6, 0.7};
+    stats_holm(big, 2, adj);
+    assert_true(adj[0] == 1 && adj[1] == 1);
+    stats_holm(p, 1, adj);
+    assert_true(adj[0] == 0.01);
+    /* an undetermined test counts in the family, as p = 1, and stays NaN */
+    const double with_nan[] = {0.02, NAN};
+    stats_holm(with_nan, 2, adj);
+    assert_true(fabs(adj[0] - 0.04) < EXACT && isnan(adj[1]));
+}
+
+/* TOST on the sleep data (mean 1.58, se 0.388972, df 9). The references
+ * are Student's t in closed form for integer df (A&S 26.7.4, as
+ * tests/report_oracle.py computes it): margin 2.5: t = 6.4315 and -2.3652,
+ * p = max(1.2002e-06, 0.0211169) = 0.0211169; margin 3: p = 0.00265557. */
+static void test_tost(void **state)
+{
+    (void)state;
+    const double g1[] = {0.7, -1.6, -0.2, -1.2, -0.1, 3.4, 3.7, 0.8, 0.0, 2.0};
+    const double g2[] = {1.9, 0.8, 1.1, 0.1, -0.1, 4.4, 5.5, 1.6, 4.6, 3.4};
+    paired_test t;
+    assert_int_equal(stats_paired_t(g2, g1, 10, &t), 0);
+    tost_test e;
+    stats_tost(&t, 2.5, 0.05, &e);
+    assert_true(fabs(e.p - 0.021116860246500724) < 1e-9);
+    assert_true(fabs(e.t_upper - (1.58 - 2.5) / t.se) < EXACT);
+    assert_true(fabs(e.t_lower - (1.58 + 2.5) / t.se) < EXACT);
+    /* the 90% interval: 1.58 -+ t(0.95, 9) = 1.833113 times se */
+    assert_true(fabs(e.lo - (1.58 - 1.833113 * t.se)) < 5e-7);
+    assert_true(fabs(e.hi - (1.58 + 1.833113 * t.se)) < 5e-7);
+    assert_true(e.hi < 2.5 && e.p < 0.05);
+    stats_tost(&t, 3, 0.05, &e);
+    assert_true(fabs(e.p - 0.0026555702926586155) < 1e-10);
+    /* a margin inside the interval: not equivalent */
+    stats_tost(&t, 2, 0.05, &e);
+    assert_true(e.p > 0.05 && e.hi > 2);
+    /* mirrored: the same p */
+    paired_test u;
+    assert_int_equal(stats_paired_t(g1, g2, 10, &u), 0);
+    stats_tost(&u, 2.5, 0.05, &e);
+    assert_true(fabs(e.p - 0.021116860246500724) < 1e-9);
+    /* zero spread: undetermined */
+    const double a[] = {1, 2, 3}, b[] = {0, 1, 2};
+    assert_int_equal(stats_paired_t(a, b, 3, &u), 0);
+    stats_tost(&u, 5, 0.05, &e);
+    assert_true(isnan(e.p) && isnan(e.lo));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -230,6 +291,7 @@ int main(void)
         cmocka_unit_test(test_incbeta),         cmocka_unit_test(test_t_cdf),
         cmocka_unit_test(test_t_quantile),      cmocka_unit_test(test_paired_t),
         cmocka_unit_test(test_paired_t_zero_spread),
+        cmocka_unit_test(test_holm),            cmocka_unit_test(test_tost),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

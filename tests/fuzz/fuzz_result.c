@@ -1,6 +1,8 @@
 /* libFuzzer harness: the experiment result readers (lab/experiment_result.h)
- * on the input after its first byte, which picks the reader:
+ * and the plan reader (lab/experiment_plan.h) on the input after its first
+ * byte, which picks the reader:
  *
+ *   bit 2   a plan.json (plan_read), else:
  *   bit 0   metrics lines (result_read_metrics), else a result.json (result_read)
  *   bit 1   metrics scored by perplexity, else by accuracy
  *
@@ -9,11 +11,13 @@
  * same counts, names and numbers (to the 9 digits the file keeps), and
  * every name in it must reach gnuplot's script and report.md escaped
  * (lab/report_escape.h); accepted metrics lines must give each epoch
- * once. */
+ * once; an accepted plan must come back equal from plan_write and
+ * plan_read. */
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
+#include "experiment_plan.h"
 #include "experiment_result.h"
 #include "fuzz_common.h"
 #include "fuzz_file.h"
@@ -113,6 +117,13 @@ static void check_rewrite(const run_result *r)
         strcmp(back.device, r->device) != 0)
         abort();
     same_number(back.test, r->test);
+    if (back.selection.n != r->selection.n || back.selection.chosen != r->selection.chosen ||
+        back.selection.swept_p0 != r->selection.swept_p0)
+        abort();
+    for (int i = 0; i < r->selection.n; i++) {
+        same_number(back.selection.strength[i], r->selection.strength[i]);
+        same_number(back.selection.val[i], r->selection.val[i]);
+    }
     for (int i = 0; i < r->n_epochs; i++) {
         same_number(back.epochs[i].train_loss, r->epochs[i].train_loss);
         same_number(back.epochs[i].test, r->epochs[i].test);
@@ -138,7 +149,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     memset(&r, 0, sizeof r);
     const char *path;
     int rc;
-    if (how & 1) {
+    if (how & 4) {
+        exp_plan p, back;
+        path = fuzz_write("plan.json", data + 1, size - 1);
+        rc = plan_read(path, &p, &err);
+        if (rc == 0 && (plan_write(path, &p, &err) < 0 || plan_read(path, &back, &err) < 0 ||
+                        !plan_equal(&p, &back)))
+            abort();
+    } else if (how & 1) {
         path = fuzz_write("metrics.jsonl", data + 1, size - 1);
         r.metric = how & 2 ? RESULT_PERPLEXITY : RESULT_ACCURACY;
         rc = result_read_metrics(path, &r, &err);

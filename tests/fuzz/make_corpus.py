@@ -255,18 +255,23 @@ def text_lines_seeds():
     put("text_lines", "no_vocab", b"\x03\x00\x00good\n")
 
 
+def result_of(task):
+    with open(os.path.join(ROOT, "results", task, "result.json"), "rb") as f:
+        return f.read()
+
+
 def result_seeds():
     """fuzz_result's input: a reader byte (see fuzz_result.c), then the file:
     result.json and metrics.jsonl files of the committed experiments, one
     with a setting name that would run a command in gnuplot's script and
-    split report.md's tables, and metrics lines of an epoch stopped and
-    resumed."""
+    split report.md's tables, metrics lines of an epoch stopped and
+    resumed, a setting's strength chosen on validation, and an analysis
+    plan (plan.json)."""
     for task in ("mlp_fashion/dropout-seed1", "lstm_kjv/qsd_variance-seed1"):
         run = os.path.join(ROOT, "results", task)
         lm = b"\x02" if task.startswith("lstm") else b"\x00"
         name = task.split("/")[0]
-        with open(os.path.join(run, "result.json"), "rb") as f:
-            result = f.read()
+        result = result_of(task)
         put("result", name + ".json", b"\x00" + result)
         if not task.startswith("lstm"):
             hostile = b"\"dropout' . system('id > pwned.txt') . '\\n|\\u007f\\\\\""
@@ -279,6 +284,14 @@ def result_seeds():
     joined = line.format(1, 0, 4) + line.format(1, 4, 6) + line.format(2, 0, 10)
     put("result", "joined.jsonl", b"\x01" + joined.encode())
     put("result", "truncated.json", b"\x00" + b'{"experiment": "mlp", "setting": ')
+    plan = (b'{"format": "qsdc-experiment-plan-1", "experiment": "gate_mlp", "primary": '
+            b'["unit vs dropout", "dropout vs none"], "equivalence_margin": 0.5}\n')
+    put("result", "plan.json", b"\x04" + plan)
+    selection = (b'  "selection": {"swept": "p", "by": "val_accuracy", "chosen": 1, "candidates": '
+                 b'[{"strength": 0.5, "val_accuracy": 85}, {"strength": 0.9, '
+                 b'"val_accuracy": 86.5}]},\n  "epochs"')
+    put("result", "selection.json", b"\x00" + result_of("mlp_fashion/dropout-seed1")
+        .replace(b'  "epochs"', selection, 1))
 
 
 def main():

@@ -1,0 +1,188 @@
+/* The pipeline's device-specific choices (compile_tuner.h): compile_plan
+ * asks its tuner once for the conv2d layers and once for the GEMMs, before
+ * it generates code, and the plan it generates is what the tuner chose.
+ * No device: the tuner here answers from a script. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "compile.h"
+#include "compile_tuner.h"
+
+static const char cnn[] =
+    "name: cnn\ninput: {shape: [2, 12, 12]}\n"
+    "layers:\n"
+    "  - {op: conv2d, filters: 8, kernel: 3, padding: same}\n"
+    "  - tanh\n"
+    "  - {op: avgpool, kernel: 2}\n"
+    "  - {op: conv2d, filters: 4, kernel: 3, stride: 2}\n"
+    "  - relu\n"
+    "  - flatten\n"
+    "  - {op: dense, units: 16}\n"
+    "  - relu\n"
+    "  - {op: dense, units: 3}\n";
+
+/* What the tuner was asked and how it answers. */
+typedef struct script {
+    int conv_calls, gemm_calls;
+    int n_convs, n_gemms;
+    conv_shape convs[8];
+    plan_gemm gemms[16];
+    int64_t sized_params, sized_arena;
+    int direct_layer;    /* the conv2d layer answered direct (-1: none) */
+    int clblast_gemm;    /* the GEMM answered CLBlast (-1: none) */
+    bool fail;
+} script;
+
+static int answer_convs(void *ctx, graph_mode mode, int64_t batch, const conv_shape *shapes,
+                        int n, bool *direct, qsdc_error *err)
+{
+    (void)mode, (void)err;
+    script *s = ctx;
+    assert_int_equal(batch, 4);
+    s->conv_calls++;
+    s->n_convs = n;
+    for (int i = 0; i < n && i < 8; i++) {
+        s->convs[i] = shapes[i];
+        direct[i] = i == s->direct_layer;
+    }
+    return 0;
+}
+
+static int answer_gemms(void *ctx, const plan *sizes, const plan_gemm *shapes, int n,
+                        gemm_pick *picks, qsdc_error *err)
+{
+    script *s = ctx;
+    s->gemm_calls++;
+    s->n_gemms = n;
+    s->sized_params = sizes->param_elems;
+    s->sized_arena = sizes->arena_elems;
+    assert_int_equal(sizes->n_launches, 0);
+    if (s->fail)
+        return qsdc_fail(err, "the device is out of GEMMs");
+    for (int i = 0; i < n && i < 16; i++) {
+        s->gemms[i] = shapes[i];
+        picks[i] = (gemm_pick){.shape = shapes[i], .clblast = i == s->clblast_gemm};
+    }
+    return 0;
+}
+
+static void load_cnn(model *m)
+{
+    qsdc_error err = {""};
+    if (model_load_string("<cnn>", cnn, strlen(cnn), m, &err) < 0)
+        fail_msg("%s", err.message);
+}
+
+static void compile_with(script *s, graph_mode mode, plan *p, int rc_expected)
+{
+    qsdc_error err = {""};
+    model m;
+    load_cnn(&m);
+    codegen_target t;
+    codegen_target_default(&t);
+    const compile_tuner tuner = {.ctx = s, .convs = answer_convs, .gemms = answer_gemms};
+    t.tuner = &tuner;
+    int rc = compile_plan(&m, mode, 4, &t, p, NULL, NULL, &err);
+    model_free(&m);
+    if (rc != rc_expected)
+        fail_msg("compile_plan returned %d: %s", rc, err.message);
+    if (rc < 0)
+        assert_string_equal(err.message, "the device is out of GEMMs");
+}
+
+static int count_launches(const plan *p, const char *nodes_prefix, int kind)
+{
+    int n = 0;
+    for (int i = 0; i < p->n_launches; i++)
+        n += nodes_prefix ? strncmp(p->launches[i].nodes, nodes_prefix,
+                                    strlen(nodes_prefix)) == 0
+                          : p->launches[i].kind == kind;
+    return n;
+}
+
+/* One question each, with every conv2d layer and every generated GEMM (the
+ * training pass: two dense products forward, their weight and input
+ * gradients back, less the first layer's input gradient), and the plan
+ * holds what was answered. */
+static void test_asks_once_and_generates_the_answers(void **state)
+{
+    (void)state;
+    script s = {.direct_layer = 1, .clblast_gemm = 0};
+    plan p;
+    compile_with(&s, MODE_TRAIN, &p, 0);
+    assert_int_equal(s.conv_calls, 1);
+    assert_int_equal(s.gemm_calls, 1);
+    assert_int_equal(s.n_convs, 2);
+    assert_int_equal(s.convs[0].c, 2);
+    assert_int_equal(s.convs[0].co, 8);
+    assert_int_equal(s.convs[1].c, 8);
+    assert_int_equal(s.convs[1].co, 4);
+    assert_int_equal(s.convs[1].win.sh, 2);
+    assert_int_equal(s.n_gemms, 6);
+    assert_int_equal(s.sized_params, p.param_elems);
+    assert_true(s.sized_arena > 0 && s.sized_arena <= p.arena_elems);
+    /* layer 1 direct: its forward is one conv2d kernel, layer 0 stays
+     * im2col + GEMM */
+    assert_int_equal(count_launches(&p, "conv2d", 0), 1);
+    assert_true(count_launches(&p, "im2col", 0) >= 1);
+    /* the first listed shape by CLBlast, and every GEMM of that shape */
+    int library = 0, generated = 0;
+    for (int i = 0; i < p.n_launches; i++) {
+        const plan_gemm *g = &p.launches[i].gemm;
+        if (g->m <= 0)
+            continue;
+        bool same = g->m == s.gemms[0].m && g->n == s.gemms[0].n && g->k == s.gemms[0].k &&
+                    g->trans_a == s.gemms[0].trans_a && g->trans_b == s.gemms[0].trans_b;
+        assert_int_equal(p.launches[i].kind == LAUNCH_CLBLAST_GEMM, same);
+        library += same;
+        generated += !same;
+    }
+    assert_int_equal(library + generated, s.n_gemms);
+    assert_true(library >= 1 && generated >= 1);
+    plan_free(&p);
+}
+
+/* Without a tuner nothing is asked: every conv2d is im2col + GEMM and
+ * every GEMM generated. */
+static void test_no_tuner_no_choices(void **state)
+{
+    (void)state;
+    qsdc_error err = {""};
+    model m;
+    load_cnn(&m);
+    codegen_target t;
+    codegen_target_default(&t);
+    plan p;
+    if (compile_plan(&m, MODE_INFER, 4, &t, &p, NULL, NULL, &err) < 0)
+        fail_msg("%s", err.message);
+    assert_int_equal(count_launches(&p, "conv2d", 0), 0);
+    assert_int_equal(count_launches(&p, NULL, LAUNCH_CLBLAST_GEMM), 0);
+    plan_free(&p);
+    model_free(&m);
+}
+
+/* A tuner's error ends the compilation with its message. */
+static void test_tuner_error(void **state)
+{
+    (void)state;
+    script s = {.direct_layer = -1, .clblast_gemm = -1, .fail = true};
+    plan p;
+    compile_with(&s, MODE_INFER, &p, -1);
+    assert_int_equal(s.gemm_calls, 1);
+    assert_null(p.launches);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_asks_once_and_generates_the_answers),
+        cmocka_unit_test(test_no_tuner_no_choices),
+        cmocka_unit_test(test_tuner_error),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
