@@ -23,12 +23,9 @@ void epoch_report_print(const epoch_report *r)
         printf(", %.0f tokens/s", r->samples_per_s * (double)r->tokens_per_sample);
     /* the device's one-time work at the first launches (pocl compiles each
      * kernel for its launch size then) weighs on a short first epoch */
-    double rest = r->seconds - r->first_step_s;
-    double samples_after = r->samples_per_s * r->seconds * (double)(r->done - 1) /
-                           (double)(r->done > 0 ? r->done : 1);
-    if (r->first_step_s >= 0.1 * r->seconds && r->done > 1 && rest > 0)
-        printf("; includes the first step's %.2f s of one-time kernel setup: %.0f samples/s "
-               "after it", r->first_step_s, samples_after / rest);
+    if (r->first_step_s >= 0.1 * r->seconds)
+        printf("; includes the first step's %.2f s, one-time kernel setup on the device",
+               r->first_step_s);
     if (!complete)
         printf("; stopped after batch %lld of %lld", (long long)(r->first + r->done),
                (long long)r->steps);

@@ -5,8 +5,9 @@
  * nothing; --early-stop stops where its rule says on the printed
  * validation accuracies, --keep-best keeps that epoch's checkpoint in
  * DIR/best, and a run cut short and resumed ends on the same bytes in both;
- * the epoch line gives the validation loss and the learning rate, and the
- * progress counts the batches --max-steps leaves. */
+ * the epoch line gives the validation loss and the learning rate, the
+ * progress counts the batches --max-steps leaves, and the time spent
+ * measuring kernels is said when there was some. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -241,6 +242,34 @@ static void test_epoch_line_and_progress(void **state)
     free(out);
 }
 
+/* With an empty kernel cache and no QSDC_GEMM the GEMMs are measured
+ * before the first step, and the line that announces it says for how
+ * long; with the choices cached, nothing is measured. */
+static void test_measuring_is_reported(void **state)
+{
+    (void)state;
+    char cache[CLI_PATH_MAX], *was = getenv("QSDC_CACHE_DIR"), *gemm = getenv("QSDC_GEMM");
+    char saved_cache[CLI_PATH_MAX] = "", saved_gemm[64] = "";
+    snprintf(saved_cache, sizeof saved_cache, "%s", was ? was : "");
+    snprintf(saved_gemm, sizeof saved_gemm, "%s", gemm ? gemm : "");
+    snprintf(cache, sizeof cache, "%s", dir_in("fresh-cache"));
+    setenv("QSDC_CACHE_DIR", cache, 1);
+    unsetenv("QSDC_GEMM");
+    char *first = cli_run_expect(0, "train '%s' --max-steps 2", task.model);
+    char *second = cli_run_expect(0, "train '%s' --max-steps 2", task.model);
+    if (was)
+        setenv("QSDC_CACHE_DIR", saved_cache, 1);
+    else
+        unsetenv("QSDC_CACHE_DIR");
+    if (gemm)
+        setenv("QSDC_GEMM", saved_gemm, 1);
+    cli_expect(first, "measuring GEMM kernels for this device");
+    cli_expect(first, "s of it measuring GEMM and conv2d kernels, once per device)");
+    cli_expect_not(second, "measuring");
+    free(first);
+    free(second);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -249,6 +278,7 @@ int main(void)
         cmocka_unit_test(test_early_stop_and_best),
         cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_epoch_line_and_progress),
+        cmocka_unit_test(test_measuring_is_reported),
     };
     return cmocka_run_group_tests(tests, setup, ts_teardown);
 }
