@@ -17,6 +17,7 @@ int cli_profile(int argc, char **argv);
 int cli_tune(int argc, char **argv);
 int cli_experiment(int argc, char **argv);
 int cli_report(int argc, char **argv);
+int cli_summary(int argc, char **argv);
 
 /* Prints "qsdc: message" to stderr and returns 1. */
 int cli_error(const char *message);
@@ -37,7 +38,8 @@ typedef struct cli_data_args {
 #define CLI_DATA_HELP                                                                       \
     "\n"                                                                                    \
     "--data FILE reads by its name: .npy (float32, float64, uint8 scaled to [0, 1];\n"      \
-    "int32/int64 token ids for a text model), .csv (numeric, a header row; the\n"           \
+    "int32/int64 token ids for a text model), .npz (numpy.savez: samples x or\n"         \
+    "arr_0, labels y or arr_1), .csv (numeric, a header row; the\n"                       \
     "column --label-column, default label, holds the classes), .txt (a text\n"            \
     "model's raw text, one text per line, tokenised with the vocabulary its\n"            \
     "checkpoint holds), anything else IDX (gzip or plain).\n"                             \
@@ -51,7 +53,16 @@ typedef struct cli_data_args {
  * for predict and --program-binary FILE otherwise. Returns 0, 1 after
  * printing usage for --help, or 2 after a usage error. */
 int cli_data_parse(int argc, char **argv, bool predict, const char *usage, cli_data_args *a);
+/* qsdc_model_get_info of the model file or bundle at path. */
+int cli_model_info(const char *path, qsdc_model_info *out, qsdc_error *err);
 /* a's --data, through qsdc_session_load_data. */
 int cli_load_data(qsdc_session *s, const cli_data_args *a, qsdc_data *out, qsdc_error *err);
+
+/* "accuracy: P% (correct/n)" of outputs (d->count rows) against d's labels. */
+void cli_print_accuracy(const float *out, const qsdc_data *d, int64_t outputs);
+/* The confusion matrix (up to 20 classes) and per-class precision, recall
+ * and F1 with their macro averages, of outputs against d's labels. */
+int cli_print_class_scores(const float *out, const qsdc_data *d, int64_t classes,
+                           qsdc_error *err);
 
 #endif

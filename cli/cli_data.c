@@ -73,3 +73,13 @@ int cli_load_data(qsdc_session *s, const cli_data_args *a, qsdc_data *out, qsdc_
                            .layout = a->layout};
     return qsdc_session_load_data(s, a->data, &o, out, err);
 }
+
+int cli_model_info(const char *path, qsdc_model_info *out, qsdc_error *err)
+{
+    qsdc_model *m;
+    if (qsdc_model_load(path, &m, err) < 0)
+        return -1;
+    int rc = qsdc_model_get_info(m, out, err);
+    qsdc_model_free(m);
+    return rc;
+}

@@ -29,65 +29,68 @@ static int print_kernels(qsdc_session *s, const char *program, qsdc_error *err)
     return rc;
 }
 
-/* Without labels only the count and the time are measured. */
-static int run_data(qsdc_session *s, const cli_data_args *a, const qsdc_session_info *info,
-                    qsdc_eval_result *r, bool *labelled, qsdc_error *err)
+/* A language model's perplexity on its corpus's test split. */
+static int print_perplexity(qsdc_session *s, const qsdc_session_info *info, qsdc_error *err)
 {
-    qsdc_data d;
-    if (cli_load_data(s, a, &d, err) < 0)
+    qsdc_eval_result r;
+    if (qsdc_session_evaluate(s, &r, err) < 0)
         return -1;
-    size_t x_len = (size_t)(d.count * d.sample_size);
-    int rc = 0;
-    *labelled = d.labels != NULL;
-    if (d.labels) {
-        rc = qsdc_session_evaluate_arrays(s, d.x, x_len, d.labels, d.count, r, err);
-    } else {
-        size_t out_len = (size_t)(d.count * info->output_size);
-        float *out = malloc(out_len * sizeof *out);
-        double t0 = now_seconds();
-        rc = out ? qsdc_session_predict(s, d.x, x_len, d.count, out, out_len, err)
+    printf("device: %s (%s)\n", info->device, info->platform);
+    printf("%lld test tokens in %.3f s\n", (long long)r.count, r.seconds);
+    printf("perplexity: %.4f\n", r.perplexity);
+    return 0;
+}
+
+/* The outputs of every sample of d, timed, and their scores: accuracy with
+ * labels, and for eval the confusion matrix and per-class scores. */
+static int score_samples(qsdc_session *s, bool eval, bool trained, const qsdc_data *d,
+                         const qsdc_session_info *info, qsdc_error *err)
+{
+    size_t out_len = (size_t)(d->count * info->output_size);
+    float *out = malloc(out_len * sizeof *out);
+    double t0 = now_seconds();
+    int rc = out ? qsdc_session_predict(s, d->x, (size_t)(d->count * d->sample_size),
+                                        d->count, out, out_len, err)
                  : qsdc_fail(err, "out of memory");
-        memset(r, 0, sizeof *r);
-        r->count = d.count;
-        r->seconds = now_seconds() - t0;
-        free(out);
+    double secs = now_seconds() - t0;
+    if (rc == 0) {
+        printf("device: %s (%s)\n", info->device, info->platform);
+        if (!eval)
+            rc = print_kernels(s, info->program, err);
     }
-    qsdc_data_free(&d);
+    if (rc == 0) {
+        if (!trained)
+            printf("parameters: untrained, initialised from seed %" PRIu64 "\n", info->seed);
+        printf("%lld samples in %.3f s: %.0f samples/s\n", (long long)d->count, secs,
+               (double)d->count / secs);
+        if (d->labels)
+            cli_print_accuracy(out, d, info->output_size);
+        if (eval)
+            rc = cli_print_class_scores(out, d, info->output_size, err);
+    }
+    free(out);
     return rc;
 }
 
 /* eval: the model's test data (a language model: the perplexity of its
  * corpus's test split) or a data file; infer: a data file. */
-static int run_eval(qsdc_session *s, bool eval, bool trained, const cli_data_args *a,
-                    qsdc_error *err)
+static int run_eval(qsdc_session *s, bool eval, bool trained, bool language_model,
+                    const cli_data_args *a, qsdc_error *err)
 {
     qsdc_session_info info;
-    qsdc_eval_result r;
-    bool labelled = eval;
     if (qsdc_session_get_info(s, &info, err) < 0 ||
-        (!trained && qsdc_session_init_weights(s, info.seed, err) < 0) ||
-        (a->data ? run_data(s, a, &info, &r, &labelled, err)
-                 : qsdc_session_evaluate(s, &r, err)) < 0)
+        (!trained && qsdc_session_init_weights(s, info.seed, err) < 0))
         return -1;
-    if (eval && !labelled)
-        return qsdc_fail(err, "%s: no labels to score; give --labels (a CSV: a label "
-                         "column)", a->data);
-    printf("device: %s (%s)\n", info.device, info.platform);
-    if (r.perplexity > 0) {
-        printf("%lld test tokens in %.3f s\n", (long long)r.count, r.seconds);
-        printf("perplexity: %.4f\n", r.perplexity);
-        return 0;
-    }
-    if (!eval && print_kernels(s, info.program, err) < 0)
+    if (eval && !a->data && language_model)
+        return print_perplexity(s, &info, err);
+    qsdc_data d;
+    if ((a->data ? cli_load_data(s, a, &d, err) : qsdc_session_load_test_data(s, &d, err)) < 0)
         return -1;
-    if (!trained)
-        printf("parameters: untrained, initialised from seed %" PRIu64 "\n", info.seed);
-    printf("%lld samples in %.3f s: %.0f samples/s\n", (long long)r.count, r.seconds,
-           (double)r.count / r.seconds);
-    if (labelled)
-        printf("accuracy: %.2f%% (%lld/%lld)\n", r.accuracy, (long long)r.correct,
-               (long long)r.count);
-    return 0;
+    int rc = eval && !d.labels ? qsdc_fail(err, "%s: no labels to score; give --labels (a "
+                                           "CSV: a label column)", a->data)
+                               : score_samples(s, eval, trained, &d, &info, err);
+    qsdc_data_free(&d);
+    return rc;
 }
 
 static const char infer_usage[] =
@@ -100,8 +103,10 @@ static const char infer_usage[] =
     "infer runs the forward pass over a data file and prints throughput and,\n"
     "with labels, accuracy; without --checkpoint the parameters are the seeded\n"
     "initialisation. eval prints the test accuracy of a checkpoint on the\n"
-    "model's test data, or on --data (a language model: the perplexity of its\n"
-    "corpus's test split, at the training batch).\n"
+    "model's test data, or on --data, with the confusion matrix (rows: true\n"
+    "class; up to 20 classes) and each class's precision, recall and F1 and\n"
+    "their macro averages (a language model: the perplexity of its corpus's\n"
+    "test split, at the training batch).\n"
     CLI_DATA_HELP
     "--program-binary loads the inference kernels from a binary built for the\n"
     "device (qsdc MODEL.yaml --emit-binary writes one) instead of compiling\n"
@@ -120,12 +125,15 @@ static int infer_or_eval(int argc, char **argv, bool eval)
         return 2;
     }
     qsdc_error err = {""};
+    qsdc_model_info mi;
+    if (cli_model_info(a.model, &mi, &err) < 0)
+        return cli_error(err.message);
     qsdc_open_options o = {.device = a.device, .checkpoint = a.ckpt, .batch = a.batch,
                            .program_binary = a.binary};
     qsdc_session *s;
     if (qsdc_session_open(a.model, &o, &s, &err) < 0)
         return cli_error(err.message);
-    rc = run_eval(s, eval, a.ckpt != NULL, &a, &err);
+    rc = run_eval(s, eval, a.ckpt != NULL, mi.language_model != 0, &a, &err);
     qsdc_session_close(s);
     return rc < 0 ? cli_error(err.message) : 0;
 }

@@ -17,26 +17,16 @@ static const char predict_usage[] =
     "ends in softmax, else its raw outputs. OUT.npy: a float32 [N, outputs]\n"
     "array, the class of a row being its largest output; OUT.csv: a header\n"
     "class,p0,p1,... (class,y0,y1,... for raw outputs), then per sample the\n"
-    "class id and the outputs. With labels (--labels, or a CSV's label column)\n"
-    "it also prints the accuracy.\n"
+    "class id and the outputs; a language model's row holds the scores of\n"
+    "every step, step after step, and its class field the class of each step,\n"
+    "separated by spaces. With labels (--labels, or a CSV's label column) it\n"
+    "also prints the accuracy.\n"
     CLI_DATA_HELP;
 
-static void print_accuracy(const float *out, const qsdc_data *d, int64_t outputs)
-{
-    int64_t correct = 0;
-    for (int64_t i = 0; i < d->count; i++) {
-        const float *row = out + i * outputs;
-        int64_t best = 0;
-        for (int64_t c = 1; c < outputs; c++)
-            if (row[c] > row[best])
-                best = c;
-        correct += best == d->labels[i];
-    }
-    printf("accuracy: %.2f%% (%lld/%lld)\n", 100.0 * (double)correct / (double)d->count,
-           (long long)correct, (long long)d->count);
-}
-
-static int predict(qsdc_session *s, const cli_data_args *a, qsdc_error *err)
+/* A language model's outputs are a sequence: per sample, its input's steps
+ * of scores over the vocabulary. */
+static int predict(qsdc_session *s, const cli_data_args *a, bool language_model,
+                   qsdc_error *err)
 {
     qsdc_session_info info;
     qsdc_data d;
@@ -48,14 +38,16 @@ static int predict(qsdc_session *s, const cli_data_args *a, qsdc_error *err)
     if (rc == 0)
         rc = qsdc_session_predict(s, d.x, (size_t)(d.count * d.sample_size), d.count, out,
                                   out_len, err);
+    int64_t steps = language_model ? info.input_shape[0] : 1;
     if (rc == 0)
-        rc = qsdc_predictions_write(a->out, out, d.count, info.output_size,
-                                    info.output_is_probabilities, err);
+        rc = qsdc_predictions_write_steps(a->out, out, d.count, steps,
+                                          info.output_size / steps,
+                                          info.output_is_probabilities, err);
     if (rc == 0) {
         printf("%lld samples: %s to %s\n", (long long)d.count,
                info.output_is_probabilities ? "class probabilities" : "outputs", a->out);
         if (d.labels)
-            print_accuracy(out, &d, info.output_size);
+            cli_print_accuracy(out, &d, info.output_size);
     }
     free(out);
     qsdc_data_free(&d);
@@ -73,11 +65,14 @@ int cli_predict(int argc, char **argv)
         return 2;
     }
     qsdc_error err = {""};
+    qsdc_model_info mi;
+    if (cli_model_info(a.model, &mi, &err) < 0)
+        return cli_error(err.message);
     qsdc_open_options o = {.device = a.device, .checkpoint = a.ckpt, .batch = a.batch};
     qsdc_session *s;
     if (qsdc_session_open(a.model, &o, &s, &err) < 0)
         return cli_error(err.message);
-    rc = predict(s, &a, &err);
+    rc = predict(s, &a, mi.language_model != 0, &err);
     qsdc_session_close(s);
     return rc < 0 ? cli_error(err.message) : 0;
 }

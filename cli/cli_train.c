@@ -27,8 +27,16 @@ static const char train_usage[] =
     "  --device D        index, cpu, gpu or part of a device name (qsdc devices)\n"
     "  --devices D,D...  data parallel over these devices, each on its shard of\n"
     "                    every batch (their count must divide the batch)\n"
-    "  --checkpoint DIR  save parameters and optimiser state after every epoch\n"
+    "  --checkpoint DIR  save parameters and optimiser state after every epoch; a DIR\n"
+    "                    that already holds a run is refused without --resume or\n"
+    "                    --overwrite\n"
     "  --resume          continue from the checkpoint in DIR\n"
+    "  --overwrite       start over in a DIR that holds a run, replacing it\n"
+    "  --early-stop N    stop once N epochs in a row have not bettered the best\n"
+    "                    validation accuracy (a language model: perplexity); needs a\n"
+    "                    validation split (train: val_split)\n"
+    "  --keep-best       also keep the best validation epoch's checkpoint in\n"
+    "                    DIR/best (qsdc eval --checkpoint DIR/best reads it)\n"
     "  --metrics FILE    write one JSON object per epoch\n"
     "  --max-steps N     stop after N optimiser steps in total\n"
     "  --check-finite    after every step, scan every node's output and gradient\n"
@@ -52,9 +60,12 @@ int cli_train(int argc, char **argv)
         {"resume", no_argument, 0, 'r'},        {"metrics", required_argument, 0, 'm'},
         {"max-steps", required_argument, 0, 'x'}, {"help", no_argument, 0, 'h'},
         {"devices", required_argument, 0, 'D'}, {"check-finite", no_argument, 0, 'f'},
+        {"overwrite", no_argument, 0, 'o'},     {"early-stop", required_argument, 0, 'E'},
+        {"keep-best", no_argument, 0, 'k'},
         {0, 0, 0, 0}};
     qsdc_train_options o;
     memset(&o, 0, sizeof o);
+    bool overwrite = false;
     long long v;
     int c;
     optind = 1;
@@ -75,6 +86,12 @@ int cli_train(int argc, char **argv)
         case 'm': o.metrics_path = optarg; break;
         case 'x': if (cli_int("--max-steps", optarg, 1, &v) < 0) return 2; o.max_steps = v; break;
         case 'f': o.check_finite = 1; break;
+        case 'o': overwrite = true; break;
+        case 'E':
+            if (cli_int("--early-stop", optarg, 1, &v) < 0) return 2;
+            o.early_stop = v;
+            break;
+        case 'k': o.keep_best = 1; break;
         case 'h': fputs(train_usage, stdout); return 0;
         default: fputs(train_usage, stderr); return 2;
         }
@@ -87,10 +104,16 @@ int cli_train(int argc, char **argv)
         fprintf(stderr, "qsdc: give --device or --devices, not both\n");
         return 2;
     }
-    if (o.resume && !o.checkpoint_dir) {
-        fprintf(stderr, "qsdc: --resume needs --checkpoint DIR\n");
+    if ((o.resume || overwrite || o.keep_best) && !o.checkpoint_dir) {
+        fprintf(stderr, "qsdc: %s needs --checkpoint DIR\n",
+                o.resume ? "--resume" : overwrite ? "--overwrite" : "--keep-best");
         return 2;
     }
+    if (o.resume && overwrite) {
+        fprintf(stderr, "qsdc: give --resume or --overwrite, not both\n");
+        return 2;
+    }
+    o.keep_existing = !overwrite;
     if (qsdc_launch_rank() > 0) { /* rank 0 speaks for all */
         o.quiet = 1;
         o.metrics_path = NULL;

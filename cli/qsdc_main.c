@@ -19,6 +19,7 @@ static const char usage[] =
     "\n"
     "commands:\n"
     "  MODEL.yaml   compile a model to a bundle (kernels.cl, plan.yaml, graph.dot)\n"
+    "  summary      a model's layers: output shapes and parameter counts\n"
     "  devices      list OpenCL platforms and devices\n"
     "  train        train a model on its data (train: section of the model)\n"
     "  eval         test accuracy of a trained checkpoint\n"
@@ -61,7 +62,7 @@ static int run_command(int argc, char **argv)
                     {"predict", cli_predict},
                     {"compile", cli_compile}, {"profile", cli_profile},
                     {"tune", cli_tune},       {"experiment", cli_experiment},
-                    {"report", cli_report}};
+                    {"report", cli_report},   {"summary", cli_summary}};
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         if (!strcmp(cmd, commands[i].name))
             return commands[i].run(argc - 1, argv + 1);

@@ -207,6 +207,9 @@ void model_free(model *m);
 int model_copy(const model *src, model *dst, qsdc_error *err);
 /* Index of the layer called name, or -1. */
 int model_find(const model *m, const char *name);
+/* Whether the output layer (output:, else the last) is a softmax: the
+ * model's outputs are probabilities. */
+bool model_ends_in_softmax(const model *m);
 /* Fills order[0..n_layers) with layer indices so that every layer comes
  * after the layers it reads; m must have loaded successfully (acyclic).
  * Fails only when out of memory. */

@@ -94,6 +94,12 @@ int model_find(const model *m, const char *name)
     return -1;
 }
 
+bool model_ends_in_softmax(const model *m)
+{
+    int last = m->output[0] ? model_find(m, m->output) : m->n_layers - 1;
+    return last >= 0 && m->layers[last].kind == LAYER_SOFTMAX;
+}
+
 void model_free(model *m)
 {
     free(m->layers);

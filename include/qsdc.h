@@ -96,6 +96,21 @@ typedef struct qsdc_layer_info {
 QSDC_API int qsdc_model_layers(const qsdc_model *m, qsdc_layer_info *out, int cap,
                                qsdc_error *err);
 
+typedef struct qsdc_layer_summary {
+    char name[64];
+    char op[24];             /* as model files name it */
+    int rank;                /* dims of one sample's output */
+    int64_t shape[4];        /* its output shape, without the batch */
+    int64_t params;          /* trainable parameters (floats) */
+    int64_t stats;           /* running statistics (batchnorm's), kept but not trained */
+} qsdc_layer_summary;
+
+/* m's layers in file order with their output shapes and parameter counts,
+ * as the compiler lowers them (no device), into out (the first cap of
+ * them). Returns their number, or -1. */
+QSDC_API int qsdc_model_summary(const qsdc_model *m, qsdc_layer_summary *out, int cap,
+                                qsdc_error *err);
+
 /* Overrides m's train: settings with those of the mapping under key at the
  * top level of the YAML file path, checked as a model file's train: section
  * (relative data paths resolve against path's folder; errors name
@@ -214,6 +229,15 @@ typedef struct qsdc_train_options {
                                     from the training data (its first train_samples when
                                     set), the validation split taken from them; 0: all.
                                     Not for a language model */
+    int keep_existing;           /* refuse a checkpoint_dir that already holds a
+                                    checkpoint unless resuming (qsdc train without
+                                    --overwrite); 0: start over in it */
+    int64_t early_stop;          /* stop once this many epochs in a row have not bettered
+                                    the best validation score (accuracy; a language model:
+                                    perplexity); 0: never. Needs a validation split */
+    int keep_best;               /* also save the best validation epoch's checkpoint in
+                                    checkpoint_dir/best (needs checkpoint_dir and a
+                                    validation split) */
 } qsdc_train_options;
 
 typedef struct qsdc_train_result {
@@ -480,7 +504,8 @@ typedef struct qsdc_data_options {
 
 /* Reads a data file of samples for the session's model, chosen by its name:
  * .npy (float32, float64, uint8 scaled to [0, 1], or int32/int64 token
- * ids), .csv (numeric, a header row; floats kept as they are), .txt (a text
+ * ids), .npz (numpy.savez: the samples its array x or arr_0, read as a
+ * .npy, the labels its array y or arr_1 when present), .csv (numeric, a header row; floats kept as they are), .txt (a text
  * model's raw text, one text per line, tokenised as training tokenised it
  * with the vocabulary saved in the session's checkpoint), anything else IDX
  * (every element type; gzip-compressed or plain). The samples' shape is
@@ -491,6 +516,12 @@ QSDC_API int qsdc_session_load_data(qsdc_session *s, const char *path,
                                     const qsdc_data_options *o, qsdc_data *out,
                                     qsdc_error *err);
 
+/* The model's test data (its train: section's test files) as
+ * qsdc_session_load_data reads a file: what qsdc_session_evaluate scores.
+ * A language model's test data is a corpus, not samples: an error. Free
+ * with qsdc_data_free. */
+QSDC_API int qsdc_session_load_test_data(qsdc_session *s, qsdc_data *out, qsdc_error *err);
+
 /* Writes n rows of `outputs` floats (qsdc_session_predict's out) to path,
  * atomically, in the format its name ends with: .npy, a float32 [n,
  * outputs] array; .csv, a header "class,p0,p1,..." (with probabilities 0,
@@ -498,6 +529,40 @@ QSDC_API int qsdc_session_load_data(qsdc_session *s, const char *path,
  * largest output's index, the first on a tie) then the outputs. */
 QSDC_API int qsdc_predictions_write(const char *path, const float *out, int64_t n,
                                     int64_t outputs, int probabilities, qsdc_error *err);
+/* The same for outputs that are a sequence (a language model's): each row
+ * holds steps x classes outputs, step after step, and a CSV's class column
+ * holds the class of every step (its largest output, the first on a tie),
+ * separated by spaces ("12 5 7"). steps 1 is qsdc_predictions_write. */
+QSDC_API int qsdc_predictions_write_steps(const char *path, const float *out, int64_t n,
+                                          int64_t steps, int64_t classes, int probabilities,
+                                          qsdc_error *err);
+
+/* ---- Scoring predictions --------------------------------------------- */
+
+/* Counts n predictions of a classifier by true and predicted class into
+ * counts[label * classes + predicted] (zeroed first; counts_len at least
+ * classes * classes). outputs: n rows of `classes` floats (qsdc_session_predict's
+ * out); a row predicts its largest output's index, the first on a tie (the
+ * class column of qsdc_predictions_write). labels: n classes in [0, classes). */
+QSDC_API int qsdc_confusion_matrix(const float *outputs, int64_t n, int64_t classes,
+                                   const int32_t *labels, int64_t *counts, size_t counts_len,
+                                   qsdc_error *err);
+
+typedef struct qsdc_class_score {
+    int64_t support;    /* samples of the class: its row of the matrix */
+    int64_t predicted;  /* samples predicted as the class: its column */
+    int64_t correct;    /* both: the diagonal */
+    double precision;   /* correct / predicted, 0 when nothing is predicted as it */
+    double recall;      /* correct / support, 0 when it has no samples */
+    double f1;          /* 2 precision recall / (precision + recall), 0 when both are 0 */
+} qsdc_class_score;
+
+/* Per-class scores of a confusion matrix (qsdc_confusion_matrix's) into
+ * out[0..classes), and in out[classes] their macro averages: the means of
+ * precision, recall and f1 over all classes, with the total support,
+ * predicted and correct (out_len at least classes + 1). */
+QSDC_API int qsdc_class_scores(const int64_t *counts, int64_t classes, qsdc_class_score *out,
+                               size_t out_len, qsdc_error *err);
 
 #ifdef __cplusplus
 }

@@ -234,6 +234,26 @@ int checkpoint_claim_dir(const char *dir, qsdc_error *err)
     return fd;
 }
 
+int checkpoint_start_fresh(const char *dir, bool refuse, qsdc_error *err)
+{
+    char path[PATH_MAX];
+    if (!refuse)
+        return 0;
+    if (make_path(path, dir, CKPT_FILE, err) != 0)
+        return -1;
+    if (access(path, F_OK) != 0)
+        return 0;
+    checkpoint c;
+    if (checkpoint_load(dir, &c, err) < 0)
+        return qsdc_error_wrap(err, "%s already holds a checkpoint; start over with "
+                               "--overwrite", dir);
+    uint64_t epoch = c.epoch, step = c.step;
+    checkpoint_free(&c);
+    return qsdc_fail(err, "%s already holds a run (checkpoint after %" PRIu64 " epochs, step "
+                     "%" PRIu64 "): continue it with --resume, or start over with "
+                     "--overwrite", dir, epoch, step);
+}
+
 int checkpoint_save(const char *dir, const checkpoint *c, qsdc_error *err)
 {
     if (c->n_params < 0 || c->n_state < 0 || (c->n_params > 0 && !c->params) ||

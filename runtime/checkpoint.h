@@ -12,6 +12,7 @@
 #ifndef QSDC_CHECKPOINT_H
 #define QSDC_CHECKPOINT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -39,6 +40,10 @@ int checkpoint_save(const char *dir, const checkpoint *c, qsdc_error *err);
  * then removes the temporary files of saves that a crash cut short.
  * Returns the lock's descriptor (close it when the run ends), or -1. */
 int checkpoint_claim_dir(const char *dir, qsdc_error *err);
+/* Before a run starts over in DIR (not resuming): when refuse and DIR
+ * already holds a checkpoint, fails naming its epoch and step and how to
+ * go on (--resume) or start over (--overwrite). */
+int checkpoint_start_fresh(const char *dir, bool refuse, qsdc_error *err);
 /* Reads DIR/checkpoint.bin into *out, allocating params and state (state is
  * NULL when n_state is 0). Verifies magic, version, sizes against the file
  * size (before allocating) and the checksum. */

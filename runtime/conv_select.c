@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cl_program_cache.h"
+#include "clock.h"
 #include "compile.h"
 #include "conv_direct.h"
 #include "file_io.h"
@@ -204,7 +205,10 @@ int conv_select(cl_env *env, const codegen_target *target, graph_mode mode, int6
                 break;
             }
             cache = grown;
-            if (measure(env, target, &t, err) < 0) {
+            double t0 = now_seconds();
+            int measured = measure(env, target, &t, err);
+            env->measure_s += now_seconds() - t0;
+            if (measured < 0) {
                 rc = qsdc_error_wrap(err, "measuring conv2d layers");
                 break;
             }

@@ -64,6 +64,16 @@ int cifar_load(const char *const *paths, int n_paths, int64_t classes, dataset *
  * labels (uint8, int32 or int64, one per sample). Errors name the path and
  * the offset. */
 int npy_load(const char *x_path, const char *labels_path, dataset *out, qsdc_error *err);
+/* The same from .npy files read into memory (x, and y when labels_name is
+ * not NULL); the names stand for their paths in errors. */
+int npy_load_bytes(const char *x_name, const unsigned char *x, size_t x_len,
+                   const char *labels_name, const unsigned char *y, size_t y_len, dataset *out,
+                   qsdc_error *err);
+/* An .npz archive (numpy.savez): the samples are its array x, else arr_0
+ * (savez's first positional array), read as npy_load reads a .npy; the
+ * labels its array y, else arr_1, when it holds one. Errors name
+ * PATH:MEMBER.npy and the offset in the member. */
+int npz_load(const char *path, dataset *out, qsdc_error *err);
 /* A numeric CSV: a header naming the columns, then rows of numbers; the
  * column named label holds class ids (required when need_labels), the
  * others are the features of a flat sample, kept unscaled. */

@@ -10,18 +10,6 @@
 
 #include "npy.h"
 
-static int read_array(const char *path, unsigned char **file, npy_array *a, qsdc_error *err)
-{
-    size_t len;
-    if (data_read_file(path, file, &len, err) < 0)
-        return -1;
-    if (npy_parse(path, *file, len, a, err) == 0)
-        return 0;
-    free(*file);
-    *file = NULL;
-    return -1;
-}
-
 static int fill_samples(const char *path, const npy_array *a, dataset *d, qsdc_error *err)
 {
     if (a->rank < 2)
@@ -76,20 +64,31 @@ static int fill_labels(const char *path, const npy_array *a, dataset *d, qsdc_er
     return 0;
 }
 
-int npy_load(const char *x_path, const char *labels_path, dataset *out, qsdc_error *err)
+int npy_load_bytes(const char *x_name, const unsigned char *x, size_t x_len,
+                   const char *labels_name, const unsigned char *y, size_t y_len, dataset *out,
+                   qsdc_error *err)
 {
     dataset d = {0};
-    unsigned char *xf = NULL, *yf = NULL;
     npy_array xa, ya;
-    int rc = read_array(x_path, &xf, &xa, err) < 0 ||
-             (labels_path && read_array(labels_path, &yf, &ya, err) < 0) ||
-             fill_samples(x_path, &xa, &d, err) < 0 ||
-             (labels_path && fill_labels(labels_path, &ya, &d, err) < 0) ? -1 : 0;
-    free(xf);
-    free(yf);
+    int rc = npy_parse(x_name, x, x_len, &xa, err) < 0 ||
+             (labels_name && npy_parse(labels_name, y, y_len, &ya, err) < 0) ||
+             fill_samples(x_name, &xa, &d, err) < 0 ||
+             (labels_name && fill_labels(labels_name, &ya, &d, err) < 0) ? -1 : 0;
     if (rc < 0)
         dataset_free(&d);
     else
         *out = d;
+    return rc;
+}
+
+int npy_load(const char *x_path, const char *labels_path, dataset *out, qsdc_error *err)
+{
+    unsigned char *xf = NULL, *yf = NULL;
+    size_t x_len = 0, y_len = 0;
+    int rc = data_read_file(x_path, &xf, &x_len, err) < 0 ||
+             (labels_path && data_read_file(labels_path, &yf, &y_len, err) < 0) ||
+             npy_load_bytes(x_path, xf, x_len, labels_path, yf, y_len, out, err) < 0 ? -1 : 0;
+    free(xf);
+    free(yf);
     return rc;
 }

@@ -1,5 +1,7 @@
 #include "evaluate.h"
 
+#include <float.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +35,18 @@ int64_t eval_argmax(const float *v, int64_t n)
     return best;
 }
 
+double eval_sample_loss(const float *out, int64_t classes, int32_t label, bool probs)
+{
+    if (probs)
+        return -log(fmax((double)out[label], DBL_MIN));
+    double top = out[0], sum = 0;
+    for (int64_t c = 1; c < classes; c++)
+        top = fmax(top, (double)out[c]);
+    for (int64_t c = 0; c < classes; c++)
+        sum += exp((double)out[c] - top);
+    return top + log(sum) - (double)out[label];
+}
+
 int eval_batch(executor *ex, const dataset *d, const int64_t *idx, int64_t i0,
                int64_t count, float *x, float *out, int32_t *y, int64_t *correct,
                qsdc_error *err)
@@ -50,11 +64,11 @@ int eval_batch(executor *ex, const dataset *d, const int64_t *idx, int64_t i0,
     return rc;
 }
 
-int evaluate(executor *ex, const dataset *d, const int64_t *idx, int64_t n,
+int evaluate(executor *ex, const dataset *d, const int64_t *idx, int64_t n, bool probs,
              eval_result *r, qsdc_error *err)
 {
     const plan *p = ex->p;
-    int64_t batch = p->batch;
+    int64_t batch = p->batch, classes = p->output_elems / batch;
     if (!idx)
         n = d->count;
     memset(r, 0, sizeof *r);
@@ -72,8 +86,12 @@ int evaluate(executor *ex, const dataset *d, const int64_t *idx, int64_t n,
     for (int64_t i0 = 0; i0 < n && rc == 0; i0 += batch) {
         int64_t count = n - i0 < batch ? n - i0 : batch;
         rc = eval_batch(ex, d, idx, i0, count, x, out, y, &r->correct, err);
+        for (int64_t b = 0; rc == 0 && d->y && b < count; b++)
+            r->loss += eval_sample_loss(out + b * classes, classes, y[b], probs);
         r->count += count;
     }
+    if (r->count > 0)
+        r->loss /= (double)r->count;
     r->seconds = now_seconds() - t0;
     free(x);
     free(out);

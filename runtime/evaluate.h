@@ -3,18 +3,25 @@
 #ifndef QSDC_EVALUATE_H
 #define QSDC_EVALUATE_H
 
+#include <stdbool.h>
+
 #include "data.h"
 #include "executor.h"
 
 typedef struct eval_result {
     int64_t count, correct;
+    double loss;       /* mean eval_sample_loss over the samples, when labelled */
     double seconds;
 } eval_result;
 
-/* Runs samples idx[0..n) of d (all of d when idx is NULL). The last partial
- * batch is padded and its padding ignored. */
-int evaluate(executor *ex, const dataset *d, const int64_t *idx, int64_t n,
+/* Runs samples idx[0..n) of d (all of d when idx is NULL); probs: the
+ * outputs are probabilities (eval_sample_loss). The last partial batch is
+ * padded and its padding ignored. */
+int evaluate(executor *ex, const dataset *d, const int64_t *idx, int64_t n, bool probs,
              eval_result *r, qsdc_error *err);
+/* -ln p(label) of one sample's outputs: p is the output itself when they
+ * are probabilities, else the softmax of the outputs. */
+double eval_sample_loss(const float *out, int64_t classes, int32_t label, bool probs);
 double eval_accuracy(const eval_result *r);
 /* The index of v's largest of n values, the first on a tie: the class a
  * sample's outputs predict. */

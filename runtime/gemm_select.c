@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cl_program_cache.h"
+#include "clock.h"
 #include "codegen_gemm.h"
 #include "file_io.h"
 #include "plan_run.h"
@@ -247,7 +248,10 @@ int gemm_select(cl_env *env, const codegen_target *target, const plan_gemm *shap
             if (!dirty)
                 fprintf(stderr, "qsdc: measuring GEMM kernels for this device (once per "
                         "shape; the results are cached) ...\n");
-            if (measure(env, target, g, !target->loop_limit, &c, err) < 0) {
+            double t0 = now_seconds();
+            int measured = measure(env, target, g, !target->loop_limit, &c, err);
+            env->measure_s += now_seconds() - t0;
+            if (measured < 0) {
                 rc = qsdc_error_wrap(err, "measuring GEMM %lldx%lldx%lld",
                                      (long long)g->m, (long long)g->n, (long long)g->k);
                 break;

@@ -1,4 +1,5 @@
 #include "train.h"
+#include "train_int.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -23,6 +24,7 @@
 #include "replicas.h"
 #include "step_pipe.h"
 #include "train_lm.h"
+#include "train_report.h"
 
 void train_apply_overrides(model *m, const train_options *o)
 {
@@ -36,26 +38,6 @@ void train_apply_overrides(model *m, const train_options *o)
     if (o->lr > 0)
         t->lr = o->lr;
 }
-
-typedef struct trainer {
-    model *m;
-    const train_options *o;
-    cl_env env;
-    plan tp, ep;
-    model_state ms;
-    executor tx, ex;
-    finite_check fc;    /* with --check-finite */
-    replicas rep;       /* this process's shard of every batch, over its devices */
-    dataset train, test;
-    lm_source *lm;      /* a text corpus (language modelling), else NULL */
-    int64_t *perm, n_val, n_train, steps;
-    step_pipe pipe;
-    float *host_params, *host_state;
-    FILE *metrics;
-    int checkpoint_lock; /* checkpoint_claim_dir's, -1 when none is held */
-    double t_entry;     /* train_model's start, for the time to the first step */
-    bool first_done;
-} trainer;
 
 /* A language model's corpus: steps whole batches of contiguous streams. */
 static int load_corpus(trainer *t, qsdc_error *err)
@@ -164,14 +146,36 @@ static int load_data(trainer *t, qsdc_error *err)
     return 0;
 }
 
+/* Early stopping and the best checkpoint score the validation split. */
+static int check_validation(trainer *t, qsdc_error *err)
+{
+    const train_options *o = t->o;
+    if (o->early_stop < 0)
+        return qsdc_fail(err, "early_stop is %lld: give the epochs of patience, or 0 for "
+                         "none", (long long)o->early_stop);
+    if (!o->early_stop && !o->keep_best)
+        return 0;
+    const char *what = o->early_stop ? "--early-stop" : "--keep-best";
+    if (o->keep_best && !o->checkpoint_dir)
+        return qsdc_fail(err, "--keep-best saves the best epoch's checkpoint under "
+                         "--checkpoint DIR: give one");
+    t->best.lower_better = t->lm != NULL;
+    if (t->lm)
+        return lm_split_check(t->lm, t->m->train.text_path, TEXT_VALID,
+                              "nothing to score --early-stop and --keep-best on", err);
+    if (t->n_val < 1)
+        return qsdc_fail(err, "%s scores each epoch on the validation split, and %s holds "
+                         "none out: set train: val_split (a fraction of the training data)",
+                         what, t->m->path);
+    return 0;
+}
+
 static int setup(trainer *t, qsdc_error *err)
 {
     const train_config *c = &t->m->train;
     const char *dbg = getenv("QSDC_DEBUG"), *bundle = t->o->bundle;
     if (replicas_open(&t->rep, c->batch, t->o->devices, err) < 0 ||
-        replicas_check_model(&t->rep, t->m, err) < 0 ||
-        (t->o->checkpoint_dir && dist_is_root(&t->rep.ranks) &&
-         (t->checkpoint_lock = checkpoint_claim_dir(t->o->checkpoint_dir, err)) < 0) ||
+        replicas_check_model(&t->rep, t->m, err) < 0 || train_claim_dirs(t, err) < 0 ||
         cl_env_open(t->o->devices ? t->rep.specs[0] : t->o->device,
                     dbg && strstr(dbg, "kernels"), &t->env, err) < 0 ||
         device_self_check(&t->env, err) < 0 ||
@@ -183,13 +187,14 @@ static int setup(trainer *t, qsdc_error *err)
         plan_for_device(&t->env, t->m, bundle, MODE_INFER, c->batch, &t->ep, err) < 0 ||
         exec_check_memory(&t->env.dev, (const plan *[]){&t->tp, &t->ep}, 2, err) < 0)
         return -1;
-    if (load_data(t, err) < 0)
+    if (load_data(t, err) < 0 || check_validation(t, err) < 0)
         return -1;
     /* raw text is tokenised later with the vocabulary training used */
     bool text = c->format == DATA_TEXT || c->format == DATA_SENTIMENT;
+    int64_t seq = t->ep.input_elems / t->ep.batch;
     if (text && t->o->checkpoint_dir && dist_is_root(&t->rep.ranks) &&
-        vocab_file_save_for(c, t->ep.input_elems / t->ep.batch, t->o->checkpoint_dir,
-                            err) < 0)
+        (vocab_file_save_for(c, seq, t->o->checkpoint_dir, err) < 0 ||
+         (t->best_dir[0] && vocab_file_save_for(c, seq, t->best_dir, err) < 0)))
         return -1;
     if (model_state_create(&t->env, t->tp.param_elems, t->tp.state_elems, &t->ms, err) < 0 ||
         exec_create(&t->env, &t->tp, &t->ms, &t->tx, err) < 0 ||
@@ -238,76 +243,8 @@ static void teardown(trainer *t)
         fclose(t->metrics);
     if (t->checkpoint_lock >= 0)
         close(t->checkpoint_lock);
-}
-
-/* A resumed run continues exactly: the same samples in the same batches,
- * from a position inside this run's epochs. */
-static int check_resume_position(const trainer *t, const checkpoint *ck, qsdc_error *err)
-{
-    const train_config *c = &t->m->train;
-    const char *dir = t->o->checkpoint_dir;
-    if (ck->batch != (uint64_t)c->batch)
-        return qsdc_fail(err, "%s: checkpoint was trained with batch %" PRIu64 ", this run "
-                         "has batch %" PRId64 ": its step count would skip or repeat "
-                         "samples; resume with --batch %" PRIu64, dir, ck->batch, c->batch,
-                         ck->batch);
-    uint64_t steps = (uint64_t)t->steps;
-    /* a saved step lies in the saved epoch, or ends the run at its last */
-    if (ck->epoch > (uint64_t)c->epochs || ck->step / steps != ck->epoch)
-        return qsdc_fail(err, "%s: checkpoint at step %" PRIu64 " after %" PRIu64 " epochs "
-                         "is outside this run's plan of %" PRId64 " epochs of %" PRIu64
-                         " steps", dir, ck->step, ck->epoch, c->epochs, steps);
-    return 0;
-}
-
-/* Starts from the checkpoint when resuming, else from seeded parameters. */
-static int init_state(trainer *t, uint64_t *epoch, uint64_t *step, qsdc_error *err)
-{
-    const train_config *c = &t->m->train;
-    *epoch = *step = 0;
-    if (t->o->resume && t->o->checkpoint_dir) {
-        checkpoint ck;
-        if (checkpoint_load(t->o->checkpoint_dir, &ck, err) < 0)
-            return -1;
-        int rc = checkpoint_check(&ck, train_model_hash(t->m, &t->tp), t->tp.param_elems,
-                                  t->tp.state_elems, t->o->checkpoint_dir, err);
-        if (rc == 0 && ck.seed != c->seed)
-            rc = qsdc_fail(err, "%s: checkpoint was trained with seed %" PRIu64
-                           ", this run has seed %" PRIu64, t->o->checkpoint_dir, ck.seed,
-                           c->seed);
-        if (rc == 0)
-            rc = check_resume_position(t, &ck, err);
-        /* a warning, not a refusal: --check-finite then names the first op
-         * the value reaches */
-        qsdc_error why = {{0}};
-        if (rc == 0 && checkpoint_check_finite(&ck, t->o->checkpoint_dir, &why) < 0)
-            fprintf(stderr, "qsdc: warning: %s; training from it will diverge\n",
-                    why.message);
-        if (rc == 0)
-            rc = model_state_write(&t->env, &t->ms, ck.params, ck.state, err);
-        *epoch = ck.epoch;
-        *step = ck.step;
-        checkpoint_free(&ck);
-        return rc;
-    }
-    if (t->o->init_params)
-        memcpy(t->host_params, t->o->init_params,
-               (size_t)t->tp.param_elems * sizeof *t->host_params);
-    else
-        params_init(&t->tp, c->seed, t->host_params);
-    return model_state_write(&t->env, &t->ms, t->host_params, NULL, err);
-}
-
-static int save_checkpoint(trainer *t, uint64_t epoch, uint64_t step, qsdc_error *err)
-{
-    if (model_state_read(&t->env, &t->ms, t->host_params, t->host_state, err) < 0)
-        return -1;
-    checkpoint ck = {.model_hash = train_model_hash(t->m, &t->tp),
-                     .epoch = epoch, .step = step, .seed = t->m->train.seed,
-                     .batch = (uint64_t)t->m->train.batch,
-                     .n_params = t->tp.param_elems, .params = t->host_params,
-                     .n_state = t->tp.state_elems, .state = t->host_state};
-    return checkpoint_save(t->o->checkpoint_dir, &ck, err);
+    if (t->best_lock >= 0)
+        close(t->best_lock);
 }
 
 /* Training batch s of the epoch into the slot: contiguous streams from a
@@ -334,6 +271,16 @@ static bool stop_requested(const trainer *t)
     return dist_any(&t->rep.ranks, t->o->stop && *t->o->stop);
 }
 
+/* The steps this run will take from step, in all and in the epoch at
+ * first: --max-steps may end it early. */
+static int64_t steps_to_run(const trainer *t, uint64_t step)
+{
+    int64_t end = t->m->train.epochs * t->steps;
+    if (t->o->max_steps > 0 && t->o->max_steps < end)
+        end = t->o->max_steps;
+    return end > (int64_t)step ? end - (int64_t)step : 0;
+}
+
 /* Batches [first, steps) of one epoch, fewer when --max-steps is reached
  * or a stop is requested;
  * the mean training loss goes to *loss_out, the batches run to *done_out. */
@@ -346,10 +293,14 @@ static int collect_losses(trainer *t, step_pipe *sp, int64_t in_flight, uint64_t
         return -1;
     if (sp->collected > 0 && !t->first_done) {
         t->first_done = true;
-        printf("first step done %.2f s after start (kernels %s)\n",
-               now_seconds() - t->t_entry,
+        t->first_step_s = now_seconds() - t->first_issued;
+        printf("first step done %.2f s after start (kernels %s", now_seconds() - t->t_entry,
                t->tx.from_binary ? "from the bundle's binary"
                : t->tx.cache_hit ? "from the program cache" : "compiled");
+        if (t->env.measure_s > 0)
+            printf("; %.2f s of it measuring GEMM and conv2d kernels, once per device",
+                   t->env.measure_s);
+        printf(")\n");
     }
     if (sp->nonfinite)
         return qsdc_fail(err, "training diverged: the loss is not finite at step %" PRIu64
@@ -375,8 +326,13 @@ static int run_epoch(trainer *t, uint64_t epoch, int64_t first, uint64_t *step, 
     }
     char label[64];
     snprintf(label, sizeof label, "epoch %" PRIu64 "/%lld", epoch + 1, (long long)c->epochs);
+    /* --max-steps may end the epoch early; the run's ETA adds the
+     * evaluations to come, at the last one's time */
+    int64_t left = steps_to_run(t, *step), last = first + left < steps ? first + left : steps;
+    int64_t after = left - (last - first), evals = 1 + (after + steps - 1) / steps;
     progress pr;
-    progress_start(&pr, stderr, label, steps, b);
+    progress_start(&pr, stderr, label, first, last, b);
+    progress_set_run(&pr, after, (double)evals * t->eval_s);
     step_pipe *sp = &t->pipe;
     sp->loss_sum = 0;
     sp->loss_count = 0;
@@ -391,6 +347,8 @@ static int run_epoch(trainer *t, uint64_t epoch, int64_t first, uint64_t *step, 
         if (rc == 0)
             rc = next_batch(t, epoch, order, s, slot, err);
         float lr = (float)train_lr_at(c, (int64_t)*step, steps);
+        if (!t->first_issued)
+            t->first_issued = now_seconds();
         if (rc == 0)
             rc = step_pipe_issue(sp, &t->rep, (uint32_t)c->seed, *step, lr, err);
         if (rc == 0 && t->o->check_finite)
@@ -415,79 +373,78 @@ static int run_epoch(trainer *t, uint64_t epoch, int64_t first, uint64_t *step, 
     return rc;
 }
 
-/* Validation and test scores after an epoch: accuracy, or a language
- * model's perplexity. */
-static int evaluate_epoch(trainer *t, train_summary *out, qsdc_error *err)
+/* Validation and test scores after an epoch: accuracy (and validation
+ * loss), or a language model's perplexity. */
+static int evaluate_epoch(trainer *t, epoch_report *r, qsdc_error *err)
 {
-    if (t->lm)
-        return lm_perplexity(t->lm, &t->ex, &t->ms, TEXT_VALID, &out->val_perplexity, err) < 0
-                   ? -1
-                   : lm_perplexity(t->lm, &t->ex, &t->ms, TEXT_TEST, &out->test_perplexity,
-                                   err);
-    eval_result val = {0}, test = {0};
-    if (t->n_val > 0 && evaluate(&t->ex, &t->train, t->perm, t->n_val, &val, err) < 0)
-        return -1;
-    if (t->test.count > 0 && evaluate(&t->ex, &t->test, NULL, 0, &test, err) < 0)
-        return -1;
-    out->val_accuracy = eval_accuracy(&val);
-    out->test_accuracy = eval_accuracy(&test);
-    return 0;
-}
-
-static void print_scores(const trainer *t, const train_summary *out)
-{
-    if (t->lm && isfinite(out->val_perplexity))
-        printf("  val perplexity %.2f", out->val_perplexity);
-    if (t->lm && isfinite(out->test_perplexity))
-        printf("  test perplexity %.2f", out->test_perplexity);
-    if (t->n_val > 0)
-        printf("  val accuracy %.2f%%", out->val_accuracy);
-    if (t->test.count > 0)
-        printf("  test accuracy %.2f%%", out->test_accuracy);
-}
-
-/* A JSON number, or null for NAN (an empty split's perplexity). */
-static void json_number(FILE *f, const char *key, double v)
-{
-    if (isfinite(v))
-        fprintf(f, ", \"%s\": %.4f", key, v);
-    else
-        fprintf(f, ", \"%s\": null", key);
-}
-
-static int metrics_failed(const trainer *t, qsdc_error *err)
-{
-    return qsdc_fail(err, "%s: cannot write the metrics: %s", t->o->metrics_path,
-                     strerror(errno ? errno : EIO));
-}
-
-/* One line of --metrics for batches [first, first + done) of an epoch: a
- * run stopped inside an epoch and resumed writes two lines for it, which
- * result_read_metrics joins. Flushed, so a full disk shows here. */
-static int write_metrics(trainer *t, uint64_t epoch, int64_t first, int64_t done, double loss,
-                         const train_summary *out, double secs, double rate, qsdc_error *err)
-{
-    if (!t->metrics)
-        return 0;
-    errno = 0;
-    fprintf(t->metrics,
-            "{\"epoch\": %" PRIu64 ", \"first_batch\": %lld, \"batches\": %lld, "
-            "\"train_loss\": %.6f",
-            epoch, (long long)first, (long long)done, loss);
+    double t0 = now_seconds();
+    int rc = 0;
     if (t->lm) {
-        json_number(t->metrics, "val_perplexity", out->val_perplexity);
-        json_number(t->metrics, "test_perplexity", out->test_perplexity);
+        rc = lm_perplexity(t->lm, &t->ex, &t->ms, TEXT_VALID, &r->val_perplexity, err);
+        if (rc == 0)
+            rc = lm_perplexity(t->lm, &t->ex, &t->ms, TEXT_TEST, &r->test_perplexity, err);
     } else {
-        json_number(t->metrics, "val_accuracy", out->val_accuracy);
-        json_number(t->metrics, "test_accuracy", out->test_accuracy);
+        bool probs = model_ends_in_softmax(t->m);
+        eval_result val = {0}, test = {0};
+        if (t->n_val > 0)
+            rc = evaluate(&t->ex, &t->train, t->perm, t->n_val, probs, &val, err);
+        if (rc == 0 && t->test.count > 0)
+            rc = evaluate(&t->ex, &t->test, NULL, 0, probs, &test, err);
+        r->val_accuracy = eval_accuracy(&val);
+        r->val_loss = val.loss;
+        r->test_accuracy = eval_accuracy(&test);
     }
-    fprintf(t->metrics, ", \"seconds\": %.3f, \"samples_per_s\": %.1f", secs, rate);
-    if (t->lm)
-        fprintf(t->metrics, ", \"tokens_per_s\": %.1f", rate * (double)t->lm->steps);
-    fprintf(t->metrics, "}\n");
-    if (fflush(t->metrics) != 0 || ferror(t->metrics))
-        return metrics_failed(t, err);
-    return 0;
+    t->eval_s = now_seconds() - t0;
+    return rc;
+}
+
+/* After an epoch's batches: its scores, line, metrics and checkpoint (an
+ * epoch cut short by --max-steps is reported and saved as such, and a
+ * resumed run continues it from the next batch); *epoch counts it when
+ * complete; *stop when early stopping ends the run. */
+static int finish_epoch(trainer *t, uint64_t *epoch, uint64_t step, int64_t first,
+                        int64_t done, double loss, double secs, train_summary *out, bool *stop,
+                        qsdc_error *err)
+{
+    const train_config *c = &t->m->train;
+    epoch_report r = {.epochs = c->epochs, .first = first, .done = done, .steps = t->steps,
+                      .train_loss = loss, .has_val = !t->lm && t->n_val > 0,
+                      .has_test = !t->lm && t->test.count > 0, .language_model = t->lm != NULL,
+                      .lr = train_lr_at(c, step > 0 ? (int64_t)step - 1 : 0, t->steps),
+                      .seconds = secs,
+                      .samples_per_s = (double)(done * c->batch) / secs,
+                      .tokens_per_sample = t->lm ? t->lm->steps : 0};
+    if (evaluate_epoch(t, &r, err) < 0)
+        return -1;
+    if (t->first_done && !t->first_reported) {
+        r.first_step_s = t->first_step_s;
+        t->first_reported = true;
+    }
+    bool complete = first + done == t->steps;
+    if (complete)
+        (*epoch)++;
+    r.epoch = complete ? *epoch : *epoch + 1;
+    out->steps += done;
+    out->seconds += secs;
+    out->train_loss = loss;
+    out->val_accuracy = r.val_accuracy;
+    out->test_accuracy = r.test_accuracy;
+    out->val_perplexity = r.val_perplexity;
+    out->test_perplexity = r.test_perplexity;
+    epoch_report_print(&r);
+    /* a failed metrics write stops the run, once the epoch is saved */
+    qsdc_error metrics_err = {{0}};
+    int metrics_rc = epoch_report_write(t->metrics, t->o->metrics_path, &r, &metrics_err);
+    int rc = complete && (t->o->early_stop || t->o->keep_best)
+                 ? train_track_best(t, *epoch, step, &r, stop, err)
+                 : 0;
+    if (rc == 0 && t->o->checkpoint_dir && dist_is_root(&t->rep.ranks))
+        rc = train_save(t, t->o->checkpoint_dir, *epoch, step, err);
+    if (rc == 0 && metrics_rc < 0) {
+        *err = metrics_err;
+        rc = -1;
+    }
+    return rc;
 }
 
 int train_model(model *m, const train_options *o, train_summary *out, qsdc_error *err)
@@ -495,7 +452,7 @@ int train_model(model *m, const train_options *o, train_summary *out, qsdc_error
     train_apply_overrides(m, o);
     trainer t;
     memset(&t, 0, sizeof t);
-    t.checkpoint_lock = -1;
+    t.checkpoint_lock = t.best_lock = -1;
     t.t_entry = now_seconds();
     t.m = m;
     t.o = o;
@@ -503,7 +460,7 @@ int train_model(model *m, const train_options *o, train_summary *out, qsdc_error
     uint64_t epoch = 0, step = 0;
     int rc = setup(&t, err);
     if (rc == 0)
-        rc = init_state(&t, &epoch, &step, err);
+        rc = train_init_state(&t, &epoch, &step, err);
     if (rc == 0)
         rc = replicas_sync_state(&t.rep, err);
     const train_config *c = &m->train;
@@ -515,50 +472,21 @@ int train_model(model *m, const train_options *o, train_summary *out, qsdc_error
     if (rc == 0 && t.rep.n * t.rep.ranks.size > 1)
         printf("data parallel: %d ranks x %d devices, %lld samples each per step\n",
                t.rep.ranks.size, t.rep.n, (long long)t.rep.batch);
+    bool stopped_early = false;
+    if (rc == 0 && train_already_done(&t, epoch, step))
+        stopped_early = best_epoch_patience_out(&t.best, epoch, o->early_stop);
     double t_all = now_seconds();
-    while (rc == 0 && (int64_t)epoch < c->epochs &&
+    while (rc == 0 && !stopped_early && (int64_t)epoch < c->epochs &&
            !(o->max_steps > 0 && (int64_t)step >= o->max_steps) && !stop_requested(&t)) {
         double t0 = now_seconds(), loss = 0;
         int64_t done = 0, first = (int64_t)step - (int64_t)epoch * steps;
         rc = run_epoch(&t, epoch, first, &step, steps, &loss, &done, err);
-        if (rc < 0)
-            break;
-        loss = dist_mean(&t.rep.ranks, loss);
-        /* an epoch cut short by --max-steps is reported and saved as such, and
-         * a resumed run continues it from the next batch */
-        bool complete = first + done == steps;
-        double secs = now_seconds() - t0, rate = (double)(done * c->batch) / secs;
-        if (evaluate_epoch(&t, out, err) < 0) {
-            rc = -1;
-            break;
-        }
-        if (complete)
-            epoch++;
-        out->steps += done;
-        out->seconds += secs;
-        out->train_loss = loss;
-        printf("epoch %" PRIu64 "/%lld  train loss %.4f", complete ? epoch : epoch + 1,
-               (long long)c->epochs, loss);
-        print_scores(&t, out);
-        printf("  (%.1f s, %.0f samples/s", secs, rate);
-        if (t.lm)
-            printf(", %.0f tokens/s", rate * (double)t.lm->steps);
-        if (!complete)
-            printf("; stopped after batch %lld of %lld", (long long)(first + done),
-                   (long long)steps);
-        printf(")\n");
-        fflush(stdout);
-        /* a failed metrics write stops the run, once the epoch is saved */
-        qsdc_error metrics_err = {{0}};
-        int metrics_rc = write_metrics(&t, complete ? epoch : epoch + 1, first, done, loss,
-                                       out, secs, rate, &metrics_err);
-        if (o->checkpoint_dir && dist_is_root(&t.rep.ranks))
-            rc = save_checkpoint(&t, epoch, step, err);
-        if (rc == 0 && metrics_rc < 0) {
-            *err = metrics_err;
-            rc = -1;
-        }
+        if (rc == 0)
+            rc = finish_epoch(&t, &epoch, step, first, done, dist_mean(&t.rep.ranks, loss),
+                              now_seconds() - t0, out, &stopped_early, err);
     }
+    if (rc == 0 && (o->early_stop || o->keep_best))
+        train_print_best(&t, stopped_early);
     out->epochs_done = (int64_t)epoch;
     out->interrupted = rc == 0 && stop_requested(&t) && (int64_t)epoch < c->epochs;
     if (rc == 0) {
@@ -582,7 +510,7 @@ int train_model(model *m, const train_options *o, train_summary *out, qsdc_error
     if (t.metrics) {
         errno = 0;
         if (fclose(t.metrics) != 0 && rc == 0)
-            rc = metrics_failed(&t, err);
+            rc = epoch_report_failed(o->metrics_path, err);
         t.metrics = NULL;
     }
     teardown(&t);

@@ -42,6 +42,12 @@ typedef struct train_options {
     bool resume;
     const char *metrics_path;    /* JSON lines, one per epoch */
     int64_t max_steps;           /* stop after this many steps in total (0 = all) */
+    bool keep_existing;          /* refuse a checkpoint_dir holding a checkpoint unless
+                                  * resuming */
+    int64_t early_stop;          /* stop after this many epochs without a better
+                                  * validation score (0 = never) */
+    bool keep_best;              /* the best validation epoch's checkpoint to
+                                  * checkpoint_dir/best (best_epoch.h) */
     bool quiet;                  /* no progress bar (tests) */
     bool check_finite;           /* stop at the first node with a NaN or Inf (check_finite.h) */
     int64_t train_samples;       /* use the first N training samples (0 = all) */

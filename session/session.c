@@ -95,9 +95,7 @@ int session_init_weights(qsdc_session *s, uint64_t seed, qsdc_error *e)
 
 bool session_ends_in_softmax(const qsdc_session *s)
 {
-    const model *m = &s->m;
-    int last = m->output[0] ? model_find(m, m->output) : m->n_layers - 1;
-    return last >= 0 && m->layers[last].kind == LAYER_SOFTMAX;
+    return model_ends_in_softmax(&s->m);
 }
 
 /* Marks the session unusable with e's message; returns -1. */

@@ -99,6 +99,10 @@ int session_init_weights(qsdc_session *s, uint64_t seed, qsdc_error *e);
 int session_load_data(qsdc_session *s, const char *path, const qsdc_data_options *o,
                       dataset *d, qsdc_error *e);
 
+/* The model's test data for s (none, or a language model's corpus: an
+ * error); d is emptied on failure. */
+int session_load_test_data(qsdc_session *s, dataset *d, qsdc_error *e);
+
 /* Launch l of a plan as qsdc_kernel_info describes it. */
 void session_kernel_info(const plan_launch *l, qsdc_kernel_info *k);
 

@@ -57,7 +57,10 @@ static int read_file(qsdc_session *s, const char *path, const qsdc_data_options 
     if (ends_with(path, ".csv") && o->labels)
         return qsdc_fail(e, "%s: a CSV's labels are its label column, not another file",
                          path);
+    if (ends_with(path, ".npz") && o->labels)
+        return qsdc_fail(e, "%s: an .npz's labels are its array y, not another file", path);
     int rc = ends_with(path, ".npy") ? npy_load(path, o->labels, d, e)
+           : ends_with(path, ".npz") ? npz_load(path, d, e)
            : ends_with(path, ".csv")
                ? table_load(path, o->label_column ? o->label_column : "label", false, d, e)
                : idx_load(path, o->labels, s->ep.input_elems / s->ep.batch, d, e);
@@ -115,9 +118,43 @@ int qsdc_session_load_data(qsdc_session *s, const char *path, const qsdc_data_op
     return session_finish(s, rc, &e, err);
 }
 
-static int write_csv(const char *path, const float *out, int64_t n, int64_t outputs,
-                     bool probabilities, qsdc_error *e)
+int session_load_test_data(qsdc_session *s, dataset *d, qsdc_error *e)
 {
+    memset(d, 0, sizeof *d);
+    if (!data_has_test(&s->m.train))
+        return qsdc_fail(e, "%s: the model's train: section names no test data", s->m.path);
+    if (s->m.train.format == DATA_TEXT)
+        return qsdc_fail(e, "%s: a language model's test data is its corpus's test split, "
+                         "not samples; qsdc_session_evaluate scores its perplexity",
+                         s->m.path);
+    int rc = data_load(&s->m.train, true, s->ep.output_elems / s->ep.batch, s->m.input_shape,
+                       s->m.input_rank, d, e);
+    if (rc == 0 && d->count < 1)
+        rc = qsdc_fail(e, "%s: the model's test data hold no samples", s->m.path);
+    if (rc < 0)
+        dataset_free(d);
+    return rc;
+}
+
+int qsdc_session_load_test_data(qsdc_session *s, qsdc_data *out, qsdc_error *err)
+{
+    qsdc_error e = {""};
+    dataset d;
+    int rc = session_usable(s, &e);
+    if (rc == 0 && !out)
+        rc = qsdc_fail(&e, "qsdc_session_load_test_data: out is NULL");
+    if (rc == 0)
+        rc = session_load_test_data(s, &d, &e);
+    if (rc == 0)
+        *out = (qsdc_data){.count = d.count, .sample_size = d.sample_elems, .x = d.x,
+                           .labels = d.y};
+    return session_finish(s, rc, &e, err);
+}
+
+static int write_csv(const char *path, const float *out, int64_t n, int64_t steps,
+                     int64_t classes, bool probabilities, qsdc_error *e)
+{
+    int64_t outputs = steps * classes;
     strbuf sb;
     sb_init(&sb);
     sb_append(&sb, "class");
@@ -126,7 +163,8 @@ static int write_csv(const char *path, const float *out, int64_t n, int64_t outp
     sb_append(&sb, "\n");
     for (int64_t i = 0; i < n; i++) {
         const float *row = out + i * outputs;
-        sb_printf(&sb, "%" PRId64, eval_argmax(row, outputs));
+        for (int64_t t = 0; t < steps; t++)
+            sb_printf(&sb, "%s%" PRId64, t ? " " : "", eval_argmax(row + t * classes, classes));
         for (int64_t c = 0; c < outputs; c++)
             sb_printf(&sb, ",%.9g", (double)row[c]);
         sb_append(&sb, "\n");
@@ -138,22 +176,34 @@ static int write_csv(const char *path, const float *out, int64_t n, int64_t outp
     return rc;
 }
 
-int qsdc_predictions_write(const char *path, const float *out, int64_t n, int64_t outputs,
-                           int probabilities, qsdc_error *err)
+int qsdc_predictions_write_steps(const char *path, const float *out, int64_t n,
+                                 int64_t steps, int64_t classes, int probabilities,
+                                 qsdc_error *err)
 {
     qsdc_error e = {""};
+    char row[64];
+    if (steps == 1)
+        snprintf(row, sizeof row, "%" PRId64, classes);
+    else
+        snprintf(row, sizeof row, "%" PRId64 " steps x %" PRId64, steps, classes);
     int rc = 0;
     if (!path || !out)
         rc = qsdc_fail(&e, "qsdc_predictions_write: %s is NULL", path ? "out" : "path");
-    else if (n < 1 || outputs < 1)
-        rc = qsdc_fail(&e, "qsdc_predictions_write: %" PRId64 " rows of %" PRId64 " outputs; "
-                       "give at least one of each", n, outputs);
+    else if (n < 1 || steps < 1 || classes < 1 || classes > INT64_MAX / steps)
+        rc = qsdc_fail(&e, "qsdc_predictions_write: %" PRId64 " rows of %s outputs; give at "
+                       "least one of each", n, row);
     else if (ends_with(path, ".npy"))
-        rc = npy_write_f32(path, out, n, outputs, &e);
+        rc = npy_write_f32(path, out, n, steps * classes, &e);
     else if (ends_with(path, ".csv"))
-        rc = write_csv(path, out, n, outputs, probabilities != 0, &e);
+        rc = write_csv(path, out, n, steps, classes, probabilities != 0, &e);
     else
         rc = qsdc_fail(&e, "%s: predictions are written as .npy or .csv; name the file so",
                        path);
     return session_finish(NULL, rc, &e, err);
+}
+
+int qsdc_predictions_write(const char *path, const float *out, int64_t n, int64_t outputs,
+                           int probabilities, qsdc_error *err)
+{
+    return qsdc_predictions_write_steps(path, out, n, 1, outputs, probabilities, err);
 }

@@ -4,7 +4,6 @@
  * host only gathers batches and scores the outputs it reads back. */
 #include "session.h"
 
-#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,20 +58,6 @@ static int wrap_arrays(const qsdc_session *s, const char *call, const float *x, 
     return 0;
 }
 
-/* -ln p(label) of one sample's outputs: p is the output itself when the
- * model ends in softmax, else the softmax of the outputs. */
-static double sample_loss(const float *out, int64_t classes, int32_t label, bool probs)
-{
-    if (probs)
-        return -log(fmax((double)out[label], DBL_MIN));
-    double top = out[0], sum = 0;
-    for (int64_t c = 1; c < classes; c++)
-        top = fmax(top, (double)out[c]);
-    for (int64_t c = 0; c < classes; c++)
-        sum += exp((double)out[c] - top);
-    return top + log(sum) - (double)out[label];
-}
-
 /* The inference plan over d in batches: outputs to out when not NULL,
  * accuracy and loss to r when d has labels. */
 static int forward(qsdc_session *s, const dataset *d, float *out, qsdc_eval_result *r,
@@ -92,7 +77,7 @@ static int forward(qsdc_session *s, const dataset *d, float *out, qsdc_eval_resu
         if (rc == 0 && out)
             memcpy(out + i0 * classes, o, (size_t)(count * classes) * sizeof *o);
         for (int64_t b = 0; rc == 0 && d->y && b < count; b++)
-            loss += sample_loss(o + b * classes, classes, y[b], probs);
+            loss += eval_sample_loss(o + b * classes, classes, y[b], probs);
     }
     free(x);
     free(o);
@@ -208,16 +193,10 @@ static int evaluate_test(qsdc_session *s, qsdc_eval_result *r, qsdc_error *e)
 {
     if (session_need_weights(s, e) < 0)
         return -1;
-    if (!data_has_test(&s->m.train))
-        return qsdc_fail(e, "%s: the model's train: section names no test data", s->m.path);
-    if (s->m.train.format == DATA_TEXT)
+    if (s->m.train.format == DATA_TEXT && data_has_test(&s->m.train))
         return evaluate_corpus(s, r, e);
     dataset d;
-    memset(&d, 0, sizeof d);
-    int rc = data_load(&s->m.train, true, output_size(s), s->m.input_shape, s->m.input_rank,
-                       &d, e);
-    if (rc == 0 && d.count < 1)
-        rc = qsdc_fail(e, "%s: the model's test data hold no samples", s->m.path);
+    int rc = session_load_test_data(s, &d, e);
     if (rc == 0)
         rc = forward(s, &d, NULL, r, e);
     dataset_free(&d);

@@ -31,6 +31,9 @@ void session_train_options(const qsdc_train_options *o, train_options *t)
     t->train_samples = o->train_samples;
     t->test_samples = o->test_samples;
     t->train_subset = o->train_subset;
+    t->keep_existing = o->keep_existing != 0;
+    t->early_stop = o->early_stop;
+    t->keep_best = o->keep_best != 0;
 }
 
 void session_train_result(const train_summary *s, qsdc_train_result *out)

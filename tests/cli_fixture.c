@@ -224,9 +224,12 @@ int cli_epochs(const char *out, cli_epoch *e, int max)
 {
     int n = 0;
     for (const char *line = out; line && *line && n < max;) {
-        cli_epoch x = {.test_accuracy = -1};
+        cli_epoch x = {.test_accuracy = -1, .val_accuracy = -1};
         if (sscanf(line, "epoch %d/%d  train loss %lf", &x.epoch, &x.of, &x.loss) == 3) {
             const char *eol = strchr(line, '\n');
+            const char *val = strstr(line, "val accuracy ");
+            if (val && (!eol || val < eol))
+                sscanf(val, "val accuracy %lf", &x.val_accuracy);
             const char *acc = strstr(line, "test accuracy ");
             if (acc && (!eol || acc < eol) &&
                 sscanf(acc, "test accuracy %15[0-9.]", x.test_accuracy_text) == 1)

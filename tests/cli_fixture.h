@@ -74,10 +74,11 @@ void cli_expect_not(const char *out, const char *unwanted);
 /* Fails the test, printing the output, unless status == want. */
 void cli_expect_status(int status, int want, const char *out);
 
-/* One "epoch E/N  train loss L ... test accuracy A% ..." line. */
+/* One "epoch E/N  train loss L ... val accuracy V% test accuracy A% ..." line. */
 typedef struct cli_epoch {
     int epoch, of;
     double loss, test_accuracy;   /* test_accuracy -1 when not printed */
+    double val_accuracy;          /* -1 when not printed */
     char test_accuracy_text[16];  /* as printed, "97.92" */
 } cli_epoch;
 /* Parses every epoch summary line of a train run (progress lines are

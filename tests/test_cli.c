@@ -106,7 +106,7 @@ static void test_help_matches_manual(void **state)
     int n = read_synopses(syn, 16);
     static const char *const expected[] = {"compile", "devices", "train", "eval", "infer",
                                            "predict", "profile", "tune", "experiment",
-                                           "report", "qsdc"};
+                                           "report", "summary", "qsdc"};
     for (size_t e = 0; e < sizeof expected / sizeof expected[0]; e++) {
         int found = 0;
         for (int i = 0; i < n; i++)
@@ -134,7 +134,7 @@ static void test_help_matches_manual(void **state)
     char *out;
     out = cli_run_expect(0, "-h");
     static const char *const commands[] = {"devices", "train", "eval", "infer", "predict",
-                                           "profile",
+                                           "profile", "summary",
                                            "experiment", "report", "MODEL.yaml",
                                            "QSDC_CACHE_DIR"};
     for (size_t k = 0; k < sizeof commands / sizeof commands[0]; k++)

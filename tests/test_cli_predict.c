@@ -2,7 +2,8 @@
  * the fixture's task saved as .npy and as a numeric CSV: models trained on
  * either predict files of probabilities whose accuracy is eval's, as .npy
  * and as CSV; a channels-last file against a channels-first model is an
- * error naming both shapes unless --layout nhwc; and each option's
+ * error naming both shapes unless --layout nhwc; eval's confusion matrix
+ * and per-class scores are those of predict's classes; and each option's
  * misuse is a usage error. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zip.h>
 
 #include "cli_fixture.h"
 #include "npy.h"
@@ -192,6 +194,68 @@ static long long npy_correct(const char *path, int n)
     return correct;
 }
 
+/* The confusion matrix of a predictions CSV's class column against labels
+ * i % 3, counted here, as eval prints it: its rows, then per class and
+ * macro-averaged precision, recall, F1 and support. */
+static void expect_scores(const char *eval_out, const char *csv, int n)
+{
+    char *text = cli_read_file(csv, NULL);
+    assert_non_null(text);
+    long long m[CLI_CLASSES][CLI_CLASSES] = {{0}};
+    const char *line = strchr(text, '\n') + 1;
+    for (int i = 0; i < n; i++, line = strchr(line, '\n') + 1)
+        m[i % CLI_CLASSES][atoi(line)]++;
+    free(text);
+    char want[512];
+    int used = snprintf(want, sizeof want, "confusion matrix (rows: true class, columns: "
+                        "predicted class):\n%6s", "");
+    for (int j = 0; j < CLI_CLASSES; j++)
+        used += snprintf(want + used, sizeof want - (size_t)used, " %7d", j);
+    for (int i = 0; i < CLI_CLASSES; i++) {
+        used += snprintf(want + used, sizeof want - (size_t)used, "\n%6d", i);
+        for (int j = 0; j < CLI_CLASSES; j++)
+            used += snprintf(want + used, sizeof want - (size_t)used, " %7lld", m[i][j]);
+    }
+    cli_expect(eval_out, want);
+    double sum_p = 0, sum_r = 0, sum_f = 0;
+    for (int c = 0; c < CLI_CLASSES; c++) {
+        long long support = 0, predicted = 0;
+        for (int j = 0; j < CLI_CLASSES; j++) {
+            support += m[c][j];
+            predicted += m[j][c];
+        }
+        double p = predicted ? (double)m[c][c] / (double)predicted : 0;
+        double r = support ? (double)m[c][c] / (double)support : 0;
+        double f = p + r > 0 ? 2 * p * r / (p + r) : 0;
+        sum_p += p;
+        sum_r += r;
+        sum_f += f;
+        snprintf(want, sizeof want, "\n%-6d %9.4f %9.4f %9.4f %9lld\n", c, p, r, f, support);
+        cli_expect(eval_out, want);
+    }
+    snprintf(want, sizeof want, "\nmacro  %9.4f %9.4f %9.4f %9d\n", sum_p / CLI_CLASSES,
+             sum_r / CLI_CLASSES, sum_f / CLI_CLASSES, n);
+    cli_expect(eval_out, want);
+}
+
+/* ts_tmpdir()/name: an .npz of the .npy files x and y, as numpy.savez(x=, y=). */
+static const char *write_npz(const char *name, const char *x, const char *y)
+{
+    static char path[CLI_PATH_MAX];  /* not ts_fmt's: the caller holds its paths */
+    snprintf(path, sizeof path, "%s/%s", ts_tmpdir(), name);
+    int code;
+    zip_t *z = zip_open(path, ZIP_CREATE | ZIP_TRUNCATE, &code);
+    assert_non_null(z);
+    const char *files[2] = {x, y}, *members[2] = {"x.npy", "y.npy"};
+    for (int i = 0; i < 2; i++) {
+        zip_source_t *src = zip_source_file(z, files[i], 0, -1);
+        assert_non_null(src);
+        assert_true(zip_file_add(z, members[i], src, 0) >= 0);
+    }
+    assert_int_equal(zip_close(z), 0);
+    return path;
+}
+
 static void test_npy_model_predicts(void **state)
 {
     (void)state;
@@ -211,6 +275,9 @@ static void test_npy_model_predicts(void **state)
     assert_int_equal(printed_correct(out), eval);
     free(out);
     assert_int_equal(csv_correct(csv, CLI_TEST_N), eval);
+    out = cli_run_expect(0, "eval '%s' --checkpoint '%s'", model, ckpt);
+    expect_scores(out, csv, CLI_TEST_N);
+    free(out);
     const char *npy = ts_fmt("%s/npy-pred.npy", ts_tmpdir());
     free(cli_run_expect(0, "predict '%s' --checkpoint '%s' --data '%s' -o '%s' --batch 7",
                         model, ckpt, sx, npy));
@@ -218,6 +285,12 @@ static void test_npy_model_predicts(void **state)
     /* eval --data scores a file as eval scores the model's test data */
     out = cli_run_expect(0, "eval '%s' --checkpoint '%s' --data '%s' --labels '%s'", model,
                          ckpt, sx, sy);
+    assert_int_equal(printed_correct(out), eval);
+    expect_scores(out, csv, CLI_TEST_N);
+    free(out);
+    /* the same arrays in an .npz */
+    const char *npz = write_npz("npy-test.npz", sx, sy);
+    out = cli_run_expect(0, "eval '%s' --checkpoint '%s' --data '%s'", model, ckpt, npz);
     assert_int_equal(printed_correct(out), eval);
     free(out);
     out = cli_run_expect(1, "eval '%s' --checkpoint '%s' --data '%s'", model, ckpt, sx);

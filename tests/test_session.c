@@ -111,6 +111,9 @@ static void test_load_data_and_write_predictions(void **state)
     expect_error(s, qsdc_session_load_data(s, NULL, NULL, &d, &err), &err, "path is NULL");
     expect_error(s, qsdc_session_load_data(s, task.test_images, NULL, NULL, &err), &err,
                  "out is NULL");
+    o = (qsdc_data_options){.labels = task.test_labels};
+    expect_error(s, qsdc_session_load_data(s, "d.npz", &o, &d, &err), &err,
+                 "d.npz: an .npz's labels are its array y, not another file");
     o = (qsdc_data_options){.layout = QSDC_LAYOUT_NHWC};
     expect_error(s, qsdc_session_load_data(s, task.test_images, &o, &d, &err), &err,
                  "samples are 8x8 but layout nhwc needs");
@@ -133,6 +136,13 @@ static void test_load_data_and_write_predictions(void **state)
                  "0 rows of 3 outputs");
     expect_error(NULL, qsdc_predictions_write(NULL, out, 2, 3, 1, &err), &err,
                  "path is NULL");
+    /* a sequence: 1 row of 2 steps of 3 classes, a class per step */
+    assert_int_equal(qsdc_predictions_write_steps(tmp_path("s.csv"), out, 1, 2, 3, 0, &err), 0);
+    csv = cli_read_file(tmp_path("s.csv"), NULL);
+    assert_string_equal(csv, "class,y0,y1,y2,y3,y4,y5\n1 0,0.25,0.75,0,2,-1,0.5\n");
+    free(csv);
+    expect_error(NULL, qsdc_predictions_write_steps(tmp_path("s.csv"), out, 1, 0, 3, 0, &err),
+                 &err, "1 rows of 0 steps x 3 outputs");
 }
 
 static void test_open_errors(void **state)

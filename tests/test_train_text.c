@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "best_epoch.h"
 #include "checkpoint.h"
 #include "cli_fixture.h"
 #include "support.h"
@@ -160,8 +161,63 @@ static void test_perplexity_is_exp_of_mean_loss(void **s)
     assert_true(fabs(from_loss - r.val_perplexity) < 1e-4 * r.val_perplexity);
 }
 
+/* ids as an int32 .npy of rows x steps token ids. */
+static const char *write_ids(const char *name, const int32_t *ids, int rows, int steps)
+{
+    char dict[128];
+    int n = snprintf(dict, sizeof dict, "{'descr': '<i4', 'fortran_order': False, "
+                     "'shape': (%d, %d), }", rows, steps);
+    size_t header = ((size_t)n + 11 + 63) / 64 * 64, len = header + (size_t)(rows * steps) * 4;
+    char *b = malloc(len);
+    memcpy(b, "\x93NUMPY\x01\x00", 8);
+    b[8] = (char)(header - 10);
+    b[9] = 0;
+    memcpy(b + 10, dict, (size_t)n);
+    memset(b + 10 + n, ' ', header - 11 - (size_t)n);
+    b[header - 1] = '\n';
+    memcpy(b + header, ids, (size_t)(rows * steps) * 4);  /* little-endian, as on this host */
+    const char *path = ts_write(name, b, len);
+    free(b);
+    return path;
+}
+
+/* qsdc predict of a language model: per sample a class per step, each the
+ * largest of that step's outputs in the row. */
+static void expect_step_classes(const char *model, const char *dir)
+{
+    static const int32_t ids[4 * 2] = {0, 1, 2, 3, 4, 5, 6, 7};
+    const char *npy = write_ids("lm-ids.npy", ids, 4, 2);
+    char csv[CLI_PATH_MAX];
+    snprintf(csv, sizeof csv, "%s/lm-pred.csv", ts_tmpdir());
+    free(cli_run_expect(0, "predict '%s' --checkpoint '%s' --data '%s' -o '%s'", model, dir,
+                        npy, csv));
+    char *text = cli_read_file(csv, NULL);
+    assert_non_null(text);
+    const char *line = strchr(text, '\n') + 1;
+    for (int i = 0; i < 4; i++, line = strchr(line, '\n') + 1) {
+        int cls[2], used;
+        assert_int_equal(sscanf(line, "%d %d,%n", &cls[0], &cls[1], &used), 2);
+        const char *p = line + used;
+        for (int t = 0; t < 2; t++) {
+            double y[10];
+            int best = 0;
+            for (int c = 0; c < 10; c++) {
+                y[c] = strtod(p, (char **)&p);
+                p += *p == ',';
+                if (y[c] > y[best])
+                    best = c;
+            }
+            if (cls[t] != best)
+                fail_msg("row %d step %d: class %d, largest output %d:\n%s", i, t, cls[t],
+                         best, text);
+        }
+    }
+    free(text);
+}
+
 /* qsdc eval of a language model's checkpoint: the perplexity of the test
- * split, from a zero state, that training reported after its last epoch. */
+ * split, from a zero state, that training reported after its last epoch;
+ * and qsdc predict's class per step. */
 static void test_lm_eval(void **s)
 {
     (void)s;
@@ -181,6 +237,7 @@ static void test_lm_eval(void **s)
         fail_msg("eval: perplexity %.6g, training's test perplexity %.6g:\n%s", ppl,
                  r.test_perplexity, out);
     free(out);
+    expect_step_classes(model, dir);
 }
 
 static checkpoint load_checkpoint(const char *dir)
@@ -248,6 +305,55 @@ static void test_sentiment_separable(void **s)
     assert_true(sum.test_accuracy >= 95.0);
 }
 
+/* Early stopping on a language model's validation perplexity, lower
+ * being better: the record holds the lowest of the epochs' metrics, the
+ * run stops at the first epoch after it that does not beat it, and
+ * DIR/best holds that epoch's checkpoint with the vocabulary. */
+static void test_lm_early_stop_keeps_best(void **s)
+{
+    (void)s;
+    write_memory_corpus();
+    const char *model = write_lm("early", "memory.txt", true);
+    char dir[CLI_PATH_MAX], best[CLI_PATH_MAX + 8], metrics[CLI_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s/lm-early", ts_tmpdir());
+    snprintf(best, sizeof best, "%s/best", dir);
+    snprintf(metrics, sizeof metrics, "%s/lm-early.jsonl", ts_tmpdir());
+    enum { EPOCHS = 6 };
+    train_options o = {.quiet = true, .epochs = EPOCHS, .checkpoint_dir = dir,
+                       .metrics_path = metrics, .early_stop = 1, .keep_best = true};
+    train_summary r;
+    train_file(model, &o, &r);
+    char *text = cli_read_file(metrics, NULL);
+    assert_non_null(text);
+    double ppl[EPOCHS];
+    int n = 0, lowest = 0;
+    for (const char *at = text; n < EPOCHS && (at = strstr(at, "\"val_perplexity\": ")); n++) {
+        at += strlen("\"val_perplexity\": ");
+        ppl[n] = atof(at);
+        if (ppl[n] < ppl[lowest])
+            lowest = n;
+    }
+    free(text);
+    assert_int_equal(n, r.epochs_done);
+    if (n < EPOCHS)
+        assert_int_equal(n, lowest + 2);
+    best_epoch b = {.lower_better = true};
+    qsdc_error err = {""};
+    if (best_epoch_load(dir, &b, &err) < 0)
+        fail_msg("%s", err.message);
+    assert_true(b.known);
+    assert_int_equal(b.epoch, lowest + 1);
+    assert_true(fabs(b.score - ppl[lowest]) <= 5e-5);
+    checkpoint ck = load_checkpoint(best);
+    assert_int_equal(ck.epoch, lowest + 1);
+    checkpoint_free(&ck);
+    char vocab[CLI_PATH_MAX + 32];
+    snprintf(vocab, sizeof vocab, "%s/vocab.txt", best);
+    char *v = cli_read_file(vocab, NULL);
+    assert_non_null(v);
+    free(v);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -255,6 +361,7 @@ int main(void)
         cmocka_unit_test(test_carried_state_predicts_across_batches),
         cmocka_unit_test(test_perplexity_is_exp_of_mean_loss),
         cmocka_unit_test(test_lm_eval),
+        cmocka_unit_test(test_lm_early_stop_keeps_best),
         cmocka_unit_test(test_resume_mid_epoch_is_exact),
         cmocka_unit_test(test_sentiment_separable),
     };
