@@ -227,6 +227,8 @@ static int gen_elementwise(codegen_ctx *c, const kgroup *k, const char *name,
     sb_printf(c->src, "    %s[idx] = v;\n}\n\n", out);
     l->work_dim = 1;
     l->global[0] = (uint64_t)t->nelem;
+    if (codegen_lanes(c->target))
+        codegen_launch_groups(l, t->nelem, codegen_lane_items(c->target));
     l->bytes = 4.0 * (double)t->nelem * (double)(k->n + 1);
     return 0;
 }
