@@ -95,8 +95,9 @@ static void loss_rows(codegen_ctx *c, const kgroup *k, const lane_row *r, long l
         each(r, grad >= 0 ? "{ const float e = exp(x[j] - mx); s += e; d[j] = e; }"
                           : "s += exp(x[j] - mx);");
         fold(r, "s", false);
-        sb_printf(r->src, "    const float lse = mx + log(s), k = 1.0f / (s * %s);\n",
-                  CG_F((double)m));
+        sb_append(r->src, "    const float lse = mx + log(s);\n");
+        if (grad >= 0)
+            sb_printf(r->src, "    const float k = 1.0f / (s * %s);\n", CG_F((double)m));
         /* (uint)lab matches a j only when the label is in range */
         snprintf(stmt, sizeof stmt, "d[j] = d[j] * k - (j == (uint)lab ? %s : 0.0f);",
                  CG_F(1.0 / (double)m));
