@@ -1,7 +1,8 @@
 /* The kernels of one fused group (codegen_group): a GEMM's, generated
  * (codegen_gemm.c) or run by CLBlast with its epilogue after it, and the
  * elementwise, row-wise (softmax cross-entropy, MSE) and column-sum
- * kernels; every other kind of group goes to its generator. */
+ * kernels (the lane family's row-wise and column sums: codegen_reduce.c);
+ * every other kind of group goes to its generator. */
 #include "codegen_int.h"
 
 #include <stdio.h>
@@ -268,6 +269,8 @@ static int gen_elementwise(codegen_ctx *c, const kgroup *k, const char *name,
     sb_printf(c->src, "    %s[idx] = v;\n}\n\n", out);
     l->work_dim = 1;
     l->global[0] = (uint64_t)t->nelem;
+    if (codegen_lanes(c->target))
+        codegen_launch_groups(l, t->nelem, codegen_lane_items(c->target));
     l->bytes = 4.0 * (double)t->nelem * (double)(k->n + 1);
     return 0;
 }
@@ -349,14 +352,8 @@ static int gen_rows(codegen_ctx *c, const kgroup *k, const char *name, plan_laun
                   ry, n, n, n, n);
     } else {
         bool mse = head->op == OP_MSE || head->op == OP_MSE_GRAD;
-        int loss = -1, grad = -1;
-        for (int i = 0; i < k->n; i++) {
-            const gnode *nd = &g->n[k->nodes[i]];
-            if (nd->op == OP_SOFTMAX_XENT || nd->op == OP_MSE)
-                loss = nd->out;
-            else
-                grad = nd->out;
-        }
+        int loss, grad;
+        codegen_loss_outputs(g, k, &loss, &grad);
         sb_printf(c->src, "    const int lab = L[r];\n"
                           "    const int ok = lab >= 0 && lab < %lld;\n", n);
         if (!mse) {
@@ -454,11 +451,16 @@ int codegen_group(codegen_ctx *c, int k, plan_launch *launches, int *n_launches,
     memset(l, 0, sizeof *l);
     *n_launches = 1;
     int rc = 0;
+    bool lanes = codegen_lanes(c->target);
     switch (grp->kind) {
     case GROUP_GEMM: rc = gen_gemm(c, grp, name, l, n_launches, err); break;
     case GROUP_ELEMENTWISE: rc = gen_elementwise(c, grp, name, l); break;
-    case GROUP_ROWS: rc = gen_rows(c, grp, name, l); break;
-    case GROUP_SUM_ROWS: rc = gen_sum_rows(c, grp, name, l); break;
+    case GROUP_ROWS:
+        rc = lanes ? codegen_lane_rows(c, grp, name, l) : gen_rows(c, grp, name, l);
+        break;
+    case GROUP_SUM_ROWS:
+        rc = lanes ? codegen_lane_sum_rows(c, grp, name, l) : gen_sum_rows(c, grp, name, l);
+        break;
     case GROUP_WINDOW: rc = codegen_window(c, grp, name, l); break;
     case GROUP_CONV: rc = codegen_conv_direct(c, grp, name, l); break;
     case GROUP_CHANNELS: rc = codegen_channels(c, grp, name, l); break;

@@ -31,6 +31,12 @@ int codegen_conv_direct(codegen_ctx *c, const kgroup *k, const char *name, plan_
 /* codegen_conv.c: the kernel of a GROUP_CHANNELS group (per-channel sums). */
 int codegen_channels(codegen_ctx *c, const kgroup *k, const char *name, plan_launch *l);
 
+/* codegen_reduce.c, the lane family's (codegen_lanes) row-wise and
+ * column-sum kernels: a work-group per row or per block of columns,
+ * reduced as a tree through __local memory. */
+int codegen_lane_rows(codegen_ctx *c, const kgroup *k, const char *name, plan_launch *l);
+int codegen_lane_sum_rows(codegen_ctx *c, const kgroup *k, const char *name, plan_launch *l);
+
 /* codegen_chain.c, the chain after a group's head. Statements for the
  * group's nodes from `from` on over the running value v at flat index idx,
  * storing the values read outside the group; with tiled, a QSD node takes
@@ -98,6 +104,21 @@ int64_t codegen_qsd_units(const graph *g, const gnode *n);
  * private memory: oclgrind 21.10's uninitialised-value check crashes on
  * swizzles (.lo, .hi) of a vector a loop carries. */
 void codegen_fold16(strbuf *src, const char *vec, const char *out, bool max);
+/* The lane family's work-group: the tiled GEMM's work-items (which fit the
+ * device), rounded down to a power of two for the trees below. */
+int64_t codegen_lane_items(const codegen_target *t);
+/* A 1-D launch of n work-items in work-groups of local, n rounded up to a
+ * whole number of them (the kernel guards the rest). */
+void codegen_launch_groups(plan_launch *l, int64_t n, int64_t local);
+/* Statements folding v, the float of each work-item lid of a work-group of
+ * items (a power of two), through __local float red[items]: the sum (or
+ * with max the largest) of v over lid, lid + stride, lid + 2 stride, ...
+ * ends in red[lid] for each lid < stride. Every work-item runs every
+ * barrier. */
+void codegen_tree(strbuf *src, const char *v, int64_t items, int64_t stride, bool max);
+/* The loss and gradient tensors of a row group of softmax cross-entropy or
+ * MSE (-1 for one it does not compute). */
+void codegen_loss_outputs(const graph *g, const kgroup *k, int *loss, int *grad);
 /* The standard kernel signature for name. */
 void codegen_signature(strbuf *src, const char *name);
 /* A map as [n, c, pixels]: channel dims[1], pixels the rest (1 for [N, C]). */

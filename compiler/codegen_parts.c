@@ -96,6 +96,46 @@ void codegen_fold16(strbuf *src, const char *vec, const char *out, bool max)
         sb_printf(src, "      for (uint l = 1; l < 16; l++) %s += t16[l];\n    }\n", out);
 }
 
+int64_t codegen_lane_items(const codegen_target *t)
+{
+    int64_t items = (int64_t)t->gemm_tiles.items_m * t->gemm_tiles.items_n;
+    while (items & (items - 1))
+        items &= items - 1;
+    return items;
+}
+
+void codegen_launch_groups(plan_launch *l, int64_t n, int64_t local)
+{
+    l->work_dim = 1;
+    l->global[0] = (uint64_t)((n + local - 1) / local * local);
+    l->local[0] = (uint64_t)local;
+}
+
+void codegen_tree(strbuf *src, const char *v, int64_t items, int64_t stride, bool max)
+{
+    sb_printf(src,
+              "    red[lid] = %s;\n"
+              "    barrier(CLK_LOCAL_MEM_FENCE);\n"
+              "    for (uint h = %lldu; h >= %lldu; h >>= 1) {\n"
+              "        if (lid < h) red[lid] = %s;\n"
+              "        barrier(CLK_LOCAL_MEM_FENCE);\n"
+              "    }\n",
+              v, (long long)(items / 2), (long long)stride,
+              max ? "fmax(red[lid], red[lid + h])" : "red[lid] + red[lid + h]");
+}
+
+void codegen_loss_outputs(const graph *g, const kgroup *k, int *loss, int *grad)
+{
+    *loss = *grad = -1;
+    for (int i = 0; i < k->n; i++) {
+        const gnode *nd = &g->n[k->nodes[i]];
+        if (nd->op == OP_SOFTMAX_XENT || nd->op == OP_MSE)
+            *loss = nd->out;
+        else
+            *grad = nd->out;
+    }
+}
+
 void codegen_launch_1d(plan_launch *l, const char *name, const char *nodes, int64_t n,
                        int64_t local, double bytes)
 {

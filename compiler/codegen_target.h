@@ -51,4 +51,13 @@ typedef struct codegen_target {
     const struct compile_tuner *tuner;
 } codegen_target;
 
+/* The lane family: kernels shaped for devices that run work-items in SIMD
+ * lanes (work-group tree reductions, explicit work-groups for flat
+ * kernels), chosen with the tiled GEMM family, so that plan.yaml's tiles
+ * record it; the panel family's kernels are shaped for CPUs. */
+static inline bool codegen_lanes(const codegen_target *t)
+{
+    return gemm_tiled(&t->gemm_tiles);
+}
+
 #endif

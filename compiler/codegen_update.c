@@ -12,16 +12,28 @@
 
 #define NORM_PARTS 64
 
-static void gen_clip(codegen_ctx *c, const char *name, plan_launch *l)
+/* The squares of part w's run of the gradient summed into A[sc + w]: on
+ * the lane family by a work-group of items, consecutive work-items on
+ * consecutive elements, folded as a tree; else by one work-item, 16 floats
+ * at a time. */
+static void gen_norm_parts(codegen_ctx *c, const char *part, int64_t items)
 {
     long long np = (long long)c->g->grad_elems, sc = (long long)c->scratch;
-    char part[QSDC_NAME_MAX], fin[QSDC_NAME_MAX];
-    snprintf(part, sizeof part, "%s_norm", name);
-    snprintf(fin, sizeof fin, "%s_scale", name);
-    /* part w sums a contiguous run of the gradient, 16 floats at a time */
     long long run = (np + NORM_PARTS - 1) / NORM_PARTS;
-    run = (run + 15) / 16 * 16;
     codegen_signature(c->src, part);
+    if (items) {
+        sb_printf(c->src,
+                  "{\n    __local float red[%lld];\n"
+                  "    const uint w = get_group_id(0), lid = get_local_id(0);\n"
+                  "    const uint hi = min((w + 1) * %lldu, %lldu);\n"
+                  "    float s = 0.0f;\n"
+                  "    for (uint i = w * %lldu + lid; i < hi; i += %lldu) s += G[i] * G[i];\n",
+                  (long long)items, run, np, run, (long long)items);
+        codegen_tree(c->src, "s", items, 1, false);
+        sb_printf(c->src, "    if (lid == 0) A[%lld + w] = red[0];\n}\n\n", sc);
+        return;
+    }
+    run = (run + 15) / 16 * 16;
     sb_printf(c->src,
               "{\n    const uint w = get_global_id(0);\n"
               "    const uint hi = min((w + 1) * %lldu, %lldu);\n"
@@ -35,6 +47,16 @@ static void gen_clip(codegen_ctx *c, const char *name, plan_launch *l)
               "    for (; i < hi; i++) s += G[i] * G[i];\n"
               "    A[%lld + w] = s;\n}\n\n",
               sc);
+}
+
+static void gen_clip(codegen_ctx *c, const char *name, plan_launch *l)
+{
+    long long np = (long long)c->g->grad_elems, sc = (long long)c->scratch;
+    char part[QSDC_NAME_MAX], fin[QSDC_NAME_MAX];
+    snprintf(part, sizeof part, "%s_norm", name);
+    snprintf(fin, sizeof fin, "%s_scale", name);
+    int64_t items = codegen_lanes(c->target) ? codegen_lane_items(c->target) : 0;
+    gen_norm_parts(c, part, items);
     codegen_signature(c->src, fin);
     sb_printf(c->src,
               "{\n    float s = 0.0f;\n"
@@ -48,6 +70,8 @@ static void gen_clip(codegen_ctx *c, const char *name, plan_launch *l)
     l[0].work_dim = 1;
     l[0].global[0] = NORM_PARTS;
     l[0].local[0] = 8; /* 8 work-groups: every core takes part */
+    if (items)
+        codegen_launch_groups(&l[0], NORM_PARTS * items, items);
     l[0].bytes = 4.0 * (double)np;
     snprintf(l[0].nodes, sizeof l[0].nodes, PLAN_NODES_CLIP);
     snprintf(l[1].kernel, sizeof l[1].kernel, "%s", fin);
@@ -128,6 +152,10 @@ int codegen_update(codegen_ctx *c, const char *name, plan_launch *launches,
     snprintf(l->nodes, sizeof l->nodes, PLAN_NODES_UPDATE);
     l->work_dim = 1;
     l->global[0] = (uint64_t)np;
+    /* the runtime's own choice must divide np, which may leave work-groups
+     * of a few work-items: a few lanes busy each */
+    if (codegen_lanes(c->target))
+        codegen_launch_groups(l, np, codegen_lane_items(c->target));
     l->bytes = 4.0 * (double)np * (t->optimizer == OPTIM_SGD ? 5 : 7);
     *n_launches = n;
     return sb_check(c->src, err);

@@ -78,6 +78,16 @@ static const char skip_around_tanh[] =
     "  - {name: o, op: dense, inputs: s, units: 5}\n"
     "train: {optimizer: {type: sgd, lr: 0.1}}\n";
 
+/* Rows and columns wider than the lane family's work-group of 64
+ * (codegen_reduce.c): its work-items stride along the 80 logits, the 70
+ * bias-gradient columns take three blocks, the last ragged, and each clip
+ * norm part runs more than one pass. */
+static const char wide_rows[] =
+    "name: wide\ninput: {shape: [7]}\n"
+    "layers:\n  - {op: dense, units: 70}\n  - relu\n  - {op: dense, units: 80}\n  - softmax\n"
+    "train: {optimizer: {type: sgd, lr: 0.1, momentum: 0.9}, clip_norm: 0.5}\n";
+
+static void test_wide_rows_step(void **s) { (void)s; check_step_against_reference(wide_rows, 5); }
 static void test_skip_around_tanh_step(void **s) { (void)s; check_step_against_reference(skip_around_tanh, 5); }
 static void test_mlp_qsd_step(void **s) { (void)s; check_step_against_reference(mlp_qsd, 8); }
 static void test_tanh_dropout_mse_step(void **s) { (void)s; check_step_against_reference(tanh_dropout_mse, 6); }
@@ -150,6 +160,7 @@ int main(void)
         cmocka_unit_test(test_inner_softmax_gradients),
         cmocka_unit_test(test_mlp_qsd_step),
         cmocka_unit_test(test_tanh_dropout_mse_step),
+        cmocka_unit_test(test_wide_rows_step),
         cmocka_unit_test(test_residual_step),
         cmocka_unit_test(test_skip_around_tanh_step),
         cmocka_unit_test(test_inner_softmax_step),
