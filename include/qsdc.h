@@ -403,6 +403,28 @@ QSDC_API int qsdc_session_evaluate_idx(qsdc_session *s, const char *images, cons
 QSDC_API int qsdc_session_predict(qsdc_session *s, const float *x, size_t x_len, int64_t n,
                                   float *out, size_t out_len, qsdc_error *err);
 
+/* ---- Taking a model elsewhere ------------------------------------------
+ * The session's model and weights for other frameworks. Both files are
+ * written atomically. */
+
+/* The inference graph as a standard ONNX model (opset 13) with the weights
+ * as initializers named by layer: dense as Gemm (MatMul and Add over a
+ * sequence), conv2d, pools, batchnorm with its running statistics,
+ * activations, flatten, softmax, add, embedding (Gather), lstm (LSTM) and
+ * sequence pooling; dropout and qsd, the identity at inference, are left
+ * out. Its input is "input" ([batch, ...] float32, or int32 token ids, whose
+ * padding id -1 may only end a sequence), its output the output layer's
+ * name. A stateful lstm starts every batch from zero state. */
+QSDC_API int qsdc_session_export_onnx(qsdc_session *s, const char *path, qsdc_error *err);
+/* Every parameter as a float32 array in a NumPy .npz (a stored zip of .npy
+ * files) under PyTorch's names and layouts: LAYER.weight ([out, in] for
+ * dense, [out, in, kh, kw] for conv2d, [vocab, dim] for embedding),
+ * LAYER.bias; batchnorm's LAYER.weight, .bias, .running_mean, .running_var;
+ * lstm's LAYER.weight_ih_l0 [4H, in], .weight_hh_l0 [4H, H], .bias_ih_l0
+ * and .bias_hh_l0 (zeros), gates in PyTorch's i, f, g, o order: the
+ * state_dict of the equivalent torch.nn model. */
+QSDC_API int qsdc_session_export_npz(qsdc_session *s, const char *path, qsdc_error *err);
+
 /* ---- Inside a trained model -------------------------------------------
  * What the experiment lab measures of a session's weights: the activity of
  * the hidden layers on the test data, the parameter tensors, and masks

@@ -4,11 +4,13 @@
 
 QSDC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
-# Debian 12 packages needed to build qsdc and run its tests on pocl.
+# Debian 12 packages needed to build qsdc and run its tests on pocl
+# (protobuf-c and libonnx-dev's onnx.proto: qsdc export's ONNX encoder).
 QSDC_PACKAGES=(build-essential pkg-config meson ninja-build ocl-icd-opencl-dev
   opencl-c-headers pocl-opencl-icd libclblast-dev libyaml-dev libcmocka-dev
   librandom123-dev zlib1g-dev python3 python3-venv clinfo oclgrind gnuplot-nox clang
-  libclang-rt-14-dev libopenmpi-dev openmpi-bin mesa-opencl-icd)
+  libclang-rt-14-dev libopenmpi-dev openmpi-bin mesa-opencl-icd
+  protobuf-c-compiler libprotobuf-c-dev libonnx-dev)
 
 qsdc_log() { printf '==> %s\n' "$*" >&2; }
 
