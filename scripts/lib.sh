@@ -18,12 +18,16 @@ qsdc_log() { printf '==> %s\n' "$*" >&2; }
 # `pip install .`, into the virtual environment build/python-venv, with
 # numpy, pytest and meson-python from PyPI; the wheel's meson build stays in
 # build-python for the next run. Then its tests (tests/python), which also
-# run the qsdc command of build/.
+# run the qsdc command of build/. onnx and onnxruntime check qsdc export
+# against ONNX Runtime where pip can install them (PyPI, or wheels in
+# PIP_FIND_LINKS); elsewhere those tests are skipped, saying why.
 qsdc_python_tests() {
   local venv="$QSDC_ROOT/build/python-venv"
   if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv" || return 1
   fi
+  "$venv/bin/pip" install -q onnx onnxruntime ||
+    qsdc_log "onnx and onnxruntime could not be installed: the ONNX export tests will be skipped"
   "$venv/bin/pip" install -q meson-python meson ninja numpy pytest &&
     "$venv/bin/pip" install -q --no-build-isolation -Cbuild-dir="$QSDC_ROOT/build-python" \
       "$QSDC_ROOT" &&

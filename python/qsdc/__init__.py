@@ -8,6 +8,7 @@ with NumPy arrays.
     probs = m.predict(x_test)            # [n, classes] float32
     print(m.evaluate(x_test, y_test))    # {'accuracy': ..., 'loss': ..., ...}
     m.save("ckpt")                       # qsdc eval MODEL --checkpoint ckpt reads it
+    m.export_onnx("model.onnx")          # for onnxruntime and other frameworks
 
 The model runs as qsdc compiles it: fused OpenCL kernels on the device,
 weights kept there between calls. Every failure raises qsdc.Error with
@@ -236,3 +237,20 @@ class Model:
     def load(self, directory):
         """Takes the weights of a checkpoint folder written for this model."""
         self._call("qsdc_session_load", str(directory).encode())
+
+    def export_onnx(self, path):
+        """Writes the inference graph with the weights as a standard ONNX
+        model (opset 13; dropout and qsd, the identity at inference, left
+        out): input "input" ([n, *input_shape] float32, or int32 token ids),
+        output named as the model's output layer. onnxruntime runs it:
+
+            sess = onnxruntime.InferenceSession(path)
+            probs = sess.run(None, {"input": x})[0]"""
+        self._call("qsdc_session_export_onnx", str(path).encode())
+
+    def export_npz(self, path):
+        """Writes every parameter to a NumPy .npz in PyTorch's names and
+        layouts (dense weight [out, in]; lstm weight_ih_l0, weight_hh_l0,
+        bias_ih_l0, bias_hh_l0; batchnorm running_mean, running_var): the
+        state_dict of the equivalent torch.nn model."""
+        self._call("qsdc_session_export_npz", str(path).encode())
