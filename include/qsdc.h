@@ -404,8 +404,8 @@ QSDC_API int qsdc_session_predict(qsdc_session *s, const float *x, size_t x_len,
                                   float *out, size_t out_len, qsdc_error *err);
 
 /* ---- Taking a model elsewhere ------------------------------------------
- * The session's model and weights for other frameworks. Both files are
- * written atomically. */
+ * The session's model and weights for other frameworks, and weights back
+ * from them. Files are written atomically. */
 
 /* The inference graph as a standard ONNX model (opset 13) with the weights
  * as initializers named by layer: dense as Gemm (MatMul and Add over a
@@ -424,6 +424,13 @@ QSDC_API int qsdc_session_export_onnx(qsdc_session *s, const char *path, qsdc_er
  * and .bias_hh_l0 (zeros), gates in PyTorch's i, f, g, o order: the
  * state_dict of the equivalent torch.nn model. */
 QSDC_API int qsdc_session_export_npz(qsdc_session *s, const char *path, qsdc_error *err);
+/* The session's weights from such an .npz (numpy.savez or savez_compressed
+ * of a state_dict too): every parameter's array by name, its shape checked
+ * (an error names the array and both shapes); lstm biases bias_ih_l0 and
+ * bias_hh_l0 are summed into qsdc's one; an array that names no parameter
+ * is an error (batchnorm's num_batches_tracked aside). The weights are then
+ * these, at step 0, with no optimiser state. */
+QSDC_API int qsdc_session_import_npz(qsdc_session *s, const char *path, qsdc_error *err);
 
 /* ---- Inside a trained model -------------------------------------------
  * What the experiment lab measures of a session's weights: the activity of

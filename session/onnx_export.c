@@ -196,8 +196,8 @@ static int export_lstm(exporter *x, const layer *l, const char *in, qsdc_error *
         free(bt);
         return qsdc_fail(e, "out of memory for the lstm '%s'", l->name);
     }
-    layout_transpose(x->all + w->offset, f, h, 4, LAYOUT_GATES_ONNX, wt);
-    layout_transpose(x->all + u->offset, h, h, 4, LAYOUT_GATES_ONNX, ut);
+    layout_transpose(x->all + w->offset, f, h, 4, LAYOUT_GATES_ONNX, wt, false);
+    layout_transpose(x->all + u->offset, h, h, 4, LAYOUT_GATES_ONNX, ut, false);
     layout_gates(x->all + b->offset, h, LAYOUT_GATES_ONNX, bt);
     onnx_graph *g = &x->g;
     int64_t wd[3] = {1, 4 * h, f}, ud[3] = {1, 4 * h, h}, bd[2] = {1, 8 * h};

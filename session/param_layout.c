@@ -7,14 +7,19 @@ const int LAYOUT_GATES_TORCH[4] = {0, 1, 2, 3};
 const int LAYOUT_GATES_ONNX[4] = {0, 3, 1, 2};
 
 void layout_transpose(const float *w, int64_t rows, int64_t h, int gates, const int *order,
-                      float *out)
+                      float *out, bool back)
 {
     int64_t cols = gates * h;
     for (int k = 0; k < gates; k++) {
         int64_t from = (order ? order[k] : k) * h;
         for (int64_t j = 0; j < h; j++)
-            for (int64_t r = 0; r < rows; r++)
-                out[(k * h + j) * rows + r] = w[r * cols + from + j];
+            for (int64_t r = 0; r < rows; r++) {
+                int64_t q = r * cols + from + j, t = (k * h + j) * rows + r;
+                if (back)
+                    out[q] = w[t];
+                else
+                    out[t] = w[q];
+            }
     }
 }
 

@@ -5,6 +5,7 @@
 #ifndef QSDC_PARAM_LAYOUT_H
 #define QSDC_PARAM_LAYOUT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Which qsdc gate block each output block takes, in order. */
@@ -13,9 +14,9 @@ extern const int LAYOUT_GATES_ONNX[4];
 
 /* w [rows, gates * h] -> out [gates * h, rows], output block k taken from
  * w's block order[k] (order NULL: as they are; a plain transpose with
- * gates 1). */
+ * gates 1). back: the inverse, w [gates * h, rows] -> out [rows, gates * h]. */
 void layout_transpose(const float *w, int64_t rows, int64_t h, int gates, const int *order,
-                      float *out);
+                      float *out, bool back);
 /* b [4 h] -> out [4 h] with its blocks in order. */
 void layout_gates(const float *b, int64_t h, const int *order, float *out);
 

@@ -8,7 +8,7 @@
  *   session_measure.c  hidden-layer activity and parameter tensors (the lab's)
  *   session_masks.c    QSD masks drawn on its device (the lab's)
  *   onnx_export.c      the inference graph and weights as an ONNX model
- *   npz_export.c       the weights in PyTorch's names and layouts (.npz)
+ *   npz_weights.c      the weights in PyTorch's names and layouts (.npz), both ways
  *   api_model.c        models: info, layers, overrides, regularised copies
  *   bundle_compile.c   compiling a model to a bundle folder
  *   session_train.c  training on the model's data (train_model) and the

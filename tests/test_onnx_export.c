@@ -1,7 +1,8 @@
 /* qsdc_session_export_onnx and qsdc_session_export_npz: the ONNX file
  * decoded again with protobuf-c (its nodes, initializers and the lstm's
  * gate order against the session's own weights), the .npz read as a zip
- * (every entry's checksum and .npy header), and the errors. ONNX Runtime
+ * (every entry's checksum and .npy header) and imported again (the same
+ * outputs; damaged files fail cleanly), and the errors. ONNX Runtime
  * runs the exports in tests/python/test_onnx_export.py. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -229,6 +230,46 @@ static void test_npz_names_and_layouts(void **state)
     free(b);
 }
 
+static qsdc_session *importer;
+
+/* Any bytes: the import succeeds or fails with a message, never crashes. */
+static void import_bytes(const unsigned char *data, size_t len)
+{
+    qsdc_error err = {""};
+    const char *path = ts_write("mutated.npz", data, len);
+    if (qsdc_session_import_npz(importer, path, &err) < 0)
+        assert_true(err.message[0] != '\0');
+}
+
+static void test_npz_import_round_trip_and_damage(void **state)
+{
+    (void)state;
+    qsdc_session *s = open_model("mlp-import.yaml", mlp_model, 1);
+    qsdc_error err = {""};
+    const char *path = ts_fmt("%s/round.npz", ts_tmpdir());
+    float x[2 * 5] = {0.1f, -0.2f, 0.3f, 0.4f, -0.5f, 1.0f, 0.5f, -1.0f, 2.0f, 0.0f};
+    float want[6], got[6];
+    assert_int_equal(qsdc_session_predict(s, x, 10, 2, want, 6, &err), 0);
+    assert_int_equal(qsdc_session_export_npz(s, path, &err), 0);
+    assert_int_equal(qsdc_session_init_weights(s, 77, &err), 0);
+    if (qsdc_session_import_npz(s, path, &err) < 0)
+        fail_msg("%s", err.message);
+    assert_int_equal(qsdc_session_predict(s, x, 10, 2, got, 6, &err), 0);
+    assert_memory_equal(got, want, sizeof want);
+
+    assert_int_equal(qsdc_session_import_npz(s, ts_fmt("%s/none.npz", ts_tmpdir()), &err), -1);
+    assert_non_null(strstr(err.message, "none.npz"));
+    const char *text = ts_write("text.npz", "not a zip at all, longer than 22 bytes", 38);
+    assert_int_equal(qsdc_session_import_npz(s, text, &err), -1);
+    assert_non_null(strstr(err.message, "not a .npz (zip) file"));
+    size_t len;
+    unsigned char *b = read_file(path, &len);
+    importer = s;
+    ts_each_mutation(b, len, import_bytes);
+    free(b);
+    qsdc_session_close(s);
+}
+
 static void test_export_errors(void **state)
 {
     (void)state;
@@ -259,6 +300,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_onnx_graph_of_an_lstm_classifier),
         cmocka_unit_test(test_npz_names_and_layouts),
+        cmocka_unit_test(test_npz_import_round_trip_and_damage),
         cmocka_unit_test(test_export_errors),
     };
     return cmocka_run_group_tests(tests, setup, ts_teardown);

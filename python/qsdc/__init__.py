@@ -254,3 +254,10 @@ class Model:
         bias_ih_l0, bias_hh_l0; batchnorm running_mean, running_var): the
         state_dict of the equivalent torch.nn model."""
         self._call("qsdc_session_export_npz", str(path).encode())
+
+    def import_npz(self, path):
+        """Takes the weights from an .npz that export_npz wrote, or a
+        PyTorch state_dict saved with numpy.savez (or savez_compressed) in
+        those names and layouts; each array's shape is checked by name.
+        The weights are then these, at step 0."""
+        self._call("qsdc_session_import_npz", str(path).encode())

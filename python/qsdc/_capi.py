@@ -126,6 +126,7 @@ _FUNCTIONS = {
     "qsdc_session_save": (_SESSION, ctypes.c_char_p, _ERR),
     "qsdc_session_export_onnx": (_SESSION, ctypes.c_char_p, _ERR),
     "qsdc_session_export_npz": (_SESSION, ctypes.c_char_p, _ERR),
+    "qsdc_session_import_npz": (_SESSION, ctypes.c_char_p, _ERR),
     "qsdc_session_train_arrays": (_SESSION, c_float_p, ctypes.c_size_t, c_int32_p,
                                   ctypes.c_int64, _P(FitOptions), _P(TrainResult), _ERR),
     "qsdc_session_evaluate": (_SESSION, _P(EvalResult), _ERR),

@@ -273,6 +273,50 @@ def test_npz_holds_pytorchs_names_and_layouts(device, tmp_path):
     assert np.abs(both @ w["fc.weight"].T + w["fc.bias"] - want).max() <= TOLERANCE
 
 
+def test_npz_loads_back(device, tmp_path):
+    """import_npz takes export_npz's arrays (the same outputs), a
+    savez_compressed state_dict whose lstm has both biases, and names a
+    wrong shape; qsdc train --init-from starts from them."""
+    rng = np.random.default_rng(6)
+    text, kind, shape = GENERATED["lstm_mean"]
+    model = tmp_path / "lstm.yaml"
+    model.write_text(text + TRAIN)
+    x = samples(rng, kind, shape, 16)
+    with qsdc.Model(model, device=device) as m:
+        m.fit(x, rng.integers(0, 3, size=len(x)), verbose=False)
+        want = m.predict(x)
+        m.export_npz(tmp_path / "w.npz")
+    w = dict(np.load(tmp_path / "w.npz"))
+    with qsdc.Model(model, device=device) as m:
+        m.import_npz(tmp_path / "w.npz")
+        assert np.array_equal(m.predict(x), want) and m.info["steps"] == 0
+        half = w["lstm2.bias_ih_l0"] / 2
+        np.savez_compressed(tmp_path / "split.npz", **dict(
+            w, **{"lstm2.bias_ih_l0": half, "lstm2.bias_hh_l0": w["lstm2.bias_ih_l0"] - half}))
+        m.import_npz(tmp_path / "split.npz")
+        assert np.abs(m.predict(x) - want).max() <= TOLERANCE
+        transposed = np.ascontiguousarray(w["dense4.weight"].T)
+        np.savez(tmp_path / "bad.npz", **dict(w, **{"dense4.weight": transposed}))
+        with pytest.raises(qsdc.Error, match=r"'dense4.weight' is float \[7, 3\], the model's is "
+                           r"float \[3, 7\]"):
+            m.import_npz(tmp_path / "bad.npz")
+        np.savez(tmp_path / "extra.npz", **dict(w, stray=np.zeros(2, np.float32)))
+        with pytest.raises(qsdc.Error, match="array 'stray' names no parameter"):
+            m.import_npz(tmp_path / "extra.npz")
+    exe = os.environ.get("QSDC_EXE", "qsdc")
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", rng.integers(0, 3, size=len(x)))
+    model.write_text(text + TRAIN.replace("train:\n", "train:\n  data: {format: npy, "
+                                          "train_images: x.npy, train_labels: y.npy}\n"))
+    run = subprocess.run([exe, "train", str(model), "--init-from", str(tmp_path / "w.npz"),
+                          "--max-steps", "1"] + (["--device", device] if device else []),
+                         capture_output=True, text=True)
+    assert run.returncode == 0 and "train: 1 steps" in run.stdout, run.stderr
+    run = subprocess.run([exe, "train", str(model), "--init-from", str(tmp_path / "bad.npz")],
+                         capture_output=True, text=True)
+    assert run.returncode == 1 and "'dense4.weight' is float [7, 3]" in run.stderr
+
+
 def test_export_without_weights_is_an_error(tmp_path, device):
     text, _, _ = GENERATED["mlp"]
     (tmp_path / "mlp.yaml").write_text(text + TRAIN)
