@@ -9,6 +9,7 @@
 
 static const char predict_usage[] =
     "usage: qsdc predict MODEL.yaml|BUNDLE --checkpoint DIR --data FILE -o OUT.npy|OUT.csv\n"
+    "       qsdc predict MODEL.onnx --data FILE -o OUT.npy|OUT.csv\n"
     "                    [--labels FILE] [--label-column NAME] [--layout nchw|nhwc]\n"
     "                    [--batch N] [--device D]\n"
     "\n"
@@ -18,7 +19,9 @@ static const char predict_usage[] =
     "array, the class of a row being its largest output; OUT.csv: a header\n"
     "class,p0,p1,... (class,y0,y1,... for raw outputs), then per sample the\n"
     "class id and the outputs. With labels (--labels, or a CSV's label column)\n"
-    "it also prints the accuracy.\n"
+    "it also prints the accuracy. MODEL.onnx: an ONNX model (MLPs and CNNs:\n"
+    "Gemm, MatMul, Add, Conv, pools, BatchNormalization, activations, Softmax,\n"
+    "Flatten) imported with its weights and compiled for the device.\n"
     CLI_DATA_HELP;
 
 static void print_accuracy(const float *out, const qsdc_data *d, int64_t outputs)
@@ -68,7 +71,7 @@ int cli_predict(int argc, char **argv)
     int rc = cli_data_parse(argc, argv, true, predict_usage, &a);
     if (rc != 0)
         return rc == 1 ? 0 : 2;
-    if (!a.ckpt || !a.data || !a.out) {
+    if ((!a.ckpt && !cli_ends_with(a.model, ".onnx")) || !a.data || !a.out) {
         fputs(predict_usage, stderr);
         return 2;
     }

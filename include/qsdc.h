@@ -263,8 +263,13 @@ typedef struct qsdc_open_options {
     int profiling;           /* time kernel launches: qsdc_session_profile needs it */
 } qsdc_open_options;
 
-/* model: a model file (model.yaml) or a bundle folder (qsdc MODEL.yaml -o
- * DIR: its plans and program binaries are used). o may be NULL. */
+/* model: a model file (model.yaml), a bundle folder (qsdc MODEL.yaml -o
+ * DIR: its plans and program binaries are used), or an ONNX model (a path
+ * ending in .onnx: an MLP or CNN of Gemm, MatMul, Add, Conv, MaxPool,
+ * AveragePool, GlobalAveragePool, BatchNormalization, Relu, Tanh, Sigmoid,
+ * Softmax, Flatten or Reshape to [batch, -1], Identity, Dropout and
+ * Constant nodes, imported with its weights; another op is an error naming
+ * the node and the op). o may be NULL. */
 QSDC_API int qsdc_session_open(const char *model, const qsdc_open_options *o,
                                qsdc_session **out, qsdc_error *err);
 /* The same on a model loaded (or made by qsdc_model_regularised) before;

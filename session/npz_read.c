@@ -54,8 +54,9 @@ static int inflate_entry(const char *path, npz_entry *e, const unsigned char *sr
 }
 
 /* Central directory entry at p (within the file): the entry it describes. */
-static int read_entry(const char *path, npz_file *f, const unsigned char *p, const unsigned char *end,
-                      npz_entry *e, size_t *entry_len, qsdc_error *err)
+static int read_entry(const char *path, npz_file *f, const unsigned char *p,
+                      const unsigned char *end, npz_entry *e, size_t *entry_len,
+                      qsdc_error *err)
 {
     if (end - p < 46 || le(p, 4) != 0x02014b50)
         return qsdc_fail(err, "%s: a damaged zip central directory", path);

@@ -214,8 +214,9 @@ static int export_lstm(exporter *x, const layer *l, const char *in, qsdc_error *
     free(ut);
     free(bt);
     const char *lout[2] = {og_name(g, "%s.Y", l->name), og_name(g, "%s.Y_h", l->name)};
-    og_attr_int(g, og_node(g, "LSTM", og_name(g, "%s.lstm", l->name), lin, x->lengths ? 5 : 4, lout, 2), "hidden_size",
-                h);
+    Onnx__NodeProto *n = og_node(g, "LSTM", og_name(g, "%s.lstm", l->name), lin,
+                                 x->lengths ? 5 : 4, lout, 2);
+    og_attr_int(g, n, "hidden_size", h);
     if (l->seq == SEQ_LAST) {
         og_op(g, "Squeeze", l->name, lout[1], axes(x, 0));
         return 0;

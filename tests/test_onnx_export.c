@@ -2,7 +2,9 @@
  * decoded again with protobuf-c (its nodes, initializers and the lstm's
  * gate order against the session's own weights), the .npz read as a zip
  * (every entry's checksum and .npy header) and imported again (the same
- * outputs; damaged files fail cleanly), and the errors. ONNX Runtime
+ * outputs; damaged files fail cleanly), an exported MLP opened again as an
+ * ONNX model (the same outputs; every prefix and byte flip of the file
+ * imported without a crash), and the errors. ONNX Runtime
  * runs the exports in tests/python/test_onnx_export.py. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +17,7 @@
 #include <cmocka.h>
 
 #include "onnx.pb-c.h"
+#include "onnx_import.h"
 #include "qsdc.h"
 #include "support.h"
 
@@ -270,6 +273,44 @@ static void test_npz_import_round_trip_and_damage(void **state)
     qsdc_session_close(s);
 }
 
+/* Any bytes as an ONNX file: imported or refused with a message, no crash. */
+static void import_onnx_bytes(const unsigned char *data, size_t len)
+{
+    qsdc_error err = {""};
+    const char *path = ts_write("mutated.onnx", data, len);
+    model m;
+    onnx_params w;
+    if (onnx_import(path, &m, &w, &err) < 0) {
+        assert_true(err.message[0] != '\0');
+        return;
+    }
+    model_free(&m);
+    onnx_params_free(&w);
+}
+
+static void test_onnx_import_round_trip_and_damage(void **state)
+{
+    (void)state;
+    qsdc_session *s = open_model("mlp-onnx.yaml", mlp_model, 1);
+    qsdc_error err = {""};
+    const char *path = ts_fmt("%s/mlp-again.onnx", ts_tmpdir());
+    float x[2 * 5] = {0.1f, -0.2f, 0.3f, 0.4f, -0.5f, 1.0f, 0.5f, -1.0f, 2.0f, 0.0f};
+    float want[6], got[6];
+    assert_int_equal(qsdc_session_predict(s, x, 10, 2, want, 6, &err), 0);
+    assert_int_equal(qsdc_session_export_onnx(s, path, &err), 0);
+    qsdc_session_close(s);
+    qsdc_open_options o = {.device = device};
+    if (qsdc_session_open(path, &o, &s, &err) < 0)
+        fail_msg("%s", err.message);
+    assert_int_equal(qsdc_session_predict(s, x, 10, 2, got, 6, &err), 0);
+    assert_memory_equal(got, want, sizeof want);
+    qsdc_session_close(s);
+    size_t len;
+    unsigned char *b = read_file(path, &len);
+    ts_each_mutation(b, len, import_onnx_bytes);
+    free(b);
+}
+
 static void test_export_errors(void **state)
 {
     (void)state;
@@ -301,6 +342,7 @@ int main(void)
         cmocka_unit_test(test_onnx_graph_of_an_lstm_classifier),
         cmocka_unit_test(test_npz_names_and_layouts),
         cmocka_unit_test(test_npz_import_round_trip_and_damage),
+        cmocka_unit_test(test_onnx_import_round_trip_and_damage),
         cmocka_unit_test(test_export_errors),
     };
     return cmocka_run_group_tests(tests, setup, ts_teardown);

@@ -89,8 +89,9 @@ class _Progress:
 
 
 class Model:
-    """A model file (model.yaml) or compiled bundle folder opened on one
-    OpenCL device: its compiled plans, the programs built for them and its
+    """A model file (model.yaml), compiled bundle folder or ONNX model
+    (model.onnx: an MLP or CNN, with its weights) opened on one OpenCL
+    device: its compiled plans, the programs built for them and its
     weights, which stay on the device.
 
     device: an index, "cpu", "gpu" or part of a device's name (see
