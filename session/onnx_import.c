@@ -199,6 +199,20 @@ static int import_gemm(importer *x, const Onnx__NodeProto *n)
     return c ? add_param(x, l, "bias", c, out) : -1;
 }
 
+/* A layer of kind over its weight w, when the weight is shaped for it;
+ * else NULL, w freed, with why as the error. */
+static layer *weighted_layer(importer *x, const Onnx__NodeProto *n, layer_kind kind, float *w,
+                             bool shaped, const char *why)
+{
+    layer *l = shaped ? add_layer(x, n, kind, 1) : NULL;
+    if (!l) {
+        free(w);
+        if (!shaped)
+            fail_node(x, n, why);
+    }
+    return l;
+}
+
 /* MatMul by a weight [in, out]: a dense layer without bias, until an Add
  * of a [out] initializer gives it one. */
 static int import_matmul(importer *x, const Onnx__NodeProto *n)
@@ -208,12 +222,10 @@ static int import_matmul(importer *x, const Onnx__NodeProto *n)
     if (!w)
         return -1;
     bool matrix = wt->n_dims == 2 && wt->dims[0] >= 1 && wt->dims[1] >= 1;
-    layer *l = matrix ? add_layer(x, n, LAYER_DENSE, 1) : NULL;
-    if (!l) {
-        free(w);
-        return matrix ? -1 : fail_node(x, n, "only a product by a matrix initializer is "
-                                       "supported");
-    }
+    layer *l = weighted_layer(x, n, LAYER_DENSE, w, matrix,
+                              "only a product by a matrix initializer is supported");
+    if (!l)
+        return -1;
     l->units = wt->dims[1];
     return add_param(x, l, "weight", w, wt->dims[0] * wt->dims[1]);
 }
@@ -266,12 +278,10 @@ static int import_conv(importer *x, const Onnx__NodeProto *n)
         return -1;
     bool shaped = wt->n_dims == 4 && wt->dims[0] >= 1 &&
                   window_ok(wt->dims + 2, stride, pad, dil);
-    layer *l = shaped ? add_layer(x, n, LAYER_CONV2D, 1) : NULL;
-    if (!l) {
-        free(w);
-        return shaped ? -1 : fail_node(x, n, "the weight must be [out, in, kh, kw] with "
-                                       "windows within qsdc's bounds");
-    }
+    layer *l = weighted_layer(x, n, LAYER_CONV2D, w, shaped, "the weight must be [out, in, "
+                              "kh, kw] with windows within qsdc's bounds");
+    if (!l)
+        return -1;
     l->filters = wt->dims[0];
     l->win = (window_params){.kernel = {wt->dims[2], wt->dims[3]}, .stride = {stride[0], stride[1]},
                              .dilation = {dil[0], dil[1]}, .pad = PAD_EXPLICIT,
