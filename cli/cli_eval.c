@@ -58,14 +58,14 @@ static int run_data(qsdc_session *s, const cli_data_args *a, const qsdc_session_
 
 /* eval: the model's test data (a language model: the perplexity of its
  * corpus's test split) or a data file; infer: a data file. */
-static int run_eval(qsdc_session *s, bool eval, bool trained, const cli_data_args *a,
-                    qsdc_error *err)
+static int run_eval(qsdc_session *s, bool eval, const cli_data_args *a, qsdc_error *err)
 {
     qsdc_session_info info;
     qsdc_eval_result r;
     bool labelled = eval;
+    /* weights come from --checkpoint or an ONNX model, else the seed */
     if (qsdc_session_get_info(s, &info, err) < 0 ||
-        (!trained && qsdc_session_init_weights(s, info.seed, err) < 0) ||
+        (!info.has_weights && qsdc_session_init_weights(s, info.seed, err) < 0) ||
         (a->data ? run_data(s, a, &info, &r, &labelled, err)
                  : qsdc_session_evaluate(s, &r, err)) < 0)
         return -1;
@@ -80,7 +80,7 @@ static int run_eval(qsdc_session *s, bool eval, bool trained, const cli_data_arg
     }
     if (!eval && print_kernels(s, info.program, err) < 0)
         return -1;
-    if (!trained)
+    if (!info.has_weights)
         printf("parameters: untrained, initialised from seed %" PRIu64 "\n", info.seed);
     printf("%lld samples in %.3f s: %.0f samples/s\n", (long long)r.count, r.seconds,
            (double)r.count / r.seconds);
@@ -91,7 +91,8 @@ static int run_eval(qsdc_session *s, bool eval, bool trained, const cli_data_arg
 }
 
 static const char infer_usage[] =
-    "usage: qsdc infer MODEL.yaml|BUNDLE --data FILE [--labels FILE] [--checkpoint DIR]\n"
+    "usage: qsdc infer MODEL.yaml|BUNDLE|MODEL.onnx --data FILE [--labels FILE]\n"
+    "                  [--checkpoint DIR]\n"
     "                  [--label-column NAME] [--layout nchw|nhwc] [--batch N]\n"
     "                  [--device D] [--program-binary FILE]\n"
     "       qsdc eval MODEL.yaml|BUNDLE --checkpoint DIR [--data FILE [--labels FILE]]\n"
@@ -99,7 +100,7 @@ static const char infer_usage[] =
     "\n"
     "infer runs the forward pass over a data file and prints throughput and,\n"
     "with labels, accuracy; without --checkpoint the parameters are the seeded\n"
-    "initialisation. eval prints the test accuracy of a checkpoint on the\n"
+    "initialisation (an ONNX model brings its own). eval prints the test accuracy of a checkpoint on the\n"
     "model's test data, or on --data (a language model: the perplexity of its\n"
     "corpus's test split, at the training batch).\n"
     CLI_DATA_HELP
@@ -125,7 +126,7 @@ static int infer_or_eval(int argc, char **argv, bool eval)
     qsdc_session *s;
     if (qsdc_session_open(a.model, &o, &s, &err) < 0)
         return cli_error(err.message);
-    rc = run_eval(s, eval, a.ckpt != NULL, &a, &err);
+    rc = run_eval(s, eval, &a, &err);
     qsdc_session_close(s);
     return rc < 0 ? cli_error(err.message) : 0;
 }

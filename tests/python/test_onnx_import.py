@@ -112,6 +112,13 @@ def test_onnx_models_run_as_onnx_runtime_runs_them(make, device, tmp_path):
                     str(tmp_path / "p.npy")] + (["--device", device] if device else []),
                    check=True, capture_output=True)
     assert np.abs(np.load(tmp_path / "p.npy") - want).max() <= TOLERANCE
+    labels = want.argmax(axis=1).astype(np.int64)
+    np.save(tmp_path / "labels.npy", labels)
+    infer = subprocess.run([exe, "infer", str(path), "--data", str(tmp_path / "x.npy"),
+                            "--labels", str(tmp_path / "labels.npy")]
+                           + (["--device", device] if device else []),
+                           check=True, capture_output=True, text=True).stdout
+    assert "accuracy: 100.00% (10/10)" in infer and "untrained" not in infer, infer
 
 
 def test_unsupported_op_names_node_and_op(device, tmp_path):
