@@ -13,16 +13,22 @@ import pytest
 
 import qsdc
 
-ort = pytest.importorskip(
-    "onnxruntime", reason="onnxruntime cannot be imported (pip install onnxruntime; "
-    "scripts/lib.sh's qsdc_python_tests installs it): the ONNX export is not checked")
+
+@pytest.fixture(scope="module")
+def ort():
+    """onnxruntime, or the test is skipped saying why (the .npz tests need
+    only NumPy)."""
+    return pytest.importorskip(
+        "onnxruntime", reason="onnxruntime cannot be imported (pip install onnxruntime; "
+        "scripts/lib.sh's qsdc_python_tests installs it): the ONNX export is not checked")
+
 
 TOLERANCE = 1e-4
 ROOT = os.environ.get("QSDC_SOURCE_ROOT",
                       os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
 
 
-def run_onnx(path, feed):
+def run_onnx(ort, path, feed):
     try:
         import onnx
         onnx.checker.check_model(onnx.load(str(path)), full_check=True)
@@ -145,7 +151,7 @@ def samples(rng, kind, shape, n, vocab=20, pad=True):
 
 
 @pytest.mark.parametrize("name", sorted(GENERATED))
-def test_generated_models_match_onnx_runtime(name, device, tmp_path):
+def test_generated_models_match_onnx_runtime(name, device, tmp_path, ort):
     text, kind, shape = GENERATED[name]
     path = tmp_path / (name + ".yaml")
     path.write_text(text + TRAIN)
@@ -158,14 +164,14 @@ def test_generated_models_match_onnx_runtime(name, device, tmp_path):
             m.fit(x, rng.integers(0, 3, size=len(x)), epochs=2, verbose=False)
         want = m.predict(x)
         m.export_onnx(tmp_path / "model.onnx")
-    assert_close(name, run_onnx(tmp_path / "model.onnx", x), want)
+    assert_close(name, run_onnx(ort, tmp_path / "model.onnx", x), want)
 
 
 EXAMPLES = sorted(glob.glob(os.path.join(ROOT, "models", "*.yaml")))
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[os.path.basename(p) for p in EXAMPLES])
-def test_example_models_match_onnx_runtime(path, device, tmp_path):
+def test_example_models_match_onnx_runtime(path, device, tmp_path, ort):
     """Seeded weights at batch 4. A language model (dense over every step)
     gets ids without padding: ONNX's LSTM writes zeros after a sequence's
     end where qsdc's holds its last state."""
@@ -180,10 +186,10 @@ def test_example_models_match_onnx_runtime(path, device, tmp_path):
                     pad=not lm)
         want = m.predict(x)
         m.export_onnx(tmp_path / "model.onnx")
-    assert_close(os.path.basename(path), run_onnx(tmp_path / "model.onnx", x), want)
+    assert_close(os.path.basename(path), run_onnx(ort, tmp_path / "model.onnx", x), want)
 
 
-def test_cli_export_matches_cli_predict(device, tmp_path):
+def test_cli_export_matches_cli_predict(device, tmp_path, ort):
     """qsdc export and qsdc predict on a saved checkpoint, and a clear error
     for a file name that is neither .onnx nor .npz."""
     text, kind, shape = GENERATED["mlp"]
@@ -203,7 +209,7 @@ def test_cli_export_matches_cli_predict(device, tmp_path):
     subprocess.run([exe, "predict"] + common + ["--data", str(tmp_path / "x.npy"), "-o",
                                                 str(tmp_path / "p.npy")], check=True,
                    capture_output=True)
-    assert_close("mlp (qsdc export, qsdc predict)", run_onnx(tmp_path / "mlp.onnx", x),
+    assert_close("mlp (qsdc export, qsdc predict)", run_onnx(ort, tmp_path / "mlp.onnx", x),
                  np.load(tmp_path / "p.npy"))
     bad = subprocess.run([exe, "export"] + common + ["-o", str(tmp_path / "mlp.pt")],
                          capture_output=True, text=True)
