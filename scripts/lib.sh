@@ -8,7 +8,7 @@ QSDC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # (protobuf-c and libonnx-dev's onnx.proto: qsdc export's ONNX encoder).
 QSDC_PACKAGES=(build-essential pkg-config meson ninja-build ocl-icd-opencl-dev
   opencl-c-headers pocl-opencl-icd libclblast-dev libyaml-dev libcmocka-dev
-  librandom123-dev zlib1g-dev python3 python3-venv clinfo oclgrind gnuplot-nox clang
+  librandom123-dev zlib1g-dev libzip-dev python3 python3-venv clinfo oclgrind gnuplot-nox clang
   libclang-rt-14-dev libopenmpi-dev openmpi-bin mesa-opencl-icd
   protobuf-c-compiler libprotobuf-c-dev libonnx-dev)
 

@@ -4,128 +4,77 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
+#include <zip.h>
 
-#include "file_io.h"
-
-#define NPZ_MAX_BYTES ((size_t)1 << 32)   /* no zip64 */
+#define NPZ_MAX_BYTES ((zip_uint64_t)4 << 30)  /* all members together */
 #define NPZ_MAX_ENTRIES 65535
-
-static uint32_t le(const unsigned char *p, int bytes)
-{
-    uint32_t v = 0;
-    for (int i = bytes - 1; i >= 0; i--)
-        v = v << 8 | p[i];
-    return v;
-}
 
 void npz_close(npz_file *f)
 {
     for (int i = 0; i < f->count; i++)
-        free(f->entries[i].inflated);
+        free(f->entries[i].data);
     free(f->entries);
-    free(f->bytes);
     memset(f, 0, sizeof *f);
 }
 
-static int inflate_entry(const char *path, npz_entry *e, const unsigned char *src, size_t len,
-                         size_t size, qsdc_error *err)
+/* Member i of z into e; *total counts the bytes read so far. */
+static int read_member(zip_t *z, const char *path, zip_uint64_t i, npz_entry *e,
+                       zip_uint64_t *total, qsdc_error *err)
 {
-    e->inflated = malloc(size ? size : 1);
-    if (!e->inflated)
-        return qsdc_fail(err, "%s: out of memory for %s.npy (%zu bytes)", path, e->name, size);
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    if (inflateInit2(&z, -MAX_WBITS) != Z_OK)
-        return qsdc_fail(err, "%s: cannot inflate %s.npy", path, e->name);
-    z.next_in = (unsigned char *)src;
-    z.avail_in = (uInt)len;
-    z.next_out = e->inflated;
-    z.avail_out = (uInt)size;
-    int rc = inflate(&z, Z_FINISH);
-    size_t out = z.total_out;
-    inflateEnd(&z);
-    if (rc != Z_STREAM_END || out != size)
-        return qsdc_fail(err, "%s: %s.npy does not inflate to its %zu bytes", path, e->name,
-                         size);
-    e->data = e->inflated;
-    e->len = size;
-    return 0;
-}
-
-/* Central directory entry at p (within the file): the entry it describes. */
-static int read_entry(const char *path, npz_file *f, const unsigned char *p,
-                      const unsigned char *end, npz_entry *e, size_t *entry_len,
-                      qsdc_error *err)
-{
-    if (end - p < 46 || le(p, 4) != 0x02014b50)
-        return qsdc_fail(err, "%s: a damaged zip central directory", path);
-    uint32_t method = le(p + 10, 2), csize = le(p + 20, 4), size = le(p + 24, 4);
-    size_t name_len = le(p + 28, 2), extra = le(p + 30, 2), comment = le(p + 32, 2);
-    uint32_t offset = le(p + 42, 4);
-    *entry_len = 46 + name_len + extra + comment;
-    if ((size_t)(end - p) < *entry_len)
-        return qsdc_fail(err, "%s: a damaged zip central directory", path);
-    if (name_len < 5 || name_len - 4 >= sizeof e->name || memcmp(p + 46 + name_len - 4, ".npy", 4))
-        return qsdc_fail(err, "%s: entry '%.*s' is not a .npy file", path, (int)name_len,
-                         (const char *)p + 46);
-    memcpy(e->name, p + 46, name_len - 4);
-    e->name[name_len - 4] = '\0';
-    if (offset > f->len || f->len - offset < 30 || le(f->bytes + offset, 4) != 0x04034b50)
-        return qsdc_fail(err, "%s: %s.npy: no local header at offset %u", path, e->name, offset);
-    size_t start = (size_t)offset + 30 + le(f->bytes + offset + 26, 2) +
-                   le(f->bytes + offset + 28, 2);
-    if (start > f->len || f->len - start < csize)
-        return qsdc_fail(err, "%s: %s.npy runs past the end of the file", path, e->name);
-    if (method == 0 && csize == size) {
-        e->data = f->bytes + start;
-        e->len = size;
-    } else if (method == 8) {
-        if (inflate_entry(path, e, f->bytes + start, csize, size, err) < 0)
-            return -1;
-    } else {
-        return qsdc_fail(err, "%s: %s.npy is compressed with zip method %u (numpy.savez and "
-                         "savez_compressed write 0 and 8)", path, e->name, method);
-    }
-    uint32_t crc = (uint32_t)crc32(crc32(0L, Z_NULL, 0), e->data, (uInt)e->len);
-    if (crc != le(p + 16, 4))
-        return qsdc_fail(err, "%s: %s.npy fails its CRC-32 (a damaged file)", path, e->name);
+    const char *name = zip_get_name(z, i, 0);
+    size_t n = name ? strlen(name) : 0;
+    if (n < 5 || n - 4 >= sizeof e->name || strcmp(name + n - 4, ".npy") != 0)
+        return qsdc_fail(err, "%s: member '%s' is not a .npy file", path, name ? name : "");
+    memcpy(e->name, name, n - 4);
+    e->name[n - 4] = '\0';
+    zip_stat_t st;
+    if (zip_stat_index(z, i, 0, &st) < 0 || !(st.valid & ZIP_STAT_SIZE))
+        return qsdc_fail(err, "%s: %s does not say its size", path, name);
+    if (st.size > NPZ_MAX_BYTES - *total)
+        return qsdc_fail(err, "%s: its arrays pass 4 GiB", path);
+    *total += st.size;
+    e->data = malloc((size_t)st.size + 1);
+    if (!e->data)
+        return qsdc_fail(err, "%s: out of memory for %s", path, name);
+    zip_file_t *zf = zip_fopen_index(z, i, 0);
+    zip_int64_t got = zf ? zip_fread(zf, e->data, st.size) : -1;
+    /* a CRC mismatch shows once the member is read to its end */
+    if ((zf && zip_fclose(zf) != 0) || got != (zip_int64_t)st.size)
+        return qsdc_fail(err, "%s: %s is damaged (read %lld of %llu bytes, or a bad CRC-32)",
+                         path, name, (long long)got, (unsigned long long)st.size);
+    e->len = (size_t)st.size;
     return 0;
 }
 
 int npz_open(const char *path, npz_file *f, qsdc_error *err)
 {
     memset(f, 0, sizeof *f);
-    if (fs_read_file_max(path, NPZ_MAX_BYTES, &f->bytes, &f->len, err) < 0)
-        return -1;
-    /* the end record, the last 22 bytes when the archive has no comment */
-    if (f->len < 22 || le(f->bytes + f->len - 22, 4) != 0x06054b50) {
-        npz_close(f);
-        return qsdc_fail(err, "%s: not a .npz (zip) file, or one with a comment", path);
+    int code;
+    zip_t *z = zip_open(path, ZIP_RDONLY, &code);
+    if (!z) {
+        zip_error_t ze;
+        zip_error_init_with_code(&ze, code);
+        int rc = qsdc_fail(err, "%s: not a readable .npz (zip) archive: %s", path,
+                           zip_error_strerror(&ze));
+        zip_error_fini(&ze);
+        return rc;
     }
-    const unsigned char *eocd = f->bytes + f->len - 22;
-    uint32_t n = le(eocd + 10, 2), dir_size = le(eocd + 12, 4), dir_at = le(eocd + 16, 4);
-    if (dir_at > f->len - 22 || dir_size > f->len - 22 - dir_at || n > NPZ_MAX_ENTRIES) {
-        npz_close(f);
-        return qsdc_fail(err, "%s: a damaged zip end record", path);
-    }
-    f->entries = calloc(n ? n : 1, sizeof *f->entries);
-    if (!f->entries) {
-        npz_close(f);
-        return qsdc_fail(err, "%s: out of memory", path);
-    }
-    const unsigned char *p = f->bytes + dir_at, *end = p + dir_size;
-    for (uint32_t i = 0; i < n; i++) {
-        size_t used = 0;
-        int rc = read_entry(path, f, p, end, &f->entries[i], &used, err);
+    zip_int64_t n = zip_get_num_entries(z, 0);
+    int rc = n >= 0 && n <= NPZ_MAX_ENTRIES ? 0
+             : qsdc_fail(err, "%s: %lld members; at most %d", path, (long long)n,
+                         NPZ_MAX_ENTRIES);
+    f->entries = rc == 0 ? calloc((size_t)(n ? n : 1), sizeof *f->entries) : NULL;
+    if (rc == 0 && !f->entries)
+        rc = qsdc_fail(err, "%s: out of memory", path);
+    zip_uint64_t total = 0;
+    for (zip_int64_t i = 0; rc == 0 && i < n; i++) {
         f->count = (int)i + 1;
-        if (rc < 0) {
-            npz_close(f);
-            return -1;
-        }
-        p += used;
+        rc = read_member(z, path, (zip_uint64_t)i, &f->entries[i], &total, err);
     }
-    return 0;
+    zip_discard(z);
+    if (rc < 0)
+        npz_close(f);
+    return rc;
 }
 
 npz_entry *npz_find(npz_file *f, const char *name)

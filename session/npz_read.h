@@ -1,6 +1,6 @@
-/* NumPy .npz archives read back: the zip's central directory indexed, each
- * NAME.npy entry stored (numpy.savez) or deflated (numpy.savez_compressed,
- * inflated on open), every offset and size checked against the file. */
+/* NumPy .npz archives read back through libzip: every NAME.npy member
+ * (stored by numpy.savez, deflated by savez_compressed, ZIP64 or not) read
+ * whole into memory, its CRC-32 checked. */
 #ifndef QSDC_NPZ_READ_H
 #define QSDC_NPZ_READ_H
 
@@ -10,16 +10,13 @@
 #include "error.h"
 
 typedef struct npz_entry {
-    char name[256];              /* without .npy */
-    const unsigned char *data;   /* the .npy file */
+    char name[256];        /* without .npy */
+    unsigned char *data;   /* the .npy file */
     size_t len;
-    unsigned char *inflated;     /* data, when it was deflated */
-    bool used;                   /* for the caller: taken */
+    bool used;             /* for the caller: taken */
 } npz_entry;
 
 typedef struct npz_file {
-    unsigned char *bytes;
-    size_t len;
     npz_entry *entries;
     int count;
 } npz_file;

@@ -50,6 +50,13 @@ static const char mlp_model[] =
     "  - {op: dense, units: 3, bias: false, name: out}\n"
     "train: {batch: 2}\n";
 
+static const char one_weight_model[] =
+    "name: one\n"
+    "input: {shape: [2]}\n"
+    "layers:\n"
+    "  - {op: dense, units: 1, bias: false, name: fc}\n"
+    "train: {batch: 2}\n";
+
 static int setup(void **state)
 {
     (void)state;
@@ -264,13 +271,18 @@ static void test_npz_import_round_trip_and_damage(void **state)
     assert_non_null(strstr(err.message, "none.npz"));
     const char *text = ts_write("text.npz", "not a zip at all, longer than 22 bytes", 38);
     assert_int_equal(qsdc_session_import_npz(s, text, &err), -1);
-    assert_non_null(strstr(err.message, "not a .npz (zip) file"));
+    assert_non_null(strstr(err.message, "not a readable .npz (zip) archive"));
+    qsdc_session_close(s);
+
+    /* the damage on the smallest archive: one array of two floats */
+    importer = open_model("one.yaml", one_weight_model, 1);
+    path = ts_fmt("%s/one.npz", ts_tmpdir());
+    assert_int_equal(qsdc_session_export_npz(importer, path, &err), 0);
     size_t len;
     unsigned char *b = read_file(path, &len);
-    importer = s;
     ts_each_mutation(b, len, import_bytes);
     free(b);
-    qsdc_session_close(s);
+    qsdc_session_close(importer);
 }
 
 /* Any bytes as an ONNX file: imported or refused with a message, no crash. */
