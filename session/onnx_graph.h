@@ -52,8 +52,9 @@ void og_attr_ints(onnx_graph *g, Onnx__NodeProto *n, const char *name, const int
                   int count);
 void og_attr_float(onnx_graph *g, Onnx__NodeProto *n, const char *name, float v);
 
-/* Initializers: float32 of rank dims (values copied), int64 and int32 1-D
- * (rank 0, a scalar, with rank_zero). Return name. */
+/* Initializers, the values copied: float32 of rank dims (rank 0: a
+ * scalar); int64 1-D of count values, or with scalar one value of rank 0.
+ * Return name. */
 const char *og_init_f32(onnx_graph *g, const char *name, int rank, const int64_t *dims,
                         const float *v);
 const char *og_init_i64(onnx_graph *g, const char *name, const int64_t *v, int count,
