@@ -13,6 +13,7 @@ int cli_train(int argc, char **argv);
 int cli_eval(int argc, char **argv);
 int cli_infer(int argc, char **argv);
 int cli_predict(int argc, char **argv);
+int cli_export(int argc, char **argv);
 int cli_profile(int argc, char **argv);
 int cli_tune(int argc, char **argv);
 int cli_experiment(int argc, char **argv);
@@ -25,6 +26,8 @@ int cli_error(const char *message);
  * -1 when it is not one. */
 int cli_int(const char *opt, const char *text, long long min, long long *out);
 int cli_double(const char *opt, const char *text, double *out);
+/* Whether s ends with suffix (a file name's extension). */
+bool cli_ends_with(const char *s, const char *suffix);
 
 /* The data-file options of eval, infer and predict. */
 typedef struct cli_data_args {

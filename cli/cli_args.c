@@ -1,8 +1,10 @@
-/* What every command shares: its error line and its number options. */
+/* What every command shares: its error line, its number options and file
+ * names. */
 #include <errno.h>
 #include <float.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli.h"
 
@@ -41,4 +43,10 @@ int cli_double(const char *opt, const char *text, double *out)
     }
     *out = v;
     return 0;
+}
+
+bool cli_ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && !strcmp(s + n - k, suffix);
 }

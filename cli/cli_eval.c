@@ -43,7 +43,7 @@ static int print_perplexity(qsdc_session *s, const qsdc_session_info *info, qsdc
 
 /* The outputs of every sample of d, timed, and their scores: accuracy with
  * labels, and for eval the confusion matrix and per-class scores. */
-static int score_samples(qsdc_session *s, bool eval, bool trained, const qsdc_data *d,
+static int score_samples(qsdc_session *s, bool eval, const qsdc_data *d,
                          const qsdc_session_info *info, qsdc_error *err)
 {
     size_t out_len = (size_t)(d->count * info->output_size);
@@ -59,7 +59,7 @@ static int score_samples(qsdc_session *s, bool eval, bool trained, const qsdc_da
             rc = print_kernels(s, info->program, err);
     }
     if (rc == 0) {
-        if (!trained)
+        if (!info->has_weights)
             printf("parameters: untrained, initialised from seed %" PRIu64 "\n", info->seed);
         printf("%lld samples in %.3f s: %.0f samples/s\n", (long long)d->count, secs,
                (double)d->count / secs);
@@ -74,12 +74,13 @@ static int score_samples(qsdc_session *s, bool eval, bool trained, const qsdc_da
 
 /* eval: the model's test data (a language model: the perplexity of its
  * corpus's test split) or a data file; infer: a data file. */
-static int run_eval(qsdc_session *s, bool eval, bool trained, bool language_model,
-                    const cli_data_args *a, qsdc_error *err)
+static int run_eval(qsdc_session *s, bool eval, bool language_model, const cli_data_args *a,
+                    qsdc_error *err)
 {
     qsdc_session_info info;
+    /* weights come from --checkpoint or an ONNX model, else the seed */
     if (qsdc_session_get_info(s, &info, err) < 0 ||
-        (!trained && qsdc_session_init_weights(s, info.seed, err) < 0))
+        (!info.has_weights && qsdc_session_init_weights(s, info.seed, err) < 0))
         return -1;
     if (eval && !a->data && language_model)
         return print_perplexity(s, &info, err);
@@ -88,13 +89,14 @@ static int run_eval(qsdc_session *s, bool eval, bool trained, bool language_mode
         return -1;
     int rc = eval && !d.labels ? qsdc_fail(err, "%s: no labels to score; give --labels (a "
                                            "CSV: a label column)", a->data)
-                               : score_samples(s, eval, trained, &d, &info, err);
+                               : score_samples(s, eval, &d, &info, err);
     qsdc_data_free(&d);
     return rc;
 }
 
 static const char infer_usage[] =
-    "usage: qsdc infer MODEL.yaml|BUNDLE --data FILE [--labels FILE] [--checkpoint DIR]\n"
+    "usage: qsdc infer MODEL.yaml|BUNDLE|MODEL.onnx --data FILE [--labels FILE]\n"
+    "                  [--checkpoint DIR]\n"
     "                  [--label-column NAME] [--layout nchw|nhwc] [--batch N]\n"
     "                  [--device D] [--program-binary FILE]\n"
     "       qsdc eval MODEL.yaml|BUNDLE --checkpoint DIR [--data FILE [--labels FILE]]\n"
@@ -102,11 +104,11 @@ static const char infer_usage[] =
     "\n"
     "infer runs the forward pass over a data file and prints throughput and,\n"
     "with labels, accuracy; without --checkpoint the parameters are the seeded\n"
-    "initialisation. eval prints the test accuracy of a checkpoint on the\n"
-    "model's test data, or on --data, with the confusion matrix (rows: true\n"
-    "class; up to 20 classes) and each class's precision, recall and F1 and\n"
-    "their macro averages (a language model: the perplexity of its corpus's\n"
-    "test split, at the training batch).\n"
+    "initialisation (an ONNX model brings its own). eval prints the test\n"
+    "accuracy of a checkpoint on the model's test data, or on --data, with the\n"
+    "confusion matrix (rows: true class; up to 20 classes) and each class's\n"
+    "precision, recall and F1 and their macro averages (a language model: the\n"
+    "perplexity of its corpus's test split, at the training batch).\n"
     CLI_DATA_HELP
     "--program-binary loads the inference kernels from a binary built for the\n"
     "device (qsdc MODEL.yaml --emit-binary writes one) instead of compiling\n"
@@ -125,15 +127,16 @@ static int infer_or_eval(int argc, char **argv, bool eval)
         return 2;
     }
     qsdc_error err = {""};
-    qsdc_model_info mi;
-    if (cli_model_info(a.model, &mi, &err) < 0)
+    /* an ONNX model (an MLP or a CNN) is never a language model */
+    qsdc_model_info mi = {0};
+    if (!cli_ends_with(a.model, ".onnx") && cli_model_info(a.model, &mi, &err) < 0)
         return cli_error(err.message);
     qsdc_open_options o = {.device = a.device, .checkpoint = a.ckpt, .batch = a.batch,
                            .program_binary = a.binary};
     qsdc_session *s;
     if (qsdc_session_open(a.model, &o, &s, &err) < 0)
         return cli_error(err.message);
-    rc = run_eval(s, eval, a.ckpt != NULL, mi.language_model != 0, &a, &err);
+    rc = run_eval(s, eval, mi.language_model != 0, &a, &err);
     qsdc_session_close(s);
     return rc < 0 ? cli_error(err.message) : 0;
 }

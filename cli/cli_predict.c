@@ -9,6 +9,7 @@
 
 static const char predict_usage[] =
     "usage: qsdc predict MODEL.yaml|BUNDLE --checkpoint DIR --data FILE -o OUT.npy|OUT.csv\n"
+    "       qsdc predict MODEL.onnx --data FILE -o OUT.npy|OUT.csv\n"
     "                    [--labels FILE] [--label-column NAME] [--layout nchw|nhwc]\n"
     "                    [--batch N] [--device D]\n"
     "\n"
@@ -20,7 +21,9 @@ static const char predict_usage[] =
     "class id and the outputs; a language model's row holds the scores of\n"
     "every step, step after step, and its class field the class of each step,\n"
     "separated by spaces. With labels (--labels, or a CSV's label column) it\n"
-    "also prints the accuracy.\n"
+    "also prints the accuracy. MODEL.onnx: an ONNX model (MLPs and CNNs: Gemm,\n"
+    "MatMul, Add, Conv, pools, BatchNormalization, activations, Softmax,\n"
+    "Flatten) imported with its weights and compiled for the device.\n"
     CLI_DATA_HELP;
 
 /* A language model's outputs are a sequence: per sample, its input's steps
@@ -60,7 +63,7 @@ int cli_predict(int argc, char **argv)
     int rc = cli_data_parse(argc, argv, true, predict_usage, &a);
     if (rc != 0)
         return rc == 1 ? 0 : 2;
-    if (!a.ckpt || !a.data || !a.out) {
+    if ((!a.ckpt && !cli_ends_with(a.model, ".onnx")) || !a.data || !a.out) {
         fputs(predict_usage, stderr);
         return 2;
     }

@@ -42,6 +42,10 @@ static const char train_usage[] =
     "  --check-finite    after every step, scan every node's output and gradient\n"
     "                    on the device; stop at the first NaN or Inf, naming the\n"
     "                    node, its op and the step (slower: every tensor is stored)\n"
+    "  --init-from W.npz start from these weights (qsdc export -o W.npz, or a\n"
+    "                    PyTorch state_dict saved with numpy.savez), each array's\n"
+    "                    shape checked by name; one device (not with --devices,\n"
+    "                    --resume or mpirun)\n"
     "\n"
     "Under mpirun -np N each rank trains on its shard of every batch (N must\n"
     "divide the batch) and the gradients are summed across ranks each step;\n"
@@ -50,6 +54,21 @@ static const char train_usage[] =
     "Ctrl-C or SIGTERM stops after the current step, saving a checkpoint\n"
     "(with --checkpoint) that --resume continues exactly; the exit status is\n"
     "then 130 (143 after SIGTERM). A second signal aborts at once.\n";
+
+/* Training in a session that starts from the weights of an .npz. */
+static int train_from(const qsdc_model *m, const char *npz, const qsdc_train_options *o,
+                      qsdc_train_result *r, qsdc_error *err)
+{
+    qsdc_open_options oo = {.device = o->device};
+    qsdc_session *s;
+    if (qsdc_session_open_model(m, &oo, &s, err) < 0)
+        return -1;
+    int rc = qsdc_session_import_npz(s, npz, err);
+    if (rc == 0)
+        rc = qsdc_session_train(s, o, r, err);
+    qsdc_session_close(s);
+    return rc;
+}
 
 int cli_train(int argc, char **argv)
 {
@@ -61,8 +80,9 @@ int cli_train(int argc, char **argv)
         {"max-steps", required_argument, 0, 'x'}, {"help", no_argument, 0, 'h'},
         {"devices", required_argument, 0, 'D'}, {"check-finite", no_argument, 0, 'f'},
         {"overwrite", no_argument, 0, 'o'},     {"early-stop", required_argument, 0, 'E'},
-        {"keep-best", no_argument, 0, 'k'},
+        {"keep-best", no_argument, 0, 'k'},     {"init-from", required_argument, 0, 'i'},
         {0, 0, 0, 0}};
+    const char *init_from = NULL;
     qsdc_train_options o;
     memset(&o, 0, sizeof o);
     bool overwrite = false;
@@ -92,6 +112,7 @@ int cli_train(int argc, char **argv)
             o.early_stop = v;
             break;
         case 'k': o.keep_best = 1; break;
+        case 'i': init_from = optarg; break;
         case 'h': fputs(train_usage, stdout); return 0;
         default: fputs(train_usage, stderr); return 2;
         }
@@ -114,6 +135,11 @@ int cli_train(int argc, char **argv)
         return 2;
     }
     o.keep_existing = !overwrite;
+    if (init_from && (o.devices || o.resume || qsdc_launch_rank() > 0)) {
+        fprintf(stderr, "qsdc: --init-from trains on one device: not with --devices, "
+                "--resume or mpirun\n");
+        return 2;
+    }
     if (qsdc_launch_rank() > 0) { /* rank 0 speaks for all */
         o.quiet = 1;
         o.metrics_path = NULL;
@@ -126,7 +152,7 @@ int cli_train(int argc, char **argv)
         return cli_error(err.message);
     qsdc_train_result s;
     o.stop = stop_signals_install();
-    int rc = qsdc_train(m, &o, &s, &err);
+    int rc = init_from ? train_from(m, init_from, &o, &s, &err) : qsdc_train(m, &o, &s, &err);
     stop_signals_restore();
     qsdc_model_free(m);
     if (rc < 0)

@@ -25,6 +25,7 @@ static const char usage[] =
     "  eval         test accuracy of a trained checkpoint\n"
     "  infer        forward pass over a data file, accuracy and throughput\n"
     "  predict      class probabilities (or outputs) of a data file, to .npy or CSV\n"
+    "  export       a trained model as ONNX, or its weights as .npz in PyTorch's layouts\n"
     "  profile      time each kernel of one training step\n"
     "  tune         measure generated GEMMs against CLBlast, cache the choice\n"
     "  experiment   train a grid of regulariser settings x seeds (QSD vs dropout)\n"
@@ -32,12 +33,6 @@ static const char usage[] =
     "\n"
     "Run 'qsdc COMMAND --help' for a command's options.\n"
     "environment: QSDC_DEBUG=kernels,build  QSDC_CACHE_DIR=DIR|off\n";
-
-static bool ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), k = strlen(suffix);
-    return n >= k && !strcmp(s + n - k, suffix);
-}
 
 static int run_command(int argc, char **argv)
 {
@@ -59,7 +54,7 @@ static int run_command(int argc, char **argv)
         int (*run)(int, char **);
     } commands[] = {{"devices", cli_devices}, {"train", cli_train},
                     {"eval", cli_eval},       {"infer", cli_infer},
-                    {"predict", cli_predict},
+                    {"predict", cli_predict}, {"export", cli_export},
                     {"compile", cli_compile}, {"profile", cli_profile},
                     {"tune", cli_tune},       {"experiment", cli_experiment},
                     {"report", cli_report},   {"summary", cli_summary}};
@@ -72,7 +67,7 @@ static int run_command(int argc, char **argv)
     }
     /* qsdc MODEL.yaml ...: compile. A word that names no file and is not
      * named like a model file is a mistyped command, not a missing model. */
-    if (access(cmd, F_OK) != 0 && !ends_with(cmd, ".yaml") && !ends_with(cmd, ".yml")) {
+    if (access(cmd, F_OK) != 0 && !cli_ends_with(cmd, ".yaml") && !cli_ends_with(cmd, ".yml")) {
         fprintf(stderr, "qsdc: unknown command '%s'\n%s", cmd, usage);
         return 2;
     }

@@ -293,8 +293,13 @@ typedef struct qsdc_open_options {
     int profiling;           /* time kernel launches: qsdc_session_profile needs it */
 } qsdc_open_options;
 
-/* model: a model file (model.yaml) or a bundle folder (qsdc MODEL.yaml -o
- * DIR: its plans and program binaries are used). o may be NULL. */
+/* model: a model file (model.yaml), a bundle folder (qsdc MODEL.yaml -o
+ * DIR: its plans and program binaries are used), or an ONNX model (a path
+ * ending in .onnx: an MLP or CNN of Gemm, MatMul, Add, Conv, MaxPool,
+ * AveragePool, GlobalAveragePool, BatchNormalization, Relu, Tanh, Sigmoid,
+ * Softmax, Flatten or Reshape to [batch, -1], Identity, Dropout and
+ * Constant nodes, imported with its weights; another op is an error naming
+ * the node and the op). o may be NULL. */
 QSDC_API int qsdc_session_open(const char *model, const qsdc_open_options *o,
                                qsdc_session **out, qsdc_error *err);
 /* The same on a model loaded (or made by qsdc_model_regularised) before;
@@ -432,6 +437,35 @@ QSDC_API int qsdc_session_evaluate_idx(qsdc_session *s, const char *images, cons
  * its raw outputs. */
 QSDC_API int qsdc_session_predict(qsdc_session *s, const float *x, size_t x_len, int64_t n,
                                   float *out, size_t out_len, qsdc_error *err);
+
+/* ---- Taking a model elsewhere ------------------------------------------
+ * The session's model and weights for other frameworks, and weights back
+ * from them. Files are written atomically. */
+
+/* The inference graph as a standard ONNX model (opset 13) with the weights
+ * as initializers named by layer: dense as Gemm (MatMul and Add over a
+ * sequence), conv2d, pools, batchnorm with its running statistics,
+ * activations, flatten, softmax, add, embedding (Gather), lstm (LSTM) and
+ * sequence pooling; dropout and qsd, the identity at inference, are left
+ * out. Its input is "input" ([batch, ...] float32, or int32 token ids, whose
+ * padding id -1 may only end a sequence), its output the output layer's
+ * name. A stateful lstm starts every batch from zero state. */
+QSDC_API int qsdc_session_export_onnx(qsdc_session *s, const char *path, qsdc_error *err);
+/* Every parameter as a float32 array in a NumPy .npz (a stored zip of .npy
+ * files) under PyTorch's names and layouts: LAYER.weight ([out, in] for
+ * dense, [out, in, kh, kw] for conv2d, [vocab, dim] for embedding),
+ * LAYER.bias; batchnorm's LAYER.weight, .bias, .running_mean, .running_var;
+ * lstm's LAYER.weight_ih_l0 [4H, in], .weight_hh_l0 [4H, H], .bias_ih_l0
+ * and .bias_hh_l0 (zeros), gates in PyTorch's i, f, g, o order: the
+ * state_dict of the equivalent torch.nn model. */
+QSDC_API int qsdc_session_export_npz(qsdc_session *s, const char *path, qsdc_error *err);
+/* The session's weights from such an .npz (numpy.savez or savez_compressed
+ * of a state_dict too): every parameter's array by name, its shape checked
+ * (an error names the array and both shapes); lstm biases bias_ih_l0 and
+ * bias_hh_l0 are summed into qsdc's one; an array that names no parameter
+ * is an error (batchnorm's num_batches_tracked aside). The weights are then
+ * these, at step 0, with no optimiser state. */
+QSDC_API int qsdc_session_import_npz(qsdc_session *s, const char *path, qsdc_error *err);
 
 /* ---- Inside a trained model -------------------------------------------
  * What the experiment lab measures of a session's weights: the activity of

@@ -286,31 +286,52 @@ double npy_element(const npy_array *a, uint64_t i)
     return d;
 }
 
-int npy_write_f32(const char *path, const float *x, int64_t rows, int64_t cols,
-                  qsdc_error *err)
+size_t npy_header_f32(char *head, size_t cap, int rank, const int64_t *dims)
 {
-    char head[128];
-    int n = snprintf(head + 10, sizeof head - 10, "{'descr': '<f4', 'fortran_order': False, "
-                     "'shape': (%" PRId64 ", %" PRId64 "), }", rows, cols);
+    char shape[NPY_MAX_RANK * 24 + 4] = "(";
+    for (int i = 0; i < rank && i < NPY_MAX_RANK; i++)
+        snprintf(shape + strlen(shape), sizeof shape - strlen(shape), "%s%" PRId64,
+                 i ? ", " : "", dims[i]);
+    strcat(shape, rank == 1 ? ",)" : ")");
+    if (cap < 10 || rank > NPY_MAX_RANK)
+        return 0;
+    int n = snprintf(head + 10, cap - 10, "{'descr': '<f4', 'fortran_order': False, "
+                     "'shape': %s, }", shape);
     /* numpy pads the preamble and header to a multiple of 64 bytes */
     size_t total = ((size_t)n + 10 + 1 + 63) / 64 * 64;
-    if (total > sizeof head)
-        return qsdc_fail(err, "%s: .npy header too long", path);
+    if (n < 0 || total > cap)
+        return 0;
     memcpy(head, NPY_MAGIC "\x01\x00", 8);
     head[8] = (char)((total - 10) & 0xff);
     head[9] = (char)((total - 10) >> 8);
     memset(head + 10 + n, ' ', total - 10 - (size_t)n - 1);
     head[total - 1] = '\n';
+    return total;
+}
+
+void npy_f32_bytes(const float *x, size_t n, unsigned char *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &x[i], sizeof u);
+        for (int k = 0; k < 4; k++)
+            out[4 * i + (size_t)k] = (unsigned char)(u >> (8 * k));
+    }
+}
+
+int npy_write_f32(const char *path, const float *x, int64_t rows, int64_t cols,
+                  qsdc_error *err)
+{
+    char head[256];
+    int64_t dims[2] = {rows, cols};
+    size_t total = npy_header_f32(head, sizeof head, 2, dims);
+    if (total == 0)
+        return qsdc_fail(err, "%s: .npy header too long", path);
     size_t elems = (size_t)rows * (size_t)cols;
     unsigned char *body = malloc(elems * 4 + 1);
     if (!body)
         return qsdc_fail(err, "%s: out of memory for %zu outputs", path, elems);
-    for (size_t i = 0; i < elems; i++) {
-        uint32_t u;
-        memcpy(&u, &x[i], sizeof u);
-        for (int k = 0; k < 4; k++)
-            body[4 * i + (size_t)k] = (unsigned char)(u >> (8 * k));
-    }
+    npy_f32_bytes(x, elems, body);
     int rc = fs_write_atomic(path, head, total, body, elems * 4, err);
     free(body);
     return rc;

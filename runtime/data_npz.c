@@ -1,78 +1,39 @@
-/* .npz data sets: numpy's zip of .npy arrays, read through libzip (stored
- * or deflated members, ZIP64), each member whole into memory within the
- * data size limit, then parsed as a .npy file. */
+/* .npz data sets: numpy's zip of .npy arrays (npz_read.h), the samples
+ * array and the labels array each parsed as a .npy file. */
 #include "data.h"
 
 #include <stdio.h>
-#include <stdlib.h>
-#include <zip.h>
 
-/* names[0] if the archive holds it, else names[1]; *data NULL when it
- * holds neither. */
-static int read_member(zip_t *z, const char *path, const char *const names[2],
-                       unsigned char **data, size_t *len, char *name, size_t cap,
-                       qsdc_error *err)
+#include "npz_read.h"
+
+/* The member named first, else second; NULL when there is neither. */
+static npz_entry *member(npz_file *f, const char *first, const char *second)
 {
-    zip_stat_t st;
-    int i = 0;
-    *data = NULL;
-    while (i < 2 && zip_stat(z, names[i], 0, &st) < 0)
-        i++;
-    if (i == 2)
-        return 0;
-    snprintf(name, cap, "%s:%s", path, names[i]);
-    if (!(st.valid & ZIP_STAT_SIZE))
-        return qsdc_fail(err, "%s: the archive does not say its size", name);
-    if (data_check_size(name, st.size, 1, "bytes", err) < 0)
-        return -1;
-    zip_file_t *f = zip_fopen(z, names[i], 0);
-    if (!f)
-        return qsdc_fail(err, "%s: cannot open: %s", name, zip_strerror(z));
-    *data = malloc((size_t)st.size + 1);
-    zip_int64_t got = *data ? zip_fread(f, *data, st.size) : -1;
-    /* a CRC mismatch shows once the member is read to its end */
-    int closed = zip_fclose(f);
-    if (!*data)
-        return qsdc_fail(err, "%s: out of memory", name);
-    if (got == (zip_int64_t)st.size && closed == 0) {
-        *len = (size_t)st.size;
-        return 0;
-    }
-    zip_error_t ze;
-    zip_error_init_with_code(&ze, closed ? closed : ZIP_ER_READ);
-    int rc = qsdc_fail(err, "%s: corrupt member: read %lld of %llu bytes (%s)", name,
-                       (long long)got, (unsigned long long)st.size, zip_error_strerror(&ze));
-    zip_error_fini(&ze);
-    return rc;
+    npz_entry *e = npz_find(f, first);
+    return e ? e : npz_find(f, second);
 }
 
 int npz_load(const char *path, dataset *out, qsdc_error *err)
 {
-    int code;
-    zip_t *z = zip_open(path, ZIP_RDONLY, &code);
-    if (!z) {
-        zip_error_t ze;
-        zip_error_init_with_code(&ze, code);
-        int rc = qsdc_fail(err, "%s: not a readable .npz (zip) archive: %s", path,
-                           zip_error_strerror(&ze));
-        zip_error_fini(&ze);
-        return rc;
+    npz_file f;
+    if (npz_open(path, &f, err) < 0)
+        return -1;
+    npz_entry *x = member(&f, "x", "arr_0"), *y = member(&f, "y", "arr_1");
+    if (!x) {
+        npz_close(&f);
+        return qsdc_fail(err, "%s: the archive holds no samples: no array x (x.npy) or arr_0",
+                         path);
     }
-    static const char *const x_names[2] = {"x.npy", "arr_0.npy"};
-    static const char *const y_names[2] = {"y.npy", "arr_1.npy"};
-    unsigned char *x = NULL, *y = NULL;
-    size_t x_len = 0, y_len = 0;
     char x_name[1200], y_name[1200];
-    int rc = read_member(z, path, x_names, &x, &x_len, x_name, sizeof x_name, err);
-    if (rc == 0 && !x)
-        rc = qsdc_fail(err, "%s: the archive holds no samples: no array x (x.npy) or arr_0",
-                       path);
+    snprintf(x_name, sizeof x_name, "%s:%s.npy", path, x->name);
+    int rc = data_check_size(x_name, x->len, 1, "bytes", err);
+    if (rc == 0 && y) {
+        snprintf(y_name, sizeof y_name, "%s:%s.npy", path, y->name);
+        rc = data_check_size(y_name, y->len, 1, "bytes", err);
+    }
     if (rc == 0)
-        rc = read_member(z, path, y_names, &y, &y_len, y_name, sizeof y_name, err);
-    if (rc == 0)
-        rc = npy_load_bytes(x_name, x, x_len, y ? y_name : NULL, y, y_len, out, err);
-    free(x);
-    free(y);
-    zip_discard(z);
+        rc = npy_load_bytes(x_name, x->data, x->len, y ? y_name : NULL, y ? y->data : NULL,
+                            y ? y->len : 0, out, err);
+    npz_close(&f);
     return rc;
 }

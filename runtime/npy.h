@@ -30,6 +30,12 @@ int npy_parse(const char *path, const unsigned char *b, size_t len, npy_array *o
               qsdc_error *err);
 /* Element i of a as a double (exact for every integer below 2^53). */
 double npy_element(const npy_array *a, uint64_t i);
+/* The version 1.0 header of a little-endian float32 array of rank dims
+ * (rank <= NPY_MAX_RANK), padded as numpy pads it, into head (cap bytes;
+ * 256 hold any). Returns its length, or 0 when it does not fit. */
+size_t npy_header_f32(char *head, size_t cap, int rank, const int64_t *dims);
+/* n floats as little-endian bytes into out (4 n bytes). */
+void npy_f32_bytes(const float *x, size_t n, unsigned char *out);
 /* Writes rows x cols float32 values to path as a version 1.0 .npy,
  * atomically. */
 int npy_write_f32(const char *path, const float *x, int64_t rows, int64_t cols,

@@ -4,11 +4,13 @@
 
 QSDC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
-# Debian 12 packages needed to build qsdc and run its tests on pocl.
+# Debian 12 packages needed to build qsdc and run its tests on pocl
+# (protobuf-c and libonnx-dev's onnx.proto: qsdc export's ONNX encoder).
 QSDC_PACKAGES=(build-essential pkg-config meson ninja-build ocl-icd-opencl-dev
   opencl-c-headers pocl-opencl-icd libclblast-dev libyaml-dev libcmocka-dev
   librandom123-dev zlib1g-dev libzip-dev python3 python3-venv clinfo oclgrind gnuplot-nox clang
-  libclang-rt-14-dev libopenmpi-dev openmpi-bin mesa-opencl-icd)
+  libclang-rt-14-dev libopenmpi-dev openmpi-bin mesa-opencl-icd
+  protobuf-c-compiler libprotobuf-c-dev libonnx-dev)
 
 qsdc_log() { printf '==> %s\n' "$*" >&2; }
 
@@ -16,12 +18,16 @@ qsdc_log() { printf '==> %s\n' "$*" >&2; }
 # `pip install .`, into the virtual environment build/python-venv, with
 # numpy, pytest and meson-python from PyPI; the wheel's meson build stays in
 # build-python for the next run. Then its tests (tests/python), which also
-# run the qsdc command of build/.
+# run the qsdc command of build/. onnx and onnxruntime check qsdc export
+# against ONNX Runtime where pip can install them (PyPI, or wheels in
+# PIP_FIND_LINKS); elsewhere those tests are skipped, saying why.
 qsdc_python_tests() {
   local venv="$QSDC_ROOT/build/python-venv"
   if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv" || return 1
   fi
+  "$venv/bin/pip" install -q onnx onnxruntime ||
+    qsdc_log "onnx and onnxruntime could not be installed: the ONNX export tests will be skipped"
   "$venv/bin/pip" install -q meson-python meson ninja numpy pytest &&
     "$venv/bin/pip" install -q --no-build-isolation -Cbuild-dir="$QSDC_ROOT/build-python" \
       "$QSDC_ROOT" &&

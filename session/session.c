@@ -11,6 +11,7 @@
 #include "compile.h"
 #include "device_check.h"
 #include "init.h"
+#include "onnx_import.h"
 
 int session_finish(qsdc_session *s, int rc, const qsdc_error *e, qsdc_error *err)
 {
@@ -236,19 +237,28 @@ static int session_setup(qsdc_session *s, const char *path, const qsdc_model *q,
     if (binary && strlen(binary) >= sizeof s->binary)
         return qsdc_fail(e, "%.64s...: path too long", binary);
     snprintf(s->binary, sizeof s->binary, "%s", binary ? binary : "");
-    if ((q ? model_copy(&q->m, &s->m, e) : load_model(s, path, e)) < 0)
+    /* an ONNX file brings its weights, placed once the plan is made */
+    size_t len = path ? strlen(path) : 0;
+    bool onnx = !q && len > 5 && strcmp(path + len - 5, ".onnx") == 0;
+    onnx_params w = {0};
+    if ((q ? model_copy(&q->m, &s->m, e) : onnx ? onnx_import(path, &s->m, &w, e)
+                                               : load_model(s, path, e)) < 0)
         return -1;
     s->model_loaded = true;
     int64_t batch = o && o->batch > 0 ? o->batch : s->m.train.batch;
     s->profiling = o && o->profiling;
+    int rc = 0;
     if (cl_env_open(device, s->profiling, &s->env, e) < 0 || device_self_check(&s->env, e) < 0 ||
         inference_plan(s, batch, e) < 0 ||
         model_state_create(&s->env, s->ep.param_elems, 0, &s->ms, e) < 0 ||
         (binary && session_ensure_inference(s, e) < 0)) /* a bad binary fails here */
-        return -1;
-    if (o && o->checkpoint)
-        return load_weights(s, o->checkpoint, e);
-    return 0;
+        rc = -1;
+    else if (onnx)
+        rc = onnx_params_apply(s, &w, e);
+    onnx_params_free(&w);
+    if (rc == 0 && o && o->checkpoint)
+        rc = load_weights(s, o->checkpoint, e);
+    return rc;
 }
 
 static int session_open(const char *path, const qsdc_model *q, const qsdc_open_options *o,

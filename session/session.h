@@ -7,6 +7,8 @@
  *   session_kernels.c  the kernels of its plans and their timings
  *   session_measure.c  hidden-layer activity and parameter tensors (the lab's)
  *   session_masks.c    QSD masks drawn on its device (the lab's)
+ *   onnx_export.c      the inference graph and weights as an ONNX model
+ *   npz_weights.c      the weights in PyTorch's names and layouts (.npz), both ways
  *   api_model.c        models: info, layers, overrides, regularised copies
  *   bundle_compile.c   compiling a model to a bundle folder
  *   session_train.c  training on the model's data (train_model) and the
@@ -93,6 +95,13 @@ int session_ensure_training(qsdc_session *s, qsdc_error *e);
 bool session_ends_in_softmax(const qsdc_session *s);
 /* Seeded parameters in the session, step and epoch 0. */
 int session_init_weights(qsdc_session *s, uint64_t seed, qsdc_error *e);
+
+/* The session's weights read back from the device into *all (malloc'd:
+ * the inference plan's param_elems floats; free it on failure too). */
+int session_read_params(qsdc_session *s, float **all, qsdc_error *e);
+/* The plan tensor of layer's parameter what ("weight", "bias", "running",
+ * ...), or NULL when the layer has none. */
+const plan_tensor *session_param(const qsdc_session *s, const char *layer, const char *what);
 
 /* qsdc_session_load_data's data set: path read for s's model, fitted to its
  * input and checked against its classes. */

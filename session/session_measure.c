@@ -157,16 +157,32 @@ static bool is_carry(const model *m, const plan_tensor *pt)
     return false;
 }
 
+int session_read_params(qsdc_session *s, float **all, qsdc_error *e)
+{
+    *all = NULL;
+    if (session_need_weights(s, e) < 0)
+        return -1;
+    *all = malloc((size_t)s->ep.param_elems * sizeof **all);
+    if (!*all)
+        return qsdc_fail(e, "out of memory for %lld parameters", (long long)s->ep.param_elems);
+    return model_state_read(&s->env, &s->ms, *all, NULL, e);
+}
+
+const plan_tensor *session_param(const qsdc_session *s, const char *layer, const char *what)
+{
+    char name[2 * QSDC_NAME_MAX + 16];
+    snprintf(name, sizeof name, "%s.%s", layer, what);
+    int t = plan_find_tensor(&s->ep, name);
+    return t >= 0 && s->ep.tensors[t].buffer == BUF_P ? &s->ep.tensors[t] : NULL;
+}
+
 static int weights(qsdc_session *s, qsdc_tensor_fn fn, void *ctx, qsdc_error *e)
 {
     if (!fn)
         return qsdc_fail(e, "qsdc_session_weights: fn is NULL");
-    if (session_need_weights(s, e) < 0)
-        return -1;
     const plan *p = &s->ep;
-    float *all = malloc((size_t)p->param_elems * sizeof *all);
-    int rc = all ? model_state_read(&s->env, &s->ms, all, NULL, e)
-                 : qsdc_fail(e, "out of memory");
+    float *all;
+    int rc = session_read_params(s, &all, e);
     for (int t = 0; rc == 0 && t < p->n_tensors; t++) {
         const plan_tensor *pt = &p->tensors[t];
         if (pt->buffer == BUF_P && pt->nelem > 0 && !is_carry(&s->m, pt))

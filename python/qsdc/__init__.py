@@ -8,6 +8,7 @@ with NumPy arrays.
     probs = m.predict(x_test)            # [n, classes] float32
     print(m.evaluate(x_test, y_test))    # {'accuracy': ..., 'loss': ..., ...}
     m.save("ckpt")                       # qsdc eval MODEL --checkpoint ckpt reads it
+    m.export_onnx("model.onnx")          # for onnxruntime and other frameworks
 
 The model runs as qsdc compiles it: fused OpenCL kernels on the device,
 weights kept there between calls. Every failure raises qsdc.Error with
@@ -88,8 +89,9 @@ class _Progress:
 
 
 class Model:
-    """A model file (model.yaml) or compiled bundle folder opened on one
-    OpenCL device: its compiled plans, the programs built for them and its
+    """A model file (model.yaml), compiled bundle folder or ONNX model
+    (model.onnx: an MLP or CNN, with its weights) opened on one OpenCL
+    device: its compiled plans, the programs built for them and its
     weights, which stay on the device.
 
     device: an index, "cpu", "gpu" or part of a device's name (see
@@ -236,3 +238,27 @@ class Model:
     def load(self, directory):
         """Takes the weights of a checkpoint folder written for this model."""
         self._call("qsdc_session_load", str(directory).encode())
+
+    def export_onnx(self, path):
+        """Writes the inference graph with the weights as a standard ONNX
+        model (opset 13; dropout and qsd, the identity at inference, left
+        out): input "input" ([n, *input_shape] float32, or int32 token ids),
+        output named as the model's output layer. onnxruntime runs it:
+
+            sess = onnxruntime.InferenceSession(path)
+            probs = sess.run(None, {"input": x})[0]"""
+        self._call("qsdc_session_export_onnx", str(path).encode())
+
+    def export_npz(self, path):
+        """Writes every parameter to a NumPy .npz in PyTorch's names and
+        layouts (dense weight [out, in]; lstm weight_ih_l0, weight_hh_l0,
+        bias_ih_l0, bias_hh_l0; batchnorm running_mean, running_var): the
+        state_dict of the equivalent torch.nn model."""
+        self._call("qsdc_session_export_npz", str(path).encode())
+
+    def import_npz(self, path):
+        """Takes the weights from an .npz that export_npz wrote, or a
+        PyTorch state_dict saved with numpy.savez (or savez_compressed) in
+        those names and layouts; each array's shape is checked by name.
+        The weights are then these, at step 0."""
+        self._call("qsdc_session_import_npz", str(path).encode())
