@@ -56,8 +56,9 @@ typedef struct cli_data_args {
  * for predict and --program-binary FILE otherwise. Returns 0, 1 after
  * printing usage for --help, or 2 after a usage error. */
 int cli_data_parse(int argc, char **argv, bool predict, const char *usage, cli_data_args *a);
-/* qsdc_model_get_info of the model file or bundle at path. */
-int cli_model_info(const char *path, qsdc_model_info *out, qsdc_error *err);
+/* Whether the model file or bundle at path is a language model (its
+ * outputs a sequence); an ONNX model (an MLP or a CNN) never is. */
+int cli_language_model(const char *path, bool *out, qsdc_error *err);
 /* a's --data, through qsdc_session_load_data. */
 int cli_load_data(qsdc_session *s, const cli_data_args *a, qsdc_data *out, qsdc_error *err);
 

@@ -74,12 +74,17 @@ int cli_load_data(qsdc_session *s, const cli_data_args *a, qsdc_data *out, qsdc_
     return qsdc_session_load_data(s, a->data, &o, out, err);
 }
 
-int cli_model_info(const char *path, qsdc_model_info *out, qsdc_error *err)
+int cli_language_model(const char *path, bool *out, qsdc_error *err)
 {
+    *out = false;
+    if (cli_ends_with(path, ".onnx"))
+        return 0;
     qsdc_model *m;
+    qsdc_model_info info;
     if (qsdc_model_load(path, &m, err) < 0)
         return -1;
-    int rc = qsdc_model_get_info(m, out, err);
+    int rc = qsdc_model_get_info(m, &info, err);
     qsdc_model_free(m);
+    *out = rc == 0 && info.language_model;
     return rc;
 }

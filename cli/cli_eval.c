@@ -127,16 +127,15 @@ static int infer_or_eval(int argc, char **argv, bool eval)
         return 2;
     }
     qsdc_error err = {""};
-    /* an ONNX model (an MLP or a CNN) is never a language model */
-    qsdc_model_info mi = {0};
-    if (!cli_ends_with(a.model, ".onnx") && cli_model_info(a.model, &mi, &err) < 0)
+    bool language_model;
+    if (cli_language_model(a.model, &language_model, &err) < 0)
         return cli_error(err.message);
     qsdc_open_options o = {.device = a.device, .checkpoint = a.ckpt, .batch = a.batch,
                            .program_binary = a.binary};
     qsdc_session *s;
     if (qsdc_session_open(a.model, &o, &s, &err) < 0)
         return cli_error(err.message);
-    rc = run_eval(s, eval, mi.language_model != 0, &a, &err);
+    rc = run_eval(s, eval, language_model, &a, &err);
     qsdc_session_close(s);
     return rc < 0 ? cli_error(err.message) : 0;
 }

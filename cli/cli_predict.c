@@ -68,14 +68,14 @@ int cli_predict(int argc, char **argv)
         return 2;
     }
     qsdc_error err = {""};
-    qsdc_model_info mi;
-    if (cli_model_info(a.model, &mi, &err) < 0)
+    bool language_model;
+    if (cli_language_model(a.model, &language_model, &err) < 0)
         return cli_error(err.message);
     qsdc_open_options o = {.device = a.device, .checkpoint = a.ckpt, .batch = a.batch};
     qsdc_session *s;
     if (qsdc_session_open(a.model, &o, &s, &err) < 0)
         return cli_error(err.message);
-    rc = predict(s, &a, mi.language_model != 0, &err);
+    rc = predict(s, &a, language_model, &err);
     qsdc_session_close(s);
     return rc < 0 ? cli_error(err.message) : 0;
 }
