@@ -230,7 +230,8 @@ static int decide_convs(const graph *g, graph_mode mode, int64_t batch, codegen_
     *chosen = malloc((size_t)(t->n_direct_conv + n) * sizeof **chosen);
     if (!*chosen)
         return qsdc_fail(err, "out of memory");
-    memcpy(*chosen, t->direct_conv, (size_t)t->n_direct_conv * sizeof **chosen);
+    if (t->n_direct_conv > 0)
+        memcpy(*chosen, t->direct_conv, (size_t)t->n_direct_conv * sizeof **chosen);
     int k = t->n_direct_conv;
     for (int i = 0; i < n; i++)
         if (direct[i])
