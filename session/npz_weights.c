@@ -202,8 +202,9 @@ static int import_array(void *ctx, const char *name, const torch_array *a,
     for (int64_t i = 0; i < n; i++) {
         t[i] = (float)npy_element(&arr, (uint64_t)i);
         if (!isfinite(t[i])) {
+            double bad = t[i];
             free(t);
-            return qsdc_fail(e, "%s: '%s' holds %g at element %lld", x->path, name, t[i],
+            return qsdc_fail(e, "%s: '%s' holds %g at element %lld", x->path, name, bad,
                              (long long)i);
         }
     }
