@@ -9,8 +9,11 @@
 int64_t onnx_tensor_elems(const Onnx__TensorProto *t)
 {
     int64_t n = 1;
-    for (size_t i = 0; i < t->n_dims; i++)
-        n = t->dims[i] < 0 || (t->dims[i] && n > INT32_MAX / t->dims[i]) ? -1 : n * t->dims[i];
+    for (size_t i = 0; i < t->n_dims; i++) {
+        if (t->dims[i] < 0 || (t->dims[i] && n > INT32_MAX / t->dims[i]))
+            return -1;
+        n *= t->dims[i];
+    }
     return n;
 }
 
@@ -36,7 +39,8 @@ int onnx_tensor_floats(const Onnx__TensorProto *t, int64_t n, float *out)
             }
         }
     } else if (f32 && t->n_float_data == (size_t)n) {
-        memcpy(out, t->float_data, (size_t)n * sizeof *out);
+        if (n > 0) /* no data is a NULL array */
+            memcpy(out, t->float_data, (size_t)n * sizeof *out);
     } else if (f64 && t->n_double_data == (size_t)n) {
         for (int64_t i = 0; i < n; i++)
             out[i] = (float)t->double_data[i];
@@ -55,6 +59,8 @@ int onnx_tensor_ints(const Onnx__TensorProto *t, int64_t *out, int cap)
     int64_t n = onnx_tensor_elems(t);
     if (t->data_type != ONNX__TENSOR_PROTO__DATA_TYPE__INT64 || n < 0 || n > cap)
         return -1;
+    if (n == 0) /* no data is a NULL array */
+        return 0;
     if (t->has_raw_data && t->raw_data.len == (size_t)n * 8)
         memcpy(out, t->raw_data.data, (size_t)n * 8);
     else if (t->n_int64_data == (size_t)n)
