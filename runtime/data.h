@@ -71,9 +71,9 @@ int npy_load_bytes(const char *x_name, const unsigned char *x, size_t x_len,
                    qsdc_error *err);
 /* An .npz archive (numpy.savez): the samples are its array x, else arr_0
  * (savez's first positional array), read as npy_load reads a .npy; the
- * labels its array y, else arr_1, when it holds one. Errors name
- * PATH:MEMBER.npy and the offset in the member. */
-int npz_load(const char *path, dataset *out, qsdc_error *err);
+ * labels its array y, else arr_1, when it holds one (it must when
+ * need_labels). Errors name PATH:MEMBER.npy and the offset in the member. */
+int npz_load(const char *path, bool need_labels, dataset *out, qsdc_error *err);
 /* A numeric CSV: a header naming the columns, then rows of numbers; the
  * column named label holds class ids (required when need_labels), the
  * others are the features of a flat sample, kept unscaled. */

@@ -7,6 +7,32 @@
 #include <stdlib.h>
 #include <zip.h>
 
+/* Reads up to size bytes of f into *data (NULL when out of memory),
+ * growing the buffer as bytes arrive: the size is the archive's word, and a
+ * few hundred crafted bytes may claim gigabytes. Returns the count read. */
+static zip_int64_t read_grown(zip_file_t *f, size_t size, unsigned char **data)
+{
+    size_t cap = size < (1u << 20) ? size : 1u << 20, used = 0;
+    *data = malloc(cap + 1);
+    while (*data && used < size) {
+        if (used == cap) {
+            cap = cap > size / 2 ? size : cap * 2;
+            unsigned char *grown = realloc(*data, cap + 1);
+            if (!grown) {
+                free(*data);
+                *data = NULL;
+                break;
+            }
+            *data = grown;
+        }
+        zip_int64_t got = zip_fread(f, *data + used, cap - used);
+        if (got <= 0)
+            break;
+        used += (size_t)got;
+    }
+    return *data ? (zip_int64_t)used : -1;
+}
+
 /* names[0] if the archive holds it, else names[1]; *data NULL when it
  * holds neither. */
 static int read_member(zip_t *z, const char *path, const char *const names[2],
@@ -28,8 +54,7 @@ static int read_member(zip_t *z, const char *path, const char *const names[2],
     zip_file_t *f = zip_fopen(z, names[i], 0);
     if (!f)
         return qsdc_fail(err, "%s: cannot open: %s", name, zip_strerror(z));
-    *data = malloc((size_t)st.size + 1);
-    zip_int64_t got = *data ? zip_fread(f, *data, st.size) : -1;
+    zip_int64_t got = read_grown(f, (size_t)st.size, data);
     /* a CRC mismatch shows once the member is read to its end */
     int closed = zip_fclose(f);
     if (!*data)
@@ -46,7 +71,7 @@ static int read_member(zip_t *z, const char *path, const char *const names[2],
     return rc;
 }
 
-int npz_load(const char *path, dataset *out, qsdc_error *err)
+int npz_load(const char *path, bool need_labels, dataset *out, qsdc_error *err)
 {
     int code;
     zip_t *z = zip_open(path, ZIP_RDONLY, &code);
@@ -69,6 +94,9 @@ int npz_load(const char *path, dataset *out, qsdc_error *err)
                        path);
     if (rc == 0)
         rc = read_member(z, path, y_names, &y, &y_len, y_name, sizeof y_name, err);
+    if (rc == 0 && !y && need_labels)
+        rc = qsdc_fail(err, "%s: the archive holds no labels: no array y (y.npy) or arr_1",
+                       path);
     if (rc == 0)
         rc = npy_load_bytes(x_name, x, x_len, y ? y_name : NULL, y, y_len, out, err);
     free(x);

@@ -60,7 +60,7 @@ static int read_file(qsdc_session *s, const char *path, const qsdc_data_options 
     if (ends_with(path, ".npz") && o->labels)
         return qsdc_fail(e, "%s: an .npz's labels are its array y, not another file", path);
     int rc = ends_with(path, ".npy") ? npy_load(path, o->labels, d, e)
-           : ends_with(path, ".npz") ? npz_load(path, d, e)
+           : ends_with(path, ".npz") ? npz_load(path, false, d, e)
            : ends_with(path, ".csv")
                ? table_load(path, o->label_column ? o->label_column : "label", false, d, e)
                : idx_load(path, o->labels, s->ep.input_elems / s->ep.batch, d, e);

@@ -7,12 +7,14 @@ valid inputs and a few edge cases each. The files are committed; rerun this
 """
 import glob
 import gzip
+import io
 import os
 import shutil
 import struct
 import subprocess
 import sys
 import tempfile
+import zipfile
 import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -233,6 +235,33 @@ def npy_seeds():
     put("npy", "truncated", b"\x00" + x[:-1])
 
 
+def npz(members, compress=zipfile.ZIP_STORED):
+    """A zip of .npy members as numpy.savez writes it (fixed dates)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compress) as z:
+        for name, data in members:
+            z.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), data, compress)
+    return buf.getvalue()
+
+
+def npz_seeds():
+    """fuzz_npz's input: the archive itself."""
+    x = npy("<f4", [2, 3], struct.pack("<6f", *range(6)))
+    y = npy("<i8", [2], struct.pack("<2q", 0, 1))
+    put("npz", "x_y", npz([("x.npy", x), ("y.npy", y)]))
+    put("npz", "arr_deflated", npz([("arr_0.npy", x), ("arr_1.npy", y)], zipfile.ZIP_DEFLATED))
+    put("npz", "samples_only", npz([("x.npy", npy("|u1", [3, 2], bytes(range(6))))]))
+    put("npz", "no_x", npz([("y.npy", y)]))
+    put("npz", "bad_member", npz([("x.npy", x[:-1]), ("y.npy", y)]))
+    put("npz", "truncated", npz([("x.npy", x), ("y.npy", y)])[:-7])
+    # x.npy claims 4 GiB in both headers: no allocation of that size
+    claim = bytearray(npz([("x.npy", x), ("y.npy", y)]))
+    for sig, at in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        i = claim.index(sig) + at
+        claim[i:i + 4] = struct.pack("<I", 0xFFFFFF00)
+    put("npz", "claims_4gib", bytes(claim))
+
+
 def table_seeds():
     """fuzz_table's input: a flag byte (bit 0: labels required), then the file."""
     put("table", "labelled", b"\x01" + b"f0,label,f1\n0.5,1,2\n-1e3,0,4.25\r\n\n")
@@ -297,8 +326,8 @@ def result_seeds():
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: make_corpus.py QSDC_EXE")
-    for harness in ("idx", "checkpoint", "model", "plan", "result", "text", "npy", "table",
-                    "text_lines"):
+    for harness in ("idx", "checkpoint", "model", "plan", "result", "text", "npy", "npz",
+                    "table", "text_lines"):
         shutil.rmtree(os.path.join(CORPUS, harness), ignore_errors=True)
     idx_seeds()
     cifar_seeds()
@@ -306,6 +335,7 @@ def main():
     model_seeds()
     text_seeds()
     npy_seeds()
+    npz_seeds()
     table_seeds()
     text_lines_seeds()
     result_seeds()
