@@ -1,7 +1,7 @@
 /* qsdc predict and the data-file options of eval and infer, end to end on
- * the fixture's task saved as .npy and as a numeric CSV: models trained on
- * either predict files of probabilities whose accuracy is eval's, as .npy
- * and as CSV; a channels-last file against a channels-first model is an
+ * the fixture's task saved as .npy, .npz and as a numeric CSV: models
+ * trained on each predict files of probabilities whose accuracy is eval's,
+ * as .npy and as CSV; a channels-last file against a channels-first model is an
  * error naming both shapes unless --layout nhwc; eval's confusion matrix
  * and per-class scores are those of predict's classes; and each option's
  * misuse is a usage error. */
@@ -238,7 +238,23 @@ static void expect_scores(const char *eval_out, const char *csv, int n)
     cli_expect(eval_out, want);
 }
 
-/* ts_tmpdir()/name: an .npz of the .npy files x and y, as numpy.savez(x=, y=). */
+/* qsdc predict with extra options on the labelled test file data to
+ * ts_tmpdir()/name, a CSV: its accuracy, printed and counted, is eval's.
+ * Returns its path. */
+static const char *expect_predict_csv(const char *model, const char *ckpt, const char *data,
+                                      const char *extra, const char *name, long long eval)
+{
+    const char *csv = ts_fmt("%s/%s", ts_tmpdir(), name);
+    char *out = cli_run_expect(0, "predict '%s' --checkpoint '%s' --data '%s' %s -o '%s'",
+                               model, ckpt, data, extra, csv);
+    assert_int_equal(printed_correct(out), eval);
+    free(out);
+    assert_int_equal(csv_correct(csv, CLI_TEST_N), eval);
+    return csv;
+}
+
+/* ts_tmpdir()/name: an .npz of the .npy files x and y (unless NULL), as
+ * numpy.savez(x=, y=). */
 static const char *write_npz(const char *name, const char *x, const char *y)
 {
     static char path[CLI_PATH_MAX];  /* not ts_fmt's: the caller holds its paths */
@@ -247,7 +263,7 @@ static const char *write_npz(const char *name, const char *x, const char *y)
     zip_t *z = zip_open(path, ZIP_CREATE | ZIP_TRUNCATE, &code);
     assert_non_null(z);
     const char *files[2] = {x, y}, *members[2] = {"x.npy", "y.npy"};
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < (y ? 2 : 1); i++) {
         zip_source_t *src = zip_source_file(z, files[i], 0, -1);
         assert_non_null(src);
         assert_true(zip_file_add(z, members[i], src, 0) >= 0);
@@ -298,6 +314,33 @@ static void test_npy_model_predicts(void **state)
     free(out);
 }
 
+/* format: npz trains as format: npy on the same arrays does, and predicts
+ * eval's accuracy; an archive without labels is an error naming it. */
+static void test_npz_model_trains(void **state)
+{
+    (void)state;
+    char tx[CLI_PATH_MAX], ty[CLI_PATH_MAX], sx[CLI_PATH_MAX], sy[CLI_PATH_MAX];
+    char train[CLI_PATH_MAX], test[CLI_PATH_MAX], model[CLI_PATH_MAX];
+    char data[2 * CLI_PATH_MAX + 128];
+    write_npy_task("npz-train", CLI_TRAIN_N, 1, false, tx, ty);
+    write_npy_task("npz-test", CLI_TEST_N, 2, false, sx, sy);
+    snprintf(train, sizeof train, "%s", write_npz("train.npz", tx, ty));
+    snprintf(test, sizeof test, "%s", write_npz("test.npz", sx, sy));
+    snprintf(data, sizeof data, "{format: npz, layout: nchw, train: %s, test: %s}", train,
+             test);
+    write_model("npz.yaml", "[1, 8, 8]", data, model);
+    const char *ckpt = ts_fmt("%s/npz-ckpt", ts_tmpdir());
+    long long eval = train_and_eval(model, ckpt);
+    expect_predict_csv(model, ckpt, test, "", "npz-pred.csv", eval);
+    const char *unlabelled = write_npz("unlabelled.npz", tx, NULL);
+    snprintf(data, sizeof data, "{format: npz, train: %s}", unlabelled);
+    write_model("npz-unlabelled.yaml", "[1, 8, 8]", data, model);
+    char *out = cli_run_expect(1, "train '%s' --max-steps 1", model);
+    cli_expect(out, ts_fmt("%s: the archive holds no labels: no array y (y.npy) or arr_1",
+                           unlabelled));
+    free(out);
+}
+
 static void test_csv_model_predicts(void **state)
 {
     (void)state;
@@ -310,14 +353,10 @@ static void test_csv_model_predicts(void **state)
     write_model("csv.yaml", "[64]", data, model);
     const char *ckpt = ts_fmt("%s/csv-ckpt", ts_tmpdir());
     long long eval = train_and_eval(model, ckpt);
-    const char *csv = ts_fmt("%s/csv-pred.csv", ts_tmpdir());
-    char *out = cli_run_expect(0, "predict '%s' --checkpoint '%s' --data '%s' --label-column digit "
-                         "-o '%s'", model, ckpt, test, csv);
-    assert_int_equal(printed_correct(out), eval);
-    free(out);
-    assert_int_equal(csv_correct(csv, CLI_TEST_N), eval);
+    const char *csv = expect_predict_csv(model, ckpt, test, "--label-column digit",
+                                         "csv-pred.csv", eval);
     /* without --label-column, "digit" is a feature: 65 of them, not the model's 64 */
-    out = cli_run_expect(1, "predict '%s' --checkpoint '%s' --data '%s' -o '%s'", model, ckpt,
+    char *out = cli_run_expect(1, "predict '%s' --checkpoint '%s' --data '%s' -o '%s'", model, ckpt,
                          test, csv);
     cli_expect(out, ts_fmt("%s: samples are 65 but the model's input is 64", test));
     free(out);
@@ -400,6 +439,7 @@ int main(void)
     cli_env_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_npy_model_predicts),
+        cmocka_unit_test(test_npz_model_trains),
         cmocka_unit_test(test_csv_model_predicts),
         cmocka_unit_test(test_layout),
         cmocka_unit_test(test_usage),
