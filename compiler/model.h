@@ -159,6 +159,7 @@ typedef struct train_config {
     double test_split;      /* sentiment: default 0.2 */
     bool keep_last;         /* sentiment: longer texts keep their last tokens */
     char label_column[64];  /* numeric CSV: default "label" */
+    bool standardize;       /* numeric CSV: features standardised (feature_stats.h) */
     data_layout layout;     /* IDX, npy */
     src_loc data_loc;
     /* augment: of training batches (never evaluation data) */

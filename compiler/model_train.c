@@ -304,11 +304,12 @@ static int parse_layout(ydoc *d, yaml_node_t *n, train_config *t)
 }
 
 /* Formats whose one file holds samples and labels: format: csv, train:
- * PATH, test: PATH, label: COLUMN; format: npz, train: PATH, test: PATH,
- * layout: nchw | nhwc. */
+ * PATH, test: PATH, label: COLUMN, standardize: BOOL; format: npz, train:
+ * PATH, test: PATH, layout: nchw | nhwc. */
 static int parse_joint(ydoc *d, yaml_node_t *n, const char *model_path, train_config *t)
 {
-    static const char *const csv_keys[] = {"format", "train", "test", "label", NULL};
+    static const char *const csv_keys[] = {"format", "train", "test", "label",
+                                           "standardize", NULL};
     static const char *const npz_keys[] = {"format", "train", "test", "layout", NULL};
     bool csv = t->format == DATA_TABLE;
     if (ydoc_check_keys(d, n, csv ? csv_keys : npz_keys, "key",
@@ -324,6 +325,9 @@ static int parse_joint(ydoc *d, yaml_node_t *n, const char *model_path, train_co
         return -1;
     if (!csv)
         return parse_layout(d, n, t);
+    if ((v = ydoc_get(d, n, "standardize")) && ydoc_bool(d, v, "standardize",
+                                                         &t->standardize) < 0)
+        return -1;
     const char *label;
     if (!(v = ydoc_get(d, n, "label")))
         return 0;

@@ -511,7 +511,9 @@ typedef struct qsdc_data_options {
  * (every element type; gzip-compressed or plain). The samples' shape is
  * checked dimension by dimension against the model's input (an error names
  * both shapes). A text model takes only token ids (an integer .npy) or raw
- * text. o may be NULL. Free with qsdc_data_free. */
+ * text. A model trained with standardize: true has the samples
+ * standardised with the statistics saved in the session's checkpoint (an
+ * error without one). o may be NULL. Free with qsdc_data_free. */
 QSDC_API int qsdc_session_load_data(qsdc_session *s, const char *path,
                                     const qsdc_data_options *o, qsdc_data *out,
                                     qsdc_error *err);

@@ -18,6 +18,7 @@
 #include "device_check.h"
 #include "device_lost.h"
 #include "evaluate.h"
+#include "feature_stats.h"
 #include "device_tuner.h"
 #include "init.h"
 #include "progress.h"
@@ -170,6 +171,26 @@ static int check_validation(trainer *t, qsdc_error *err)
     return 0;
 }
 
+/* standardize: true: the training split's statistics (validation and test
+ * samples left out), applied to all of the data and saved with the
+ * checkpoint for eval, infer and predict. */
+static int standardize_data(trainer *t, qsdc_error *err)
+{
+    feature_stats fs;
+    if (feature_stats_fit(&t->train, t->perm + t->n_val, t->n_train, &fs, err) < 0)
+        return -1;
+    feature_stats_apply(&fs, &t->train);
+    if (t->test.x)
+        feature_stats_apply(&fs, &t->test);
+    const char *dirs[2] = {t->o->checkpoint_dir, t->best_dir[0] ? t->best_dir : NULL};
+    int rc = 0;
+    for (int i = 0; i < 2 && rc == 0; i++)
+        if (dirs[i] && dist_is_root(&t->rep.ranks))
+            rc = feature_stats_write(dirs[i], &fs, err);
+    feature_stats_free(&fs);
+    return rc;
+}
+
 static int setup(trainer *t, qsdc_error *err)
 {
     const train_config *c = &t->m->train;
@@ -187,7 +208,8 @@ static int setup(trainer *t, qsdc_error *err)
         plan_for_device(&t->env, t->m, bundle, MODE_INFER, c->batch, &t->ep, err) < 0 ||
         exec_check_memory(&t->env.dev, (const plan *[]){&t->tp, &t->ep}, 2, err) < 0)
         return -1;
-    if (load_data(t, err) < 0 || check_validation(t, err) < 0)
+    if (load_data(t, err) < 0 || check_validation(t, err) < 0 ||
+        (c->standardize && standardize_data(t, err) < 0))
         return -1;
     /* raw text is tokenised later with the vocabulary training used */
     bool text = c->format == DATA_TEXT || c->format == DATA_SENTIMENT;

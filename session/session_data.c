@@ -8,6 +8,7 @@
 
 #include "data.h"
 #include "evaluate.h"
+#include "feature_stats.h"
 #include "file_io.h"
 #include "npy.h"
 #include "strbuf.h"
@@ -37,6 +38,18 @@ static int check_token_ids(const qsdc_session *s, const dataset *d, const char *
                              "model's vocabulary of %" PRId64 " (or %d for padding)", path,
                              (double)d->x[i], i / d->sample_elems, vocab, QSDC_PAD_ID);
     return 0;
+}
+
+/* A model trained on standardised features reads every input so, with the
+ * statistics its checkpoint holds. */
+static int standardize(const qsdc_session *s, const char *path, dataset *d, qsdc_error *e)
+{
+    if (!s->m.train.standardize)
+        return 0;
+    if (!s->checkpoint[0])
+        return qsdc_fail(e, "%s: %s standardises its features with statistics saved with a "
+                         "checkpoint; open the session with one", path, s->m.path);
+    return feature_stats_apply_saved(s->checkpoint, path, d, e);
 }
 
 static int read_file(qsdc_session *s, const char *path, const qsdc_data_options *o,
@@ -95,6 +108,8 @@ int session_load_data(qsdc_session *s, const char *path, const qsdc_data_options
                         : dataset_check_labels(d, labels, classes, e);
     if (rc == 0 && s->m.dtype == DTYPE_INT32)
         rc = check_token_ids(s, d, path, e);
+    if (rc == 0)
+        rc = standardize(s, path, d, e);
     if (rc < 0)
         dataset_free(d);
     return rc;
@@ -131,6 +146,8 @@ int session_load_test_data(qsdc_session *s, dataset *d, qsdc_error *e)
                        s->m.input_rank, d, e);
     if (rc == 0 && d->count < 1)
         rc = qsdc_fail(e, "%s: the model's test data hold no samples", s->m.path);
+    if (rc == 0)
+        rc = standardize(s, s->m.train.test_images, d, e);
     if (rc < 0)
         dataset_free(d);
     return rc;

@@ -11,11 +11,13 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zip.h>
 
 #include "cli_fixture.h"
+#include "init.h"
 #include "npy.h"
 #include "support.h"
 
@@ -341,16 +343,25 @@ static void test_npz_model_trains(void **state)
     free(out);
 }
 
+/* The task as prefix-train.csv and prefix-test.csv, and the model
+ * prefix.yaml on them with more data keys (", key: value") and train:
+ * keys ("\n  key: value"). */
+static void write_csv_model(const char *prefix, const char *more, char test[CLI_PATH_MAX],
+                            char model[CLI_PATH_MAX])
+{
+    char train[CLI_PATH_MAX], data[2 * CLI_PATH_MAX + 256];
+    write_csv_task(ts_fmt("%s-train.csv", prefix), CLI_TRAIN_N, 1, train);
+    write_csv_task(ts_fmt("%s-test.csv", prefix), CLI_TEST_N, 2, test);
+    snprintf(data, sizeof data, "{format: csv, train: %s, test: %s, label: digit%s", train,
+             test, more);
+    write_model(ts_fmt("%s.yaml", prefix), "[64]", data, model);
+}
+
 static void test_csv_model_predicts(void **state)
 {
     (void)state;
-    char train[CLI_PATH_MAX], test[CLI_PATH_MAX], model[CLI_PATH_MAX];
-    char data[2 * CLI_PATH_MAX + 128];
-    write_csv_task("train.csv", CLI_TRAIN_N, 1, train);
-    write_csv_task("test.csv", CLI_TEST_N, 2, test);
-    snprintf(data, sizeof data, "{format: csv, train: %s, test: %s, label: digit}", train,
-             test);
-    write_model("csv.yaml", "[64]", data, model);
+    char test[CLI_PATH_MAX], model[CLI_PATH_MAX];
+    write_csv_model("csv", "}", test, model);
     const char *ckpt = ts_fmt("%s/csv-ckpt", ts_tmpdir());
     long long eval = train_and_eval(model, ckpt);
     const char *csv = expect_predict_csv(model, ckpt, test, "--label-column digit",
@@ -368,6 +379,71 @@ static void test_csv_model_predicts(void **state)
                          "-o '%s/p.txt'", model, ckpt, test, ts_tmpdir());
     cli_expect(out, "predictions are written as .npy or .csv");
     free(out);
+}
+
+/* The mean of CSV feature 0 over the training rows of write_csv_task's
+ * n samples: training's seeded permutation less its first n_val, which
+ * val_split holds out. */
+static double training_mean(int n, uint32_t seed, double val_split)
+{
+    size_t len;
+    uint8_t *img = cli_idx_images(n, CLI_SIDE, CLI_SIDE, seed, &len);
+    int64_t *perm = malloc((size_t)n * sizeof *perm);
+    philox_permutation(CLI_SEED, 0x7a11u, perm, n);
+    int64_t n_val = (int64_t)(val_split * n);
+    double sum = 0;
+    for (int64_t i = n_val; i < n; i++) {
+        char text[32];
+        snprintf(text, sizeof text, "%.6g", img[IDX_HEADER + perm[i] * CLI_SIDE * CLI_SIDE] /
+                                            255.0);
+        sum += (float)strtod(text, NULL);
+    }
+    free(perm);
+    free(img);
+    return sum / (double)(n - n_val);
+}
+
+/* standardize: true: predictions match eval's, the statistics saved with
+ * the checkpoint are the training split's, and eval without them, or with
+ * them damaged, is an error naming the file. */
+static void test_csv_standardized(void **state)
+{
+    (void)state;
+    char test[CLI_PATH_MAX], model[CLI_PATH_MAX];
+    write_csv_model("std", ", standardize: true}\n  val_split: 0.25", test, model);
+    char ckpt[CLI_PATH_MAX];
+    snprintf(ckpt, sizeof ckpt, "%s/std-ckpt", ts_tmpdir());
+    long long eval = train_and_eval(model, ckpt);
+    expect_predict_csv(model, ckpt, test, "--label-column digit", "std-pred.csv", eval);
+    char stats[CLI_PATH_MAX + 32];
+    snprintf(stats, sizeof stats, "%s/standardize.txt", ckpt);
+    size_t len;
+    char *text = cli_read_file(stats, &len);
+    assert_non_null(text);
+    const char *line = strstr(text, "checksum ");
+    assert_non_null(line);
+    double mean = strtod(strchr(line, '\n') + 1, NULL);
+    double want = training_mean(CLI_TRAIN_N, 1, 0.25);
+    if (fabs(mean - want) > 1e-6)
+        fail_msg("feature 0's mean %.9g; the training split's is %.9g", mean, want);
+    assert_true(fabs(mean - training_mean(CLI_TRAIN_N, 1, 0)) > 1e-6);
+    /* a damaged file, then none */
+    text[len - 2] = text[len - 2] == '1' ? '2' : '1';
+    cli_write_file("std-ckpt/standardize.txt", (const uint8_t *)text, len, 0, stats);
+    char *out = cli_run_expect(1, "eval '%s' --checkpoint '%s'", model, ckpt);
+    cli_expect(out, ts_fmt("%s: offset", stats));
+    cli_expect(out, "do not match the checksum: the file is damaged");
+    free(out);
+    remove(stats);
+    out = cli_run_expect(1, "predict '%s' --checkpoint '%s' --data '%s' --label-column digit "
+                         "-o '%s/p.csv'", model, ckpt, test, ts_tmpdir());
+    cli_expect(out, ts_fmt("%s holds no standardisation statistics", ckpt));
+    free(out);
+    out = cli_run_expect(1, "infer '%s' --data '%s' --label-column digit", model, test);
+    cli_expect(out, ts_fmt("%s: %s standardises its features with statistics saved with a "
+                           "checkpoint", test, model));
+    free(out);
+    free(text);
 }
 
 /* [N, 8, 8, 2] against a [2, 8, 8] model: an error naming both shapes in
@@ -441,6 +517,7 @@ int main(void)
         cmocka_unit_test(test_npy_model_predicts),
         cmocka_unit_test(test_npz_model_trains),
         cmocka_unit_test(test_csv_model_predicts),
+        cmocka_unit_test(test_csv_standardized),
         cmocka_unit_test(test_layout),
         cmocka_unit_test(test_usage),
     };
