@@ -238,6 +238,8 @@ typedef struct qsdc_train_options {
     int keep_best;               /* also save the best validation epoch's checkpoint in
                                     checkpoint_dir/best (needs checkpoint_dir and a
                                     validation split) */
+    int64_t metrics_every;       /* also a metrics_path line every this many steps;
+                                    0: only each epoch's */
 } qsdc_train_options;
 
 typedef struct qsdc_train_result {
