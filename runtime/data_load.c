@@ -2,6 +2,7 @@
 #include "data.h"
 
 #include <inttypes.h>
+#include <string.h>
 
 bool data_has_test(const train_config *t)
 {
@@ -47,6 +48,29 @@ int dataset_check_labels(const dataset *d, const char *path, int64_t classes, qs
     return 0;
 }
 
+/* An image folder's samples are the model's input, [C, H, W] with one or
+ * three channels, or [H, W] (one). */
+static int load_images(const train_config *t, bool test, int64_t classes,
+                       const int64_t *shape, int rank, dataset *out, qsdc_error *err)
+{
+    const char *dir = test ? t->test_images : t->train_images;
+    int64_t chw[3] = {1, shape[0], rank > 1 ? shape[1] : 0};
+    if (rank == 3)
+        memcpy(chw, shape, sizeof chw);
+    if ((rank != 2 && rank != 3) || (chw[0] != 1 && chw[0] != 3)) {
+        char want[64];
+        dataset_format_shape(shape, rank, want, sizeof want);
+        return qsdc_fail(err, "%s: image folders are for a model whose input is [C, H, W] "
+                         "with 1 or 3 channels, or [H, W]; this one's is %s", dir, want);
+    }
+    if (images_load(dir, t->train_images, chw, out, err) < 0)
+        return -1;
+    int rc = dataset_check_labels(out, dir, classes, err);
+    if (rc < 0)
+        dataset_free(out);
+    return rc;
+}
+
 int data_load(const train_config *t, bool test, int64_t classes, const int64_t *shape,
               int rank, dataset *out, qsdc_error *err)
 {
@@ -55,6 +79,8 @@ int data_load(const train_config *t, bool test, int64_t classes, const int64_t *
         elems *= shape[i];
     if (t->format == DATA_SENTIMENT)
         return sentiment_dataset_load(t, test, classes, elems, out, err);
+    if (t->format == DATA_IMAGES)
+        return load_images(t, test, classes, shape, rank, out, err);
     const char *samples = t->format == DATA_CIFAR10 ? (test ? t->test_file : t->train_files[0])
                         : test ? t->test_images : t->train_images;
     bool joint = t->format == DATA_TABLE || t->format == DATA_NPZ;

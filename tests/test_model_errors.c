@@ -272,6 +272,8 @@ static const error_case error_cases[] = {
      "'label' must name a column: 1 to 63 bytes, no comma"},
     {"csv_standardize", TRAIN "  data: {format: csv, train: a, standardize: 2}\n", 6, 46,
      "expected bool (true or false) for 'standardize', found integer 2"},
+    {"images_layout", TRAIN "  data: {format: images, train: a, layout: nhwc}\n", 6, 36,
+     "unknown key 'layout' in 'data' (format images)"},
     {"npz_label", TRAIN "  data: {format: npz, train: a, label: y}\n", 6, 33,
      "unknown key 'label' in 'data' (format npz)"},
     {"npz_layout", TRAIN "  data: {format: npz, train: a, layout: hwc}\n", 6, 41,

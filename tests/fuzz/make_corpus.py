@@ -262,6 +262,32 @@ def npz_seeds():
     put("npz", "claims_4gib", bytes(claim))
 
 
+def png(width, height, colour_type, bit_depth, rows, extra=b""):
+    """A PNG file: IHDR, optional chunks, one IDAT of the filtered rows, IEND."""
+    def chunk(kind, body):
+        return (struct.pack(">I", len(body)) + kind + body +
+                struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
+    ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
+    raw = b"".join(b"\0" + r for r in rows)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + extra +
+            chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+
+
+def png_seeds():
+    """fuzz_png's input: the channels flag, height and width less one, the file."""
+    grey = png(3, 2, 0, 8, [bytes([0, 128, 255]), bytes([1, 2, 3])])
+    put("png", "grey", b"\0\x01\x02" + grey)
+    put("png", "rgb", b"\1\x01\x01" + png(2, 2, 2, 8, [bytes(range(6)), bytes(range(6, 12))]))
+    put("png", "rgba16", b"\1\x00\x01" + png(2, 1, 6, 16, [bytes(range(16))]))
+    plte = struct.pack(">I", 6) + b"PLTE" + bytes([0, 0, 0, 255, 255, 255])
+    plte += struct.pack(">I", zlib.crc32(b"PLTE" + plte[8:]) & 0xFFFFFFFF)
+    put("png", "palette", b"\1\x00\x03" + png(4, 1, 3, 1, [bytes([0b10100000])], plte))
+    put("png", "grey_alpha", b"\0\x00\x00" + png(1, 1, 4, 8, [bytes([200, 100])]))
+    put("png", "wrong_size", b"\0\x05\x05" + grey)
+    put("png", "truncated", b"\0\x01\x02" + grey[:-20])
+    put("png", "huge_header", b"\0\x01\x02" + png(1 << 30, 1 << 30, 0, 8, []))
+
+
 def table_seeds():
     """fuzz_table's input: a flag byte (bit 0: labels required), then the file."""
     put("table", "labelled", b"\x01" + b"f0,label,f1\n0.5,1,2\n-1e3,0,4.25\r\n\n")
@@ -327,7 +353,7 @@ def main():
     if len(sys.argv) != 2:
         sys.exit("usage: make_corpus.py QSDC_EXE")
     for harness in ("idx", "checkpoint", "model", "plan", "result", "text", "npy", "npz",
-                    "table", "text_lines"):
+                    "png", "table", "text_lines"):
         shutil.rmtree(os.path.join(CORPUS, harness), ignore_errors=True)
     idx_seeds()
     cifar_seeds()
@@ -336,6 +362,7 @@ def main():
     text_seeds()
     npy_seeds()
     npz_seeds()
+    png_seeds()
     table_seeds()
     text_lines_seeds()
     result_seeds()
