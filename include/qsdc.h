@@ -509,7 +509,8 @@ typedef struct qsdc_data_options {
  * ids), .npz (numpy.savez: the samples its array x or arr_0, read as a
  * .npy, the labels its array y or arr_1 when present), .csv (numeric, a header row; floats kept as they are), .txt (a text
  * model's raw text, one text per line, tokenised as training tokenised it
- * with the vocabulary saved in the session's checkpoint), anything else IDX
+ * with the vocabulary saved in the session's checkpoint), a folder (PNG
+ * images in one sub-folder per class), anything else IDX
  * (every element type; gzip-compressed or plain). The samples' shape is
  * checked dimension by dimension against the model's input (an error names
  * both shapes). A text model takes only token ids (an integer .npy) or raw

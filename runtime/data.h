@@ -81,10 +81,11 @@ int npz_load(const char *path, bool need_labels, dataset *out, qsdc_error *err);
 int png_read_sample(const char *name, const unsigned char *b, size_t len,
                     const int64_t chw[3], float *out, qsdc_error *err);
 /* An image folder (data_images.c): dir/CLASS/NAME.png, the classes those of
- * classes_dir (the training folder) by name, each image a [C, H, W]
- * sample as png_read_sample reads it. */
-int images_load(const char *dir, const char *classes_dir, const int64_t chw[3], dataset *out,
-                qsdc_error *err);
+ * classes_dir (the training folder) by name, each image a sample of the
+ * model's input shape[rank] ([C, H, W] with 1 or 3 channels, or [H, W]) as
+ * png_read_sample reads it. */
+int images_load(const char *dir, const char *classes_dir, const int64_t *shape, int rank,
+                dataset *out, qsdc_error *err);
 /* A numeric CSV: a header naming the columns, then rows of numbers; the
  * column named label holds class ids (required when need_labels), the
  * others are the features of a flat sample, kept unscaled. */

@@ -161,10 +161,19 @@ static int read_images(const name_list *files, const int64_t chw[3], dataset *d,
     return 0;
 }
 
-int images_load(const char *dir, const char *classes_dir, const int64_t chw[3], dataset *out,
-                qsdc_error *err)
+int images_load(const char *dir, const char *classes_dir, const int64_t *shape, int rank,
+                dataset *out, qsdc_error *err)
 {
     memset(out, 0, sizeof *out);
+    int64_t chw[3] = {1, shape[0], rank > 1 ? shape[1] : 0};
+    if (rank == 3)
+        memcpy(chw, shape, sizeof chw);
+    if ((rank != 2 && rank != 3) || (chw[0] != 1 && chw[0] != 3)) {
+        char want[64];
+        dataset_format_shape(shape, rank, want, sizeof want);
+        return qsdc_fail(err, "%s: image folders are for a model whose input is [C, H, W] "
+                         "with 1 or 3 channels, or [H, W]; this one's is %s", dir, want);
+    }
     name_list files = {0};
     int rc = list_images(dir, classes_dir, &files, &out->y, err);
     int64_t elems = chw[0] * chw[1] * chw[2];

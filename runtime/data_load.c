@@ -2,7 +2,6 @@
 #include "data.h"
 
 #include <inttypes.h>
-#include <string.h>
 
 bool data_has_test(const train_config *t)
 {
@@ -48,22 +47,12 @@ int dataset_check_labels(const dataset *d, const char *path, int64_t classes, qs
     return 0;
 }
 
-/* An image folder's samples are the model's input, [C, H, W] with one or
- * three channels, or [H, W] (one). */
+/* An image folder, its classes the training folder's. */
 static int load_images(const train_config *t, bool test, int64_t classes,
                        const int64_t *shape, int rank, dataset *out, qsdc_error *err)
 {
     const char *dir = test ? t->test_images : t->train_images;
-    int64_t chw[3] = {1, shape[0], rank > 1 ? shape[1] : 0};
-    if (rank == 3)
-        memcpy(chw, shape, sizeof chw);
-    if ((rank != 2 && rank != 3) || (chw[0] != 1 && chw[0] != 3)) {
-        char want[64];
-        dataset_format_shape(shape, rank, want, sizeof want);
-        return qsdc_fail(err, "%s: image folders are for a model whose input is [C, H, W] "
-                         "with 1 or 3 channels, or [H, W]; this one's is %s", dir, want);
-    }
-    if (images_load(dir, t->train_images, chw, out, err) < 0)
+    if (images_load(dir, t->train_images, shape, rank, out, err) < 0)
         return -1;
     int rc = dataset_check_labels(out, dir, classes, err);
     if (rc < 0)

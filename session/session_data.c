@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "data.h"
 #include "evaluate.h"
@@ -66,6 +67,15 @@ static int read_file(qsdc_session *s, const char *path, const qsdc_data_options 
         if (o->labels)
             return qsdc_fail(e, "%s: raw text takes no labels", path);
         return text_lines_load(path, s->checkpoint, s->ep.input_elems / s->ep.batch, d, e);
+    }
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        if (o->labels)
+            return qsdc_fail(e, "%s: an image folder's labels are its class folders, not "
+                             "another file", path);
+        /* a model trained on a folder names its classes by the training folder's */
+        const char *classes = s->m.train.format == DATA_IMAGES ? s->m.train.train_images : path;
+        return images_load(path, classes, s->m.input_shape, s->m.input_rank, d, e);
     }
     if (ends_with(path, ".csv") && o->labels)
         return qsdc_fail(e, "%s: a CSV's labels are its label column, not another file",

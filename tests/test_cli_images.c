@@ -1,6 +1,7 @@
 /* qsdc train and eval on image folders (train: data: {format: images}):
  * the fixture's task saved as grey PNGs in one sub-folder per class trains
- * to eval's accuracy, and colour images for a one-channel model are an
+ * to eval's accuracy, which eval and predict --data FOLDER match, and
+ * colour images for a one-channel model are an
  * error naming the image and both shapes. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -47,40 +48,6 @@ static const char *write_folder(const char *name, int n, uint32_t seed, png_uint
     return ts_fmt("%s", dir);
 }
 
-static void write_model(const char *name, const char *train, const char *test,
-                        char out[CLI_PATH_MAX])
-{
-    char text[4096];
-    int n = snprintf(text, sizeof text,
-                     "name: tiny\n"
-                     "input: {shape: [1, 8, 8]}\n"
-                     "layers:\n"
-                     "  - flatten\n"
-                     "  - {op: dense, units: 32}\n"
-                     "  - relu\n"
-                     "  - {op: dense, units: %d}\n"
-                     "  - softmax\n"
-                     "train:\n"
-                     "  data: {format: images, train: %s, test: %s}\n"
-                     "  batch: %d\n"
-                     "  epochs: 2\n"
-                     "  seed: %d\n"
-                     "  optimizer: {type: sgd, lr: 0.05, momentum: 0.9}\n",
-                     CLI_CLASSES, train, test, CLI_BATCH, CLI_SEED);
-    cli_write_file(name, (const uint8_t *)text, (size_t)n, 0, out);
-}
-
-static long long printed_correct(const char *out)
-{
-    const char *a = strstr(out, "accuracy: ");
-    double pct;
-    long long correct, n;
-    if (!a || sscanf(a, "accuracy: %lf%% (%lld/%lld)", &pct, &correct, &n) != 3)
-        fail_msg("no accuracy in:\n%s", out);
-    assert_int_equal(n, CLI_TEST_N);
-    return correct;
-}
-
 static void test_trains_on_folders(void **state)
 {
     (void)state;
@@ -88,20 +55,35 @@ static void test_trains_on_folders(void **state)
     snprintf(train, sizeof train, "%s", write_folder("train", CLI_TRAIN_N, 1,
                                                      PNG_FORMAT_GRAY));
     snprintf(test, sizeof test, "%s", write_folder("test", CLI_TEST_N, 2, PNG_FORMAT_GRAY));
-    write_model("images.yaml", train, test, model);
+    char data[2 * CLI_PATH_MAX + 64];
+    snprintf(data, sizeof data, "{format: images, train: %s, test: %s}", train, test);
+    cli_write_mlp("images.yaml", "[1, 8, 8]", data, model);
     const char *ckpt = ts_fmt("%s/ckpt", ts_tmpdir());
     char *out = cli_run_expect(0, "train '%s' --checkpoint '%s'", model, ckpt);
     cli_epoch e[4];
     assert_int_equal(cli_epochs(out, e, 4), 2);
     free(out);
     out = cli_run_expect(0, "eval '%s' --checkpoint '%s'", model, ckpt);
-    long long correct = printed_correct(out);
+    long long correct = cli_printed_correct(out);
     free(out);
     /* the last epoch's test accuracy is eval's */
     assert_true(correct > CLI_TEST_N / 2);
     char want[32];
     snprintf(want, sizeof want, "%.2f", 100.0 * (double)correct / CLI_TEST_N);
     assert_string_equal(e[1].test_accuracy_text, want);
+    /* eval and predict take a folder as --data: the same accuracy */
+    out = cli_run_expect(0, "eval '%s' --checkpoint '%s' --data '%s'", model, ckpt, test);
+    assert_int_equal(cli_printed_correct(out), correct);
+    free(out);
+    const char *csv = ts_fmt("%s/pred.csv", ts_tmpdir());
+    out = cli_run_expect(0, "predict '%s' --checkpoint '%s' --data '%s' -o '%s'", model, ckpt,
+                         test, csv);
+    assert_int_equal(cli_printed_correct(out), correct);
+    free(out);
+    out = cli_run_expect(1, "eval '%s' --checkpoint '%s' --data '%s' --labels y.npy", model,
+                         ckpt, test);
+    cli_expect(out, ts_fmt("%s: an image folder's labels are its class folders", test));
+    free(out);
 }
 
 static void test_colour_for_grey_model(void **state)
@@ -109,7 +91,9 @@ static void test_colour_for_grey_model(void **state)
     (void)state;
     char train[CLI_PATH_MAX], model[CLI_PATH_MAX];
     snprintf(train, sizeof train, "%s", write_folder("rgb", 6, 1, PNG_FORMAT_RGB));
-    write_model("rgb.yaml", train, train, model);
+    char data[CLI_PATH_MAX + 64];
+    snprintf(data, sizeof data, "{format: images, train: %s}", train);
+    cli_write_mlp("rgb.yaml", "[1, 8, 8]", data, model);
     char *out = cli_run_expect(1, "train '%s' --max-steps 1", model);
     cli_expect(out, ts_fmt("%s/c0/0000.png: a colour image of 8x8; the model's input is "
                            "1x8x8 (channels, height, width)", train));

@@ -100,47 +100,13 @@ static void write_csv_task(const char *name, int n, uint32_t seed, char out[CLI_
     free(img);
 }
 
-/* The fixture's model (input [1, 8, 8] or shape) on the data section data. */
-static void write_model(const char *name, const char *shape, const char *data,
-                        char out[CLI_PATH_MAX])
-{
-    char text[2048];
-    int n = snprintf(text, sizeof text,
-                     "name: tiny\n"
-                     "input: {shape: %s}\n"
-                     "layers:\n"
-                     "  - flatten\n"
-                     "  - {op: dense, units: 32}\n"
-                     "  - relu\n"
-                     "  - {op: dense, units: %d}\n"
-                     "  - softmax\n"
-                     "train:\n"
-                     "  data: %s\n"
-                     "  batch: %d\n"
-                     "  epochs: 2\n"
-                     "  seed: %d\n"
-                     "  optimizer: {type: sgd, lr: 0.05, momentum: 0.9}\n",
-                     shape, CLI_CLASSES, data, CLI_BATCH, CLI_SEED);
-    cli_write_file(name, (const uint8_t *)text, (size_t)n, 0, out);
-}
-
-static long long printed_correct(const char *out)
-{
-    const char *a = strstr(out, "accuracy: ");
-    double pct;
-    long long correct, n;
-    if (!a || sscanf(a, "accuracy: %lf%% (%lld/%lld)", &pct, &correct, &n) != 3)
-        fail_msg("no accuracy in:\n%s", out);
-    return correct;
-}
-
 /* Trains model into ckpt; returns eval's count of correct test samples,
  * which must be most of them. */
 static long long train_and_eval(const char *model, const char *ckpt)
 {
     free(cli_run_expect(0, "train '%s' --checkpoint '%s'", model, ckpt));
     char *out = cli_run_expect(0, "eval '%s' --checkpoint '%s'", model, ckpt);
-    long long correct = printed_correct(out);
+    long long correct = cli_printed_correct(out);
     free(out);
     assert_true(correct > CLI_TEST_N / 2);
     return correct;
@@ -249,7 +215,7 @@ static const char *expect_predict_csv(const char *model, const char *ckpt, const
     const char *csv = ts_fmt("%s/%s", ts_tmpdir(), name);
     char *out = cli_run_expect(0, "predict '%s' --checkpoint '%s' --data '%s' %s -o '%s'",
                                model, ckpt, data, extra, csv);
-    assert_int_equal(printed_correct(out), eval);
+    assert_int_equal(cli_printed_correct(out), eval);
     free(out);
     assert_int_equal(csv_correct(csv, CLI_TEST_N), eval);
     return csv;
@@ -283,14 +249,14 @@ static void test_npy_model_predicts(void **state)
     write_npy_task("npy-test", CLI_TEST_N, 2, false, sx, sy);
     snprintf(data, sizeof data, "{format: npy, layout: nchw, train_images: %s, "
              "train_labels: %s, test_images: %s, test_labels: %s}", tx, ty, sx, sy);
-    write_model("npy.yaml", "[1, 8, 8]", data, model);
+    cli_write_mlp("npy.yaml", "[1, 8, 8]", data, model);
     const char *ckpt = ts_fmt("%s/npy-ckpt", ts_tmpdir());
     long long eval = train_and_eval(model, ckpt);
     const char *csv = ts_fmt("%s/npy-pred.csv", ts_tmpdir());
     char *out = cli_run_expect(0, "predict '%s' --checkpoint '%s' --data '%s' --labels '%s' "
                                "-o '%s'", model, ckpt, sx, sy, csv);
     cli_expect(out, ts_fmt("%d samples: class probabilities to %s", CLI_TEST_N, csv));
-    assert_int_equal(printed_correct(out), eval);
+    assert_int_equal(cli_printed_correct(out), eval);
     free(out);
     assert_int_equal(csv_correct(csv, CLI_TEST_N), eval);
     out = cli_run_expect(0, "eval '%s' --checkpoint '%s'", model, ckpt);
@@ -303,13 +269,13 @@ static void test_npy_model_predicts(void **state)
     /* eval --data scores a file as eval scores the model's test data */
     out = cli_run_expect(0, "eval '%s' --checkpoint '%s' --data '%s' --labels '%s'", model,
                          ckpt, sx, sy);
-    assert_int_equal(printed_correct(out), eval);
+    assert_int_equal(cli_printed_correct(out), eval);
     expect_scores(out, csv, CLI_TEST_N);
     free(out);
     /* the same arrays in an .npz */
     const char *npz = write_npz("npy-test.npz", sx, sy);
     out = cli_run_expect(0, "eval '%s' --checkpoint '%s' --data '%s'", model, ckpt, npz);
-    assert_int_equal(printed_correct(out), eval);
+    assert_int_equal(cli_printed_correct(out), eval);
     free(out);
     out = cli_run_expect(1, "eval '%s' --checkpoint '%s' --data '%s'", model, ckpt, sx);
     cli_expect(out, ts_fmt("%s: no labels to score", sx));
@@ -330,13 +296,13 @@ static void test_npz_model_trains(void **state)
     snprintf(test, sizeof test, "%s", write_npz("test.npz", sx, sy));
     snprintf(data, sizeof data, "{format: npz, layout: nchw, train: %s, test: %s}", train,
              test);
-    write_model("npz.yaml", "[1, 8, 8]", data, model);
+    cli_write_mlp("npz.yaml", "[1, 8, 8]", data, model);
     const char *ckpt = ts_fmt("%s/npz-ckpt", ts_tmpdir());
     long long eval = train_and_eval(model, ckpt);
     expect_predict_csv(model, ckpt, test, "", "npz-pred.csv", eval);
     const char *unlabelled = write_npz("unlabelled.npz", tx, NULL);
     snprintf(data, sizeof data, "{format: npz, train: %s}", unlabelled);
-    write_model("npz-unlabelled.yaml", "[1, 8, 8]", data, model);
+    cli_write_mlp("npz-unlabelled.yaml", "[1, 8, 8]", data, model);
     char *out = cli_run_expect(1, "train '%s' --max-steps 1", model);
     cli_expect(out, ts_fmt("%s: the archive holds no labels: no array y (y.npy) or arr_1",
                            unlabelled));
@@ -354,7 +320,7 @@ static void write_csv_model(const char *prefix, const char *more, char test[CLI_
     write_csv_task(ts_fmt("%s-test.csv", prefix), CLI_TEST_N, 2, test);
     snprintf(data, sizeof data, "{format: csv, train: %s, test: %s, label: digit%s", train,
              test, more);
-    write_model(ts_fmt("%s.yaml", prefix), "[64]", data, model);
+    cli_write_mlp(ts_fmt("%s.yaml", prefix), "[64]", data, model);
 }
 
 static void test_csv_model_predicts(void **state)
@@ -454,7 +420,7 @@ static void test_layout(void **state)
     char x[CLI_PATH_MAX], y[CLI_PATH_MAX], model[CLI_PATH_MAX], data[2 * CLI_PATH_MAX + 64];
     write_npy_task("hwc", CLI_TRAIN_N, 1, true, x, y);
     snprintf(data, sizeof data, "{format: npy, train_images: %s, train_labels: %s}", x, y);
-    write_model("chw.yaml", "[2, 8, 8]", data, model);
+    cli_write_mlp("chw.yaml", "[2, 8, 8]", data, model);
     const char *want = ts_fmt("%s: samples are 8x8x2 but the model's input is 2x8x8 (channels "
                               "first); samples stored height-width-channel need layout nhwc",
                               x);
@@ -473,7 +439,7 @@ static void test_layout(void **state)
     char nhwc[CLI_PATH_MAX];
     snprintf(data, sizeof data, "{format: npy, layout: nhwc, train_images: %s, "
              "train_labels: %s}", x, y);
-    write_model("nhwc.yaml", "[2, 8, 8]", data, nhwc);
+    cli_write_mlp("nhwc.yaml", "[2, 8, 8]", data, nhwc);
     free(cli_run_expect(0, "train '%s' --max-steps 2", nhwc));
     /* files laid out as the model's training data need no --layout */
     out = cli_run_expect(0, "infer '%s' --data '%s'", nhwc, x);

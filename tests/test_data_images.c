@@ -73,7 +73,7 @@ static void expect_failure(const char *dir, const char *classes, const int64_t c
     dataset d;
     qsdc_error err = {""};
     const char *a = ts_fmt("%s/%s", ts_tmpdir(), dir), *b = ts_fmt("%s/%s", ts_tmpdir(), classes);
-    if (images_load(a, b, chw, &d, &err) != -1 || !strstr(err.message, want))
+    if (images_load(a, b, chw, 3, &d, &err) != -1 || !strstr(err.message, want))
         fail_msg("%s: message \"%s\"; want -1 and \"%s\"", dir, err.message, want);
 }
 
@@ -88,7 +88,7 @@ static void test_reads_classes(void **state)
     dataset d;
     qsdc_error err = {""};
     const char *dir = ts_fmt("%s/tr", ts_tmpdir());
-    if (images_load(dir, dir, grey23, &d, &err) < 0)
+    if (images_load(dir, dir, grey23, 3, &d, &err) < 0)
         fail_msg("%s", err.message);
     assert_int_equal(d.count, 3);
     assert_int_equal(d.rank, 3);
@@ -104,7 +104,7 @@ static void test_reads_classes(void **state)
     write_png("te/dog/c.png", PNG_FORMAT_GRAY, 2, 3, 4);
     const char *te = ts_fmt("%s/te", ts_tmpdir());
     dir = ts_fmt("%s/tr", ts_tmpdir());
-    if (images_load(te, dir, grey23, &d, &err) < 0)
+    if (images_load(te, dir, grey23, 3, &d, &err) < 0)
         fail_msg("%s", err.message);
     assert_int_equal(d.count, 1);
     assert_int_equal(d.y[0], 1);
@@ -119,7 +119,7 @@ static void test_colour_channels_first(void **state)
     dataset d;
     qsdc_error err = {""};
     const char *dir = ts_fmt("%s/rgb", ts_tmpdir());
-    if (images_load(dir, dir, chw, &d, &err) < 0)
+    if (images_load(dir, dir, chw, 3, &d, &err) < 0)
         fail_msg("%s", err.message);
     /* interleaved r0 g0 b0 r1 g1 b1 becomes r0 r1 g0 g1 b0 b1 */
     static const int order[6] = {0, 3, 1, 4, 2, 5};
