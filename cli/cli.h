@@ -45,7 +45,8 @@ typedef struct cli_data_args {
     "arr_0, labels y or arr_1), .csv (numeric, a header row; the\n"                       \
     "column --label-column, default label, holds the classes), .txt (a text\n"            \
     "model's raw text, one text per line, tokenised with the vocabulary its\n"            \
-    "checkpoint holds), anything else IDX (gzip or plain).\n"                             \
+    "checkpoint holds), a folder (PNG images, one sub-folder per class), anything\n"      \
+    "else IDX (gzip or plain).\n"                                                        \
     "--labels FILE: .npy or IDX labels, one per sample. Samples are checked\n"            \
     "dimension by dimension against the model's input; --layout nhwc reads\n"             \
     "images stored height-width-channel into a [C, H, W] model (default: the\n"           \

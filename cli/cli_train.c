@@ -38,6 +38,8 @@ static const char train_usage[] =
     "  --keep-best       also keep the best validation epoch's checkpoint in\n"
     "                    DIR/best (qsdc eval --checkpoint DIR/best reads it)\n"
     "  --metrics FILE    write one JSON object per epoch\n"
+    "  --metrics-every N also one every N steps (its step, epoch, batch, the mean\n"
+    "                    loss since the last such line and the learning rate)\n"
     "  --max-steps N     stop after N optimiser steps in total\n"
     "  --check-finite    after every step, scan every node's output and gradient\n"
     "                    on the device; stop at the first NaN or Inf, naming the\n"
@@ -81,6 +83,7 @@ int cli_train(int argc, char **argv)
         {"devices", required_argument, 0, 'D'}, {"check-finite", no_argument, 0, 'f'},
         {"overwrite", no_argument, 0, 'o'},     {"early-stop", required_argument, 0, 'E'},
         {"keep-best", no_argument, 0, 'k'},     {"init-from", required_argument, 0, 'i'},
+        {"metrics-every", required_argument, 0, 'M'},
         {0, 0, 0, 0}};
     const char *init_from = NULL;
     qsdc_train_options o;
@@ -113,6 +116,10 @@ int cli_train(int argc, char **argv)
             break;
         case 'k': o.keep_best = 1; break;
         case 'i': init_from = optarg; break;
+        case 'M':
+            if (cli_int("--metrics-every", optarg, 1, &v) < 0) return 2;
+            o.metrics_every = v;
+            break;
         case 'h': fputs(train_usage, stdout); return 0;
         default: fputs(train_usage, stderr); return 2;
         }
@@ -128,6 +135,10 @@ int cli_train(int argc, char **argv)
     if ((o.resume || overwrite || o.keep_best) && !o.checkpoint_dir) {
         fprintf(stderr, "qsdc: %s needs --checkpoint DIR\n",
                 o.resume ? "--resume" : overwrite ? "--overwrite" : "--keep-best");
+        return 2;
+    }
+    if (o.metrics_every && !o.metrics_path) {
+        fprintf(stderr, "qsdc: --metrics-every needs --metrics FILE\n");
         return 2;
     }
     if (o.resume && overwrite) {

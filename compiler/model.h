@@ -121,9 +121,12 @@ typedef enum loss_kind { LOSS_XENT, LOSS_MSE } loss_kind;
 #define QSDC_MAX_DATA_FILES 8
 
 /* DATA_TEXT: a language-modelling corpus; DATA_SENTIMENT: a (label, text) CSV;
- * DATA_NPY: .npy arrays; DATA_TABLE: a numeric CSV with a header */
+ * DATA_NPY: .npy arrays; DATA_TABLE: a numeric CSV with a header; DATA_NPZ:
+ * an .npz archive of samples and labels; DATA_IMAGES: a folder of PNG
+ * images, one sub-folder per class */
 typedef enum data_format {
-    DATA_IDX, DATA_CIFAR10, DATA_TEXT, DATA_SENTIMENT, DATA_NPY, DATA_TABLE
+    DATA_IDX, DATA_CIFAR10, DATA_TEXT, DATA_SENTIMENT, DATA_NPY, DATA_TABLE,
+    DATA_NPZ, DATA_IMAGES
 } data_format;
 
 /* How image samples are stored: LAYOUT_AUTO takes them as the model's input
@@ -139,7 +142,8 @@ typedef struct train_config {
     /* data: relative paths resolve against the model's folder */
     data_format format;
     /* IDX and npy (samples and labels); numeric CSV (train_images and
-     * test_images, labels in the column label_column) */
+     * test_images, labels in the column label_column); npz and images
+     * (train_images and test_images, each with its labels) */
     char train_images[QSDC_PATH_MAX], train_labels[QSDC_PATH_MAX];
     char test_images[QSDC_PATH_MAX], test_labels[QSDC_PATH_MAX];
     /* CIFAR-10 binary: training files and an optional test file */
@@ -156,6 +160,7 @@ typedef struct train_config {
     double test_split;      /* sentiment: default 0.2 */
     bool keep_last;         /* sentiment: longer texts keep their last tokens */
     char label_column[64];  /* numeric CSV: default "label" */
+    bool standardize;       /* numeric CSV: features standardised (feature_stats.h) */
     data_layout layout;     /* IDX, npy */
     src_loc data_loc;
     /* augment: of training batches (never evaluation data) */

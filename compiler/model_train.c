@@ -303,11 +303,20 @@ static int parse_layout(ydoc *d, yaml_node_t *n, train_config *t)
     return 0;
 }
 
-/* format: csv, train: PATH, test: PATH, label: COLUMN */
-static int parse_table(ydoc *d, yaml_node_t *n, const char *model_path, train_config *t)
+/* Formats whose one path holds samples and labels: format: csv, train:
+ * PATH, test: PATH, label: COLUMN, standardize: BOOL; format: npz, train:
+ * PATH, test: PATH, layout: nchw | nhwc; format: images, train: DIR, test:
+ * DIR. */
+static int parse_joint(ydoc *d, yaml_node_t *n, const char *model_path, train_config *t)
 {
-    static const char *const keys[] = {"format", "train", "test", "label", NULL};
-    if (ydoc_check_keys(d, n, keys, "key", " in 'data' (format csv)") < 0)
+    static const char *const csv_keys[] = {"format", "train", "test", "label",
+                                           "standardize", NULL};
+    static const char *const npz_keys[] = {"format", "train", "test", "layout", NULL};
+    static const char *const image_keys[] = {"format", "train", "test", NULL};
+    bool csv = t->format == DATA_TABLE, npz = t->format == DATA_NPZ;
+    if (ydoc_check_keys(d, n, csv ? csv_keys : npz ? npz_keys : image_keys, "key",
+                        csv ? " in 'data' (format csv)" : npz ? " in 'data' (format npz)"
+                                                             : " in 'data' (format images)") < 0)
         return -1;
     yaml_node_t *v = ydoc_get(d, n, "train");
     if (!v)
@@ -316,6 +325,11 @@ static int parse_table(ydoc *d, yaml_node_t *n, const char *model_path, train_co
         return -1;
     if ((v = ydoc_get(d, n, "test")) && resolve_path(d, v, "test", model_path,
                                                      t->test_images) < 0)
+        return -1;
+    if (!csv)
+        return parse_layout(d, n, t);
+    if ((v = ydoc_get(d, n, "standardize")) && ydoc_bool(d, v, "standardize",
+                                                         &t->standardize) < 0)
         return -1;
     const char *label;
     if (!(v = ydoc_get(d, n, "label")))
@@ -330,14 +344,15 @@ static int parse_table(ydoc *d, yaml_node_t *n, const char *model_path, train_co
 }
 
 /* data: fashion-mnist, or a mapping of IDX or .npy paths (format: idx, the
- * default, or npy), CIFAR-10 files, a numeric CSV or text. The training
+ * default, or npy), CIFAR-10 files, a numeric CSV, .npz archives, image
+ * folders or text. The training
  * pair is required, the test pair optional but all or nothing. */
 static int parse_data(ydoc *d, yaml_node_t *n, const char *model_path,
                       train_config *t)
 {
     static const char *const sets[] = {"fashion-mnist", NULL};
     static const char *const formats[] = {"idx", "cifar10", "text", "sentiment", "npy", "csv",
-                                          NULL};
+                                          "npz", "images", NULL};
     static const char *const keys[] = {"train_images", "train_labels", "test_images",
                                        "test_labels", "format", "layout", NULL};
     t->data_loc = ydoc_loc(n);
@@ -361,8 +376,8 @@ static int parse_data(ydoc *d, yaml_node_t *n, const char *model_path,
         return parse_cifar(d, n, model_path, t);
     if (t->format == DATA_TEXT || t->format == DATA_SENTIMENT)
         return parse_text(d, n, model_path, t);
-    if (t->format == DATA_TABLE)
-        return parse_table(d, n, model_path, t);
+    if (t->format == DATA_TABLE || t->format == DATA_NPZ || t->format == DATA_IMAGES)
+        return parse_joint(d, n, model_path, t);
     if (ydoc_check_keys(d, n, keys, "key", " in 'data'") < 0 || parse_layout(d, n, t) < 0)
         return -1;
     char *dest[] = {t->train_images, t->train_labels, t->test_images,

@@ -238,6 +238,8 @@ typedef struct qsdc_train_options {
     int keep_best;               /* also save the best validation epoch's checkpoint in
                                     checkpoint_dir/best (needs checkpoint_dir and a
                                     validation split) */
+    int64_t metrics_every;       /* also a metrics_path line every this many steps;
+                                    0: only each epoch's */
 } qsdc_train_options;
 
 typedef struct qsdc_train_result {
@@ -541,11 +543,14 @@ typedef struct qsdc_data_options {
  * ids), .npz (numpy.savez: the samples its array x or arr_0, read as a
  * .npy, the labels its array y or arr_1 when present), .csv (numeric, a header row; floats kept as they are), .txt (a text
  * model's raw text, one text per line, tokenised as training tokenised it
- * with the vocabulary saved in the session's checkpoint), anything else IDX
+ * with the vocabulary saved in the session's checkpoint), a folder (PNG
+ * images in one sub-folder per class), anything else IDX
  * (every element type; gzip-compressed or plain). The samples' shape is
  * checked dimension by dimension against the model's input (an error names
  * both shapes). A text model takes only token ids (an integer .npy) or raw
- * text. o may be NULL. Free with qsdc_data_free. */
+ * text. A model trained with standardize: true has the samples
+ * standardised with the statistics saved in the session's checkpoint (an
+ * error without one). o may be NULL. Free with qsdc_data_free. */
 QSDC_API int qsdc_session_load_data(qsdc_session *s, const char *path,
                                     const qsdc_data_options *o, qsdc_data *out,
                                     qsdc_error *err);

@@ -71,9 +71,21 @@ int npy_load_bytes(const char *x_name, const unsigned char *x, size_t x_len,
                    qsdc_error *err);
 /* An .npz archive (numpy.savez): the samples are its array x, else arr_0
  * (savez's first positional array), read as npy_load reads a .npy; the
- * labels its array y, else arr_1, when it holds one. Errors name
- * PATH:MEMBER.npy and the offset in the member. */
-int npz_load(const char *path, dataset *out, qsdc_error *err);
+ * labels its array y, else arr_1, when it holds one (it must when
+ * need_labels). Errors name PATH:MEMBER.npy and the offset in the member. */
+int npz_load(const char *path, bool need_labels, dataset *out, qsdc_error *err);
+/* One PNG image (name stands for its path in errors) into chw[0] x chw[1]
+ * x chw[2] floats in [0, 1], channels first: grey for one channel, colour
+ * for three, transparency composited onto black. Another size or channel
+ * count is an error naming both shapes. */
+int png_read_sample(const char *name, const unsigned char *b, size_t len,
+                    const int64_t chw[3], float *out, qsdc_error *err);
+/* An image folder (data_images.c): dir/CLASS/NAME.png, the classes those of
+ * classes_dir (the training folder) by name, each image a sample of the
+ * model's input shape[rank] ([C, H, W] with 1 or 3 channels, or [H, W]) as
+ * png_read_sample reads it. */
+int images_load(const char *dir, const char *classes_dir, const int64_t *shape, int rank,
+                dataset *out, qsdc_error *err);
 /* A numeric CSV: a header naming the columns, then rows of numbers; the
  * column named label holds class ids (required when need_labels), the
  * others are the features of a flat sample, kept unscaled. */

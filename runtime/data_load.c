@@ -33,6 +33,8 @@ static int load_samples(const train_config *t, bool test, int64_t classes, int64
         return npy_load(samples, labels, out, err);
     if (t->format == DATA_TABLE)
         return table_load(samples, t->label_column, true, out, err);
+    if (t->format == DATA_NPZ)
+        return npz_load(samples, true, out, err);
     return idx_load(samples, labels, elems, out, err);
 }
 
@@ -45,6 +47,19 @@ int dataset_check_labels(const dataset *d, const char *path, int64_t classes, qs
     return 0;
 }
 
+/* An image folder, its classes the training folder's. */
+static int load_images(const train_config *t, bool test, int64_t classes,
+                       const int64_t *shape, int rank, dataset *out, qsdc_error *err)
+{
+    const char *dir = test ? t->test_images : t->train_images;
+    if (images_load(dir, t->train_images, shape, rank, out, err) < 0)
+        return -1;
+    int rc = dataset_check_labels(out, dir, classes, err);
+    if (rc < 0)
+        dataset_free(out);
+    return rc;
+}
+
 int data_load(const train_config *t, bool test, int64_t classes, const int64_t *shape,
               int rank, dataset *out, qsdc_error *err)
 {
@@ -53,9 +68,12 @@ int data_load(const train_config *t, bool test, int64_t classes, const int64_t *
         elems *= shape[i];
     if (t->format == DATA_SENTIMENT)
         return sentiment_dataset_load(t, test, classes, elems, out, err);
+    if (t->format == DATA_IMAGES)
+        return load_images(t, test, classes, shape, rank, out, err);
     const char *samples = t->format == DATA_CIFAR10 ? (test ? t->test_file : t->train_files[0])
                         : test ? t->test_images : t->train_images;
-    const char *labels = t->format == DATA_TABLE ? samples : test ? t->test_labels
+    bool joint = t->format == DATA_TABLE || t->format == DATA_NPZ;
+    const char *labels = joint ? samples : test ? t->test_labels
                                                                   : t->train_labels;
     if (load_samples(t, test, classes, elems, out, err) < 0)
         return -1;

@@ -13,7 +13,7 @@ static npz_entry *member(npz_file *f, const char *first, const char *second)
     return e ? e : npz_find(f, second);
 }
 
-int npz_load(const char *path, dataset *out, qsdc_error *err)
+int npz_load(const char *path, bool need_labels, dataset *out, qsdc_error *err)
 {
     npz_file f;
     if (npz_open(path, &f, err) < 0)
@@ -27,6 +27,9 @@ int npz_load(const char *path, dataset *out, qsdc_error *err)
     char x_name[1200], y_name[1200];
     snprintf(x_name, sizeof x_name, "%s:%s.npy", path, x->name);
     int rc = data_check_size(x_name, x->len, 1, "bytes", err);
+    if (rc == 0 && !y && need_labels)
+        rc = qsdc_fail(err, "%s: the archive holds no labels: no array y (y.npy) or arr_1",
+                       path);
     if (rc == 0 && y) {
         snprintf(y_name, sizeof y_name, "%s:%s.npy", path, y->name);
         rc = data_check_size(y_name, y->len, 1, "bytes", err);

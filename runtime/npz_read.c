@@ -17,6 +17,32 @@ void npz_close(npz_file *f)
     memset(f, 0, sizeof *f);
 }
 
+/* Reads up to size bytes of f into *data (NULL when out of memory),
+ * growing the buffer as bytes arrive: the size is the archive's word, and a
+ * few hundred crafted bytes may claim gigabytes. Returns the count read. */
+static zip_int64_t read_grown(zip_file_t *f, size_t size, unsigned char **data)
+{
+    size_t cap = size < (1u << 20) ? size : 1u << 20, used = 0;
+    *data = malloc(cap + 1);
+    while (*data && used < size) {
+        if (used == cap) {
+            cap = cap > size / 2 ? size : cap * 2;
+            unsigned char *grown = realloc(*data, cap + 1);
+            if (!grown) {
+                free(*data);
+                *data = NULL;
+                break;
+            }
+            *data = grown;
+        }
+        zip_int64_t got = zip_fread(f, *data + used, cap - used);
+        if (got <= 0)
+            break;
+        used += (size_t)got;
+    }
+    return *data ? (zip_int64_t)used : -1;
+}
+
 /* Member i of z into e; *total counts the bytes read so far. */
 static int read_member(zip_t *z, const char *path, zip_uint64_t i, npz_entry *e,
                        zip_uint64_t *total, qsdc_error *err)
@@ -33,11 +59,12 @@ static int read_member(zip_t *z, const char *path, zip_uint64_t i, npz_entry *e,
     if (st.size > NPZ_MAX_BYTES - *total)
         return qsdc_fail(err, "%s: its arrays pass 4 GiB", path);
     *total += st.size;
-    e->data = malloc((size_t)st.size + 1);
-    if (!e->data)
-        return qsdc_fail(err, "%s: out of memory for %s", path, name);
     zip_file_t *zf = zip_fopen_index(z, i, 0);
-    zip_int64_t got = zf ? zip_fread(zf, e->data, st.size) : -1;
+    zip_int64_t got = zf ? read_grown(zf, (size_t)st.size, &e->data) : -1;
+    if (zf && !e->data) {
+        zip_fclose(zf);
+        return qsdc_fail(err, "%s: out of memory for %s", path, name);
+    }
     /* a CRC mismatch shows once the member is read to its end */
     if ((zf && zip_fclose(zf) != 0) || got != (zip_int64_t)st.size)
         return qsdc_fail(err, "%s: %s is damaged (read %lld of %llu bytes, or a bad CRC-32)",

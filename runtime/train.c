@@ -18,6 +18,7 @@
 #include "device_check.h"
 #include "device_lost.h"
 #include "evaluate.h"
+#include "feature_stats.h"
 #include "device_tuner.h"
 #include "init.h"
 #include "progress.h"
@@ -170,6 +171,26 @@ static int check_validation(trainer *t, qsdc_error *err)
     return 0;
 }
 
+/* standardize: true: the training split's statistics (validation and test
+ * samples left out), applied to all of the data and saved with the
+ * checkpoint for eval, infer and predict. */
+static int standardize_data(trainer *t, qsdc_error *err)
+{
+    feature_stats fs;
+    if (feature_stats_fit(&t->train, t->perm + t->n_val, t->n_train, &fs, err) < 0)
+        return -1;
+    feature_stats_apply(&fs, &t->train);
+    if (t->test.x)
+        feature_stats_apply(&fs, &t->test);
+    const char *dirs[2] = {t->o->checkpoint_dir, t->best_dir[0] ? t->best_dir : NULL};
+    int rc = 0;
+    for (int i = 0; i < 2 && rc == 0; i++)
+        if (dirs[i] && dist_is_root(&t->rep.ranks))
+            rc = feature_stats_write(dirs[i], &fs, err);
+    feature_stats_free(&fs);
+    return rc;
+}
+
 static int setup(trainer *t, qsdc_error *err)
 {
     const train_config *c = &t->m->train;
@@ -187,7 +208,8 @@ static int setup(trainer *t, qsdc_error *err)
         plan_for_device(&t->env, t->m, bundle, MODE_INFER, c->batch, &t->ep, err) < 0 ||
         exec_check_memory(&t->env.dev, (const plan *[]){&t->tp, &t->ep}, 2, err) < 0)
         return -1;
-    if (load_data(t, err) < 0 || check_validation(t, err) < 0)
+    if (load_data(t, err) < 0 || check_validation(t, err) < 0 ||
+        (c->standardize && standardize_data(t, err) < 0))
         return -1;
     /* raw text is tokenised later with the vocabulary training used */
     bool text = c->format == DATA_TEXT || c->format == DATA_SENTIMENT;
@@ -212,6 +234,9 @@ static int setup(trainer *t, qsdc_error *err)
                            sizeof *t->host_state);
     if (!t->host_params || !t->host_state)
         return qsdc_fail(err, "out of memory");
+    if (t->o->metrics_every < 0)
+        return qsdc_fail(err, "metrics_every is %lld: give a number of steps, or 0 for "
+                         "none", (long long)t->o->metrics_every);
     if (t->o->metrics_path) {
         t->metrics = fopen(t->o->metrics_path, t->o->resume ? "a" : "w");
         if (!t->metrics)
@@ -284,6 +309,25 @@ static int64_t steps_to_run(const trainer *t, uint64_t step)
 /* Batches [first, steps) of one epoch, fewer when --max-steps is reached
  * or a stop is requested;
  * the mean training loss goes to *loss_out, the batches run to *done_out. */
+/* --metrics-every N: a line once the loss of every N-th step of the run
+ * has arrived (the pipe collects one step at a time, so it is that step). */
+static int report_step(trainer *t, const step_pipe *sp, uint64_t epoch, qsdc_error *err)
+{
+    int64_t every = t->o->metrics_every, in = sp->collected - t->epoch_collected0;
+    int64_t done = (int64_t)t->epoch_step0 + in;
+    if (!t->metrics || every <= 0 || in == t->mark_steps ||
+        done / every == ((int64_t)t->epoch_step0 + t->mark_steps) / every)
+        return 0;
+    step_report r = {.step = (uint64_t)done, .epoch = epoch + 1, .batch = t->epoch_batch0 + in,
+                     .train_loss = (sp->loss_sum - t->mark_sum) /
+                                   (double)(sp->loss_count - t->mark_count),
+                     .lr = train_lr_at(&t->m->train, done - 1, t->steps)};
+    t->mark_steps = in;
+    t->mark_sum = sp->loss_sum;
+    t->mark_count = sp->loss_count;
+    return step_report_write(t->metrics, t->o->metrics_path, &r, err);
+}
+
 /* Collects finished steps until at most in_flight remain: the first
  * completed step is announced, a non-finite loss ends training. */
 static int collect_losses(trainer *t, step_pipe *sp, int64_t in_flight, uint64_t epoch,
@@ -306,7 +350,7 @@ static int collect_losses(trainer *t, step_pipe *sp, int64_t in_flight, uint64_t
         return qsdc_fail(err, "training diverged: the loss is not finite at step %" PRIu64
                          " (epoch %" PRIu64 "); try a smaller --lr", sp->nonfinite_step,
                          epoch + 1);
-    return 0;
+    return report_step(t, sp, epoch, err);
 }
 
 static int run_epoch(trainer *t, uint64_t epoch, int64_t first, uint64_t *step, int64_t steps,
@@ -336,6 +380,11 @@ static int run_epoch(trainer *t, uint64_t epoch, int64_t first, uint64_t *step, 
     step_pipe *sp = &t->pipe;
     sp->loss_sum = 0;
     sp->loss_count = 0;
+    t->epoch_step0 = *step;
+    t->epoch_batch0 = first;
+    t->epoch_collected0 = sp->collected;
+    t->mark_steps = t->mark_count = 0;
+    t->mark_sum = 0;
     int64_t s = first;
     int rc = 0;
     for (; s < steps && rc == 0; s++) {

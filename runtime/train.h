@@ -41,6 +41,7 @@ typedef struct train_options {
     const char *checkpoint_dir;  /* NULL = no checkpoints */
     bool resume;
     const char *metrics_path;    /* JSON lines, one per epoch */
+    int64_t metrics_every;       /* and one every this many steps (0 = none) */
     int64_t max_steps;           /* stop after this many steps in total (0 = all) */
     bool keep_existing;          /* refuse a checkpoint_dir holding a checkpoint unless
                                   * resuming */

@@ -38,6 +38,11 @@ typedef struct trainer {
     bool first_done;
     double first_issued, first_step_s; /* when the first step was issued; its time */
     bool first_reported; /* an epoch line has said first_step_s */
+    /* metrics_every: the epoch's first step and batch, the pipe's collected
+     * steps then, and its steps and losses (sum, count) at the last step line */
+    uint64_t epoch_step0;
+    int64_t epoch_batch0, epoch_collected0, mark_steps, mark_count;
+    double mark_sum;
 } trainer;
 
 /* Rank 0's checkpoint folder, locked for the run, and with keep_best its

@@ -48,6 +48,18 @@ int epoch_report_failed(const char *metrics_path, qsdc_error *err)
                      strerror(errno ? errno : EIO));
 }
 
+int step_report_write(FILE *f, const char *metrics_path, const step_report *r,
+                      qsdc_error *err)
+{
+    errno = 0;
+    fprintf(f, "{\"step\": %" PRIu64 ", \"epoch\": %" PRIu64 ", \"batch\": %lld, "
+            "\"train_loss\": %.6f, \"lr\": %.6g}\n", r->step, r->epoch, (long long)r->batch,
+            r->train_loss, r->lr);
+    if (fflush(f) != 0 || ferror(f))
+        return epoch_report_failed(metrics_path, err);
+    return 0;
+}
+
 int epoch_report_write(FILE *f, const char *metrics_path, const epoch_report *r,
                        qsdc_error *err)
 {

@@ -32,6 +32,17 @@ void epoch_report_print(const epoch_report *r);
  * two lines for it, which result_read_metrics joins. */
 int epoch_report_write(FILE *f, const char *metrics_path, const epoch_report *r,
                        qsdc_error *err);
+/* A line of metrics_path every --metrics-every steps, between the epochs'. */
+typedef struct step_report {
+    uint64_t step;              /* steps done in the run, this one included */
+    uint64_t epoch;             /* 1-based: the epoch it belongs to */
+    int64_t batch;              /* 1-based: its batch in the epoch */
+    double train_loss;          /* mean of the epoch's steps since the last step line */
+    double lr;                  /* of this step */
+} step_report;
+
+int step_report_write(FILE *f, const char *metrics_path, const step_report *r,
+                      qsdc_error *err);
 /* Fails naming metrics_path and errno's reason. */
 int epoch_report_failed(const char *metrics_path, qsdc_error *err);
 

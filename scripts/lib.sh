@@ -8,8 +8,8 @@ QSDC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # (protobuf-c and libonnx-dev's onnx.proto: qsdc export's ONNX encoder).
 QSDC_PACKAGES=(build-essential pkg-config meson ninja-build ocl-icd-opencl-dev
   opencl-c-headers pocl-opencl-icd libclblast-dev libyaml-dev libcmocka-dev
-  librandom123-dev zlib1g-dev libzip-dev python3 python3-venv clinfo oclgrind gnuplot-nox clang
-  libclang-rt-14-dev libopenmpi-dev openmpi-bin mesa-opencl-icd
+  librandom123-dev zlib1g-dev libzip-dev libpng-dev python3 python3-venv clinfo oclgrind
+  gnuplot-nox clang libclang-rt-14-dev libopenmpi-dev openmpi-bin mesa-opencl-icd
   protobuf-c-compiler libprotobuf-c-dev libonnx-dev)
 
 qsdc_log() { printf '==> %s\n' "$*" >&2; }
@@ -86,7 +86,7 @@ qsdc_compile() {
 # The libFuzzer harnesses (tests/fuzz/fuzz_NAME.c) as NAME:MAX_LEN, the
 # longest input each is given.
 QSDC_FUZZ_TARGETS=(checkpoint:1024 cifar:8192 idx:1024 model:4096 plan:8192 result:16384
-  text:4096 npy:1024 table:2048 text_lines:2048)
+  text:4096 npy:1024 npz:2048 png:2048 table:2048 text_lines:2048)
 
 # qsdc_fuzz_build: configures build-fuzz with clang and -Dfuzz=true and builds
 # the harnesses (and the library they link) only.

@@ -193,8 +193,11 @@ static void describe_training(const train_config *t, strbuf *sb)
 {
     sb_printf(sb, "data %s %s %s %s\n", t->train_images, t->train_labels, t->test_images,
               t->test_labels);
-    if (t->format == DATA_NPY || t->format == DATA_TABLE || t->layout != LAYOUT_AUTO)
+    if (t->format == DATA_NPY || t->format == DATA_TABLE || t->format == DATA_NPZ ||
+        t->format == DATA_IMAGES || t->layout != LAYOUT_AUTO)
         sb_printf(sb, "format %d label %s layout %d\n", t->format, t->label_column, t->layout);
+    if (t->standardize)
+        sb_append(sb, "standardize\n");
     /* the text's file name only: the data cache's folder differs between
      * machines, and a grid's record should resume on another */
     const char *slash = strrchr(t->text_path, '/'), *text = slash ? slash + 1 : t->text_path;

@@ -54,7 +54,8 @@ struct qsdc_session {
     model_state ms;
     bool has_weights;
     char checkpoint[QSDC_PATH_MAX]; /* the folder the weights came from, or "": a text
-                                       model's vocabulary is there */
+                                       model's vocabulary and a standardised model's
+                                       statistics are there */
     uint64_t epoch, step;        /* behind the weights: saved with them */
     /* optimiser state loaded or trained before the session's state had room
      * for it (no training plan yet): written when it gets one */

@@ -5,9 +5,11 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "data.h"
 #include "evaluate.h"
+#include "feature_stats.h"
 #include "file_io.h"
 #include "npy.h"
 #include "strbuf.h"
@@ -39,6 +41,18 @@ static int check_token_ids(const qsdc_session *s, const dataset *d, const char *
     return 0;
 }
 
+/* A model trained on standardised features reads every input so, with the
+ * statistics its checkpoint holds. */
+static int standardize(const qsdc_session *s, const char *path, dataset *d, qsdc_error *e)
+{
+    if (!s->m.train.standardize)
+        return 0;
+    if (!s->checkpoint[0])
+        return qsdc_fail(e, "%s: %s standardises its features with statistics saved with a "
+                         "checkpoint; open the session with one", path, s->m.path);
+    return feature_stats_apply_saved(s->checkpoint, path, d, e);
+}
+
 static int read_file(qsdc_session *s, const char *path, const qsdc_data_options *o,
                      dataset *d, qsdc_error *e)
 {
@@ -54,13 +68,22 @@ static int read_file(qsdc_session *s, const char *path, const qsdc_data_options 
             return qsdc_fail(e, "%s: raw text takes no labels", path);
         return text_lines_load(path, s->checkpoint, s->ep.input_elems / s->ep.batch, d, e);
     }
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        if (o->labels)
+            return qsdc_fail(e, "%s: an image folder's labels are its class folders, not "
+                             "another file", path);
+        /* a model trained on a folder names its classes by the training folder's */
+        const char *classes = s->m.train.format == DATA_IMAGES ? s->m.train.train_images : path;
+        return images_load(path, classes, s->m.input_shape, s->m.input_rank, d, e);
+    }
     if (ends_with(path, ".csv") && o->labels)
         return qsdc_fail(e, "%s: a CSV's labels are its label column, not another file",
                          path);
     if (ends_with(path, ".npz") && o->labels)
         return qsdc_fail(e, "%s: an .npz's labels are its array y, not another file", path);
     int rc = ends_with(path, ".npy") ? npy_load(path, o->labels, d, e)
-           : ends_with(path, ".npz") ? npz_load(path, d, e)
+           : ends_with(path, ".npz") ? npz_load(path, false, d, e)
            : ends_with(path, ".csv")
                ? table_load(path, o->label_column ? o->label_column : "label", false, d, e)
                : idx_load(path, o->labels, s->ep.input_elems / s->ep.batch, d, e);
@@ -95,6 +118,8 @@ int session_load_data(qsdc_session *s, const char *path, const qsdc_data_options
                         : dataset_check_labels(d, labels, classes, e);
     if (rc == 0 && s->m.dtype == DTYPE_INT32)
         rc = check_token_ids(s, d, path, e);
+    if (rc == 0)
+        rc = standardize(s, path, d, e);
     if (rc < 0)
         dataset_free(d);
     return rc;
@@ -131,6 +156,8 @@ int session_load_test_data(qsdc_session *s, dataset *d, qsdc_error *e)
                        s->m.input_rank, d, e);
     if (rc == 0 && d->count < 1)
         rc = qsdc_fail(e, "%s: the model's test data hold no samples", s->m.path);
+    if (rc == 0)
+        rc = standardize(s, s->m.train.test_images, d, e);
     if (rc < 0)
         dataset_free(d);
     return rc;

@@ -34,6 +34,7 @@ void session_train_options(const qsdc_train_options *o, train_options *t)
     t->keep_existing = o->keep_existing != 0;
     t->early_stop = o->early_stop;
     t->keep_best = o->keep_best != 0;
+    t->metrics_every = o->metrics_every;
 }
 
 void session_train_result(const train_summary *s, qsdc_train_result *out)

@@ -278,3 +278,35 @@ char *cli_report(const char *dir, const char *said)
     assert_non_null(md);
     return md;
 }
+
+void cli_write_mlp(const char *name, const char *shape, const char *data, char out[CLI_PATH_MAX])
+{
+    char text[2048];
+    int n = snprintf(text, sizeof text,
+                     "name: tiny\n"
+                     "input: {shape: %s}\n"
+                     "layers:\n"
+                     "  - flatten\n"
+                     "  - {op: dense, units: 32}\n"
+                     "  - relu\n"
+                     "  - {op: dense, units: %d}\n"
+                     "  - softmax\n"
+                     "train:\n"
+                     "  data: %s\n"
+                     "  batch: %d\n"
+                     "  epochs: 2\n"
+                     "  seed: %d\n"
+                     "  optimizer: {type: sgd, lr: 0.05, momentum: 0.9}\n",
+                     shape, CLI_CLASSES, data, CLI_BATCH, CLI_SEED);
+    cli_write_file(name, (const uint8_t *)text, (size_t)n, 0, out);
+}
+
+long long cli_printed_correct(const char *out)
+{
+    const char *a = strstr(out, "accuracy: ");
+    double pct;
+    long long correct, n;
+    if (!a || sscanf(a, "accuracy: %lf%% (%lld/%lld)", &pct, &correct, &n) != 3)
+        fail_msg("no accuracy in:\n%s", out);
+    return correct;
+}

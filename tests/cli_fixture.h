@@ -54,6 +54,15 @@ void cli_write_model(const char *name, const char *train_images, const char *tra
                      const char *test_images, const char *test_labels,
                      char out[CLI_PATH_MAX]);
 
+/* Writes ts_tmpdir()/name: an MLP for the task (input shape, flatten, dense
+ * 32, relu, dense 3, softmax; batch 16, 2 epochs, seed 7, sgd) whose
+ * train: data: is the YAML text data; path in out. */
+void cli_write_mlp(const char *name, const char *shape, const char *data,
+                   char out[CLI_PATH_MAX]);
+/* The correct count of the "accuracy: P% (C/N)" line of eval or predict's
+ * output; fails the test without one. */
+long long cli_printed_correct(const char *out);
+
 /* Writes ts_tmpdir()/name: the model file at path with its first `from`
  * replaced by `to`; path in out. */
 void cli_model_variant(const char *path, const char *name, const char *from, const char *to,

@@ -1,7 +1,7 @@
 /* qsdc predict and the data-file options of eval and infer, end to end on
- * the fixture's task saved as .npy and as a numeric CSV: models trained on
- * either predict files of probabilities whose accuracy is eval's, as .npy
- * and as CSV; a channels-last file against a channels-first model is an
+ * the fixture's task saved as .npy, .npz and as a numeric CSV: models
+ * trained on each predict files of probabilities whose accuracy is eval's,
+ * as .npy and as CSV; a channels-last file against a channels-first model is an
  * error naming both shapes unless --layout nhwc; eval's confusion matrix
  * and per-class scores are those of predict's classes; and each option's
  * misuse is a usage error. */
@@ -11,11 +11,13 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zip.h>
 
 #include "cli_fixture.h"
+#include "init.h"
 #include "npy.h"
 #include "support.h"
 
@@ -98,47 +100,13 @@ static void write_csv_task(const char *name, int n, uint32_t seed, char out[CLI_
     free(img);
 }
 
-/* The fixture's model (input [1, 8, 8] or shape) on the data section data. */
-static void write_model(const char *name, const char *shape, const char *data,
-                        char out[CLI_PATH_MAX])
-{
-    char text[2048];
-    int n = snprintf(text, sizeof text,
-                     "name: tiny\n"
-                     "input: {shape: %s}\n"
-                     "layers:\n"
-                     "  - flatten\n"
-                     "  - {op: dense, units: 32}\n"
-                     "  - relu\n"
-                     "  - {op: dense, units: %d}\n"
-                     "  - softmax\n"
-                     "train:\n"
-                     "  data: %s\n"
-                     "  batch: %d\n"
-                     "  epochs: 2\n"
-                     "  seed: %d\n"
-                     "  optimizer: {type: sgd, lr: 0.05, momentum: 0.9}\n",
-                     shape, CLI_CLASSES, data, CLI_BATCH, CLI_SEED);
-    cli_write_file(name, (const uint8_t *)text, (size_t)n, 0, out);
-}
-
-static long long printed_correct(const char *out)
-{
-    const char *a = strstr(out, "accuracy: ");
-    double pct;
-    long long correct, n;
-    if (!a || sscanf(a, "accuracy: %lf%% (%lld/%lld)", &pct, &correct, &n) != 3)
-        fail_msg("no accuracy in:\n%s", out);
-    return correct;
-}
-
 /* Trains model into ckpt; returns eval's count of correct test samples,
  * which must be most of them. */
 static long long train_and_eval(const char *model, const char *ckpt)
 {
     free(cli_run_expect(0, "train '%s' --checkpoint '%s'", model, ckpt));
     char *out = cli_run_expect(0, "eval '%s' --checkpoint '%s'", model, ckpt);
-    long long correct = printed_correct(out);
+    long long correct = cli_printed_correct(out);
     free(out);
     assert_true(correct > CLI_TEST_N / 2);
     return correct;
@@ -238,7 +206,23 @@ static void expect_scores(const char *eval_out, const char *csv, int n)
     cli_expect(eval_out, want);
 }
 
-/* ts_tmpdir()/name: an .npz of the .npy files x and y, as numpy.savez(x=, y=). */
+/* qsdc predict with extra options on the labelled test file data to
+ * ts_tmpdir()/name, a CSV: its accuracy, printed and counted, is eval's.
+ * Returns its path. */
+static const char *expect_predict_csv(const char *model, const char *ckpt, const char *data,
+                                      const char *extra, const char *name, long long eval)
+{
+    const char *csv = ts_fmt("%s/%s", ts_tmpdir(), name);
+    char *out = cli_run_expect(0, "predict '%s' --checkpoint '%s' --data '%s' %s -o '%s'",
+                               model, ckpt, data, extra, csv);
+    assert_int_equal(cli_printed_correct(out), eval);
+    free(out);
+    assert_int_equal(csv_correct(csv, CLI_TEST_N), eval);
+    return csv;
+}
+
+/* ts_tmpdir()/name: an .npz of the .npy files x and y (unless NULL), as
+ * numpy.savez(x=, y=). */
 static const char *write_npz(const char *name, const char *x, const char *y)
 {
     static char path[CLI_PATH_MAX];  /* not ts_fmt's: the caller holds its paths */
@@ -247,7 +231,7 @@ static const char *write_npz(const char *name, const char *x, const char *y)
     zip_t *z = zip_open(path, ZIP_CREATE | ZIP_TRUNCATE, &code);
     assert_non_null(z);
     const char *files[2] = {x, y}, *members[2] = {"x.npy", "y.npy"};
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < (y ? 2 : 1); i++) {
         zip_source_t *src = zip_source_file(z, files[i], 0, -1);
         assert_non_null(src);
         assert_true(zip_file_add(z, members[i], src, 0) >= 0);
@@ -265,14 +249,14 @@ static void test_npy_model_predicts(void **state)
     write_npy_task("npy-test", CLI_TEST_N, 2, false, sx, sy);
     snprintf(data, sizeof data, "{format: npy, layout: nchw, train_images: %s, "
              "train_labels: %s, test_images: %s, test_labels: %s}", tx, ty, sx, sy);
-    write_model("npy.yaml", "[1, 8, 8]", data, model);
+    cli_write_mlp("npy.yaml", "[1, 8, 8]", data, model);
     const char *ckpt = ts_fmt("%s/npy-ckpt", ts_tmpdir());
     long long eval = train_and_eval(model, ckpt);
     const char *csv = ts_fmt("%s/npy-pred.csv", ts_tmpdir());
     char *out = cli_run_expect(0, "predict '%s' --checkpoint '%s' --data '%s' --labels '%s' "
                                "-o '%s'", model, ckpt, sx, sy, csv);
     cli_expect(out, ts_fmt("%d samples: class probabilities to %s", CLI_TEST_N, csv));
-    assert_int_equal(printed_correct(out), eval);
+    assert_int_equal(cli_printed_correct(out), eval);
     free(out);
     assert_int_equal(csv_correct(csv, CLI_TEST_N), eval);
     out = cli_run_expect(0, "eval '%s' --checkpoint '%s'", model, ckpt);
@@ -285,39 +269,71 @@ static void test_npy_model_predicts(void **state)
     /* eval --data scores a file as eval scores the model's test data */
     out = cli_run_expect(0, "eval '%s' --checkpoint '%s' --data '%s' --labels '%s'", model,
                          ckpt, sx, sy);
-    assert_int_equal(printed_correct(out), eval);
+    assert_int_equal(cli_printed_correct(out), eval);
     expect_scores(out, csv, CLI_TEST_N);
     free(out);
     /* the same arrays in an .npz */
     const char *npz = write_npz("npy-test.npz", sx, sy);
     out = cli_run_expect(0, "eval '%s' --checkpoint '%s' --data '%s'", model, ckpt, npz);
-    assert_int_equal(printed_correct(out), eval);
+    assert_int_equal(cli_printed_correct(out), eval);
     free(out);
     out = cli_run_expect(1, "eval '%s' --checkpoint '%s' --data '%s'", model, ckpt, sx);
     cli_expect(out, ts_fmt("%s: no labels to score", sx));
     free(out);
 }
 
+/* format: npz trains as format: npy on the same arrays does, and predicts
+ * eval's accuracy; an archive without labels is an error naming it. */
+static void test_npz_model_trains(void **state)
+{
+    (void)state;
+    char tx[CLI_PATH_MAX], ty[CLI_PATH_MAX], sx[CLI_PATH_MAX], sy[CLI_PATH_MAX];
+    char train[CLI_PATH_MAX], test[CLI_PATH_MAX], model[CLI_PATH_MAX];
+    char data[2 * CLI_PATH_MAX + 128];
+    write_npy_task("npz-train", CLI_TRAIN_N, 1, false, tx, ty);
+    write_npy_task("npz-test", CLI_TEST_N, 2, false, sx, sy);
+    snprintf(train, sizeof train, "%s", write_npz("train.npz", tx, ty));
+    snprintf(test, sizeof test, "%s", write_npz("test.npz", sx, sy));
+    snprintf(data, sizeof data, "{format: npz, layout: nchw, train: %s, test: %s}", train,
+             test);
+    cli_write_mlp("npz.yaml", "[1, 8, 8]", data, model);
+    const char *ckpt = ts_fmt("%s/npz-ckpt", ts_tmpdir());
+    long long eval = train_and_eval(model, ckpt);
+    expect_predict_csv(model, ckpt, test, "", "npz-pred.csv", eval);
+    const char *unlabelled = write_npz("unlabelled.npz", tx, NULL);
+    snprintf(data, sizeof data, "{format: npz, train: %s}", unlabelled);
+    cli_write_mlp("npz-unlabelled.yaml", "[1, 8, 8]", data, model);
+    char *out = cli_run_expect(1, "train '%s' --max-steps 1", model);
+    cli_expect(out, ts_fmt("%s: the archive holds no labels: no array y (y.npy) or arr_1",
+                           unlabelled));
+    free(out);
+}
+
+/* The task as prefix-train.csv and prefix-test.csv, and the model
+ * prefix.yaml on them with more data keys (", key: value") and train:
+ * keys ("\n  key: value"). */
+static void write_csv_model(const char *prefix, const char *more, char test[CLI_PATH_MAX],
+                            char model[CLI_PATH_MAX])
+{
+    char train[CLI_PATH_MAX], data[2 * CLI_PATH_MAX + 256];
+    write_csv_task(ts_fmt("%s-train.csv", prefix), CLI_TRAIN_N, 1, train);
+    write_csv_task(ts_fmt("%s-test.csv", prefix), CLI_TEST_N, 2, test);
+    snprintf(data, sizeof data, "{format: csv, train: %s, test: %s, label: digit%s", train,
+             test, more);
+    cli_write_mlp(ts_fmt("%s.yaml", prefix), "[64]", data, model);
+}
+
 static void test_csv_model_predicts(void **state)
 {
     (void)state;
-    char train[CLI_PATH_MAX], test[CLI_PATH_MAX], model[CLI_PATH_MAX];
-    char data[2 * CLI_PATH_MAX + 128];
-    write_csv_task("train.csv", CLI_TRAIN_N, 1, train);
-    write_csv_task("test.csv", CLI_TEST_N, 2, test);
-    snprintf(data, sizeof data, "{format: csv, train: %s, test: %s, label: digit}", train,
-             test);
-    write_model("csv.yaml", "[64]", data, model);
+    char test[CLI_PATH_MAX], model[CLI_PATH_MAX];
+    write_csv_model("csv", "}", test, model);
     const char *ckpt = ts_fmt("%s/csv-ckpt", ts_tmpdir());
     long long eval = train_and_eval(model, ckpt);
-    const char *csv = ts_fmt("%s/csv-pred.csv", ts_tmpdir());
-    char *out = cli_run_expect(0, "predict '%s' --checkpoint '%s' --data '%s' --label-column digit "
-                         "-o '%s'", model, ckpt, test, csv);
-    assert_int_equal(printed_correct(out), eval);
-    free(out);
-    assert_int_equal(csv_correct(csv, CLI_TEST_N), eval);
+    const char *csv = expect_predict_csv(model, ckpt, test, "--label-column digit",
+                                         "csv-pred.csv", eval);
     /* without --label-column, "digit" is a feature: 65 of them, not the model's 64 */
-    out = cli_run_expect(1, "predict '%s' --checkpoint '%s' --data '%s' -o '%s'", model, ckpt,
+    char *out = cli_run_expect(1, "predict '%s' --checkpoint '%s' --data '%s' -o '%s'", model, ckpt,
                          test, csv);
     cli_expect(out, ts_fmt("%s: samples are 65 but the model's input is 64", test));
     free(out);
@@ -331,6 +347,71 @@ static void test_csv_model_predicts(void **state)
     free(out);
 }
 
+/* The mean of CSV feature 0 over the training rows of write_csv_task's
+ * n samples: training's seeded permutation less its first n_val, which
+ * val_split holds out. */
+static double training_mean(int n, uint32_t seed, double val_split)
+{
+    size_t len;
+    uint8_t *img = cli_idx_images(n, CLI_SIDE, CLI_SIDE, seed, &len);
+    int64_t *perm = malloc((size_t)n * sizeof *perm);
+    philox_permutation(CLI_SEED, 0x7a11u, perm, n);
+    int64_t n_val = (int64_t)(val_split * n);
+    double sum = 0;
+    for (int64_t i = n_val; i < n; i++) {
+        char text[32];
+        snprintf(text, sizeof text, "%.6g", img[IDX_HEADER + perm[i] * CLI_SIDE * CLI_SIDE] /
+                                            255.0);
+        sum += (float)strtod(text, NULL);
+    }
+    free(perm);
+    free(img);
+    return sum / (double)(n - n_val);
+}
+
+/* standardize: true: predictions match eval's, the statistics saved with
+ * the checkpoint are the training split's, and eval without them, or with
+ * them damaged, is an error naming the file. */
+static void test_csv_standardized(void **state)
+{
+    (void)state;
+    char test[CLI_PATH_MAX], model[CLI_PATH_MAX];
+    write_csv_model("std", ", standardize: true}\n  val_split: 0.25", test, model);
+    char ckpt[CLI_PATH_MAX];
+    snprintf(ckpt, sizeof ckpt, "%s/std-ckpt", ts_tmpdir());
+    long long eval = train_and_eval(model, ckpt);
+    expect_predict_csv(model, ckpt, test, "--label-column digit", "std-pred.csv", eval);
+    char stats[CLI_PATH_MAX + 32];
+    snprintf(stats, sizeof stats, "%s/standardize.txt", ckpt);
+    size_t len;
+    char *text = cli_read_file(stats, &len);
+    assert_non_null(text);
+    const char *line = strstr(text, "checksum ");
+    assert_non_null(line);
+    double mean = strtod(strchr(line, '\n') + 1, NULL);
+    double want = training_mean(CLI_TRAIN_N, 1, 0.25);
+    if (fabs(mean - want) > 1e-6)
+        fail_msg("feature 0's mean %.9g; the training split's is %.9g", mean, want);
+    assert_true(fabs(mean - training_mean(CLI_TRAIN_N, 1, 0)) > 1e-6);
+    /* a damaged file, then none */
+    text[len - 2] = text[len - 2] == '1' ? '2' : '1';
+    cli_write_file("std-ckpt/standardize.txt", (const uint8_t *)text, len, 0, stats);
+    char *out = cli_run_expect(1, "eval '%s' --checkpoint '%s'", model, ckpt);
+    cli_expect(out, ts_fmt("%s: offset", stats));
+    cli_expect(out, "do not match the checksum: the file is damaged");
+    free(out);
+    remove(stats);
+    out = cli_run_expect(1, "predict '%s' --checkpoint '%s' --data '%s' --label-column digit "
+                         "-o '%s/p.csv'", model, ckpt, test, ts_tmpdir());
+    cli_expect(out, ts_fmt("%s holds no standardisation statistics", ckpt));
+    free(out);
+    out = cli_run_expect(1, "infer '%s' --data '%s' --label-column digit", model, test);
+    cli_expect(out, ts_fmt("%s: %s standardises its features with statistics saved with a "
+                           "checkpoint", test, model));
+    free(out);
+    free(text);
+}
+
 /* [N, 8, 8, 2] against a [2, 8, 8] model: an error naming both shapes in
  * training and in infer, unless the layout says nhwc. */
 static void test_layout(void **state)
@@ -339,7 +420,7 @@ static void test_layout(void **state)
     char x[CLI_PATH_MAX], y[CLI_PATH_MAX], model[CLI_PATH_MAX], data[2 * CLI_PATH_MAX + 64];
     write_npy_task("hwc", CLI_TRAIN_N, 1, true, x, y);
     snprintf(data, sizeof data, "{format: npy, train_images: %s, train_labels: %s}", x, y);
-    write_model("chw.yaml", "[2, 8, 8]", data, model);
+    cli_write_mlp("chw.yaml", "[2, 8, 8]", data, model);
     const char *want = ts_fmt("%s: samples are 8x8x2 but the model's input is 2x8x8 (channels "
                               "first); samples stored height-width-channel need layout nhwc",
                               x);
@@ -358,7 +439,7 @@ static void test_layout(void **state)
     char nhwc[CLI_PATH_MAX];
     snprintf(data, sizeof data, "{format: npy, layout: nhwc, train_images: %s, "
              "train_labels: %s}", x, y);
-    write_model("nhwc.yaml", "[2, 8, 8]", data, nhwc);
+    cli_write_mlp("nhwc.yaml", "[2, 8, 8]", data, nhwc);
     free(cli_run_expect(0, "train '%s' --max-steps 2", nhwc));
     /* files laid out as the model's training data need no --layout */
     out = cli_run_expect(0, "infer '%s' --data '%s'", nhwc, x);
@@ -400,7 +481,9 @@ int main(void)
     cli_env_init();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_npy_model_predicts),
+        cmocka_unit_test(test_npz_model_trains),
         cmocka_unit_test(test_csv_model_predicts),
+        cmocka_unit_test(test_csv_standardized),
         cmocka_unit_test(test_layout),
         cmocka_unit_test(test_usage),
     };

@@ -1,7 +1,7 @@
 /* qsdc train, eval and infer end to end on the tiny task of cli_fixture.h:
- * the loss falls, metrics are written, a seed reproduces a run bit for bit,
- * a resumed run ends where an uninterrupted one does, and eval/infer agree
- * with what training printed. */
+ * the loss falls, metrics are written (per epoch and every N steps), a seed
+ * reproduces a run bit for bit, a resumed run ends where an uninterrupted
+ * one does, and eval/infer agree with what training printed. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -177,6 +177,52 @@ static void test_metrics_file(void **state)
     }
     assert_int_equal(lines, CLI_EPOCHS);
     free(text);
+}
+
+/* --metrics-every N over 2 epochs: a line for steps N, 2N, ... of the run,
+ * naming its epoch and batch, before its epoch's line; with N = 1 the step
+ * lines' losses average to the epoch's. Without --metrics it is a usage
+ * error. */
+static void test_metrics_every(void **state)
+{
+    (void)state;
+    static const int every[2] = {5, 1};
+    for (int k = 0; k < 2; k++) {
+        const char *metrics = ts_fmt("%s/metrics-every-%d.jsonl", ts_tmpdir(), every[k]);
+        free(cli_run_expect(0, "train '%s' --epochs 2 --metrics '%s' --metrics-every %d",
+                            task.model, metrics, every[k]));
+        char *text = cli_read_file(metrics, NULL);
+        assert_non_null(text);
+        int steps = 0, epochs = 0;
+        double loss_sum = 0;
+        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+            if (isnan(json_number(line, "step"))) {
+                /* an epoch's line, after its steps' */
+                assert_true(json_number(line, "epoch") == ++epochs);
+                assert_int_equal(steps, epochs * CLI_STEPS_PER_EPOCH / every[k]);
+                if (every[k] == 1)
+                    assert_true(fabs(loss_sum / CLI_STEPS_PER_EPOCH -
+                                     json_number(line, "train_loss")) < 1e-5);
+                loss_sum = 0;
+                continue;
+            }
+            int step = ++steps * every[k];
+            assert_true(json_number(line, "step") == step);
+            assert_true(json_number(line, "epoch") == (step - 1) / CLI_STEPS_PER_EPOCH + 1);
+            assert_true(json_number(line, "batch") == (step - 1) % CLI_STEPS_PER_EPOCH + 1);
+            assert_true(json_number(line, "lr") > 0 && json_number(line, "train_loss") > 0);
+            loss_sum += json_number(line, "train_loss");
+        }
+        assert_int_equal(epochs, 2);
+        assert_int_equal(steps, 2 * CLI_STEPS_PER_EPOCH / every[k]);
+        free(text);
+    }
+    char *out = cli_run_expect(2, "train '%s' --metrics-every 3", task.model);
+    cli_expect(out, "--metrics-every needs --metrics FILE");
+    free(out);
+    out = cli_run_expect(2, "train '%s' --metrics m.jsonl --metrics-every 0", task.model);
+    cli_expect(out, "--metrics-every");
+    free(out);
 }
 
 static void train_into(const char *dir, const char *extra)
@@ -419,6 +465,7 @@ int main(void)
         cmocka_unit_test(test_loss_falls),
         cmocka_unit_test_teardown(test_measured_backends_learn, ts_restore_env),
         cmocka_unit_test(test_metrics_file),
+        cmocka_unit_test(test_metrics_every),
         cmocka_unit_test(test_seed_reproduces_run),
         cmocka_unit_test(test_resume_matches_uninterrupted_run),
         cmocka_unit_test(test_resume_mid_epoch_matches_uninterrupted_run),

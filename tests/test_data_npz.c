@@ -108,18 +108,18 @@ static void test_reads_members(void **state)
                                      cases[i].deflate);
         dataset d;
         qsdc_error err = {""};
-        if (npz_load(path, &d, &err) < 0)
+        if (npz_load(path, false, &d, &err) < 0)
             fail_msg("%s", err.message);
         expect_task(&d, cases[i].y != NULL);
         dataset_free(&d);
     }
 }
 
-static void expect_failure(const char *path, const char *want)
+static void expect_failure(const char *path, bool need_labels, const char *want)
 {
     dataset d;
     qsdc_error err = {""};
-    if (npz_load(path, &d, &err) != -1 || !strstr(err.message, want))
+    if (npz_load(path, need_labels, &d, &err) != -1 || !strstr(err.message, want))
         fail_msg("%s: message \"%s\"; want -1 and \"%s\"", path, err.message, want);
 }
 
@@ -127,13 +127,19 @@ static void test_errors(void **state)
 {
     (void)state;
     const char *none = write_npz("none.npz", NULL, "y.npy", false);
-    expect_failure(none, ts_fmt("%s: the archive holds no samples: no array x", none));
+    expect_failure(none, false, ts_fmt("%s: the archive holds no samples: no array x", none));
     /* labels in x's place: a samples array needs rank 2 */
     const char *swapped = write_npz("swapped.npz", NULL, "x.npy", false);
-    expect_failure(swapped, ts_fmt("%s:x.npy: offset 128: a samples array of rank 1", swapped));
+    expect_failure(swapped, false,
+                   ts_fmt("%s:x.npy: offset 128: a samples array of rank 1", swapped));
     const char *text = ts_write("text.npz", "not a zip\n", 10);
-    expect_failure(text, ts_fmt("%s: not a readable .npz (zip) archive", text));
-    expect_failure(ts_fmt("%s/missing.npz", ts_tmpdir()), "not a readable .npz (zip) archive");
+    expect_failure(text, false, ts_fmt("%s: not a readable .npz (zip) archive", text));
+    /* training needs the labels */
+    const char *unlabelled = write_npz("unlabelled.npz", "x.npy", NULL, false);
+    expect_failure(unlabelled, true, ts_fmt("%s: the archive holds no labels: no array y "
+                                            "(y.npy) or arr_1", unlabelled));
+    expect_failure(ts_fmt("%s/missing.npz", ts_tmpdir()), false,
+                   "not a readable .npz (zip) archive");
 }
 
 /* Every prefix and a flipped byte at every offset of a deflated archive:
@@ -152,7 +158,7 @@ static void test_mutations(void **state)
         const char *p = ts_write("cut.npz", b, cut);
         dataset d;
         qsdc_error err = {""};
-        if (npz_load(p, &d, &err) == 0)
+        if (npz_load(p, false, &d, &err) == 0)
             dataset_free(&d);
     }
     for (size_t at = 0; at < len; at++) {
@@ -161,7 +167,7 @@ static void test_mutations(void **state)
         b[at] ^= 0x5a;
         dataset d;
         qsdc_error err = {""};
-        if (npz_load(p, &d, &err) == 0)
+        if (npz_load(p, false, &d, &err) == 0)
             dataset_free(&d);
     }
     free(b);

@@ -7,12 +7,14 @@ valid inputs and a few edge cases each. The files are committed; rerun this
 """
 import glob
 import gzip
+import io
 import os
 import shutil
 import struct
 import subprocess
 import sys
 import tempfile
+import zipfile
 import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -233,6 +235,59 @@ def npy_seeds():
     put("npy", "truncated", b"\x00" + x[:-1])
 
 
+def npz(members, compress=zipfile.ZIP_STORED):
+    """A zip of .npy members as numpy.savez writes it (fixed dates)."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compress) as z:
+        for name, data in members:
+            z.writestr(zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0)), data, compress)
+    return buf.getvalue()
+
+
+def npz_seeds():
+    """fuzz_npz's input: the archive itself."""
+    x = npy("<f4", [2, 3], struct.pack("<6f", *range(6)))
+    y = npy("<i8", [2], struct.pack("<2q", 0, 1))
+    put("npz", "x_y", npz([("x.npy", x), ("y.npy", y)]))
+    put("npz", "arr_deflated", npz([("arr_0.npy", x), ("arr_1.npy", y)], zipfile.ZIP_DEFLATED))
+    put("npz", "samples_only", npz([("x.npy", npy("|u1", [3, 2], bytes(range(6))))]))
+    put("npz", "no_x", npz([("y.npy", y)]))
+    put("npz", "bad_member", npz([("x.npy", x[:-1]), ("y.npy", y)]))
+    put("npz", "truncated", npz([("x.npy", x), ("y.npy", y)])[:-7])
+    # x.npy claims 4 GiB in both headers: no allocation of that size
+    claim = bytearray(npz([("x.npy", x), ("y.npy", y)]))
+    for sig, at in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        i = claim.index(sig) + at
+        claim[i:i + 4] = struct.pack("<I", 0xFFFFFF00)
+    put("npz", "claims_4gib", bytes(claim))
+
+
+def png(width, height, colour_type, bit_depth, rows, extra=b""):
+    """A PNG file: IHDR, optional chunks, one IDAT of the filtered rows, IEND."""
+    def chunk(kind, body):
+        return (struct.pack(">I", len(body)) + kind + body +
+                struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF))
+    ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, colour_type, 0, 0, 0)
+    raw = b"".join(b"\0" + r for r in rows)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + extra +
+            chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+
+
+def png_seeds():
+    """fuzz_png's input: the channels flag, height and width less one, the file."""
+    grey = png(3, 2, 0, 8, [bytes([0, 128, 255]), bytes([1, 2, 3])])
+    put("png", "grey", b"\0\x01\x02" + grey)
+    put("png", "rgb", b"\1\x01\x01" + png(2, 2, 2, 8, [bytes(range(6)), bytes(range(6, 12))]))
+    put("png", "rgba16", b"\1\x00\x01" + png(2, 1, 6, 16, [bytes(range(16))]))
+    plte = struct.pack(">I", 6) + b"PLTE" + bytes([0, 0, 0, 255, 255, 255])
+    plte += struct.pack(">I", zlib.crc32(b"PLTE" + plte[8:]) & 0xFFFFFFFF)
+    put("png", "palette", b"\1\x00\x03" + png(4, 1, 3, 1, [bytes([0b10100000])], plte))
+    put("png", "grey_alpha", b"\0\x00\x00" + png(1, 1, 4, 8, [bytes([200, 100])]))
+    put("png", "wrong_size", b"\0\x05\x05" + grey)
+    put("png", "truncated", b"\0\x01\x02" + grey[:-20])
+    put("png", "huge_header", b"\0\x01\x02" + png(1 << 30, 1 << 30, 0, 8, []))
+
+
 def table_seeds():
     """fuzz_table's input: a flag byte (bit 0: labels required), then the file."""
     put("table", "labelled", b"\x01" + b"f0,label,f1\n0.5,1,2\n-1e3,0,4.25\r\n\n")
@@ -297,8 +352,8 @@ def result_seeds():
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: make_corpus.py QSDC_EXE")
-    for harness in ("idx", "checkpoint", "model", "plan", "result", "text", "npy", "table",
-                    "text_lines"):
+    for harness in ("idx", "checkpoint", "model", "plan", "result", "text", "npy", "npz",
+                    "png", "table", "text_lines"):
         shutil.rmtree(os.path.join(CORPUS, harness), ignore_errors=True)
     idx_seeds()
     cifar_seeds()
@@ -306,6 +361,8 @@ def main():
     model_seeds()
     text_seeds()
     npy_seeds()
+    npz_seeds()
+    png_seeds()
     table_seeds()
     text_lines_seeds()
     result_seeds()
