@@ -73,20 +73,22 @@ class Mlp(nn.Module):
 
 
 class Cnn(nn.Module):
-    """Conv2d, BatchNorm2d, ReLU, MaxPool2d, Conv2d (no padding), ReLU,
-    nn.Flatten, Linear: logits."""
+    """Conv2d, BatchNorm2d, ReLU, MaxPool2d, Conv2d, ReLU,
+    nn.AvgPool2d (which torch 1.13 writes as a Pad of zero width and an
+    AveragePool), nn.Flatten, Linear: logits."""
 
     def __init__(self):
         super().__init__()
         self.c1 = nn.Conv2d(2, 4, 3, padding=1)
         self.bn = nn.BatchNorm2d(4)
-        self.c2 = nn.Conv2d(4, 6, 3)
+        self.c2 = nn.Conv2d(4, 6, 3, padding=1)
+        self.pool = nn.AvgPool2d(2)
         self.flat = nn.Flatten()
         self.fc = nn.Linear(6 * 2 * 2, 3)
 
     def forward(self, x):
         h = nn.functional.max_pool2d(torch.relu(self.bn(self.c1(x))), 2)
-        return self.fc(self.flat(torch.relu(self.c2(h))))
+        return self.fc(self.flat(self.pool(torch.relu(self.c2(h)))))
 
 
 TORCH_MODELS = {"mlp": (Mlp, (1, 4, 4)), "cnn": (Cnn, (2, 8, 8))}
