@@ -73,7 +73,8 @@ class Mlp(nn.Module):
 
 
 class Cnn(nn.Module):
-    """Conv2d, BatchNorm2d, ReLU, MaxPool2d, Conv2d, ReLU,
+    """Conv2d, BatchNorm2d (which torch folds into the Conv), ReLU,
+    MaxPool2d, BatchNorm2d (a BatchNormalization node), Conv2d, ReLU,
     nn.AvgPool2d (which torch 1.13 writes as a Pad of zero width and an
     AveragePool), nn.Flatten, Linear: logits."""
 
@@ -81,13 +82,14 @@ class Cnn(nn.Module):
         super().__init__()
         self.c1 = nn.Conv2d(2, 4, 3, padding=1)
         self.bn = nn.BatchNorm2d(4)
+        self.bn2 = nn.BatchNorm2d(4)
         self.c2 = nn.Conv2d(4, 6, 3, padding=1)
         self.pool = nn.AvgPool2d(2)
         self.flat = nn.Flatten()
         self.fc = nn.Linear(6 * 2 * 2, 3)
 
     def forward(self, x):
-        h = nn.functional.max_pool2d(torch.relu(self.bn(self.c1(x))), 2)
+        h = self.bn2(nn.functional.max_pool2d(torch.relu(self.bn(self.c1(x))), 2))
         return self.fc(self.flat(self.pool(torch.relu(self.c2(h)))))
 
 
