@@ -299,8 +299,8 @@ typedef struct qsdc_open_options {
  * DIR: its plans and program binaries are used), or an ONNX model (a path
  * ending in .onnx: an MLP or CNN of Gemm, MatMul, Add, Conv, MaxPool,
  * AveragePool, GlobalAveragePool, BatchNormalization, Relu, Tanh, Sigmoid,
- * Softmax, Flatten or Reshape to [batch, -1], Identity, Dropout and
- * Constant nodes, imported with its weights; another op is an error naming
+ * Softmax, Flatten or Reshape to [batch, -1], Identity, Dropout, Pad of
+ * zero width and Constant nodes, imported with its weights; another op is an error naming
  * the node and the op). o may be NULL. */
 QSDC_API int qsdc_session_open(const char *model, const qsdc_open_options *o,
                                qsdc_session **out, qsdc_error *err);

@@ -5,12 +5,16 @@
 QSDC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 # Debian 12 packages needed to build qsdc and run its tests on pocl
-# (protobuf-c and libonnx-dev's onnx.proto: qsdc export's ONNX encoder).
+# (protobuf-c and libonnx-dev's onnx.proto: qsdc export's ONNX encoder;
+# python3-torch, PyTorch 1.13 in the system Python, and python3-pytest:
+# tests/python/test_torch_interop.py checks qsdc against real PyTorch. They
+# download about 150 MB and take about 630 MB on disk, where a PyPI wheel of
+# torch would take several GB).
 QSDC_PACKAGES=(build-essential pkg-config meson ninja-build ocl-icd-opencl-dev
   opencl-c-headers pocl-opencl-icd libclblast-dev libyaml-dev libcmocka-dev
   librandom123-dev zlib1g-dev libzip-dev libpng-dev python3 python3-venv clinfo oclgrind
   gnuplot-nox clang libclang-rt-14-dev libopenmpi-dev openmpi-bin mesa-opencl-icd
-  protobuf-c-compiler libprotobuf-c-dev libonnx-dev)
+  protobuf-c-compiler libprotobuf-c-dev libonnx-dev python3-torch python3-pytest)
 
 qsdc_log() { printf '==> %s\n' "$*" >&2; }
 
@@ -20,9 +24,10 @@ qsdc_log() { printf '==> %s\n' "$*" >&2; }
 # build-python for the next run. Then its tests (tests/python), which also
 # run the qsdc command of build/. onnx and onnxruntime check qsdc export
 # against ONNX Runtime where pip can install them (PyPI, or wheels in
-# PIP_FIND_LINKS); elsewhere those tests are skipped, saying why.
+# PIP_FIND_LINKS); elsewhere those tests are skipped, saying why. Then the
+# checks against PyTorch (qsdc_torch_tests), even if those failed.
 qsdc_python_tests() {
-  local venv="$QSDC_ROOT/build/python-venv"
+  local venv="$QSDC_ROOT/build/python-venv" status=0
   if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv" || return 1
   fi
@@ -33,7 +38,26 @@ qsdc_python_tests() {
       "$QSDC_ROOT" &&
     (cd "$QSDC_ROOT/tests/python" &&
       QSDC_EXE="$QSDC_ROOT/build/qsdc" QSDC_SOURCE_ROOT="$QSDC_ROOT" \
-        "$venv/bin/python" -m pytest -q -p no:cacheprovider)
+        "$venv/bin/python" -m pytest -q -p no:cacheprovider) || status=1
+  qsdc_torch_tests || status=1
+  return "$status"
+}
+
+# tests/python/test_torch_interop.py with Debian's PyTorch, which only the
+# system Python (/usr/bin/python3) imports, not the virtual environment:
+# models exported by torch.onnx.export run by qsdc predict, and qsdc's .npz
+# weights loaded into torch.nn models, against torch's forward pass. Uses
+# only the qsdc command. Skipped, saying why, where that Python has no
+# torch or pytest.
+qsdc_torch_tests() {
+  local py=/usr/bin/python3
+  if ! "$py" -c 'import torch, numpy, pytest' 2>/dev/null; then
+    qsdc_log "$py cannot import torch, numpy and pytest (apt-get install python3-torch python3-pytest): qsdc is not checked against PyTorch"
+    return 0
+  fi
+  (cd "$QSDC_ROOT/tests/python" &&
+    QSDC_EXE="$QSDC_ROOT/build/qsdc" "$py" -m pytest -q -p no:cacheprovider \
+      test_torch_interop.py)
 }
 
 # Runs a command as root: directly when we are root, else through sudo.

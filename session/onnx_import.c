@@ -373,6 +373,33 @@ static int alias(importer *x, const Onnx__NodeProto *n)
     return set_value(x, n->output[0], x->values[v].layer);
 }
 
+/* A Pad of zero width everywhere is the identity: torch.onnx.export (1.13)
+ * writes nn.AvgPool2d, which counts padding by default, as a Pad (its pads an
+ * int64 Constant, opset 11 on; an attribute before) then an AveragePool,
+ * even without padding. Real padding is refused: pad in the Conv or pool. */
+static int import_pad(importer *x, const Onnx__NodeProto *n)
+{
+    int64_t pads[2 * QSDC_MAX_RANK + 4];
+    const int cap = (int)(sizeof pads / sizeof pads[0]);
+    const Onnx__AttributeProto *a = onnx_attr(n, "pads");
+    const Onnx__TensorProto *t = n->n_input >= 2 ? const_tensor(x, n->input[1]) : NULL;
+    int count = -1;
+    if (t)
+        count = onnx_tensor_ints(t, pads, cap);
+    else if (a && n->n_input == 1 && a->n_ints <= (size_t)cap) {
+        count = (int)a->n_ints;
+        for (int i = 0; i < count; i++)
+            pads[i] = a->ints[i];
+    }
+    bool zero = count > 0;
+    for (int i = 0; zero && i < count; i++)
+        zero = pads[i] == 0;
+    if (!zero)
+        return fail_node(x, n, "only a Pad of zero width (its pads constant zeros) is "
+                         "supported; pad in the Conv or pool instead");
+    return alias(x, n);
+}
+
 static int import_node(importer *x, const Onnx__NodeProto *n)
 {
     static const struct { const char *op; layer_kind kind; } unary[] = {
@@ -428,10 +455,12 @@ static int import_node(importer *x, const Onnx__NodeProto *n)
     }
     if (strcmp(op, "BatchNormalization") == 0)
         return import_batchnorm(x, n);
+    if (strcmp(op, "Pad") == 0)
+        return import_pad(x, n);
     return fail_node(x, n, "this op is not supported (qsdc imports Gemm, MatMul, Add, Conv, "
                      "MaxPool, AveragePool, GlobalAveragePool, BatchNormalization, Relu, Tanh, "
                      "Sigmoid, Softmax, Flatten, Reshape to [batch, -1], Identity, Dropout, "
-                     "Constant)");
+                     "Pad of zero width, Constant)");
 }
 
 /* The graph's input: its one value that is no initializer, a float

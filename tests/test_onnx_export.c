@@ -323,6 +323,112 @@ static void test_onnx_import_round_trip_and_damage(void **state)
     free(b);
 }
 
+/* The exported MLP with a Pad (its pads an int64 Constant, as
+ * torch.onnx.export writes before nn.AvgPool2d's AveragePool) between the
+ * input and the first node, written to path. */
+static void write_padded(const unsigned char *onnx, size_t len, int64_t pad, const char *path)
+{
+    Onnx__ModelProto *m = onnx__model_proto__unpack(NULL, len, onnx);
+    assert_non_null(m);
+    Onnx__GraphProto *g = m->graph;
+    for (size_t i = 0; i < g->n_node; i++)
+        for (size_t k = 0; k < g->node[i]->n_input; k++)
+            if (strcmp(g->node[i]->input[k], "input") == 0)
+                memcpy(g->node[i]->input[k], "pad_x", 5); /* in place: same length */
+    int64_t pads[4] = {0, pad, 0, pad};
+    Onnx__TensorProto value = ONNX__TENSOR_PROTO__INIT;
+    value.has_data_type = 1;
+    value.data_type = ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
+    int64_t dims[1] = {4};
+    value.n_dims = 1;
+    value.dims = dims;
+    value.n_int64_data = 4;
+    value.int64_data = pads;
+    Onnx__AttributeProto attr = ONNX__ATTRIBUTE_PROTO__INIT, mode = ONNX__ATTRIBUTE_PROTO__INIT;
+    attr.name = "value";
+    attr.has_type = 1;
+    attr.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__TENSOR;
+    attr.t = &value;
+    mode.name = "mode";
+    mode.has_type = 1;
+    mode.type = ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__STRING;
+    mode.s.data = (uint8_t *)"constant";
+    mode.s.len = 8;
+    mode.has_s = 1;
+    Onnx__AttributeProto *cattrs[1] = {&attr}, *pattrs[1] = {&mode};
+    char *cout[1] = {"pads"}, *pin[2] = {"input", "pads"}, *pout[1] = {"pad_x"};
+    Onnx__NodeProto c = ONNX__NODE_PROTO__INIT, pn = ONNX__NODE_PROTO__INIT;
+    c.op_type = "Constant";
+    c.name = "pads_const";
+    c.n_output = 1;
+    c.output = cout;
+    c.n_attribute = 1;
+    c.attribute = cattrs;
+    pn.op_type = "Pad";
+    pn.name = "pad0";
+    pn.n_input = 2;
+    pn.input = pin;
+    pn.n_output = 1;
+    pn.output = pout;
+    pn.n_attribute = 1;
+    pn.attribute = pattrs;
+    Onnx__NodeProto **nodes = malloc((g->n_node + 2) * sizeof *nodes);
+    assert_non_null(nodes);
+    nodes[0] = &c;
+    nodes[1] = &pn;
+    memcpy(nodes + 2, g->node, g->n_node * sizeof *nodes);
+    Onnx__NodeProto **old_nodes = g->node;
+    size_t old_n = g->n_node;
+    g->node = nodes;
+    g->n_node = old_n + 2;
+    size_t size = onnx__model_proto__get_packed_size(m);
+    uint8_t *out = malloc(size);
+    assert_non_null(out);
+    onnx__model_proto__pack(m, out);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(out, 1, size, f), size);
+    assert_int_equal(fclose(f), 0);
+    free(out);
+    g->node = old_nodes; /* as unpacked: free_unpacked frees only its own */
+    g->n_node = old_n;
+    free(nodes);
+    onnx__model_proto__free_unpacked(m, NULL);
+}
+
+/* A Pad of zero width imports as the identity (the same outputs); one that
+ * pads is an error naming the node and the op. */
+static void test_onnx_import_of_a_pad(void **state)
+{
+    (void)state;
+    qsdc_session *s = open_model("mlp-pad.yaml", mlp_model, 1);
+    qsdc_error err = {""};
+    const char *path = ts_fmt("%s/mlp-for-pad.onnx", ts_tmpdir());
+    float x[2 * 5] = {0.1f, -0.2f, 0.3f, 0.4f, -0.5f, 1.0f, 0.5f, -1.0f, 2.0f, 0.0f};
+    float want[6], got[6];
+    assert_int_equal(qsdc_session_predict(s, x, 10, 2, want, 6, &err), 0);
+    assert_int_equal(qsdc_session_export_onnx(s, path, &err), 0);
+    qsdc_session_close(s);
+    size_t len;
+    unsigned char *b = read_file(path, &len);
+    const char *zero = ts_fmt("%s/mlp-pad0.onnx", ts_tmpdir());
+    const char *one = ts_fmt("%s/mlp-pad1.onnx", ts_tmpdir());
+    write_padded(b, len, 0, zero);
+    write_padded(b, len, 1, one);
+    free(b);
+    qsdc_open_options o = {.device = device};
+    if (qsdc_session_open(zero, &o, &s, &err) < 0)
+        fail_msg("%s", err.message);
+    assert_int_equal(qsdc_session_predict(s, x, 10, 2, got, 6, &err), 0);
+    assert_memory_equal(got, want, sizeof want);
+    qsdc_session_close(s);
+    s = NULL;
+    assert_int_equal(qsdc_session_open(one, &o, &s, &err), -1);
+    assert_null(s);
+    if (!strstr(err.message, "node 'pad0' (op Pad): only a Pad of zero width"))
+        fail_msg("%s", err.message);
+}
+
 static void test_export_errors(void **state)
 {
     (void)state;
@@ -355,6 +461,7 @@ int main(void)
         cmocka_unit_test(test_npz_names_and_layouts),
         cmocka_unit_test(test_npz_import_round_trip_and_damage),
         cmocka_unit_test(test_onnx_import_round_trip_and_damage),
+        cmocka_unit_test(test_onnx_import_of_a_pad),
         cmocka_unit_test(test_export_errors),
     };
     return cmocka_run_group_tests(tests, setup, ts_teardown);
