@@ -34,6 +34,7 @@ typedef struct cli_data_args {
     const char *model, *data, *labels, *label_column, *ckpt, *device;
     const char *binary;   /* eval, infer: --program-binary */
     const char *out;      /* predict: -o */
+    const char *metrics, *figure; /* eval: --metrics FILE.json, --figure FILE.svg */
     int layout;           /* QSDC_LAYOUT_* */
     long long batch;
 } cli_data_args;
@@ -66,8 +67,15 @@ int cli_load_data(qsdc_session *s, const cli_data_args *a, qsdc_data *out, qsdc_
 /* "accuracy: P% (correct/n)" of outputs (d->count rows) against d's labels. */
 void cli_print_accuracy(const float *out, const qsdc_data *d, int64_t outputs);
 /* The confusion matrix (up to 20 classes) and per-class precision, recall
- * and F1 with their macro averages, of outputs against d's labels. */
+ * and F1 with their macro averages, of outputs against d's labels; also
+ * written to a's --metrics (JSON) and --figure (SVG) when given. */
 int cli_print_class_scores(const float *out, const qsdc_data *d, int64_t classes,
-                           qsdc_error *err);
+                           const cli_data_args *a, qsdc_error *err);
+/* cli_score_files.c: the matrix and the scores (qsdc_class_scores') as a
+ * JSON object; the matrix as an SVG heat map. */
+int cli_write_scores_json(const char *path, const int64_t *counts, int64_t classes,
+                          const qsdc_class_score *k, qsdc_error *err);
+int cli_write_confusion_svg(const char *path, const int64_t *counts, int64_t classes,
+                            qsdc_error *err);
 
 #endif

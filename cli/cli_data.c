@@ -16,6 +16,8 @@ static int take_option(int c, const char *arg, cli_data_args *a)
     case 'd': a->device = arg; return 0;
     case 'p': a->binary = arg; return 0;
     case 'o': a->out = arg; return 0;
+    case 'm': a->metrics = arg; return 0;
+    case 'f': a->figure = arg; return 0;
     case 'b':
         if (cli_int("--batch", arg, 1, &v) < 0)
             return -1;
@@ -43,6 +45,7 @@ int cli_data_parse(int argc, char **argv, bool predict, const char *usage, cli_d
         {"label-column", required_argument, 0, 'L'}, {"layout", required_argument, 0, 'y'},
         {"checkpoint", required_argument, 0, 'c'}, {"batch", required_argument, 0, 'b'},
         {"device", required_argument, 0, 'd'},    {"help", no_argument, 0, 'h'},
+        {"metrics", required_argument, 0, 'm'},   {"figure", required_argument, 0, 'f'},
         predict ? (struct option){"output", required_argument, 0, 'o'}
                 : (struct option){"program-binary", required_argument, 0, 'p'},
         {0, 0, 0, 0}};

@@ -44,7 +44,8 @@ static int print_perplexity(qsdc_session *s, const qsdc_session_info *info, qsdc
 /* The outputs of every sample of d, timed, and their scores: accuracy with
  * labels, and for eval the confusion matrix and per-class scores. */
 static int score_samples(qsdc_session *s, bool eval, const qsdc_data *d,
-                         const qsdc_session_info *info, qsdc_error *err)
+                         const qsdc_session_info *info, const cli_data_args *a,
+                         qsdc_error *err)
 {
     size_t out_len = (size_t)(d->count * info->output_size);
     float *out = malloc(out_len * sizeof *out);
@@ -66,7 +67,7 @@ static int score_samples(qsdc_session *s, bool eval, const qsdc_data *d,
         if (d->labels)
             cli_print_accuracy(out, d, info->output_size);
         if (eval)
-            rc = cli_print_class_scores(out, d, info->output_size, err);
+            rc = cli_print_class_scores(out, d, info->output_size, a, err);
     }
     free(out);
     return rc;
@@ -83,13 +84,16 @@ static int run_eval(qsdc_session *s, bool eval, bool language_model, const cli_d
         (!info.has_weights && qsdc_session_init_weights(s, info.seed, err) < 0))
         return -1;
     if (eval && !a->data && language_model)
-        return print_perplexity(s, &info, err);
+        return a->metrics || a->figure
+                   ? qsdc_fail(err, "--metrics and --figure score a classifier; a language "
+                               "model's eval is its perplexity")
+                   : print_perplexity(s, &info, err);
     qsdc_data d;
     if ((a->data ? cli_load_data(s, a, &d, err) : qsdc_session_load_test_data(s, &d, err)) < 0)
         return -1;
     int rc = eval && !d.labels ? qsdc_fail(err, "%s: no labels to score; give --labels (a "
                                            "CSV: a label column)", a->data)
-                               : score_samples(s, eval, &d, &info, err);
+                               : score_samples(s, eval, &d, &info, a, err);
     qsdc_data_free(&d);
     return rc;
 }
@@ -101,6 +105,7 @@ static const char infer_usage[] =
     "                  [--device D] [--program-binary FILE]\n"
     "       qsdc eval MODEL.yaml|BUNDLE --checkpoint DIR [--data FILE [--labels FILE]]\n"
     "                  [--label-column NAME] [--layout nchw|nhwc] [--batch N] [--device D]\n"
+    "                  [--metrics FILE.json] [--figure FILE.svg]\n"
     "\n"
     "infer runs the forward pass over a data file and prints throughput and,\n"
     "with labels, accuracy; without --checkpoint the parameters are the seeded\n"
@@ -108,7 +113,9 @@ static const char infer_usage[] =
     "accuracy of a checkpoint on the model's test data, or on --data, with the\n"
     "confusion matrix (rows: true class; up to 20 classes) and each class's\n"
     "precision, recall and F1 and their macro averages (a language model: the\n"
-    "perplexity of its corpus's test split, at the training batch).\n"
+    "perplexity of its corpus's test split, at the training batch). --metrics\n"
+    "writes the matrix and the scores as JSON, --figure the matrix as an SVG\n"
+    "heat map (rows shaded by the share of the class's samples).\n"
     CLI_DATA_HELP
     "--program-binary loads the inference kernels from a binary built for the\n"
     "device (qsdc MODEL.yaml --emit-binary writes one) instead of compiling\n"
@@ -121,7 +128,7 @@ static int infer_or_eval(int argc, char **argv, bool eval)
     int rc = cli_data_parse(argc, argv, false, infer_usage, &a);
     if (rc != 0)
         return rc == 1 ? 0 : 2;
-    if ((eval && !a.ckpt) || (!eval && !a.data) ||
+    if ((eval && !a.ckpt) || (!eval && !a.data) || (!eval && (a.metrics || a.figure)) ||
         (!a.data && (a.labels || a.label_column || a.layout))) {
         fputs(infer_usage, stderr);
         return 2;

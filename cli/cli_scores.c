@@ -11,6 +11,8 @@
 #define MATRIX_MAX_CLASSES 20
 /* Above this many the counts would take more memory than the scores are worth. */
 #define SCORES_MAX_CLASSES 4096
+/* Above this many a heat map's cells are too small to read. */
+#define FIGURE_MAX_CLASSES 100
 
 void cli_print_accuracy(const float *out, const qsdc_data *d, int64_t outputs)
 {
@@ -48,8 +50,14 @@ static void print_score(const char *name, const qsdc_class_score *k)
 }
 
 int cli_print_class_scores(const float *out, const qsdc_data *d, int64_t classes,
-                           qsdc_error *err)
+                           const cli_data_args *a, qsdc_error *err)
 {
+    if (a->figure && classes > FIGURE_MAX_CLASSES)
+        return qsdc_fail(err, "--figure: %lld classes, more than the %d a figure shows",
+                         (long long)classes, FIGURE_MAX_CLASSES);
+    if (a->metrics && classes > SCORES_MAX_CLASSES)
+        return qsdc_fail(err, "--metrics: %lld classes, more than the %d scored",
+                         (long long)classes, SCORES_MAX_CLASSES);
     if (classes > SCORES_MAX_CLASSES) {
         printf("(no per-class scores for %lld classes)\n", (long long)classes);
         return 0;
@@ -76,6 +84,10 @@ int cli_print_class_scores(const float *out, const qsdc_data *d, int64_t classes
         }
         print_score("macro", &k[classes]);
     }
+    if (rc == 0 && a->metrics)
+        rc = cli_write_scores_json(a->metrics, counts, classes, k, err);
+    if (rc == 0 && a->figure)
+        rc = cli_write_confusion_svg(a->figure, counts, classes, err);
     free(counts);
     free(k);
     return rc;

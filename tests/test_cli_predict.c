@@ -165,15 +165,56 @@ static long long npy_correct(const char *path, int n)
 /* The confusion matrix of a predictions CSV's class column against labels
  * i % 3, counted here, as eval prints it: its rows, then per class and
  * macro-averaged precision, recall, F1 and support. */
-static void expect_scores(const char *eval_out, const char *csv, int n)
+static void count_matrix(const char *csv, int n, long long m[CLI_CLASSES][CLI_CLASSES])
 {
     char *text = cli_read_file(csv, NULL);
     assert_non_null(text);
-    long long m[CLI_CLASSES][CLI_CLASSES] = {{0}};
+    memset(m, 0, sizeof(long long[CLI_CLASSES][CLI_CLASSES]));
     const char *line = strchr(text, '\n') + 1;
     for (int i = 0; i < n; i++, line = strchr(line, '\n') + 1)
         m[i % CLI_CLASSES][atoi(line)]++;
     free(text);
+}
+
+/* eval's --metrics JSON holds the matrix counted here row by row, and its
+ * --figure SVG a cell with its count for each of them. */
+static void expect_score_files(const char *json, const char *svg, const char *csv, int n)
+{
+    long long m[CLI_CLASSES][CLI_CLASSES];
+    count_matrix(csv, n, m);
+    char *text = cli_read_file(json, NULL), *figure = cli_read_file(svg, NULL);
+    assert_non_null(text);
+    assert_non_null(figure);
+    /* not ts_fmt's buffers: the caller holds paths in them */
+    char want[256];
+    snprintf(want, sizeof want, "{\"samples\": %d, \"accuracy\": ", n);
+    cli_expect(text, want);
+    snprintf(want, sizeof want, "\"classes\": %d,", CLI_CLASSES);
+    cli_expect(text, want);
+    assert_int_equal(strncmp(figure, "<svg ", 5), 0);
+    int cells = 0;
+    for (const char *f = figure; (f = strstr(f, "fill=\"rgb(")); f++)
+        cells++;
+    assert_int_equal(cells, CLI_CLASSES * CLI_CLASSES);
+    for (int i = 0; i < CLI_CLASSES; i++) {
+        char row[256] = "[";
+        for (int j = 0; j < CLI_CLASSES; j++) {
+            snprintf(row + strlen(row), sizeof row - strlen(row), "%s%lld", j ? ", " : "",
+                     m[i][j]);
+            snprintf(want, sizeof want, ">%lld</text>", m[i][j]);
+            cli_expect(figure, want);
+        }
+        snprintf(want, sizeof want, "%s]", row);
+        cli_expect(text, want);
+    }
+    free(text);
+    free(figure);
+}
+
+static void expect_scores(const char *eval_out, const char *csv, int n)
+{
+    long long m[CLI_CLASSES][CLI_CLASSES];
+    count_matrix(csv, n, m);
     char want[512];
     int used = snprintf(want, sizeof want, "confusion matrix (rows: true class, columns: "
                         "predicted class):\n%6s", "");
@@ -259,9 +300,14 @@ static void test_npy_model_predicts(void **state)
     assert_int_equal(cli_printed_correct(out), eval);
     free(out);
     assert_int_equal(csv_correct(csv, CLI_TEST_N), eval);
-    out = cli_run_expect(0, "eval '%s' --checkpoint '%s'", model, ckpt);
+    char json[CLI_PATH_MAX], svg[CLI_PATH_MAX];
+    snprintf(json, sizeof json, "%s/npy-scores.json", ts_tmpdir());
+    snprintf(svg, sizeof svg, "%s/npy-matrix.svg", ts_tmpdir());
+    out = cli_run_expect(0, "eval '%s' --checkpoint '%s' --metrics '%s' --figure '%s'", model,
+                         ckpt, json, svg);
     expect_scores(out, csv, CLI_TEST_N);
     free(out);
+    expect_score_files(json, svg, csv, CLI_TEST_N);
     const char *npy = ts_fmt("%s/npy-pred.npy", ts_tmpdir());
     free(cli_run_expect(0, "predict '%s' --checkpoint '%s' --data '%s' -o '%s' --batch 7",
                         model, ckpt, sx, npy));
