@@ -200,7 +200,7 @@ static void test_data_and_augment(void **s)
                  "unknown key 'train_images' in 'data' (format cifar10)");
     expect_error(TRAIN "  data: {format: cifar100, train: a}\n", 0, "6:18",
                  "unknown format 'cifar100' (expected one of: idx, cifar10, text, sentiment, npy, "
-                 "csv)");
+                 "csv, npz, images)");
     expect_error(TRAIN "  data: {format: cifar10, train: []}\n", 0, "6:34",
                  "'train' lists 0 files; give 1 to 8");
     expect_error(TRAIN "  augment: {crop_pad: -1}\n", 0, "6:23", "'crop_pad'");
