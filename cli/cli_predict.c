@@ -49,8 +49,11 @@ static int predict(qsdc_session *s, const cli_data_args *a, bool language_model,
     if (rc == 0) {
         printf("%lld samples: %s to %s\n", (long long)d.count,
                info.output_is_probabilities ? "class probabilities" : "outputs", a->out);
-        if (d.labels)
+        /* a sample's label is one class, a language model's row one per step */
+        if (d.labels && steps == 1)
             cli_print_accuracy(out, &d, info.output_size);
+        else if (d.labels)
+            printf("labels not scored: a language model predicts a class per step\n");
     }
     free(out);
     qsdc_data_free(&d);

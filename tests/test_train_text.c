@@ -161,12 +161,17 @@ static void test_perplexity_is_exp_of_mean_loss(void **s)
     assert_true(fabs(from_loss - r.val_perplexity) < 1e-4 * r.val_perplexity);
 }
 
-/* ids as an int32 .npy of rows x steps token ids. */
+/* ids as an int32 .npy of rows x steps token ids (steps 0: a vector of rows). */
 static const char *write_ids(const char *name, const int32_t *ids, int rows, int steps)
 {
-    char dict[128];
+    char dict[128], shape[32];
+    if (steps)
+        snprintf(shape, sizeof shape, "(%d, %d)", rows, steps);
+    else /* one value a row: labels */
+        snprintf(shape, sizeof shape, "(%d,)", rows);
+    steps += !steps;
     int n = snprintf(dict, sizeof dict, "{'descr': '<i4', 'fortran_order': False, "
-                     "'shape': (%d, %d), }", rows, steps);
+                     "'shape': %s, }", shape);
     size_t header = ((size_t)n + 11 + 63) / 64 * 64, len = header + (size_t)(rows * steps) * 4;
     char *b = malloc(len);
     memcpy(b, "\x93NUMPY\x01\x00", 8);
@@ -191,6 +196,14 @@ static void expect_step_classes(const char *model, const char *dir)
     snprintf(csv, sizeof csv, "%s/lm-pred.csv", ts_tmpdir());
     free(cli_run_expect(0, "predict '%s' --checkpoint '%s' --data '%s' -o '%s'", model, dir,
                         npy, csv));
+    /* a sample's one label cannot score a class per step */
+    static const int32_t labels[4] = {1, 2, 3, 4};
+    const char *y = write_ids("lm-labels.npy", labels, 4, 0);
+    char *out = cli_run_expect(0, "predict '%s' --checkpoint '%s' --data '%s' --labels '%s' "
+                               "-o '%s'", model, dir, npy, y, csv);
+    cli_expect(out, "labels not scored: a language model predicts a class per step");
+    assert_null(strstr(out, "accuracy"));
+    free(out);
     char *text = cli_read_file(csv, NULL);
     assert_non_null(text);
     const char *line = strchr(text, '\n') + 1;
