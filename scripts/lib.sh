@@ -4,17 +4,21 @@
 
 QSDC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
-# Debian 12 packages needed to build qsdc and run its tests on pocl
-# (protobuf-c and libonnx-dev's onnx.proto: qsdc export's ONNX encoder;
-# python3-torch, PyTorch 1.13 in the system Python, and python3-pytest:
-# tests/python/test_torch_interop.py checks qsdc against real PyTorch. They
-# download about 150 MB and take about 630 MB on disk, where a PyPI wheel of
-# torch would take several GB).
+# Debian 12 packages needed to build qsdc, run it and train (scripts/demo
+# installs these alone; protobuf-c and libonnx-dev's onnx.proto make qsdc
+# export's ONNX encoder).
 QSDC_PACKAGES=(build-essential pkg-config meson ninja-build ocl-icd-opencl-dev
   opencl-c-headers pocl-opencl-icd libclblast-dev libyaml-dev libcmocka-dev
-  librandom123-dev zlib1g-dev libzip-dev libpng-dev python3 python3-venv clinfo oclgrind
-  gnuplot-nox clang libclang-rt-14-dev libopenmpi-dev openmpi-bin mesa-opencl-icd
-  protobuf-c-compiler libprotobuf-c-dev libonnx-dev python3-torch python3-pytest)
+  librandom123-dev zlib1g-dev libzip-dev libpng-dev python3 clinfo gnuplot-nox
+  libopenmpi-dev openmpi-bin protobuf-c-compiler libprotobuf-c-dev libonnx-dev)
+# And those scripts/test needs besides: the Python venv, oclgrind, clang's
+# fuzzing runtime, Mesa's OpenCL (the second implementation), and
+# python3-torch (PyTorch 1.13 in the system Python) with python3-pytest:
+# tests/python/test_torch_interop.py checks qsdc against real PyTorch. Torch
+# downloads about 150 MB and takes about 630 MB on disk, where a PyPI wheel
+# would take several GB.
+QSDC_TEST_PACKAGES=(python3-venv oclgrind clang libclang-rt-14-dev mesa-opencl-icd
+  python3-torch python3-pytest)
 
 qsdc_log() { printf '==> %s\n' "$*" >&2; }
 
