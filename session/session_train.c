@@ -133,6 +133,11 @@ static int session_train(qsdc_session *s, const qsdc_train_options *o, qsdc_trai
     if (rc == 0) {
         s->epoch = (uint64_t)sum.epochs_done;
         s->step = (uint64_t)sum.steps;
+        /* the weights belong to the run's seed: it drew the data's splits
+         * (a sentiment task's test rows and vocabulary), so evaluation,
+         * prediction and the checkpoint's header follow it */
+        if (t.seed_set)
+            s->m.train.seed = t.seed;
         /* a resumed run counted its steps from the checkpoint's: the one it
          * saved last holds the total */
         if (t.resume)

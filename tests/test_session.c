@@ -3,6 +3,7 @@
  * tiny task of tests/cli_fixture.h: 8x8 images in 3 separable classes. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -460,6 +461,54 @@ static void test_train_on_model_data(void **state)
     qsdc_session_close(s);
 }
 
+/* A run with the options' seed is scored on that seed's split: a
+ * sentiment task's test rows and vocabulary are drawn by the seed, so the
+ * session that took the run's weights must evaluate with the run's seed,
+ * not the model file's (the words outnumber the vocabulary, so another
+ * split ranks them otherwise and the weights read other words). */
+static void test_seeded_run_scores_its_own_split(void **state)
+{
+    (void)state;
+    char *csv = malloc(600 * 96), *p = csv;
+    uint32_t r = 12345;
+    for (int i = 0; i < 600; i++) {
+        r = r * 1103515245u + 12345u;
+        bool pos = (r >> 16) % 2 == 0;
+        p += sprintf(p, "%s,\"", pos ? "1" : "-1");
+        for (int w = 0; w < 6; w++) {
+            r = r * 1103515245u + 12345u;
+            unsigned word = (r >> 16) % 40;
+            p += sprintf(p, "%sw%u", w ? " " : "", word < 4 ? (pos ? word : word + 4) : word);
+        }
+        p += sprintf(p, "\"\n");
+    }
+    const char *data = ts_write("seeded.csv", csv, (size_t)(p - csv));
+    free(csv);
+    char yaml[512];
+    snprintf(yaml, sizeof yaml,
+             "name: seeded\ninput: {shape: [6], dtype: int32}\n"
+             "layers:\n  - {op: embedding, vocab: 14, dim: 8}\n"
+             "  - {op: lstm, units: 8, return: last}\n  - {op: dense, units: 2}\n"
+             "train:\n  data: {format: sentiment, csv: %s, vocab: 12, test_split: 0.3}\n"
+             "  batch: 20\n  epochs: 2\n  seed: 1\n  optimizer: {type: adam, lr: 0.02}\n",
+             data);
+    qsdc_session *s = open_session(ts_write("seeded.yaml", yaml, strlen(yaml)), NULL);
+    qsdc_error err = {""};
+    qsdc_train_options o = {.quiet = 1, .seed_set = 1, .seed = 7};
+    qsdc_train_result tr;
+    if (qsdc_session_train(s, &o, &tr, &err) < 0)
+        fail_msg("train: %s", err.message);
+    qsdc_eval_result ev;
+    assert_int_equal(qsdc_session_evaluate(s, &ev, &err), 0);
+    assert_true(ev.accuracy == tr.test_accuracy);
+    assert_int_equal(qsdc_session_observe(s, 0, NULL, NULL, &ev, &err), 0);
+    assert_true(ev.accuracy == tr.test_accuracy);
+    qsdc_session_info info;
+    assert_int_equal(qsdc_session_get_info(s, &info, NULL), 0);
+    assert_int_equal(info.seed, 7);
+    qsdc_session_close(s);
+}
+
 /* The training loss of one epoch on the tiny task under o's data options. */
 static double one_epoch_loss(qsdc_train_options o, int64_t want_samples)
 {
@@ -531,6 +580,7 @@ int main(void)
         cmocka_unit_test(test_load_mismatched_checkpoint),
         cmocka_unit_test(test_train_on_model_data),
         cmocka_unit_test(test_train_subset),
+        cmocka_unit_test(test_seeded_run_scores_its_own_split),
         cmocka_unit_test(test_bundle),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
