@@ -69,32 +69,46 @@ int cli_experiment(int argc, char **argv)
 }
 
 static const char report_usage[] =
-    "usage: qsdc report RESULTS_DIR\n"
+    "usage: qsdc report RESULTS_DIR... [--family FILE.md]\n"
     "\n"
     "Summarises the runs of 'qsdc experiment' in RESULTS_DIR/report.md: per task\n"
     "a table of every setting's test accuracy or perplexity (mean +- sd over\n"
     "seeds), QSD minus dropout with its 95% interval and a paired t-test by seed\n"
     "(a lower perplexity beats a higher one), sparsity of the hidden layers,\n"
     "weight and bias distributions and sampled masks, with figures (SVG and\n"
-    "PNG, through gnuplot) in RESULTS_DIR/figures/.\n";
+    "PNG, through gnuplot) in RESULTS_DIR/figures/. Each directory named gets\n"
+    "its report.\n"
+    "\n"
+    "  --family FILE.md  also the primary contrasts of all the directories'\n"
+    "                    plans as one family, Holm-adjusted across the tasks,\n"
+    "                    in FILE.md: the verdicts for a claim made across tasks\n";
 
 int cli_report(int argc, char **argv)
 {
-    static const struct option opts[] = {{"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    static const struct option opts[] = {{"family", required_argument, 0, 'f'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *family = NULL;
     int c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
+        case 'f': family = optarg; break;
         case 'h': fputs(report_usage, stdout); return 0;
         default: fputs(report_usage, stderr); return 2;
         }
     }
-    if (optind != argc - 1) {
+    if (optind >= argc) {
         fputs(report_usage, stderr);
         return 2;
     }
     qsdc_error err = {""};
-    if (report_write(argv[optind], stdout, &err) < 0)
+    for (int i = optind; i < argc; i++)
+        if (report_write(argv[i], stdout, &err) < 0)
+            return cli_error(err.message);
+    if (family &&
+        report_family_write((const char *const *)argv + optind, argc - optind, family, stdout,
+                            &err) < 0)
         return cli_error(err.message);
     return 0;
 }

@@ -85,6 +85,27 @@ void report_put_t(strbuf *sb, double t);
  * validation score; nothing when no setting swept. */
 void report_put_selection(strbuf *sb, const rep_task *t);
 
+/* One primary contrast a − b of a task, its paired test and TOST against
+ * its plan's margin, and their p-values Holm-adjusted over a family. */
+typedef struct report_contrast {
+    const rep_task *task;
+    const char *a, *b;
+    double margin;
+    bool ok;                   /* false: fewer than two seeds to pair */
+    paired_test t;
+    tost_test e;
+    double p, p_holm, tost_p, tost_holm;
+} report_contrast;
+
+/* The primary contrasts the plan of r states for task t, into out (room
+ * for PLAN_MAX_PRIMARY), unadjusted: their number, 0 without a plan. */
+int report_primary_contrasts(const report *r, const rep_task *t, report_contrast *out);
+/* Holm's adjustment of the n contrasts' p and TOST p as one family. */
+int report_contrasts_adjust(report_contrast *c, int n, qsdc_error *err);
+/* "a − b | seeds | difference | interval | t | df | p | Holm p | TOST p |
+ * verdict |\n": a row's cells after its first "| ". */
+void report_put_contrast_row(strbuf *sb, const report_contrast *c);
+
 /* The task's primary contrasts, when the report's plan is the task's:
  * their paired tests, Holm-adjusted p, TOST against the plan's margin and
  * the verdict of each. */
@@ -122,5 +143,11 @@ int report_plot(const report *r, bool *made, char *why, size_t why_len, qsdc_err
 /* report_load, report_plot, then dir/report.md (atomically); a line on
  * log says what was written. */
 int report_write(const char *dir, FILE *log, qsdc_error *err);
+
+/* The primary contrasts of the n results directories' plans as one family
+ * across their tasks, Holm-adjusted together, written to path as markdown
+ * (atomically); a line on log says what was written. */
+int report_family_write(const char *const *dirs, int n, const char *path, FILE *log,
+                        qsdc_error *err);
 
 #endif

@@ -3,6 +3,7 @@
  * within the plan's margin (TOST), so that each ends in a verdict that
  * says which: a difference, equivalence, or neither shown. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "report.h"
@@ -21,67 +22,102 @@ static const rep_setting *setting_named(const rep_task *t, const char *name)
     return NULL;
 }
 
-/* One contrast's tests; ok false when it has fewer than two seeds. */
-typedef struct primary_test {
-    bool ok;
-    paired_test t;
-    tost_test e;
-    double p, p_holm, tost_p, tost_holm;
-} primary_test;
-
-static void test_contrasts(const report *r, const rep_task *t, primary_test *pt)
+int report_primary_contrasts(const report *r, const rep_task *t, report_contrast *out)
 {
+    if (!report_has_primary(r, t))
+        return 0;
     const exp_plan *plan = &r->plan;
-    double p[PLAN_MAX_PRIMARY], tp[PLAN_MAX_PRIMARY];
     for (int i = 0; i < plan->n_primary; i++) {
         const rep_setting *a = setting_named(t, plan->primary[i].a);
         const rep_setting *b = setting_named(t, plan->primary[i].b);
-        primary_test *x = &pt[i];
+        report_contrast *x = &out[i];
         memset(x, 0, sizeof *x);
+        x->task = t;
+        x->a = plan->primary[i].a;
+        x->b = plan->primary[i].b;
+        x->margin = plan->margin;
         x->ok = a && b && report_pair(a, b, MEASURE_SCORE, NULL, &x->t) == 0;
         if (x->ok)
             stats_tost(&x->t, plan->margin, PLAN_ALPHA, &x->e);
         /* a contrast without a test still counts in the family */
-        p[i] = x->ok ? x->t.p : NAN;
-        tp[i] = x->ok ? x->e.p : NAN;
+        x->p = x->ok ? x->t.p : NAN;
+        x->tost_p = x->ok ? x->e.p : NAN;
     }
-    double adj[PLAN_MAX_PRIMARY], tadj[PLAN_MAX_PRIMARY];
-    stats_holm(p, plan->n_primary, adj);
-    stats_holm(tp, plan->n_primary, tadj);
-    for (int i = 0; i < plan->n_primary; i++) {
-        pt[i].p = p[i];
-        pt[i].p_holm = adj[i];
-        pt[i].tost_p = tp[i];
-        pt[i].tost_holm = tadj[i];
-    }
+    return plan->n_primary;
 }
 
-static void put_verdict(strbuf *sb, const primary_test *x, const char *a, const char *b,
-                        double margin, const rep_task *t)
+int report_contrasts_adjust(report_contrast *c, int n, qsdc_error *err)
 {
-    int digits = report_digits(MEASURE_SCORE, t->metric);
+    double *p = calloc(4 * (size_t)(n > 0 ? n : 1), sizeof *p);
+    if (!p)
+        return qsdc_fail(err, "out of memory");
+    double *tp = p + n, *adj = tp + n, *tadj = adj + n;
+    for (int i = 0; i < n; i++) {
+        p[i] = c[i].p;
+        tp[i] = c[i].tost_p;
+    }
+    stats_holm(p, n, adj);
+    stats_holm(tp, n, tadj);
+    for (int i = 0; i < n; i++) {
+        c[i].p_holm = adj[i];
+        c[i].tost_holm = tadj[i];
+    }
+    free(p);
+    return 0;
+}
+
+static void put_verdict(strbuf *sb, const report_contrast *x, const char *a, const char *b)
+{
+    int digits = report_digits(MEASURE_SCORE, x->task->metric);
     bool differ = x->p_holm < PLAN_ALPHA && x->t.mean != 0;
     bool equivalent = x->tost_holm < PLAN_ALPHA;
     if (differ) {
         /* perplexity: the lower is the better model */
-        bool a_better = (x->t.mean > 0) != (t->metric == RESULT_PERPLEXITY);
+        bool a_better = (x->t.mean > 0) != (x->task->metric == RESULT_PERPLEXITY);
         sb_printf(sb, "**%s %s %s**", a, a_better ? "beat" : "did worse than", b);
         if (equivalent)
-            sb_printf(sb, ", within ±%.*f", digits, margin);
+            sb_printf(sb, ", within ±%.*f", digits, x->margin);
     } else if (equivalent) {
-        sb_printf(sb, "**equivalent** within ±%.*f", digits, margin);
+        sb_printf(sb, "**equivalent** within ±%.*f", digits, x->margin);
     } else {
         sb_append(sb, "**undetermined**");
     }
 }
 
+void report_put_contrast_row(strbuf *sb, const report_contrast *x)
+{
+    char a[REPORT_MD_MAX], b[REPORT_MD_MAX];
+    report_markdown(x->a, a, sizeof a);
+    report_markdown(x->b, b, sizeof b);
+    sb_printf(sb, "%s − %s | %d | ", a, b, x->t.n);
+    if (!x->ok) {
+        sb_append(sb, "n/a | n/a | n/a | n/a | n/a | n/a | n/a | **undetermined** |\n");
+        return;
+    }
+    int digits = report_digits(MEASURE_SCORE, x->task->metric);
+    sb_printf(sb, "%+.*f | ", digits, x->t.mean);
+    report_put_interval(sb, x->t.lo, x->t.hi, digits);
+    sb_append(sb, " | ");
+    report_put_t(sb, x->t.t);
+    sb_printf(sb, " | %.0f | ", x->t.df);
+    report_put_p(sb, x->p);
+    sb_append(sb, " | ");
+    report_put_p(sb, x->p_holm);
+    sb_append(sb, " | ");
+    report_put_p(sb, x->tost_holm);
+    sb_append(sb, " | ");
+    put_verdict(sb, x, a, b);
+    sb_append(sb, " |\n");
+}
+
 void report_put_primary(strbuf *sb, const report *r, const rep_task *t)
 {
-    if (!report_has_primary(r, t))
+    report_contrast c[PLAN_MAX_PRIMARY];
+    int n = report_primary_contrasts(r, t, c);
+    qsdc_error err;
+    if (n == 0 || report_contrasts_adjust(c, n, &err) < 0)
         return;
     const exp_plan *plan = &r->plan;
-    primary_test pt[PLAN_MAX_PRIMARY];
-    test_contrasts(r, t, pt);
     int digits = report_digits(MEASURE_SCORE, t->metric);
     bool lm = t->metric == RESULT_PERPLEXITY;
     sb_printf(sb, "### Primary contrasts\n\nStated before the runs (the experiment file's "
@@ -96,29 +132,9 @@ void report_put_primary(strbuf *sb, const report *r, const rep_task *t)
               lm ? "test perplexity (lower is better)" : "points of test accuracy",
               plan->n_primary, plan->n_primary == 1 ? "" : "s", PLAN_ALPHA, digits,
               plan->margin, PLAN_ALPHA, PLAN_ALPHA);
-    for (int i = 0; i < plan->n_primary; i++) {
-        const primary_test *x = &pt[i];
-        char a[REPORT_MD_MAX], b[REPORT_MD_MAX];
-        report_markdown(plan->primary[i].a, a, sizeof a);
-        report_markdown(plan->primary[i].b, b, sizeof b);
-        sb_printf(sb, "| %s − %s | %d | ", a, b, x->t.n);
-        if (!x->ok) {
-            sb_append(sb, "n/a | n/a | n/a | n/a | n/a | n/a | n/a | **undetermined** |\n");
-            continue;
-        }
-        sb_printf(sb, "%+.*f | ", digits, x->t.mean);
-        report_put_interval(sb, x->t.lo, x->t.hi, digits);
-        sb_append(sb, " | ");
-        report_put_t(sb, x->t.t);
-        sb_printf(sb, " | %.0f | ", x->t.df);
-        report_put_p(sb, x->p);
-        sb_append(sb, " | ");
-        report_put_p(sb, x->p_holm);
-        sb_append(sb, " | ");
-        report_put_p(sb, x->tost_holm);
-        sb_append(sb, " | ");
-        put_verdict(sb, x, a, b, plan->margin, t);
-        sb_append(sb, " |\n");
+    for (int i = 0; i < n; i++) {
+        sb_append(sb, "| ");
+        report_put_contrast_row(sb, &c[i]);
     }
     sb_append(sb, "\nThe sections below are exploratory: not stated before the runs, their "
                   "p-values not corrected for the many comparisons.\n\n");

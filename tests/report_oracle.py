@@ -3,6 +3,7 @@
 written from, recomputed here without qsdc's code:
 
     tests/report_oracle.py RESULTS_DIR REPORT_MD
+    tests/report_oracle.py --family RESULTS_DIR... FAMILY_MD
 
 Means and sample standard deviations come from Python's statistics module
 (exact rational arithmetic); Student's t distribution from the closed forms
@@ -18,8 +19,11 @@ With a plan.json in RESULTS_DIR, the primary contrasts' table is checked
 too: Holm's step-down adjustment and the two one-sided tests (TOST) of
 equivalence within the plan's margin are computed here from their
 definitions (Holm 1979; Schuirmann 1987) on the same closed-form t, and
-each verdict from them. A setting that swept strengths has its choice
-made again here, per seed, from its candidates' own result.json files.
+each verdict from them. With --family, the table that qsdc report
+--family wrote from several directories is checked the same way, Holm's
+adjustment taken over all their plans' contrasts together. A setting that
+swept strengths has its choice made again here, per seed, from its
+candidates' own result.json files.
 """
 import glob
 import json
@@ -426,23 +430,32 @@ def check_selection(c, tables, results, settings, metric):
             c.near(printed, v, f"{what} validation score of {strength}", 2)
 
 
-def check_primary(c, tables, settings, metric, plan):
-    """The plan's contrasts: paired t, Holm across them, TOST within the
-    margin (Holm-adjusted too), and the verdict each gives."""
-    title, score, alpha = "Primary contrasts", f"test_{metric}", 0.05
-    rows = tables.get(title, [])
+def primary_comparisons(settings, metric, plan, task):
+    """The plan's contrasts as (task, comparison, margin, metric)."""
+    score = f"test_{metric}"
     by_name = {s[0]["setting"]: s for s in settings}
     pairs = [tuple(x.split(" vs ")) for x in plan["primary"]]
-    c.same([r[0] for r in rows], [f"{a} − {b}" for a, b in pairs], f"{title} rows")
-    comps = [Comparison(by_name[a], by_name[b], lambda r: r[score]) for a, b in pairs]
-    margin = plan["equivalence_margin"]
-    tost = [tost_p(k, margin) for k in comps]
-    p_holm, tost_holm = holm([k.p for k in comps]), holm(tost)
-    for row, k, ph, th in zip(rows, comps, p_holm, tost_holm):
-        what = f"{title}, {row[0]}"
-        if len(row) != 10:
-            c.fail(f"{what}: {len(row)} columns, not 10")
+    return [(task, Comparison(by_name[a], by_name[b], lambda r: r[score]),
+             plan["equivalence_margin"], metric) for a, b in pairs]
+
+
+def check_primary_rows(c, title, rows, entries, lead):
+    """Rows of primary contrasts, each begun by `lead` cells (the task, in
+    the family table) then "a − b": paired t, Holm across all the entries,
+    TOST within each one's margin (Holm-adjusted too), and the verdict."""
+    alpha = 0.05
+    c.same([r[lead:lead + 1] and r[lead] for r in rows],
+           [f"{k.a} − {k.b}" for _, k, _, _ in entries], f"{title} rows")
+    if lead:
+        c.same([r[0] for r in rows], [task for task, _, _, _ in entries], f"{title} tasks")
+    p_holm = holm([k.p for _, k, _, _ in entries])
+    tost_holm = holm([tost_p(k, margin) for _, k, margin, _ in entries])
+    for row, (task, k, margin, metric), ph, th in zip(rows, entries, p_holm, tost_holm):
+        what = f"{title}, {task}: {k.a} − {k.b}"
+        if len(row) != 10 + lead:
+            c.fail(f"{what}: {len(row)} columns, not {10 + lead}")
             continue
+        row = row[lead:]
         k.check_row(c, row[1:7], what, 2)
         c.p_value(row[7], ph, what + " Holm")
         c.p_value(row[8], th, what + " TOST")
@@ -457,6 +470,31 @@ def check_primary(c, tables, settings, metric, plan):
         else:
             want = "**undetermined**"
         c.same(row[9], want, what + " verdict")
+
+
+def check_primary(c, tables, settings, metric, plan):
+    """The plan's contrasts, one family."""
+    title = "Primary contrasts"
+    entries = primary_comparisons(settings, metric, plan, plan["experiment"])
+    check_primary_rows(c, title, tables.get(title, []), entries, 0)
+
+
+def check_family(dirs, report):
+    """The primary contrasts of every directory's plan as one family."""
+    entries = []
+    for results in dirs:
+        _, settings = load(results)
+        with open(os.path.join(results, "plan.json"), encoding="utf-8") as f:
+            plan = json.load(f)
+        entries += primary_comparisons(settings, settings[0][0].get("metric", "accuracy"),
+                                       plan, plan["experiment"])
+    with open(report, encoding="utf-8") as f:
+        tables, _ = sections(f.read())
+    c = Check()
+    title = "Primary contrasts across tasks"
+    rows = [r for r in tables.get(title, []) if r[0] != "task"]
+    check_primary_rows(c, title, rows, entries, 1)
+    return c.errors
 
 
 def check_report(results, report):
@@ -484,13 +522,16 @@ def check_report(results, report):
 
 
 def main(argv):
-    if len(argv) != 3:
+    if len(argv) >= 4 and argv[1] == "--family":
+        report, errors, source = argv[-1], check_family(argv[2:-1], argv[-1]), " ".join(argv[2:-1])
+    elif len(argv) == 3:
+        report, errors, source = argv[2], check_report(argv[1], argv[2]), argv[1]
+    else:
         sys.exit(__doc__.split("\n\n")[1])
-    errors = check_report(argv[1], argv[2])
     for e in errors:
-        print(f"{argv[2]}: {e}")
+        print(f"{report}: {e}")
     if not errors:
-        print(f"{argv[2]}: every number agrees with {argv[1]}/*/result.json")
+        print(f"{report}: every number agrees with {source}/*/result.json")
     return 1 if errors else 0
 
 

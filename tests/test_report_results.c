@@ -52,20 +52,21 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Runs the oracle on report against the runs in dir; its output (the
- * caller frees) and exit status. */
-static int oracle(const char *dir, const char *report, char **out)
+/* Runs the oracle on report against the runs it names in args (a quoted
+ * results directory, or --family and several); its output (the caller
+ * frees) and exit status. */
+static int oracle(const char *args, const char *report, char **out)
 {
-    char cmd[4 * CLI_PATH_MAX];
-    snprintf(cmd, sizeof cmd, "python3 '%s/tests/report_oracle.py' '%s' '%s'",
-             ts_source_root(), dir, report);
+    char cmd[6 * CLI_PATH_MAX];
+    snprintf(cmd, sizeof cmd, "python3 '%s/tests/report_oracle.py' %s '%s'", ts_source_root(),
+             args, report);
     return ts_run(cmd, out);
 }
 
-static void expect_agrees(const char *dir, const char *report)
+static void expect_agrees(const char *args, const char *report)
 {
     char *out = NULL;
-    if (oracle(dir, report, &out) != 0)
+    if (oracle(args, report, &out) != 0)
         fail_msg("%s", out ? out : "the oracle did not run");
     cli_expect(out, "every number agrees");
     free(out);
@@ -79,7 +80,7 @@ static void test_committed_reports(void **state)
         char dir[CLI_PATH_MAX], report[2 * CLI_PATH_MAX];
         snprintf(dir, sizeof dir, "%s/results/%s", ts_source_root(), names[i]);
         snprintf(report, sizeof report, "%s/report.md", dir);
-        expect_agrees(dir, report);
+        expect_agrees(ts_fmt("'%s'", dir), report);
     }
 }
 
@@ -90,7 +91,7 @@ static char *report_agrees(const char *dir, const char *said)
     char *md = cli_report(dir, said);
     char report[2 * CLI_PATH_MAX];
     snprintf(report, sizeof report, "%s/report.md", dir);
-    expect_agrees(dir, report);
+    expect_agrees(ts_fmt("'%s'", dir), report);
     return md;
 }
 
@@ -111,9 +112,9 @@ static void test_reports_written_now(void **state)
     }
 }
 
-/* The report md of the runs in dir with its text `from` changed to `to`:
- * the oracle must fail, saying `said`. */
-static void expect_noticed(const char *dir, const char *md, const char *from, const char *to,
+/* The report md of the runs args names (as for oracle) with its text
+ * `from` changed to `to`: the oracle must fail, saying `said`. */
+static void expect_noticed(const char *args, const char *md, const char *from, const char *to,
                            const char *said)
 {
     const char *at = strstr(md, from);
@@ -128,7 +129,7 @@ static void expect_noticed(const char *dir, const char *md, const char *from, co
     const char *report = ts_write("edited.md", edited, strlen(edited));
     free(edited);
     char *out = NULL;
-    int rc = oracle(dir, report, &out);
+    int rc = oracle(args, report, &out);
     if (rc != 1)
         fail_msg("the oracle exits %d on '%s' edited to '%s': %s", rc, from, to, out);
     cli_expect(out, said);
@@ -157,34 +158,46 @@ static void test_oracle_notices_errors(void **state)
     snprintf(path, sizeof path, "%s/report.md", dir);
     char *md = cli_read_file(path, NULL);
     assert_non_null(md);
+    char quoted[CLI_PATH_MAX + 2];
+    snprintf(quoted, sizeof quoted, "'%s'", dir);
     for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++)
-        expect_noticed(dir, md, edits[i].from, edits[i].to, edits[i].said);
+        expect_noticed(quoted, md, edits[i].from, edits[i].to, edits[i].said);
     free(md);
 }
 
 /* The MLP grid's runs with a plan stated beside them: the primary
  * contrasts' table must agree with the oracle's Holm and TOST, and the
  * oracle must notice a wrong adjusted p, TOST p or verdict. */
-static void test_primary_contrasts(void **state)
+/* A copy into dir (under the test's temporary folder) of the runs of the
+ * committed grid results/grid, with a plan.json stating primary (a JSON
+ * list) and margin. */
+static void copy_with_plan(char *dir, const char *name, const char *grid, const char *primary,
+                           double margin)
 {
-    (void)state;
-    char dir[CLI_PATH_MAX], cmd[3 * CLI_PATH_MAX], report[2 * CLI_PATH_MAX];
-    snprintf(dir, sizeof dir, "%s/primary", ts_tmpdir());
-    snprintf(cmd, sizeof cmd, "mkdir '%s' && cp -r '%s/results/mlp_fashion'/*-seed* '%s'", dir,
-             ts_source_root(), dir);
+    char cmd[3 * CLI_PATH_MAX];
+    snprintf(dir, CLI_PATH_MAX, "%s/%s", ts_tmpdir(), name);
+    snprintf(cmd, sizeof cmd, "mkdir '%s' && cp -r '%s/results/%s'/*-seed* '%s'", dir,
+             ts_source_root(), grid, dir);
     char *out = NULL;
     if (ts_run(cmd, &out) != 0)
         fail_msg("%s: %s", cmd, out);
     free(out);
-    static const char plan[] =
-        "{\"format\": \"qsdc-experiment-plan-1\", \"experiment\": \"mlp_fashion\", "
-        "\"primary\": [\"qsd_variance vs dropout\", \"qsd_silence vs dropout\", "
-        "\"dropout vs none\"], \"equivalence_margin\": 0.5}\n";
-    snprintf(report, sizeof report, "%s/plan.json", dir);
-    FILE *f = fopen(report, "w");
+    FILE *f = fopen(ts_fmt("%s/plan.json", dir), "w");
     assert_non_null(f);
-    fputs(plan, f);
+    fprintf(f,
+            "{\"format\": \"qsdc-experiment-plan-1\", \"experiment\": \"%s\", "
+            "\"primary\": %s, \"equivalence_margin\": %g}\n",
+            grid, primary, margin);
     fclose(f);
+}
+
+static void test_primary_contrasts(void **state)
+{
+    (void)state;
+    char dir[CLI_PATH_MAX];
+    copy_with_plan(dir, "primary", "mlp_fashion",
+                   "[\"qsd_variance vs dropout\", \"qsd_silence vs dropout\", "
+                   "\"dropout vs none\"]", 0.5);
     char *md = report_agrees(dir, "report.md: ");
     /* first in the task, before the exploratory sections */
     char *primary = strstr(md, "### Primary contrasts");
@@ -208,17 +221,19 @@ static void test_primary_contrasts(void **state)
         {"5 seeds); TOST within ±0.50: p = 0.001,", "5 seeds); TOST within ±0.50: p = 0.011,",
          "qsd_hetero − dropout TOST p: report says 0.011"},
     };
+    char quoted[CLI_PATH_MAX + 2];
+    snprintf(quoted, sizeof quoted, "'%s'", dir);
     for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++)
-        expect_noticed(dir, md, edits[i].from, edits[i].to, edits[i].said);
+        expect_noticed(quoted, md, edits[i].from, edits[i].to, edits[i].said);
     free(md);
     /* a damaged plan is refused, naming it */
-    f = fopen(ts_fmt("%s/plan.json", dir), "w");
+    FILE *f = fopen(ts_fmt("%s/plan.json", dir), "w");
     assert_non_null(f);
     fputs("{\"format\": \"qsdc-experiment-plan-1\", \"experiment\": \"mlp_fashion\", "
           "\"primary\": [\"qsd_variance against dropout\"], \"equivalence_margin\": 0.5}\n",
           f);
     fclose(f);
-    out = cli_run_expect(1, "report '%s'", dir);
+    char *out = cli_run_expect(1, "report '%s'", dir);
     cli_expect(out, "plan.json:1:");
     cli_expect(out, "SETTING vs SETTING");
     free(out);
@@ -260,6 +275,52 @@ static void test_twelve_seeds(void **state)
     free(md);
 }
 
+/* Two grids' plans as one family: the MLP's two contrasts and the
+ * sentence classifier's one, Holm-adjusted together (so more strictly
+ * than in each report), checked by the oracle, which must notice a Holm p
+ * adjusted within one task only; a grid without a plan, or one given
+ * twice, is refused. */
+static void test_family_across_tasks(void **state)
+{
+    (void)state;
+    char mlp[CLI_PATH_MAX], lstm[CLI_PATH_MAX], args[3 * CLI_PATH_MAX];
+    copy_with_plan(mlp, "family_mlp", "mlp_fashion",
+                   "[\"qsd_variance vs dropout\", \"dropout vs none\"]", 0.5);
+    copy_with_plan(lstm, "family_lstm", "lstm_polarity", "[\"qsd_silence vs dropout\"]", 1.0);
+    const char *family = ts_fmt("%s/family.md", ts_tmpdir());
+    char *out = cli_run_expect(0, "report '%s' '%s' --family '%s'", mlp, lstm, family);
+    cli_expect(out, "primary contrasts of 2 experiments as one family");
+    free(out);
+    snprintf(args, sizeof args, "--family '%s' '%s'", mlp, lstm);
+    expect_agrees(args, family);
+    char *md = cli_read_file(family, NULL);
+    assert_non_null(md);
+    cli_expect(md, "| lstm_polarity | qsd_silence − dropout | 5 | +0.30 |");
+    /* adjusted over the MLP's two contrasts alone, as in its own report:
+     * 0.861 (Holm keeps the largest of two) and TOST 0.068; over the three,
+     * 1 and 0.137 */
+    expect_noticed(args, md, "| 0.861 | 1.000 | < 0.001 |", "| 0.861 | 0.861 | < 0.001 |",
+                   "mlp_fashion: qsd_variance − dropout Holm p: report says 0.861, "
+                   "recomputed 1");
+    expect_noticed(args, md, "| < 0.001 | 0.137 |", "| < 0.001 | 0.068 |",
+                   "mlp_fashion: dropout − none TOST p: report says 0.068");
+    free(md);
+    out = cli_run_expect(1, "report '%s' '%s' --family '%s'", mlp, mlp, family);
+    cli_expect(out, "both hold experiment mlp_fashion");
+    free(out);
+    char plain[CLI_PATH_MAX];
+    snprintf(plain, sizeof plain, "%s/family_plain", ts_tmpdir());
+    out = NULL;
+    if (ts_run(ts_fmt("mkdir '%s' && cp -r '%s/results/lstm_polarity'/*-seed* '%s'", plain,
+                      ts_source_root(), plain),
+               &out) != 0)
+        fail_msg("%s", out);
+    free(out);
+    out = cli_run_expect(1, "report '%s' '%s' --family '%s'", mlp, plain, family);
+    cli_expect(out, "no plan.json");
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -268,6 +329,7 @@ int main(void)
         cmocka_unit_test(test_oracle_notices_errors),
         cmocka_unit_test(test_primary_contrasts),
         cmocka_unit_test(test_twelve_seeds),
+        cmocka_unit_test(test_family_across_tasks),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
