@@ -139,6 +139,14 @@ static const char lm_sized[] =
     "  - {op: dense, units: 3001}\n"
     "train: {optimizer: {type: sgd, lr: 0.5}}\n";
 static void test_lm_sized_step(void **s) { (void)s; gc_check_step(lm_sized, 5, TOL); }
+/* An embedding wider than the 256 columns a work-item of its gradient sums
+ * at once on a CPU: 384 in two blocks of 192, over repeated ids. */
+static const char wide_embedding[] =
+    "name: wide_embedding\ninput: {shape: [6], dtype: int32}\n"
+    "layers:\n  - {op: embedding, vocab: 7, dim: 384}\n"
+    "  - {op: lstm, units: 8, return: last}\n  - {op: dense, units: 3}\n"
+    "train: {optimizer: {type: sgd, lr: 0.5}}\n";
+static void test_wide_embedding_step(void **s) { (void)s; gc_check_step(wide_embedding, 4, TOL); }
 static void test_carried_inference(void **s)
 {
     (void)s;
@@ -482,6 +490,7 @@ int main(void)
         cmocka_unit_test(test_carried_step),
         cmocka_unit_test(test_wide_step),
         cmocka_unit_test(test_lm_sized_step),
+        cmocka_unit_test(test_wide_embedding_step),
         cmocka_unit_test(test_carried_inference),
         cmocka_unit_test_teardown(test_backends, gc_backend_reset),
         cmocka_unit_test_setup_teardown(test_padded_sequences, padding_on, padding_off),
