@@ -35,6 +35,7 @@ typedef struct script {
     int64_t sized_params, sized_arena;
     int direct_layer;    /* the conv2d layer answered direct (-1: none) */
     int clblast_gemm;    /* the GEMM answered CLBlast (-1: none) */
+    int tiled_gemms;     /* the GEMMs answered tiled: all (1), the smallest (2), none (0) */
     bool fail;
 } script;
 
@@ -64,9 +65,16 @@ static int answer_gemms(void *ctx, const plan *sizes, const plan_gemm *shapes, i
     assert_int_equal(sizes->n_launches, 0);
     if (s->fail)
         return qsdc_fail(err, "the device is out of GEMMs");
+    int smallest = 0;
+    for (int i = 0; i < n && i < 16; i++)
+        if (shapes[i].m * shapes[i].n * shapes[i].k <
+            shapes[smallest].m * shapes[smallest].n * shapes[smallest].k)
+            smallest = i;
     for (int i = 0; i < n && i < 16; i++) {
         s->gemms[i] = shapes[i];
         picks[i] = (gemm_pick){.shape = shapes[i], .clblast = i == s->clblast_gemm};
+        if (s->tiled_gemms == 1 || (s->tiled_gemms == 2 && i == smallest))
+            picks[i].tiles = (gemm_tiles){4, 4, 2, 2, 8};
     }
     return 0;
 }
@@ -166,6 +174,42 @@ static void test_no_tuner_no_choices(void **state)
     model_free(&m);
 }
 
+/* Whether launch l's kernel is a tiled GEMM (its comment says so). */
+static bool tiled_kernel(const plan *p, const plan_launch *l)
+{
+    char head[96];
+    snprintf(head, sizeof head, "/* %s: C[", l->kernel);
+    const char *at = strstr(p->source, head), *end = at ? strchr(at, '\n') : NULL;
+    const char *tiled = at ? strstr(at, "; tiled:") : NULL;
+    return tiled && tiled < end;
+}
+
+/* A device without a family (not a GPU, not forced) takes the tiled
+ * family where the tuner picked it for most of the products' work: the
+ * plan records those tiles and the per-sample products, which no pick
+ * names, run tiled too; where it won only the smallest product, the panel
+ * family stays. */
+static void test_family_follows_the_picks(void **state)
+{
+    (void)state;
+    for (int smallest = 0; smallest < 2; smallest++) {
+        script s = {.direct_layer = -1, .clblast_gemm = -1, .tiled_gemms = 1 + smallest};
+        plan p;
+        compile_with(&s, MODE_TRAIN, &p, 0);
+        int64_t want[5] = {4, 4, 2, 2, 8};
+        for (int i = 0; i < 5; i++)
+            assert_int_equal(p.target_gemm_tiles[i], smallest ? 0 : want[i]);
+        int per_sample = 0;
+        for (int i = 0; i < p.n_launches; i++)
+            if (!strcmp(p.launches[i].nodes, "bmatmul")) {
+                assert_int_equal(tiled_kernel(&p, &p.launches[i]), !smallest);
+                per_sample++;
+            }
+        assert_true(per_sample >= 2);
+        plan_free(&p);
+    }
+}
+
 /* A tuner's error ends the compilation with its message. */
 static void test_tuner_error(void **state)
 {
@@ -183,6 +227,7 @@ int main(void)
         cmocka_unit_test(test_asks_once_and_generates_the_answers),
         cmocka_unit_test(test_no_tuner_no_choices),
         cmocka_unit_test(test_tuner_error),
+        cmocka_unit_test(test_family_follows_the_picks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
