@@ -33,8 +33,10 @@ void codegen_kernel_name(const graph *g, const fusion *f, int k, char *buf, size
 int codegen_group(codegen_ctx *c, int k, plan_launch *launches, int *n_launches,
                   qsdc_error *err);
 /* The products codegen_group will generate or hand to CLBlast, one per
- * GEMM group that is not per sample, in launch order, into out (room for
- * f->n_groups); returns how many. */
+ * GEMM group, in launch order, into out (room for f->n_groups); returns
+ * how many. A per-sample product (conv2d's) is listed as one sample's
+ * product: CLBlast never runs it, and it takes a tiled pick's tiles only on
+ * a target of the tiled family. */
 int codegen_gemm_shapes(const graph *g, const fusion *f, plan_gemm *out);
 #define UPDATE_SCRATCH 80 /* arena elements the update's reductions need */
 /* codegen_qsd_unit.c: places the per-unit draws of every QSD node with

@@ -125,10 +125,10 @@ static int check_spec(const gemm_spec *s, const gemm_tuning *t, qsdc_error *err)
     const gemm_tiles *tl = &t->tiles;
     if (gemm_tiled(tl) &&
         (tl->items_n < 1 || tl->items_m * tl->items_n > 1024 || !vector_width(tl->block_m) ||
-         tl->block_m > 8 || !vector_width(tl->block_n) || tl->block_n > 8 || tl->k < 1 ||
+         tl->block_m > 16 || !vector_width(tl->block_n) || tl->block_n > 8 || tl->k < 1 ||
          tl->k > 64))
         return qsdc_fail(err, "gemm %s: tiles of %dx%d work-items of %dx%d, k %d, out of "
-                         "range (up to 1024 work-items of 1, 2, 4 or 8 x 1, 2, 4 or 8, k "
+                         "range (up to 1024 work-items of 1, 2, 4, 8 or 16 x 1, 2, 4 or 8, k "
                          "1..64)", n, tl->items_m, tl->items_n, tl->block_m, tl->block_n, tl->k);
     /* The packed panel must fit the smallest __local memory OpenCL allows. */
     const int panel_floats = 32 * 1024 / 4;

@@ -42,12 +42,14 @@ static bool uses_clblast(const codegen_target *t, const plan_gemm *gm)
 }
 
 /* The tuning of a generated GEMM: the tiles chosen for its shape, else the
- * target's family. */
-static gemm_tuning tuning_for(const codegen_ctx *c, const plan_gemm *gm)
+ * target's family. A per-sample product (bmm), measured as one sample's
+ * product, follows its pick only on a target of the tiled family: the
+ * panel family's batch of products stays as it was (pocl's kernels). */
+static gemm_tuning tuning_for(const codegen_ctx *c, const plan_gemm *gm, bool bmm)
 {
     gemm_tuning t = c->tuning;
     t.tiles = c->target->gemm_tiles;
-    for (int i = 0; i < c->target->n_picks; i++)
+    for (int i = 0; (!bmm || gemm_tiled(&t.tiles)) && i < c->target->n_picks; i++)
         if (!c->target->picks[i].clblast && same_shape(&c->target->picks[i].shape, gm))
             t.tiles = c->target->picks[i].tiles;
     return t;
@@ -156,8 +158,7 @@ int codegen_gemm_shapes(const graph *g, const fusion *f, plan_gemm *out)
         bool before, after;
         kgroup gemm = gemm_part(g, &f->groups[k], &window, &before, &after);
         gemm_matrix a, b, o;
-        if (g->n[gemm.nodes[0]].op != OP_BMATMUL)
-            out[n++] = product_of(g, &gemm, &a, &b, &o);
+        out[n++] = product_of(g, &gemm, &a, &b, &o);
     }
     return n;
 }
@@ -224,7 +225,7 @@ static int gen_gemm(codegen_ctx *c, const kgroup *grp, const char *name, plan_la
                    .before = before ? sb_str(&phase) : NULL,
                    .after = after ? sb_str(&phase) : NULL};
     char partials[64];
-    gemm_tuning tuning = tuning_for(c, &gm);
+    gemm_tuning tuning = tuning_for(c, &gm, bmm);
     s.slice_len = s.epilogue || s.before || s.after ? 0 : gemm_reduce_slice_len(&s, &tuning);
     if (s.slice_len > 0) {
         snprintf(partials, sizeof partials, "(A + %lld)", (long long)c->scratch);

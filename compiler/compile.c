@@ -241,6 +241,35 @@ static int decide_convs(const graph *g, graph_mode mode, int64_t batch, codegen_
     return 0;
 }
 
+/* The family a device without one (not a GPU, not forced) takes from the
+ * measured picks: the tiled family's, with the tiles of its largest pick,
+ * where it won more of the products' work than the panel family (rusticl
+ * on llvmpipe, a CPU device that runs work-items in lanes, where the panel
+ * family's products ran 30x slower); then the lane family's other kernels
+ * (codegen_lanes) and the products no pick names (per-sample products)
+ * follow it. Zero tiles (the panel family) otherwise. */
+static gemm_tiles lane_family(const gemm_pick *picks, int n)
+{
+    double tiled = 0, panel = 0, largest = 0;
+    gemm_tiles tiles = {0, 0, 0, 0, 0};
+    for (int i = 0; i < n; i++) {
+        double work = (double)picks[i].shape.m * (double)picks[i].shape.n *
+                      (double)picks[i].shape.k;
+        if (picks[i].clblast)
+            continue;
+        if (!gemm_tiled(&picks[i].tiles)) {
+            panel += work;
+            continue;
+        }
+        tiled += work;
+        if (work > largest) {
+            largest = work;
+            tiles = picks[i].tiles;
+        }
+    }
+    return tiled > panel ? tiles : (gemm_tiles){0, 0, 0, 0, 0};
+}
+
 /* The tuner's GEMM backends, given p's sizes: the target's picks become
  * *picks (which the caller frees). */
 static int decide_gemms(const graph *g, const fusion *f, const plan *p, codegen_target *t,
@@ -257,6 +286,8 @@ static int decide_gemms(const graph *g, const fusion *f, const plan *p, codegen_
     free(shapes);
     t->picks = *picks;
     t->n_picks = rc == 0 ? n : 0;
+    if (rc == 0 && !gemm_tiled(&t->gemm_tiles))
+        t->gemm_tiles = lane_family(*picks, n);
     return rc;
 }
 
@@ -296,9 +327,6 @@ int compile_plan(const model *m, graph_mode mode, int64_t batch,
         out->target_cpu = target->is_cpu;
         out->target_vector_width = target->pref_vector_width;
         out->target_loop_limit = target->loop_limit;
-        const gemm_tiles *tl = &target->gemm_tiles;
-        int64_t tiles[5] = {tl->items_m, tl->items_n, tl->block_m, tl->block_n, tl->k};
-        memcpy(out->target_gemm_tiles, tiles, sizeof tiles);
         out->param_elems = g.param_elems;
         out->grad_elems = g.grad_elems;
         out->state_elems = g.state_elems;
@@ -317,6 +345,9 @@ int compile_plan(const model *m, graph_mode mode, int64_t batch,
             rc = qsdc_fail(err, "out of memory");
         if (rc == 0 && target->tuner)
             rc = decide_gemms(&g, &f, out, target, &picks, err);
+        const gemm_tiles *tl = &target->gemm_tiles; /* as decide_gemms left them */
+        int64_t tiles[5] = {tl->items_m, tl->items_n, tl->block_m, tl->block_n, tl->k};
+        memcpy(out->target_gemm_tiles, tiles, sizeof tiles);
         if (rc == 0)
             rc = emit(m, &g, &f, target, scratch, out, err);
     }

@@ -14,7 +14,7 @@
 /* A tiled GEMM's work-group: items_m x items_n work-items, each owning a
  * block_m x block_n register block of C (consecutive work-items own
  * consecutive column blocks), with op(A) and op(B) staged through __local
- * memory k deep. block_m and block_n are 1, 2, 4 or 8. */
+ * memory k deep. block_m is 1, 2, 4, 8 or 16, block_n 1, 2, 4 or 8. */
 typedef struct gemm_tiles {
     int items_m, items_n, block_m, block_n, k;
 } gemm_tiles;

@@ -12,7 +12,7 @@
 #include "plan_run.h"
 
 #define REPS 5
-#define MAX_CANDIDATES 4
+#define MAX_CANDIDATES 5
 
 /* One shape's measurements: the panel family, the fastest tiles of the
  * tiled family, and CLBlast (< 0: not a candidate on this device). */

@@ -34,7 +34,8 @@ typedef struct script {
     plan_gemm gemms[16];
     int64_t sized_params, sized_arena;
     int direct_layer;    /* the conv2d layer answered direct (-1: none) */
-    int clblast_gemm;    /* the GEMM answered CLBlast (-1: none) */
+    int clblast_n;       /* the GEMMs of N columns are answered CLBlast (0: none) */
+    int tiled_gemms;     /* the GEMMs answered tiled: all (1), the smallest (2), none (0) */
     bool fail;
 } script;
 
@@ -64,9 +65,16 @@ static int answer_gemms(void *ctx, const plan *sizes, const plan_gemm *shapes, i
     assert_int_equal(sizes->n_launches, 0);
     if (s->fail)
         return qsdc_fail(err, "the device is out of GEMMs");
+    int smallest = 0;
+    for (int i = 0; i < n && i < 16; i++)
+        if (shapes[i].m * shapes[i].n * shapes[i].k <
+            shapes[smallest].m * shapes[smallest].n * shapes[smallest].k)
+            smallest = i;
     for (int i = 0; i < n && i < 16; i++) {
         s->gemms[i] = shapes[i];
-        picks[i] = (gemm_pick){.shape = shapes[i], .clblast = i == s->clblast_gemm};
+        picks[i] = (gemm_pick){.shape = shapes[i], .clblast = shapes[i].n == s->clblast_n};
+        if (s->tiled_gemms == 1 || (s->tiled_gemms == 2 && i == smallest))
+            picks[i].tiles = (gemm_tiles){4, 4, 2, 2, 8};
     }
     return 0;
 }
@@ -107,12 +115,12 @@ static int count_launches(const plan *p, const char *nodes_prefix, int kind)
 
 /* One question each, with every conv2d layer and every generated GEMM (the
  * training pass: two dense products forward, their weight and input
- * gradients back, less the first layer's input gradient), and the plan
- * holds what was answered. */
+ * gradients back, less the first layer's input gradient; and the conv
+ * layers' per-sample products), and the plan holds what was answered. */
 static void test_asks_once_and_generates_the_answers(void **state)
 {
     (void)state;
-    script s = {.direct_layer = 1, .clblast_gemm = 0};
+    script s = {.direct_layer = 1, .clblast_n = 16}; /* the first dense layer's */
     plan p;
     compile_with(&s, MODE_TRAIN, &p, 0);
     assert_int_equal(s.conv_calls, 1);
@@ -123,26 +131,30 @@ static void test_asks_once_and_generates_the_answers(void **state)
     assert_int_equal(s.convs[1].c, 8);
     assert_int_equal(s.convs[1].co, 4);
     assert_int_equal(s.convs[1].win.sh, 2);
-    assert_int_equal(s.n_gemms, 6);
+    /* and every per-sample product, as one sample's (im2col may lead a
+     * launch's nodes) */
+    int per_sample = 0;
+    for (int i = 0; i < p.n_launches; i++)
+        per_sample += strstr(p.launches[i].nodes, "bmatmul") != NULL;
+    assert_int_equal(s.n_gemms, 6 + per_sample);
     assert_int_equal(s.sized_params, p.param_elems);
     assert_true(s.sized_arena > 0 && s.sized_arena <= p.arena_elems);
     /* layer 1 direct: its forward is one conv2d kernel, layer 0 stays
      * im2col + GEMM */
     assert_int_equal(count_launches(&p, "conv2d", 0), 1);
     assert_true(count_launches(&p, "im2col", 0) >= 1);
-    /* the first listed shape by CLBlast, and every GEMM of that shape */
+    /* the shapes answered CLBlast by CLBlast, every other one generated */
     int library = 0, generated = 0;
     for (int i = 0; i < p.n_launches; i++) {
         const plan_gemm *g = &p.launches[i].gemm;
         if (g->m <= 0)
             continue;
-        bool same = g->m == s.gemms[0].m && g->n == s.gemms[0].n && g->k == s.gemms[0].k &&
-                    g->trans_a == s.gemms[0].trans_a && g->trans_b == s.gemms[0].trans_b;
+        bool same = g->n == s.clblast_n;
         assert_int_equal(p.launches[i].kind == LAUNCH_CLBLAST_GEMM, same);
         library += same;
         generated += !same;
     }
-    assert_int_equal(library + generated, s.n_gemms);
+    assert_int_equal(library + generated, 6);
     assert_true(library >= 1 && generated >= 1);
     plan_free(&p);
 }
@@ -166,11 +178,47 @@ static void test_no_tuner_no_choices(void **state)
     model_free(&m);
 }
 
+/* Whether launch l's kernel is a tiled GEMM (its comment says so). */
+static bool tiled_kernel(const plan *p, const plan_launch *l)
+{
+    char head[96];
+    snprintf(head, sizeof head, "/* %s: C[", l->kernel);
+    const char *at = strstr(p->source, head), *end = at ? strchr(at, '\n') : NULL;
+    const char *tiled = at ? strstr(at, "; tiled:") : NULL;
+    return tiled && tiled < end;
+}
+
+/* A device without a family (not a GPU, not forced) takes the tiled
+ * family where the tuner picked it for most of the products' work: the
+ * plan records those tiles and the per-sample products run tiled too;
+ * where it won only the smallest product, the panel family stays, for the
+ * per-sample products whatever their picks. */
+static void test_family_follows_the_picks(void **state)
+{
+    (void)state;
+    for (int smallest = 0; smallest < 2; smallest++) {
+        script s = {.direct_layer = -1, .tiled_gemms = 1 + smallest};
+        plan p;
+        compile_with(&s, MODE_TRAIN, &p, 0);
+        int64_t want[5] = {4, 4, 2, 2, 8};
+        for (int i = 0; i < 5; i++)
+            assert_int_equal(p.target_gemm_tiles[i], smallest ? 0 : want[i]);
+        int per_sample = 0;
+        for (int i = 0; i < p.n_launches; i++)
+            if (!strcmp(p.launches[i].nodes, "bmatmul")) {
+                assert_int_equal(tiled_kernel(&p, &p.launches[i]), !smallest);
+                per_sample++;
+            }
+        assert_true(per_sample >= 2);
+        plan_free(&p);
+    }
+}
+
 /* A tuner's error ends the compilation with its message. */
 static void test_tuner_error(void **state)
 {
     (void)state;
-    script s = {.direct_layer = -1, .clblast_gemm = -1, .fail = true};
+    script s = {.direct_layer = -1, .fail = true};
     plan p;
     compile_with(&s, MODE_INFER, &p, -1);
     assert_int_equal(s.gemm_calls, 1);
@@ -183,6 +231,7 @@ int main(void)
         cmocka_unit_test(test_asks_once_and_generates_the_answers),
         cmocka_unit_test(test_no_tuner_no_choices),
         cmocka_unit_test(test_tuner_error),
+        cmocka_unit_test(test_family_follows_the_picks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
