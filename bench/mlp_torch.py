@@ -81,9 +81,26 @@ def compiled(model, args):
     return torch.compile(model)
 
 
+def blas_libraries():
+    """The BLAS libraries this process has loaded, as `DIR/FILE` of their
+    real paths: Debian's torch calls whichever libblas.so.3 the system
+    selects (blas/ the reference one, ~30x slower than openblas-pthread/);
+    PyPI's links its BLAS in."""
+    found = set()
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            path = line.split()[-1]
+            name = os.path.basename(path)
+            if "blas" in name and "cublas" not in name and "scipy_openblas" not in name:
+                real = os.path.realpath(path)
+                found.add(f"{os.path.basename(os.path.dirname(real))}/{os.path.basename(real)}")
+    return sorted(found)
+
+
 def version_note(args):
     """What the report line says about this peer."""
-    return f"torch {torch.__version__}" + (", torch.compile" if args.compile else ", eager")
+    blas = "".join(f", {lib}" for lib in blas_libraries())
+    return f"torch {torch.__version__}" + (", torch.compile" if args.compile else ", eager") + blas
 
 
 def time_training(build_model, sample_shape, args):
