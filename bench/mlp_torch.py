@@ -84,7 +84,7 @@ def compiled(model, args):
 def blas_libraries():
     """The BLAS libraries this process has loaded, as `DIR/FILE` of their
     real paths: Debian's torch calls whichever libblas.so.3 the system
-    selects (blas/ the reference one, ~30x slower than openblas-pthread/);
+    selects (blas/ the reference one, ~16x slower than openblas-pthread/);
     PyPI's links its BLAS in."""
     found = set()
     with open("/proc/self/maps") as maps:
