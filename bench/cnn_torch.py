@@ -5,9 +5,10 @@ same, ReLU, 2x2 max pool, regulariser per channel; dense 256, ReLU,
 regulariser per element; dense 10), batch 128, SGD lr 0.05 momentum 0.9
 Nesterov, cross-entropy, on the real Fashion-MNIST training set. Times
 `--steps` optimiser steps after `--warmup` untimed ones and prints
-`torch <reg>: N samples/s`.
+`torch <reg>: N samples/s`; `--compile` as in mlp_torch.py.
 
-Run with Debian's /usr/bin/python3 (python3-torch, python3-numpy).
+Runs with Debian's /usr/bin/python3 (python3-torch, python3-numpy) and with
+PyTorch 2.x (bench/peers.sh).
 """
 import os
 
@@ -16,7 +17,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # see mlp_torch.py
 
 import torch  # noqa: E402
 
-from mlp_torch import QSD, peer_arguments, time_training  # noqa: E402
+from mlp_torch import QSD, add_compile_option, time_training  # noqa: E402
+from peer_common import cnn_arguments  # noqa: E402
 
 
 class ChannelQSD(QSD):
@@ -51,12 +53,7 @@ def build_model(reg, args):
 
 
 def main():
-    ap = peer_arguments(__doc__.split("\n\n")[0], 0.5, (0.25, 4, 0.5))
-    ap.add_argument("--conv-keep", type=float, default=0.9,
-                    help="channel dropout keep probability")
-    ap.add_argument("--conv-qsd-p", type=float, default=0.75)
-    ap.add_argument("--conv-qsd-sites", type=int, default=4)
-    ap.add_argument("--conv-qsd-cv", type=float, default=0.3)
+    ap = add_compile_option(cnn_arguments(__doc__.split("\n\n")[0]))
     time_training(build_model, (1, 28, 28), ap.parse_args())
 
 

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# LSTM language-model training throughput of qsdc against PyTorch on the same
-# CPU, side by side in one run: models/lstm_kjv_<reg>.yaml (2 x 256 units,
-# batch 20, 35 steps, SGD with clipping) and bench/lstm_torch.py, its peer.
-# qsdc trains on the KJV text (scripts/fetch-data), with the model's split
-# changed to [1, 0] so that no perplexity evaluation follows the timed steps.
+# LSTM language-model training throughput of qsdc against its peers on the
+# same CPU, side by side in one run: models/lstm_kjv_<reg>.yaml (2 x 256
+# units, batch 20, 35 steps, SGD with clipping) against PyTorch 1.13
+# (Debian), PyTorch 2.x eager and with torch.compile (bench/lstm_torch.py)
+# and JAX (bench/lstm_jax.py); bench/peers.sh says where the PyPI peers come
+# from. qsdc trains on the KJV text (scripts/fetch-data), with the model's
+# split changed to [1, 0] so that no perplexity evaluation follows the timed
+# steps.
 # Usage: bench/lstm.sh [REG...]   (default: none qsd). STEPS (default 50)
 # sets the steps each side times; qsdc's count includes its first step.
 set -euo pipefail
-source "$(dirname "${BASH_SOURCE[0]}")/ratio_table.sh"
+source "$(dirname "${BASH_SOURCE[0]}")/peers.sh"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 steps="${STEPS:-50}"
 regs=("$@")
@@ -23,20 +26,18 @@ trap 'rm -rf "$logs"' EXIT
 rows=()
 status=0
 for reg in "${regs[@]}"; do
-  echo "== $reg: torch" >&2
-  /usr/bin/python3 bench/lstm_torch.py "$reg" --steps "$steps" | tee "$logs/torch_$reg" >&2 ||
-    status=1
+  echo "== $reg: peers" >&2
+  peers="$(peer_rates lstm "$reg" "$steps" "$logs")" || status=1
   echo "== $reg: qsdc" >&2
   sed 's/split: \[0\.9, 0\.05\]/split: [1, 0]/' "models/lstm_kjv_$reg.yaml" >"$logs/model_$reg.yaml"
   build/qsdc train "$logs/model_$reg.yaml" --max-steps "$steps" --epochs 1 >"$logs/qsdc_$reg" 2>&1 ||
     status=1
   tail -n 1 "$logs/qsdc_$reg" >&2
-  t="$(sed -n 's/^torch [a-z]*: \([0-9.]*\) tokens\/s.*/\1/p' "$logs/torch_$reg")"
   # "train: N steps, M samples, S s, R samples/s": a sample is 35 tokens
   q="$(sed -n 's/^train: .* \([0-9.]*\) samples\/s.*/\1/p' "$logs/qsdc_$reg" |
     awk '{ printf "%.0f", $1 * 35 }')"
-  rows+=("$reg ${q:-n/a} ${t:-n/a}")
+  rows+=("$reg ${q:-failed} $peers")
 done
 
-ratio_table tokens/s "${rows[@]}"
+printf '%s\n' "${rows[@]}" | peer_table tokens/s
 exit "$status"

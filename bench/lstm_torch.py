@@ -6,20 +6,21 @@ between the layers and before the output), batch 20, 35 steps of truncated
 BPTT with the hidden state carried (detached) from batch to batch, SGD lr 1,
 gradient clipped to global norm 0.25. The tokens are seeded random ids:
 speed does not depend on the text. Times `--steps` optimiser steps after
-`--warmup` untimed ones and prints `torch <reg>: N tokens/s`.
+`--warmup` untimed ones and prints `torch <reg>: N tokens/s`; `--compile`
+as in mlp_torch.py.
 
-Run with Debian's /usr/bin/python3 (python3-torch).
+Runs with Debian's /usr/bin/python3 (python3-torch) and with PyTorch 2.x
+(bench/peers.sh).
 """
-import argparse
 import os
-import time
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "2")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import torch  # noqa: E402
 
-from mlp_torch import QSD  # noqa: E402
+from mlp_torch import QSD, add_compile_option, compiled, version_note  # noqa: E402
+from peer_common import base_arguments, report, time_steps  # noqa: E402
 
 VOCAB, UNITS, STEPS, BATCH = 10002, 256, 35, 20
 
@@ -53,13 +54,7 @@ def detach(state):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("reg", choices=["none", "dropout", "qsd"])
-    ap.add_argument("--steps", type=int, default=50, help="timed steps")
-    ap.add_argument("--warmup", type=int, default=5, help="untimed steps first")
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--seed", type=int, default=1)
-    args = ap.parse_args()
+    args = add_compile_option(base_arguments(__doc__.split("\n\n")[0], 50, 5)).parse_args()
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -68,31 +63,25 @@ def main():
     model = LM(args.reg)
     model.train()
     opt = torch.optim.SGD(model.parameters(), lr=1.0)
+    forward = compiled(model, args)
     loss_fn = torch.nn.CrossEntropyLoss()
     zeros = torch.zeros(1, BATCH, UNITS)
     state = ((zeros, zeros), (zeros, zeros))
 
-    def step(i, state):
+    def step(i):
+        nonlocal state
         x = stream[:, i * STEPS:(i + 1) * STEPS]
         y = stream[:, i * STEPS + 1:(i + 1) * STEPS + 1]
         opt.zero_grad(set_to_none=True)
-        logits, state = model(x, detach(state))
+        logits, state = forward(x, detach(state))
         loss = loss_fn(logits.reshape(-1, VOCAB), y.reshape(-1))
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 0.25)
         opt.step()
-        return loss, state
+        return loss.detach()
 
-    for i in range(args.warmup):
-        _, state = step(i, state)
-    start = time.perf_counter()
-    for i in range(args.warmup, total):
-        loss, state = step(i, state)
-    loss.item()
-    seconds = time.perf_counter() - start
-    rate = args.steps * BATCH * STEPS / seconds
-    print(f"torch {args.reg}: {rate:.0f} tokens/s "
-          f"({args.steps} steps in {seconds:.2f} s, last loss {loss.item():.3f})")
+    seconds, loss = time_steps(step, args.warmup, args.steps)
+    report("torch", args, BATCH * STEPS, "tokens/s", seconds, loss, version_note(args))
 
 
 if __name__ == "__main__":

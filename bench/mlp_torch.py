@@ -3,35 +3,23 @@
 (784-1024-1024-10, ReLU, the regulariser after each hidden ReLU), batch 128,
 SGD lr 0.05 momentum 0.9 Nesterov, cross-entropy, on the real Fashion-MNIST
 training set. Times `--steps` optimiser steps after `--warmup` untimed ones
-and prints `torch <reg>: N samples/s`.
+and prints `torch <reg>: N samples/s`. `--compile` runs the model through
+torch.compile (PyTorch 2).
 
-Run with Debian's /usr/bin/python3 (python3-torch, python3-numpy).
+Runs with Debian's /usr/bin/python3 (python3-torch 1.13, python3-numpy) and
+with PyTorch 2.x from PyPI (the virtual environment bench/peers.sh makes).
 """
-import argparse
-import gzip
 import os
-import time
+import sys
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "2")
 # Torch's OpenMP threads otherwise spin between parallel regions and starve
 # OpenBLAS's own threads on the same cores: ~10x slower on 2 cores.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-DATA_DIR = "/usr/share/datasets/fashion-mnist"
-
-
-def read_idx(path):
-    """An IDX file (gzip) as a numpy array of its declared shape."""
-    with gzip.open(path, "rb") as f:
-        raw = f.read()
-    if raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
-        raise ValueError(f"{path}: offset 0: not an unsigned-byte IDX file")
-    rank = raw[3]
-    dims = np.frombuffer(raw, dtype=">u4", count=rank, offset=4)
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * rank).reshape(dims)
+from peer_common import fashion_training_set, peer_arguments, report, time_steps  # noqa: E402
 
 
 class QSD(torch.nn.Module):
@@ -76,23 +64,43 @@ def build_model(reg, args):
         torch.nn.Linear(1024, 10))
 
 
-def peer_arguments(description, keep, qsd):
-    """The argument parser both peers share: the regulariser, step counts,
-    threads, seed, data and the dense layers' dropout keep probability and
-    QSD (p, sites, q_cv) defaults."""
-    ap = argparse.ArgumentParser(description=description)
-    ap.add_argument("reg", choices=["none", "dropout", "qsd"])
-    ap.add_argument("--steps", type=int, default=200, help="timed steps")
-    ap.add_argument("--warmup", type=int, default=20, help="untimed steps first")
-    ap.add_argument("--batch", type=int, default=128)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--data-dir", default=DATA_DIR)
-    ap.add_argument("--keep", type=float, default=keep, help="dropout keep probability")
-    ap.add_argument("--qsd-p", type=float, default=qsd[0])
-    ap.add_argument("--qsd-sites", type=int, default=qsd[1])
-    ap.add_argument("--qsd-cv", type=float, default=qsd[2])
+def add_compile_option(ap):
+    """--compile, for every PyTorch peer."""
+    ap.add_argument("--compile", action="store_true",
+                    help="run the model through torch.compile (PyTorch 2)")
     return ap
+
+
+def compiled(model, args):
+    """model, or torch.compile(model) with --compile; exits where this
+    PyTorch has no torch.compile."""
+    if not args.compile:
+        return model
+    if not hasattr(torch, "compile"):
+        sys.exit(f"--compile needs PyTorch 2 (this is {torch.__version__})")
+    return torch.compile(model)
+
+
+def blas_libraries():
+    """The BLAS libraries this process has loaded, as `DIR/FILE` of their
+    real paths: Debian's torch calls whichever libblas.so.3 the system
+    selects (blas/ the reference one, ~16x slower than openblas-pthread/);
+    PyPI's links its BLAS in."""
+    found = set()
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            path = line.split()[-1]
+            name = os.path.basename(path)
+            if "blas" in name and "cublas" not in name and "scipy_openblas" not in name:
+                real = os.path.realpath(path)
+                found.add(f"{os.path.basename(os.path.dirname(real))}/{os.path.basename(real)}")
+    return sorted(found)
+
+
+def version_note(args):
+    """What the report line says about this peer."""
+    blas = "".join(f", {lib}" for lib in blas_libraries())
+    return f"torch {torch.__version__}" + (", torch.compile" if args.compile else ", eager") + blas
 
 
 def time_training(build_model, sample_shape, args):
@@ -101,15 +109,13 @@ def time_training(build_model, sample_shape, args):
     steps after args.warmup and prints the samples/s line."""
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-    images = read_idx(f"{args.data_dir}/train-images-idx3-ubyte.gz")
-    labels = read_idx(f"{args.data_dir}/train-labels-idx1-ubyte.gz")
-    x_all = torch.from_numpy(
-        images.reshape((len(images),) + sample_shape).astype(np.float32) / 255.0)
-    y_all = torch.from_numpy(labels.astype(np.int64))
+    x_np, y_np = fashion_training_set(args.data_dir, sample_shape)
+    x_all, y_all = torch.from_numpy(x_np), torch.from_numpy(y_np)
 
     model = build_model(args.reg, args)
     model.train()
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True)
+    forward = compiled(model, args)
     loss_fn = torch.nn.CrossEntropyLoss()
     order = torch.randperm(len(x_all))
     per_epoch = len(x_all) // args.batch
@@ -117,25 +123,17 @@ def time_training(build_model, sample_shape, args):
     def step(i):
         idx = order[(i % per_epoch) * args.batch:(i % per_epoch + 1) * args.batch]
         opt.zero_grad(set_to_none=True)
-        loss = loss_fn(model(x_all[idx]), y_all[idx])
+        loss = loss_fn(forward(x_all[idx]), y_all[idx])
         loss.backward()
         opt.step()
-        return loss
+        return loss.detach()
 
-    for i in range(args.warmup):
-        step(i)
-    start = time.perf_counter()
-    for i in range(args.warmup, args.warmup + args.steps):
-        loss = step(i)
-    loss.item()
-    seconds = time.perf_counter() - start
-    rate = args.steps * args.batch / seconds
-    print(f"torch {args.reg}: {rate:.0f} samples/s "
-          f"({args.steps} steps in {seconds:.2f} s, last loss {loss.item():.3f})")
+    seconds, loss = time_steps(step, args.warmup, args.steps)
+    report("torch", args, args.batch, "samples/s", seconds, loss, version_note(args))
 
 
 def main():
-    ap = peer_arguments(__doc__.split("\n\n")[0], 0.8, (0.5, 6, 0.5))
+    ap = add_compile_option(peer_arguments(__doc__.split("\n\n")[0], 0.8, (0.5, 6, 0.5)))
     time_training(build_model, (784,), ap.parse_args())
 
 
