@@ -299,7 +299,10 @@ def check_scores(c, tables, settings, metric):
         mean, _, sd = row[3].partition(" ± ")
         v = [r[score] for r in s]
         c.near(mean, statistics.mean(v), what + " mean", 2)
-        c.near(sd, statistics.stdev(v), what + " sd", 2)
+        if len(v) > 1:
+            c.near(sd, statistics.stdev(v), what + " sd", 2)
+        else:
+            c.same(sd, "", what + " sd of one run")
         c.near(row[4], statistics.mean(r["epochs"][-1]["train_loss"] for r in s),
                what + " final train loss", 4)
         c.near(row[5], statistics.mean(r["train_seconds"] for r in s), what + " s/run")
@@ -430,13 +433,27 @@ def check_selection(c, tables, results, settings, metric):
             c.near(printed, v, f"{what} validation score of {strength}", 2)
 
 
+class Untested:
+    """A contrast without a test: fewer than two seeds pair (a grid still
+    running, or a setting with no finished run yet). It counts in the
+    family as p = 1."""
+
+    def __init__(self, a, b, n):
+        self.a, self.b, self.n, self.p = a, b, n, None
+
+
 def primary_comparisons(settings, metric, plan, task):
     """The plan's contrasts as (task, comparison, margin, metric)."""
     score = f"test_{metric}"
     by_name = {s[0]["setting"]: s for s in settings}
-    pairs = [tuple(x.split(" vs ")) for x in plan["primary"]]
-    return [(task, Comparison(by_name[a], by_name[b], lambda r: r[score]),
-             plan["equivalence_margin"], metric) for a, b in pairs]
+    out = []
+    for a, b in (tuple(x.split(" vs ")) for x in plan["primary"]):
+        seeds_a = {r["seed"] for r in by_name.get(a, [])}
+        n = len(seeds_a & {r["seed"] for r in by_name.get(b, [])})
+        k = (Comparison(by_name[a], by_name[b], lambda r: r[score]) if n >= 2
+             else Untested(a, b, n))
+        out.append((task, k, plan["equivalence_margin"], metric))
+    return out
 
 
 def check_primary_rows(c, title, rows, entries, lead):
@@ -449,13 +466,16 @@ def check_primary_rows(c, title, rows, entries, lead):
     if lead:
         c.same([r[0] for r in rows], [task for task, _, _, _ in entries], f"{title} tasks")
     p_holm = holm([k.p for _, k, _, _ in entries])
-    tost_holm = holm([tost_p(k, margin) for _, k, margin, _ in entries])
+    tost_holm = holm([None if k.p is None else tost_p(k, margin) for _, k, margin, _ in entries])
     for row, (task, k, margin, metric), ph, th in zip(rows, entries, p_holm, tost_holm):
         what = f"{title}, {task}: {k.a} − {k.b}"
         if len(row) != 10 + lead:
             c.fail(f"{what}: {len(row)} columns, not {10 + lead}")
             continue
         row = row[lead:]
+        if k.p is None:
+            c.same(row[1:], [str(k.n)] + ["n/a"] * 7 + ["**undetermined**"], what)
+            continue
         k.check_row(c, row[1:7], what, 2)
         c.p_value(row[7], ph, what + " Holm")
         c.p_value(row[8], th, what + " TOST")
