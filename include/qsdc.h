@@ -324,7 +324,9 @@ typedef struct qsdc_session_info {
     int64_t n_params;             /* floats in the parameter allocation */
     int has_weights;
     int64_t steps;                /* optimiser steps behind the weights (0: initialised) */
-    uint64_t seed;                /* the model's seed (train: seed) */
+    uint64_t seed;                /* the model's seed (train: seed), or the seed of
+                                     the qsdc_session_train run that set the weights
+                                     (its data splits are that seed's) */
     char program[16];             /* how the inference program was made: "built", "from
                                      cache" or "from binary" */
 } qsdc_session_info;
