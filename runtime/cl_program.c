@@ -13,11 +13,21 @@
  * qsdc_error holds the call name and room for a caller's context prefix. */
 #define LOG_BUDGET 760
 
-/* "-cl-std=CL1.2 " followed by options (malloc'd; NULL when out of memory). */
+static bool debug_build(void)
+{
+    const char *d = getenv("QSDC_DEBUG");
+    return d && strstr(d, "build");
+}
+
+/* "-cl-std=CL1.2", then "-w" unless QSDC_DEBUG has build, then options
+ * (malloc'd; NULL when out of memory). A compiler's warnings on generated
+ * code mean nothing to a user, and some drivers print them to stderr in
+ * the middle of training's progress (pocl on a CPU without AVX-512 warns
+ * of the float16 calling convention of its own vload16). */
 static char *cl_full_options(const char *options)
 {
-    static const char std[] = "-cl-std=CL1.2";
-    size_t n = sizeof std + 1 + (options ? strlen(options) : 0);
+    const char *std = debug_build() ? "-cl-std=CL1.2" : "-cl-std=CL1.2 -w";
+    size_t n = strlen(std) + 2 + (options ? strlen(options) : 0);
     char *s = malloc(n);
     if (s)
         snprintf(s, n, "%s%s%s", std, options && *options ? " " : "",
@@ -39,7 +49,8 @@ static const char *log_excerpt_start(const char *log)
     return e;
 }
 
-static int fail_with_log(cl_program prog, cl_device_id dev, cl_int rc, qsdc_error *err)
+/* The program's build log for dev (malloc'd), or NULL when there is none. */
+static char *build_log(cl_program prog, cl_device_id dev)
 {
     size_t size = 0;
     char *log = NULL;
@@ -51,10 +62,18 @@ static int fail_with_log(cl_program prog, cl_device_id dev, cl_int rc, qsdc_erro
         log[size] = '\0';
     else if (log)
         log[0] = '\0';
-    if (!log || !log[0]) {
+    if (log && !log[0]) {
         free(log);
-        return qsdc_fail(err, "clBuildProgram: %s (no build log)", cl_error_name(rc));
+        return NULL;
     }
+    return log;
+}
+
+static int fail_with_log(cl_program prog, cl_device_id dev, cl_int rc, qsdc_error *err)
+{
+    char *log = build_log(prog, dev);
+    if (!log)
+        return qsdc_fail(err, "clBuildProgram: %s (no build log)", cl_error_name(rc));
     const char *start = log_excerpt_start(log);
     size_t len = strlen(start);
     while (len > 0 && (start[len - 1] == '\n' || start[len - 1] == ' '))
@@ -167,12 +186,6 @@ static double seconds_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static bool debug_build(void)
-{
-    const char *d = getenv("QSDC_DEBUG");
-    return d && strstr(d, "build");
-}
-
 static cl_program build_source(cl_env *env, const char *source, const char *opts,
                                qsdc_error *err)
 {
@@ -184,6 +197,10 @@ static cl_program build_source(cl_env *env, const char *source, const char *opts
         clReleaseProgram(prog);
         return NULL;
     }
+    char *log = debug_build() ? build_log(prog, env->dev.device) : NULL;
+    if (log)
+        fprintf(stderr, "qsdc: build log:\n%s\n", log);
+    free(log);
     return prog;
 }
 

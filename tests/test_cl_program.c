@@ -381,6 +381,55 @@ static void test_debug_build_output(void **state)
     free(src);
 }
 
+/* A path without a return, which clang warns of by default, and a float16
+ * through pocl's vload16, which it warns of on CPUs without AVX-512. */
+static const char warning_source[] =
+    "int twice(int a) { if (a) return 2 * a; }\n"
+    "__kernel void k(__global float *y)\n"
+    "{ vstore16(vload16(0, y) * 2.0f, 0, y); y[0] = twice((int)y[0]); }\n";
+
+/* The build log of source built the way qsdc builds (malloc'd). */
+static char *log_of_build(const char *source)
+{
+    cl_build_result b;
+    build_ok(source, &b);
+    size_t size = 0;
+    cl_device_id dev = tf_env()->dev.device;
+    assert_int_equal(clGetProgramBuildInfo(b.program, dev, CL_PROGRAM_BUILD_LOG, 0, NULL,
+                                           &size), CL_SUCCESS);
+    char *log = calloc(size + 1, 1);
+    assert_int_equal(clGetProgramBuildInfo(b.program, dev, CL_PROGRAM_BUILD_LOG, size, log,
+                                           NULL), CL_SUCCESS);
+    clReleaseProgram(b.program);
+    return log;
+}
+
+/* The driver's warnings on generated code stay out of a user's terminal
+ * (pocl prints "N warnings generated." itself) and reach a developer who
+ * asks for the build log. */
+static void test_warnings_only_when_asked(void **state)
+{
+    (void)state;
+    ts_setenv("QSDC_CACHE_DIR", "off");
+    /* sources of their own, past pocl's cache of built programs */
+    char src[3][sizeof warning_source + 1200];
+    for (int i = 0; i < 3; i++)
+        snprintf(src[i], sizeof src[i], "/* %s %d */\n%s", ts_tmpdir(), i, warning_source);
+    char *quiet_log = log_of_build(src[0]);
+    char *quiet = build_stderr(src[1]);
+    ts_setenv("QSDC_DEBUG", "build");
+    char *asked = build_stderr(src[2]);
+    ts_restore_env(NULL);
+    if (strstr(quiet_log, "warning"))
+        fail_msg("a warning in the build log without QSDC_DEBUG:\n%s", quiet_log);
+    assert_string_equal(quiet, "");
+    if (!strstr(asked, "qsdc: build log:") || !strstr(asked, "warning"))
+        fail_msg("QSDC_DEBUG=build printed no warning:\n%s", asked);
+    free(quiet_log);
+    free(quiet);
+    free(asked);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -395,6 +444,7 @@ int main(void)
         cmocka_unit_test(test_save_then_load_binary),
         cmocka_unit_test(test_load_bad_binary),
         cmocka_unit_test_teardown(test_debug_build_output, ts_restore_env),
+        cmocka_unit_test_teardown(test_warnings_only_when_asked, ts_restore_env),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     ts_cleanup();
