@@ -74,10 +74,12 @@ int epoch_report_write(FILE *f, const char *metrics_path, const epoch_report *r,
         json_number(f, "val_perplexity", r->val_perplexity);
         json_number(f, "test_perplexity", r->test_perplexity);
     } else {
+        json_number(f, "val_loss", r->has_val ? r->val_loss : NAN);
         json_number(f, "val_accuracy", r->val_accuracy);
         json_number(f, "test_accuracy", r->test_accuracy);
     }
-    fprintf(f, ", \"seconds\": %.3f, \"samples_per_s\": %.1f", r->seconds, r->samples_per_s);
+    fprintf(f, ", \"lr\": %.6g, \"seconds\": %.3f, \"samples_per_s\": %.1f", r->lr,
+            r->seconds, r->samples_per_s);
     if (r->tokens_per_sample > 0)
         fprintf(f, ", \"tokens_per_s\": %.1f", r->samples_per_s * (double)r->tokens_per_sample);
     fprintf(f, "}\n");

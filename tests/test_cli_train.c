@@ -159,8 +159,8 @@ static void test_metrics_file(void **state)
     cli_epoch e[8];
     int n = cli_epochs(base_out, e, 8);
     assert_int_equal(n, CLI_EPOCHS);
-    static const char *keys[] = {"epoch", "train_loss", "val_accuracy", "test_accuracy",
-                                 "seconds", "samples_per_s"};
+    static const char *keys[] = {"epoch", "train_loss", "val_loss", "val_accuracy",
+                                 "test_accuracy", "lr", "seconds", "samples_per_s"};
     int lines = 0;
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"), lines++) {
         assert_true(lines < n);
@@ -170,6 +170,7 @@ static void test_metrics_file(void **state)
             if (isnan(json_number(line, keys[k])))
                 fail_msg("no \"%s\" in %s", keys[k], line);
         assert_true(json_number(line, "epoch") == lines + 1);
+        assert_true(json_number(line, "lr") > 0);
         /* the printed values are the same numbers rounded to 4 and 2 places */
         assert_true(fabs(json_number(line, "train_loss") - e[lines].loss) <= 0.5e-4 + 1e-9);
         assert_true(fabs(json_number(line, "test_accuracy") - e[lines].test_accuracy) <=
