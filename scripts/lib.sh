@@ -114,7 +114,7 @@ qsdc_compile() {
 # The libFuzzer harnesses (tests/fuzz/fuzz_NAME.c) as NAME:MAX_LEN, the
 # longest input each is given.
 QSDC_FUZZ_TARGETS=(checkpoint:1024 cifar:8192 idx:1024 model:4096 plan:8192 result:16384
-  text:4096 npy:1024 npz:2048 png:2048 table:2048 text_lines:2048)
+  text:4096 npy:1024 npz:2048 png:2048 table:2048 text_lines:2048 feature_stats:1024)
 
 # qsdc_fuzz_build: configures build-fuzz with clang and -Dfuzz=true and builds
 # the harnesses (and the library they link) only.

@@ -349,11 +349,30 @@ def result_seeds():
         .replace(b'  "epochs"', selection, 1))
 
 
+def fnv1a(data):
+    """base/checksum.c's checksum_of: 64-bit FNV-1a."""
+    h = 0xcbf29ce484222325
+    for b in data:
+        h = ((h ^ b) * 0x100000001b3) % (1 << 64)
+    return h
+
+
+def feature_stats_seeds():
+    """fuzz_feature_stats's input: byte 0 below 128 then a body under the
+    harness's header of byte 0 % 16 + 1 features, else a whole file."""
+    body = b"0.5 2\n-1e-3 0.25\n3 1\n"
+    put("feature_stats", "body", b"\x02" + body)
+    put("feature_stats", "body_short", b"\x05" + body)
+    whole = b"qsdc standardize 1\nfeatures 3\nchecksum %016x\n" % fnv1a(body) + body
+    put("feature_stats", "whole", b"\x80" + whole)
+    put("feature_stats", "whole_bad_sum", b"\x80" + whole.replace(b"0.25", b"0.26"))
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: make_corpus.py QSDC_EXE")
     for harness in ("idx", "checkpoint", "model", "plan", "result", "text", "npy", "npz",
-                    "png", "table", "text_lines"):
+                    "png", "table", "text_lines", "feature_stats"):
         shutil.rmtree(os.path.join(CORPUS, harness), ignore_errors=True)
     idx_seeds()
     cifar_seeds()
@@ -365,6 +384,7 @@ def main():
     png_seeds()
     table_seeds()
     text_lines_seeds()
+    feature_stats_seeds()
     result_seeds()
     plan_seeds(os.path.abspath(sys.argv[1]))
 
