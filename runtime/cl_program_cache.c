@@ -10,9 +10,13 @@
 #include "checksum.h"
 #include "file_io.h"
 
+#include "strbuf.h"
+
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -146,4 +150,63 @@ void cl_cache_store(const char *path, const unsigned char *bin, size_t len)
     put_le(header + 8, len, 8);
     put_le(header + CHECKED_HEADER_LEN, file_checksum(header, bin, len), 8);
     fs_write_atomic(path, header, sizeof header, bin, len, NULL);
+}
+
+/* The length of the first `fields` space-separated fields of line[0, len). */
+static size_t key_length(const char *line, size_t len, int fields)
+{
+    size_t i = 0;
+    for (int f = 0; f < fields; f++) {
+        while (i < len && line[i] == ' ')
+            i++;
+        while (i < len && line[i] != ' ')
+            i++;
+    }
+    return i;
+}
+
+/* Whether a line of text starts with the key line[0, key). */
+static bool text_has_key(const char *text, const char *line, size_t key, int fields)
+{
+    for (const char *p = text; *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t len = nl ? (size_t)(nl - p) : strlen(p);
+        if (key_length(p, len, fields) == key && memcmp(p, line, key) == 0)
+            return true;
+        p += len + (nl != NULL);
+    }
+    return false;
+}
+
+void cl_cache_merge_lines(const char *path, const char *text, int key_fields)
+{
+    char lock_path[4200];
+    snprintf(lock_path, sizeof lock_path, "%s.lock", path);
+    int lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (lock < 0 || flock(lock, LOCK_EX) != 0) {
+        if (lock >= 0)
+            close(lock);
+        return;
+    }
+    strbuf sb;
+    sb_init(&sb);
+    unsigned char *old;
+    size_t len;
+    if (fs_read_file_max(path, 64u << 20, &old, &len, NULL) == 0) {
+        const char *b = (const char *)old;
+        for (size_t pos = 0; pos < len;) {
+            const char *nl = memchr(b + pos, '\n', len - pos);
+            size_t n = nl ? (size_t)(nl - (b + pos)) : len - pos;
+            size_t key = key_length(b + pos, n, key_fields);
+            if (n > 0 && !text_has_key(text, b + pos, key, key_fields))
+                sb_printf(&sb, "%.*s\n", (int)n, b + pos);
+            pos += n + 1;
+        }
+        free(old);
+    }
+    sb_append(&sb, text);
+    if (!sb.oom)
+        fs_write_atomic(path, NULL, 0, sb_str(&sb), sb.len, NULL);
+    sb_free(&sb);
+    close(lock);
 }

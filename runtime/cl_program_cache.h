@@ -22,5 +22,12 @@ bool cl_cache_load(const char *path, unsigned char **file, const unsigned char *
                    size_t *len);
 /* Best effort: a failed write only costs a rebuild next time. */
 void cl_cache_store(const char *path, const unsigned char *bin, size_t len);
+/* Writes text's lines (each ending in a newline) to the per-device file
+ * path, keeping the file's lines whose first key_fields fields no line of
+ * text has: processes that measure at once (a grid beside a user's run)
+ * each add their own lines instead of the last writer's replacing the
+ * others'. The read and write hold an flock on path.lock. Best effort, as
+ * the file only saves measuring again. */
+void cl_cache_merge_lines(const char *path, const char *text, int key_fields);
 
 #endif

@@ -65,7 +65,7 @@ static void save_cache(const char *path, const conv_time *t, int n)
                   t[i].im2col_ms, t[i].gemm_ms);
     }
     if (!sb.oom)
-        fs_write_atomic(path, NULL, 0, sb_str(&sb), sb.len, NULL);
+        cl_cache_merge_lines(path, sb_str(&sb), 13);
     sb_free(&sb);
 }
 

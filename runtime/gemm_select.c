@@ -87,7 +87,7 @@ static void save_cache(const char *path, const choice *c, int n)
                   c[i].panel_ms, c[i].clblast_ms, c[i].tiled_ms, c[i].tiles.items_m,
                   c[i].tiles.items_n, c[i].tiles.block_m, c[i].tiles.block_n, c[i].tiles.k);
     if (!sb.oom)
-        fs_write_atomic(path, NULL, 0, sb_str(&sb), sb.len, NULL);
+        cl_cache_merge_lines(path, sb_str(&sb), 6);
     sb_free(&sb);
 }
 

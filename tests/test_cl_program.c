@@ -8,11 +8,13 @@
 #include <string.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
 
 #include "cl_fixture.h"
+#include "cl_program_cache.h"
 #include "support.h"
 
 /* y[i] = 2 x[i] + 3: with integer x below 2^23 every value is exact in float,
@@ -430,6 +432,73 @@ static void test_warnings_only_when_asked(void **state)
     free(asked);
 }
 
+/* The file at path after a newline (malloc'd): every line then starts
+ * after one. */
+static char *read_lines(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    char *body = ts_read_stream(f, NULL);
+    fclose(f);
+    char *text = malloc(strlen(body) + 2);
+    sprintf(text, "\n%s", body);
+    free(body);
+    return text;
+}
+
+/* A per-device file's lines merge by key: the merged text's lines replace
+ * the file's with the same first two fields, the others stay. */
+static void test_merge_lines_by_key(void **state)
+{
+    (void)state;
+    const char *path = ts_write("merge.txt", "1 2 old\n3 4 kept\n", 17);
+    cl_cache_merge_lines(path, "1 2 new\n5 6 added\n", 2);
+    char *text = read_lines(path);
+    assert_string_equal(text, "\n3 4 kept\n1 2 new\n5 6 added\n");
+    free(text);
+}
+
+/* Processes that measure at once each keep their lines: 6 writers of 30
+ * lines each, one line per merge, leave all 180 (the last writer's file
+ * alone held its own lines before the merge). */
+static void test_merge_lines_concurrent(void **state)
+{
+    (void)state;
+    enum { WRITERS = 6, LINES = 30 };
+    const char *path = ts_write("shared.txt", "", 0);
+    char file[1200];
+    snprintf(file, sizeof file, "%s", path);
+    for (int w = 0; w < WRITERS; w++) {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            for (int i = 0; i < LINES; i++) {
+                char line[64];
+                snprintf(line, sizeof line, "%d %d ms\n", w, i);
+                cl_cache_merge_lines(file, line, 2);
+            }
+            _exit(0);
+        }
+    }
+    for (int w = 0; w < WRITERS; w++) {
+        int status;
+        assert_true(wait(&status) > 0 && WIFEXITED(status));
+    }
+    char *text = read_lines(file);
+    int lines = -1;
+    for (const char *p = text; (p = strchr(p, '\n')); p++)
+        lines++;
+    for (int w = 0; w < WRITERS; w++)
+        for (int i = 0; i < LINES; i++) {
+            char line[64];
+            snprintf(line, sizeof line, "\n%d %d ms\n", w, i);
+            if (!strstr(text, line))
+                fail_msg("lost line '%d %d' (%d lines in all)", w, i, lines);
+        }
+    assert_int_equal(lines, WRITERS * LINES);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -445,6 +514,8 @@ int main(void)
         cmocka_unit_test(test_load_bad_binary),
         cmocka_unit_test_teardown(test_debug_build_output, ts_restore_env),
         cmocka_unit_test_teardown(test_warnings_only_when_asked, ts_restore_env),
+        cmocka_unit_test(test_merge_lines_by_key),
+        cmocka_unit_test(test_merge_lines_concurrent),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     ts_cleanup();
