@@ -1,7 +1,8 @@
 """The Python package against the library and the command line: training
-lowers the loss, predictions agree with evaluation and with `qsdc eval` on
-the saved checkpoint, a reopened checkpoint predicts bit for bit the same,
-and failures raise qsdc.Error with qsdc's message."""
+lowers the loss, predictions agree with evaluation, with `qsdc eval` on the
+saved checkpoint and bit for bit with `qsdc predict` on it, a reopened
+checkpoint predicts bit for bit the same, and failures raise qsdc.Error
+with qsdc's message."""
 import os
 import re
 import subprocess
@@ -55,6 +56,11 @@ def test_fit_predict_evaluate_save(task, device, tmp_path, capsys):
                          capture_output=True, text=True, check=True).stdout
     assert re.search(r"accuracy: %.2f%% \(%d/%d\)" % (after["accuracy"], after["correct"], TEST),
                      cli), cli
+    np.save(tmp_path / "xt.npy", xt)
+    subprocess.run([qsdc_command(), "predict", task["model"], "--checkpoint", str(ckpt),
+                    "--data", str(tmp_path / "xt.npy"), "-o", str(tmp_path / "p.npy")]
+                   + (["--device", device] if device else []), capture_output=True, check=True)
+    assert np.array_equal(np.load(tmp_path / "p.npy"), p)
     with qsdc.Model(task["model"], device=device, checkpoint=ckpt) as again:
         assert again.info["steps"] == history["steps"]
         assert np.array_equal(again.predict(xt), p)

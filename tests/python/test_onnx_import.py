@@ -2,8 +2,10 @@
 onnx package's helpers as torch.onnx.export writes them (Gemm with transB,
 Reshape or Flatten before the classifier, Constant shapes, Dropout and
 Identity), imported by qsdc.Model("model.onnx") and by qsdc predict, must
-give ONNX Runtime's outputs within 1e-4; an unsupported op is an error
-naming the node and the op."""
+give ONNX Runtime's outputs within 1e-4, and so must the MLP and the CNN
+that torch.onnx.export wrote in test_torch_interop.py (QSDC_TORCH_ONNX_DIR,
+which scripts/test runs first); an unsupported op is an error naming the
+node and the op."""
 import os
 import subprocess
 
@@ -119,6 +121,28 @@ def test_onnx_models_run_as_onnx_runtime_runs_them(make, device, tmp_path):
                            + (["--device", device] if device else []),
                            check=True, capture_output=True, text=True).stdout
     assert "accuracy: 100.00% (10/10)" in infer and "untrained" not in infer, infer
+
+
+@pytest.mark.parametrize("name", ["mlp", "cnn"])
+def test_torch_exported_models_run_as_onnx_runtime_runs_them(name, device, tmp_path):
+    keep = os.environ.get("QSDC_TORCH_ONNX_DIR")
+    path = os.path.join(keep or "", "torch_%s.onnx" % name)
+    if not keep or not os.path.exists(path):
+        pytest.skip("no torch_%s.onnx in QSDC_TORCH_ONNX_DIR: test_torch_interop.py (Debian's "
+                    "PyTorch) writes it there first, as scripts/test runs them" % name)
+    x = np.load(os.path.join(keep, "torch_%s_x.npy" % name))
+    want = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(
+        None, {"x": x})[0]
+    with qsdc.Model(path, device=device) as m:
+        got = m.predict(x)
+    diff = float(np.abs(got - want).max())
+    print("torch.onnx.export's %s: max abs difference against ONNX Runtime %.3g" % (name, diff))
+    assert diff <= TOLERANCE
+    exe = os.environ.get("QSDC_EXE", "qsdc")
+    subprocess.run([exe, "predict", path, "--data", os.path.join(keep, "torch_%s_x.npy" % name),
+                    "-o", str(tmp_path / "p.npy")] + (["--device", device] if device else []),
+                   check=True, capture_output=True)
+    assert np.abs(np.load(tmp_path / "p.npy") - want).max() <= TOLERANCE
 
 
 def test_unsupported_op_names_node_and_op(device, tmp_path):

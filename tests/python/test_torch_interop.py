@@ -4,7 +4,9 @@ system Python: scripts/lib.sh's qsdc_python_tests runs this file with
 
 1. Models built in torch.nn with seeded weights, written by
    torch.onnx.export (opset 13), run by qsdc predict: the outputs must be
-   torch's own forward pass within 1e-4.
+   torch's own forward pass within 1e-4. With QSDC_TORCH_ONNX_DIR set the
+   files are left there for test_onnx_import.py, which runs them with ONNX
+   Runtime (not installed beside Debian's torch).
 2. Models trained a little by qsdc train, written by qsdc export -o W.npz,
    loaded with load_state_dict into the equivalent torch.nn model: torch's
    forward pass must give qsdc predict's outputs within 1e-4.
@@ -13,6 +15,7 @@ Only the qsdc command (QSDC_EXE) is used, not the qsdc Python package,
 which is installed in the virtual environment and not in the system
 Python."""
 import os
+import shutil
 import subprocess
 
 import numpy as np
@@ -112,6 +115,11 @@ def test_torch_onnx_export_runs_in_qsdc(name, tmp_path):
     qsdc("predict", path, "--data", tmp_path / "x.npy", "-o", tmp_path / "p.npy")
     assert max_diff(name + " (torch.onnx.export)", np.load(tmp_path / "p.npy"),
                     want) <= TOLERANCE
+    # for test_onnx_import.py, which runs ONNX Runtime where torch is not
+    keep = os.environ.get("QSDC_TORCH_ONNX_DIR")
+    if keep:
+        shutil.copy(path, os.path.join(keep, "torch_%s.onnx" % name))
+        np.save(os.path.join(keep, "torch_%s_x.npy" % name), x)
 
 
 TRAIN = ("train:\n  data: {format: npy, train_images: x.npy, train_labels: y.npy}\n"
