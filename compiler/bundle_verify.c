@@ -3,7 +3,7 @@
  * buffers. The plan is compiled again from the bundled model.yaml for the
  * same role, batch and target, and both plans are compared as plan.yaml
  * text, the form that holds every field the runtime reads (and the checksum
- * of the source, so the kernels are compared too). */
+ * of the source, so the kernels are compared too) but the schedule. */
 #include "bundle_verify.h"
 
 #include <stdio.h>
@@ -72,6 +72,9 @@ int bundle_verify_plan(const char *dir, const model *m, const plan *p, qsdc_erro
     if (compile_plan(m, p->loss_offset >= 0 ? MODE_TRAIN : MODE_INFER, p->batch, &target,
                      &ref, NULL, NULL, err) < 0)
         return qsdc_error_wrap(err, "%s/%s", dir, BUNDLE_MODEL);
+    /* the schedule is the bundle's: no kernel depends on it, and a run's
+     * --lr and --epochs reach the model compiled here */
+    ref.schedule = p->schedule;
     int rc = compare(dir, p, &ref, err);
     plan_free(&ref);
     return rc;

@@ -1,6 +1,8 @@
 /* What the GEMM generators (codegen_gemm.c, codegen_gemm_tiled.c) and
- * their emitters (codegen_gemm_pack.c, codegen_gemm_store.c) share: the
- * problem as the kernel computes it and the tuning fitted to it. */
+ * their emitters (codegen_gemm_parts.c, codegen_gemm_pack.c,
+ * codegen_gemm_store.c) share: the problem as the kernel computes it and
+ * the tuning fitted to it. The calls run one way: codegen_gemm.c ->
+ * codegen_gemm_tiled.c -> the emitters. */
 #ifndef QSDC_CODEGEN_GEMM_FORM_H
 #define QSDC_CODEGEN_GEMM_FORM_H
 

@@ -337,6 +337,8 @@ int compile_plan(const model *m, graph_mode mode, int64_t batch,
         out->output_offset = g.t[graph_storage(&g, g.output)].offset;
         out->output_elems = g.t[g.output].nelem;
         out->loss_offset = g.loss >= 0 ? g.t[g.loss].offset : -1;
+        if (mode == MODE_TRAIN)
+            out->schedule = g.train.schedule;
         out->nodes_before_fusion = g.nn;
         out->arena_unplanned_elems = st.unplanned_elems;
         out->arena_live_peak_elems = st.live_peak_elems;

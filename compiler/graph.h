@@ -137,10 +137,10 @@ typedef struct gnode {
 typedef enum graph_mode { MODE_INFER, MODE_TRAIN } graph_mode;
 
 /* What a training graph's last nodes compute: the loss and the optimiser
- * with its settings, copied from the model's train: section at lowering so
- * that the passes after it (autodiff, the update's code) read the graph,
- * not the front end's model. The schedule, data and epochs stay the
- * runtime's, read from the model. */
+ * with its settings, and the schedule of the rate the update is given,
+ * copied from the model's train: section at lowering so that the passes
+ * after it (autodiff, the update's code, the plan) read the graph, not the
+ * front end's model. The data stays the runtime's, read from the model. */
 typedef struct graph_train {
     loss_kind loss;
     optim_kind optimizer;
@@ -149,6 +149,7 @@ typedef struct graph_train {
     double beta1, beta2, eps; /* adam(w) */
     double weight_decay;      /* L2 for sgd/adam, decoupled for adamw */
     double clip_norm;         /* global-norm clipping, 0 = off */
+    lr_schedule schedule;
 } graph_train;
 
 typedef struct graph {

@@ -196,7 +196,8 @@ int graph_lower(const model *m, graph_mode mode, int64_t batch, graph *g,
     g->train = (graph_train){.loss = t->loss, .optimizer = t->optimizer,
                              .momentum = t->momentum, .nesterov = t->nesterov,
                              .beta1 = t->beta1, .beta2 = t->beta2, .eps = t->eps,
-                             .weight_decay = t->weight_decay, .clip_norm = t->clip_norm};
+                             .weight_decay = t->weight_decay, .clip_norm = t->clip_norm,
+                             .schedule = train_schedule(t)};
     if (batch < 1 || batch > (1 << 20))
         return qsdc_fail(err, "batch size %lld is out of range [1, 1048576]",
                          (long long)batch);

@@ -182,10 +182,26 @@ typedef struct train_config {
     sched_kind schedule;    /* default constant */
     double warmup_epochs;   /* linear warm-up, default 0 */
     int64_t step_epochs;    /* step schedule: every this many epochs, 0 =
-                               auto (see train_step_epochs) ... */
+                               auto (see lr_schedule_step_epochs) ... */
     double step_gamma;      /* ... multiply lr by this (default 0.1) */
     double min_lr;          /* cosine floor, default 0 */
 } train_config;
+
+/* The learning-rate schedule of a train: section (runtime/schedule.c
+ * computes the rate of each step from it). Lowering copies it to the
+ * graph and compiling to the training plan, which a bundle's plan.yaml
+ * holds; a run may override lr and epochs. */
+typedef struct lr_schedule {
+    sched_kind kind;
+    double lr;
+    double warmup_epochs;
+    int64_t step_epochs;    /* 0: auto */
+    double step_gamma;
+    double min_lr;
+    int64_t epochs;         /* the run's: cosine spans them, auto steps divide them */
+} lr_schedule;
+
+extern const char *const sched_kind_names[]; /* NULL-terminated */
 
 typedef struct model {
     char path[QSDC_PATH_MAX]; /* as given, used in error messages */
@@ -221,8 +237,10 @@ bool model_ends_in_softmax(const model *m);
 int model_topo_order(const model *m, int *order, qsdc_error *err);
 const char *layer_kind_name(layer_kind k);
 void train_config_defaults(train_config *t);
+/* The schedule t's fields give. */
+lr_schedule train_schedule(const train_config *t);
 /* The step schedule's period: step_epochs, or when that is 0,
  * ceil(epochs / 3), so the rate drops twice over the run. */
-int64_t train_step_epochs(const train_config *t);
+int64_t lr_schedule_step_epochs(const lr_schedule *s);
 
 #endif

@@ -30,11 +30,22 @@ void train_config_defaults(train_config *t)
     snprintf(t->label_column, sizeof t->label_column, "label");
 }
 
-int64_t train_step_epochs(const train_config *t)
+const char *const sched_kind_names[] = {
+    [SCHED_CONSTANT] = "constant", [SCHED_STEP] = "step", [SCHED_COSINE] = "cosine", NULL,
+};
+
+lr_schedule train_schedule(const train_config *t)
 {
-    if (t->step_epochs > 0)
-        return t->step_epochs;
-    return t->epochs > 3 ? (t->epochs + 2) / 3 : 1;
+    return (lr_schedule){.kind = t->schedule, .lr = t->lr, .warmup_epochs = t->warmup_epochs,
+                         .step_epochs = t->step_epochs, .step_gamma = t->step_gamma,
+                         .min_lr = t->min_lr, .epochs = t->epochs};
+}
+
+int64_t lr_schedule_step_epochs(const lr_schedule *s)
+{
+    if (s->step_epochs > 0)
+        return s->step_epochs;
+    return s->epochs > 3 ? (s->epochs + 2) / 3 : 1;
 }
 
 /* The numeric keys of train:, its optimizer: and its schedule:. */
@@ -144,7 +155,6 @@ static int parse_optimizer(ydoc *d, yaml_node_t *n, train_config *t)
 
 static int parse_schedule(ydoc *d, yaml_node_t *n, train_config *t)
 {
-    static const char *const types[] = {"constant", "step", "cosine", NULL};
     static const char *const constant[] = {"type", "warmup_epochs", NULL};
     static const char *const step[] = {"type", "warmup_epochs", "step_epochs",
                                        "gamma", NULL};
@@ -152,7 +162,7 @@ static int parse_schedule(ydoc *d, yaml_node_t *n, train_config *t)
                                          NULL};
     static const char *const *const allowed[] = {constant, step, cosine};
     int type;
-    if (read_typed(d, n, "schedule", types, allowed, &type) < 0)
+    if (read_typed(d, n, "schedule", sched_kind_names, allowed, &type) < 0)
         return -1;
     t->schedule = (sched_kind)type;
     return n->type == YAML_MAPPING_NODE ? read_nums(d, n, t) : 0;

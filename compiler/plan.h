@@ -107,6 +107,7 @@ typedef struct plan {
     int64_t input_offset, input_elems;
     int64_t output_offset, output_elems;
     int64_t loss_offset;  /* -1 in inference plans */
+    lr_schedule schedule; /* training plans: the graph's (graph_train) */
     /* compile report */
     int nodes_before_fusion, kernels;
     int64_t arena_unplanned_elems, arena_live_peak_elems;

@@ -1,7 +1,7 @@
 /* plan.yaml's writer, through libyaml's emitter so every string is quoted
  * and escaped as YAML needs. The layout (plan_yaml_read.c reads it back):
  *
- *   format: 2
+ *   format: 3
  *   plans:
  *   - name: mlp
  *     source: kernels.cl
@@ -14,7 +14,10 @@
  *       P: {elems: 6370, bytes: 25480}   # and G, S, A, L
  *     input: {offset: 0, elems: 100352}
  *     output: {offset: 101376, elems: 1280}
- *     loss_offset: -1
+ *     loss_offset: -1                      # training plans: >= 0, and
+ *     schedule: {type: cosine, lr: 0.1,    #   the learning-rate schedule
+ *                warmup_epochs: 0, step_epochs: 0, gamma: 0.1, min_lr: 0,
+ *                epochs: 10}
  *     tensors:
  *     - {name: d1.weight, buffer: P, offset: 0, dims: [784, 8], init: he,
  *        fan_in: 784, fan_out: 8}           # init and fans for P only
@@ -239,6 +242,20 @@ static void emit_launch(emitter *m, const plan_launch *l)
     end_map(m);
 }
 
+static void emit_schedule(emitter *m, const lr_schedule *s)
+{
+    text(m, "schedule");
+    begin_map(m, true);
+    kv_text(m, "type", sched_kind_names[s->kind]);
+    kv_real(m, "lr", s->lr);
+    kv_real(m, "warmup_epochs", s->warmup_epochs);
+    kv_int(m, "step_epochs", s->step_epochs);
+    kv_real(m, "gamma", s->step_gamma);
+    kv_real(m, "min_lr", s->min_lr);
+    kv_int(m, "epochs", s->epochs);
+    end_map(m);
+}
+
 static void emit_plan(emitter *m, const plan *p)
 {
     begin_map(m, false);
@@ -264,6 +281,8 @@ static void emit_plan(emitter *m, const plan *p)
     range(m, "input", p->input_offset, p->input_elems);
     range(m, "output", p->output_offset, p->output_elems);
     kv_int(m, "loss_offset", p->loss_offset);
+    if (p->loss_offset >= 0)
+        emit_schedule(m, &p->schedule);
     text(m, "tensors");
     begin_seq(m, false);
     for (int i = 0; i < p->n_tensors; i++)
@@ -307,6 +326,10 @@ static int check_plan(const plan *p, qsdc_error *err)
             p->launches[i].kind < LAUNCH_KERNEL || p->launches[i].kind > LAUNCH_CLBLAST_GEMM)
             return qsdc_fail(err, "plan %s: launch %s: work_dim %d or kind out of range", p->name,
                              p->launches[i].kernel, p->launches[i].work_dim);
+    if (p->loss_offset >= 0 &&
+        (p->schedule.kind < SCHED_CONSTANT || p->schedule.kind > SCHED_COSINE))
+        return qsdc_fail(err, "plan %s: schedule type %d out of range", p->name,
+                         (int)p->schedule.kind);
     return 0;
 }
 

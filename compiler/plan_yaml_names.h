@@ -6,7 +6,7 @@
 
 #include "plan.h"
 
-#define PLAN_YAML_FORMAT 2
+#define PLAN_YAML_FORMAT 3
 
 /* NULL-terminated, as ydoc_choice wants. */
 static const char *const plan_buffer_names[BUF_COUNT + 1] = {

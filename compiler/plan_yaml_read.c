@@ -3,6 +3,7 @@
  * said otherwise, unknown keys are errors, and every size and offset is
  * checked against its buffer, so the executor can trust a plan that loads.
  * Errors name path:line:col. */
+#include <float.h>
 #include <limits.h>
 #include <math.h>
 #include <stdbool.h>
@@ -416,14 +417,42 @@ static int read_target(ydoc *d, yaml_node_t *n, plan *p)
     return 0;
 }
 
+/* A training plan's schedule (n, NULL when absent); an inference plan has
+ * none. The bounds are the model file's (model_train.c). */
+static int read_schedule(ydoc *d, yaml_node_t *plan_node, yaml_node_t *n, plan *p)
+{
+    static const char *const keys[] = {"type", "lr", "warmup_epochs", "step_epochs", "gamma",
+                                       "min_lr", "epochs", NULL};
+    if (!n != (p->loss_offset < 0))
+        return ydoc_fail(d, n ? n : plan_node, "%s",
+                         n ? "an inference plan has no 'schedule'"
+                           : "a training plan needs 'schedule'");
+    if (!n)
+        return 0;
+    yaml_node_t *v[7];
+    lr_schedule *s = &p->schedule;
+    int kind;
+    if (read_map(d, n, "schedule", keys, ALL_REQUIRED, v) < 0 ||
+        ydoc_choice(d, v[0], keys[0], sched_kind_names, &kind) < 0 ||
+        ydoc_float(d, v[1], keys[1], FLT_MIN, FLT_MAX, 0, &s->lr) < 0 ||
+        ydoc_float(d, v[2], keys[2], 0, INFINITY, 0, &s->warmup_epochs) < 0 ||
+        ydoc_int(d, v[3], keys[3], 0, INT32_MAX, &s->step_epochs) < 0 ||
+        ydoc_float(d, v[4], keys[4], 0, 1, YDOC_LO_OPEN, &s->step_gamma) < 0 ||
+        ydoc_float(d, v[5], keys[5], 0, INFINITY, 0, &s->min_lr) < 0 ||
+        ydoc_int(d, v[6], keys[6], 1, INT32_MAX, &s->epochs) < 0)
+        return -1;
+    s->kind = (sched_kind)kind;
+    return 0;
+}
+
 static int read_plan(ydoc *d, yaml_node_t *n, plan *p)
 {
     static const char *const keys[] = {"name", "source", "source_checksum", "target",
                                        "batch", "buffers", "input", "output",
                                        "loss_offset", "tensors", "launches", "stats",
-                                       "binary", "binary_checksum", NULL};
-    enum { BINARY_KEY = 12 };
-    yaml_node_t *v[14];
+                                       "binary", "binary_checksum", "schedule", NULL};
+    enum { BINARY_KEY = 12, SCHEDULE_KEY = 14 };
+    yaml_node_t *v[15];
     if (read_map(d, n, "plan", keys, BINARY_KEY, v) < 0 ||
         read_text(d, v[0], "name", p->name, sizeof p->name) < 0 ||
         read_target(d, v[3], p) < 0 ||
@@ -433,8 +462,9 @@ static int read_plan(ydoc *d, yaml_node_t *n, plan *p)
         read_range(d, v[7], "output", p, &p->output_offset, &p->output_elems) < 0 ||
         ydoc_int(d, v[8], "loss_offset", -1, INT64_MAX, &p->loss_offset) < 0)
         return -1;
-    if (p->loss_offset >= 0 &&
-        check_span(d, v[8], "loss", p, BUF_A, p->loss_offset, p->batch) < 0)
+    if ((p->loss_offset >= 0 &&
+         check_span(d, v[8], "loss", p, BUF_A, p->loss_offset, p->batch) < 0) ||
+        read_schedule(d, n, v[SCHEDULE_KEY], p) < 0)
         return -1;
     if (read_entries(d, v[9], v[10], p) < 0 || read_stats(d, v[11], p) < 0 ||
         read_source(d, v[1], v[2], p) < 0)

@@ -3,7 +3,7 @@
 
 #include "train.h"
 
-double train_lr_at(const train_config *t, int64_t step, int64_t steps_per_epoch)
+double train_lr_at(const lr_schedule *t, int64_t step, int64_t steps_per_epoch)
 {
     double spe = (double)(steps_per_epoch > 0 ? steps_per_epoch : 1);
     double epoch = (double)step / spe;
@@ -12,9 +12,9 @@ double train_lr_at(const train_config *t, int64_t step, int64_t steps_per_epoch)
      * its length: that step gets lr, not more */
     if (warm > 0 && epoch < warm)
         return t->lr * fmin(1.0, (epoch + 1.0 / spe) / warm);
-    switch (t->schedule) {
+    switch (t->kind) {
     case SCHED_STEP:
-        return t->lr * pow(t->step_gamma, floor(epoch / (double)train_step_epochs(t)));
+        return t->lr * pow(t->step_gamma, floor(epoch / (double)lr_schedule_step_epochs(t)));
     case SCHED_COSINE: {
         double span = (double)t->epochs - warm;
         double frac = span > 0 ? (epoch - warm) / span : 1.0;

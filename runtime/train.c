@@ -208,6 +208,12 @@ static int setup(trainer *t, qsdc_error *err)
         plan_for_device(&t->env, t->m, bundle, MODE_INFER, c->batch, &t->ep, err) < 0 ||
         exec_check_memory(&t->env.dev, (const plan *[]){&t->tp, &t->ep}, 2, err) < 0)
         return -1;
+    /* a bundle's plan holds the schedule it was compiled with */
+    t->sched = t->tp.schedule;
+    if (t->o->epochs > 0)
+        t->sched.epochs = t->o->epochs;
+    if (t->o->lr > 0)
+        t->sched.lr = t->o->lr;
     if (load_data(t, err) < 0 || check_validation(t, err) < 0 ||
         (c->standardize && standardize_data(t, err) < 0))
         return -1;
@@ -321,7 +327,7 @@ static int report_step(trainer *t, const step_pipe *sp, uint64_t epoch, qsdc_err
     step_report r = {.step = (uint64_t)done, .epoch = epoch + 1, .batch = t->epoch_batch0 + in,
                      .train_loss = (sp->loss_sum - t->mark_sum) /
                                    (double)(sp->loss_count - t->mark_count),
-                     .lr = train_lr_at(&t->m->train, done - 1, t->steps)};
+                     .lr = train_lr_at(&t->sched, done - 1, t->steps)};
     t->mark_steps = in;
     t->mark_sum = sp->loss_sum;
     t->mark_count = sp->loss_count;
@@ -395,7 +401,7 @@ static int run_epoch(trainer *t, uint64_t epoch, int64_t first, uint64_t *step, 
         rc = step_pipe_next(sp, &slot, err);
         if (rc == 0)
             rc = next_batch(t, epoch, order, s, slot, err);
-        float lr = (float)train_lr_at(c, (int64_t)*step, steps);
+        float lr = (float)train_lr_at(&t->sched, (int64_t)*step, steps);
         if (!t->first_issued)
             t->first_issued = now_seconds();
         if (rc == 0)
@@ -459,7 +465,7 @@ static int finish_epoch(trainer *t, uint64_t *epoch, uint64_t step, int64_t firs
     epoch_report r = {.epochs = c->epochs, .first = first, .done = done, .steps = t->steps,
                       .train_loss = loss, .has_val = !t->lm && t->n_val > 0,
                       .has_test = !t->lm && t->test.count > 0, .language_model = t->lm != NULL,
-                      .lr = train_lr_at(c, step > 0 ? (int64_t)step - 1 : 0, t->steps),
+                      .lr = train_lr_at(&t->sched, step > 0 ? (int64_t)step - 1 : 0, t->steps),
                       .seconds = secs,
                       .samples_per_s = (double)(done * c->batch) / secs,
                       .tokens_per_sample = t->lm ? t->lm->steps : 0};

@@ -81,8 +81,9 @@ struct train_summary {
 /* Applies the command-line overrides to m's train: section. */
 void train_apply_overrides(model *m, const train_options *o);
 int train_model(model *m, const train_options *o, train_summary *out, qsdc_error *err);
-/* The learning rate at step (0-based) under m's schedule. */
-double train_lr_at(const train_config *t, int64_t step, int64_t steps_per_epoch);
+/* The learning rate at step (0-based) under schedule t (a training
+ * plan's, with the run's lr and epochs). */
+double train_lr_at(const lr_schedule *t, int64_t step, int64_t steps_per_epoch);
 /* A hash of what a checkpoint must match: the model's ops, their inputs,
  * shapes and settings (activations, regularisers), the parameter layout of
  * plan p (any of m's plans: they share it) and the optimiser. */

@@ -19,6 +19,7 @@ typedef struct trainer {
     const train_options *o;
     cl_env env;
     plan tp, ep;
+    lr_schedule sched;  /* tp's, with the options' lr and epochs */
     model_state ms;
     executor tx, ex;
     finite_check fc;    /* with --check-finite */

@@ -13,11 +13,9 @@
 #include <string.h>
 
 #include "file_io.h"
-#include "init.h"
 #include "model_parse.h"
 #include "onnx.pb-c.h"
 #include "onnx_values.h"
-#include "session.h"
 
 #define ONNX_MAX_BYTES ((size_t)2 << 30)
 
@@ -554,26 +552,18 @@ int onnx_import(const char *path, model *m, onnx_params *w, qsdc_error *e)
     return rc;
 }
 
-int onnx_params_apply(qsdc_session *s, const onnx_params *w, qsdc_error *e)
+int onnx_params_place(const onnx_params *w, const plan *p, const char *model_path,
+                      float *params, qsdc_error *e)
 {
-    float *params = calloc((size_t)s->ep.param_elems, sizeof *params);
-    if (!params)
-        return qsdc_fail(e, "out of memory");
-    params_init(&s->ep, s->m.train.seed, params);
-    int rc = 0;
-    for (int i = 0; rc == 0 && i < w->n; i++) {
-        int t = plan_find_tensor(&s->ep, w->p[i].name);
-        if (t < 0 || s->ep.tensors[t].nelem != w->p[i].n)
-            rc = qsdc_fail(e, "%s: the weights of %s (%lld values) do not fit its layer%s",
-                           s->m.path, w->p[i].name, (long long)w->p[i].n,
-                           t < 0 ? " (no such parameter)" : "");
-        else
-            memcpy(params + s->ep.tensors[t].offset, w->p[i].v, (size_t)w->p[i].n * sizeof *params);
+    for (int i = 0; i < w->n; i++) {
+        int t = plan_find_tensor(p, w->p[i].name);
+        if (t < 0 || p->tensors[t].nelem != w->p[i].n)
+            return qsdc_fail(e, "%s: the weights of %s (%lld values) do not fit its layer%s",
+                             model_path, w->p[i].name, (long long)w->p[i].n,
+                             t < 0 ? " (no such parameter)" : "");
+        memcpy(params + p->tensors[t].offset, w->p[i].v, (size_t)w->p[i].n * sizeof *params);
     }
-    if (rc == 0)
-        rc = session_set_weights(s, params, NULL, 0, e);
-    free(params);
-    return rc;
+    return 0;
 }
 
 void onnx_params_free(onnx_params *w)

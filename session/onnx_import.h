@@ -9,8 +9,7 @@
 
 #include "error.h"
 #include "model.h"
-
-struct qsdc_session;
+#include "plan.h"
 
 /* One parameter: the plan tensor's name ("dense3.weight") and its floats
  * in qsdc's layout. */
@@ -29,8 +28,10 @@ typedef struct onnx_params {
  * graph is) and its weights into *w; an unsupported node is an error
  * naming the node and its op. */
 int onnx_import(const char *path, model *m, onnx_params *w, qsdc_error *e);
-/* w into the session's parameters (its plan's layout), as its weights. */
-int onnx_params_apply(struct qsdc_session *s, const onnx_params *w, qsdc_error *e);
+/* w over params, a parameter allocation in p's layout; an error names
+ * model_path and a weight that fits no parameter of p. */
+int onnx_params_place(const onnx_params *w, const plan *p, const char *model_path,
+                      float *params, qsdc_error *e);
 void onnx_params_free(onnx_params *w);
 
 #endif

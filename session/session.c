@@ -81,14 +81,25 @@ int session_set_weights(qsdc_session *s, const float *params, float **state, int
     return rc;
 }
 
-int session_init_weights(qsdc_session *s, uint64_t seed, qsdc_error *e)
+/* The default initialisation from seed, with the weights of an ONNX file
+ * (w, or NULL) over it, as the session's weights. */
+static int set_initial_weights(qsdc_session *s, uint64_t seed, const onnx_params *w,
+                               qsdc_error *e)
 {
     float *params = malloc((size_t)s->ep.param_elems * sizeof *params);
     if (!params)
         return qsdc_fail(e, "out of memory");
     params_init(&s->ep, seed, params);
-    int rc = session_set_weights(s, params, NULL, 0, e);
+    int rc = w ? onnx_params_place(w, &s->ep, s->m.path, params, e) : 0;
+    if (rc == 0)
+        rc = session_set_weights(s, params, NULL, 0, e);
     free(params);
+    return rc;
+}
+
+int session_init_weights(qsdc_session *s, uint64_t seed, qsdc_error *e)
+{
+    int rc = set_initial_weights(s, seed, NULL, e);
     if (rc == 0)
         s->epoch = s->step = 0;
     return rc;
@@ -254,7 +265,7 @@ static int session_setup(qsdc_session *s, const char *path, const qsdc_model *q,
         (binary && session_ensure_inference(s, e) < 0)) /* a bad binary fails here */
         rc = -1;
     else if (onnx)
-        rc = onnx_params_apply(s, &w, e);
+        rc = set_initial_weights(s, s->m.train.seed, &w, e);
     onnx_params_free(&w);
     if (rc == 0 && o && o->checkpoint)
         rc = load_weights(s, o->checkpoint, e);

@@ -220,7 +220,7 @@ int qsdc_session_evaluate(qsdc_session *s, qsdc_eval_result *out, qsdc_error *er
 typedef struct fit {
     qsdc_session *s;
     const dataset *d;
-    train_config cfg;      /* the model's, with the options' epochs and lr */
+    lr_schedule sched;     /* the training plan's, with the options' epochs and lr */
     uint64_t seed;
     int64_t steps_per_epoch, max_steps, done;
     const qsdc_fit_options *o;  /* for its progress callback; may be NULL */
@@ -234,7 +234,7 @@ static int fit_step(fit *f, int64_t b, double *loss_sum, qsdc_error *e)
     qsdc_session *s = f->s;
     int64_t batch = s->tp.batch;
     gather_batch(f->d, f->order, b * batch, batch, batch, f->x, f->y);
-    float lr = (float)train_lr_at(&f->cfg, f->done, f->steps_per_epoch);
+    float lr = (float)train_lr_at(&f->sched, f->done, f->steps_per_epoch);
     if (exec_set_batch(&s->tx, f->x, f->y, e) < 0 ||
         exec_run(&s->tx, (uint32_t)f->seed, (uint32_t)s->step, lr, e) < 0 ||
         exec_read_arena(&s->tx, s->tp.loss_offset, s->tp.label_elems, f->loss, e) < 0)
@@ -256,7 +256,7 @@ static int fit_epochs(fit *f, qsdc_train_result *r, qsdc_error *e)
     qsdc_session *s = f->s;
     double t0 = now_seconds();
     int rc = 0;
-    for (int64_t ep = 0; rc == 0 && ep < f->cfg.epochs && !r->interrupted; ep++) {
+    for (int64_t ep = 0; rc == 0 && ep < f->sched.epochs && !r->interrupted; ep++) {
         if (f->max_steps > 0 && f->done >= f->max_steps)
             break;
         /* keyed by the step reached, which a checkpoint keeps: a session
@@ -314,11 +314,11 @@ static int train_arrays(qsdc_session *s, const float *x, size_t x_len, const int
     if (session_ensure_training(s, e) < 0 ||
         (!s->has_weights && session_init_weights(s, s->m.train.seed, e) < 0))
         return -1;
-    fit f = {.s = s, .d = &d, .cfg = s->m.train, .seed = s->m.train.seed,
+    fit f = {.s = s, .d = &d, .sched = s->tp.schedule, .seed = s->m.train.seed,
              .steps_per_epoch = n / s->tp.batch, .max_steps = o ? o->max_steps : 0, .o = o};
-    f.cfg.epochs = o && o->epochs > 0 ? o->epochs : 1;
+    f.sched.epochs = o && o->epochs > 0 ? o->epochs : 1;
     if (o && o->lr > 0)
-        f.cfg.lr = o->lr;
+        f.sched.lr = o->lr;
     if (o && o->seed_set)
         f.seed = o->seed;
     f.order = malloc((size_t)n * sizeof *f.order);

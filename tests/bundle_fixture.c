@@ -111,6 +111,10 @@ void make_plans(plan *infer, plan *train, int64_t batch)
     train->grad_elems = 21;
     train->state_elems = 42;
     train->label_elems = 4;
+    /* decimals no double holds exactly, to be read back bit for bit */
+    train->schedule = (lr_schedule){.kind = SCHED_STEP, .lr = 0.1, .warmup_epochs = 0.3,
+                                    .step_epochs = 2, .step_gamma = 0.7, .min_lr = 1e-5,
+                                    .epochs = 7};
     add_tensor(train, "labels", BUF_L, 0, 1, l, INIT_AUTO);
     add_tensor(train, "loss", BUF_A, 48, 1, l, INIT_AUTO);
     add_launch(train, "k0_update", 1, (uint64_t[]){21}, (uint64_t[]){0}, "", 0, 420);

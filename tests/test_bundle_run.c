@@ -2,9 +2,10 @@
  * compiled with --train --emit-binary trains from its program binary (no
  * kernel compilation) to the weights training from the model file reaches,
  * infers from its binary with the accuracy the model file gives, and
- * refuses a batch its plans were not compiled for, and a bundle whose plan,
- * kernels or binary were changed after compiling (which made the kernels
- * write outside their buffers). */
+ * trains with the learning-rate schedule its plan.yaml holds (--lr
+ * overriding it as it does a model's), and refuses a batch its plans were
+ * not compiled for, and a bundle whose plan, kernels or binary were changed
+ * after compiling (which made the kernels write outside their buffers). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bundle.h"
 #include "cli_fixture.h"
 #include "hostile_bundle.h"
 #include "support.h"
@@ -65,6 +67,44 @@ static void test_train_from_bundle_binary(void **state)
     cli_expect(out, "(kernels from the bundle's binary)");
     free(out);
     expect_same_checkpoint(from_yaml, from_bundle);
+}
+
+/* The training plan's lr in ts_tmpdir()/name/plan.yaml, a bundle folder. */
+static void set_bundle_lr(const char *name, double lr)
+{
+    plan *plans;
+    int n;
+    qsdc_error err = {{0}};
+    if (plan_yaml_read(ts_fmt("%s/%s/plan.yaml", ts_tmpdir(), name), &plans, &n, &err) < 0)
+        fail_msg("%s", err.message);
+    const plan *ptrs[2];
+    for (int i = 0; i < n && i < 2; i++) {
+        if (plans[i].loss_offset >= 0)
+            plans[i].schedule.lr = lr;
+        ptrs[i] = &plans[i];
+    }
+    strbuf sb;
+    sb_init(&sb);
+    assert_int_equal(plan_yaml_write(&sb, ptrs, n, &err), 0);
+    ts_write(ts_fmt("%s/plan.yaml", name), sb.data, sb.len);
+    sb_free(&sb);
+    plan_yaml_free(plans, n);
+}
+
+static void test_schedule_from_the_plan(void **state)
+{
+    (void)state;
+    const char *runs[3] = {task.model, plain, hostile_copy(plain, "lr.qsdc")};
+    const char *options[3] = {" --lr 0.03", " --lr 0.03", ""};
+    set_bundle_lr("lr.qsdc", 0.03);
+    char dirs[3][CLI_PATH_MAX];
+    for (int i = 0; i < 3; i++) {
+        snprintf(dirs[i], sizeof dirs[i], "%s/ck-lr%d", ts_tmpdir(), i);
+        free(cli_run_expect(0, "train '%s' --checkpoint '%s' --max-steps %d%s", runs[i],
+                            dirs[i], STEPS, options[i]));
+    }
+    expect_same_checkpoint(dirs[0], dirs[1]);
+    expect_same_checkpoint(dirs[0], dirs[2]);
 }
 
 /* The accuracy line of infer, "accuracy: 97.92% (94/96)". */
@@ -156,6 +196,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_train_from_bundle_binary),
         cmocka_unit_test(test_infer_from_bundle_binary),
+        cmocka_unit_test(test_schedule_from_the_plan),
         cmocka_unit_test(test_bundle_batch_is_fixed),
         cmocka_unit_test(test_shrunk_arena_refused),
         cmocka_unit_test(test_edited_kernels_refused),

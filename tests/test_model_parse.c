@@ -173,6 +173,13 @@ static void test_nodes_form(void **state)
     model_free(&m);
 }
 
+/* The step schedule's period of the schedule t gives. */
+static int64_t step_epochs(const train_config *t)
+{
+    lr_schedule s = train_schedule(t);
+    return lr_schedule_step_epochs(&s);
+}
+
 static void test_defaults(void **state)
 {
     (void)state;
@@ -206,13 +213,13 @@ static void test_defaults(void **state)
     assert_int_equal(t.schedule, SCHED_CONSTANT);
     assert_true(t.warmup_epochs == 0 && t.step_gamma == 0.1 && t.min_lr == 0);
     assert_string_equal(t.train_images, "");
-    assert_int_equal(train_step_epochs(&t), 4); /* ceil(10 / 3) */
+    assert_int_equal(step_epochs(&t), 4); /* ceil(10 / 3) */
     t.epochs = 9;
-    assert_int_equal(train_step_epochs(&t), 3);
+    assert_int_equal(step_epochs(&t), 3);
     t.epochs = 1;
-    assert_int_equal(train_step_epochs(&t), 1);
+    assert_int_equal(step_epochs(&t), 1);
     t.step_epochs = 5;
-    assert_int_equal(train_step_epochs(&t), 5);
+    assert_int_equal(step_epochs(&t), 5);
     model_free(&m);
 }
 
@@ -275,7 +282,7 @@ static void test_train_full(void **state)
     assert_int_equal(t->schedule, SCHED_STEP);
     assert_true(t->warmup_epochs == 1.5 && t->step_gamma == 0.5);
     assert_int_equal(t->step_epochs, 7);
-    assert_int_equal(train_step_epochs(t), 7);
+    assert_int_equal(step_epochs(t), 7);
     model_free(&m);
 }
 
@@ -313,7 +320,7 @@ static void test_train_forms(void **state)
     load_train("train: {schedule: step, epochs: 12, optimizer: {lr: 1}}\n", &m);
     assert_int_equal(m.train.schedule, SCHED_STEP);
     assert_int_equal(m.train.step_epochs, 0);
-    assert_int_equal(train_step_epochs(&m.train), 4);
+    assert_int_equal(step_epochs(&m.train), 4);
     assert_int_equal(m.train.optimizer, OPTIM_SGD); /* type defaults to sgd */
     assert_true(m.train.lr == 1);
     model_free(&m);

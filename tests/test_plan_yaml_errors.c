@@ -92,18 +92,18 @@ typedef struct variant {
 static const variant variants[] = {
     /* bad YAML */
     {"plans:", "plans: [", NULL, "flow"},
-    {"format: 2", "format: 2\n  oops: [", NULL, "error: "},
+    {"format: 3", "format: 3\n  oops: [", NULL, "error: "},
     {"  batch: 4", "\tbatch: 4", NULL, "error: "},
     {NULL, "", NULL, "empty file"},
     {NULL, "# only a comment\n", NULL, "empty file"},
-    {NULL, "format: 2\n---\nplans: 1\n", "---", "second YAML document"},
-    {NULL, "format: 2\nplans: [\xff\xfe]\n", NULL, "invalid"},
+    {NULL, "format: 3\n---\nplans: 1\n", "---", "second YAML document"},
+    {NULL, "format: 3\nplans: [\xff\xfe]\n", NULL, "invalid"},
     {NULL, "- 1\n- 2\n", "- 1", "expected a mapping"},
     {NULL, "format: &f 1\nplans: []\n", "&f", "anchors are not supported"},
-    {NULL, "format: 2\nplans: []\n", "[]", "'plans' is empty"},
+    {NULL, "format: 3\nplans: []\n", "[]", "'plans' is empty"},
     /* missing keys */
     {"  loss_offset: -1\n", "", "name: 'mlp", "missing required key 'loss_offset' in plan"},
-    {"format: 2\n", "", "plans", "missing required key 'format'"},
+    {"format: 3\n", "", "plans", "missing required key 'format'"},
     {"P: {elems: 21, bytes: 84}", "P: {elems: 21}", "{elems: 21}", "missing required key 'bytes' in buffer P"},
     {"  batch: 4", "  batch:", NULL, "expected integer for 'batch', found null"},
     {"{name: d1.weight, buffer: P, offset: 0, dims: [6, 3], init: he, ",
@@ -119,8 +119,8 @@ static const variant variants[] = {
     {"  batch: 4", "  batch: 4.5", "4.5", "found float 4.5"},
     {"dims: [6, 3]", "dims: 7", "7,", "expected a list"},
     {"input: {offset: 0, elems: 24}", "input: [0, 24]", "[0, 24]", "expected a mapping"},
-    {"format: 2", "format: 3", "3", "plan format 3"},
-    {NULL, "format: 2\nplans: 3\n", "3", "expected a list"},
+    {"format: 3", "format: 4", "4\nplans", "plan format 4"},
+    {NULL, "format: 3\nplans: 5\n", "5", "expected a list"},
     {"buffer: P, offset: 18", "buffer: Q, offset: 18", "Q,", "unknown buffer 'Q'"},
     {"init: he", "init: [he]", "[he]", "for 'init', found list"},
     {"flops: 144", "flops: nan", "nan", "must be a finite number"},
@@ -175,14 +175,31 @@ static const variant variants[] = {
     {"target: {cpu: true, vector_width: 8}",
      "target: {cpu: true, vector_width: 8, gemm_tiles: [2048, 8, 8, 8, 16]}", "[2048",
      "'gemm_tiles' entries must be at most 1024"},
+    /* the schedule: a training plan's alone */
+    {"  loss_offset: -1", "  loss_offset: -1\n  schedule: {type: constant}", "{type",
+     "an inference plan has no 'schedule'"},
 };
 
-static void test_malformed(void **state)
+/* Edits of the training plan (the second of a two-plan file). */
+static const variant train_variants[] = {
+    {"  schedule: {type: step, lr: 0.1, warmup_epochs: 0.3, step_epochs: 2, gamma: 0.7, "
+     "min_lr: 1e-05, epochs: 7}\n",
+     "", "name: 'mlp: v2 # \"test\"'\n  source: train.cl",
+     "a training plan needs 'schedule'"},
+    {"type: step", "type: linear", "linear", "unknown type 'linear'"},
+    {"lr: 0.1", "lr: 0", "0, warmup", "'lr' must be in"},
+    {"step_epochs: 2", "step_epochs: -1", "-1, gamma", "'step_epochs' must be in [0,"},
+    {"gamma: 0.7", "gamma: 0", "0, min_lr", "'gamma' must be in (0, 1]"},
+    {"epochs: 7}", "epochs: 0}", "0}\n  tensors", "'epochs' must be in [1,"},
+    {"epochs: 7}", "epochs: 7, bogus: 1}", "bogus", "unknown key 'bogus'"},
+};
+
+/* Each of the n variants of the valid file of n_plans plans fails as it says. */
+static void expect_malformed(const variant *variants, size_t n, int n_plans)
 {
-    (void)state;
-    char *base = valid_yaml(1);
+    char *base = valid_yaml(n_plans);
     assert_null(read_bad(base, strlen(base))); /* the base itself is fine */
-    for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++) {
+    for (size_t i = 0; i < n; i++) {
         const variant *v = &variants[i];
         char *text = v->from ? replace(base, v->from, v->to) : strdup(v->to);
         const char *msg = read_bad(text, strlen(text));
@@ -199,6 +216,18 @@ static void test_malformed(void **state)
         free(text);
     }
     free(base);
+}
+
+static void test_malformed(void **state)
+{
+    (void)state;
+    expect_malformed(variants, sizeof variants / sizeof variants[0], 1);
+}
+
+static void test_malformed_training(void **state)
+{
+    (void)state;
+    expect_malformed(train_variants, sizeof train_variants / sizeof train_variants[0], 2);
 }
 
 /* Every prefix of a valid two-plan file: an error naming the path, or
@@ -222,6 +251,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_malformed),
+        cmocka_unit_test(test_malformed_training),
         cmocka_unit_test(test_truncated),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,14 +25,14 @@
  * constant: lr; step: lr gamma^floor(e / step_epochs), epochs counted from
  * the start; cosine: min_lr + (lr - min_lr) (1 + cos(pi f)) / 2 with
  * f = min(1, (e - W) / (epochs - W)). */
-static double documented_lr(const train_config *t, int64_t s, int64_t spe)
+static double documented_lr(const lr_schedule *t, int64_t s, int64_t spe)
 {
     double e = (double)s / (double)spe, w = t->warmup_epochs;
     if (w > 0 && e < w)
         return t->lr * fmin(1.0, (double)(s + 1) / (w * (double)spe));
-    switch (t->schedule) {
+    switch (t->kind) {
     case SCHED_STEP:
-        return t->lr * pow(t->step_gamma, (double)(s / (train_step_epochs(t) * spe)));
+        return t->lr * pow(t->step_gamma, (double)(s / (lr_schedule_step_epochs(t) * spe)));
     case SCHED_COSINE: {
         double f = fmin(1.0, (e - w) / ((double)t->epochs - w));
         return t->min_lr + (t->lr - t->min_lr) * (1 + cos(M_PI * f)) / 2;
@@ -42,7 +42,7 @@ static double documented_lr(const train_config *t, int64_t s, int64_t spe)
     }
 }
 
-static train_config config(sched_kind kind, int64_t epochs, double lr, double warmup)
+static lr_schedule config(sched_kind kind, int64_t epochs, double lr, double warmup)
 {
     train_config t;
     train_config_defaults(&t);
@@ -50,11 +50,11 @@ static train_config config(sched_kind kind, int64_t epochs, double lr, double wa
     t.epochs = epochs;
     t.lr = lr;
     t.warmup_epochs = warmup;
-    return t;
+    return train_schedule(&t);
 }
 
 /* train_lr_at against documented_lr at every step of the run. */
-static void expect_documented(const train_config *t, int64_t spe)
+static void expect_documented(const lr_schedule *t, int64_t spe)
 {
     for (int64_t s = 0; s < t->epochs * spe; s++) {
         double want = documented_lr(t, s, spe), got = train_lr_at(t, s, spe);
@@ -64,7 +64,7 @@ static void expect_documented(const train_config *t, int64_t spe)
     }
 }
 
-static void expect_lr(const train_config *t, int64_t s, int64_t spe, double want)
+static void expect_lr(const lr_schedule *t, int64_t s, int64_t spe, double want)
 {
     double got = train_lr_at(t, s, spe);
     if (!(fabs(got - want) <= 1e-12 * fmax(1.0, fabs(want))))
@@ -74,7 +74,7 @@ static void expect_lr(const train_config *t, int64_t s, int64_t spe, double want
 static void test_constant(void **state)
 {
     (void)state;
-    train_config t = config(SCHED_CONSTANT, 4, 0.05, 0);
+    lr_schedule t = config(SCHED_CONSTANT, 4, 0.05, 0);
     expect_documented(&t, 7);
     expect_lr(&t, 0, 7, 0.05);
     expect_lr(&t, 27, 7, 0.05);
@@ -85,7 +85,7 @@ static void test_constant(void **state)
 static void test_step(void **state)
 {
     (void)state;
-    train_config t = config(SCHED_STEP, 8, 0.4, 0);
+    lr_schedule t = config(SCHED_STEP, 8, 0.4, 0);
     t.step_gamma = 0.5;
     expect_documented(&t, 5);
     expect_lr(&t, 14, 5, 0.4);
@@ -107,7 +107,7 @@ static void test_step(void **state)
 static void test_cosine(void **state)
 {
     (void)state;
-    train_config t = config(SCHED_COSINE, 10, 0.1, 0);
+    lr_schedule t = config(SCHED_COSINE, 10, 0.1, 0);
     expect_documented(&t, 4);
     expect_lr(&t, 0, 4, 0.1);
     expect_lr(&t, 20, 4, 0.05);
@@ -129,7 +129,7 @@ static void test_cosine(void **state)
 static void test_fractional_warmup(void **state)
 {
     (void)state;
-    train_config t = config(SCHED_CONSTANT, 2, 0.3, 0.5);
+    lr_schedule t = config(SCHED_CONSTANT, 2, 0.3, 0.5);
     expect_documented(&t, 10);
     for (int s = 0; s < 5; s++)
         expect_lr(&t, s, 10, 0.3 * (s + 1) / 5.0);
@@ -139,7 +139,7 @@ static void test_fractional_warmup(void **state)
     expect_lr(&t, 0, 10, 0.3 / 2.5);
     expect_lr(&t, 1, 10, 0.3 * 2 / 2.5);
     expect_lr(&t, 2, 10, 0.3);
-    t.schedule = SCHED_COSINE;
+    t.kind = SCHED_COSINE;
     t.warmup_epochs = 1.5;
     t.epochs = 3;
     for (int64_t spe = 1; spe <= 9; spe++)
@@ -231,8 +231,8 @@ static void test_kernel_receives_the_schedule(void **state)
         checkpoint c = load_checkpoint(parts);
         assert_int_equal(c.step, s + 1);
         double got = applied_lr(before, c.params + at);
-        double want = train_lr_at(&m.train, s, E2E_SPE);
-        double documented = documented_lr(&m.train, s, E2E_SPE);
+        double want = train_lr_at(&p.schedule, s, E2E_SPE);
+        double documented = documented_lr(&p.schedule, s, E2E_SPE);
         printf("  step %d: the kernel's lr %.7f, train_lr_at %.7f, documented %.7f\n", s, got,
                want, documented);
         if (!(fabs(got - want) <= 1e-4 * want && fabs(want - documented) <= 1e-12))

@@ -188,12 +188,12 @@ def plan_seeds(qsdc):
             plan = f.read()
         put("plan", "tiny.yaml", plan)
         put("plan", "inference_only.yaml", b"\n- name:".join(plan.split(b"\n- name:")[:2]))
-        put("plan", "bad_format.yaml", plan.replace(b"format: 2", b"format: 3"))
+        put("plan", "bad_format.yaml", plan.replace(b"format: 3", b"format: 4"))
         put("plan", "offset_outside.yaml", plan.replace(b"offset: 0", b"offset: 99999999999", 1))
         # the arena shrunk, its offsets in range: only the model check refuses it
         put("plan", "arena_shrunk.yaml", plan.replace(b"A: {elems: 112, bytes: 448}",
                                                       b"A: {elems: 76, bytes: 304}", 1))
-        put("plan", "empty.yaml", "format: 2\nplans: []\n")
+        put("plan", "empty.yaml", "format: 3\nplans: []\n")
         put("plan", "clblast.yaml", plan.replace(b"{kind: kernel, kernel: k0_matmul",
                                                  b"{kind: clblast_gemm, kernel: k0_matmul", 1))
 
