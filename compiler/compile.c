@@ -243,11 +243,13 @@ static int decide_convs(const graph *g, graph_mode mode, int64_t batch, codegen_
 
 /* The family a device without one (not a GPU, not forced) takes from the
  * measured picks: the tiled family's, with the tiles of its largest pick,
- * where it won more of the products' work than the panel family (rusticl
- * on llvmpipe, a CPU device that runs work-items in lanes, where the panel
- * family's products ran 30x slower); then the lane family's other kernels
- * (codegen_lanes) and the products no pick names (per-sample products)
- * follow it. Zero tiles (the panel family) otherwise. */
+ * where it won at least twice the products' work the panel family won
+ * (rusticl on llvmpipe, a CPU device that runs work-items in lanes, where
+ * the panel family's products ran 30x slower); then the lane family's other
+ * kernels (codegen_lanes) and the products no pick names (per-sample
+ * products) follow it. Zero tiles (the panel family) otherwise: on pocl a
+ * tiled pick or two among panel ones is measurement noise on a busy CPU or
+ * a small product's win, not a reason to give every kernel the lane shape. */
 static gemm_tiles lane_family(const gemm_pick *picks, int n)
 {
     double tiled = 0, panel = 0, largest = 0;
@@ -267,7 +269,7 @@ static gemm_tiles lane_family(const gemm_pick *picks, int n)
             tiles = picks[i].tiles;
         }
     }
-    return tiled > panel ? tiles : (gemm_tiles){0, 0, 0, 0, 0};
+    return tiled >= 2 * panel ? tiles : (gemm_tiles){0, 0, 0, 0, 0};
 }
 
 /* The tuner's GEMM backends, given p's sizes: the target's picks become

@@ -35,7 +35,9 @@ typedef struct script {
     int64_t sized_params, sized_arena;
     int direct_layer;    /* the conv2d layer answered direct (-1: none) */
     int clblast_n;       /* the GEMMs of N columns are answered CLBlast (0: none) */
-    int tiled_gemms;     /* the GEMMs answered tiled: all (1), the smallest (2), none (0) */
+    int tiled_gemms;     /* the GEMMs answered tiled: all (1), the smallest (2), all but
+                          * the largest (3), none (0) */
+    double tiled_work, panel_work; /* m n k summed over the GEMMs answered so */
     bool fail;
 } script;
 
@@ -65,16 +67,24 @@ static int answer_gemms(void *ctx, const plan *sizes, const plan_gemm *shapes, i
     assert_int_equal(sizes->n_launches, 0);
     if (s->fail)
         return qsdc_fail(err, "the device is out of GEMMs");
-    int smallest = 0;
-    for (int i = 0; i < n && i < 16; i++)
-        if (shapes[i].m * shapes[i].n * shapes[i].k <
-            shapes[smallest].m * shapes[smallest].n * shapes[smallest].k)
+    int smallest = 0, largest = 0;
+    for (int i = 0; i < n && i < 16; i++) {
+        double w = (double)shapes[i].m * shapes[i].n * shapes[i].k;
+        if (w < (double)shapes[smallest].m * shapes[smallest].n * shapes[smallest].k)
             smallest = i;
+        if (w > (double)shapes[largest].m * shapes[largest].n * shapes[largest].k)
+            largest = i;
+    }
     for (int i = 0; i < n && i < 16; i++) {
         s->gemms[i] = shapes[i];
         picks[i] = (gemm_pick){.shape = shapes[i], .clblast = shapes[i].n == s->clblast_n};
-        if (s->tiled_gemms == 1 || (s->tiled_gemms == 2 && i == smallest))
+        bool tiled = s->tiled_gemms == 1 || (s->tiled_gemms == 2 && i == smallest) ||
+                     (s->tiled_gemms == 3 && i != largest);
+        if (tiled)
             picks[i].tiles = (gemm_tiles){4, 4, 2, 2, 8};
+        if (!picks[i].clblast)
+            *(tiled ? &s->tiled_work : &s->panel_work) +=
+                (double)shapes[i].m * shapes[i].n * shapes[i].k;
     }
     return 0;
 }
@@ -189,29 +199,38 @@ static bool tiled_kernel(const plan *p, const plan_launch *l)
 }
 
 /* A device without a family (not a GPU, not forced) takes the tiled
- * family where the tuner picked it for most of the products' work: the
- * plan records those tiles and the per-sample products run tiled too;
- * where it won only the smallest product, the panel family stays, for the
- * per-sample products whatever their picks. */
+ * family where the tuner picked it for at least twice the products' work
+ * of the panel family: the plan records those tiles and the per-sample
+ * products run tiled too; where it won only the smallest product, or every
+ * product but the largest (more of the work, not twice), the panel family
+ * stays, for the per-sample products whatever their picks. */
 static void test_family_follows_the_picks(void **state)
 {
     (void)state;
-    for (int smallest = 0; smallest < 2; smallest++) {
-        script s = {.direct_layer = -1, .tiled_gemms = 1 + smallest};
+    bool seen[2] = {false, false};
+    for (int mode = 1; mode <= 3; mode++) {
+        script s = {.direct_layer = -1, .tiled_gemms = mode};
         plan p;
         compile_with(&s, MODE_TRAIN, &p, 0);
+        bool lanes = s.tiled_work >= 2 * s.panel_work;
+        seen[lanes] = true;
         int64_t want[5] = {4, 4, 2, 2, 8};
         for (int i = 0; i < 5; i++)
-            assert_int_equal(p.target_gemm_tiles[i], smallest ? 0 : want[i]);
+            assert_int_equal(p.target_gemm_tiles[i], lanes ? want[i] : 0);
         int per_sample = 0;
         for (int i = 0; i < p.n_launches; i++)
             if (!strcmp(p.launches[i].nodes, "bmatmul")) {
-                assert_int_equal(tiled_kernel(&p, &p.launches[i]), !smallest);
+                assert_int_equal(tiled_kernel(&p, &p.launches[i]), lanes);
                 per_sample++;
             }
         assert_true(per_sample >= 2);
         plan_free(&p);
+        if (mode == 3 && !(s.tiled_work > s.panel_work && s.tiled_work < 2 * s.panel_work))
+            fail_msg("all but the largest product tiled: %.3g of the work against the panel's "
+                     "%.3g, not between half and two thirds of it as the margin's case needs",
+                     s.tiled_work, s.panel_work);
     }
+    assert_true(seen[0] && seen[1]);
 }
 
 /* A tuner's error ends the compilation with its message. */
