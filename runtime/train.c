@@ -118,7 +118,7 @@ static int load_data(trainer *t, qsdc_error *err)
                             "the model's output is a sequence (%lld targets per batch of "
                             "%lld); training it needs data: {format: text, ...}",
                             (long long)t->tp.label_elems, (long long)c->batch);
-    int64_t classes = t->ep.output_elems / t->ep.batch;
+    int64_t classes = t->ep->output_elems / t->ep->batch;
     const model *m = t->m;
     if (data_load(c, false, classes, m->input_shape, m->input_rank, &t->train, err) < 0)
         return -1;
@@ -191,22 +191,54 @@ static int standardize_data(trainer *t, qsdc_error *err)
     return rc;
 }
 
+/* The run's device context: the caller's (train_options.env), else one
+ * opened and checked for the run. */
+static int open_device(trainer *t, qsdc_error *err)
+{
+    const train_options *o = t->o;
+    if (o->env && o->devices)
+        return qsdc_fail(err, "train_options: env is one device's context, and devices is "
+                         "\"%s\": data parallel training opens its devices itself",
+                         o->devices);
+    t->env = o->env ? o->env : &t->own_env;
+    t->measure0 = t->env->measure_s;
+    if (o->env)
+        return 0; /* its owner checked it when opening it */
+    const char *dbg = getenv("QSDC_DEBUG");
+    if (cl_env_open(o->devices ? t->rep.specs[0] : o->device, dbg && strstr(dbg, "kernels"),
+                    t->env, err) < 0)
+        return -1;
+    return device_self_check(t->env, err);
+}
+
+/* The evaluation plan at the run's batch: the caller's
+ * (train_options.infer_plan) when it has that batch, else compiled. */
+static int inference_plan(trainer *t, qsdc_error *err)
+{
+    const plan *p = t->o->infer_plan;
+    int64_t batch = t->m->train.batch;
+    if (p && p->batch == batch) {
+        t->ep = p;
+        return 0;
+    }
+    t->ep = &t->own_ep;
+    return plan_for_device(t->env, t->m, t->o->bundle, MODE_INFER, batch, &t->own_ep, err);
+}
+
 static int setup(trainer *t, qsdc_error *err)
 {
     const train_config *c = &t->m->train;
-    const char *dbg = getenv("QSDC_DEBUG"), *bundle = t->o->bundle;
+    const char *bundle = t->o->bundle;
     if (replicas_open(&t->rep, c->batch, t->o->devices, err) < 0 ||
         replicas_check_model(&t->rep, t->m, err) < 0 || train_claim_dirs(t, err) < 0 ||
-        cl_env_open(t->o->devices ? t->rep.specs[0] : t->o->device,
-                    dbg && strstr(dbg, "kernels"), &t->env, err) < 0 ||
-        device_self_check(&t->env, err) < 0 ||
+        open_device(t, err) < 0 ||
         (t->o->check_finite
-             ? compile_observed_for_device(&t->env, t->m, MODE_TRAIN, t->rep.batch, &t->tp,
+             ? compile_observed_for_device(t->env, t->m, MODE_TRAIN, t->rep.batch, &t->tp,
                                            err)
-             : plan_for_device(&t->env, t->m, bundle, MODE_TRAIN, t->rep.batch, &t->tp,
+             : plan_for_device(t->env, t->m, bundle, MODE_TRAIN, t->rep.batch, &t->tp,
                                err)) < 0 ||
-        plan_for_device(&t->env, t->m, bundle, MODE_INFER, c->batch, &t->ep, err) < 0 ||
-        exec_check_memory(&t->env.dev, (const plan *[]){&t->tp, &t->ep}, 2, err) < 0)
+        inference_plan(t, err) < 0 ||
+        exec_check_memory(&t->env->dev, (const plan *[]){&t->tp, t->ep}, 2, err) < 0)
         return -1;
     /* a bundle's plan holds the schedule it was compiled with */
     t->sched = t->tp.schedule;
@@ -219,14 +251,14 @@ static int setup(trainer *t, qsdc_error *err)
         return -1;
     /* raw text is tokenised later with the vocabulary training used */
     bool text = c->format == DATA_TEXT || c->format == DATA_SENTIMENT;
-    int64_t seq = t->ep.input_elems / t->ep.batch;
+    int64_t seq = t->ep->input_elems / t->ep->batch;
     if (text && t->o->checkpoint_dir && dist_is_root(&t->rep.ranks) &&
         (vocab_file_save_for(c, seq, t->o->checkpoint_dir, err) < 0 ||
          (t->best_dir[0] && vocab_file_save_for(c, seq, t->best_dir, err) < 0)))
         return -1;
-    if (model_state_create(&t->env, t->tp.param_elems, t->tp.state_elems, &t->ms, err) < 0 ||
-        exec_create(&t->env, &t->tp, &t->ms, &t->tx, err) < 0 ||
-        exec_create(&t->env, &t->ep, &t->ms, &t->ex, err) < 0 ||
+    if (model_state_create(t->env, t->tp.param_elems, t->tp.state_elems, &t->ms, err) < 0 ||
+        exec_create(t->env, &t->tp, &t->ms, &t->tx, err) < 0 ||
+        exec_create(t->env, t->ep, &t->ms, &t->ex, err) < 0 ||
         replicas_attach(&t->rep, t->m, bundle, &t->tx, &t->ms, err) < 0 ||
         (t->o->check_finite && finite_check_create(&t->tx, &t->fc, err) < 0))
         return -1;
@@ -259,8 +291,9 @@ static void teardown(trainer *t)
     exec_destroy(&t->ex);
     model_state_free(&t->ms);
     plan_free(&t->tp);
-    plan_free(&t->ep);
-    cl_env_close(&t->env);
+    /* what was borrowed stays with its owner */
+    plan_free(&t->own_ep);
+    cl_env_close(&t->own_env);
     dataset_free(&t->train);
     dataset_free(&t->test);
     if (t->lm)
@@ -286,7 +319,7 @@ static int next_batch(trainer *t, uint64_t epoch, const int64_t *order, int64_t 
 {
     const train_config *c = &t->m->train;
     if (t->lm) {
-        if (s == 0 && lm_carry_reset(t->lm, &t->env, &t->ms, err) < 0)
+        if (s == 0 && lm_carry_reset(t->lm, t->env, &t->ms, err) < 0)
             return -1;
         return lm_source_batch(t->lm, TEXT_TRAIN, s, slot->x, slot->y, err);
     }
@@ -347,9 +380,10 @@ static int collect_losses(trainer *t, step_pipe *sp, int64_t in_flight, uint64_t
         printf("first step done %.2f s after start (kernels %s", now_seconds() - t->t_entry,
                t->tx.from_binary ? "from the bundle's binary"
                : t->tx.cache_hit ? "from the program cache" : "compiled");
-        if (t->env.measure_s > 0)
+        double measure_s = t->env->measure_s - t->measure0;
+        if (measure_s > 0)
             printf("; %.2f s of it measuring GEMM and conv2d kernels, once per device",
-                   t->env.measure_s);
+                   measure_s);
         printf(")\n");
     }
     if (sp->nonfinite)
@@ -522,7 +556,7 @@ int train_model(model *m, const train_options *o, train_summary *out, qsdc_error
     int64_t steps = rc == 0 ? t.steps : 0;
     if (rc == 0)
         printf("training %s on %s: %lld samples (%lld held out), batch %lld, %lld steps/epoch\n",
-               m->name, t.env.dev.name, (long long)t.n_train, (long long)t.n_val,
+               m->name, t.env->dev.name, (long long)t.n_train, (long long)t.n_val,
                (long long)c->batch, (long long)steps);
     if (rc == 0 && t.rep.n * t.rep.ranks.size > 1)
         printf("data parallel: %d ranks x %d devices, %lld samples each per step\n",
@@ -557,7 +591,7 @@ int train_model(model *m, const train_options *o, train_summary *out, qsdc_error
                out->samples_per_s, now_seconds() - t_all);
     }
     if (rc == 0 && o->after_train && !out->interrupted) {
-        train_context tc = {.env = &t.env, .m = m, .train_plan = &t.tp, .infer_plan = &t.ep,
+        train_context tc = {.env = t.env, .m = m, .train_plan = &t.tp, .infer_plan = t.ep,
                             .state = &t.ms, .train = &t.train, .test = &t.test,
                             .lm = t.lm, .summary = out};
         rc = o->after_train(o->hook_ctx, &tc, err);

@@ -34,6 +34,13 @@ typedef struct train_options {
     const char *devices;         /* NULL, or specs "0,1": data parallel over them */
     const char *bundle;          /* NULL, or a bundle folder to take the plans and
                                   * program binaries from (bundle_load.h) */
+    /* NULL, or an open device context to train on instead of opening one
+     * for device (a session's): borrowed, left open; not with devices */
+    cl_env *env;
+    /* NULL, or an inference plan compiled for env (from bundle when given):
+     * evaluates the run when its batch is the run's, else one is compiled;
+     * borrowed, left as it is */
+    const plan *infer_plan;
     int64_t epochs, batch;       /* 0 = the model's */
     bool seed_set;
     uint64_t seed;

@@ -66,7 +66,7 @@ int train_init_state(trainer *t, uint64_t *epoch, uint64_t *step, qsdc_error *er
             fprintf(stderr, "qsdc: warning: %s; training from it will diverge\n",
                     why.message);
         if (rc == 0)
-            rc = model_state_write(&t->env, &t->ms, ck.params, ck.state, err);
+            rc = model_state_write(t->env, &t->ms, ck.params, ck.state, err);
         if (rc == 0 && (t->o->early_stop || t->o->keep_best))
             rc = best_epoch_load(t->o->checkpoint_dir, &t->best, err);
         *epoch = ck.epoch;
@@ -79,13 +79,13 @@ int train_init_state(trainer *t, uint64_t *epoch, uint64_t *step, qsdc_error *er
                (size_t)t->tp.param_elems * sizeof *t->host_params);
     else
         params_init(&t->tp, c->seed, t->host_params);
-    return model_state_write(&t->env, &t->ms, t->host_params, NULL, err);
+    return model_state_write(t->env, &t->ms, t->host_params, NULL, err);
 }
 
 int train_save(trainer *t, const char *dir, uint64_t epoch, uint64_t step,
                            qsdc_error *err)
 {
-    if (model_state_read(&t->env, &t->ms, t->host_params, t->host_state, err) < 0)
+    if (model_state_read(t->env, &t->ms, t->host_params, t->host_state, err) < 0)
         return -1;
     checkpoint ck = {.model_hash = train_model_hash(t->m, &t->tp),
                      .epoch = epoch, .step = step, .seed = t->m->train.seed,

@@ -17,8 +17,12 @@
 typedef struct trainer {
     model *m;
     const train_options *o;
-    cl_env env;
-    plan tp, ep;
+    cl_env *env;        /* own_env, or train_options.env borrowed */
+    cl_env own_env;
+    double measure0;    /* env's measure_s when the run began */
+    plan tp;
+    const plan *ep;     /* own_ep, or train_options.infer_plan borrowed */
+    plan own_ep;
     lr_schedule sched;  /* tp's, with the options' lr and epochs */
     model_state ms;
     executor tx, ex;

@@ -11,8 +11,9 @@
  *   npz_weights.c      the weights in PyTorch's names and layouts (.npz), both ways
  *   api_model.c        models: info, layers, overrides, regularised copies
  *   bundle_compile.c   compiling a model to a bundle folder
- *   session_train.c  training on the model's data (train_model) and the
- *                    mapping of qsdc_train_options shared with qsdc_train
+ *   session_train.c  training on the model's data (train_model, on the
+ *                    session's device) and the mapping of qsdc_train_options
+ *                    shared with qsdc_train
  *
  * Weights live in one model_state on the device, shared by the inference
  * executor and, once the session trains, the training executor. Until the

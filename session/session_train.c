@@ -1,7 +1,10 @@
 /* Sessions (include/qsdc.h): training on the model's data. The run is
- * train_model's, as qsdc_train and `qsdc train` make it (its own device
- * objects, data, schedule, validation and checkpoints); the session gives
- * it its weights to start from and takes the trained ones back. */
+ * train_model's, as qsdc_train and `qsdc train` make it (data, schedule,
+ * validation and checkpoints), on the session's device context and, at the
+ * session's batch, with its inference plan; the training plan, its model
+ * state (with the optimiser's moments) and executors are the run's. The
+ * session gives it its weights to start from and takes the trained ones
+ * back into its own state. */
 #include "session.h"
 
 #include <stdlib.h>
@@ -94,8 +97,12 @@ static int session_train(qsdc_session *s, const qsdc_train_options *o, qsdc_trai
         return -1;
     train_options t;
     session_train_options(o, &t);
-    t.device = s->device[0] ? s->device : NULL;
+    t.env = &s->env;
     t.bundle = s->bundle[0] ? s->bundle : NULL;
+    /* a plan compiled for a program binary leaves out the device's tuning
+     * (session.c's inference_plan): the run compiles its own then */
+    if (!s->binary[0] || s->bundle[0])
+        t.infer_plan = &s->ep;
     trained w = {0};
     t.after_train = take_trained;
     t.hook_ctx = &w;

@@ -461,6 +461,28 @@ static void test_train_on_model_data(void **state)
     qsdc_session_close(s);
 }
 
+/* A run at a batch other than the session's evaluates with an inference
+ * plan of its own, on the session's device, and leaves the session's plan
+ * and the trained weights usable at the session's batch. */
+static void test_train_at_another_batch(void **state)
+{
+    (void)state;
+    qsdc_session *s = open_session(task.model, NULL);
+    qsdc_error err = {""};
+    qsdc_train_options o = {.epochs = 2, .batch = 24, .quiet = 1};
+    qsdc_train_result tr;
+    if (qsdc_session_train(s, &o, &tr, &err) < 0)
+        fail_msg("train: %s", err.message);
+    assert_int_equal(tr.steps, 2 * (CLI_TRAIN_N - CLI_TRAIN_N / 10) / 24);
+    qsdc_eval_result ev;
+    assert_int_equal(qsdc_session_evaluate(s, &ev, &err), 0);
+    assert_true(ev.accuracy == tr.test_accuracy);
+    qsdc_session_info info;
+    assert_int_equal(qsdc_session_get_info(s, &info, NULL), 0);
+    assert_int_equal(info.batch, 16);
+    qsdc_session_close(s);
+}
+
 /* A run with the options' seed is scored on that seed's split: a
  * sentiment task's test rows and vocabulary are drawn by the seed, so the
  * session that took the run's weights must evaluate with the run's seed,
@@ -579,6 +601,7 @@ int main(void)
         cmocka_unit_test(test_fit_progress_and_stop),
         cmocka_unit_test(test_load_mismatched_checkpoint),
         cmocka_unit_test(test_train_on_model_data),
+        cmocka_unit_test(test_train_at_another_batch),
         cmocka_unit_test(test_train_subset),
         cmocka_unit_test(test_seeded_run_scores_its_own_split),
         cmocka_unit_test(test_bundle),
