@@ -399,7 +399,9 @@ static void put_masks(strbuf *sb, const rep_task *t)
     for (int i = 0; i < t->n_settings; i++) {
         const rep_setting *s = &t->settings[i];
         for (int l = 0; l < s->first->n_masks; l++) {
-            double mean = 0, var = 0, pz = 0;
+            /* each run's expected values are its own strength's (a swept
+             * setting's chosen p differs by seed), pooled as its draws are */
+            double mean = 0, var = 0, pz = 0, want_var = 0, want_pz = 0;
             int64_t draws = 0;
             for (int j = 0; j < s->n; j++) {
                 if (l >= s->runs[j]->n_masks)
@@ -408,6 +410,8 @@ static void put_masks(strbuf *sb, const rep_task *t)
                 mean += m->mean * (double)m->draws;
                 var += m->var * (double)m->draws;
                 pz += m->pr_zero * (double)m->draws;
+                want_var += m->want_var * (double)m->draws;
+                want_pz += m->want_pr_zero * (double)m->draws;
                 draws += m->draws;
             }
             if (!header)
@@ -422,9 +426,8 @@ static void put_masks(strbuf *sb, const rep_task *t)
             sb_printf(sb, "| %s | %s | %lld | %.4f | %.4f | %.4f | %.4f | %.4f |\n",
                       report_markdown(s->first->setting, name, sizeof name),
                       report_markdown(m0->layer, layer, sizeof layer), (long long)draws,
-                      mean / (double)draws,
-                      var / (double)draws, m0->want_var, pz / (double)draws,
-                      m0->want_pr_zero);
+                      mean / (double)draws, var / (double)draws, want_var / (double)draws,
+                      pz / (double)draws, want_pz / (double)draws);
         }
     }
 }
