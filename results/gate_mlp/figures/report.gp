@@ -116,7 +116,7 @@ set multiplot layout 1,3
 set title 'dense1.bias'
 set xlabel ''
 set ylabel 'density'
-set xtics 0.2
+set xtics 0.5
 plot 'biases-gate_mlp.dat' index 0 using 1:2 with histeps lt 1 title 'none', \
      'biases-gate_mlp.dat' index 1 using 1:2 with histeps lt 2 title 'dropout', \
      'biases-gate_mlp.dat' index 2 using 1:2 with histeps lt 3 title 'qsd_unit'
@@ -146,8 +146,8 @@ do for [fmt in "svg png"] {
 set title 'masks m drawn on the device (first regularised layer)'
 set xlabel ''
 set ylabel 'density'
-plot 'masks-gate_mlp.dat' index 0 using 1:2 with histeps lt 2 title 'dropout, Pr[m=0] = 0.401', \
-     'masks-gate_mlp.dat' index 1 using 1:2 with histeps lt 3 title 'qsd_unit, Pr[m=0] = 0.201'
+plot 'masks-gate_mlp.dat' index 0 using 1:2 with histeps lt 2 title 'dropout, Pr[m=0] = 0.341', \
+     'masks-gate_mlp.dat' index 1 using 1:2 with histeps lt 3 title 'qsd_unit, Pr[m=0] = 0.181'
 set xtics autofreq
   unset multiplot
   set output
