@@ -19,14 +19,15 @@ static bool debug_build(void)
     return d && strstr(d, "build");
 }
 
-/* "-cl-std=CL1.2", then "-w" unless QSDC_DEBUG has build, then options
- * (malloc'd; NULL when out of memory). A compiler's warnings on generated
- * code mean nothing to a user, and some drivers print them to stderr in
- * the middle of training's progress (pocl on a CPU without AVX-512 warns
- * of the float16 calling convention of its own vload16). */
-static char *cl_full_options(const char *options)
+/* "-cl-std=CL1.2", then "-w" when quiet, then options (malloc'd; NULL when
+ * out of memory). A compiler's warnings on generated code mean nothing to
+ * a user, and some drivers print them to stderr in the middle of
+ * training's progress (pocl on a CPU without AVX-512 warns of the float16
+ * calling convention of its own vload16): builds are quiet unless
+ * QSDC_DEBUG has build. */
+static char *cl_full_options(const char *options, bool quiet)
 {
-    const char *std = debug_build() ? "-cl-std=CL1.2" : "-cl-std=CL1.2 -w";
+    const char *std = quiet ? "-cl-std=CL1.2 -w" : "-cl-std=CL1.2";
     size_t n = strlen(std) + 2 + (options ? strlen(options) : 0);
     char *s = malloc(n);
     if (s)
@@ -234,11 +235,14 @@ int cl_build_program(cl_env *env, const char *source, const char *options,
 {
     double t0 = seconds_now();
     memset(out, 0, sizeof *out);
-    char *opts = cl_full_options(options);
-    if (!opts)
+    /* warnings shown or not, the binary is the same: one cache entry */
+    char *opts = cl_full_options(options, !debug_build()), *key = cl_full_options(options, false);
+    if (!opts || !key) {
+        free(opts);
+        free(key);
         return qsdc_fail(err, "building program: out of memory");
-    bool cached = cl_cache_path(env, source, opts, out->cache_path,
-                                sizeof out->cache_path);
+    }
+    bool cached = cl_cache_path(env, source, key, out->cache_path, sizeof out->cache_path);
     if (cached) {
         out->program = load_cached(env, out->cache_path, opts);
         out->cache_hit = out->program != NULL;
@@ -249,6 +253,7 @@ int cl_build_program(cl_env *env, const char *source, const char *options,
             store_cached(env, out->program, out->cache_path);
     }
     free(opts);
+    free(key);
     if (debug_build())
         fprintf(stderr, "qsdc: build: %s%s%s (%.3f s)\n",
                 !cached ? "cache off" : out->cache_hit ? "cache hit" : "cache miss",
@@ -263,7 +268,7 @@ int cl_build_program_binary(cl_env *env, const unsigned char *bin, size_t len,
     memset(out, 0, sizeof *out);
     if (len == 0)
         return qsdc_fail(err, "%s: empty file, not an OpenCL program binary", what);
-    char *opts = cl_full_options(options);
+    char *opts = cl_full_options(options, !debug_build());
     if (!opts)
         return qsdc_fail(err, "loading program binary %s: out of memory", what);
     out->program = cl_program_from_binary(env, bin, len, opts, err);
