@@ -123,14 +123,17 @@ static const char tune_usage[] =
     "usage: qsdc tune MODEL.yaml [--batch N] [--device D]\n"
     "\n"
     "Measures every conv2d layer of the model as a direct convolution and as\n"
-    "im2col + GEMM, and every GEMM shape of its training and inference passes\n"
-    "with both families of generated kernels (panel: one work-item per\n"
-    "work-group, for CPUs; tiled: work-groups of work-items sharing tiles in\n"
-    "local memory, for devices that run work-items in lanes; the fastest of\n"
-    "its candidate tiles) and with CLBlast on the device, prints the times,\n"
-    "and caches the fastest choices per device (training and inference then\n"
-    "use them). Without tuning, a shape is measured the first time it is met.\n"
-    "QSDC_CONV=direct|gemm and QSDC_GEMM=own|panel|tiled|clblast override them.\n";
+    "im2col + GEMM, every lstm layer's recurrence on vectors of units and on\n"
+    "one unit per work-item, and every GEMM shape of its training and\n"
+    "inference passes with both families of generated kernels (panel: one\n"
+    "work-item per work-group, for CPUs; tiled: work-groups of work-items\n"
+    "sharing tiles in local memory, for devices that run work-items in lanes;\n"
+    "the fastest of its candidate tiles) and with CLBlast on the device, prints\n"
+    "the times, and caches the fastest choices per device (training and\n"
+    "inference then use them). Without tuning, a shape is measured the first\n"
+    "time it is met.\n"
+    "QSDC_CONV=direct|gemm, QSDC_LSTM=vector|scalar and\n"
+    "QSDC_GEMM=own|panel|tiled|clblast override them.\n";
 
 int cli_tune(int argc, char **argv)
 {

@@ -5,8 +5,10 @@
  * compute units at once. A work-item owns VW adjacent units j of its
  * block's samples and keeps their cell states in private memory; its dot
  * products run along the units as explicit VW-wide vectors (the widest of
- * 16, 8, 4, 2 that divides H, else scalars), every weight load serving the
- * whole block: the forward reads U[q, gate * H + j], the backward U^T (the
+ * 16, 8, 4, 2 that divides H, else scalars; or scalars where the target
+ * says so, measured per device: consecutive work-items then own consecutive
+ * units, as devices that run work-items in lanes want), every weight load
+ * serving the whole block: the forward reads U[q, gate * H + j], the backward U^T (the
  * forward's transpose, kept in saved) at [gate * H + j, q]. Gate columns are
  * ordered i, f, g, o. Over token ids, a padding step (QSDC_PAD_ID) leaves a
  * sample's h and c as they were, and the backward passes that step's
@@ -38,12 +40,24 @@ typedef struct lstm_dims {
     long long steps, slices; /* time steps a launch runs, launches */
 } lstm_dims;
 
+/* Whether the target runs recurrence y[B,T,H] on scalar units. */
+static bool scalar_units(const codegen_target *target, const tensor *y)
+{
+    bool scalar = target->scalar_lstm_all;
+    for (int i = 0; i < target->n_scalar_lstm; i++) {
+        const recur_shape *r = &target->scalar_lstm[i];
+        scalar |= r->b == y->dims[0] && r->t == y->dims[1] && r->h == y->dims[2];
+    }
+    return scalar;
+}
+
 /* From the sequence y[B,T,H] and the saved tensor, which holds the initial
  * state after U^T only when the lstm is stateful (lower_lstm). */
-static lstm_dims lstm_shape(const tensor *y, const tensor *saved)
+static lstm_dims lstm_shape(const codegen_target *target, const tensor *y, const tensor *saved)
 {
     lstm_dims s = {.b = y->dims[0], .t = y->dims[1], .h = y->dims[2],
-                   .vw = codegen_vector_width(y->dims[2]), .h0 = -1};
+                   .vw = scalar_units(target, y) ? 1 : codegen_vector_width(y->dims[2]),
+                   .h0 = -1};
     s.groups = (s.b + MAX_BLOCK - 1) / MAX_BLOCK;
     s.block = (s.b + s.groups - 1) / s.groups;
     long long chunks = s.h / s.vw;
@@ -141,7 +155,7 @@ static void gen_forward(codegen_ctx *c, const gnode *n, const char *name, plan_l
                         int *n_launches)
 {
     const graph *g = c->g;
-    lstm_dims s = lstm_shape(&g->t[n->out], &g->t[n->mask]);
+    lstm_dims s = lstm_shape(c->target, &g->t[n->out], &g->t[n->mask]);
     long long h = s.h, t = s.t, nb = s.block, ut = s.b * t * 5 * h; /* U^T's offset in saved */
     char z[64], u[64], y[64], sv[64], ids[64] = "", carry[64] = "", tname[QSDC_NAME_MAX];
     codegen_ref(g, n->in[0], z, sizeof z);
@@ -306,7 +320,7 @@ static void gen_backward(codegen_ctx *c, const gnode *n, const char *name, plan_
                          int *n_launches)
 {
     const graph *g = c->g;
-    lstm_dims s = lstm_shape(&g->t[n->in[0]], &g->t[n->in[1]]);
+    lstm_dims s = lstm_shape(c->target, &g->t[n->in[0]], &g->t[n->in[1]]);
     long long h = s.h, t = s.t, nb = s.block;
     char dy[64], sv[64], dz[64], ids[64] = "";
     codegen_ref(g, n->in[0], dy, sizeof dy);

@@ -20,6 +20,16 @@ typedef struct conv_shape {
     window2d win;
 } conv_shape;
 
+/* An lstm recurrence as its shape choice keys it: batch, time steps,
+ * units. */
+typedef struct recur_shape {
+    int64_t b, t, h;
+} recur_shape;
+
+/* Distinct lstm shapes a compilation asks the tuner about; the rest keep
+ * vectors. */
+#define LSTM_MAX_SHAPES 16
+
 typedef struct codegen_target {
     bool is_cpu;
     unsigned pref_vector_width;
@@ -43,6 +53,12 @@ typedef struct codegen_target {
     bool direct_conv_all;
     const conv_shape *direct_conv;
     int n_direct_conv;
+    /* lstm recurrences whose work-items own one unit each, consecutive
+     * work-items consecutive units (codegen_lstm.c), instead of a vector of
+     * adjacent units each: every one, or those of the listed shapes */
+    bool scalar_lstm_all;
+    const recur_shape *scalar_lstm;
+    int n_scalar_lstm;
     /* the device ends a work-item's loops after this many iterations (0:
      * never); kernels are shaped to stay under half of it */
     uint32_t loop_limit;

@@ -214,6 +214,25 @@ static int emit(const model *m, graph *g, const fusion *f, const codegen_target 
     return 0;
 }
 
+/* had[0..n_had) and then the shapes[i] (of n, each size bytes) picked[i]
+ * says: a new array, *out, of *n_out. */
+static int join_picked(const void *had, int n_had, const void *shapes, const bool *picked,
+                       int n, size_t size, void **out, int *n_out, qsdc_error *err)
+{
+    char *all = malloc((size_t)(n_had + n) * size);
+    if (!all)
+        return qsdc_fail(err, "out of memory");
+    if (n_had > 0)
+        memcpy(all, had, (size_t)n_had * size);
+    int k = n_had;
+    for (int i = 0; i < n; i++)
+        if (picked[i])
+            memcpy(all + (size_t)k++ * size, (const char *)shapes + (size_t)i * size, size);
+    *out = all;
+    *n_out = k;
+    return 0;
+}
+
 /* The tuner's conv2d choices: the layers it runs directly join the
  * target's list (*chosen, which the caller frees). */
 static int decide_convs(const graph *g, graph_mode mode, int64_t batch, codegen_target *t,
@@ -225,19 +244,49 @@ static int decide_convs(const graph *g, graph_mode mode, int64_t batch, codegen_
     int n = graph_conv_layers(g, nodes, shapes, CONV_MAX_LAYERS);
     if (n == 0 || t->direct_conv_all)
         return 0;
-    if (t->tuner->convs(t->tuner->ctx, mode, batch, shapes, n, direct, err) < 0)
+    void *all = NULL;
+    if (t->tuner->convs(t->tuner->ctx, mode, batch, shapes, n, direct, err) < 0 ||
+        join_picked(t->direct_conv, t->n_direct_conv, shapes, direct, n, sizeof *shapes, &all,
+                    &t->n_direct_conv, err) < 0)
         return -1;
-    *chosen = malloc((size_t)(t->n_direct_conv + n) * sizeof **chosen);
-    if (!*chosen)
-        return qsdc_fail(err, "out of memory");
-    if (t->n_direct_conv > 0)
-        memcpy(*chosen, t->direct_conv, (size_t)t->n_direct_conv * sizeof **chosen);
-    int k = t->n_direct_conv;
-    for (int i = 0; i < n; i++)
-        if (direct[i])
-            (*chosen)[k++] = shapes[i];
-    t->direct_conv = *chosen;
-    t->n_direct_conv = k;
+    t->direct_conv = *chosen = all;
+    return 0;
+}
+
+/* The lstm recurrences' shapes in lowering order, each once: n of them. */
+static int lstm_shapes(const graph *g, recur_shape *shapes, int max)
+{
+    int n = 0;
+    for (int i = 0; i < g->nn && n < max; i++) {
+        if (g->n[i].op != OP_LSTM)
+            continue;
+        const int64_t *d = g->t[g->n[i].out].dims;
+        recur_shape s = {d[0], d[1], d[2]};
+        bool seen = false;
+        for (int k = 0; k < n && !seen; k++)
+            seen = shapes[k].b == s.b && shapes[k].t == s.t && shapes[k].h == s.h;
+        if (!seen)
+            shapes[n++] = s;
+    }
+    return n;
+}
+
+/* The tuner's lstm choices: the recurrences it runs on scalar units join
+ * the target's list (*chosen, which the caller frees). */
+static int decide_lstms(const graph *g, codegen_target *t, recur_shape **chosen,
+                        qsdc_error *err)
+{
+    recur_shape shapes[LSTM_MAX_SHAPES];
+    bool scalar[LSTM_MAX_SHAPES];
+    int n = lstm_shapes(g, shapes, LSTM_MAX_SHAPES);
+    if (n == 0 || t->scalar_lstm_all)
+        return 0;
+    void *all = NULL;
+    if (t->tuner->lstms(t->tuner->ctx, shapes, n, scalar, err) < 0 ||
+        join_picked(t->scalar_lstm, t->n_scalar_lstm, shapes, scalar, n, sizeof *shapes, &all,
+                    &t->n_scalar_lstm, err) < 0)
+        return -1;
+    t->scalar_lstm = *chosen = all;
     return 0;
 }
 
@@ -303,10 +352,13 @@ int compile_plan(const model *m, graph_mode mode, int64_t batch,
     memset(out, 0, sizeof *out);
     codegen_target decided = *given, *target = &decided;
     conv_shape *direct = NULL;
+    recur_shape *scalar = NULL;
     gemm_pick *picks = NULL;
     int rc = graph_lower(m, mode, batch, &g, err);
     if (rc == 0 && target->tuner)
         rc = decide_convs(&g, mode, batch, target, &direct, err);
+    if (rc == 0 && target->tuner)
+        rc = decide_lstms(&g, target, &scalar, err);
     if (rc == 0)
         graph_direct_conv(&g, target);
     if (rc == 0 && mode == MODE_TRAIN)
@@ -356,6 +408,7 @@ int compile_plan(const model *m, graph_mode mode, int64_t batch,
             rc = emit(m, &g, &f, target, scratch, out, err);
     }
     free(direct);
+    free(scalar);
     free(picks);
     if (rc == 0 && target->observe_all)
         rc = fill_probes(m, &g, &f, out, err);

@@ -1,6 +1,7 @@
 /* The device-specific choices of a compilation, each asked for once inside
  * compile_plan: how every conv2d layer runs, right after lowering (the
- * choice decides the graph that autodiff differentiates), and which backend
+ * choice decides the graph that autodiff differentiates), how every lstm
+ * recurrence spreads its units over work-items, and which backend
  * runs every GEMM, after fusion and the memory plan and before code
  * generation, so the model is generated once. The runtime answers from its
  * per-device cache or by measuring (runtime/device_tuner.c); the compiler
@@ -17,6 +18,9 @@ typedef struct compile_tuner {
      * runs as a direct convolution in a pass of mode at batch */
     int (*convs)(void *ctx, graph_mode mode, int64_t batch, const conv_shape *shapes, int n,
                  bool *direct, qsdc_error *err);
+    /* scalar[i]: whether lstm recurrence shapes[i] (of n, in lowering
+     * order) runs one unit per work-item (codegen_target.scalar_lstm) */
+    int (*lstms)(void *ctx, const recur_shape *shapes, int n, bool *scalar, qsdc_error *err);
     /* sizes: the plan's sizes (params, state, arena, labels; no launches),
      * for refusing a plan the device cannot hold before measuring for it;
      * picks[i]: the backend of shapes[i] (of n, the generated GEMMs in

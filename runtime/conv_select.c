@@ -81,22 +81,6 @@ static int launch_of(const plan *p, const char *op)
     return -1;
 }
 
-/* Runs plan p (which it takes) once on scratch state, then times the
- * given launches. */
-static int time_launches(cl_env *env, plan *p, const int *launch, int n, double *ms,
-                         qsdc_error *err)
-{
-    plan_run r;
-    int rc = plan_run_open(env, p, &r, err);
-    if (rc == 0)
-        rc = exec_run(&r.ex, 0, 0, 0, err);
-    for (int i = 0; i < n && rc == 0; i++)
-        if ((ms[i] = exec_launch_ms(&r.ex, launch[i], REPS, err)) < 0)
-            rc = -1;
-    plan_run_close(&r);
-    return rc;
-}
-
 /* A model of one conv2d layer of shape s (with its bias) over an input of
  * s's size: what the layer's measurements compile. */
 static void one_layer(const conv_shape *s, layer *l, model *m)
@@ -147,11 +131,11 @@ static int measure(cl_env *env, const codegen_target *base, conv_time *t, qsdc_e
     bool joined = rc == 0 && strstr(gemm.launches[im2col].nodes, "+bmatmul") != NULL;
     double ms[2] = {0, 0};
     if (rc == 0)
-        rc = time_launches(env, &gemm, (int[]){im2col, im2col + !joined}, 2, ms, err);
+        rc = plan_run_time(env, &gemm, (int[]){im2col, im2col + !joined}, 2, REPS, ms, err);
     t->im2col_ms = joined ? 0.0 : ms[0];
     t->gemm_ms = ms[1];
     if (rc == 0)
-        rc = time_launches(env, &direct, &conv, 1, &t->direct_ms, err);
+        rc = plan_run_time(env, &direct, &conv, 1, REPS, &t->direct_ms, err);
     plan_free(&gemm);
     plan_free(&direct);
     return rc;

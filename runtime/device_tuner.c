@@ -4,6 +4,7 @@
 #include "conv_select.h"
 #include "executor.h"
 #include "gemm_select.h"
+#include "lstm_select.h"
 
 typedef struct device_tuner {
     cl_env *env;
@@ -18,6 +19,13 @@ static int tune_convs(void *ctx, graph_mode mode, int64_t batch, const conv_shap
     device_tuner *t = ctx;
     return conv_select(t->env, t->target, mode, batch, shapes, n, t->remeasure, t->report,
                        direct, err);
+}
+
+static int tune_lstms(void *ctx, const recur_shape *shapes, int n, bool *scalar,
+                      qsdc_error *err)
+{
+    device_tuner *t = ctx;
+    return lstm_select(t->env, t->target, shapes, n, t->remeasure, t->report, scalar, err);
 }
 
 static int tune_gemms(void *ctx, const plan *sizes, const plan_gemm *shapes, int n,
@@ -35,7 +43,8 @@ int compile_tuned(cl_env *env, const model *m, graph_mode mode, int64_t batch,
 {
     device_tuner t = {.env = env, .target = target, .remeasure = remeasure,
                       .report = report};
-    const compile_tuner tuner = {.ctx = &t, .convs = tune_convs, .gemms = tune_gemms};
+    const compile_tuner tuner = {.ctx = &t, .convs = tune_convs, .lstms = tune_lstms,
+                                 .gemms = tune_gemms};
     target->tuner = &tuner;
     int rc = compile_plan(m, mode, batch, target, out, g, f, err);
     target->tuner = NULL;

@@ -134,6 +134,10 @@ void exec_target(const cl_device_info_rec *dev, codegen_target *t)
     bool tiled = force && !strcmp(force, "tiled"), panel = force && !strcmp(force, "panel");
     if (tiled || (d->is_gpu && !panel))
         t->gemm_tiles = gemm_tiles_default(d);
+    /* QSDC_LSTM=scalar: every recurrence one unit per work-item, unmeasured
+     * (lstm_select.h) */
+    const char *lstm = getenv("QSDC_LSTM");
+    t->scalar_lstm_all = lstm && !strcmp(lstm, "scalar");
 }
 
 static bool debug_kernels(void)

@@ -21,3 +21,17 @@ void plan_run_close(plan_run *r)
     model_state_free(&r->ms);
     plan_free(&r->p);
 }
+
+int plan_run_time(cl_env *env, plan *p, const int *launch, int n, int reps, double *ms,
+                  qsdc_error *err)
+{
+    plan_run r;
+    int rc = plan_run_open(env, p, &r, err);
+    if (rc == 0)
+        rc = exec_run(&r.ex, 0, 0, 0, err);
+    for (int i = 0; i < n && rc == 0; i++)
+        if ((ms[i] = exec_launch_ms(&r.ex, launch[i], reps, err)) < 0)
+            rc = -1;
+    plan_run_close(&r);
+    return rc;
+}

@@ -88,12 +88,21 @@ void gc_check_backends(const char *const *yamls, const int64_t *batches, int n, 
     gc_backend_reset(NULL);
 }
 
-/* The tuner of GC_CLBLAST: CLBlast for every GEMM, conv2d as im2col. */
+/* The tuner of GC_CLBLAST: CLBlast for every GEMM, conv2d as im2col, lstm
+ * recurrences on vectors. */
 static int no_direct_conv(void *ctx, graph_mode mode, int64_t batch, const conv_shape *shapes,
                           int n, bool *direct, qsdc_error *err)
 {
     (void)ctx, (void)mode, (void)batch, (void)shapes, (void)err;
     memset(direct, 0, (size_t)n * sizeof *direct);
+    return 0;
+}
+
+static int vector_lstms(void *ctx, const recur_shape *shapes, int n, bool *scalar,
+                        qsdc_error *err)
+{
+    (void)ctx, (void)shapes, (void)err;
+    memset(scalar, 0, (size_t)n * sizeof *scalar);
     return 0;
 }
 
@@ -121,7 +130,8 @@ void gc_setup(gc_run *r, const char *yaml, int64_t batch, graph_mode mode)
     t.observe = mode == MODE_INFER;
     t.observe_all = use_observe_all;
     t.direct_conv_all = use_direct_conv;
-    const compile_tuner library = {.convs = no_direct_conv, .gemms = every_gemm_clblast};
+    const compile_tuner library = {.convs = no_direct_conv, .lstms = vector_lstms,
+                                   .gemms = every_gemm_clblast};
     if (backend == GC_CLBLAST)
         t.tuner = &library;
     if ((backend == GC_MEASURED

@@ -28,9 +28,11 @@ static const char cnn[] =
 
 /* What the tuner was asked and how it answers. */
 typedef struct script {
-    int conv_calls, gemm_calls;
-    int n_convs, n_gemms;
+    int conv_calls, gemm_calls, lstm_calls;
+    int n_convs, n_gemms, n_lstms;
     conv_shape convs[8];
+    recur_shape lstms[4];
+    int64_t scalar_units; /* the lstm shapes of this many units answered scalar */
     plan_gemm gemms[16];
     int64_t sized_params, sized_arena;
     int direct_layer;    /* the conv2d layer answered direct (-1: none) */
@@ -52,6 +54,20 @@ static int answer_convs(void *ctx, graph_mode mode, int64_t batch, const conv_sh
     for (int i = 0; i < n && i < 8; i++) {
         s->convs[i] = shapes[i];
         direct[i] = i == s->direct_layer;
+    }
+    return 0;
+}
+
+static int answer_lstms(void *ctx, const recur_shape *shapes, int n, bool *scalar,
+                        qsdc_error *err)
+{
+    (void)err;
+    script *s = ctx;
+    s->lstm_calls++;
+    s->n_lstms = n;
+    for (int i = 0; i < n && i < 4; i++) {
+        s->lstms[i] = shapes[i];
+        scalar[i] = shapes[i].h == s->scalar_units;
     }
     return 0;
 }
@@ -96,14 +112,17 @@ static void load_cnn(model *m)
         fail_msg("%s", err.message);
 }
 
-static void compile_with(script *s, graph_mode mode, plan *p, int rc_expected)
+static void compile_model(const char *yaml, script *s, graph_mode mode, plan *p,
+                          int rc_expected)
 {
     qsdc_error err = {""};
     model m;
-    load_cnn(&m);
+    if (model_load_string("<test>", yaml, strlen(yaml), &m, &err) < 0)
+        fail_msg("%s", err.message);
     codegen_target t;
     codegen_target_default(&t);
-    const compile_tuner tuner = {.ctx = s, .convs = answer_convs, .gemms = answer_gemms};
+    const compile_tuner tuner = {.ctx = s, .convs = answer_convs, .lstms = answer_lstms,
+                                 .gemms = answer_gemms};
     t.tuner = &tuner;
     int rc = compile_plan(&m, mode, 4, &t, p, NULL, NULL, &err);
     model_free(&m);
@@ -111,6 +130,11 @@ static void compile_with(script *s, graph_mode mode, plan *p, int rc_expected)
         fail_msg("compile_plan returned %d: %s", rc, err.message);
     if (rc < 0)
         assert_string_equal(err.message, "the device is out of GEMMs");
+}
+
+static void compile_with(script *s, graph_mode mode, plan *p, int rc_expected)
+{
+    compile_model(cnn, s, mode, p, rc_expected);
 }
 
 static int count_launches(const plan *p, const char *nodes_prefix, int kind)
@@ -233,6 +257,49 @@ static void test_family_follows_the_picks(void **state)
     assert_true(seen[0] && seen[1]);
 }
 
+static int occurrences(const char *text, const char *what)
+{
+    int n = 0;
+    for (const char *at = strstr(text, what); at; at = strstr(at + 1, what))
+        n++;
+    return n;
+}
+
+/* The lstm recurrences are asked about once, each shape once in lowering
+ * order (the two layers of 8 units share one), and a shape answered scalar
+ * has both its kernels on scalar units (VT float) where it had vectors of
+ * its 4 units, the other shape keeping its vectors of 8. */
+static void test_lstm_shapes_follow_the_answers(void **state)
+{
+    (void)state;
+    static const char lstms[] =
+        "name: lstms\ninput: {shape: [5, 3]}\n"
+        "layers:\n  - {op: lstm, units: 8}\n  - {op: lstm, units: 8}\n"
+        "  - {op: lstm, units: 4, return: last}\n  - {op: dense, units: 2}\n"
+        "train: {optimizer: {type: sgd, lr: 0.1}}\n";
+    plan vec, scal;
+    script s = {.direct_layer = -1};
+    compile_model(lstms, &s, MODE_TRAIN, &vec, 0);
+    assert_int_equal(s.lstm_calls, 1);
+    assert_int_equal(s.n_lstms, 2);
+    recur_shape want[2] = {{4, 5, 8}, {4, 5, 4}};
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(s.lstms[i].b, want[i].b);
+        assert_int_equal(s.lstms[i].t, want[i].t);
+        assert_int_equal(s.lstms[i].h, want[i].h);
+    }
+    script t = {.direct_layer = -1, .scalar_units = 4};
+    compile_model(lstms, &t, MODE_TRAIN, &scal, 0);
+    assert_int_equal(occurrences(vec.source, "#define VT float4\n"), 2);
+    assert_int_equal(occurrences(scal.source, "#define VT float4\n"), 0);
+    assert_int_equal(occurrences(scal.source, "#define VT float\n"),
+                     occurrences(vec.source, "#define VT float\n") + 2);
+    assert_int_equal(occurrences(scal.source, "#define VT float8\n"), 4);
+    assert_int_equal(occurrences(vec.source, "#define VT float8\n"), 4);
+    plan_free(&vec);
+    plan_free(&scal);
+}
+
 /* A tuner's error ends the compilation with its message. */
 static void test_tuner_error(void **state)
 {
@@ -251,6 +318,7 @@ int main(void)
         cmocka_unit_test(test_no_tuner_no_choices),
         cmocka_unit_test(test_tuner_error),
         cmocka_unit_test(test_family_follows_the_picks),
+        cmocka_unit_test(test_lstm_shapes_follow_the_answers),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
