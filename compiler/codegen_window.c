@@ -3,7 +3,9 @@
  * one input row), its coordinates the work-item's 3-D id (no integer
  * division: oclgrind cannot follow the div/rem pairs LLVM rewrites with
  * freeze), then the row's elements, each through the group's elementwise
- * chain. Where the window allows it (unit stride along rows for
+ * chain; on the lane family one work-item per element of those rows,
+ * consecutive work-items on consecutive elements (one output per work-item
+ * for pools). Where the window allows it (unit stride along rows for
  * im2col/col2im, 2x2 pools with stride 2), chunks of 8 elements are
  * computed as float8 vectors first, with contiguous vector loads: pocl does
  * not vectorise the strided scalar code. tests/ref_conv.c is the plain C
@@ -37,9 +39,9 @@ static win_geom geom_of(const gnode *n, const tensor *big)
     return r;
 }
 
-/* The code of one row kernel over the NDRange dims (r0, r1, r2 its ids):
- * prologue (defines `row`; may open loops over several rows, which close
- * closes), scalar element body (v at element e), and optionally a chunk
+/* The code of one row kernel over the rows dims (r0, then r1 and r2 as
+ * `plane` = r2 dims[1] + r1): prologue (defines `row`; may open loops over
+ * several rows, which close closes), scalar element body (v at element e), and optionally a chunk
  * body (vv, chunk_w floats: 8, or 4 for short rows, at elements e ..
  * e + chunk_w - 1) valid while e + chunk_w <= chunk_end. */
 typedef struct row_code {
@@ -63,13 +65,13 @@ static void body_im2col(row_code *rc, const win_geom *w, const char *x, long lon
     sb_printf(rc->pro,
               "    for (int i = 0; i < %d; i++)\n"
               "    for (int j = 0; j < %d; j++) {\n"
-              "    const uint row = (r2 * %lldu + r1 * %lldu + (uint)(i * %d + j)) * %lldu + r0;\n"
+              "    const uint row = (plane * %lldu + (uint)(i * %d + j)) * %lldu + r0;\n"
               "    const int iy = (int)r0 * %d - %d + i * %d;\n"
               "    const int xoff = j * %d - %d;\n"
               "    const bool in_row = iy >= 0 && iy < %lld;\n"
-              "    __global const float *xr = %s + ((r2 * %lldu + r1) * %lldu + (in_row ? (uint)iy : 0u)) * %lldu;\n",
-              w->k.kh, w->k.kw, w->c * taps, taps, w->k.kw, w->ho, w->k.sh, w->k.ph, w->k.dh,
-              w->k.dw, w->k.pw, w->h, x, w->c, w->h, w->w);
+              "    __global const float *xr = %s + (plane * %lldu + (in_row ? (uint)iy : 0u)) * %lldu;\n",
+              w->k.kh, w->k.kw, taps, w->k.kw, w->ho, w->k.sh, w->k.ph, w->k.dh, w->k.dw,
+              w->k.pw, w->h, x, w->h, w->w);
     rc->close = "    }\n";
     rc->dims[0] = w->ho;
     rc->dims[1] = w->c;
@@ -80,11 +82,10 @@ static void body_im2col(row_code *rc, const win_geom *w, const char *x, long lon
               w->k.sw, w->w);
 }
 
-/* Ids (y, c, n) of a map [n, C, H, W] as `row`, `plane` and rows dims. */
+/* Ids (y, c, n) of a map [n, C, H, W] as `row` and rows dims. */
 static void map_rows(row_code *rc, long long n, long long c, long long h)
 {
-    sb_printf(rc->pro,
-              "    const uint plane = r2 * %lldu + r1, row = plane * %lldu + r0;\n", c, h);
+    sb_printf(rc->pro, "    const uint row = plane * %lldu + r0;\n", h);
     rc->dims[0] = h;
     rc->dims[1] = c;
     rc->dims[2] = n;
@@ -386,9 +387,55 @@ static long long row_bodies(const codegen_ctx *c, const gnode *head, row_code *r
     return (long long)out->dims[out->rank - 1];
 }
 
-/* The rows code of group k as one block: ids declares r0, r1 and r2, the
- * work-item's row coordinates; dims receives the NDRange of rows. */
-static void emit_rows(const codegen_ctx *c, const kgroup *k, const char *ids, strbuf *out,
+/* Who runs a group's rows: a kernel's work-items a row each (CPUs), a
+ * kernel's work-items an element each, consecutive ones on consecutive
+ * elements (the lane family), or a per-sample GEMM's phase, row by row. */
+typedef enum rows_by { ROWS_KERNEL, ROWS_LANES, ROWS_PHASE } rows_by;
+
+/* A lane's element: v at element e of row `row`, through the chain. */
+static void emit_lane(strbuf *out, const row_code *rc, long long len, const strbuf *fin)
+{
+    sb_printf(out, "%s        const uint idx = row * %lldu + e;\n        float v;\n%s%s%s}\n",
+              sb_str(rc->pro), len, sb_str(rc->elem), sb_str(fin), rc->close);
+}
+
+/* A row's elements: chunks of vectors where the body has them, then
+ * scalars. */
+static void emit_row(const codegen_ctx *c, const kgroup *k, strbuf *out, const row_code *rc,
+                     long long len, const strbuf *fin)
+{
+    sb_printf(out, "%s    uint e = 0;\n", sb_str(rc->pro));
+    /* the last chunk ends at chunk_end, overlapping the one before: each
+     * element's value and its chain are the same whichever chunk stores it */
+    int cw = rc->chunk_w;
+    if (rc->chunk_end >= cw) {
+        sb_printf(out, "    for (uint e0 = 0; e0 < %lldu; e0 += %du) {\n"
+                       "        e = min(e0, %lldu);\n        float%d vv;\n%s",
+                  rc->chunk_end, cw, rc->chunk_end - cw, cw, sb_str(rc->chunk));
+        strbuf vec;
+        sb_init(&vec);
+        sb_printf(&vec, "        const uint idx = row * %lldu + e;\n", len);
+        if (codegen_vector_chain(c, k, cw, &vec)) {
+            sb_printf(out, "%s    }\n", sb_str(&vec));
+        } else {
+            sb_printf(out, "        float vt[%d];\n        vstore%d(vv, 0, vt);\n"
+                           "        for (uint l = 0; l < %du; l++) {\n"
+                           "    const uint idx = row * %lldu + e + l;\n"
+                           "    float v = vt[l];\n%s        }\n    }\n",
+                      cw, cw, cw, len, sb_str(fin));
+        }
+        out->oom |= vec.oom;
+        sb_free(&vec);
+        sb_printf(out, "    e = %lldu;\n", rc->chunk_end);
+    }
+    sb_printf(out, "    for (; e < %lldu; e++) {\n"
+                   "        const uint idx = row * %lldu + e;\n        float v;\n%s%s    }\n%s}\n",
+              len, len, sb_str(rc->elem), sb_str(fin), rc->close);
+}
+
+/* The rows code of group k as one block; dims receives the NDRange: the
+ * rows, or for lanes (elements, rows dims[0], planes). */
+static void emit_rows(const codegen_ctx *c, const kgroup *k, rows_by by, strbuf *out,
                       long long dims[3])
 {
     const graph *g = c->g;
@@ -401,40 +448,32 @@ static void emit_rows(const codegen_ctx *c, const kgroup *k, const char *ids, st
     row_code rc = {&pro, &elem, &chunk, 0, CHUNK, {1, 1, 1}, ""};
     long long len = row_bodies(c, head, &rc);
     codegen_chain_store(c, k, &fin);
-    /* the rows are exactly the NDRange: no bounds check */
-    sb_printf(out, "{\n    %s\n%s    uint e = 0;\n", ids, sb_str(&pro));
-    /* the last chunk ends at chunk_end, overlapping the one before: each
-     * element's value and its chain are the same whichever chunk stores it */
-    int cw = rc.chunk_w;
-    if (rc.chunk_end >= cw) {
-        sb_printf(out, "    for (uint e0 = 0; e0 < %lldu; e0 += %du) {\n"
-                       "        e = min(e0, %lldu);\n        float%d vv;\n%s",
-                  rc.chunk_end, cw, rc.chunk_end - cw, cw, sb_str(&chunk));
-        strbuf vec;
-        sb_init(&vec);
-        sb_printf(&vec, "        const uint idx = row * %lldu + e;\n", len);
-        if (codegen_vector_chain(c, k, cw, &vec)) {
-            sb_printf(out, "%s    }\n", sb_str(&vec));
-        } else {
-            sb_printf(out, "        float vt[%d];\n        vstore%d(vv, 0, vt);\n"
-                           "        for (uint l = 0; l < %du; l++) {\n"
-                           "    const uint idx = row * %lldu + e + l;\n"
-                           "    float v = vt[l];\n%s        }\n    }\n",
-                      cw, cw, cw, len, sb_str(&fin));
-        }
-        out->oom |= vec.oom;
-        sb_free(&vec);
-        sb_printf(out, "    e = %lldu;\n", rc.chunk_end);
-    }
-    sb_printf(out, "    for (; e < %lldu; e++) {\n"
-                   "        const uint idx = row * %lldu + e;\n        float v;\n%s%s    }\n%s}\n",
-              len, len, sb_str(&elem), sb_str(&fin), rc.close);
+    /* the rows (and a lane's elements) are exactly the NDRange: no bounds
+     * check */
+    if (by == ROWS_KERNEL)
+        sb_printf(out, "{\n    const uint r0 = get_global_id(0), plane = get_global_id(2) * %lldu"
+                       " + get_global_id(1);\n", rc.dims[1]);
+    else if (by == ROWS_PHASE)
+        sb_printf(out, "{\n    const uint r0 = gm_r0, plane = gm_bat * %lldu + gm_r1;\n",
+                  rc.dims[1]);
+    else
+        sb_append(out, "{\n    const uint e = get_global_id(0), r0 = get_global_id(1), "
+                       "plane = get_global_id(2);\n");
+    if (by == ROWS_LANES)
+        emit_lane(out, &rc, len, &fin);
+    else
+        emit_row(c, k, out, &rc, len, &fin);
     out->oom |= pro.oom | elem.oom | chunk.oom | fin.oom; /* the caller's check reports */
     sb_free(&pro);
     sb_free(&elem);
     sb_free(&chunk);
     sb_free(&fin);
     memcpy(dims, rc.dims, sizeof rc.dims);
+    if (by == ROWS_LANES) {
+        dims[2] *= dims[1];
+        dims[1] = dims[0];
+        dims[0] = len;
+    }
 }
 
 int codegen_window(codegen_ctx *c, const kgroup *k, const char *name, plan_launch *l)
@@ -443,8 +482,7 @@ int codegen_window(codegen_ctx *c, const kgroup *k, const char *name, plan_launc
     const gnode *head = &g->n[k->nodes[0]];
     long long dims[3];
     codegen_signature(c->src, name);
-    emit_rows(c, k, "const uint r0 = get_global_id(0), r1 = get_global_id(1), "
-                    "r2 = get_global_id(2);", c->src, dims);
+    emit_rows(c, k, codegen_lanes(c->target) ? ROWS_LANES : ROWS_KERNEL, c->src, dims);
     sb_append(c->src, "\n");
     l->work_dim = 3;
     for (int d = 0; d < 3; d++)
@@ -459,7 +497,7 @@ void codegen_window_phase(const codegen_ctx *c, const kgroup *k, strbuf *sb)
     strbuf rows;
     sb_init(&rows);
     long long dims[3];
-    emit_rows(c, k, "const uint r0 = gm_r0, r1 = gm_r1, r2 = gm_bat;", &rows, dims);
+    emit_rows(c, k, ROWS_PHASE, &rows, dims);
     sb_printf(sb, "    for (uint gm_r1 = 0; gm_r1 < %lldu; ++gm_r1)\n"
                   "    for (uint gm_r0 = 0; gm_r0 < %lldu; ++gm_r0)\n%s",
               dims[1], dims[0], sb_str(&rows));

@@ -39,9 +39,9 @@ static const char dense_ops[] =
     " weight_decay: 0.01}, clip_norm: 0.5}\n";
 
 /* conv2d (padded; the first without a bias, whose gradient before a batch
- * norm is rounding noise), batch norm, max and average pooling, QSD
- * (hetero: unit) and dropout shared per channel, QSD per element with
- * hetero: unit (a unit per channel), Adam */
+ * norm is rounding noise, the second with one: a per-channel sum), batch
+ * norm, max and average pooling, QSD (hetero: unit) and dropout shared per
+ * channel, QSD per element with hetero: unit (a unit per channel), Adam */
 static const char conv_ops[] =
     "name: conv_ops\ninput: {shape: [2, 7, 7]}\n"
     "layers:\n"
@@ -50,7 +50,7 @@ static const char conv_ops[] =
     "  - {op: maxpool, kernel: 2}\n"
     "  - {op: qsd, p: 0.6, sites: 3, q_cv: 0.4, p_concentration: 3, share: channel,"
     " hetero: unit}\n"
-    "  - {op: conv2d, filters: 2, kernel: 2, stride: 1, bias: false}\n"
+    "  - {op: conv2d, filters: 2, kernel: 2, stride: 1}\n"
     "  - {op: dropout, p: 0.8, share: channel}\n"
     "  - {op: avgpool, kernel: 2}\n"
     "  - {op: qsd, p: 0.5, sites: 2, q_cv: 0.5, hetero: unit}\n"
