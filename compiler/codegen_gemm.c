@@ -414,21 +414,38 @@ int codegen_gemm(strbuf *src, const gemm_spec *s, const gemm_tuning *t,
     return 0;
 }
 
+/* Batch indices per slice that fill t->lane_groups work-groups, or the
+ * whole batch. */
+static int64_t slice_len_for_groups(const gemm_spec *s, const gemm_tuning *t)
+{
+    if (t->lane_groups <= 0 || !runs_tiled(s, t))
+        return s->batch;
+    gemm_form f = gemm_form_of(s, false);
+    int64_t groups = ceil_div(f.M, (int64_t)t->tiles.items_m * t->tiles.block_m) *
+                     ceil_div(f.N, (int64_t)t->tiles.items_n * t->tiles.block_n);
+    int64_t slices = ceil_div(t->lane_groups, groups);
+    return ceil_div(s->batch, slices < s->batch ? slices : s->batch);
+}
+
 int64_t gemm_reduce_slice_len(const gemm_spec *s, const gemm_tuning *t)
 {
-    if (!s->reduce_batch || s->batch < 2 || t->loop_budget <= 0)
+    if (!s->reduce_batch || s->batch < 2)
         return 0;
-    int64_t loops;
-    if (runs_tiled(s, t)) {
-        gemm_form f = gemm_form_of(s, false);
-        loops = gemm_tiled_loops(&f, &t->tiles);
-    } else {
-        gemm_form f = gemm_form_of(s, swap_operands(s, t->nv * t->vec));
-        gemm_geom g = make_geom(&f, t);
-        loops = work_item_loops(&f, &g);
+    int64_t len = slice_len_for_groups(s, t);
+    if (t->loop_budget > 0) {
+        int64_t loops;
+        if (runs_tiled(s, t)) {
+            gemm_form f = gemm_form_of(s, false);
+            loops = gemm_tiled_loops(&f, &t->tiles);
+        } else {
+            gemm_form f = gemm_form_of(s, swap_operands(s, t->nv * t->vec));
+            gemm_geom g = make_geom(&f, t);
+            loops = work_item_loops(&f, &g);
+        }
+        int64_t per_index = ceil_div(loops, s->batch);
+        int64_t fit = t->loop_budget / per_index > 1 ? t->loop_budget / per_index : 1;
+        len = fit < len ? fit : len;
     }
-    int64_t per_index = ceil_div(loops, s->batch);
-    int64_t len = t->loop_budget / per_index > 1 ? t->loop_budget / per_index : 1;
     return len < s->batch ? len : 0;
 }
 

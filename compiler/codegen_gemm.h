@@ -46,6 +46,11 @@ typedef struct gemm_tuning {
      * and the fields above but loop_budget unused; products with
      * statements before or after them stay in the panel family */
     gemm_tiles tiles;
+    /* the tiled family's work-groups wanted at least (on a GPU two per
+     * compute unit; 0: no wish): a product summed over batch indices (a
+     * conv2d's weight gradient) that has fewer is split over them, its
+     * slices' partial C summed by a second kernel */
+    int lane_groups;
 } gemm_tuning;
 
 /* The panel family's tuning. CPUs: micro-tile 6 x (2 vectors of the

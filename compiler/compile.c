@@ -177,6 +177,10 @@ static int emit(const model *m, graph *g, const fusion *f, const codegen_target 
                      .src = &src};
     gemm_tuning_default(&c.tuning, target->is_cpu, target->pref_vector_width);
     c.tuning.loop_budget = target->loop_limit / 2;
+    /* a GPU's occupancy rule: on llvmpipe, whose 8 compute units are
+     * threads on the host's cores, splitting measured no faster */
+    if (codegen_lanes(target) && target->profile.is_gpu)
+        c.tuning.lane_groups = 2 * (int)target->profile.compute_units;
     p->launches = calloc(CODEGEN_MAX_GROUP_LAUNCHES, sizeof *p->launches);
     int n_units = p->launches ? codegen_qsd_unit_kernels(&c, p->launches,
                                                          CODEGEN_MAX_GROUP_LAUNCHES, err)
@@ -404,6 +408,8 @@ int compile_plan(const model *m, graph_mode mode, int64_t batch,
         const gemm_tiles *tl = &target->gemm_tiles; /* as decide_gemms left them */
         int64_t tiles[5] = {tl->items_m, tl->items_n, tl->block_m, tl->block_n, tl->k};
         memcpy(out->target_gemm_tiles, tiles, sizeof tiles);
+        out->target_compute_units =
+            gemm_tiled(tl) && target->profile.is_gpu ? target->profile.compute_units : 0;
         if (rc == 0)
             rc = emit(m, &g, &f, target, scratch, out, err);
     }

@@ -8,7 +8,9 @@
  *     source_checksum: 8f1c0d3e5a7b9c2d   # checksum.h, of the file's bytes
  *     binary: kernels.bin                  # and binary_checksum: only with
  *     binary_checksum: 03a9...             #   --emit-binary
- *     target: {cpu: true, vector_width: 8} # what the source was made for
+ *     target: {cpu: true, vector_width: 8} # what the source was made for;
+ *                                          # loop_limit, gemm_tiles and
+ *                                          # compute_units where set
  *     batch: 128
  *     buffers:
  *       P: {elems: 6370, bytes: 25480}   # and G, S, A, L
@@ -275,6 +277,8 @@ static void emit_plan(emitter *m, const plan *p)
         kv_int(m, "loop_limit", p->target_loop_limit);
     if (p->target_gemm_tiles[0])
         int_list(m, "gemm_tiles", p->target_gemm_tiles, 5, false);
+    if (p->target_compute_units)
+        kv_int(m, "compute_units", p->target_compute_units);
     end_map(m);
     kv_int(m, "batch", p->batch);
     emit_buffers(m, p);

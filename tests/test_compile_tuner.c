@@ -10,8 +10,11 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "bundle.h"
+#include "bundle_verify.h"
 #include "compile.h"
 #include "compile_tuner.h"
+#include "support.h"
 
 static const char cnn[] =
     "name: cnn\ninput: {shape: [2, 12, 12]}\n"
@@ -300,6 +303,60 @@ static void test_lstm_shapes_follow_the_answers(void **state)
     plan_free(&scal);
 }
 
+/* On a GPU's tiled family a conv2d weight gradient (a product summed over
+ * the batch) with fewer work-groups than two per compute unit is split
+ * over the batch, its slices summed by a second kernel; on a CPU device
+ * (llvmpipe's compute units are threads) it is not, and the plan records
+ * the GPU's units. */
+static void test_reduced_products_fill_the_compute_units(void **state)
+{
+    (void)state;
+    int sliced[2];
+    for (int units = 0; units < 2; units++) {
+        qsdc_error err = {""};
+        model m;
+        load_cnn(&m);
+        codegen_target t;
+        codegen_target_default(&t);
+        t.gemm_tiles = (gemm_tiles){4, 4, 2, 2, 8};
+        t.profile.compute_units = 64;
+        t.profile.is_gpu = units;
+        plan p;
+        if (compile_plan(&m, MODE_TRAIN, 4, &t, &p, NULL, NULL, &err) < 0)
+            fail_msg("%s", err.message);
+        assert_int_equal(p.target_compute_units, units ? 64 : 0);
+        /* a bundle of the plan reads back as the plan the model compiles to */
+        char dir[1100];
+        snprintf(dir, sizeof dir, "%s/gpu%d", ts_tmpdir(), units);
+        const plan *one = &p;
+        plan *back;
+        int n_back;
+        char path[1200];
+        snprintf(path, sizeof path, "%s/plan.yaml", dir);
+        if (bundle_write(dir, &one, 1, NULL, NULL, &err) < 0 ||
+            plan_yaml_read(path, &back, &n_back, &err) < 0)
+            fail_msg("%s", err.message);
+        assert_int_equal(back[0].target_compute_units, units ? 64 : 0);
+        if (bundle_verify_plan(dir, &m, &back[0], &err) < 0)
+            fail_msg("%s", err.message);
+        plan_yaml_free(back, n_back);
+        sliced[units] = 0;
+        for (int i = 0; i < p.n_launches; i++) {
+            const plan_launch *l = &p.launches[i];
+            size_t len = strlen(l->kernel);
+            if (len > 4 && !strcmp(l->kernel + len - 4, "_sum")) {
+                /* its product, just before it, runs its 4 samples as slices */
+                assert_int_equal(p.launches[i - 1].global[2], 4);
+                sliced[units]++;
+            }
+        }
+        plan_free(&p);
+        model_free(&m);
+    }
+    assert_int_equal(sliced[0], 0);
+    assert_int_equal(sliced[1], 2);
+}
+
 /* A tuner's error ends the compilation with its message. */
 static void test_tuner_error(void **state)
 {
@@ -319,6 +376,7 @@ int main(void)
         cmocka_unit_test(test_tuner_error),
         cmocka_unit_test(test_family_follows_the_picks),
         cmocka_unit_test(test_lstm_shapes_follow_the_answers),
+        cmocka_unit_test(test_reduced_products_fill_the_compute_units),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    return cmocka_run_group_tests(tests, NULL, ts_teardown);
 }
