@@ -8,6 +8,7 @@
 #include "compile.h"
 #include "conv_direct.h"
 #include "file_io.h"
+#include "measure_slot.h"
 #include "plan_run.h"
 
 #define REPS 5
@@ -176,16 +177,11 @@ int conv_select(cl_env *env, const codegen_target *target, graph_mode mode, int6
     for (int i = 0; i < n && rc == 0; i++) {
         int j = find(cache, n_cache, batch, &shapes[i]);
         if (j < 0 || remeasure) {
-            /* a large model's layers take a while: say why nothing else is printed */
-            if (!said)
-                fprintf(stderr, "qsdc: measuring conv2d kernels for this device (once per "
-                        "layer shape and batch; the results are cached) ...\n");
-            said = true;
             conv_time t = {.batch = batch, .s = shapes[i]};
-            conv_time *grown = j >= 0 ? cache
-                                      : realloc(cache, (size_t)(n_cache + 1) * sizeof *grown);
+            conv_time *grown = measure_slot(cache, n_cache, sizeof *cache, j, "conv2d kernels",
+                                            "layer shape and batch", &said, err);
             if (!grown) {
-                rc = qsdc_fail(err, "out of memory");
+                rc = -1;
                 break;
             }
             cache = grown;

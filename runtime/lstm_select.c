@@ -7,6 +7,7 @@
 #include "clock.h"
 #include "compile.h"
 #include "file_io.h"
+#include "measure_slot.h"
 #include "plan_run.h"
 
 #define REPS 3
@@ -140,15 +141,11 @@ int lstm_select(cl_env *env, const codegen_target *target, const recur_shape *sh
     for (int i = 0; i < n && rc == 0; i++) {
         int j = find(cache, n_cache, &shapes[i]);
         if (j < 0 || remeasure) {
-            if (!said)
-                fprintf(stderr, "qsdc: measuring lstm kernels for this device (once per "
-                                "shape; the results are cached) ...\n");
-            said = true;
             lstm_time t = {.s = shapes[i]};
-            lstm_time *grown = j >= 0 ? cache
-                                      : realloc(cache, (size_t)(n_cache + 1) * sizeof *grown);
+            lstm_time *grown = measure_slot(cache, n_cache, sizeof *cache, j, "lstm kernels",
+                                            "shape", &said, err);
             if (!grown) {
-                rc = qsdc_fail(err, "out of memory");
+                rc = -1;
                 break;
             }
             cache = grown;

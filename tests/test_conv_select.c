@@ -9,6 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "cache_fixture.h"
 #include "cl_fixture.h"
 #include "conv_direct.h"
 #include "conv_select.h"
@@ -34,10 +35,7 @@ static int setup(void **state)
 {
     (void)state;
     qsdc_error err = {""};
-    char dir[1100];
-    snprintf(dir, sizeof dir, "%s/cache", ts_tmpdir());
-    setenv("QSDC_CACHE_DIR", dir, 1);
-    unsetenv("QSDC_CONV");
+    cf_private_cache("QSDC_CONV");
     if (model_load_string("<cnn>", cnn, strlen(cnn), &m, &err) < 0)
         fail_msg("%s", err.message);
     return 0;
@@ -76,11 +74,8 @@ static int select_direct(graph_mode mode, bool remeasure, bool *all)
 /* Rewrites every cache line's times (direct, im2col, GEMM ms). */
 static void fabricate(double direct, double im2col, double gemm)
 {
-    char cmd[5300];
-    snprintf(cmd, sizeof cmd, "awk '{ $14 = %g; $15 = %g; $16 = %g; print }' '%s' > '%s.new' "
-             "&& mv '%s.new' '%s'", direct, im2col, gemm, cache_file, cache_file, cache_file,
-             cache_file);
-    assert_int_equal(ts_run(cmd, NULL), 0);
+    cf_rewrite(cache_file, ts_fmt("{ $14 = %g; $15 = %g; $16 = %g; print }", direct, im2col,
+                                  gemm));
 }
 
 /* The first selection measures both layers and writes one line each,
@@ -102,12 +97,7 @@ static void test_measures_and_caches(void **state)
     said = ts_stderr_end();
     assert_null(strstr(said, "measuring"));
     free(said);
-    char pattern[1300];
-    snprintf(pattern, sizeof pattern, "ls %s/cache/conv-*.txt", ts_tmpdir());
-    char *out = NULL;
-    assert_int_equal(ts_run(pattern, &out), 0);
-    snprintf(cache_file, sizeof cache_file, "%.*s", (int)strcspn(out, "\n"), out);
-    free(out);
+    cf_cache_file("conv", cache_file, sizeof cache_file);
     FILE *f = fopen(cache_file, "r");
     assert_non_null(f);
     int lines = 0, faster = 0;

@@ -12,6 +12,7 @@
 #include "cl_fixture.h"
 #include "compile.h"
 #include "executor.h"
+#include "cache_fixture.h"
 #include "gemm_select.h"
 #include "support.h"
 
@@ -27,10 +28,7 @@ static int setup(void **state)
 {
     (void)state;
     qsdc_error err = {""};
-    char dir[1100];
-    snprintf(dir, sizeof dir, "%s/cache", ts_tmpdir());
-    setenv("QSDC_CACHE_DIR", dir, 1);
-    unsetenv("QSDC_GEMM");
+    cf_private_cache("QSDC_GEMM");
     codegen_target t;
     codegen_target_default(&t);
     if (model_load_string("<tiny>", tiny, strlen(tiny), &m, &err) < 0 ||
@@ -86,11 +84,7 @@ static int select_clblast(bool remeasure)
 /* Rewrites the cache's times: panel, CLBlast, tiled. */
 static void fake_times(const char *panel, const char *clblast, const char *tiled)
 {
-    char cmd[5300];
-    snprintf(cmd, sizeof cmd, "awk '{ $7 = %s; $8 = %s; $9 = %s; print }' '%s' > '%s.new' && "
-             "mv '%s.new' '%s'", panel, clblast, tiled, cache_file, cache_file, cache_file,
-             cache_file);
-    assert_int_equal(ts_run(cmd, NULL), 0);
+    cf_rewrite(cache_file, ts_fmt("{ $7 = %s; $8 = %s; $9 = %s; print }", panel, clblast, tiled));
 }
 
 static int count_lines(const char *path)
@@ -125,12 +119,7 @@ static void test_measures_and_caches(void **state)
     said = select_clblast_stderr(false);
     assert_null(strstr(said, "measuring"));
     free(said);
-    char pattern[1300];
-    snprintf(pattern, sizeof pattern, "ls %s/cache/gemm-*.txt", ts_tmpdir());
-    char *out = NULL;
-    assert_int_equal(ts_run(pattern, &out), 0);
-    snprintf(cache_file, sizeof cache_file, "%.*s", (int)strcspn(out, "\n"), out);
-    free(out);
+    cf_cache_file("gemm", cache_file, sizeof cache_file);
     /* forward x W1, x W2 and the backward's dW1, dW2, dx: five shapes */
     assert_int_equal(gemm_launches(), 5);
     assert_int_equal(count_lines(cache_file), 5);
@@ -171,10 +160,7 @@ static void test_reads_the_cache(void **state)
 static void test_old_cache_lines_measured_again(void **state)
 {
     (void)state;
-    char cmd[5300];
-    snprintf(cmd, sizeof cmd, "awk '{ print $1, $2, $3, $4, $5, $6, $7, $8 }' '%s' > '%s.new' "
-             "&& mv '%s.new' '%s'", cache_file, cache_file, cache_file, cache_file);
-    assert_int_equal(ts_run(cmd, NULL), 0);
+    cf_rewrite(cache_file, "{ print $1, $2, $3, $4, $5, $6, $7, $8 }");
     char *said = select_clblast_stderr(false);
     assert_non_null(strstr(said, "measuring"));
     free(said);

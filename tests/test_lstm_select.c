@@ -9,6 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "cache_fixture.h"
 #include "cl_fixture.h"
 #include "device_tuner.h"
 #include "executor.h"
@@ -31,10 +32,7 @@ static int setup(void **state)
 {
     (void)state;
     qsdc_error err = {""};
-    char dir[1100];
-    snprintf(dir, sizeof dir, "%s/cache", ts_tmpdir());
-    setenv("QSDC_CACHE_DIR", dir, 1);
-    unsetenv("QSDC_LSTM");
+    cf_private_cache("QSDC_LSTM");
     if (model_load_string("<lstms>", lstms, strlen(lstms), &m, &err) < 0)
         fail_msg("%s", err.message);
     return 0;
@@ -61,11 +59,7 @@ static int select_scalar(bool remeasure)
 /* Rewrites every cache line's times (vector, scalar ms). */
 static void fabricate(double vector, double scalar)
 {
-    char cmd[5300];
-    snprintf(cmd, sizeof cmd, "awk '{ $4 = %g; $5 = %g; print }' '%s' > '%s.new' "
-             "&& mv '%s.new' '%s'", vector, scalar, cache_file, cache_file, cache_file,
-             cache_file);
-    assert_int_equal(ts_run(cmd, NULL), 0);
+    cf_rewrite(cache_file, ts_fmt("{ $4 = %g; $5 = %g; print }", vector, scalar));
 }
 
 /* The first selection measures both shapes both ways and writes a line
@@ -84,12 +78,7 @@ static void test_measures_and_caches(void **state)
     said = ts_stderr_end();
     assert_null(strstr(said, "measuring"));
     free(said);
-    char pattern[1300];
-    snprintf(pattern, sizeof pattern, "ls %s/cache/lstm-*.txt", ts_tmpdir());
-    char *out = NULL;
-    assert_int_equal(ts_run(pattern, &out), 0);
-    snprintf(cache_file, sizeof cache_file, "%.*s", (int)strcspn(out, "\n"), out);
-    free(out);
+    cf_cache_file("lstm", cache_file, sizeof cache_file);
     FILE *f = fopen(cache_file, "r");
     assert_non_null(f);
     int lines = 0, faster = 0;
