@@ -12,6 +12,9 @@
 #include "report_escape.h"
 #include "strbuf.h"
 
+/* Devices one task's report names; runs on further ones are not named. */
+#define REPORT_MAX_DEVICES 8
+
 static int cmp_name(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -432,6 +435,34 @@ static void put_masks(strbuf *sb, const rep_task *t)
     }
 }
 
+/* The devices the task's runs trained on, each with its run count where
+ * there are several (a grid resumed on another machine). */
+static void put_devices(strbuf *sb, const rep_task *t, int runs)
+{
+    const char *seen[REPORT_MAX_DEVICES];
+    int count[REPORT_MAX_DEVICES], n = 0;
+    for (int i = 0; i < t->n_settings; i++)
+        for (int k = 0; k < t->settings[i].n; k++) {
+            const char *d = t->settings[i].runs[k]->device;
+            int j = 0;
+            while (j < n && strcmp(seen[j], d) != 0)
+                j++;
+            if (j == n && n < REPORT_MAX_DEVICES) {
+                seen[n] = d;
+                count[n++] = 0;
+            }
+            if (j < n)
+                count[j]++;
+        }
+    char md[REPORT_MD_MAX];
+    for (int j = 0; j < n; j++) {
+        sb_printf(sb, "%s%s", j == 0 ? "" : j == n - 1 ? " and " : ", ",
+                  report_markdown(seen[j], md, sizeof md));
+        if (n > 1)
+            sb_printf(sb, " (%d of the %d runs)", count[j], runs);
+    }
+}
+
 static void put_task_header(strbuf *sb, const rep_task *t)
 {
     const run_result *r = t->settings[0].first;
@@ -439,14 +470,14 @@ static void put_task_header(strbuf *sb, const rep_task *t)
     for (int i = 0; i < t->n_settings; i++)
         runs += t->settings[i].n;
     bool lm = t->metric == RESULT_PERPLEXITY;
-    char device[REPORT_MD_MAX];
     sb_printf(sb, "\n## %s\n\n%d runs of %d settings (%s grid): %d epoch%s, %lld training "
-                  "%s, %lld test %s, on %s.\n\n",
+                  "%s, %lld test %s, on ",
               t->name, runs, t->n_settings, r->quick ? "quick" : "full", r->n_epochs,
               r->n_epochs == 1 ? "" : "s", (long long)r->train_samples,
               lm ? "sequences" : "samples (validation included)", (long long)r->test_samples,
-              lm ? "sequences (of the model's input length in tokens)" : "samples",
-              report_markdown(r->device, device, sizeof device));
+              lm ? "sequences (of the model's input length in tokens)" : "samples");
+    put_devices(sb, t, runs);
+    sb_append(sb, ".\n\n");
 }
 
 static void put_figures(strbuf *sb, const rep_task *t)

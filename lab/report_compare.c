@@ -200,8 +200,9 @@ void report_compare_row(strbuf *sb, strbuf *verdict, const rep_task *task, const
     if (rc < 0) {
         sb_append(sb, "n/a | n/a | n/a | n/a | n/a |\n");
         if (verdict)
-            sb_printf(verdict, "- %s and %s share %d seed%s: no test of %s on %s.\n", c.a, c.b,
-                      t.n, t.n == 1 ? "" : "s", words_for(k, task->metric).what, c.task);
+            sb_printf(verdict, "- %s and %s share %d seed%s: no test of %s%s%s on %s.\n", c.a,
+                      c.b, t.n, t.n == 1 ? "" : "s", words_for(k, task->metric).what,
+                      layer ? " in " : "", layer ? c.layer : "", c.task);
         return;
     }
     sb_printf(sb, "%+.*f | ", digits, t.mean);

@@ -216,6 +216,13 @@ class Comparison:
         self.check_numbers(c, what, digits, n, diff, lo, hi, t, df, p)
 
 
+def paired(a, b, value, layer=None):
+    """a − b as a Comparison where two or more seeds pair, else Untested."""
+    n = len({r["seed"] for r in a} & {r["seed"] for r in b})
+    return (Comparison(a, b, value, layer) if n >= 2
+            else Untested(a[0]["setting"], b[0]["setting"], n, layer))
+
+
 SENTENCE = re.compile(r"(\S+)(?: points)? \(95% interval (\S+) to (\S+), paired t = (\S+), "
                       r"df = (\d+), p (?:= )?(< 0\.001|\S+), (\d+) seeds\)"
                       r"(?:; TOST within ±(\S+): p (?:= )?(< 0\.001|\S+), so \*\*(\w+)\*\*)?\.$")
@@ -233,7 +240,14 @@ def check_verdicts(c, text, comparisons, task, what, digits, verb, margin=None):
     with a margin, one without a significant difference ends in its TOST
     and whether that showed equivalence."""
     lines = [ln for ln in text.splitlines() if ln.startswith("- **")]
+    untested = [k for k in comparisons if isinstance(k, Untested)]
+    comparisons = [k for k in comparisons if not isinstance(k, Untested)]
     c.same(len(lines), len(comparisons), f"{task}: sentences on {what}")
+    for k in untested:
+        where = f" in {k.layer}" if k.layer else ""
+        said = f"- {k.a} and {k.b} share {k.n} seed{'' if k.n == 1 else 's'}: no test of " \
+               f"{what}{where} on {task}."
+        c.same(text.splitlines().count(said), 1, f"{task}: the sentence '{said}'")
     for k in comparisons:
         where = f" in {k.layer}" if k.layer else ""
         significant = k.p < 0.05
@@ -283,6 +297,18 @@ def check_header(c, texts, runs, settings):
                         "quick" if first["quick"] else "full", str(len(first["epochs"])),
                         str(first["train_samples"]), str(first["test_samples"])),
            "runs, settings, grid, epochs, samples")
+    # the devices in the order their first runs come, each with its count
+    # where there are several
+    devices = {}
+    for s in settings:
+        for r in s:
+            devices[r["device"]] = devices.get(r["device"], 0) + 1
+    named = [d if len(devices) == 1 else f"{d} ({k} of the {len(runs)} runs)"
+             for d, k in devices.items()]
+    listed = named[0] if len(named) == 1 else ", ".join(named[:-1]) + " and " + named[-1]
+    on = re.search(r" test \w+(?: \([^)]*\))?, on (.*)\.$",
+                   texts.get(first["experiment"], "").split("\n\n")[0].strip())
+    c.same(on.group(1) if on else None, listed, "devices")
 
 
 def check_scores(c, tables, settings, metric):
@@ -320,7 +346,7 @@ def check_comparisons(c, tables, texts, settings, metric, margin):
             ("QSD against dropout", "dropout", of_kind(settings, "qsd")),
             ("Against no regularisation", "none",
              [s for s in settings if s[0]["kind"] != "none"])):
-        comps = [Comparison(a, b, lambda r: r[score])
+        comps = [paired(a, b, lambda r: r[score])
                  for b in of_kind(settings, against) for a in which]
         rows = tables.get(title, [])
         c.same([r[0] for r in rows], [f"{k.a} − {k.b}" for k in comps], f"{title} rows")
@@ -345,12 +371,15 @@ def check_sparsity(c, tables, texts, settings):
             v = [a[key] for r in s for a in r["activity"] if a["layer"] == layer]
             mean, _, sd = row[col].partition(" ± ")
             c.near(mean, statistics.mean(v), f"{title}, {row[0]} {layer} {key} mean", 4)
-            c.near(sd, statistics.stdev(v), f"{title}, {row[0]} {layer} {key} sd", 4)
+            if len(v) < 2:  # one seed: no sd
+                c.same(sd, "", f"{title}, {row[0]} {layer} {key} sd")
+            else:
+                c.near(sd, statistics.stdev(v), f"{title}, {row[0]} {layer} {key} sd", 4)
 
     def hoyer(layer):
         return lambda r: next(a["hoyer"] for a in r["activity"] if a["layer"] == layer)
 
-    comps = [Comparison(a, b, hoyer(layer), layer) for b in of_kind(settings, "dropout")
+    comps = [paired(a, b, hoyer(layer), layer) for b in of_kind(settings, "dropout")
              for a in of_kind(settings, "qsd") for layer in layers]
     rows = [r for r in tables.get(title, []) if len(r) == 8]
     c.same([tuple(r[:2]) for r in rows], [(f"{k.a} − {k.b}", k.layer) for k in comps],
@@ -438,10 +467,13 @@ def check_selection(c, tables, results, settings, metric):
 class Untested:
     """A contrast without a test: fewer than two seeds pair (a grid still
     running, or a setting with no finished run yet). It counts in the
-    family as p = 1."""
+    family as p = 1; its table row says n/a."""
 
-    def __init__(self, a, b, n):
-        self.a, self.b, self.n, self.p = a, b, n, None
+    def __init__(self, a, b, n, layer=None):
+        self.a, self.b, self.n, self.p, self.layer = a, b, n, None, layer
+
+    def check_row(self, c, cells, what, digits):
+        c.same(cells, [str(self.n)] + ["n/a"] * 5, what + " (untested)")
 
 
 def primary_comparisons(settings, metric, plan, task):
