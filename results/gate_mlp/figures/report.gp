@@ -26,14 +26,22 @@ set xlabel ''
 set ylabel 'mean loss over the epoch'
 plot 'curves-gate_mlp.dat' index 0 using 1:2:3 with yerrorlines lt 1 title 'none', \
      'curves-gate_mlp.dat' index 1 using 1:2:3 with yerrorlines lt 2 title 'dropout', \
-     'curves-gate_mlp.dat' index 2 using 1:2:3 with yerrorlines lt 3 title 'qsd_unit'
+     'curves-gate_mlp.dat' index 2 using 1:2:3 with yerrorlines lt 3 title 'qsd_unit', \
+     'curves-gate_mlp.dat' index 3 using 1:2:3 with yerrorlines lt 4 title 'qsd_unit_anneal', \
+     'curves-gate_mlp.dat' index 4 using 1:2:3 with yerrorlines lt 5 title 'qsd_silence', \
+     'curves-gate_mlp.dat' index 5 using 1:2:3 with yerrorlines lt 6 title 'qsd_variance', \
+     'curves-gate_mlp.dat' index 6 using 1:2:3 with yerrorlines lt 7 title 'dropout_control'
 set xtics autofreq
 set title 'test accuracy by epoch'
 set xlabel ''
 set ylabel 'accuracy (%)'
 plot 'curves-gate_mlp.dat' index 0 using 1:4:5 with yerrorlines lt 1 title 'none', \
      'curves-gate_mlp.dat' index 1 using 1:4:5 with yerrorlines lt 2 title 'dropout', \
-     'curves-gate_mlp.dat' index 2 using 1:4:5 with yerrorlines lt 3 title 'qsd_unit'
+     'curves-gate_mlp.dat' index 2 using 1:4:5 with yerrorlines lt 3 title 'qsd_unit', \
+     'curves-gate_mlp.dat' index 3 using 1:4:5 with yerrorlines lt 4 title 'qsd_unit_anneal', \
+     'curves-gate_mlp.dat' index 4 using 1:4:5 with yerrorlines lt 5 title 'qsd_silence', \
+     'curves-gate_mlp.dat' index 5 using 1:4:5 with yerrorlines lt 6 title 'qsd_variance', \
+     'curves-gate_mlp.dat' index 6 using 1:4:5 with yerrorlines lt 7 title 'dropout_control'
 set xtics autofreq
 set autoscale x
   unset multiplot
@@ -49,31 +57,47 @@ set ylabel 'fraction of test samples'
 set xtics 0.2
 plot 'sparsity-gate_mlp.dat' index 0 using 1:2 with histeps lt 1 title 'none', \
      'sparsity-gate_mlp.dat' index 1 using 1:2 with histeps lt 2 title 'dropout', \
-     'sparsity-gate_mlp.dat' index 2 using 1:2 with histeps lt 3 title 'qsd_unit'
+     'sparsity-gate_mlp.dat' index 2 using 1:2 with histeps lt 3 title 'qsd_unit', \
+     'sparsity-gate_mlp.dat' index 3 using 1:2 with histeps lt 4 title 'qsd_unit_anneal', \
+     'sparsity-gate_mlp.dat' index 4 using 1:2 with histeps lt 5 title 'qsd_silence', \
+     'sparsity-gate_mlp.dat' index 5 using 1:2 with histeps lt 6 title 'qsd_variance', \
+     'sparsity-gate_mlp.dat' index 6 using 1:2 with histeps lt 7 title 'dropout_control'
 set xtics autofreq
 set title 'relu5: fraction of zero units'
 set xlabel ''
 set ylabel 'fraction of test samples'
 set xtics 0.2
-plot 'sparsity-gate_mlp.dat' index 3 using 1:2 with histeps lt 1 title 'none', \
-     'sparsity-gate_mlp.dat' index 4 using 1:2 with histeps lt 2 title 'dropout', \
-     'sparsity-gate_mlp.dat' index 5 using 1:2 with histeps lt 3 title 'qsd_unit'
+plot 'sparsity-gate_mlp.dat' index 7 using 1:2 with histeps lt 1 title 'none', \
+     'sparsity-gate_mlp.dat' index 8 using 1:2 with histeps lt 2 title 'dropout', \
+     'sparsity-gate_mlp.dat' index 9 using 1:2 with histeps lt 3 title 'qsd_unit', \
+     'sparsity-gate_mlp.dat' index 10 using 1:2 with histeps lt 4 title 'qsd_unit_anneal', \
+     'sparsity-gate_mlp.dat' index 11 using 1:2 with histeps lt 5 title 'qsd_silence', \
+     'sparsity-gate_mlp.dat' index 12 using 1:2 with histeps lt 6 title 'qsd_variance', \
+     'sparsity-gate_mlp.dat' index 13 using 1:2 with histeps lt 7 title 'dropout_control'
 set xtics autofreq
 set title 'relu2: Hoyer sparsity'
 set xlabel ''
 set ylabel 'fraction of test samples'
 set xtics 0.2
-plot 'sparsity-gate_mlp.dat' index 6 using 1:2 with histeps lt 1 title 'none', \
-     'sparsity-gate_mlp.dat' index 7 using 1:2 with histeps lt 2 title 'dropout', \
-     'sparsity-gate_mlp.dat' index 8 using 1:2 with histeps lt 3 title 'qsd_unit'
+plot 'sparsity-gate_mlp.dat' index 14 using 1:2 with histeps lt 1 title 'none', \
+     'sparsity-gate_mlp.dat' index 15 using 1:2 with histeps lt 2 title 'dropout', \
+     'sparsity-gate_mlp.dat' index 16 using 1:2 with histeps lt 3 title 'qsd_unit', \
+     'sparsity-gate_mlp.dat' index 17 using 1:2 with histeps lt 4 title 'qsd_unit_anneal', \
+     'sparsity-gate_mlp.dat' index 18 using 1:2 with histeps lt 5 title 'qsd_silence', \
+     'sparsity-gate_mlp.dat' index 19 using 1:2 with histeps lt 6 title 'qsd_variance', \
+     'sparsity-gate_mlp.dat' index 20 using 1:2 with histeps lt 7 title 'dropout_control'
 set xtics autofreq
 set title 'relu5: Hoyer sparsity'
 set xlabel ''
 set ylabel 'fraction of test samples'
 set xtics 0.1
-plot 'sparsity-gate_mlp.dat' index 9 using 1:2 with histeps lt 1 title 'none', \
-     'sparsity-gate_mlp.dat' index 10 using 1:2 with histeps lt 2 title 'dropout', \
-     'sparsity-gate_mlp.dat' index 11 using 1:2 with histeps lt 3 title 'qsd_unit'
+plot 'sparsity-gate_mlp.dat' index 21 using 1:2 with histeps lt 1 title 'none', \
+     'sparsity-gate_mlp.dat' index 22 using 1:2 with histeps lt 2 title 'dropout', \
+     'sparsity-gate_mlp.dat' index 23 using 1:2 with histeps lt 3 title 'qsd_unit', \
+     'sparsity-gate_mlp.dat' index 24 using 1:2 with histeps lt 4 title 'qsd_unit_anneal', \
+     'sparsity-gate_mlp.dat' index 25 using 1:2 with histeps lt 5 title 'qsd_silence', \
+     'sparsity-gate_mlp.dat' index 26 using 1:2 with histeps lt 6 title 'qsd_variance', \
+     'sparsity-gate_mlp.dat' index 27 using 1:2 with histeps lt 7 title 'dropout_control'
 set xtics autofreq
   unset multiplot
   set output
@@ -88,23 +112,35 @@ set ylabel 'density'
 set xtics 0.1
 plot 'weights-gate_mlp.dat' index 0 using 1:2 with histeps lt 1 title 'none', \
      'weights-gate_mlp.dat' index 1 using 1:2 with histeps lt 2 title 'dropout', \
-     'weights-gate_mlp.dat' index 2 using 1:2 with histeps lt 3 title 'qsd_unit'
+     'weights-gate_mlp.dat' index 2 using 1:2 with histeps lt 3 title 'qsd_unit', \
+     'weights-gate_mlp.dat' index 3 using 1:2 with histeps lt 4 title 'qsd_unit_anneal', \
+     'weights-gate_mlp.dat' index 4 using 1:2 with histeps lt 5 title 'qsd_silence', \
+     'weights-gate_mlp.dat' index 5 using 1:2 with histeps lt 6 title 'qsd_variance', \
+     'weights-gate_mlp.dat' index 6 using 1:2 with histeps lt 7 title 'dropout_control'
 set xtics autofreq
 set title 'dense4.weight'
 set xlabel ''
 set ylabel 'density'
 set xtics 0.1
-plot 'weights-gate_mlp.dat' index 3 using 1:2 with histeps lt 1 title 'none', \
-     'weights-gate_mlp.dat' index 4 using 1:2 with histeps lt 2 title 'dropout', \
-     'weights-gate_mlp.dat' index 5 using 1:2 with histeps lt 3 title 'qsd_unit'
+plot 'weights-gate_mlp.dat' index 7 using 1:2 with histeps lt 1 title 'none', \
+     'weights-gate_mlp.dat' index 8 using 1:2 with histeps lt 2 title 'dropout', \
+     'weights-gate_mlp.dat' index 9 using 1:2 with histeps lt 3 title 'qsd_unit', \
+     'weights-gate_mlp.dat' index 10 using 1:2 with histeps lt 4 title 'qsd_unit_anneal', \
+     'weights-gate_mlp.dat' index 11 using 1:2 with histeps lt 5 title 'qsd_silence', \
+     'weights-gate_mlp.dat' index 12 using 1:2 with histeps lt 6 title 'qsd_variance', \
+     'weights-gate_mlp.dat' index 13 using 1:2 with histeps lt 7 title 'dropout_control'
 set xtics autofreq
 set title 'logits.weight'
 set xlabel ''
 set ylabel 'density'
 set xtics 0.5
-plot 'weights-gate_mlp.dat' index 6 using 1:2 with histeps lt 1 title 'none', \
-     'weights-gate_mlp.dat' index 7 using 1:2 with histeps lt 2 title 'dropout', \
-     'weights-gate_mlp.dat' index 8 using 1:2 with histeps lt 3 title 'qsd_unit'
+plot 'weights-gate_mlp.dat' index 14 using 1:2 with histeps lt 1 title 'none', \
+     'weights-gate_mlp.dat' index 15 using 1:2 with histeps lt 2 title 'dropout', \
+     'weights-gate_mlp.dat' index 16 using 1:2 with histeps lt 3 title 'qsd_unit', \
+     'weights-gate_mlp.dat' index 17 using 1:2 with histeps lt 4 title 'qsd_unit_anneal', \
+     'weights-gate_mlp.dat' index 18 using 1:2 with histeps lt 5 title 'qsd_silence', \
+     'weights-gate_mlp.dat' index 19 using 1:2 with histeps lt 6 title 'qsd_variance', \
+     'weights-gate_mlp.dat' index 20 using 1:2 with histeps lt 7 title 'dropout_control'
 set xtics autofreq
   unset multiplot
   set output
@@ -119,23 +155,35 @@ set ylabel 'density'
 set xtics 0.5
 plot 'biases-gate_mlp.dat' index 0 using 1:2 with histeps lt 1 title 'none', \
      'biases-gate_mlp.dat' index 1 using 1:2 with histeps lt 2 title 'dropout', \
-     'biases-gate_mlp.dat' index 2 using 1:2 with histeps lt 3 title 'qsd_unit'
+     'biases-gate_mlp.dat' index 2 using 1:2 with histeps lt 3 title 'qsd_unit', \
+     'biases-gate_mlp.dat' index 3 using 1:2 with histeps lt 4 title 'qsd_unit_anneal', \
+     'biases-gate_mlp.dat' index 4 using 1:2 with histeps lt 5 title 'qsd_silence', \
+     'biases-gate_mlp.dat' index 5 using 1:2 with histeps lt 6 title 'qsd_variance', \
+     'biases-gate_mlp.dat' index 6 using 1:2 with histeps lt 7 title 'dropout_control'
 set xtics autofreq
 set title 'dense4.bias'
 set xlabel ''
 set ylabel 'density'
 set xtics 0.2
-plot 'biases-gate_mlp.dat' index 3 using 1:2 with histeps lt 1 title 'none', \
-     'biases-gate_mlp.dat' index 4 using 1:2 with histeps lt 2 title 'dropout', \
-     'biases-gate_mlp.dat' index 5 using 1:2 with histeps lt 3 title 'qsd_unit'
+plot 'biases-gate_mlp.dat' index 7 using 1:2 with histeps lt 1 title 'none', \
+     'biases-gate_mlp.dat' index 8 using 1:2 with histeps lt 2 title 'dropout', \
+     'biases-gate_mlp.dat' index 9 using 1:2 with histeps lt 3 title 'qsd_unit', \
+     'biases-gate_mlp.dat' index 10 using 1:2 with histeps lt 4 title 'qsd_unit_anneal', \
+     'biases-gate_mlp.dat' index 11 using 1:2 with histeps lt 5 title 'qsd_silence', \
+     'biases-gate_mlp.dat' index 12 using 1:2 with histeps lt 6 title 'qsd_variance', \
+     'biases-gate_mlp.dat' index 13 using 1:2 with histeps lt 7 title 'dropout_control'
 set xtics autofreq
 set title 'logits.bias'
 set xlabel ''
 set ylabel 'density'
 set xtics 0.5
-plot 'biases-gate_mlp.dat' index 6 using 1:2 with histeps lt 1 title 'none', \
-     'biases-gate_mlp.dat' index 7 using 1:2 with histeps lt 2 title 'dropout', \
-     'biases-gate_mlp.dat' index 8 using 1:2 with histeps lt 3 title 'qsd_unit'
+plot 'biases-gate_mlp.dat' index 14 using 1:2 with histeps lt 1 title 'none', \
+     'biases-gate_mlp.dat' index 15 using 1:2 with histeps lt 2 title 'dropout', \
+     'biases-gate_mlp.dat' index 16 using 1:2 with histeps lt 3 title 'qsd_unit', \
+     'biases-gate_mlp.dat' index 17 using 1:2 with histeps lt 4 title 'qsd_unit_anneal', \
+     'biases-gate_mlp.dat' index 18 using 1:2 with histeps lt 5 title 'qsd_silence', \
+     'biases-gate_mlp.dat' index 19 using 1:2 with histeps lt 6 title 'qsd_variance', \
+     'biases-gate_mlp.dat' index 20 using 1:2 with histeps lt 7 title 'dropout_control'
 set xtics autofreq
   unset multiplot
   set output
@@ -146,8 +194,12 @@ do for [fmt in "svg png"] {
 set title 'masks m drawn on the device (first regularised layer)'
 set xlabel ''
 set ylabel 'density'
-plot 'masks-gate_mlp.dat' index 0 using 1:2 with histeps lt 2 title 'dropout, Pr[m=0] = 0.341', \
-     'masks-gate_mlp.dat' index 1 using 1:2 with histeps lt 3 title 'qsd_unit, Pr[m=0] = 0.181'
+plot 'masks-gate_mlp.dat' index 0 using 1:2 with histeps lt 2 title 'dropout, Pr[m=0] = 0.320', \
+     'masks-gate_mlp.dat' index 1 using 1:2 with histeps lt 3 title 'qsd_unit, Pr[m=0] = 0.180', \
+     'masks-gate_mlp.dat' index 2 using 1:2 with histeps lt 4 title 'qsd_unit_anneal, Pr[m=0] = 0.302', \
+     'masks-gate_mlp.dat' index 3 using 1:2 with histeps lt 5 title 'qsd_silence, Pr[m=0] = 0.299', \
+     'masks-gate_mlp.dat' index 4 using 1:2 with histeps lt 6 title 'qsd_variance, Pr[m=0] = 0.108', \
+     'masks-gate_mlp.dat' index 5 using 1:2 with histeps lt 7 title 'dropout_control, Pr[m=0] = 0.282'
 set xtics autofreq
   unset multiplot
   set output
