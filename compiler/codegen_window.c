@@ -41,9 +41,9 @@ static win_geom geom_of(const gnode *n, const tensor *big)
 
 /* The code of one row kernel over the rows dims (r0, then r1 and r2 as
  * `plane` = r2 dims[1] + r1): prologue (defines `row`; may open loops over
- * several rows, which close closes), scalar element body (v at element e), and optionally a chunk
- * body (vv, chunk_w floats: 8, or 4 for short rows, at elements e ..
- * e + chunk_w - 1) valid while e + chunk_w <= chunk_end. */
+ * several rows, which close closes), scalar element body (v at element e),
+ * and optionally a chunk body (vv, chunk_w floats: 8, or 4 for short rows,
+ * at elements e .. e + chunk_w - 1) valid while e + chunk_w <= chunk_end. */
 typedef struct row_code {
     strbuf *pro, *elem, *chunk;
     long long chunk_end;
