@@ -1,8 +1,9 @@
 /* Per-channel reductions (bias gradient, batchnorm statistics; one channel
  * per work-item, or on the lane family one work-group per channel, its
  * work-items on consecutive elements, folding through __local memory); the
- * channel-indexed elementwise ops are chain statements (codegen_chain.c). Shapes and offsets are constants; tests/ref_conv.c is
- * the plain C reference. */
+ * channel-indexed elementwise ops are chain statements (codegen_chain.c).
+ * Shapes and offsets are constants; tests/ref_conv.c is the plain C
+ * reference. */
 #include <stdio.h>
 #include <string.h>
 
