@@ -171,3 +171,25 @@ qsdc_fuzz_run() {
   printf 'fuzz_%s: %s executions in %s s, no crash, leak or sanitizer report\n' \
     "$name" "$runs" "$seconds"
 }
+
+# qsdc_fuzz_all SECONDS: every harness of QSDC_FUZZ_TARGETS for SECONDS each,
+# as many at once as there are cores (the runs are time-bound, so this is
+# what shortens scripts/test), their lines printed in the list's order.
+# Fails when any harness fails.
+qsdc_fuzz_all() {
+  local seconds="$1" out spec i=0 rc=0
+  out="$(mktemp -d)"
+  for spec in "${QSDC_FUZZ_TARGETS[@]}"; do
+    while [ "$(jobs -rp | wc -l)" -ge "$(nproc)" ]; do wait -n || true; done
+    (qsdc_fuzz_run "${spec%%:*}" "${spec##*:}" "$seconds" >"$out/$i" 2>&1 ||
+      echo failed >"$out/$i.failed") &
+    i=$((i + 1))
+  done
+  wait
+  for ((i = 0; i < ${#QSDC_FUZZ_TARGETS[@]}; i++)); do
+    cat "$out/$i"
+    if [ -e "$out/$i.failed" ]; then rc=1; fi
+  done
+  rm -rf "$out"
+  return "$rc"
+}
