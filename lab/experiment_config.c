@@ -368,7 +368,8 @@ static int parse_experiment(ydoc *d, experiment *e)
     static const char *const keys[] = {"name",       "model",  "settings", "seeds",
                                        "epochs",     "train",  "dropout_p", "mask_draws",
                                        "quick",      "expected_minutes", "train_subset",
-                                       "primary",    "equivalence_margin", NULL};
+                                       "primary",    "equivalence_margin", "sparsity_margin",
+                                       NULL};
     yaml_node_t *root = ydoc_root(d), *v;
     if (root->type != YAML_MAPPING_NODE)
         return ydoc_fail_found(d, root, "a mapping at the top level");

@@ -52,12 +52,14 @@ int plan_parse(ydoc *d, yaml_node_t *map, const char (*names)[QSDC_NAME_MAX], in
                exp_plan *p)
 {
     yaml_node_t *prim = ydoc_get(d, map, "primary"), *m = ydoc_get(d, map, "equivalence_margin");
+    yaml_node_t *sm = ydoc_get(d, map, "sparsity_margin");
     p->n_primary = 0;
-    p->margin = 0;
+    p->margin = p->sparsity_margin = 0;
     if (!prim) {
-        if (m)
-            return ydoc_fail(d, m, "'equivalence_margin' is for the primary contrasts, and "
-                                   "there is no 'primary'");
+        if (m || sm)
+            return ydoc_fail(d, m ? m : sm, "'%s' is part of the analysis plan, and there "
+                                            "is no 'primary'",
+                             m ? "equivalence_margin" : "sparsity_margin");
         return 0;
     }
     if (ydoc_expect(d, prim, "primary", YAML_SEQUENCE_NODE) < 0)
@@ -68,6 +70,8 @@ int plan_parse(ydoc *d, yaml_node_t *map, const char (*names)[QSDC_NAME_MAX], in
                                   "equivalent");
     if (ydoc_float(d, m, "equivalence_margin", 0, INFINITY, YDOC_LO_OPEN | YDOC_HI_OPEN,
                    &p->margin) < 0)
+        return -1;
+    if (sm && ydoc_float(d, sm, "sparsity_margin", 0, 1, YDOC_LO_OPEN, &p->sparsity_margin) < 0)
         return -1;
     for (yaml_node_item_t *it = prim->data.sequence.items.start;
          it < prim->data.sequence.items.top; it++) {
@@ -97,7 +101,10 @@ int plan_write(const char *path, const exp_plan *p, qsdc_error *err)
     sb_append(&sb, ", \"primary\": [");
     for (int i = 0; i < p->n_primary; i++)
         sb_printf(&sb, "%s\"%s vs %s\"", i ? ", " : "", p->primary[i].a, p->primary[i].b);
-    sb_printf(&sb, "], \"equivalence_margin\": %.17g}\n", p->margin);
+    sb_printf(&sb, "], \"equivalence_margin\": %.17g, \"seeds\": %d", p->margin, p->seeds);
+    if (p->sparsity_margin > 0)
+        sb_printf(&sb, ", \"sparsity_margin\": %.17g", p->sparsity_margin);
+    sb_append(&sb, "}\n");
     int rc = sb_check(&sb, err);
     if (rc == 0)
         rc = fs_write_atomic(path, NULL, 0, sb_str(&sb), sb.len, err);
@@ -107,29 +114,32 @@ int plan_write(const char *path, const exp_plan *p, qsdc_error *err)
 
 int plan_read(const char *path, exp_plan *p, qsdc_error *err)
 {
-    static const char *const keys[] = {"format", "experiment", "primary",
-                                       "equivalence_margin", NULL};
+    static const char *const keys[] = {"format", "experiment", "primary", "equivalence_margin",
+                                       "sparsity_margin", "seeds", NULL};
     memset(p, 0, sizeof *p);
     ydoc d;
     if (ydoc_load_file(&d, path, err) < 0)
         return -1;
-    yaml_node_t *root = ydoc_root(&d), *f = NULL, *e = NULL;
+    yaml_node_t *root = ydoc_root(&d), *f = NULL, *e = NULL, *s = NULL;
     const char *format;
+    int64_t seeds = 0;
     int rc = root->type != YAML_MAPPING_NODE
                  ? ydoc_fail_found(&d, root, "a JSON object")
                  : ydoc_check_keys(&d, root, keys, "key", " in a plan");
-    if (rc == 0 && (!(f = ydoc_get(&d, root, "format")) || !(e = ydoc_get(&d, root,
-                                                                         "experiment")) ||
-                    !ydoc_get(&d, root, "primary")))
-        rc = ydoc_fail(&d, root, "a plan needs 'format', 'experiment' and 'primary'");
-    if (rc == 0 && (rc = ydoc_string(&d, f, "format", &format)) == 0 &&
-        strcmp(format, PLAN_FORMAT))
+    /* the format first: an older plan lacks keys this one needs */
+    if (rc == 0 && (f = ydoc_get(&d, root, "format")) &&
+        (rc = ydoc_string(&d, f, "format", &format)) == 0 && strcmp(format, PLAN_FORMAT))
         rc = ydoc_fail(&d, f, "not a plan of this qsdc (format '%s', expected '%s')", format,
                        PLAN_FORMAT);
+    if (rc == 0 && (!f || !(e = ydoc_get(&d, root, "experiment")) ||
+                    !ydoc_get(&d, root, "primary") || !(s = ydoc_get(&d, root, "seeds"))))
+        rc = ydoc_fail(&d, root, "a plan needs 'format', 'experiment', 'primary' and 'seeds'");
     if (rc == 0)
         rc = ydoc_ident(&d, e, "experiment", p->experiment);
     if (rc == 0)
         rc = plan_parse(&d, root, NULL, 0, p);
+    if (rc == 0 && (rc = ydoc_int(&d, s, "seeds", 1, INT32_MAX, &seeds)) == 0)
+        p->seeds = (int)seeds;
     ydoc_free(&d);
     return rc;
 }
@@ -137,7 +147,8 @@ int plan_read(const char *path, exp_plan *p, qsdc_error *err)
 bool plan_equal(const exp_plan *x, const exp_plan *y)
 {
     if (strcmp(x->experiment, y->experiment) || x->n_primary != y->n_primary ||
-        x->margin != y->margin)
+        x->margin != y->margin || x->sparsity_margin != y->sparsity_margin ||
+        x->seeds != y->seeds)
         return false;
     for (int i = 0; i < x->n_primary; i++)
         if (strcmp(x->primary[i].a, y->primary[i].a) || strcmp(x->primary[i].b, y->primary[i].b))

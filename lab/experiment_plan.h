@@ -1,7 +1,9 @@
 /* An experiment's analysis plan, stated before its runs: the primary
  * contrasts (setting a against setting b, paired by seed), Holm-corrected
- * as one family and tested for equivalence within a margin. The
- * experiment file states it (primary:, equivalence_margin:); qsdc
+ * as one family and tested for equivalence within a margin, the number of
+ * seeds they are to be tested on, and optionally the margin within which
+ * two settings' sparsity counts as equivalent. The experiment file states
+ * it (primary:, equivalence_margin:, sparsity_margin:, seeds:); qsdc
  * experiment records it in RESULTS_DIR/plan.json before the first run, and
  * qsdc report reads it from there. */
 #ifndef QSDC_EXPERIMENT_PLAN_H
@@ -13,7 +15,7 @@
 #include "qsdc.h"
 #include "yaml_doc.h"
 
-#define PLAN_FORMAT "qsdc-experiment-plan-1"
+#define PLAN_FORMAT "qsdc-experiment-plan-2"
 #define PLAN_MAX_PRIMARY 16
 /* The family-wise error rate of the primary verdicts. */
 #define PLAN_ALPHA 0.05
@@ -27,10 +29,13 @@ typedef struct exp_plan {
     int n_primary;             /* 0: no plan stated */
     exp_contrast primary[PLAN_MAX_PRIMARY];
     double margin;             /* equivalence margin, in the task's metric, > 0 */
+    double sparsity_margin;    /* the same for Hoyer sparsity and zero fraction; 0: none */
+    int seeds;                 /* the seeds planned: fewer make an interim analysis */
 } exp_plan;
 
-/* Reads primary: ["a vs b", ...] and equivalence_margin: x (required with
- * primary) from mapping map into p (n_primary 0 when map has no primary).
+/* Reads primary: ["a vs b", ...], equivalence_margin: x (required with
+ * primary) and sparsity_margin: y (optional) from mapping map into p
+ * (n_primary 0 when map has no primary); p->seeds is left to the caller.
  * Each name must be one of the n names when names is not NULL. */
 int plan_parse(ydoc *d, yaml_node_t *map, const char (*names)[QSDC_NAME_MAX], int n,
                exp_plan *p);

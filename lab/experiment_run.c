@@ -428,23 +428,27 @@ static int run_grid(const experiment *e, const exp_run_options *o, qsdc_error *e
     return 0;
 }
 
-/* The experiment's plan into results_dir/plan.json before the first run;
- * a plan there already must be the same: primary contrasts are stated
- * before the results, not chosen after them. */
-static int state_plan(const experiment *e, const char *results_dir, qsdc_error *err)
+/* The experiment's plan, with the seeds of the grid that runs, into
+ * results_dir/plan.json before the first run; a plan there already must
+ * be the same: primary contrasts, margins and the number of seeds are
+ * stated before the results, not chosen after them. */
+static int state_plan(const experiment *e, const exp_grid *g, const char *results_dir,
+                      qsdc_error *err)
 {
     char path[QSDC_PATH_MAX];
     if (result_path(path, err, "%s/plan.json", results_dir) < 0)
         return -1;
+    exp_plan plan = e->plan;
+    plan.seeds = g->n_seeds;
     if (!exists(path))
-        return e->plan.n_primary > 0 ? plan_write(path, &e->plan, err) : 0;
+        return plan.n_primary > 0 ? plan_write(path, &plan, err) : 0;
     exp_plan had;
     if (plan_read(path, &had, err) < 0)
         return -1;
-    if (!plan_equal(&had, &e->plan))
-        return qsdc_fail(err, "%s states other primary contrasts or another equivalence "
-                              "margin than %s: a plan is stated before the runs, not changed "
-                              "after them; use another results directory (-o) for a new plan",
+    if (!plan_equal(&had, &plan))
+        return qsdc_fail(err, "%s states other primary contrasts, margins or number of seeds "
+                              "than %s: a plan is stated before the runs, not changed after "
+                              "them; use another results directory (-o) for a new plan",
                          path, e->path);
     return 0;
 }
@@ -453,7 +457,7 @@ int experiment_run(const experiment *e, const exp_run_options *o, qsdc_error *er
 {
     char fp[17];
     if (grid_fingerprint(e, o, fp, err) < 0 || fs_make_dirs(o->results_dir, err) < 0 ||
-        state_plan(e, o->results_dir, err) < 0)
+        state_plan(e, o->quick ? &e->quick : &e->full, o->results_dir, err) < 0)
         return -1;
     int lock = grid_lock_join(o->results_dir, fp, err);
     if (lock < 0)

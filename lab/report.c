@@ -175,8 +175,10 @@ int report_load(const char *dir, report *out, qsdc_error *err)
     if (rc == 0)
         rc = read_plan(out, err);
     for (int t = 0; rc == 0 && t < out->n_tasks; t++)
-        if (report_has_primary(out, &out->tasks[t]))
+        if (report_has_primary(out, &out->tasks[t])) {
             out->tasks[t].margin = out->plan.margin;
+            out->tasks[t].sparsity_margin = out->plan.sparsity_margin;
+        }
     for (int i = 0; i < n; i++)
         free(names[i]);
     free(names);

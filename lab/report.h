@@ -22,6 +22,7 @@ typedef struct rep_task {
     const char *name;
     result_metric metric;      /* every run's (report_load checks) */
     double margin;             /* the plan's equivalence margin, 0 without a plan */
+    double sparsity_margin;    /* the plan's for sparsity, 0 without one */
     int n_settings;
     rep_setting *settings;     /* in the experiment file's order */
 } rep_task;
@@ -91,6 +92,7 @@ typedef struct report_contrast {
     const rep_task *task;
     const char *a, *b;
     double margin;
+    int planned;               /* the plan's seeds: fewer paired is an interim verdict */
     bool ok;                   /* false: fewer than two seeds to pair */
     paired_test t;
     tost_test e;

@@ -189,7 +189,7 @@ void report_compare_row(strbuf *sb, strbuf *verdict, const rep_task *task, const
                         .b = report_markdown(b->first->setting, b_md, sizeof b_md),
                         .layer = layer ? report_markdown(layer, layer_md, sizeof layer_md) : NULL,
                         .measure = k, .metric = task->metric,
-                        .margin = k == MEASURE_SCORE ? task->margin : 0};
+                        .margin = k == MEASURE_SCORE ? task->margin : task->sparsity_margin};
     int digits = report_digits(k, task->metric);
     paired_test t;
     int rc = report_pair(a, b, k, layer, &t);

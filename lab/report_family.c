@@ -62,7 +62,8 @@ static void put_family(strbuf *sb, const family *f)
                   "method across all of them (family-wise error %.2f), so these verdicts, "
                   "not each report's own, back a claim made across tasks. Paired by seed; "
                   "differences in points of test accuracy or in test perplexity (lower "
-                  "is better); TOST within each experiment's margin.\n\n"
+                  "is better); TOST within each experiment's margin; interim while a "
+                  "contrast pairs fewer seeds than its plan's.\n\n"
                   "| task | contrast | seeds | difference | 95%% interval | t | df | p | "
                   "Holm p | TOST p | verdict |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
               f->n_reports, f->n_reports == 1 ? "y" : "ies", f->n, PLAN_ALPHA);

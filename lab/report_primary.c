@@ -36,6 +36,7 @@ int report_primary_contrasts(const report *r, const rep_task *t, report_contrast
         x->a = plan->primary[i].a;
         x->b = plan->primary[i].b;
         x->margin = plan->margin;
+        x->planned = plan->seeds;
         x->ok = a && b && report_pair(a, b, MEASURE_SCORE, NULL, &x->t) == 0;
         if (x->ok)
             stats_tost(&x->t, plan->margin, PLAN_ALPHA, &x->e);
@@ -71,7 +72,11 @@ static void put_verdict(strbuf *sb, const report_contrast *x, const char *a, con
     int digits = report_digits(MEASURE_SCORE, x->task->metric);
     bool differ = x->p_holm < PLAN_ALPHA && x->t.mean != 0;
     bool equivalent = x->tost_holm < PLAN_ALPHA;
-    if (differ) {
+    if (x->t.n < x->planned) {
+        /* a verdict before the planned seeds are in is not the plan's test:
+         * stopping when p first dips below alpha would inflate the error */
+        sb_printf(sb, "**interim**: %d of %d planned seeds", x->t.n, x->planned);
+    } else if (differ) {
         /* perplexity: the lower is the better model */
         bool a_better = (x->t.mean > 0) != (x->task->metric == RESULT_PERPLEXITY);
         sb_printf(sb, "**%s %s %s**", a, a_better ? "beat" : "did worse than", b);
@@ -126,12 +131,13 @@ void report_put_primary(strbuf *sb, const report *r, const rep_task *t)
                   "contrast%s (family-wise error %.2f); TOST p: two one-sided paired t-tests "
                   "that the difference lies within ±%.*f, Holm-adjusted likewise. Verdict: "
                   "a difference where Holm p < %.2f, equivalent where TOST p < %.2f, "
-                  "undetermined where neither.\n\n"
+                  "undetermined where neither, interim while fewer than the plan's %d "
+                  "seeds are paired.\n\n"
                   "| contrast | seeds | difference | 95%% interval | t | df | p | Holm p | "
                   "TOST p | verdict |\n|---|---|---|---|---|---|---|---|---|---|\n",
               lm ? "test perplexity (lower is better)" : "points of test accuracy",
               plan->n_primary, plan->n_primary == 1 ? "" : "s", PLAN_ALPHA, digits,
-              plan->margin, PLAN_ALPHA, PLAN_ALPHA);
+              plan->margin, PLAN_ALPHA, PLAN_ALPHA, plan->seeds);
     for (int i = 0; i < n; i++) {
         sb_append(sb, "| ");
         report_put_contrast_row(sb, &c[i]);

@@ -19,7 +19,9 @@ With a plan.json in RESULTS_DIR, the primary contrasts' table is checked
 too: Holm's step-down adjustment and the two one-sided tests (TOST) of
 equivalence within the plan's margin are computed here from their
 definitions (Holm 1979; Schuirmann 1987) on the same closed-form t, and
-each verdict from them. With --family, the table that qsdc report
+each verdict from them (interim while fewer seeds pair than the plan's);
+with the plan's sparsity margin, so are the Hoyer comparisons' TOSTs.
+With --family, the table that qsdc report
 --family wrote from several directories is checked the same way, Holm's
 adjustment taken over all their plans' contrasts together. A setting that
 swept strengths has its choice made again here, per seed, from its
@@ -355,7 +357,7 @@ def check_comparisons(c, tables, texts, settings, metric, margin):
         check_verdicts(c, texts.get(title, ""), comps, task, f"test {metric}", 2, verb, margin)
 
 
-def check_sparsity(c, tables, texts, settings):
+def check_sparsity(c, tables, texts, settings, margin):
     title = "Sparsity of hidden activity on the test set"
     layers = [a["layer"] for a in settings[0][0]["activity"]]
     if not layers:
@@ -388,7 +390,8 @@ def check_sparsity(c, tables, texts, settings):
         k.check_row(c, row[2:], f"Hoyer sparsity, {row[0]} {row[1]}", 4)
     check_verdicts(c, texts.get(title, ""), comps, settings[0][0]["experiment"],
                    "Hoyer sparsity", 4,
-                   lambda mean: f"gave {'sparser' if mean > 0 else 'denser'} activity than")
+                   lambda mean: f"gave {'sparser' if mean > 0 else 'denser'} activity than",
+                   margin)
 
 
 def check_params(c, tables, settings):
@@ -477,7 +480,8 @@ class Untested:
 
 
 def primary_comparisons(settings, metric, plan, task):
-    """The plan's contrasts as (task, comparison, margin, metric)."""
+    """The plan's contrasts as (task, comparison, margin, metric, planned
+    seeds)."""
     score = f"test_{metric}"
     by_name = {s[0]["setting"]: s for s in settings}
     out = []
@@ -486,22 +490,25 @@ def primary_comparisons(settings, metric, plan, task):
         n = len(seeds_a & {r["seed"] for r in by_name.get(b, [])})
         k = (Comparison(by_name[a], by_name[b], lambda r: r[score]) if n >= 2
              else Untested(a, b, n))
-        out.append((task, k, plan["equivalence_margin"], metric))
+        out.append((task, k, plan["equivalence_margin"], metric, plan["seeds"]))
     return out
 
 
 def check_primary_rows(c, title, rows, entries, lead):
     """Rows of primary contrasts, each begun by `lead` cells (the task, in
     the family table) then "a − b": paired t, Holm across all the entries,
-    TOST within each one's margin (Holm-adjusted too), and the verdict."""
+    TOST within each one's margin (Holm-adjusted too), and the verdict,
+    interim while fewer seeds pair than the plan's."""
     alpha = 0.05
     c.same([r[lead:lead + 1] and r[lead] for r in rows],
-           [f"{k.a} − {k.b}" for _, k, _, _ in entries], f"{title} rows")
+           [f"{k.a} − {k.b}" for _, k, _, _, _ in entries], f"{title} rows")
     if lead:
-        c.same([r[0] for r in rows], [task for task, _, _, _ in entries], f"{title} tasks")
-    p_holm = holm([k.p for _, k, _, _ in entries])
-    tost_holm = holm([None if k.p is None else tost_p(k, margin) for _, k, margin, _ in entries])
-    for row, (task, k, margin, metric), ph, th in zip(rows, entries, p_holm, tost_holm):
+        c.same([r[0] for r in rows], [e[0] for e in entries], f"{title} tasks")
+    p_holm = holm([k.p for _, k, _, _, _ in entries])
+    tost_holm = holm([None if k.p is None else tost_p(k, margin)
+                      for _, k, margin, _, _ in entries])
+    for row, (task, k, margin, metric, planned), ph, th in zip(rows, entries, p_holm,
+                                                                tost_holm):
         what = f"{title}, {task}: {k.a} − {k.b}"
         if len(row) != 10 + lead:
             c.fail(f"{what}: {len(row)} columns, not {10 + lead}")
@@ -514,7 +521,9 @@ def check_primary_rows(c, title, rows, entries, lead):
         c.p_value(row[7], ph, what + " Holm")
         c.p_value(row[8], th, what + " TOST")
         m = f"{margin:.2f}"
-        if ph < alpha and k.mean != 0:
+        if k.n < planned:
+            want = f"**interim**: {k.n} of {planned} planned seeds"
+        elif ph < alpha and k.mean != 0:
             better = (k.mean > 0) != (metric == "perplexity")
             want = f"**{k.a} {'beat' if better else 'did worse than'} {k.b}**"
             if th < alpha:
@@ -558,18 +567,19 @@ def check_report(results, report):
     metric = settings[0][0].get("metric", "accuracy")
     c = Check()
     check_header(c, texts, runs, settings)
-    plan_path, margin = os.path.join(results, "plan.json"), None
+    plan_path, margin, sparsity_margin = os.path.join(results, "plan.json"), None, None
     if os.path.exists(plan_path):
         with open(plan_path, encoding="utf-8") as f:
             plan = json.load(f)
         check_primary(c, tables, settings, metric, plan)
         margin = plan["equivalence_margin"]
+        sparsity_margin = plan.get("sparsity_margin")
     elif "Primary contrasts" in tables:
         c.fail("a Primary contrasts section without a plan.json")
     check_scores(c, tables, settings, metric)
     check_selection(c, tables, results, settings, metric)
     check_comparisons(c, tables, texts, settings, metric, margin)
-    check_sparsity(c, tables, texts, settings)
+    check_sparsity(c, tables, texts, settings, sparsity_margin)
     check_params(c, tables, settings)
     check_masks(c, tables, settings)
     return c.errors

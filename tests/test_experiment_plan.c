@@ -41,7 +41,7 @@ static void test_plan_in_experiment(void **state)
     experiment e;
     qsdc_error err = {""};
     if (load("primary: [unit vs dropout, dropout vs none]\nequivalence_margin: 0.5\n"
-             "train_subset: 10000\n",
+             "sparsity_margin: 0.02\ntrain_subset: 10000\n",
              &e, &err) < 0)
         fail_msg("%s", err.message);
     assert_int_equal(e.plan.n_primary, 2);
@@ -51,6 +51,7 @@ static void test_plan_in_experiment(void **state)
     assert_string_equal(e.plan.primary[1].a, "dropout");
     assert_string_equal(e.plan.primary[1].b, "none");
     assert_true(e.plan.margin == 0.5);
+    assert_true(e.plan.sparsity_margin == 0.02);
     assert_int_equal(e.full.train_subset, 10000);
     assert_int_equal(e.quick.train_subset, 10000);
     assert_int_equal(e.full.n_seeds, 12);
@@ -58,6 +59,7 @@ static void test_plan_in_experiment(void **state)
     /* no plan: none stated */
     assert_int_equal(load("", &e, &err), 0);
     assert_int_equal(e.plan.n_primary, 0);
+    assert_true(e.plan.sparsity_margin == 0);
     assert_int_equal(e.full.train_subset, 0);
     experiment_free(&e);
 }
@@ -78,6 +80,9 @@ static void test_plan_errors(void **state)
     (void)state;
     expect_error("primary: [unit vs dropout]\n", 9, 10, "needs 'equivalence_margin'");
     expect_error("equivalence_margin: 1\n", 9, 21, "there is no 'primary'");
+    expect_error("sparsity_margin: 0.01\n", 9, 18, "there is no 'primary'");
+    expect_error("primary: [unit vs none]\nequivalence_margin: 1\nsparsity_margin: 2\n", 11, 18,
+                 "'sparsity_margin'");
     expect_error("primary: [unit vs qsd]\nequivalence_margin: 1\n", 9, 11,
                  "names 'qsd', which is not a setting");
     expect_error("primary: [unit against dropout]\nequivalence_margin: 1\n", 9, 11,
@@ -96,7 +101,7 @@ static void test_plan_errors(void **state)
 static void test_plan_file(void **state)
 {
     (void)state;
-    exp_plan p = {.experiment = "gate", .n_primary = 2, .margin = 0.1 + 0.2};
+    exp_plan p = {.experiment = "gate", .n_primary = 2, .margin = 0.1 + 0.2, .seeds = 10};
     snprintf(p.primary[0].a, QSDC_NAME_MAX, "unit");
     snprintf(p.primary[0].b, QSDC_NAME_MAX, "dropout");
     snprintf(p.primary[1].a, QSDC_NAME_MAX, "dropout");
@@ -111,6 +116,17 @@ static void test_plan_file(void **state)
     back.margin = 0.3;
     assert_false(plan_equal(&p, &back));
     back = p;
+    back.seeds = 12; /* seeds added after a look at the results */
+    assert_false(plan_equal(&p, &back));
+    /* a sparsity margin: written only when stated, read back */
+    p.sparsity_margin = 0.02;
+    assert_int_equal(plan_write(path, &p, &err), 0);
+    if (plan_read(path, &back, &err) < 0)
+        fail_msg("%s", err.message);
+    assert_true(plan_equal(&p, &back));
+    back.sparsity_margin = 0.03;
+    assert_false(plan_equal(&p, &back));
+    back = p;
     snprintf(back.primary[1].b, QSDC_NAME_MAX, "unit");
     assert_false(plan_equal(&p, &back));
     static const struct {
@@ -120,13 +136,22 @@ static void test_plan_file(void **state)
         {"{\"format\": \"other\", \"experiment\": \"e\", \"primary\": [\"a vs b\"], "
          "\"equivalence_margin\": 1}\n",
          "not a plan of this qsdc"},
-        {"{\"format\": \"qsdc-experiment-plan-1\", \"experiment\": \"e\"}\n",
-         "needs 'format', 'experiment' and 'primary'"},
+        {"{\"format\": \"qsdc-experiment-plan-2\", \"experiment\": \"e\"}\n",
+         "needs 'format', 'experiment', 'primary' and 'seeds'"},
+        {"{\"format\": \"qsdc-experiment-plan-2\", \"experiment\": \"e\", \"primary\": "
+         "[\"a vs b\"], \"equivalence_margin\": 1}\n",
+         "and 'seeds'"},
         {"{\"format\": \"qsdc-experiment-plan-1\", \"experiment\": \"e\", \"primary\": "
-         "[\"a vs b\"], \"equivalence_margin\": -1}\n",
+         "[\"a vs b\"], \"equivalence_margin\": 1, \"seeds\": 10}\n",
+         "not a plan of this qsdc (format 'qsdc-experiment-plan-1'"},
+        {"{\"format\": \"qsdc-experiment-plan-2\", \"experiment\": \"e\", \"primary\": "
+         "[\"a vs b\"], \"equivalence_margin\": 1, \"seeds\": 0}\n",
+         "'seeds'"},
+        {"{\"format\": \"qsdc-experiment-plan-2\", \"experiment\": \"e\", \"primary\": "
+         "[\"a vs b\"], \"equivalence_margin\": -1, \"seeds\": 1}\n",
          "'equivalence_margin'"},
-        {"{\"format\": \"qsdc-experiment-plan-1\", \"experiment\": \"e\", \"primary\": "
-         "[\"a vs b\"], \"equivalence_margin\": 1, \"x\": 2}\n",
+        {"{\"format\": \"qsdc-experiment-plan-2\", \"experiment\": \"e\", \"primary\": "
+         "[\"a vs b\"], \"equivalence_margin\": 1, \"seeds\": 1, \"x\": 2}\n",
          "unknown key 'x' in a plan"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

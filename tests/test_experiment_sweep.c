@@ -22,7 +22,10 @@
 static cli_files task;
 static char exp_path[CLI_PATH_MAX], results[CLI_PATH_MAX];
 
-static const char *write_experiment(const char *name, const char *primary)
+/* The experiment file with primary contrasts primary and the quick grid's
+ * seeds quick_seeds (a YAML list's items). */
+static const char *write_experiment(const char *name, const char *primary,
+                                    const char *quick_seeds)
 {
     char text[4096];
     int n = snprintf(text, sizeof text,
@@ -39,9 +42,9 @@ static const char *write_experiment(const char *name, const char *primary)
                      "mask_draws: 20000\n"
                      "primary: [%s]\n"
                      "equivalence_margin: 5\n"
-                     "quick: {epochs: 1, seeds: [1, 2, 3], train_samples: 300, "
+                     "quick: {epochs: 1, seeds: [%s], train_samples: 300, "
                      "test_samples: 96}\n",
-                     task.model, primary);
+                     task.model, primary, quick_seeds);
     return ts_write(name, text, (size_t)n);
 }
 
@@ -51,7 +54,7 @@ static int setup(void **state)
     cli_env_init();
     cli_write_task("sweep", &task);
     snprintf(exp_path, sizeof exp_path, "%s",
-             write_experiment("sweep.yaml", "qv vs dropout, dropout vs none"));
+             write_experiment("sweep.yaml", "qv vs dropout, dropout vs none", "1, 2, 3"));
     snprintf(results, sizeof results, "%s/results", ts_tmpdir());
     return 0;
 }
@@ -76,6 +79,7 @@ static void test_sweep_grid(void **state)
     char *plan = cli_read_file(ts_fmt("%s/plan.json", results), NULL);
     assert_non_null(plan);
     cli_expect(plan, "\"primary\": [\"qv vs dropout\", \"dropout vs none\"]");
+    cli_expect(plan, "\"seeds\": 3");
     free(plan);
     for (int seed = 1; seed <= 3; seed++) {
         run_result r, c;
@@ -141,16 +145,21 @@ static void test_sweep_grid(void **state)
     free(md);
 }
 
-/* Primary contrasts are stated before the runs: another plan for the same
- * results directory is refused, and nothing trains. */
+/* Primary contrasts and the number of seeds are stated before the runs:
+ * another plan for the same results directory, or a seed added after a
+ * look at the results, is refused, and nothing trains. */
 static void test_changed_plan_refused(void **state)
 {
     (void)state;
-    const char *other = write_experiment("other.yaml", "qv vs none");
-    char *out = cli_run_expect(1, "experiment '%s' -o '%s' --quick", other, results);
-    cli_expect(out, "plan.json states other primary contrasts");
-    cli_expect_not(out, "[run 1/");
-    free(out);
+    const char *changed[] = {write_experiment("other.yaml", "qv vs none", "1, 2, 3"),
+                             write_experiment("more.yaml", "qv vs dropout, dropout vs none",
+                                              "1, 2, 3, 4")};
+    for (int i = 0; i < 2; i++) {
+        char *out = cli_run_expect(1, "experiment '%s' -o '%s' --quick", changed[i], results);
+        cli_expect(out, "plan.json states other primary contrasts, margins or number of seeds");
+        cli_expect_not(out, "[run 1/");
+        free(out);
+    }
 }
 
 /* An experiment of the fixture's model with these settings (from line 5). */

@@ -170,9 +170,10 @@ static void test_oracle_notices_errors(void **state)
  * oracle must notice a wrong adjusted p, TOST p or verdict. */
 /* A copy into dir (under the test's temporary folder) of the runs of the
  * committed grid results/grid, with a plan.json stating primary (a JSON
- * list) and margin. */
+ * list), margin and the plan's other keys (JSON members: seeds, and
+ * sparsity_margin when stated). */
 static void copy_with_plan(char *dir, const char *name, const char *grid, const char *primary,
-                           double margin)
+                           double margin, const char *rest)
 {
     char cmd[3 * CLI_PATH_MAX];
     snprintf(dir, CLI_PATH_MAX, "%s/%s", ts_tmpdir(), name);
@@ -185,9 +186,9 @@ static void copy_with_plan(char *dir, const char *name, const char *grid, const 
     FILE *f = fopen(ts_fmt("%s/plan.json", dir), "w");
     assert_non_null(f);
     fprintf(f,
-            "{\"format\": \"qsdc-experiment-plan-1\", \"experiment\": \"%s\", "
-            "\"primary\": %s, \"equivalence_margin\": %g}\n",
-            grid, primary, margin);
+            "{\"format\": \"qsdc-experiment-plan-2\", \"experiment\": \"%s\", "
+            "\"primary\": %s, \"equivalence_margin\": %g, %s}\n",
+            grid, primary, margin, rest);
     fclose(f);
 }
 
@@ -197,7 +198,7 @@ static void test_primary_contrasts(void **state)
     char dir[CLI_PATH_MAX];
     copy_with_plan(dir, "primary", "mlp_fashion",
                    "[\"qsd_variance vs dropout\", \"qsd_silence vs dropout\", "
-                   "\"dropout vs none\"]", 0.5);
+                   "\"dropout vs none\"]", 0.5, "\"seeds\": 5");
     char *md = report_agrees(dir, "report.md: ");
     /* first in the task, before the exploratory sections */
     char *primary = strstr(md, "### Primary contrasts");
@@ -229,14 +230,39 @@ static void test_primary_contrasts(void **state)
     /* a damaged plan is refused, naming it */
     FILE *f = fopen(ts_fmt("%s/plan.json", dir), "w");
     assert_non_null(f);
-    fputs("{\"format\": \"qsdc-experiment-plan-1\", \"experiment\": \"mlp_fashion\", "
-          "\"primary\": [\"qsd_variance against dropout\"], \"equivalence_margin\": 0.5}\n",
+    fputs("{\"format\": \"qsdc-experiment-plan-2\", \"experiment\": \"mlp_fashion\", "
+          "\"primary\": [\"qsd_variance against dropout\"], \"equivalence_margin\": 0.5, "
+          "\"seeds\": 5}\n",
           f);
     fclose(f);
     char *out = cli_run_expect(1, "report '%s'", dir);
     cli_expect(out, "plan.json:1:");
     cli_expect(out, "SETTING vs SETTING");
     free(out);
+}
+
+/* A plan of ten seeds over the MLP grid's five: every primary verdict is
+ * interim, whatever its p (dropout − none's is < 0.001), and the oracle
+ * must notice a verdict stated early; with a sparsity margin stated, the
+ * Hoyer comparisons without a difference end in their TOST, which the
+ * oracle recomputes. */
+static void test_interim_and_sparsity_margin(void **state)
+{
+    (void)state;
+    char dir[CLI_PATH_MAX];
+    copy_with_plan(dir, "interim", "mlp_fashion",
+                   "[\"qsd_variance vs dropout\", \"dropout vs none\"]", 0.5,
+                   "\"seeds\": 10, \"sparsity_margin\": 0.05");
+    char *md = report_agrees(dir, "report.md: ");
+    cli_expect(md, "| **interim**: 5 of 10 planned seeds |\n| dropout − none | 5 |");
+    cli_expect(md, "interim while fewer than the plan's 10 seeds are paired");
+    cli_expect(md, "seeds); TOST within ±0.0500: p ");
+    char quoted[CLI_PATH_MAX + 2];
+    snprintf(quoted, sizeof quoted, "'%s'", dir);
+    expect_noticed(quoted, md, "| < 0.001 | 0.068 | **interim**: 5 of 10 planned seeds |",
+                   "| < 0.001 | 0.068 | **dropout beat none** |",
+                   "dropout − none verdict: report has **dropout beat none**");
+    free(md);
 }
 
 /* Twelve seeds (the MLP grid's five, each again as seeds +5 and +10 with
@@ -259,9 +285,9 @@ static void test_twelve_seeds(void **state)
         "            os.makedirs(f'{out}/{setting}-seed{s}')\n"
         "            r2 = dict(r, seed=s, test_accuracy=r['test_accuracy'] + 0.013 * k * s)\n"
         "            json.dump(r2, open(f'{out}/{setting}-seed{s}/result.json', 'w'))\n"
-        "json.dump({'format': 'qsdc-experiment-plan-1', 'experiment': 'mlp_fashion',\n"
+        "json.dump({'format': 'qsdc-experiment-plan-2', 'experiment': 'mlp_fashion',\n"
         "           'primary': ['qsd_variance vs dropout', 'dropout vs none'],\n"
-        "           'equivalence_margin': 0.5}, open(out + '/plan.json', 'w'))\n";
+        "           'equivalence_margin': 0.5, 'seeds': 12}, open(out + '/plan.json', 'w'))\n";
     const char *script = ts_write("seeds12.py", make, strlen(make));
     char *out = NULL;
     if (ts_run(ts_fmt("python3 '%s' '%s/results/mlp_fashion' '%s'", script, ts_source_root(),
@@ -285,8 +311,9 @@ static void test_family_across_tasks(void **state)
     (void)state;
     char mlp[CLI_PATH_MAX], lstm[CLI_PATH_MAX], args[3 * CLI_PATH_MAX];
     copy_with_plan(mlp, "family_mlp", "mlp_fashion",
-                   "[\"qsd_variance vs dropout\", \"dropout vs none\"]", 0.5);
-    copy_with_plan(lstm, "family_lstm", "lstm_polarity", "[\"qsd_silence vs dropout\"]", 1.0);
+                   "[\"qsd_variance vs dropout\", \"dropout vs none\"]", 0.5, "\"seeds\": 5");
+    copy_with_plan(lstm, "family_lstm", "lstm_polarity", "[\"qsd_silence vs dropout\"]", 1.0,
+                   "\"seeds\": 5");
     const char *family = ts_fmt("%s/family.md", ts_tmpdir());
     char *out = cli_run_expect(0, "report '%s' '%s' --family '%s'", mlp, lstm, family);
     cli_expect(out, "primary contrasts of 2 experiments as one family");
@@ -328,6 +355,7 @@ int main(void)
         cmocka_unit_test(test_reports_written_now),
         cmocka_unit_test(test_oracle_notices_errors),
         cmocka_unit_test(test_primary_contrasts),
+        cmocka_unit_test(test_interim_and_sparsity_margin),
         cmocka_unit_test(test_twelve_seeds),
         cmocka_unit_test(test_family_across_tasks),
     };

@@ -339,8 +339,9 @@ def result_seeds():
     joined = line.format(1, 0, 4) + line.format(1, 4, 6) + line.format(2, 0, 10)
     put("result", "joined.jsonl", b"\x01" + joined.encode())
     put("result", "truncated.json", b"\x00" + b'{"experiment": "mlp", "setting": ')
-    plan = (b'{"format": "qsdc-experiment-plan-1", "experiment": "gate_mlp", "primary": '
-            b'["unit vs dropout", "dropout vs none"], "equivalence_margin": 0.5}\n')
+    plan = (b'{"format": "qsdc-experiment-plan-2", "experiment": "gate_mlp", "primary": '
+            b'["unit vs dropout", "dropout vs none"], "equivalence_margin": 0.5, "seeds": 10, '
+            b'"sparsity_margin": 0.02}\n')
     put("result", "plan.json", b"\x04" + plan)
     selection = (b'  "selection": {"swept": "p", "by": "val_accuracy", "chosen": 1, "candidates": '
                  b'[{"strength": 0.5, "val_accuracy": 85}, {"strength": 0.9, '
