@@ -1,7 +1,7 @@
-/* What the per-device selectors (conv_select.c, lstm_select.c) share:
- * their override variable, and when a shape is measured, the notice that
- * the device is being measured, said once per selection, and the cache
- * entry the measurement goes to. */
+/* What the per-device selectors (conv_select.c, lstm_select.c,
+ * window_select.c) share: their override variable, and when a shape is
+ * measured, the notice that the device is being measured, said once per
+ * selection, and the cache entry the measurement goes to. */
 #ifndef QSDC_MEASURE_SLOT_H
 #define QSDC_MEASURE_SLOT_H
 
