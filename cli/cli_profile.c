@@ -128,12 +128,14 @@ static const char tune_usage[] =
     "inference passes with both families of generated kernels (panel: one\n"
     "work-item per work-group, for CPUs; tiled: work-groups of work-items\n"
     "sharing tiles in local memory, for devices that run work-items in lanes;\n"
-    "the fastest of its candidate tiles) and with CLBlast on the device, prints\n"
+    "the fastest of its candidate tiles) and with CLBlast on the device; where\n"
+    "the tiled family is chosen, every im2col, col2im, pool and pool gradient\n"
+    "kernel with a row of outputs and with one output per work-item. Prints\n"
     "the times, and caches the fastest choices per device (training and\n"
     "inference then use them). Without tuning, a shape is measured the first\n"
     "time it is met.\n"
-    "QSDC_CONV=direct|gemm, QSDC_LSTM=vector|scalar and\n"
-    "QSDC_GEMM=own|panel|tiled|clblast override them.\n";
+    "QSDC_CONV=direct|gemm, QSDC_LSTM=vector|scalar, QSDC_WINDOW=rows|lanes\n"
+    "and QSDC_GEMM=own|panel|tiled|clblast override them.\n";
 
 int cli_tune(int argc, char **argv)
 {

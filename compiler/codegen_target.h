@@ -30,6 +30,30 @@ typedef struct recur_shape {
  * vectors. */
 #define LSTM_MAX_SHAPES 16
 
+/* A window kernel as its rows-or-lanes choice keys it: its op (im2col,
+ * col2im, a pool or a pool's gradient) and its geometry, the [N, C, H, W]
+ * map it windows (the forward's input, the backward's output) and the
+ * window, so that a layer's forward and backward kernels share one. */
+typedef struct window_shape {
+    op_kind op;
+    int64_t n, c, h, w;
+    window2d win;
+} window_shape;
+
+/* Distinct window shapes a compilation asks the tuner about; the rest
+ * follow the family. */
+#define WINDOW_MAX_SHAPES 32
+
+/* How window kernels spread over work-items (codegen_window.c): a row
+ * each, or an element each, consecutive work-items on consecutive elements
+ * (lanes). */
+typedef enum window_spread {
+    WINDOWS_BY_FAMILY, /* lanes on the lane family (codegen_lanes) but for the
+                          shapes codegen_target.row_windows lists; rows elsewhere */
+    WINDOWS_ROWS,      /* every one a row per work-item */
+    WINDOWS_LANES,     /* every one an element per work-item */
+} window_spread;
+
 typedef struct codegen_target {
     bool is_cpu;
     unsigned pref_vector_width;
@@ -59,6 +83,12 @@ typedef struct codegen_target {
     bool scalar_lstm_all;
     const recur_shape *scalar_lstm;
     int n_scalar_lstm;
+    /* window kernels (im2col, col2im, pools and their gradients) as rows or
+     * lanes: by the family, with the listed shapes rows on the lane family
+     * (compile_plan fills them from the tuner), or every one one way */
+    window_spread windows;
+    const window_shape *row_windows;
+    int n_row_windows;
     /* the device ends a work-item's loops after this many iterations (0:
      * never); kernels are shaped to stay under half of it */
     uint32_t loop_limit;

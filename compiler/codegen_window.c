@@ -3,17 +3,19 @@
  * one input row), its coordinates the work-item's 3-D id (no integer
  * division: oclgrind cannot follow the div/rem pairs LLVM rewrites with
  * freeze), then the row's elements, each through the group's elementwise
- * chain; on the lane family one work-item per element of those rows,
- * consecutive work-items on consecutive elements (one output per work-item
- * for pools). Where the window allows it (unit stride along rows for
- * im2col/col2im, 2x2 pools with stride 2), chunks of 8 elements are
- * computed as float8 vectors first, with contiguous vector loads: pocl does
- * not vectorise the strided scalar code. tests/ref_conv.c is the plain C
- * reference. */
+ * chain; or, where the target says lanes (window_lanes: on the lane
+ * family, unless measured slower), one work-item per element of those
+ * rows, consecutive work-items on consecutive elements (one output per
+ * work-item for pools). Where the window allows it (unit stride along rows
+ * for im2col/col2im, 2x2 pools with stride 2), chunks of 8 elements are
+ * computed as float8 vectors first, with contiguous vector loads: pocl
+ * does not vectorise the strided scalar code. tests/ref_conv.c is the
+ * plain C reference. */
 #include <stdio.h>
 #include <string.h>
 
 #include "codegen_int.h"
+#include "window_shapes.h"
 
 #define CHUNK 8
 
@@ -481,8 +483,14 @@ int codegen_window(codegen_ctx *c, const kgroup *k, const char *name, plan_launc
     const graph *g = c->g;
     const gnode *head = &g->n[k->nodes[0]];
     long long dims[3];
+    /* a QSD mask draw is no window: it follows the family */
+    bool lanes = codegen_lanes(c->target);
+    if (head->op != OP_QSD_DRAW) {
+        window_shape shape = window_shape_of(g, head);
+        lanes = window_lanes(c->target, &shape);
+    }
     codegen_signature(c->src, name);
-    emit_rows(c, k, codegen_lanes(c->target) ? ROWS_LANES : ROWS_KERNEL, c->src, dims);
+    emit_rows(c, k, lanes ? ROWS_LANES : ROWS_KERNEL, c->src, dims);
     sb_append(c->src, "\n");
     l->work_dim = 3;
     for (int d = 0; d < 3; d++)

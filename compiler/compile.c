@@ -8,6 +8,7 @@
 #include "kernel_sources.h"
 #include "conv_direct.h"
 #include "memplan.h"
+#include "window_shapes.h"
 
 void codegen_target_default(codegen_target *t)
 {
@@ -294,6 +295,29 @@ static int decide_lstms(const graph *g, codegen_target *t, recur_shape **chosen,
     return 0;
 }
 
+/* The tuner's window choices, asked on the lane family alone: the panel
+ * family's devices are CPUs, where a row per work-item with float8 loads
+ * wins (on pocl the CNN's pools ran 4 to 20x slower as lanes: 0.1 against
+ * 0.5 to 2.5 ms at batch 32), so their window kernels stay rows unmeasured.
+ * The shapes the tuner runs as rows join the target's list (*chosen, which
+ * the caller frees). */
+static int decide_windows(const graph *g, const fusion *f, codegen_target *t,
+                          window_shape **chosen, qsdc_error *err)
+{
+    window_shape shapes[WINDOW_MAX_SHAPES];
+    bool rows[WINDOW_MAX_SHAPES];
+    int n = window_shapes(g, f, shapes, WINDOW_MAX_SHAPES);
+    if (n == 0 || t->windows != WINDOWS_BY_FAMILY || !codegen_lanes(t))
+        return 0;
+    void *all = NULL;
+    if (t->tuner->windows(t->tuner->ctx, shapes, n, rows, err) < 0 ||
+        join_picked(t->row_windows, t->n_row_windows, shapes, rows, n, sizeof *shapes, &all,
+                    &t->n_row_windows, err) < 0)
+        return -1;
+    t->row_windows = *chosen = all;
+    return 0;
+}
+
 /* The family a device without one (not a GPU, not forced) takes from the
  * measured picks: the tiled family's, with the tiles of its largest pick,
  * where it won at least twice the products' work the panel family won
@@ -358,6 +382,7 @@ int compile_plan(const model *m, graph_mode mode, int64_t batch,
     conv_shape *direct = NULL;
     recur_shape *scalar = NULL;
     gemm_pick *picks = NULL;
+    window_shape *rows = NULL;
     int rc = graph_lower(m, mode, batch, &g, err);
     if (rc == 0 && target->tuner)
         rc = decide_convs(&g, mode, batch, target, &direct, err);
@@ -405,6 +430,8 @@ int compile_plan(const model *m, graph_mode mode, int64_t batch,
             rc = qsdc_fail(err, "out of memory");
         if (rc == 0 && target->tuner)
             rc = decide_gemms(&g, &f, out, target, &picks, err);
+        if (rc == 0 && target->tuner)
+            rc = decide_windows(&g, &f, target, &rows, err);
         const gemm_tiles *tl = &target->gemm_tiles; /* as decide_gemms left them */
         int64_t tiles[5] = {tl->items_m, tl->items_n, tl->block_m, tl->block_n, tl->k};
         memcpy(out->target_gemm_tiles, tiles, sizeof tiles);
@@ -416,6 +443,7 @@ int compile_plan(const model *m, graph_mode mode, int64_t batch,
     free(direct);
     free(scalar);
     free(picks);
+    free(rows);
     if (rc == 0 && target->observe_all)
         rc = fill_probes(m, &g, &f, out, err);
     if (rc < 0)

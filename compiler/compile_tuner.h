@@ -1,9 +1,10 @@
 /* The device-specific choices of a compilation, each asked for once inside
  * compile_plan: how every conv2d layer runs, right after lowering (the
  * choice decides the graph that autodiff differentiates), how every lstm
- * recurrence spreads its units over work-items, and which backend
- * runs every GEMM, after fusion and the memory plan and before code
- * generation, so the model is generated once. The runtime answers from its
+ * recurrence spreads its units over work-items, which backend runs every
+ * GEMM, after fusion and the memory plan, and then, where the GEMMs' family
+ * is the lane family, how every window kernel spreads over work-items;
+ * all before code generation, so the model is generated once. The runtime answers from its
  * per-device cache or by measuring (runtime/device_tuner.c); the compiler
  * knows only this interface. */
 #ifndef QSDC_COMPILE_TUNER_H
@@ -27,6 +28,9 @@ typedef struct compile_tuner {
      * launch order, repeats included) */
     int (*gemms)(void *ctx, const plan *sizes, const plan_gemm *shapes, int n, gemm_pick *picks,
                  qsdc_error *err);
+    /* rows[i]: whether window kernel shapes[i] (of n, in graph order) runs a
+     * row per work-item on the lane family (codegen_target.row_windows) */
+    int (*windows)(void *ctx, const window_shape *shapes, int n, bool *rows, qsdc_error *err);
 } compile_tuner;
 
 #endif

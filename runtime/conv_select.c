@@ -162,12 +162,8 @@ int conv_select(cl_env *env, const codegen_target *target, graph_mode mode, int6
                 const conv_shape *shapes, int n, bool remeasure, FILE *report, bool *direct,
                 qsdc_error *err)
 {
-    const char *force = getenv("QSDC_CONV");
-    if (force && (!strcmp(force, "direct") || !strcmp(force, "gemm"))) {
-        for (int i = 0; i < n; i++)
-            direct[i] = !strcmp(force, "direct");
+    if (measure_forced("QSDC_CONV", "gemm", "direct", direct, n))
         return 0;
-    }
     char path[1024];
     conv_time *cache = NULL;
     int n_cache = 0, rc = 0;

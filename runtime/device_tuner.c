@@ -5,6 +5,7 @@
 #include "executor.h"
 #include "gemm_select.h"
 #include "lstm_select.h"
+#include "window_select.h"
 
 typedef struct device_tuner {
     cl_env *env;
@@ -37,6 +38,13 @@ static int tune_gemms(void *ctx, const plan *sizes, const plan_gemm *shapes, int
     return gemm_select(t->env, t->target, shapes, n, t->remeasure, t->report, picks, err);
 }
 
+static int tune_windows(void *ctx, const window_shape *shapes, int n, bool *rows,
+                        qsdc_error *err)
+{
+    device_tuner *t = ctx;
+    return window_select(t->env, t->target, shapes, n, t->remeasure, t->report, rows, err);
+}
+
 int compile_tuned(cl_env *env, const model *m, graph_mode mode, int64_t batch,
                   codegen_target *target, bool remeasure, FILE *report, plan *out, graph *g,
                   fusion *f, qsdc_error *err)
@@ -44,7 +52,7 @@ int compile_tuned(cl_env *env, const model *m, graph_mode mode, int64_t batch,
     device_tuner t = {.env = env, .target = target, .remeasure = remeasure,
                       .report = report};
     const compile_tuner tuner = {.ctx = &t, .convs = tune_convs, .lstms = tune_lstms,
-                                 .gemms = tune_gemms};
+                                 .gemms = tune_gemms, .windows = tune_windows};
     target->tuner = &tuner;
     int rc = compile_plan(m, mode, batch, target, out, g, f, err);
     target->tuner = NULL;

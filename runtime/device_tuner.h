@@ -1,7 +1,8 @@
 /* Compiling for a device: the pipeline's tuner (compile_tuner.h) answered
  * on an OpenCL device, conv2d methods by conv_select.c, lstm shapes by
- * lstm_select.c and GEMM backends by gemm_select.c, with the device's
- * memory checked before any GEMM is measured. */
+ * lstm_select.c, GEMM backends by gemm_select.c and window kernels' spread
+ * by window_select.c, with the device's memory checked before any GEMM is
+ * measured. */
 #ifndef QSDC_DEVICE_TUNER_H
 #define QSDC_DEVICE_TUNER_H
 

@@ -138,6 +138,13 @@ void exec_target(const cl_device_info_rec *dev, codegen_target *t)
      * (lstm_select.h) */
     const char *lstm = getenv("QSDC_LSTM");
     t->scalar_lstm_all = lstm && !strcmp(lstm, "scalar");
+    /* QSDC_WINDOW=rows or =lanes: every window kernel so, whatever the
+     * family, unmeasured (window_select.h) */
+    const char *window = getenv("QSDC_WINDOW");
+    if (window && !strcmp(window, "rows"))
+        t->windows = WINDOWS_ROWS;
+    if (window && !strcmp(window, "lanes"))
+        t->windows = WINDOWS_LANES;
 }
 
 static bool debug_kernels(void)

@@ -126,12 +126,8 @@ static int find(const lstm_time *cache, int n, const recur_shape *s)
 int lstm_select(cl_env *env, const codegen_target *target, const recur_shape *shapes, int n,
                 bool remeasure, FILE *report, bool *scalar, qsdc_error *err)
 {
-    const char *force = getenv("QSDC_LSTM");
-    if (force && (!strcmp(force, "vector") || !strcmp(force, "scalar"))) {
-        for (int i = 0; i < n; i++)
-            scalar[i] = !strcmp(force, "scalar");
+    if (measure_forced("QSDC_LSTM", "vector", "scalar", scalar, n))
         return 0;
-    }
     char path[1024];
     lstm_time *cache = NULL;
     int n_cache = 0, rc = 0;

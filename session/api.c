@@ -68,7 +68,8 @@ int qsdc_tune(const qsdc_model *q, const char *device, int64_t batch, FILE *repo
     plan p;
     int rc = cl_env_open(device, false, &env, err);
     if (rc == 0 && report)
-        fprintf(report, "conv2d, lstm and GEMM choices for %s on %s:\n", q->m.name, env.dev.name);
+        fprintf(report, "conv2d, lstm, GEMM and window choices for %s on %s:\n", q->m.name,
+                env.dev.name);
     for (int mode = MODE_TRAIN; rc == 0 && mode >= MODE_INFER; mode--) {
         rc = compile_for_device(&env, &q->m, (graph_mode)mode,
                                 batch > 0 ? batch : q->m.train.batch, true, report, &p, err);

@@ -4,7 +4,8 @@
 usage: check_manual.py SOURCE_ROOT
 
 Every environment variable the product's C sources read (getenv("NAME"),
-and the pairs of launch_env in runtime/dist.c) must have an entry in the
+the pairs of launch_env in runtime/dist.c, and the selectors' overrides,
+measure_forced("NAME", ...) in runtime/) must have an entry in the
 ENVIRONMENT section of docs/qsdc.1, and every op of the model parser's
 op_names table (compiler/model_parse.c) must be named in qsdc(1)'s MODEL
 FILES section and have a row in docs/model-format.md's table of ops.
@@ -30,7 +31,7 @@ def main(root):
     for folder in PRODUCT:
         for path in (root / folder).glob("*.c"):
             text = path.read_text(encoding="utf-8")
-            variables |= set(re.findall(r'\bgetenv\("([A-Z0-9_]+)"\)', text))
+            variables |= set(re.findall(r'\b(?:getenv|measure_forced)\("([A-Z0-9_]+)"', text))
             for pair in re.findall(r'\blaunch_env\("([A-Z0-9_]+)", "([A-Z0-9_]+)"', text):
                 variables |= set(pair)
     parser = (root / "compiler/model_parse.c").read_text(encoding="utf-8")

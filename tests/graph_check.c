@@ -89,7 +89,7 @@ void gc_check_backends(const char *const *yamls, const int64_t *batches, int n, 
 }
 
 /* The tuner of GC_CLBLAST: CLBlast for every GEMM, conv2d as im2col, lstm
- * recurrences on vectors. */
+ * recurrences on vectors, window kernels as the family runs them. */
 static int no_direct_conv(void *ctx, graph_mode mode, int64_t batch, const conv_shape *shapes,
                           int n, bool *direct, qsdc_error *err)
 {
@@ -103,6 +103,14 @@ static int vector_lstms(void *ctx, const recur_shape *shapes, int n, bool *scala
 {
     (void)ctx, (void)shapes, (void)err;
     memset(scalar, 0, (size_t)n * sizeof *scalar);
+    return 0;
+}
+
+static int family_windows(void *ctx, const window_shape *shapes, int n, bool *rows,
+                          qsdc_error *err)
+{
+    (void)ctx, (void)shapes, (void)err;
+    memset(rows, 0, (size_t)n * sizeof *rows);
     return 0;
 }
 
@@ -131,7 +139,7 @@ void gc_setup(gc_run *r, const char *yaml, int64_t batch, graph_mode mode)
     t.observe_all = use_observe_all;
     t.direct_conv_all = use_direct_conv;
     const compile_tuner library = {.convs = no_direct_conv, .lstms = vector_lstms,
-                                   .gemms = every_gemm_clblast};
+                                   .gemms = every_gemm_clblast, .windows = family_windows};
     if (backend == GC_CLBLAST)
         t.tuner = &library;
     if ((backend == GC_MEASURED

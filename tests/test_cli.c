@@ -488,7 +488,7 @@ static void test_tune(void **state)
     cli_model_variant(task.model, "tune.yaml", "  - flatten\n",
                       "  - {op: conv2d, filters: 2, kernel: 3}\n  - flatten\n", model);
     char *out = cli_run_expect(0, "tune '%s'", model);
-    cli_expect(out, "conv2d, lstm and GEMM choices for tiny on ");
+    cli_expect(out, "conv2d, lstm, GEMM and window choices for tiny on ");
     /* the conv2d layer in training and in inference */
     assert_int_equal(lines_with(out, "conv 1x8x8 -> 2, 3x3 stride 1x1: direct", " ms"), 2);
     /* each product's choice: one of qsdc's two GEMM families or CLBlast */

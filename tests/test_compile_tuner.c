@@ -1,6 +1,7 @@
 /* The pipeline's device-specific choices (compile_tuner.h): compile_plan
- * asks its tuner once for the conv2d layers and once for the GEMMs, before
- * it generates code, and the plan it generates is what the tuner chose.
+ * asks its tuner once for the conv2d layers, the lstm recurrences, the
+ * GEMMs and the window kernels, before it generates code, and the plan it
+ * generates is what the tuner chose.
  * No device: the tuner here answers from a script. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -31,11 +32,15 @@ static const char cnn[] =
 
 /* What the tuner was asked and how it answers. */
 typedef struct script {
-    int conv_calls, gemm_calls, lstm_calls;
-    int n_convs, n_gemms, n_lstms;
+    int conv_calls, gemm_calls, lstm_calls, window_calls;
+    int n_convs, n_gemms, n_lstms, n_windows;
     conv_shape convs[8];
     recur_shape lstms[4];
+    window_shape windows[8];
     int64_t scalar_units; /* the lstm shapes of this many units answered scalar */
+    bool pool_rows;       /* the pools' window kernels answered rows */
+    uint32_t loop_limit;  /* the target's (a limit keeps im2col and col2im
+                           * kernels of their own) */
     plan_gemm gemms[16];
     int64_t sized_params, sized_arena;
     int direct_layer;    /* the conv2d layer answered direct (-1: none) */
@@ -71,6 +76,20 @@ static int answer_lstms(void *ctx, const recur_shape *shapes, int n, bool *scala
     for (int i = 0; i < n && i < 4; i++) {
         s->lstms[i] = shapes[i];
         scalar[i] = shapes[i].h == s->scalar_units;
+    }
+    return 0;
+}
+
+static int answer_windows(void *ctx, const window_shape *shapes, int n, bool *rows,
+                          qsdc_error *err)
+{
+    (void)err;
+    script *s = ctx;
+    s->window_calls++;
+    s->n_windows = n;
+    for (int i = 0; i < n && i < 8; i++) {
+        s->windows[i] = shapes[i];
+        rows[i] = s->pool_rows && shapes[i].op != OP_IM2COL && shapes[i].op != OP_COL2IM;
     }
     return 0;
 }
@@ -124,8 +143,9 @@ static void compile_model(const char *yaml, script *s, graph_mode mode, plan *p,
         fail_msg("%s", err.message);
     codegen_target t;
     codegen_target_default(&t);
+    t.loop_limit = s->loop_limit;
     const compile_tuner tuner = {.ctx = s, .convs = answer_convs, .lstms = answer_lstms,
-                                 .gemms = answer_gemms};
+                                 .gemms = answer_gemms, .windows = answer_windows};
     t.tuner = &tuner;
     int rc = compile_plan(&m, mode, 4, &t, p, NULL, NULL, &err);
     model_free(&m);
@@ -303,6 +323,44 @@ static void test_lstm_shapes_follow_the_answers(void **state)
     plan_free(&scal);
 }
 
+/* The window kernels are asked about once, on the lane family alone (here
+ * the GEMMs' picks make it), each shape once in graph order: the CNN's
+ * im2cols, its pool, then the backward's col2im (the first layer has no
+ * input gradient) and the pool's gradient; and the plan runs those answered
+ * rows a row per work-item, the rest an element per work-item. */
+static void test_window_shapes_follow_the_answers(void **state)
+{
+    (void)state;
+    script panel = {.direct_layer = -1, .loop_limit = 65536};
+    plan p;
+    compile_with(&panel, MODE_TRAIN, &p, 0);
+    assert_int_equal(panel.window_calls, 0);
+    plan_free(&p);
+    const op_kind want[5] = {OP_IM2COL, OP_AVGPOOL, OP_IM2COL, OP_COL2IM, OP_AVGPOOL_GRAD};
+    const int64_t channels[5] = {2, 8, 8, 8, 8}, size[5] = {12, 12, 6, 6, 12};
+    int lanes[2];
+    for (int rows = 0; rows < 2; rows++) {
+        script s = {.direct_layer = -1, .loop_limit = 65536, .tiled_gemms = 1,
+                    .pool_rows = rows};
+        compile_with(&s, MODE_TRAIN, &p, 0);
+        assert_int_equal(s.window_calls, 1);
+        assert_int_equal(s.n_windows, 5);
+        for (int i = 0; i < 5; i++) {
+            assert_int_equal(s.windows[i].op, want[i]);
+            assert_int_equal(s.windows[i].n, 4);
+            assert_int_equal(s.windows[i].c, channels[i]);
+            assert_int_equal(s.windows[i].h, size[i]);
+            assert_int_equal(s.windows[i].w, size[i]);
+        }
+        assert_int_equal(s.windows[2].win.sh, 2);
+        assert_int_equal(s.windows[1].win.kh, 2);
+        lanes[rows] = occurrences(p.source, "r0 = get_global_id(1)");
+        plan_free(&p);
+    }
+    assert_int_equal(lanes[0], 5);
+    assert_int_equal(lanes[1], 3);
+}
+
 /* On a GPU's tiled family a conv2d weight gradient (a product summed over
  * the batch) with fewer work-groups than two per compute unit is split
  * over the batch, its slices summed by a second kernel; on a CPU device
@@ -376,6 +434,7 @@ int main(void)
         cmocka_unit_test(test_tuner_error),
         cmocka_unit_test(test_family_follows_the_picks),
         cmocka_unit_test(test_lstm_shapes_follow_the_answers),
+        cmocka_unit_test(test_window_shapes_follow_the_answers),
         cmocka_unit_test(test_reduced_products_fill_the_compute_units),
     };
     return cmocka_run_group_tests(tests, NULL, ts_teardown);

@@ -28,23 +28,13 @@ static const char cnn[] =
     "  - flatten\n"
     "  - {op: dense, units: 3}\n";
 
-static model m;
 static char cache_file[1200];
 
 static int setup(void **state)
 {
     (void)state;
-    qsdc_error err = {""};
-    cf_private_cache("QSDC_CONV");
-    if (model_load_string("<cnn>", cnn, strlen(cnn), &m, &err) < 0)
-        fail_msg("%s", err.message);
+    cf_setup("QSDC_CONV", cnn);
     return 0;
-}
-
-static int teardown(void **state)
-{
-    model_free(&m);
-    return ts_teardown(state);
 }
 
 /* The layers run directly for a plan of mode; *all when every one is. */
@@ -57,7 +47,7 @@ static int select_direct(graph_mode mode, bool remeasure, bool *all)
     int nodes[CONV_MAX_LAYERS];
     conv_shape shapes[CONV_MAX_LAYERS];
     bool direct[CONV_MAX_LAYERS];
-    if (graph_lower(&m, mode, 4, &g, &err) < 0)
+    if (graph_lower(cf_model(), mode, 4, &g, &err) < 0)
         fail_msg("%s", err.message);
     int n = graph_conv_layers(&g, nodes, shapes, CONV_MAX_LAYERS);
     graph_free(&g);
@@ -89,14 +79,10 @@ static void test_measures_and_caches(void **state)
     bool all;
     ts_stderr_begin();
     int n = select_direct(MODE_TRAIN, false, &all);
-    char *said = ts_stderr_end();
-    assert_non_null(strstr(said, "qsdc: measuring conv2d kernels for this device"));
-    free(said);
+    cf_said_measuring("conv2d kernels");
     ts_stderr_begin();
     assert_int_equal(select_direct(MODE_TRAIN, false, &all), n);
-    said = ts_stderr_end();
-    assert_null(strstr(said, "measuring"));
-    free(said);
+    cf_said_measuring(NULL);
     cf_cache_file("conv", cache_file, sizeof cache_file);
     FILE *f = fopen(cache_file, "r");
     assert_non_null(f);
@@ -149,7 +135,7 @@ static void test_compiles_the_choice(void **state)
     fabricate(1, 1000, 1000);
     qsdc_error err = {""};
     plan p;
-    if (compile_for_device(tf_env(), &m, MODE_TRAIN, 4, false, NULL, &p, &err) < 0)
+    if (compile_for_device(tf_env(), cf_model(), MODE_TRAIN, 4, false, NULL, &p, &err) < 0)
         fail_msg("%s", err.message);
     int direct = 0;
     for (int i = 0; i < p.n_launches; i++)
@@ -180,5 +166,5 @@ int main(void)
         cmocka_unit_test(test_compiles_the_choice),
         cmocka_unit_test_teardown(test_environment_overrides, ts_restore_env),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, cf_teardown);
 }

@@ -25,23 +25,13 @@ static const char lstms[] =
     "train: {optimizer: {type: sgd, lr: 0.1}}\n";
 static const recur_shape shapes[2] = {{4, 6, 8}, {4, 6, 5}};
 
-static model m;
 static char cache_file[1200];
 
 static int setup(void **state)
 {
     (void)state;
-    qsdc_error err = {""};
-    cf_private_cache("QSDC_LSTM");
-    if (model_load_string("<lstms>", lstms, strlen(lstms), &m, &err) < 0)
-        fail_msg("%s", err.message);
+    cf_setup("QSDC_LSTM", lstms);
     return 0;
-}
-
-static int teardown(void **state)
-{
-    model_free(&m);
-    return ts_teardown(state);
 }
 
 /* How many of the two shapes run on scalar units. */
@@ -68,17 +58,7 @@ static void fabricate(double vector, double scalar)
 static void test_measures_and_caches(void **state)
 {
     (void)state;
-    ts_stderr_begin();
-    int n = select_scalar(false);
-    char *said = ts_stderr_end();
-    assert_non_null(strstr(said, "qsdc: measuring lstm kernels for this device"));
-    free(said);
-    ts_stderr_begin();
-    assert_int_equal(select_scalar(false), n);
-    said = ts_stderr_end();
-    assert_null(strstr(said, "measuring"));
-    free(said);
-    cf_cache_file("lstm", cache_file, sizeof cache_file);
+    int n = cf_select_twice(select_scalar, "lstm kernels", "lstm", cache_file, sizeof cache_file);
     FILE *f = fopen(cache_file, "r");
     assert_non_null(f);
     int lines = 0, faster = 0;
@@ -124,7 +104,7 @@ static void test_compiles_the_choice(void **state)
         fabricate(scalar ? 1000 : 1, scalar ? 1 : 1000);
         qsdc_error err = {""};
         plan p;
-        if (compile_for_device(tf_env(), &m, MODE_TRAIN, 4, false, NULL, &p, &err) < 0)
+        if (compile_for_device(tf_env(), cf_model(), MODE_TRAIN, 4, false, NULL, &p, &err) < 0)
             fail_msg("%s", err.message);
         vectors[scalar] = 0;
         for (const char *at = strstr(p.source, "#define VT float8\n"); at;
@@ -159,5 +139,5 @@ int main(void)
         cmocka_unit_test(test_compiles_the_choice),
         cmocka_unit_test_teardown(test_environment_overrides, ts_restore_env),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, setup, cf_teardown);
 }
