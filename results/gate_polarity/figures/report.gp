@@ -138,12 +138,12 @@ do for [fmt in "svg png"] {
 set title 'masks m drawn on the device (first regularised layer)'
 set xlabel ''
 set ylabel 'density'
-plot 'masks-gate_polarity.dat' index 0 using 1:2 with histeps lt 2 title 'dropout, Pr[m=0] = 0.600', \
-     'masks-gate_polarity.dat' index 1 using 1:2 with histeps lt 3 title 'qsd_unit, Pr[m=0] = 0.539', \
-     'masks-gate_polarity.dat' index 2 using 1:2 with histeps lt 4 title 'qsd_unit_anneal, Pr[m=0] = 0.620', \
+plot 'masks-gate_polarity.dat' index 0 using 1:2 with histeps lt 2 title 'dropout, Pr[m=0] = 0.580', \
+     'masks-gate_polarity.dat' index 1 using 1:2 with histeps lt 3 title 'qsd_unit, Pr[m=0] = 0.580', \
+     'masks-gate_polarity.dat' index 2 using 1:2 with histeps lt 4 title 'qsd_unit_anneal, Pr[m=0] = 0.580', \
      'masks-gate_polarity.dat' index 3 using 1:2 with histeps lt 5 title 'qsd_silence, Pr[m=0] = 0.620', \
-     'masks-gate_polarity.dat' index 4 using 1:2 with histeps lt 6 title 'qsd_variance, Pr[m=0] = 0.555', \
-     'masks-gate_polarity.dat' index 5 using 1:2 with histeps lt 7 title 'dropout_control, Pr[m=0] = 0.696'
+     'masks-gate_polarity.dat' index 4 using 1:2 with histeps lt 6 title 'qsd_variance, Pr[m=0] = 0.504', \
+     'masks-gate_polarity.dat' index 5 using 1:2 with histeps lt 7 title 'dropout_control, Pr[m=0] = 0.664'
 set xtics autofreq
   unset multiplot
   set output
