@@ -1,0 +1,79 @@
+/* A product cut into slices, each work-group of a slice writing its share
+ * of a partial C, and the second kernel that sums the partials into C: a
+ * product summed over a batch (a conv2d's weight gradient) is cut into
+ * runs of its batch indices, for a device's loop limit or to give a GPU's
+ * compute units work. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "codegen_gemm_form.h"
+
+static int64_t ceil_div(int64_t x, int64_t m)
+{
+    return (x + m - 1) / m;
+}
+
+/* The tiled family's work-groups over s's M x N: one per BM x BN block. */
+static int64_t tiled_groups(const gemm_spec *s, const gemm_tiles *t)
+{
+    return ceil_div(s->M, (int64_t)t->items_m * t->block_m) *
+           ceil_div(s->N, (int64_t)t->items_n * t->block_n);
+}
+
+/* Batch indices per slice that fill t->lane_groups work-groups, or the
+ * whole batch. */
+static int64_t slice_len_for_groups(const gemm_spec *s, const gemm_tuning *t)
+{
+    if (t->lane_groups <= 0 || !gemm_runs_tiled(s, t))
+        return s->batch;
+    int64_t slices = ceil_div(t->lane_groups, tiled_groups(s, &t->tiles));
+    return ceil_div(s->batch, slices < s->batch ? slices : s->batch);
+}
+
+int64_t gemm_reduce_slice_len(const gemm_spec *s, const gemm_tuning *t)
+{
+    if (!s->reduce_batch || s->batch < 2)
+        return 0;
+    int64_t len = slice_len_for_groups(s, t);
+    if (t->loop_budget > 0) {
+        int64_t per_index = ceil_div(gemm_work_item_loops(s, t), s->batch);
+        int64_t fit = t->loop_budget / per_index > 1 ? t->loop_budget / per_index : 1;
+        len = fit < len ? fit : len;
+    }
+    return len < s->batch ? len : 0;
+}
+
+int codegen_gemm_slice_sum(strbuf *src, const gemm_spec *s, plan_launch *launch,
+                           qsdc_error *err)
+{
+    int64_t n = s->M * s->N, span = gemm_partial_span(s);
+    if (strlen(s->name) + 4 >= sizeof launch->kernel)
+        return qsdc_fail(err, "gemm: kernel name '%s_sum' is too long", s->name);
+    char init[96];
+    snprintf(init, sizeof init, s->accumulate ? "%s[o]" : "0.0f", s->c);
+    sb_printf(src,
+        "/* %s_sum: C[%" PRId64 ",%" PRId64 "] %s the sum of %s's %" PRId64 " partials */\n"
+        "__kernel void %s_sum(__global float *P, __global float *G, __global float *S,\n"
+        "    __global float *A, __global const int *L, const uint seed,\n"
+        "    const uint step, const float lr, const uint sample0)\n"
+        "{\n"
+        "    const uint e = get_global_id(0);\n"
+        "    if (e >= %" PRId64 "u) return;\n"
+        "    const uint o = e / %" PRId64 "u * %" PRId64 "u + e %% %" PRId64 "u;\n"
+        "    float v = %s;\n"
+        "    for (uint s = 0; s < %" PRId64 "u; ++s)\n"
+        "        v += %s[s * %" PRId64 "u + o];\n"
+        "    %s[o] = v;\n"
+        "}\n\n",
+        s->name, s->M, s->N, s->accumulate ? "+=" : "=", s->name, gemm_slices(s), s->name, n,
+        s->N, s->ldc, s->N, init, gemm_slices(s), s->partials, span, s->c);
+    if (sb_check(src, err) < 0)
+        return -1;
+    memset(launch, 0, sizeof *launch);
+    snprintf(launch->kernel, sizeof launch->kernel, "%s_sum", s->name);
+    launch->work_dim = 1;
+    launch->global[0] = (uint64_t)n;
+    launch->bytes = 4.0 * (double)n * (double)(gemm_slices(s) + 1);
+    return 0;
+}
