@@ -113,10 +113,10 @@ static int check_spec(const gemm_spec *s, const gemm_tuning *t, qsdc_error *err)
                          n, GEMM_TILE_VALUES);
     if (s->slice_len < 0 ||
         (s->slice_len > 0 && (!s->reduce_batch || s->batch <= s->slice_len || !s->partials ||
-                              s->epilogue || s->before || s->after)))
-        return qsdc_fail(err, "gemm %s: only a reduced product without an epilogue "
-                         "splits into slices of %" PRId64 ", with a partials buffer", n,
-                         s->slice_len);
+                              s->before || s->after)))
+        return qsdc_fail(err, "gemm %s: only a reduced product without statements before "
+                         "or after splits into slices of %" PRId64 ", with a partials buffer",
+                         n, s->slice_len);
     if ((s->before || s->after) && (s->batch < 2 || s->reduce_batch))
         return qsdc_fail(err, "gemm %s: statements before or after need a batch of "
                          "independent products", n);
@@ -154,13 +154,17 @@ static bool swap_operands(const gemm_spec *s, int nr)
 
 gemm_form gemm_form_of(const gemm_spec *s, bool swap)
 {
+    /* a sliced product's kernel writes bare partial sums: C's old value,
+     * the tile passes and the epilogue are the sum kernel's */
+    bool whole = s->slice_len == 0;
     gemm_form f = {
         .M = s->M, .N = s->N, .K = s->K,
         .a = s->a, .b = s->b, .c = s->c,
         .lda = s->lda, .ldb = s->ldb, .ldc = s->ldc,
         .a_kmajor = s->trans_a, .b_nmajor = s->trans_b, .c_trans = false,
-        .accumulate = s->accumulate, .epilogue = s->epilogue,
-        .tile_pass = s->tile_pass, .tile_fix = s->tile_fix, .tile_values = s->tile_values,
+        .accumulate = whole && s->accumulate, .epilogue = whole ? s->epilogue : NULL,
+        .tile_pass = whole ? s->tile_pass : NULL, .tile_fix = whole ? s->tile_fix : NULL,
+        .tile_values = s->tile_values,
         .before = s->before, .after = s->after, .batch = s->batch > 1 ? s->batch : 1, .stride_a = s->stride_a,
         .stride_b = s->stride_b, .stride_c = s->stride_c, .reduce = s->reduce_batch,
     };
@@ -349,7 +353,7 @@ static void emit_kernel(strbuf *sb, const gemm_spec *s, const gemm_form *f,
     /* C's old value is added after the first K block of the first batch
      * index; the epilogue runs after the last of both */
     char load_c[96], last[128];
-    if (f->accumulate && !sliced)
+    if (f->accumulate)
         snprintf(load_c, sizeof load_c, "1");
     else
         snprintf(load_c, sizeof load_c, "%s%s%s",

@@ -1,8 +1,9 @@
 /* A product cut into slices, each work-group of a slice writing its share
- * of a partial C, and the second kernel that sums the partials into C: a
- * product summed over a batch (a conv2d's weight gradient) is cut into
- * runs of its batch indices, for a device's loop limit or to give a GPU's
- * compute units work. */
+ * of a partial C, and the second kernel that sums the partials into C,
+ * adds C's old value and runs the tile passes and the epilogue: a product
+ * summed over a batch (a conv2d's weight gradient) is cut into runs of its
+ * batch indices, for a device's loop limit or to give a GPU's compute
+ * units work. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -44,6 +45,28 @@ int64_t gemm_reduce_slice_len(const gemm_spec *s, const gemm_tuning *t)
     return len < s->batch ? len : 0;
 }
 
+void gemm_choose_slices(gemm_spec *s, const gemm_tuning *t)
+{
+    s->slice_len = s->before || s->after ? 0 : gemm_reduce_slice_len(s, t);
+}
+
+/* The tile passes and the epilogue on the summed v of element e, as the
+ * product's own store would run them on a tile of one element (gm_e 0). */
+static void emit_epilogue(strbuf *src, const gemm_spec *s)
+{
+    sb_printf(src,
+        "    {\n"
+        "        const uint row = e / %" PRId64 "u, col = e %% %" PRId64 "u, bat = 0u, "
+        "gm_e = 0u;\n", s->N, s->N);
+    if (s->tile_pass)
+        sb_printf(src, "        float gm_tile[%d][1];\n", s->tile_values);
+    const char *passes[2] = {s->tile_pass, s->tile_fix};
+    for (int p = 0; p < 2; p++)
+        if (passes[p])
+            sb_printf(src, "        {\n%s\n        }\n", passes[p]);
+    sb_printf(src, "%s\n    }\n", s->epilogue);
+}
+
 int codegen_gemm_slice_sum(strbuf *src, const gemm_spec *s, plan_launch *launch,
                            qsdc_error *err)
 {
@@ -63,11 +86,12 @@ int codegen_gemm_slice_sum(strbuf *src, const gemm_spec *s, plan_launch *launch,
         "    const uint o = e / %" PRId64 "u * %" PRId64 "u + e %% %" PRId64 "u;\n"
         "    float v = %s;\n"
         "    for (uint s = 0; s < %" PRId64 "u; ++s)\n"
-        "        v += %s[s * %" PRId64 "u + o];\n"
-        "    %s[o] = v;\n"
-        "}\n\n",
+        "        v += %s[s * %" PRId64 "u + o];\n",
         s->name, s->M, s->N, s->accumulate ? "+=" : "=", s->name, gemm_slices(s), s->name, n,
-        s->N, s->ldc, s->N, init, gemm_slices(s), s->partials, span, s->c);
+        s->N, s->ldc, s->N, init, gemm_slices(s), s->partials, span);
+    if (s->epilogue)
+        emit_epilogue(src, s);
+    sb_printf(src, "    %s[o] = v;\n}\n\n", s->c);
     if (sb_check(src, err) < 0)
         return -1;
     memset(launch, 0, sizeof *launch);

@@ -93,7 +93,9 @@ static void make_spec(const gemm_case *c, int64_t lda, int64_t ldb,
                       .tile_fix = c->tiled ? tile_fix : NULL, .tile_values = 2};
 }
 
-static void run_case(const gemm_case *c, const gemm_tuning *t)
+/* Runs case c under t, sliced as gemm_choose_slices says; returns the
+ * slices (1: one piece). */
+static int64_t run_case(const gemm_case *c, const gemm_tuning *t)
 {
     cl_env *env = tf_env();
     int64_t M = c->M, N = c->N, K = c->K;
@@ -103,7 +105,7 @@ static void run_case(const gemm_case *c, const gemm_tuning *t)
     int64_t nb = c->batch > 1 ? c->batch : 1, nc = c->reduce ? 1 : nb;
     int64_t sa = c->shared_a ? 0 : a_rows * lda + 3, sb = c->shared_b ? 0 : b_rows * ldb + 2;
     int64_t sc = c->reduce ? 0 : M * ldc + 1;
-    /* a sliced product (a loop budget) keeps its partials after A's data */
+    /* a sliced product keeps its partials after A's data */
     int64_t partials_off = A_OFF + (nb - 1) * sa + a_rows * lda + GUARD;
     char ptr_partials[32];
     snprintf(ptr_partials, sizeof ptr_partials, "(A + %lld)", (long long)partials_off);
@@ -114,7 +116,7 @@ static void run_case(const gemm_case *c, const gemm_tuning *t)
     gemm_spec spec;
     make_spec(c, lda, ldb, ldc, sa, sb, sc, bias_off, ptr_a, ptr_b, ptr_c, epilogue,
               tile_fix, &spec);
-    spec.slice_len = spec.epilogue ? 0 : gemm_reduce_slice_len(&spec, t);
+    gemm_choose_slices(&spec, t);
     spec.partials = spec.slice_len > 0 ? ptr_partials : NULL;
     size_t na = (size_t)(partials_off + gemm_slices(&spec) * gemm_partial_span(&spec));
     float *ha = malloc(na * sizeof(float)), *hp = malloc(np * sizeof(float));
@@ -219,6 +221,7 @@ static void run_case(const gemm_case *c, const gemm_tuning *t)
     free(hp);
     free(hg);
     free(out);
+    return gemm_slices(&spec);
 }
 
 /* The device's default tuning, in the family its target runs
@@ -434,14 +437,16 @@ static void test_batched(void **state)
 }
 
 /* Reduced products split into batch slices for a loop budget (devices
- * that cut long loops short): partial sums in scratch, then their sum. */
+ * that cut long loops short): partial sums in scratch, then their sum,
+ * which adds C's old value and runs the tile passes and the epilogue. */
 static void test_sliced_reduction(void **state)
 {
     (void)state;
     gemm_tuning t = device_default();
     for (int tr = 0; tr < 4; tr++) {
         gemm_case dw = {.M = 9, .N = 37, .K = 50, .ta = tr & 1, .tb = tr >> 1, .batch = 11,
-                        .reduce = true, .pad = 2, .accumulate = tr == 3};
+                        .reduce = true, .pad = 2, .accumulate = tr == 3, .bias_relu = tr >= 2,
+                        .tiled = tr == 2};
         gemm_spec probe = {.M = dw.M, .N = dw.N, .K = dw.K, .batch = dw.batch,
                            .reduce_batch = true, .trans_a = dw.ta, .trans_b = dw.tb};
         /* the largest budget this device's tuning must slice under: a
@@ -451,7 +456,7 @@ static void test_sliced_reduction(void **state)
         while (t.loop_budget > 1 && gemm_reduce_slice_len(&probe, &t) == 0)
             t.loop_budget /= 2;
         assert_true(gemm_reduce_slice_len(&probe, &t) > 0);
-        run_case(&dw, &t);
+        assert_true(run_case(&dw, &t) > 1);
     }
 }
 
