@@ -47,9 +47,10 @@ typedef struct gemm_tuning {
      * statements before or after them stay in the panel family */
     gemm_tiles tiles;
     /* the tiled family's work-groups wanted at least (on a GPU two per
-     * compute unit; 0: no wish): a product summed over batch indices (a
-     * conv2d's weight gradient) that has fewer is split over them, its
-     * slices' partial C summed by a second kernel */
+     * compute unit; 0: no wish): a product that has fewer is split, over
+     * its batch indices when it sums over them (a conv2d's weight
+     * gradient), else over chunks of K, its slices' partial C summed by a
+     * second kernel (gemm_choose_slices) */
     int lane_groups;
 } gemm_tuning;
 
@@ -121,8 +122,12 @@ int64_t gemm_reduce_slice_len(const gemm_spec *s, const gemm_tuning *t);
 /* Chooses how s runs in slices under t, setting s->slice_len (0: whole);
  * the caller then points s->partials at room for gemm_slices(s) *
  * gemm_partial_span(s) elements. A reduced product gets slices of
- * gemm_reduce_slice_len. A product with statements before or after it is
- * never sliced. */
+ * gemm_reduce_slice_len. A plain product in the tiled family with fewer
+ * work-groups than t->lane_groups (a GPU's wish), whose K is two or more
+ * whole chunks of the tiles' depth k, becomes the product reduced over its
+ * K / k chunks (K = k, A and B stepped a chunk per batch index), sliced
+ * the same way. A product with statements before or after it is never
+ * sliced. */
 void gemm_choose_slices(gemm_spec *s, const gemm_tuning *t);
 /* The slices of a sliced product (1 when it is not). */
 int64_t gemm_slices(const gemm_spec *s);

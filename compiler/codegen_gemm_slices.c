@@ -1,9 +1,9 @@
 /* A product cut into slices, each work-group of a slice writing its share
- * of a partial C, and the second kernel that sums the partials into C,
- * adds C's old value and runs the tile passes and the epilogue: a product
- * summed over a batch (a conv2d's weight gradient) is cut into runs of its
- * batch indices, for a device's loop limit or to give a GPU's compute
- * units work. */
+ * of a partial C, and the second kernel that sums the partials into C:
+ * which products are cut and where. A product summed over a batch (a
+ * conv2d's weight gradient) is cut into runs of its batch indices, for a
+ * device's loop limit or to give a GPU's compute units work; a plain
+ * product on a GPU, into chunks of K (gemm_choose_slices). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -45,9 +45,51 @@ int64_t gemm_reduce_slice_len(const gemm_spec *s, const gemm_tuning *t)
     return len < s->batch ? len : 0;
 }
 
+/* Whether plain product s is cut along K: on a GPU (lane_groups) whose
+ * tiled work-groups for it are fewer than lane_groups, when K is at least
+ * two whole chunks of the tiles' depth k. A K that is not a whole number
+ * of chunks stays whole: the batch form below has equal chunks, and a
+ * shorter last one would read past K. Products with statements before or
+ * after them run in the panel family and are never cut. */
+static bool splits_k(const gemm_spec *s, const gemm_tuning *t)
+{
+    int64_t depth = t->tiles.k;
+    return t->lane_groups > 0 && gemm_runs_tiled(s, t) && s->batch <= 1 &&
+           s->K % depth == 0 && s->K >= 2 * depth &&
+           tiled_groups(s, &t->tiles) < t->lane_groups;
+}
+
+/* s as the product summed over its K / k chunks of K: batch index r
+ * multiplies op(A)'s columns and op(B)'s rows r k .. r k + k - 1, so A
+ * steps k elements along its rows (k rows when stored transposed) and B k
+ * rows (k elements when stored transposed). */
+static gemm_spec k_chunks(const gemm_spec *s, int64_t depth)
+{
+    gemm_spec c = *s;
+    c.K = depth;
+    c.batch = s->K / depth;
+    c.reduce_batch = true;
+    c.stride_a = s->trans_a ? depth * s->lda : depth;
+    c.stride_b = s->trans_b ? depth : depth * s->ldb;
+    c.stride_c = 0;
+    return c;
+}
+
 void gemm_choose_slices(gemm_spec *s, const gemm_tuning *t)
 {
-    s->slice_len = s->before || s->after ? 0 : gemm_reduce_slice_len(s, t);
+    s->slice_len = 0;
+    if (s->before || s->after)
+        return;
+    if (s->reduce_batch) {
+        s->slice_len = gemm_reduce_slice_len(s, t);
+        return;
+    }
+    if (!splits_k(s, t))
+        return;
+    gemm_spec chunks = k_chunks(s, t->tiles.k);
+    chunks.slice_len = gemm_reduce_slice_len(&chunks, t);
+    if (chunks.slice_len > 0)
+        *s = chunks;
 }
 
 /* The tile passes and the epilogue on the summed v of element e, as the

@@ -460,6 +460,129 @@ static void test_sliced_reduction(void **state)
     }
 }
 
+/* The tiles a GPU's split products are checked with: the device's own
+ * (its default when it runs the panel family) and two that divide
+ * nothing. */
+static int split_tiles(gemm_tiles *out)
+{
+    codegen_target target;
+    exec_target(&tf_env()->dev, &target);
+    out[0] = gemm_tiled(&target.gemm_tiles) ? target.gemm_tiles
+                                            : gemm_tiles_default(&target.profile);
+    out[1] = (gemm_tiles){3, 5, 2, 4, 7};
+    out[2] = (gemm_tiles){4, 8, 8, 1, 5};
+    return 3;
+}
+
+/* Plain products on a GPU (lane_groups, here a GPU of 512 compute units)
+ * with fewer tiled work-groups than it wants, split into chunks of K as a
+ * product summed over them: every transpose, C's old value added, the
+ * epilogue and the tile passes run once, on the sum; the MLP's output
+ * layer (128x10x1024, its bias and relu) and its weight gradient
+ * (1024x10x128 TN) among them. K is a whole number of chunks of the
+ * tiles' depth: 1024 and 128 with the default tiles. */
+static void test_split_k(void **state)
+{
+    (void)state;
+    gemm_tiles tiles[3];
+    int n_tiles = split_tiles(tiles);
+    static const struct {
+        gemm_case c;
+        int64_t chunks;
+    } cases[] = {
+        {{.M = 1024, .N = 10, .ta = true}, 8},
+        {{.M = 128, .N = 10, .bias_relu = true}, 64},
+        {{.M = 29, .N = 37, .tb = true, .accumulate = true, .pad = 3}, 5},
+        {{.M = 13, .N = 21, .ta = true, .tb = true, .accumulate = true, .bias_relu = true},
+         3},
+        {{.M = 45, .N = 10, .tb = true, .bias_relu = true, .tiled = true}, 6},
+        {{.M = 17, .N = 33, .ta = true, .accumulate = true, .bias_relu = true, .tiled = true},
+         2},
+    };
+    for (int i = 0; i < n_tiles; i++) {
+        gemm_tuning t = device_default();
+        t.tiles = tiles[i];
+        t.lane_groups = 1024;
+        for (size_t j = 0; j < sizeof cases / sizeof *cases; j++) {
+            gemm_case c = cases[j].c;
+            c.K = cases[j].chunks * tiles[i].k;
+            if (run_case(&c, &t) < 2)
+                fail_msg("%lldx%lldx%lld, tiles k %d: not split", (long long)c.M,
+                         (long long)c.N, (long long)c.K, tiles[i].k);
+        }
+    }
+}
+
+/* Which plain products split along K, and how: into chunks of the tiles'
+ * depth, A and B stepped one chunk per batch index in their layouts, as
+ * many slices as the wanted work-groups need, fewer chunks to a slice
+ * than a loop budget allows; not without a GPU's wish or the tiled
+ * family, nor a K of one chunk or not a whole number of them, nor a
+ * product with work-groups enough, a batch, or statements before it. */
+static void test_split_k_choice(void **state)
+{
+    (void)state;
+    gemm_tuning t;
+    gemm_tuning_default(&t, false, 8);
+    t.tiles = (gemm_tiles){8, 8, 8, 8, 16};
+    t.lane_groups = 128;
+    const gemm_spec fwd = {.name = "g", .M = 128, .N = 10, .K = 1024, .a = "A", .b = "P",
+                           .c = "G", .lda = 1024, .ldb = 10, .ldc = 10};
+    gemm_spec s = fwd;
+    gemm_choose_slices(&s, &t);
+    assert_true(s.reduce_batch);
+    assert_int_equal(s.K, 16);
+    assert_int_equal(s.batch, 64);
+    assert_int_equal(s.stride_a, 16);
+    assert_int_equal(s.stride_b, 160);
+    assert_int_equal(s.slice_len, 1);
+    /* the weight gradient 1024x10x128 TN: 16 work-groups want 8 slices */
+    gemm_spec dw = {.name = "g", .M = 1024, .N = 10, .K = 128, .trans_a = true, .a = "A",
+                    .b = "P", .c = "G", .lda = 1024, .ldb = 10, .ldc = 10};
+    gemm_choose_slices(&dw, &t);
+    assert_int_equal(dw.stride_a, 16 * 1024);
+    assert_int_equal(dw.stride_b, 160);
+    assert_int_equal(gemm_slices(&dw), 8);
+    gemm_spec nt = fwd;
+    nt.trans_b = true;
+    nt.ldb = 1024;
+    gemm_choose_slices(&nt, &t);
+    assert_int_equal(nt.stride_b, 16);
+    /* 2 work-groups of 4 wanted: 2 slices of 32 chunks, or of 4 under a
+     * budget of 100 loops (21 a chunk) */
+    gemm_tuning few = t;
+    few.lane_groups = 4;
+    s = fwd;
+    gemm_choose_slices(&s, &few);
+    assert_int_equal(s.slice_len, 32);
+    few.loop_budget = 100;
+    s = fwd;
+    gemm_choose_slices(&s, &few);
+    assert_int_equal(s.slice_len, 4);
+    gemm_tuning unsplit[3] = {t, t, t};
+    unsplit[0].lane_groups = 0;
+    unsplit[1].tiles = (gemm_tiles){0, 0, 0, 0, 0};
+    unsplit[2].lane_groups = 2;
+    for (int i = 0; i < 3; i++) {
+        s = fwd;
+        gemm_choose_slices(&s, &unsplit[i]);
+        assert_int_equal(s.slice_len, 0);
+        assert_int_equal(s.K, 1024);
+    }
+    gemm_spec whole[4] = {fwd, fwd, fwd, fwd};
+    whole[0].K = 16;
+    whole[1].K = 1000;
+    whole[2].batch = 3;
+    whole[2].stride_a = 128 * 1024;
+    whole[3].before = "gm_bat;";
+    for (int i = 0; i < 4; i++) {
+        gemm_spec w = whole[i];
+        gemm_choose_slices(&w, &t);
+        assert_int_equal(w.slice_len, 0);
+        assert_int_equal(w.K, whole[i].K);
+    }
+}
+
 /* Tunings other than this device's default: the non-CPU default, width-1
  * and width-16 vectors, tiny blocks that make many work-groups. */
 static void test_other_tunings(void **state)
@@ -605,6 +728,8 @@ int main(void)
         cmocka_unit_test(test_tile_pass_rejected),
         cmocka_unit_test(test_batched),
         cmocka_unit_test(test_sliced_reduction),
+        cmocka_unit_test(test_split_k),
+        cmocka_unit_test(test_split_k_choice),
         cmocka_unit_test(test_other_tunings),
         cmocka_unit_test(test_tiled_family),
     };
