@@ -113,10 +113,10 @@ static int check_spec(const gemm_spec *s, const gemm_tuning *t, qsdc_error *err)
                          n, GEMM_TILE_VALUES);
     if (s->slice_len < 0 ||
         (s->slice_len > 0 && (!s->reduce_batch || s->batch <= s->slice_len || !s->partials ||
-                              s->epilogue || s->before || s->after)))
-        return qsdc_fail(err, "gemm %s: only a reduced product without an epilogue "
-                         "splits into slices of %" PRId64 ", with a partials buffer", n,
-                         s->slice_len);
+                              s->before || s->after)))
+        return qsdc_fail(err, "gemm %s: only a reduced product without statements before "
+                         "or after splits into slices of %" PRId64 ", with a partials buffer",
+                         n, s->slice_len);
     if ((s->before || s->after) && (s->batch < 2 || s->reduce_batch))
         return qsdc_fail(err, "gemm %s: statements before or after need a batch of "
                          "independent products", n);
@@ -154,13 +154,17 @@ static bool swap_operands(const gemm_spec *s, int nr)
 
 gemm_form gemm_form_of(const gemm_spec *s, bool swap)
 {
+    /* a sliced product's kernel writes bare partial sums: C's old value,
+     * the tile passes and the epilogue are the sum kernel's */
+    bool whole = s->slice_len == 0;
     gemm_form f = {
         .M = s->M, .N = s->N, .K = s->K,
         .a = s->a, .b = s->b, .c = s->c,
         .lda = s->lda, .ldb = s->ldb, .ldc = s->ldc,
         .a_kmajor = s->trans_a, .b_nmajor = s->trans_b, .c_trans = false,
-        .accumulate = s->accumulate, .epilogue = s->epilogue,
-        .tile_pass = s->tile_pass, .tile_fix = s->tile_fix, .tile_values = s->tile_values,
+        .accumulate = whole && s->accumulate, .epilogue = whole ? s->epilogue : NULL,
+        .tile_pass = whole ? s->tile_pass : NULL, .tile_fix = whole ? s->tile_fix : NULL,
+        .tile_values = s->tile_values,
         .before = s->before, .after = s->after, .batch = s->batch > 1 ? s->batch : 1, .stride_a = s->stride_a,
         .stride_b = s->stride_b, .stride_c = s->stride_c, .reduce = s->reduce_batch,
     };
@@ -349,7 +353,7 @@ static void emit_kernel(strbuf *sb, const gemm_spec *s, const gemm_form *f,
     /* C's old value is added after the first K block of the first batch
      * index; the epilogue runs after the last of both */
     char load_c[96], last[128];
-    if (f->accumulate && !sliced)
+    if (f->accumulate)
         snprintf(load_c, sizeof load_c, "1");
     else
         snprintf(load_c, sizeof load_c, "%s%s%s",
@@ -374,9 +378,20 @@ static void emit_kernel(strbuf *sb, const gemm_spec *s, const gemm_form *f,
 
 /* Products with statements before or after them need one work-item to
  * own all of a batch index's C: the panel family. */
-static bool runs_tiled(const gemm_spec *s, const gemm_tuning *t)
+bool gemm_runs_tiled(const gemm_spec *s, const gemm_tuning *t)
 {
     return gemm_tiled(&t->tiles) && !s->before && !s->after;
+}
+
+int64_t gemm_work_item_loops(const gemm_spec *s, const gemm_tuning *t)
+{
+    if (gemm_runs_tiled(s, t)) {
+        gemm_form f = gemm_form_of(s, false);
+        return gemm_tiled_loops(&f, &t->tiles);
+    }
+    gemm_form f = gemm_form_of(s, swap_operands(s, t->nv * t->vec));
+    gemm_geom g = make_geom(&f, t);
+    return work_item_loops(&f, &g);
 }
 
 int codegen_gemm(strbuf *src, const gemm_spec *s, const gemm_tuning *t,
@@ -387,7 +402,7 @@ int codegen_gemm(strbuf *src, const gemm_spec *s, const gemm_tuning *t,
     if (strlen(s->name) >= sizeof launch->kernel)
         return qsdc_fail(err, "gemm: kernel name '%s' is too long", s->name);
     memset(launch, 0, sizeof *launch);
-    bool tiled = runs_tiled(s, t);
+    bool tiled = gemm_runs_tiled(s, t);
     gemm_form f = gemm_form_of(s, !tiled && swap_operands(s, t->nv * t->vec));
     bool batched = f.batch > 1 && !f.reduce, sliced = s->slice_len > 0;
     if (tiled) {
@@ -411,74 +426,5 @@ int codegen_gemm(strbuf *src, const gemm_spec *s, const gemm_tuning *t,
                            (double)s->K * (double)s->N * (s->stride_b ? nb : 1.0) +
                            (double)s->M * (double)s->N * (batched ? nb : 1.0) *
                                (s->accumulate ? 2.0 : 1.0));
-    return 0;
-}
-
-/* Batch indices per slice that fill t->lane_groups work-groups, or the
- * whole batch. */
-static int64_t slice_len_for_groups(const gemm_spec *s, const gemm_tuning *t)
-{
-    if (t->lane_groups <= 0 || !runs_tiled(s, t))
-        return s->batch;
-    gemm_form f = gemm_form_of(s, false);
-    int64_t groups = ceil_div(f.M, (int64_t)t->tiles.items_m * t->tiles.block_m) *
-                     ceil_div(f.N, (int64_t)t->tiles.items_n * t->tiles.block_n);
-    int64_t slices = ceil_div(t->lane_groups, groups);
-    return ceil_div(s->batch, slices < s->batch ? slices : s->batch);
-}
-
-int64_t gemm_reduce_slice_len(const gemm_spec *s, const gemm_tuning *t)
-{
-    if (!s->reduce_batch || s->batch < 2)
-        return 0;
-    int64_t len = slice_len_for_groups(s, t);
-    if (t->loop_budget > 0) {
-        int64_t loops;
-        if (runs_tiled(s, t)) {
-            gemm_form f = gemm_form_of(s, false);
-            loops = gemm_tiled_loops(&f, &t->tiles);
-        } else {
-            gemm_form f = gemm_form_of(s, swap_operands(s, t->nv * t->vec));
-            gemm_geom g = make_geom(&f, t);
-            loops = work_item_loops(&f, &g);
-        }
-        int64_t per_index = ceil_div(loops, s->batch);
-        int64_t fit = t->loop_budget / per_index > 1 ? t->loop_budget / per_index : 1;
-        len = fit < len ? fit : len;
-    }
-    return len < s->batch ? len : 0;
-}
-
-int codegen_gemm_slice_sum(strbuf *src, const gemm_spec *s, plan_launch *launch,
-                           qsdc_error *err)
-{
-    int64_t n = s->M * s->N, span = gemm_partial_span(s);
-    if (strlen(s->name) + 4 >= sizeof launch->kernel)
-        return qsdc_fail(err, "gemm: kernel name '%s_sum' is too long", s->name);
-    char init[96];
-    snprintf(init, sizeof init, s->accumulate ? "%s[o]" : "0.0f", s->c);
-    sb_printf(src,
-        "/* %s_sum: C[%" PRId64 ",%" PRId64 "] %s the sum of %s's %" PRId64 " partials */\n"
-        "__kernel void %s_sum(__global float *P, __global float *G, __global float *S,\n"
-        "    __global float *A, __global const int *L, const uint seed,\n"
-        "    const uint step, const float lr, const uint sample0)\n"
-        "{\n"
-        "    const uint e = get_global_id(0);\n"
-        "    if (e >= %" PRId64 "u) return;\n"
-        "    const uint o = e / %" PRId64 "u * %" PRId64 "u + e %% %" PRId64 "u;\n"
-        "    float v = %s;\n"
-        "    for (uint s = 0; s < %" PRId64 "u; ++s)\n"
-        "        v += %s[s * %" PRId64 "u + o];\n"
-        "    %s[o] = v;\n"
-        "}\n\n",
-        s->name, s->M, s->N, s->accumulate ? "+=" : "=", s->name, gemm_slices(s), s->name, n,
-        s->N, s->ldc, s->N, init, gemm_slices(s), s->partials, span, s->c);
-    if (sb_check(src, err) < 0)
-        return -1;
-    memset(launch, 0, sizeof *launch);
-    snprintf(launch->kernel, sizeof launch->kernel, "%s_sum", s->name);
-    launch->work_dim = 1;
-    launch->global[0] = (uint64_t)n;
-    launch->bytes = 4.0 * (double)n * (double)(gemm_slices(s) + 1);
     return 0;
 }

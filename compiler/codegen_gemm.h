@@ -47,9 +47,10 @@ typedef struct gemm_tuning {
      * statements before or after them stay in the panel family */
     gemm_tiles tiles;
     /* the tiled family's work-groups wanted at least (on a GPU two per
-     * compute unit; 0: no wish): a product summed over batch indices (a
-     * conv2d's weight gradient) that has fewer is split over them, its
-     * slices' partial C summed by a second kernel */
+     * compute unit; 0: no wish): a product that has fewer is split, over
+     * its batch indices when it sums over them (a conv2d's weight
+     * gradient), else over chunks of K, its slices' partial C summed by a
+     * second kernel (gemm_choose_slices) */
     int lane_groups;
 } gemm_tuning;
 
@@ -100,8 +101,9 @@ typedef struct gemm_spec {
     /* A reduced product in slices of this many batch indices (0: one
      * piece), each work-group of grid dimension 2 summing one slice into
      * its own partial C at partials + slice * gemm_partial_span(s), in C's
-     * layout, for codegen_gemm_slice_sum to add up: for devices that cut
-     * long loops short (gemm_reduce_slice_len). Needs no epilogue. */
+     * layout, for codegen_gemm_slice_sum to add up onto C's old value
+     * (accumulate) and run the tile passes and the epilogue on
+     * (gemm_choose_slices). */
     int64_t slice_len;
     const char *partials;
 } gemm_spec;
@@ -114,14 +116,26 @@ typedef struct gemm_spec {
 int codegen_gemm(strbuf *src, const gemm_spec *s, const gemm_tuning *t,
                  plan_launch *launch, qsdc_error *err);
 /* The batch indices a slice of a reduced product may hold for each
- * work-item's loops to stay within t->loop_budget (0: no need to split). */
+ * work-item's loops to stay within t->loop_budget and, in the tiled family,
+ * for its work-groups to reach t->lane_groups (0: no need to split). */
 int64_t gemm_reduce_slice_len(const gemm_spec *s, const gemm_tuning *t);
+/* Chooses how s runs in slices under t, setting s->slice_len (0: whole);
+ * the caller then points s->partials at room for gemm_slices(s) *
+ * gemm_partial_span(s) elements. A reduced product gets slices of
+ * gemm_reduce_slice_len. A plain product in the tiled family with fewer
+ * work-groups than t->lane_groups (a GPU's wish), whose K is two or more
+ * whole chunks of the tiles' depth k, becomes the product reduced over its
+ * K / k chunks (K = k, A and B stepped a chunk per batch index), sliced
+ * the same way. A product with statements before or after it is never
+ * sliced. */
+void gemm_choose_slices(gemm_spec *s, const gemm_tuning *t);
 /* The slices of a sliced product (1 when it is not). */
 int64_t gemm_slices(const gemm_spec *s);
 /* Elements of one partial C: C's extent, (M - 1) * ldc + N. */
 int64_t gemm_partial_span(const gemm_spec *s);
 /* Appends the kernel `NAME_sum` that adds a sliced product's partials into
- * C (onto C's old value when accumulate), one work-item an element. */
+ * C (onto C's old value when accumulate), then runs its tile passes and
+ * epilogue, one work-item an element. */
 int codegen_gemm_slice_sum(strbuf *src, const gemm_spec *s, plan_launch *launch,
                            qsdc_error *err);
 

@@ -1,7 +1,8 @@
-/* What the GEMM generators (codegen_gemm.c, codegen_gemm_tiled.c) and
- * their emitters (codegen_gemm_parts.c, codegen_gemm_pack.c,
- * codegen_gemm_store.c) share: the problem as the kernel computes it and
- * the tuning fitted to it. The calls run one way: codegen_gemm.c ->
+/* What the GEMM generators (codegen_gemm.c, codegen_gemm_tiled.c), their
+ * emitters (codegen_gemm_parts.c, codegen_gemm_pack.c,
+ * codegen_gemm_store.c) and the slicing (codegen_gemm_slices.c) share: the
+ * problem as the kernel computes it and the tuning fitted to it. The calls
+ * run one way: codegen_gemm_slices.c -> codegen_gemm.c ->
  * codegen_gemm_tiled.c -> the emitters. */
 #ifndef QSDC_CODEGEN_GEMM_FORM_H
 #define QSDC_CODEGEN_GEMM_FORM_H
@@ -42,6 +43,11 @@ typedef struct gemm_geom {
 /* The problem as the kernel computes it, as C^T = op(B)^T op(A)^T when
  * swap (codegen_gemm.c). */
 gemm_form gemm_form_of(const gemm_spec *s, bool swap);
+/* Whether s runs in the tiled family under t (else the panel family). */
+bool gemm_runs_tiled(const gemm_spec *s, const gemm_tuning *t);
+/* An upper bound on the loop iterations of one work-item of s's kernel
+ * under t, in the family it runs. */
+int64_t gemm_work_item_loops(const gemm_spec *s, const gemm_tuning *t);
 /* "void NAME(the nine arguments of every generated kernel) {", each
  * argument marked used. */
 void gemm_emit_signature(strbuf *sb, const char *name);

@@ -201,7 +201,7 @@ void gemm_emit_tiled(strbuf *sb, const gemm_spec *s, const gemm_form *f, const g
     sb_append(sb, "            barrier(CLK_LOCAL_MEM_FENCE);\n        }\n    }\n    {\n");
     gemm_geom g = {.vec = t->block_n, .mr = t->block_m, .nv = 1, .nr = t->block_n};
     gemm_emit_store(sb, f, &g, f->M % bm != 0 || f->N % bn != 0,
-                    f->accumulate && !sliced ? "1" : "0", "1");
+                    f->accumulate ? "1" : "0", "1");
     sb_append(sb, "    }\n}\n\n");
     launch->work_dim = batched || sliced ? 3 : 2;
     launch->global[0] = (uint64_t)(groups_n * t->items_n);

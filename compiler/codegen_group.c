@@ -226,7 +226,7 @@ static int gen_gemm(codegen_ctx *c, const kgroup *grp, const char *name, plan_la
                    .after = after ? sb_str(&phase) : NULL};
     char partials[64];
     gemm_tuning tuning = tuning_for(c, &gm, bmm);
-    s.slice_len = s.epilogue || s.before || s.after ? 0 : gemm_reduce_slice_len(&s, &tuning);
+    gemm_choose_slices(&s, &tuning);
     if (s.slice_len > 0) {
         snprintf(partials, sizeof partials, "(A + %lld)", (long long)c->scratch);
         s.partials = partials;

@@ -29,6 +29,14 @@ static bool use_padding;
 static bool use_observe_all;
 /* When non-zero, the loop limit plans are shaped for (gc_set_loop_limit). */
 static uint32_t shape_loop_limit;
+/* When non-zero, the GPU's compute units plans are shaped for
+ * (gc_set_gpu_units). */
+static unsigned shape_gpu_units;
+
+void gc_set_gpu_units(unsigned units)
+{
+    shape_gpu_units = units;
+}
 
 void gc_set_loop_limit(uint32_t limit)
 {
@@ -135,6 +143,12 @@ void gc_setup(gc_run *r, const char *yaml, int64_t batch, graph_mode mode)
     exec_target(&tf_env()->dev, &t);
     if (shape_loop_limit)
         t.loop_limit = shape_loop_limit;
+    if (shape_gpu_units) {
+        t.profile.is_gpu = true;
+        t.profile.compute_units = shape_gpu_units;
+        if (!gemm_tiled(&t.gemm_tiles))
+            t.gemm_tiles = gemm_tiles_default(&t.profile);
+    }
     t.observe = mode == MODE_INFER;
     t.observe_all = use_observe_all;
     t.direct_conv_all = use_direct_conv;

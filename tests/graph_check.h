@@ -71,6 +71,10 @@ void gc_set_observe_all(bool on);
 /* Plans shaped as for a device that cuts a work-item's loops short after
  * limit iterations (loop_guard.h), on any device; 0: the device's own. */
 void gc_set_loop_limit(uint32_t limit);
+/* Plans shaped as for a GPU of this many compute units, on any device:
+ * the tiled family (the device's default tiles where it runs the panel
+ * family) and a GPU's profile; 0: the device's own. */
+void gc_set_gpu_units(unsigned units);
 /* Whether they compile every conv2d layer as a direct convolution. */
 void gc_set_direct_conv(bool on);
 /* Whether int32 token inputs are padded: of T steps, sample b has b % T

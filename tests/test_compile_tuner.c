@@ -127,10 +127,10 @@ static int answer_gemms(void *ctx, const plan *sizes, const plan_gemm *shapes, i
     return 0;
 }
 
-static void load_cnn(model *m)
+static void load_model(const char *yaml, model *m)
 {
     qsdc_error err = {""};
-    if (model_load_string("<cnn>", cnn, strlen(cnn), m, &err) < 0)
+    if (model_load_string("<test>", yaml, strlen(yaml), m, &err) < 0)
         fail_msg("%s", err.message);
 }
 
@@ -139,8 +139,7 @@ static void compile_model(const char *yaml, script *s, graph_mode mode, plan *p,
 {
     qsdc_error err = {""};
     model m;
-    if (model_load_string("<test>", yaml, strlen(yaml), &m, &err) < 0)
-        fail_msg("%s", err.message);
+    load_model(yaml, &m);
     codegen_target t;
     codegen_target_default(&t);
     t.loop_limit = s->loop_limit;
@@ -223,7 +222,7 @@ static void test_no_tuner_no_choices(void **state)
     (void)state;
     qsdc_error err = {""};
     model m;
-    load_cnn(&m);
+    load_model(cnn, &m);
     codegen_target t;
     codegen_target_default(&t);
     plan p;
@@ -361,58 +360,113 @@ static void test_window_shapes_follow_the_answers(void **state)
     assert_int_equal(lanes[1], 3);
 }
 
+/* yaml's training plan at batch for the tiled family with tiles, on a
+ * GPU of 64 compute units or (gpu false) a CPU device (llvmpipe's compute
+ * units are threads): the plan records the GPU's units, and a bundle of it
+ * reads back as the plan the model compiles to. */
+static void compile_on(const char *yaml, int64_t batch, gemm_tiles tiles, bool gpu, plan *p)
+{
+    qsdc_error err = {""};
+    model m;
+    load_model(yaml, &m);
+    codegen_target t;
+    codegen_target_default(&t);
+    t.gemm_tiles = tiles;
+    t.profile.compute_units = 64;
+    t.profile.is_gpu = gpu;
+    if (compile_plan(&m, MODE_TRAIN, batch, &t, p, NULL, NULL, &err) < 0)
+        fail_msg("%s", err.message);
+    assert_int_equal(p->target_compute_units, gpu ? 64 : 0);
+    char dir[1100];
+    snprintf(dir, sizeof dir, "%s/%s%d", ts_tmpdir(), m.name, gpu);
+    const plan *one = p;
+    plan *back;
+    int n_back;
+    char path[1200];
+    snprintf(path, sizeof path, "%s/plan.yaml", dir);
+    if (bundle_write(dir, &one, 1, NULL, NULL, &err) < 0 ||
+        plan_yaml_read(path, &back, &n_back, &err) < 0)
+        fail_msg("%s", err.message);
+    assert_int_equal(back[0].target_compute_units, gpu ? 64 : 0);
+    if (bundle_verify_plan(dir, &m, &back[0], &err) < 0)
+        fail_msg("%s", err.message);
+    plan_yaml_free(back, n_back);
+    model_free(&m);
+}
+
+/* Whether launch i sums the partials of the sliced product before it. */
+static bool sums_slices(const plan *p, int i)
+{
+    size_t len = strlen(p->launches[i].kernel);
+    return i > 0 && len > 4 && !strcmp(p->launches[i].kernel + len - 4, "_sum");
+}
+
 /* On a GPU's tiled family a conv2d weight gradient (a product summed over
  * the batch) with fewer work-groups than two per compute unit is split
- * over the batch, its slices summed by a second kernel; on a CPU device
- * (llvmpipe's compute units are threads) it is not, and the plan records
- * the GPU's units. */
+ * over the batch, its slices summed by a second kernel; on a CPU device it
+ * is not. */
 static void test_reduced_products_fill_the_compute_units(void **state)
 {
     (void)state;
     int sliced[2];
-    for (int units = 0; units < 2; units++) {
-        qsdc_error err = {""};
-        model m;
-        load_cnn(&m);
-        codegen_target t;
-        codegen_target_default(&t);
-        t.gemm_tiles = (gemm_tiles){4, 4, 2, 2, 8};
-        t.profile.compute_units = 64;
-        t.profile.is_gpu = units;
+    for (int gpu = 0; gpu < 2; gpu++) {
         plan p;
-        if (compile_plan(&m, MODE_TRAIN, 4, &t, &p, NULL, NULL, &err) < 0)
-            fail_msg("%s", err.message);
-        assert_int_equal(p.target_compute_units, units ? 64 : 0);
-        /* a bundle of the plan reads back as the plan the model compiles to */
-        char dir[1100];
-        snprintf(dir, sizeof dir, "%s/gpu%d", ts_tmpdir(), units);
-        const plan *one = &p;
-        plan *back;
-        int n_back;
-        char path[1200];
-        snprintf(path, sizeof path, "%s/plan.yaml", dir);
-        if (bundle_write(dir, &one, 1, NULL, NULL, &err) < 0 ||
-            plan_yaml_read(path, &back, &n_back, &err) < 0)
-            fail_msg("%s", err.message);
-        assert_int_equal(back[0].target_compute_units, units ? 64 : 0);
-        if (bundle_verify_plan(dir, &m, &back[0], &err) < 0)
-            fail_msg("%s", err.message);
-        plan_yaml_free(back, n_back);
-        sliced[units] = 0;
-        for (int i = 0; i < p.n_launches; i++) {
-            const plan_launch *l = &p.launches[i];
-            size_t len = strlen(l->kernel);
-            if (len > 4 && !strcmp(l->kernel + len - 4, "_sum")) {
-                /* its product, just before it, runs its 4 samples as slices */
+        compile_on(cnn, 4, (gemm_tiles){4, 4, 2, 2, 8}, gpu, &p);
+        sliced[gpu] = 0;
+        for (int i = 0; i < p.n_launches; i++)
+            if (sums_slices(&p, i) && strstr(p.launches[i - 1].nodes, "bmatmul")) {
+                /* its product runs its 4 samples as slices */
                 assert_int_equal(p.launches[i - 1].global[2], 4);
-                sliced[units]++;
+                sliced[gpu]++;
             }
-        }
         plan_free(&p);
-        model_free(&m);
     }
     assert_int_equal(sliced[0], 0);
     assert_int_equal(sliced[1], 2);
+}
+
+/* On a GPU's tiled family a plain product with fewer work-groups than two
+ * per compute unit is split into chunks of K, each a slice of its own
+ * while there are no more than the units want: the output layer's
+ * 128x10x1024 (2 work-groups of 64x64, 64 chunks of 16, its bias and relu
+ * in the sum) and its weight gradient 1024x10x128 TN (16 work-groups, 8
+ * chunks); the other layer's 10x16x128 TN weight gradient too (8 chunks),
+ * not its input gradient 128x10x16 (one chunk) nor the 128x16x10 forward
+ * (K not a whole number of chunks). On a CPU device none is. */
+static void test_plain_products_fill_the_compute_units(void **state)
+{
+    (void)state;
+    static const char mlp[] =
+        "name: mlp\ninput: {shape: [1024]}\n"
+        "layers:\n  - {op: dense, units: 10}\n  - relu\n  - {op: dense, units: 16}\n";
+    static const struct {
+        int64_t m, n, k;
+        int trans_a, slices;
+    } want[] = {{128, 10, 1024, 0, 64}, {10, 16, 128, 1, 8}, {1024, 10, 128, 1, 8}};
+    const int n_want = (int)(sizeof want / sizeof *want);
+    for (int gpu = 0; gpu < 2; gpu++) {
+        plan p;
+        compile_on(mlp, 128, (gemm_tiles){8, 8, 8, 8, 16}, gpu, &p);
+        int sliced = 0;
+        for (int i = 0; i < p.n_launches; i++) {
+            if (!sums_slices(&p, i))
+                continue;
+            const plan_launch *product = &p.launches[i - 1];
+            const plan_gemm *g = &product->gemm;
+            int w = 0;
+            while (w < n_want && !(want[w].m == g->m && want[w].n == g->n &&
+                                   want[w].k == g->k && want[w].trans_a == g->trans_a &&
+                                   !g->trans_b))
+                w++;
+            if (w == n_want)
+                fail_msg("%s (%lldx%lldx%lld) is split", product->kernel, (long long)g->m,
+                         (long long)g->n, (long long)g->k);
+            assert_int_equal(product->global[2], want[w].slices);
+            sliced++;
+        }
+        assert_int_equal(sliced, gpu ? n_want : 0);
+        plan_free(&p);
+    }
 }
 
 /* A tuner's error ends the compilation with its message. */
@@ -436,6 +490,7 @@ int main(void)
         cmocka_unit_test(test_lstm_shapes_follow_the_answers),
         cmocka_unit_test(test_window_shapes_follow_the_answers),
         cmocka_unit_test(test_reduced_products_fill_the_compute_units),
+        cmocka_unit_test(test_plain_products_fill_the_compute_units),
     };
     return cmocka_run_group_tests(tests, NULL, ts_teardown);
 }

@@ -2,13 +2,15 @@
  * (QSDC_TEST_DEVICE) against the C reference, in the spirit of ggml's
  * test-backend-ops: three small models that between them hold every op
  * kind the compiler emits, each a whole training step checked tensor by
- * tensor and an inference pass. The graph suites check each op in far more
+ * tensor and an inference pass; and a fourth shaped for a GPU, whose
+ * products split along K. The graph suites check each op in far more
  * shapes on the default device; this is the set small enough for slow
  * compilers (rusticl on llvmpipe takes a minute or more a graph). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "graph_check.h"
@@ -71,6 +73,16 @@ static const char sequence_ops[] =
     "  - {op: dense, units: 3}\n"
     "train: {optimizer: {type: sgd, lr: 0.3, momentum: 0.9}}\n";
 
+/* dense layers whose products, on a GPU, have too few work-groups: at
+ * batch 32 every K but the 10 classes' is a whole number of chunks of 16 */
+static const char split_ops[] =
+    "name: split_ops\ninput: {shape: [64]}\n"
+    "layers:\n  - {op: dense, units: 32}\n  - relu\n"
+    "  - {op: qsd, p: 0.5, sites: 4, q_cv: 0.5, p_concentration: 4}\n"
+    "  - {op: dense, units: 48}\n  - tanh\n  - {op: dropout, p: 0.7}\n"
+    "  - {op: dense, units: 10}\n"
+    "train: {optimizer: {type: sgd, lr: 0.1}}\n";
+
 static void test_dense_ops(void **s)
 {
     (void)s;
@@ -91,12 +103,42 @@ static void test_sequence_ops(void **s)
     gc_check_step(sequence_ops, 3, TOL);
 }
 
+/* On a GPU of 64 compute units the products of split_ops run split into
+ * chunks of K, their partial sums added by a second kernel that runs the
+ * epilogue: the forward's three (NN, with bias, relu and a QSD mask, or
+ * tanh and a dropout mask), the weight gradients (TN) and the first
+ * layer's input gradient (NT, through the masks and relu); the second
+ * layer's input gradient (K = 10) is not. */
+static void test_split_products(void **s)
+{
+    (void)s;
+    gc_set_gpu_units(64);
+    gc_run r;
+    gc_setup(&r, split_ops, 32, MODE_TRAIN);
+    int sums = 0;
+    for (int i = 0; i < r.p.n_launches; i++) {
+        const char *k = r.p.launches[i].kernel;
+        sums += strlen(k) > 4 && !strcmp(k + strlen(k) - 4, "_sum");
+    }
+    gc_free(&r);
+    assert_int_equal(sums, 7);
+    gc_check_step(split_ops, 32, TOL);
+}
+
+static int cpu_units(void **s)
+{
+    (void)s;
+    gc_set_gpu_units(0);
+    return 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_dense_ops),
         cmocka_unit_test(test_conv_ops),
         cmocka_unit_test(test_sequence_ops),
+        cmocka_unit_test_teardown(test_split_products, cpu_units),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
