@@ -53,8 +53,8 @@ typedef struct cl_env {
     cl_device_info_rec dev;
     cl_context ctx;
     cl_command_queue queue;  /* in-order; profiling enabled when asked */
-    double measure_s;        /* spent measuring GEMM and conv2d kernels (gemm_select,
-                                conv_select) on first use */
+    double measure_s;        /* spent measuring the per-device choices (measured_choice.h)
+                                on first use */
 } cl_env;
 
 int cl_env_open(const char *spec, bool profiling, cl_env *env, qsdc_error *err);
