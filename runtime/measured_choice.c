@@ -98,24 +98,23 @@ typedef struct selection {
     const void *sel;
     bool remeasure;
     cache_lines cache;
-    /* the shapes it measured, "NAME KEY" lines, and how many */
-    strbuf measured;
     int n_measured;
 } selection;
 
-/* Whether s measured the shape of id, its "NAME KEY\n" line. */
-static bool has_measured(const selection *s, const char *id)
+/* Whether env measured the shape of id, its "NAME KEY\n" line, since it
+ * was opened. */
+static bool measured_on(const cl_env *env, const char *id)
 {
     size_t len = strlen(id);
-    for (const char *p = sb_str(&s->measured); *p; p = strchr(p, '\n') + 1)
+    for (const char *p = sb_str(&env->measured); *p; p = strchr(p, '\n') + 1)
         if (!strncmp(p, id, len))
             return true;
     return false;
 }
 
 /* entry, whose key is set, completed from the cache, or measured into it
- * where the cache has no line of its key or, with remeasure, where s has
- * not measured it yet (a layer's two window kernels share theirs). */
+ * where the cache has no line of its key or, with remeasure, where env has
+ * not measured it yet. */
 static int complete(selection *s, void *entry, qsdc_error *err)
 {
     const measured_choice *c = s->c;
@@ -127,7 +126,7 @@ static int complete(selection *s, void *entry, qsdc_error *err)
     snprintf(id, sizeof id, "%s %.*s\n", c->name, (int)key, line);
     int j = find(&s->cache, c->key_fields, line, key);
     free(line);
-    if (j >= 0 && (!s->remeasure || has_measured(s, id))) {
+    if (j >= 0 && (!s->remeasure || measured_on(s->env, id))) {
         /* a line load or a measurement formatted */
         (void)c->parse(s->cache.line[j], entry);
         return 0;
@@ -140,7 +139,7 @@ static int complete(selection *s, void *entry, qsdc_error *err)
     s->env->measure_s += now_seconds() - t0;
     if (rc < 0)
         return -1;
-    sb_append(&s->measured, id);
+    sb_append(&s->env->measured, id);
     line = line_of(c, entry);
     if (!line || !put(&s->cache, j, line))
         return qsdc_fail(err, "out of memory");
@@ -173,7 +172,6 @@ int choose_by_measuring(cl_env *env, const measured_choice *c, void *sel, int n,
     for (int j = 0; j < s.cache.n; j++)
         free(s.cache.line[j]);
     free(s.cache.line);
-    sb_free(&s.measured);
     free(entry);
     return rc;
 }

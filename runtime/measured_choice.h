@@ -43,10 +43,12 @@ typedef struct measured_choice {
 
 /* Answers the selection sel's n shapes as c describes: each shape's times
  * come from env's device cache, measured where absent and, with remeasure,
- * measured again (once, where shapes share their times); each answer is
- * printed to report when not NULL. The first measurement tells stderr (a
- * large model's shapes take a while); measuring adds to env->measure_s,
- * and what was measured goes to the cache. */
+ * measured again unless env measured them since it was opened (a tune
+ * compiles the training and the inference plan, which share most shapes;
+ * a layer's two window kernels share theirs); each answer is printed to
+ * report when not NULL. The first measurement tells stderr (a large
+ * model's shapes take a while); measuring adds to env->measure_s, and what
+ * was measured goes to the cache. */
 int choose_by_measuring(cl_env *env, const measured_choice *c, void *sel, int n,
                         bool remeasure, FILE *report, qsdc_error *err);
 

@@ -48,7 +48,9 @@ void cf_said_measuring(const char *what);
  * saying nothing, and chooses the same. The suite's first test. */
 void cf_test_measures_and_caches(void **state);
 /* Cached times are used as they stand: the selection goes the one way or
- * the other as the lines say; measuring again replaces every line. */
+ * the other as the lines say; measuring again, as `qsdc tune` does,
+ * replaces every line, measuring each distinct shape once however often it
+ * is asked about. */
 void cf_test_reads_the_cache(void **state);
 /* force_var forces the one way or the other whatever the cache says; with
  * ts_restore_env as its teardown. */
