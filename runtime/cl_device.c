@@ -325,5 +325,6 @@ void cl_env_close(cl_env *env)
         clReleaseCommandQueue(env->queue);
     if (env->ctx)
         clReleaseContext(env->ctx);
+    sb_free(&env->measured);
     memset(env, 0, sizeof *env);
 }

@@ -152,8 +152,7 @@ void cl_cache_store(const char *path, const unsigned char *bin, size_t len)
     fs_write_atomic(path, header, sizeof header, bin, len, NULL);
 }
 
-/* The length of the first `fields` space-separated fields of line[0, len). */
-static size_t key_length(const char *line, size_t len, int fields)
+size_t cl_cache_key_length(const char *line, size_t len, int fields)
 {
     size_t i = 0;
     for (int f = 0; f < fields; f++) {
@@ -171,7 +170,7 @@ static bool text_has_key(const char *text, const char *line, size_t key, int fie
     for (const char *p = text; *p;) {
         const char *nl = strchr(p, '\n');
         size_t len = nl ? (size_t)(nl - p) : strlen(p);
-        if (key_length(p, len, fields) == key && memcmp(p, line, key) == 0)
+        if (cl_cache_key_length(p, len, fields) == key && memcmp(p, line, key) == 0)
             return true;
         p += len + (nl != NULL);
     }
@@ -197,7 +196,7 @@ void cl_cache_merge_lines(const char *path, const char *text, int key_fields)
         for (size_t pos = 0; pos < len;) {
             const char *nl = memchr(b + pos, '\n', len - pos);
             size_t n = nl ? (size_t)(nl - (b + pos)) : len - pos;
-            size_t key = key_length(b + pos, n, key_fields);
+            size_t key = cl_cache_key_length(b + pos, n, key_fields);
             if (n > 0 && !text_has_key(text, b + pos, key, key_fields))
                 sb_printf(&sb, "%.*s\n", (int)n, b + pos);
             pos += n + 1;

@@ -29,5 +29,8 @@ void cl_cache_store(const char *path, const unsigned char *bin, size_t len);
  * others'. The read and write hold an flock on path.lock. Best effort, as
  * the file only saves measuring again. */
 void cl_cache_merge_lines(const char *path, const char *text, int key_fields);
+/* The length of a per-device file line's key, line[0, len)'s first fields
+ * space-separated fields. */
+size_t cl_cache_key_length(const char *line, size_t len, int fields);
 
 #endif

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "strbuf.h"
 
 typedef struct cl_device_info_rec {
     int index;               /* position in the global list, as `qsdc devices` shows */
@@ -53,8 +54,12 @@ typedef struct cl_env {
     cl_device_info_rec dev;
     cl_context ctx;
     cl_command_queue queue;  /* in-order; profiling enabled when asked */
-    double measure_s;        /* spent measuring GEMM and conv2d kernels (gemm_select,
-                                conv_select) on first use */
+    double measure_s;        /* spent measuring the per-device choices (measured_choice.h)
+                                on first use */
+    /* the per-device choices' shapes measured since the env was opened,
+     * "NAME KEY" lines (measured_choice.c): a tune's two compilations
+     * measure the shapes they share once */
+    strbuf measured;
 } cl_env;
 
 int cl_env_open(const char *spec, bool profiling, cl_env *env, qsdc_error *err);

@@ -1,14 +1,9 @@
 #include "conv_select.h"
 
-#include <stdlib.h>
 #include <string.h>
 
-#include "cl_program_cache.h"
-#include "clock.h"
 #include "compile.h"
-#include "conv_direct.h"
-#include "file_io.h"
-#include "measure_slot.h"
+#include "measured_choice.h"
 #include "plan_run.h"
 
 #define REPS 5
@@ -20,54 +15,46 @@ typedef struct conv_time {
     double direct_ms, im2col_ms, gemm_ms;
 } conv_time;
 
+/* The selection: its target, mode, batch, shapes and answers. */
+typedef struct conv_selection {
+    const codegen_target *target;
+    graph_mode mode;
+    int64_t batch;
+    const conv_shape *shapes;
+    bool *direct;
+} conv_selection;
+
 #define FIELDS "%lld %lld %lld %lld %lld %d %d %d %d %d %d %d %d %lf %lf %lf"
 
-/* The cache file: one line per layer shape and batch, FIELDS in the order
- * of conv_time. */
-static int load_cache(const char *path, conv_time **out, int *n)
+/* A cache line: FIELDS in the order of conv_time, the first 13 its key. */
+static bool parse(const char *line, void *entry)
 {
-    *out = NULL;
-    *n = 0;
-    FILE *f = path[0] ? fs_fopen_regular(path, NULL, NULL) : NULL;
-    if (!f)
-        return 0;
+    conv_time *t = entry;
     long long b, c, h, w, co;
-    conv_time t;
-    window2d *k = &t.s.win;
-    int cap = 0;
-    while (fscanf(f, FIELDS, &b, &c, &h, &w, &co, &k->kh, &k->kw, &k->sh, &k->sw, &k->ph,
-                  &k->pw, &k->dh, &k->dw, &t.direct_ms, &t.im2col_ms, &t.gemm_ms) == 16) {
-        if (*n == cap) {
-            cap = cap ? 2 * cap : 16;
-            conv_time *p = realloc(*out, (size_t)cap * sizeof *p);
-            if (!p)
-                break;
-            *out = p;
-        }
-        t.batch = b;
-        t.s.c = c, t.s.h = h, t.s.w = w, t.s.co = co;
-        (*out)[(*n)++] = t;
-    }
-    fclose(f);
-    return 0;
+    window2d *k = &t->s.win;
+    if (sscanf(line, FIELDS, &b, &c, &h, &w, &co, &k->kh, &k->kw, &k->sh, &k->sw, &k->ph,
+               &k->pw, &k->dh, &k->dw, &t->direct_ms, &t->im2col_ms, &t->gemm_ms) != 16)
+        return false;
+    t->batch = b;
+    t->s.c = c, t->s.h = h, t->s.w = w, t->s.co = co;
+    return true;
 }
 
-static void save_cache(const char *path, const conv_time *t, int n)
+static void format(strbuf *sb, const void *entry)
 {
-    if (!path[0])
-        return;
-    strbuf sb;
-    sb_init(&sb);
-    for (int i = 0; i < n; i++) {
-        const window2d *k = &t[i].s.win;
-        sb_printf(&sb, FIELDS "\n", (long long)t[i].batch, (long long)t[i].s.c,
-                  (long long)t[i].s.h, (long long)t[i].s.w, (long long)t[i].s.co, k->kh,
-                  k->kw, k->sh, k->sw, k->ph, k->pw, k->dh, k->dw, t[i].direct_ms,
-                  t[i].im2col_ms, t[i].gemm_ms);
-    }
-    if (!sb.oom)
-        cl_cache_merge_lines(path, sb_str(&sb), 13);
-    sb_free(&sb);
+    const conv_time *t = entry;
+    const window2d *k = &t->s.win;
+    sb_printf(sb, FIELDS "\n", (long long)t->batch, (long long)t->s.c, (long long)t->s.h,
+              (long long)t->s.w, (long long)t->s.co, k->kh, k->kw, k->sh, k->sw, k->ph, k->pw,
+              k->dh, k->dw, t->direct_ms, t->im2col_ms, t->gemm_ms);
+}
+
+static void key(const void *sel, int i, void *entry)
+{
+    const conv_selection *s = sel;
+    conv_time *t = entry;
+    t->batch = s->batch;
+    t->s = s->shapes[i];
 }
 
 /* The index of the first launch whose nodes begin with op. */
@@ -142,6 +129,13 @@ static int measure(cl_env *env, const codegen_target *base, conv_time *t, qsdc_e
     return rc;
 }
 
+static int measure_entry(cl_env *env, const void *sel, void *entry, qsdc_error *err)
+{
+    if (measure(env, ((const conv_selection *)sel)->target, entry, err) < 0)
+        return qsdc_error_wrap(err, "measuring conv2d layers");
+    return 0;
+}
+
 /* In training the backward recomputes a direct convolution's im2col, so
  * the direct kernel competes with the GEMM alone. */
 static bool direct_wins(const conv_time *t, graph_mode mode)
@@ -150,13 +144,26 @@ static bool direct_wins(const conv_time *t, graph_mode mode)
     return t->direct_ms < gemm;
 }
 
-static int find(const conv_time *cache, int n, int64_t batch, const conv_shape *s)
+static void choose(void *sel, int i, const void *entry)
 {
-    for (int i = 0; i < n; i++)
-        if (cache[i].batch == batch && conv_shape_equal(&cache[i].s, s))
-            return i;
-    return -1;
+    conv_selection *s = sel;
+    s->direct[i] = direct_wins(entry, s->mode);
 }
+
+static void report(FILE *report, const void *sel, int i, const void *entry)
+{
+    const conv_time *c = entry;
+    fprintf(report, "conv %lldx%lldx%lld -> %lld, %dx%d stride %dx%d: direct %8.3f ms"
+                    "  im2col %8.3f + gemm %8.3f ms  -> %s\n",
+            (long long)c->s.c, (long long)c->s.h, (long long)c->s.w, (long long)c->s.co,
+            c->s.win.kh, c->s.win.kw, c->s.win.sh, c->s.win.sw, c->direct_ms, c->im2col_ms,
+            c->gemm_ms, ((const conv_selection *)sel)->direct[i] ? "direct" : "gemm");
+}
+
+static const measured_choice conv_choice = {
+    .name = "conv", .what = "conv2d kernels", .per = "layer shape and batch",
+    .size = sizeof(conv_time), .key_fields = 13, .parse = parse, .format = format, .key = key,
+    .measure = measure_entry, .choose = choose, .report = report};
 
 int conv_select(cl_env *env, const codegen_target *target, graph_mode mode, int64_t batch,
                 const conv_shape *shapes, int n, bool remeasure, FILE *report, bool *direct,
@@ -164,44 +171,7 @@ int conv_select(cl_env *env, const codegen_target *target, graph_mode mode, int6
 {
     if (measure_forced("QSDC_CONV", "gemm", "direct", direct, n))
         return 0;
-    char path[1024];
-    conv_time *cache = NULL;
-    int n_cache = 0, rc = 0;
-    bool said = false;
-    cl_cache_device_file(env, "conv", "txt", path, sizeof path);
-    load_cache(path, &cache, &n_cache);
-    for (int i = 0; i < n && rc == 0; i++) {
-        int j = find(cache, n_cache, batch, &shapes[i]);
-        if (j < 0 || remeasure) {
-            conv_time t = {.batch = batch, .s = shapes[i]};
-            conv_time *grown = measure_slot(cache, n_cache, sizeof *cache, j, "conv2d kernels",
-                                            "layer shape and batch", &said, err);
-            if (!grown) {
-                rc = -1;
-                break;
-            }
-            cache = grown;
-            double t0 = now_seconds();
-            int measured = measure(env, target, &t, err);
-            env->measure_s += now_seconds() - t0;
-            if (measured < 0) {
-                rc = qsdc_error_wrap(err, "measuring conv2d layers");
-                break;
-            }
-            cache[j >= 0 ? j : n_cache++] = t;
-            j = find(cache, n_cache, batch, &shapes[i]);
-        }
-        const conv_time *c = &cache[j];
-        direct[i] = direct_wins(c, mode);
-        if (report)
-            fprintf(report, "conv %lldx%lldx%lld -> %lld, %dx%d stride %dx%d: direct %8.3f ms"
-                            "  im2col %8.3f + gemm %8.3f ms  -> %s\n",
-                    (long long)c->s.c, (long long)c->s.h, (long long)c->s.w,
-                    (long long)c->s.co, c->s.win.kh, c->s.win.kw, c->s.win.sh, c->s.win.sw,
-                    c->direct_ms, c->im2col_ms, c->gemm_ms, direct[i] ? "direct" : "gemm");
-    }
-    if (said && rc == 0)
-        save_cache(path, cache, n_cache);
-    free(cache);
-    return rc;
+    conv_selection s = {.target = target, .mode = mode, .batch = batch, .shapes = shapes,
+                        .direct = direct};
+    return choose_by_measuring(env, &conv_choice, &s, n, remeasure, report, err);
 }

@@ -17,8 +17,8 @@
  * where fusion runs its im2col inside its GEMM kernel (batches of 2 or
  * more) the GEMM's time includes it and the im2col's is 0. QSDC_CONV=direct
  * or =gemm forces one way for every layer; otherwise the times come from
- * the per-device cache, measured when absent (always, with remeasure), and
- * are printed to report when not NULL. */
+ * the per-device cache, measured when absent (and with remeasure, once per
+ * env: measured_choice.h), and are printed to report when not NULL. */
 int conv_select(cl_env *env, const codegen_target *target, graph_mode mode, int64_t batch,
                 const conv_shape *shapes, int n, bool remeasure, FILE *report, bool *direct,
                 qsdc_error *err);

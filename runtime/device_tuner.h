@@ -12,8 +12,8 @@
 #include "compile.h"
 
 /* Compiles m for env's device once, its choices read from the device's
- * caches or measured (always, with remeasure) and printed to report when
- * not NULL. */
+ * caches or measured (with remeasure, each shape once per env) and printed
+ * to report when not NULL. */
 int compile_for_device(cl_env *env, const model *m, graph_mode mode, int64_t batch,
                        bool remeasure, FILE *report, plan *out, qsdc_error *err);
 /* The same with every node's output kept and listed in out->probes

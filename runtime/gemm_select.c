@@ -5,10 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cl_program_cache.h"
-#include "clock.h"
 #include "codegen_gemm.h"
-#include "file_io.h"
+#include "measured_choice.h"
 #include "plan_run.h"
 
 #define REPS 5
@@ -31,72 +29,53 @@ static backend fastest(const choice *c)
     return c->clblast_ms >= 0 && c->clblast_ms < best ? CLBLAST : b;
 }
 
-static bool same_shape(const plan_gemm *a, const plan_gemm *b)
+/* The selection: its target, shapes and answers. */
+typedef struct gemm_selection {
+    const codegen_target *target;
+    const plan_gemm *shapes;
+    gemm_pick *picks;
+} gemm_selection;
+
+/* A cache line: "m n k trans_a trans_b accumulate panel_ms clblast_ms
+ * tiled_ms items_m items_n block_m block_n k" (the tiled family's fastest
+ * tiles), the first 6 its key; lines of older qsdc, without the tiled
+ * family, are none. */
+static bool parse(const char *line, void *entry)
 {
-    return a->m == b->m && a->n == b->n && a->k == b->k && a->trans_a == b->trans_a &&
-           a->trans_b == b->trans_b && a->accumulate == b->accumulate;
+    choice *c = entry;
+    gemm_tiles *t = &c->tiles;
+    long long m, n, k;
+    int ta, tb, acc;
+    if (sscanf(line, "%lld %lld %lld %d %d %d %lf %lf %lf %d %d %d %d %d", &m, &n, &k, &ta, &tb,
+               &acc, &c->panel_ms, &c->clblast_ms, &c->tiled_ms, &t->items_m, &t->items_n,
+               &t->block_m, &t->block_n, &t->k) != 14)
+        return false;
+    c->shape = (plan_gemm){.m = m, .n = n, .k = k, .trans_a = ta, .trans_b = tb,
+                           .accumulate = acc};
+    return true;
 }
 
-/* The cache file: one line per shape, "m n k trans_a trans_b accumulate
- * panel_ms clblast_ms tiled_ms items_m items_n block_m block_n k" (the
- * tiled family's fastest tiles); lines of older qsdc, without the tiled
- * family, are measured again. */
-static int load_cache(const char *path, choice **out, int *n)
+static void format(strbuf *sb, const void *entry)
 {
-    *out = NULL;
-    *n = 0;
-    FILE *f = path[0] ? fs_fopen_regular(path, NULL, NULL) : NULL;
-    if (!f)
-        return 0;
-    choice c;
-    memset(&c, 0, sizeof c);
-    long long m, nn, k;
-    int ta, tb, acc, cap = 0;
-    char line[512];
-    while (fgets(line, sizeof line, f)) {
-        gemm_tiles *t = &c.tiles;
-        if (sscanf(line, "%lld %lld %lld %d %d %d %lf %lf %lf %d %d %d %d %d", &m, &nn, &k,
-                   &ta, &tb, &acc, &c.panel_ms, &c.clblast_ms, &c.tiled_ms, &t->items_m,
-                   &t->items_n, &t->block_m, &t->block_n, &t->k) != 14)
-            continue;
-        if (*n == cap) {
-            cap = cap ? 2 * cap : 16;
-            choice *p = realloc(*out, (size_t)cap * sizeof *p);
-            if (!p)
-                break;
-            *out = p;
-        }
-        c.shape = (plan_gemm){.m = m, .n = nn, .k = k, .trans_a = ta, .trans_b = tb,
-                              .accumulate = acc};
-        (*out)[(*n)++] = c;
-    }
-    fclose(f);
-    return 0;
+    const choice *c = entry;
+    sb_printf(sb, "%lld %lld %lld %d %d %d %.6f %.6f %.6f %d %d %d %d %d\n",
+              (long long)c->shape.m, (long long)c->shape.n, (long long)c->shape.k,
+              c->shape.trans_a, c->shape.trans_b, c->shape.accumulate, c->panel_ms,
+              c->clblast_ms, c->tiled_ms, c->tiles.items_m, c->tiles.items_n,
+              c->tiles.block_m, c->tiles.block_n, c->tiles.k);
 }
 
-static void save_cache(const char *path, const choice *c, int n)
+static void key(const void *sel, int i, void *entry)
 {
-    if (!path[0])
-        return;
-    strbuf sb;
-    sb_init(&sb);
-    for (int i = 0; i < n; i++)
-        sb_printf(&sb, "%lld %lld %lld %d %d %d %.6f %.6f %.6f %d %d %d %d %d\n",
-                  (long long)c[i].shape.m, (long long)c[i].shape.n, (long long)c[i].shape.k,
-                  c[i].shape.trans_a, c[i].shape.trans_b, c[i].shape.accumulate,
-                  c[i].panel_ms, c[i].clblast_ms, c[i].tiled_ms, c[i].tiles.items_m,
-                  c[i].tiles.items_n, c[i].tiles.block_m, c[i].tiles.block_n, c[i].tiles.k);
-    if (!sb.oom)
-        cl_cache_merge_lines(path, sb_str(&sb), 6);
-    sb_free(&sb);
+    ((choice *)entry)->shape = ((const gemm_selection *)sel)->shapes[i];
 }
 
 /* Times the panel family, the tiled family's candidate tiles and (with
- * clblast) CLBlast on scratch operands of this shape, all in one program. */
-static int measure(cl_env *env, const codegen_target *target, const plan_gemm *shape,
-                   bool clblast, choice *c, qsdc_error *err)
+ * clblast) CLBlast on scratch operands of c's shape, all in one program. */
+static int measure(cl_env *env, const codegen_target *target, bool clblast, choice *c,
+                   qsdc_error *err)
 {
-    plan_gemm g = *shape;
+    plan_gemm g = c->shape;
     int64_t ar = g.trans_a ? g.k : g.m, ac = g.trans_a ? g.m : g.k;
     int64_t br = g.trans_b ? g.n : g.k, bc = g.trans_b ? g.k : g.n;
     g.lda = ac;
@@ -139,7 +118,6 @@ static int measure(cl_env *env, const codegen_target *target, const plan_gemm *s
     p.n_launches = n_tiles + 1 + clblast;
     p.source = src.data;
     plan_run r;
-    c->shape = *shape;
     if (rc < 0) {
         plan_free(&p);
         return -1;
@@ -174,8 +152,21 @@ static int measure(cl_env *env, const codegen_target *target, const plan_gemm *s
     return rc;
 }
 
-static void print_choice(FILE *report, const choice *c)
+static int measure_entry(cl_env *env, const void *sel, void *entry, qsdc_error *err)
 {
+    const codegen_target *target = ((const gemm_selection *)sel)->target;
+    choice *c = entry;
+    if (measure(env, target, !target->loop_limit, c, err) < 0)
+        return qsdc_error_wrap(err, "measuring GEMM %lldx%lldx%lld", (long long)c->shape.m,
+                               (long long)c->shape.n, (long long)c->shape.k);
+    return 0;
+}
+
+static void report(FILE *report, const void *sel, int i, const void *entry)
+{
+    (void)sel;
+    (void)i;
+    const choice *c = entry;
     const plan_gemm *g = &c->shape;
     static const char *const names[] = {"panel", "tiled", "clblast"};
     fprintf(report, "gemm %5lldx%-5lldx%5lld %s%s  panel %8.3f ms  tiled %8.3f ms "
@@ -203,6 +194,18 @@ static gemm_pick pick_of(const choice *c, const codegen_target *target)
     return pk;
 }
 
+static void choose(void *sel, int i, const void *entry)
+{
+    gemm_selection *s = sel;
+    s->picks[i] = pick_of(entry, s->target);
+    s->picks[i].shape = s->shapes[i];
+}
+
+static const measured_choice gemm_choice = {
+    .name = "gemm", .what = "GEMM kernels", .per = "shape", .size = sizeof(choice),
+    .key_fields = 6, .parse = parse, .format = format, .key = key, .measure = measure_entry,
+    .choose = choose, .report = report};
+
 int gemm_select(cl_env *env, const codegen_target *target, const plan_gemm *shapes, int n,
                 bool remeasure, FILE *report, gemm_pick *picks, qsdc_error *err)
 {
@@ -222,50 +225,6 @@ int gemm_select(cl_env *env, const codegen_target *target, const plan_gemm *shap
                                .clblast = all};
     if (own || all)
         return 0;
-    char path[1024];
-    choice *cache = NULL;
-    int n_cache = 0, rc = 0;
-    bool dirty = false;
-    cl_cache_device_file(env, "gemm", "txt", path, sizeof path);
-    load_cache(path, &cache, &n_cache);
-    for (int i = 0; i < n && rc == 0; i++) {
-        const plan_gemm *g = &shapes[i];
-        int j = 0;
-        while (j < n_cache && !same_shape(&cache[j].shape, g))
-            j++;
-        if (j == n_cache || remeasure) {
-            choice c;
-            if (j == n_cache) {
-                choice *nc = realloc(cache, (size_t)(n_cache + 1) * sizeof *nc);
-                if (!nc) {
-                    rc = qsdc_fail(err, "out of memory");
-                    break;
-                }
-                cache = nc;
-                n_cache++;
-            }
-            /* a wide model's shapes take minutes: say why nothing else is printed */
-            if (!dirty)
-                fprintf(stderr, "qsdc: measuring GEMM kernels for this device (once per "
-                        "shape; the results are cached) ...\n");
-            double t0 = now_seconds();
-            int measured = measure(env, target, g, !target->loop_limit, &c, err);
-            env->measure_s += now_seconds() - t0;
-            if (measured < 0) {
-                rc = qsdc_error_wrap(err, "measuring GEMM %lldx%lldx%lld",
-                                     (long long)g->m, (long long)g->n, (long long)g->k);
-                break;
-            }
-            cache[j] = c;
-            dirty = true;
-        }
-        if (report)
-            print_choice(report, &cache[j]);
-        picks[i] = pick_of(&cache[j], target);
-        picks[i].shape = *g;
-    }
-    if (dirty)
-        save_cache(path, cache, n_cache);
-    free(cache);
-    return rc;
+    gemm_selection s = {.target = target, .shapes = shapes, .picks = picks};
+    return choose_by_measuring(env, &gemm_choice, &s, n, remeasure, report, err);
 }

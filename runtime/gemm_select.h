@@ -13,9 +13,9 @@
  * QSDC_GEMM=own (the target's family), =panel or =tiled (that family:
  * exec_target reads it) or =clblast forces a backend; otherwise each
  * shape's measured choice is read from the per-device cache and measured
- * when absent (always, with remeasure). CLBlast is no candidate on a
- * device that cuts loops short (loop_guard.h). Measurements are printed to
- * report when not NULL. */
+ * when absent (and with remeasure, once per env: measured_choice.h).
+ * CLBlast is no candidate on a device that cuts loops short
+ * (loop_guard.h). Measurements are printed to report when not NULL. */
 int gemm_select(cl_env *env, const codegen_target *target, const plan_gemm *shapes, int n,
                 bool remeasure, FILE *report, gemm_pick *picks, qsdc_error *err);
 

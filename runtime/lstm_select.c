@@ -3,11 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cl_program_cache.h"
-#include "clock.h"
 #include "compile.h"
-#include "file_io.h"
-#include "measure_slot.h"
+#include "measured_choice.h"
 #include "plan_run.h"
 
 #define REPS 3
@@ -21,45 +18,36 @@ typedef struct lstm_time {
     double vector_ms, scalar_ms;
 } lstm_time;
 
+/* The selection: its target, shapes and answers. */
+typedef struct lstm_selection {
+    const codegen_target *target;
+    const recur_shape *shapes;
+    bool *scalar;
+} lstm_selection;
+
 #define FIELDS "%lld %lld %lld %lf %lf"
 
-/* The cache file: one line per shape, FIELDS in the order of lstm_time. */
-static void load_cache(const char *path, lstm_time **out, int *n)
+/* A cache line: FIELDS in the order of lstm_time, the first 3 its key. */
+static bool parse(const char *line, void *entry)
 {
-    *out = NULL;
-    *n = 0;
-    FILE *f = path[0] ? fs_fopen_regular(path, NULL, NULL) : NULL;
-    if (!f)
-        return;
+    lstm_time *e = entry;
     long long b, t, h;
-    lstm_time e;
-    int cap = 0;
-    while (fscanf(f, FIELDS, &b, &t, &h, &e.vector_ms, &e.scalar_ms) == 5) {
-        if (*n == cap) {
-            cap = cap ? 2 * cap : 8;
-            lstm_time *p = realloc(*out, (size_t)cap * sizeof *p);
-            if (!p)
-                break;
-            *out = p;
-        }
-        e.s = (recur_shape){b, t, h};
-        (*out)[(*n)++] = e;
-    }
-    fclose(f);
+    if (sscanf(line, FIELDS, &b, &t, &h, &e->vector_ms, &e->scalar_ms) != 5)
+        return false;
+    e->s = (recur_shape){b, t, h};
+    return true;
 }
 
-static void save_cache(const char *path, const lstm_time *t, int n)
+static void format(strbuf *sb, const void *entry)
 {
-    if (!path[0])
-        return;
-    strbuf sb;
-    sb_init(&sb);
-    for (int i = 0; i < n; i++)
-        sb_printf(&sb, FIELDS "\n", (long long)t[i].s.b, (long long)t[i].s.t,
-                  (long long)t[i].s.h, t[i].vector_ms, t[i].scalar_ms);
-    if (!sb.oom)
-        cl_cache_merge_lines(path, sb_str(&sb), 3);
-    sb_free(&sb);
+    const lstm_time *t = entry;
+    sb_printf(sb, FIELDS "\n", (long long)t->s.b, (long long)t->s.t, (long long)t->s.h,
+              t->vector_ms, t->scalar_ms);
+}
+
+static void key(const void *sel, int i, void *entry)
+{
+    ((lstm_time *)entry)->s = ((const lstm_selection *)sel)->shapes[i];
 }
 
 /* The launches of p's recurrences, forward and backward (the forward's
@@ -115,58 +103,42 @@ static int measure_way(cl_env *env, const codegen_target *base, const recur_shap
     return rc;
 }
 
-static int find(const lstm_time *cache, int n, const recur_shape *s)
+/* Both ways' times of shape t->s. */
+static int measure(cl_env *env, const void *sel, void *entry, qsdc_error *err)
 {
-    for (int i = 0; i < n; i++)
-        if (cache[i].s.b == s->b && cache[i].s.t == s->t && cache[i].s.h == s->h)
-            return i;
-    return -1;
+    const codegen_target *target = ((const lstm_selection *)sel)->target;
+    lstm_time *t = entry;
+    if (measure_way(env, target, &t->s, false, &t->vector_ms, err) < 0 ||
+        measure_way(env, target, &t->s, true, &t->scalar_ms, err) < 0)
+        return qsdc_error_wrap(err, "measuring lstm layers");
+    return 0;
 }
+
+static void choose(void *sel, int i, const void *entry)
+{
+    const lstm_time *c = entry;
+    ((lstm_selection *)sel)->scalar[i] = c->scalar_ms < c->vector_ms;
+}
+
+static void report(FILE *report, const void *sel, int i, const void *entry)
+{
+    const lstm_time *c = entry;
+    fprintf(report, "lstm batch %lld, %lld steps, %lld units: vector %8.3f ms  "
+                    "scalar %8.3f ms  -> %s\n",
+            (long long)c->s.b, (long long)c->s.t, (long long)c->s.h, c->vector_ms, c->scalar_ms,
+            ((const lstm_selection *)sel)->scalar[i] ? "scalar" : "vector");
+}
+
+static const measured_choice lstm_choice = {
+    .name = "lstm", .what = "lstm kernels", .per = "shape", .size = sizeof(lstm_time),
+    .key_fields = 3, .parse = parse, .format = format, .key = key, .measure = measure,
+    .choose = choose, .report = report};
 
 int lstm_select(cl_env *env, const codegen_target *target, const recur_shape *shapes, int n,
                 bool remeasure, FILE *report, bool *scalar, qsdc_error *err)
 {
     if (measure_forced("QSDC_LSTM", "vector", "scalar", scalar, n))
         return 0;
-    char path[1024];
-    lstm_time *cache = NULL;
-    int n_cache = 0, rc = 0;
-    bool said = false;
-    cl_cache_device_file(env, "lstm", "txt", path, sizeof path);
-    load_cache(path, &cache, &n_cache);
-    for (int i = 0; i < n && rc == 0; i++) {
-        int j = find(cache, n_cache, &shapes[i]);
-        if (j < 0 || remeasure) {
-            lstm_time t = {.s = shapes[i]};
-            lstm_time *grown = measure_slot(cache, n_cache, sizeof *cache, j, "lstm kernels",
-                                            "shape", &said, err);
-            if (!grown) {
-                rc = -1;
-                break;
-            }
-            cache = grown;
-            double t0 = now_seconds();
-            rc = measure_way(env, target, &t.s, false, &t.vector_ms, err);
-            if (rc == 0)
-                rc = measure_way(env, target, &t.s, true, &t.scalar_ms, err);
-            env->measure_s += now_seconds() - t0;
-            if (rc < 0) {
-                rc = qsdc_error_wrap(err, "measuring lstm layers");
-                break;
-            }
-            cache[j >= 0 ? j : n_cache++] = t;
-            j = find(cache, n_cache, &shapes[i]);
-        }
-        const lstm_time *c = &cache[j];
-        scalar[i] = c->scalar_ms < c->vector_ms;
-        if (report)
-            fprintf(report, "lstm batch %lld, %lld steps, %lld units: vector %8.3f ms  "
-                            "scalar %8.3f ms  -> %s\n",
-                    (long long)c->s.b, (long long)c->s.t, (long long)c->s.h, c->vector_ms,
-                    c->scalar_ms, scalar[i] ? "scalar" : "vector");
-    }
-    if (said && rc == 0)
-        save_cache(path, cache, n_cache);
-    free(cache);
-    return rc;
+    lstm_selection s = {.target = target, .shapes = shapes, .scalar = scalar};
+    return choose_by_measuring(env, &lstm_choice, &s, n, remeasure, report, err);
 }

@@ -16,8 +16,8 @@
  * recurrences' launches timed together, each shape as a one-layer model's
  * training plan. QSDC_LSTM=vector or =scalar forces one way for every
  * shape; otherwise the times come from the per-device cache, measured when
- * absent (always, with remeasure), and are printed to report when not
- * NULL. */
+ * absent (and with remeasure, once per env: measured_choice.h), and are
+ * printed to report when not NULL. */
 int lstm_select(cl_env *env, const codegen_target *target, const recur_shape *shapes, int n,
                 bool remeasure, FILE *report, bool *scalar, qsdc_error *err);
 

@@ -1,15 +1,10 @@
 #include "window_select.h"
 
-#include <stdlib.h>
 #include <string.h>
 
-#include "cl_program_cache.h"
-#include "clock.h"
 #include "compile.h"
-#include "file_io.h"
-#include "measure_slot.h"
+#include "measured_choice.h"
 #include "plan_run.h"
-#include "window_shapes.h"
 
 #define REPS 5
 /* The measured conv2d layer's filters: few, since its im2col and col2im do
@@ -23,79 +18,69 @@ static const op_kind layer_ops[][2] = {
 
 /* One layer shape's measured kernel times: s keyed by the forward's op,
  * ms[0] the forward's, ms[1] the backward's, each a row ([0]) and an
- * element ([1]) per work-item; measured: in this selection (a layer's
- * second kernel is not measured again). */
+ * element ([1]) per work-item. */
 typedef struct window_time {
     window_shape s;
     double ms[2][2];
-    bool measured;
 } window_time;
 
+/* The selection: its target, shapes and answers. */
+typedef struct window_selection {
+    const codegen_target *target;
+    const window_shape *shapes;
+    bool *rows;
+} window_selection;
+
 /* Window kernel op's row of layer_ops (the compiler asks about window
- * kernels alone) and side: 0 forward, 1 backward. */
-static int layer_of(op_kind op, int *side)
+ * kernels alone). */
+static int layer_of(op_kind op)
 {
     int i = 0;
     while (i < N_LAYERS - 1 && layer_ops[i][0] != op && layer_ops[i][1] != op)
         i++;
-    *side = layer_ops[i][1] == op;
     return i;
 }
 
 #define FIELDS "%lld %lld %lld %lld %d %d %d %d %d %d %d %d %lf %lf %lf %lf"
 
-/* The cache file: one line per layer shape, the forward's op name, then
- * FIELDS in the order of window_time. */
-static void load_cache(const char *path, window_time **out, int *n)
+/* A cache line: the forward's op name, then FIELDS in the order of
+ * window_time, the first 13 fields its key. */
+static bool parse(const char *line, void *entry)
 {
-    *out = NULL;
-    *n = 0;
-    FILE *f = path[0] ? fs_fopen_regular(path, NULL, NULL) : NULL;
-    if (!f)
-        return;
+    window_time *t = entry;
     char op[16];
     long long b, c, h, w;
-    window_time t = {.measured = false};
-    window2d *k = &t.s.win;
-    int cap = 0;
-    while (fscanf(f, "%15s " FIELDS, op, &b, &c, &h, &w, &k->kh, &k->kw, &k->sh, &k->sw,
-                  &k->ph, &k->pw, &k->dh, &k->dw, &t.ms[0][0], &t.ms[0][1], &t.ms[1][0],
-                  &t.ms[1][1]) == 17) {
-        int layer = 0;
-        while (layer < N_LAYERS && strcmp(op, op_kind_name(layer_ops[layer][0])) != 0)
-            layer++;
-        if (layer == N_LAYERS)
-            continue;
-        if (*n == cap) {
-            cap = cap ? 2 * cap : 8;
-            window_time *p = realloc(*out, (size_t)cap * sizeof *p);
-            if (!p)
-                break;
-            *out = p;
-        }
-        t.s.op = layer_ops[layer][0];
-        t.s.n = b, t.s.c = c, t.s.h = h, t.s.w = w;
-        (*out)[(*n)++] = t;
-    }
-    fclose(f);
+    window2d *k = &t->s.win;
+    if (sscanf(line, "%15s " FIELDS, op, &b, &c, &h, &w, &k->kh, &k->kw, &k->sh, &k->sw,
+               &k->ph, &k->pw, &k->dh, &k->dw, &t->ms[0][0], &t->ms[0][1], &t->ms[1][0],
+               &t->ms[1][1]) != 17)
+        return false;
+    int layer = 0;
+    while (layer < N_LAYERS && strcmp(op, op_kind_name(layer_ops[layer][0])) != 0)
+        layer++;
+    if (layer == N_LAYERS)
+        return false;
+    t->s.op = layer_ops[layer][0];
+    t->s.n = b, t->s.c = c, t->s.h = h, t->s.w = w;
+    return true;
 }
 
-static void save_cache(const char *path, const window_time *t, int n)
+static void format(strbuf *sb, const void *entry)
 {
-    if (!path[0])
-        return;
-    strbuf sb;
-    sb_init(&sb);
-    for (int i = 0; i < n; i++) {
-        const window2d *k = &t[i].s.win;
-        sb_printf(&sb, "%s " FIELDS "\n", op_kind_name(t[i].s.op), (long long)t[i].s.n,
-                  (long long)t[i].s.c, (long long)t[i].s.h, (long long)t[i].s.w, k->kh, k->kw,
-                  k->sh, k->sw, k->ph, k->pw, k->dh, k->dw, t[i].ms[0][0], t[i].ms[0][1],
-                  t[i].ms[1][0], t[i].ms[1][1]);
-    }
-    if (!sb.oom)
-        cl_cache_merge_lines(path, sb_str(&sb), 13);
-    sb_free(&sb);
+    const window_time *t = entry;
+    const window2d *k = &t->s.win;
+    sb_printf(sb, "%s " FIELDS "\n", op_kind_name(t->s.op), (long long)t->s.n,
+              (long long)t->s.c, (long long)t->s.h, (long long)t->s.w, k->kh, k->kw, k->sh,
+              k->sw, k->ph, k->pw, k->dh, k->dw, t->ms[0][0], t->ms[0][1], t->ms[1][0],
+              t->ms[1][1]);
+}
+
+/* A window kernel's key is its layer's: the forward's op. */
+static void key(const void *sel, int i, void *entry)
+{
+    window_time *t = entry;
+    t->s = ((const window_selection *)sel)->shapes[i];
+    t->s.op = layer_ops[layer_of(t->s.op)][0];
 }
 
 /* A model whose training computes the input gradient of layer s (keyed by
@@ -145,8 +130,6 @@ static int measure(cl_env *env, const codegen_target *base, int layer, window_ti
     codegen_target target = *base;
     target.tuner = NULL;
     int rc = 0;
-    memset(t->ms, 0, sizeof t->ms);
-    t->measured = true;
     for (int lanes = 0; lanes < 2 && rc == 0; lanes++) {
         target.windows = lanes ? WINDOWS_LANES : WINDOWS_ROWS;
         plan p;
@@ -165,62 +148,52 @@ static int measure(cl_env *env, const codegen_target *base, int layer, window_ti
     return rc;
 }
 
-static int find(const window_time *cache, int n, const window_shape *s)
+static int measure_entry(cl_env *env, const void *sel, void *entry, qsdc_error *err)
 {
-    for (int i = 0; i < n; i++)
-        if (window_shape_equal(&cache[i].s, s))
-            return i;
-    return -1;
+    window_time *t = entry;
+    if (measure(env, ((const window_selection *)sel)->target, layer_of(t->s.op), t, err) < 0)
+        return qsdc_error_wrap(err, "measuring window kernels");
+    return 0;
 }
+
+/* Window kernel i's times in its layer's t, a row and an element per
+ * work-item: the forward's or the backward's. */
+static const double *kernel_ms(const window_selection *s, int i, const window_time *t)
+{
+    op_kind op = s->shapes[i].op;
+    return t->ms[layer_ops[layer_of(op)][1] == op];
+}
+
+static void choose(void *sel, int i, const void *entry)
+{
+    window_selection *s = sel;
+    const double *ms = kernel_ms(s, i, entry);
+    s->rows[i] = ms[0] < ms[1];
+}
+
+static void report(FILE *report, const void *sel, int i, const void *entry)
+{
+    const window_selection *s = sel;
+    const window_shape *w = &s->shapes[i];
+    const window2d *k = &w->win;
+    const double *ms = kernel_ms(s, i, entry);
+    fprintf(report, "window %-12s batch %lld, %lldx%lldx%lld, %dx%d stride %dx%d: "
+                    "rows %8.3f ms  lanes %8.3f ms  -> %s\n",
+            op_kind_name(w->op), (long long)w->n, (long long)w->c, (long long)w->h,
+            (long long)w->w, k->kh, k->kw, k->sh, k->sw, ms[0], ms[1],
+            s->rows[i] ? "rows" : "lanes");
+}
+
+static const measured_choice window_choice = {
+    .name = "window", .what = "window kernels", .per = "layer shape and batch",
+    .size = sizeof(window_time), .key_fields = 13, .parse = parse, .format = format,
+    .key = key, .measure = measure_entry, .choose = choose, .report = report};
 
 int window_select(cl_env *env, const codegen_target *target, const window_shape *shapes, int n,
                   bool remeasure, FILE *report, bool *rows, qsdc_error *err)
 {
     if (measure_forced("QSDC_WINDOW", "lanes", "rows", rows, n))
         return 0;
-    char path[1024];
-    window_time *cache = NULL;
-    int n_cache = 0, rc = 0;
-    bool said = false;
-    cl_cache_device_file(env, "window", "txt", path, sizeof path);
-    load_cache(path, &cache, &n_cache);
-    for (int i = 0; i < n && rc == 0; i++) {
-        int side, layer = layer_of(shapes[i].op, &side);
-        window_time t = {.s = shapes[i]};
-        t.s.op = layer_ops[layer][0];
-        int j = find(cache, n_cache, &t.s);
-        if (j < 0 || (remeasure && !cache[j].measured)) {
-            window_time *grown = measure_slot(cache, n_cache, sizeof *cache, j,
-                                              "window kernels", "layer shape and batch", &said,
-                                              err);
-            if (!grown) {
-                rc = -1;
-                break;
-            }
-            cache = grown;
-            double t0 = now_seconds();
-            int measured = measure(env, target, layer, &t, err);
-            env->measure_s += now_seconds() - t0;
-            if (measured < 0) {
-                rc = qsdc_error_wrap(err, "measuring window kernels");
-                break;
-            }
-            cache[j >= 0 ? j : n_cache++] = t;
-            j = find(cache, n_cache, &t.s);
-        }
-        const double *ms = cache[j].ms[side];
-        rows[i] = ms[0] < ms[1];
-        if (report) {
-            const window2d *k = &shapes[i].win;
-            fprintf(report, "window %-12s batch %lld, %lldx%lldx%lld, %dx%d stride %dx%d: "
-                            "rows %8.3f ms  lanes %8.3f ms  -> %s\n",
-                    op_kind_name(shapes[i].op), (long long)shapes[i].n, (long long)shapes[i].c,
-                    (long long)shapes[i].h, (long long)shapes[i].w, k->kh, k->kw, k->sh, k->sw,
-                    ms[0], ms[1], rows[i] ? "rows" : "lanes");
-        }
-    }
-    if (said && rc == 0)
-        save_cache(path, cache, n_cache);
-    free(cache);
-    return rc;
+    window_selection s = {.target = target, .shapes = shapes, .rows = rows};
+    return choose_by_measuring(env, &window_choice, &s, n, remeasure, report, err);
 }

@@ -18,8 +18,8 @@
  * gradient) is measured once for both of its kernels, in a training plan
  * of a model that computes the layer's input gradient. QSDC_WINDOW=rows or
  * =lanes forces one way for every shape; otherwise the times come from the
- * per-device cache, measured when absent (always, with remeasure), and are
- * printed to report when not NULL. */
+ * per-device cache, measured when absent (and with remeasure, once per
+ * env: measured_choice.h), and are printed to report when not NULL. */
 int window_select(cl_env *env, const codegen_target *target, const window_shape *shapes, int n,
                   bool remeasure, FILE *report, bool *rows, qsdc_error *err);
 

@@ -477,7 +477,8 @@ static int lines_with(const char *out, const char *prefix, const char *want)
 
 /* tune measures the conv2d layer both ways and each GEMM shape of both
  * passes with both backends, prints each choice, and caches them: a
- * training run after it measures nothing. */
+ * training run after it measures nothing. The inference pass asks about
+ * shapes the training pass measured, and measures none again. */
 static void test_tune(void **state)
 {
     (void)state;
@@ -489,6 +490,8 @@ static void test_tune(void **state)
                       "  - {op: conv2d, filters: 2, kernel: 3}\n  - flatten\n", model);
     char *out = cli_run_expect(0, "tune '%s'", model);
     cli_expect(out, "conv2d, lstm, GEMM and window choices for tiny on ");
+    assert_int_equal(lines_with(out, "qsdc: measuring conv2d kernels", ""), 1);
+    assert_int_equal(lines_with(out, "qsdc: measuring GEMM kernels", ""), 1);
     /* the conv2d layer in training and in inference */
     assert_int_equal(lines_with(out, "conv 1x8x8 -> 2, 3x3 stride 1x1: direct", " ms"), 2);
     /* each product's choice: one of qsdc's two GEMM families or CLBlast */

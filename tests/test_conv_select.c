@@ -28,21 +28,12 @@ static const char cnn[] =
     "  - flatten\n"
     "  - {op: dense, units: 3}\n";
 
-static char cache_file[1200];
-
-static int setup(void **state)
-{
-    (void)state;
-    cf_setup("QSDC_CONV", cnn);
-    return 0;
-}
-
-/* The layers run directly for a plan of mode; *all when every one is. */
-static int select_direct(graph_mode mode, bool remeasure, bool *all)
+/* How many layers run directly in a plan of mode on env. */
+static int select_direct(cl_env *env, graph_mode mode, bool remeasure)
 {
     qsdc_error err = {""};
     codegen_target t;
-    exec_target(&tf_env()->dev, &t);
+    exec_target(&env->dev, &t);
     graph g;
     int nodes[CONV_MAX_LAYERS];
     conv_shape shapes[CONV_MAX_LAYERS];
@@ -52,79 +43,53 @@ static int select_direct(graph_mode mode, bool remeasure, bool *all)
     int n = graph_conv_layers(&g, nodes, shapes, CONV_MAX_LAYERS);
     graph_free(&g);
     assert_int_equal(n, 2);
-    if (conv_select(tf_env(), &t, mode, 4, shapes, n, remeasure, NULL, direct, &err) < 0)
+    if (conv_select(env, &t, mode, 4, shapes, n, remeasure, NULL, direct, &err) < 0)
         fail_msg("%s", err.message);
     int chosen = 0;
     for (int i = 0; i < n; i++)
         chosen += direct[i];
-    *all = chosen == n;
     return chosen;
 }
 
-/* Rewrites every cache line's times (direct, im2col, GEMM ms). */
-static void fabricate(double direct, double im2col, double gemm)
+/* For a training plan. */
+static int select_training(cl_env *env, bool remeasure)
 {
-    cf_rewrite(cache_file, ts_fmt("{ $14 = %g; $15 = %g; $16 = %g; print }", direct, im2col,
-                                  gemm));
+    return select_direct(env, MODE_TRAIN, remeasure);
 }
 
-/* The first selection measures both layers and writes one line each,
- * saying on stderr that it measures (a large model's layers take a
- * while); the choice follows the measured times. At batch 4 fusion joins
- * each im2col to its GEMM, whose launch then carries the whole time:
- * im2col 0. A selection from the cache says nothing. */
-static void test_measures_and_caches(void **state)
+/* A cache line: at batch 4 fusion joins each im2col to its GEMM, whose
+ * launch then carries the whole time (im2col 0). Whether the direct
+ * kernel was faster. */
+static int check_line(const char *line)
 {
-    (void)state;
-    bool all;
-    ts_stderr_begin();
-    int n = select_direct(MODE_TRAIN, false, &all);
-    cf_said_measuring("conv2d kernels");
-    ts_stderr_begin();
-    assert_int_equal(select_direct(MODE_TRAIN, false, &all), n);
-    cf_said_measuring(NULL);
-    cf_cache_file("conv", cache_file, sizeof cache_file);
-    FILE *f = fopen(cache_file, "r");
-    assert_non_null(f);
-    int lines = 0, faster = 0;
     long long v[5];
     int k[8];
     double direct, im2col, gemm;
-    while (fscanf(f, "%lld %lld %lld %lld %lld %d %d %d %d %d %d %d %d %lf %lf %lf", &v[0],
-                  &v[1], &v[2], &v[3], &v[4], &k[0], &k[1], &k[2], &k[3], &k[4], &k[5], &k[6],
-                  &k[7], &direct, &im2col, &gemm) == 16) {
-        assert_int_equal(v[0], 4);
-        assert_true(direct > 0 && im2col == 0 && gemm > 0);
-        faster += direct < gemm;
-        lines++;
-    }
-    fclose(f);
-    assert_int_equal(lines, 2);
-    assert_int_equal(n, faster);
+    assert_int_equal(sscanf(line, "%lld %lld %lld %lld %lld %d %d %d %d %d %d %d %d %lf %lf %lf",
+                            &v[0], &v[1], &v[2], &v[3], &v[4], &k[0], &k[1], &k[2], &k[3],
+                            &k[4], &k[5], &k[6], &k[7], &direct, &im2col, &gemm),
+                     16);
+    assert_int_equal(v[0], 4);
+    assert_true(direct > 0 && im2col == 0 && gemm > 0);
+    return direct < gemm;
 }
 
-/* Cached times are used as they stand, by the mode's criterion: training
- * compares the direct kernel with the GEMM alone (its backward redoes the
- * im2col), inference with im2col + GEMM. */
-static void test_reads_the_cache(void **state)
+static const cf_selector selector = {
+    .force_var = "QSDC_CONV", .yaml = cnn, .name = "conv", .what = "conv2d kernels",
+    .select = select_training, .shapes = 2, .lines = 2, .check_line = check_line,
+    .one_way = "{ $14 = 1; $15 = 1000; $16 = 1000; print }",
+    .other_way = "{ $14 = 1000000; $15 = 1; $16 = 1; print }", .forced_one = "direct",
+    .forced_other = "gemm"};
+
+/* Cached times are used by the mode's criterion: training compares the
+ * direct kernel with the GEMM alone (its backward redoes the im2col),
+ * inference with im2col + GEMM. */
+static void test_mode_criterion(void **state)
 {
     (void)state;
-    bool all;
-    fabricate(1, 1000, 1000);
-    assert_int_equal(select_direct(MODE_TRAIN, false, &all), 2);
-    fabricate(1000000, 1, 1);
-    assert_int_equal(select_direct(MODE_TRAIN, false, &all), 0);
-    fabricate(5, 3, 4);
-    assert_int_equal(select_direct(MODE_TRAIN, false, &all), 0);
-    assert_int_equal(select_direct(MODE_INFER, false, &all), 2);
-    /* measuring again replaces the fabricated times */
-    select_direct(MODE_TRAIN, true, &all);
-    char *out = NULL;
-    char cmd[1300];
-    snprintf(cmd, sizeof cmd, "awk '$14 == 5' '%s'", cache_file);
-    assert_int_equal(ts_run(cmd, &out), 0);
-    assert_string_equal(out, "");
-    free(out);
+    cf_rewrite("{ $14 = 5; $15 = 3; $16 = 4; print }");
+    assert_int_equal(select_direct(tf_env(), MODE_TRAIN, false), 0);
+    assert_int_equal(select_direct(tf_env(), MODE_INFER, false), 2);
 }
 
 /* compile_for_device builds what the cache chose: one direct kernel per
@@ -132,7 +97,7 @@ static void test_reads_the_cache(void **state)
 static void test_compiles_the_choice(void **state)
 {
     (void)state;
-    fabricate(1, 1000, 1000);
+    cf_rewrite(selector.one_way);
     qsdc_error err = {""};
     plan p;
     if (compile_for_device(tf_env(), cf_model(), MODE_TRAIN, 4, false, NULL, &p, &err) < 0)
@@ -144,27 +109,15 @@ static void test_compiles_the_choice(void **state)
     plan_free(&p);
 }
 
-static void test_environment_overrides(void **state)
-{
-    (void)state;
-    bool all;
-    fabricate(1, 1000, 1000);
-    ts_setenv("QSDC_CONV", "gemm");
-    assert_int_equal(select_direct(MODE_TRAIN, false, &all), 0);
-    assert_false(all);
-    fabricate(1000000, 1, 1);
-    ts_setenv("QSDC_CONV", "direct");
-    select_direct(MODE_TRAIN, false, &all);
-    assert_true(all);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_measures_and_caches),
-        cmocka_unit_test(test_reads_the_cache),
+        cmocka_unit_test(cf_test_measures_and_caches),
+        cmocka_unit_test(cf_test_reads_the_cache),
+        cmocka_unit_test(test_mode_criterion),
         cmocka_unit_test(test_compiles_the_choice),
-        cmocka_unit_test_teardown(test_environment_overrides, ts_restore_env),
+        cmocka_unit_test_teardown(cf_test_overrides, ts_restore_env),
     };
-    return cmocka_run_group_tests(tests, setup, cf_teardown);
+    cf_suite(&selector);
+    return cmocka_run_group_tests(tests, cf_setup, cf_teardown);
 }

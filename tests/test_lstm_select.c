@@ -25,74 +25,37 @@ static const char lstms[] =
     "train: {optimizer: {type: sgd, lr: 0.1}}\n";
 static const recur_shape shapes[2] = {{4, 6, 8}, {4, 6, 5}};
 
-static char cache_file[1200];
-
-static int setup(void **state)
-{
-    (void)state;
-    cf_setup("QSDC_LSTM", lstms);
-    return 0;
-}
-
-/* How many of the two shapes run on scalar units. */
-static int select_scalar(bool remeasure)
+/* How many of the two shapes run on scalar units on env. */
+static int select_scalar(cl_env *env, bool remeasure)
 {
     qsdc_error err = {""};
     codegen_target t;
-    exec_target(&tf_env()->dev, &t);
+    exec_target(&env->dev, &t);
     bool scalar[2];
-    if (lstm_select(tf_env(), &t, shapes, 2, remeasure, NULL, scalar, &err) < 0)
+    if (lstm_select(env, &t, shapes, 2, remeasure, NULL, scalar, &err) < 0)
         fail_msg("%s", err.message);
     return scalar[0] + scalar[1];
 }
 
-/* Rewrites every cache line's times (vector, scalar ms). */
-static void fabricate(double vector, double scalar)
+/* A cache line: one of the two shapes, both ways measured. Whether the
+ * scalar units were faster. */
+static int check_line(const char *line)
 {
-    cf_rewrite(cache_file, ts_fmt("{ $4 = %g; $5 = %g; print }", vector, scalar));
-}
-
-/* The first selection measures both shapes both ways and writes a line
- * each, saying on stderr that it measures; the choice follows the times. A
- * selection from the cache says nothing. */
-static void test_measures_and_caches(void **state)
-{
-    (void)state;
-    int n = cf_select_twice(select_scalar, "lstm kernels", "lstm", cache_file, sizeof cache_file);
-    FILE *f = fopen(cache_file, "r");
-    assert_non_null(f);
-    int lines = 0, faster = 0;
     long long b, t, h;
     double vector, scalar;
-    while (fscanf(f, "%lld %lld %lld %lf %lf", &b, &t, &h, &vector, &scalar) == 5) {
-        assert_int_equal(b, 4);
-        assert_int_equal(t, 6);
-        assert_true(h == 8 || h == 5);
-        assert_true(vector > 0 && scalar > 0);
-        faster += scalar < vector;
-        lines++;
-    }
-    fclose(f);
-    assert_int_equal(lines, 2);
-    assert_int_equal(n, faster);
+    assert_int_equal(sscanf(line, "%lld %lld %lld %lf %lf", &b, &t, &h, &vector, &scalar), 5);
+    assert_int_equal(b, 4);
+    assert_int_equal(t, 6);
+    assert_true(h == 8 || h == 5);
+    assert_true(vector > 0 && scalar > 0);
+    return scalar < vector;
 }
 
-/* Cached times are used as they stand; measuring again replaces them. */
-static void test_reads_the_cache(void **state)
-{
-    (void)state;
-    fabricate(1000, 1);
-    assert_int_equal(select_scalar(false), 2);
-    fabricate(1, 1000);
-    assert_int_equal(select_scalar(false), 0);
-    select_scalar(true);
-    char *out = NULL;
-    char cmd[1300];
-    snprintf(cmd, sizeof cmd, "awk '$4 == 1' '%s'", cache_file);
-    assert_int_equal(ts_run(cmd, &out), 0);
-    assert_string_equal(out, "");
-    free(out);
-}
+static const cf_selector selector = {
+    .force_var = "QSDC_LSTM", .yaml = lstms, .name = "lstm", .what = "lstm kernels",
+    .select = select_scalar, .shapes = 2, .lines = 2, .check_line = check_line,
+    .one_way = "{ $4 = 1000; $5 = 1; print }", .other_way = "{ $4 = 1; $5 = 1000; print }",
+    .forced_one = "scalar", .forced_other = "vector"};
 
 /* compile_for_device builds what the cache chose: the 8-unit recurrence's
  * two kernels on vectors of 8 or on scalars. */
@@ -101,7 +64,7 @@ static void test_compiles_the_choice(void **state)
     (void)state;
     int vectors[2];
     for (int scalar = 0; scalar < 2; scalar++) {
-        fabricate(scalar ? 1000 : 1, scalar ? 1 : 1000);
+        cf_rewrite(scalar ? selector.one_way : selector.other_way);
         qsdc_error err = {""};
         plan p;
         if (compile_for_device(tf_env(), cf_model(), MODE_TRAIN, 4, false, NULL, &p, &err) < 0)
@@ -116,16 +79,12 @@ static void test_compiles_the_choice(void **state)
     assert_int_equal(vectors[1], 0);
 }
 
-static void test_environment_overrides(void **state)
+/* QSDC_LSTM=scalar makes the target itself say scalar, so nothing is
+ * asked. */
+static void test_scalar_override_in_the_target(void **state)
 {
     (void)state;
-    fabricate(1000, 1);
-    ts_setenv("QSDC_LSTM", "vector");
-    assert_int_equal(select_scalar(false), 0);
-    fabricate(1, 1000);
     ts_setenv("QSDC_LSTM", "scalar");
-    assert_int_equal(select_scalar(false), 2);
-    /* the target itself says scalar, so nothing is asked */
     codegen_target t;
     exec_target(&tf_env()->dev, &t);
     assert_true(t.scalar_lstm_all);
@@ -134,10 +93,12 @@ static void test_environment_overrides(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_measures_and_caches),
-        cmocka_unit_test(test_reads_the_cache),
+        cmocka_unit_test(cf_test_measures_and_caches),
+        cmocka_unit_test(cf_test_reads_the_cache),
         cmocka_unit_test(test_compiles_the_choice),
-        cmocka_unit_test_teardown(test_environment_overrides, ts_restore_env),
+        cmocka_unit_test_teardown(cf_test_overrides, ts_restore_env),
+        cmocka_unit_test_teardown(test_scalar_override_in_the_target, ts_restore_env),
     };
-    return cmocka_run_group_tests(tests, setup, cf_teardown);
+    cf_suite(&selector);
+    return cmocka_run_group_tests(tests, cf_setup, cf_teardown);
 }

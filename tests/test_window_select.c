@@ -30,89 +30,47 @@ static const window_shape shapes[3] = {
     {OP_MAXPOOL_GRAD, 1, 4, 8, 8, {2, 2, 2, 2, 0, 0, 1, 1}},
 };
 
-static char cache_file[1200];
-
-static int setup(void **state)
-{
-    (void)state;
-    cf_setup("QSDC_WINDOW", cnn);
-    return 0;
-}
-
-/* How many of the three kernels run a row per work-item. */
-static int select_rows(bool remeasure)
+/* How many of the three kernels run a row per work-item on env. */
+static int select_rows(cl_env *env, bool remeasure)
 {
     qsdc_error err = {""};
     codegen_target t;
-    exec_target(&tf_env()->dev, &t);
+    exec_target(&env->dev, &t);
     bool rows[3];
-    if (window_select(tf_env(), &t, shapes, 3, remeasure, NULL, rows, &err) < 0)
+    if (window_select(env, &t, shapes, 3, remeasure, NULL, rows, &err) < 0)
         fail_msg("%s", err.message);
     return rows[0] + rows[1] + rows[2];
 }
 
-/* Rewrites every cache line's times (rows, lanes ms; forward, backward). */
-static void fabricate(double rows, double lanes)
+/* A cache line: one of the two layer shapes, each kernel measured both
+ * ways. How many of its kernels in the selection ran faster as rows: the
+ * pool's two, the im2col's forward alone. */
+static int check_line(const char *line)
 {
-    cf_rewrite(cache_file, ts_fmt("{ $14 = $16 = %g; $15 = $17 = %g; print }", rows, lanes));
-}
-
-/* The first selection measures both layer shapes, each kernel both ways,
- * and writes a line per layer, saying on stderr that it measures; the
- * choice follows each kernel's times. A selection from the cache says
- * nothing. */
-static void test_measures_and_caches(void **state)
-{
-    (void)state;
-    int n = cf_select_twice(select_rows, "window kernels", "window", cache_file, sizeof cache_file);
-    FILE *f = fopen(cache_file, "r");
-    assert_non_null(f);
-    int lines = 0, faster = 0;
     char op[16];
     long long b, c, h, w;
     int k[8];
     double ms[4];
-    while (fscanf(f, "%15s %lld %lld %lld %lld %d %d %d %d %d %d %d %d %lf %lf %lf %lf", op, &b,
-                  &c, &h, &w, &k[0], &k[1], &k[2], &k[3], &k[4], &k[5], &k[6], &k[7], &ms[0],
-                  &ms[1], &ms[2], &ms[3]) == 17) {
-        bool pool = !strcmp(op, "maxpool");
-        assert_true(pool || !strcmp(op, "im2col"));
-        assert_int_equal(b, 1);
-        assert_int_equal(c, pool ? 4 : 3);
-        assert_int_equal(k[0], pool ? 2 : 3);
-        /* the pool's kernels both count, the im2col's forward alone */
-        for (int i = 0; i < 4; i++)
-            assert_true(ms[i] > 0);
-        faster += ms[0] < ms[1];
-        if (pool)
-            faster += ms[2] < ms[3];
-        lines++;
-    }
-    fclose(f);
-    assert_int_equal(lines, 2);
-    assert_int_equal(n, faster);
+    assert_int_equal(sscanf(line, "%15s %lld %lld %lld %lld %d %d %d %d %d %d %d %d %lf %lf %lf "
+                                  "%lf", op, &b, &c, &h, &w, &k[0], &k[1], &k[2], &k[3], &k[4],
+                            &k[5], &k[6], &k[7], &ms[0], &ms[1], &ms[2], &ms[3]),
+                     17);
+    bool pool = !strcmp(op, "maxpool");
+    assert_true(pool || !strcmp(op, "im2col"));
+    assert_int_equal(b, 1);
+    assert_int_equal(c, pool ? 4 : 3);
+    assert_int_equal(k[0], pool ? 2 : 3);
+    for (int i = 0; i < 4; i++)
+        assert_true(ms[i] > 0);
+    return (ms[0] < ms[1]) + (pool && ms[2] < ms[3]);
 }
 
-/* Cached times are used as they stand; measuring again replaces them, each
- * layer once. */
-static void test_reads_the_cache(void **state)
-{
-    (void)state;
-    fabricate(1, 1000);
-    assert_int_equal(select_rows(false), 3);
-    fabricate(1000, 1);
-    assert_int_equal(select_rows(false), 0);
-    ts_stderr_begin();
-    select_rows(true);
-    cf_said_measuring("window kernels");
-    char *out = NULL;
-    char cmd[2600];
-    snprintf(cmd, sizeof cmd, "awk '$15 == 1 || NF != 17' '%s'; wc -l < '%s'", cache_file,
-             cache_file);
-    assert_int_equal(ts_run(cmd, &out), 0);
-    assert_string_equal(out, "2\n");
-    free(out);
-}
+static const cf_selector selector = {
+    .force_var = "QSDC_WINDOW", .yaml = cnn, .name = "window", .what = "window kernels",
+    .select = select_rows, .shapes = 3, .lines = 2, .check_line = check_line,
+    .one_way = "{ $14 = $16 = 1; $15 = $17 = 1000; print }",
+    .other_way = "{ $14 = $16 = 1000; $15 = $17 = 1; print }", .forced_one = "rows",
+    .forced_other = "lanes"};
 
 /* How many of the plan's kernels are window kernels an element per
  * work-item. */
@@ -134,7 +92,7 @@ static void test_compiles_the_choice(void **state)
     int lanes[3];
     for (int run = 0; run < 3; run++) {
         ts_setenv("QSDC_GEMM", run < 2 ? "tiled" : "panel");
-        fabricate(run == 0 ? 1 : 1000, run == 0 ? 1000 : 1);
+        cf_rewrite(run == 0 ? selector.one_way : selector.other_way);
         qsdc_error err = {""};
         plan p;
         if (compile_for_device(tf_env(), cf_model(), MODE_TRAIN, 1, false, NULL, &p, &err) < 0)
@@ -147,19 +105,16 @@ static void test_compiles_the_choice(void **state)
     assert_int_equal(lanes[2], 0);
 }
 
-static void test_environment_overrides(void **state)
+/* QSDC_WINDOW makes the target itself say rows or lanes, so nothing is
+ * asked. */
+static void test_overrides_in_the_target(void **state)
 {
     (void)state;
-    fabricate(1000, 1);
-    ts_setenv("QSDC_WINDOW", "rows");
-    assert_int_equal(select_rows(false), 3);
     codegen_target t;
+    ts_setenv("QSDC_WINDOW", "rows");
     exec_target(&tf_env()->dev, &t);
     assert_int_equal(t.windows, WINDOWS_ROWS);
-    fabricate(1, 1000);
     ts_setenv("QSDC_WINDOW", "lanes");
-    assert_int_equal(select_rows(false), 0);
-    /* the target itself says lanes, so nothing is asked */
     exec_target(&tf_env()->dev, &t);
     assert_int_equal(t.windows, WINDOWS_LANES);
 }
@@ -167,10 +122,12 @@ static void test_environment_overrides(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_measures_and_caches),
-        cmocka_unit_test(test_reads_the_cache),
+        cmocka_unit_test(cf_test_measures_and_caches),
+        cmocka_unit_test(cf_test_reads_the_cache),
         cmocka_unit_test_teardown(test_compiles_the_choice, ts_restore_env),
-        cmocka_unit_test_teardown(test_environment_overrides, ts_restore_env),
+        cmocka_unit_test_teardown(cf_test_overrides, ts_restore_env),
+        cmocka_unit_test_teardown(test_overrides_in_the_target, ts_restore_env),
     };
-    return cmocka_run_group_tests(tests, setup, cf_teardown);
+    cf_suite(&selector);
+    return cmocka_run_group_tests(tests, cf_setup, cf_teardown);
 }
