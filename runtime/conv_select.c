@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "compile.h"
+#include "compile_tuner.h"
 #include "measured_choice.h"
 #include "plan_run.h"
 
@@ -93,16 +94,36 @@ static void one_layer(const conv_shape *s, layer *l, model *m)
     m->n_layers = 1;
 }
 
+/* Every conv2d layer as im2col + GEMM: the answer the gemm way's plan
+ * gets, so that its GEMMs are asked of the tuner as the model's are. */
+static int convs_as_gemm(void *ctx, graph_mode mode, int64_t batch, const conv_shape *shapes,
+                         int n, bool *direct, qsdc_error *err)
+{
+    (void)ctx, (void)mode, (void)batch, (void)shapes, (void)err;
+    for (int i = 0; i < n; i++)
+        direct[i] = false;
+    return 0;
+}
+
 /* Times conv2d layer t->s at t->batch both ways, as one layer's inference
  * plans: its im2col and GEMM launches (one launch where fusion joined
- * them), and its direct convolution. */
+ * them), and its direct convolution. The plans keep base's tuner for
+ * their GEMMs and window kernels: on llvmpipe the GEMM family it picks
+ * (tiled) ran the CNN's second layer's product in tens of ms where the
+ * family of an untuned target took 8 s, and that layer was then measured
+ * direct against the wrong GEMM. */
 static int measure(cl_env *env, const codegen_target *base, conv_time *t, qsdc_error *err)
 {
     layer l;
     model m;
     one_layer(&t->s, &l, &m);
     codegen_target target = *base;
-    target.tuner = NULL;
+    compile_tuner tuner;
+    if (base->tuner) {
+        tuner = *base->tuner;
+        tuner.convs = convs_as_gemm;
+        target.tuner = &tuner;
+    }
     target.n_direct_conv = 0;
     target.direct_conv_all = false;
     plan gemm, direct;

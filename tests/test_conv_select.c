@@ -11,6 +11,7 @@
 
 #include "cache_fixture.h"
 #include "cl_fixture.h"
+#include "compile_tuner.h"
 #include "conv_direct.h"
 #include "conv_select.h"
 #include "device_tuner.h"
@@ -109,6 +110,47 @@ static void test_compiles_the_choice(void **state)
     plan_free(&p);
 }
 
+/* The gemm way is measured with the GEMMs the tuner picks, as the model's
+ * plan will run them: measured with an untuned target's GEMM family, rusticl
+ * on llvmpipe timed the CNN's second layer's product at 8 s where its tiled
+ * pick takes tens of ms, and chose the 10x slower direct kernel. */
+static int gemm_questions;
+
+static int count_gemms(void *ctx, const plan *sizes, const plan_gemm *shapes, int n,
+                       gemm_pick *picks, qsdc_error *err)
+{
+    (void)ctx, (void)sizes, (void)err;
+    gemm_questions += n > 0;
+    for (int i = 0; i < n; i++)
+        picks[i] = (gemm_pick){.shape = shapes[i]};
+    return 0;
+}
+
+static void test_gemm_way_asks_the_tuner(void **state)
+{
+    (void)state;
+    qsdc_error err = {""};
+    codegen_target t;
+    exec_target(&tf_env()->dev, &t);
+    const compile_tuner tuner = {.gemms = count_gemms};
+    t.tuner = &tuner;
+    graph g;
+    int nodes[CONV_MAX_LAYERS];
+    conv_shape shapes[CONV_MAX_LAYERS];
+    bool direct[CONV_MAX_LAYERS];
+    /* batch 3: shapes no other test measured, so both are measured here */
+    if (graph_lower(cf_model(), MODE_INFER, 3, &g, &err) < 0)
+        fail_msg("%s", err.message);
+    int n = graph_conv_layers(&g, nodes, shapes, CONV_MAX_LAYERS);
+    graph_free(&g);
+    gemm_questions = 0;
+    if (conv_select(tf_env(), &t, MODE_INFER, 3, shapes, n, false, NULL, direct, &err) < 0)
+        fail_msg("%s", err.message);
+    /* each layer's gemm-way plan asked about its GEMM; the direct plans
+     * have none to ask about */
+    assert_int_equal(gemm_questions, n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -116,6 +158,7 @@ int main(void)
         cmocka_unit_test(cf_test_reads_the_cache),
         cmocka_unit_test(test_mode_criterion),
         cmocka_unit_test(test_compiles_the_choice),
+        cmocka_unit_test(test_gemm_way_asks_the_tuner),
         cmocka_unit_test_teardown(cf_test_overrides, ts_restore_env),
     };
     cf_suite(&selector);
