@@ -3,7 +3,7 @@
  *
  *   gemm_bench [--device SPEC] [--reps N] [--shape MxNxK[:T][:T]]...
  *              [--tune vec,mr,nv,bm,bn,kc,min_groups[,min_group_flops]] [--epilogue CODE]
- *              [--tiles items_m,items_n,block_m,block_n,k] [--no-clblast]
+ *              [--tiles items_m,items_n,block_m,block_n,k[,direct]] [--no-clblast]
  *
  * A shape suffix ":TN" style is written as two letters after a colon, e.g.
  * "784x1024x128:TN" (trans_a) or "128x784x1024:NT" (trans_b). Each timing is
@@ -12,7 +12,8 @@
  *          <own GFLOP per CPU-second> <CLBlast GFLOP per CPU-second>
  * --epilogue times the kernel with that per-element epilogue (e.g.
  * "v += P[col]; v = fmax(v, 0.0f);"), CLBlast without it. --tiles times
- * the tiled family with those tiles instead of the panel family. On a
+ * the tiled family with those tiles instead of the panel family (",direct":
+ * its variant without __local staging). On a
  * device that cuts loops short the panel family is shaped for it, as qsdc
  * shapes it (loop_guard.h). Never a test: timings on shared machines are
  * noise-prone. */
@@ -262,7 +263,7 @@ int main(int argc, char **argv)
         } else {
             fprintf(stderr, "usage: gemm_bench [--device SPEC] [--reps N] "
                             "[--shape MxNxK[:TN]]... [--tune vec,mr,nv,bm,bn,kc,min_groups[,min_group_flops]] "
-                            "[--epilogue CODE] [--tiles im,in,bm,bn,k] [--no-clblast]\n");
+                            "[--epilogue CODE] [--tiles im,in,bm,bn,k[,direct]] [--no-clblast]\n");
             return 2;
         }
     }
@@ -278,20 +279,23 @@ int main(int argc, char **argv)
     gemm_tuning_default(&tune, env.dev.type & CL_DEVICE_TYPE_CPU, env.dev.pref_vector_float);
     tune.loop_budget = env.dev.loop_limit / 2;
     gemm_tiles *tl = &tune.tiles;
+    char direct[8] = "";
     if ((tune_arg && parse_tune(tune_arg, &tune)) ||
-        (tiles_arg && sscanf(tiles_arg, "%d,%d,%d,%d,%d", &tl->items_m, &tl->items_n,
-                             &tl->block_m, &tl->block_n, &tl->k) != 5)) {
+        (tiles_arg && sscanf(tiles_arg, "%d,%d,%d,%d,%d,%7s", &tl->items_m, &tl->items_n,
+                             &tl->block_m, &tl->block_n, &tl->k, direct) < 5) ||
+        (direct[0] && strcmp(direct, "direct"))) {
         fprintf(stderr, "gemm_bench: bad tuning or tiles\n");
         cl_env_close(&env);
         return 2;
     }
+    tl->direct = direct[0] != '\0';
     printf("device: %s\ntuning: vec %d, micro-tile %dx%d, block %dx%d, kc %d, "
            "min groups %d of %g+ FLOP\n",
            env.dev.name, tune.vec, tune.mr, tune.nv * tune.vec, tune.bm, tune.bn, tune.kc,
            tune.min_groups, tune.min_group_flops);
     if (gemm_tiled(tl))
-        printf("tiled: %dx%d work-items of %dx%d, k %d\n", tl->items_m, tl->items_n,
-               tl->block_m, tl->block_n, tl->k);
+        printf("tiled: %dx%d work-items of %dx%d, k %d%s\n", tl->items_m, tl->items_n,
+               tl->block_m, tl->block_n, tl->k, tl->direct ? ", direct" : "");
     printf("GFLOP/s by wall time, then per CPU-second (immune to other load)\n");
     printf("%-25s %8s %8s %9s %8s %8s\n", "       shape", "own", "CLBlast", "max rel",
            "own/cpu", "CLB/cpu");

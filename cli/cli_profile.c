@@ -135,7 +135,7 @@ static const char tune_usage[] =
     "inference then use them). Without tuning, a shape is measured the first\n"
     "time it is met.\n"
     "QSDC_CONV=direct|gemm, QSDC_LSTM=vector|scalar, QSDC_WINDOW=rows|lanes\n"
-    "and QSDC_GEMM=own|panel|tiled|clblast override them.\n";
+    "and QSDC_GEMM=own|panel|tiled|direct|clblast override them.\n";
 
 int cli_tune(int argc, char **argv)
 {

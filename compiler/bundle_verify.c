@@ -67,7 +67,8 @@ int bundle_verify_plan(const char *dir, const model *m, const plan *p, qsdc_erro
     target.pref_vector_width = p->target_vector_width;
     target.loop_limit = p->target_loop_limit;
     const int64_t *tl = p->target_gemm_tiles;
-    target.gemm_tiles = (gemm_tiles){(int)tl[0], (int)tl[1], (int)tl[2], (int)tl[3], (int)tl[4]};
+    target.gemm_tiles = (gemm_tiles){(int)tl[0], (int)tl[1], (int)tl[2], (int)tl[3], (int)tl[4],
+                                     p->target_gemm_direct};
     target.profile.compute_units = p->target_compute_units;
     target.profile.is_gpu = p->target_compute_units > 0;
     plan ref;

@@ -15,7 +15,7 @@ static int64_t ceil_div(int64_t x, int64_t m)
 void gemm_tuning_default(gemm_tuning *t, bool is_cpu, unsigned pref_vector_width)
 {
     t->loop_budget = 0;
-    t->tiles = (gemm_tiles){0, 0, 0, 0, 0};
+    t->tiles = (gemm_tiles){0};
     int vec = 1;
     while (vec * 2 <= 16 && (unsigned)(vec * 2) <= pref_vector_width)
         vec *= 2;
@@ -126,10 +126,11 @@ static int check_spec(const gemm_spec *s, const gemm_tuning *t, qsdc_error *err)
     if (gemm_tiled(tl) &&
         (tl->items_n < 1 || tl->items_m * tl->items_n > 1024 || !vector_width(tl->block_m) ||
          tl->block_m > 16 || !vector_width(tl->block_n) || tl->block_n > 8 || tl->k < 1 ||
-         tl->k > 64))
-        return qsdc_fail(err, "gemm %s: tiles of %dx%d work-items of %dx%d, k %d, out of "
+         tl->k > 64 || (tl->direct && (!vector_width(tl->k) || tl->k > 16))))
+        return qsdc_fail(err, "gemm %s: tiles of %dx%d work-items of %dx%d, k %d%s, out of "
                          "range (up to 1024 work-items of 1, 2, 4, 8 or 16 x 1, 2, 4 or 8, k "
-                         "1..64)", n, tl->items_m, tl->items_n, tl->block_m, tl->block_n, tl->k);
+                         "1..64, direct 1, 2, 4, 8 or 16)", n, tl->items_m, tl->items_n,
+                         tl->block_m, tl->block_n, tl->k, tl->direct ? " direct" : "");
     /* The packed panel must fit the smallest __local memory OpenCL allows. */
     const int panel_floats = 32 * 1024 / 4;
     if (t->kc < 1 || (int64_t)t->kc * nr > panel_floats)

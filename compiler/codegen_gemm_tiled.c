@@ -13,9 +13,14 @@
  * access lane by lane, as llvmpipe's do, pay per access, not per element),
  * and a second barrier guards the next copy. Every work-item of a group
  * runs the same iterations (no barrier in divergent code); only the copies'
- * reads and the stores are guarded. Batches as in the panel family: grid
- * dimension 2 for independent products or slices of a reduced one, a
- * reduced batch as further K. */
+ * reads and the stores are guarded. The direct variant stages nothing:
+ * every work-item reads its rows of op(A) and columns of op(B) from
+ * global memory, k steps at a time, leaving reuse to the device's caches;
+ * with no barrier it suits devices where a barrier is costly (llvmpipe
+ * runs a work-group's lanes as coroutines that switch at each one: 2.5x
+ * the staged kernel's rate at 128x1024x1024 there) or caches are good.
+ * Batches as in the panel family: grid dimension 2 for independent
+ * products or slices of a reduced one, a reduced batch as further K. */
 #include <inttypes.h>
 #include <stdio.h>
 
@@ -153,6 +158,131 @@ static void emit_product(strbuf *sb, const gemm_tiles *t)
     sb_append(sb, "            }\n");
 }
 
+/* const type name = w operand elements adjacent in memory, the first at
+ * base[outer + x0], x0 along an extent: one vector load where w divides
+ * the extent (x0 clamped to its last vector when the grid reaches past it:
+ * those values are never stored); else a vector load where the vector
+ * lies inside the extent and each element at its index clamped to the
+ * extent's last where it straddles the end (one work-item in a row of
+ * them, so lanes rarely run both). */
+static void emit_adjacent(strbuf *sb, const char *ind, const char *name, int w,
+                          const char *base, const char *outer, const char *x0, int64_t extent,
+                          bool overshoot)
+{
+    const char *type = gemm_vtype(w);
+    char at[128];
+    if (extent % w == 0) {
+        if (overshoot)
+            snprintf(at, sizeof at, "%s + min(%s, %" PRId64 "u)", outer, x0, extent - w);
+        else
+            snprintf(at, sizeof at, "%s + %s", outer, x0);
+        sb_printf(sb, "%sconst %s %s = ", ind, type, name);
+        emit_load_at(sb, w, base, at);
+        sb_append(sb, ";\n");
+        return;
+    }
+    snprintf(at, sizeof at, "%s + %s", outer, x0);
+    sb_printf(sb, "%s%s %s;\n%sif (%s + %du <= %" PRId64 "u)\n%s    %s = ", ind, type, name, ind,
+              x0, w, extent, ind, name);
+    emit_load_at(sb, w, base, at);
+    sb_printf(sb, ";\n%selse\n%s    %s = (%s)(", ind, ind, name, type);
+    for (int e = 0; e < w; e++)
+        sb_printf(sb, "%s%s[%s + min(%s + %du, %" PRId64 "u)]", e ? ", " : "", base, outer, x0,
+                  e, extent - 1);
+    sb_append(sb, ");\n");
+}
+
+/* Row (or column) x0 + e of an operand whose elements along K are
+ * adjacent, clamped to the extent's last when the grid reaches past it. */
+static void row_of(char *out, size_t n, const char *x0, int e, int64_t extent, bool overshoot)
+{
+    if (overshoot)
+        snprintf(out, n, "min(%s + %du, %" PRId64 "u)", x0, e, extent - 1);
+    else
+        snprintf(out, n, "%s + %du", x0, e);
+}
+
+/* Element (r, u) of a w-vector named name{i}, or the name itself for w 1. */
+static void lane_of(char *out, size_t n, const char *name, int i, int w, int e)
+{
+    if (w == 1)
+        snprintf(out, n, "%s%d", name, i);
+    else
+        snprintf(out, n, "%s%d.s%x", name, i, e);
+}
+
+/* kc steps of K from gm_k on, operands read from global memory: op(A)'s
+ * block_m rows and op(B)'s block_n columns, each as vectors along
+ * whichever of its dimensions lies adjacent in memory. */
+static void emit_direct_step(strbuf *sb, const gemm_form *f, const gemm_tiles *t, int kc,
+                             bool over_m, bool over_n)
+{
+    const char *ind = "            ", *vb = gemm_vtype(t->block_n);
+    char outer[128], row[96], name[16];
+    for (int u = 0; f->a_kmajor && u < kc; u++) {
+        snprintf(outer, sizeof outer, "(gm_k + %du) * %" PRId64 "u", u, f->lda);
+        snprintf(name, sizeof name, "gm_au%d", u);
+        emit_adjacent(sb, ind, name, t->block_m, "gm_a", outer, "gm_i0", f->M, over_m);
+    }
+    for (int r = 0; !f->a_kmajor && r < t->block_m; r++) {
+        row_of(row, sizeof row, "gm_i0", r, f->M, over_m);
+        snprintf(outer, sizeof outer, "(%s) * %" PRId64 "u + gm_k", row, f->lda);
+        sb_printf(sb, "%sconst %s gm_ar%d = ", ind, gemm_vtype(kc), r);
+        emit_load_at(sb, kc, "gm_a", outer);
+        sb_append(sb, ";\n");
+    }
+    for (int u = 0; !f->b_nmajor && u < kc; u++) {
+        snprintf(outer, sizeof outer, "(gm_k + %du) * %" PRId64 "u", u, f->ldb);
+        snprintf(name, sizeof name, "gm_bu%d", u);
+        emit_adjacent(sb, ind, name, t->block_n, "gm_b", outer, "gm_j0", f->N, over_n);
+    }
+    for (int q = 0; f->b_nmajor && q < t->block_n; q++) {
+        row_of(row, sizeof row, "gm_j0", q, f->N, over_n);
+        snprintf(outer, sizeof outer, "(%s) * %" PRId64 "u + gm_k", row, f->ldb);
+        sb_printf(sb, "%sconst %s gm_bc%d = ", ind, gemm_vtype(kc), q);
+        emit_load_at(sb, kc, "gm_b", outer);
+        sb_append(sb, ";\n");
+    }
+    for (int u = 0; f->b_nmajor && u < kc; u++) {
+        sb_printf(sb, "%sconst %s gm_bu%d = (%s)(", ind, vb, u, vb);
+        for (int q = 0; q < t->block_n; q++) {
+            char lane[48];
+            lane_of(lane, sizeof lane, "gm_bc", q, kc, u);
+            sb_printf(sb, "%s%s", q ? ", " : "", lane);
+        }
+        sb_append(sb, ");\n");
+    }
+    for (int u = 0; u < kc; u++)
+        for (int r = 0; r < t->block_m; r++) {
+            char a[48];
+            if (f->a_kmajor)
+                lane_of(a, sizeof a, "gm_au", u, t->block_m, r);
+            else
+                lane_of(a, sizeof a, "gm_ar", r, kc, u);
+            sb_printf(sb, "%sgm_c%d_0 += (%s)(%s) * gm_bu%d;\n", ind, r, vb, a, u);
+        }
+}
+
+/* The direct variant's K loop: whole steps of k, then one at a time. */
+static void emit_direct(strbuf *sb, const gemm_form *f, const gemm_tiles *t, int64_t bm,
+                        int64_t bn)
+{
+    bool over_m = f->M % bm != 0, over_n = f->N % bn != 0;
+    int64_t whole = f->K / t->k * t->k;
+    if (whole > 0) {
+        sb_printf(sb, "        for (uint gm_k = 0; gm_k < %" PRId64 "u; gm_k += %du) {\n", whole,
+                  t->k);
+        emit_direct_step(sb, f, t, t->k, over_m, over_n);
+        sb_append(sb, "        }\n");
+    }
+    if (whole < f->K) {
+        sb_printf(sb, "        for (uint gm_k = %" PRId64 "u; gm_k < %" PRId64 "u; ++gm_k) {\n",
+                  whole, f->K);
+        emit_direct_step(sb, f, t, 1, over_m, over_n);
+        sb_append(sb, "        }\n");
+    }
+}
+
 int64_t gemm_tiled_loops(const gemm_form *f, const gemm_tiles *t)
 {
     /* the K loop's steps, the copies' and the stores' loops at most */
@@ -170,35 +300,43 @@ void gemm_emit_tiled(strbuf *sb, const gemm_spec *s, const gemm_form *f, const g
     int64_t groups_m = ceil_div(f->M, bm), groups_n = ceil_div(f->N, bn);
     sb_printf(sb,
         "/* %s: C[%" PRId64 ",%" PRId64 "] %s op(A) op(B), K=%" PRId64 ", A%s, B%s; tiled:"
-        " %dx%d work-items of %dx%d, k %d%s%" PRId64 " */\n"
+        " %dx%d work-items of %dx%d, k %d%s%s%" PRId64 " */\n"
         "__kernel __attribute__((reqd_work_group_size(%d, %d, 1)))\n",
         s->name, s->M, s->N, s->accumulate ? "+=" : "=", s->K, s->trans_a ? "^T" : "",
         s->trans_b ? "^T" : "", t->items_m, t->items_n, t->block_m, t->block_n, t->k,
-        reduced ? ", summed over batch " : ", batch ", f->batch, t->items_n, t->items_m);
+        t->direct ? ", direct" : "", reduced ? ", summed over batch " : ", batch ", f->batch,
+        t->items_n, t->items_m);
     gemm_emit_signature(sb, s->name);
+    if (!t->direct)
+        sb_printf(sb,
+            "    __local float gm_as[%" PRId64 "], gm_bs[%" PRId64 "];\n"
+            "    const uint gm_lid = get_local_id(1) * %du + get_local_id(0);\n",
+            bm * t->k, bn * t->k, t->items_n);
     sb_printf(sb,
-        "    __local float gm_as[%" PRId64 "], gm_bs[%" PRId64 "];\n"
         "    const uint gm_bat = %s;\n"
         "    const uint gm_tx = get_local_id(0), gm_ty = get_local_id(1);\n"
-        "    const uint gm_lid = gm_ty * %du + gm_tx;\n"
         "    const uint gm_bi = get_group_id(1) * %" PRId64 "u, gm_bj = get_group_id(0) * %" PRId64 "u;\n"
         "    const uint gm_i0 = gm_bi + gm_ty * %du, gm_j0 = gm_bj + gm_tx * %du;\n",
-        bm * t->k, bn * t->k, batched ? "get_group_id(2)" : "0u", t->items_n, bm, bn,
-        t->block_m, t->block_n);
+        batched ? "get_group_id(2)" : "0u", bm, bn, t->block_m, t->block_n);
     gemm_emit_c_pointer(sb, s, f);
     const char *vb = gemm_vtype(t->block_n);
     for (int r = 0; r < t->block_m; r++)
         sb_printf(sb, "    %s gm_c%d_0 = (%s)(0.0f);\n", vb, r, vb);
     gemm_emit_batch_loop(sb, s, f);
-    sb_printf(sb, "        for (uint gm_k0 = 0; gm_k0 < %" PRId64 "u; gm_k0 += %du) {\n", f->K,
-              t->k);
-    tile_copy a = {"gm_as", "gm_a", bm, "gm_bi", f->M, f->lda, f->a_kmajor};
-    tile_copy b = {"gm_bs", "gm_b", bn, "gm_bj", f->N, f->ldb, !f->b_nmajor};
-    emit_copy(sb, f, &a, items, t->k);
-    emit_copy(sb, f, &b, items, t->k);
-    sb_append(sb, "            barrier(CLK_LOCAL_MEM_FENCE);\n");
-    emit_product(sb, t);
-    sb_append(sb, "            barrier(CLK_LOCAL_MEM_FENCE);\n        }\n    }\n    {\n");
+    if (t->direct) {
+        emit_direct(sb, f, t, bm, bn);
+    } else {
+        sb_printf(sb, "        for (uint gm_k0 = 0; gm_k0 < %" PRId64 "u; gm_k0 += %du) {\n",
+                  f->K, t->k);
+        tile_copy a = {"gm_as", "gm_a", bm, "gm_bi", f->M, f->lda, f->a_kmajor};
+        tile_copy b = {"gm_bs", "gm_b", bn, "gm_bj", f->N, f->ldb, !f->b_nmajor};
+        emit_copy(sb, f, &a, items, t->k);
+        emit_copy(sb, f, &b, items, t->k);
+        sb_append(sb, "            barrier(CLK_LOCAL_MEM_FENCE);\n");
+        emit_product(sb, t);
+        sb_append(sb, "            barrier(CLK_LOCAL_MEM_FENCE);\n        }\n");
+    }
+    sb_append(sb, "    }\n    {\n");
     gemm_geom g = {.vec = t->block_n, .mr = t->block_m, .nv = 1, .nr = t->block_n};
     gemm_emit_store(sb, f, &g, f->M % bm != 0 || f->N % bn != 0,
                     f->accumulate ? "1" : "0", "1");

@@ -330,7 +330,7 @@ static int decide_windows(const graph *g, const fusion *f, codegen_target *t,
 static gemm_tiles lane_family(const gemm_pick *picks, int n)
 {
     double tiled = 0, panel = 0, largest = 0;
-    gemm_tiles tiles = {0, 0, 0, 0, 0};
+    gemm_tiles tiles = {0};
     for (int i = 0; i < n; i++) {
         double work = (double)picks[i].shape.m * (double)picks[i].shape.n *
                       (double)picks[i].shape.k;
@@ -346,7 +346,7 @@ static gemm_tiles lane_family(const gemm_pick *picks, int n)
             tiles = picks[i].tiles;
         }
     }
-    return tiled >= 2 * panel ? tiles : (gemm_tiles){0, 0, 0, 0, 0};
+    return tiled >= 2 * panel ? tiles : (gemm_tiles){0};
 }
 
 /* The tuner's GEMM backends, given p's sizes: the target's picks become
@@ -435,6 +435,7 @@ int compile_plan(const model *m, graph_mode mode, int64_t batch,
         const gemm_tiles *tl = &target->gemm_tiles; /* as decide_gemms left them */
         int64_t tiles[5] = {tl->items_m, tl->items_n, tl->block_m, tl->block_n, tl->k};
         memcpy(out->target_gemm_tiles, tiles, sizeof tiles);
+        out->target_gemm_direct = tl->direct;
         out->target_compute_units =
             gemm_tiled(tl) && target->profile.is_gpu ? target->profile.compute_units : 0;
         if (rc == 0)

@@ -3,7 +3,7 @@
 bool gemm_tiles_fit(const gemm_tiles *t, const device_profile *d)
 {
     uint64_t items = (uint64_t)t->items_m * (uint64_t)t->items_n;
-    uint64_t staged = 4 * (uint64_t)t->k *
+    uint64_t staged = t->direct ? 0 : 4 * (uint64_t)t->k *
                       ((uint64_t)t->items_m * t->block_m + (uint64_t)t->items_n * t->block_n);
     /* a profile that says nothing (plans compiled again from plan.yaml)
      * holds the sizes OpenCL 1.2 guarantees: 32 KiB of __local memory;
@@ -17,7 +17,7 @@ bool gemm_tiles_fit(const gemm_tiles *t, const device_profile *d)
 
 gemm_tiles gemm_tiles_default(const device_profile *d)
 {
-    gemm_tiles t = {8, 8, 8, 8, 16};
+    gemm_tiles t = {8, 8, 8, 8, 16, false};
     while (!gemm_tiles_fit(&t, d) && t.items_m * t.items_n > 1) {
         if (t.items_n >= t.items_m)
             t.items_n /= 2;
@@ -26,6 +26,14 @@ gemm_tiles gemm_tiles_default(const device_profile *d)
     }
     while (!gemm_tiles_fit(&t, d) && t.k > 1)
         t.k /= 2;
+    return t;
+}
+
+gemm_tiles gemm_tiles_direct_default(const device_profile *d)
+{
+    gemm_tiles t = gemm_tiles_default(d);
+    t.direct = true;
+    t.k = 4;
     return t;
 }
 
@@ -39,10 +47,16 @@ int gemm_tiles_candidates(const device_profile *d, gemm_tiles *out, int max)
      * there, 64 x 64 blocks 0.5x); 64 x 64 in 32 work-items of 16 x 8
      * (on llvmpipe, where every work-item's float takes a whole SIMD
      * register and every element loaded costs alike, 1.2-1.5x the 8 x 8's
-     * at the MLP's 1024-wide products: a quarter fewer loads a product) */
+     * at the MLP's 1024-wide products: a quarter fewer loads a product);
+     * and direct, unstaged: 64 x 256 in 128 work-items of 16 x 8, one or
+     * four steps of K at a time (on llvmpipe 2-4x the staged tiles' rate
+     * at the MLP's 1024-wide products, the order of K steps winning by
+     * transpose), and 128 x 64 in 128 of 8 x 8 (its 128 x 10 output
+     * layer: 2.5x the wider tiles) */
     static const gemm_tiles all[] = {
-        {8, 8, 8, 8, 16}, {16, 16, 4, 4, 16}, {8, 8, 4, 4, 16}, {4, 4, 8, 4, 16},
-        {4, 8, 16, 8, 16},
+        {8, 8, 8, 8, 16, false}, {16, 16, 4, 4, 16, false}, {8, 8, 4, 4, 16, false},
+        {4, 4, 8, 4, 16, false}, {4, 8, 16, 8, 16, false},  {4, 32, 16, 8, 1, true},
+        {4, 32, 16, 8, 4, true}, {8, 16, 8, 8, 4, true},
     };
     int n = 0;
     for (int i = 0; i < (int)(sizeof all / sizeof *all) && n < max; i++)

@@ -14,9 +14,12 @@
 /* A tiled GEMM's work-group: items_m x items_n work-items, each owning a
  * block_m x block_n register block of C (consecutive work-items own
  * consecutive column blocks), with op(A) and op(B) staged through __local
- * memory k deep. block_m is 1, 2, 4, 8 or 16, block_n 1, 2, 4 or 8. */
+ * memory k deep; or, direct, each work-item reading its operands from
+ * global memory itself, k steps of K unrolled, with no __local memory and
+ * no barrier. block_m is 1, 2, 4, 8 or 16, block_n 1, 2, 4 or 8. */
 typedef struct gemm_tiles {
     int items_m, items_n, block_m, block_n, k;
+    bool direct;
 } gemm_tiles;
 
 static inline bool gemm_tiled(const gemm_tiles *t)
@@ -38,8 +41,14 @@ bool gemm_tiles_fit(const gemm_tiles *t, const device_profile *d);
 /* The tiles a device gets when nothing was measured: 8 x 8 work-items of
  * 8 x 8 outputs, k 16 (8 KiB of __local memory), halved until they fit. */
 gemm_tiles gemm_tiles_default(const device_profile *d);
+/* The default tiles direct, four steps of K at a time (the unroll the
+ * direct candidates measure best with, where 16 would hold 16 vectors of
+ * op(B) per work-item). */
+gemm_tiles gemm_tiles_direct_default(const device_profile *d);
 /* The candidates measured per shape (gemm_select.c), those that fit d:
- * up to max of them into out; returns how many. */
+ * up to max of them into out; returns how many, at most
+ * MAX_TILE_CANDIDATES. */
+#define MAX_TILE_CANDIDATES 8
 int gemm_tiles_candidates(const device_profile *d, gemm_tiles *out, int max);
 
 #endif

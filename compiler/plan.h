@@ -94,6 +94,7 @@ typedef struct plan {
     /* codegen_target.gemm_tiles (items_m, items_n, block_m, block_n, k),
      * all 0 for the panel family */
     int64_t target_gemm_tiles[5];
+    bool target_gemm_direct;  /* gemm_tiles.direct */
     /* a GPU's compute units, which the tiled family's products are split
      * to fill (gemm_tuning.lane_groups); 0 for other devices and the panel
      * family */

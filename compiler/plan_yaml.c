@@ -9,7 +9,8 @@
  *     binary: kernels.bin                  # and binary_checksum: only with
  *     binary_checksum: 03a9...             #   --emit-binary
  *     target: {cpu: true, vector_width: 8} # what the source was made for;
- *                                          # loop_limit, gemm_tiles and
+ *                                          # loop_limit, gemm_tiles,
+ *                                          # gemm_direct and
  *                                          # compute_units where set
  *     batch: 128
  *     buffers:
@@ -277,6 +278,10 @@ static void emit_plan(emitter *m, const plan *p)
         kv_int(m, "loop_limit", p->target_loop_limit);
     if (p->target_gemm_tiles[0])
         int_list(m, "gemm_tiles", p->target_gemm_tiles, 5, false);
+    if (p->target_gemm_direct) {
+        text(m, "gemm_direct");
+        scalar_styled(m, "true", YAML_PLAIN_SCALAR_STYLE);
+    }
     if (p->target_compute_units)
         kv_int(m, "compute_units", p->target_compute_units);
     end_map(m);

@@ -399,8 +399,8 @@ static int read_binary(ydoc *d, yaml_node_t *plan_node, yaml_node_t *n, yaml_nod
 static int read_target(ydoc *d, yaml_node_t *n, plan *p)
 {
     static const char *const keys[] = {"cpu", "vector_width", "loop_limit", "gemm_tiles",
-                                       "compute_units", NULL};
-    yaml_node_t *v[5];
+                                       "compute_units", "gemm_direct", NULL};
+    yaml_node_t *v[6];
     int64_t width, loop_limit = 0, units = 0;
     int count;
     if (read_map(d, n, "target", keys, 2, v) < 0 ||
@@ -408,8 +408,11 @@ static int read_target(ydoc *d, yaml_node_t *n, plan *p)
         ydoc_int(d, v[1], "vector_width", 1, 16, &width) < 0 ||
         (v[2] && ydoc_int(d, v[2], "loop_limit", 1, UINT32_MAX, &loop_limit) < 0) ||
         (v[3] && read_ints(d, v[3], "gemm_tiles", 5, true, 1, p->target_gemm_tiles, &count) < 0) ||
-        (v[4] && ydoc_int(d, v[4], "compute_units", 1, 65536, &units) < 0))
+        (v[4] && ydoc_int(d, v[4], "compute_units", 1, 65536, &units) < 0) ||
+        (v[5] && ydoc_bool(d, v[5], "gemm_direct", &p->target_gemm_direct) < 0))
         return -1;
+    if (p->target_gemm_direct && !v[3])
+        return ydoc_fail(d, v[5], "'gemm_direct' needs 'gemm_tiles'");
     p->target_compute_units = (unsigned)units;
     p->target_vector_width = (unsigned)width;
     p->target_loop_limit = (uint32_t)loop_limit;

@@ -129,11 +129,13 @@ void exec_target(const cl_device_info_rec *dev, codegen_target *t)
     d->subgroup_size = dev->subgroup_size;
     d->max_alloc = dev->max_alloc;
     /* GPUs run the tiled family unless measured otherwise, CPUs the panel
-     * family; QSDC_GEMM=tiled or =panel forces one (gemm_select.h) */
+     * family; QSDC_GEMM=tiled, =direct or =panel forces one (gemm_select.h) */
     const char *force = getenv("QSDC_GEMM");
     bool tiled = force && !strcmp(force, "tiled"), panel = force && !strcmp(force, "panel");
     if (tiled || (d->is_gpu && !panel))
         t->gemm_tiles = gemm_tiles_default(d);
+    if (force && !strcmp(force, "direct"))
+        t->gemm_tiles = gemm_tiles_direct_default(d);
     /* QSDC_LSTM=scalar: every recurrence one unit per work-item, unmeasured
      * (lstm_select.h) */
     const char *lstm = getenv("QSDC_LSTM");

@@ -10,7 +10,6 @@
 #include "plan_run.h"
 
 #define REPS 5
-#define MAX_CANDIDATES 5
 
 /* One shape's measurements: the panel family, the fastest tiles of the
  * tiled family, and CLBlast (< 0: not a candidate on this device). */
@@ -37,19 +36,20 @@ typedef struct gemm_selection {
 } gemm_selection;
 
 /* A cache line: "m n k trans_a trans_b accumulate panel_ms clblast_ms
- * tiled_ms items_m items_n block_m block_n k" (the tiled family's fastest
- * tiles), the first 6 its key; lines of older qsdc, without the tiled
- * family, are none. */
+ * tiled_ms items_m items_n block_m block_n k direct" (the tiled family's
+ * fastest tiles), the first 6 its key; lines of older qsdc, without the
+ * tiled family or its direct variant, are none. */
 static bool parse(const char *line, void *entry)
 {
     choice *c = entry;
     gemm_tiles *t = &c->tiles;
     long long m, n, k;
-    int ta, tb, acc;
-    if (sscanf(line, "%lld %lld %lld %d %d %d %lf %lf %lf %d %d %d %d %d", &m, &n, &k, &ta, &tb,
-               &acc, &c->panel_ms, &c->clblast_ms, &c->tiled_ms, &t->items_m, &t->items_n,
-               &t->block_m, &t->block_n, &t->k) != 14)
+    int ta, tb, acc, direct;
+    if (sscanf(line, "%lld %lld %lld %d %d %d %lf %lf %lf %d %d %d %d %d %d", &m, &n, &k, &ta,
+               &tb, &acc, &c->panel_ms, &c->clblast_ms, &c->tiled_ms, &t->items_m, &t->items_n,
+               &t->block_m, &t->block_n, &t->k, &direct) != 15)
         return false;
+    t->direct = direct != 0;
     c->shape = (plan_gemm){.m = m, .n = n, .k = k, .trans_a = ta, .trans_b = tb,
                            .accumulate = acc};
     return true;
@@ -58,11 +58,11 @@ static bool parse(const char *line, void *entry)
 static void format(strbuf *sb, const void *entry)
 {
     const choice *c = entry;
-    sb_printf(sb, "%lld %lld %lld %d %d %d %.6f %.6f %.6f %d %d %d %d %d\n",
+    sb_printf(sb, "%lld %lld %lld %d %d %d %.6f %.6f %.6f %d %d %d %d %d %d\n",
               (long long)c->shape.m, (long long)c->shape.n, (long long)c->shape.k,
               c->shape.trans_a, c->shape.trans_b, c->shape.accumulate, c->panel_ms,
               c->clblast_ms, c->tiled_ms, c->tiles.items_m, c->tiles.items_n,
-              c->tiles.block_m, c->tiles.block_n, c->tiles.k);
+              c->tiles.block_m, c->tiles.block_n, c->tiles.k, c->tiles.direct);
 }
 
 static void key(const void *sel, int i, void *entry)
@@ -89,11 +89,11 @@ static int measure(cl_env *env, const codegen_target *target, bool clblast, choi
     /* A in the arena, B in P and C in G, which model_state sizes alike */
     p.arena_elems = ar * ac;
     p.param_elems = p.grad_elems = br * bc > g.m * g.n ? br * bc : g.m * g.n;
-    plan_launch *l = calloc(MAX_CANDIDATES + 2, sizeof *l);
+    plan_launch *l = calloc(MAX_TILE_CANDIDATES + 2, sizeof *l);
     if (!l)
         return qsdc_fail(err, "out of memory");
-    gemm_tiles tiles[MAX_CANDIDATES];
-    int n_tiles = gemm_tiles_candidates(&target->profile, tiles, MAX_CANDIDATES);
+    gemm_tiles tiles[MAX_TILE_CANDIDATES];
+    int n_tiles = gemm_tiles_candidates(&target->profile, tiles, MAX_TILE_CANDIDATES);
     gemm_tuning t;
     gemm_tuning_default(&t, target->is_cpu, target->pref_vector_width);
     t.loop_budget = target->loop_limit / 2;
@@ -108,7 +108,7 @@ static int measure(cl_env *env, const codegen_target *target, bool clblast, choi
         char name[32];
         snprintf(name, sizeof name, "gemm_tune%d", i);
         s.name = name;
-        t.tiles = i ? tiles[i - 1] : (gemm_tiles){0, 0, 0, 0, 0};
+        t.tiles = i ? tiles[i - 1] : (gemm_tiles){0};
         rc = codegen_gemm(&src, &s, &t, &l[i], err);
     }
     l[n_tiles + 1] = l[0];
@@ -130,7 +130,7 @@ static int measure(cl_env *env, const codegen_target *target, bool clblast, choi
      * tiled family on pocl runs 100x the panel family, the panel family on
      * llvmpipe up to 50x the tiled one, and their repetitions would take
      * minutes */
-    double took[MAX_CANDIDATES + 2], best = INFINITY;
+    double took[MAX_TILE_CANDIDATES + 2], best = INFINITY;
     for (int i = 0; i < r.p.n_launches && rc == 0; i++)
         if ((took[i] = exec_launch_ms(ex, i, 1, err)) < 0)
             rc = -1;
@@ -170,10 +170,10 @@ static void report(FILE *report, const void *sel, int i, const void *entry)
     const plan_gemm *g = &c->shape;
     static const char *const names[] = {"panel", "tiled", "clblast"};
     fprintf(report, "gemm %5lldx%-5lldx%5lld %s%s  panel %8.3f ms  tiled %8.3f ms "
-            "(%dx%d of %dx%d, k %2d)  clblast ", (long long)g->m, (long long)g->n,
+            "(%dx%d of %dx%d, k %2d%s)  clblast ", (long long)g->m, (long long)g->n,
             (long long)g->k, g->trans_a ? "T" : "N", g->trans_b ? "T" : "N", c->panel_ms,
             c->tiled_ms, c->tiles.items_m, c->tiles.items_n, c->tiles.block_m,
-            c->tiles.block_n, c->tiles.k);
+            c->tiles.block_n, c->tiles.k, c->tiles.direct ? ", direct" : "");
     if (c->clblast_ms >= 0)
         fprintf(report, "%8.3f ms", c->clblast_ms);
     else
@@ -210,10 +210,10 @@ int gemm_select(cl_env *env, const codegen_target *target, const plan_gemm *shap
                 bool remeasure, FILE *report, gemm_pick *picks, qsdc_error *err)
 {
     const char *force = getenv("QSDC_GEMM");
-    /* own, panel, tiled: generated kernels of the target's family, which
-     * exec_target set */
+    /* own, panel, tiled, direct: generated kernels of the target's family,
+     * which exec_target set */
     bool own = force && (!strcmp(force, "own") || !strcmp(force, "panel") ||
-                         !strcmp(force, "tiled"));
+                         !strcmp(force, "tiled") || !strcmp(force, "direct"));
     bool all = force && !strcmp(force, "clblast");
     /* the loop guard cannot see into CLBlast's kernels (loop_guard.h) */
     if (target->loop_limit && all)

@@ -10,8 +10,9 @@
 #include "codegen_target.h"
 
 /* picks[i]: the backend of shapes[i] (of n) on env's device for target.
- * QSDC_GEMM=own (the target's family), =panel or =tiled (that family:
- * exec_target reads it) or =clblast forces a backend; otherwise each
+ * QSDC_GEMM=own (the target's family), =panel, =tiled or =direct (that
+ * family, direct the tiled one's unstaged variant: exec_target reads it)
+ * or =clblast forces a backend; otherwise each
  * shape's measured choice is read from the per-device cache and measured
  * when absent (and with remeasure, once per env: measured_choice.h).
  * CLBlast is no candidate on a device that cuts loops short

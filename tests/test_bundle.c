@@ -354,35 +354,44 @@ static void test_compiled_bundle(void **state)
     model_free(&m);
 }
 
-/* A plan made for the tiled GEMM family keeps its tiles in plan.yaml, so
- * that the bundle's plan compiles again to the same kernels; without
- * them it would compile to the panel family's and be refused. */
+/* A plan made for the tiled GEMM family keeps its tiles in plan.yaml, and
+ * whether they are direct, so that the bundle's plan compiles again to the
+ * same kernels; without them it would compile to the panel family's (or
+ * the other variant's) and be refused. */
 static void test_tiled_target_verified(void **state)
 {
     (void)state;
-    qsdc_error err = {{0}};
-    model m;
-    codegen_target target;
-    load_tiny(&m, &target);
-    target.gemm_tiles = (gemm_tiles){4, 8, 2, 4, 8};
-    plan infer;
-    if (compile_plan(&m, MODE_INFER, 5, &target, &infer, NULL, NULL, &err))
-        fail_msg("%s", err.message);
-    assert_non_null(strstr(infer.source, "tiled: 4x8 work-items of 2x4, k 8"));
-    const char *dir = bundle_dir("tiled.qsdc");
-    write_bundle(dir, &infer, NULL, NULL, NULL);
-    plan *back;
-    int n;
-    if (plan_yaml_read(path_in(dir, "plan.yaml"), &back, &n, &err))
-        fail_msg("%s", err.message);
-    assert_int_equal(back[0].target_gemm_tiles[1], 8);
-    if (bundle_verify_plan(dir, &m, &back[0], &err) < 0)
-        fail_msg("%s", err.message);
-    back[0].target_gemm_tiles[0] = 0;
-    assert_int_equal(bundle_verify_plan(dir, &m, &back[0], &err), -1);
-    plan_yaml_free(back, n);
-    plan_free(&infer);
-    model_free(&m);
+    for (int direct = 0; direct < 2; direct++) {
+        qsdc_error err = {{0}};
+        model m;
+        codegen_target target;
+        load_tiny(&m, &target);
+        target.gemm_tiles = (gemm_tiles){4, 8, 2, 4, 8, direct};
+        plan infer;
+        if (compile_plan(&m, MODE_INFER, 5, &target, &infer, NULL, NULL, &err))
+            fail_msg("%s", err.message);
+        assert_non_null(strstr(infer.source, direct ? "tiled: 4x8 work-items of 2x4, k 8, direct"
+                                                    : "tiled: 4x8 work-items of 2x4, k 8, "
+                                                      "batch"));
+        const char *dir = bundle_dir(direct ? "direct.qsdc" : "tiled.qsdc");
+        write_bundle(dir, &infer, NULL, NULL, NULL);
+        plan *back;
+        int n;
+        if (plan_yaml_read(path_in(dir, "plan.yaml"), &back, &n, &err))
+            fail_msg("%s", err.message);
+        assert_int_equal(back[0].target_gemm_tiles[1], 8);
+        assert_int_equal(back[0].target_gemm_direct, direct);
+        if (bundle_verify_plan(dir, &m, &back[0], &err) < 0)
+            fail_msg("%s", err.message);
+        back[0].target_gemm_direct = !direct;
+        assert_int_equal(bundle_verify_plan(dir, &m, &back[0], &err), -1);
+        back[0].target_gemm_direct = direct;
+        back[0].target_gemm_tiles[0] = 0;
+        assert_int_equal(bundle_verify_plan(dir, &m, &back[0], &err), -1);
+        plan_yaml_free(back, n);
+        plan_free(&infer);
+        model_free(&m);
+    }
 }
 
 int main(void)

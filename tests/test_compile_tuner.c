@@ -119,7 +119,7 @@ static int answer_gemms(void *ctx, const plan *sizes, const plan_gemm *shapes, i
         bool tiled = s->tiled_gemms == 1 || (s->tiled_gemms == 2 && i == smallest) ||
                      (s->tiled_gemms == 3 && i != largest);
         if (tiled)
-            picks[i].tiles = (gemm_tiles){4, 4, 2, 2, 8};
+            picks[i].tiles = (gemm_tiles){4, 4, 2, 2, 8, false};
         if (!picks[i].clblast)
             *(tiled ? &s->tiled_work : &s->panel_work) +=
                 (double)shapes[i].m * shapes[i].n * shapes[i].k;
@@ -411,7 +411,7 @@ static void test_reduced_products_fill_the_compute_units(void **state)
     int sliced[2];
     for (int gpu = 0; gpu < 2; gpu++) {
         plan p;
-        compile_on(cnn, 4, (gemm_tiles){4, 4, 2, 2, 8}, gpu, &p);
+        compile_on(cnn, 4, (gemm_tiles){4, 4, 2, 2, 8, false}, gpu, &p);
         sliced[gpu] = 0;
         for (int i = 0; i < p.n_launches; i++)
             if (sums_slices(&p, i) && strstr(p.launches[i - 1].nodes, "bmatmul")) {
@@ -446,7 +446,7 @@ static void test_plain_products_fill_the_compute_units(void **state)
     const int n_want = (int)(sizeof want / sizeof *want);
     for (int gpu = 0; gpu < 2; gpu++) {
         plan p;
-        compile_on(mlp, 128, (gemm_tiles){8, 8, 8, 8, 16}, gpu, &p);
+        compile_on(mlp, 128, (gemm_tiles){8, 8, 8, 8, 16, false}, gpu, &p);
         int sliced = 0;
         for (int i = 0; i < p.n_launches; i++) {
             if (!sums_slices(&p, i))

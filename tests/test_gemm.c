@@ -246,8 +246,8 @@ static int split_tiles(gemm_tiles *out)
     exec_target(&tf_env()->dev, &target);
     out[0] = gemm_tiled(&target.gemm_tiles) ? target.gemm_tiles
                                             : gemm_tiles_default(&target.profile);
-    out[1] = (gemm_tiles){3, 5, 2, 4, 7};
-    out[2] = (gemm_tiles){4, 8, 8, 1, 5};
+    out[1] = (gemm_tiles){3, 5, 2, 4, 7, false};
+    out[2] = (gemm_tiles){4, 8, 8, 1, 5, false};
     return 3;
 }
 
@@ -301,7 +301,7 @@ static void test_split_k_choice(void **state)
     (void)state;
     gemm_tuning t;
     gemm_tuning_default(&t, false, 8);
-    t.tiles = (gemm_tiles){8, 8, 8, 8, 16};
+    t.tiles = (gemm_tiles){8, 8, 8, 8, 16, false};
     t.lane_groups = 128;
     const gemm_spec fwd = {.name = "g", .M = 128, .N = 10, .K = 1024, .a = "A", .b = "P",
                            .c = "G", .lda = 1024, .ldb = 10, .ldc = 10};
@@ -338,7 +338,7 @@ static void test_split_k_choice(void **state)
     assert_int_equal(s.slice_len, 4);
     gemm_tuning unsplit[3] = {t, t, t};
     unsplit[0].lane_groups = 0;
-    unsplit[1].tiles = (gemm_tiles){0, 0, 0, 0, 0};
+    unsplit[1].tiles = (gemm_tiles){0};
     unsplit[2].lane_groups = 2;
     for (int i = 0; i < 3; i++) {
         s = fwd;
@@ -386,16 +386,21 @@ static void test_other_tunings(void **state)
 
 /* The tiled family on any device, with tiles that divide nothing (the
  * copies' last shares run past the tile), one work-item of one element,
- * and the candidates selection measures: every transpose at ragged sizes,
- * batches, reductions (sliced for a loop budget), accumulation, the
- * epilogue and tile passes. */
+ * the direct variant's vectors along every operand's adjacent dimension
+ * (whole, clamped past the grid's edge, element by element where they
+ * straddle it) and its steps of K with a remainder, and the candidates
+ * selection measures: every transpose at ragged sizes, batches,
+ * reductions (sliced for a loop budget), accumulation, the epilogue and
+ * tile passes. */
 static void test_tiled_family(void **state)
 {
     (void)state;
-    gemm_tiles tiles[8] = {{3, 5, 2, 4, 7}, {1, 1, 1, 1, 1}, {4, 8, 8, 1, 5}};
+    gemm_tiles tiles[6 + MAX_TILE_CANDIDATES] = {
+        {3, 5, 2, 4, 7, false}, {1, 1, 1, 1, 1, false}, {4, 8, 8, 1, 5, false},
+        {3, 5, 2, 4, 8, true},  {1, 1, 1, 1, 1, true},  {2, 4, 4, 2, 4, true}};
     codegen_target target;
     exec_target(&tf_env()->dev, &target);
-    int n = 3 + gemm_tiles_candidates(&target.profile, tiles + 3, 5);
+    int n = 6 + gemm_tiles_candidates(&target.profile, tiles + 6, MAX_TILE_CANDIDATES);
     gemm_case cases[] = {
         {.M = 17, .N = 33, .K = 65, .bias_relu = true},
         {.M = 17, .N = 33, .K = 65, .ta = true, .accumulate = true, .pad = 1},

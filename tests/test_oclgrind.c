@@ -8,10 +8,16 @@
  * logs (out-of-bounds access, uninitialised read, data race, API error)
  * fails the test.
  *
+ * Then the GEMM shapes for devices that run work-items in lanes, which no
+ * example takes on oclgrind's device: the tiled family staged through
+ * local memory and direct, at tiles that divide nothing, and products
+ * split along K for a GPU, with every transpose, a batch, a reduction
+ * and the epilogue, each checked against the C reference too.
+ *
  * The test re-runs this program under oclgrind as
- * `test_oclgrind --workload MODEL.yaml MAX_UNITS TARGET`, which does the
- * device work; without oclgrind on PATH the whole program is skipped
- * (exit 77). */
+ * `test_oclgrind --workload MODEL.yaml MAX_UNITS TARGET` and
+ * `test_oclgrind --gemm-families`, which do the device work; without
+ * oclgrind on PATH the whole program is skipped (exit 77). */
 #include <glob.h>
 #include <math.h>
 #include <stdbool.h>
@@ -27,6 +33,7 @@
 #include "check_finite.h"
 #include "compile.h"
 #include "executor.h"
+#include "gemm_case.h"
 #include "init.h"
 #include "support.h"
 
@@ -347,10 +354,10 @@ static const char *const checks[][2] = {
  * wrote still show through the poison. */
 static const char no_uninitialized[] = "--data-races --check-api";
 
-/* Runs the workload under oclgrind with options for target; returns its
- * output and oclgrind's log (both malloc'd) and the exit status. */
-static int run_under(const char *options, const char *target, const char *model_path,
-                     char **out, char **errors)
+/* Runs this program under oclgrind with options and the workload's
+ * arguments; returns its output and oclgrind's log (both malloc'd) and the
+ * exit status. */
+static int run_under(const char *options, const char *args, char **out, char **errors)
 {
     char log[1200], cmd[8192], cat[1300];
     snprintf(log, sizeof log, "%s/oclgrind.log", ts_tmpdir());
@@ -358,9 +365,8 @@ static int run_under(const char *options, const char *target, const char *model_
     snprintf(cmd, sizeof cmd,
              /* oclgrind preloads its OpenCL runtime ahead of ASan's */
              "ASAN_OPTIONS=\"${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0\" "
-             "QSDC_CACHE_DIR=off oclgrind %s --max-errors 20 --log '%s' '%s' "
-             "--workload '%s' %d %s",
-             options, log, self, model_path, MAX_UNITS, target);
+             "QSDC_CACHE_DIR=off oclgrind %s --max-errors 20 --log '%s' '%s' %s",
+             options, log, self, args);
     int status = ts_run(cmd, out);
     snprintf(cat, sizeof cat, "cat '%s' 2>/dev/null", log);
     ts_run(cat, errors);
@@ -376,15 +382,17 @@ static void check_model(const char *model_path, bool recurrent)
         if (!recurrent && strcmp(checks[i][0], "sliced") == 0)
             continue;
         const char *options = checks[i][1];
-        char *out = NULL, *errors = NULL;
-        int status = run_under(options, checks[i][0], model_path, &out, &errors);
+        char *out = NULL, *errors = NULL, args[1200];
+        snprintf(args, sizeof args, "--workload '%s' %d %s", model_path, MAX_UNITS,
+                 checks[i][0]);
+        int status = run_under(options, args, &out, &errors);
         if (errors && strstr(errors, "Unsupported instruction: freeze")) {
             printf("%s: oclgrind cannot follow uninitialised values through LLVM's freeze; "
                    "checked without --uninitialized\n", model_path);
             free(out);
             free(errors);
             options = no_uninitialized;
-            status = run_under(options, checks[i][0], model_path, &out, &errors);
+            status = run_under(options, args, &out, &errors);
         }
         if (status != 0 || !out || !strstr(out, "workload ok") || (errors && errors[0]))
             fail_msg("%s under oclgrind %s: status %d\n%s\noclgrind log:\n%s", model_path,
@@ -438,6 +446,61 @@ static void test_other_ops_and_optimisers(void **state)
     }
 }
 
+/* Under oclgrind: the lane shapes' GEMM cases, each against the C
+ * reference (gemm_case.h). */
+static void gemm_families_cases(void **state)
+{
+    (void)state;
+    static const gemm_tiles tiles[] = {
+        {3, 5, 2, 4, 7, false}, {4, 8, 8, 1, 5, false}, {3, 5, 2, 4, 8, true},
+        {2, 4, 4, 2, 4, true},
+    };
+    static const gemm_case cases[] = {
+        {.M = 17, .N = 33, .K = 29, .bias_relu = true},
+        {.M = 17, .N = 33, .K = 29, .ta = true, .accumulate = true, .pad = 1},
+        {.M = 12, .N = 10, .K = 30, .tb = true, .bias_relu = true, .tiled = true},
+        {.M = 13, .N = 21, .K = 30, .ta = true, .tb = true, .bias_relu = true},
+        {.M = 7, .N = 18, .K = 20, .tb = true, .batch = 3, .shared_a = true},
+        {.M = 12, .N = 16, .K = 18, .ta = true, .batch = 3, .reduce = true},
+    };
+    for (size_t i = 0; i < sizeof tiles / sizeof *tiles; i++) {
+        gemm_tuning t = gemm_device_tuning();
+        t.tiles = tiles[i];
+        for (size_t j = 0; j < sizeof cases / sizeof *cases; j++)
+            gemm_case_run(&cases[j], &t);
+        /* a GPU of 64 compute units splits the plain products along K */
+        t.lane_groups = 128;
+        gemm_case split = {.M = 20, .N = 10, .K = 4 * tiles[i].k, .ta = true,
+                           .accumulate = true, .bias_relu = true};
+        if (gemm_case_run(&split, &t) < 2)
+            fail_msg("tiles %zu: the product was not split along K", i);
+    }
+}
+
+static int gemm_families_workload(void)
+{
+    const struct CMUnitTest tests[] = {cmocka_unit_test(gemm_families_cases)};
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    if (failed == 0)
+        printf("workload ok: the lane shapes' GEMMs\n");
+    return failed != 0;
+}
+
+static void test_gemm_families(void **state)
+{
+    (void)state;
+    /* the test's own reference kernels hold LLVM's freeze (no_uninitialized) */
+    const char *options = no_uninitialized;
+    char *out = NULL, *errors = NULL;
+    int status = run_under(options, "--gemm-families", &out, &errors);
+    if (status != 0 || !out || !strstr(out, "workload ok") || (errors && errors[0]))
+        fail_msg("the lane shapes' GEMMs under oclgrind %s: status %d\n%s\noclgrind log:\n%s",
+                 options, status, out ? out : "", errors && errors[0] ? errors : "(empty)");
+    printf("%s", strstr(out, "workload ok"));
+    free(out);
+    free(errors);
+}
+
 static int teardown(void **state)
 {
     (void)state;
@@ -449,6 +512,8 @@ int main(int argc, char **argv)
 {
     if (argc == 5 && strcmp(argv[1], "--workload") == 0)
         return workload(argv[2], atol(argv[3]), argv[4]);
+    if (argc == 2 && strcmp(argv[1], "--gemm-families") == 0)
+        return gemm_families_workload();
     if (!oclgrind_found()) {
         fprintf(stderr, "oclgrind is not installed (apt-get install oclgrind): skipped\n");
         return SKIP_STATUS;
@@ -460,6 +525,7 @@ int main(int argc, char **argv)
     }
     self[n] = '\0';
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gemm_families),
         cmocka_unit_test(test_example_models),
         cmocka_unit_test(test_other_ops_and_optimisers),
     };
