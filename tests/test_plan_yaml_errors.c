@@ -175,6 +175,12 @@ static const variant variants[] = {
     {"target: {cpu: true, vector_width: 8}",
      "target: {cpu: true, vector_width: 8, gemm_tiles: [2048, 8, 8, 8, 16]}", "[2048",
      "'gemm_tiles' entries must be at most 1024"},
+    {"target: {cpu: true, vector_width: 8}",
+     "target: {cpu: true, vector_width: 8, gemm_direct: true}", "true}",
+     "'gemm_direct' needs 'gemm_tiles'"},
+    {"target: {cpu: true, vector_width: 8}",
+     "target: {cpu: true, vector_width: 8, gemm_tiles: [8, 8, 8, 8, 4], gemm_direct: 1}",
+     "1}", "gemm_direct"},
     /* the schedule: a training plan's alone */
     {"  loss_offset: -1", "  loss_offset: -1\n  schedule: {type: constant}", "{type",
      "an inference plan has no 'schedule'"},
