@@ -30,7 +30,7 @@ static void operand(const graph *g, int t, int *buf, int64_t *off)
 static bool same_shape(const plan_gemm *x, const plan_gemm *y)
 {
     return x->m == y->m && x->n == y->n && x->k == y->k && x->trans_a == y->trans_a &&
-           x->trans_b == y->trans_b;
+           x->trans_b == y->trans_b && x->batch == y->batch;
 }
 
 static bool uses_clblast(const codegen_target *t, const plan_gemm *gm)
@@ -42,9 +42,9 @@ static bool uses_clblast(const codegen_target *t, const plan_gemm *gm)
 }
 
 /* The tuning of a generated GEMM: the tiles chosen for its shape, else the
- * target's family. A per-sample product (bmm), measured as one sample's
- * product, follows its pick only on a target of the tiled family: the
- * panel family's batch of products stays as it was (pocl's kernels). */
+ * target's family. A per-sample product (bmm), measured over its samples,
+ * follows its pick only on a target of the tiled family: the panel
+ * family's batch of products stays as it was (pocl's kernels). */
 static gemm_tuning tuning_for(const codegen_ctx *c, const plan_gemm *gm, bool bmm)
 {
     gemm_tuning t = c->tuning;
@@ -145,6 +145,8 @@ static plan_gemm product_of(const graph *g, const kgroup *k, gemm_matrix *a, gem
     operand(g, mm->in[0], &gm.a_buf, &gm.a_off);
     operand(g, mm->in[1], &gm.b_buf, &gm.b_off);
     operand(g, g->n[k->nodes[k->n - 1]].out, &gm.c_buf, &gm.c_off);
+    if (bmm)
+        gm.batch = a->samples > b->samples ? a->samples : b->samples;
     return gm;
 }
 

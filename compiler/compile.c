@@ -332,8 +332,8 @@ static gemm_tiles lane_family(const gemm_pick *picks, int n)
     double tiled = 0, panel = 0, largest = 0;
     gemm_tiles tiles = {0};
     for (int i = 0; i < n; i++) {
-        double work = (double)picks[i].shape.m * (double)picks[i].shape.n *
-                      (double)picks[i].shape.k;
+        const plan_gemm *g = &picks[i].shape;
+        double work = (double)g->m * (double)g->n * (double)g->k * (g->batch > 1 ? g->batch : 1);
         if (picks[i].clblast)
             continue;
         if (!gemm_tiled(&picks[i].tiles)) {

@@ -38,6 +38,10 @@ typedef struct plan_gemm {
     int64_t a_off, b_off, c_off;
     int64_t lda, ldb, ldc;
     int accumulate;                /* beta = 1 */
+    /* a per-sample product's samples, over which the tuner measures it as
+     * independent products side by side, as the batch runs them (up to 4
+     * per compute unit: gemm_select.c); 0 for a plain product */
+    int64_t batch;
 } plan_gemm;
 
 enum launch_kind { LAUNCH_KERNEL, LAUNCH_CLBLAST_GEMM };

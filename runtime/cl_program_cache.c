@@ -164,6 +164,15 @@ size_t cl_cache_key_length(const char *line, size_t len, int fields)
     return i;
 }
 
+/* The space-separated fields of line[0, len). */
+static int count_fields(const char *line, size_t len)
+{
+    int n = 0;
+    for (size_t i = 0; i < len; i++)
+        n += line[i] != ' ' && (i == 0 || line[i - 1] == ' ');
+    return n;
+}
+
 /* Whether a line of text starts with the key line[0, key). */
 static bool text_has_key(const char *text, const char *line, size_t key, int fields)
 {
@@ -191,13 +200,15 @@ void cl_cache_merge_lines(const char *path, const char *text, int key_fields)
     sb_init(&sb);
     unsigned char *old;
     size_t len;
+    int fields = count_fields(text, strcspn(text, "\n"));
     if (fs_read_file_max(path, 64u << 20, &old, &len, NULL) == 0) {
         const char *b = (const char *)old;
         for (size_t pos = 0; pos < len;) {
             const char *nl = memchr(b + pos, '\n', len - pos);
             size_t n = nl ? (size_t)(nl - (b + pos)) : len - pos;
             size_t key = cl_cache_key_length(b + pos, n, key_fields);
-            if (n > 0 && !text_has_key(text, b + pos, key, key_fields))
+            if (n > 0 && count_fields(b + pos, n) == fields &&
+                !text_has_key(text, b + pos, key, key_fields))
                 sb_printf(&sb, "%.*s\n", (int)n, b + pos);
             pos += n + 1;
         }

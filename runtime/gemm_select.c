@@ -35,32 +35,33 @@ typedef struct gemm_selection {
     gemm_pick *picks;
 } gemm_selection;
 
-/* A cache line: "m n k trans_a trans_b accumulate panel_ms clblast_ms
- * tiled_ms items_m items_n block_m block_n k direct" (the tiled family's
- * fastest tiles), the first 6 its key; lines of older qsdc, without the
- * tiled family or its direct variant, are none. */
+/* A cache line: "m n k trans_a trans_b accumulate batch panel_ms
+ * clblast_ms tiled_ms items_m items_n block_m block_n k direct" (the tiled
+ * family's fastest tiles), the first 7 its key; lines of older qsdc,
+ * without the tiled family, its direct variant or the batch, are none. */
 static bool parse(const char *line, void *entry)
 {
     choice *c = entry;
     gemm_tiles *t = &c->tiles;
-    long long m, n, k;
+    long long m, n, k, batch;
     int ta, tb, acc, direct;
-    if (sscanf(line, "%lld %lld %lld %d %d %d %lf %lf %lf %d %d %d %d %d %d", &m, &n, &k, &ta,
-               &tb, &acc, &c->panel_ms, &c->clblast_ms, &c->tiled_ms, &t->items_m, &t->items_n,
-               &t->block_m, &t->block_n, &t->k, &direct) != 15)
+    if (sscanf(line, "%lld %lld %lld %d %d %d %lld %lf %lf %lf %d %d %d %d %d %d", &m, &n, &k,
+               &ta, &tb, &acc, &batch, &c->panel_ms, &c->clblast_ms, &c->tiled_ms,
+               &t->items_m, &t->items_n, &t->block_m, &t->block_n, &t->k, &direct) != 16)
         return false;
     t->direct = direct != 0;
     c->shape = (plan_gemm){.m = m, .n = n, .k = k, .trans_a = ta, .trans_b = tb,
-                           .accumulate = acc};
+                           .accumulate = acc, .batch = batch};
     return true;
 }
 
 static void format(strbuf *sb, const void *entry)
 {
     const choice *c = entry;
-    sb_printf(sb, "%lld %lld %lld %d %d %d %.6f %.6f %.6f %d %d %d %d %d %d\n",
+    sb_printf(sb, "%lld %lld %lld %d %d %d %lld %.6f %.6f %.6f %d %d %d %d %d %d\n",
               (long long)c->shape.m, (long long)c->shape.n, (long long)c->shape.k,
-              c->shape.trans_a, c->shape.trans_b, c->shape.accumulate, c->panel_ms,
+              c->shape.trans_a, c->shape.trans_b, c->shape.accumulate,
+              (long long)c->shape.batch, c->panel_ms,
               c->clblast_ms, c->tiled_ms, c->tiles.items_m, c->tiles.items_n,
               c->tiles.block_m, c->tiles.block_n, c->tiles.k, c->tiles.direct);
 }
@@ -70,14 +71,27 @@ static void key(const void *sel, int i, void *entry)
     ((choice *)entry)->shape = ((const gemm_selection *)sel)->shapes[i];
 }
 
+/* The independent products a per-sample product is measured as: 1 for a
+ * plain one. */
+static int64_t measured_samples(const plan_gemm *g, const device_profile *d)
+{
+    int64_t most = 4 * (int64_t)(d->compute_units > 0 ? d->compute_units : 1);
+    return g->batch > most ? most : g->batch > 1 ? g->batch : 1;
+}
+
 /* Times the panel family, the tiled family's candidate tiles and (with
- * clblast) CLBlast on scratch operands of c's shape, all in one program. */
+ * clblast) CLBlast on scratch operands of c's shape, all in one program; a
+ * per-sample product as a batch of independent products (never CLBlast,
+ * as it runs), at most 4 per compute unit: enough to keep every unit busy,
+ * where all 128 of a CNN's batch took llvmpipe's panel family 17 s. */
 static int measure(cl_env *env, const codegen_target *target, bool clblast, choice *c,
                    qsdc_error *err)
 {
     plan_gemm g = c->shape;
     int64_t ar = g.trans_a ? g.k : g.m, ac = g.trans_a ? g.m : g.k;
     int64_t br = g.trans_b ? g.n : g.k, bc = g.trans_b ? g.k : g.n;
+    int64_t batch = measured_samples(&g, &target->profile);
+    clblast = clblast && batch == 1;
     g.lda = ac;
     g.ldb = bc;
     g.ldc = g.n;
@@ -87,8 +101,8 @@ static int measure(cl_env *env, const codegen_target *target, bool clblast, choi
     memset(&p, 0, sizeof p);
     snprintf(p.name, sizeof p.name, "gemm_tune");
     /* A in the arena, B in P and C in G, which model_state sizes alike */
-    p.arena_elems = ar * ac;
-    p.param_elems = p.grad_elems = br * bc > g.m * g.n ? br * bc : g.m * g.n;
+    p.arena_elems = batch * ar * ac;
+    p.param_elems = p.grad_elems = batch * (br * bc > g.m * g.n ? br * bc : g.m * g.n);
     plan_launch *l = calloc(MAX_TILE_CANDIDATES + 2, sizeof *l);
     if (!l)
         return qsdc_fail(err, "out of memory");
@@ -100,7 +114,9 @@ static int measure(cl_env *env, const codegen_target *target, bool clblast, choi
     gemm_spec s = {.M = g.m, .N = g.n, .K = g.k,
                    .trans_a = g.trans_a, .trans_b = g.trans_b, .a = "(A + 0)",
                    .b = "(P + 0)", .c = "(G + 0)", .lda = g.lda, .ldb = g.ldb,
-                   .ldc = g.ldc, .accumulate = g.accumulate};
+                   .ldc = g.ldc, .accumulate = g.accumulate, .batch = batch,
+                   .stride_a = batch > 1 ? ar * ac : 0, .stride_b = batch > 1 ? br * bc : 0,
+                   .stride_c = batch > 1 ? g.m * g.n : 0};
     strbuf src;
     sb_init(&src);
     int rc = 0;
@@ -164,14 +180,17 @@ static int measure_entry(cl_env *env, const void *sel, void *entry, qsdc_error *
 
 static void report(FILE *report, const void *sel, int i, const void *entry)
 {
-    (void)sel;
     (void)i;
     const choice *c = entry;
     const plan_gemm *g = &c->shape;
+    const device_profile *d = &((const gemm_selection *)sel)->target->profile;
     static const char *const names[] = {"panel", "tiled", "clblast"};
-    fprintf(report, "gemm %5lldx%-5lldx%5lld %s%s  panel %8.3f ms  tiled %8.3f ms "
+    char samples[32] = "";
+    if (g->batch > 1)
+        snprintf(samples, sizeof samples, " x %lld", (long long)measured_samples(g, d));
+    fprintf(report, "gemm %5lldx%-5lldx%5lld %s%s%s  panel %8.3f ms  tiled %8.3f ms "
             "(%dx%d of %dx%d, k %2d%s)  clblast ", (long long)g->m, (long long)g->n,
-            (long long)g->k, g->trans_a ? "T" : "N", g->trans_b ? "T" : "N", c->panel_ms,
+            (long long)g->k, g->trans_a ? "T" : "N", g->trans_b ? "T" : "N", samples, c->panel_ms,
             c->tiled_ms, c->tiles.items_m, c->tiles.items_n, c->tiles.block_m,
             c->tiles.block_n, c->tiles.k, c->tiles.direct ? ", direct" : "");
     if (c->clblast_ms >= 0)
@@ -203,7 +222,7 @@ static void choose(void *sel, int i, const void *entry)
 
 static const measured_choice gemm_choice = {
     .name = "gemm", .what = "GEMM kernels", .per = "shape", .size = sizeof(choice),
-    .key_fields = 6, .parse = parse, .format = format, .key = key, .measure = measure_entry,
+    .key_fields = 7, .parse = parse, .format = format, .key = key, .measure = measure_entry,
     .choose = choose, .report = report};
 
 int gemm_select(cl_env *env, const codegen_target *target, const plan_gemm *shapes, int n,

@@ -447,11 +447,12 @@ static char *read_lines(const char *path)
 }
 
 /* A per-device file's lines merge by key: the merged text's lines replace
- * the file's with the same first two fields, the others stay. */
+ * the file's with the same first two fields, the others stay, but for
+ * those of another number of fields (an older format). */
 static void test_merge_lines_by_key(void **state)
 {
     (void)state;
-    const char *path = ts_write("merge.txt", "1 2 old\n3 4 kept\n", 17);
+    const char *path = ts_write("merge.txt", "1 2 old\n3 4 kept\n7 8 older format\n", 35);
     cl_cache_merge_lines(path, "1 2 new\n5 6 added\n", 2);
     char *text = read_lines(path);
     assert_string_equal(text, "\n3 4 kept\n1 2 new\n5 6 added\n");

@@ -187,12 +187,17 @@ static void test_asks_once_and_generates_the_answers(void **state)
     assert_int_equal(s.convs[1].c, 8);
     assert_int_equal(s.convs[1].co, 4);
     assert_int_equal(s.convs[1].win.sh, 2);
-    /* and every per-sample product, as one sample's (im2col may lead a
-     * launch's nodes) */
-    int per_sample = 0;
+    /* and every per-sample product, with its samples, to be measured over
+     * the batch (im2col may lead a launch's nodes) */
+    int per_sample = 0, batched = 0;
     for (int i = 0; i < p.n_launches; i++)
         per_sample += strstr(p.launches[i].nodes, "bmatmul") != NULL;
     assert_int_equal(s.n_gemms, 6 + per_sample);
+    for (int i = 0; i < s.n_gemms; i++) {
+        assert_true(s.gemms[i].batch == 0 || s.gemms[i].batch == 4);
+        batched += s.gemms[i].batch == 4;
+    }
+    assert_int_equal(batched, per_sample);
     assert_int_equal(s.sized_params, p.param_elems);
     assert_true(s.sized_arena > 0 && s.sized_arena <= p.arena_elems);
     /* layer 1 direct: its forward is one conv2d kernel, layer 0 stays

@@ -78,12 +78,12 @@ static int select_tiled(cl_env *env, bool remeasure)
  * candidate. */
 static int check_line(const char *line)
 {
-    long long m, n, k;
+    long long m, n, k, batch;
     int ta, tb, acc;
     double panel, clblast, tiled;
-    assert_int_equal(sscanf(line, "%lld %lld %lld %d %d %d %lf %lf %lf", &m, &n, &k, &ta, &tb,
-                            &acc, &panel, &clblast, &tiled),
-                     9);
+    assert_int_equal(sscanf(line, "%lld %lld %lld %d %d %d %lld %lf %lf %lf", &m, &n, &k, &ta,
+                            &tb, &acc, &batch, &panel, &clblast, &tiled),
+                     10);
     bool library = !tf_env()->dev.loop_limit;
     assert_true(panel >= 0 && tiled >= 0 && (clblast >= 0 || !library));
     return tiled < panel && !(library && clblast >= 0 && clblast < tiled);
@@ -92,8 +92,8 @@ static int check_line(const char *line)
 static const cf_selector selector = {
     .force_var = "QSDC_GEMM", .yaml = tiny, .name = "gemm", .what = "GEMM kernels",
     .select = select_tiled, .shapes = 5, .lines = 5, .check_line = check_line,
-    .one_way = "{ $7 = 1000000; $8 = 1000000; $9 = 1; print }",
-    .other_way = "{ $7 = 1; $8 = 1000000; $9 = 1000000; print }", .forced_one = "tiled",
+    .one_way = "{ $8 = 1000000; $9 = 1000000; $10 = 1; print }",
+    .other_way = "{ $8 = 1; $9 = 1000000; $10 = 1000000; print }", .forced_one = "tiled",
     .forced_other = "panel"};
 
 /* A cache saying CLBlast is faster for every shape makes every GEMM a
@@ -102,15 +102,16 @@ static void test_clblast_from_the_cache(void **state)
 {
     (void)state;
     int tiled;
-    cf_rewrite("{ $7 = 1000000; $8 = 1; $9 = 1000000; print }");
+    cf_rewrite("{ $8 = 1000000; $9 = 1; $10 = 1000000; print }");
     assert_int_equal(select_backends(tf_env(), false, &tiled), tf_env()->dev.loop_limit ? 0 : 5);
 }
 
-/* A cache line of an older qsdc (no tiled family) is measured again. */
+/* A cache line of an older qsdc (no tiled family, no batch) is measured
+ * again, and dropped from the file. */
 static void test_old_cache_lines_measured_again(void **state)
 {
     (void)state;
-    cf_rewrite("{ print $1, $2, $3, $4, $5, $6, $7, $8 }");
+    cf_rewrite("{ print $1, $2, $3, $4, $5, $6, $8, $9 }");
     ts_stderr_begin();
     select_tiled(tf_env(), false);
     cf_said_measuring("GEMM kernels");
