@@ -196,10 +196,10 @@ set xlabel ''
 set ylabel 'density'
 plot 'masks-gate_mlp.dat' index 0 using 1:2 with histeps lt 2 title 'dropout, Pr[m=0] = 0.320', \
      'masks-gate_mlp.dat' index 1 using 1:2 with histeps lt 3 title 'qsd_unit, Pr[m=0] = 0.180', \
-     'masks-gate_mlp.dat' index 2 using 1:2 with histeps lt 4 title 'qsd_unit_anneal, Pr[m=0] = 0.167', \
-     'masks-gate_mlp.dat' index 3 using 1:2 with histeps lt 5 title 'qsd_silence, Pr[m=0] = 0.233', \
-     'masks-gate_mlp.dat' index 4 using 1:2 with histeps lt 6 title 'qsd_variance, Pr[m=0] = 0.185', \
-     'masks-gate_mlp.dat' index 5 using 1:2 with histeps lt 7 title 'dropout_control, Pr[m=0] = 0.388'
+     'masks-gate_mlp.dat' index 2 using 1:2 with histeps lt 4 title 'qsd_unit_anneal, Pr[m=0] = 0.180', \
+     'masks-gate_mlp.dat' index 3 using 1:2 with histeps lt 5 title 'qsd_silence, Pr[m=0] = 0.200', \
+     'masks-gate_mlp.dat' index 4 using 1:2 with histeps lt 6 title 'qsd_variance, Pr[m=0] = 0.177', \
+     'masks-gate_mlp.dat' index 5 using 1:2 with histeps lt 7 title 'dropout_control, Pr[m=0] = 0.393'
 set xtics autofreq
   unset multiplot
   set output
