@@ -72,7 +72,7 @@ static void key(const void *sel, int i, void *entry)
 }
 
 /* The independent products a per-sample product is measured as: 1 for a
- * plain one. */
+ * plain one (batch 0) or a batch of one sample. */
 static int64_t measured_samples(const plan_gemm *g, const device_profile *d)
 {
     int64_t most = 4 * (int64_t)(d->compute_units > 0 ? d->compute_units : 1);
@@ -91,7 +91,7 @@ static int measure(cl_env *env, const codegen_target *target, bool clblast, choi
     int64_t ar = g.trans_a ? g.k : g.m, ac = g.trans_a ? g.m : g.k;
     int64_t br = g.trans_b ? g.n : g.k, bc = g.trans_b ? g.k : g.n;
     int64_t batch = measured_samples(&g, &target->profile);
-    clblast = clblast && batch == 1;
+    clblast = clblast && g.batch == 0;
     g.lda = ac;
     g.ldb = bc;
     g.ldc = g.n;

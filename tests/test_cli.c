@@ -503,6 +503,10 @@ static void test_tune(void **state)
     /* training: 2 forward, 3 backward products of the dense layers at least */
     if (chosen < 5)
         fail_msg("%d GEMM choices printed:\n%s", chosen, out);
+    /* the conv2d layer's per-sample products, measured over several samples
+     * side by side ("64x196 x 288 NN x 8"), as the batch runs them */
+    if (lines_with(out, "gemm ", "N x ") + lines_with(out, "gemm ", "T x ") < 1)
+        fail_msg("no per-sample product measured over its samples:\n%s", out);
     free(out);
     out = cli_run_expect(0, "train '%s' --max-steps 2", model);
     cli_expect_not(out, "measuring");
