@@ -139,8 +139,8 @@ static const char lm_sized[] =
     "  - {op: dense, units: 3001}\n"
     "train: {optimizer: {type: sgd, lr: 0.5}}\n";
 static void test_lm_sized_step(void **s) { (void)s; gc_check_step(lm_sized, 5, TOL); }
-/* An embedding wider than the 256 columns a work-item of its gradient sums
- * at once on a CPU: 384 in two blocks of 192, over repeated ids. */
+/* A wide embedding, its gradient over repeated ids: 384 columns, in 24
+ * runs of 16 on a CPU. */
 static const char wide_embedding[] =
     "name: wide_embedding\ninput: {shape: [6], dtype: int32}\n"
     "layers:\n  - {op: embedding, vocab: 7, dim: 384}\n"
