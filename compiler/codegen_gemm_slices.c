@@ -45,18 +45,31 @@ int64_t gemm_reduce_slice_len(const gemm_spec *s, const gemm_tuning *t)
     return len < s->batch ? len : 0;
 }
 
+/* Deepest chunk searched, in tile depths: beyond it K stays whole. */
+#define MAX_CHUNK_TILES 16
+
+/* The depth of the chunks K is cut into, at least two of them: the tiles'
+ * depth k where K is a whole number of them, else the smallest divisor of
+ * K above k (up to MAX_CHUNK_TILES k), whose chunks end in the tiles' loop
+ * over a remainder of K; 0 where there is none (a prime K among them). The
+ * chunks are equal because the batch form below gives every batch index
+ * the same K. */
+static int64_t chunk_depth(int64_t K, int64_t k)
+{
+    for (int64_t d = k; d <= K / 2 && d <= MAX_CHUNK_TILES * k; d++)
+        if (K % d == 0)
+            return d;
+    return 0;
+}
+
 /* Whether plain product s is cut along K: on a GPU (lane_groups) whose
- * tiled work-groups for it are fewer than lane_groups, when K is at least
- * two whole chunks of the tiles' depth k. A K that is not a whole number
- * of chunks stays whole: the batch form below has equal chunks, and a
- * shorter last one would read past K. Products with statements before or
- * after them run in the panel family and are never cut. */
+ * tiled work-groups for it are fewer than lane_groups, when K has a chunk
+ * depth. Products with statements before or after them run in the panel
+ * family and are never cut. */
 static bool splits_k(const gemm_spec *s, const gemm_tuning *t)
 {
-    int64_t depth = t->tiles.k;
     return t->lane_groups > 0 && gemm_runs_tiled(s, t) && s->batch <= 1 &&
-           s->K % depth == 0 && s->K >= 2 * depth &&
-           tiled_groups(s, &t->tiles) < t->lane_groups;
+           chunk_depth(s->K, t->tiles.k) > 0 && tiled_groups(s, &t->tiles) < t->lane_groups;
 }
 
 /* s as the product summed over its K / k chunks of K: batch index r
@@ -86,7 +99,7 @@ void gemm_choose_slices(gemm_spec *s, const gemm_tuning *t)
     }
     if (!splits_k(s, t))
         return;
-    gemm_spec chunks = k_chunks(s, t->tiles.k);
+    gemm_spec chunks = k_chunks(s, chunk_depth(s->K, t->tiles.k));
     chunks.slice_len = gemm_reduce_slice_len(&chunks, t);
     if (chunks.slice_len > 0)
         *s = chunks;

@@ -257,7 +257,8 @@ static int split_tiles(gemm_tiles *out)
  * epilogue and the tile passes run once, on the sum; the MLP's output
  * layer (128x10x1024, its bias and relu) and its weight gradient
  * (1024x10x128 TN) among them. K is a whole number of chunks of the
- * tiles' depth: 1024 and 128 with the default tiles. */
+ * tiles' depth (1024 and 128 with the default tiles), or 3 (k + 1): three
+ * chunks of k + 1, each ending in the tiles' loop over a remainder. */
 static void test_split_k(void **state)
 {
     (void)state;
@@ -265,7 +266,7 @@ static void test_split_k(void **state)
     int n_tiles = split_tiles(tiles);
     static const struct {
         gemm_case c;
-        int64_t chunks;
+        int64_t chunks; /* 0: 3 (k + 1), chunks of k + 1 */
     } cases[] = {
         {{.M = 1024, .N = 10, .ta = true}, 8},
         {{.M = 128, .N = 10, .bias_relu = true}, 64},
@@ -275,6 +276,8 @@ static void test_split_k(void **state)
         {{.M = 45, .N = 10, .tb = true, .bias_relu = true, .tiled = true}, 6},
         {{.M = 17, .N = 33, .ta = true, .accumulate = true, .bias_relu = true, .tiled = true},
          2},
+        {{.M = 128, .N = 10, .bias_relu = true}, 0},
+        {{.M = 29, .N = 37, .ta = true, .tb = true, .accumulate = true, .pad = 3}, 0},
     };
     for (int i = 0; i < n_tiles; i++) {
         gemm_tuning t = gemm_device_tuning();
@@ -282,7 +285,7 @@ static void test_split_k(void **state)
         t.lane_groups = 1024;
         for (size_t j = 0; j < sizeof cases / sizeof *cases; j++) {
             gemm_case c = cases[j].c;
-            c.K = cases[j].chunks * tiles[i].k;
+            c.K = cases[j].chunks ? cases[j].chunks * tiles[i].k : 3 * (tiles[i].k + 1);
             if (gemm_case_run(&c, &t) < 2)
                 fail_msg("%lldx%lldx%lld, tiles k %d: not split", (long long)c.M,
                          (long long)c.N, (long long)c.K, tiles[i].k);
@@ -291,11 +294,12 @@ static void test_split_k(void **state)
 }
 
 /* Which plain products split along K, and how: into chunks of the tiles'
- * depth, A and B stepped one chunk per batch index in their layouts, as
- * many slices as the wanted work-groups need, fewer chunks to a slice
- * than a loop budget allows; not without a GPU's wish or the tiled
- * family, nor a K of one chunk or not a whole number of them, nor a
- * product with work-groups enough, a batch, or statements before it. */
+ * depth, or of K's smallest divisor above it (1000 in 50 of 20), A and B
+ * stepped one chunk per batch index in their layouts, as many slices as
+ * the wanted work-groups need, fewer chunks to a slice than a loop budget
+ * allows; not without a GPU's wish or the tiled family, nor a K of one
+ * chunk or without such a divisor (a prime), nor a product with
+ * work-groups enough, a batch, or statements before it. */
 static void test_split_k_choice(void **state)
 {
     (void)state;
@@ -346,9 +350,16 @@ static void test_split_k_choice(void **state)
         assert_int_equal(s.slice_len, 0);
         assert_int_equal(s.K, 1024);
     }
+    gemm_spec ragged = fwd;
+    ragged.K = 1000;
+    gemm_choose_slices(&ragged, &t);
+    assert_int_equal(ragged.K, 20);
+    assert_int_equal(ragged.batch, 50);
+    assert_int_equal(ragged.stride_a, 20);
+    assert_int_equal(ragged.stride_b, 200);
     gemm_spec whole[4] = {fwd, fwd, fwd, fwd};
     whole[0].K = 16;
-    whole[1].K = 1000;
+    whole[1].K = 1009;
     whole[2].batch = 3;
     whole[2].stride_a = 128 * 1024;
     whole[3].before = "gm_bat;";

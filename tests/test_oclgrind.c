@@ -474,6 +474,11 @@ static void gemm_families_cases(void **state)
                            .accumulate = true, .bias_relu = true};
         if (gemm_case_run(&split, &t) < 2)
             fail_msg("tiles %zu: the product was not split along K", i);
+        /* in three chunks of k + 1, each ending in the tiles' remainder loop */
+        gemm_case ragged = {.M = 20, .N = 10, .K = 3 * (tiles[i].k + 1), .tb = true,
+                            .bias_relu = true};
+        if (gemm_case_run(&ragged, &t) < 2)
+            fail_msg("tiles %zu: the ragged product was not split along K", i);
     }
 }
 
