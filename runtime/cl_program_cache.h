@@ -27,8 +27,9 @@ void cl_cache_store(const char *path, const unsigned char *bin, size_t len);
  * text has: processes that measure at once (a grid beside a user's run)
  * each add their own lines instead of the last writer's replacing the
  * others'. Lines with another number of fields than text's first are an
- * older qsdc's format, which no parse takes: dropped. The read and write hold an flock on path.lock. Best effort, as
- * the file only saves measuring again. */
+ * older qsdc's format, which no parse takes: dropped. The read and write
+ * hold an flock on path.lock. Best effort, as the file only saves
+ * measuring again. */
 void cl_cache_merge_lines(const char *path, const char *text, int key_fields);
 /* The length of a per-device file line's key, line[0, len)'s first fields
  * space-separated fields. */
