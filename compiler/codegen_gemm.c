@@ -15,6 +15,7 @@ static int64_t ceil_div(int64_t x, int64_t m)
 void gemm_tuning_default(gemm_tuning *t, bool is_cpu, unsigned pref_vector_width)
 {
     t->loop_budget = 0;
+    t->lane_groups = 0;
     t->tiles = (gemm_tiles){0};
     int vec = 1;
     while (vec * 2 <= 16 && (unsigned)(vec * 2) <= pref_vector_width)

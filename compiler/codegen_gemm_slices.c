@@ -42,6 +42,9 @@ int64_t gemm_reduce_slice_len(const gemm_spec *s, const gemm_tuning *t)
         int64_t fit = t->loop_budget / per_index > 1 ? t->loop_budget / per_index : 1;
         len = fit < len ? fit : len;
     }
+    /* equal slices: runs of 110 and 18 left the second slice's work-groups
+     * idle for most of the first's (a CNN's weight gradient on llvmpipe) */
+    len = ceil_div(s->batch, ceil_div(s->batch, len));
     return len < s->batch ? len : 0;
 }
 

@@ -237,6 +237,35 @@ static void test_sliced_reduction(void **state)
     }
 }
 
+/* A summed product cut for a loop budget is cut into equal slices: a
+ * budget for 110 of a batch of 128 makes two slices of 64, not of 110 and
+ * 18, which left the second slice's work-groups idle most of the time (a
+ * CNN's weight gradient on llvmpipe); one for 40 makes four of 32. */
+static void test_sliced_reduction_equal(void **state)
+{
+    (void)state;
+    gemm_tuning t;
+    gemm_tuning_default(&t, false, 8);
+    t.tiles = (gemm_tiles){8, 16, 8, 8, 4, true};
+    gemm_spec dw = {.name = "g", .M = 64, .N = 288, .K = 196, .trans_b = true, .a = "A",
+                    .b = "P", .c = "G", .lda = 196, .ldb = 196, .ldc = 288, .batch = 128,
+                    .reduce_batch = true, .stride_a = 64 * 196, .stride_b = 288 * 196};
+    /* a batch index's loops: half the smallest budget that fits two */
+    int64_t lo = 1, hi = 1;
+    for (t.loop_budget = hi; gemm_reduce_slice_len(&dw, &t) == 1; t.loop_budget = hi)
+        lo = hi, hi *= 2;
+    while (lo + 1 < hi) {
+        t.loop_budget = (lo + hi) / 2;
+        *(gemm_reduce_slice_len(&dw, &t) == 1 ? &lo : &hi) = t.loop_budget;
+    }
+    int64_t per_index = hi / 2;
+    static const int64_t fits[][2] = {{110, 64}, {40, 32}, {64, 64}, {127, 64}, {1, 1}};
+    for (size_t i = 0; i < sizeof fits / sizeof *fits; i++) {
+        t.loop_budget = fits[i][0] * per_index;
+        assert_int_equal(gemm_reduce_slice_len(&dw, &t), fits[i][1]);
+    }
+}
+
 /* The tiles a GPU's split products are checked with: the device's own
  * (its default when it runs the panel family) and two that divide
  * nothing. */
@@ -521,6 +550,7 @@ int main(void)
         cmocka_unit_test(test_tile_pass_rejected),
         cmocka_unit_test(test_batched),
         cmocka_unit_test(test_sliced_reduction),
+        cmocka_unit_test(test_sliced_reduction_equal),
         cmocka_unit_test(test_split_k),
         cmocka_unit_test(test_split_k_choice),
         cmocka_unit_test(test_other_tunings),
