@@ -48,7 +48,7 @@ gemm_tiles gemm_tiles_direct_default(const device_profile *d);
 /* The candidates measured per shape (gemm_select.c), those that fit d:
  * up to max of them into out; returns how many, at most
  * MAX_TILE_CANDIDATES. */
-#define MAX_TILE_CANDIDATES 8
+#define MAX_TILE_CANDIDATES 10
 int gemm_tiles_candidates(const device_profile *d, gemm_tiles *out, int max);
 
 #endif
