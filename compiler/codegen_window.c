@@ -478,6 +478,25 @@ static void emit_rows(const codegen_ctx *c, const kgroup *k, rows_by by, strbuf 
     }
 }
 
+/* A lane device's work-group for window launch l: whole rows of dims[0]
+ * and as many of dims[1] as divide it within items work-items. Left to
+ * itself, rusticl takes gcd(its limit, dims[0]) along x, 2 of a 14-wide
+ * map: a quarter of llvmpipe's 8 SIMD lanes. Rows wider than items keep
+ * the device's choice. */
+static void window_work_group(plan_launch *l, int64_t items)
+{
+    uint64_t x = l->global[0], y = l->global[1];
+    if (x > (uint64_t)items)
+        return;
+    uint64_t ly = 1;
+    for (uint64_t d = 1; d <= y && x * d <= (uint64_t)items; d++)
+        if (y % d == 0)
+            ly = d;
+    l->local[0] = x;
+    l->local[1] = ly;
+    l->local[2] = 1;
+}
+
 int codegen_window(codegen_ctx *c, const kgroup *k, const char *name, plan_launch *l)
 {
     const graph *g = c->g;
@@ -495,6 +514,8 @@ int codegen_window(codegen_ctx *c, const kgroup *k, const char *name, plan_launc
     l->work_dim = 3;
     for (int d = 0; d < 3; d++)
         l->global[d] = (uint64_t)dims[d];
+    if (codegen_lanes(c->target))
+        window_work_group(l, codegen_lane_items(c->target));
     l->bytes = 4.0 * (double)((head->n_in ? g->t[head->in[0]].nelem : 0) +
                               g->t[head->out].nelem * k->n);
     return 0;

@@ -11,6 +11,7 @@
 
 #include "cache_fixture.h"
 #include "cl_fixture.h"
+#include "codegen_int.h"
 #include "device_tuner.h"
 #include "executor.h"
 #include "support.h"
@@ -83,9 +84,38 @@ static int lane_kernels(const plan *p)
     return n;
 }
 
+/* Checks the work-groups of p's window launches: on the lane family whole
+ * rows of global[0] and a divisor of global[1], at most the lane items,
+ * and here (8 x 8 maps, items of 64 or more) all of global[1] too; on the
+ * panel family the device's own choice. */
+static void check_window_groups(const plan *p, bool lanes_family)
+{
+    codegen_target t;
+    exec_target(&tf_env()->dev, &t);
+    int windows = 0;
+    for (int i = 0; i < p->n_launches; i++) {
+        const plan_launch *l = &p->launches[i];
+        if (!strstr(l->nodes, "im2col") && !strstr(l->nodes, "maxpool"))
+            continue;
+        windows++;
+        if (!lanes_family) {
+            assert_int_equal(l->local[0], 0);
+            continue;
+        }
+        assert_int_equal(l->local[0], l->global[0]);
+        assert_int_equal(l->local[2], 1);
+        assert_int_equal(l->global[1] % l->local[1], 0);
+        assert_true(l->local[0] * l->local[1] <= (uint64_t)codegen_lane_items(&t));
+        if (l->global[0] * l->global[1] <= 64)
+            assert_int_equal(l->local[1], l->global[1]);
+    }
+    assert_int_equal(windows, 3);
+}
+
 /* compile_for_device on the lane family (the tiled GEMMs forced) builds
- * what the cache chose for the three window kernels; on the panel family
- * nothing is asked and every one runs a row per work-item. */
+ * what the cache chose for the three window kernels, in work-groups of
+ * whole rows; on the panel family nothing is asked and every one runs a
+ * row per work-item. */
 static void test_compiles_the_choice(void **state)
 {
     (void)state;
@@ -98,6 +128,7 @@ static void test_compiles_the_choice(void **state)
         if (compile_for_device(tf_env(), cf_model(), MODE_TRAIN, 1, false, NULL, &p, &err) < 0)
             fail_msg("%s", err.message);
         lanes[run] = lane_kernels(&p);
+        check_window_groups(&p, run < 2);
         plan_free(&p);
     }
     assert_int_equal(lanes[0], 0);
