@@ -27,7 +27,8 @@ trap 'rm -f "$log"' EXIT
 # samples/s of `qsdc train MODEL` on device DEV ("train: ... R samples/s"),
 # and a space and the same without the first step, which on llvmpipe
 # compiles every kernel at its first launch (the epoch line's "includes
-# the first step's S s").
+# the first step's S s"; "-" where the line leaves it out, the first step
+# under a tenth of the run).
 rate() {
   local model="$1" dev="$2"
   build/qsdc train "models/$model.yaml" --device "$dev" --max-steps 1 --epochs 1 >"$log" 2>&1
@@ -39,8 +40,9 @@ text = open(sys.argv[1]).read()
 m = re.search(r"^train: (\d+) steps, (\d+) samples, ([\d.]+) s, (\d+) samples/s", text, re.M)
 first = re.search(r"includes the first step's ([\d.]+) s", text)
 steps, samples, secs, rate = int(m[1]), int(m[2]), float(m[3]), m[4]
-after = (samples - samples // steps) / (secs - float(first[1])) if first and steps > 1 else 0
-print(rate, f"{after:.0f}")
+# the epoch line names the first step only where it took a tenth or more
+after = f"{(samples - samples // steps) / (secs - float(first[1])):.0f}" if first and steps > 1 else "-"
+print(rate, after)
 PY
 }
 
