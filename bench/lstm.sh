@@ -8,7 +8,8 @@
 # split changed to [1, 0] so that no perplexity evaluation follows the timed
 # steps.
 # Usage: bench/lstm.sh [REG...]   (default: none qsd). STEPS (default 50)
-# sets the steps each side times; qsdc's count includes its first step.
+# sets the steps each side times; qsdc's count includes its first step,
+# after an untimed one-step run (qsdc_warm).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/peers.sh"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -30,6 +31,7 @@ for reg in "${regs[@]}"; do
   peers="$(peer_rates lstm "$reg" "$steps" "$logs")" || status=1
   echo "== $reg: qsdc" >&2
   sed 's/split: \[0\.9, 0\.05\]/split: [1, 0]/' "models/lstm_kjv_$reg.yaml" >"$logs/model_$reg.yaml"
+  qsdc_warm "$logs/model_$reg.yaml"
   build/qsdc train "$logs/model_$reg.yaml" --max-steps "$steps" --epochs 1 >"$logs/qsdc_$reg" 2>&1 ||
     status=1
   tail -n 1 "$logs/qsdc_$reg" >&2

@@ -97,3 +97,14 @@ peer_table() {
   shift
   /usr/bin/python3 bench/peer_table.py --unit "$unit" --peers "${PEERS[*]}" "$@"
 }
+
+# qsdc_warm MODEL [QSDC_TRAIN_OPTION...]: one untimed training step of MODEL,
+# as the peers' untimed warm-up steps, so that the timed run finds qsdc's
+# tuning and program caches and pocl's kernel cache filled; qsdc's timed
+# count includes its first step, which on cold caches holds the compiling
+# (about 10 s of the language model's 50-step run from a clean clone).
+qsdc_warm() {
+  local model="$1"
+  shift
+  build/qsdc train "$model" --max-steps 1 --epochs 1 "$@" >/dev/null 2>&1 || true
+}

@@ -8,7 +8,8 @@
 # Usage: bench/throughput.sh NET [QSDC_TRAIN_OPTION...]   (bench/mlp.sh and
 # bench/cnn.sh call it). STEPS (default 200) sets the steps each side times;
 # ROUNDS (default 1) repeats the whole comparison, alternating the sides,
-# and ends with the medians over the rounds.
+# and ends with the medians over the rounds. Each qsdc model's first round
+# follows an untimed one-step run (qsdc_warm), as the peers' warm-up steps.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/peers.sh"
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -33,6 +34,7 @@ for ((round = 1; round <= rounds; round++)); do
     echo "== round $round/$rounds, $reg: peers" >&2
     peers="$(peer_rates "$net" "$reg" "$steps" "$logs")" || status=1
     echo "== round $round/$rounds, $reg: qsdc" >&2
+    [ "$round" -gt 1 ] || qsdc_warm "models/${net}_fashion_$reg.yaml" "$@"
     build/qsdc train "models/${net}_fashion_$reg.yaml" --max-steps "$steps" --epochs 1 "$@" \
       >"$logs/qsdc_$reg" 2>&1 || status=1
     tail -n 1 "$logs/qsdc_$reg" >&2
